@@ -10,7 +10,11 @@ export type OciErrorCode =
   | "INVALID_JSON"
   | "UNSUPPORTED_MEDIA_TYPE"
   | "INVALID_REFERENCE"
-  | "NO_MATCHING_PLATFORM";
+  | "NO_MATCHING_PLATFORM"
+  | "INVALID_PLATFORM"
+  | "UNSUPPORTED_CONVERSION"
+  | "USER_NOT_FOUND"
+  | "NO_COMMAND";
 
 /** Error of the spec-types layer (`src/oci`). */
 export class OciError extends PierError {
