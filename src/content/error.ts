@@ -8,12 +8,19 @@ export type ContentErrorCode =
   | "INGEST_IN_PROGRESS"
   | "INVALID_LAYOUT"
   | "LOCKED"
-  | "ABORTED";
+  | "ABORTED"
+  | "INVALID_RANGE"
+  | "TOO_LARGE"
+  | "INVALID_REF_NAME";
 
 /** Error of the content layer (`src/content`). */
 export class ContentError extends PierError {
   declare readonly code: ContentErrorCode;
-  constructor(code: ContentErrorCode, message: string, options?: { cause?: unknown; detail?: Record<string, unknown> }) {
+  constructor(
+    code: ContentErrorCode,
+    message: string,
+    options?: { cause?: unknown; detail?: Record<string, unknown> },
+  ) {
     super(code, message, options);
   }
 }

@@ -1,0 +1,310 @@
+import { createHash, randomBytes } from "node:crypto";
+import { link, mkdir, open, readdir, stat, unlink, utimes, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { isErrno } from "../errors.js";
+import { type Digest, type DigestAlgorithm, Digester, digestAlgorithm, parseDigest } from "../oci/digest.js";
+import { MediaType } from "../oci/media-types.js";
+import { ContentError } from "./error.js";
+import { BLOB_MODE, publishFile } from "./fs-util.js";
+import { LocalContentWriter } from "./local-writer.js";
+import { FileLock } from "./lock.js";
+import { chunksOf } from "./source.js";
+import type { BlobInfo, BlobSource, ContentStore, ContentWriter, Expected } from "./store.js";
+import { checkExpected, oversizeError } from "./verify.js";
+
+/** Options of {@link LocalContentStore}. */
+export interface LocalContentStoreOptions {
+  /** Largest blob `readBytes` returns when the caller gives no limit (default 16 MiB). */
+  maxReadBytes?: number;
+}
+
+/** Options of {@link LocalContentStore.writer}. */
+export interface WriterOptions {
+  /** Algorithm hashed while writing (default sha256); a commit expecting another one re-reads the data once. */
+  algorithm?: DigestAlgorithm;
+}
+
+const ALGORITHMS: readonly DigestAlgorithm[] = ["sha256", "sha512"];
+const HEX_LENGTH: Readonly<Record<DigestAlgorithm, number>> = { sha256: 64, sha512: 128 };
+
+/** Name of the directory, beside `blobs/`, where unverified data lives (skopeo and umoci ignore it). */
+export const INGEST_DIR = "ingest";
+
+/**
+ * A {@link ContentStore} on local disk whose root is an OCI image layout (`oci-layout`,
+ * `index.json`, `blobs/<alg>/<hex>`), so skopeo, umoci and others read it as `oci:<root>`.
+ *
+ * Guarantees: a blob becomes visible only after its bytes are fsynced and its size and digest
+ * verified; publication is one atomic hard link, so a crash at any moment leaves either no blob
+ * or the whole blob. Unverified data lives in `<root>/ingest/`, on the same filesystem. Several
+ * processes may ingest the same blob at once. Nothing here parses what it stores.
+ */
+export class LocalContentStore implements ContentStore {
+  /** The image layout directory. */
+  readonly root: string;
+  /** Private directory of partial data. */
+  readonly ingestDir: string;
+  private readonly maxReadBytes: number;
+  private ready: Promise<void> | undefined;
+
+  constructor(root: string, options: LocalContentStoreOptions = {}) {
+    this.root = root;
+    this.ingestDir = join(root, INGEST_DIR);
+    this.maxReadBytes = options.maxReadBytes ?? 16 << 20;
+  }
+
+  /** Opens a store, creating the layout (`oci-layout`, empty `index.json`, `blobs/`) when missing. */
+  static async open(root: string, options?: LocalContentStoreOptions): Promise<LocalContentStore> {
+    const store = new LocalContentStore(root, options);
+    await store.ensureLayout();
+    return store;
+  }
+
+  /** Creates the layout files and directories if missing; never overwrites existing ones. Idempotent. */
+  ensureLayout(): Promise<void> {
+    this.ready ??= this.createLayout().catch((err: unknown) => {
+      this.ready = undefined;
+      throw err;
+    });
+    return this.ready;
+  }
+
+  private async createLayout(): Promise<void> {
+    await mkdir(join(this.root, "blobs", "sha256"), { recursive: true });
+    await mkdir(this.ingestDir, { recursive: true, mode: 0o700 });
+    await writeIfMissing(
+      join(this.root, "oci-layout"),
+      `${JSON.stringify({ imageLayoutVersion: "1.0.0" })}\n`,
+    );
+    await writeIfMissing(
+      join(this.root, "index.json"),
+      `${JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] })}\n`,
+    );
+  }
+
+  blobPath(digest: Digest): string {
+    const { algorithm, encoded } = parseDigest(digest);
+    return join(this.root, "blobs", algorithm, encoded);
+  }
+
+  async info(digest: Digest): Promise<BlobInfo | undefined> {
+    try {
+      const st = await stat(this.blobPath(digest));
+      return { digest, size: st.size };
+    } catch (err) {
+      if (isErrno(err, "ENOENT")) return undefined;
+      throw err;
+    }
+  }
+
+  async read(digest: Digest, range?: { start: number; end?: number }): Promise<Readable> {
+    const fh = await this.openBlob(digest);
+    try {
+      const { size } = await fh.stat();
+      const start = range?.start ?? 0;
+      const end = range?.end ?? size - 1;
+      if (
+        !Number.isSafeInteger(start) ||
+        !Number.isSafeInteger(end) ||
+        start < 0 ||
+        start > size ||
+        end < start - 1 ||
+        end >= size
+      ) {
+        throw new ContentError(
+          "INVALID_RANGE",
+          `blob ${digest}: range ${start}-${range?.end ?? ""} is outside its ${size} bytes`,
+          {
+            detail: { digest, size, start, end: range?.end },
+          },
+        );
+      }
+      if (end < start) {
+        await fh.close();
+        return Readable.from([]);
+      }
+      return fh.createReadStream({ start, end, autoClose: true });
+    } catch (err) {
+      await fh.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  async readBytes(digest: Digest, maxBytes = this.maxReadBytes): Promise<Buffer> {
+    const fh = await this.openBlob(digest);
+    try {
+      const { size } = await fh.stat();
+      if (size > maxBytes) {
+        throw new ContentError(
+          "TOO_LARGE",
+          `blob ${digest} is ${size} bytes, more than the ${maxBytes} allowed here`,
+          {
+            detail: { digest, size, maxBytes },
+          },
+        );
+      }
+      return await fh.readFile();
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private async openBlob(digest: Digest) {
+    try {
+      return await open(this.blobPath(digest), "r");
+    } catch (err) {
+      if (isErrno(err, "ENOENT")) {
+        throw new ContentError("NOT_FOUND", `blob ${digest} not found in ${this.root}`, {
+          detail: { digest },
+        });
+      }
+      throw err;
+    }
+  }
+
+  async ingest(source: BlobSource, expected: Expected = {}): Promise<BlobInfo> {
+    const algorithm = expected.digest ? digestAlgorithm(expected.digest) : "sha256";
+    await this.ensureLayout();
+    if (expected.digest && (await this.touch(expected.digest))) {
+      // Already stored: still consume and verify the source, but write nothing.
+      const info = await digestSource(source, algorithm, expected);
+      const mismatch = checkExpected(expected, info);
+      if (mismatch) throw mismatch;
+      return info;
+    }
+    const tmp = join(this.ingestDir, `tmp-${process.pid}-${randomBytes(8).toString("hex")}`);
+    const fh = await open(tmp, "wx", 0o600);
+    try {
+      const digester = new Digester(algorithm);
+      for await (const chunk of chunksOf(source)) {
+        digester.update(chunk);
+        if (expected.size !== undefined && digester.size > expected.size)
+          throw oversizeError(expected, digester.size);
+        let done = 0;
+        while (done < chunk.length) done += (await fh.write(chunk, done, chunk.length - done)).bytesWritten;
+      }
+      await fh.chmod(BLOB_MODE);
+      await fh.sync();
+      await fh.close();
+      const info: BlobInfo = { digest: digester.digest(), size: digester.size };
+      const mismatch = checkExpected(expected, info);
+      if (mismatch) throw mismatch;
+      await this.prepareBlobDir(info.digest);
+      await publishFile(tmp, this.blobPath(info.digest));
+      return info;
+    } catch (err) {
+      await fh.close().catch(() => {});
+      await unlink(tmp).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Refreshes an existing blob's times (so a running GC keeps it); false when it is absent. */
+  private async touch(digest: Digest): Promise<boolean> {
+    const now = new Date();
+    try {
+      await utimes(this.blobPath(digest), now, now);
+      return true;
+    } catch (err) {
+      if (isErrno(err, "ENOENT")) return false;
+      throw err;
+    }
+  }
+
+  private async prepareBlobDir(digest: Digest): Promise<void> {
+    await mkdir(join(this.root, "blobs", digestAlgorithm(digest)), { recursive: true });
+  }
+
+  /**
+   * Opens the resumable writer of `ref`. Throws `ContentError` `INGEST_IN_PROGRESS` when another
+   * writer (in this or another process) holds the ref; a writer whose process died is taken over.
+   */
+  async writer(ref: string, options: WriterOptions = {}): Promise<ContentWriter> {
+    await this.ensureLayout();
+    const key = createHash("sha256").update(ref).digest("hex");
+    const base = join(this.ingestDir, `ref-${key}`);
+    const lock = await FileLock.tryAcquire(`${base}.lock`);
+    if (!lock) {
+      throw new ContentError(
+        "INGEST_IN_PROGRESS",
+        `ingest ${JSON.stringify(ref)} is already being written by another writer`,
+        {
+          detail: { ref },
+        },
+      );
+    }
+    return LocalContentWriter.open(
+      ref,
+      {
+        data: `${base}.data`,
+        blobPath: (d) => this.blobPath(d),
+        prepareBlobDir: (d) => this.prepareBlobDir(d),
+      },
+      lock,
+      options.algorithm ?? "sha256",
+    );
+  }
+
+  async delete(digest: Digest): Promise<boolean> {
+    try {
+      await unlink(this.blobPath(digest));
+      return true;
+    } catch (err) {
+      if (isErrno(err, "ENOENT")) return false;
+      throw err;
+    }
+  }
+
+  async *list(): AsyncIterable<BlobInfo> {
+    for (const algorithm of ALGORITHMS) {
+      let names: string[];
+      try {
+        names = await readdir(join(this.root, "blobs", algorithm));
+      } catch (err) {
+        if (isErrno(err, "ENOENT")) continue;
+        throw err;
+      }
+      names.sort();
+      for (const name of names) {
+        // Other tools leave temp files here; only well-formed digests are blobs.
+        if (name.length !== HEX_LENGTH[algorithm] || !/^[a-f0-9]+$/.test(name)) continue;
+        try {
+          const st = await stat(join(this.root, "blobs", algorithm, name));
+          if (st.isFile()) yield { digest: `${algorithm}:${name}`, size: st.size };
+        } catch (err) {
+          if (!isErrno(err, "ENOENT")) throw err;
+        }
+      }
+    }
+  }
+}
+
+/** Hashes a source without storing it, stopping early once it exceeds the expected size. */
+async function digestSource(
+  source: BlobSource,
+  algorithm: DigestAlgorithm,
+  expected: Expected,
+): Promise<BlobInfo> {
+  const digester = new Digester(algorithm);
+  for await (const chunk of chunksOf(source)) {
+    digester.update(chunk);
+    if (expected.size !== undefined && digester.size > expected.size)
+      throw oversizeError(expected, digester.size);
+  }
+  return { digest: digester.digest(), size: digester.size };
+}
+
+/** Creates `path` with `content` unless it exists; a concurrent creator wins without damage. */
+async function writeIfMissing(path: string, content: string): Promise<void> {
+  // Written aside and linked into place, so no reader ever sees it empty.
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  await writeFile(tmp, content, { mode: 0o644 });
+  try {
+    await link(tmp, path);
+  } catch (err) {
+    if (!isErrno(err, "EEXIST")) throw err;
+  } finally {
+    await unlink(tmp).catch(() => {});
+  }
+}
