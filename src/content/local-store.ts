@@ -1,12 +1,15 @@
 import { createHash, randomBytes } from "node:crypto";
-import { link, mkdir, open, readdir, stat, unlink, utimes, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, stat, unlink, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { isErrno } from "../errors.js";
 import { type Digest, type DigestAlgorithm, Digester, digestAlgorithm, parseDigest } from "../oci/digest.js";
-import { MediaType } from "../oci/media-types.js";
 import { ContentError } from "./error.js";
 import { BLOB_MODE, publishFile } from "./fs-util.js";
+import { INGEST_DIR, initLayout } from "./layout-init.js";
+
+export { INGEST_DIR };
+
 import { LocalContentWriter } from "./local-writer.js";
 import { FileLock } from "./lock.js";
 import { chunksOf } from "./source.js";
@@ -27,9 +30,6 @@ export interface WriterOptions {
 
 const ALGORITHMS: readonly DigestAlgorithm[] = ["sha256", "sha512"];
 const HEX_LENGTH: Readonly<Record<DigestAlgorithm, number>> = { sha256: 64, sha512: 128 };
-
-/** Name of the directory, beside `blobs/`, where unverified data lives (skopeo and umoci ignore it). */
-export const INGEST_DIR = "ingest";
 
 /**
  * A {@link ContentStore} on local disk whose root is an OCI image layout (`oci-layout`,
@@ -71,16 +71,8 @@ export class LocalContentStore implements ContentStore {
   }
 
   private async createLayout(): Promise<void> {
-    await mkdir(join(this.root, "blobs", "sha256"), { recursive: true });
+    await initLayout(this.root);
     await mkdir(this.ingestDir, { recursive: true, mode: 0o700 });
-    await writeIfMissing(
-      join(this.root, "oci-layout"),
-      `${JSON.stringify({ imageLayoutVersion: "1.0.0" })}\n`,
-    );
-    await writeIfMissing(
-      join(this.root, "index.json"),
-      `${JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] })}\n`,
-    );
   }
 
   blobPath(digest: Digest): string {
@@ -293,18 +285,4 @@ async function digestSource(
       throw oversizeError(expected, digester.size);
   }
   return { digest: digester.digest(), size: digester.size };
-}
-
-/** Creates `path` with `content` unless it exists; a concurrent creator wins without damage. */
-async function writeIfMissing(path: string, content: string): Promise<void> {
-  // Written aside and linked into place, so no reader ever sees it empty.
-  const tmp = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
-  await writeFile(tmp, content, { mode: 0o644 });
-  try {
-    await link(tmp, path);
-  } catch (err) {
-    if (!isErrno(err, "EEXIST")) throw err;
-  } finally {
-    await unlink(tmp).catch(() => {});
-  }
 }
