@@ -1,0 +1,447 @@
+/**
+ * Applies a layer (a tar changeset, possibly compressed) onto a directory with the semantics
+ * of umoci and containerd: every entry type, owners, modes, mtimes, xattrs, `.wh.` whiteouts,
+ * `.wh..wh..opq` opaque directories, hard links, later entries replacing earlier ones.
+ *
+ * Security: nothing is ever written outside the root.
+ * - An entry name is normalised with the root as `/`: a leading `/` is dropped; a `..` that
+ *   would climb above the root is refused (`PATH_ESCAPE`).
+ * - Intermediate symlinks are followed inside the root (`a -> /etc` then `a/passwd` writes
+ *   `<root>/etc/passwd`), as image-spec allows; a loop is refused (`SYMLINK_LOOP`).
+ * - The last component is never followed: whatever is there is replaced (files are opened
+ *   `O_CREAT|O_EXCL|O_NOFOLLOW`).
+ * - A hard link's target is resolved the same way and must exist (`LINK_TARGET_MISSING`).
+ * - Device nodes need root (`DEVICE_NOT_PERMITTED`).
+ * TOCTOU within one apply is handled by doing all filesystem work in order on one thread
+ * (synchronous calls) and by forgetting every cached resolution and deferred action under a
+ * path the moment a directory or symlink there is removed or replaced. The destination must
+ * not be modified by anyone else during the apply.
+ *
+ * On failure the destination may hold part of the layer: apply into a fresh directory (a
+ * snapshot) and discard it on error. Nothing outside it is touched in any case.
+ */
+import { execFileSync } from "node:child_process";
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
+import type { Readable } from "node:stream";
+import { isErrno } from "../errors.js";
+import { type Digest, DigestStream } from "../oci/digest.js";
+import type { Compression } from "../oci/media-types.js";
+import { compressionForMediaType, decompress } from "./compression.js";
+import { LayerError } from "./error.js";
+import { normalizeEntryPath, resolveInRoot } from "./resolve.js";
+import type { TarHeader } from "./tar-header.js";
+import { readTar, type TarEntry } from "./tar-reader.js";
+import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX } from "./whiteout.js";
+import { restoreXattrs, type Xattrs } from "./xattr.js";
+
+/** Options of {@link applyLayer}. */
+export interface ApplyOptions {
+  /** Media type of the blob; decides the compression (checked against the magic bytes). */
+  mediaType?: string;
+  /** Compression when no media type is given (default `none`). */
+  compression?: Compression;
+  /** The layer's diff_id; a different digest of the uncompressed tar fails the apply. */
+  expectedDiffId?: Digest;
+  /** Set owners from the layer (default: when running as root). */
+  sameOwner?: boolean;
+  /** Set extended attributes (default true). Without root only `user.*` ones are set. */
+  xattrs?: boolean;
+}
+
+/** What an apply did. */
+export interface ApplyStats {
+  /** sha256 of the uncompressed tar. */
+  diffId: Digest;
+  /** Bytes of uncompressed tar read. */
+  tarBytes: number;
+  entries: number;
+  files: number;
+  dirs: number;
+  symlinks: number;
+  hardlinks: number;
+  devices: number;
+  whiteouts: number;
+  opaques: number;
+  /** Bytes of file content written. */
+  fileBytes: number;
+}
+
+const OPEN_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+/** Deferred metadata of a directory: set after its contents are in place. */
+interface DirMeta {
+  header: TarHeader;
+}
+
+class Applier {
+  readonly stats: Omit<ApplyStats, "diffId" | "tarBytes"> = {
+    entries: 0,
+    files: 0,
+    dirs: 0,
+    symlinks: 0,
+    hardlinks: 0,
+    devices: 0,
+    whiteouts: 0,
+    opaques: 0,
+    fileBytes: 0,
+  };
+  /** Entry paths (and their ancestors) this layer has put in place. */
+  private readonly inLayer = new Set<string>();
+  /** Parent directory (entry path) -> host path, for directories known to exist as real dirs. */
+  private readonly dirCache = new Map<string, string>();
+  private readonly dirMeta = new Map<string, DirMeta>();
+  private readonly xattrs = new Map<string, Xattrs>();
+  private readonly isRoot = process.getuid?.() === 0;
+  private readonly sameOwner: boolean;
+  private readonly withXattrs: boolean;
+
+  constructor(
+    private readonly root: string,
+    options: ApplyOptions,
+  ) {
+    this.sameOwner = options.sameOwner ?? this.isRoot;
+    this.withXattrs = options.xattrs !== false;
+  }
+
+  private fail(entry: string, err: unknown): never {
+    if (err instanceof LayerError) throw err;
+    throw new LayerError(
+      "APPLY_FAILED",
+      `applying entry ${JSON.stringify(entry)}: ${(err as Error).message}`,
+      {
+        cause: err,
+        detail: { entry },
+      },
+    );
+  }
+
+  /**
+   * Forgets cached resolutions and deferred work at or under a host path (and an entry path)
+   * that is going away. The host-path sweep is what keeps a later write from passing through a
+   * directory that has since become a symlink.
+   */
+  private invalidate(host: string, path: string): void {
+    const under = `${host}/`;
+    const pathUnder = `${path}/`;
+    for (const [k, v] of this.dirCache) {
+      if (v === host || v.startsWith(under) || k === path || k.startsWith(pathUnder)) this.dirCache.delete(k);
+    }
+    for (const k of this.dirMeta.keys()) if (k === host || k.startsWith(under)) this.dirMeta.delete(k);
+    for (const k of this.xattrs.keys()) if (k === host || k.startsWith(under)) this.xattrs.delete(k);
+  }
+
+  /** Removes whatever is at `host` (entry path `path`), not following a symlink there. */
+  private removeExisting(host: string, path: string): void {
+    let st: ReturnType<typeof lstatSync>;
+    try {
+      st = lstatSync(host, { throwIfNoEntry: false });
+    } catch (err) {
+      if (isErrno(err, "ENOTDIR")) return;
+      throw err;
+    }
+    if (!st) return;
+    if (st.isDirectory()) {
+      this.invalidate(host, path);
+      rmSync(host, { recursive: true, force: true });
+    } else {
+      if (st.isSymbolicLink()) this.invalidate(host, path);
+      unlinkSync(host);
+    }
+  }
+
+  private markInLayer(path: string): void {
+    let p = path;
+    while (p !== "" && !this.inLayer.has(p)) {
+      this.inLayer.add(p);
+      const i = p.lastIndexOf("/");
+      p = i === -1 ? "" : p.slice(0, i);
+    }
+  }
+
+  /** Host path of directory `dir` (entry path), created (0755) if missing, never through an escape. */
+  private directory(dir: string): string {
+    const cached = this.dirCache.get(dir);
+    if (cached !== undefined) return cached;
+    const host = resolveInRoot(this.root, dir, { followFinal: true });
+    if (host !== this.root) {
+      const st = lstatSync(host, { throwIfNoEntry: false });
+      if (!st) mkdirSync(host, { recursive: true, mode: 0o755 });
+      else if (!st.isDirectory())
+        throw new LayerError("APPLY_FAILED", `${JSON.stringify(dir)} is not a directory`);
+    }
+    this.dirCache.set(dir, host);
+    return host;
+  }
+
+  async entry(e: TarEntry): Promise<void> {
+    const h = e.header;
+    const path = normalizeEntryPath(h.name);
+    this.stats.entries++;
+    const slash = path.lastIndexOf("/");
+    const parent = slash === -1 ? "" : path.slice(0, slash);
+    const base = slash === -1 ? path : path.slice(slash + 1);
+    try {
+      if (path === "") {
+        if (h.type !== "dir")
+          throw new LayerError(
+            "PATH_ESCAPE",
+            `entry ${JSON.stringify(h.name)} would replace the root with a ${h.type}`,
+          );
+        this.dirMeta.set(this.root, { header: h });
+        return;
+      }
+      if (base.startsWith(WHITEOUT_PREFIX)) {
+        this.whiteout(parent, base);
+        return;
+      }
+      const dirHost = this.directory(parent);
+      const host = `${dirHost}/${base}`;
+      switch (h.type) {
+        case "dir":
+          this.mkdir(host, path, h);
+          break;
+        case "file":
+          await this.file(host, path, h, e);
+          break;
+        case "symlink":
+          this.replaceWith(host, path, () => symlinkSync(h.linkname, host));
+          this.owner(host, h);
+          lutimesSync(host, h.mtime, h.mtime);
+          this.stats.symlinks++;
+          break;
+        case "link":
+          this.hardlink(host, path, h);
+          break;
+        case "char":
+        case "block":
+        case "fifo":
+          this.device(host, path, h);
+          break;
+      }
+      this.markInLayer(path);
+      if (this.withXattrs && h.xattrs.size > 0 && h.type !== "link")
+        this.xattrs.set(host, this.allowedXattrs(h.xattrs));
+    } catch (err) {
+      this.fail(h.name, err);
+    }
+  }
+
+  private allowedXattrs(x: Xattrs): Xattrs {
+    if (this.isRoot) return x;
+    return new Map([...x].filter(([k]) => k.startsWith("user.")));
+  }
+
+  private whiteout(parent: string, base: string): void {
+    const dirHost = resolveInRoot(this.root, parent, { followFinal: true });
+    if (base === OPAQUE_WHITEOUT) {
+      this.stats.opaques++;
+      const st = lstatSync(dirHost, { throwIfNoEntry: false });
+      if (st?.isDirectory()) this.clearLower(parent, dirHost);
+      return;
+    }
+    if (base.startsWith(`${WHITEOUT_PREFIX}${WHITEOUT_PREFIX}`)) return; // aufs metadata (.wh..wh.plnk etc.)
+    const name = base.slice(WHITEOUT_PREFIX.length);
+    if (name === "" || name === "." || name === "..") {
+      throw new LayerError("PATH_ESCAPE", `whiteout ${JSON.stringify(`${parent}/${base}`)} names no file`);
+    }
+    const target = parent === "" ? name : `${parent}/${name}`;
+    this.stats.whiteouts++;
+    // Whiteouts hide only lower layers' files, never this layer's.
+    if (this.inLayer.has(target)) return;
+    this.removeExisting(`${dirHost}/${name}`, target);
+  }
+
+  /** Opaque directory: removes every child that did not come from this layer, recursively. */
+  private clearLower(dir: string, dirHost: string): void {
+    for (const name of readdirSync(dirHost)) {
+      const rel = dir === "" ? name : `${dir}/${name}`;
+      const host = `${dirHost}/${name}`;
+      if (!this.inLayer.has(rel)) {
+        this.removeExisting(host, rel);
+        continue;
+      }
+      const st = lstatSync(host);
+      if (st.isDirectory()) this.clearLower(rel, host);
+    }
+  }
+
+  /** Creates something at `host` with `create`, first removing whatever is already there. */
+  private replaceWith(host: string, path: string, create: () => void): void {
+    try {
+      create();
+    } catch (err) {
+      if (!isErrno(err, "EEXIST")) throw err;
+      this.removeExisting(host, path);
+      create();
+    }
+  }
+
+  private owner(host: string, h: TarHeader): void {
+    if (this.sameOwner) lchownSync(host, h.uid, h.gid);
+  }
+
+  private mkdir(host: string, path: string, h: TarHeader): void {
+    const st = lstatSync(host, { throwIfNoEntry: false });
+    if (st && !st.isDirectory()) this.removeExisting(host, path);
+    if (!st?.isDirectory()) mkdirSync(host, { mode: 0o700 });
+    this.owner(host, h);
+    this.dirMeta.set(host, { header: h });
+    this.dirCache.set(path, host);
+    this.stats.dirs++;
+  }
+
+  private async file(host: string, path: string, h: TarHeader, e: TarEntry): Promise<void> {
+    let fd: number;
+    try {
+      fd = openSync(host, OPEN_NEW, 0o600);
+    } catch (err) {
+      if (!isErrno(err, "EEXIST")) throw err;
+      this.removeExisting(host, path);
+      fd = openSync(host, OPEN_NEW, 0o600);
+    }
+    try {
+      if (e.data) this.writeAll(fd, e.data);
+      else if (e.chunks) for await (const chunk of e.chunks) this.writeAll(fd, chunk);
+      if (this.sameOwner) fchownSync(fd, h.uid, h.gid);
+      // After chown, which clears setuid/setgid.
+      fchmodSync(fd, h.mode);
+      futimesSync(fd, h.mtime, h.mtime);
+    } finally {
+      closeSync(fd);
+    }
+    this.stats.files++;
+    this.stats.fileBytes += h.size;
+  }
+
+  private writeAll(fd: number, data: Buffer): void {
+    let off = 0;
+    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+  }
+
+  private hardlink(host: string, path: string, h: TarHeader): void {
+    const targetPath = normalizeEntryPath(h.linkname);
+    if (targetPath === "")
+      throw new LayerError("PATH_ESCAPE", `hard link ${JSON.stringify(h.name)} targets the root`);
+    const target = resolveInRoot(this.root, targetPath, { followFinal: false });
+    const st = lstatSync(target, { throwIfNoEntry: false });
+    if (!st) {
+      throw new LayerError(
+        "LINK_TARGET_MISSING",
+        `hard link ${JSON.stringify(h.name)} -> ${JSON.stringify(h.linkname)}: target does not exist in the root`,
+        {
+          detail: { entry: h.name, target: h.linkname },
+        },
+      );
+    }
+    if (st.isDirectory())
+      throw new LayerError("APPLY_FAILED", `hard link ${JSON.stringify(h.name)} targets a directory`);
+    if (target === host) return;
+    this.replaceWith(host, path, () => linkSync(target, host));
+    this.stats.hardlinks++;
+  }
+
+  private device(host: string, path: string, h: TarHeader): void {
+    if (!this.isRoot) {
+      throw new LayerError(
+        "DEVICE_NOT_PERMITTED",
+        `entry ${JSON.stringify(h.name)}: creating ${h.type === "fifo" ? "a fifo" : "a device node"} needs root`,
+        {
+          detail: { entry: h.name },
+        },
+      );
+    }
+    const args =
+      h.type === "fifo"
+        ? [host, "p"]
+        : [host, h.type === "char" ? "c" : "b", String(h.devmajor), String(h.devminor)];
+    // Node has no mknod(2); device entries are rare (a handful in /dev), so one process each is fine.
+    this.replaceWith(host, path, () => {
+      try {
+        execFileSync("mknod", ["-m", "0600", "--", ...args], { stdio: ["ignore", "ignore", "pipe"] });
+      } catch (err) {
+        const stderr = String((err as { stderr?: Buffer }).stderr ?? "");
+        if (stderr.includes("File exists")) throw Object.assign(new Error(stderr), { code: "EEXIST" });
+        throw new Error(`mknod failed: ${stderr.trim() || (err as Error).message}`);
+      }
+    });
+    this.owner(host, h);
+    chmodSync(host, h.mode);
+    lutimesSync(host, h.mtime, h.mtime);
+    this.stats.devices++;
+  }
+
+  /** Deferred work: xattrs (after chown, which clears security.capability), then directory metadata. */
+  async finish(): Promise<void> {
+    if (this.xattrs.size > 0) await restoreXattrs(this.xattrs);
+    for (const [host, { header }] of [...this.dirMeta].reverse()) {
+      // The path was ours when recorded and invalidate() dropped it if it went away since;
+      // lstat once more so that chmod (which follows symlinks) can never act through one.
+      const st = lstatSync(host, { throwIfNoEntry: false });
+      if (!st?.isDirectory()) continue;
+      if (this.sameOwner) lchownSync(host, header.uid, header.gid);
+      chmodSync(host, header.mode);
+      lutimesSync(host, header.mtime, header.mtime);
+    }
+  }
+}
+
+/**
+ * Applies the layer in `source` onto `root` (an existing directory) and returns statistics and
+ * the diff_id. The compression comes from `mediaType` (or `compression`) and must match the
+ * stream's magic bytes. With `expectedDiffId`, a different digest of the uncompressed tar fails
+ * with `LayerError` `DIFF_ID_MISMATCH` (after the apply: use a fresh directory). See the module
+ * comment for the security guarantees.
+ */
+export async function applyLayer(
+  root: string,
+  source: Readable,
+  options: ApplyOptions = {},
+): Promise<ApplyStats> {
+  const compression = options.mediaType
+    ? compressionForMediaType(options.mediaType)
+    : (options.compression ?? "none");
+  const rootStat = lstatSync(root, { throwIfNoEntry: false });
+  if (!rootStat?.isDirectory())
+    throw new LayerError("APPLY_FAILED", `apply destination ${root} is not a directory`);
+  const base = root.length > 1 ? root.replace(/\/+$/, "") : root;
+  const tar = decompress(source, compression);
+  const digest = new DigestStream();
+  tar.on("error", (err) => digest.destroy(err));
+  tar.pipe(digest);
+  const applier = new Applier(base, options);
+  try {
+    for await (const entry of readTar(digest)) await applier.entry(entry);
+    await applier.finish();
+  } finally {
+    if (!source.destroyed) source.destroy();
+  }
+  const diffId = digest.digest();
+  if (options.expectedDiffId && options.expectedDiffId !== diffId) {
+    throw new LayerError(
+      "DIFF_ID_MISMATCH",
+      `layer diff_id is ${diffId}, expected ${options.expectedDiffId}`,
+      {
+        detail: { expected: options.expectedDiffId, actual: diffId },
+      },
+    );
+  }
+  return { ...applier.stats, diffId, tarBytes: digest.size };
+}
