@@ -23,6 +23,9 @@ export async function fsyncDir(dir: string): Promise<void> {
  */
 export async function publishFile(tmp: string, target: string): Promise<boolean> {
   try {
+    // The blob's mtime is its publication time: garbage collection spares blobs newer than its start.
+    const stamp = new Date();
+    await utimes(tmp, stamp, stamp);
     for (;;) {
       try {
         await link(tmp, target);
