@@ -1,0 +1,161 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { makeTempDir, removeTempDir } from "../testing/busybox.js";
+import { copy } from "./copy-transports.js";
+import { hostPlatform } from "./platform.js";
+import type { ProgressEvent } from "./progress-events.js";
+import { pull, push } from "./pull.js";
+import { type RunningRegistry, startDockerRegistry } from "./test-support/docker-registry.js";
+import { writeBusyboxImage, writeMultiArchImage } from "./test-support/image.js";
+
+let reg: RunningRegistry;
+let tmp: string;
+
+before(async () => {
+  reg = await startDockerRegistry();
+  tmp = await makeTempDir("pier-remote-copy-");
+});
+after(async () => {
+  await reg?.stop();
+  if (tmp) await removeTempDir(tmp);
+});
+
+function skopeo(...args: string[]): string {
+  if (!existsSync("/usr/bin/skopeo")) throw new Error("skopeo is missing: apt-get install -y skopeo");
+  return execFileSync("skopeo", args, { encoding: "utf8" });
+}
+
+test("oci layout -> docker-registry -> store keeps every digest; skopeo reads what pier pushed", async () => {
+  const layout = join(tmp, "src");
+  const desc = await writeBusyboxImage(layout, "v1", hostPlatform());
+  const events: ProgressEvent[] = [];
+  const pushed = await copy(`oci:${layout}:v1`, `docker://${reg.host}/test/busybox:v1`, {
+    insecure: true,
+    onProgress: (e) => events.push(e),
+  });
+  assert.equal(pushed.digest, desc.digest);
+  assert.ok(events.some((e) => e.type === "done"));
+  assert.ok(events.some((e) => e.type === "bytes"));
+
+  const inspected = JSON.parse(
+    skopeo("inspect", "--tls-verify=false", "--raw", `docker://${reg.host}/test/busybox:v1`),
+  );
+  assert.equal(inspected.layers.length, 1);
+  const skopeoDigest = skopeo(
+    "inspect",
+    "--tls-verify=false",
+    "--format",
+    "{{.Digest}}",
+    `docker://${reg.host}/test/busybox:v1`,
+  ).trim();
+  assert.equal(skopeoDigest, desc.digest);
+
+  // Pushing again moves no blob.
+  const again: ProgressEvent[] = [];
+  await copy(`oci:${layout}:v1`, `docker://${reg.host}/test/busybox:v1`, {
+    insecure: true,
+    onProgress: (e) => again.push(e),
+  });
+  assert.ok(again.filter((e) => e.type === "start").length >= 2);
+  assert.equal(again.filter((e) => e.type === "done").length, 0);
+
+  // Another repository of the same registry: blobs are mounted, not uploaded.
+  const mounted: ProgressEvent[] = [];
+  await copy(`docker://${reg.host}/test/busybox:v1`, `docker://${reg.host}/other/busybox:v1`, {
+    insecure: true,
+    onProgress: (e) => mounted.push(e),
+  });
+  assert.ok(
+    mounted.some((e) => e.type === "mounted"),
+    JSON.stringify(mounted.map((e) => e.type)),
+  );
+  assert.equal(mounted.filter((e) => e.type === "done").length, 0);
+
+  const store = join(tmp, "store");
+  const pulled = await pull(`${reg.host}/other/busybox:v1`, { insecure: true, storeRoot: store });
+  assert.equal(pulled.digest, desc.digest);
+  const index = JSON.parse(await readFile(join(store, "index.json"), "utf8"));
+  assert.equal(
+    index.manifests[0].annotations["org.opencontainers.image.ref.name"],
+    `${reg.host}/other/busybox:v1`,
+  );
+  // skopeo reads pier's store as an OCI layout.
+  const viaSkopeo = skopeo(
+    "inspect",
+    "--format",
+    "{{.Digest}}",
+    `oci:${store}:${reg.host}/other/busybox:v1`,
+  ).trim();
+  assert.equal(viaSkopeo, desc.digest);
+
+  // And push from the store to a third repository.
+  const back = await push(`${reg.host}/third/busybox:v1`, {
+    insecure: true,
+    storeRoot: store,
+    localName: `${reg.host}/other/busybox:v1`,
+  });
+  assert.equal(back.digest, desc.digest);
+});
+
+test("skopeo pushes, pier pulls: digests match and the blobs are verified on disk", async () => {
+  const layout = join(tmp, "sk");
+  const desc = await writeBusyboxImage(layout, "x", hostPlatform());
+  skopeo("copy", "--dest-tls-verify=false", `oci:${layout}:x`, `docker://${reg.host}/sk/img:x`);
+  const out = join(tmp, "sk-out");
+  const res = await copy(`docker://${reg.host}/sk/img:x`, `oci:${out}:x`, { insecure: true });
+  assert.equal(res.digest, desc.digest);
+  skopeo("copy", `oci:${out}:x`, `oci:${join(tmp, "sk-out2")}:x`); // skopeo validates every blob digest
+});
+
+test("multi-arch index: host platform by default, --platform picks another, --all-platforms keeps the index", async () => {
+  const layout = join(tmp, "multi");
+  const platforms = [
+    { os: "linux", architecture: "amd64" },
+    { os: "linux", architecture: "arm64", variant: "v8" },
+    { os: "linux", architecture: "s390x" },
+  ];
+  const indexDesc = await writeMultiArchImage(layout, "multi", platforms);
+  await copy(`oci:${layout}:multi`, `docker://${reg.host}/multi/img:1`, {
+    insecure: true,
+    allPlatforms: true,
+  });
+  const indexRaw = JSON.parse(
+    skopeo("inspect", "--tls-verify=false", "--raw", `docker://${reg.host}/multi/img:1`),
+  );
+  assert.equal(indexRaw.manifests.length, 3);
+
+  const host = hostPlatform();
+  const hostEntry = indexRaw.manifests.find(
+    (m: { platform: { architecture: string } }) => m.platform.architecture === host.architecture,
+  );
+  const r1 = await pull(`${reg.host}/multi/img:1`, { insecure: true, storeRoot: join(tmp, "m1") });
+  assert.equal(r1.digest, hostEntry.digest);
+
+  const r2 = await pull(`${reg.host}/multi/img:1`, {
+    insecure: true,
+    storeRoot: join(tmp, "m2"),
+    platform: { os: "linux", architecture: "s390x" },
+  });
+  assert.equal(r2.digest, indexRaw.manifests[2].digest);
+
+  await assert.rejects(
+    pull(`${reg.host}/multi/img:1`, {
+      insecure: true,
+      storeRoot: join(tmp, "m3"),
+      platform: { os: "linux", architecture: "mips" },
+    }),
+    /no manifest for platform linux\/mips.*linux\/amd64/,
+  );
+
+  const r4 = await pull(`${reg.host}/multi/img:1`, {
+    insecure: true,
+    storeRoot: join(tmp, "m4"),
+    allPlatforms: true,
+  });
+  assert.equal(r4.digest, indexDesc.digest);
+  assert.equal(r4.manifests.length, 4);
+});

@@ -1,0 +1,160 @@
+/**
+ * The HTTP plumbing under the registry client: one keep-alive connection pool (undici `Agent`)
+ * per client, TLS with the system CAs plus an optional extra CA, redirects followed without
+ * leaking credentials to another host, and retries with backoff on 429, 5xx and broken
+ * connections, honouring `Retry-After`.
+ */
+import type { Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
+import { rootCertificates } from "node:tls";
+import { Agent, type Dispatcher, request } from "undici";
+import { RemoteError } from "./error.js";
+import {
+  DEFAULT_RETRY_POLICY,
+  isRetryableNetworkError,
+  isRetryableStatus,
+  parseRetryAfter,
+  type RetryPolicy,
+  retryDelay,
+} from "./retry.js";
+
+/** A request body; a factory so that a retry can send it again from the start. */
+export type BodyFactory = () => Promise<Buffer | string | Readable> | Buffer | string | Readable;
+
+/** One request as the registry client describes it. */
+export interface HttpRequest {
+  method: "GET" | "HEAD" | "PUT" | "POST" | "PATCH" | "DELETE";
+  url: string;
+  headers?: Record<string, string>;
+  body?: BodyFactory;
+  /** Send once: for requests whose server-side effect cannot be repeated safely (upload chunks). */
+  noRetry?: boolean;
+}
+
+/** A response whose body the caller must consume or dump. */
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Dispatcher.ResponseData["body"];
+  /** The URL that answered (after redirects). */
+  url: string;
+}
+
+/** Connection settings. */
+export interface HttpOptions {
+  /** Extra CA certificates (PEM) trusted in addition to the system's. */
+  caCert?: string | Buffer;
+  /** Retry policy; default {@link DEFAULT_RETRY_POLICY}. */
+  retry?: RetryPolicy;
+  /** Maximum parallel connections per origin. */
+  connections?: number;
+  /** Sent as `User-Agent`. */
+  userAgent?: string;
+  /** Called before each retry wait (for logs and tests). */
+  onRetry?: (info: { attempt: number; delayMs: number; reason: string; url: string }) => void;
+}
+
+/** First header value, lower-case name lookup. */
+export function header(res: { headers: HttpResponse["headers"] }, name: string): string | undefined {
+  const v = res.headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * A pooled HTTP client. `send` follows redirects and retries; it never interprets registry
+ * semantics (auth, errors) — that is the registry client's job.
+ */
+export class HttpClient {
+  readonly agent: Agent;
+  private readonly retry: RetryPolicy;
+  private readonly userAgent: string;
+  private readonly onRetry: HttpOptions["onRetry"];
+
+  constructor(opts: HttpOptions = {}) {
+    const connect: Record<string, unknown> = {};
+    if (opts.caCert) {
+      // Extra CA is added to, not substituted for, the system's (as docker's certs.d does).
+      connect["ca"] = [...rootCertificates, opts.caCert.toString()];
+    }
+    this.agent = new Agent({
+      connections: opts.connections ?? 16,
+      keepAliveTimeout: 30_000,
+      connect,
+      bodyTimeout: 120_000,
+      headersTimeout: 120_000,
+    });
+    this.retry = opts.retry ?? DEFAULT_RETRY_POLICY;
+    this.userAgent = opts.userAgent ?? "pier/0.1";
+    this.onRetry = opts.onRetry;
+  }
+
+  /**
+   * Sends a request, following up to 5 redirects (the `Authorization` header is dropped when a
+   * redirect leaves the origin) and retrying retryable failures. Resolves with the final
+   * response, whatever its status, once retries are exhausted.
+   */
+  async send(req: HttpRequest): Promise<HttpResponse> {
+    for (let attempt = 1; ; attempt++) {
+      let res: HttpResponse;
+      try {
+        res = await this.sendOnce(req);
+      } catch (err) {
+        const delay =
+          !req.noRetry && isRetryableNetworkError(err)
+            ? retryDelay(attempt, undefined, this.retry)
+            : undefined;
+        if (delay === undefined) {
+          throw new RemoteError("NETWORK", `${req.method} ${req.url}: ${(err as Error).message}`, {
+            cause: err,
+          });
+        }
+        this.onRetry?.({ attempt, delayMs: delay, reason: (err as Error).message, url: req.url });
+        await sleep(delay);
+        continue;
+      }
+      if (!req.noRetry && isRetryableStatus(res.status)) {
+        const delay = retryDelay(attempt, parseRetryAfter(header(res, "retry-after")), this.retry);
+        if (delay !== undefined) {
+          await res.body.dump().catch(() => undefined);
+          this.onRetry?.({ attempt, delayMs: delay, reason: `HTTP ${res.status}`, url: req.url });
+          await sleep(delay);
+          continue;
+        }
+      }
+      return res;
+    }
+  }
+
+  private async sendOnce(req: HttpRequest): Promise<HttpResponse> {
+    let url = req.url;
+    let method = req.method;
+    let headers: Record<string, string> = { "user-agent": this.userAgent, ...req.headers };
+    let body = req.body ? await req.body() : undefined;
+    for (let hop = 0; hop <= 5; hop++) {
+      const r = await request(url, { method, headers, body: body ?? null, dispatcher: this.agent });
+      const res: HttpResponse = { status: r.statusCode, headers: r.headers, body: r.body, url };
+      if (![301, 302, 303, 307, 308].includes(r.statusCode)) return res;
+      const location = header(res, "location");
+      if (!location) return res;
+      await r.body.dump().catch(() => undefined);
+      const next = new URL(location, url);
+      if (next.origin !== new URL(url).origin) {
+        const { authorization: _drop, ...rest } = headers;
+        headers = rest;
+      }
+      if (r.statusCode === 303 || ((r.statusCode === 301 || r.statusCode === 302) && method === "POST")) {
+        method = "GET";
+        body = undefined;
+      } else if (req.body && body !== undefined && typeof body === "object" && !Buffer.isBuffer(body)) {
+        body = await req.body();
+      }
+      url = next.toString();
+    }
+    throw new RemoteError("INVALID_RESPONSE", `${req.method} ${req.url}: too many redirects`);
+  }
+
+  /** Closes every pooled connection. */
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * Options shared by every library entry point that talks to registries, and how they turn into
+ * one {@link RegistryClient} per registry.
+ */
+import type { CredentialOptions, Credentials } from "./auth/credentials.js";
+import { RegistryClient, type RegistryClientOptions } from "./client.js";
+import type { HttpOptions } from "./http.js";
+
+/** How pier reaches registries during one command. */
+export interface RemoteOptions extends HttpOptions, CredentialOptions {
+  /** Plain HTTP: `true` for every registry, or the registries (host[:port]) the user marked insecure. */
+  insecure?: boolean | readonly string[];
+  /** Explicit credentials (from `--creds`); otherwise looked up per registry. */
+  credentials?: Credentials;
+  /** Blobs up to this size go in one `PUT`. */
+  monolithicMaxBytes?: number;
+  /** Upload chunk size; 0 streams one `PATCH`. */
+  chunkSize?: number;
+}
+
+/** True when `registry` may be spoken to over plain HTTP. Pure. */
+export function isInsecure(registry: string, insecure: RemoteOptions["insecure"]): boolean {
+  if (insecure === true) return true;
+  if (!insecure) return false;
+  return insecure.includes(registry);
+}
+
+/** A client for `registry` configured from `opts`. The caller closes it. */
+export function clientFor(registry: string, opts: RemoteOptions = {}): RegistryClient {
+  const { insecure, credentials, ...rest } = opts;
+  const o: RegistryClientOptions = { ...rest, insecure: isInsecure(registry, insecure) };
+  if (credentials) o.credentials = credentials;
+  return new RegistryClient(registry, o);
+}

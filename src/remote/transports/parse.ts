@@ -1,0 +1,46 @@
+/**
+ * Transport names as skopeo spells them: `docker://REF`, `oci:DIR[:NAME]`,
+ * `oci-archive:FILE[:NAME]`, `docker-archive:FILE[:REF]`, and a bare reference for pier's own
+ * store. Pure parsing; opening is in `open.ts`.
+ */
+import { RemoteError } from "../error.js";
+import { type ImageRef, parseImageRef } from "../ref.js";
+
+/** A parsed transport string. */
+export type TransportSpec =
+  | { kind: "docker"; ref: ImageRef }
+  | { kind: "oci"; dir: string; name?: string }
+  | { kind: "oci-archive"; file: string; name?: string }
+  | { kind: "docker-archive"; file: string; name?: string }
+  | { kind: "store"; ref: ImageRef };
+
+function splitPathAndName(rest: string): { path: string; name?: string } {
+  // skopeo: the last colon separates a name, unless what follows it contains a slash
+  const colon = rest.lastIndexOf(":");
+  if (colon > 0 && !rest.slice(colon + 1).includes("/")) {
+    return { path: rest.slice(0, colon), name: rest.slice(colon + 1) };
+  }
+  return { path: rest };
+}
+
+/** Parses a transport string; throws `INVALID_TRANSPORT` naming the problem. */
+export function parseTransport(input: string): TransportSpec {
+  if (input.startsWith("docker://"))
+    return { kind: "docker", ref: parseImageRef(input.slice("docker://".length)) };
+  for (const kind of ["oci", "oci-archive", "docker-archive"] as const) {
+    if (input.startsWith(`${kind}:`)) {
+      const { path, name } = splitPathAndName(input.slice(kind.length + 1));
+      if (path === "") throw new RemoteError("INVALID_TRANSPORT", `${input}: missing path after "${kind}:"`);
+      if (kind === "oci") return name !== undefined ? { kind, dir: path, name } : { kind, dir: path };
+      return name !== undefined ? { kind, file: path, name } : { kind, file: path };
+    }
+  }
+  const m = /^([a-z-]+):(?!\/\/)/.exec(input);
+  if (m && !input.includes("/") && !/^[a-z0-9.-]+:\d/.test(input) && !/:[\w][\w.-]*$/.test(input)) {
+    throw new RemoteError("INVALID_TRANSPORT", `${input}: unknown transport "${m[1]}"`);
+  }
+  if (/^[a-z-]+:\/\//.test(input)) {
+    throw new RemoteError("INVALID_TRANSPORT", `${input}: unknown transport "${input.split(":")[0]}"`);
+  }
+  return { kind: "store", ref: parseImageRef(input) };
+}
