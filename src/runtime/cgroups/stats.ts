@@ -1,0 +1,82 @@
+/**
+ * The statistics of a cgroup in the shape of runc's `events --stats` JSON `data` field
+ * (runc `types/events.go`), so `JSON.stringify(stats)` is what runc's callers parse.
+ * All times are nanoseconds; byte counts are bytes; "unlimited" is 2^64-1 (as a double).
+ */
+
+/** Usage of one memory counter (`usage`, `swap`, `kernel`, `kernelTCP`). */
+export interface MemoryEntry {
+  limit: number;
+  usage?: number;
+  max?: number;
+  failcnt: number;
+}
+
+/** Memory statistics. */
+export interface MemoryStats {
+  cache?: number;
+  usage: MemoryEntry;
+  swap: MemoryEntry;
+  kernel: MemoryEntry;
+  kernelTCP: MemoryEntry;
+  /** `memory.stat` as read. */
+  raw?: Record<string, number>;
+}
+
+/** CPU statistics. */
+export interface CpuStats {
+  usage: {
+    total?: number;
+    percpu?: number[];
+    percpu_kernel?: number[];
+    percpu_user?: number[];
+    kernel: number;
+    user: number;
+  };
+  throttling: { periods?: number; throttledPeriods?: number; throttledTime?: number };
+}
+
+/** One block I/O counter of one device and operation (`Read`, `Write`, `Sync`, `Async`, `Total`…). */
+export interface BlkioEntry {
+  major?: number;
+  minor?: number;
+  op?: string;
+  value?: number;
+}
+
+/** Block I/O statistics. */
+export interface BlkioStats {
+  ioServiceBytesRecursive?: BlkioEntry[];
+  ioServicedRecursive?: BlkioEntry[];
+}
+
+/** Huge page usage of one page size. */
+export interface HugetlbStats {
+  usage?: number;
+  max?: number;
+  failcnt: number;
+}
+
+/** The whole statistics object (runc's `types.Stats`). */
+export interface CgroupStats {
+  cpu: CpuStats;
+  cpuset: { cpus?: number[]; mems?: number[] };
+  memory: MemoryStats;
+  pids: { current?: number; limit?: number };
+  blkio: BlkioStats;
+  /** Keyed by page size as the kernel names it (`2MB`, `1GB`). */
+  hugetlb: Record<string, HugetlbStats>;
+}
+
+/** A stats object with every counter absent or zero, for the controllers to fill in. */
+export function emptyStats(): CgroupStats {
+  const entry = (): MemoryEntry => ({ limit: 0, failcnt: 0 });
+  return {
+    cpu: { usage: { kernel: 0, user: 0 }, throttling: {} },
+    cpuset: {},
+    memory: { usage: entry(), swap: entry(), kernel: entry(), kernelTCP: entry() },
+    pids: {},
+    blkio: {},
+    hugetlb: {},
+  };
+}
