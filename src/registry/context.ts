@@ -1,0 +1,33 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ContentStore } from "../content/store.js";
+import type { Authorizer } from "./auth/authorizer.js";
+import type { RegistryConfig } from "./config.js";
+import type { ByteLru } from "./lru.js";
+import type { RegistryMetadata } from "./metadata.js";
+
+/** Everything a request handler needs: the stores, the config and the shared caches. */
+export interface RegistryContext {
+  readonly config: RegistryConfig;
+  readonly meta: RegistryMetadata;
+  readonly store: ContentStore;
+  /** Manifest bodies by digest. */
+  readonly cache: ByteLru<string>;
+  readonly auth: Authorizer;
+  /** Upload sessions a request is working on right now (one at a time per session). */
+  readonly busyUploads: Set<string>;
+  /** Base URL path prefix for `Location` headers (always `/v2/`). */
+  readonly prefix: "/v2/";
+}
+
+/** One request on its way through a handler. */
+export interface Exchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** Repository name, checked against the grammar. */
+  readonly name: string;
+  readonly query: URLSearchParams;
+  /** The authenticated user, `undefined` for anonymous. */
+  readonly user: string | undefined;
+  /** Authorizes an extra need (cross-repository mount reads `from`); `false` when refused. */
+  readonly mayPull: (repo: string) => Promise<boolean>;
+}

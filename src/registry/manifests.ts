@@ -1,0 +1,123 @@
+import { isPierError } from "../errors.js";
+import { type Digest, digestAlgorithm, digestOf } from "../oci/digest.js";
+import type { Exchange, RegistryContext } from "./context.js";
+import { RegistryError } from "./errors.js";
+import { readBody, send } from "./http-util.js";
+import { inspectManifest } from "./manifest.js";
+import { type ManifestReference, parseReference } from "./names.js";
+
+function unknown(ctx: RegistryContext, name: string, reference: string): RegistryError {
+  if (!ctx.meta.repoExists(name)) {
+    return new RegistryError("NAME_UNKNOWN", `repository ${name} is not known to this registry`, {
+      detail: { name },
+    });
+  }
+  return new RegistryError("MANIFEST_UNKNOWN", `manifest ${reference} is not in repository ${name}`, {
+    detail: { reference },
+  });
+}
+
+function resolve(
+  ctx: RegistryContext,
+  name: string,
+  reference: string,
+): { digest: Digest; mediaType: string; size: number } {
+  const ref = parseReference(reference, "MANIFEST_UNKNOWN");
+  const digest = ref.kind === "tag" ? ctx.meta.resolveTag(name, ref.tag) : ref.digest;
+  const row = digest === undefined ? undefined : ctx.meta.manifest(name, digest);
+  if (!row) throw unknown(ctx, name, reference);
+  return row;
+}
+
+/**
+ * `GET`/`HEAD /v2/<name>/manifests/<reference>` (end-3): the stored bytes under their own media
+ * type and digest. Bodies come from an in-memory LRU, else from the content store. pier stores
+ * no schema 1 manifests, so there is nothing to convert and the `Accept` header never changes
+ * what is returned.
+ */
+export async function getManifest(
+  ctx: RegistryContext,
+  ex: Exchange,
+  reference: string,
+  head: boolean,
+): Promise<void> {
+  const row = resolve(ctx, ex.name, reference);
+  const headers = {
+    "Content-Type": row.mediaType,
+    "Content-Length": row.size,
+    "Docker-Content-Digest": row.digest,
+    ETag: `"${row.digest}"`,
+  };
+  if (head) {
+    ex.res.writeHead(200, headers);
+    ex.res.end();
+    return;
+  }
+  let body = ctx.cache.get(row.digest);
+  if (body === undefined) {
+    try {
+      body = await ctx.store.readBytes(row.digest, ctx.config.storage.maxManifestBytes);
+    } catch (err) {
+      if (isPierError(err, "NOT_FOUND")) throw unknown(ctx, ex.name, reference);
+      throw err;
+    }
+    ctx.cache.set(row.digest, body);
+  }
+  ex.res.writeHead(200, headers);
+  ex.res.end(body);
+}
+
+/**
+ * `PUT /v2/<name>/manifests/<reference>` (end-7): validates the body, checks a digest reference
+ * against it, requires every referenced blob and child manifest to be in the repository, then
+ * publishes the bytes and records the manifest (and tag) in one transaction.
+ */
+export async function putManifest(ctx: RegistryContext, ex: Exchange, reference: string): Promise<void> {
+  const ref: ManifestReference = parseReference(reference, "MANIFEST_INVALID");
+  const limit = ctx.config.storage.maxManifestBytes;
+  const body = await readBody(
+    ex.req,
+    limit,
+    () =>
+      new RegistryError("MANIFEST_INVALID", `manifest exceeds the limit of ${limit} bytes`, {
+        status: 413,
+        detail: { limit },
+      }),
+  );
+  const digest = digestOf(body, ref.kind === "digest" ? digestAlgorithm(ref.digest) : "sha256");
+  if (ref.kind === "digest" && ref.digest !== digest) {
+    throw new RegistryError("DIGEST_INVALID", `manifest digest is ${digest}, not ${ref.digest}`, {
+      detail: { expected: ref.digest, actual: digest },
+    });
+  }
+  const facts = inspectManifest(body, ex.req.headers["content-type"]);
+  ctx.meta.markPending(digest);
+  try {
+    await ctx.store.ingest(body, { digest, size: body.length });
+    ctx.meta.putManifest(ex.name, digest, body.length, facts, ref.kind === "tag" ? ref.tag : undefined);
+  } catch (err) {
+    ctx.meta.clearPending(digest);
+    throw err;
+  }
+  ctx.cache.set(digest, body);
+  const headers: Record<string, string> = {
+    Location: `${ctx.prefix}${ex.name}/manifests/${digest}`,
+    "Docker-Content-Digest": digest,
+  };
+  if (facts.subject) headers["OCI-Subject"] = facts.subject;
+  send(ex.res, 201, headers);
+}
+
+/**
+ * `DELETE /v2/<name>/manifests/<reference>` (end-9): by tag removes only the tag; by digest
+ * removes the manifest and every tag pointing at it. Blobs stay until garbage collection.
+ */
+export function deleteManifest(ctx: RegistryContext, ex: Exchange, reference: string): void {
+  if (!ctx.config.storage.delete)
+    throw new RegistryError("UNSUPPORTED", "deletes are disabled on this registry");
+  const ref = parseReference(reference, "MANIFEST_UNKNOWN");
+  const gone =
+    ref.kind === "tag" ? ctx.meta.deleteTag(ex.name, ref.tag) : ctx.meta.deleteManifest(ex.name, ref.digest);
+  if (!gone) throw unknown(ctx, ex.name, reference);
+  send(ex.res, 202, {});
+}

@@ -1,0 +1,299 @@
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import https from "node:https";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { LocalContentStore } from "../content/local-store.js";
+import type { ContentStore } from "../content/store.js";
+import { AccessController } from "./auth/access.js";
+import { Authorizer, type Need } from "./auth/authorizer.js";
+import { Htpasswd } from "./auth/htpasswd.js";
+import { TokenIssuer } from "./auth/token.js";
+import { deleteBlob, getBlob, headBlob } from "./blobs.js";
+import type { RegistryConfig } from "./config.js";
+import type { Exchange, RegistryContext } from "./context.js";
+import { errorBody, RegistryError } from "./errors.js";
+import { send, sendJson } from "./http-util.js";
+import { listCatalog, listReferrers, listTags } from "./listing.js";
+import { ByteLru } from "./lru.js";
+import { deleteManifest, getManifest, putManifest } from "./manifests.js";
+import { RegistryMetadata } from "./metadata.js";
+import { RegistryMetrics } from "./metrics.js";
+import { checkRepositoryName } from "./names.js";
+import { RateLimiter } from "./rate-limit.js";
+import { parseRoute, type Route } from "./routes.js";
+import { deleteUpload, getUpload, patchUpload, postUpload, putUpload } from "./uploads.js";
+
+/** A registry that is serving; `close` stops accepting, lets requests in flight finish, then closes the stores. */
+export interface RunningRegistry {
+  /** Base URL, e.g. `http://127.0.0.1:5000`. */
+  readonly url: string;
+  /** `host:port` as clients address it (for image references). */
+  readonly host: string;
+  readonly port: number;
+  readonly config: RegistryConfig;
+  /** Graceful shutdown. */
+  close(): Promise<void>;
+}
+
+/** What the caller may inject instead of the defaults. */
+export interface StartRegistryOptions {
+  /** Blob store (default: a `LocalContentStore` at `<root>/content`). */
+  store?: ContentStore;
+  /** Receives each JSON log line (default: standard error). */
+  log?: (line: string) => void;
+}
+
+/** Splits `host:port` (`[v6]:port` for IPv6). */
+export function splitAddr(addr: string): { host: string; port: number } {
+  const colon = addr.lastIndexOf(":");
+  let host = addr.slice(0, colon);
+  if (host.startsWith("[") && host.endsWith("]")) host = host.slice(1, -1);
+  return { host, port: Number(addr.slice(colon + 1)) };
+}
+
+function need(route: Route, method: string): Need | "unsupported" {
+  switch (route.kind) {
+    case "base":
+      return method === "GET" || method === "HEAD" ? { action: "base" } : "unsupported";
+    case "catalog":
+      return method === "GET" ? { action: "catalog" } : "unsupported";
+    case "tags":
+    case "referrers":
+      return method === "GET" ? { repo: route.name, action: "pull" } : "unsupported";
+    case "manifest":
+      if (method === "GET" || method === "HEAD") return { repo: route.name, action: "pull" };
+      if (method === "PUT") return { repo: route.name, action: "push" };
+      return method === "DELETE" ? { repo: route.name, action: "delete" } : "unsupported";
+    case "blob":
+      if (method === "GET" || method === "HEAD") return { repo: route.name, action: "pull" };
+      return method === "DELETE" ? { repo: route.name, action: "delete" } : "unsupported";
+    case "uploadStart":
+      return method === "POST" ? { repo: route.name, action: "push" } : "unsupported";
+    case "upload":
+      return ["GET", "PATCH", "PUT", "DELETE"].includes(method)
+        ? { repo: route.name, action: "push" }
+        : "unsupported";
+    default:
+      return "unsupported";
+  }
+}
+
+async function dispatch(ctx: RegistryContext, route: Route, ex: Exchange, method: string): Promise<void> {
+  switch (route.kind) {
+    case "base":
+      return sendJson(ex.res, 200, {});
+    case "catalog":
+      return listCatalog(ctx, ex);
+    case "tags":
+      return listTags(ctx, ex);
+    case "referrers":
+      return listReferrers(ctx, ex, route.digest);
+    case "manifest":
+      if (method === "PUT") return putManifest(ctx, ex, route.reference);
+      if (method === "DELETE") return deleteManifest(ctx, ex, route.reference);
+      return getManifest(ctx, ex, route.reference, method === "HEAD");
+    case "blob":
+      if (method === "HEAD") return headBlob(ctx, ex, route.digest);
+      if (method === "DELETE") return deleteBlob(ctx, ex, route.digest);
+      return getBlob(ctx, ex, route.digest);
+    case "uploadStart":
+      return postUpload(ctx, ex);
+    case "upload":
+      if (method === "PATCH") return patchUpload(ctx, ex, route.id);
+      if (method === "PUT") return putUpload(ctx, ex, route.id);
+      if (method === "DELETE") return deleteUpload(ctx, ex, route.id);
+      return getUpload(ctx, ex, route.id);
+    default:
+      throw new RegistryError("UNSUPPORTED", "no such endpoint", { status: 404 });
+  }
+}
+
+const EMPTY_QUERY = new URLSearchParams();
+
+/**
+ * Starts a distribution-spec 1.1 registry (the model is distribution's `registry serve`): blobs
+ * in a content store shared by all repositories, metadata in SQLite under `config.root`, HTTP or
+ * HTTPS on `config.addr`, auth per `config.auth`, `/metrics` (Prometheus), `/healthz`, and with
+ * token auth `/token`. Resolves once listening.
+ */
+export async function startRegistry(
+  config: RegistryConfig,
+  options: StartRegistryOptions = {},
+): Promise<RunningRegistry> {
+  await mkdir(config.root, { recursive: true });
+  const store = options.store ?? (await LocalContentStore.open(join(config.root, "content")));
+  const meta = RegistryMetadata.open(join(config.root, "metadata.db"));
+  const log = options.log ?? ((line: string) => process.stderr.write(line));
+  const mode = config.auth.mode;
+  const htpasswd = mode === "none" ? undefined : Htpasswd.load(config.auth.htpasswd!);
+  const tokenCfg = config.auth.token ?? {};
+  const issuer =
+    mode === "token"
+      ? new TokenIssuer({
+          issuer: tokenCfg.issuer ?? "pier",
+          service: tokenCfg.service ?? "pier-registry",
+          ...(tokenCfg.key ? { keyFile: tokenCfg.key } : {}),
+          ...(tokenCfg.expiresIn ? { expiresIn: tokenCfg.expiresIn } : {}),
+        })
+      : undefined;
+  const ctx: RegistryContext = {
+    config,
+    meta,
+    store,
+    cache: new ByteLru<string>(config.cacheBytes),
+    auth: new Authorizer(mode, new AccessController(config.auth.access), htpasswd, issuer),
+    busyUploads: new Set(),
+    prefix: "/v2/",
+  };
+  const metrics = new RegistryMetrics();
+  const limiter =
+    config.rateLimit.requestsPerSecond > 0
+      ? new RateLimiter(config.rateLimit.requestsPerSecond, config.rateLimit.burst)
+      : undefined;
+  const proto = config.tls ? "https" : "http";
+  const idPrefix = randomBytes(4).toString("hex");
+  let counter = 0;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const started = performance.now();
+    const given = req.headers["x-request-id"];
+    const id = typeof given === "string" && /^[\w.-]{1,64}$/.test(given) ? given : `${idPrefix}-${++counter}`;
+    res.setHeader("Docker-Distribution-API-Version", "registry/2.0");
+    res.setHeader("X-Request-Id", id);
+    const method = req.method ?? "GET";
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    const path = q < 0 ? url : url.slice(0, q);
+    let routeLabel = "other";
+    let user: string | undefined;
+    res.once("finish", () => {
+      const seconds = (performance.now() - started) / 1000;
+      const bytes = Number(res.getHeader("Content-Length") ?? 0);
+      metrics.observe(method, routeLabel, res.statusCode, seconds, bytes);
+      if (config.log.access) {
+        log(
+          `${JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "request", id, method, path, route: routeLabel, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10, user })}\n`,
+        );
+      }
+    });
+    try {
+      if (limiter && !limiter.take(req.socket.remoteAddress ?? "", Date.now())) {
+        throw new RegistryError("TOOMANYREQUESTS", "too many requests from this client", {
+          headers: { "Retry-After": "1" },
+        });
+      }
+      const query = q < 0 ? EMPTY_QUERY : new URLSearchParams(url.slice(q + 1));
+      if (path === "/healthz") {
+        routeLabel = "healthz";
+        return sendJson(res, 200, { status: "ok" });
+      }
+      if (path === "/metrics") {
+        routeLabel = "metrics";
+        return send(res, 200, { "Content-Type": metrics.registry.contentType }, await metrics.render());
+      }
+      if (path === "/token") {
+        routeLabel = "token";
+        return sendJson(res, 200, JSON.parse(await ctx.auth.issueToken(req.headers.authorization, query)));
+      }
+      const route = parseRoute(path);
+      routeLabel = route.kind;
+      if (route.kind === "notFound")
+        throw new RegistryError("UNSUPPORTED", `no such endpoint ${path}`, { status: 404 });
+      if ("name" in route) checkRepositoryName(route.name);
+      const needed = need(route, method);
+      if (needed === "unsupported") {
+        throw new RegistryError("UNSUPPORTED", `${method} is not supported on ${route.kind}`, {
+          status: 405,
+        });
+      }
+      const realm = tokenCfg.realm ?? `${proto}://${req.headers.host ?? "localhost"}/token`;
+      const header = req.headers.authorization;
+      user = await ctx.auth.authorize(header, needed, realm);
+      const ex: Exchange = {
+        req,
+        res,
+        name: "name" in route ? route.name : "",
+        query,
+        user,
+        mayPull: (repo) =>
+          ctx.auth.authorize(header, { repo, action: "pull" }, realm).then(
+            () => true,
+            () => false,
+          ),
+      };
+      await dispatch(ctx, route, ex, method);
+    } catch (err) {
+      respondError(req, res, err, id, log);
+    }
+  };
+
+  const serverOptions: http.ServerOptions = {
+    // Check header and request deadlines often, so a slow-header client is cut off on time.
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, config.http.headersTimeoutMs / 4)),
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    headersTimeout: config.http.headersTimeoutMs,
+    requestTimeout: config.http.requestTimeoutMs,
+  };
+  const listener = (req: IncomingMessage, res: ServerResponse) => void handle(req, res);
+  const server = config.tls
+    ? https.createServer(
+        { ...serverOptions, cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) },
+        listener,
+      )
+    : http.createServer(serverOptions, listener);
+  const { host, port } = splitAddr(config.addr);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const actual = (server.address() as AddressInfo).port;
+  const hostPort = `${host.includes(":") ? `[${host}]` : host}:${actual}`;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `${proto}://${hostPort}`,
+    host: hostPort,
+    port: actual,
+    config,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }).then(() => meta.close());
+      return closing;
+    },
+  };
+}
+
+function respondError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  err: unknown,
+  id: string,
+  log: (l: string) => void,
+): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  let rerr: RegistryError;
+  if (err instanceof RegistryError) {
+    rerr = err;
+  } else {
+    log(
+      `${JSON.stringify({ time: new Date().toISOString(), level: "error", msg: "request failed", id, error: String((err as Error)?.stack ?? err) })}\n`,
+    );
+    // A client that disconnected mid-body is not the server's fault, but it gets no answer either.
+    if (req.destroyed) return;
+    rerr = new RegistryError("UNSUPPORTED", "internal error", { status: 500 });
+  }
+  // An unread body (a refused 10 GB upload) is not drained: the connection closes after the answer.
+  if (!req.complete) res.setHeader("Connection", "close");
+  const headers: Record<string, string> = { "Content-Type": "application/json", ...rerr.headers };
+  send(res, rerr.status, headers, errorBody(rerr));
+}
