@@ -1,0 +1,14 @@
+#!/bin/sh
+# Builds the native executor of pier-runtime with the system C compiler (libc only).
+# Output: native/build/pier-init. Static when the C library's archive is installed (faster start,
+# no dynamic loader inside containers), dynamic otherwise.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$here/build"
+cc=${CC:-cc}
+flags="-O2 -Wall -Wextra -Wno-unused-parameter -std=gnu11"
+tmp="$here/build/pier-init.tmp.$$"
+if ! $cc $flags -static -o "$tmp" "$here/pier-init.c" 2>/dev/null; then
+  $cc $flags -o "$tmp" "$here/pier-init.c"
+fi
+mv -f "$tmp" "$here/build/pier-init"

@@ -1,0 +1,1007 @@
+/*
+ * pier-init: the native executor of pier-runtime.
+ *
+ * Node.js is multi-threaded, and clone with namespace flags, setns into a mount namespace and a
+ * safe fork need a single-threaded process. This program only EXECUTES a plan that TypeScript
+ * computed (src/runtime/plan/): it holds no policy. The plan arrives on the sync socket whose fd
+ * number is argv[1], as "<length>\n" followed by records; each record is NUL-terminated tokens:
+ * the op name, the argument count in decimal, then the arguments. Ops run in order. The `clone`
+ * op splits the process: the parent writes id maps, reports the child's pid, and exits or waits
+ * (per `mode`); the child runs the remaining ops and ends with `exec`.
+ *
+ * Messages to TypeScript on the sync socket are lines: "pid N", "sync NAME" (then waits for a
+ * reply line "ok" or "ok STATEJSON"; anything else aborts), "notify NAME", "error MESSAGE".
+ *
+ * Security: the binary re-executes itself from a sealed memfd copy so that a container cannot
+ * overwrite it through /proc/self/exe (CVE-2019-5736); mount destinations are resolved with
+ * openat2(RESOLVE_IN_ROOT) and mounted through /proc/self/fd (CVE-2021-30465); every fd it opens
+ * is close-on-exec and all fds above stdio + preserved fds get close-on-exec before execve
+ * (CVE-2024-21626); the /dev/null used for masking is verified to be char device 1:3
+ * (CVE-2025-31133) and /proc is verified to be procfs before writes.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <linux/keyctl.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
+#include <linux/filter.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_ARGS 4096
+
+static int sync_fd = -1;      /* socket to TypeScript; -1 once closed */
+static int preserve_fds = 0;  /* fds 3..3+preserve_fds-1 reach the container */
+static int root_fd = -1;      /* O_PATH fd of the rootfs (host view, before pivot_root) */
+static char *root_path = NULL;
+static int fifo_fd = -1;      /* O_PATH fd of the exec fifo */
+static int console_sock = -1; /* connected --console-socket */
+static int wait_mode = 0;     /* parent waits for the child and exits with its status */
+static char *state_json = NULL;
+static size_t state_len = 0;
+static char **envv = NULL;
+static pid_t child_pid = 0;
+static unsigned short con_rows = 0, con_cols = 0;
+
+static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+/* Reports a failure to TypeScript (or stderr when the socket is gone) and exits 1. */
+static void die(const char *fmt, ...) {
+  char msg[2048];
+  int saved = errno;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  (void)saved;
+  char line[2200];
+  int n = snprintf(line, sizeof line, "error %s\n", msg);
+  for (char *p = line + 6; p < line + n - 1; p++)
+    if (*p == '\n') *p = ' ';
+  if (sync_fd >= 0) {
+    if (write(sync_fd, line, (size_t)n) < 0) {
+    }
+  } else {
+    if (write(2, "pier-init: ", 11) < 0 || write(2, line + 6, (size_t)n - 6) < 0) {
+    }
+  }
+  _exit(1);
+}
+
+static void write_all(int fd, const void *buf, size_t len) {
+  const char *p = buf;
+  while (len > 0) {
+    ssize_t w = write(fd, p, len);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      die("write: %s", strerror(errno));
+    }
+    p += w;
+    len -= (size_t)w;
+  }
+}
+
+static void send_line(const char *fmt, ...) {
+  char line[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+  va_end(ap);
+  line[n++] = '\n';
+  if (sync_fd >= 0) write_all(sync_fd, line, (size_t)n);
+}
+
+/* Reads one reply line from TypeScript into a malloc'd buffer (without the newline). */
+static char *read_line(int fd) {
+  size_t cap = 256, len = 0;
+  char *buf = malloc(cap);
+  for (;;) {
+    char c;
+    ssize_t r = read(fd, &c, 1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) die("sync socket closed by the runtime");
+    if (c == '\n') break;
+    if (len + 2 >= cap) buf = realloc(buf, cap *= 2);
+    buf[len++] = c;
+  }
+  buf[len] = 0;
+  return buf;
+}
+
+/* ---- memfd self re-exec (CVE-2019-5736) ---- */
+
+static int is_sealed_self(void) {
+  int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  int seals = fcntl(fd, F_GET_SEALS);
+  close(fd);
+  return seals >= 0 && (seals & (F_SEAL_SEAL | F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW)) ==
+                           (F_SEAL_SEAL | F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW);
+}
+
+static void reexec_from_memfd(char **argv, char **envp) {
+  if (is_sealed_self()) return;
+  int src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (src < 0) die("open /proc/self/exe: %s", strerror(errno));
+  int mfd = memfd_create("pier-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (mfd < 0) die("memfd_create: %s", strerror(errno));
+  char buf[65536];
+  for (;;) {
+    ssize_t r = read(src, buf, sizeof buf);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) die("read /proc/self/exe: %s", strerror(errno));
+    if (r == 0) break;
+    write_all(mfd, buf, (size_t)r);
+  }
+  close(src);
+  if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW) < 0)
+    die("seal memfd: %s", strerror(errno));
+  fexecve(mfd, argv, envp);
+  die("fexecve memfd: %s", strerror(errno));
+}
+
+/* ---- plan parsing ---- */
+
+typedef struct {
+  char *op;
+  int argc;
+  char **argv;
+} record_t;
+
+static char *plan_buf;
+static size_t plan_len, plan_pos;
+
+static char *next_token(void) {
+  if (plan_pos >= plan_len) die("plan truncated");
+  char *t = plan_buf + plan_pos;
+  char *end = memchr(t, 0, plan_len - plan_pos);
+  if (!end) die("plan token not terminated");
+  plan_pos = (size_t)(end - plan_buf) + 1;
+  return t;
+}
+
+static int next_record(record_t *r) {
+  if (plan_pos >= plan_len) return 0;
+  r->op = next_token();
+  r->argc = atoi(next_token());
+  if (r->argc < 0 || r->argc > MAX_ARGS) die("plan: bad argument count for %s", r->op);
+  r->argv = calloc((size_t)r->argc + 1, sizeof(char *));
+  for (int i = 0; i < r->argc; i++) r->argv[i] = next_token();
+  return 1;
+}
+
+static void read_plan(void) {
+  char *hdr = read_line(sync_fd);
+  plan_len = strtoul(hdr, NULL, 10);
+  free(hdr);
+  plan_buf = malloc(plan_len + 1);
+  size_t got = 0;
+  while (got < plan_len) {
+    ssize_t r = read(sync_fd, plan_buf + got, plan_len - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) die("plan truncated");
+    got += (size_t)r;
+  }
+  plan_pos = 0;
+}
+
+static void need(record_t *r, int n) {
+  if (r->argc < n) die("plan: %s needs %d arguments", r->op, n);
+}
+
+static unsigned long long num(const char *s) { return strtoull(s, NULL, 0); }
+
+/* ---- secure path resolution inside the rootfs (CVE-2021-30465) ---- */
+
+static int openat2_in_root(int dirfd, const char *path, int flags) {
+  struct open_how how = {0};
+  how.flags = (unsigned long long)(flags | O_CLOEXEC);
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+/* The fd that names `/` for in-container resolution: the rootfs before pivot_root, / after. */
+static int current_root(void) {
+  if (root_fd >= 0) return root_fd;
+  int fd = open("/", O_PATH | O_CLOEXEC | O_DIRECTORY);
+  if (fd < 0) die("open /: %s", strerror(errno));
+  return fd;
+}
+
+/*
+ * Opens `path` (inside the container root) as O_PATH, creating missing directories along the way
+ * and, when `create_file` is set, the last component as an empty file. Symlinks resolve as if the
+ * rootfs were `/`, so a symlink in the container never reaches the host.
+ */
+static int resolve_create(const char *path, int create_file, mode_t dirmode) {
+  int root = current_root();
+  while (*path == '/') path++;
+  int fd = openat2_in_root(root, *path ? path : ".", O_PATH);
+  if (fd >= 0 || errno != ENOENT) {
+    if (root != root_fd) close(root);
+    return fd;
+  }
+  char *copy = strdup(path);
+  int dir = dup(root);
+  fcntl(dir, F_SETFD, FD_CLOEXEC);
+  char *save = NULL;
+  char *comp = strtok_r(copy, "/", &save);
+  while (comp) {
+    char *next = strtok_r(NULL, "/", &save);
+    int child = openat2_in_root(dir, comp, O_PATH);
+    if (child < 0 && errno == ENOENT) {
+      if (next == NULL && create_file) {
+        int f = openat2_in_root(dir, comp, O_CREAT | O_WRONLY | O_EXCL);
+        if (f < 0 && errno != EEXIST) die("create %s: %s", path, strerror(errno));
+        if (f >= 0) close(f);
+      } else if (mkdirat(dir, comp, dirmode) < 0 && errno != EEXIST) {
+        die("mkdir %s (in %s): %s", comp, path, strerror(errno));
+      }
+      child = openat2_in_root(dir, comp, O_PATH);
+    }
+    if (child < 0) die("resolve %s: %s", path, strerror(errno));
+    close(dir);
+    dir = child;
+    comp = next;
+  }
+  free(copy);
+  if (root != root_fd) close(root);
+  return dir;
+}
+
+static void fdpath(int fd, char *buf, size_t len) { snprintf(buf, len, "/proc/self/fd/%d", fd); }
+
+/* ---- ops ---- */
+
+static void op_setns(record_t *r) {
+  need(r, 2);
+  int fd = open(r->argv[0], O_RDONLY | O_CLOEXEC);
+  if (fd < 0) die("open namespace %s: %s", r->argv[0], strerror(errno));
+  if (setns(fd, (int)num(r->argv[1])) < 0) die("setns %s: %s", r->argv[0], strerror(errno));
+  close(fd);
+}
+
+static char *uid_map = NULL, *gid_map = NULL, *setgroups_val = NULL;
+
+static void write_proc_file(pid_t pid, const char *name, const char *content) {
+  char p[64];
+  snprintf(p, sizeof p, "/proc/%d/%s", pid, name);
+  int fd = open(p, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) die("open %s: %s", p, strerror(errno));
+  if (write(fd, content, strlen(content)) < 0) die("write %s: %s", p, strerror(errno));
+  close(fd);
+}
+
+static void forward_signal(int sig) {
+  if (child_pid > 0) kill(child_pid, sig);
+}
+
+/* Splits into parent and child; returns only in the child. */
+static void op_clone(record_t *r) {
+  need(r, 1);
+  unsigned long flags = (unsigned long)num(r->argv[0]);
+  int release[2];
+  if (pipe2(release, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
+  pid_t pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, NULL, NULL, 0);
+  if (pid < 0) die("clone: %s", strerror(errno));
+  if (pid == 0) {
+    close(release[1]);
+    char c;
+    while (read(release[0], &c, 1) < 0 && errno == EINTR) {
+    }
+    close(release[0]);
+    if (uid_map) {
+      /* Now root of the new user namespace. */
+      if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die("become root in user namespace: %s", strerror(errno));
+    }
+    return;
+  }
+  close(release[0]);
+  child_pid = pid;
+  if (uid_map) write_proc_file(pid, "uid_map", uid_map);
+  if (setgroups_val) write_proc_file(pid, "setgroups", setgroups_val);
+  if (gid_map) write_proc_file(pid, "gid_map", gid_map);
+  send_line("pid %d", pid);
+  write_all(release[1], "1", 1);
+  close(release[1]);
+  close(sync_fd);
+  sync_fd = -1;
+  if (!wait_mode) _exit(0);
+  int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) signal(sigs[i], forward_signal);
+  int status;
+  for (;;) {
+    pid_t w = waitpid(pid, &status, 0);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) _exit(255);
+    break;
+  }
+  if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) _exit(128 + WTERMSIG(status));
+  _exit(255);
+}
+
+static void op_sync(record_t *r) {
+  need(r, 1);
+  send_line("sync %s", r->argv[0]);
+  char *reply = read_line(sync_fd);
+  if (strncmp(reply, "ok", 2) != 0) _exit(1);
+  if (reply[2] == ' ') {
+    free(state_json);
+    state_json = strdup(reply + 3);
+    state_len = strlen(state_json);
+  }
+  free(reply);
+}
+
+static void op_mount(record_t *r) {
+  /* mount SRC DEST FSTYPE FLAGS DATA [file]: DEST inside the rootfs; "file" creates a file. */
+  need(r, 5);
+  const char *src = r->argv[0];
+  unsigned long flags = (unsigned long)num(r->argv[3]);
+  int is_file = r->argc > 5 && strcmp(r->argv[5], "file") == 0;
+  int fd = resolve_create(r->argv[1], is_file, 0755);
+  if (fd < 0) die("resolve mount destination %s: %s", r->argv[1], strerror(errno));
+  char target[64];
+  fdpath(fd, target, sizeof target);
+  const char *data = r->argv[4][0] ? r->argv[4] : NULL;
+  if (flags & MS_BIND) {
+    if (mount(src, target, NULL, MS_BIND | (flags & MS_REC), NULL) < 0)
+      die("bind mount %s on %s: %s", src, r->argv[1], strerror(errno));
+    unsigned long rest = flags & ~(MS_BIND | MS_REC | MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE);
+    if (rest) {
+      close(fd);
+      fd = resolve_create(r->argv[1], 0, 0755);
+      fdpath(fd, target, sizeof target);
+      if (mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | rest, NULL) < 0) {
+        /* Locked flags (in a user namespace) must be kept: add what the mount already has. */
+        struct statfs sf;
+        if (fstatfs(fd, &sf) < 0 || mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | rest | (unsigned long)sf.f_flags, NULL) < 0)
+          die("remount %s: %s", r->argv[1], strerror(errno));
+      }
+    }
+  } else {
+    unsigned long base = flags & ~(MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE);
+    if (mount(src, target, r->argv[2], base, data) < 0)
+      die("mount %s (%s) on %s: %s", src, r->argv[2], r->argv[1], strerror(errno));
+  }
+  close(fd);
+}
+
+static void op_propagate(record_t *r) {
+  need(r, 2);
+  int fd = resolve_create(r->argv[0], 0, 0755);
+  if (fd < 0) die("resolve %s: %s", r->argv[0], strerror(errno));
+  char target[64];
+  fdpath(fd, target, sizeof target);
+  if (mount(NULL, target, NULL, (unsigned long)num(r->argv[1]), NULL) < 0)
+    die("set propagation of %s: %s", r->argv[0], strerror(errno));
+  close(fd);
+}
+
+static void op_rootprop(record_t *r) {
+  need(r, 1);
+  if (mount(NULL, "/", NULL, (unsigned long)num(r->argv[0]), NULL) < 0)
+    die("set propagation of /: %s", strerror(errno));
+}
+
+static void op_rootfs(record_t *r) {
+  need(r, 1);
+  root_path = strdup(r->argv[0]);
+  if (mount(root_path, root_path, NULL, MS_BIND | MS_REC, NULL) < 0)
+    die("bind rootfs %s: %s", root_path, strerror(errno));
+  root_fd = open(root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) die("open rootfs %s: %s", root_path, strerror(errno));
+}
+
+static void op_mkdev(record_t *r) {
+  /* mkdev PATH TYPE(c|b|p|u) MAJOR MINOR MODE UID GID BIND(0|1) */
+  need(r, 8);
+  const char *path = r->argv[0];
+  char type = r->argv[1][0];
+  mode_t mode = (mode_t)num(r->argv[4]);
+  int bind = num(r->argv[7]) != 0;
+  char *dir = strdup(path), *slash = strrchr(dir, '/');
+  const char *base = slash ? slash + 1 : dir;
+  if (slash) *slash = 0;
+  int dfd = resolve_create(slash ? dir : "", 0, 0755);
+  if (dfd < 0) die("resolve %s: %s", path, strerror(errno));
+  if (bind) {
+    int f = openat(dfd, base, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (f < 0 && errno != EEXIST) die("create %s: %s", path, strerror(errno));
+    if (f >= 0) close(f);
+    int tfd = openat(dfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    char target[64];
+    fdpath(tfd, target, sizeof target);
+    char host[PATH_MAX];
+    snprintf(host, sizeof host, "/%s", path[0] == '/' ? path + 1 : path);
+    if (mount(host, target, NULL, MS_BIND, NULL) < 0) die("bind device %s: %s", host, strerror(errno));
+    close(tfd);
+  } else {
+    mode_t fmt = type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
+    unlinkat(dfd, base, 0);
+    if (mknodat(dfd, base, fmt | (mode & 07777), makedev(num(r->argv[2]), num(r->argv[3]))) < 0)
+      die("mknod %s: %s", path, strerror(errno));
+    if (fchownat(dfd, base, (uid_t)num(r->argv[5]), (gid_t)num(r->argv[6]), AT_SYMLINK_NOFOLLOW) < 0)
+      die("chown %s: %s", path, strerror(errno));
+    int f = openat(dfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    char p[64];
+    fdpath(f, p, sizeof p);
+    if (chmod(p, mode & 07777) < 0) die("chmod %s: %s", path, strerror(errno));
+    close(f);
+  }
+  close(dfd);
+  free(dir);
+}
+
+static void op_symlink(record_t *r) {
+  /* symlink TARGET LINKPATH */
+  need(r, 2);
+  char *dir = strdup(r->argv[1]), *slash = strrchr(dir, '/');
+  const char *base = slash ? slash + 1 : dir;
+  if (slash) *slash = 0;
+  int dfd = resolve_create(slash ? dir : "", 0, 0755);
+  if (dfd < 0) die("resolve %s: %s", r->argv[1], strerror(errno));
+  if (symlinkat(r->argv[0], dfd, base) < 0 && errno != EEXIST) die("symlink %s: %s", r->argv[1], strerror(errno));
+  close(dfd);
+  free(dir);
+}
+
+static void run_hook(record_t *r) {
+  /* hook PATH TIMEOUT_SECONDS NARGS ARGS... ENV... ; stdin gets the state JSON */
+  need(r, 3);
+  int nargs = atoi(r->argv[2]);
+  if (nargs < 0 || 3 + nargs > r->argc) die("plan: bad hook");
+  char **args = calloc((size_t)nargs + 2, sizeof(char *));
+  if (nargs == 0) args[0] = r->argv[0];
+  for (int i = 0; i < nargs; i++) args[i] = r->argv[3 + i];
+  int nenv = r->argc - 3 - nargs;
+  char **env = calloc((size_t)nenv + 1, sizeof(char *));
+  for (int i = 0; i < nenv; i++) env[i] = r->argv[3 + nargs + i];
+  int in[2];
+  if (pipe2(in, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
+  pid_t pid = fork();
+  if (pid < 0) die("fork hook: %s", strerror(errno));
+  if (pid == 0) {
+    dup2(in[0], 0);
+    execve(r->argv[0], args, env);
+    _exit(127);
+  }
+  close(in[0]);
+  if (state_json) {
+    signal(SIGPIPE, SIG_IGN);
+    if (write(in[1], state_json, state_len) < 0) {
+    }
+  }
+  close(in[1]);
+  long timeout_ms = atol(r->argv[1]) * 1000;
+  long waited = 0;
+  int status = 0;
+  for (;;) {
+    pid_t w = waitpid(pid, &status, timeout_ms > 0 ? WNOHANG : 0);
+    if (w == pid) break;
+    if (w < 0 && errno != EINTR) die("wait hook: %s", strerror(errno));
+    if (timeout_ms > 0 && waited >= timeout_ms) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      die("hook %s timed out after %s s", r->argv[0], r->argv[1]);
+    }
+    struct timespec ts = {0, 5 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    waited += 5;
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 127) die("hook %s could not be executed", r->argv[0]);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    die("hook %s failed with status %d", r->argv[0], WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+  free(args);
+  free(env);
+}
+
+static void op_pivot(void) {
+  if (fchdir(root_fd) < 0) die("chdir rootfs: %s", strerror(errno));
+  if (syscall(SYS_pivot_root, ".", ".") < 0) die("pivot_root: %s", strerror(errno));
+  /* The old root now sits on top of the new one; make it private so nothing propagates, detach. */
+  if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0) die("make old root slave: %s", strerror(errno));
+  if (umount2(".", MNT_DETACH) < 0) die("unmount old root: %s", strerror(errno));
+  if (chdir("/") < 0) die("chdir /: %s", strerror(errno));
+  close(root_fd);
+  root_fd = -1;
+}
+
+static void op_chroot(void) {
+  if (fchdir(root_fd) < 0) die("chdir rootfs: %s", strerror(errno));
+  if (mount(".", "/", NULL, MS_MOVE, NULL) < 0) die("move rootfs: %s", strerror(errno));
+  if (chroot(".") < 0) die("chroot: %s", strerror(errno));
+  if (chdir("/") < 0) die("chdir /: %s", strerror(errno));
+  close(root_fd);
+  root_fd = -1;
+}
+
+static void require_procfs(const char *what) {
+  struct statfs sf;
+  if (statfs("/proc", &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC) die("/proc is not procfs (needed for %s)", what);
+}
+
+static void op_mask(record_t *r) {
+  need(r, 1);
+  int fd = openat2_in_root(AT_FDCWD, r->argv[0], O_PATH | O_NOFOLLOW);
+  if (fd < 0) {
+    if (errno == ENOENT) return;
+    die("open masked path %s: %s", r->argv[0], strerror(errno));
+  }
+  struct stat st;
+  if (fstat(fd, &st) < 0) die("stat %s: %s", r->argv[0], strerror(errno));
+  char target[64];
+  fdpath(fd, target, sizeof target);
+  if (S_ISDIR(st.st_mode)) {
+    if (mount("tmpfs", target, "tmpfs", MS_RDONLY, NULL) < 0) die("mask %s: %s", r->argv[0], strerror(errno));
+  } else {
+    int nfd = open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    struct stat ns;
+    if (nfd < 0 || fstat(nfd, &ns) < 0 || !S_ISCHR(ns.st_mode) || major(ns.st_rdev) != 1 || minor(ns.st_rdev) != 3)
+      die("/dev/null is not the char device 1:3; refusing to mask %s with it", r->argv[0]);
+    char src[64];
+    fdpath(nfd, src, sizeof src);
+    if (mount(src, target, NULL, MS_BIND, NULL) < 0) die("mask %s: %s", r->argv[0], strerror(errno));
+    close(nfd);
+  }
+  close(fd);
+}
+
+static void op_ropath(record_t *r) {
+  need(r, 1);
+  int fd = openat2_in_root(AT_FDCWD, r->argv[0], O_PATH | O_NOFOLLOW);
+  if (fd < 0) {
+    if (errno == ENOENT) return;
+    die("open read-only path %s: %s", r->argv[0], strerror(errno));
+  }
+  char target[64];
+  fdpath(fd, target, sizeof target);
+  if (mount(target, target, NULL, MS_BIND | MS_REC, NULL) < 0) die("bind %s: %s", r->argv[0], strerror(errno));
+  close(fd);
+  fd = openat2_in_root(AT_FDCWD, r->argv[0], O_PATH | O_NOFOLLOW);
+  fdpath(fd, target, sizeof target);
+  struct statfs sf;
+  fstatfs(fd, &sf);
+  unsigned long keep = (unsigned long)sf.f_flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC);
+  if (mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) < 0)
+    die("make %s read-only: %s", r->argv[0], strerror(errno));
+  close(fd);
+}
+
+static void op_readonly_root(void) {
+  struct statfs sf;
+  if (statfs("/", &sf) < 0) die("statfs /: %s", strerror(errno));
+  unsigned long keep = (unsigned long)sf.f_flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC);
+  if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) < 0)
+    die("make rootfs read-only: %s", strerror(errno));
+}
+
+static void op_sysctl(record_t *r) {
+  need(r, 2);
+  require_procfs("sysctl");
+  char p[PATH_MAX];
+  snprintf(p, sizeof p, "/proc/sys/%s", r->argv[0]);
+  for (char *c = p + 10; *c; c++)
+    if (*c == '.') *c = '/';
+  int fd = openat2_in_root(AT_FDCWD, p, O_WRONLY | O_NOFOLLOW);
+  if (fd < 0) die("open sysctl %s: %s", r->argv[0], strerror(errno));
+  if (write(fd, r->argv[1], strlen(r->argv[1])) < 0) die("write sysctl %s: %s", r->argv[0], strerror(errno));
+  close(fd);
+}
+
+static void op_oom(record_t *r) {
+  need(r, 1);
+  require_procfs("oomScoreAdj");
+  int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write(fd, r->argv[0], strlen(r->argv[0])) < 0) die("write oom_score_adj: %s", strerror(errno));
+  close(fd);
+}
+
+static void op_consock(record_t *r) {
+  need(r, 1);
+  console_sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(r->argv[0]) >= sizeof sa.sun_path) die("console socket path too long");
+  strcpy(sa.sun_path, r->argv[0]);
+  if (connect(console_sock, (struct sockaddr *)&sa, sizeof sa) < 0)
+    die("connect console socket %s: %s", r->argv[0], strerror(errno));
+}
+
+/* Opens a new pty in the container's devpts, sends the master, makes the slave our stdio. */
+static void op_console(void) {
+  int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) die("open /dev/ptmx: %s", strerror(errno));
+  int unlock = 0;
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0) die("unlockpt: %s", strerror(errno));
+  int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0) die("open pty peer: %s", strerror(errno));
+  if (con_rows || con_cols) {
+    struct winsize ws = {.ws_row = con_rows, .ws_col = con_cols};
+    ioctl(slave, TIOCSWINSZ, &ws);
+  }
+  int ptyno = 0;
+  ioctl(master, TIOCGPTN, &ptyno);
+  if (console_sock >= 0) {
+    char name[64];
+    snprintf(name, sizeof name, "/dev/pts/%d", ptyno);
+    struct iovec iov = {.iov_base = name, .iov_len = strlen(name)};
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    memset(cbuf, 0, sizeof cbuf);
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &master, sizeof(int));
+    if (sendmsg(console_sock, &msg, 0) < 0) die("send console fd: %s", strerror(errno));
+    close(console_sock);
+    console_sock = -1;
+  }
+  close(master);
+  /* /dev/console is the pty, as runc makes it (best effort: /dev may be read-only). */
+  int cfd = resolve_create("/dev/console", 1, 0755);
+  if (cfd >= 0) {
+    char src[64], dst[64];
+    fdpath(slave, src, sizeof src);
+    fdpath(cfd, dst, sizeof dst);
+    mount(src, dst, NULL, MS_BIND, NULL);
+    close(cfd);
+  }
+  if (ioctl(slave, TIOCSCTTY, 0) < 0) die("set controlling tty: %s", strerror(errno));
+  for (int i = 0; i < 3; i++)
+    if (dup3(slave, i, 0) < 0) die("dup pty: %s", strerror(errno));
+  close(slave);
+}
+
+static void op_bounding(record_t *r) {
+  /* bounding LASTCAP MASK: drop every capability not in MASK from the bounding set */
+  need(r, 2);
+  int last = atoi(r->argv[0]);
+  unsigned long long bnd = num(r->argv[1]);
+  for (int c = 0; c <= last; c++)
+    if (!(bnd & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+      die("drop bounding capability %d: %s", c, strerror(errno));
+}
+
+static void op_caps(record_t *r) {
+  /* caps LASTCAP EFFECTIVE PERMITTED INHERITABLE AMBIENT (hex masks) */
+  need(r, 5);
+  int last = atoi(r->argv[0]);
+  unsigned long long eff = num(r->argv[1]), perm = num(r->argv[2]), inh = num(r->argv[3]), amb = num(r->argv[4]);
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  for (int i = 0; i < 2; i++) {
+    data[i].effective = (uint32_t)(eff >> (32 * i));
+    data[i].permitted = (uint32_t)(perm >> (32 * i));
+    data[i].inheritable = (uint32_t)(inh >> (32 * i));
+  }
+  if (syscall(SYS_capset, &hdr, data) < 0) die("capset: %s", strerror(errno));
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  for (int c = 0; c <= last; c++)
+    /* As runc: a capability missing from the inheritable set just cannot become ambient. */
+    if (amb & (1ULL << c)) prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0);
+}
+
+static void op_remount(record_t *r) {
+  /* remount DEST FLAGS: change the flags of the mount at DEST (inside the rootfs) */
+  need(r, 2);
+  int fd = resolve_create(r->argv[0], 0, 0755);
+  if (fd < 0) die("resolve %s: %s", r->argv[0], strerror(errno));
+  char target[64];
+  fdpath(fd, target, sizeof target);
+  if (mount(NULL, target, NULL, MS_REMOUNT | (unsigned long)num(r->argv[1]), NULL) < 0)
+    die("remount %s: %s", r->argv[0], strerror(errno));
+  close(fd);
+}
+
+#ifndef MOUNT_ATTR_SIZE_VER0
+struct mount_attr {
+  uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+
+static void op_setattr(record_t *r) {
+  /* setattr DEST SET CLEAR: recursive mount attributes (the r* options) with mount_setattr */
+  need(r, 3);
+  int fd = resolve_create(r->argv[0], 0, 0755);
+  if (fd < 0) die("resolve %s: %s", r->argv[0], strerror(errno));
+  struct mount_attr attr = {0};
+  attr.attr_set = num(r->argv[1]);
+  attr.attr_clr = num(r->argv[2]);
+  if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+    die("mount_setattr %s: %s", r->argv[0], strerror(errno));
+  close(fd);
+}
+
+static void op_timens(record_t *r) {
+  /* timens OFFSETS: a new time namespace for the children, with the given clock offsets */
+  need(r, 1);
+  if (unshare(CLONE_NEWTIME) < 0) die("unshare time namespace: %s", strerror(errno));
+  if (r->argv[0][0]) {
+    int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, r->argv[0], strlen(r->argv[0])) < 0) die("write timens_offsets: %s", strerror(errno));
+    close(fd);
+  }
+}
+
+static void op_user(record_t *r) {
+  /* user UID GID [GROUPS...] ; "-" as the first group means do not call setgroups */
+  need(r, 2);
+  uid_t uid = (uid_t)num(r->argv[0]);
+  gid_t gid = (gid_t)num(r->argv[1]);
+  if (!(r->argc > 2 && strcmp(r->argv[2], "-") == 0)) {
+    int n = r->argc - 2;
+    gid_t *groups = calloc((size_t)n + 1, sizeof(gid_t));
+    for (int i = 0; i < n; i++) groups[i] = (gid_t)num(r->argv[2 + i]);
+    if (setgroups((size_t)n, groups) < 0) die("setgroups: %s", strerror(errno));
+    free(groups);
+  }
+  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) die("keepcaps: %s", strerror(errno));
+  if (setresgid(gid, gid, gid) < 0) die("setgid %u: %s", gid, strerror(errno));
+  if (setresuid(uid, uid, uid) < 0) die("setuid %u: %s", uid, strerror(errno));
+  prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+}
+
+static void op_seccomp(record_t *r) {
+  /* seccomp FLAGS HEXBYTES [LISTENER_SOCKET] */
+  need(r, 2);
+  size_t hexlen = strlen(r->argv[1]);
+  size_t n = hexlen / 2;
+  unsigned char *bytes = malloc(n + 1);
+  for (size_t i = 0; i < n; i++) {
+    unsigned int b;
+    sscanf(r->argv[1] + 2 * i, "%2x", &b);
+    bytes[i] = (unsigned char)b;
+  }
+  struct sock_fprog prog = {.len = (unsigned short)(n / sizeof(struct sock_filter)), .filter = (struct sock_filter *)bytes};
+  unsigned long flags = (unsigned long)num(r->argv[0]);
+  long ret = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+  if (ret < 0) die("load seccomp filter: %s", strerror(errno));
+  if ((flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) && r->argc > 2) {
+    int lfd = (int)ret;
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    strncpy(sa.sun_path, r->argv[2], sizeof sa.sun_path - 1);
+    if (connect(s, (struct sockaddr *)&sa, sizeof sa) == 0) {
+      char cbuf[CMSG_SPACE(sizeof(int))];
+      memset(cbuf, 0, sizeof cbuf);
+      char dummy = 's';
+      struct iovec iov = {.iov_base = &dummy, .iov_len = 1};
+      struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+      struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+      cm->cmsg_level = SOL_SOCKET;
+      cm->cmsg_type = SCM_RIGHTS;
+      cm->cmsg_len = CMSG_LEN(sizeof(int));
+      memcpy(CMSG_DATA(cm), &lfd, sizeof(int));
+      sendmsg(s, &msg, 0);
+    }
+    close(s);
+    close(lfd);
+  }
+  free(bytes);
+}
+
+static void op_waitfifo(void) {
+  char p[64];
+  fdpath(fifo_fd, p, sizeof p);
+  int w = open(p, O_WRONLY | O_CLOEXEC);
+  if (w < 0) die("open exec fifo: %s", strerror(errno));
+  write_all(w, "0", 1);
+  close(w);
+  close(fifo_fd);
+  fifo_fd = -1;
+}
+
+static const char *env_get(const char *name) {
+  size_t n = strlen(name);
+  for (char **e = envv; e && *e; e++)
+    if (strncmp(*e, name, n) == 0 && (*e)[n] == '=') return *e + n + 1;
+  return NULL;
+}
+
+static void op_exec(record_t *r) {
+  need(r, 1);
+  if (close_range(3 + (unsigned)preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0) die("close_range: %s", strerror(errno));
+  if (sync_fd >= 0) {
+    /* Close-on-exec: TypeScript sees EOF once execve succeeds. */
+  }
+  char **args = r->argv;
+  signal(SIGPIPE, SIG_DFL);
+  if (!envv) envv = calloc(1, sizeof(char *));
+  if (strchr(args[0], '/')) {
+    execve(args[0], args, envv);
+    die("exec %s: %s", args[0], strerror(errno));
+  }
+  const char *path = env_get("PATH");
+  if (!path) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  char *copy = strdup(path), *save = NULL;
+  int last_err = ENOENT;
+  for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+    char full[PATH_MAX];
+    snprintf(full, sizeof full, "%s/%s", *d ? d : ".", args[0]);
+    execve(full, args, envv);
+    if (errno != ENOENT && errno != ENOTDIR) last_err = errno;
+  }
+  errno = last_err;
+  die("exec: \"%s\": executable file not found in $PATH", args[0]);
+}
+
+int main(int argc, char **argv, char **envp) {
+  if (argc < 2) {
+    fprintf(stderr, "usage: pier-init SYNC_FD (run by pier-runtime, not by hand)\n");
+    return 2;
+  }
+  sync_fd = atoi(argv[1]);
+  if (fcntl(sync_fd, F_GETFD) < 0) {
+    sync_fd = -1;
+    die("bad sync fd %s", argv[1]);
+  }
+  signal(SIGPIPE, SIG_IGN);
+  reexec_from_memfd(argv, envp);
+  /* Only after the re-exec: the sealed copy must still find the socket open. */
+  fcntl(sync_fd, F_SETFD, FD_CLOEXEC);
+  read_plan();
+  record_t r;
+  while (next_record(&r)) {
+    const char *op = r.op;
+    if (!strcmp(op, "mode")) {
+      need(&r, 1);
+      wait_mode = strcmp(r.argv[0], "wait") == 0;
+    } else if (!strcmp(op, "preserve")) {
+      need(&r, 1);
+      preserve_fds = atoi(r.argv[0]);
+    } else if (!strcmp(op, "uidmap")) {
+      need(&r, 1);
+      uid_map = r.argv[0];
+    } else if (!strcmp(op, "gidmap")) {
+      need(&r, 1);
+      gid_map = r.argv[0];
+    } else if (!strcmp(op, "setgroups")) {
+      need(&r, 1);
+      setgroups_val = r.argv[0];
+    } else if (!strcmp(op, "setns")) {
+      op_setns(&r);
+    } else if (!strcmp(op, "mkfifo")) {
+      need(&r, 3);
+      if (mkfifo(r.argv[0], 0622) < 0) die("mkfifo %s: %s", r.argv[0], strerror(errno));
+      if (chmod(r.argv[0], 0622) < 0 || chown(r.argv[0], (uid_t)num(r.argv[1]), (gid_t)num(r.argv[2])) < 0)
+        die("prepare fifo %s: %s", r.argv[0], strerror(errno));
+    } else if (!strcmp(op, "openfifo")) {
+      need(&r, 1);
+      fifo_fd = open(r.argv[0], O_PATH | O_CLOEXEC);
+      if (fifo_fd < 0) die("open exec fifo %s: %s", r.argv[0], strerror(errno));
+    } else if (!strcmp(op, "clone")) {
+      op_clone(&r);
+    } else if (!strcmp(op, "sync")) {
+      op_sync(&r);
+    } else if (!strcmp(op, "notify")) {
+      need(&r, 1);
+      send_line("notify %s", r.argv[0]);
+      if (!strcmp(r.argv[0], "ready")) {
+        /* The runtime stops listening once created: later failures go to the container's stderr. */
+        close(sync_fd);
+        sync_fd = -1;
+      }
+    } else if (!strcmp(op, "unshare")) {
+      need(&r, 1);
+      if (unshare((int)num(r.argv[0])) < 0) die("unshare: %s", strerror(errno));
+    } else if (!strcmp(op, "setsid")) {
+      setsid();
+    } else if (!strcmp(op, "rootprop")) {
+      op_rootprop(&r);
+    } else if (!strcmp(op, "rootfs")) {
+      op_rootfs(&r);
+    } else if (!strcmp(op, "mount")) {
+      op_mount(&r);
+    } else if (!strcmp(op, "propagate")) {
+      op_propagate(&r);
+    } else if (!strcmp(op, "mkdev")) {
+      op_mkdev(&r);
+    } else if (!strcmp(op, "symlink")) {
+      op_symlink(&r);
+    } else if (!strcmp(op, "hook")) {
+      run_hook(&r);
+    } else if (!strcmp(op, "pivot")) {
+      op_pivot();
+    } else if (!strcmp(op, "chroot")) {
+      op_chroot();
+    } else if (!strcmp(op, "mask")) {
+      op_mask(&r);
+    } else if (!strcmp(op, "ropath")) {
+      op_ropath(&r);
+    } else if (!strcmp(op, "readonlyroot")) {
+      op_readonly_root();
+    } else if (!strcmp(op, "hostname")) {
+      need(&r, 1);
+      if (sethostname(r.argv[0], strlen(r.argv[0])) < 0) die("sethostname: %s", strerror(errno));
+    } else if (!strcmp(op, "domainname")) {
+      need(&r, 1);
+      if (setdomainname(r.argv[0], strlen(r.argv[0])) < 0) die("setdomainname: %s", strerror(errno));
+    } else if (!strcmp(op, "sysctl")) {
+      op_sysctl(&r);
+    } else if (!strcmp(op, "oom")) {
+      op_oom(&r);
+    } else if (!strcmp(op, "keyring")) {
+      need(&r, 1);
+      if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, r.argv[0]) < 0 && errno != ENOSYS && errno != EPERM)
+        die("join session keyring: %s", strerror(errno));
+    } else if (!strcmp(op, "rlimit")) {
+      need(&r, 3);
+      struct rlimit rl = {.rlim_cur = (rlim_t)num(r.argv[1]), .rlim_max = (rlim_t)num(r.argv[2])};
+      if (setrlimit((int)num(r.argv[0]), &rl) < 0) die("setrlimit %s: %s", r.argv[0], strerror(errno));
+    } else if (!strcmp(op, "consock")) {
+      op_consock(&r);
+    } else if (!strcmp(op, "consize")) {
+      need(&r, 2);
+      con_rows = (unsigned short)num(r.argv[0]);
+      con_cols = (unsigned short)num(r.argv[1]);
+    } else if (!strcmp(op, "console")) {
+      op_console();
+    } else if (!strcmp(op, "umask")) {
+      need(&r, 1);
+      umask((mode_t)num(r.argv[0]));
+    } else if (!strcmp(op, "cwd")) {
+      need(&r, 1);
+      if (chdir(r.argv[0]) < 0) die("chdir to cwd (\"%s\") set in config.json failed: %s", r.argv[0], strerror(errno));
+      char buf[PATH_MAX];
+      /* A cwd reached through a leaked host fd reads as "(unreachable)..." (CVE-2024-21626). */
+      if (!getcwd(buf, sizeof buf) || buf[0] != '/') die("cwd %s is outside the container root", r.argv[0]);
+    } else if (!strcmp(op, "user")) {
+      op_user(&r);
+    } else if (!strcmp(op, "bounding")) {
+      op_bounding(&r);
+    } else if (!strcmp(op, "remount")) {
+      op_remount(&r);
+    } else if (!strcmp(op, "setattr")) {
+      op_setattr(&r);
+    } else if (!strcmp(op, "timens")) {
+      op_timens(&r);
+    } else if (!strcmp(op, "caps")) {
+      op_caps(&r);
+    } else if (!strcmp(op, "nnp")) {
+      if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("no_new_privs: %s", strerror(errno));
+    } else if (!strcmp(op, "seccomp")) {
+      op_seccomp(&r);
+    } else if (!strcmp(op, "waitfifo")) {
+      op_waitfifo();
+    } else if (!strcmp(op, "env")) {
+      envv = r.argv;
+    } else if (!strcmp(op, "exec")) {
+      op_exec(&r);
+    } else {
+      die("plan: unknown op %s", op);
+    }
+  }
+  die("plan ended without exec");
+}

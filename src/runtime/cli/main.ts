@@ -1,0 +1,326 @@
+#!/usr/bin/env node
+/**
+ * `pier-runtime`: the runc-compatible command line over the runtime library. Verb modules are
+ * imported lazily so that each invocation loads only what it needs (start-up time is most of
+ * what a short `create`/`start`/`delete` costs). Errors print as runc prints them and exit 1.
+ */
+import { appendFileSync } from "node:fs";
+import { bool, type FlagDef, list, type ParsedArgs, parseArgs, str, UsageError } from "./args.js";
+
+const GLOBAL_FLAGS: FlagDef[] = [
+  { names: ["root"], value: true },
+  { names: ["log"], value: true },
+  { names: ["log-format"], value: true },
+  { names: ["debug"] },
+  { names: ["systemd-cgroup"] },
+  { names: ["criu"], value: true },
+  { names: ["rootless"], value: true },
+  { names: ["help", "h"] },
+  { names: ["version", "v"] },
+];
+
+const CREATE_FLAGS: FlagDef[] = [
+  { names: ["bundle", "b"], value: true },
+  { names: ["console-socket"], value: true },
+  { names: ["pid-file"], value: true },
+  { names: ["no-pivot"] },
+  { names: ["no-new-keyring"] },
+  { names: ["preserve-fds"], value: true },
+];
+
+const VERSION = "pier-runtime version 0.1.0\nspec: 1.3.0";
+
+interface Globals {
+  root: string | undefined;
+  log: string | undefined;
+  logFormat: "text" | "json";
+  debug: boolean;
+  systemdCgroup: boolean;
+}
+
+function logLine(g: Globals, level: string, msg: string): void {
+  const time = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  if (g.log) {
+    const line =
+      g.logFormat === "json"
+        ? `${JSON.stringify({ level, msg, time })}\n`
+        : `time="${time}" level=${level} msg=${JSON.stringify(msg)}\n`;
+    try {
+      appendFileSync(g.log, line);
+    } catch {}
+    if (level === "error") process.stderr.write(`${msg}\n`);
+  } else if (level === "error" || g.debug) {
+    process.stderr.write(`time="${time}" level=${level} msg=${JSON.stringify(msg)}\n`);
+  }
+}
+
+async function context(g: Globals) {
+  const { runtimeContext } = await import("../lifecycle/context.js");
+  const ctx = runtimeContext(g.root, (m) => logLine(g, "warning", m));
+  if (g.systemdCgroup) ctx.systemdCgroup = true;
+  return ctx;
+}
+
+function one(p: ParsedArgs, verb: string): string {
+  const id = p.positional[0];
+  if (p.positional.length !== 1 || !id) throw new UsageError(`"${verb}" requires exactly 1 argument(s)`);
+  return id;
+}
+
+function fdCount(p: ParsedArgs): number {
+  const v = str(p, "preserve-fds");
+  if (v === undefined) return 0;
+  if (!/^\d+$/.test(v)) throw new UsageError(`invalid value "${v}" for flag -preserve-fds`);
+  return Number(v);
+}
+
+async function cmdCreateOrRun(g: Globals, argv: string[], run: boolean): Promise<number> {
+  const flags = run
+    ? [...CREATE_FLAGS, { names: ["detach", "d"] }, { names: ["keep"] }, { names: ["no-subreaper"] }]
+    : CREATE_FLAGS;
+  const p = parseArgs(argv, flags);
+  const id = one(p, run ? "run" : "create");
+  const ctx = await context(g);
+  const opts = {
+    id,
+    bundle: str(p, "bundle") ?? ".",
+    preserveFds: fdCount(p),
+    noPivot: bool(p, "no-pivot"),
+    noNewKeyring: bool(p, "no-new-keyring"),
+    ...(str(p, "pid-file") ? { pidFile: str(p, "pid-file") as string } : {}),
+    ...(str(p, "console-socket") ? { consoleSocket: str(p, "console-socket") as string } : {}),
+  };
+  if (run) {
+    const { runContainer } = await import("../lifecycle/run.js");
+    return runContainer(ctx, { ...opts, detach: bool(p, "detach") });
+  }
+  const { createContainer } = await import("../lifecycle/create.js");
+  await createContainer(ctx, opts);
+  return 0;
+}
+
+async function cmdExec(g: Globals, argv: string[]): Promise<number> {
+  const p = parseArgs(
+    argv,
+    [
+      { names: ["console-socket"], value: true },
+      { names: ["cwd"], value: true },
+      { names: ["env", "e"], value: true, repeat: true },
+      { names: ["tty", "t"] },
+      { names: ["user", "u"], value: true },
+      { names: ["additional-gids", "g"], value: true, repeat: true },
+      { names: ["process", "p"], value: true },
+      { names: ["detach", "d"] },
+      { names: ["pid-file"], value: true },
+      { names: ["process-label"], value: true },
+      { names: ["apparmor"], value: true },
+      { names: ["no-new-privs"] },
+      { names: ["cap", "c"], value: true, repeat: true },
+      { names: ["preserve-fds"], value: true },
+      { names: ["cgroup"], value: true, repeat: true },
+      { names: ["ignore-paused"] },
+    ],
+    true,
+  );
+  const [id, ...cmd] = p.positional;
+  if (!id) throw new UsageError(`"exec" requires a minimum of 2 arguments`);
+  const ctx = await context(g);
+  const { buildExecProcess } = await import("./exec-process.js");
+  const c = await ctx.store.load(id);
+  const processFile = str(p, "process");
+  const proc = await buildExecProcess(c.config, {
+    ...(processFile ? { processFile } : {}),
+    args: cmd,
+    env: list(p, "env"),
+    ...(str(p, "cwd") ? { cwd: str(p, "cwd") as string } : {}),
+    ...(str(p, "user") ? { user: str(p, "user") as string } : {}),
+    additionalGids: list(p, "additional-gids"),
+    caps: list(p, "cap"),
+    tty: bool(p, "tty"),
+    noNewPrivs: bool(p, "no-new-privs"),
+  });
+  const { execInContainer } = await import("../lifecycle/exec.js");
+  return execInContainer(ctx, {
+    id,
+    process: proc,
+    detach: bool(p, "detach"),
+    preserveFds: fdCount(p),
+    ...(str(p, "pid-file") ? { pidFile: str(p, "pid-file") as string } : {}),
+    ...(str(p, "console-socket") ? { consoleSocket: str(p, "console-socket") as string } : {}),
+  });
+}
+
+function stateJson(
+  c: import("../state-store.js").StoredContainer,
+  s: import("../state-store.js").ContainerState,
+) {
+  return {
+    ociVersion: s.ociVersion,
+    id: s.id,
+    pid: s.pid,
+    status: s.status,
+    bundle: s.bundle,
+    rootfs: c.rootfs,
+    created: c.created,
+    ...(s.annotations ? { annotations: s.annotations } : {}),
+    owner: c.owner,
+  };
+}
+
+async function dispatch(g: Globals, verb: string, argv: string[]): Promise<number> {
+  switch (verb) {
+    case "create":
+      return cmdCreateOrRun(g, argv, false);
+    case "run":
+      return cmdCreateOrRun(g, argv, true);
+    case "exec":
+      return cmdExec(g, argv);
+    case "start": {
+      const id = one(parseArgs(argv, []), "start");
+      const { startContainer } = await import("../lifecycle/start.js");
+      await startContainer(await context(g), id);
+      return 0;
+    }
+    case "state": {
+      const id = one(parseArgs(argv, []), "state");
+      const ctx = await context(g);
+      const c = await ctx.store.load(id);
+      process.stdout.write(`${JSON.stringify(stateJson(c, ctx.store.state(c)), null, "  ")}\n`);
+      return 0;
+    }
+    case "kill": {
+      const p = parseArgs(argv, [{ names: ["all", "a"] }]);
+      const [id, sig] = p.positional;
+      if (!id || p.positional.length > 2)
+        throw new UsageError(`"kill" requires a minimum of 1 and a maximum of 2 arguments`);
+      const { parseSignal } = await import("../lifecycle/signals.js");
+      const { killContainer } = await import("../lifecycle/kill.js");
+      await killContainer(await context(g), id, parseSignal(sig ?? "SIGTERM"), bool(p, "all"));
+      return 0;
+    }
+    case "delete": {
+      const p = parseArgs(argv, [{ names: ["force", "f"] }]);
+      if (p.positional.length === 0) throw new UsageError(`"delete" requires a minimum of 1 argument`);
+      const { deleteContainer } = await import("../lifecycle/delete.js");
+      const ctx = await context(g);
+      for (const id of p.positional) await deleteContainer(ctx, id, bool(p, "force"));
+      return 0;
+    }
+    case "list": {
+      const p = parseArgs(argv, [{ names: ["format", "f"], value: true }, { names: ["quiet", "q"] }]);
+      const { listContainers, formatList } = await import("./list.js");
+      const ctx = await context(g);
+      const rows = await listContainers(ctx);
+      process.stdout.write(formatList(rows, str(p, "format") ?? "table", bool(p, "quiet")));
+      return 0;
+    }
+    case "ps": {
+      const p = parseArgs(argv, [{ names: ["format", "f"], value: true }], true);
+      const [id, ...psArgs] = p.positional;
+      if (!id) throw new UsageError(`"ps" requires a minimum of 1 argument`);
+      const { psContainer } = await import("./ps.js");
+      process.stdout.write(await psContainer(await context(g), id, str(p, "format") ?? "table", psArgs));
+      return 0;
+    }
+    case "spec": {
+      const p = parseArgs(argv, [{ names: ["bundle", "b"], value: true }, { names: ["rootless"] }]);
+      const { writeSpecFile } = await import("./spec.js");
+      await writeSpecFile(str(p, "bundle") ?? ".", bool(p, "rootless"));
+      return 0;
+    }
+    case "features": {
+      parseArgs(argv, []);
+      const { pierRuntimeFeatures } = await import("../features.js");
+      process.stdout.write(`${JSON.stringify(pierRuntimeFeatures(), null, "    ")}\n`);
+      return 0;
+    }
+    case "pause":
+    case "resume":
+    case "events":
+    case "update":
+    case "checkpoint":
+    case "restore": {
+      const { RuntimeError } = await import("../error.js");
+      throw new RuntimeError("UNSUPPORTED", `${verb} is not implemented by pier-runtime yet`);
+    }
+    default:
+      throw new UsageError(`No help topic for '${verb}'`);
+  }
+}
+
+const USAGE = `NAME:
+   pier-runtime - Open Container Initiative runtime (runc-compatible), part of pier
+
+USAGE:
+   pier-runtime [global options] command [command options] [arguments...]
+
+COMMANDS:
+   create    create a container
+   delete    delete any resources held by the container often used with detached container
+   exec      execute new process inside the container
+   features  show the enabled features
+   kill      kill sends the specified signal (default: SIGTERM) to the container's init process
+   list      lists containers started by runc with the given root
+   ps        ps displays the processes running inside a container
+   run       create and run a container
+   spec      create a new specification file
+   start     executes the user defined process in a created container
+   state     output the state of a container
+
+GLOBAL OPTIONS:
+   --debug             enable debug logging
+   --log value         set the log file to write runc logs to (default is '/dev/stderr')
+   --log-format value  set the log format ('text' (default), or 'json') (default: "text")
+   --root value        root directory for storage of container state (default: "/run/pier-runtime")
+   --systemd-cgroup    accepted; cgroupfs is used
+   --help, -h          show help
+   --version, -v       print the version
+`;
+
+/** Runs the CLI with `argv` (without node and script); resolves with the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const g: Globals = {
+    root: undefined,
+    log: undefined,
+    logFormat: "text",
+    debug: false,
+    systemdCgroup: false,
+  };
+  try {
+    const p = parseArgs(argv, GLOBAL_FLAGS, true);
+    g.root = str(p, "root");
+    g.log = str(p, "log");
+    g.logFormat = str(p, "log-format") === "json" ? "json" : "text";
+    g.debug = bool(p, "debug");
+    g.systemdCgroup = bool(p, "systemd-cgroup");
+    if (bool(p, "version")) {
+      process.stdout.write(`${VERSION}\n`);
+      return 0;
+    }
+    const [verb, ...rest] = p.positional;
+    if (!verb || bool(p, "help")) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    return await dispatch(g, verb, rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`Incorrect Usage: ${err.message}\n\n${USAGE}`);
+      logLine(g, "error", err.message);
+      return 1;
+    }
+    const msg = err instanceof Error ? err.message : String(err);
+    logLine(g, "error", msg);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`${String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

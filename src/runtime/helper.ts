@@ -1,0 +1,178 @@
+/**
+ * Runs `native/pier-init` with a plan and speaks its sync protocol (see the header of
+ * `native/pier-init.c`): learns the container pid, answers sync points (cgroup placement, hooks)
+ * and resolves when the container reached the requested point. The helper is built from
+ * `native/` with the system C compiler on first use when the build step has not built it.
+ */
+import { type ChildProcess, execFileSync, type StdioOptions, spawn } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
+import type { Socket } from "node:net";
+import { constants as osConstants } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { RuntimeError } from "./error.js";
+import { encodePlan, type PlanOp } from "./plan/ops.js";
+
+let helperPath: string | undefined;
+
+function findNativeDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    if (existsSync(join(dir, "native", "pier-init.c"))) return join(dir, "native");
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  throw new RuntimeError("HELPER_MISSING", "cannot find native/pier-init.c above the runtime's install path");
+}
+
+/**
+ * Path of the built helper (`PIER_INIT` overrides). Builds it with `native/build.sh` when it is
+ * missing or older than its source; throws `HELPER_MISSING` when that fails.
+ */
+export function ensureHelper(): string {
+  if (helperPath) return helperPath;
+  const override = process.env.PIER_INIT;
+  if (override) {
+    helperPath = override;
+    return override;
+  }
+  const native = findNativeDir();
+  const bin = join(native, "build", "pier-init");
+  const src = join(native, "pier-init.c");
+  if (!existsSync(bin) || statSync(bin).mtimeMs < statSync(src).mtimeMs) {
+    try {
+      execFileSync("sh", [join(native, "build.sh")], { stdio: ["ignore", "ignore", "pipe"] });
+    } catch (err) {
+      throw new RuntimeError(
+        "HELPER_MISSING",
+        `building ${bin} failed (is a C compiler installed?): ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+  }
+  helperPath = bin;
+  return bin;
+}
+
+/** Options of {@link launchHelper}. */
+export interface LaunchOptions {
+  ops: readonly PlanOp[];
+  /** Stdio of the helper (and so of the container unless it gets a terminal). */
+  stdio?: readonly ("inherit" | "ignore" | "pipe" | number)[];
+  /** Extra fds passed as 3..3+n-1 (`--preserve-fds`). */
+  preserveFds?: number;
+  /** Answers a sync point; resolve with a state JSON (one line) to hand to in-container hooks. */
+  onSync?(name: string, pid: number): Promise<string | undefined>;
+  /** Resolve at `notify <name>` (create), at `pid` (detached exec) or at exec (sync EOF). */
+  until: { notify: string } | "pid" | "exec";
+}
+
+/** A running helper session. */
+export interface HelperSession {
+  /** The container (or exec'd) process, as the host sees it. */
+  pid: number;
+  helper: ChildProcess;
+  /** The helper's exit status: the container's status in `wait` mode (128+signal when killed). */
+  exited: Promise<number>;
+}
+
+/** Starts the helper, feeds it the plan and follows the protocol until `until`. */
+export function launchHelper(options: LaunchOptions): Promise<HelperSession> {
+  const bin = ensureHelper();
+  const n = options.preserveFds ?? 0;
+  const base = options.stdio ?? ["inherit", "inherit", "inherit"];
+  const stdio: (string | number)[] = [...base.slice(0, 3)];
+  for (let i = 0; i < n; i++) stdio.push(3 + i);
+  stdio.push("pipe");
+  const child = spawn(bin, [String(3 + n)], { stdio: stdio as StdioOptions, env: {} });
+  const exited = new Promise<number>((resolve) => {
+    child.on("exit", (code, signal) => resolve(code ?? 128 + (signal ? signalNumber(signal) : 0)));
+    child.on("error", () => resolve(255));
+  });
+  const sock = child.stdio[3 + n] as Socket;
+  sock.write(encodePlan(options.ops));
+  return new Promise<HelperSession>((resolve, reject) => {
+    let pid = 0;
+    let buf = "";
+    let done = false;
+    let error: string | undefined;
+    const finish = (err?: Error) => {
+      if (done) return;
+      done = true;
+      if (err) {
+        if (pid > 0) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {}
+        }
+        sock.destroy();
+        reject(err);
+      } else {
+        resolve({ pid, helper: child, exited });
+      }
+    };
+    child.on("error", (e) =>
+      finish(new RuntimeError("HELPER_FAILED", `cannot run ${bin}: ${e.message}`, { cause: e })),
+    );
+    sock.on("data", (chunk: Buffer) => {
+      buf += chunk.toString("utf8");
+      for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        handle(line);
+      }
+    });
+    const handle = (line: string) => {
+      const sp = line.indexOf(" ");
+      const kind = sp < 0 ? line : line.slice(0, sp);
+      const arg = sp < 0 ? "" : line.slice(sp + 1);
+      if (kind === "pid") {
+        pid = Number(arg);
+        if (options.until === "pid") {
+          finish();
+          sock.destroy();
+        }
+      } else if (kind === "error") {
+        error = arg;
+        finish(new RuntimeError("HELPER_FAILED", arg));
+      } else if (kind === "sync") {
+        const answer = options.onSync ? options.onSync(arg, pid) : Promise.resolve(undefined);
+        answer.then(
+          (state) => {
+            if (!done) sock.write(state ? `ok ${state}\n` : "ok\n");
+          },
+          (err: Error) => {
+            sock.write("abort\n");
+            finish(err);
+          },
+        );
+      } else if (kind === "notify") {
+        if (typeof options.until === "object" && options.until.notify === arg) {
+          finish();
+          sock.destroy();
+        }
+      }
+    };
+    sock.on("error", () => {});
+    sock.on("close", () => {
+      if (done) return;
+      if (options.until === "exec" && pid > 0 && error === undefined) {
+        finish();
+        return;
+      }
+      exited.then((code) =>
+        finish(
+          new RuntimeError(
+            "HELPER_FAILED",
+            error ?? `container init exited before it was ready (helper status ${code})`,
+          ),
+        ),
+      );
+    });
+  });
+}
+
+function signalNumber(name: string): number {
+  return (osConstants.signals as Record<string, number>)[name] ?? 0;
+}

@@ -1,0 +1,78 @@
+/**
+ * Gathers the host facts the pure planner needs ({@link HostFacts}): file kinds of bind sources,
+ * the kernel's last capability and the cgroup hierarchies mounted on the host.
+ */
+import { readFileSync, statSync } from "node:fs";
+import type { HostCgroupMount, HostFacts } from "./plan/create-plan.js";
+
+let lastCapCache: number | undefined;
+
+/** `/proc/sys/kernel/cap_last_cap` (40 when unreadable). */
+export function lastCap(): number {
+  if (lastCapCache === undefined) {
+    try {
+      lastCapCache = Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8").trim());
+    } catch {
+      lastCapCache = 40;
+    }
+  }
+  return lastCapCache;
+}
+
+/** Cgroup hierarchies from `/proc/self/mountinfo` (super options give the v1 controllers). */
+export function hostCgroupMounts(containerPaths: Record<string, string> = {}): HostCgroupMount[] {
+  let text: string;
+  try {
+    text = readFileSync("/proc/self/mountinfo", "utf8");
+  } catch {
+    return [];
+  }
+  const out: HostCgroupMount[] = [];
+  for (const line of text.split("\n")) {
+    const sep = line.indexOf(" - ");
+    if (sep < 0) continue;
+    const left = line.slice(0, sep).split(" ");
+    const right = line.slice(sep + 3).split(" ");
+    const fstype = right[0];
+    if (fstype !== "cgroup" && fstype !== "cgroup2") continue;
+    const mountpoint = (left[4] ?? "").replace(/\\040/g, " ");
+    const superOpts = (right[2] ?? "")
+      .split(",")
+      .filter((o) => o !== "rw" && o !== "ro" && !o.startsWith("nsdelegate") && o !== "relatime");
+    const options = superOpts
+      .filter(
+        (o) =>
+          ![
+            "xattr",
+            "clone_children",
+            "noprefix",
+            "memory_recursiveprot",
+            "memory_localevents",
+            "favordynmods",
+          ].includes(o) && !o.startsWith("release_agent"),
+      )
+      .join(",");
+    const name = mountpoint.split("/").pop() ?? "";
+    const m: HostCgroupMount = { mountpoint, fstype, options };
+    const cp = containerPaths[name];
+    if (cp !== undefined) m.containerPath = cp;
+    out.push(m);
+  }
+  return out;
+}
+
+/** Live host facts for the planner. */
+export function hostFacts(containerCgroupPaths: Record<string, string> = {}): HostFacts {
+  return {
+    sourceKind(path: string) {
+      try {
+        return statSync(path).isDirectory() ? "dir" : "file";
+      } catch {
+        return "missing";
+      }
+    },
+    lastCap: lastCap(),
+    cgroupMounts: hostCgroupMounts(containerCgroupPaths),
+    euid: process.geteuid?.() ?? 0,
+  };
+}

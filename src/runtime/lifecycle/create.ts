@@ -1,0 +1,155 @@
+/**
+ * `create`: sets up a container from a bundle and leaves its process waiting on the exec fifo
+ * (status `created`). Every failure on the way kills what was started and removes the state, so
+ * the id is free again.
+ */
+import { readFile, rename, writeFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { isErrno } from "../../errors.js";
+import type { Spec } from "../../oci/runtime-spec/config.js";
+import { parseSpec } from "../../oci/runtime-spec/validate.js";
+import { RuntimeError } from "../error.js";
+import { type HelperSession, launchHelper } from "../helper.js";
+import { runHooks } from "../hooks.js";
+import { hostFacts } from "../host-facts.js";
+import { NOTIFY_READY, planCreate, SYNC_CGROUP, SYNC_HOOKS } from "../plan/create-plan.js";
+import type { SeccompProgram } from "../plan/process-ops.js";
+import { processStartTime, type StoredContainer } from "../state-store.js";
+import { type ContainerCgroup, cgroupForContainer } from "./cgroup-link.js";
+import type { RuntimeContext } from "./context.js";
+import { compileSeccompFor } from "./seccomp-link.js";
+
+/** Options of {@link createContainer} (runc `create` flags). */
+export interface CreateOptions {
+  id: string;
+  /** Bundle directory (default: the current directory). */
+  bundle?: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  noPivot?: boolean;
+  noNewKeyring?: boolean;
+  preserveFds?: number;
+  /** Stdio handed to the container (default: inherited). */
+  stdio?: readonly ("inherit" | "ignore" | "pipe" | number)[];
+  /** `wait`: the helper stays as the container's parent and exits with its status (for `run`). */
+  mode?: "detach" | "wait";
+}
+
+/** A created container and its live helper session. */
+export interface Created {
+  container: StoredContainer;
+  session: HelperSession;
+}
+
+/** Reads and validates `<bundle>/config.json`; errors name the field. */
+export async function loadBundleSpec(bundle: string): Promise<Spec> {
+  let text: string;
+  try {
+    text = await readFile(resolve(bundle, "config.json"), "utf8");
+  } catch (err) {
+    if (isErrno(err, "ENOENT"))
+      throw new RuntimeError("INVALID_CONFIG", `JSON specification file config.json not found`);
+    throw err;
+  }
+  try {
+    return parseSpec(text);
+  } catch (err) {
+    throw new RuntimeError("INVALID_CONFIG", `config.json: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Writes a pid file atomically (as runc: temp file + rename). */
+export async function writePidFile(path: string, pid: number): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, String(pid));
+  await rename(tmp, path);
+}
+
+/** Creates container `opts.id`; resolves once its process waits for `start`. */
+export async function createContainer(ctx: RuntimeContext, opts: CreateOptions): Promise<Created> {
+  const { store } = ctx;
+  const bundle = resolve(opts.bundle ?? ".");
+  store.dir(opts.id);
+  const spec = await loadBundleSpec(bundle);
+  await store.claim(opts.id);
+  let cgroup: ContainerCgroup | undefined;
+  let pid = 0;
+  try {
+    cgroup = await cgroupForContainer(opts.id, spec, ctx.systemdCgroup === true);
+    let seccomp: SeccompProgram | undefined;
+    if (spec.linux?.seccomp !== undefined) seccomp = await compileSeccompFor(spec, ctx.warn);
+    const plan = planCreate({
+      id: opts.id,
+      spec,
+      bundle,
+      fifoPath: store.fifoPath(opts.id),
+      mode: opts.mode ?? "detach",
+      noPivot: opts.noPivot === true,
+      noNewKeyring: opts.noNewKeyring === true,
+      preserveFds: opts.preserveFds ?? 0,
+      ...(opts.consoleSocket ? { consoleSocket: resolve(opts.consoleSocket) } : {}),
+      ...(seccomp ? { seccomp } : {}),
+      host: hostFacts(cgroup?.mountPaths ?? {}),
+    });
+    for (const w of plan.warnings) ctx.warn(w);
+    const record: StoredContainer = {
+      id: opts.id,
+      pid: 0,
+      pidStartTime: "",
+      bundle,
+      rootfs: plan.rootfs,
+      created: new Date().toISOString(),
+      owner: "",
+      config: spec,
+      newNamespaces: plan.newNamespaces,
+      ready: false,
+    };
+    if (cgroup) record.cgroupPath = cgroup.path;
+    await store.save(record);
+    const stateFor = (p: number) =>
+      JSON.stringify({
+        ociVersion: spec.ociVersion,
+        id: opts.id,
+        status: "creating",
+        pid: p,
+        bundle,
+        annotations: spec.annotations ?? {},
+      });
+    const session = await launchHelper({
+      ops: plan.ops,
+      preserveFds: opts.preserveFds ?? 0,
+      ...(opts.stdio ? { stdio: opts.stdio } : {}),
+      until: { notify: NOTIFY_READY },
+      onSync: async (name, p) => {
+        pid = p;
+        if (name === SYNC_CGROUP) {
+          if (cgroup) await cgroup.addProcess(p);
+          return undefined;
+        }
+        if (name === SYNC_HOOKS) {
+          const state = stateFor(p);
+          await runHooks(spec.hooks?.prestart, state, "prestart");
+          await runHooks(spec.hooks?.createRuntime, state, "createRuntime");
+          return state;
+        }
+        return undefined;
+      },
+    });
+    pid = session.pid;
+    record.pid = pid;
+    record.pidStartTime = processStartTime(pid) ?? "";
+    record.ready = true;
+    await store.save(record);
+    if (opts.pidFile) await writePidFile(resolve(opts.pidFile), pid);
+    return { container: record, session };
+  } catch (err) {
+    if (pid > 0) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {}
+    }
+    if (cgroup) await cgroup.destroy().catch(() => {});
+    await store.remove(opts.id);
+    throw err;
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * `delete`: removes a stopped container (with `force`, kills it first): its processes, cgroup and
+ * state, then runs the `poststop` hooks (failures are warnings).
+ */
+import { isPierError } from "../../errors.js";
+import { RuntimeError } from "../error.js";
+import { runHooksWarnOnly } from "../hooks.js";
+import { processStartTime, type StoredContainer } from "../state-store.js";
+import { openContainerCgroup } from "./cgroup-link.js";
+import type { RuntimeContext } from "./context.js";
+import { containerPids } from "./processes.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until `pid` (with start time `start`) is gone, up to `ms`. */
+export async function waitGone(pid: number, start: string, ms = 10000): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (processStartTime(pid) === start) {
+    if (Date.now() > until) return false;
+    await sleep(2);
+  }
+  return true;
+}
+
+/** Deletes container `id`. */
+export async function deleteContainer(ctx: RuntimeContext, id: string, force = false): Promise<void> {
+  let c: StoredContainer;
+  try {
+    c = await ctx.store.load(id);
+  } catch (err) {
+    if (force && isPierError(err, "CONTAINER_NOT_FOUND")) return;
+    throw err;
+  }
+  const status = ctx.store.status(c);
+  if (status === "running" && !force) {
+    throw new RuntimeError("INVALID_STATE", `cannot delete container ${id} that is not stopped: ${status}`);
+  }
+  if (status !== "stopped") {
+    // A created container has never run user code: deleting it means killing it, as runc does.
+    for (const pid of await containerPids(c)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {}
+    }
+    await waitGone(c.pid, c.pidStartTime);
+  }
+  const cg = await openContainerCgroup(c.cgroupPath);
+  if (cg) await cg.destroy().catch((err: Error) => ctx.warn(`removing cgroup: ${err.message}`));
+  const state = JSON.stringify({ ...ctx.store.state(c), status: "stopped", pid: 0 });
+  await ctx.store.remove(id);
+  await runHooksWarnOnly(c.config.hooks?.poststop, state, "poststop", ctx.warn);
+}

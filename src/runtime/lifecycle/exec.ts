@@ -1,0 +1,108 @@
+/**
+ * `exec`: runs a new process inside a running container: the helper joins the container's
+ * namespaces (setns), forks into its pid namespace, enters its cgroup and applies the process
+ * settings. Resolves with the exit status, or with 0 at once when detached.
+ */
+import { resolve } from "node:path";
+import type { Process } from "../../oci/runtime-spec/config.js";
+import { RuntimeError } from "../error.js";
+import { launchHelper } from "../helper.js";
+import { lastCap } from "../host-facts.js";
+import { nsProcPath } from "../plan/create-plan.js";
+import { CLONE_FLAGS } from "../plan/linux-constants.js";
+import { op, type PlanOp } from "../plan/ops.js";
+import { processOps } from "../plan/process-ops.js";
+import { openContainerCgroup } from "./cgroup-link.js";
+import type { RuntimeContext } from "./context.js";
+import { writePidFile } from "./create.js";
+
+/** Options of {@link execInContainer} (runc `exec` flags). */
+export interface ExecOptions {
+  id: string;
+  process: Process;
+  detach?: boolean;
+  pidFile?: string;
+  consoleSocket?: string;
+  preserveFds?: number;
+  stdio?: readonly ("inherit" | "ignore" | "pipe" | number)[];
+}
+
+/** Pure: the ops of an exec into the container whose init is `pid`. */
+export function planExec(input: {
+  pid: number;
+  namespaces: readonly string[];
+  process: Process;
+  mode: "detach" | "wait";
+  preserveFds: number;
+  consoleSocket?: string;
+  lastCap: number;
+  userNs: boolean;
+}): PlanOp[] {
+  const ops: PlanOp[] = [op("mode", input.mode), op("preserve", input.preserveFds)];
+  const order = ["user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount"] as const;
+  for (const t of order) {
+    if (input.namespaces.includes(t)) ops.push(op("setns", nsProcPath(input.pid, t), CLONE_FLAGS[t]));
+  }
+  ops.push(op("clone", 0), op("sync", "cgroup"));
+  if (input.process.terminal) {
+    if (!input.consoleSocket)
+      throw new RuntimeError(
+        "INVALID_ARGUMENT",
+        "cannot allocate tty if runc will detach without setting console socket",
+      );
+    ops.push(op("setsid"), op("consock", input.consoleSocket));
+    if (input.process.consoleSize)
+      ops.push(op("consize", input.process.consoleSize.height, input.process.consoleSize.width));
+    ops.push(op("console"));
+  }
+  if (input.process.oomScoreAdj !== undefined) ops.push(op("oom", input.process.oomScoreAdj));
+  const p = processOps({
+    process: input.process,
+    lastCap: input.lastCap,
+    setgroupsDenied: input.userNs && process.geteuid?.() !== 0,
+  });
+  ops.push(...p.rlimits, ...p.finish);
+  return ops;
+}
+
+/** Executes a process in container `opts.id`. */
+export async function execInContainer(ctx: RuntimeContext, opts: ExecOptions): Promise<number> {
+  const c = await ctx.store.load(opts.id);
+  const status = ctx.store.status(c);
+  if (status !== "running" && status !== "created")
+    throw new RuntimeError("INVALID_STATE", `cannot exec in a stopped container`);
+  const namespaces = (c.config.linux?.namespaces ?? []).map((n) => n.type);
+  const ops = planExec({
+    pid: c.pid,
+    namespaces,
+    process: opts.process,
+    mode: opts.detach ? "detach" : "wait",
+    preserveFds: opts.preserveFds ?? 0,
+    ...(opts.consoleSocket ? { consoleSocket: resolve(opts.consoleSocket) } : {}),
+    lastCap: lastCap(),
+    userNs: namespaces.includes("user"),
+  });
+  const cg = await openContainerCgroup(c.cgroupPath);
+  const session = await launchHelper({
+    ops,
+    preserveFds: opts.preserveFds ?? 0,
+    ...(opts.stdio ? { stdio: opts.stdio } : {}),
+    until: "exec",
+    onSync: async (_name, pid) => {
+      if (cg) await cg.addProcess(pid);
+      return undefined;
+    },
+  });
+  if (opts.pidFile) await writePidFile(resolve(opts.pidFile), session.pid);
+  if (opts.detach) return 0;
+  const forward = (sig: NodeJS.Signals) => {
+    try {
+      session.helper.kill(sig);
+    } catch {}
+  };
+  const sigs: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGWINCH"];
+  for (const s of sigs) process.on(s, forward);
+  const code = await session.exited;
+  for (const s of sigs) process.off(s, forward);
+  return code;
+}

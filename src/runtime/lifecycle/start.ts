@@ -1,0 +1,59 @@
+/**
+ * `start`: releases a `created` container's process through its exec fifo (as runc does), then
+ * runs the `poststart` hooks; a failing poststart hook kills the container and is an error.
+ */
+import { closeSync, constants, openSync, readSync, unlinkSync } from "node:fs";
+import { RuntimeError } from "../error.js";
+import { runHooks } from "../hooks.js";
+import { processStartTime, type StoredContainer } from "../state-store.js";
+import type { RuntimeContext } from "./context.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts container `id`; throws `INVALID_STATE` unless it is `created`. */
+export async function startContainer(ctx: RuntimeContext, id: string): Promise<StoredContainer> {
+  const c = await ctx.store.load(id);
+  const status = ctx.store.status(c);
+  if (status === "stopped")
+    throw new RuntimeError("INVALID_STATE", "cannot start a container that has stopped");
+  if (status === "running")
+    throw new RuntimeError("INVALID_STATE", "cannot start an already running container");
+  if (status !== "created")
+    throw new RuntimeError("INVALID_STATE", `cannot start a container in the ${status} state`);
+  const fifo = ctx.store.fifoPath(id);
+  // Non-blocking read end: a writer that died never leaves us blocked in open(2).
+  const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const buf = Buffer.alloc(1);
+    for (;;) {
+      let n = 0;
+      try {
+        n = readSync(fd, buf, 0, 1, null);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
+      }
+      if (n > 0) break;
+      if (processStartTime(c.pid) !== c.pidStartTime)
+        throw new RuntimeError("INVALID_STATE", "cannot start a container that has stopped");
+      await sleep(1);
+    }
+  } finally {
+    closeSync(fd);
+    try {
+      unlinkSync(fifo);
+    } catch {}
+  }
+  const hooks = c.config.hooks?.poststart;
+  if (hooks?.length) {
+    const state = JSON.stringify({ ...ctx.store.state(c), status: "running" });
+    try {
+      await runHooks(hooks, state, "poststart");
+    } catch (err) {
+      try {
+        process.kill(c.pid, "SIGKILL");
+      } catch {}
+      throw err;
+    }
+  }
+  return c;
+}

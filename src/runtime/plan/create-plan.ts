@@ -1,0 +1,359 @@
+/**
+ * Pure planner for `create`: turns a validated config and facts about the host into the ordered
+ * ops that `native/pier-init` executes. No I/O here: everything the plan depends on (which mount
+ * sources are files, the host's cgroup hierarchies, the last capability) comes in as input, so
+ * the whole decision is unit-tested without a kernel.
+ */
+import { posix } from "node:path";
+import type { Hook, Mount, Spec } from "../../oci/runtime-spec/config.js";
+import { RuntimeError } from "../error.js";
+import { CLONE_FLAGS, MS, NS_PROC_NAME } from "./linux-constants.js";
+import { parseMountOptions, rootfsPropagationFlags } from "./mount-options.js";
+import { op, type PlanOp } from "./ops.js";
+import { processOps, type SeccompProgram } from "./process-ops.js";
+
+/** A cgroup hierarchy mounted on the host (from /proc/self/mountinfo). */
+export interface HostCgroupMount {
+  /** e.g. `/sys/fs/cgroup/memory` or `/sys/fs/cgroup/unified` or `/sys/fs/cgroup`. */
+  mountpoint: string;
+  fstype: "cgroup" | "cgroup2";
+  /** Controllers / names from the super options, e.g. `memory` or `name=systemd` (v1 only). */
+  options: string;
+  /** The container's cgroup inside this hierarchy (absolute within it), when known. */
+  containerPath?: string;
+}
+
+/** Facts about the host the plan depends on. */
+export interface HostFacts {
+  /** What a bind source is: decides whether the destination is made a directory or a file. */
+  sourceKind(path: string): "dir" | "file" | "missing";
+  /** Highest capability number the kernel knows (`/proc/sys/kernel/cap_last_cap`). */
+  lastCap: number;
+  cgroupMounts: HostCgroupMount[];
+  /** Effective uid of the runtime: non-root means rootless. */
+  euid: number;
+}
+
+/** Everything {@link planCreate} needs. */
+export interface CreatePlanInput {
+  id: string;
+  spec: Spec;
+  /** Absolute path of the bundle directory (relative root paths resolve against it). */
+  bundle: string;
+  fifoPath: string;
+  /** `detach`: the helper exits once the container is created; `wait`: it waits and exits with its status. */
+  mode: "detach" | "wait";
+  noPivot?: boolean;
+  noNewKeyring?: boolean;
+  preserveFds?: number;
+  consoleSocket?: string;
+  seccomp?: SeccompProgram;
+  host: HostFacts;
+}
+
+/** The plan and the non-fatal problems found while making it. */
+export interface CreatePlan {
+  ops: PlanOp[];
+  warnings: string[];
+  rootfs: string;
+  /** Namespaces created new (for `state` and for exec to join). */
+  newNamespaces: string[];
+}
+
+/** Sync point names the runtime answers (see `src/runtime/helper.ts`). */
+export const SYNC_CGROUP = "cgroup";
+export const SYNC_HOOKS = "createRuntime";
+export const NOTIFY_READY = "ready";
+
+interface DefaultDevice {
+  path: string;
+  major: number;
+  minor: number;
+}
+
+/** The devices every container gets (runtime-spec config-linux.md "Default Devices"). */
+export const DEFAULT_DEVICES: readonly DefaultDevice[] = [
+  { path: "/dev/null", major: 1, minor: 3 },
+  { path: "/dev/zero", major: 1, minor: 5 },
+  { path: "/dev/full", major: 1, minor: 7 },
+  { path: "/dev/random", major: 1, minor: 8 },
+  { path: "/dev/urandom", major: 1, minor: 9 },
+  { path: "/dev/tty", major: 5, minor: 0 },
+];
+
+/** Ops that run one hook from inside the helper (state JSON on stdin). */
+export function hookOp(h: Hook): PlanOp {
+  const args = h.args ?? [];
+  return op("hook", h.path, h.timeout ?? 0, args.length, ...args, ...(h.env ?? []));
+}
+
+function rel(p: string): string {
+  return posix.normalize(p).replace(/^\/+/, "");
+}
+
+function mountOps(m: Mount, i: number, input: CreatePlanInput, cgroupNs: boolean): PlanOp[] {
+  const o = parseMountOptions(m.options, m.type);
+  const dest = rel(m.destination);
+  if (dest === "" || dest === ".")
+    throw new RuntimeError("INVALID_CONFIG", `mounts[${i}].destination: cannot mount over the root`);
+  if (posix.normalize(m.destination).split("/").includes("..")) {
+    throw new RuntimeError("INVALID_CONFIG", `mounts[${i}].destination: must not contain ".."`);
+  }
+  const out: PlanOp[] = [];
+  if (m.type === "cgroup" || m.type === "cgroup2") {
+    return cgroupMountOps(
+      m,
+      dest,
+      o.flags & ~MS.RDONLY,
+      (o.flags & MS.RDONLY) !== 0,
+      input.host.cgroupMounts,
+      cgroupNs,
+    );
+  }
+  if (o.bind) {
+    let source = m.source ?? "";
+    if (!source.startsWith("/")) source = posix.join(input.bundle, source);
+    const kind = input.host.sourceKind(source);
+    if (kind === "missing")
+      throw new RuntimeError("INVALID_CONFIG", `mounts[${i}].source: ${source} does not exist`);
+    out.push(op("mount", source, dest, "", o.flags, o.data, kind === "file" ? "file" : "dir"));
+  } else {
+    out.push(op("mount", m.source ?? m.type ?? "none", dest, m.type ?? "", o.flags, o.data));
+  }
+  for (const prop of o.propagation) out.push(op("propagate", dest, prop));
+  if (o.attrSet || o.attrClear) out.push(op("setattr", dest, o.attrSet, o.attrClear));
+  return out;
+}
+
+function cgroupMountOps(
+  m: Mount,
+  dest: string,
+  flags: number,
+  readonly: boolean,
+  hierarchies: HostCgroupMount[],
+  cgroupNs: boolean,
+): PlanOp[] {
+  const ro = readonly ? MS.RDONLY : 0;
+  const base = flags & (MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.RELATIME);
+  const pureV2 = hierarchies.length === 1 && hierarchies[0]?.fstype === "cgroup2";
+  if (m.type === "cgroup2" || pureV2) {
+    const v2 = hierarchies.find((h) => h.fstype === "cgroup2");
+    if (cgroupNs || !v2) return [op("mount", "cgroup2", dest, "cgroup2", base | ro, "")];
+    return [
+      op(
+        "mount",
+        posix.join(v2.mountpoint, v2.containerPath ?? "/"),
+        dest,
+        "",
+        MS.BIND | MS.REC | base | ro,
+        "",
+        "dir",
+      ),
+    ];
+  }
+  // v1 or hybrid: a tmpfs with one mount per hierarchy, as runc lays it out.
+  const out: PlanOp[] = [op("mount", "tmpfs", dest, "tmpfs", MS.NOSUID | MS.NODEV | MS.NOEXEC, "mode=755")];
+  for (const h of hierarchies) {
+    const sub = posix.join(dest, posix.basename(h.mountpoint));
+    if (cgroupNs) {
+      out.push(op("mount", h.fstype, sub, h.fstype, base | ro, h.fstype === "cgroup" ? h.options : ""));
+    } else {
+      out.push(
+        op(
+          "mount",
+          posix.join(h.mountpoint, h.containerPath ?? "/"),
+          sub,
+          "",
+          MS.BIND | MS.REC | base | ro,
+          "",
+          "dir",
+        ),
+      );
+    }
+  }
+  if (readonly) out.push(op("remount", dest, MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC));
+  return out;
+}
+
+/** Plans `create` (and the create half of `run`). Throws `INVALID_CONFIG` naming the field. */
+export function planCreate(input: CreatePlanInput): CreatePlan {
+  const { spec, host } = input;
+  const proc = spec.process;
+  if (!proc) throw new RuntimeError("INVALID_CONFIG", "process: is required to create a container");
+  if (!spec.root?.path) throw new RuntimeError("INVALID_CONFIG", "root.path: is required");
+  const rootfs = posix.resolve(input.bundle, spec.root.path);
+  if (host.sourceKind(rootfs) !== "dir")
+    throw new RuntimeError("INVALID_CONFIG", `root.path: rootfs (${JSON.stringify(rootfs)}) does not exist`);
+  const linux = spec.linux ?? {};
+  const namespaces = linux.namespaces ?? [];
+  if (!namespaces.some((n) => n.type === "mount" && !n.path)) {
+    throw new RuntimeError("INVALID_CONFIG", "linux.namespaces: a new mount namespace is required");
+  }
+  const userNs = namespaces.find((n) => n.type === "user");
+  const newUserNs = userNs !== undefined && !userNs.path;
+  if (newUserNs && (!linux.uidMappings?.length || !linux.gidMappings?.length)) {
+    throw new RuntimeError(
+      "INVALID_CONFIG",
+      "linux.uidMappings: user namespace requires uid and gid mappings",
+    );
+  }
+  if (!userNs && host.euid !== 0) {
+    throw new RuntimeError("INVALID_CONFIG", "linux.namespaces: rootless containers need a user namespace");
+  }
+  if (spec.hostname && !namespaces.some((n) => n.type === "uts")) {
+    throw new RuntimeError(
+      "INVALID_CONFIG",
+      "hostname: unable to set hostname without a private UTS namespace",
+    );
+  }
+  const warnings: string[] = [];
+  const pre: PlanOp[] = [op("mode", input.mode), op("preserve", input.preserveFds ?? 0)];
+  let cloneFlags = 0;
+  let cgroupNs = false;
+  const newNamespaces: string[] = [];
+  const ordered = [...namespaces].sort((a, b) => order(a.type) - order(b.type));
+  for (const ns of ordered) {
+    if (ns.path) {
+      pre.push(op("setns", ns.path, CLONE_FLAGS[ns.type]));
+      continue;
+    }
+    newNamespaces.push(ns.type);
+    if (ns.type === "cgroup") cgroupNs = true;
+    else if (ns.type === "time") {
+      const offsets = Object.entries(linux.timeOffsets ?? {})
+        .map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}`)
+        .join("\n");
+      pre.push(op("timens", offsets));
+    } else cloneFlags |= CLONE_FLAGS[ns.type];
+  }
+  const rootUid = mapToHost(linux.uidMappings, 0) ?? 0;
+  const rootGid = mapToHost(linux.gidMappings, 0) ?? 0;
+  if (newUserNs) {
+    pre.push(op("uidmap", idMapText(linux.uidMappings ?? [])));
+    pre.push(op("gidmap", idMapText(linux.gidMappings ?? [])));
+    if (host.euid !== 0) pre.push(op("setgroups", "deny"));
+  }
+  pre.push(op("mkfifo", input.fifoPath, rootUid, rootGid));
+
+  const child: PlanOp[] = [op("clone", cloneFlags), op("sync", SYNC_CGROUP)];
+  if (cgroupNs) child.push(op("unshare", CLONE_FLAGS.cgroup));
+  child.push(op("setsid"));
+  if (!input.noNewKeyring) child.push(op("keyring", `_ses.${input.id}`));
+  if (proc.oomScoreAdj !== undefined) child.push(op("oom", proc.oomScoreAdj));
+  child.push(op("openfifo", input.fifoPath));
+  if (proc.terminal) {
+    if (!input.consoleSocket)
+      throw new RuntimeError(
+        "INVALID_ARGUMENT",
+        "cannot allocate tty if runc will detach without setting console socket",
+      );
+    child.push(op("consock", input.consoleSocket));
+  }
+  child.push(op("rootprop", rootfsPropagationFlags(linux.rootfsPropagation)));
+  child.push(op("rootfs", rootfs));
+  const mounts = spec.mounts ?? [];
+  for (const [i, m] of mounts.entries()) child.push(...mountOps(m, i, input, cgroupNs));
+
+  const devBound = mounts.some(
+    (m) => posix.normalize(m.destination) === "/dev" && parseMountOptions(m.options, m.type).bind,
+  );
+  const devpts = mounts.some((m) => posix.normalize(m.destination) === "/dev/pts");
+  if (!devBound) {
+    const bindDevices = newUserNs || host.euid !== 0;
+    const devices = new Map<string, PlanOp>();
+    for (const d of DEFAULT_DEVICES) {
+      devices.set(
+        d.path,
+        op("mkdev", rel(d.path), "c", d.major, d.minor, 0o666, rootUid, rootGid, bindDevices ? 1 : 0),
+      );
+    }
+    for (const d of linux.devices ?? []) {
+      const type = d.type === "u" ? "c" : d.type;
+      devices.set(
+        posix.normalize(d.path),
+        op(
+          "mkdev",
+          rel(d.path),
+          type,
+          d.major ?? 0,
+          d.minor ?? 0,
+          d.fileMode ?? 0o666,
+          d.uid ?? 0,
+          d.gid ?? 0,
+          bindDevices ? 1 : 0,
+        ),
+      );
+    }
+    child.push(...devices.values());
+    child.push(op("symlink", "/proc/self/fd", "dev/fd"));
+    child.push(op("symlink", "/proc/self/fd/0", "dev/stdin"));
+    child.push(op("symlink", "/proc/self/fd/1", "dev/stdout"));
+    child.push(op("symlink", "/proc/self/fd/2", "dev/stderr"));
+    if (devpts) child.push(op("symlink", "pts/ptmx", "dev/ptmx"));
+  }
+  const hooks = spec.hooks ?? {};
+  const hookCount = (k: keyof typeof hooks) => hooks[k]?.length ?? 0;
+  if (
+    hookCount("prestart") +
+      hookCount("createRuntime") +
+      hookCount("createContainer") +
+      hookCount("startContainer") >
+    0
+  ) {
+    child.push(op("sync", SYNC_HOOKS));
+  }
+  for (const h of hooks.createContainer ?? []) child.push(hookOp(h));
+  child.push(op(input.noPivot ? "chroot" : "pivot"));
+  for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
+    if (key.includes("/") || key.includes(".."))
+      throw new RuntimeError("INVALID_CONFIG", `linux.sysctl: invalid key ${JSON.stringify(key)}`);
+    child.push(op("sysctl", key, value));
+  }
+  for (const p of linux.readonlyPaths ?? []) child.push(op("ropath", p));
+  for (const p of linux.maskedPaths ?? []) child.push(op("mask", p));
+  if (spec.root.readonly) child.push(op("readonlyroot"));
+  if (spec.hostname !== undefined && spec.hostname !== "") child.push(op("hostname", spec.hostname));
+  if (spec.domainname) child.push(op("domainname", spec.domainname));
+  if (proc.terminal) {
+    if (proc.consoleSize) child.push(op("consize", proc.consoleSize.height, proc.consoleSize.width));
+    child.push(op("console"));
+  }
+  const p = processOps({
+    process: proc,
+    lastCap: host.lastCap,
+    setgroupsDenied: newUserNs && host.euid !== 0,
+    ...(input.seccomp ? { seccomp: input.seccomp } : {}),
+  });
+  warnings.push(...p.warnings);
+  child.push(...p.rlimits);
+  child.push(op("notify", NOTIFY_READY));
+  child.push(op("waitfifo"));
+  for (const h of hooks.startContainer ?? []) child.push(hookOp(h));
+  child.push(...p.finish);
+  return { ops: [...pre, ...child], warnings, rootfs, newNamespaces };
+}
+
+function order(type: string): number {
+  // The user namespace first (it owns the others), mount late, as runc's nsexec joins them.
+  return ["user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount"].indexOf(type);
+}
+
+/** The text written to `/proc/<pid>/uid_map` or `gid_map`. */
+export function idMapText(maps: readonly { containerID: number; hostID: number; size: number }[]): string {
+  return maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");
+}
+
+/** The host id that container id `id` maps to, or undefined when unmapped (or no mappings). */
+export function mapToHost(
+  maps: readonly { containerID: number; hostID: number; size: number }[] | undefined,
+  id: number,
+): number | undefined {
+  for (const m of maps ?? [])
+    if (id >= m.containerID && id < m.containerID + m.size) return m.hostID + (id - m.containerID);
+  return undefined;
+}
+
+/** The `/proc/<pid>/ns/<name>` path of a namespace type. */
+export function nsProcPath(pid: number, type: keyof typeof NS_PROC_NAME): string {
+  return `/proc/${pid}/ns/${NS_PROC_NAME[type]}`;
+}

@@ -1,0 +1,120 @@
+/**
+ * Plan ops for the process part of a config (shared by create and exec): rlimits, user and
+ * groups, the five capability sets, no_new_privs, seccomp, cwd, environment and argv. Pure.
+ */
+import type { Process } from "../../oci/runtime-spec/config.js";
+import { RuntimeError } from "../error.js";
+import { CAPABILITIES, RLIMITS } from "./linux-constants.js";
+import { op, type PlanOp } from "./ops.js";
+
+/** A compiled seccomp filter ready for the helper (bytes of `struct sock_filter[]`). */
+export interface SeccompProgram {
+  flags: number;
+  bpf: Uint8Array;
+  listenerPath?: string;
+}
+
+/** Result of {@link capabilityMask}: the mask and the names the kernel does not know. */
+export interface CapabilityMask {
+  mask: bigint;
+  unknown: string[];
+}
+
+/** Bit mask of capability names; names above `lastCap` or unknown are reported, not fatal (as runc). */
+export function capabilityMask(names: readonly string[] | undefined, lastCap: number): CapabilityMask {
+  let mask = 0n;
+  const unknown: string[] = [];
+  for (const name of names ?? []) {
+    const n = CAPABILITIES[name];
+    if (n === undefined || n > lastCap) unknown.push(name);
+    else mask |= 1n << BigInt(n);
+  }
+  return { mask, unknown };
+}
+
+const hex = (b: bigint) => `0x${b.toString(16)}`;
+
+/** Where the process ops start and what they need to know about the host and the namespaces. */
+export interface ProcessOpsInput {
+  process: Process;
+  lastCap: number;
+  /** When true, setgroups(2) is denied in the user namespace: skip it. */
+  setgroupsDenied: boolean;
+  seccomp?: SeccompProgram;
+  /** Ops to run after the user is set but before capabilities are applied (e.g. start hooks). */
+}
+
+/** What {@link processOps} returns. */
+export interface ProcessOps {
+  /** rlimits (run while still privileged, so hard limits can be raised). */
+  rlimits: PlanOp[];
+  /** user, capabilities, no_new_privs, seccomp, cwd, env and exec, in the order they must run. */
+  finish: PlanOp[];
+  warnings: string[];
+}
+
+/** Plans the process setup. Throws `INVALID_CONFIG` for an unknown rlimit or missing args. */
+export function processOps(input: ProcessOpsInput): ProcessOps {
+  const p = input.process;
+  const warnings: string[] = [];
+  const rlimits: PlanOp[] = [];
+  for (const [i, r] of (p.rlimits ?? []).entries()) {
+    const n = RLIMITS[r.type];
+    if (n === undefined)
+      throw new RuntimeError(
+        "INVALID_CONFIG",
+        `process.rlimits[${i}].type: unknown rlimit ${JSON.stringify(r.type)}`,
+      );
+    rlimits.push(op("rlimit", n, limitString(r.soft), limitString(r.hard)));
+  }
+  if (!p.args || p.args.length === 0)
+    throw new RuntimeError("INVALID_CONFIG", "process.args: must not be empty");
+  const caps = p.capabilities ?? {};
+  const sets = {
+    bounding: capabilityMask(caps.bounding, input.lastCap),
+    effective: capabilityMask(caps.effective, input.lastCap),
+    permitted: capabilityMask(caps.permitted, input.lastCap),
+    inheritable: capabilityMask(caps.inheritable, input.lastCap),
+    ambient: capabilityMask(caps.ambient, input.lastCap),
+  };
+  for (const [set, m] of Object.entries(sets)) {
+    for (const name of m.unknown)
+      warnings.push(`process.capabilities.${set}: unknown capability ${name} ignored`);
+  }
+  const finish: PlanOp[] = [];
+  const seccompOp = input.seccomp
+    ? op(
+        "seccomp",
+        input.seccomp.flags,
+        Buffer.from(input.seccomp.bpf).toString("hex"),
+        ...(input.seccomp.listenerPath ? [input.seccomp.listenerPath] : []),
+      )
+    : undefined;
+  // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before dropping privileges.
+  if (seccompOp && !p.noNewPrivileges) finish.push(seccompOp);
+  finish.push(op("bounding", input.lastCap, hex(sets.bounding.mask)));
+  const groups = input.setgroupsDenied ? ["-"] : (p.user.additionalGids ?? []).map(String);
+  finish.push(op("user", p.user.uid, p.user.gid, ...groups));
+  finish.push(
+    op(
+      "caps",
+      input.lastCap,
+      hex(sets.effective.mask),
+      hex(sets.permitted.mask),
+      hex(sets.inheritable.mask),
+      hex(sets.ambient.mask),
+    ),
+  );
+  finish.push(op("umask", p.user.umask ?? 0o022));
+  finish.push(op("cwd", p.cwd));
+  if (p.noNewPrivileges) finish.push(op("nnp"));
+  if (seccompOp && p.noNewPrivileges) finish.push(seccompOp);
+  finish.push(op("env", ...(p.env ?? [])));
+  finish.push(op("exec", ...p.args));
+  return { rlimits, finish, warnings };
+}
+
+// RLIM_INFINITY arrives as 2^64-1, which a JS number cannot hold exactly.
+function limitString(n: number): string {
+  return n >= 2 ** 63 ? "18446744073709551615" : String(n);
+}
