@@ -99,21 +99,37 @@ export function intervalsFor(
   return out;
 }
 
-function emitTree(asm: Assembly, intervals: Interval[], lo: number, hi: number): void {
-  if (lo === hi) {
-    const o = intervals[lo]!.outcome;
-    if (o.kind === "ret") asm.ret(o.k);
-    else emitSyscall(asm, o.syscall);
+/**
+ * Emission state. Argument-check blocks of non-native ABIs (i386, x32) that are identical to a
+ * native one are not emitted twice: they jump to the native copy, which is emitted last so the
+ * jump goes forward. That costs one `ja` on the rare foreign-ABI path and keeps Docker-style
+ * profiles (the same socket/personality rules on three ABIs) small.
+ */
+interface Emitter {
+  asm: Assembly;
+  /** Blocks the native ABI emits, by {@link blockKey}, with the label placed on them. */
+  shared: Map<string, Label>;
+  /** Whether the tree being emitted is the native ABI's part. */
+  native: boolean;
+  placed: Set<string>;
+}
+
+function blockKey(s: SyscallPolicy): string {
+  return JSON.stringify([s.fallback, s.rules], (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+}
+
+function emitBlock(e: Emitter, s: SyscallPolicy): void {
+  const key = blockKey(s);
+  const label = e.shared.get(key);
+  if (label !== undefined && !e.native) {
+    e.asm.goto(label);
     return;
   }
-  const mid = (lo + hi + 1) >> 1;
-  const left = asm.label();
-  const right = asm.label();
-  asm.jump("jge", intervals[mid]!.start, right, left);
-  asm.bind(left);
-  emitTree(asm, intervals, lo, mid - 1);
-  asm.bind(right);
-  emitTree(asm, intervals, mid, hi);
+  if (label !== undefined && !e.placed.has(key)) {
+    e.placed.add(key);
+    e.asm.bind(label);
+  }
+  emitSyscall(e.asm, s);
 }
 
 function emitSyscall(asm: Assembly, s: SyscallPolicy): void {
@@ -185,27 +201,66 @@ function emitCondition(asm: Assembly, c: ArgCondition, fail: Label): void {
 /** Generates the whole program for a policy. */
 export function generateProgram(policy: FilterPolicy): SockFilter[] {
   const asm = new Assembly();
-  // Group ABIs by the arch value the kernel reports, keeping the native one first.
+  const native = policy.abis[0]!;
+  // Group ABIs by the arch value the kernel reports; the native group first.
   const groups = new Map<number, AbiPolicy[]>();
   for (const a of policy.abis) {
     const g = groups.get(a.abi.auditArch);
     if (g) g.push(a);
     else groups.set(a.abi.auditArch, [a]);
   }
+  const order = [...groups.entries()];
+  const entries = order.map(() => asm.label());
   asm.load(SECCOMP_DATA_ARCH);
-  const entries = [...groups.keys()].map(() => asm.label());
-  [...groups.keys()].forEach((arch, i) => {
+  order.forEach(([arch], i) => {
     const next = asm.label();
     asm.jump("jeq", arch, entries[i]!, next);
     asm.bind(next);
   });
   asm.ret(policy.badArchRet);
-  [...groups.values()].forEach((abis, i) => {
-    asm.bind(entries[i]!);
+
+  const shared = new Map<string, Label>();
+  for (const s of native.syscalls) if (s.rules.length > 0) shared.set(blockKey(s), asm.label());
+  const emitter: Emitter = { asm, shared, native: false, placed: new Set() };
+  // Bodies: the native group last, so shared native blocks come after every jump to them.
+  const bodies = order.map((g, i) => ({ abis: g[1], entry: entries[i]! }));
+  bodies.push(bodies.shift()!);
+  for (const { abis, entry } of bodies) {
+    asm.bind(entry);
     asm.load(SECCOMP_DATA_NR);
     const slots = SECCOMP_ABIS.filter((a) => a.auditArch === abis[0]!.abi.auditArch);
     const intervals = intervalsFor(policy, abis, slots);
-    emitTree(asm, intervals, 0, intervals.length - 1);
-  });
+    emitTreeFor(emitter, intervals, native);
+  }
   return asm.assemble();
+}
+
+// The binary search tree over `intervals`, right (higher numbers) first: within
+// AUDIT_ARCH_X86_64 the x32 part then precedes the native x86_64 part, so x32 blocks can jump
+// forward into shared native blocks.
+function emitTreeFor(e: Emitter, intervals: Interval[], native: AbiPolicy): void {
+  const [low, high] = native.abi.range;
+  const isNative = (iv: Interval) =>
+    iv.outcome.kind === "syscall" &&
+    native.syscalls.includes(iv.outcome.syscall) &&
+    iv.start >= low &&
+    iv.end <= high;
+  const walk = (lo: number, hi: number): void => {
+    if (lo === hi) {
+      const iv = intervals[lo]!;
+      e.native = isNative(iv);
+      if (iv.outcome.kind === "ret") e.asm.ret(iv.outcome.k);
+      else emitBlock(e, iv.outcome.syscall);
+      return;
+    }
+    const mid = (lo + hi + 1) >> 1;
+    const left = e.asm.label();
+    const right = e.asm.label();
+    e.asm.jump("jge", intervals[mid]!.start, right, left);
+    e.asm.bind(right);
+    walk(mid, hi);
+    e.asm.bind(left);
+    walk(lo, mid - 1);
+  };
+  walk(0, intervals.length - 1);
 }
