@@ -285,11 +285,11 @@ function respondError(
   if (err instanceof RegistryError) {
     rerr = err;
   } else {
+    // A client that disconnected mid-body is not the server's fault, and gets no answer.
+    if (req.destroyed) return;
     log(
       `${JSON.stringify({ time: new Date().toISOString(), level: "error", msg: "request failed", id, error: String((err as Error)?.stack ?? err) })}\n`,
     );
-    // A client that disconnected mid-body is not the server's fault, but it gets no answer either.
-    if (req.destroyed) return;
     rerr = new RegistryError("UNSUPPORTED", "internal error", { status: 500 });
   }
   // An unread body (a refused 10 GB upload) is not drained: the connection closes after the answer.
