@@ -65,7 +65,7 @@ test("inspectManifest refuses malformed manifests naming the problem", () => {
     () => inspectManifest(json({ ...m, config: { ...m.config, size: -1 } }), undefined),
     /config.size/,
   );
-  assert.throws(() => inspectManifest(json(m), MediaType.OciIndex), /does not match/);
-  assert.throws(() => inspectManifest(json({ ...m, mediaType: "text/plain" }), undefined), /unsupported/);
+  assert.throws(() => inspectManifest(json(m), MediaType.OciIndex), invalid);
+  assert.throws(() => inspectManifest(json({ ...m, mediaType: "text/plain" }), undefined), invalid);
   assert.throws(() => inspectManifest(json({ ...m, annotations: { a: 1 } }), undefined), invalid);
 });
