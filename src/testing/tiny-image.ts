@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import type { ContentStore } from "../content/store.js";
 import { digestOf } from "../oci/digest.js";
-import { MediaType } from "../oci/media-types.js";
+import { type Compression, MediaType, ociLayerMediaType } from "../oci/media-types.js";
 import type { Descriptor, ImageConfig, ImageManifest } from "../oci/types.js";
 import { makeTempDir, removeTempDir } from "./busybox.js";
 
@@ -25,12 +25,13 @@ export interface TinyImage {
 
 /**
  * Writes an image whose layers hold `files` (one layer per entry: path → content) into `store`.
- * With `gzip`, layers are stored gzip-compressed (diff ids stay those of the plain tars).
+ * With `compression`, layers are stored gzip- or zstd-compressed (diff ids stay those of the plain
+ * tars); zstd uses the `zstd` command.
  */
 export async function writeTinyImage(
   store: ContentStore,
   files: Record<string, string>[] = [{ "hello.txt": "hello\n" }, { "etc/motd": "welcome\n" }],
-  options: { gzip?: boolean } = {},
+  options: { compression?: Compression } = {},
 ): Promise<TinyImage> {
   const layers: Descriptor[] = [];
   const diffIds: string[] = [];
@@ -53,9 +54,15 @@ export async function writeTinyImage(
         ".",
       ]);
       diffIds.push(digestOf(tar));
-      const blob = options.gzip ? gzipSync(tar) : tar;
+      const compression = options.compression ?? "none";
+      const blob =
+        compression === "gzip"
+          ? gzipSync(tar)
+          : compression === "zstd"
+            ? execFileSync("zstd", ["-q", "-c"], { input: tar })
+            : tar;
       const info = await store.ingest(blob);
-      layers.push({ mediaType: options.gzip ? MediaType.OciLayerGzip : MediaType.OciLayer, ...info });
+      layers.push({ mediaType: ociLayerMediaType(compression), ...info });
     } finally {
       await removeTempDir(dir);
     }

@@ -1,0 +1,162 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { appendFile, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { gzipSync } from "node:zlib";
+import { OciLayout } from "../../content/layout.js";
+import { LocalContentStore } from "../../content/local-store.js";
+import { isPierError } from "../../errors.js";
+import { MediaType } from "../../oci/media-types.js";
+import { parseManifest } from "../../oci/validate.js";
+import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
+import { writeTinyImage } from "../../testing/tiny-image.js";
+import { exportDockerArchive, importDockerArchive } from "./docker-archive.js";
+
+function skopeo(...args: string[]): string {
+  try {
+    return execFileSync("skopeo", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT")
+      throw new Error("skopeo is not installed: apt-get install -y skopeo");
+    throw err;
+  }
+}
+
+async function open(root: string) {
+  return { store: await LocalContentStore.open(root), layout: await OciLayout.open(root) };
+}
+
+async function blobCount(store: LocalContentStore): Promise<number> {
+  let n = 0;
+  for await (const _ of store.list()) n++;
+  return n;
+}
+
+describe("docker archives", () => {
+  let dir: string;
+  before(async () => {
+    dir = await makeTempDir("pier-dockerarchive-");
+  });
+  after(async () => {
+    await removeTempDir(dir);
+  });
+
+  test("pier imports what skopeo writes: OCI manifest, same config, plain layers = diff ids", async () => {
+    const src = await open(join(dir, "src"));
+    const image = await writeTinyImage(src.store, undefined, { compression: "gzip" });
+    await src.layout.set("v1", image.manifest);
+    const archive = join(dir, "skopeo.tar");
+    skopeo("copy", "-q", `oci:${src.store.root}:v1`, `docker-archive:${archive}:example.com/team/app:v1`);
+    const dst = await open(join(dir, "dst"));
+    const imported = await importDockerArchive(archive, dst.store, dst.layout);
+    assert.equal(imported.length, 1);
+    assert.equal(imported[0]!.name, "example.com/team/app:v1");
+    const manifest = parseManifest(await dst.store.readBytes(imported[0]!.descriptor.digest));
+    assert.equal(manifest.mediaType, MediaType.OciManifest);
+    assert.equal(manifest.config.mediaType, MediaType.OciConfig);
+    assert.equal(manifest.config.digest, image.config.digest, "config bytes kept");
+    assert.deepEqual(
+      manifest.layers.map((l) => [l.mediaType, l.digest]),
+      image.diffIds.map((d) => [MediaType.OciLayer, d]),
+    );
+    assert.equal(
+      (await dst.layout.resolve("example.com/team/app:v1"))?.digest,
+      imported[0]!.descriptor.digest,
+    );
+    // The same archive gzip-compressed as a whole (docker save | gzip) imports the same.
+    const gz = join(dir, "skopeo.tar.gz");
+    await writeFile(gz, gzipSync(await readFile(archive)));
+    const dst2 = await open(join(dir, "dst2"));
+    const again = await importDockerArchive(gz, dst2.store, dst2.layout);
+    assert.equal(again[0]!.descriptor.digest, imported[0]!.descriptor.digest);
+  });
+
+  for (const compression of ["gzip", "zstd", "none"] as const) {
+    test(`skopeo reads what pier writes from ${compression} layers, and pier reads it back`, async () => {
+      const src = await open(join(dir, `export-${compression}`));
+      const image = await writeTinyImage(src.store, undefined, { compression });
+      await src.layout.set("localhost:5000/app:1.0", image.manifest);
+      await src.layout.set("localhost:5000/app:latest", image.manifest);
+      const archive = join(dir, `pier-${compression}.tar`);
+      const written = await exportDockerArchive(
+        src.store,
+        src.layout,
+        ["localhost:5000/app:1.0", "localhost:5000/app:latest"],
+        archive,
+      );
+      assert.deepEqual(written[0]!.RepoTags, ["localhost:5000/app:1.0", "localhost:5000/app:latest"]);
+      const inspect = JSON.parse(skopeo("inspect", `docker-archive:${archive}:localhost:5000/app:1.0`));
+      assert.deepEqual(inspect.Layers, image.diffIds);
+      const copied = join(dir, `copied-${compression}`);
+      skopeo("copy", "-q", `docker-archive:${archive}:localhost:5000/app:latest`, `oci:${copied}:x`);
+      const config = JSON.parse(skopeo("inspect", "--config", `oci:${copied}:x`));
+      assert.deepEqual(config.rootfs.diff_ids, image.diffIds);
+      const back = await open(join(dir, `back-${compression}`));
+      const imported = await importDockerArchive(archive, back.store, back.layout);
+      assert.deepEqual(imported.map((i) => i.name).sort(), [
+        "localhost:5000/app:1.0",
+        "localhost:5000/app:latest",
+      ]);
+      const manifest = parseManifest(await back.store.readBytes(imported[0]!.descriptor.digest));
+      assert.equal(manifest.config.digest, image.config.digest);
+    });
+  }
+
+  test("a layer that does not match its diff id fails the import and leaves nothing behind", async () => {
+    const src = await open(join(dir, "tamper-src"));
+    const image = await writeTinyImage(src.store);
+    await src.layout.set("v1", image.manifest);
+    const staging = join(dir, "tamper");
+    execFileSync("mkdir", ["-p", staging]);
+    await exportDockerArchive(src.store, src.layout, ["v1"], join(dir, "ok.tar"));
+    execFileSync("tar", ["-C", staging, "-xf", join(dir, "ok.tar")]);
+    const layer = join(staging, `${image.diffIds[1]!.slice(7)}.tar`);
+    execFileSync("chmod", ["u+w", layer]);
+    await appendFile(layer, Buffer.alloc(1024));
+    const archive = join(dir, "tampered.tar");
+    execFileSync("tar", ["-C", staging, "-cf", archive, "."]);
+    const dst = await open(join(dir, "tamper-dst"));
+    await assert.rejects(importDockerArchive(archive, dst.store, dst.layout), (e: unknown) => {
+      assert.ok(isPierError(e, "DIFF_ID_MISMATCH"), String(e));
+      assert.match(e.message, new RegExp(image.diffIds[1]!));
+      return true;
+    });
+    assert.deepEqual(await dst.layout.list(), []);
+    // The config (named by its digest) was new and is rolled back; the unverifiable layer
+    // files (named by nothing) stay unreferenced for GC.
+    assert.equal(await dst.store.info(image.config.digest), undefined);
+    assert.ok((await blobCount(dst.store)) <= 2);
+  });
+
+  test("malformed archives get errors naming the problem", async () => {
+    const dst = await open(join(dir, "bad-dst"));
+    const staging = join(dir, "bad");
+    execFileSync("mkdir", ["-p", staging]);
+    const archive = join(dir, "bad.tar");
+    const pack = async (manifest: string) => {
+      await writeFile(join(staging, "manifest.json"), manifest);
+      execFileSync("tar", ["-C", staging, "-cf", archive, "."]);
+    };
+    await pack("{}");
+    await assert.rejects(
+      importDockerArchive(archive, dst.store, dst.layout),
+      /manifest\.json: must be a JSON array/,
+    );
+    await pack('[{"Config":"abc.json","RepoTags":null,"Layers":[]}]');
+    await assert.rejects(
+      importDockerArchive(archive, dst.store, dst.layout),
+      /manifest\.json\[0\]\.Config: "abc\.json" is not in the archive/,
+    );
+    await pack('[{"Config":"../../etc/passwd","RepoTags":null,"Layers":[]}]');
+    await assert.rejects(importDockerArchive(archive, dst.store, dst.layout), (e) =>
+      isPierError(e, "INVALID_ARCHIVE"),
+    );
+    await assert.rejects(exportDockerArchive(dst.store, dst.layout, ["absent:1"], join(dir, "x.tar")), (e) =>
+      isPierError(e, "IMAGE_NOT_FOUND"),
+    );
+    assert.equal(existsSync(join(dir, "x.tar")), false);
+    assert.equal(await blobCount(dst.store), 0);
+  });
+});
