@@ -6,7 +6,7 @@
  * | image config | runtime config |
  * |---|---|
  * | `Config.Entrypoint` + `Config.Cmd` | `process.args` (Entrypoint, then Cmd; either alone; neither: `NO_COMMAND`) |
- * | `Config.Env` | `process.env` (replaces same-named base entries in place, appends the rest) |
+ * | `Config.Env` | `process.env` (replaces same-named base entries in place, appends the rest; then `HOME` from `/etc/passwd` when unset) |
  * | `Config.WorkingDir` | `process.cwd` (default `/`, made absolute) |
  * | `Config.User` | `process.user` (see `bundle-config-user.ts`) |
  * | `os`, `architecture`, `variant`, `os.version`, `os.features`, `author`, `created`, `Config.StopSignal`, `Config.ExposedPorts` | `annotations` (`org.opencontainers.image.*`) |
@@ -138,6 +138,8 @@ export function runtimeConfigFromImage<T extends RuntimeSpecBase>(
   const process = spec.process ?? {};
   process.args = argsFromImage(image);
   process.env = mergeEnv(process.env ?? [], cfg.Env ?? []);
+  // As umoci, Docker and runc do: a user with a passwd entry gets its HOME unless the image sets one.
+  if (user.home && !process.env.some((e) => envName(e) === "HOME")) process.env.push(`HOME=${user.home}`);
   process.cwd = cfg.WorkingDir ? posix.resolve("/", cfg.WorkingDir) : "/";
   process.user = { ...process.user, uid: user.uid, gid: user.gid };
   if (user.additionalGids.length > 0) process.user.additionalGids = user.additionalGids;

@@ -145,7 +145,7 @@ describe("runtimeConfigFromImage", () => {
     );
     assert.deepEqual(base, before, "base is not modified");
     assert.deepEqual(spec.process?.args, ["/docker-entrypoint.sh", "nginx", "-g", "daemon off;"]);
-    assert.deepEqual(spec.process?.env, ["PATH=/opt/bin:/bin", "TERM=xterm", "APP=1"]);
+    assert.deepEqual(spec.process?.env, ["PATH=/opt/bin:/bin", "TERM=xterm", "APP=1", "HOME=/var/www"]);
     assert.equal(spec.process?.cwd, "/srv/www");
     assert.deepEqual(spec.process?.user, { uid: 33, gid: 33, additionalGids: [4] });
     assert.equal(spec.annotations?.["org.opencontainers.image.stopSignal"], "SIGQUIT");
@@ -153,6 +153,21 @@ describe("runtimeConfigFromImage", () => {
     assert.deepEqual(spec.root, before.root, "the rest of the base is kept");
     assert.deepEqual(spec.mounts, before.mounts);
     assert.deepEqual(spec.process?.capabilities, before.process?.capabilities);
+  });
+
+  it("adds HOME from /etc/passwd only when the image does not set it and the user has an entry", () => {
+    const env = (cfg: ImageExecConfig) =>
+      runtimeConfigFromImage(image(cfg), defaultRuntimeSpec(), files).process?.env;
+    assert.ok(env({ Cmd: ["sh"], User: "web", Env: ["HOME=/custom"] })?.includes("HOME=/custom"));
+    assert.equal(
+      env({ Cmd: ["sh"], User: "web", Env: ["HOME=/custom"] })?.filter((e) => e.startsWith("HOME=")).length,
+      1,
+    );
+    assert.equal(
+      env({ Cmd: ["sh"], User: "4242" })?.some((e) => e.startsWith("HOME=")),
+      false,
+    );
+    assert.ok(env({ Cmd: ["sh"] })?.includes("HOME=/root"));
   });
 
   it("defaults cwd to / and makes a relative WorkingDir absolute", () => {
