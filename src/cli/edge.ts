@@ -1,0 +1,66 @@
+/**
+ * The CLI's one error edge: every error that reaches a command's top is turned here, and only
+ * here, into a message on stderr and an exit status.
+ */
+import { CommanderError } from "commander";
+import { PierError } from "../errors.js";
+
+/** Exit statuses of the `pier` CLI. */
+export const ExitCode = {
+  ok: 0,
+  /** The operation failed (bad input, a digest mismatch, a refused layer, a network error). */
+  failure: 1,
+  /** The command line itself is wrong (unknown flag, missing argument). */
+  usage: 2,
+  /** A named thing does not exist (image, blob, container). */
+  notFound: 3,
+} as const;
+
+const NOT_FOUND_CODES = new Set([
+  "NOT_FOUND",
+  "IMAGE_NOT_FOUND",
+  "MANIFEST_UNKNOWN",
+  "BLOB_UNKNOWN",
+  "NAME_UNKNOWN",
+]);
+
+/** Maps an error to the exit status the CLI reports for it. */
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof CommanderError) return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+  if (err instanceof PierError) return NOT_FOUND_CODES.has(err.code) ? ExitCode.notFound : ExitCode.failure;
+  return ExitCode.failure;
+}
+
+/** Formats an error for a person: the message, its code, and the causes chained below it. */
+export function describeError(err: unknown, debug = false): string {
+  if (err instanceof PierError) {
+    let text = `${err.message} [${err.code}]`;
+    if (debug && err.stack) text += `\n${err.stack}`;
+    let cause = err.cause;
+    while (cause instanceof Error) {
+      text += `\n  caused by: ${cause.message}`;
+      cause = cause.cause;
+    }
+    return text;
+  }
+  if (err instanceof Error) {
+    const errno = (err as NodeJS.ErrnoException).code;
+    return debug && err.stack ? err.stack : errno ? `${err.message}` : err.message;
+  }
+  return String(err);
+}
+
+/**
+ * Runs a CLI main function: prints a failing error once as `<prog>: <message>` and sets
+ * `process.exitCode` from {@link exitCodeFor}. Commander has already printed its own usage errors.
+ */
+export async function runMain(prog: string, main: () => Promise<void>): Promise<void> {
+  try {
+    await main();
+  } catch (err) {
+    if (!(err instanceof CommanderError)) {
+      process.stderr.write(`${prog}: ${describeError(err, process.env.PIER_DEBUG === "1")}\n`);
+    }
+    process.exitCode = exitCodeFor(err);
+  }
+}

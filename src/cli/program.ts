@@ -1,0 +1,23 @@
+/**
+ * The `pier` command tree. Parses, calls a library layer, renders. Commands load their modules
+ * lazily so that `pier --help` and small commands start fast.
+ */
+import { Command } from "commander";
+import { registerImageCommands } from "./commands/image.js";
+import { PIER_VERSION } from "./version.js";
+
+/** Builds the command tree (exported for tests that check `--help` of every command). */
+export function buildProgram(): Command {
+  const program = new Command("pier")
+    .description("pier: OCI images, registry, client, runtime and engine")
+    .version(PIER_VERSION, "-v, --version")
+    .option("--root <dir>", "state directory (default $PIER_ROOT or /var/lib/pier)")
+    .option("--debug", "print stack traces on errors")
+    .showHelpAfterError("(add --help for usage)")
+    .exitOverride();
+  program.hook("preAction", (cmd) => {
+    if (cmd.optsWithGlobals().debug) process.env.PIER_DEBUG = "1";
+  });
+  registerImageCommands(program);
+  return program;
+}
