@@ -109,6 +109,8 @@ class Applier {
   private readonly dirCache = new Map<string, string>();
   private readonly dirMeta = new Map<string, DirMeta>();
   private readonly xattrs = new Map<string, Xattrs>();
+  /** Times of pre-existing directories this layer changes without an entry of its own (umoci keeps them). */
+  private readonly keepTimes = new Map<string, { atime: number; mtime: number }>();
   private readonly isRoot = process.getuid?.() === 0;
   private readonly sameOwner: boolean;
   private readonly withXattrs: boolean;
@@ -146,6 +148,7 @@ class Applier {
     }
     for (const k of this.dirMeta.keys()) if (k === host || k.startsWith(under)) this.dirMeta.delete(k);
     for (const k of this.xattrs.keys()) if (k === host || k.startsWith(under)) this.xattrs.delete(k);
+    for (const k of this.keepTimes.keys()) if (k === host || k.startsWith(under)) this.keepTimes.delete(k);
   }
 
   /** Removes whatever is at `host` (entry path `path`), not following a symlink there. */
@@ -186,9 +189,17 @@ class Applier {
       if (!st) mkdirSync(host, { recursive: true, mode: 0o755 });
       else if (!st.isDirectory())
         throw new LayerError("APPLY_FAILED", `${JSON.stringify(dir)} is not a directory`);
+      else this.keepTimesOf(host, st);
+    } else {
+      this.keepTimesOf(host, lstatSync(host));
     }
     this.dirCache.set(dir, host);
     return host;
+  }
+
+  private keepTimesOf(host: string, st: { atimeMs: number; mtimeMs: number }): void {
+    if (!this.keepTimes.has(host))
+      this.keepTimes.set(host, { atime: st.atimeMs / 1000, mtime: st.mtimeMs / 1000 });
   }
 
   async entry(e: TarEntry): Promise<void> {
@@ -251,9 +262,10 @@ class Applier {
 
   private whiteout(parent: string, base: string): void {
     const dirHost = resolveInRoot(this.root, parent, { followFinal: true });
+    const st = lstatSync(dirHost, { throwIfNoEntry: false });
+    if (st?.isDirectory()) this.keepTimesOf(dirHost, st);
     if (base === OPAQUE_WHITEOUT) {
       this.stats.opaques++;
-      const st = lstatSync(dirHost, { throwIfNoEntry: false });
       if (st?.isDirectory()) this.clearLower(parent, dirHost);
       return;
     }
@@ -391,6 +403,10 @@ class Applier {
   /** Deferred work: xattrs (after chown, which clears security.capability), then directory metadata. */
   async finish(): Promise<void> {
     if (this.xattrs.size > 0) await restoreXattrs(this.xattrs);
+    for (const [host, t] of this.keepTimes) {
+      if (this.dirMeta.has(host) || !lstatSync(host, { throwIfNoEntry: false })?.isDirectory()) continue;
+      lutimesSync(host, t.atime, t.mtime);
+    }
     for (const [host, { header }] of [...this.dirMeta].reverse()) {
       // The path was ours when recorded and invalidate() dropped it if it went away since;
       // lstat once more so that chmod (which follows symlinks) can never act through one.

@@ -49,8 +49,8 @@ export function entryChanged(
   if (!sameXattrs(l.xattrs, u.xattrs)) return true;
   switch (u.kind) {
     case "dir":
-      // A directory's mtime changes whenever its contents do; those changes are entries of their own.
-      return false;
+      // Re-emitted when entries were added or removed in it, so its mtime survives the apply.
+      return a.mtimeMs !== b.mtimeMs;
     case "symlink":
       return l.target !== u.target || a.mtimeMs !== b.mtimeMs;
     case "char":
@@ -89,12 +89,14 @@ export function computeChanges(lower: ScannedTree, upper: ScannedTree, options: 
   const changes: Change[] = [];
   const lowerChildren = childrenOf(lower);
   const opaque = new Set<string>();
-  // A directory present in both whose every lower child is gone was emptied and refilled.
+  const upperChildren = childrenOf(upper);
+  // A directory present in both whose every lower child is gone and that has new children was
+  // emptied and refilled: one opaque marker instead of a whiteout per old child.
   for (const [dir, kids] of lowerChildren) {
     if (dir === "") continue;
     const u = upper.byPath.get(dir);
     if (u?.kind !== "dir" || lower.byPath.get(dir)?.kind !== "dir") continue;
-    if (kids.length > 0 && kids.every((k) => !upper.byPath.has(k))) opaque.add(dir);
+    if (kids.every((k) => !upper.byPath.has(k)) && (upperChildren.get(dir)?.length ?? 0) > 0) opaque.add(dir);
   }
   const underOpaque = (p: string): boolean => {
     for (let i = p.lastIndexOf("/"); i !== -1; i = p.lastIndexOf("/", i - 1))
@@ -126,6 +128,19 @@ export function computeChanges(lower: ScannedTree, upper: ScannedTree, options: 
       entryChanged(l, e, options.compareContent === true, lower.root, upper.root)
     ) {
       changes.push({ kind: "modify", path: e.rel, entry: e });
+    }
+  }
+  // Like containerd, every changed path's parent directories go in too, so their metadata
+  // (mtime above all, which the apply itself disturbs) ends up as in `upper`.
+  const emitted = new Set(changes.filter((c) => c.kind === "add" || c.kind === "modify").map((c) => c.path));
+  for (const c of [...changes]) {
+    let p = c.kind === "opaque" ? c.path : c.path.slice(0, Math.max(0, c.path.lastIndexOf("/")));
+    while (p !== "" && !emitted.has(p)) {
+      const entry = upper.byPath.get(p);
+      if (entry?.kind !== "dir") break;
+      emitted.add(p);
+      changes.push({ kind: "modify", path: p, entry });
+      p = p.slice(0, Math.max(0, p.lastIndexOf("/")));
     }
   }
   const tarPath = (c: Change): string =>

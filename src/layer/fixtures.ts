@@ -18,7 +18,8 @@ export interface FixtureEntry extends Partial<TarHeader> {
 
 /** A complete header with defaults: a 0644 root-owned regular file at mtime 1e9. */
 export function header(e: FixtureEntry): TarHeader {
-  const body = e.body === undefined ? undefined : Buffer.from(e.body);
+  const { body: raw, ...fields } = e;
+  const body = raw === undefined ? undefined : Buffer.from(raw);
   return {
     type: "file",
     mode: e.type === "dir" ? 0o755 : 0o644,
@@ -29,7 +30,7 @@ export function header(e: FixtureEntry): TarHeader {
     devmajor: 0,
     devminor: 0,
     xattrs: new Map(),
-    ...e,
+    ...fields,
     size: e.size ?? body?.length ?? 0,
   };
 }
