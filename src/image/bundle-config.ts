@@ -125,7 +125,8 @@ export function imageVolumes(config: ImageConfig): string[] {
  * The runtime config for `image` on top of `base` (not modified; a deep copy is returned).
  * Everything of `base` that conversion.md does not cover (mounts, namespaces, capabilities,
  * `root`) is kept. Throws `OciError` `NO_COMMAND` (no Entrypoint nor Cmd), `USER_NOT_FOUND`
- * (a user or group name the image's files lack) or `INVALID_DOCUMENT` (a malformed User).
+ * (a user or group name the image's files lack) or `INVALID_DOCUMENT` (a malformed User, an Env
+ * entry without `=`).
  */
 export function runtimeConfigFromImage<T extends RuntimeSpecBase>(
   image: ImageConfig,
@@ -137,6 +138,15 @@ export function runtimeConfigFromImage<T extends RuntimeSpecBase>(
   const user = resolveUser(cfg.User ?? "", files);
   const process = spec.process ?? {};
   process.args = argsFromImage(image);
+  (cfg.Env ?? []).forEach((e, i) => {
+    // runc refuses such an entry at start; say which one, and say it now.
+    if (e.indexOf("=") <= 0) {
+      throw new OciError(
+        "INVALID_DOCUMENT",
+        `config.config.Env[${i}]: must be NAME=value: ${JSON.stringify(e)}`,
+      );
+    }
+  });
   process.env = mergeEnv(process.env ?? [], cfg.Env ?? []);
   // As umoci, Docker and runc do: a user with a passwd entry gets its HOME unless the image sets one.
   if (user.home && !process.env.some((e) => envName(e) === "HOME")) process.env.push(`HOME=${user.home}`);

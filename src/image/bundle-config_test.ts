@@ -197,6 +197,17 @@ describe("runtimeConfigFromImage", () => {
     assert.deepEqual(spec.process, { args: ["sh"], env: [], cwd: "/", user: { uid: 1, gid: 2 } });
   });
 
+  for (const bad of ["NOVALUE", "=x"]) {
+    it(`fails naming an Env entry ${JSON.stringify(bad)} without a name or =`, () =>
+      assert.throws(
+        () => runtimeConfigFromImage(image({ Cmd: ["sh"], Env: ["A=1", bad] }), defaultRuntimeSpec(), files),
+        (e: unknown) =>
+          e instanceof OciError &&
+          e.code === "INVALID_DOCUMENT" &&
+          e.message.includes(`config.config.Env[1]: must be NAME=value`),
+      ));
+  }
+
   it("fails naming a user the image does not have", () => {
     assert.throws(
       () => runtimeConfigFromImage(image({ Cmd: ["sh"], User: "postgres" }), defaultRuntimeSpec(), files),

@@ -89,9 +89,6 @@ const timestamp: Check<string> = (v, p) =>
     ? (v as string)
     : invalid(p, `not an RFC 3339 date-time: ${JSON.stringify(v)}`);
 
-const envEntry: Check<string> = (v, p) =>
-  string(v, p).indexOf("=") > 0 ? (v as string) : invalid(p, `must be NAME=value: ${JSON.stringify(v)}`);
-
 function arrayOf<T>(item: Check<T>): Check<T[]> {
   return (v, p) =>
     Array.isArray(v) ? v.map((x, i) => item(x, `${p}[${i}]`)) : invalid(p, "must be an array");
@@ -210,7 +207,7 @@ const emptyObject = mapOf(object);
 const execConfigShape = shape({
   User: opt(string),
   ExposedPorts: opt(emptyObject),
-  Env: opt(arrayOf(envEntry)),
+  Env: opt(strings),
   Entrypoint: optNull(strings),
   Cmd: optNull(strings),
   Volumes: opt(emptyObject),
@@ -234,6 +231,14 @@ const historyShape = shape({
   empty_layer: opt(boolean),
 });
 
+const rootfsShape = shape({ type: req(literal("layers")), diff_ids: opt(arrayOf(digest)) });
+// Docker omits an empty diff_ids list (`omitempty`); read that as the empty list OCI requires.
+const rootfs: Check<Record<string, unknown>> = (v, p) => {
+  const r = rootfsShape(v, p);
+  r.diff_ids ??= [];
+  return r;
+};
+
 const configShape = shape({
   created: opt(timestamp),
   author: opt(string),
@@ -243,7 +248,7 @@ const configShape = shape({
   "os.features": opt(strings),
   variant: opt(string),
   config: opt(execConfigShape),
-  rootfs: req(shape({ type: req(literal("layers")), diff_ids: req(arrayOf(digest)) })),
+  rootfs: req(rootfs),
   history: opt(arrayOf(historyShape)),
 });
 
