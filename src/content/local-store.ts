@@ -11,7 +11,7 @@ import { INGEST_DIR, initLayout } from "./layout-init.js";
 export { INGEST_DIR };
 
 import { LocalContentWriter } from "./local-writer.js";
-import { FileLock } from "./lock.js";
+import { FileLock, isProcessAlive } from "./lock.js";
 import { chunksOf } from "./source.js";
 import type { BlobInfo, BlobSource, ContentStore, ContentWriter, Expected } from "./store.js";
 import { checkExpected, oversizeError } from "./verify.js";
@@ -236,6 +236,48 @@ export class LocalContentStore implements ContentStore {
       lock,
       options.algorithm ?? "sha256",
     );
+  }
+
+  /**
+   * Removes leftovers of interrupted ingests: one-shot temp files whose process is gone (or that
+   * are older than `maxAgeMs`), and resumable writer data untouched for `maxAgeMs` (default one
+   * day) whose writer is not open. Never touches published blobs. Resolves the names removed.
+   */
+  async pruneIngest(options: { maxAgeMs?: number } = {}): Promise<string[]> {
+    const maxAge = options.maxAgeMs ?? 86_400_000;
+    const removed: string[] = [];
+    let names: string[];
+    try {
+      names = await readdir(this.ingestDir);
+    } catch (err) {
+      if (isErrno(err, "ENOENT")) return removed;
+      throw err;
+    }
+    for (const name of names) {
+      const path = join(this.ingestDir, name);
+      const st = await stat(path).catch(() => undefined);
+      if (!st) continue;
+      const old = Date.now() - st.mtimeMs > maxAge;
+      const oneShot = /^(?:tmp|index)-(\d+)-/.exec(name);
+      if (oneShot) {
+        if (old || !isProcessAlive(Number(oneShot[1]))) {
+          await unlink(path).catch(() => {});
+          removed.push(name);
+        }
+        continue;
+      }
+      const ref = /^(ref-[a-f0-9]{64})\.data$/.exec(name);
+      if (!ref || !old) continue;
+      const lock = await FileLock.tryAcquire(join(this.ingestDir, `${ref[1]}.lock`));
+      if (!lock) continue;
+      try {
+        await unlink(path).catch(() => {});
+        removed.push(name);
+      } finally {
+        await lock.release();
+      }
+    }
+    return removed;
   }
 
   async delete(digest: Digest): Promise<boolean> {

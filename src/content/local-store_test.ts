@@ -207,6 +207,9 @@ describe("LocalContentStore", () => {
     p1.kill("SIGKILL");
     await exited(p1);
     assert.deepEqual(await blobNames(store.root), [], "no blob visible after the crash");
+    const leftovers = await readdir(store.ingestDir);
+    assert.equal(leftovers.length, 1);
+    assert.deepEqual(await store.pruneIngest(), leftovers, "the dead process's temp file is pruned");
     // A resumable writer: the child writes the first 1 MiB, then is killed.
     const part = join(dir, "crash-part");
     await writeFile(part, data.subarray(0, 1 << 20));
@@ -226,6 +229,20 @@ describe("LocalContentStore", () => {
     await w.write(data.subarray(w.offset));
     assert.deepEqual(await w.commit({ digest, size: data.length }), { digest, size: data.length });
     assert.ok((await store.readBytes(digest)).equals(data));
+    // An abandoned writer's data is pruned once old enough, an open one never.
+    const open = await store.writer("open");
+    await open.write(Buffer.from("in use"));
+    const abandoned = await store.writer("abandoned");
+    await abandoned.write(Buffer.from("left behind"));
+    await abandoned.close();
+    assert.deepEqual(await store.pruneIngest(), []);
+    const pruned = await store.pruneIngest({ maxAgeMs: -1 });
+    assert.equal(pruned.length, 1);
+    const reopened = await store.writer("abandoned");
+    assert.equal(reopened.offset, 0);
+    await reopened.abort();
+    assert.equal(open.offset, 6);
+    await open.abort();
   });
 
   test("four processes ingesting one blob at once all succeed and publish it once", async () => {

@@ -37,6 +37,11 @@ function processStart(pid: number): string | undefined {
   }
 }
 
+/** True when a process with this pid runs on this host (it may be a recycled pid). */
+export function isProcessAlive(pid: number): boolean {
+  return processStart(pid) !== undefined;
+}
+
 const SELF: Omit<LockOwner, "token"> = {
   pid: process.pid,
   start: processStart(process.pid) ?? "",
