@@ -23,10 +23,11 @@
  * ```
  */
 import type { Readable } from "node:stream";
-import { type Digest, digestOf } from "./digest.js";
+import { type Digest, digestAlgorithm, digestOf } from "./digest.js";
 import { OciError } from "./error.js";
 import { MediaType } from "./media-types.js";
-import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from "./types.js";
+import { selectManifest } from "./platform.js";
+import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from "./types.js";
 import { parseImageConfig, parseIndex, parseManifest } from "./validate.js";
 
 /** One layer of an image: its blob (as stored, usually compressed) and its diff id. */
@@ -123,7 +124,7 @@ export function imageFromParts(parts: ImageParts): Image {
     if (raw.length !== want.size) {
       throw new OciError("SIZE_MISMATCH", `config: expected ${want.size} bytes, got ${raw.length}`);
     }
-    const got = digestOf(raw, want.digest.startsWith("sha512:") ? "sha512" : "sha256");
+    const got = digestOf(raw, digestAlgorithm(want.digest));
     if (got !== want.digest)
       throw new OciError("DIGEST_MISMATCH", `config: expected ${want.digest}, got ${got}`);
     return raw;
@@ -200,4 +201,12 @@ export async function layerByDigest(image: Image, digest: Digest): Promise<Layer
 export async function layerByDiffId(image: Image, diffId: Digest): Promise<Layer | undefined> {
   for (const l of await image.layers()) if ((await l.diffId()) === diffId) return l;
   return undefined;
+}
+
+/**
+ * The image of `source` for `platform`, chosen by {@link selectManifest} (exact match first,
+ * then a compatible variant). Throws `NO_MATCHING_PLATFORM` listing what the index offers.
+ */
+export async function imageForPlatform(source: ImageIndexSource, platform: Platform): Promise<Image> {
+  return source.image(selectManifest(await source.index(), platform).digest);
 }

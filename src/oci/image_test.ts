@@ -8,6 +8,7 @@ import { OciError } from "./error.js";
 import {
   descriptorOf,
   type Image,
+  imageForPlatform,
   imageFromParts,
   indexFromParts,
   type Layer,
@@ -142,6 +143,12 @@ describe("indexFromParts", () => {
     assert.equal(await source.image(aDigest), a);
     assert.equal(opened[0]!.platform?.architecture, "amd64");
     await assert.rejects(source.image(digestOf("other")), /index: has no entry sha256:/);
+    assert.equal(await imageForPlatform(source, { os: "linux", architecture: "x86_64" }), a);
+    await assert.rejects(
+      imageForPlatform(source, { os: "linux", architecture: "riscv64" }),
+      (e: unknown) =>
+        e instanceof OciError && e.code === "NO_MATCHING_PLATFORM" && e.message.includes("linux/amd64"),
+    );
     await assert.rejects(source.childIndex(digestOf("other")), (e: unknown) => e instanceof OciError);
   });
 });

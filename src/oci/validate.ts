@@ -102,8 +102,8 @@ function mapOf<T>(item: Check<T>): Check<Record<string, T>> {
   };
 }
 
-function literal<T extends string | number>(expected: T, hint = ""): Check<T> {
-  return (v, p) => (v === expected ? expected : invalid(p, `must be ${JSON.stringify(expected)}${hint}`));
+function literal<T extends string | number>(expected: T): Check<T> {
+  return (v, p) => (v === expected ? expected : invalid(p, `must be ${JSON.stringify(expected)}`));
 }
 
 /** One field of a {@link shape}: its check, whether it must be present, whether `null` is kept. */
