@@ -84,14 +84,15 @@ describe("v1 memory on this kernel", async () => {
     assert.ok((stats.memory.usage.max ?? 0) > 10 * MiB);
   });
 
-  it("refuses a limit below usage with checkBeforeUpdate", {
+  it("refuses a limit below usage (checkBeforeUpdate, and the kernel's own EBUSY)", {
     skip: !v1 && "no cgroup v1 on this host",
   }, async () => {
     requireRoot();
     const cg = await openCgroup({ containerId: "m", cgroupsPath: `${parent}/busy` });
     await cg.create();
-    // A tmpfs-free way to hold memory: a shell variable of 8 MiB, then wait.
-    const p = startGated(`x=$(head -c ${8 * MiB} /dev/zero | tr '\\0' a); sleep 30`);
+    // Hold 8 MiB in a shell variable, then wait; a trailing command keeps busybox from exec'ing
+    // sleep (which would drop the variable).
+    const p = startGated(`x=$(head -c ${8 * MiB} /dev/zero | tr '\\0' a); sleep 30; test -n "$x"`);
     await cg.addProcess(p.pid);
     p.release();
     for (let i = 0; i < 200 && (await cg.stats()).memory.usage.usage! < 4 * MiB; i++) {
