@@ -25,7 +25,13 @@ import {
   parseDockerArchiveManifest,
 } from "./docker-manifest.js";
 import { ArchiveError } from "./error.js";
-import { type ImportedImage, ImportJournal, recordImports } from "./imported.js";
+import {
+  applyDefaultName,
+  type ImportedImage,
+  ImportJournal,
+  type ImportOptions,
+  recordImports,
+} from "./imported.js";
 import { archiveEntries, writeArchive, writeEntry } from "./tar-io.js";
 
 const MAX_MANIFEST_JSON = 16 << 20;
@@ -74,29 +80,54 @@ export async function importDockerArchive(
   path: string,
   store: ContentStore,
   layout: OciLayout,
+  options: ImportOptions = {},
 ): Promise<ImportedImage[]> {
-  const links = new Map<string, string>();
-  const files = new Set<string>();
-  let manifestText: string | undefined;
-  let sawOciIndex = false;
+  return importScannedDockerArchive(path, await scanArchive(path), store, layout, options);
+}
+
+/** What the first pass over an archive found: enough to tell its format and plan a docker import. */
+export interface ArchiveScan {
+  /** Text of `manifest.json`, when there is one (a docker archive). */
+  manifestText?: string;
+  /** Whether it has `oci-layout` (an OCI archive, or a docker 25+ archive, which is both). */
+  hasOciLayout: boolean;
+  links: Map<string, string>;
+  files: Set<string>;
+}
+
+/** Reads an archive once, keeping only `manifest.json`, the file names and the links. */
+export async function scanArchive(path: string): Promise<ArchiveScan> {
+  const scan: ArchiveScan = { hasOciLayout: false, links: new Map(), files: new Set() };
   for await (const entry of archiveEntries(path)) {
     const { type, linkname } = entry.header;
     if ((type === "symlink" || type === "link") && linkname) {
-      links.set(entry.path, linkTarget(entry.path, linkname, type === "link"));
+      scan.links.set(entry.path, linkTarget(entry.path, linkname, type === "link"));
     } else if (type === "file" || type === "contiguous-file" || type === undefined) {
-      files.add(entry.path);
+      scan.files.add(entry.path);
+      if (entry.path === "oci-layout") scan.hasOciLayout = true;
       if (entry.path === "manifest.json") {
         if ((entry.header.size ?? 0) > MAX_MANIFEST_JSON)
           throw new ArchiveError("INVALID_ARCHIVE", "manifest.json is too large");
         const parts: Buffer[] = [];
         for await (const chunk of entry.data) parts.push(Buffer.from(chunk));
-        manifestText = Buffer.concat(parts).toString("utf8");
+        scan.manifestText = Buffer.concat(parts).toString("utf8");
       }
-      if (entry.path === "index.json") sawOciIndex = true;
     }
   }
+  return scan;
+}
+
+/** The second half of {@link importDockerArchive}, given the first pass's {@link ArchiveScan}. */
+export async function importScannedDockerArchive(
+  path: string,
+  scan: ArchiveScan,
+  store: ContentStore,
+  layout: OciLayout,
+  options: ImportOptions = {},
+): Promise<ImportedImage[]> {
+  const { manifestText, links, files } = scan;
   if (manifestText === undefined) {
-    const hint = sawOciIndex ? " (it looks like an OCI archive: import it as one)" : "";
+    const hint = scan.hasOciLayout ? " (it looks like an OCI archive: import it as one)" : "";
     throw new ArchiveError(
       "INVALID_ARCHIVE",
       `${path} is not a docker archive: it has no manifest.json${hint}`,
@@ -143,8 +174,9 @@ export async function importDockerArchive(
       if (tags.length === 0) imported.push({ descriptor });
       for (const tag of tags) imported.push({ name: nameForTag(tag), descriptor });
     }
-    await recordImports(layout, imported);
-    return imported;
+    const named = applyDefaultName(imported, options.name);
+    await recordImports(layout, named);
+    return named;
   } catch (err) {
     await journal.rollback();
     throw err;

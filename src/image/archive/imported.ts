@@ -12,6 +12,31 @@ export interface ImportedImage {
   descriptor: Descriptor;
 }
 
+/** Options of the archive imports. */
+export interface ImportOptions {
+  /** Name for the archive's image when the archive names none (refused when it holds several unnamed images). */
+  name?: string;
+}
+
+/**
+ * Gives `name` to the one unnamed image of an import. Pure. Throws `INVALID_ARCHIVE` when
+ * several images are unnamed, since one name cannot tell them apart.
+ */
+export function applyDefaultName(
+  images: readonly ImportedImage[],
+  name: string | undefined,
+): ImportedImage[] {
+  if (name === undefined) return [...images];
+  const unnamed = images.filter((i) => i.name === undefined);
+  if (unnamed.length > 1) {
+    throw new ArchiveError(
+      "INVALID_ARCHIVE",
+      `the archive holds ${unnamed.length} unnamed images; one name (${name}) cannot apply to all`,
+    );
+  }
+  return images.map((i) => (i.name === undefined ? { name, descriptor: i.descriptor } : i));
+}
+
 /**
  * Records the blobs an import adds, so that a failed import removes what it added and leaves
  * blobs that were there before alone. A blob ingested without an expected digest cannot be told

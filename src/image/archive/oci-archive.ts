@@ -10,7 +10,14 @@ import { parseJsonObject, parseOciLayout, validateIndex } from "../../oci/valida
 import { imageChildren } from "../children.js";
 import { digestFromArchivePath } from "./archive-path.js";
 import { ArchiveError } from "./error.js";
-import { checkComplete, type ImportedImage, ImportJournal, recordImports } from "./imported.js";
+import {
+  applyDefaultName,
+  checkComplete,
+  type ImportedImage,
+  ImportJournal,
+  type ImportOptions,
+  recordImports,
+} from "./imported.js";
 import { archiveEntries, writeArchive, writeDirectory, writeEntry } from "./tar-io.js";
 
 // index.json and oci-layout are read into memory; anything larger is not a sane archive.
@@ -102,6 +109,7 @@ export async function importOciArchive(
   path: string,
   store: ContentStore,
   layout: OciLayout,
+  options: ImportOptions = {},
 ): Promise<ImportedImage[]> {
   const journal = new ImportJournal(store);
   try {
@@ -135,8 +143,9 @@ export async function importOciArchive(
       const name = refNameOf(descriptor);
       return name !== undefined ? { name, descriptor } : { descriptor };
     });
-    await recordImports(layout, imported);
-    return imported;
+    const named = applyDefaultName(imported, options.name);
+    await recordImports(layout, named);
+    return named;
   } catch (err) {
     await journal.rollback();
     throw err;
