@@ -240,7 +240,17 @@ static int current_root(void) {
  * and, when `create_file` is set, the last component as an empty file. Symlinks resolve as if the
  * rootfs were `/`, so a symlink in the container never reaches the host.
  */
+static int resolve_create_depth(const char *path, int create_file, mode_t dirmode, int depth);
+
 static int resolve_create(const char *path, int create_file, mode_t dirmode) {
+  return resolve_create_depth(path, create_file, dirmode, 0);
+}
+
+static int resolve_create_depth(const char *path, int create_file, mode_t dirmode, int depth) {
+  if (depth > 40) {
+    errno = ELOOP;
+    return -1;
+  }
   int root = current_root();
   while (*path == '/') path++;
   int fd = openat2_in_root(root, *path ? path : ".", O_PATH);
@@ -251,12 +261,31 @@ static int resolve_create(const char *path, int create_file, mode_t dirmode) {
   char *copy = strdup(path);
   int dir = dup(root);
   fcntl(dir, F_SETFD, FD_CLOEXEC);
+  char done[PATH_MAX] = "";
   char *save = NULL;
   char *comp = strtok_r(copy, "/", &save);
   while (comp) {
     char *next = strtok_r(NULL, "/", &save);
     int child = openat2_in_root(dir, comp, O_PATH);
     if (child < 0 && errno == ENOENT) {
+      char target[PATH_MAX];
+      ssize_t tl = readlinkat(dir, comp, target, sizeof target - 1);
+      if (tl >= 0) {
+        /* A dangling symlink: create what it points to, resolved inside the root. */
+        target[tl] = 0;
+        char redirected[PATH_MAX * 2];
+        const char *rest = next ? path + (next - copy) : "";
+        if (target[0] == '/')
+          snprintf(redirected, sizeof redirected, "%s/%s", target, rest);
+        else
+          snprintf(redirected, sizeof redirected, "%s/%s/%s", done, target, rest);
+        size_t rl = strlen(redirected);
+        while (rl > 1 && redirected[rl - 1] == '/') redirected[--rl] = 0;
+        close(dir);
+        free(copy);
+        if (root != root_fd) close(root);
+        return resolve_create_depth(redirected, create_file, dirmode, depth + 1);
+      }
       if (next == NULL && create_file) {
         int f = openat2_in_root(dir, comp, O_CREAT | O_WRONLY | O_EXCL);
         if (f < 0 && errno != EEXIST) die("create %s: %s", path, strerror(errno));
@@ -269,6 +298,8 @@ static int resolve_create(const char *path, int create_file, mode_t dirmode) {
     if (child < 0) die("resolve %s: %s", path, strerror(errno));
     close(dir);
     dir = child;
+    size_t dl = strlen(done);
+    snprintf(done + dl, sizeof done - dl, "/%s", comp);
     comp = next;
   }
   free(copy);

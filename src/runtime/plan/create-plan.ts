@@ -234,13 +234,14 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
     if (host.euid !== 0) pre.push(op("setgroups", "deny"));
   }
   pre.push(op("mkfifo", input.fifoPath, rootUid, rootGid));
+  // Opened by the runtime's own user: the container's root may not traverse the state directory.
+  pre.push(op("openfifo", input.fifoPath));
 
   const child: PlanOp[] = [op("clone", cloneFlags), op("sync", SYNC_CGROUP)];
   if (cgroupNs) child.push(op("unshare", CLONE_FLAGS.cgroup));
   child.push(op("setsid"));
   if (!input.noNewKeyring) child.push(op("keyring", `_ses.${input.id}`));
   if (proc.oomScoreAdj !== undefined) child.push(op("oom", proc.oomScoreAdj));
-  child.push(op("openfifo", input.fifoPath));
   if (proc.terminal) {
     if (!input.consoleSocket)
       throw new RuntimeError(

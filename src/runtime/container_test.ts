@@ -1,0 +1,485 @@
+/**
+ * Real containers through the `pier-runtime` command line: every feature shown from inside a
+ * busybox container.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import type { Spec } from "../oci/runtime-spec/config.js";
+import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busybox.js";
+import { CLI_PATH, consoleReceiver, runtimeCmd, scriptSpec, writeBundle } from "./testing.js";
+
+let tmp = "";
+let rootfs = "";
+let stateRoot = "";
+let n = 0;
+
+before(async () => {
+  tmp = await makeTempDir("pier-rt-");
+  // A container root in a user namespace must be able to reach its rootfs (as with runc).
+  chmodSync(tmp, 0o755);
+  rootfs = await writeBusyboxRootfs(join(tmp, "rootfs"));
+  stateRoot = join(tmp, "state");
+});
+
+after(async () => {
+  for (const id of runtimeCmd("pier", ["--root", stateRoot, "list", "-q"])
+    .stdout.split("\n")
+    .filter(Boolean)) {
+    runtimeCmd("pier", ["--root", stateRoot, "delete", "--force", id]);
+  }
+  await removeTempDir(tmp);
+});
+
+const pier = (...args: string[]) => runtimeCmd("pier", ["--root", stateRoot, ...args]);
+const pierDetached = (...args: string[]) =>
+  runtimeCmd("pier", ["--root", stateRoot, ...args], { detached: true });
+
+async function bundle(spec: Spec): Promise<{ dir: string; id: string }> {
+  n += 1;
+  const dir = join(tmp, `b${n}`);
+  await writeBundle(dir, spec, rootfs);
+  return { dir, id: `c${n}-${process.pid}` };
+}
+
+/** Runs `script` in a container made from the default spec plus `mutate`; returns its output. */
+async function runScript(
+  script: string,
+  mutate?: (s: Spec) => void,
+): Promise<{ out: string; err: string; status: number | null }> {
+  const { dir, id } = await bundle(scriptSpec(script, mutate));
+  const r = pier("run", "--bundle", dir, id);
+  return { out: r.stdout, err: r.stderr, status: r.status };
+}
+
+test("default spec: capabilities, no_new_privs, hostname, rlimits, devices and mounts as runc sets them", async () => {
+  const r = await runScript(
+    "grep -E 'Cap|NoNewPrivs' /proc/self/status; hostname; ulimit -n; ls -l /dev; cat /proc/mounts; id",
+  );
+  assert.equal(r.status, 0, r.err);
+  assert.match(r.out, /CapBnd:\s+0000000020000420/);
+  assert.match(r.out, /CapEff:\s+0000000020000420/);
+  assert.match(r.out, /NoNewPrivs:\s+1/);
+  assert.match(r.out, /^runc$/m);
+  assert.match(r.out, /^1024$/m);
+  for (const dev of [
+    "null +1, +3",
+    "zero +1, +5",
+    "full +1, +7",
+    "random +1, +8",
+    "urandom +1, +9",
+    "tty +5, +0",
+  ]) {
+    const [name, ...num] = dev.split(" ");
+    assert.match(
+      r.out,
+      new RegExp(`crw-rw-rw-.*${num.join(" ").replace(/\+/g, "")}.*${name}`.replace(/ /g, "\\s+")),
+    );
+  }
+  for (const link of [
+    "fd -> /proc/self/fd",
+    "stdin -> /proc/self/fd/0",
+    "stdout -> /proc/self/fd/1",
+    "stderr -> /proc/self/fd/2",
+    "ptmx -> pts/ptmx",
+  ]) {
+    assert.ok(r.out.includes(link), `missing /dev/${link}`);
+  }
+  assert.match(r.out, /^\S+ \/ \S+ ro,/m, "read-only rootfs");
+  assert.match(r.out, /^proc \/proc proc rw/m);
+  assert.match(r.out, /^sysfs \/sys sysfs ro,nosuid,nodev,noexec/m);
+  assert.match(r.out, /^devpts \/dev\/pts devpts rw,nosuid,noexec.*gid=5,mode=620,ptmxmode=666/m);
+  assert.match(r.out, /^mqueue \/dev\/mqueue mqueue/m);
+  assert.match(r.out, /^proc \/proc\/sys proc ro/m, "read-only path");
+  assert.match(r.out, /^tmpfs \/proc\/acpi tmpfs ro/m, "masked directory");
+  assert.match(r.out, /\/sys\/fs\/cgroup\/memory cgroup ro/m);
+  assert.match(r.out, /uid=0\(root\) gid=0\(root\)/);
+});
+
+test("masked and read-only paths refuse writes; masked files read empty (they are /dev/null)", async () => {
+  const r = await runScript(
+    "cat /proc/timer_list | wc -c; echo x > /proc/sys/kernel/hostname && echo WROTE-SYS; touch /proc/acpi/x && echo WROTE-MASK; touch /newfile && echo WROTE-ROOT; echo done",
+  );
+  assert.equal(r.status, 0, r.err);
+  assert.match(r.out, /^0$/m);
+  assert.doesNotMatch(r.out, /WROTE/);
+  assert.match(r.err, /Read-only file system/);
+});
+
+test("user namespace: uid_map and gid_map from linux.uidMappings", async () => {
+  const r = await runScript("cat /proc/self/uid_map /proc/self/gid_map; id -u; ls -ln /dev/null", (s) => {
+    s.linux?.namespaces?.push({ type: "user" });
+    if (s.linux) {
+      s.linux.uidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+      s.linux.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+    }
+  });
+  assert.equal(r.status, 0, r.err);
+  assert.match(r.out, /^\s+0\s+200000\s+65536\n\s+0\s+200000\s+65536$/m);
+  assert.match(r.out, /^0$/m);
+  assert.match(
+    r.out,
+    /crw-rw-rw-\s+1\s+65534\s+65534\s+1,\s+3/,
+    "devices are bound from the host in a user namespace",
+  );
+});
+
+test("process: user, groups, umask, cwd, env, rlimits, oomScoreAdj, five capability sets", async () => {
+  const r = await runScript(
+    "id; umask; pwd; echo $FOO; ulimit -u; cat /proc/self/oom_score_adj; grep Cap /proc/self/status",
+    (s) => {
+      const p = s.process;
+      if (!p) return;
+      p.user = { uid: 1000, gid: 1000, additionalGids: [10, 65534], umask: 0o077 };
+      p.cwd = "/tmp";
+      p.env?.push("FOO=bar baz");
+      p.rlimits?.push({ type: "RLIMIT_NPROC", soft: 77, hard: 78 });
+      p.oomScoreAdj = 345;
+      const caps = ["CAP_NET_RAW", "CAP_CHOWN"];
+      p.capabilities = { bounding: caps, effective: caps, permitted: caps, inheritable: caps, ambient: caps };
+      p.noNewPrivileges = false;
+    },
+  );
+  assert.equal(r.status, 0, r.err);
+  assert.match(r.out, /uid=1000\(user\) gid=1000\(user\) groups=10\(wheel\),65534\(nogroup\)/);
+  assert.match(r.out, /^0077$/m);
+  assert.match(r.out, /^\/tmp$/m);
+  assert.match(r.out, /^bar baz$/m);
+  assert.match(r.out, /^77$/m);
+  assert.match(r.out, /^345$/m);
+  for (const set of ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"])
+    assert.match(r.out, new RegExp(`${set}:\\s+0000000000002001`));
+});
+
+test("mounts: bind (ro, file), tmpfs options, propagation; sysctl, hostname, domainname, devices", async () => {
+  const hostDir = join(tmp, "shared");
+  mkdirSync(hostDir, { recursive: true });
+  writeFileSync(join(hostDir, "hello"), "from host\n");
+  const r = await runScript(
+    "cat /data/hello; touch /data/x && echo WROTE; cat /etc/hello; mount | grep -E ' /scratch | /data '; cat /proc/sys/net/ipv4/ip_forward; hostname; cat /proc/sys/kernel/domainname; ls -l /dev/mynull; ls -ld /dev/shm",
+    (s) => {
+      s.mounts?.push(
+        { destination: "/data", source: hostDir, options: ["rbind", "ro", "rprivate"] },
+        { destination: "/etc/hello", source: join(hostDir, "hello"), type: "bind", options: ["bind"] },
+        {
+          destination: "/scratch",
+          type: "tmpfs",
+          source: "tmpfs",
+          options: ["noexec", "nosuid", "size=1m", "mode=700"],
+        },
+      );
+      s.hostname = "pier-host";
+      s.domainname = "pier.example";
+      if (s.linux) {
+        s.linux.sysctl = { "net.ipv4.ip_forward": "1" };
+        s.linux.devices = [
+          { type: "c", path: "/dev/mynull", major: 1, minor: 3, fileMode: 0o600, uid: 0, gid: 0 },
+        ];
+      }
+    },
+  );
+  assert.equal(r.status, 0, r.err);
+  assert.equal(r.out.match(/from host/g)?.length, 2);
+  assert.doesNotMatch(r.out, /WROTE/);
+  assert.match(r.out, /on \/data type \S+ \(ro/);
+  assert.match(r.out, /tmpfs on \/scratch type tmpfs \(rw,nosuid,noexec,relatime,size=1024k,mode=700\)/);
+  assert.match(r.out, /^1$/m);
+  assert.match(r.out, /^pier-host$/m);
+  assert.match(r.out, /^pier\.example$/m);
+  assert.match(r.out, /crw-------\s+1 root\s+root\s+1,\s+3 .*\/dev\/mynull/);
+});
+
+test("a symlink in the rootfs cannot redirect a mount to the host (CVE-2021-30465)", async () => {
+  const own = join(tmp, "escape-rootfs");
+  await writeBusyboxRootfs(own);
+  const hostTarget = join(tmp, "host-target");
+  mkdirSync(hostTarget);
+  symlinkSync(hostTarget, join(own, "evil"));
+  const spec = scriptSpec("grep -q host-target/sub /proc/mounts", (s) => {
+    s.mounts?.push({ destination: "/evil/sub", type: "tmpfs", source: "tmpfs" });
+  });
+  n += 1;
+  const dir = join(tmp, `b${n}`);
+  await writeBundle(dir, spec, own);
+  const r = pier("run", "--bundle", dir, `esc${process.pid}`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(!existsSync(join(hostTarget, "sub")), "the host directory was touched");
+  assert.ok(
+    existsSync(join(own, tmp.slice(1), "host-target", "sub")),
+    "the target was created inside the rootfs",
+  );
+});
+
+test("only stdio and --preserve-fds reach the container; cwd stays inside (CVE-2024-21626)", async () => {
+  const { dir, id } = await bundle(scriptSpec("ls /proc/self/fd | sort -n | tr '\\n' ' '; echo; cat <&3"));
+  const extra = join(tmp, "extra-fd");
+  writeFileSync(extra, "preserved\n");
+  const fd = openSync(extra, "r");
+  try {
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        [CLI_PATH, "--root", stateRoot, "run", "--preserve-fds", "1", "--bundle", dir, id],
+        {
+          stdio: ["ignore", "pipe", "inherit", fd],
+        },
+      );
+      let s = "";
+      child.stdout?.on("data", (d: Buffer) => {
+        s += d.toString();
+      });
+      child.on("error", reject);
+      child.on("exit", () => resolve(s));
+    });
+    // ls itself holds one more fd for the directory it reads.
+    assert.match(out, /^0 1 2 3 4 $/m);
+    assert.match(out, /^preserved$/m);
+  } finally {
+    closeSync(fd);
+  }
+  const bad = await runScript("pwd", (s) => {
+    if (s.process) s.process.cwd = "/nonexistent/dir";
+  });
+  assert.equal(bad.status, 1);
+  assert.match(bad.err, /chdir to cwd/);
+});
+
+test("lifecycle: create, state, start, kill, delete; runc's errors for wrong states", async () => {
+  const { dir, id } = await bundle(scriptSpec("sleep 30"));
+  const c = spawn(
+    process.execPath,
+    [CLI_PATH, "--root", stateRoot, "create", "--bundle", dir, "--pid-file", join(dir, "pid"), id],
+    {
+      stdio: "ignore",
+    },
+  );
+  assert.equal(await new Promise((r) => c.on("exit", r)), 0);
+  const state = JSON.parse(pier("state", id).stdout);
+  assert.equal(state.status, "created");
+  assert.equal(state.id, id);
+  assert.equal(state.bundle, dir);
+  assert.equal(Number(readFileSync(join(dir, "pid"), "utf8")), state.pid);
+  const again = pier("create", "--bundle", dir, id);
+  assert.equal(again.status, 1);
+  assert.match(again.stderr, /container with id exists/);
+  assert.equal(pier("start", id).status, 0);
+  assert.equal(JSON.parse(pier("state", id).stdout).status, "running");
+  const second = pier("start", id);
+  assert.equal(second.status, 1);
+  assert.match(second.stderr, /cannot start an already running container/);
+  const del = pier("delete", id);
+  assert.equal(del.status, 1);
+  assert.match(del.stderr, /that is not stopped/);
+  const list = JSON.parse(pier("list", "--format", "json").stdout) as { id: string; status: string }[];
+  assert.equal(list.find((x) => x.id === id)?.status, "running");
+  assert.equal(pier("kill", id, "KILL").status, 0);
+  for (let i = 0; i < 100 && JSON.parse(pier("state", id).stdout).status !== "stopped"; i++)
+    await new Promise((r) => setTimeout(r, 20));
+  assert.equal(JSON.parse(pier("state", id).stdout).status, "stopped");
+  const k = pier("kill", id);
+  assert.equal(k.status, 1);
+  assert.match(k.stderr, /container not running/);
+  const s = pier("start", id);
+  assert.equal(s.status, 1);
+  assert.match(s.stderr, /cannot start a container that has stopped/);
+  assert.equal(pier("delete", id).status, 0);
+  const gone = pier("state", id);
+  assert.equal(gone.status, 1);
+  assert.match(gone.stderr, /container does not exist/);
+});
+
+test("run exits with the container's status; signals give 128+n", async () => {
+  assert.equal((await runScript("exit 42")).status, 42);
+  const { dir, id } = await bundle(scriptSpec("sleep 30"));
+  const child = spawn(process.execPath, [CLI_PATH, "--root", stateRoot, "run", "--bundle", dir, id], {
+    stdio: "ignore",
+  });
+  const exited = new Promise((r) => child.on("exit", r));
+  for (let i = 0; i < 200 && JSON.parse(pier("state", id).stdout || "{}").status !== "running"; i++)
+    await new Promise((r) => setTimeout(r, 20));
+  assert.equal(pier("kill", id, "9").status, 0);
+  assert.equal(await exited, 137);
+  assert.equal(pier("state", id).status, 1, "run deletes the container after it exits");
+});
+
+test("invalid config.json: runc-like messages naming the field, exit 1, nothing left behind", async () => {
+  const cases: [(s: Spec) => void, RegExp][] = [
+    [
+      (s) => s.mounts?.push({ destination: "relative", type: "tmpfs" }),
+      /mounts\[7\]\.destination: must be absolute/,
+    ],
+    [
+      (s) => s.linux?.namespaces?.push({ type: "bogus" as "pid" }),
+      /linux\.namespaces\[5\]\.type: unknown namespace type \\?"bogus/,
+    ],
+    [(s) => ((s.process as unknown as Record<string, unknown>).cwd = 5), /process\.cwd: must be a string/],
+    [
+      (s) => (s.root = { path: "/does/not/exist" }),
+      /root\.path: rootfs \(\\?"\/does\/not\/exist\\?"\) does not exist/,
+    ],
+  ];
+  for (const [mutate, re] of cases) {
+    const spec = scriptSpec("true");
+    mutate(spec);
+    n += 1;
+    const dir = join(tmp, `b${n}`);
+    await writeBundle(dir, spec, spec.root?.path === "/does/not/exist" ? "/does/not/exist" : rootfs);
+    const r = pier("run", "--bundle", dir, `bad${n}`);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, re);
+    assert.equal(pier("state", `bad${n}`).status, 1, "no state left behind");
+  }
+  const missing = pier("run", "--bundle", join(tmp, "nope"), "nobundle");
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /config\.json not found/);
+});
+
+test("hooks run at their lifecycle points with the state on stdin", async () => {
+  const log = join(tmp, "hooks");
+  mkdirSync(log);
+  const hookScript = join(tmp, "hook.sh");
+  writeFileSync(hookScript, `#!/bin/sh\ncat > "${log}/$1.json"\necho "$HOOKVAR" > "${log}/$1.env"\n`);
+  chmodSync(hookScript, 0o755);
+  const hook = (name: string) => ({
+    path: hookScript,
+    args: ["hook.sh", name],
+    env: [`HOOKVAR=${name}-env`],
+    timeout: 10,
+  });
+  const { dir, id } = await bundle(
+    scriptSpec("true", (s) => {
+      // In-container hooks need their binary inside: bind the log dir and script in at the same path.
+      s.mounts?.push({ destination: tmp, source: tmp, options: ["rbind"] });
+      if (s.root) s.root.readonly = false;
+      s.hooks = {
+        prestart: [hook("prestart")],
+        createRuntime: [hook("createRuntime")],
+        createContainer: [hook("createContainer")],
+        startContainer: [hook("startContainer")],
+        poststart: [hook("poststart")],
+        poststop: [hook("poststop")],
+      };
+    }),
+  );
+  const r = pier("run", "--bundle", dir, id);
+  assert.equal(r.status, 0, r.stderr);
+  for (const name of [
+    "prestart",
+    "createRuntime",
+    "createContainer",
+    "startContainer",
+    "poststart",
+    "poststop",
+  ]) {
+    const state = JSON.parse(readFileSync(join(log, `${name}.json`), "utf8"));
+    assert.equal(state.id, id, name);
+    assert.equal(state.bundle, dir, name);
+    assert.equal(readFileSync(join(log, `${name}.env`), "utf8"), `${name}-env\n`);
+    if (name === "poststart") assert.equal(state.status, "running");
+    if (name === "poststop") assert.equal(state.status, "stopped");
+    if (name === "createRuntime") assert.ok(state.pid > 0);
+  }
+});
+
+test("a failing or hanging hook fails create and cleans up", async () => {
+  const failing = await bundle(
+    scriptSpec("true", (s) => (s.hooks = { createRuntime: [{ path: "/bin/false" }] })),
+  );
+  const r = pier("run", "--bundle", failing.dir, failing.id);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /createRuntime hook \/bin\/false failed: exit status 1/);
+  assert.equal(pier("state", failing.id).status, 1);
+  const hanging = await bundle(
+    scriptSpec(
+      "true",
+      (s) => (s.hooks = { prestart: [{ path: "/bin/sleep", args: ["sleep", "60"], timeout: 1 }] }),
+    ),
+  );
+  const t0 = Date.now();
+  const h = pier("run", "--bundle", hanging.dir, hanging.id);
+  assert.equal(h.status, 1);
+  assert.match(h.stderr, /timed out after 1s/);
+  assert.ok(Date.now() - t0 < 15000);
+  assert.equal(pier("state", hanging.id).status, 1);
+  const inside = await bundle(
+    scriptSpec(
+      "true",
+      (s) => (s.hooks = { createContainer: [{ path: "/bin/sleep", args: ["sleep", "60"], timeout: 1 }] }),
+    ),
+  );
+  const i = pier("run", "--bundle", inside.dir, inside.id);
+  assert.equal(i.status, 1);
+  assert.match(i.stderr, /timed out/);
+});
+
+test("terminal: the pty master arrives on --console-socket with consoleSize applied", async () => {
+  const { dir, id } = await bundle(
+    scriptSpec("tty; stty size; ls -l /dev/console", (s) => {
+      if (s.process) {
+        s.process.terminal = true;
+        s.process.consoleSize = { height: 33, width: 111 };
+      }
+    }),
+  );
+  const sock = join(tmp, `console-${id}.sock`);
+  const rx = consoleReceiver(sock);
+  await rx.ready;
+  const r = pier("run", "--console-socket", sock, "--bundle", dir, id);
+  assert.equal(r.status, 0, r.stderr);
+  const out = await rx.output;
+  assert.match(out, /name=\/dev\/pts\/0/);
+  assert.match(out, /\/dev\/pts\/0/);
+  assert.match(out, /33 111/);
+});
+
+test("exec into a running container: args, --env, --cwd, --user, --process, exit status, detach", async () => {
+  const { dir, id } = await bundle(scriptSpec("sleep 60"));
+  assert.equal(pierDetached("run", "--detach", "--bundle", dir, id).status, 0);
+  const e = pier(
+    "exec",
+    "--env",
+    "X=1",
+    "--cwd",
+    "/tmp",
+    "--user",
+    "1000:1000",
+    id,
+    "sh",
+    "-c",
+    "echo $X; pwd; id -u; cat /proc/1/cmdline | tr '\\0' ' '; hostname",
+  );
+  assert.equal(e.status, 0, e.stderr);
+  assert.match(e.stdout, /^1\n\/tmp\n1000\nsleep 60 runc\n$/);
+  assert.equal(pier("exec", id, "sh", "-c", "exit 3").status, 3);
+  const procFile = join(tmp, `proc-${id}.json`);
+  writeFileSync(
+    procFile,
+    JSON.stringify({
+      user: { uid: 0, gid: 0 },
+      args: ["sh", "-c", "echo from-process-file"],
+      cwd: "/",
+      env: ["PATH=/bin"],
+    }),
+  );
+  const pf = pier("exec", "--process", procFile, id);
+  assert.equal(pf.status, 0, pf.stderr);
+  assert.equal(pf.stdout, "from-process-file\n");
+  const d = pierDetached("exec", "--detach", "--pid-file", join(tmp, `epid-${id}`), id, "sleep", "5");
+  assert.equal(d.status, 0);
+  const ps = JSON.parse(pier("ps", "--format", "json", id).stdout) as number[];
+  assert.ok(ps.includes(Number(readFileSync(join(tmp, `epid-${id}`), "utf8"))), "ps lists the detached exec");
+  assert.equal(pier("delete", "--force", id).status, 0);
+  const stopped = pier("exec", id, "true");
+  assert.equal(stopped.status, 1);
+});

@@ -1,0 +1,145 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Spec } from "../../oci/runtime-spec/config.js";
+import { defaultRuntimeSpec } from "../../oci/runtime-spec/default-spec.js";
+import { type CreatePlanInput, planCreate } from "./create-plan.js";
+import { CLONE_FLAGS, MS } from "./linux-constants.js";
+import { decodePlan, encodePlan } from "./ops.js";
+
+const host = {
+  sourceKind: (p: string) =>
+    p.endsWith("rootfs") || p === "/data"
+      ? ("dir" as const)
+      : p === "/etc/hosts"
+        ? ("file" as const)
+        : ("missing" as const),
+  lastCap: 40,
+  cgroupMounts: [
+    { mountpoint: "/sys/fs/cgroup/memory", fstype: "cgroup" as const, options: "memory" },
+    { mountpoint: "/sys/fs/cgroup/unified", fstype: "cgroup2" as const, options: "" },
+  ],
+  euid: 0,
+};
+
+function input(mutate?: (s: Spec) => void): CreatePlanInput {
+  const spec = defaultRuntimeSpec();
+  if (spec.process) spec.process.terminal = false;
+  mutate?.(spec);
+  return { id: "c1", spec, bundle: "/b", fifoPath: "/run/x/c1/exec.fifo", mode: "detach", host };
+}
+
+const names = (i: CreatePlanInput) => planCreate(i).ops.map((o) => o.op);
+
+test("the default spec plans clone, sync, mounts, devices, pivot, masks and exec in order", () => {
+  const plan = planCreate(input());
+  const ops = plan.ops.map((o) => o.op);
+  const clone = plan.ops.find((o) => o.op === "clone");
+  const flags = CLONE_FLAGS.pid | CLONE_FLAGS.network | CLONE_FLAGS.ipc | CLONE_FLAGS.uts | CLONE_FLAGS.mount;
+  assert.equal(clone?.args[0], String(flags));
+  const at = (n: string) => ops.indexOf(n);
+  assert.ok(at("mkfifo") < at("clone"));
+  assert.ok(at("clone") < at("sync") && at("sync") < at("rootfs"));
+  assert.ok(at("rootfs") < at("mount") && at("mount") < at("mkdev") && at("mkdev") < at("pivot"));
+  assert.ok(at("pivot") < at("ropath") && at("ropath") < at("mask") && at("mask") < at("readonlyroot"));
+  assert.ok(at("notify") < at("waitfifo") && at("waitfifo") < at("user") && at("user") < at("caps"));
+  assert.ok(at("bounding") < at("user"), "the bounding set is dropped while still privileged");
+  assert.equal(ops.at(-1), "exec");
+  assert.equal(plan.rootfs, "/b/rootfs");
+  assert.deepEqual(plan.ops.find((o) => o.op === "hostname")?.args, ["runc"]);
+  const caps = plan.ops.find((o) => o.op === "caps");
+  assert.equal(caps?.args[1], "0x20000420");
+});
+
+test("a cgroup mount on a hybrid host is a tmpfs with one mount per hierarchy, read-only", () => {
+  const ops = planCreate(input()).ops;
+  const i = ops.findIndex((o) => o.op === "mount" && o.args[1] === "sys/fs/cgroup");
+  assert.equal(ops[i]?.args[2], "tmpfs");
+  assert.equal(ops[i + 1]?.args[1], "sys/fs/cgroup/memory");
+  assert.equal(ops[i + 2]?.args[1], "sys/fs/cgroup/unified");
+  assert.equal(ops[i + 3]?.op, "remount");
+});
+
+test("a new user namespace brings id maps, bound devices and no new cgroup ns without asking", () => {
+  const plan = planCreate(
+    input((s) => {
+      s.linux?.namespaces?.push({ type: "user" }, { type: "cgroup" });
+      if (s.linux) {
+        s.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+        s.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      }
+    }),
+  );
+  assert.deepEqual(plan.ops.find((o) => o.op === "uidmap")?.args, ["0 100000 65536\n"]);
+  assert.deepEqual(plan.ops.find((o) => o.op === "mkfifo")?.args.slice(1), ["100000", "100000"]);
+  assert.equal(plan.ops.find((o) => o.op === "mkdev")?.args[7], "1");
+  assert.deepEqual(plan.ops.find((o) => o.op === "unshare")?.args, [String(CLONE_FLAGS.cgroup)]);
+});
+
+test("namespaces given by path are joined before clone", () => {
+  const plan = planCreate(
+    input((s) => s.linux?.namespaces?.splice(1, 1, { type: "network", path: "/var/run/netns/x" })),
+  );
+  const setns = plan.ops.findIndex((o) => o.op === "setns");
+  assert.ok(setns >= 0 && setns < plan.ops.findIndex((o) => o.op === "clone"));
+  assert.equal(Number(plan.ops.find((o) => o.op === "clone")?.args[0]) & CLONE_FLAGS.network, 0);
+});
+
+test("bind mounts resolve relative sources against the bundle and know files from dirs", () => {
+  const ops = planCreate(
+    input((s) => {
+      s.mounts?.push({ destination: "/data", source: "/data", options: ["rbind", "ro", "rprivate"] });
+      s.mounts?.push({ destination: "/etc/hosts", source: "/etc/hosts", type: "bind" });
+    }),
+  ).ops;
+  const data = ops.find((o) => o.op === "mount" && o.args[1] === "data");
+  assert.deepEqual(data?.args, ["/data", "data", "", String(MS.BIND | MS.REC | MS.RDONLY), "", "dir"]);
+  assert.ok(ops.some((o) => o.op === "propagate" && o.args[0] === "data"));
+  assert.equal(ops.find((o) => o.op === "mount" && o.args[1] === "etc/hosts")?.args[5], "file");
+});
+
+test("bad configs are refused with the field named", () => {
+  const cases: [(s: Spec) => void, RegExp][] = [
+    [(s) => (s.root = { path: "nowhere" }), /root\.path: rootfs \("\/b\/nowhere"\) does not exist/],
+    [
+      (s) => s.mounts?.push({ destination: "/x", source: "/missing", options: ["bind"] }),
+      /mounts\[7\]\.source/,
+    ],
+    [(s) => s.linux?.namespaces?.splice(4, 1), /mount namespace is required/],
+    [(s) => s.linux?.namespaces?.push({ type: "user" }), /requires uid and gid mappings/],
+    [(s) => (s.process = undefined), /process: is required/],
+    [
+      (s) => s.process?.rlimits?.push({ type: "RLIMIT_BOGUS", soft: 1, hard: 1 }),
+      /process\.rlimits\[1\]\.type/,
+    ],
+    [
+      (s) => (s.process = { ...(s.process as NonNullable<Spec["process"]>), terminal: true }),
+      /console socket/,
+    ],
+    [(s) => s.mounts?.push({ destination: "/", type: "tmpfs" }), /cannot mount over the root/],
+  ];
+  for (const [m, re] of cases) assert.throws(() => names(input(m)), re);
+});
+
+test("hooks add a sync point and in-container hooks run around pivot and start", () => {
+  const ops = planCreate(
+    input((s) => {
+      s.hooks = {
+        createContainer: [{ path: "/bin/cc", args: ["cc", "x"], env: ["A=1"], timeout: 5 }],
+        startContainer: [{ path: "/bin/sc" }],
+      };
+    }),
+  ).ops;
+  const names = ops.map((o) => o.op);
+  assert.ok(ops.some((o) => o.op === "sync" && o.args[0] === "createRuntime"));
+  const cc = ops.findIndex((o) => o.op === "hook" && o.args[0] === "/bin/cc");
+  assert.deepEqual(ops[cc]?.args, ["/bin/cc", "5", "2", "cc", "x", "A=1"]);
+  assert.ok(cc < names.indexOf("pivot"));
+  const sc = ops.findIndex((o) => o.op === "hook" && o.args[0] === "/bin/sc");
+  assert.ok(sc > names.indexOf("waitfifo") && sc < names.indexOf("exec"));
+});
+
+test("the plan encoding round-trips and refuses NUL bytes", () => {
+  const plan = planCreate(input((s) => s.process?.env?.push("MULTI=a\nb c")));
+  assert.deepEqual(decodePlan(encodePlan(plan.ops)), plan.ops);
+  assert.throws(() => encodePlan([{ op: "env", args: ["A=\0"] }]), /NUL/);
+});
