@@ -87,3 +87,13 @@ export async function hostHasV1(): Promise<boolean> {
 export function requireRoot(): void {
   if (process.getuid?.() !== 0) throw new Error("the cgroup tests create real cgroups and must run as root");
 }
+
+/**
+ * A layout that makes `openCgroup` use the v2 code on any host with a cgroup2 mount: the real
+ * one on unified hosts, the controller-less `unified` mount on hybrid ones.
+ */
+export async function v2Layout(): Promise<import("./mountinfo.js").CgroupLayout | undefined> {
+  const { readLayout } = await import("./mountinfo.js");
+  const layout = await readLayout();
+  return layout.unified ? { mode: "unified", unified: layout.unified, v1: {} } : undefined;
+}
