@@ -34,7 +34,8 @@ describe("v2 manager on this kernel's cgroup2 mount", async () => {
     const p = startGated("i=0; while :; do i=$((i+1)); echo $i > f.tmp; mv f.tmp f; done", tmp);
     await cg.addProcess(p.pid);
     p.release();
-    assert.deepEqual(await cg.processes(), [p.pid]);
+    // The loop forks `mv`, so the shell may have company.
+    assert.ok((await cg.processes()).includes(p.pid));
     const file = join(tmp, "f");
     await readCounter(file);
     await cg.freeze();
@@ -51,7 +52,7 @@ describe("v2 manager on this kernel's cgroup2 mount", async () => {
     const stats = await cg.stats();
     assert.ok((stats.cpu.usage.total ?? 0) > 0, "cpu.stat usage_usec");
     assert.ok(stats.cpu.usage.user + stats.cpu.usage.kernel > 0);
-    assert.equal(stats.pids.current, 1);
+    assert.ok((stats.pids.current ?? 0) >= 1);
     assert.equal(await cg.oomKillCount(), 0);
 
     await assert.rejects(cg.destroy(), (e: unknown) => isPierError(e, "BUSY"));
