@@ -12,7 +12,6 @@ const [build, work, pierLoader, libLoader, roundsArg] = process.argv.slice(2);
 const rounds = Number(roundsArg ?? 7);
 const { validateLinuxSeccomp } = await import(join(build, "oci/runtime-spec/seccomp.js"));
 const { compileSeccompFilter } = await import(join(build, "runtime/seccomp/compile.js"));
-const { actionRet } = await import(join(build, "runtime/seccomp/policy.js"));
 const { BpfProgram } = await import(join(build, "runtime/seccomp/bpf-interpreter.js"));
 const { X86_64_SYSCALLS } = await import(join(build, "runtime/seccomp/tables/x86_64.js"));
 const { AUDIT_ARCH_X86_64 } = await import(join(build, "runtime/seccomp/arch.js"));
@@ -24,35 +23,9 @@ const pierFile = join(work, "pier.bpf");
 writeFileSync(pierFile, pier.program);
 
 // The same profile as libseccomp rules, translated as runc translates it.
-const OPS = {
-  SCMP_CMP_NE: 1,
-  SCMP_CMP_LT: 2,
-  SCMP_CMP_LE: 3,
-  SCMP_CMP_EQ: 4,
-  SCMP_CMP_GE: 5,
-  SCMP_CMP_GT: 6,
-  SCMP_CMP_MASKED_EQ: 7,
-};
-const ARCHS = {
-  SCMP_ARCH_X86_64: "x86_64",
-  SCMP_ARCH_X86: "x86",
-  SCMP_ARCH_X32: "x32",
-  SCMP_ARCH_AARCH64: "aarch64",
-};
-const lines = [`default ${actionRet(profile.defaultAction, profile.defaultErrnoRet)}`];
-for (const a of profile.architectures ?? []) if (ARCHS[a]) lines.push(`arch ${ARCHS[a]}`);
-for (const rule of profile.syscalls ?? []) {
-  const ret = actionRet(rule.action, rule.errnoRet);
-  const args = rule.args ?? [];
-  const conds = args.map((c) => `${c.index} ${OPS[c.op]} ${c.value} ${c.valueTwo ?? 0n}`);
-  const split = new Set(args.map((c) => c.index)).size < args.length;
-  for (const name of rule.names) {
-    if (split) for (const c of conds) lines.push(`rule ${ret} ${name} 1 ${c}`);
-    else lines.push(`rule ${ret} ${name} ${conds.length} ${conds.join(" ")}`.trim());
-  }
-}
+const { libseccompRules } = await import(join(build, "runtime/seccomp/testdata/libseccomp-rules.js"));
 const rulesFile = join(work, "rules.txt");
-writeFileSync(rulesFile, `${lines.join("\n")}\n`);
+writeFileSync(rulesFile, libseccompRules(profile));
 const libFile = join(work, "libseccomp.bpf");
 const exp = spawnSync(libLoader, [rulesFile, "/bin/true"], {
   env: { ...process.env, EXPORT: libFile },

@@ -21,5 +21,5 @@ build="$PWD/.build/bench-seccomp"
 npx tsc -p tsconfig.json --outDir "$build" >/dev/null 2>&1 || true
 test -f "$build/runtime/seccomp/compile.js" || { echo "TypeScript build failed" >&2; exit 1; }
 gcc -O2 -o "$work/pier-loader" src/runtime/seccomp/testdata/loader.c
-gcc -O2 -o "$work/libseccomp-loader" bench/seccomp/libseccomp-loader.c -lseccomp
+gcc -O2 -o "$work/libseccomp-loader" src/runtime/seccomp/testdata/libseccomp-loader.c -lseccomp
 node bench/seccomp/bench.mjs "$build" "$work" "$work/pier-loader" "$work/libseccomp-loader" "$rounds"

@@ -30,6 +30,8 @@ export interface SeccompAbi {
   readonly auditArch: number;
   /** Syscall numbers by name (x32 numbers include {@link X32_SYSCALL_BIT}). */
   readonly table: ReadonlyMap<string, number>;
+  /** Argument width: libseccomp compares only the low 32 bits on 32-bit ABIs (i386, x32). */
+  readonly bits: 32 | 64;
   /** The syscall numbers this ABI owns inside its `auditArch`: [low, high], inclusive. */
   readonly range: readonly [number, number];
 }
@@ -41,6 +43,7 @@ export const SECCOMP_ABIS: readonly SeccompAbi[] = [
     scmpArch: "SCMP_ARCH_X86_64",
     auditArch: AUDIT_ARCH_X86_64,
     table: X86_64_SYSCALLS,
+    bits: 64,
     range: [0, X32_SYSCALL_BIT - 1],
   },
   {
@@ -48,6 +51,7 @@ export const SECCOMP_ABIS: readonly SeccompAbi[] = [
     scmpArch: "SCMP_ARCH_X32",
     auditArch: AUDIT_ARCH_X86_64,
     table: X32_SYSCALLS,
+    bits: 32,
     range: [X32_SYSCALL_BIT, 0xffffffff],
   },
   {
@@ -55,6 +59,7 @@ export const SECCOMP_ABIS: readonly SeccompAbi[] = [
     scmpArch: "SCMP_ARCH_X86",
     auditArch: AUDIT_ARCH_I386,
     table: I386_SYSCALLS,
+    bits: 32,
     range: [0, 0xffffffff],
   },
   {
@@ -62,6 +67,7 @@ export const SECCOMP_ABIS: readonly SeccompAbi[] = [
     scmpArch: "SCMP_ARCH_AARCH64",
     auditArch: AUDIT_ARCH_AARCH64,
     table: AARCH64_SYSCALLS,
+    bits: 64,
     range: [0, 0xffffffff],
   },
 ];

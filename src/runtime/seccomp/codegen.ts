@@ -32,7 +32,7 @@ import {
 
 const U32_MAX = 0xffffffff;
 
-type Outcome = { kind: "ret"; k: number } | { kind: "syscall"; syscall: SyscallPolicy };
+type Outcome = { kind: "ret"; k: number } | { kind: "syscall"; syscall: SyscallPolicy; bits: 32 | 64 };
 
 /** A run of syscall numbers [start, end] with one outcome. */
 export interface Interval {
@@ -86,7 +86,12 @@ export function intervalsFor(
     let cursor = low;
     for (const s of abi.syscalls) {
       push(out, cursor, s.nr - 1, ret(policy.defaultRet));
-      push(out, s.nr, s.nr, s.rules.length === 0 ? ret(s.fallback) : { kind: "syscall", syscall: s });
+      push(
+        out,
+        s.nr,
+        s.nr,
+        s.rules.length === 0 ? ret(s.fallback) : { kind: "syscall", syscall: s, bits: abi.abi.bits },
+      );
       cursor = s.nr + 1;
     }
     if (abi.enosysAbove !== undefined) {
@@ -100,42 +105,75 @@ export function intervalsFor(
 }
 
 /**
- * Emission state. Argument-check blocks of non-native ABIs (i386, x32) that are identical to a
- * native one are not emitted twice: they jump to the native copy, which is emitted last so the
- * jump goes forward. That costs one `ja` on the rare foreign-ABI path and keeps Docker-style
- * profiles (the same socket/personality rules on three ABIs) small.
+ * Identical argument-check blocks (same ABI width, rules and fallback — e.g. Docker's socket and
+ * personality rules on i386 and x32) are emitted once, at their last occurrence in program
+ * order; earlier occurrences jump forward to it. The native ABI's tree is emitted last, so its
+ * own syscalls never pay the extra `ja`.
  */
-interface Emitter {
-  asm: Assembly;
-  /** Blocks the native ABI emits, by {@link blockKey}, with the label placed on them. */
-  shared: Map<string, Label>;
-  /** Whether the tree being emitted is the native ABI's part. */
-  native: boolean;
-  placed: Set<string>;
+interface Sharing {
+  /** Occurrence index (in emission order) of the copy that is emitted, by block key. */
+  last: Map<string, number>;
+  count: Map<string, number>;
+  labels: Map<string, Label>;
+  seen: number;
 }
 
-function blockKey(s: SyscallPolicy): string {
-  return JSON.stringify([s.fallback, s.rules], (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+function blockKey(bits: number, s: SyscallPolicy): string {
+  return JSON.stringify([bits, s.fallback, s.rules], (_k, v) => (typeof v === "bigint" ? v.toString() : v));
 }
 
-function emitBlock(e: Emitter, s: SyscallPolicy): void {
-  const key = blockKey(s);
-  const label = e.shared.get(key);
-  if (label !== undefined && !e.native) {
-    e.asm.goto(label);
+// Leaves in emission order: the tree is laid out right (higher numbers) first.
+function forEachLeaf(intervals: Interval[], lo: number, hi: number, visit: (iv: Interval) => void): void {
+  if (lo === hi) {
+    visit(intervals[lo]!);
     return;
   }
-  if (label !== undefined && !e.placed.has(key)) {
-    e.placed.add(key);
-    e.asm.bind(label);
-  }
-  emitSyscall(e.asm, s);
+  const mid = (lo + hi + 1) >> 1;
+  forEachLeaf(intervals, mid, hi, visit);
+  forEachLeaf(intervals, lo, mid - 1, visit);
 }
 
-function emitSyscall(asm: Assembly, s: SyscallPolicy): void {
+function emitTree(asm: Assembly, sharing: Sharing, intervals: Interval[], lo: number, hi: number): void {
+  if (lo === hi) {
+    const o = intervals[lo]!.outcome;
+    if (o.kind === "ret") {
+      asm.ret(o.k);
+      return;
+    }
+    const key = blockKey(o.bits, o.syscall);
+    const index = sharing.seen++;
+    if (sharing.count.get(key)! > 1) {
+      let label = sharing.labels.get(key);
+      if (label === undefined) {
+        label = asm.label();
+        sharing.labels.set(key, label);
+      }
+      if (index !== sharing.last.get(key)) {
+        asm.goto(label);
+        return;
+      }
+      asm.bind(label);
+    }
+    emitSyscall(asm, o.syscall, o.bits);
+    return;
+  }
+  const mid = (lo + hi + 1) >> 1;
+  const left = asm.label();
+  const right = asm.label();
+  asm.jump("jge", intervals[mid]!.start, right, left);
+  asm.bind(right);
+  emitTree(asm, sharing, intervals, mid, hi);
+  asm.bind(left);
+  emitTree(asm, sharing, intervals, lo, mid - 1);
+}
+
+function emitSyscall(asm: Assembly, s: SyscallPolicy, bits: 32 | 64): void {
   for (const rule of s.rules) {
     const next = asm.label();
-    for (const c of rule.conditions) emitCondition(asm, c, next);
+    for (const c of rule.conditions) {
+      if (bits === 64) emitCondition(asm, c, next);
+      else emitCondition32(asm, c, next);
+    }
     asm.ret(rule.ret);
     asm.bind(next);
   }
@@ -183,10 +221,10 @@ function emitCondition(asm: Assembly, c: ArgCondition, fail: Label): void {
       asm.jump(c.op === "SCMP_CMP_LT" ? "jge" : "jgt", lo, fail, ok);
       break;
     case "SCMP_CMP_MASKED_EQ": {
-      const wantHi = Number((c.valueTwo >> 32n) & 0xffffffffn);
-      const wantLo = Number(c.valueTwo & 0xffffffffn);
+      // libseccomp compares against valueTwo masked too: (arg & mask) == (valueTwo & mask).
+      const wantHi = Number((c.valueTwo >> 32n) & 0xffffffffn) & hi;
+      const wantLo = Number(c.valueTwo & 0xffffffffn) & lo;
       asm.and(hi);
-      // Bits of valueTwo outside the mask can never match; jeq against it then always fails.
       asm.jump("jeq", wantHi, low, fail);
       asm.bind(low);
       asm.load(argLowOffset(c.index));
@@ -198,10 +236,44 @@ function emitCondition(asm: Assembly, c: ArgCondition, fail: Label): void {
   asm.bind(ok);
 }
 
+/**
+ * The 32-bit ABIs' comparison (i386, x32): libseccomp compares only the low halves, with the
+ * rule's values truncated to 32 bits, since those ABIs' arguments are 32-bit.
+ */
+function emitCondition32(asm: Assembly, c: ArgCondition, fail: Label): void {
+  const v = Number(c.value & 0xffffffffn);
+  const ok = asm.label();
+  asm.load(argLowOffset(c.index));
+  switch (c.op) {
+    case "SCMP_CMP_EQ":
+      asm.jump("jeq", v, ok, fail);
+      break;
+    case "SCMP_CMP_NE":
+      asm.jump("jeq", v, fail, ok);
+      break;
+    case "SCMP_CMP_GT":
+      asm.jump("jgt", v, ok, fail);
+      break;
+    case "SCMP_CMP_GE":
+      asm.jump("jge", v, ok, fail);
+      break;
+    case "SCMP_CMP_LT":
+      asm.jump("jge", v, fail, ok);
+      break;
+    case "SCMP_CMP_LE":
+      asm.jump("jgt", v, fail, ok);
+      break;
+    case "SCMP_CMP_MASKED_EQ":
+      asm.and(v);
+      asm.jump("jeq", Number(c.valueTwo & 0xffffffffn) & v, ok, fail);
+      break;
+  }
+  asm.bind(ok);
+}
+
 /** Generates the whole program for a policy. */
 export function generateProgram(policy: FilterPolicy): SockFilter[] {
   const asm = new Assembly();
-  const native = policy.abis[0]!;
   // Group ABIs by the arch value the kernel reports; the native group first.
   const groups = new Map<number, AbiPolicy[]>();
   for (const a of policy.abis) {
@@ -219,48 +291,30 @@ export function generateProgram(policy: FilterPolicy): SockFilter[] {
   });
   asm.ret(policy.badArchRet);
 
-  const shared = new Map<string, Label>();
-  for (const s of native.syscalls) if (s.rules.length > 0) shared.set(blockKey(s), asm.label());
-  const emitter: Emitter = { asm, shared, native: false, placed: new Set() };
-  // Bodies: the native group last, so shared native blocks come after every jump to them.
-  const bodies = order.map((g, i) => ({ abis: g[1], entry: entries[i]! }));
+  // Bodies: the native group last (see Sharing).
+  const bodies = order.map(([arch, abis], i) => ({
+    entry: entries[i]!,
+    intervals: intervalsFor(
+      policy,
+      abis,
+      SECCOMP_ABIS.filter((a) => a.auditArch === arch),
+    ),
+  }));
   bodies.push(bodies.shift()!);
-  for (const { abis, entry } of bodies) {
+  const sharing: Sharing = { last: new Map(), count: new Map(), labels: new Map(), seen: 0 };
+  for (const { intervals } of bodies) {
+    forEachLeaf(intervals, 0, intervals.length - 1, (iv) => {
+      if (iv.outcome.kind !== "syscall") return;
+      const key = blockKey(iv.outcome.bits, iv.outcome.syscall);
+      sharing.last.set(key, sharing.seen++);
+      sharing.count.set(key, (sharing.count.get(key) ?? 0) + 1);
+    });
+  }
+  sharing.seen = 0;
+  for (const { entry, intervals } of bodies) {
     asm.bind(entry);
     asm.load(SECCOMP_DATA_NR);
-    const slots = SECCOMP_ABIS.filter((a) => a.auditArch === abis[0]!.abi.auditArch);
-    const intervals = intervalsFor(policy, abis, slots);
-    emitTreeFor(emitter, intervals, native);
+    emitTree(asm, sharing, intervals, 0, intervals.length - 1);
   }
   return asm.assemble();
-}
-
-// The binary search tree over `intervals`, right (higher numbers) first: within
-// AUDIT_ARCH_X86_64 the x32 part then precedes the native x86_64 part, so x32 blocks can jump
-// forward into shared native blocks.
-function emitTreeFor(e: Emitter, intervals: Interval[], native: AbiPolicy): void {
-  const [low, high] = native.abi.range;
-  const isNative = (iv: Interval) =>
-    iv.outcome.kind === "syscall" &&
-    native.syscalls.includes(iv.outcome.syscall) &&
-    iv.start >= low &&
-    iv.end <= high;
-  const walk = (lo: number, hi: number): void => {
-    if (lo === hi) {
-      const iv = intervals[lo]!;
-      e.native = isNative(iv);
-      if (iv.outcome.kind === "ret") e.asm.ret(iv.outcome.k);
-      else emitBlock(e, iv.outcome.syscall);
-      return;
-    }
-    const mid = (lo + hi + 1) >> 1;
-    const left = e.asm.label();
-    const right = e.asm.label();
-    e.asm.jump("jge", intervals[mid]!.start, right, left);
-    e.asm.bind(right);
-    walk(mid, hi);
-    e.asm.bind(left);
-    walk(lo, mid - 1);
-  };
-  walk(0, intervals.length - 1);
 }

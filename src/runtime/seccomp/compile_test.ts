@@ -143,13 +143,13 @@ describe("compileSeccompFilter", () => {
       });
     }
 
-    it("SCMP_CMP_MASKED_EQ matches (arg & value) == valueTwo on both halves", () => {
+    it("SCMP_CMP_MASKED_EQ matches (arg & value) == (valueTwo & value) on both halves, as libseccomp", () => {
       const cases: [bigint, bigint][] = [
         [0xffn, 0x08n],
         [0xff00000000n, 0x1200000000n],
         [0xffffffffffffffffn, 0x100000008n],
         [0x7e020000n, 0n], // Docker's clone namespace-flags rule shape
-        [0x0fn, 0x10n], // valueTwo outside the mask: never matches
+        [0x0fn, 0x16n], // valueTwo bits outside the mask are ignored
       ];
       for (const [mask, want] of cases) {
         const p = load({
@@ -173,7 +173,7 @@ describe("compileSeccompFilter", () => {
           0x10000000n,
           0xffffffffffffffffn,
         ]) {
-          const expected = (arg & mask) === want ? ERRNO(3) : SECCOMP_RET_ALLOW;
+          const expected = (arg & mask) === (want & mask) ? ERRNO(3) : SECCOMP_RET_ALLOW;
           assert.equal(run(p, "clone", [arg]), expected, `mask ${mask} want ${want} arg ${arg}`);
         }
       }
@@ -432,13 +432,15 @@ describe("compileSeccompFilter", () => {
 
   it("refuses a program beyond BPF_MAXINSNS with PROGRAM_TOO_LARGE", () => {
     const names = [...X86_64_SYSCALLS.keys()];
-    const args = [0, 1, 2, 3, 4, 5].map((index) => ({ index, op: "SCMP_CMP_EQ" as const, value: 1n }));
+    // Distinct values per syscall, so no two argument blocks are identical (those are shared).
+    const args = (i: number) =>
+      [0, 1, 2, 3, 4, 5].map((index) => ({ index, op: "SCMP_CMP_EQ" as const, value: BigInt(i) }));
     assert.throws(
       () =>
         compileSeccompFilter(
           {
             defaultAction: "SCMP_ACT_ERRNO",
-            syscalls: names.map((n) => ({ names: [n], action: "SCMP_ACT_ALLOW" as const, args })),
+            syscalls: names.map((n, i) => ({ names: [n], action: "SCMP_ACT_ALLOW" as const, args: args(i) })),
           },
           { nativeArch: "x86_64" },
         ),

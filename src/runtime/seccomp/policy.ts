@@ -15,7 +15,8 @@
  * - Conditions of one rule are ANDed; rules for one syscall are ORed, tried in profile order.
  *   When one rule has several conditions on the same argument, runc splits it into one rule per
  *   condition (ORed), because libseccomp refuses that; pier does the same.
- * - `SCMP_CMP_MASKED_EQ` matches when `(arg & value) == valueTwo`.
+ * - `SCMP_CMP_MASKED_EQ` matches when `(arg & value) == (valueTwo & value)`: libseccomp masks
+ *   both sides (a `valueTwo` bit outside the mask is ignored, not an impossible match).
  * - runc's -ENOSYS stub: when the default action is not ALLOW, LOG or TRACE, syscall numbers
  *   above the highest one the profile names get `ERRNO(ENOSYS)`, for each ABI listed in
  *   `architectures`, so that programs fall back from syscalls newer than the profile.

@@ -6,7 +6,7 @@
  *
  *   libseccomp-loader <rules.txt> <path> [argv...]
  *
- * rules.txt (written by bench.mjs from the same OCI profile pier compiles):
+ * rules.txt (written by libseccomp-rules.ts from the same OCI profile pier compiles):
  *   default <action>
  *   arch <x86_64|x86|x32|aarch64>
  *   rule <action> <name> <ncond> [<index> <op> <datum_a> <datum_b>]...
