@@ -4,6 +4,7 @@
  */
 import { Command } from "commander";
 import { registerImageCommands } from "./commands/image.js";
+import { registerRegistryCommands } from "./commands/registry.js";
 import { PIER_VERSION } from "./version.js";
 
 /** Builds the command tree (exported for tests that check `--help` of every command). */
@@ -14,10 +15,12 @@ export function buildProgram(): Command {
     .option("--root <dir>", "state directory (default $PIER_ROOT or /var/lib/pier)")
     .option("--debug", "print stack traces on errors")
     .showHelpAfterError("(add --help for usage)")
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride();
   program.hook("preAction", (cmd) => {
     if (cmd.optsWithGlobals().debug) process.env.PIER_DEBUG = "1";
   });
   registerImageCommands(program);
+  registerRegistryCommands(program);
   return program;
 }
