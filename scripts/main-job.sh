@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# pier's main job, end to end and offline, on a fresh Debian 12 machine (run as root):
+#   install everything, build a busybox image from Debian's busybox-static, inspect and export it,
+#   serve it from pier's registry, push it, remove it locally, pull it back, unpack it to a
+#   runtime bundle and run it as a container with pier-runtime.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+
+bash scripts/install.sh
+
+work=$(mktemp -d /tmp/pier-main-job.XXXXXX)
+registry_pid=""
+cleanup() {
+  [ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null || true
+  "$repo/dist/runtime/cli/main.js" --root "$work/runtime" delete -f pier-main-job >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+pier() { node "$repo/dist/cli/pier.js" --root "$work/store" "$@"; }
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "1. a busybox root filesystem from Debian's busybox-static"
+rootfs="$work/rootfs"
+mkdir -p "$rootfs/bin" "$rootfs/etc" "$rootfs/proc" "$rootfs/sys" "$rootfs/dev" "$rootfs/tmp" "$rootfs/root"
+cp /bin/busybox "$rootfs/bin/busybox"
+for applet in $(/bin/busybox --list); do [ -e "$rootfs/bin/$applet" ] || ln -s busybox "$rootfs/bin/$applet"; done
+printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' > "$rootfs/etc/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' > "$rootfs/etc/group"
+
+step "2. pier image create, ls, inspect"
+pier image create "$rootfs" --tag busybox:pier --cmd '["sh","-c","echo hello from a pier container: $(uname -s) $(id -u)"]'
+pier image ls
+pier image inspect busybox:pier
+
+step "3. pier image export (docker-archive), checked by skopeo"
+pier image export busybox:pier "$work/busybox.tar"
+skopeo inspect "docker-archive:$work/busybox.tar" | jq -c '{Digest, Architecture, Os, Layers}'
+
+step "4. pier registry serve"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+node "$repo/dist/cli/pier.js" --root "$work/registry" registry serve --addr "127.0.0.1:$port" 2>"$work/registry.log" &
+registry_pid=$!
+for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
+ref="127.0.0.1:$port/demo/busybox:pier"
+
+step "5. pier push $ref"
+pier image tag busybox:pier "$ref"
+pier push "$ref"
+
+step "6. remove it locally, collect garbage, pull it back"
+pier image rm busybox:pier "$ref"
+pier image gc
+pier pull "$ref"
+pier image ls
+
+step "7. unpack to a runtime bundle and run it with pier-runtime"
+pier image unpack "$ref" "$work/bundle"
+"$repo/dist/runtime/cli/main.js" --root "$work/runtime" run --bundle "$work/bundle" pier-main-job
+
+step "done: built, served, pushed, pulled and ran busybox with pier"
