@@ -43,20 +43,25 @@ export interface CompiledSeccompFilter {
  * program. Pure: no I/O. Semantics (bad-arch action, x32, unknown names, rule precedence, the
  * -ENOSYS stub for syscalls newer than the profile) follow runc + libseccomp; see policy.ts.
  *
- * Loading contract for the runtime's helper:
- * - Load it in the container's init process as the last step before `execve` (after
- *   capabilities, user switch and everything else that needs syscalls the profile may deny),
- *   so the filter governs only the container's program.
- * - The caller must either have set `prctl(PR_SET_NO_NEW_PRIVS, 1)` (when `process.noNewPrivileges`)
- *   or hold `CAP_SYS_ADMIN` in its user namespace; otherwise the kernel refuses with EACCES.
+ * Loading contract for the runtime's helper (as runc does it):
+ * - Load it in the container's init process, after every setup step, as close to `execve` as
+ *   possible, so the filter governs the container's program and not the runtime's own work;
+ *   `execve` itself must be allowed by the profile (it is in Docker's).
+ * - The kernel accepts the filter only with `no_new_privs` set or `CAP_SYS_ADMIN` in the
+ *   process's user namespace. With `process.noNewPrivileges`: set
+ *   `prctl(PR_SET_NO_NEW_PRIVS, 1)` and load right before `execve`. Without it: load while the
+ *   process still holds CAP_SYS_ADMIN, i.e. before dropping capabilities and switching user;
+ *   the syscalls of those remaining steps must then pass the filter too (runc has the same order).
  * - With `flags === 0` the helper may use `prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog)`;
- *   otherwise it must call `seccomp(SECCOMP_SET_MODE_FILTER, flags, &prog)`.
- * - When `notify` is true, `flags` contains SECCOMP_FILTER_FLAG_NEW_LISTENER, the call returns a
- *   listener fd, and the runtime must, as runc does, connect to the `AF_UNIX`/`SOCK_STREAM`
- *   socket at `linux.seccomp.listenerPath`, send one container process state JSON (with
- *   `fds: ["seccompFd"]` and `metadata: listenerMetadata`) carrying the fd via `SCM_RIGHTS`, then
- *   close the connection and its copy of the fd; failure to send is a runtime error. The profile
- *   never notifies on `write` (refused at compile time) so the helper can report the fd.
+ *   otherwise it must call `seccomp(SECCOMP_SET_MODE_FILTER, flags, &prog)`, where
+ *   `prog = { .len = instructionCount, .filter = program }`.
+ * - When `notify` is true, `flags` contains SECCOMP_FILTER_FLAG_NEW_LISTENER and the call
+ *   returns a listener fd. The runtime must then, as runc does, connect to the `AF_UNIX`
+ *   `SOCK_STREAM` socket at `linux.seccomp.listenerPath`, send exactly one container process
+ *   state JSON (`ociVersion`, `fds: ["seccompFd"]`, `pid`, `metadata: listenerMetadata`,
+ *   `state`) with the fd attached by `SCM_RIGHTS`, close the connection and its copy of the fd.
+ *   A failed send is a runtime error. `write` is never NOTIFY (refused at compile time), so the
+ *   helper can still report the fd to its parent after loading.
  *
  * Throws `SeccompError`: `INVALID_PROFILE`, `UNSUPPORTED_ARCH`, `PROGRAM_TOO_LARGE`.
  */

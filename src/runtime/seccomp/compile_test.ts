@@ -3,6 +3,9 @@ import { describe, it } from "node:test";
 import type { LinuxSeccomp, LinuxSeccompOperator } from "../../oci/runtime-spec/seccomp.js";
 import { AUDIT_ARCH_AARCH64, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT } from "./arch.js";
 import {
+  BPF_JA,
+  BPF_JMP,
+  decodeProgram,
   SECCOMP_FILTER_FLAG_LOG,
   SECCOMP_FILTER_FLAG_NEW_LISTENER,
   SECCOMP_FILTER_FLAG_SPEC_ALLOW,
@@ -420,6 +423,8 @@ describe("compileSeccompFilter", () => {
       { nativeArch: "x86_64" },
     );
     assert.ok(p.instructionCount > 1000 && p.instructionCount <= 4096, `${p.instructionCount} instructions`);
+    const longJumps = decodeProgram(p.program).filter((i) => i.code === (BPF_JMP | BPF_JA) && i.k > 255);
+    assert.ok(longJumps.length > 0, "the program needs BPF_JA trampolines");
     const prog = new BpfProgram(p.program);
     names.forEach((n, i) => {
       const args = [0n, 0n, 0n, 0n, 0n, 0n];
