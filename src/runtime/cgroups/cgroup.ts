@@ -16,9 +16,16 @@ export interface Cgroup {
   /** 1 for v1 (legacy and hybrid hosts), 2 for a unified host. */
   readonly version: 1 | 2;
   readonly mode: CgroupMode;
-  /** The cgroup path inside each hierarchy, e.g. `/pier/abc` (what `/proc/<pid>/cgroup` shows). */
+  /**
+   * The absolute cgroup path inside each hierarchy, e.g. `/pier/abc` (what `/proc/<pid>/cgroup`
+   * shows). Only when a relative `cgroupsPath` lands at different places in different v1
+   * hierarchies is it the relative path; store `paths` to find the cgroup again in any case.
+   */
   readonly path: string;
-  /** Directory per controller (`memory`, `cpu`, …, `name=systemd`, and `unified` for v2/hybrid). */
+  /**
+   * Directory per controller (`memory`, `cpu`, …, `name=systemd`, and `unified` for v2/hybrid).
+   * Pass it back as `openCgroup({ containerId, paths })` to reopen this cgroup later.
+   */
   readonly paths: Readonly<Record<string, string>>;
   /** Decisions worth telling the user (driver fallback, ignored fields); grows as calls run. */
   readonly notes: string[];

@@ -19,7 +19,7 @@
  * cgroup2 tree (for process tracking, as runc does) but sets limits only through v1.
  */
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative as relativePath } from "node:path";
 import type { Cgroup } from "./cgroup.js";
 import { CgroupError } from "./error.js";
 import { type CgroupLayout, type CgroupMount, readLayout, readOwnCgroups } from "./mountinfo.js";
@@ -40,6 +40,13 @@ export interface OpenCgroupOptions {
   ownCgroups?: Record<string, string>;
   /** v2 only: delegate controllers in every ancestor on `create` (default true, as runc). */
   delegateControllers?: boolean;
+  /**
+   * Reopen an existing container's cgroup from the `paths` of a {@link Cgroup} stored earlier
+   * (e.g. in the runtime's state): `cgroupsPath` and `systemd` are then ignored. This is how a
+   * later `pier-runtime` invocation, possibly running in another cgroup, finds a relative
+   * `cgroupsPath` again. Every directory must lie below its hierarchy's mount.
+   */
+  paths?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -74,6 +81,7 @@ export function systemdRunning(): boolean {
  */
 export async function openCgroup(options: OpenCgroupOptions): Promise<Cgroup> {
   const layout = options.layout ?? (await readLayout());
+  if (options.paths) return reopen(layout, options.paths, options.delegateControllers);
   const resolved = resolveCgroupPath({
     containerId: options.containerId,
     ...(options.cgroupsPath !== undefined && { cgroupsPath: options.cgroupsPath }),
@@ -87,7 +95,7 @@ export async function openCgroup(options: OpenCgroupOptions): Promise<Cgroup> {
     const dir = hierarchyDir(layout.unified, resolved.path, resolved.relative, own[""]);
     return new V2Cgroup(
       layout.mode,
-      resolved.path,
+      below(layout.unified, dir, "unified"),
       layout.unified.mountPoint,
       dir,
       notes,
@@ -106,5 +114,53 @@ export async function openCgroup(options: OpenCgroupOptions): Promise<Cgroup> {
       dir: hierarchyDir(layout.unified, resolved.path, resolved.relative, own[""]),
     });
   }
-  return new V1Cgroup(layout.mode, resolved.path, hierarchies, notes);
+  // A relative path resolves per hierarchy; when the runtime sits at the same place in all of
+  // them (the usual case) there is one absolute path to report.
+  const absolute = new Set(
+    hierarchies.map((h) => below({ mountPoint: h.mountPoint, root: "/" }, h.dir, h.name)),
+  );
+  const path = absolute.size === 1 ? [...absolute][0]! : resolved.path;
+  return new V1Cgroup(layout.mode, path, hierarchies, notes);
+}
+
+function below(mount: CgroupMount, dir: string, name: string): string {
+  const rel = relativePath(mount.mountPoint, dir);
+  if (rel === "" || rel.startsWith("..") || rel.startsWith("/")) {
+    throw new CgroupError(
+      "INVALID_PATH",
+      `stored cgroup path for ${name} (${dir}) is not below ${mount.mountPoint}`,
+    );
+  }
+  return `/${rel}`;
+}
+
+function reopen(layout: CgroupLayout, paths: Readonly<Record<string, string>>, delegate?: boolean): Cgroup {
+  if (layout.mode === "unified") {
+    const dir = paths.unified;
+    if (!layout.unified || !dir)
+      throw new CgroupError("INVALID_PATH", "stored cgroup paths have no unified directory");
+    return new V2Cgroup(
+      layout.mode,
+      below(layout.unified, dir, "unified"),
+      layout.unified.mountPoint,
+      dir,
+      [],
+      delegate,
+    );
+  }
+  const hierarchies: V1Hierarchy[] = [];
+  for (const [name, dir] of Object.entries(paths)) {
+    const mount = name === "unified" ? layout.unified : layout.v1[name];
+    if (!mount) continue; // a hierarchy that is gone has nothing left to manage
+    below(mount, dir, name);
+    hierarchies.push({ name, mountPoint: mount.mountPoint, dir });
+  }
+  const first = hierarchies[0];
+  if (!first) throw new CgroupError("INVALID_PATH", "stored cgroup paths name no mounted hierarchy");
+  return new V1Cgroup(
+    layout.mode,
+    below({ mountPoint: first.mountPoint, root: "/" }, first.dir, first.name),
+    hierarchies,
+    [],
+  );
 }

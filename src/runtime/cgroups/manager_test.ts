@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { isPierError } from "../../errors.js";
+import { openCgroup } from "./manager.js";
+import type { CgroupLayout } from "./mountinfo.js";
+
+const hybrid: CgroupLayout = {
+  mode: "hybrid",
+  unified: { mountPoint: "/sys/fs/cgroup/unified", root: "/" },
+  v1: {
+    cpu: { mountPoint: "/sys/fs/cgroup/cpu,cpuacct", root: "/" },
+    cpuacct: { mountPoint: "/sys/fs/cgroup/cpu,cpuacct", root: "/" },
+    memory: { mountPoint: "/sys/fs/cgroup/memory", root: "/" },
+  },
+};
+const unified: CgroupLayout = {
+  mode: "unified",
+  unified: { mountPoint: "/sys/fs/cgroup", root: "/" },
+  v1: {},
+};
+
+describe("openCgroup (no kernel: the layout is given)", () => {
+  it("places a v1 cgroup in every hierarchy, plus the unified tree on hybrid hosts", async () => {
+    const cg = await openCgroup({ containerId: "c1", layout: hybrid });
+    assert.equal(cg.version, 1);
+    assert.equal(cg.path, "/c1");
+    assert.deepEqual(cg.paths, {
+      cpu: "/sys/fs/cgroup/cpu,cpuacct/c1",
+      cpuacct: "/sys/fs/cgroup/cpu,cpuacct/c1",
+      memory: "/sys/fs/cgroup/memory/c1",
+      unified: "/sys/fs/cgroup/unified/c1",
+    });
+  });
+
+  it("reports an absolute path for a relative cgroupsPath when the runtime's cgroups agree", async () => {
+    const same = { cpu: "/rt", cpuacct: "/rt", memory: "/rt", "": "/rt" };
+    const cg = await openCgroup({
+      containerId: "c",
+      cgroupsPath: "pods/c",
+      layout: hybrid,
+      ownCgroups: same,
+    });
+    assert.equal(cg.path, "/rt/pods/c");
+    const differ = { ...same, memory: "/other" };
+    const cg2 = await openCgroup({
+      containerId: "c",
+      cgroupsPath: "pods/c",
+      layout: hybrid,
+      ownCgroups: differ,
+    });
+    assert.equal(cg2.path, "pods/c");
+    assert.equal(cg2.paths.memory, "/sys/fs/cgroup/memory/other/pods/c");
+  });
+
+  it("reopens from stored paths, and refuses paths outside their mount", async () => {
+    const differ = { cpu: "/rt", cpuacct: "/rt", memory: "/other", "": "/rt" };
+    const cg = await openCgroup({
+      containerId: "c",
+      cgroupsPath: "pods/c",
+      layout: hybrid,
+      ownCgroups: differ,
+    });
+    const again = await openCgroup({ containerId: "c", layout: hybrid, paths: cg.paths });
+    assert.deepEqual(again.paths, cg.paths);
+    await assert.rejects(
+      openCgroup({
+        containerId: "c",
+        layout: hybrid,
+        paths: { memory: "/sys/fs/cgroup/memory/../../../etc" },
+      }),
+      (e: unknown) => isPierError(e, "INVALID_PATH"),
+    );
+    const v2 = await openCgroup({
+      containerId: "c",
+      layout: unified,
+      paths: { unified: "/sys/fs/cgroup/a/b" },
+    });
+    assert.equal(v2.path, "/a/b");
+  });
+
+  it("uses the v2 manager on unified hosts", async () => {
+    const cg = await openCgroup({ containerId: "c1", cgroupsPath: "/machine/c1", layout: unified });
+    assert.equal(cg.version, 2);
+    assert.deepEqual(cg.paths, { unified: "/sys/fs/cgroup/machine/c1" });
+  });
+});
