@@ -1,0 +1,146 @@
+// Driver for bench/layers/run.sh: calls pier's layer library (compiled to $PIER_BUILD, default
+// .build/bench) the way a program would. Subcommands:
+//   gen <dir>                         deterministic ~500 MB tree: 20,000 small files + 6 large ones
+//   pack <dir> <out> <gzip|zstd> <lvl> pack + compress a directory to a file
+//   apply <layer> <dest> <gzip|zstd>   apply a compressed layer onto a directory
+//   layout <layer.tar.gz> <layoutdir>  an OCI layout (tag "t") holding that one gzip layer, for umoci
+//   report <results.tsv>              medians and ratios table
+import { createReadStream, createWriteStream, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { pathToFileURL } from "node:url";
+
+const build = resolve(process.env.PIER_BUILD ?? ".build/bench-layers");
+const lib = (p) => import(pathToFileURL(`${build}/${p}`).href);
+
+const [cmd, ...args] = process.argv.slice(2);
+
+/** xorshift32: deterministic content without depending on Math.random. */
+function prng(seed) {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
+}
+
+/** A pool of text made of pseudo-random words: compresses about 3:1, like source code or configs. */
+function textPool(size, seed) {
+  const next = prng(seed);
+  const words = [];
+  for (let i = 0; i < 4096; i++) {
+    const len = 2 + (next() % 10);
+    let w = "";
+    for (let j = 0; j < len; j++) w += String.fromCharCode(97 + (next() % 26));
+    words.push(w);
+  }
+  const out = Buffer.alloc(size);
+  let off = 0;
+  while (off < size) {
+    const w = words[next() % words.length];
+    off += out.write(next() % 12 === 0 ? `${w}\n` : `${w} `, off);
+  }
+  return out;
+}
+
+async function gen(dir) {
+  const pool = textPool(16 << 20, 42);
+  const next = prng(7);
+  mkdirSync(dir, { recursive: true });
+  let total = 0;
+  for (let d = 0; d < 200; d++) {
+    const sub = `${dir}/d${String(d).padStart(3, "0")}/s${d % 7}`;
+    mkdirSync(sub, { recursive: true });
+    for (let f = 0; f < 100; f++) {
+      const size = 512 + (next() % 19000);
+      const start = next() % (pool.length - size);
+      writeFileSync(`${sub}/f${String(f).padStart(3, "0")}.txt`, pool.subarray(start, start + size));
+      total += size;
+    }
+  }
+  mkdirSync(`${dir}/large`, { recursive: true });
+  for (let i = 0; i < 6; i++) {
+    const parts = [];
+    for (let k = 0; k < 3; k++) {
+      const start = next() % (8 << 20);
+      parts.push(pool.subarray(start, start + (8 << 20)));
+    }
+    const chunk = Buffer.concat(parts);
+    const fd = createWriteStream(`${dir}/large/blob${i}.dat`);
+    for (let k = 0; k < 2; k++) fd.write(chunk);
+    await new Promise((r) => fd.end(r));
+    total += chunk.length * 2;
+  }
+  console.log(`generated ${(total / 1e6).toFixed(0)} MB`);
+}
+
+async function pack(dir, out, compression, level) {
+  const { packDirectory } = await lib("layer/pack.js");
+  const { compressor } = await lib("layer/compression.js");
+  await pipeline(await packDirectory(dir), compressor(compression, { level: Number(level) }), createWriteStream(out));
+}
+
+async function apply(layer, dest, compression) {
+  const { applyLayer } = await lib("layer/apply.js");
+  mkdirSync(dest, { recursive: true });
+  await applyLayer(dest, createReadStream(layer, { highWaterMark: 1 << 20 }), { compression });
+}
+
+async function layout(layer, dir) {
+  const { LocalContentStore } = await lib("content/local-store.js");
+  const { OciLayout } = await lib("content/layout.js");
+  const { decompress } = await lib("layer/compression.js");
+  const { DigestStream } = await lib("oci/digest.js");
+  const store = await LocalContentStore.open(dir);
+  const diff = new DigestStream();
+  await pipeline(decompress(createReadStream(layer), "gzip"), diff, async (s) => {
+    for await (const _ of s);
+  });
+  const info = await store.ingest(createReadStream(layer));
+  const cfg = { architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [diff.digest()] } };
+  const config = { mediaType: "application/vnd.oci.image.config.v1+json", ...(await store.ingest(JSON.stringify(cfg))) };
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config,
+    layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", ...info }],
+  };
+  const desc = { mediaType: manifest.mediaType, ...(await store.ingest(JSON.stringify(manifest))) };
+  await (await OciLayout.open(dir)).set("t", desc);
+}
+
+function report(file) {
+  const rows = readFileSync(file, "utf8").trim().split("\n").map((l) => l.split("\t"));
+  const byTask = new Map();
+  for (const [task, tool, secs] of rows) {
+    if (!byTask.has(task)) byTask.set(task, new Map());
+    const t = byTask.get(task);
+    if (!t.has(tool)) t.set(tool, []);
+    t.get(tool).push(Number(secs));
+  }
+  const median = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  console.log(`${"task".padEnd(12)} ${"tool".padEnd(14)} ${"median s".padStart(9)}  ${"runs".padEnd(28)} pier/tool`);
+  for (const [task, tools] of byTask) {
+    const pier = median(tools.get("pier"));
+    for (const [tool, xs] of tools) {
+      const m = median(xs);
+      const ratio = tool === "pier" ? "" : (pier / m).toFixed(2);
+      console.log(`${task.padEnd(12)} ${tool.padEnd(14)} ${m.toFixed(2).padStart(9)}  ${xs.map((x) => x.toFixed(2)).join(" ").padEnd(28)} ${ratio}`);
+    }
+  }
+  console.log("pier/tool < 1 means pier is faster.");
+}
+
+const commands = { gen, pack, apply, layout, report };
+if (!commands[cmd]) {
+  console.error(`usage: driver.mjs ${Object.keys(commands).join("|")} ...`);
+  process.exit(2);
+}
+await commands[cmd](...args);
