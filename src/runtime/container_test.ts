@@ -483,3 +483,55 @@ test("exec into a running container: args, --env, --cwd, --user, --process, exit
   const stopped = pier("exec", id, "true");
   assert.equal(stopped.status, 1);
 });
+
+test("cgroups: memory limit OOM-kills, pids limit makes fork fail, the cgroup goes away on delete", async () => {
+  const oom = await runScript(
+    "cat /sys/fs/cgroup/memory/memory.limit_in_bytes; tail /dev/zero; echo status=$?",
+    (s) => {
+      if (s.linux) s.linux.resources = { memory: { limit: 32 * 1024 * 1024, swap: 32 * 1024 * 1024 } };
+      if (s.root) s.root.readonly = false;
+    },
+  );
+  assert.match(oom.out, /^33554432$/m);
+  assert.match(oom.out, /^status=137$/m, "tail is OOM-killed (SIGKILL)");
+  const pids = await runScript(
+    "cat /sys/fs/cgroup/pids/pids.max; for i in 1 2 3 4 5 6 7 8; do sleep 5 & done; wait; echo end",
+    (s) => {
+      if (s.linux) s.linux.resources = { pids: { limit: 4 } };
+    },
+  );
+  assert.match(pids.out, /^4$/m);
+  assert.match(pids.err, /can't fork|Resource temporarily unavailable/);
+  const { dir, id } = await bundle(
+    scriptSpec("sleep 30", (s) => {
+      if (s.linux) s.linux.cgroupsPath = `/pier-test/${process.pid}-cg`;
+    }),
+  );
+  assert.equal(pierDetached("run", "-d", "--bundle", dir, id).status, 0);
+  const cgDir = `/sys/fs/cgroup/memory/pier-test/${process.pid}-cg`;
+  assert.ok(existsSync(cgDir), "cgroupsPath is created");
+  const procs = readFileSync(join(cgDir, "cgroup.procs"), "utf8").trim().split("\n");
+  assert.deepEqual(procs, [String(JSON.parse(pier("state", id).stdout).pid)]);
+  assert.equal(pier("delete", "--force", id).status, 0);
+  assert.ok(!existsSync(cgDir), "the cgroup is removed on delete");
+});
+
+test("seccomp: linux.seccomp is compiled and loaded before the process runs", async () => {
+  const r = await runScript(
+    "grep Seccomp: /proc/self/status; mkdir /tmp/x || echo mkdir-denied; echo ok",
+    (s) => {
+      if (s.root) s.root.readonly = false;
+      if (s.linux) {
+        s.linux.seccomp = {
+          defaultAction: "SCMP_ACT_ALLOW",
+          architectures: ["SCMP_ARCH_X86_64"],
+          syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1 }],
+        };
+      }
+    },
+  );
+  assert.equal(r.status, 0, r.err);
+  assert.match(r.out, /Seccomp:\s+2/);
+  assert.match(r.out, /mkdir-denied/);
+  assert.match(r.err, /Operation not permitted/);
+});

@@ -4,17 +4,14 @@
 import { type Features, runtimeFeatures } from "../oci/runtime-spec/features.js";
 import { CAPABILITIES } from "./plan/linux-constants.js";
 import { KNOWN_MOUNT_OPTIONS } from "./plan/mount-options.js";
-
-/** Whether the cgroups and seccomp libraries are wired in (updated as they land). */
-export const CGROUPS_INTEGRATED = false;
-export const SECCOMP_INTEGRATED = false;
+import { seccompFeatures } from "./seccomp/features.js";
 
 /** The features JSON of pier-runtime. */
 export function pierRuntimeFeatures(): Features {
   return runtimeFeatures({
     mountOptions: KNOWN_MOUNT_OPTIONS,
     capabilities: Object.keys(CAPABILITIES),
-    cgroups: CGROUPS_INTEGRATED,
-    seccomp: SECCOMP_INTEGRATED,
+    cgroups: true,
+    seccomp: { ...seccompFeatures() },
   });
 }

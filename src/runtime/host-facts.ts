@@ -19,8 +19,11 @@ export function lastCap(): number {
   return lastCapCache;
 }
 
-/** Cgroup hierarchies from `/proc/self/mountinfo` (super options give the v1 controllers). */
-export function hostCgroupMounts(containerPaths: Record<string, string> = {}): HostCgroupMount[] {
+/**
+ * Cgroup hierarchies from `/proc/self/mountinfo` (super options give the v1 controllers), each
+ * with the container's path in it when one of `containerDirs` lies under its mountpoint.
+ */
+export function hostCgroupMounts(containerDirs: readonly string[] = []): HostCgroupMount[] {
   let text: string;
   try {
     text = readFileSync("/proc/self/mountinfo", "utf8");
@@ -52,17 +55,16 @@ export function hostCgroupMounts(containerPaths: Record<string, string> = {}): H
           ].includes(o) && !o.startsWith("release_agent"),
       )
       .join(",");
-    const name = mountpoint.split("/").pop() ?? "";
     const m: HostCgroupMount = { mountpoint, fstype, options };
-    const cp = containerPaths[name];
-    if (cp !== undefined) m.containerPath = cp;
+    const dir = containerDirs.find((d) => d.startsWith(`${mountpoint}/`));
+    if (dir !== undefined) m.containerPath = dir.slice(mountpoint.length);
     out.push(m);
   }
   return out;
 }
 
 /** Live host facts for the planner. */
-export function hostFacts(containerCgroupPaths: Record<string, string> = {}): HostFacts {
+export function hostFacts(containerCgroupDirs: readonly string[] = []): HostFacts {
   return {
     sourceKind(path: string) {
       try {
@@ -72,7 +74,7 @@ export function hostFacts(containerCgroupPaths: Record<string, string> = {}): Ho
       }
     },
     lastCap: lastCap(),
-    cgroupMounts: hostCgroupMounts(containerCgroupPaths),
+    cgroupMounts: hostCgroupMounts(containerCgroupDirs),
     euid: process.geteuid?.() ?? 0,
   };
 }

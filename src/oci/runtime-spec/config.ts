@@ -1,8 +1,10 @@
 /**
  * Types of the runtime-spec `config.json` (runtime-spec 1.3.0, `schema/config-schema.json` and
  * `config-linux.json`), Linux parts only. `linux.resources` and `linux.seccomp` are typed by their
- * own modules (owned by the cgroups and seccomp work) and kept opaque here.
+ * own modules (`resources.ts`, `seccomp.ts`).
  */
+import type { LinuxResources } from "./resources.js";
+import type { LinuxSeccomp } from "./seccomp.js";
 
 /** A POSIX user as `process.user` describes it. */
 export interface User {
@@ -139,11 +141,9 @@ export interface Linux {
   timeOffsets?: Record<string, TimeOffset>;
   devices?: Device[];
   cgroupsPath?: string;
-  /** Typed by `src/oci/runtime-spec/resources.ts` (cgroups work). */
-  resources?: unknown;
+  resources?: LinuxResources;
   rootfsPropagation?: string;
-  /** Typed by `src/oci/runtime-spec/seccomp.ts` (seccomp work). */
-  seccomp?: unknown;
+  seccomp?: LinuxSeccomp;
   sysctl?: Record<string, string>;
   maskedPaths?: string[];
   readonlyPaths?: string[];

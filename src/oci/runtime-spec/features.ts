@@ -13,7 +13,7 @@ export interface Features {
     namespaces: string[];
     capabilities: string[];
     cgroup: { v1: boolean; v2: boolean; systemd: boolean; systemdUser: boolean; rdma?: boolean };
-    seccomp: { enabled: boolean };
+    seccomp: { enabled: boolean } & Record<string, unknown>;
     apparmor: { enabled: boolean };
     selinux: { enabled: boolean };
     intelRdt: { enabled: boolean };
@@ -27,7 +27,8 @@ export interface FeatureInputs {
   mountOptions: readonly string[];
   capabilities: readonly string[];
   cgroups: boolean;
-  seccomp: boolean;
+  /** The `linux.seccomp` object (enabled, actions, operators, archs, flags). */
+  seccomp: { enabled: boolean } & Record<string, unknown>;
 }
 
 /** The features document. */
@@ -41,7 +42,7 @@ export function runtimeFeatures(inputs: FeatureInputs): Features {
       namespaces: ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
       capabilities: [...inputs.capabilities],
       cgroup: { v1: inputs.cgroups, v2: inputs.cgroups, systemd: false, systemdUser: false },
-      seccomp: { enabled: inputs.seccomp },
+      seccomp: { ...inputs.seccomp },
       apparmor: { enabled: false },
       selinux: { enabled: false },
       intelRdt: { enabled: false },

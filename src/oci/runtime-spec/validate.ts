@@ -9,6 +9,8 @@
  */
 import { OciError } from "../error.js";
 import { NAMESPACE_TYPES, type NamespaceType, type Spec } from "./config.js";
+import { validateLinuxResources } from "./resources.js";
+import { validateLinuxSeccomp } from "./seccomp.js";
 
 type Obj = Record<string, unknown>;
 
@@ -208,7 +210,7 @@ function linuxField(v: unknown, p: string): void {
     }),
   );
   opt(o, "cgroupsPath", p, str);
-  opt(o, "resources", p, obj);
+  opt(o, "resources", p, (v, vp) => validateLinuxResources(v, vp));
   const prop = opt(o, "rootfsPropagation", p, str);
   if (
     prop !== undefined &&
@@ -226,7 +228,7 @@ function linuxField(v: unknown, p: string): void {
   ) {
     invalid(`${p}.rootfsPropagation`, `unknown propagation ${JSON.stringify(prop)}`);
   }
-  opt(o, "seccomp", p, obj);
+  opt(o, "seccomp", p, (v, vp) => validateLinuxSeccomp(v, vp));
   opt(o, "sysctl", p, strMap);
   opt(o, "maskedPaths", p, arr(absolute));
   opt(o, "readonlyPaths", p, arr(absolute));

@@ -1,33 +1,66 @@
 /**
- * The runtime's view of a container's cgroup: where it is, how to put a process in it, list its
- * processes and remove it. Backed by the cgroups library (`src/runtime/cgroups/`) once it lands;
- * until then containers stay in the runtime's own cgroup and `cgroupForContainer` returns
- * undefined.
+ * The runtime's view of a container's cgroup, over the cgroups library
+ * (`src/runtime/cgroups/`): created and limited at `create`, joined by the init process before
+ * it runs anything, listed by `ps`/`kill --all`, removed at `delete`.
  */
 import type { Spec } from "../../oci/runtime-spec/config.js";
+import type { Cgroup } from "../cgroups/cgroup.js";
+import { openCgroup } from "../cgroups/manager.js";
+import { effectiveResources } from "../plan/device-rules.js";
 
 /** One container's cgroup (all hierarchies on v1 / hybrid hosts). */
 export interface ContainerCgroup {
-  /** The cgroupsPath as resolved (stored in the state). */
+  /** The absolute cgroup path (what `/proc/<pid>/cgroup` shows), stored in the state. */
   path: string;
-  /** Per hierarchy name (basename of its mountpoint), the container's path inside it. */
-  mountPaths: Record<string, string>;
+  /** The container's directory in every hierarchy. */
+  dirs: string[];
   addProcess(pid: number): Promise<void>;
   /** Pids of every process in the container's cgroup. */
   pids(): Promise<number[]>;
   destroy(): Promise<void>;
 }
 
-/** Creates (or opens) the cgroup of a container and applies `linux.resources`. */
-export async function cgroupForContainer(
-  _id: string,
-  _spec: Spec,
-  _systemd: boolean,
-): Promise<ContainerCgroup | undefined> {
-  return undefined;
+function wrap(cg: Cgroup): ContainerCgroup {
+  return {
+    path: cg.path,
+    dirs: Object.values(cg.paths),
+    addProcess: (pid) => cg.addProcess(pid),
+    pids: () => cg.processes(),
+    destroy: () => cg.destroy(),
+  };
 }
 
-/** Opens the cgroup of an existing container from its stored path. */
-export async function openContainerCgroup(_path: string | undefined): Promise<ContainerCgroup | undefined> {
-  return undefined;
+/**
+ * Creates the cgroup of a container and applies `linux.resources`; notes of the library
+ * (fallbacks, ignored fields) go to `warn`.
+ */
+export async function cgroupForContainer(
+  id: string,
+  spec: Spec,
+  systemd: boolean,
+  warn: (m: string) => void,
+): Promise<ContainerCgroup> {
+  const cg = await openCgroup({
+    containerId: id,
+    systemd,
+    ...(spec.linux?.cgroupsPath !== undefined ? { cgroupsPath: spec.linux.cgroupsPath } : {}),
+  });
+  await cg.create();
+  try {
+    await cg.apply(effectiveResources(spec, process.geteuid?.() !== 0));
+  } catch (err) {
+    await cg.destroy().catch(() => {});
+    throw err;
+  }
+  for (const note of cg.notes) warn(note);
+  return wrap(cg);
+}
+
+/** Opens the cgroup of an existing container from its stored absolute path. */
+export async function openContainerCgroup(
+  id: string,
+  path: string | undefined,
+): Promise<ContainerCgroup | undefined> {
+  if (!path) return undefined;
+  return wrap(await openCgroup({ containerId: id, cgroupsPath: path }));
 }

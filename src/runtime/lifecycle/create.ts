@@ -65,6 +65,11 @@ export async function writePidFile(path: string, pid: number): Promise<void> {
   await rename(tmp, path);
 }
 
+async function waitGoneAll(pid: number): Promise<void> {
+  for (let i = 0; pid > 0 && i < 500 && processStartTime(pid) !== undefined; i++)
+    await new Promise((r) => setTimeout(r, 2));
+}
+
 /** Creates container `opts.id`; resolves once its process waits for `start`. */
 export async function createContainer(ctx: RuntimeContext, opts: CreateOptions): Promise<Created> {
   const { store } = ctx;
@@ -75,9 +80,8 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
   let cgroup: ContainerCgroup | undefined;
   let pid = 0;
   try {
-    cgroup = await cgroupForContainer(opts.id, spec, ctx.systemdCgroup === true);
-    let seccomp: SeccompProgram | undefined;
-    if (spec.linux?.seccomp !== undefined) seccomp = await compileSeccompFor(spec, ctx.warn);
+    const seccomp: SeccompProgram | undefined = compileSeccompFor(spec);
+    cgroup = await cgroupForContainer(opts.id, spec, ctx.systemdCgroup === true, ctx.warn);
     const plan = planCreate({
       id: opts.id,
       spec,
@@ -89,7 +93,7 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
       preserveFds: opts.preserveFds ?? 0,
       ...(opts.consoleSocket ? { consoleSocket: resolve(opts.consoleSocket) } : {}),
       ...(seccomp ? { seccomp } : {}),
-      host: hostFacts(cgroup?.mountPaths ?? {}),
+      host: hostFacts(cgroup.dirs),
     });
     for (const w of plan.warnings) ctx.warn(w);
     const record: StoredContainer = {
@@ -104,7 +108,7 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
       newNamespaces: plan.newNamespaces,
       ready: false,
     };
-    if (cgroup) record.cgroupPath = cgroup.path;
+    record.cgroupPath = cgroup.path;
     await store.save(record);
     const stateFor = (p: number) =>
       JSON.stringify({
@@ -123,7 +127,7 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
       onSync: async (name, p) => {
         pid = p;
         if (name === SYNC_CGROUP) {
-          if (cgroup) await cgroup.addProcess(p);
+          await cgroup?.addProcess(p);
           return undefined;
         }
         if (name === SYNC_HOOKS) {
@@ -148,7 +152,12 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
         process.kill(pid, "SIGKILL");
       } catch {}
     }
-    if (cgroup) await cgroup.destroy().catch(() => {});
+    if (cgroup) {
+      const cg = cgroup;
+      await waitGoneAll(pid)
+        .then(() => cg.destroy())
+        .catch(() => {});
+    }
     await store.remove(opts.id);
     throw err;
   }

@@ -44,7 +44,7 @@ export async function deleteContainer(ctx: RuntimeContext, id: string, force = f
     }
     await waitGone(c.pid, c.pidStartTime);
   }
-  const cg = await openContainerCgroup(c.cgroupPath);
+  const cg = await openContainerCgroup(c.id, c.cgroupPath);
   if (cg) await cg.destroy().catch((err: Error) => ctx.warn(`removing cgroup: ${err.message}`));
   const state = JSON.stringify({ ...ctx.store.state(c), status: "stopped", pid: 0 });
   await ctx.store.remove(id);

@@ -11,10 +11,11 @@ import { lastCap } from "../host-facts.js";
 import { nsProcPath } from "../plan/create-plan.js";
 import { CLONE_FLAGS } from "../plan/linux-constants.js";
 import { op, type PlanOp } from "../plan/ops.js";
-import { processOps } from "../plan/process-ops.js";
+import { processOps, type SeccompProgram } from "../plan/process-ops.js";
 import { openContainerCgroup } from "./cgroup-link.js";
 import type { RuntimeContext } from "./context.js";
 import { writePidFile } from "./create.js";
+import { compileSeccompFor } from "./seccomp-link.js";
 
 /** Options of {@link execInContainer} (runc `exec` flags). */
 export interface ExecOptions {
@@ -37,6 +38,7 @@ export function planExec(input: {
   consoleSocket?: string;
   lastCap: number;
   userNs: boolean;
+  seccomp?: SeccompProgram;
 }): PlanOp[] {
   const ops: PlanOp[] = [op("mode", input.mode), op("preserve", input.preserveFds)];
   const order = ["user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount"] as const;
@@ -72,6 +74,7 @@ export async function execInContainer(ctx: RuntimeContext, opts: ExecOptions): P
   if (status !== "running" && status !== "created")
     throw new RuntimeError("INVALID_STATE", `cannot exec in a stopped container`);
   const namespaces = (c.config.linux?.namespaces ?? []).map((n) => n.type);
+  const seccomp = compileSeccompFor(c.config);
   const ops = planExec({
     pid: c.pid,
     namespaces,
@@ -81,8 +84,9 @@ export async function execInContainer(ctx: RuntimeContext, opts: ExecOptions): P
     ...(opts.consoleSocket ? { consoleSocket: resolve(opts.consoleSocket) } : {}),
     lastCap: lastCap(),
     userNs: namespaces.includes("user"),
+    ...(seccomp ? { seccomp } : {}),
   });
-  const cg = await openContainerCgroup(c.cgroupPath);
+  const cg = await openContainerCgroup(c.id, c.cgroupPath);
   const session = await launchHelper({
     ops,
     preserveFds: opts.preserveFds ?? 0,

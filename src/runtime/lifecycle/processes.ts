@@ -8,7 +8,7 @@ import { openContainerCgroup } from "./cgroup-link.js";
 
 /** Host pids of the container's processes (init first when alive). */
 export async function containerPids(c: StoredContainer): Promise<number[]> {
-  const cg = await openContainerCgroup(c.cgroupPath);
+  const cg = await openContainerCgroup(c.id, c.cgroupPath);
   if (cg) return cg.pids();
   if (!c.newNamespaces.includes("pid")) return [c.pid];
   let ns: string;

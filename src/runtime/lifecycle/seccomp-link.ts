@@ -1,15 +1,18 @@
 /**
- * Compiles `linux.seccomp` for the helper through the seccomp compiler (`src/runtime/seccomp/`)
- * once it lands; until then a profile is reported and not applied.
+ * Compiles `linux.seccomp` for the helper with the seccomp compiler (`src/runtime/seccomp/`).
  */
 import type { Spec } from "../../oci/runtime-spec/config.js";
 import type { SeccompProgram } from "../plan/process-ops.js";
+import { compileSeccompFilter } from "../seccomp/compile.js";
 
-/** The filter program for `spec.linux.seccomp`, or undefined when none can be applied. */
-export async function compileSeccompFor(
-  _spec: Spec,
-  warn: (m: string) => void,
-): Promise<SeccompProgram | undefined> {
-  warn("linux.seccomp is not applied yet by pier-runtime (seccomp compiler not integrated)");
-  return undefined;
+/** The filter program for `spec.linux.seccomp`, or undefined when the config has none. */
+export function compileSeccompFor(spec: Spec, debug?: (m: string) => void): SeccompProgram | undefined {
+  const seccomp = spec.linux?.seccomp;
+  if (!seccomp) return undefined;
+  const compiled = compileSeccompFilter(seccomp, debug ? { debug } : {});
+  return {
+    flags: compiled.flags,
+    bpf: compiled.program,
+    ...(compiled.notify && seccomp.listenerPath ? { listenerPath: seccomp.listenerPath } : {}),
+  };
 }
