@@ -81,7 +81,11 @@ async function gen(dir) {
 async function pack(dir, out, compression, level) {
   const { packDirectory } = await lib("layer/pack.js");
   const { compressor } = await lib("layer/compression.js");
-  await pipeline(await packDirectory(dir), compressor(compression, { level: Number(level) }), createWriteStream(out));
+  await pipeline(
+    await packDirectory(dir),
+    compressor(compression, { level: Number(level) }),
+    createWriteStream(out),
+  );
 }
 
 async function apply(layer, dest, compression) {
@@ -102,7 +106,10 @@ async function layout(layer, dir) {
   });
   const info = await store.ingest(createReadStream(layer));
   const cfg = { architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [diff.digest()] } };
-  const config = { mediaType: "application/vnd.oci.image.config.v1+json", ...(await store.ingest(JSON.stringify(cfg))) };
+  const config = {
+    mediaType: "application/vnd.oci.image.config.v1+json",
+    ...(await store.ingest(JSON.stringify(cfg))),
+  };
   const manifest = {
     schemaVersion: 2,
     mediaType: "application/vnd.oci.image.manifest.v1+json",
@@ -114,7 +121,10 @@ async function layout(layer, dir) {
 }
 
 function report(file) {
-  const rows = readFileSync(file, "utf8").trim().split("\n").map((l) => l.split("\t"));
+  const rows = readFileSync(file, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => l.split("\t"));
   const byTask = new Map();
   for (const [task, tool, secs] of rows) {
     if (!byTask.has(task)) byTask.set(task, new Map());
@@ -126,13 +136,20 @@ function report(file) {
     const s = [...xs].sort((a, b) => a - b);
     return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
   };
-  console.log(`${"task".padEnd(12)} ${"tool".padEnd(14)} ${"median s".padStart(9)}  ${"runs".padEnd(28)} pier/tool`);
+  console.log(
+    `${"task".padEnd(12)} ${"tool".padEnd(14)} ${"median s".padStart(9)}  ${"runs".padEnd(28)} pier/tool`,
+  );
   for (const [task, tools] of byTask) {
     const pier = median(tools.get("pier"));
     for (const [tool, xs] of tools) {
       const m = median(xs);
       const ratio = tool === "pier" ? "" : (pier / m).toFixed(2);
-      console.log(`${task.padEnd(12)} ${tool.padEnd(14)} ${m.toFixed(2).padStart(9)}  ${xs.map((x) => x.toFixed(2)).join(" ").padEnd(28)} ${ratio}`);
+      console.log(
+        `${task.padEnd(12)} ${tool.padEnd(14)} ${m.toFixed(2).padStart(9)}  ${xs
+          .map((x) => x.toFixed(2))
+          .join(" ")
+          .padEnd(28)} ${ratio}`,
+      );
     }
   }
   console.log("pier/tool < 1 means pier is faster.");
