@@ -310,6 +310,7 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
     const msg = err instanceof Error ? err.message : String(err);
+    if (g.debug && err instanceof Error && err.stack) logLine(g, "debug", err.stack);
     logLine(g, "error", msg);
     return 1;
   }

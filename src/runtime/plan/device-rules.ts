@@ -4,7 +4,11 @@
  * random, urandom, ptmx, pts, tun, mknod of anything) and the config's `linux.devices`. Pure.
  */
 import type { Spec } from "../../oci/runtime-spec/config.js";
-import type { LinuxDeviceCgroup, LinuxResources } from "../../oci/runtime-spec/resources.js";
+import {
+  type LinuxDeviceCgroup,
+  type LinuxResources,
+  validateLinuxResources,
+} from "../../oci/runtime-spec/resources.js";
 
 const rule = (
   type: "c" | "b",
@@ -36,7 +40,7 @@ export const DEFAULT_DEVICE_RULES: readonly LinuxDeviceCgroup[] = [
 
 /** `linux.resources` with the effective device rules (unchanged when `rootless`). */
 export function effectiveResources(spec: Spec, rootless: boolean): LinuxResources {
-  const resources: LinuxResources = { ...(spec.linux?.resources ?? {}) };
+  const resources: LinuxResources = validateLinuxResources(spec.linux?.resources ?? {});
   if (rootless) return resources;
   const own = (spec.linux?.devices ?? [])
     .filter((d) => d.type === "c" || d.type === "b" || d.type === "u")
