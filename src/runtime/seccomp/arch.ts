@@ -9,6 +9,7 @@ import type { LinuxSeccompArch } from "../../oci/runtime-spec/seccomp.js";
 import { SeccompError } from "./error.js";
 import { AARCH64_SYSCALLS } from "./tables/aarch64.js";
 import { I386_SYSCALLS } from "./tables/i386.js";
+import { I386_MULTIPLEXED, type MultiplexedCall } from "./tables/i386-multiplexed.js";
 import { X32_SYSCALLS } from "./tables/x32.js";
 import { X86_64_SYSCALLS } from "./tables/x86_64.js";
 
@@ -32,6 +33,8 @@ export interface SeccompAbi {
   readonly table: ReadonlyMap<string, number>;
   /** Argument width: libseccomp compares only the low 32 bits on 32-bit ABIs (i386, x32). */
   readonly bits: 32 | 64;
+  /** Calls also reachable through a multiplexer syscall (i386's `socketcall` and `ipc`). */
+  readonly multiplexed?: ReadonlyMap<string, MultiplexedCall>;
   /** The syscall numbers this ABI owns inside its `auditArch`: [low, high], inclusive. */
   readonly range: readonly [number, number];
 }
@@ -60,6 +63,7 @@ export const SECCOMP_ABIS: readonly SeccompAbi[] = [
     auditArch: AUDIT_ARCH_I386,
     table: I386_SYSCALLS,
     bits: 32,
+    multiplexed: I386_MULTIPLEXED,
     range: [0, 0xffffffff],
   },
   {

@@ -125,6 +125,43 @@ describe("pier and libseccomp agree", () => {
     assert.ok(compared > 15000);
   });
 
+  it("on i386 socket and SysV IPC calls, reached directly and through socketcall/ipc", async () => {
+    const profile: LinuxSeccomp = {
+      defaultAction: "SCMP_ACT_ALLOW",
+      architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
+      syscalls: [
+        {
+          names: ["socket"],
+          action: "SCMP_ACT_ERRNO",
+          errnoRet: 1,
+          args: [{ index: 0, op: "SCMP_CMP_EQ", value: 2n }],
+        },
+        { names: ["shmget", "semtimedop"], action: "SCMP_ACT_ERRNO", errnoRet: 2 },
+        { names: ["accept", "recv"], action: "SCMP_ACT_ERRNO", errnoRet: 3 },
+        { names: ["msgrcv"], action: "SCMP_ACT_KILL_PROCESS" },
+      ],
+    };
+    const { pier, lib } = await both(profile);
+    for (let nr = 0; nr < 460; nr++) {
+      for (let a0 = 0n; a0 < 26n; a0++) {
+        for (const arch of [AUDIT_ARCH_I386, AUDIT_ARCH_X86_64]) {
+          const a = pier.run({ nr, arch, args: [a0] }).ret;
+          const b = lib.run({ nr, arch, args: [a0] }).ret;
+          assert.equal(a, b, `arch 0x${arch.toString(16)} nr ${nr} a0 ${a0}`);
+        }
+      }
+    }
+    // socketcall(SYS_SOCKET) and ipc(SHMGET) are caught on i386.
+    assert.equal(
+      pier.run({ nr: I386_SYSCALLS.get("socketcall")!, arch: AUDIT_ARCH_I386, args: [1n] }).ret,
+      (SECCOMP_RET_ERRNO | 1) >>> 0,
+    );
+    assert.equal(
+      pier.run({ nr: I386_SYSCALLS.get("ipc")!, arch: AUDIT_ARCH_I386, args: [23n] }).ret,
+      (SECCOMP_RET_ERRNO | 2) >>> 0,
+    );
+  });
+
   it("on random profiles using every operator with 64-bit values", async () => {
     const next = rng(20261129);
     // Numbers 451+ are unknown to Debian 12's libseccomp 2.5.4 (runc would ignore them there).

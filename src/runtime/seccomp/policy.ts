@@ -9,6 +9,9 @@
  *   syscall number -1) → `SECCOMP_RET_KILL_THREAD`, libseccomp's default bad-arch action, which
  *   runc does not change.
  * - Syscall names unknown to an ABI's table are ignored for that ABI (runc logs them at debug).
+ * - On i386, socket and SysV IPC calls also reach the kernel through `socketcall`/`ipc`; as
+ *   libseccomp does, a rule on e.g. `socket` also applies to `socketcall` whose argument 0 is
+ *   SYS_SOCKET (the rule's own conditions cannot be checked there and are dropped).
  * - A rule whose action equals the default action is skipped (runc does the same).
  * - An unconditional rule wins over conditional rules for the same syscall, and the first
  *   unconditional rule wins over later ones (libseccomp keeps the first).
@@ -127,6 +130,25 @@ const PERMISSIVE: ReadonlySet<LinuxSeccompAction> = new Set([
   "SCMP_ACT_TRACE",
 ]);
 
+interface SyscallEntry {
+  name: string;
+  unconditional?: number;
+  rules: ConditionalRule[];
+}
+
+function addRule(entry: SyscallEntry, conditions: ArgCondition[], ret: number): void {
+  if (conditions.length === 0) {
+    entry.unconditional ??= ret;
+    return;
+  }
+  const indexes = new Set(conditions.map((c) => c.index));
+  if (indexes.size < conditions.length) {
+    for (const c of conditions) entry.rules.push({ conditions: [c], ret });
+  } else {
+    entry.rules.push({ conditions, ret });
+  }
+}
+
 /** Options of {@link decidePolicy}. */
 export interface PolicyOptions {
   /** Native architecture name; see `nativeAbi`. Defaults to this process's. */
@@ -174,36 +196,39 @@ export function decidePolicy(seccomp: LinuxSeccomp, options: PolicyOptions = {})
   const stub = !PERMISSIVE.has(seccomp.defaultAction);
 
   const abiPolicies = abis.map((abi): AbiPolicy => {
-    const bySyscall = new Map<number, { name: string; unconditional?: number; rules: ConditionalRule[] }>();
+    const bySyscall = new Map<number, SyscallEntry>();
     let highest = -1;
+    const entryFor = (nr: number, name: string) => {
+      let entry = bySyscall.get(nr);
+      if (entry === undefined) {
+        entry = { name, rules: [] };
+        bySyscall.set(nr, entry);
+      }
+      return entry;
+    };
     for (const rule of rules) {
       const ret = actionRet(rule.action, rule.errnoRet);
+      const args = rule.args ?? [];
+      const conditions = args.map(
+        (a): ArgCondition => ({ index: a.index, op: a.op, value: a.value, valueTwo: a.valueTwo ?? 0n }),
+      );
       for (const name of rule.names) {
         const nr = abi.table.get(name);
-        if (nr === undefined) {
+        const mux = abi.multiplexed?.get(name);
+        if (nr === undefined && mux === undefined) {
           notes.push(`syscall ${JSON.stringify(name)} ignored for ${abi.name}: not in its syscall table`);
           continue;
         }
-        highest = Math.max(highest, nr);
+        // libseccomp resolves multiplexed names to pseudo numbers, which runc's -ENOSYS stub ignores.
+        if (nr !== undefined && mux === undefined) highest = Math.max(highest, nr);
         if (ret === defaultRet) continue;
-        let entry = bySyscall.get(nr);
-        if (entry === undefined) {
-          entry = { name, rules: [] };
-          bySyscall.set(nr, entry);
-        }
-        const args = rule.args ?? [];
-        if (args.length === 0) {
-          entry.unconditional ??= ret;
-          continue;
-        }
-        const conditions = args.map(
-          (a): ArgCondition => ({ index: a.index, op: a.op, value: a.value, valueTwo: a.valueTwo ?? 0n }),
-        );
-        const indexes = new Set(conditions.map((c) => c.index));
-        if (indexes.size < conditions.length) {
-          for (const c of conditions) entry.rules.push({ conditions: [c], ret });
-        } else {
-          entry.rules.push({ conditions, ret });
+        if (nr !== undefined) addRule(entryFor(nr, name), conditions, ret);
+        if (mux !== undefined) {
+          // As libseccomp: the multiplexer is matched on its call number only (the real
+          // arguments sit in memory, out of the filter's reach); the rule's conditions are dropped.
+          const via = abi.table.get(mux.via)!;
+          const call: ArgCondition = { index: 0, op: "SCMP_CMP_EQ", value: BigInt(mux.call), valueTwo: 0n };
+          addRule(entryFor(via, mux.via), [call], ret);
         }
       }
     }
