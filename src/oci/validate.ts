@@ -20,9 +20,7 @@ import { OciError } from "./error.js";
 import { isIndexMediaType, isManifestMediaType, MediaType } from "./media-types.js";
 import type {
   Descriptor,
-  HistoryEntry,
   ImageConfig,
-  ImageExecConfig,
   ImageIndex,
   ImageManifest,
   OciLayoutHeader,
@@ -375,16 +373,6 @@ export function parseIndex(input: JsonInput): ImageIndex {
 export function parseImageConfig(input: JsonInput): ImageConfig {
   const o = parseJsonObject(input, "config");
   return validateImageConfig(o);
-}
-
-/** Parses the execution part (`config.config`) alone; used where only it is at hand. */
-export function validateExecConfig(value: unknown, path = "config.config"): ImageExecConfig {
-  return execConfigShape(value, path) as ImageExecConfig;
-}
-
-/** Parses one `history` entry; exported for writers that build configs. */
-export function validateHistoryEntry(value: unknown, path = "history[0]"): HistoryEntry {
-  return historyShape(value, path) as HistoryEntry;
 }
 
 /**
