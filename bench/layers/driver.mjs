@@ -126,33 +126,31 @@ function report(file) {
     .split("\n")
     .map((l) => l.split("\t"));
   const byTask = new Map();
-  for (const [task, tool, secs] of rows) {
+  for (const [task, tool, wall, cpu] of rows) {
     if (!byTask.has(task)) byTask.set(task, new Map());
     const t = byTask.get(task);
-    if (!t.has(tool)) t.set(tool, []);
-    t.get(tool).push(Number(secs));
+    if (!t.has(tool)) t.set(tool, { wall: [], cpu: [] });
+    t.get(tool).wall.push(Number(wall));
+    t.get(tool).cpu.push(Number(cpu));
   }
   const median = (xs) => {
     const s = [...xs].sort((a, b) => a - b);
     return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
   };
-  console.log(
-    `${"task".padEnd(12)} ${"tool".padEnd(14)} ${"median s".padStart(9)}  ${"runs".padEnd(28)} pier/tool`,
-  );
+  const cols = ["task", "tool", "wall s", "cpu s", "pier/tool wall", "pier/tool cpu", "wall runs"];
+  console.log(cols.join("\t"));
   for (const [task, tools] of byTask) {
-    const pier = median(tools.get("pier"));
-    for (const [tool, xs] of tools) {
-      const m = median(xs);
-      const ratio = tool === "pier" ? "" : (pier / m).toFixed(2);
+    const pier = tools.get("pier");
+    for (const [tool, { wall, cpu }] of tools) {
+      const w = median(wall);
+      const c = median(cpu);
+      const rw = tool === "pier" ? "" : (median(pier.wall) / w).toFixed(2);
+      const rc = tool === "pier" ? "" : (median(pier.cpu) / c).toFixed(2);
       console.log(
-        `${task.padEnd(12)} ${tool.padEnd(14)} ${m.toFixed(2).padStart(9)}  ${xs
-          .map((x) => x.toFixed(2))
-          .join(" ")
-          .padEnd(28)} ${ratio}`,
+        [task, tool, w.toFixed(2), c.toFixed(2), rw, rc, wall.map((x) => x.toFixed(1)).join(" ")].join("\t"),
       );
     }
   }
-  console.log("pier/tool < 1 means pier is faster.");
 }
 
 const commands = { gen, pack, apply, layout, report };

@@ -11,7 +11,8 @@
 #   apply-zstd   pier applyLayer  | tar -I zstd -xf
 #   pack-gzip    pier pack+gzip 6 | tar -I 'gzip -6' -cf
 #   pack-zstd    pier pack+zstd 3 | tar -I 'zstd -3' -cf
-# and prints the median of each, with pier's time divided by the other tool's (< 1: pier faster).
+# and prints the medians of wall and CPU time, with pier's divided by the other tool's
+# (< 1: pier faster).
 # pier runs through bench/layers/driver.mjs, a small script over the library (node startup included).
 set -euo pipefail
 
@@ -55,22 +56,21 @@ ls -l "$MNT/layer.tar.gz" "$MNT/layer.tar.zst"
 
 RES=$WORK/results.tsv
 : >"$RES"
-now() { date +%s.%N; }
-# timeit TASK TOOL CMD...: runs CMD once (output to a scratch path that is removed afterwards).
+# timeit TASK TOOL CMD...: runs CMD once and records wall time and CPU time (user+sys of the
+# command and its children: gzip/zstd under tar, threads under node). The CPU figure matters on a
+# loaded machine, where wall time mostly measures the scheduler.
 timeit() {
   local task=$1 tool=$2
   shift 2
   rm -rf "$MNT/out" "$MNT/out.tar"
   sync
-  local s e
-  s=$(now)
-  if ! "$@" >"$WORK/last.log" 2>&1; then
+  local TIMEFORMAT='%R %U %S'
+  if ! { time "$@" >"$WORK/last.log" 2>&1; } 2>"$WORK/time.txt"; then
     echo "run.sh: $task/$tool failed: $*" >&2
     cat "$WORK/last.log" >&2
     exit 1
   fi
-  e=$(now)
-  awk -v t="$task" -v o="$tool" -v s="$s" -v e="$e" 'BEGIN { printf "%s\t%s\t%.3f\n", t, o, e - s }' | tee -a "$RES"
+  awk -v t="$task" -v o="$tool" '{ printf "%s\t%s\t%.3f\t%.3f\n", t, o, $1, $2 + $3 }' "$WORK/time.txt" | tee -a "$RES"
 }
 
 for r in $(seq 1 "$ROUNDS"); do
@@ -88,4 +88,5 @@ done
 rm -rf "$MNT/out" "$MNT/out.tar"
 
 echo "== medians over $ROUNDS rounds ($(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg))"
-"${D[@]}" report "$RES"
+"${D[@]}" report "$RES" | column -t -s $'\t'
+echo "pier/tool < 1 means pier is faster."
