@@ -13,6 +13,7 @@ import { seccompTestdata } from "./testdata/paths.js";
 
 let dir = "";
 let loader = "";
+let notifyLoader = "";
 let busybox = "";
 let runs = 0;
 
@@ -26,6 +27,8 @@ before(async () => {
   dir = await makeTempDir("pier-seccomp-kernel-");
   loader = join(dir, "loader");
   execFileSync(requireCompiler(), ["-O2", "-o", loader, seccompTestdata("loader.c")]);
+  notifyLoader = join(dir, "notify-loader");
+  execFileSync(requireCompiler(), ["-O2", "-o", notifyLoader, seccompTestdata("notify-loader.c")]);
 });
 
 after(async () => {
@@ -101,6 +104,42 @@ describe("compiled filters in the real kernel", () => {
     assert.match(denied.stderr, /Operation not permitted/);
     const allowed = await underFilter(profile, ["linux64", busybox, "true"]);
     assert.equal(allowed.status, 0, allowed.stderr);
+  });
+
+  it("loads with every flag the kernel supports (TSYNC, LOG, SPEC_ALLOW)", async () => {
+    const r = await underFilter(
+      {
+        defaultAction: "SCMP_ACT_ALLOW",
+        flags: ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
+        syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_LOG" }],
+      },
+      ["mkdir", join(dir, "logged")],
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(existsSync(join(dir, "logged")), true);
+  });
+
+  it("SCMP_ACT_NOTIFY hands syscalls to an agent through the listener fd (NEW_LISTENER, WAIT_KILLABLE_RECV)", async () => {
+    const { program, flags, notify } = compileSeccompFilter({
+      defaultAction: "SCMP_ACT_ALLOW",
+      listenerPath: "/run/agent.sock",
+      flags: ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
+      syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_NOTIFY" }],
+    });
+    assert.equal(notify, true);
+    const file = join(dir, `filter-${runs++}.bpf`);
+    await writeFile(file, program);
+    const target = join(dir, "notified");
+    // The agent answers EXDEV (18), which no real mkdir here would return.
+    const r = spawnSync(notifyLoader, [file, String(flags), "18", busybox, "mkdir", target], {
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    assert.notEqual(r.status, 125, `harness failed: ${r.stderr}`);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /agent: syscall \d+/);
+    assert.match(r.stderr, /Invalid cross-device link/);
+    assert.equal(existsSync(target), false);
   });
 
   it("runs busybox under Docker's default profile and denies unshare", async () => {
