@@ -21,11 +21,21 @@ function blobSize(ctx: RegistryContext, ex: Exchange, digest: string): number {
   return size;
 }
 
+// The refresh is throttled in memory first, so a HEAD costs no SQLite write most of the time.
+function refresh(ctx: RegistryContext, digest: string): void {
+  const now = Date.now();
+  const last = ctx.refreshed.get(digest);
+  if (last !== undefined && now - last < REFRESH_MS) return;
+  if (ctx.refreshed.size >= 100_000) ctx.refreshed.clear();
+  ctx.refreshed.set(digest, now);
+  ctx.meta.refreshBlob(digest, REFRESH_MS);
+}
+
 /** `HEAD /v2/<name>/blobs/<digest>` (end-2): size and digest of a blob linked into the repository. */
 export function headBlob(ctx: RegistryContext, ex: Exchange, rawDigest: string): void {
   const digest = requestDigest(rawDigest, "digest");
   const size = blobSize(ctx, ex, digest);
-  ctx.meta.refreshBlob(digest, REFRESH_MS);
+  refresh(ctx, digest);
   ex.res.writeHead(200, {
     "Content-Length": size,
     "Content-Type": "application/octet-stream",

@@ -13,6 +13,8 @@ export interface RegistryContext {
   /** Manifest bodies by digest. */
   readonly cache: ByteLru<string>;
   readonly auth: Authorizer;
+  /** When this process last refreshed a blob's GC grace time, by digest (bounded). */
+  readonly refreshed: Map<string, number>;
   /** Upload sessions a request is working on right now (one at a time per session). */
   readonly busyUploads: Set<string>;
   /** Base URL path prefix for `Location` headers (always `/v2/`). */

@@ -15,7 +15,9 @@ export type RegistryErrorCode =
   | "UNAUTHORIZED"
   | "DENIED"
   | "UNSUPPORTED"
-  | "TOOMANYREQUESTS";
+  | "TOOMANYREQUESTS"
+  // Not in the spec's list (which covers 4XX answers): distribution's code for a server failure.
+  | "UNKNOWN";
 
 /** The HTTP status each code is answered with unless a handler says otherwise (as distribution answers). */
 export const REGISTRY_ERROR_STATUS: Readonly<Record<RegistryErrorCode, number>> = {
@@ -33,6 +35,7 @@ export const REGISTRY_ERROR_STATUS: Readonly<Record<RegistryErrorCode, number>> 
   DENIED: 403,
   UNSUPPORTED: 405,
   TOOMANYREQUESTS: 429,
+  UNKNOWN: 500,
 };
 
 /**

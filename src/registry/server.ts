@@ -34,8 +34,11 @@ export interface RunningRegistry {
   readonly host: string;
   readonly port: number;
   readonly config: RegistryConfig;
-  /** Graceful shutdown. */
-  close(): Promise<void>;
+  /**
+   * Graceful shutdown: stops accepting, lets requests in flight finish for up to `graceMs`
+   * (default 10 s; an upload cut off then resumes later), then closes the stores.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 /** What the caller may inject instead of the defaults. */
@@ -146,6 +149,7 @@ export async function startRegistry(
     cache: new ByteLru<string>(config.cacheBytes),
     auth: new Authorizer(mode, new AccessController(config.auth.access), htpasswd, issuer),
     busyUploads: new Set(),
+    refreshed: new Map(),
     prefix: "/v2/",
   };
   const metrics = new RegistryMetrics();
@@ -254,17 +258,30 @@ export async function startRegistry(
   });
   const actual = (server.address() as AddressInfo).port;
   const hostPort = `${host.includes(":") ? `[${host}]` : host}:${actual}`;
+  const url = `${proto}://${hostPort}`;
+  log(
+    `${JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "registry listening", url, root: config.root, auth: mode })}\n`,
+  );
   let closing: Promise<void> | undefined;
   return {
-    url: `${proto}://${hostPort}`,
+    url,
     host: hostPort,
     port: actual,
     config,
-    close() {
+    close(graceMs = 10_000) {
       closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        const force = setTimeout(() => server.closeAllConnections(), graceMs);
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
         server.closeIdleConnections();
-      }).then(() => meta.close());
+      }).then(() => {
+        meta.close();
+        log(
+          `${JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "registry stopped", url })}\n`,
+        );
+      });
       return closing;
     },
   };
@@ -290,7 +307,7 @@ function respondError(
     log(
       `${JSON.stringify({ time: new Date().toISOString(), level: "error", msg: "request failed", id, error: String((err as Error)?.stack ?? err) })}\n`,
     );
-    rerr = new RegistryError("UNSUPPORTED", "internal error", { status: 500 });
+    rerr = new RegistryError("UNKNOWN", `internal error (request ${id})`);
   }
   // An unread body (a refused 10 GB upload) is not drained: the connection closes after the answer.
   if (!req.complete) res.setHeader("Connection", "close");

@@ -27,7 +27,12 @@ export async function startTestRegistry(
   config.root = root;
   config.log.access = false;
   tweak(config);
-  const reg = await startRegistry(config);
+  // Errors stay visible in test output; lifecycle lines do not.
+  const reg = await startRegistry(config, {
+    log: (line) => {
+      if (!line.includes('"level":"info"')) process.stderr.write(line);
+    },
+  });
   return {
     reg,
     root,
