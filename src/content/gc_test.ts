@@ -96,6 +96,31 @@ describe("garbage collection", () => {
     assert.deepEqual(graced.removed, []);
   });
 
+  test("a blob published while the collection is marking is not swept", async () => {
+    const store = await LocalContentStore.open(join(dir, "during"));
+    const nodes = await graph(store, ["root", "old-orphan"]);
+    let published: Digest | undefined;
+    // The children function runs during the mark phase: publish a new, unreferenced blob then,
+    // as a concurrent pull would before naming its image.
+    const children: ChildrenFn = async () => {
+      published = (await store.ingest("pulled meanwhile")).digest;
+      return [];
+    };
+    const result = await collectGarbage(store, [nodes.get("root")!], children);
+    assert.deepEqual(
+      result.removed.map((b) => b.digest),
+      [nodes.get("old-orphan")!.digest],
+    );
+    assert.ok(published && (await store.info(published)), "the concurrently published blob survives");
+    // A writer's partial data lives in the ingest directory and is never a candidate.
+    const w = await store.writer("in-flight");
+    await w.write(Buffer.from("partial"));
+    await collectGarbage(store, [], async () => []);
+    assert.equal(w.offset, 7);
+    await w.write(Buffer.from("+rest"));
+    assert.equal((await w.commit({})).size, 12);
+  });
+
   test("a failing children function aborts the collection before anything is swept", async () => {
     const store = await LocalContentStore.open(join(dir, "abort"));
     const nodes = await graph(store, ["root", "orphan"]);

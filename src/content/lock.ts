@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { link, readFile, stat, unlink, writeFile } from "node:fs/promises";
+import { type FileHandle, open, readFile, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { isErrno } from "../errors.js";
@@ -78,24 +78,27 @@ function parseOwner(text: string): LockOwner | undefined {
   return undefined;
 }
 
-/** Creates `path` holding `content`, atomically and exclusively: false when it already exists. */
+/** Creates `path` holding `content` with `O_CREAT|O_EXCL`: false when it already exists. */
 async function createExclusive(path: string, content: string): Promise<boolean> {
-  // Writing a private file and hard-linking it into place means the lock file is never seen empty.
-  const tmp = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
-  await writeFile(tmp, content, { mode: 0o644 });
+  let fh: FileHandle;
   try {
-    await link(tmp, path);
-    return true;
+    fh = await open(path, "wx", 0o644);
   } catch (err) {
     if (isErrno(err, "EEXIST")) return false;
     throw err;
-  } finally {
-    await unlink(tmp).catch(() => {});
   }
+  // Until this write lands the file is empty; readers treat an unreadable owner as alive until
+  // it is old (see breakIfStale), so the gap cannot get the lock broken.
+  try {
+    await fh.writeFile(content);
+  } finally {
+    await fh.close();
+  }
+  return true;
 }
 
 /**
- * An exclusive cross-process lock held as a file created with an atomic exclusive link, naming
+ * An exclusive cross-process lock held as a file created with `O_EXCL`, naming
  * its owner (pid, process start time, host). A lock whose owner has died (kill -9) is detected
  * and broken; breaking goes through a second exclusive file so two waiters never both break it
  * and one of them removes the other's fresh lock. Not reentrant.
