@@ -25,6 +25,7 @@ import { CgroupError } from "./error.js";
 import { type CgroupLayout, type CgroupMount, readLayout, readOwnCgroups } from "./mountinfo.js";
 import { resolveCgroupPath } from "./path.js";
 import { V1Cgroup, type V1Hierarchy } from "./v1/manager.js";
+import type { DeviceFilterLoader } from "./v2/devices.js";
 import { V2Cgroup } from "./v2/manager.js";
 
 /** Options of {@link openCgroup}. */
@@ -47,6 +48,11 @@ export interface OpenCgroupOptions {
    * `cgroupsPath` again. Every directory must lie below its hierarchy's mount.
    */
   paths?: Readonly<Record<string, string>>;
+  /**
+   * v2 only: loads the device filter (bpf(2) is beyond Node; the native helper provides this).
+   * Without it `linux.resources.devices` is not enforced on v2 hosts and a note says so.
+   */
+  deviceFilterLoader?: DeviceFilterLoader;
 }
 
 /**
@@ -81,7 +87,7 @@ export function systemdRunning(): boolean {
  */
 export async function openCgroup(options: OpenCgroupOptions): Promise<Cgroup> {
   const layout = options.layout ?? (await readLayout());
-  if (options.paths) return reopen(layout, options.paths, options.delegateControllers);
+  if (options.paths) return reopen(layout, options.paths, options);
   const resolved = resolveCgroupPath({
     containerId: options.containerId,
     ...(options.cgroupsPath !== undefined && { cgroupsPath: options.cgroupsPath }),
@@ -100,6 +106,7 @@ export async function openCgroup(options: OpenCgroupOptions): Promise<Cgroup> {
       dir,
       notes,
       options.delegateControllers,
+      options.deviceFilterLoader,
     );
   }
   const hierarchies: V1Hierarchy[] = Object.entries(layout.v1).map(([name, mount]) => ({
@@ -134,7 +141,11 @@ function below(mount: CgroupMount, dir: string, name: string): string {
   return `/${rel}`;
 }
 
-function reopen(layout: CgroupLayout, paths: Readonly<Record<string, string>>, delegate?: boolean): Cgroup {
+function reopen(
+  layout: CgroupLayout,
+  paths: Readonly<Record<string, string>>,
+  options: OpenCgroupOptions,
+): Cgroup {
   if (layout.mode === "unified") {
     const dir = paths.unified;
     if (!layout.unified || !dir)
@@ -145,7 +156,8 @@ function reopen(layout: CgroupLayout, paths: Readonly<Record<string, string>>, d
       layout.unified.mountPoint,
       dir,
       [],
-      delegate,
+      options.delegateControllers,
+      options.deviceFilterLoader,
     );
   }
   const hierarchies: V1Hierarchy[] = [];

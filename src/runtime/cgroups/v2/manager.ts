@@ -12,7 +12,7 @@ import { listProcesses, removeCgroupDir } from "../remove.js";
 import { type CgroupStats, emptyStats } from "../stats.js";
 import { v2Cpu } from "./cpu.js";
 import { v2Cpuset } from "./cpuset.js";
-import { v2Devices } from "./devices.js";
+import { type DeviceFilterLoader, v2Devices } from "./devices.js";
 import { readV2FreezerState, setV2Freezer } from "./freezer.js";
 import { v2Hugetlb } from "./hugetlb.js";
 import { v2Io } from "./io.js";
@@ -21,13 +21,15 @@ import { v2Pids } from "./pids.js";
 import { v2Rdma } from "./rdma.js";
 import { unifiedController } from "./unified.js";
 
-/** The v2 controllers in runc's order; `unified` runs last so it can override any of them. */
+/**
+ * The v2 controllers in runc's order; the device filter and `unified` are added per cgroup
+ * (after these, so `unified` can override any of them).
+ */
 export const V2_CONTROLLERS: readonly Controller[] = [
   v2Pids,
   v2Memory,
   v2Io,
   v2Cpu,
-  v2Devices,
   v2Cpuset,
   v2Hugetlb,
   v2Rdma,
@@ -82,6 +84,7 @@ export class V2Cgroup implements Cgroup {
     private readonly dir: string,
     readonly notes: string[],
     private readonly delegate = true,
+    private readonly deviceLoader?: DeviceFilterLoader,
   ) {
     this.paths = { unified: dir };
   }
@@ -126,7 +129,7 @@ export class V2Cgroup implements Cgroup {
       );
     }
     const enabled = await readControllers(this.dir);
-    for (const c of [...V2_CONTROLLERS, unifiedController(enabled)]) {
+    for (const c of [...V2_CONTROLLERS, v2Devices(this.deviceLoader), unifiedController(enabled)]) {
       if (!c.needed(r)) continue;
       if (c.name !== "unified" && !ALWAYS.has(c.name) && !enabled.includes(c.name)) {
         throw new CgroupError(
