@@ -71,10 +71,13 @@ export function errorCodeForStatus(status: number): RemoteErrorCode {
 /** Builds the error for an unexpected response, reading the spec's error body when there is one. */
 async function responseError(res: HttpResponse, what: string): Promise<RemoteError> {
   let text = "";
-  try {
-    text = (await res.body.text()).slice(0, 2000);
-  } catch {
-    // the body is only a hint
+  const body = res.body as HttpResponse["body"] & { bodyUsed?: boolean };
+  if (!body.bodyUsed && !body.destroyed && !body.readableEnded) {
+    try {
+      text = (await body.text()).slice(0, 2000);
+    } catch {
+      // the body is only a hint
+    }
   }
   let detail = text.trim();
   try {
@@ -85,9 +88,15 @@ async function responseError(res: HttpResponse, what: string): Promise<RemoteErr
   } catch {
     // not JSON: keep the text
   }
+  const hint =
+    res.status === 401
+      ? ": credentials missing or refused (see `pier login`)"
+      : res.status === 403
+        ? ": access denied"
+        : "";
   return new RemoteError(
     errorCodeForStatus(res.status),
-    `${what}: HTTP ${res.status}${detail ? ` (${detail})` : ""}`,
+    `${what}: HTTP ${res.status}${hint}${detail ? ` (${detail})` : ""}`,
     { detail: { status: res.status } },
   );
 }

@@ -1,0 +1,69 @@
+/**
+ * Read-only registry queries behind `pier tags`, `pier manifest inspect` and `pier referrers`.
+ */
+import type { Descriptor } from "../oci/types.js";
+import { type ManifestOrIndex, parseManifestOrIndex } from "../oci/validate.js";
+import type { FetchedManifest } from "./client.js";
+import { RemoteError } from "./error.js";
+import { clientFor, type RemoteOptions } from "./options.js";
+import { type ImageRef, parseImageRef, refIdentifier } from "./ref.js";
+
+function toRef(ref: string | ImageRef): ImageRef {
+  return typeof ref === "string" ? parseImageRef(ref) : ref;
+}
+
+/** Every tag of the repository `repo` names (its tag or digest, if any, is ignored). */
+export async function listTags(repo: string | ImageRef, opts: RemoteOptions = {}): Promise<string[]> {
+  const r = toRef(repo);
+  const client = clientFor(r.registry, opts);
+  try {
+    return await client.listTags(r.repository);
+  } finally {
+    await client.close();
+  }
+}
+
+/** A manifest or index as the registry serves it: raw bytes (for `--raw`), digest, and parsed. */
+export interface InspectedManifest extends FetchedManifest {
+  parsed: ManifestOrIndex;
+}
+
+/** Fetches and parses the manifest `ref` names; the bytes are verified against the digest. */
+export async function inspectManifest(
+  ref: string | ImageRef,
+  opts: RemoteOptions = {},
+): Promise<InspectedManifest> {
+  const r = toRef(ref);
+  const client = clientFor(r.registry, opts);
+  try {
+    const m = await client.getManifest(r.repository, refIdentifier(r));
+    let parsed: ManifestOrIndex;
+    try {
+      parsed = parseManifestOrIndex(m.bytes, m.mediaType);
+    } catch (err) {
+      throw new RemoteError("INVALID_RESPONSE", `${m.digest}: ${(err as Error).message}`, { cause: err });
+    }
+    return { ...m, parsed };
+  } finally {
+    await client.close();
+  }
+}
+
+/**
+ * The referrers of the manifest `ref` names (resolving a tag to its digest first), through the
+ * referrers API or the fallback tag; `api` says which answered.
+ */
+export async function listReferrers(
+  ref: string | ImageRef,
+  opts: RemoteOptions & { artifactType?: string } = {},
+): Promise<{ subject: string; referrers: Descriptor[]; api: boolean }> {
+  const r = toRef(ref);
+  const client = clientFor(r.registry, opts);
+  try {
+    const digest = r.digest ?? (await client.getManifest(r.repository, refIdentifier(r))).digest;
+    const { index, api } = await client.listReferrers(r.repository, digest, opts.artifactType);
+    return { subject: digest, referrers: index.manifests, api };
+  } finally {
+    await client.close();
+  }
+}
