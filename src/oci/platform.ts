@@ -223,17 +223,25 @@ export function platformMatches(want: Platform, have: Platform): boolean {
   return platformRank(want, have) !== undefined;
 }
 
+// buildx attaches provenance/SBOM manifests to an index with the platform unknown/unknown and
+// this annotation; they are never a runnable image and only clutter an error message.
+const DOCKER_REFERENCE_TYPE = "vnd.docker.reference.type";
+
+function isAttestation(d: Descriptor): boolean {
+  return d.annotations?.[DOCKER_REFERENCE_TYPE] === "attestation-manifest";
+}
+
 /**
  * Picks the manifest of `index` that best serves `want`: the entry with the best
  * {@link platformRank}, the first one among equals (image-index.md: "the first matching entry
- * SHOULD be used"). Entries without a platform are skipped. Throws `NO_MATCHING_PLATFORM`
- * listing the platforms the index offers.
+ * SHOULD be used"). Entries without a platform, and buildx attestation manifests, are skipped.
+ * Throws `NO_MATCHING_PLATFORM` listing the platforms the index offers.
  */
 export function selectManifest(index: Pick<ImageIndex, "manifests">, want: Platform): Descriptor {
   let best: Descriptor | undefined;
   let bestRank = Number.POSITIVE_INFINITY;
   for (const desc of index.manifests) {
-    if (!desc.platform) continue;
+    if (!desc.platform || isAttestation(desc)) continue;
     const rank = platformRank(want, desc.platform);
     if (rank !== undefined && rank < bestRank) {
       best = desc;
@@ -242,7 +250,9 @@ export function selectManifest(index: Pick<ImageIndex, "manifests">, want: Platf
   }
   if (best) return best;
   const offered = [
-    ...new Set(index.manifests.flatMap((d) => (d.platform ? [formatPlatform(d.platform)] : []))),
+    ...new Set(
+      index.manifests.flatMap((d) => (d.platform && !isAttestation(d) ? [formatPlatform(d.platform)] : [])),
+    ),
   ];
   throw new OciError(
     "NO_MATCHING_PLATFORM",

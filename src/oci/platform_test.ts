@@ -146,7 +146,10 @@ describe("selectManifest", () => {
       entry({ os: "linux", architecture: "arm", variant: "v7" }, "armv7"),
       entry({ os: "linux", architecture: "arm64", variant: "v8" }, "arm64"),
       entry({ os: "linux", architecture: "386" }, "386"),
-      entry({ os: "unknown", architecture: "unknown" }, "attestation"),
+      {
+        ...entry({ os: "unknown", architecture: "unknown" }, "attestation"),
+        annotations: { "vnd.docker.reference.type": "attestation-manifest" },
+      },
       entry(undefined, "no-platform"),
       entry({ os: "linux", architecture: "amd64" }, "amd64-second"),
     ],
@@ -175,7 +178,7 @@ describe("selectManifest", () => {
         e.code === "NO_MATCHING_PLATFORM" &&
         e.message.includes("linux/s390x") &&
         e.message.includes(
-          "linux/amd64, linux/arm/v5, linux/arm/v6, linux/arm/v7, linux/arm64/v8, linux/386, unknown/unknown",
+          "linux/amd64, linux/arm/v5, linux/arm/v6, linux/arm/v7, linux/arm64/v8, linux/386",
         ),
     );
     assert.throws(
