@@ -104,6 +104,127 @@ describe("docker archives", () => {
     });
   }
 
+  test("podman loads what pier writes (same image id), and pier imports what podman saves", async () => {
+    const src = await open(join(dir, "podman-src"));
+    const image = await writeTinyImage(src.store, undefined, { compression: "gzip" });
+    await src.layout.set("localhost/pier-podman:1", image.manifest);
+    const archive = join(dir, "for-podman.tar");
+    await exportDockerArchive(src.store, src.layout, ["localhost/pier-podman:1"], archive);
+    // A private podman store (vfs driver) so the host's images are never touched.
+    const root = join(dir, "podman-root");
+    const podman = (...args: string[]) => {
+      try {
+        return execFileSync(
+          "podman",
+          [
+            "--root",
+            join(root, "storage"),
+            "--runroot",
+            join(root, "run"),
+            "--storage-driver",
+            "vfs",
+            ...args,
+          ],
+          {
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "pipe"],
+          },
+        );
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT")
+          throw new Error("podman is not installed: apt-get install -y podman");
+        throw err;
+      }
+    };
+    try {
+      podman("load", "-q", "-i", archive);
+      assert.equal(
+        podman("image", "inspect", "--format", "{{.Id}}", "localhost/pier-podman:1").trim(),
+        image.config.digest.slice(7),
+      );
+      const saved = join(dir, "from-podman.tar");
+      podman("save", "-q", "--format", "docker-archive", "-o", saved, "localhost/pier-podman:1");
+      const dst = await open(join(dir, "podman-dst"));
+      const imported = await importDockerArchive(saved, dst.store, dst.layout);
+      assert.deepEqual(
+        imported.map((i) => i.name),
+        ["localhost/pier-podman:1"],
+      );
+      const manifest = parseManifest(await dst.store.readBytes(imported[0]!.descriptor.digest));
+      assert.equal(manifest.config.digest, image.config.digest);
+    } finally {
+      try {
+        podman("rmi", "-a", "-f");
+      } catch {
+        // the store is removed with the temp directory anyway
+      }
+    }
+  });
+
+  test("docker 25+ archives (blobs/sha256 paths) and legacy <id>/layer.tar files both import", async () => {
+    const src = await open(join(dir, "styles-src"));
+    const image = await writeTinyImage(src.store);
+    const hex = (d: string) => d.slice(7);
+    // docker 25+: an OCI layout plus manifest.json pointing into blobs/sha256.
+    const modern = join(dir, "modern");
+    execFileSync("mkdir", ["-p", join(modern, "blobs", "sha256")]);
+    for (const d of [image.manifest, image.config, ...image.layers]) {
+      execFileSync("cp", [src.store.blobPath(d.digest), join(modern, "blobs", "sha256", hex(d.digest))]);
+    }
+    await writeFile(join(modern, "oci-layout"), '{"imageLayoutVersion":"1.0.0"}');
+    await writeFile(
+      join(modern, "index.json"),
+      JSON.stringify({ schemaVersion: 2, manifests: [image.manifest] }),
+    );
+    await writeFile(
+      join(modern, "manifest.json"),
+      JSON.stringify([
+        {
+          Config: `blobs/sha256/${hex(image.config.digest)}`,
+          RepoTags: ["modern:1"],
+          Layers: image.layers.map((l) => `blobs/sha256/${hex(l.digest)}`),
+        },
+      ]),
+    );
+    execFileSync("tar", ["-C", modern, "-cf", join(dir, "modern.tar"), "."]);
+    // Legacy docker save: real files at <id>/layer.tar.
+    const legacy = join(dir, "legacy");
+    const layerDirs = image.layers.map((_, i) => `${String(i).repeat(64)}`);
+    for (const [i, l] of image.layers.entries()) {
+      execFileSync("mkdir", ["-p", join(legacy, layerDirs[i]!)]);
+      execFileSync("cp", [src.store.blobPath(l.digest), join(legacy, layerDirs[i]!, "layer.tar")]);
+    }
+    execFileSync("cp", [
+      src.store.blobPath(image.config.digest),
+      join(legacy, `${hex(image.config.digest)}.json`),
+    ]);
+    await writeFile(
+      join(legacy, "manifest.json"),
+      JSON.stringify([
+        {
+          Config: `${hex(image.config.digest)}.json`,
+          RepoTags: ["legacy:1"],
+          Layers: layerDirs.map((d) => `${d}/layer.tar`),
+        },
+      ]),
+    );
+    execFileSync("tar", ["-C", legacy, "-cf", join(dir, "legacy.tar"), "."]);
+    const dst = await open(join(dir, "styles-dst"));
+    for (const [file, name] of [
+      ["modern.tar", "docker.io/library/modern:1"],
+      ["legacy.tar", "docker.io/library/legacy:1"],
+    ] as const) {
+      const [imported] = await importDockerArchive(join(dir, file), dst.store, dst.layout);
+      assert.equal(imported!.name, name);
+      const manifest = parseManifest(await dst.store.readBytes(imported!.descriptor.digest));
+      assert.equal(manifest.config.digest, image.config.digest);
+      assert.deepEqual(
+        manifest.layers.map((l) => l.digest),
+        image.diffIds,
+      );
+    }
+  });
+
   test("a layer that does not match its diff id fails the import and leaves nothing behind", async () => {
     const src = await open(join(dir, "tamper-src"));
     const image = await writeTinyImage(src.store);
