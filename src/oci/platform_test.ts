@@ -162,6 +162,7 @@ describe("selectManifest", () => {
     assert.equal(pick("linux/arm/v6"), digestOf("armv6"));
     assert.equal(pick("linux/aarch64"), digestOf("arm64"));
     assert.equal(pick("linux/i386"), digestOf("386"));
+    assert.throws(() => pick("unknown/unknown"), /NO_MATCHING|no manifest/, "attestations are never picked");
   });
 
   it("falls back to a compatible variant as containerd does", () => {
@@ -177,6 +178,7 @@ describe("selectManifest", () => {
         e instanceof OciError &&
         e.code === "NO_MATCHING_PLATFORM" &&
         e.message.includes("linux/s390x") &&
+        !e.message.includes("unknown/unknown") &&
         e.message.includes(
           "linux/amd64, linux/arm/v5, linux/arm/v6, linux/arm/v7, linux/arm64/v8, linux/386",
         ),
