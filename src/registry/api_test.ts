@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { digestOf } from "../oci/digest.js";
 import { MediaType } from "../oci/media-types.js";
@@ -404,6 +406,47 @@ test("a Content-Length that lies, and a claimed 1 PB body, store nothing", async
   assert.match(huge.text, /^HTTP\/1.1 413/);
   assert.match(huge.text, /SIZE_INVALID/);
   assert.ok(huge.closedByServer);
+});
+
+test("a claimed 10 GB body over the blob limit is SIZE_INVALID before any byte is read", async () => {
+  const t2 = await startTestRegistry((c) => {
+    c.storage.maxBlobBytes = 1 << 30;
+  });
+  try {
+    const res = await rawExchange(t2.url, [
+      {
+        data: `POST /v2/big/blobs/uploads/?digest=${missing} HTTP/1.1\r\nHost: x\r\nContent-Length: 10737418240\r\n\r\nxx`,
+      },
+    ]);
+    assert.match(res.text, /^HTTP\/1.1 413/);
+    assert.match(res.text, /SIZE_INVALID/);
+  } finally {
+    await t2.stop();
+  }
+});
+
+test("a client that claims 10 GB and stalls is cut off and leaves nothing", async () => {
+  const t2 = await startTestRegistry((c) => {
+    c.http.idleTimeoutMs = 300;
+  });
+  try {
+    const res = await rawExchange(
+      t2.url,
+      [
+        {
+          data: `POST /v2/big/blobs/uploads/?digest=${missing} HTTP/1.1\r\nHost: x\r\nContent-Length: 10737418240\r\n\r\nxxxx`,
+        },
+      ],
+      { waitMs: 3000 },
+    );
+    assert.ok(res.closedByServer);
+    assert.doesNotMatch(res.text, /^HTTP\/1.1 2/);
+    assert.equal((await fetch(`${t2.url}/v2/big/blobs/${missing}`, { method: "HEAD" })).status, 404);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(await readdir(join(t2.root, "content", "ingest")), [], "no partial data left");
+  } finally {
+    await t2.stop();
+  }
 });
 
 test("/metrics exposes request counters", async () => {

@@ -23,7 +23,7 @@ import { RegistryError } from "./errors.js";
  *     }
  *   },
  *   "storage": { "delete": true, "maxManifestBytes": 4194304, "maxBlobBytes": 0 },
- *   "http": { "headersTimeoutMs": 20000, "requestTimeoutMs": 0, "keepAliveTimeoutMs": 65000 },
+ *   "http": { "headersTimeoutMs": 20000, "requestTimeoutMs": 0, "idleTimeoutMs": 120000, "keepAliveTimeoutMs": 65000 },
  *   "rateLimit": { "requestsPerSecond": 0, "burst": 0 },
  *   "gc": { "graceSeconds": 3600 },
  *   "log": { "access": true },
@@ -58,6 +58,8 @@ export interface RegistryConfig {
     headersTimeoutMs: number;
     /** Time a whole request may take, 0 for none (large blob uploads take long). */
     requestTimeoutMs: number;
+    /** A connection silent this long is closed (a client that claims a huge body and stalls). */
+    idleTimeoutMs: number;
     keepAliveTimeoutMs: number;
   };
   /** Per-client-address token bucket; `requestsPerSecond` 0 disables it. */
@@ -85,7 +87,12 @@ export function defaultRegistryConfig(): RegistryConfig {
     root: "/var/lib/pier/registry",
     auth: { mode: "none" },
     storage: { delete: true, maxManifestBytes: 4 << 20, maxBlobBytes: 0 },
-    http: { headersTimeoutMs: 20_000, requestTimeoutMs: 0, keepAliveTimeoutMs: 65_000 },
+    http: {
+      headersTimeoutMs: 20_000,
+      requestTimeoutMs: 0,
+      idleTimeoutMs: 120_000,
+      keepAliveTimeoutMs: 65_000,
+    },
     rateLimit: { requestsPerSecond: 0, burst: 0 },
     gc: { graceSeconds: 3600 },
     log: { access: true },

@@ -248,6 +248,8 @@ export async function startRegistry(
         listener,
       )
     : http.createServer(serverOptions, listener);
+  // Inactivity, not duration: a 10 GB upload may take long, a stalled one is cut off.
+  server.setTimeout(config.http.idleTimeoutMs, (socket) => socket.destroy());
   const { host, port } = splitAddr(config.addr);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
