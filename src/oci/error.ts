@@ -19,7 +19,11 @@ export type OciErrorCode =
 /** Error of the spec-types layer (`src/oci`). */
 export class OciError extends PierError {
   declare readonly code: OciErrorCode;
-  constructor(code: OciErrorCode, message: string, options?: { cause?: unknown; detail?: Record<string, unknown> }) {
+  constructor(
+    code: OciErrorCode,
+    message: string,
+    options?: { cause?: unknown; detail?: Record<string, unknown> },
+  ) {
     super(code, message, options);
   }
 }
