@@ -9,6 +9,7 @@ import { OciLayout } from "../../content/layout.js";
 import { LocalContentStore } from "../../content/local-store.js";
 import { isPierError } from "../../errors.js";
 import { MediaType } from "../../oci/media-types.js";
+import { hostPlatform } from "../../oci/platform.js";
 import { parseManifest } from "../../oci/validate.js";
 import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
 import { writeTinyImage } from "../../testing/tiny-image.js";
@@ -103,6 +104,30 @@ describe("docker archives", () => {
       assert.equal(manifest.config.digest, image.config.digest);
     });
   }
+
+  test("an index is exported as the manifest for this host's platform", async () => {
+    const src = await open(join(dir, "index-src"));
+    const image = await writeTinyImage(src.store);
+    const other = await writeTinyImage(src.store, [{ other: "arch" }]);
+    const host = hostPlatform();
+    const indexDoc = {
+      schemaVersion: 2,
+      mediaType: MediaType.OciIndex,
+      manifests: [
+        {
+          ...other.manifest,
+          platform: { os: "linux", architecture: host.architecture === "s390x" ? "ppc64le" : "s390x" },
+        },
+        { ...image.manifest, platform: host },
+      ],
+    };
+    const index = await src.store.ingest(JSON.stringify(indexDoc));
+    await src.layout.set("localhost/multi:1", { mediaType: MediaType.OciIndex, ...index });
+    const archive = join(dir, "index.tar");
+    await exportDockerArchive(src.store, src.layout, ["localhost/multi:1"], archive);
+    const inspect = JSON.parse(skopeo("inspect", `docker-archive:${archive}`));
+    assert.deepEqual(inspect.Layers, image.diffIds);
+  });
 
   test("podman loads what pier writes (same image id), and pier imports what podman saves", async () => {
     const src = await open(join(dir, "podman-src"));
