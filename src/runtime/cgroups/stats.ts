@@ -57,10 +57,25 @@ export interface HugetlbStats {
   failcnt: number;
 }
 
+/** cpuset statistics; the flags exist on v1 only. */
+export interface CpusetStats {
+  cpus?: number[];
+  mems?: number[];
+  cpu_exclusive?: number;
+  mem_hardwall?: number;
+  mem_exclusive?: number;
+  memory_migrate?: number;
+  memory_spread_page?: number;
+  memory_spread_slab?: number;
+  memory_pressure?: number;
+  sched_load_balance?: number;
+  sched_relax_domain_level?: number;
+}
+
 /** The whole statistics object (runc's `types.Stats`). */
 export interface CgroupStats {
   cpu: CpuStats;
-  cpuset: { cpus?: number[]; mems?: number[] };
+  cpuset: CpusetStats;
   memory: MemoryStats;
   pids: { current?: number; limit?: number };
   blkio: BlkioStats;

@@ -3,7 +3,21 @@ import { dirname, relative } from "node:path";
 import type { LinuxResources } from "../../../oci/runtime-spec/resources.js";
 import type { Controller } from "../controller.js";
 import { parseCpuList } from "../convert.js";
-import { type CgroupWrite, readCgroupFile, writeAll, writeCgroupFile } from "../fs.js";
+import { type CgroupWrite, readCgroupFile, readOptional, writeAll, writeCgroupFile } from "../fs.js";
+import type { CpusetStats } from "../stats.js";
+
+/** The v1 cpuset flag files runc reports in its stats, named as the JSON keys. */
+const CPUSET_FLAGS = [
+  "cpu_exclusive",
+  "mem_hardwall",
+  "mem_exclusive",
+  "memory_migrate",
+  "memory_spread_page",
+  "memory_spread_slab",
+  "memory_pressure",
+  "sched_load_balance",
+  "sched_relax_domain_level",
+] as const;
 
 /** Decides the cpuset writes; an empty list means "inherit" and is not written. */
 export function planCpuset(r: LinuxResources): CgroupWrite[] {
@@ -44,9 +58,14 @@ export const v1Cpuset: Controller = {
     await writeAll(dir, planCpuset(r));
   },
   async stats(dir, out) {
-    out.cpuset = {
+    const cpuset: CpusetStats = {
       cpus: parseCpuList(await readCgroupFile(dir, "cpuset.cpus")),
       mems: parseCpuList(await readCgroupFile(dir, "cpuset.mems")),
     };
+    for (const key of CPUSET_FLAGS) {
+      const text = await readOptional(dir, `cpuset.${key}`);
+      if (text !== undefined) cpuset[key] = Number(text.trim());
+    }
+    out.cpuset = cpuset;
   },
 };
