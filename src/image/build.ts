@@ -21,6 +21,7 @@ import type {
   ImageManifest,
   Platform,
 } from "../oci/types.js";
+import { mergeEnv } from "./bundle-config.js";
 import { ImageError } from "./error.js";
 import type { ImageStore } from "./image-store.js";
 
@@ -73,21 +74,18 @@ export function buildTime(option?: number): number {
   return Math.floor(Date.now() / 1000);
 }
 
-/** Merges `KEY=value` lists: later keys replace earlier ones, order of first appearance kept. */
-export function mergeEnv(base: readonly string[], extra: readonly string[]): string[] {
-  const map = new Map<string, string>();
-  for (const e of [...base, ...extra]) {
-    const eq = e.indexOf("=");
-    if (eq <= 0) throw new ImageError("INVALID_ARGUMENT", `env: "${e}" is not KEY=value`);
-    map.set(e.slice(0, eq), e);
+/** Checks that every entry is `KEY=value`, naming the first that is not. */
+export function checkEnv(entries: readonly string[]): readonly string[] {
+  for (const e of entries) {
+    if (e.indexOf("=") <= 0) throw new ImageError("INVALID_ARGUMENT", `env: "${e}" is not KEY=value`);
   }
-  return [...map.values()];
+  return entries;
 }
 
 /** Applies settings over an existing exec config (entrypoint and cmd replace; env and labels merge). */
 export function applyExecSettings(base: ImageExecConfig, s: ExecSettings): ImageExecConfig {
   const out: ImageExecConfig = { ...base };
-  if (s.env) out.Env = mergeEnv(base.Env ?? [], s.env);
+  if (s.env) out.Env = mergeEnv(base.Env ?? [], checkEnv(s.env));
   if (s.entrypoint) {
     out.Entrypoint = s.entrypoint;
     // As a Dockerfile's ENTRYPOINT does: an inherited Cmd no longer applies.

@@ -3,7 +3,8 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busybox.js";
-import { appendLayer, applyExecSettings, createImage, mergeEnv } from "./build.js";
+import { appendLayer, applyExecSettings, checkEnv, createImage } from "./build.js";
+import { mergeEnv } from "./bundle-config.js";
 import { ImageError } from "./error.js";
 import { collectGarbage } from "./gc.js";
 import { ImageStore } from "./image-store.js";
@@ -87,7 +88,7 @@ describe("image build", () => {
   });
 
   it("refuses bad settings with errors naming them", () => {
-    assert.throws(() => mergeEnv([], ["NOEQUALS"]), /env: "NOEQUALS" is not KEY=value/);
+    assert.throws(() => checkEnv(["NOEQUALS"]), /env: "NOEQUALS" is not KEY=value/);
     assert.throws(() => applyExecSettings({}, { workdir: "rel" }), /workdir: must be absolute/);
     assert.deepEqual(mergeEnv(["A=1", "B=2"], ["A=3"]), ["A=3", "B=2"]);
   });
