@@ -12,3 +12,4 @@ if ! $cc $flags -static -o "$tmp" "$here/pier-init.c" 2>/dev/null; then
   $cc $flags -o "$tmp" "$here/pier-init.c"
 fi
 mv -f "$tmp" "$here/build/pier-init"
+$cc $flags -o "$here/build/pier-monitor.tmp.$$" "$here/pier-monitor.c" && mv -f "$here/build/pier-monitor.tmp.$$" "$here/build/pier-monitor"

@@ -350,7 +350,9 @@ static void op_clone(record_t *r) {
     close(release[0]);
     if (uid_map) {
       /* Now root of the new user namespace. */
-      if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die("become root in user namespace: %s", strerror(errno));
+      /* Only the uid for now (as runc's nsexec): the gid follows with the `root` op, after the
+       * remaining namespaces are unshared, so that what they own reads as runc's do. */
+      if (setresuid(0, 0, 0) < 0) die("become root in user namespace: %s", strerror(errno));
     }
     return;
   }
@@ -861,6 +863,38 @@ static const char *env_get(const char *name) {
   return NULL;
 }
 
+/* Adds HOME from the container's /etc/passwd when the environment has none (as runc does). */
+static void op_home(record_t *r) {
+  need(r, 1);
+  if (env_get("HOME")) return;
+  const char *home = "/";
+  char line[4096];
+  char found[4096];
+  FILE *f = fopen("/etc/passwd", "re");
+  if (f) {
+    while (fgets(line, sizeof line, f)) {
+      char *fields[7] = {0};
+      int n = 0;
+      char *p = line;
+      for (char *tok = strsep(&p, ":"); tok && n < 7; tok = strsep(&p, ":")) fields[n++] = tok;
+      if (n >= 6 && fields[2] && strcmp(fields[2], r->argv[0]) == 0) {
+        snprintf(found, sizeof found, "%s", fields[5]);
+        home = found;
+        break;
+      }
+    }
+    fclose(f);
+  }
+  size_t count = 0;
+  while (envv && envv[count]) count++;
+  char **next = calloc(count + 2, sizeof(char *));
+  for (size_t i = 0; i < count; i++) next[i] = envv[i];
+  size_t len = strlen(home) + 6;
+  next[count] = malloc(len);
+  snprintf(next[count], len, "HOME=%s", home);
+  envv = next;
+}
+
 static void op_exec(record_t *r) {
   need(r, 1);
   if (close_range(3 + (unsigned)preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0) die("close_range: %s", strerror(errno));
@@ -947,6 +981,9 @@ int main(int argc, char **argv, char **envp) {
     } else if (!strcmp(op, "unshare")) {
       need(&r, 1);
       if (unshare((int)num(r.argv[0])) < 0) die("unshare: %s", strerror(errno));
+    } else if (!strcmp(op, "root")) {
+      if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die("become root: %s", strerror(errno));
+      if (setgroups(0, NULL) < 0 && errno != EPERM) die("setgroups: %s", strerror(errno));
     } else if (!strcmp(op, "setsid")) {
       setsid();
     } else if (!strcmp(op, "rootprop")) {
@@ -1028,6 +1065,8 @@ int main(int argc, char **argv, char **envp) {
       op_waitfifo();
     } else if (!strcmp(op, "env")) {
       envv = r.argv;
+    } else if (!strcmp(op, "home")) {
+      op_home(&r);
     } else if (!strcmp(op, "exec")) {
       op_exec(&r);
     } else {

@@ -73,12 +73,13 @@ interface DefaultDevice {
 
 /** The devices every container gets (runtime-spec config-linux.md "Default Devices"). */
 export const DEFAULT_DEVICES: readonly DefaultDevice[] = [
+  // runc's order, so that mount tables (bound devices in a user namespace) read the same.
   { path: "/dev/null", major: 1, minor: 3 },
-  { path: "/dev/zero", major: 1, minor: 5 },
-  { path: "/dev/full", major: 1, minor: 7 },
   { path: "/dev/random", major: 1, minor: 8 },
-  { path: "/dev/urandom", major: 1, minor: 9 },
+  { path: "/dev/full", major: 1, minor: 7 },
   { path: "/dev/tty", major: 5, minor: 0 },
+  { path: "/dev/zero", major: 1, minor: 5 },
+  { path: "/dev/urandom", major: 1, minor: 9 },
 ];
 
 /** Ops that run one hook from inside the helper (state JSON on stdin). */
@@ -151,9 +152,10 @@ function cgroupMountOps(
       ),
     ];
   }
-  // v1 or hybrid: a tmpfs with one mount per hierarchy, as runc lays it out.
+  // v1 or hybrid: a (writable) tmpfs with one mount per v1 hierarchy, exactly as runc lays it
+  // out; runc shows no cgroup2 tree to a v1 container, so neither does pier.
   const out: PlanOp[] = [op("mount", "tmpfs", dest, "tmpfs", MS.NOSUID | MS.NODEV | MS.NOEXEC, "mode=755")];
-  for (const h of hierarchies) {
+  for (const h of hierarchies.filter((x) => x.fstype === "cgroup")) {
     const sub = posix.join(dest, posix.basename(h.mountpoint));
     if (cgroupNs) {
       out.push(op("mount", h.fstype, sub, h.fstype, base | ro, h.fstype === "cgroup" ? h.options : ""));
@@ -171,7 +173,6 @@ function cgroupMountOps(
       );
     }
   }
-  if (readonly) out.push(op("remount", dest, MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC));
   return out;
 }
 
@@ -237,7 +238,14 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
   // Opened by the runtime's own user: the container's root may not traverse the state directory.
   pre.push(op("openfifo", input.fifoPath));
 
-  const child: PlanOp[] = [op("clone", cloneFlags), op("sync", SYNC_CGROUP)];
+  // With a new user namespace, only it (and the pid namespace, which clone alone can create) come
+  // from clone; the rest are unshared once the child is root inside it, so that they are made
+  // by that root (an ipc namespace's mqueue, for one, belongs to whoever made it), as runc does.
+  const atClone = newUserNs ? cloneFlags & (CLONE_FLAGS.user | CLONE_FLAGS.pid) : cloneFlags;
+  const child: PlanOp[] = [op("clone", atClone)];
+  if (atClone !== cloneFlags) child.push(op("unshare", cloneFlags & ~atClone));
+  if (newUserNs) child.push(op("root"));
+  child.push(op("sync", SYNC_CGROUP));
   if (cgroupNs) child.push(op("unshare", CLONE_FLAGS.cgroup));
   child.push(op("setsid"));
   if (!input.noNewKeyring) child.push(op("keyring", `_ses.${input.id}`));

@@ -109,7 +109,7 @@ export function processOps(input: ProcessOpsInput): ProcessOps {
   finish.push(op("cwd", p.cwd));
   if (p.noNewPrivileges) finish.push(op("nnp"));
   if (seccompOp && p.noNewPrivileges) finish.push(seccompOp);
-  finish.push(op("env", ...(p.env ?? [])));
+  finish.push(op("env", ...(p.env ?? [])), op("home", p.user.uid));
   finish.push(op("exec", ...p.args));
   return { rlimits, finish, warnings };
 }
