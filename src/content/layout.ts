@@ -26,6 +26,7 @@ export class OciLayout {
   readonly root: string;
   readonly lockPath: string;
   private readonly lockOptions: LockOptions;
+  private initialized: Promise<void> | undefined;
 
   constructor(root: string, options: LockOptions = {}) {
     this.root = root;
@@ -105,7 +106,11 @@ export class OciLayout {
    * returns the next one (validated before it is written) and a result. Creates the layout if absent.
    */
   async update<T>(change: (index: ImageIndex) => { index: ImageIndex; result: T }): Promise<T> {
-    await initLayout(this.root);
+    this.initialized ??= initLayout(this.root).catch((err: unknown) => {
+      this.initialized = undefined;
+      throw err;
+    });
+    await this.initialized;
     return this.locked(async () => {
       const { index, result } = change(await this.read());
       await this.write(validateIndex(index, "index.json"));
