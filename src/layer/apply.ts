@@ -49,7 +49,7 @@ import { LayerError } from "./error.js";
 import { normalizeEntryPath, resolveInRoot } from "./resolve.js";
 import type { TarHeader } from "./tar-header.js";
 import { readTar, type TarEntry } from "./tar-reader.js";
-import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX } from "./whiteout.js";
+import { OPAQUE_WHITEOUT, OVERLAY_OPAQUE_XATTR, WHITEOUT_PREFIX } from "./whiteout.js";
 import { restoreXattrs, type Xattrs } from "./xattr.js";
 
 /** Options of {@link applyLayer}. */
@@ -64,6 +64,13 @@ export interface ApplyOptions {
   sameOwner?: boolean;
   /** Set extended attributes (default true). Without root only `user.*` ones are set. */
   xattrs?: boolean;
+  /**
+   * What whiteouts become. `remove` (default): the whited-out paths are deleted, for applying
+   * layers on top of each other in one directory. `overlay`: the layer is applied alone into
+   * an empty directory that will be an overlayfs lower layer; `.wh.x` becomes the character
+   * device 0/0 `x` and `.wh..wh..opq` the xattr `trusted.overlay.opaque=y` (needs root).
+   */
+  whiteouts?: "remove" | "overlay";
 }
 
 /** What an apply did. */
@@ -114,6 +121,7 @@ class Applier {
   private readonly isRoot = process.getuid?.() === 0;
   private readonly sameOwner: boolean;
   private readonly withXattrs: boolean;
+  private readonly overlay: boolean;
 
   constructor(
     private readonly root: string,
@@ -121,6 +129,7 @@ class Applier {
   ) {
     this.sameOwner = options.sameOwner ?? this.isRoot;
     this.withXattrs = options.xattrs !== false;
+    this.overlay = options.whiteouts === "overlay";
   }
 
   private fail(entry: string, err: unknown): never {
@@ -255,12 +264,21 @@ class Applier {
     }
   }
 
+  private addXattrs(host: string, x: Xattrs): void {
+    const existing = this.xattrs.get(host);
+    this.xattrs.set(host, existing ? new Map([...existing, ...x]) : x);
+  }
+
   private allowedXattrs(x: Xattrs): Xattrs {
     if (this.isRoot) return x;
     return new Map([...x].filter(([k]) => k.startsWith("user.")));
   }
 
   private whiteout(parent: string, base: string): void {
+    if (this.overlay) {
+      this.overlayWhiteout(parent, base);
+      return;
+    }
     const dirHost = resolveInRoot(this.root, parent, { followFinal: true });
     const st = lstatSync(dirHost, { throwIfNoEntry: false });
     if (st?.isDirectory()) this.keepTimesOf(dirHost, st);
@@ -279,6 +297,44 @@ class Applier {
     // Whiteouts hide only lower layers' files, never this layer's.
     if (this.inLayer.has(target)) return;
     this.removeExisting(`${dirHost}/${name}`, target);
+  }
+
+  /** Whiteouts in overlayfs form, for a layer applied alone as an overlay lower directory. */
+  private overlayWhiteout(parent: string, base: string): void {
+    const dirHost = this.directory(parent);
+    if (base === OPAQUE_WHITEOUT) {
+      this.stats.opaques++;
+      if (!this.isRoot)
+        throw new LayerError(
+          "DEVICE_NOT_PERMITTED",
+          "overlay opaque directories (trusted.* xattrs) need root",
+        );
+      this.addXattrs(dirHost, new Map([[OVERLAY_OPAQUE_XATTR, Buffer.from("y")]]));
+      return;
+    }
+    if (base.startsWith(`${WHITEOUT_PREFIX}${WHITEOUT_PREFIX}`)) return;
+    const name = base.slice(WHITEOUT_PREFIX.length);
+    if (name === "" || name === "." || name === "..") {
+      throw new LayerError("PATH_ESCAPE", `whiteout ${JSON.stringify(`${parent}/${base}`)} names no file`);
+    }
+    const target = parent === "" ? name : `${parent}/${name}`;
+    this.stats.whiteouts++;
+    if (this.inLayer.has(target)) return;
+    const h: TarHeader = {
+      name: target,
+      type: "char",
+      mode: 0,
+      uid: 0,
+      gid: 0,
+      size: 0,
+      mtime: 0,
+      linkname: "",
+      devmajor: 0,
+      devminor: 0,
+      xattrs: new Map(),
+    };
+    this.device(`${dirHost}/${name}`, target, h);
+    this.stats.devices--;
   }
 
   /** Opaque directory: removes every child that did not come from this layer, recursively. */

@@ -5,9 +5,16 @@
  */
 import type { Readable } from "node:stream";
 import { LayerError } from "./error.js";
-import { type EntryKind, type ScannedEntry, scanTree } from "./scan.js";
+import { compareBytewise, type EntryKind, type ScannedEntry, scanTree } from "./scan.js";
 import type { TarHeader } from "./tar-header.js";
 import { type WriteEntry, writeTar } from "./tar-writer.js";
+import {
+  OVERLAY_OPAQUE_XATTR,
+  OVERLAY_XATTR_PREFIX,
+  opaquePathFor,
+  WHITEOUT_PREFIX,
+  whiteoutPathFor,
+} from "./whiteout.js";
 
 /** Options shared by pack and diff. */
 export interface PackOptions {
@@ -19,6 +26,12 @@ export interface PackOptions {
   gid?: number;
   /** Include extended attributes (default true; needs Debian's `attr`). */
   xattrs?: boolean;
+  /**
+   * The tree is an overlayfs upper directory (packDirectory only): character devices 0/0 become
+   * `.wh.<name>` whiteouts, directories with `trusted.overlay.opaque=y` get `.wh..wh..opq`, and
+   * overlayfs's own `trusted.overlay.*` xattrs are dropped.
+   */
+  overlay?: boolean;
 }
 
 /** Major number of a Linux `dev_t` (glibc's gnu_dev_major). */
@@ -68,6 +81,12 @@ export class HardLinkTracker {
 
 /** The tar header for a scanned entry; `linkTo` makes it a hard link to that path. Pure. */
 export function headerFor(e: ScannedEntry, options: PackOptions, linkTo?: string): TarHeader {
+  if (e.rel.startsWith(WHITEOUT_PREFIX) || e.rel.includes(`/${WHITEOUT_PREFIX}`)) {
+    throw new LayerError(
+      "INVALID_SOURCE",
+      `${JSON.stringify(e.rel)}: a name starting with ${WHITEOUT_PREFIX} cannot be put in a layer (it would read as a whiteout)`,
+    );
+  }
   const st = e.stat;
   const isDevice = e.kind === "char" || e.kind === "block";
   return {
@@ -131,5 +150,18 @@ export async function packDirectory(root: string, options: PackOptions = {}): Pr
   checkOptions(options);
   const tree = await scanTree(root, { xattrs: options.xattrs !== false });
   const links = new HardLinkTracker();
-  return writeTar(tree.entries.map((e) => writeEntryFor(root, e, links, options)));
+  if (!options.overlay) return writeTar(tree.entries.map((e) => writeEntryFor(root, e, links, options)));
+  const entries: WriteEntry[] = [];
+  for (const e of tree.entries) {
+    if (e.kind === "char" && e.stat.rdev === 0) {
+      entries.push({ header: whiteoutHeader(whiteoutPathFor(e.rel), options) });
+      continue;
+    }
+    const xattrs = new Map([...e.xattrs].filter(([k]) => !k.startsWith(OVERLAY_XATTR_PREFIX)));
+    entries.push(writeEntryFor(root, { ...e, xattrs }, links, options));
+    if (e.kind === "dir" && e.xattrs.get(OVERLAY_OPAQUE_XATTR)?.toString() === "y") {
+      entries.push({ header: whiteoutHeader(opaquePathFor(e.rel), options) });
+    }
+  }
+  return writeTar(entries.sort((a, b) => compareBytewise(a.header.name, b.header.name)));
 }

@@ -20,3 +20,9 @@ export function whiteoutPathFor(path: string): string {
 export function opaquePathFor(dir: string): string {
   return dir === "" ? OPAQUE_WHITEOUT : `${dir}/${OPAQUE_WHITEOUT}`;
 }
+
+/** The xattr overlayfs marks an opaque directory with (value `y`). */
+export const OVERLAY_OPAQUE_XATTR = "trusted.overlay.opaque";
+
+/** Prefix of overlayfs's private xattrs, never carried in a layer. */
+export const OVERLAY_XATTR_PREFIX = "trusted.overlay.";
