@@ -1,4 +1,8 @@
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { isPierError } from "../../errors.js";
 import { openCgroup } from "./manager.js";
@@ -82,5 +86,40 @@ describe("openCgroup (no kernel: the layout is given)", () => {
     const cg = await openCgroup({ containerId: "c1", cgroupsPath: "/machine/c1", layout: unified });
     assert.equal(cg.version, 2);
     assert.deepEqual(cg.paths, { unified: "/sys/fs/cgroup/machine/c1" });
+  });
+});
+
+describe("create leaves nothing behind when it fails", () => {
+  it("v1: removes the directories it made in earlier hierarchies", async () => {
+    const root = await mkdtemp(join(tmpdir(), "pier-cg-rollback-"));
+    try {
+      // Plain directories stand in for the mounts: mkdir works, the cpuset copy-down cannot.
+      for (const d of ["memory", "cpuset"]) await mkdir(join(root, d));
+      const layout: CgroupLayout = {
+        mode: "legacy",
+        v1: {
+          memory: { mountPoint: join(root, "memory"), root: "/" },
+          cpuset: { mountPoint: join(root, "cpuset"), root: "/" },
+        },
+      };
+      const cg = await openCgroup({ containerId: "c", cgroupsPath: "/a/b", layout });
+      await assert.rejects(cg.create(), (e: unknown) => isPierError(e));
+      assert.ok(!existsSync(join(root, "memory", "a")), "memory/a removed");
+      assert.ok(!existsSync(join(root, "cpuset", "a")), "cpuset/a removed");
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it("v2: removes the directory when delegation fails", async () => {
+    const root = await mkdtemp(join(tmpdir(), "pier-cg-rollback-"));
+    try {
+      const layout: CgroupLayout = { mode: "unified", unified: { mountPoint: root, root: "/" }, v1: {} };
+      const cg = await openCgroup({ containerId: "c", cgroupsPath: "/a/b", layout });
+      await assert.rejects(cg.create(), (e: unknown) => isPierError(e));
+      assert.ok(!existsSync(join(root, "a")));
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

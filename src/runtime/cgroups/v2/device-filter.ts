@@ -16,8 +16,9 @@ import type { LinuxDeviceCgroup } from "../../../oci/runtime-spec/resources.js";
 /** `BPF_DEVCG_DEV_*` and `BPF_DEVCG_ACC_*` (linux/bpf.h). */
 export const BPF_DEVCG = { DEV_BLOCK: 1, DEV_CHAR: 2, ACC_MKNOD: 1, ACC_READ: 2, ACC_WRITE: 4 } as const;
 
-/** `BPF_PROG_TYPE_CGROUP_DEVICE` and `BPF_CGROUP_DEVICE` (attach type), for the loader. */
+/** `BPF_PROG_TYPE_CGROUP_DEVICE`: the program type to load the filter as (bpf(2) BPF_PROG_LOAD). */
 export const BPF_PROG_TYPE_CGROUP_DEVICE = 15;
+/** `BPF_CGROUP_DEVICE`: the attach type (bpf(2) BPF_PROG_ATTACH on the cgroup directory's fd). */
 export const BPF_CGROUP_DEVICE = 6;
 
 /** The license string to load the program with (it uses no GPL-only helper). */
@@ -34,7 +35,7 @@ const JMP_JNE_K = 0x55;
 const JMP_JNE_X = 0x5d;
 const JMP_EXIT = 0x95;
 
-/** One eBPF instruction before encoding. `toEnd` jumps to the end of its rule block. */
+/** One eBPF instruction before encoding; `off: "next"` jumps past the end of its rule block. */
 interface Insn {
   code: number;
   dst: number;
