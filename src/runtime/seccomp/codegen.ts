@@ -25,6 +25,7 @@ import {
 import {
   type AbiPolicy,
   type ArgCondition,
+  type ConditionalRule,
   ENOSYS,
   type FilterPolicy,
   type SyscallPolicy,
@@ -168,7 +169,17 @@ function emitTree(asm: Assembly, sharing: Sharing, intervals: Interval[], lo: nu
 }
 
 function emitSyscall(asm: Assembly, s: SyscallPolicy, bits: 32 | 64): void {
-  for (const rule of s.rules) {
+  const rules = s.rules;
+  let i = 0;
+  while (i < rules.length) {
+    let j = i + 1;
+    while (j < rules.length && sameLowGroup(rules[i]!, rules[j]!, bits)) j++;
+    if (j - i >= 2) {
+      emitLowGroup(asm, rules.slice(i, j), bits);
+      i = j;
+      continue;
+    }
+    const rule = rules[i++]!;
     const next = asm.label();
     for (const c of rule.conditions) {
       if (bits === 64) emitCondition(asm, c, next);
@@ -178,6 +189,80 @@ function emitSyscall(asm: Assembly, s: SyscallPolicy, bits: 32 | 64): void {
     asm.bind(next);
   }
   asm.ret(s.fallback);
+}
+
+/**
+ * A single-condition rule whose test, on a 64-bit ABI, is "high half equals H and the low half
+ * compares to L" (EQ with any H; LT/LE with H = 0), or any single non-mask test on a 32-bit ABI.
+ */
+function lowTestable(rule: ConditionalRule, bits: 32 | 64): ArgCondition | undefined {
+  if (rule.conditions.length !== 1) return undefined;
+  const c = rule.conditions[0]!;
+  if (c.op === "SCMP_CMP_MASKED_EQ") return undefined;
+  if (bits === 32) return c;
+  if (c.op === "SCMP_CMP_EQ") return c;
+  if ((c.op === "SCMP_CMP_LT" || c.op === "SCMP_CMP_LE") && c.value >> 32n === 0n) return c;
+  return undefined;
+}
+
+function sameLowGroup(first: ConditionalRule, other: ConditionalRule, bits: 32 | 64): boolean {
+  const a = lowTestable(first, bits);
+  const b = lowTestable(other, bits);
+  return (
+    a !== undefined &&
+    b !== undefined &&
+    a.index === b.index &&
+    (bits === 32 || a.value >> 32n === b.value >> 32n)
+  );
+}
+
+/**
+ * Consecutive rules testing the same argument (Docker's socket families, personality values):
+ * the high half is checked once and the low half loaded once, then each rule costs one jump,
+ * in profile order, as libseccomp's merged tree does. No rule matching continues after the group.
+ */
+function emitLowGroup(asm: Assembly, rules: ConditionalRule[], bits: 32 | 64): void {
+  const first = rules[0]!.conditions[0]!;
+  const after = asm.label();
+  if (bits === 64) {
+    const high = asm.label();
+    asm.load(argHighOffset(first.index));
+    asm.jump("jeq", Number(first.value >> 32n), high, after);
+    asm.bind(high);
+  }
+  asm.load(argLowOffset(first.index));
+  for (const rule of rules) {
+    const c = rule.conditions[0]!;
+    const lo = Number(c.value & 0xffffffffn);
+    const hit = asm.label();
+    const next = asm.label();
+    switch (c.op) {
+      case "SCMP_CMP_EQ":
+        asm.jump("jeq", lo, hit, next);
+        break;
+      case "SCMP_CMP_NE":
+        asm.jump("jeq", lo, next, hit);
+        break;
+      case "SCMP_CMP_LT":
+        asm.jump("jge", lo, next, hit);
+        break;
+      case "SCMP_CMP_LE":
+        asm.jump("jgt", lo, next, hit);
+        break;
+      case "SCMP_CMP_GT":
+        asm.jump("jgt", lo, hit, next);
+        break;
+      case "SCMP_CMP_GE":
+        asm.jump("jge", lo, hit, next);
+        break;
+      case "SCMP_CMP_MASKED_EQ":
+        throw new Error("BPF codegen: MASKED_EQ cannot join a low-half group");
+    }
+    asm.bind(hit);
+    asm.ret(rule.ret);
+    asm.bind(next);
+  }
+  asm.bind(after);
 }
 
 /** Emits a 64-bit comparison that falls through when it holds and jumps to `fail` otherwise. */

@@ -407,6 +407,91 @@ describe("compileSeccompFilter", () => {
     );
   });
 
+  it("tries ORed rules in profile order, on 64-bit and 32-bit ABIs (property test)", () => {
+    // Reference semantics: the first rule whose condition holds gives the action; i386 compares
+    // the low 32 bits of argument and value only (libseccomp's 32-bit ABI behaviour).
+    let seed = 7;
+    const next = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed;
+    };
+    const ops: LinuxSeccompOperator[] = [
+      "SCMP_CMP_EQ",
+      "SCMP_CMP_NE",
+      "SCMP_CMP_LT",
+      "SCMP_CMP_LE",
+      "SCMP_CMP_GT",
+      "SCMP_CMP_GE",
+      "SCMP_CMP_MASKED_EQ",
+    ];
+    const pool = [0n, 1n, 2n, 5n, 0xffffffffn, 0x100000000n, 0x100000002n, 0x1ffffffffn];
+    const holds = (op: LinuxSeccompOperator, a: bigint, v: bigint, v2: bigint): boolean => {
+      switch (op) {
+        case "SCMP_CMP_EQ":
+          return a === v;
+        case "SCMP_CMP_NE":
+          return a !== v;
+        case "SCMP_CMP_LT":
+          return a < v;
+        case "SCMP_CMP_LE":
+          return a <= v;
+        case "SCMP_CMP_GT":
+          return a > v;
+        case "SCMP_CMP_GE":
+          return a >= v;
+        case "SCMP_CMP_MASKED_EQ":
+          return (a & v) === (v2 & v);
+      }
+    };
+    for (let round = 0; round < 40; round++) {
+      const rules = Array.from({ length: 2 + (next() % 8) }, (_, r) => {
+        // Mostly one argument and EQ/LT/LE, so that low-half groups form.
+        const op =
+          next() % 3 === 0
+            ? ops[next() % ops.length]!
+            : ops[next() % 3 === 0 ? 2 : next() % 2 === 0 ? 0 : 3]!;
+        const index = next() % 4 === 0 ? 1 : 0;
+        return {
+          index,
+          op,
+          value: pool[next() % pool.length]!,
+          valueTwo: pool[next() % pool.length]!,
+          errno: 10 + r,
+        };
+      });
+      const seccomp: LinuxSeccomp = {
+        defaultAction: "SCMP_ACT_ALLOW",
+        architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
+        syscalls: rules.map((r) => ({
+          names: ["personality"],
+          action: "SCMP_ACT_ERRNO" as const,
+          errnoRet: r.errno,
+          args: [{ index: r.index, op: r.op, value: r.value, valueTwo: r.valueTwo }],
+        })),
+      };
+      const p = load(seccomp);
+      for (const a0 of pool) {
+        for (const a1 of [0n, 2n, 0x100000002n]) {
+          for (const [arch, nrOf, bits] of [
+            [AUDIT_ARCH_X86_64, 135, 64],
+            [AUDIT_ARCH_I386, 136, 32],
+          ] as const) {
+            const low = (x: bigint) => (bits === 32 ? x & 0xffffffffn : x);
+            const args = [a0, a1];
+            const hit = rules.find((r) => holds(r.op, low(args[r.index]!), low(r.value), low(r.valueTwo)));
+            const expected = hit ? ERRNO(hit.errno) : SECCOMP_RET_ALLOW;
+            const got = p.run({ nr: nrOf, arch, args }).ret;
+            assert.equal(
+              got,
+              expected,
+              `round ${round} bits ${bits} args ${args} rules ${JSON.stringify(rules, (_k, v) => (typeof v === "bigint" ? `${v}` : v))}`,
+            );
+          }
+        }
+      }
+    }
+  });
+
   it("inserts long jumps when a program outgrows 8-bit jump offsets, and stays correct", () => {
     // Every syscall gets a conditional rule, so the tree's far branches jump over hundreds of
     // instructions.
