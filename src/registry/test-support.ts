@@ -44,13 +44,18 @@ export async function startTestRegistry(
   };
 }
 
-/** Pushes bytes as a monolithic upload and returns their digest. */
+/**
+ * Pushes bytes as a monolithic upload and returns their digest; a registry that answers the
+ * `POST` with a session instead (distribution 2.8) gets the bytes in the closing `PUT`.
+ */
 export async function pushBlob(url: string, repo: string, data: Buffer | string): Promise<string> {
   const digest = digestOf(data);
-  const res = await fetch(`${url}/v2/${repo}/blobs/uploads/?digest=${digest}`, {
-    method: "POST",
-    body: data,
-  });
+  let res = await fetch(`${url}/v2/${repo}/blobs/uploads/?digest=${digest}`, { method: "POST", body: data });
+  if (res.status === 202) {
+    const loc = new URL(res.headers.get("location")!, url);
+    loc.searchParams.set("digest", digest);
+    res = await fetch(loc, { method: "PUT", body: data });
+  }
   if (res.status !== 201) throw new Error(`push blob: ${res.status} ${await res.text()}`);
   return digest;
 }
@@ -151,4 +156,61 @@ export function rawExchange(
       if (opts.endAfter) sock.end();
     });
   });
+}
+
+/** A running Debian `docker-registry` (distribution 2.8) for differential and interop tests. */
+export interface DistributionRegistry {
+  url: string;
+  host: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `/usr/bin/docker-registry` on a free loopback port with a temp config and root
+ * (deletes enabled). Fails with an actionable message when the binary is missing.
+ */
+export async function startDistribution(): Promise<DistributionRegistry> {
+  const { existsSync } = await import("node:fs");
+  const { writeFile } = await import("node:fs/promises");
+  const { spawn } = await import("node:child_process");
+  const { createServer } = await import("node:net");
+  const { join } = await import("node:path");
+  if (!existsSync("/usr/bin/docker-registry")) {
+    throw new Error("/usr/bin/docker-registry is missing: apt-get install -y docker-registry");
+  }
+  const root = await makeTempDir("pier-distribution-");
+  const port = await new Promise<number>((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const config = join(root, "config.yml");
+  await writeFile(
+    config,
+    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(root, "data")}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+  );
+  const child = spawn("/usr/bin/docker-registry", ["serve", config], { stdio: "ignore" });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${url}/v2/`)).status === 200) break;
+    } catch {
+      if (i > 200) throw new Error("docker-registry did not start");
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url,
+    host: `127.0.0.1:${port}`,
+    async stop() {
+      if (child.exitCode === null) {
+        await new Promise((r) => {
+          child.once("exit", r);
+          child.kill("SIGTERM");
+        });
+      }
+      await removeTempDir(root);
+    },
+  };
 }
