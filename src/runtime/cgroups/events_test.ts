@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { watchOom, watchStats } from "./events.js";
 import { openCgroup } from "./manager.js";
-import { disposeTree, hostHasV1, requireRoot, startGated, uniqueParent } from "./test-helpers.js";
+import { disposeTree, hostHasV1, requireRoot, startGated, uniqueParent } from "./testing.js";
 
 describe("event streams on this kernel", async () => {
   const v1 = await hostHasV1();

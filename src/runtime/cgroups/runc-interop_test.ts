@@ -12,7 +12,7 @@ import type { LinuxResources } from "../../oci/runtime-spec/resources.js";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../../testing/busybox.js";
 import { openCgroup } from "./manager.js";
 import { readLayout } from "./mountinfo.js";
-import { disposeTree, hostHasV1, requireRoot, requireTool, uniqueParent } from "./test-helpers.js";
+import { disposeTree, hostHasV1, requireRoot, requireTool, uniqueParent } from "./testing.js";
 
 const RUNC = "/usr/sbin/runc";
 

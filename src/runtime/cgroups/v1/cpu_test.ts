@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { openCgroup } from "../manager.js";
-import { disposeTree, hostHasV1, requireRoot, startGated, uniqueParent } from "../test-helpers.js";
+import { disposeTree, hostHasV1, requireRoot, startGated, uniqueParent } from "../testing.js";
 import { planV1Cpu } from "./cpu.js";
 
 describe("planV1Cpu", () => {

@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { openCgroup } from "../manager.js";
-import { disposeTree, hostHasV1, requireRoot, startGated, uniqueParent } from "../test-helpers.js";
+import { disposeTree, hostHasV1, requireRoot, startGated, uniqueParent } from "../testing.js";
 import { planV1Devices } from "./devices.js";
 
 describe("planV1Devices", () => {

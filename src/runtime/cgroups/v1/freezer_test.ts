@@ -5,7 +5,7 @@ import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { makeTempDir, removeTempDir } from "../../../testing/busybox.js";
 import { openCgroup } from "../manager.js";
-import { disposeTree, hostHasV1, killAll, requireRoot, startGated, uniqueParent } from "../test-helpers.js";
+import { disposeTree, hostHasV1, killAll, requireRoot, startGated, uniqueParent } from "../testing.js";
 
 /** Reads the counter a `while :; do i=$((i+1)); echo $i > f; done` loop writes (retrying torn reads). */
 export async function readCounter(file: string): Promise<number> {

@@ -6,7 +6,7 @@ import { after, describe, it } from "node:test";
 import { isPierError } from "../../../errors.js";
 import { openCgroup } from "../manager.js";
 import { readLayout, readOwnCgroups } from "../mountinfo.js";
-import { disposeTree, hostHasV1, killAll, requireRoot, startGated, uniqueParent } from "../test-helpers.js";
+import { disposeTree, hostHasV1, killAll, requireRoot, startGated, uniqueParent } from "../testing.js";
 
 const read = async (dir: string, file: string) => (await readFile(join(dir, file), "utf8")).trim();
 

@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { openCgroup } from "../manager.js";
-import { disposeTree, hostHasV1, killAll, requireRoot, startGated, uniqueParent } from "../test-helpers.js";
+import { disposeTree, hostHasV1, killAll, requireRoot, startGated, uniqueParent } from "../testing.js";
 import { pidsMaxValue } from "./pids.js";
 
 describe("pidsMaxValue", () => {

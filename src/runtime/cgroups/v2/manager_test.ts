@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { isPierError } from "../../../errors.js";
 import { makeTempDir, removeTempDir } from "../../../testing/busybox.js";
 import { openCgroup } from "../manager.js";
-import { disposeTree, killAll, requireRoot, startGated, uniqueParent, v2Layout } from "../test-helpers.js";
+import { disposeTree, killAll, requireRoot, startGated, uniqueParent, v2Layout } from "../testing.js";
 import { readCounter } from "../v1/freezer_test.js";
 import { readControllers } from "./manager.js";
 
