@@ -5,6 +5,7 @@ import type { ContentStore } from "../content/store.js";
 import { isErrno } from "../errors.js";
 import type { Digest } from "../oci/digest.js";
 import { RegistryMetadata } from "./metadata.js";
+import { uploadRef } from "./uploads.js";
 
 /** Options of {@link registryGc}. */
 export interface RegistryGcOptions {
@@ -16,6 +17,8 @@ export interface RegistryGcOptions {
   untagged?: boolean;
   /** Never touch blobs or manifests newer than this (default 3600): they may belong to a push in flight. */
   graceSeconds?: number;
+  /** Cancel upload sessions opened longer ago than this (default 7 days), deleting their data. */
+  uploadMaxAgeSeconds?: number;
   /** The content store (default: `<root>/content`). */
   store?: ContentStore;
 }
@@ -25,6 +28,8 @@ export interface RegistryGcReport {
   dryRun: boolean;
   manifestsDeleted: { repo: string; digest: string }[];
   blobsDeleted: Digest[];
+  /** Abandoned upload sessions cancelled. */
+  uploadsCancelled: string[];
   bytesFreed: number;
 }
 
@@ -67,7 +72,8 @@ export function unreachableManifests(
  * Mark and sweep (the model is distribution's `garbage-collect`): a blob survives when a
  * manifest in any repository references it, it is itself a manifest, it is pending (being
  * published), or it was published or found by a `HEAD` within the grace period. Everything else
- * is unlinked from every repository and its bytes deleted. The sweep runs inside one SQLite
+ * is unlinked from every repository and its bytes deleted. Upload sessions abandoned for longer
+ * than `uploadMaxAgeSeconds` are cancelled and their partial data deleted. The sweep runs inside one SQLite
  * write transaction, so a push cannot link a blob between the decision and the deletion; safe
  * while a registry serves the same root. Files in the content store that no row knows (a crash
  * between publish and record) are deleted once older than the grace period.
@@ -78,9 +84,28 @@ export async function registryGc(options: RegistryGcOptions): Promise<RegistryGc
   const store = options.store ?? (await LocalContentStore.open(join(options.root, "content")));
   const meta = RegistryMetadata.open(join(options.root, "metadata.db"));
   const db = meta.database;
-  const report: RegistryGcReport = { dryRun, manifestsDeleted: [], blobsDeleted: [], bytesFreed: 0 };
+  const report: RegistryGcReport = {
+    dryRun,
+    manifestsDeleted: [],
+    blobsDeleted: [],
+    uploadsCancelled: [],
+    bytesFreed: 0,
+  };
   try {
     const cutoff = Date.now() - graceMs;
+    const uploadCutoff = Date.now() - (options.uploadMaxAgeSeconds ?? 7 * 24 * 3600) * 1000;
+    for (const id of meta.staleUploads(uploadCutoff)) {
+      if (dryRun) {
+        report.uploadsCancelled.push(id);
+        continue;
+      }
+      // A session a request is writing right now holds its writer's lock: leave it for next time.
+      const writer = await store.writer(uploadRef(id)).catch(() => undefined);
+      if (!writer) continue;
+      await writer.abort();
+      meta.deleteUpload(id);
+      report.uploadsCancelled.push(id);
+    }
     if (options.untagged) {
       const repos = db.prepare<[], { name: string }>("SELECT name FROM repos").all();
       const manifestsOf = db.prepare<[string], { digest: string; subject: string | null; created: number }>(

@@ -109,3 +109,18 @@ test("gc --untagged deletes manifests no tag reaches, keeping index children", a
   );
   assert.equal(await head("gc/untagged", digestOf("loose-layer")), 404);
 });
+
+test("gc cancels abandoned upload sessions and deletes their data", async () => {
+  const start = await fetch(`${t.url}/v2/gc/abandoned/blobs/uploads/`, { method: "POST" });
+  const loc = start.headers.get("location")!;
+  await (await fetch(`${t.url}${loc}`, { method: "PATCH", body: "partial" })).arrayBuffer();
+  const kept = await registryGc({ root: t.root, store });
+  assert.deepEqual(kept.uploadsCancelled, []);
+  assert.equal((await fetch(`${t.url}${loc}`)).status, 204);
+  await new Promise((r) => setTimeout(r, 5));
+  const report = await registryGc({ root: t.root, uploadMaxAgeSeconds: 0, store });
+  assert.equal(report.uploadsCancelled.length, 1);
+  const gone = await fetch(`${t.url}${loc}`);
+  assert.equal(gone.status, 404);
+  await gone.arrayBuffer();
+});

@@ -285,6 +285,14 @@ export class RegistryMetadata {
     return this.s.upload.get(id)?.repo;
   }
 
+  /** Upload sessions opened before `before` (ms since the epoch). */
+  staleUploads(before: number): string[] {
+    return this.db
+      .prepare<[number], { id: string }>("SELECT id FROM uploads WHERE started < ?")
+      .all(before)
+      .map((r) => r.id);
+  }
+
   /** Forgets an upload session. */
   deleteUpload(id: string): void {
     this.s.deleteUpload.run(id);
