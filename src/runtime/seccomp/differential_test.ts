@@ -12,10 +12,11 @@ import { after, before, describe, it } from "node:test";
 import type { LinuxSeccomp, LinuxSeccompOperator, LinuxSyscall } from "../../oci/runtime-spec/seccomp.js";
 import { validateLinuxSeccomp } from "../../oci/runtime-spec/seccomp.js";
 import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
-import { AUDIT_ARCH_I386, AUDIT_ARCH_X86_64 } from "./arch.js";
+import { AUDIT_ARCH_AARCH64, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64 } from "./arch.js";
 import { SECCOMP_RET_ERRNO } from "./bpf.js";
 import { BpfProgram } from "./bpf-interpreter.js";
 import { compileSeccompFilter } from "./compile.js";
+import { AARCH64_SYSCALLS } from "./tables/aarch64.js";
 import { I386_SYSCALLS } from "./tables/i386.js";
 import { X32_SYSCALLS } from "./tables/x32.js";
 import { X86_64_SYSCALLS } from "./tables/x86_64.js";
@@ -42,13 +43,16 @@ after(async () => {
   if (dir) await removeTempDir(dir);
 });
 
-async function both(profile: LinuxSeccomp): Promise<{ pier: BpfProgram; lib: BpfProgram }> {
+async function both(
+  profile: LinuxSeccomp,
+  nativeArch = "x86_64",
+): Promise<{ pier: BpfProgram; lib: BpfProgram }> {
   const rules = join(dir, `rules-${n}.txt`);
   const out = join(dir, `lib-${n++}.bpf`);
-  await writeFile(rules, libseccompRules(profile));
+  await writeFile(rules, libseccompRules(profile, { foreignNative: nativeArch !== "x86_64" }));
   execFileSync(loader, [rules, "/bin/true"], { env: { ...process.env, EXPORT: out } });
   return {
-    pier: new BpfProgram(compileSeccompFilter(profile, { nativeArch: "x86_64" }).program),
+    pier: new BpfProgram(compileSeccompFilter(profile, { nativeArch }).program),
     lib: new BpfProgram(readFileSync(out)),
   };
 }
@@ -123,6 +127,36 @@ describe("pier and libseccomp agree", () => {
     // A foreign architecture: both kill.
     assert.equal(pier.run({ nr: 1, arch: 0xc00000b7 }).ret, lib.run({ nr: 1, arch: 0xc00000b7 }).ret);
     assert.ok(compared > 15000);
+  });
+
+  it("on Docker's default profile as an aarch64 host builds it", async () => {
+    const docker = validateLinuxSeccomp(
+      JSON.parse(readFileSync(seccompTestdata("docker-default-amd64.json"), "utf8")),
+    );
+    const known = (name: string) => (AARCH64_SYSCALLS.get(name) ?? 0) < 451;
+    const profile: LinuxSeccomp = {
+      ...docker,
+      architectures: ["SCMP_ARCH_AARCH64"],
+      syscalls: docker
+        .syscalls!.map((r) => ({ ...r, names: r.names.filter(known) }))
+        .filter((r) => r.names.length > 0),
+    };
+    const { pier, lib } = await both(profile, "aarch64");
+    const max = highest(profile, AARCH64_SYSCALLS);
+    for (let nr = 0; nr < 600; nr++) {
+      for (const args of [[], [2n], [40n], [8n], [0x3d0f00n | 0x10000000n]]) {
+        const b = lib.run({ nr, arch: AUDIT_ARCH_AARCH64, args }).ret;
+        assert.equal(
+          pier.run({ nr, arch: AUDIT_ARCH_AARCH64, args }).ret,
+          nr > max ? ENOSYS : b,
+          `nr ${nr} args ${args}`,
+        );
+      }
+    }
+    assert.equal(
+      pier.run({ nr: 0, arch: AUDIT_ARCH_X86_64 }).ret,
+      lib.run({ nr: 0, arch: AUDIT_ARCH_X86_64 }).ret,
+    );
   });
 
   it("on i386 socket and SysV IPC calls, reached directly and through socketcall/ipc", async () => {

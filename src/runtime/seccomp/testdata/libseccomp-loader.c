@@ -9,6 +9,7 @@
  * rules.txt (written by libseccomp-rules.ts from the same OCI profile pier compiles):
  *   default <action>
  *   arch <x86_64|x86|x32|aarch64>
+ *   native remove          (drop the host architecture libseccomp adds by default)
  *   rule <action> <name> <ncond> [<index> <op> <datum_a> <datum_b>]...
  * Actions are SECCOMP_RET_* values (libseccomp uses the same numbers); ops are enum scmp_compare.
  */
@@ -48,6 +49,11 @@ int main(int argc, char **argv) {
       if (token == 0) fail("unknown arch", EINVAL);
       int rc = seccomp_arch_add(ctx, token);
       if (rc < 0 && rc != -EEXIST) fail("seccomp_arch_add", rc);
+    } else if (strcmp(word, "native") == 0) {
+      char what[16];
+      if (fscanf(f, "%15s", what) != 1 || strcmp(what, "remove") != 0) fail("rules: native", EINVAL);
+      int rc = seccomp_arch_remove(ctx, SCMP_ARCH_NATIVE);
+      if (rc < 0) fail("seccomp_arch_remove", rc);
     } else if (strcmp(word, "rule") == 0) {
       if (rules >= 2048) fail("too many rules", E2BIG);
       if (fscanf(f, "%u %63s %u", &r[rules].action, r[rules].name, &r[rules].n) != 3 || r[rules].n > 6) fail("rules: rule", EINVAL);

@@ -29,13 +29,18 @@ const ARCHS: Partial<Record<LinuxSeccompArch, string>> = {
   SCMP_ARCH_AARCH64: "aarch64",
 };
 
-/** The rules file text for `profile`. */
-export function libseccompRules(profile: LinuxSeccomp): string {
+/**
+ * The rules file text for `profile`. `foreignNative` drops the host architecture, to build the
+ * filter another host would (e.g. aarch64 on this x86_64 machine); list it in `architectures`.
+ */
+export function libseccompRules(profile: LinuxSeccomp, options: { foreignNative?: boolean } = {}): string {
   const lines = [`default ${actionRet(profile.defaultAction, profile.defaultErrnoRet)}`];
   for (const a of profile.architectures ?? []) {
     const name = ARCHS[a];
     if (name !== undefined) lines.push(`arch ${name}`);
   }
+  // Added architectures first: libseccomp refuses to remove the native one from an empty filter.
+  if (options.foreignNative) lines.push("native remove");
   for (const rule of profile.syscalls ?? []) {
     const ret = actionRet(rule.action, rule.errnoRet);
     const args = rule.args ?? [];
