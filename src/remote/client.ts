@@ -341,12 +341,13 @@ export class RegistryClient {
    * A blob as a stream of verified bytes. A connection that breaks is resumed with `Range` from
    * the last byte received (up to `maxResumes` times); the stream errors with `DIGEST_MISMATCH` or
    * `SIZE_MISMATCH` when the bytes are not the blob's, so a consumer never commits them.
-   * `start` > 0 continues a partial download: then the caller verifies the whole blob.
+   * `start` > 0 continues a partial download, and `verify: false` skips hashing: then the caller
+   * verifies the whole blob (as a content store's ingest does).
    */
   getBlob(
     repo: string,
     desc: Pick<Descriptor, "digest" | "size">,
-    opts: { start?: number; onBytes?: BytesCallback; maxResumes?: number } = {},
+    opts: { start?: number; onBytes?: BytesCallback; maxResumes?: number; verify?: boolean } = {},
   ): Readable {
     return Readable.from(this.blobChunks(repo, desc, opts), { objectMode: false, highWaterMark: 1 << 20 });
   }
@@ -354,12 +355,12 @@ export class RegistryClient {
   private async *blobChunks(
     repo: string,
     desc: Pick<Descriptor, "digest" | "size">,
-    opts: { start?: number; onBytes?: BytesCallback; maxResumes?: number },
+    opts: { start?: number; onBytes?: BytesCallback; maxResumes?: number; verify?: boolean },
   ): AsyncGenerator<Buffer> {
     const what = `${this.registry}/${repo}@${desc.digest}`;
     const start = opts.start ?? 0;
     const { algorithm } = parseDigest(desc.digest, what);
-    const hash = start === 0 ? createHash(algorithm) : undefined;
+    const hash = start === 0 && opts.verify !== false ? createHash(algorithm) : undefined;
     let offset = start;
     let resumes = 0;
     const maxResumes = opts.maxResumes ?? 10;

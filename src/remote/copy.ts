@@ -116,7 +116,8 @@ class CopyRun {
     const id = desc.digest;
     emit?.({ type: "start", id, kind: blobKind(desc.mediaType), size: desc.size, mediaType: desc.mediaType });
     const src = this.src;
-    const result = await this.dst.putBlob(desc, () => src.getBlob(desc), {
+    const verify = !this.dst.verifiesBlobs;
+    const result = await this.dst.putBlob(desc, () => src.getBlob(desc, undefined, { verify }), {
       ...(emit
         ? { onBytes: (n: number) => emit({ type: "bytes", id, transferred: n, size: desc.size }) }
         : {}),

@@ -71,14 +71,15 @@ export async function writeBusyboxImage(root: string, name: string, platform: Pl
 }
 
 /**
- * Writes an image whose layers are random bytes of the given sizes (declared uncompressed tar;
- * registries and copies never look inside). Returns the manifest descriptor.
+ * Writes an image whose layers are random bytes of the given sizes, declared as `layerMediaType`
+ * (registries and copies never look inside). Returns the manifest descriptor.
  */
 export async function writeRandomImage(
   root: string,
   name: string,
   layerSizes: number[],
   platform: Platform = { os: "linux", architecture: "amd64" },
+  layerMediaType: string = MediaType.OciLayer,
 ): Promise<Descriptor> {
   const store = await LocalContentStore.open(root);
   const layers: Descriptor[] = [];
@@ -92,7 +93,7 @@ export async function writeRandomImage(
       }
     })();
     const info = await store.ingest(chunks);
-    layers.push({ mediaType: MediaType.OciLayer, digest: info.digest, size: info.size });
+    layers.push({ mediaType: layerMediaType, digest: info.digest, size: info.size });
   }
   const desc = await writeImage(
     store,

@@ -46,8 +46,18 @@ export class RegistryImage implements ImageSource, ImageDestination {
     return this.client.getManifest(this.ref.repository, digest ?? refIdentifier(this.ref));
   }
 
-  async getBlob(desc: Descriptor, onBytes?: BytesCallback): Promise<Readable> {
-    return this.client.getBlob(this.ref.repository, desc, onBytes ? { onBytes } : {});
+  /** A registry checks the digest of every upload before it accepts it. */
+  readonly verifiesBlobs = true;
+
+  async getBlob(
+    desc: Descriptor,
+    onBytes?: BytesCallback,
+    opts: { verify?: boolean } = {},
+  ): Promise<Readable> {
+    return this.client.getBlob(this.ref.repository, desc, {
+      ...(onBytes ? { onBytes } : {}),
+      verify: opts.verify !== false,
+    });
   }
 
   async listReferrers(digest: Digest): Promise<Descriptor[]> {

@@ -121,6 +121,10 @@ export class LayoutImage implements ImageSource, ImageDestination {
     return { bytes, mediaType, digest: desc.digest };
   }
 
+  /** The content store verifies every ingest. */
+  readonly verifiesBlobs = true;
+
+  /** Blobs of the store were verified when they were written; they are read as they are. */
   async getBlob(desc: Descriptor, onBytes?: BytesCallback): Promise<Readable> {
     return countBytes(await this.store.read(desc.digest), onBytes);
   }

@@ -22,8 +22,11 @@ export interface ImageSource {
   readonly location?: RegistryLocation;
   /** The manifest the reference names (`undefined`), or one by digest. Bytes verified. */
   getManifest(digest?: Digest): Promise<FetchedManifest>;
-  /** A blob's bytes; the stream errors if they do not match the descriptor. */
-  getBlob(desc: Descriptor, onBytes?: BytesCallback): Promise<Readable>;
+  /**
+   * A blob's bytes; the stream errors if they do not match the descriptor, unless `verify` is
+   * false because the consumer verifies them itself (saves hashing every byte twice).
+   */
+  getBlob(desc: Descriptor, onBytes?: BytesCallback, opts?: { verify?: boolean }): Promise<Readable>;
   /** Manifests whose `subject` is `digest` (the referrers API or its fallback). */
   listReferrers?(digest: Digest): Promise<Descriptor[]>;
   close(): Promise<void>;
@@ -33,6 +36,8 @@ export interface ImageSource {
 export interface ImageDestination {
   readonly name: string;
   readonly location?: RegistryLocation;
+  /** True when `putBlob` itself refuses bytes that do not match the descriptor's digest. */
+  readonly verifiesBlobs: boolean;
   /** True when the destination already holds this blob. */
   hasBlob(desc: Descriptor): Promise<boolean>;
   /**
