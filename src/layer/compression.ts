@@ -2,6 +2,7 @@
  * Layer compression codecs: gzip (node:zlib), zstd (zstd-napi) and none, chosen by media type
  * and checked against the stream's magic bytes.
  */
+import { availableParallelism } from "node:os";
 import { type Duplex, PassThrough, type Readable, Transform, type TransformCallback } from "node:stream";
 import { createGunzip, createGzip, constants as zc } from "node:zlib";
 import { CompressStream, DecompressStream } from "zstd-napi";
@@ -10,6 +11,8 @@ import { LayerError } from "./error.js";
 
 const GZIP_MAGIC = [0x1f, 0x8b] as const;
 const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd] as const;
+
+const ZSTD_WORKERS = Math.max(1, Math.min(4, availableParallelism()));
 
 /** Default levels: gzip 6 (what `gzip` uses), zstd 3 (what `zstd` uses). */
 export const DEFAULT_LEVEL: Readonly<Record<Compression, number>> = { none: 0, gzip: 6, zstd: 3 };
@@ -144,7 +147,9 @@ export function compressor(compression: Compression, options: CompressOptions = 
       if (!Number.isInteger(level) || level < -7 || level > 22) {
         throw new LayerError("UNSUPPORTED_COMPRESSION", `zstd level must be -7..22, got ${level}`);
       }
-      return new CompressStream({ compressionLevel: level, checksumFlag: true });
+      // zstd's own worker threads let compression overlap with reading the tree; the output is
+      // the same for any nbWorkers >= 1, so the blob stays reproducible across machines.
+      return new CompressStream({ compressionLevel: level, checksumFlag: true, nbWorkers: ZSTD_WORKERS });
     default:
       throw new LayerError("UNSUPPORTED_COMPRESSION", `unknown compression ${JSON.stringify(compression)}`);
   }
