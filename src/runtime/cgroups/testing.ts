@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Cgroup } from "./cgroup.js";
 import { type OpenCgroupOptions, openCgroup } from "./manager.js";
@@ -96,4 +97,13 @@ export async function v2Layout(): Promise<import("./mountinfo.js").CgroupLayout 
   const { readLayout } = await import("./mountinfo.js");
   const layout = await readLayout();
   return layout.unified ? { mode: "unified", unified: layout.unified, v1: {} } : undefined;
+}
+
+/** Reads the counter a `while :; do i=$((i+1)); echo $i > f; done` loop writes (retrying torn reads). */
+export async function readCounter(file: string): Promise<number> {
+  for (;;) {
+    const text = (await readFile(file, "utf8").catch(() => "")).trim();
+    if (text !== "") return Number(text);
+    await sleep(5);
+  }
 }

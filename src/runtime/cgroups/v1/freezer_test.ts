@@ -1,20 +1,18 @@
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { makeTempDir, removeTempDir } from "../../../testing/busybox.js";
 import { openCgroup } from "../manager.js";
-import { disposeTree, hostHasV1, killAll, requireRoot, startGated, uniqueParent } from "../testing.js";
-
-/** Reads the counter a `while :; do i=$((i+1)); echo $i > f; done` loop writes (retrying torn reads). */
-export async function readCounter(file: string): Promise<number> {
-  for (;;) {
-    const text = (await readFile(file, "utf8").catch(() => "")).trim();
-    if (text !== "") return Number(text);
-    await sleep(5);
-  }
-}
+import {
+  disposeTree,
+  hostHasV1,
+  killAll,
+  readCounter,
+  requireRoot,
+  startGated,
+  uniqueParent,
+} from "../testing.js";
 
 describe("v1 freezer on this kernel", async () => {
   const v1 = await hostHasV1();

@@ -7,8 +7,15 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { isPierError } from "../../../errors.js";
 import { makeTempDir, removeTempDir } from "../../../testing/busybox.js";
 import { openCgroup } from "../manager.js";
-import { disposeTree, killAll, requireRoot, startGated, uniqueParent, v2Layout } from "../testing.js";
-import { readCounter } from "../v1/freezer_test.js";
+import {
+  disposeTree,
+  killAll,
+  readCounter,
+  requireRoot,
+  startGated,
+  uniqueParent,
+  v2Layout,
+} from "../testing.js";
 import { readControllers } from "./manager.js";
 
 describe("v2 manager on this kernel's cgroup2 mount", async () => {
