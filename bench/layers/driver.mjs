@@ -137,8 +137,7 @@ function report(file) {
     const s = [...xs].sort((a, b) => a - b);
     return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
   };
-  const cols = ["task", "tool", "wall s", "cpu s", "pier/tool wall", "pier/tool cpu", "wall runs"];
-  console.log(cols.join("\t"));
+  const table = [["task", "tool", "wall s", "cpu s", "pier/tool wall", "pier/tool cpu", "wall runs"]];
   for (const [task, tools] of byTask) {
     const pier = tools.get("pier");
     for (const [tool, { wall, cpu }] of tools) {
@@ -146,11 +145,11 @@ function report(file) {
       const c = median(cpu);
       const rw = tool === "pier" ? "" : (median(pier.wall) / w).toFixed(2);
       const rc = tool === "pier" ? "" : (median(pier.cpu) / c).toFixed(2);
-      console.log(
-        [task, tool, w.toFixed(2), c.toFixed(2), rw, rc, wall.map((x) => x.toFixed(1)).join(" ")].join("\t"),
-      );
+      table.push([task, tool, w.toFixed(2), c.toFixed(2), rw, rc, wall.map((x) => x.toFixed(1)).join(" ")]);
     }
   }
+  const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
+  for (const row of table) console.log(row.map((cell, i) => cell.padEnd(widths[i])).join("  "));
 }
 
 const commands = { gen, pack, apply, layout, report };

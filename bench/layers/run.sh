@@ -88,5 +88,5 @@ done
 rm -rf "$MNT/out" "$MNT/out.tar"
 
 echo "== medians over $ROUNDS rounds ($(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg))"
-"${D[@]}" report "$RES" | column -t -s $'\t'
+"${D[@]}" report "$RES"
 echo "pier/tool < 1 means pier is faster."
