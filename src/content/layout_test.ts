@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -9,6 +9,7 @@ import { MediaType } from "../oci/media-types.js";
 import type { Descriptor } from "../oci/types.js";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
 import { writeTinyImage } from "../testing/tiny-image.js";
+import { runTool } from "../testing/umoci.js";
 import { REF_NAME_ANNOTATION } from "./index-refs.js";
 import { OciLayout } from "./layout.js";
 import { LocalContentStore } from "./local-store.js";
@@ -17,14 +18,6 @@ const LAYOUT_MODULE = new URL("./layout.js", import.meta.url).href;
 
 function fakeManifest(n: number): Descriptor {
   return { mediaType: MediaType.OciManifest, digest: digestOf(`m${n}`), size: 100 + n };
-}
-
-function requireTool(name: string): void {
-  try {
-    execFileSync("sh", ["-c", `command -v ${name}`]);
-  } catch {
-    throw new Error(`${name} is not installed: apt-get install -y ${name}`);
-  }
 }
 
 describe("OciLayout", () => {
@@ -114,8 +107,6 @@ for (let i = 0; i < ${perProcess}; i++) {
   });
 
   test("skopeo and umoci accept a layout written by LocalContentStore and OciLayout", async () => {
-    requireTool("skopeo");
-    requireTool("umoci");
     const root = join(dir, "interop");
     const store = await LocalContentStore.open(root);
     const image = await writeTinyImage(store);
@@ -125,18 +116,16 @@ for (let i = 0; i < ${perProcess}; i++) {
     const w = await store.writer("partial");
     await w.write(Buffer.from("partial data"));
     await w.close();
-    const inspect = JSON.parse(
-      execFileSync("skopeo", ["inspect", `oci:${root}:latest`], { encoding: "utf8" }),
-    );
+    const inspect = JSON.parse(await runTool("skopeo", ["inspect", `oci:${root}:latest`]));
     assert.equal(inspect.Digest, image.manifest.digest);
     assert.deepEqual(
       inspect.Layers,
       image.layers.map((l) => l.digest),
     );
-    const tags = execFileSync("umoci", ["ls", "--layout", root], { encoding: "utf8" }).trim().split("\n");
+    const tags = (await runTool("umoci", ["ls", "--layout", root])).trim().split("\n");
     assert.deepEqual(tags, ["latest"]);
     // And pier reads what skopeo adds to the same layout.
-    execFileSync("skopeo", ["copy", "-q", `oci:${root}:latest`, `oci:${root}:copy`]);
+    await runTool("skopeo", ["copy", "-q", `oci:${root}:latest`, `oci:${root}:copy`]);
     assert.equal((await layout.resolve("copy"))?.digest, image.manifest.digest);
   });
 });

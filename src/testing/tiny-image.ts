@@ -8,6 +8,8 @@ import { execFileSync } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
+import { OciLayout } from "../content/layout.js";
+import { LocalContentStore } from "../content/local-store.js";
 import type { ContentStore } from "../content/store.js";
 import { digestOf } from "../oci/digest.js";
 import { type Compression, MediaType, ociLayerMediaType } from "../oci/media-types.js";
@@ -85,4 +87,11 @@ export async function writeTinyImage(
     ...(await store.ingest(JSON.stringify(manifestDoc))),
   };
   return { manifest, config, layers, diffIds };
+}
+
+/** A `LocalContentStore` and an `OciLayout` on the same root, created if missing. */
+export async function openImageLayout(
+  root: string,
+): Promise<{ store: LocalContentStore; layout: OciLayout }> {
+  return { store: await LocalContentStore.open(root), layout: await OciLayout.open(root) };
 }

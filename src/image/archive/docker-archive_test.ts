@@ -5,29 +5,17 @@ import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { gzipSync } from "node:zlib";
-import { OciLayout } from "../../content/layout.js";
-import { LocalContentStore } from "../../content/local-store.js";
+import type { LocalContentStore } from "../../content/local-store.js";
 import { isPierError } from "../../errors.js";
 import { MediaType } from "../../oci/media-types.js";
 import { hostPlatform } from "../../oci/platform.js";
 import { parseManifest } from "../../oci/validate.js";
 import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
-import { writeTinyImage } from "../../testing/tiny-image.js";
+import { openImageLayout, writeTinyImage } from "../../testing/tiny-image.js";
+import { runTool } from "../../testing/umoci.js";
 import { exportDockerArchive, importDockerArchive } from "./docker-archive.js";
 
-function skopeo(...args: string[]): string {
-  try {
-    return execFileSync("skopeo", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT")
-      throw new Error("skopeo is not installed: apt-get install -y skopeo");
-    throw err;
-  }
-}
-
-async function open(root: string) {
-  return { store: await LocalContentStore.open(root), layout: await OciLayout.open(root) };
-}
+const skopeo = (...args: string[]) => runTool("skopeo", args);
 
 async function blobCount(store: LocalContentStore): Promise<number> {
   let n = 0;
@@ -45,12 +33,17 @@ describe("docker archives", () => {
   });
 
   test("pier imports what skopeo writes: OCI manifest, same config, plain layers = diff ids", async () => {
-    const src = await open(join(dir, "src"));
+    const src = await openImageLayout(join(dir, "src"));
     const image = await writeTinyImage(src.store, undefined, { compression: "gzip" });
     await src.layout.set("v1", image.manifest);
     const archive = join(dir, "skopeo.tar");
-    skopeo("copy", "-q", `oci:${src.store.root}:v1`, `docker-archive:${archive}:example.com/team/app:v1`);
-    const dst = await open(join(dir, "dst"));
+    await skopeo(
+      "copy",
+      "-q",
+      `oci:${src.store.root}:v1`,
+      `docker-archive:${archive}:example.com/team/app:v1`,
+    );
+    const dst = await openImageLayout(join(dir, "dst"));
     const imported = await importDockerArchive(archive, dst.store, dst.layout);
     assert.equal(imported.length, 1);
     assert.equal(imported[0]!.name, "example.com/team/app:v1");
@@ -69,14 +62,14 @@ describe("docker archives", () => {
     // The same archive gzip-compressed as a whole (docker save | gzip) imports the same.
     const gz = join(dir, "skopeo.tar.gz");
     await writeFile(gz, gzipSync(await readFile(archive)));
-    const dst2 = await open(join(dir, "dst2"));
+    const dst2 = await openImageLayout(join(dir, "dst2"));
     const again = await importDockerArchive(gz, dst2.store, dst2.layout);
     assert.equal(again[0]!.descriptor.digest, imported[0]!.descriptor.digest);
   });
 
   for (const compression of ["gzip", "zstd", "none"] as const) {
     test(`skopeo reads what pier writes from ${compression} layers, and pier reads it back`, async () => {
-      const src = await open(join(dir, `export-${compression}`));
+      const src = await openImageLayout(join(dir, `export-${compression}`));
       const image = await writeTinyImage(src.store, undefined, { compression });
       await src.layout.set("localhost:5000/app:1.0", image.manifest);
       await src.layout.set("localhost:5000/app:latest", image.manifest);
@@ -88,13 +81,13 @@ describe("docker archives", () => {
         archive,
       );
       assert.deepEqual(written[0]!.RepoTags, ["localhost:5000/app:1.0", "localhost:5000/app:latest"]);
-      const inspect = JSON.parse(skopeo("inspect", `docker-archive:${archive}:localhost:5000/app:1.0`));
+      const inspect = JSON.parse(await skopeo("inspect", `docker-archive:${archive}:localhost:5000/app:1.0`));
       assert.deepEqual(inspect.Layers, image.diffIds);
       const copied = join(dir, `copied-${compression}`);
-      skopeo("copy", "-q", `docker-archive:${archive}:localhost:5000/app:latest`, `oci:${copied}:x`);
-      const config = JSON.parse(skopeo("inspect", "--config", `oci:${copied}:x`));
+      await skopeo("copy", "-q", `docker-archive:${archive}:localhost:5000/app:latest`, `oci:${copied}:x`);
+      const config = JSON.parse(await skopeo("inspect", "--config", `oci:${copied}:x`));
       assert.deepEqual(config.rootfs.diff_ids, image.diffIds);
-      const back = await open(join(dir, `back-${compression}`));
+      const back = await openImageLayout(join(dir, `back-${compression}`));
       const imported = await importDockerArchive(archive, back.store, back.layout);
       assert.deepEqual(imported.map((i) => i.name).sort(), [
         "localhost:5000/app:1.0",
@@ -106,7 +99,7 @@ describe("docker archives", () => {
   }
 
   test("an index is exported as the manifest for this host's platform", async () => {
-    const src = await open(join(dir, "index-src"));
+    const src = await openImageLayout(join(dir, "index-src"));
     const image = await writeTinyImage(src.store);
     const other = await writeTinyImage(src.store, [{ other: "arch" }]);
     const host = hostPlatform();
@@ -125,12 +118,12 @@ describe("docker archives", () => {
     await src.layout.set("localhost/multi:1", { mediaType: MediaType.OciIndex, ...index });
     const archive = join(dir, "index.tar");
     await exportDockerArchive(src.store, src.layout, ["localhost/multi:1"], archive);
-    const inspect = JSON.parse(skopeo("inspect", `docker-archive:${archive}`));
+    const inspect = JSON.parse(await skopeo("inspect", `docker-archive:${archive}`));
     assert.deepEqual(inspect.Layers, image.diffIds);
   });
 
   test("podman loads what pier writes (same image id), and pier imports what podman saves", async () => {
-    const src = await open(join(dir, "podman-src"));
+    const src = await openImageLayout(join(dir, "podman-src"));
     const image = await writeTinyImage(src.store, undefined, { compression: "gzip" });
     await src.layout.set("localhost/pier-podman:1", image.manifest);
     const archive = join(dir, "for-podman.tar");
@@ -169,7 +162,7 @@ describe("docker archives", () => {
       );
       const saved = join(dir, "from-podman.tar");
       podman("save", "-q", "--format", "docker-archive", "-o", saved, "localhost/pier-podman:1");
-      const dst = await open(join(dir, "podman-dst"));
+      const dst = await openImageLayout(join(dir, "podman-dst"));
       const imported = await importDockerArchive(saved, dst.store, dst.layout);
       assert.deepEqual(
         imported.map((i) => i.name),
@@ -187,7 +180,7 @@ describe("docker archives", () => {
   });
 
   test("docker 25+ archives (blobs/sha256 paths) and legacy <id>/layer.tar files both import", async () => {
-    const src = await open(join(dir, "styles-src"));
+    const src = await openImageLayout(join(dir, "styles-src"));
     const image = await writeTinyImage(src.store);
     const hex = (d: string) => d.slice(7);
     // docker 25+: an OCI layout plus manifest.json pointing into blobs/sha256.
@@ -234,7 +227,7 @@ describe("docker archives", () => {
       ]),
     );
     execFileSync("tar", ["-C", legacy, "-cf", join(dir, "legacy.tar"), "."]);
-    const dst = await open(join(dir, "styles-dst"));
+    const dst = await openImageLayout(join(dir, "styles-dst"));
     for (const [file, name] of [
       ["modern.tar", "docker.io/library/modern:1"],
       ["legacy.tar", "docker.io/library/legacy:1"],
@@ -251,7 +244,7 @@ describe("docker archives", () => {
   });
 
   test("a layer that does not match its diff id fails the import and leaves nothing behind", async () => {
-    const src = await open(join(dir, "tamper-src"));
+    const src = await openImageLayout(join(dir, "tamper-src"));
     const image = await writeTinyImage(src.store);
     await src.layout.set("v1", image.manifest);
     const staging = join(dir, "tamper");
@@ -263,7 +256,7 @@ describe("docker archives", () => {
     await appendFile(layer, Buffer.alloc(1024));
     const archive = join(dir, "tampered.tar");
     execFileSync("tar", ["-C", staging, "-cf", archive, "."]);
-    const dst = await open(join(dir, "tamper-dst"));
+    const dst = await openImageLayout(join(dir, "tamper-dst"));
     await assert.rejects(importDockerArchive(archive, dst.store, dst.layout), (e: unknown) => {
       assert.ok(isPierError(e, "DIFF_ID_MISMATCH"), String(e));
       assert.match(e.message, new RegExp(image.diffIds[1]!));
@@ -277,7 +270,7 @@ describe("docker archives", () => {
   });
 
   test("malformed archives get errors naming the problem", async () => {
-    const dst = await open(join(dir, "bad-dst"));
+    const dst = await openImageLayout(join(dir, "bad-dst"));
     const staging = join(dir, "bad");
     execFileSync("mkdir", ["-p", staging]);
     const archive = join(dir, "bad.tar");

@@ -3,17 +3,12 @@ import { execFileSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { OciLayout } from "../../content/layout.js";
-import { LocalContentStore } from "../../content/local-store.js";
 import { isPierError } from "../../errors.js";
 import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
-import { writeTinyImage } from "../../testing/tiny-image.js";
+import { openImageLayout, writeTinyImage } from "../../testing/tiny-image.js";
+import { runTool } from "../../testing/umoci.js";
 import { importArchive } from "./import-archive.js";
 import { exportOciArchive } from "./oci-archive.js";
-
-async function open(root: string) {
-  return { store: await LocalContentStore.open(root), layout: await OciLayout.open(root) };
-}
 
 describe("importArchive", () => {
   let dir: string;
@@ -25,22 +20,14 @@ describe("importArchive", () => {
   });
 
   test("tells docker from OCI archives and names an unnamed image when asked", async () => {
-    const src = await open(join(dir, "src"));
+    const src = await openImageLayout(join(dir, "src"));
     const image = await writeTinyImage(src.store);
     await src.layout.set("v1", image.manifest);
     const oci = join(dir, "oci.tar");
     await exportOciArchive(src.store, src.layout, ["v1"], oci);
     const docker = join(dir, "docker.tar");
-    try {
-      execFileSync("skopeo", ["copy", "-q", `oci:${src.store.root}:v1`, `docker-archive:${docker}`], {
-        stdio: "pipe",
-      });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT")
-        throw new Error("skopeo is not installed: apt-get install -y skopeo");
-      throw err;
-    }
-    const dst = await open(join(dir, "dst"));
+    await runTool("skopeo", ["copy", "-q", `oci:${src.store.root}:v1`, `docker-archive:${docker}`]);
+    const dst = await openImageLayout(join(dir, "dst"));
     const fromOci = await importArchive(oci, dst.store, dst.layout);
     assert.equal(fromOci.format, "oci");
     assert.deepEqual(

@@ -4,26 +4,14 @@ import { existsSync } from "node:fs";
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { OciLayout } from "../../content/layout.js";
-import { LocalContentStore } from "../../content/local-store.js";
+import type { LocalContentStore } from "../../content/local-store.js";
 import { isPierError } from "../../errors.js";
 import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
-import { writeTinyImage } from "../../testing/tiny-image.js";
+import { openImageLayout, writeTinyImage } from "../../testing/tiny-image.js";
+import { runTool } from "../../testing/umoci.js";
 import { exportOciArchive, importOciArchive } from "./oci-archive.js";
 
-function skopeo(...args: string[]): string {
-  try {
-    return execFileSync("skopeo", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT")
-      throw new Error("skopeo is not installed: apt-get install -y skopeo");
-    throw err;
-  }
-}
-
-async function open(root: string) {
-  return { store: await LocalContentStore.open(root), layout: await OciLayout.open(root) };
-}
+const skopeo = (...args: string[]) => runTool("skopeo", args);
 
 async function blobCount(store: LocalContentStore): Promise<number> {
   let n = 0;
@@ -41,17 +29,17 @@ describe("OCI archives", () => {
   });
 
   test("skopeo reads what pier exports, pier imports what skopeo exports, digests unchanged", async () => {
-    const src = await open(join(dir, "src"));
+    const src = await openImageLayout(join(dir, "src"));
     const image = await writeTinyImage(src.store, undefined, { compression: "gzip" });
     await src.layout.set("v1", image.manifest);
     const ours = join(dir, "pier.tar");
     await exportOciArchive(src.store, src.layout, ["v1"], ours);
-    const inspect = JSON.parse(skopeo("inspect", `oci-archive:${ours}:v1`));
+    const inspect = JSON.parse(await skopeo("inspect", `oci-archive:${ours}:v1`));
     assert.equal(inspect.Digest, image.manifest.digest);
-    skopeo("copy", "-q", `oci-archive:${ours}:v1`, `oci:${join(dir, "via-skopeo")}:v1`);
+    await skopeo("copy", "-q", `oci-archive:${ours}:v1`, `oci:${join(dir, "via-skopeo")}:v1`);
     const theirs = join(dir, "skopeo.tar");
-    skopeo("copy", "-q", `oci:${src.store.root}:v1`, `oci-archive:${theirs}:v1`);
-    const dst = await open(join(dir, "dst"));
+    await skopeo("copy", "-q", `oci:${src.store.root}:v1`, `oci-archive:${theirs}:v1`);
+    const dst = await openImageLayout(join(dir, "dst"));
     const imported = await importOciArchive(theirs, dst.store, dst.layout);
     assert.deepEqual(
       imported.map((i) => [i.name, i.descriptor.digest]),
@@ -60,14 +48,14 @@ describe("OCI archives", () => {
     for (const d of [image.manifest, image.config, ...image.layers])
       assert.ok(await dst.store.info(d.digest), d.digest);
     // Round trip through pier itself.
-    const again = await open(join(dir, "again"));
+    const again = await openImageLayout(join(dir, "again"));
     await importOciArchive(ours, again.store, again.layout);
     assert.equal((await again.layout.resolve("v1"))?.digest, image.manifest.digest);
   });
 
   test("a blob whose bytes do not match its name fails the import and leaves nothing behind", async () => {
     const staging = join(dir, "tampered");
-    const src = await open(staging);
+    const src = await openImageLayout(staging);
     const image = await writeTinyImage(src.store);
     await src.layout.set("v1", image.manifest);
     const layer = src.store.blobPath(image.layers[0]!.digest);
@@ -75,7 +63,7 @@ describe("OCI archives", () => {
     await writeFile(layer, "evil bytes");
     const archive = join(dir, "tampered.tar");
     execFileSync("tar", ["-C", staging, "-cf", archive, "oci-layout", "index.json", "blobs"]);
-    const dst = await open(join(dir, "tampered-dst"));
+    const dst = await openImageLayout(join(dir, "tampered-dst"));
     await assert.rejects(
       importOciArchive(archive, dst.store, dst.layout),
       (e) => isPierError(e, "SIZE_MISMATCH") || isPierError(e, "DIGEST_MISMATCH"),
@@ -86,13 +74,13 @@ describe("OCI archives", () => {
 
   test("an archive missing a blob its index reaches is refused", async () => {
     const staging = join(dir, "incomplete");
-    const src = await open(staging);
+    const src = await openImageLayout(staging);
     const image = await writeTinyImage(src.store);
     await src.layout.set("v1", image.manifest);
     await src.store.delete(image.config.digest);
     const archive = join(dir, "incomplete.tar");
     execFileSync("tar", ["-C", staging, "-cf", archive, "oci-layout", "index.json", "blobs"]);
-    const dst = await open(join(dir, "incomplete-dst"));
+    const dst = await openImageLayout(join(dir, "incomplete-dst"));
     await assert.rejects(importOciArchive(archive, dst.store, dst.layout), (e: unknown) => {
       assert.ok(isPierError(e, "MISSING_ENTRY"));
       assert.match(e.message, new RegExp(image.config.digest));
@@ -108,7 +96,7 @@ describe("OCI archives", () => {
   });
 
   test("bad archives get clear errors", async () => {
-    const dst = await open(join(dir, "bad-dst"));
+    const dst = await openImageLayout(join(dir, "bad-dst"));
     const staging = join(dir, "bad");
     await mkdir(join(staging, "blobs", "sha256"), { recursive: true });
     await writeFile(join(staging, "oci-layout"), '{"imageLayoutVersion":"1.0.0"}');

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -8,17 +7,10 @@ import { LocalContentStore } from "../../content/local-store.js";
 import { isPierError } from "../../errors.js";
 import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
 import { writeTinyImage } from "../../testing/tiny-image.js";
+import { runTool } from "../../testing/umoci.js";
 import { createArchiveStaging, stageArchive } from "./staging.js";
 
-function skopeo(...args: string[]): string {
-  try {
-    return execFileSync("skopeo", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT")
-      throw new Error("skopeo is not installed: apt-get install -y skopeo");
-    throw err;
-  }
-}
+const skopeo = (...args: string[]) => runTool("skopeo", args);
 
 describe("archive staging", () => {
   let dir: string;
@@ -35,24 +27,24 @@ describe("archive staging", () => {
     const image = await writeTinyImage(store, undefined, { compression: "gzip" });
     await (await OciLayout.open(root)).set("v1", image.manifest);
     const archive = join(dir, "in.tar");
-    skopeo("copy", "-q", `oci:${root}:v1`, `docker-archive:${archive}:localhost/app:v1`);
+    await skopeo("copy", "-q", `oci:${root}:v1`, `docker-archive:${archive}:localhost/app:v1`);
     const staged = await stageArchive(archive, { tmpDir: dir });
     assert.equal(staged.format, "docker");
     assert.deepEqual(
       staged.images.map((i) => i.name),
       ["localhost/app:v1"],
     );
-    const inspect = JSON.parse(skopeo("inspect", `oci:${staged.dir}:localhost/app:v1`));
+    const inspect = JSON.parse(await skopeo("inspect", `oci:${staged.dir}:localhost/app:v1`));
     assert.deepEqual(inspect.Layers, image.diffIds);
     await staged.cleanup();
     assert.equal(existsSync(staged.dir), false);
 
     const out = join(dir, "out.tar");
     const staging = await createArchiveStaging("oci", out, dir);
-    skopeo("copy", "-q", `oci:${root}:v1`, `oci:${staging.dir}:v1`);
+    await skopeo("copy", "-q", `oci:${root}:v1`, `oci:${staging.dir}:v1`);
     await staging.commit(["v1"]);
     assert.equal(existsSync(staging.dir), false);
-    assert.equal(JSON.parse(skopeo("inspect", `oci-archive:${out}:v1`)).Digest, image.manifest.digest);
+    assert.equal(JSON.parse(await skopeo("inspect", `oci-archive:${out}:v1`)).Digest, image.manifest.digest);
 
     await assert.rejects(stageArchive(join(dir, "missing.tar"), { tmpDir: dir }), /ENOENT/);
     const failing = await createArchiveStaging("docker", join(dir, "never.tar"), dir);
