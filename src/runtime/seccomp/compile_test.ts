@@ -62,6 +62,7 @@ describe("compileSeccompFilter", () => {
     const p = load({
       defaultAction: "SCMP_ACT_ERRNO",
       defaultErrnoRet: 13,
+      listenerPath: "/run/agent.sock",
       syscalls: [
         { names: ["read"], action: "SCMP_ACT_ALLOW" },
         { names: ["write"], action: "SCMP_ACT_ERRNO", errnoRet: 5 },
@@ -388,7 +389,7 @@ describe("compileSeccompFilter", () => {
     );
   });
 
-  it("refuses SCMP_ACT_NOTIFY as default action or for write, as runc does", () => {
+  it("refuses SCMP_ACT_NOTIFY as default action, for write or without listenerPath, as runc does", () => {
     const invalid = (e: unknown) => e instanceof SeccompError && e.code === "INVALID_PROFILE";
     assert.throws(
       () => compileSeccompFilter({ defaultAction: "SCMP_ACT_NOTIFY" }, { nativeArch: "x86_64" }),
@@ -404,6 +405,14 @@ describe("compileSeccompFilter", () => {
           { nativeArch: "x86_64" },
         ),
       (e: unknown) => invalid(e) && /syscalls\[0\].*write/.test((e as Error).message),
+    );
+    assert.throws(
+      () =>
+        compileSeccompFilter(
+          { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_NOTIFY" }] },
+          { nativeArch: "x86_64" },
+        ),
+      (e: unknown) => invalid(e) && /listenerPath/.test((e as Error).message),
     );
   });
 

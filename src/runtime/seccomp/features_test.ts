@@ -32,6 +32,7 @@ describe("seccompFeatures", () => {
     for (const action of f.actions) {
       const s = validateLinuxSeccomp({
         defaultAction: "SCMP_ACT_ALLOW",
+        listenerPath: "/run/agent.sock",
         syscalls: [
           {
             names: ["mkdir"],

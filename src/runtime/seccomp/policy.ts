@@ -24,7 +24,7 @@
  *   above the highest one the profile names get `ERRNO(ENOSYS)`, for each ABI listed in
  *   `architectures`, so that programs fall back from syscalls newer than the profile.
  * - `SCMP_ACT_NOTIFY` may not be the default action nor apply to `write` (runc refuses both:
- *   the runtime needs `write` to hand the listener fd over).
+ *   the runtime needs `write` to hand the listener fd over), and needs `listenerPath`.
  */
 import type {
   LinuxSeccomp,
@@ -157,8 +157,8 @@ export interface PolicyOptions {
 
 /**
  * Decides the filter for a validated profile. Pure: no I/O, no kernel. Throws `SeccompError`
- * `INVALID_PROFILE` for a NOTIFY default action or NOTIFY on `write`, `UNSUPPORTED_ARCH` for an
- * unknown native architecture.
+ * `INVALID_PROFILE` for a NOTIFY default action, NOTIFY on `write` or without `listenerPath`;
+ * `UNSUPPORTED_ARCH` for an unknown native architecture.
  */
 export function decidePolicy(seccomp: LinuxSeccomp, options: PolicyOptions = {}): FilterPolicy {
   const notes: string[] = [];
@@ -177,6 +177,13 @@ export function decidePolicy(seccomp: LinuxSeccomp, options: PolicyOptions = {})
       );
     }
   });
+  if (seccomp.listenerPath === undefined && rules.some((r) => r.action === "SCMP_ACT_NOTIFY")) {
+    // runc fails the same profile later, when it has no socket to hand the listener fd to.
+    throw new SeccompError(
+      "INVALID_PROFILE",
+      "linux.seccomp.listenerPath: required when a rule uses SCMP_ACT_NOTIFY (the listener fd goes to that socket)",
+    );
+  }
   const defaultRet = actionRet(seccomp.defaultAction, seccomp.defaultErrnoRet);
 
   const native = nativeAbi(options.nativeArch);
