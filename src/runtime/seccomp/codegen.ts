@@ -9,8 +9,10 @@
  * about log2(intervals) comparisons instead of a walk down a list. x32 (bit 30 of `nr` on
  * AUDIT_ARCH_X86_64) is just another part of the same number line.
  *
- * Arguments are 64-bit and classic BPF compares 32 bits, so every comparison looks at the high
- * half first and at the low half only when the high halves are equal.
+ * Arguments are 64-bit and classic BPF compares 32 bits, so on 64-bit ABIs a comparison looks
+ * at the high half first and at the low half only when the high halves are equal; runs of rules
+ * on one argument check the high half once (emitLowGroup). On the 32-bit ABIs (i386, x32)
+ * libseccomp compares the low halves only, and so does pier.
  */
 import { SECCOMP_ABIS, type SeccompAbi } from "./arch.js";
 import { Assembly, type Label } from "./assembler.js";
