@@ -1,0 +1,153 @@
+/**
+ * Starting and following `native/pier-monitor`, the per-container monitor (see the header of
+ * `native/pier-monitor.c`): it runs the runtime's `create` as its child so that it becomes the
+ * container's subreaper, keeps the container's stdio, writes its json-file log and its exit file,
+ * and outlives pierd.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { Readable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { EngineError } from "../error.js";
+
+let monitorPath: string | undefined;
+
+/**
+ * Path of the built monitor (`PIER_MONITOR` overrides). Builds it with `native/build.sh` when
+ * missing or older than its source; throws `MONITOR_FAILED` when that fails.
+ */
+export function ensureMonitor(): string {
+  if (monitorPath) return monitorPath;
+  if (process.env.PIER_MONITOR) {
+    monitorPath = process.env.PIER_MONITOR;
+    return monitorPath;
+  }
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8 && !existsSync(join(dir, "native", "pier-monitor.c")); i++) dir = dirname(dir);
+  const native = join(dir, "native");
+  const src = join(native, "pier-monitor.c");
+  if (!existsSync(src)) throw new EngineError("MONITOR_FAILED", "cannot find native/pier-monitor.c");
+  const bin = join(native, "build", "pier-monitor");
+  if (!existsSync(bin) || statSync(bin).mtimeMs < statSync(src).mtimeMs) {
+    try {
+      execFileSync("sh", [join(native, "build.sh")], { stdio: ["ignore", "ignore", "pipe"] });
+    } catch (err) {
+      throw new EngineError("MONITOR_FAILED", `building ${bin} failed: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+  monitorPath = bin;
+  return bin;
+}
+
+/** The files a monitor works with. */
+export interface MonitorFiles {
+  log: string;
+  pidFile: string;
+  exitFile: string;
+  /** Unix socket for stdin, when the container keeps stdin open. */
+  attachSocket?: string;
+}
+
+/** A monitor whose container was created. */
+export interface LaunchedMonitor {
+  monitorPid: number;
+  containerPid: number;
+  /** Resolves when the monitor has exited (its status channel closed). */
+  gone: Promise<void>;
+}
+
+/** What the monitor's exit file says. */
+export interface ExitRecord {
+  exitCode: number;
+  finishedAt: string;
+  createFailed?: boolean;
+}
+
+/** Reads an exit file; `undefined` while there is none. */
+export function readExitFile(path: string): ExitRecord | undefined {
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as ExitRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parses one status line of the monitor. Pure. */
+export function parseStatusLine(
+  line: string,
+):
+  | { kind: "monitor" | "created" | "exited"; value: number }
+  | { kind: "failed"; reason: string }
+  | undefined {
+  const m = /^(monitor|created|exited|failed) (.*)$/.exec(line);
+  if (!m) return undefined;
+  if (m[1] === "failed") return { kind: "failed", reason: m[2]! };
+  const value = Number(m[2]);
+  return Number.isInteger(value) ? { kind: m[1] as "monitor" | "created" | "exited", value } : undefined;
+}
+
+/**
+ * Starts a monitor running `command` (the runtime's create) and resolves once the container is
+ * created, with both pids. On failure rejects with `CREATE_FAILED` carrying `explain()`'s text
+ * (the runtime's own error message).
+ */
+export function launchMonitor(
+  files: MonitorFiles,
+  command: readonly string[],
+  explain: () => string,
+): Promise<LaunchedMonitor> {
+  const args = ["-l", files.log, "-p", files.pidFile, "-e", files.exitFile];
+  if (files.attachSocket) args.push("-a", files.attachSocket);
+  const child = spawn(ensureMonitor(), [...args, "--", ...command], {
+    stdio: ["ignore", "ignore", "ignore", "pipe"],
+    detached: true,
+  });
+  child.unref();
+  const channel = child.stdio[3] as Readable;
+  let monitorPid = 0;
+  let buffered = "";
+  const gone = new Promise<void>((resolve) => {
+    channel.on("close", () => resolve());
+    channel.on("error", () => resolve());
+  });
+  return new Promise<LaunchedMonitor>((resolve, reject) => {
+    let settled = false;
+    const fail = (why: string) => {
+      if (settled) return;
+      settled = true;
+      const detail = explain();
+      reject(new EngineError("CREATE_FAILED", detail || `container create failed: ${why}`));
+    };
+    channel.on("data", (chunk: Buffer) => {
+      buffered += chunk.toString("utf8");
+      let nl = buffered.indexOf("\n");
+      while (nl >= 0) {
+        const msg = parseStatusLine(buffered.slice(0, nl));
+        buffered = buffered.slice(nl + 1);
+        nl = buffered.indexOf("\n");
+        if (!msg) continue;
+        if (msg.kind === "monitor") monitorPid = msg.value;
+        else if (msg.kind === "created" && !settled) {
+          settled = true;
+          resolve({ monitorPid, containerPid: msg.value, gone });
+        } else if (msg.kind === "failed") fail(msg.reason);
+      }
+    });
+    child.on("error", (err) => fail(err.message));
+    void gone.then(() => fail("the monitor exited"));
+  });
+}
+
+/** True when a process with this pid exists. */
+export function processAlive(pid: number): boolean {
+  if (pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -1,0 +1,489 @@
+/**
+ * The container service: create (image → snapshot → bundle → metadata), start (through a
+ * monitor that runs the runtime's create; `start` itself through the runtime library in-process),
+ * stop/kill/restart/remove, wait, restart policies, auto-remove, and re-adoption of running
+ * containers after a pierd restart.
+ *
+ * Layout: `<root>/containers/<id>/` (config.json, `<id>-json.log`, exit.json),
+ * `<root>/rw/<id>/` (the snapshot), `<execRoot>/runtime/` (the runtime's state),
+ * `<execRoot>/containers/<id>/` (pid file, runtime log), `<execRoot>/a/<id12>.sock` (stdin).
+ */
+import { randomBytes } from "node:crypto";
+import { EventEmitter } from "node:events";
+import { readFileSync, statSync } from "node:fs";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { isErrno, isPierError } from "../../errors.js";
+import { resolveInRoot } from "../../layer/resolve.js";
+import { type RuntimeContext, runtimeContext } from "../../runtime/lifecycle/context.js";
+import { deleteContainer } from "../../runtime/lifecycle/delete.js";
+import { killContainer } from "../../runtime/lifecycle/kill.js";
+import { parseSignal } from "../../runtime/lifecycle/signals.js";
+import { startContainer } from "../../runtime/lifecycle/start.js";
+import { EngineError } from "../error.js";
+import type { ImageService } from "../images.js";
+import type { Snapshotter } from "../snapshots/snapshotter.js";
+import { type ContainerConfig, checkName, containerSpec } from "./config.js";
+import { launchMonitor, processAlive, readExitFile } from "./monitor.js";
+import { type ContainerRecord, ContainerStore } from "./store.js";
+
+/** Docker's `wait` conditions. */
+export type WaitCondition = "not-running" | "next-exit" | "removed";
+
+/** What `wait` resolves with. */
+export interface WaitResult {
+  StatusCode: number;
+  Error: { Message: string } | null;
+}
+
+/** Options of {@link ContainerService}. */
+export interface ContainerServiceOptions {
+  root: string;
+  execRoot: string;
+  images: ImageService;
+  snapshots: Snapshotter;
+  /** Receives one message per notable event (for the daemon's JSON log). */
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+const RUNTIME_MAIN = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "runtime", "cli", "main.js");
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Containers and their tasks. Emits `exit` (id, code), `removed` (id, code) and `start` (id).
+ * Every create either completes or removes what it made (snapshot, directory, record).
+ */
+export class ContainerService extends EventEmitter {
+  readonly store: ContainerStore;
+  readonly root: string;
+  readonly execRoot: string;
+  readonly images: ImageService;
+  readonly snapshots: Snapshotter;
+  private readonly runtime: RuntimeContext;
+  private readonly log: (msg: string, fields?: Record<string, unknown>) => void;
+  /** Containers the user stopped (restart policies do not bring those back). */
+  private readonly stopped = new Set<string>();
+  private readonly watching = new Set<string>();
+  private closed = false;
+
+  constructor(opts: ContainerServiceOptions) {
+    super();
+    this.setMaxListeners(0);
+    this.root = opts.root;
+    this.execRoot = opts.execRoot;
+    this.images = opts.images;
+    this.snapshots = opts.snapshots;
+    this.log = opts.log ?? (() => {});
+    this.store = new ContainerStore(join(opts.root, "engine.db"));
+    this.runtime = runtimeContext(join(opts.execRoot, "runtime"), (m) => this.log(`runtime: ${m}`));
+  }
+
+  /** Directory of a container's persistent files. */
+  dir(id: string): string {
+    return join(this.root, "containers", id);
+  }
+
+  /** Path of a container's json-file log. */
+  logPath(id: string): string {
+    return join(this.dir(id), `${id}-json.log`);
+  }
+
+  private exitFile(id: string): string {
+    return join(this.dir(id), "exit.json");
+  }
+
+  private runDir(id: string): string {
+    return join(this.execRoot, "containers", id);
+  }
+
+  /** The unix socket that feeds a running container's stdin (when it keeps stdin open). */
+  attachSocket(id: string): string {
+    return join(this.execRoot, "a", `${id.slice(0, 16)}.sock`);
+  }
+
+  /** Finds a container by id, name or id prefix; throws `NOT_FOUND`. */
+  find(ref: string): ContainerRecord {
+    return this.store.find(ref);
+  }
+
+  /** Every container, newest first. */
+  list(): ContainerRecord[] {
+    return this.store.list();
+  }
+
+  /**
+   * Creates a container from `config` (image must be local: `IMAGE_NOT_FOUND` otherwise), named
+   * `name` or a generated name. Throws `NAME_CONFLICT` for a used name.
+   */
+  async create(config: ContainerConfig, name?: string): Promise<ContainerRecord> {
+    const image = await this.images.resolve(config.image);
+    const id = randomBytes(32).toString("hex");
+    const finalName = name ? checkName(name) : `pier_${id.slice(0, 12)}`;
+    const rec = this.store.insert({ id, name: finalName, config, imageId: image.descriptor.digest });
+    try {
+      const rootfs = await this.snapshots.prepare(id, this.images.layers(image));
+      const files = {
+        passwd: await readRootfsFile(rootfs, "/etc/passwd"),
+        group: await readRootfsFile(rootfs, "/etc/group"),
+      };
+      const spec = containerSpec(image.config, config, { id, rootfs, files });
+      await mkdir(this.dir(id), { recursive: true, mode: 0o700 });
+      await writeFile(join(this.dir(id), "config.json"), JSON.stringify(spec));
+      await writeFile(this.logPath(id), "", { mode: 0o640 });
+      this.log("container created", { id, name: finalName });
+      return rec;
+    } catch (err) {
+      await this.snapshots.remove(id).catch(() => {});
+      await rm(this.dir(id), { recursive: true, force: true });
+      this.store.delete(id);
+      throw err;
+    }
+  }
+
+  /** Starts a created or exited container; resolves once its process runs. */
+  async start(ref: string): Promise<ContainerRecord> {
+    const rec = this.find(ref);
+    if (rec.status === "running")
+      throw new EngineError("INVALID_STATE", `container ${rec.id} is already running`);
+    if (rec.status === "removing")
+      throw new EngineError(
+        "INVALID_STATE",
+        `container ${rec.id} is marked for removal and cannot be started`,
+      );
+    this.stopped.delete(rec.id);
+    return this.launch(rec);
+  }
+
+  private async launch(rec: ContainerRecord): Promise<ContainerRecord> {
+    const { id } = rec;
+    const run = this.runDir(id);
+    await mkdir(run, { recursive: true, mode: 0o700 });
+    await mkdir(join(this.execRoot, "a"), { recursive: true, mode: 0o700 });
+    await rm(this.exitFile(id), { force: true });
+    await rm(join(run, "pid"), { force: true });
+    if (!this.snapshots.isMounted(id)) {
+      // After a reboot the overlay is gone: mount it again from the image.
+      const image = await this.images.store.resolveDescriptor({
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        digest: rec.imageId as `${string}:${string}`,
+        size: 0,
+      });
+      await this.snapshots.remove(id);
+      await this.snapshots.prepare(id, this.images.layers(image));
+    }
+    await deleteContainer(this.runtime, id, true).catch(() => {});
+    const runtimeLog = join(run, "runtime.log");
+    await rm(runtimeLog, { force: true });
+    const command = [
+      process.execPath,
+      RUNTIME_MAIN,
+      "--root",
+      join(this.execRoot, "runtime"),
+      "--log",
+      runtimeLog,
+      "--log-format",
+      "json",
+      "create",
+      "--bundle",
+      this.dir(id),
+      "--pid-file",
+      join(run, "pid"),
+      id,
+    ];
+    let launched: Awaited<ReturnType<typeof launchMonitor>>;
+    try {
+      launched = await launchMonitor(
+        {
+          log: this.logPath(id),
+          pidFile: join(run, "pid"),
+          exitFile: this.exitFile(id),
+          ...(rec.config.openStdin ? { attachSocket: this.attachSocket(id) } : {}),
+        },
+        command,
+        () => runtimeError(runtimeLog),
+      );
+    } catch (err) {
+      const message = (err as Error).message;
+      this.store.update(id, { status: "exited", exitCode: 127, error: message, finishedAt: now() });
+      throw err;
+    }
+    try {
+      await startContainer(this.runtime, id);
+    } catch (err) {
+      try {
+        process.kill(launched.containerPid, "SIGKILL");
+      } catch {}
+      throw err;
+    }
+    const updated = this.store.update(id, {
+      status: "running",
+      pid: launched.containerPid,
+      monitorPid: launched.monitorPid,
+      startedAt: now(),
+      error: "",
+    });
+    this.emit("start", id);
+    this.watch(id, launched.gone);
+    return updated;
+  }
+
+  /** Follows a running container until its monitor wrote the exit file. */
+  private watch(id: string, gone?: Promise<void>): void {
+    if (this.watching.has(id)) return;
+    this.watching.add(id);
+    const exitFile = this.exitFile(id);
+    let done = false;
+    const check = async () => {
+      if (done || this.closed) return;
+      const rec = this.store.get(id);
+      if (!rec) {
+        done = true;
+        return;
+      }
+      const exit = readExitFile(exitFile);
+      if (exit) {
+        done = true;
+        clearInterval(timer);
+        await this.onExit(id, exit.exitCode, exit.finishedAt);
+      } else if (!processAlive(rec.monitorPid)) {
+        // Give a just-written exit file one more look before calling the monitor lost.
+        await sleep(50);
+        if (readExitFile(exitFile)) return check();
+        done = true;
+        clearInterval(timer);
+        await this.onExit(id, 255, now(), "the container's monitor died");
+      }
+    };
+    const timer = setInterval(() => void check().catch((e) => this.log(`watch ${id}: ${e}`)), 200);
+    timer.unref();
+    void gone?.then(() => check().catch((e) => this.log(`watch ${id}: ${e}`)));
+  }
+
+  private async onExit(id: string, code: number, finishedAt: string, error = ""): Promise<void> {
+    this.watching.delete(id);
+    await deleteContainer(this.runtime, id, true).catch((e: Error) =>
+      this.log(`runtime delete ${id}: ${e.message}`),
+    );
+    const rec = this.store.update(id, {
+      status: "exited",
+      exitCode: code,
+      finishedAt,
+      pid: 0,
+      monitorPid: 0,
+      error,
+    });
+    this.log("container exited", { id, exitCode: code });
+    this.emit("exit", id, code);
+    if (rec.config.autoRemove) {
+      await this.remove(id, true).catch((e: Error) => this.log(`auto-remove ${id}: ${e.message}`));
+      return;
+    }
+    const policy = rec.config.restartPolicy;
+    if (!policy || this.stopped.has(id) || this.closed) return;
+    const again =
+      policy.name === "always" ||
+      policy.name === "unless-stopped" ||
+      (policy.name === "on-failure" &&
+        code !== 0 &&
+        (!policy.maximumRetryCount || rec.restartCount < policy.maximumRetryCount));
+    if (!again) return;
+    // Docker backs off from 100 ms, doubling; a short fixed delay keeps a crash loop cheap enough.
+    await sleep(Math.min(100 * 2 ** Math.min(rec.restartCount, 6), 5000));
+    const cur = this.store.get(id);
+    if (!cur || cur.status !== "exited" || this.stopped.has(id) || this.closed) return;
+    this.store.update(id, { restartCount: cur.restartCount + 1 });
+    await this.launch(cur).catch((e: Error) => this.log(`restart ${id}: ${e.message}`));
+  }
+
+  /** Sends `signal` (name or number) to a running container's init. */
+  async kill(ref: string, signal: string | number = "SIGKILL"): Promise<void> {
+    const rec = this.find(ref);
+    if (rec.status !== "running")
+      throw new EngineError(
+        "INVALID_STATE",
+        `Cannot kill container: ${ref}: Container ${rec.id} is not running`,
+      );
+    const sig = typeof signal === "number" ? signal : parseSignal(signal);
+    this.stopped.add(rec.id);
+    await killContainer(this.runtime, rec.id, sig);
+  }
+
+  /**
+   * Stops a running container: its stop signal (default SIGTERM), then SIGKILL after `timeout`
+   * seconds (default: the container's stopTimeout, else 10). Resolves once it exited; `false`
+   * when it was not running.
+   */
+  async stop(ref: string, timeout?: number): Promise<boolean> {
+    const rec = this.find(ref);
+    if (rec.status !== "running") return false;
+    this.stopped.add(rec.id);
+    const exited = this.waitExit(rec.id);
+    const grace = timeout ?? rec.config.stopTimeout ?? 10;
+    await killContainer(this.runtime, rec.id, parseSignal(rec.config.stopSignal ?? "SIGTERM")).catch(
+      () => {},
+    );
+    const timedOut = await Promise.race([exited.then(() => false), sleep(grace * 1000).then(() => true)]);
+    if (timedOut) {
+      await killContainer(this.runtime, rec.id, 9, true).catch(() => {});
+      await exited;
+    }
+    return true;
+  }
+
+  /** Stops (if running) and starts again. */
+  async restart(ref: string, timeout?: number): Promise<ContainerRecord> {
+    const rec = this.find(ref);
+    await this.stop(rec.id, timeout);
+    await this.waitState(rec.id, (r) => r.status !== "running");
+    return this.start(rec.id);
+  }
+
+  /** Resolves with the exit code of the next exit of `id`. */
+  private waitExit(id: string): Promise<number> {
+    return new Promise((resolve) => {
+      const on = (eid: string, code: number) => {
+        if (eid !== id) return;
+        this.off("exit", on);
+        resolve(code);
+      };
+      this.on("exit", on);
+    });
+  }
+
+  private async waitState(id: string, ok: (r: ContainerRecord) => boolean): Promise<void> {
+    for (;;) {
+      const r = this.store.get(id);
+      if (!r || ok(r)) return;
+      await sleep(20);
+    }
+  }
+
+  /**
+   * Docker's wait: `not-running` resolves at once unless running; `next-exit` at the next exit;
+   * `removed` once the container is gone. The status is the real exit code.
+   */
+  wait(ref: string, condition: WaitCondition = "not-running"): Promise<WaitResult> {
+    const rec = this.find(ref);
+    const result = (code: number, error = ""): WaitResult => ({
+      StatusCode: code,
+      Error: error ? { Message: error } : null,
+    });
+    if (condition === "not-running" && rec.status !== "running") {
+      return Promise.resolve(result(rec.exitCode, rec.error));
+    }
+    return new Promise((resolve) => {
+      const onExit = (id: string, code: number) => {
+        if (id !== rec.id || condition === "removed") return;
+        cleanup();
+        resolve(result(code, this.store.get(id)?.error ?? ""));
+      };
+      const onRemoved = (id: string, code: number) => {
+        if (id !== rec.id) return;
+        cleanup();
+        resolve(result(code));
+      };
+      const cleanup = () => {
+        this.off("exit", onExit);
+        this.off("removed", onRemoved);
+      };
+      this.on("exit", onExit);
+      this.on("removed", onRemoved);
+    });
+  }
+
+  /**
+   * Removes a container: `INVALID_STATE` (Docker's 409) when it runs, unless `force`, which
+   * kills it first. The snapshot, files and record all go.
+   */
+  async remove(ref: string, force = false): Promise<void> {
+    const rec = this.find(ref);
+    if (rec.status === "running") {
+      if (!force)
+        throw new EngineError(
+          "INVALID_STATE",
+          `You cannot remove a running container ${rec.id}. Stop the container before attempting removal or force remove`,
+        );
+      this.stopped.add(rec.id);
+      const exited = this.waitExit(rec.id);
+      await killContainer(this.runtime, rec.id, 9, true).catch(() => {});
+      await exited;
+      if (!this.store.get(rec.id)) return; // auto-removed meanwhile
+    }
+    if (this.store.get(rec.id)?.status === "removing" && !force) return;
+    this.store.update(rec.id, { status: "removing" });
+    await deleteContainer(this.runtime, rec.id, true).catch(() => {});
+    await this.snapshots.remove(rec.id);
+    await rm(this.dir(rec.id), { recursive: true, force: true });
+    await rm(this.runDir(rec.id), { recursive: true, force: true });
+    await rm(this.attachSocket(rec.id), { force: true });
+    this.store.delete(rec.id);
+    this.stopped.delete(rec.id);
+    this.log("container removed", { id: rec.id });
+    this.emit("removed", rec.id, rec.exitCode);
+  }
+
+  /**
+   * After a daemon start: follows containers whose monitors still run, records the exit code of
+   * those that exited meanwhile, finishes interrupted removals and applies restart policies.
+   */
+  async restore(): Promise<void> {
+    for (const rec of this.store.list()) {
+      if (rec.status === "removing") {
+        await this.remove(rec.id, true).catch((e: Error) =>
+          this.log(`restore remove ${rec.id}: ${e.message}`),
+        );
+      } else if (rec.status === "running") {
+        const exit = readExitFile(this.exitFile(rec.id));
+        if (exit) await this.onExit(rec.id, exit.exitCode, exit.finishedAt);
+        else if (processAlive(rec.monitorPid)) this.watch(rec.id);
+        else await this.onExit(rec.id, 255, now(), "the container's monitor died while pierd was down");
+      } else if (rec.status === "exited") {
+        const p = rec.config.restartPolicy?.name;
+        if (p === "always" && !rec.error) await this.launch(rec).catch(() => {});
+      }
+    }
+  }
+
+  /** Byte size of the log now (attach reads from here on). */
+  logSize(id: string): number {
+    try {
+      return statSync(this.logPath(id)).size;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** Stops following containers (they keep running under their monitors) and closes the database. */
+  close(): void {
+    this.closed = true;
+    this.store.close();
+  }
+}
+
+function now(): string {
+  return new Date().toISOString();
+}
+
+/** The runtime's error message from its JSON log (the last `error` line). */
+function runtimeError(path: string): string {
+  try {
+    const lines = readFileSync(path, "utf8").trim().split("\n").reverse();
+    for (const l of lines) {
+      const v = JSON.parse(l) as { level?: string; msg?: string };
+      if (v.level === "error" && v.msg) return v.msg;
+    }
+  } catch {}
+  return "";
+}
+
+/** Reads a text file of a rootfs without following any symlink out of it; `undefined` if absent. */
+async function readRootfsFile(rootfs: string, path: string): Promise<string | undefined> {
+  try {
+    return await readFile(resolveInRoot(rootfs, path, { followFinal: true }), "utf8");
+  } catch (err) {
+    if (isErrno(err, "ENOENT") || isErrno(err, "ENOTDIR") || isErrno(err, "EISDIR")) return undefined;
+    if (isPierError(err)) return undefined;
+    throw err;
+  }
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+/**
+ * `pierd`: the engine daemon. Flags override the config file (`--config`, default
+ * `/etc/pier/pierd.json` when it exists), which overrides the defaults (`/var/lib/pier`,
+ * `/run/pier`). Logs JSON lines to stderr. SIGTERM/SIGINT stop serving; containers keep running.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { Command } from "commander";
+import { PIER_VERSION } from "../../cli/version.js";
+import { type DaemonConfig, startDaemon } from "./daemon.js";
+
+const DEFAULT_CONFIG = "/etc/pier/pierd.json";
+
+const program = new Command("pierd")
+  .description("pier's container engine daemon")
+  .version(PIER_VERSION, "-v, --version")
+  .option("--config <file>", `JSON config file (default ${DEFAULT_CONFIG} when present)`)
+  .option("--root <dir>", "persistent state (default /var/lib/pier)")
+  .option("--exec-root <dir>", "runtime state and sockets (default /run/pier)")
+  .option("--socket <path>", "pier API socket (default <exec-root>/pier.sock)")
+  .option("--docker-socket <path>", "Docker API socket (default <exec-root>/docker.sock)")
+  .option("--snapshotter <driver>", "overlay or copy (default: overlay when the kernel has it)")
+  .option("--insecure-registry <host...>", "registries spoken to over plain HTTP (loopback always is)");
+program.parse();
+const flags = program.opts<{
+  config?: string;
+  root?: string;
+  execRoot?: string;
+  socket?: string;
+  dockerSocket?: string;
+  snapshotter?: string;
+  insecureRegistry?: string[];
+}>();
+
+function fail(message: string): never {
+  process.stderr.write(
+    `${JSON.stringify({ time: new Date().toISOString(), level: "error", msg: message })}\n`,
+  );
+  process.exit(1);
+}
+
+let file: Partial<DaemonConfig> = {};
+const configPath = flags.config ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined);
+if (configPath) {
+  try {
+    file = JSON.parse(readFileSync(configPath, "utf8")) as Partial<DaemonConfig>;
+  } catch (err) {
+    fail(`config ${configPath}: ${(err as Error).message}`);
+  }
+}
+const snapshotter = flags.snapshotter ?? file.snapshotter;
+if (snapshotter !== undefined && snapshotter !== "overlay" && snapshotter !== "copy")
+  fail(`--snapshotter must be overlay or copy, not ${snapshotter}`);
+const config: DaemonConfig = {
+  root: flags.root ?? file.root ?? "/var/lib/pier",
+  execRoot: flags.execRoot ?? file.execRoot ?? "/run/pier",
+  ...((flags.socket ?? file.socket) ? { socket: (flags.socket ?? file.socket) as string } : {}),
+  ...((flags.dockerSocket ?? file.dockerSocket)
+    ? { dockerSocket: (flags.dockerSocket ?? file.dockerSocket) as string }
+    : {}),
+  ...(snapshotter ? { snapshotter } : {}),
+  insecureRegistries: flags.insecureRegistry ?? file.insecureRegistries ?? [],
+};
+
+try {
+  const daemon = await startDaemon(config);
+  const stop = () => {
+    void daemon.close().then(() => process.exit(0));
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+} catch (err) {
+  fail((err as Error).message);
+}

@@ -1,0 +1,98 @@
+/**
+ * The engine's image service: pier's image store under `<root>` (an OCI layout at
+ * `<root>/content`), pulls through the registry client, and the runtime spec an image implies.
+ */
+import { join } from "node:path";
+import { isPierError } from "../errors.js";
+import { runtimeConfigFromImage, type UserFiles } from "../image/bundle-config.js";
+import { ImageStore, type ResolvedImage } from "../image/image-store.js";
+import { type ImageListRow, listImages } from "../image/list.js";
+import { tryParseReference } from "../oci/reference.js";
+import type { Spec } from "../oci/runtime-spec/config.js";
+import { defaultRuntimeSpec } from "../oci/runtime-spec/default-spec.js";
+import type { CopyResult } from "../remote/copy.js";
+import type { ProgressListener } from "../remote/progress-events.js";
+import { pull } from "../remote/pull.js";
+import { EngineError } from "./error.js";
+import type { LayerSource } from "./snapshots/snapshotter.js";
+
+/** Options of {@link ImageService}. */
+export interface ImageServiceOptions {
+  /** Registries (host[:port]) spoken to over plain HTTP; loopback ones always are, as Docker does. */
+  insecureRegistries?: readonly string[];
+}
+
+/** True for a registry on the loopback interface (Docker treats 127.0.0.0/8 as insecure). Pure. */
+export function isLoopbackRegistry(registry: string): boolean {
+  const host = registry.replace(/:\d+$/, "");
+  return host === "localhost" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** Images as the engine sees them. */
+export class ImageService {
+  readonly store: ImageStore;
+  private readonly insecure: readonly string[];
+
+  private constructor(store: ImageStore, opts: ImageServiceOptions) {
+    this.store = store;
+    this.insecure = opts.insecureRegistries ?? [];
+  }
+
+  /** Opens (creating when missing) the store under `root`. */
+  static async open(root: string, opts: ImageServiceOptions = {}): Promise<ImageService> {
+    return new ImageService(await ImageStore.open(root), opts);
+  }
+
+  /**
+   * Resolves a local image for the host platform; throws `EngineError` `IMAGE_NOT_FOUND`
+   * (Docker's "No such image", which makes clients pull) when the store lacks it.
+   */
+  async resolve(ref: string): Promise<ResolvedImage> {
+    try {
+      return await this.store.resolveImage(ref);
+    } catch (err) {
+      if (isPierError(err, "IMAGE_NOT_FOUND"))
+        throw new EngineError("IMAGE_NOT_FOUND", `No such image: ${ref}`, { cause: err });
+      throw err;
+    }
+  }
+
+  /** Pulls `ref` from its registry into the store (digests verified before anything is visible). */
+  async pull(ref: string, onProgress?: ProgressListener): Promise<CopyResult> {
+    const parsed = tryParseReference(ref);
+    if (!parsed) throw new EngineError("INVALID_ARGUMENT", `invalid reference format: ${ref}`);
+    const registry = parsed.registry;
+    const insecure = isLoopbackRegistry(registry) || this.insecure.includes(registry);
+    return pull(parsed.toString(), {
+      storeRoot: join(this.store.root, "content"),
+      insecure,
+      ...(onProgress ? { onProgress } : {}),
+    });
+  }
+
+  /** Every named image with its size and id. */
+  list(): Promise<ImageListRow[]> {
+    return listImages(this.store);
+  }
+
+  /** The layers of an image as the snapshotter takes them, bottom first. */
+  layers(image: ResolvedImage): LayerSource[] {
+    const diffIds = image.config.rootfs.diff_ids;
+    if (diffIds.length !== image.manifest.layers.length)
+      throw new EngineError("INVALID_ARGUMENT", `${image.descriptor.digest}: layers and diff_ids disagree`);
+    return image.manifest.layers.map((l, i) => ({
+      mediaType: l.mediaType,
+      diffId: diffIds[i]!,
+      open: () => this.store.content.read(l.digest),
+    }));
+  }
+
+  /**
+   * The runtime spec for `image`: `runc spec`'s defaults with the image config applied as
+   * image-spec `conversion.md` says. `files` are the rootfs's `/etc/passwd` and `/etc/group`
+   * for user names.
+   */
+  runtimeSpec(image: ResolvedImage, files: UserFiles = {}): Spec {
+    return runtimeConfigFromImage(image.config, defaultRuntimeSpec(), files);
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * Helpers for the engine's own tests (not part of the library API): a busybox image built
+ * locally and pushed to a pier registry on loopback, a `pierd` child process in temp
+ * directories, and the stock `docker` CLI pointed at it.
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createImage } from "../image/build.js";
+import { ImageStore } from "../image/image-store.js";
+import { startTestRegistry, type TestRegistry } from "../registry/test-support.js";
+import { push } from "../remote/pull.js";
+import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busybox.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The compiled `pierd` entry point. */
+export const PIERD_MAIN = join(here, "daemon", "main.js");
+/** The compiled `pier` CLI entry point. */
+export const PIER_MAIN = join(here, "..", "cli", "pier.js");
+/** Where the stock docker CLI is installed on the test machines. */
+export const DOCKER_CLI = "/usr/local/bin/docker";
+
+/** A registry holding `busybox:latest` (default command `sh`). */
+export interface BusyboxRegistry {
+  registry: TestRegistry;
+  /** `127.0.0.1:PORT/busybox:latest`. */
+  image: string;
+  stop(): Promise<void>;
+}
+
+/** Builds a busybox image with pier and pushes it to a fresh pier registry on 127.0.0.1. */
+export async function busyboxRegistry(): Promise<BusyboxRegistry> {
+  const registry = await startTestRegistry();
+  const work = await makeTempDir("pier-engine-img-");
+  try {
+    const rootfs = await writeBusyboxRootfs(join(work, "rootfs"));
+    const store = await ImageStore.open(join(work, "store"));
+    await createImage(store, rootfs, "busybox:latest", { cmd: ["sh"] });
+    const host = new URL(registry.url).host;
+    const image = `${host}/busybox:latest`;
+    await push(image, {
+      storeRoot: join(work, "store", "content"),
+      localName: "docker.io/library/busybox:latest",
+      insecure: true,
+    });
+    return { registry, image, stop: () => registry.stop() };
+  } finally {
+    await removeTempDir(work);
+  }
+}
+
+/** A `pierd` child process with its own temp `--root` and `--exec-root`. */
+export interface TestDaemon {
+  dir: string;
+  root: string;
+  execRoot: string;
+  socket: string;
+  dockerSocket: string;
+  proc: ChildProcess;
+  /** Everything the daemon wrote to stderr. */
+  stderr(): string;
+  /** Starts it again with the same directories (after a kill). */
+  restart(): Promise<void>;
+  /** SIGKILL, as a crash. */
+  crash(): Promise<void>;
+  /** Stops it, kills every container it left, unmounts and removes its directories. */
+  stop(): Promise<void>;
+}
+
+async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Starts `pierd` in fresh temp directories and waits for both sockets. */
+export async function startTestDaemon(extra: string[] = []): Promise<TestDaemon> {
+  const dir = await makeTempDir("pier-engine-");
+  const root = join(dir, "root");
+  const execRoot = join(dir, "run");
+  let log = "";
+  const d: TestDaemon = {
+    dir,
+    root,
+    execRoot,
+    socket: join(execRoot, "pier.sock"),
+    dockerSocket: join(execRoot, "docker.sock"),
+    proc: undefined as unknown as ChildProcess,
+    stderr: () => log,
+    async restart() {
+      const proc = spawn(process.execPath, [PIERD_MAIN, "--root", root, "--exec-root", execRoot, ...extra], {
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      proc.stderr?.on("data", (c: Buffer) => {
+        log += c.toString();
+      });
+      d.proc = proc;
+      let exited = false;
+      proc.on("exit", () => {
+        exited = true;
+      });
+      await waitFor(() => exited || log.includes("pierd listening"), 30000, "pierd to listen");
+      if (exited) throw new Error(`pierd exited at start: ${log}`);
+    },
+    async crash() {
+      const gone = new Promise((r) => d.proc.once("exit", r));
+      d.proc.kill("SIGKILL");
+      await gone;
+    },
+    async stop() {
+      if (d.proc.exitCode === null && d.proc.signalCode === null) {
+        const gone = new Promise((r) => d.proc.once("exit", r));
+        d.proc.kill("SIGTERM");
+        await gone;
+      }
+      // Containers outlive pierd by design: a test kills what it left, then unmounts.
+      const { readdirSync, readFileSync } = await import("node:fs");
+      try {
+        for (const id of readdirSync(join(execRoot, "containers"))) {
+          try {
+            const pid = Number(readFileSync(join(execRoot, "containers", id, "pid"), "utf8"));
+            if (pid > 0) process.kill(pid, "SIGKILL");
+          } catch {}
+        }
+      } catch {}
+      await new Promise((r) => setTimeout(r, 200));
+      const mounts = readFileSync("/proc/self/mountinfo", "utf8")
+        .split("\n")
+        .map((l) => l.split(" ")[4] ?? "")
+        .filter((m) => m.startsWith(dir));
+      for (const m of mounts.reverse()) spawnSync("umount", ["-l", m]);
+      await removeTempDir(dir);
+    },
+  };
+  await d.restart();
+  return d;
+}
+
+/** Throws with an actionable message unless the docker CLI is installed. */
+export function requireDocker(): string {
+  if (!existsSync(DOCKER_CLI))
+    throw new Error(
+      `${DOCKER_CLI} is missing: install the docker CLI (client only) to run the engine's tests`,
+    );
+  return DOCKER_CLI;
+}
+
+/** What a finished command gave. */
+export interface CommandResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a command asynchronously (the registry of a test lives in the test's own process, so a
+ * synchronous spawn would block it).
+ */
+export function runCommand(
+  cmd: string,
+  args: string[],
+  opts: { input?: string; timeout?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<CommandResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on("data", (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeout ?? 60000);
+    child.on("error", reject);
+    child.on("close", (status, signal) => {
+      clearTimeout(timer);
+      resolve({ status, signal, stdout, stderr });
+    });
+    child.stdin.on("error", () => {});
+    child.stdin.end(opts.input ?? "");
+  });
+}
+
+/** Runs the docker CLI against the daemon's Docker socket. */
+export function docker(
+  d: TestDaemon,
+  args: string[],
+  opts: { input?: string; timeout?: number } = {},
+): Promise<CommandResult> {
+  return runCommand(requireDocker(), args, {
+    ...opts,
+    env: {
+      ...process.env,
+      DOCKER_HOST: `unix://${d.dockerSocket}`,
+      DOCKER_CONFIG: join(d.dir, "docker-config"),
+    },
+  });
+}
+
+/** Runs the `pier` CLI against the daemon's own socket. */
+export function pier(
+  d: TestDaemon,
+  args: string[],
+  opts: { input?: string; timeout?: number } = {},
+): Promise<CommandResult> {
+  return runCommand(process.execPath, [PIER_MAIN, ...args], {
+    ...opts,
+    env: { ...process.env, PIER_HOST: d.socket },
+  });
+}
