@@ -125,8 +125,9 @@ async function startPier(root, port) {
     c.addr = "127.0.0.1:${port}"; c.root = ${JSON.stringify(root)}; c.log.access = false;
     const r = await startRegistry(c);
     process.on("SIGTERM", () => r.close().then(() => process.exit(0)));`;
+  const log = openSync(join(work, `pier-${port}.log`), "w");
   const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
-    stdio: ["ignore", "ignore", "inherit"],
+    stdio: ["ignore", "ignore", log],
   });
   await waitUp(`http://127.0.0.1:${port}`);
   return child;

@@ -200,7 +200,11 @@ export async function startRegistry(
       }
       if (path === "/token") {
         routeLabel = "token";
-        return sendJson(res, 200, JSON.parse(await ctx.auth.issueToken(req.headers.authorization, query)));
+        // Only the GET flow of Docker's token spec; a 404 to the OAuth2 POST makes clients fall back to it.
+        if (method !== "GET")
+          throw new RegistryError("UNSUPPORTED", "use GET /token with Basic credentials", { status: 404 });
+        const body = await ctx.auth.issueToken(req.headers.authorization, query);
+        return send(res, 200, { "Content-Type": "application/json" }, body);
       }
       const route = parseRoute(path);
       routeLabel = route.kind;

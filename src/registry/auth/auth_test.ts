@@ -155,6 +155,9 @@ describe("token auth", () => {
     assert.equal(forged.status, 401);
     assert.match(forged.headers.get("www-authenticate")!, /invalid_token/);
     await forged.arrayBuffer();
+    const post = await fetch(`${t.url}/token`, { method: "POST", body: "grant_type=password" });
+    assert.equal(post.status, 404, "OAuth2 POST is refused so clients fall back to GET");
+    await post.arrayBuffer();
     const badCreds = await fetch(`${t.url}/token?service=pier-test`, { headers: basic("alice", "x") });
     assert.equal(badCreds.status, 401);
     await badCreds.arrayBuffer();
