@@ -13,6 +13,7 @@ import { runTool } from "../testing/umoci.js";
 import { REF_NAME_ANNOTATION } from "./index-refs.js";
 import { OciLayout } from "./layout.js";
 import { LocalContentStore } from "./local-store.js";
+import { FileLock } from "./lock.js";
 
 const LAYOUT_MODULE = new URL("./layout.js", import.meta.url).href;
 
@@ -106,6 +107,27 @@ for (let i = 0; i < ${perProcess}; i++) {
     assert.equal(new Set(names).size, 4 * perProcess);
   });
 
+  test("kill -9 in the middle of updates leaves a valid index.json and no stuck lock", async () => {
+    const layout = await OciLayout.open(join(dir, "killed"));
+    const code = `import { OciLayout } from ${JSON.stringify(LAYOUT_MODULE)};
+const layout = new OciLayout(${JSON.stringify(layout.root)});
+for (let i = 0; ; i++) {
+  const hex = i.toString(16).padStart(64, "0");
+  await layout.set("t" + (i % 50), { mediaType: "${MediaType.OciManifest}", digest: "sha256:" + hex, size: i });
+  if (i === 3) process.stdout.write("running\\n");
+}`;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", code], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    await new Promise<void>((resolve) => child.stdout!.once("data", () => resolve()));
+    await new Promise((r) => setTimeout(r, 150));
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("exit", r));
+    assert.ok((await layout.list()).length >= 4, "index.json is whole and valid");
+    await new OciLayout(layout.root, { timeoutMs: 5000 }).set("after", fakeManifest(9));
+    assert.equal((await layout.resolve("after"))?.digest, digestOf("m9"));
+  });
+
   test("skopeo and umoci accept a layout written by LocalContentStore and OciLayout", async () => {
     const root = join(dir, "interop");
     const store = await LocalContentStore.open(root);
@@ -116,6 +138,8 @@ for (let i = 0; i < ${perProcess}; i++) {
     const w = await store.writer("partial");
     await w.write(Buffer.from("partial data"));
     await w.close();
+    // Held while they read: the lock file beside index.json must not bother them.
+    const held = await FileLock.acquire(layout.lockPath);
     const inspect = JSON.parse(await runTool("skopeo", ["inspect", `oci:${root}:latest`]));
     assert.equal(inspect.Digest, image.manifest.digest);
     assert.deepEqual(
@@ -124,6 +148,7 @@ for (let i = 0; i < ${perProcess}; i++) {
     );
     const tags = (await runTool("umoci", ["ls", "--layout", root])).trim().split("\n");
     assert.deepEqual(tags, ["latest"]);
+    await held.release();
     // And pier reads what skopeo adds to the same layout.
     await runTool("skopeo", ["copy", "-q", `oci:${root}:latest`, `oci:${root}:copy`]);
     assert.equal((await layout.resolve("copy"))?.digest, image.manifest.digest);
