@@ -425,6 +425,47 @@ test("a claimed 10 GB body over the blob limit is SIZE_INVALID before any byte i
   }
 });
 
+test("chunks that together pass the blob limit are refused, with or without Content-Length", async () => {
+  const t2 = await startTestRegistry((c) => {
+    c.storage.maxBlobBytes = 10;
+  });
+  try {
+    const start = await fetch(`${t2.url}/v2/limit/blobs/uploads/`, { method: "POST" });
+    const loc = start.headers.get("location")!;
+    assert.equal(
+      (
+        await fetch(`${t2.url}${loc}`, {
+          method: "PATCH",
+          headers: { "Content-Range": "0-5" },
+          body: "123456",
+        })
+      ).status,
+      202,
+    );
+    const over = await fetch(`${t2.url}${loc}`, {
+      method: "PATCH",
+      headers: { "Content-Range": "6-11" },
+      body: "789012",
+    });
+    assert.equal(over.status, 413);
+    assert.equal(await errorCode(over), "SIZE_INVALID");
+    const streamed = await fetch(`${t2.url}/v2/limit/blobs/uploads/?digest=${digestOf("x".repeat(11))}`, {
+      method: "POST",
+      body: new ReadableStream({
+        start(c) {
+          c.enqueue(new TextEncoder().encode("x".repeat(11)));
+          c.close();
+        },
+      }),
+      duplex: "half",
+    } as RequestInit);
+    assert.equal(streamed.status, 413);
+    assert.equal(await errorCode(streamed), "SIZE_INVALID");
+  } finally {
+    await t2.stop();
+  }
+});
+
 test("a client that claims 10 GB and stalls is cut off and leaves nothing", async () => {
   const t2 = await startTestRegistry((c) => {
     c.http.idleTimeoutMs = 300;

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { statfs } from "node:fs/promises";
 import type { OutgoingHttpHeaders } from "node:http";
+import type { Readable } from "node:stream";
 import type { ContentWriter } from "../content/store.js";
 import { isPierError } from "../errors.js";
 import type { Digest } from "../oci/digest.js";
@@ -38,23 +39,26 @@ export function uploadError(err: unknown): unknown {
   }
 }
 
+function tooLarge(size: number, max: number): RegistryError {
+  return new RegistryError("SIZE_INVALID", `blob of ${size} bytes exceeds this registry's limit of ${max}`, {
+    status: 413,
+    detail: { size, limit: max },
+  });
+}
+
 /**
- * Refuses a body that cannot fit before reading any of it: over `storage.maxBlobBytes`, or over
+ * Refuses a body that cannot fit before reading any of it: a blob that would grow past
+ * `storage.maxBlobBytes` (`offset` bytes are already in the session), or a body larger than
  * the free space of the registry's disk (a client claiming 10 GB on a small disk).
  */
-async function checkClaimedSize(ctx: RegistryContext, claimed: number | undefined): Promise<void> {
+async function checkClaimedSize(
+  ctx: RegistryContext,
+  claimed: number | undefined,
+  offset = 0,
+): Promise<void> {
   if (claimed === undefined || claimed === 0) return;
   const max = ctx.config.storage.maxBlobBytes;
-  if (max > 0 && claimed > max) {
-    throw new RegistryError(
-      "SIZE_INVALID",
-      `blob of ${claimed} bytes exceeds this registry's limit of ${max}`,
-      {
-        status: 413,
-        detail: { size: claimed, limit: max },
-      },
-    );
-  }
+  if (max > 0 && offset + claimed > max) throw tooLarge(offset + claimed, max);
   if (claimed > 16 << 20) {
     const fs = await statfs(ctx.config.root);
     const free = fs.bavail * fs.bsize;
@@ -65,6 +69,27 @@ async function checkClaimedSize(ctx: RegistryContext, claimed: number | undefine
       });
     }
   }
+}
+
+/**
+ * The request body as a byte source, failing once the blob would pass `storage.maxBlobBytes`
+ * (for bodies without a `Content-Length` to check up front).
+ */
+function limitedBody(
+  ctx: RegistryContext,
+  ex: Exchange,
+  offset: number,
+): AsyncIterable<Uint8Array> | Readable {
+  const max = ctx.config.storage.maxBlobBytes;
+  if (max <= 0) return ex.req;
+  return (async function* () {
+    let total = offset;
+    for await (const chunk of ex.req as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > max) throw tooLarge(total, max);
+      yield chunk;
+    }
+  })();
 }
 
 function sessionHeaders(ctx: RegistryContext, name: string, id: string, offset: number): OutgoingHttpHeaders {
@@ -130,7 +155,7 @@ export async function postUpload(ctx: RegistryContext, ex: Exchange): Promise<vo
   const claimed = contentLength(ex.req);
   await checkClaimedSize(ctx, claimed);
   const info = await publish(ctx, digest, () =>
-    ctx.store.ingest(ex.req, claimed === undefined ? { digest } : { digest, size: claimed }),
+    ctx.store.ingest(limitedBody(ctx, ex, 0), claimed === undefined ? { digest } : { digest, size: claimed }),
   );
   ctx.meta.linkBlob(ex.name, digest, info.size);
   blobCreated(ctx, ex, digest);
@@ -208,9 +233,9 @@ async function appendChunk(ctx: RegistryContext, ex: Exchange, id: string, w: Co
       );
     }
   }
-  await checkClaimedSize(ctx, claimed);
+  await checkClaimedSize(ctx, claimed, w.offset);
   const before = w.offset;
-  const after = await w.writeStream(ex.req).catch((err: unknown) => {
+  const after = await w.writeStream(limitedBody(ctx, ex, before)).catch((err: unknown) => {
     throw uploadError(err);
   });
   if (claimed !== undefined && after - before !== claimed) {
