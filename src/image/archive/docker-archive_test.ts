@@ -243,6 +243,51 @@ describe("docker archives", () => {
     }
   });
 
+  test("a 256 MiB layer is streamed through export and import, never held in memory", async (t) => {
+    const root = join(dir, "big");
+    const mod = (p: string) => JSON.stringify(new URL(p, import.meta.url).href);
+    // One child process builds a gzip layer by streaming, exports and re-imports it, and reports
+    // its peak RSS: buffering the layer anywhere would push it past the layer's size.
+    const code = `import { createGzip } from "node:zlib";
+import { Readable } from "node:stream";
+import { createHash, randomBytes } from "node:crypto";
+import { openImageLayout } from ${mod("../../testing/tiny-image.js")};
+import { exportDockerArchive, importDockerArchive } from ${mod("./docker-archive.js")};
+const { store, layout } = await openImageLayout(${JSON.stringify(root)});
+const diff = createHash("sha256");
+// Mostly zeros, so gzip is quick; a random head makes every MiB different.
+const seed = randomBytes(4096);
+async function* tar() {
+  const header = Buffer.alloc(512);
+  header.write("big.bin", 0); header.write("0000644\\0", 100); header.write("0000000\\0", 108); header.write("0000000\\0", 116);
+  header.write((256 * 1024 * 1024).toString(8).padStart(11, "0") + "\\0", 124); header.write("00000000000\\0", 136);
+  header.write("0", 156); header.write("ustar\\0", 257); header.write("00", 263); header.fill(" ", 148, 156);
+  let sum = 0; for (const b of header) sum += b; header.write(sum.toString(8).padStart(6, "0") + "\\0 ", 148);
+  yield header;
+  for (let i = 0; i < 256; i++) { const c = Buffer.alloc(1 << 20); seed.copy(c); c.writeUInt32BE(i, 0); yield c; }
+  yield Buffer.alloc(1024);
+}
+const plain = Readable.from(tar()).on("data", (c) => diff.update(c));
+const layer = await store.ingest(plain.pipe(createGzip({ level: 1 })));
+const diffId = "sha256:" + diff.digest("hex");
+const config = await store.ingest(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [diffId] } }));
+const manifest = await store.ingest(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
+  config: { mediaType: "application/vnd.oci.image.config.v1+json", ...config },
+  layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", ...layer }] }));
+await layout.set("localhost/big:1", { mediaType: "application/vnd.oci.image.manifest.v1+json", ...manifest });
+await exportDockerArchive(store, layout, ["localhost/big:1"], ${JSON.stringify(join(dir, "big.tar"))});
+const back = await openImageLayout(${JSON.stringify(join(dir, "big-back"))});
+const [img] = await importDockerArchive(${JSON.stringify(join(dir, "big.tar"))}, back.store, back.layout);
+const m = JSON.parse(await back.store.readBytes(img.descriptor.digest));
+if (m.layers[0].digest !== diffId) throw new Error("layer digest is not the diff id");
+process.stdout.write(String(process.resourceUsage().maxRSS * 1024));`;
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", code], { encoding: "utf8" });
+    const peak = Number(out);
+    t.diagnostic(`peak RSS ${Math.round(peak / 1048576)} MiB`);
+    assert.ok(peak > 0);
+    assert.ok(peak < 200 * 1024 * 1024, `peak RSS ${Math.round(peak / 1048576)} MiB for a 256 MiB layer`);
+  });
+
   test("a layer that does not match its diff id fails the import and leaves nothing behind", async () => {
     const src = await openImageLayout(join(dir, "tamper-src"));
     const image = await writeTinyImage(src.store);
