@@ -9,6 +9,7 @@ import { Readable } from "node:stream";
 import type { Digest } from "../oci/digest.js";
 import { digestHex, digestOf, parseDigest } from "../oci/digest.js";
 import { MediaType } from "../oci/media-types.js";
+import { registryApiHost } from "../oci/reference.js";
 import type { Descriptor, ImageIndex } from "../oci/types.js";
 import { type Challenge, parseChallenges } from "./auth/challenge.js";
 import { type CredentialOptions, type Credentials, resolveCredentials } from "./auth/credentials.js";
@@ -53,11 +54,6 @@ export type BytesCallback = (transferred: number) => void;
 
 /** How an upload ended. */
 export type UploadResult = "uploaded" | "exists" | "mounted";
-
-/** The host to dial for a registry name (Docker Hub's API lives on another host). */
-export function registryHost(registry: string): string {
-  return registry === "docker.io" ? "registry-1.docker.io" : registry;
-}
 
 /** Maps a registry's HTTP status to a stable error code. Pure. */
 export function errorCodeForStatus(status: number): RemoteErrorCode {
@@ -129,7 +125,7 @@ export class RegistryClient {
   constructor(registry: string, opts: RegistryClientOptions = {}) {
     this.registry = registry;
     this.opts = opts;
-    this.baseUrl = `${opts.insecure ? "http" : "https"}://${registryHost(registry)}`;
+    this.baseUrl = `${opts.insecure ? "http" : "https"}://${registryApiHost(registry)}`;
     this.http = new HttpClient(opts);
   }
 

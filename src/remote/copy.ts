@@ -6,12 +6,12 @@
  */
 import type { Digest } from "../oci/digest.js";
 import { isIndexMediaType } from "../oci/media-types.js";
+import { hostPlatform, selectManifest } from "../oci/platform.js";
 import type { Descriptor, Platform } from "../oci/types.js";
 import { parseManifestOrIndex } from "../oci/validate.js";
 import type { FetchedManifest } from "./client.js";
 import { RemoteError } from "./error.js";
 import { forEachLimit } from "./limit.js";
-import { hostPlatform, selectManifest } from "./platform.js";
 import { blobKind, type ProgressListener } from "./progress-events.js";
 import type { ImageDestination, ImageSource } from "./transports/types.js";
 
@@ -70,6 +70,7 @@ class CopyRun {
       root = await this.src.getManifest(chosen.digest);
     }
     await this.copyManifest(root, true);
+    await this.dst.commit?.();
     return {
       digest: root.digest,
       mediaType: root.mediaType,

@@ -4,9 +4,9 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { hostPlatform } from "../oci/platform.js";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
 import { copy } from "./copy-transports.js";
-import { hostPlatform } from "./platform.js";
 import type { ProgressEvent } from "./progress-events.js";
 import { pull, push } from "./pull.js";
 import { type RunningRegistry, startDockerRegistry } from "./test-support/docker-registry.js";
@@ -78,7 +78,7 @@ test("oci layout -> docker-registry -> store keeps every digest; skopeo reads wh
   const store = join(tmp, "store");
   const pulled = await pull(`${reg.host}/other/busybox:v1`, { insecure: true, storeRoot: store });
   assert.equal(pulled.digest, desc.digest);
-  const index = JSON.parse(await readFile(join(store, "index.json"), "utf8"));
+  const index = JSON.parse(await readFile(join(store, "content", "index.json"), "utf8"));
   assert.equal(
     index.manifests[0].annotations["org.opencontainers.image.ref.name"],
     `${reg.host}/other/busybox:v1`,
@@ -88,7 +88,7 @@ test("oci layout -> docker-registry -> store keeps every digest; skopeo reads wh
     "inspect",
     "--format",
     "{{.Digest}}",
-    `oci:${store}:${reg.host}/other/busybox:v1`,
+    `oci:${join(store, "content")}:${reg.host}/other/busybox:v1`,
   ).trim();
   assert.equal(viaSkopeo, desc.digest);
 
@@ -158,4 +158,36 @@ test("multi-arch index: host platform by default, --platform picks another, --al
   });
   assert.equal(r4.digest, indexDesc.digest);
   assert.equal(r4.manifests.length, 4);
+});
+
+test("archives: oci-archive keeps digests both ways; docker-archive is readable by skopeo", async () => {
+  const layout = join(tmp, "arch-src");
+  const desc = await writeBusyboxImage(layout, "a", hostPlatform());
+  const ociTar = join(tmp, "img-oci.tar");
+  const r1 = await copy(`oci:${layout}:a`, `oci-archive:${ociTar}:a`);
+  assert.equal(r1.digest, desc.digest);
+  const r2 = await copy(`oci-archive:${ociTar}:a`, `docker://${reg.host}/arch/img:1`, { insecure: true });
+  assert.equal(r2.digest, desc.digest);
+  assert.equal(skopeo("inspect", "--format", "{{.Digest}}", `oci-archive:${ociTar}:a`).trim(), desc.digest);
+
+  const dockerTar = join(tmp, "img-docker.tar");
+  await copy(`docker://${reg.host}/arch/img:1`, `docker-archive:${dockerTar}:arch/img:1`, { insecure: true });
+  const inspected = JSON.parse(skopeo("inspect", `docker-archive:${dockerTar}`));
+  assert.equal(inspected.Layers.length, 1);
+  const manifestJson = JSON.parse(
+    execFileSync("tar", ["-xOf", dockerTar, "manifest.json"], { encoding: "utf8" }),
+  );
+  assert.match(manifestJson[0].RepoTags[0], /(^|\/)arch\/img:1$/);
+  const back = await copy(`docker-archive:${dockerTar}`, `oci:${join(tmp, "arch-back")}:x`);
+  assert.ok(back.digest.startsWith("sha256:"));
+
+  // A failed copy leaves no archive behind.
+  const missing = join(tmp, "never.tar");
+  await assert.rejects(
+    copy(`docker://${reg.host}/arch/nope:1`, `oci-archive:${missing}`, { insecure: true }),
+    {
+      code: "NOT_FOUND",
+    },
+  );
+  assert.equal(existsSync(missing), false);
 });

@@ -82,10 +82,10 @@ test("a connection cut halfway through a 100 MB blob resumes with Range and ends
       "no Range request was sent",
     );
     const manifest = JSON.parse(
-      (await (await LocalContentStore.open(store)).readBytes(desc.digest)).toString(),
+      (await (await LocalContentStore.open(join(store, "content"))).readBytes(desc.digest)).toString(),
     );
     const layer = manifest.layers[0];
-    const info = await (await LocalContentStore.open(store)).info(layer.digest);
+    const info = await (await LocalContentStore.open(join(store, "content"))).info(layer.digest);
     assert.equal(info?.size, 100 * 1024 * 1024);
   } finally {
     await proxy.stop();
@@ -179,10 +179,10 @@ test("a registry that returns the wrong bytes: DIGEST_MISMATCH and nothing store
         return true;
       },
     );
-    const s = await LocalContentStore.open(store);
+    const s = await LocalContentStore.open(join(store, "content"));
     assert.equal(await s.info(fake.layerDigest), undefined);
     assert.equal(await s.info(fake.manifestDigest), undefined);
-    const index = JSON.parse(await readFile(join(store, "index.json"), "utf8"));
+    const index = JSON.parse(await readFile(join(store, "content", "index.json"), "utf8"));
     assert.deepEqual(index.manifests, []);
   } finally {
     await fake.stop();

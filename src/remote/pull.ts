@@ -7,11 +7,11 @@ import { clientFor, type RemoteOptions } from "./options.js";
 import { formatImageRef, type ImageRef, parseImageRef } from "./ref.js";
 import { RegistryImage } from "./transports/docker.js";
 import { LayoutImage } from "./transports/oci-layout.js";
-import { DEFAULT_STORE_ROOT } from "./transports/open.js";
+import { storeLayoutDir } from "./transports/open.js";
 
 /** Options of {@link pull} and {@link push}. */
 export interface TransferOptions extends RemoteOptions, CopyOptions {
-  /** Root of pier's store (an OCI layout); default {@link DEFAULT_STORE_ROOT}. */
+  /** Root of pier's store (`--root`, its layout is `<root>/content`); default `$PIER_ROOT` or `/var/lib/pier`. */
   storeRoot?: string;
   /** Name in the store; default the normalised reference (`docker.io/library/busybox:latest`). */
   localName?: string;
@@ -28,13 +28,9 @@ function toRef(ref: string | ImageRef): ImageRef {
 export async function pull(ref: string | ImageRef, opts: TransferOptions = {}): Promise<CopyResult> {
   const r = toRef(ref);
   const src = new RegistryImage(r, { client: clientFor(r.registry, opts) }).withOwnedClient();
-  const dst = await LayoutImage.open(
-    opts.storeRoot ?? DEFAULT_STORE_ROOT,
-    opts.localName ?? formatImageRef(r),
-    {
-      scheme: "store",
-    },
-  );
+  const dst = await LayoutImage.open(storeLayoutDir(opts.storeRoot), opts.localName ?? formatImageRef(r), {
+    scheme: "store",
+  });
   try {
     return await copyImage(src, dst, opts);
   } finally {
@@ -46,13 +42,9 @@ export async function pull(ref: string | ImageRef, opts: TransferOptions = {}): 
 /** Pushes the store's image named `ref` (or `localName`) to the registry `ref` names. */
 export async function push(ref: string | ImageRef, opts: TransferOptions = {}): Promise<CopyResult> {
   const r = toRef(ref);
-  const src = await LayoutImage.open(
-    opts.storeRoot ?? DEFAULT_STORE_ROOT,
-    opts.localName ?? formatImageRef(r),
-    {
-      scheme: "store",
-    },
-  );
+  const src = await LayoutImage.open(storeLayoutDir(opts.storeRoot), opts.localName ?? formatImageRef(r), {
+    scheme: "store",
+  });
   const dst = new RegistryImage(r, { client: clientFor(r.registry, opts) }).withOwnedClient();
   try {
     return await copyImage(src, dst, { ...opts, allPlatforms: true });

@@ -3,9 +3,8 @@
  * references): blobs in a {@link ContentStore}, names in the layout's `index.json` under the
  * `org.opencontainers.image.ref.name` annotation, as skopeo and umoci keep them.
  */
-import { readFile, rename, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { Readable } from "node:stream";
+import { OciLayout } from "../../content/layout.js";
 import { LocalContentStore } from "../../content/local-store.js";
 import type { ContentStore } from "../../content/store.js";
 import { type Digest, digestOf } from "../../oci/digest.js";
@@ -20,35 +19,12 @@ import type { ImageDestination, ImageSource } from "./types.js";
 /** The annotation that names an entry of an OCI layout's `index.json`. */
 export const REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name";
 
-/** Reads a layout's `index.json`. */
-export async function readLayoutIndex(root: string): Promise<ImageIndex> {
-  const path = join(root, "index.json");
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    throw new RemoteError("NOT_FOUND", `${root}: not an OCI image layout (no index.json)`, { cause: err });
-  }
-  try {
-    const index = JSON.parse(text) as ImageIndex;
-    if (!Array.isArray(index.manifests)) throw new Error("no manifests array");
-    return index;
-  } catch (err) {
-    throw new RemoteError("INVALID_RESPONSE", `${path}: ${(err as Error).message}`, { cause: err });
-  }
-}
-
-/** Returns `index` with `desc` named `name` (replacing any entry of that name). Pure. */
-export function withNamedEntry(index: ImageIndex, desc: Descriptor, name: string | undefined): ImageIndex {
-  const manifests = index.manifests.filter((m) =>
-    name === undefined
-      ? m.digest !== desc.digest || m.annotations?.[REF_NAME_ANNOTATION] !== undefined
-      : m.annotations?.[REF_NAME_ANNOTATION] !== name,
+/** Returns `index` with an unnamed entry for `desc` (replacing an unnamed one of the same digest). Pure. */
+export function withUnnamedEntry(index: ImageIndex, desc: Descriptor): ImageIndex {
+  const manifests = index.manifests.filter(
+    (m) => m.digest !== desc.digest || m.annotations?.[REF_NAME_ANNOTATION] !== undefined,
   );
-  const entry: Descriptor = { mediaType: desc.mediaType, digest: desc.digest, size: desc.size };
-  if (desc.platform) entry.platform = desc.platform;
-  if (name !== undefined) entry.annotations = { [REF_NAME_ANNOTATION]: name };
-  manifests.push(entry);
+  manifests.push({ mediaType: desc.mediaType, digest: desc.digest, size: desc.size });
   return { ...index, schemaVersion: 2, mediaType: MediaType.OciIndex, manifests };
 }
 
@@ -66,9 +42,6 @@ export function findNamedEntry(index: ImageIndex, name: string | undefined, wher
   return found;
 }
 
-// One in-process queue per layout root, so parallel copies into one layout do not lose names.
-const indexQueues = new Map<string, Promise<unknown>>();
-
 /** An image in an OCI layout directory, by name (or the only one). */
 export class LayoutImage implements ImageSource, ImageDestination {
   readonly name: string;
@@ -76,6 +49,7 @@ export class LayoutImage implements ImageSource, ImageDestination {
   private constructor(
     readonly root: string,
     readonly store: ContentStore,
+    readonly layout: OciLayout,
     readonly refName: string | undefined,
     scheme: string,
   ) {
@@ -89,13 +63,13 @@ export class LayoutImage implements ImageSource, ImageDestination {
     opts: { scheme?: string; store?: ContentStore } = {},
   ): Promise<LayoutImage> {
     const store = opts.store ?? (await LocalContentStore.open(root));
-    return new LayoutImage(root, store, refName, opts.scheme ?? "oci");
+    return new LayoutImage(root, store, await OciLayout.open(root), refName, opts.scheme ?? "oci");
   }
 
   async getManifest(digest?: Digest): Promise<FetchedManifest> {
     let desc: Pick<Descriptor, "digest" | "mediaType"> | undefined;
     if (digest === undefined) {
-      desc = findNamedEntry(await readLayoutIndex(this.root), this.refName, this.name);
+      desc = findNamedEntry(await this.layout.read(), this.refName, this.name);
     } else desc = { digest, mediaType: "" };
     let bytes: Buffer;
     try {
@@ -152,24 +126,12 @@ export class LayoutImage implements ImageSource, ImageDestination {
       digest: manifest.digest,
       size: manifest.bytes.length,
     };
-    await this.updateIndex((index) => withNamedEntry(index, desc, this.refName));
+    if (this.refName !== undefined) await this.layout.set(this.refName, desc);
+    else await this.layout.update((index) => ({ index: withUnnamedEntry(index, desc), result: undefined }));
   }
 
-  /** Rewrites `index.json` atomically through `change`, serialised per layout in this process. */
-  async updateIndex(change: (index: ImageIndex) => ImageIndex): Promise<void> {
-    const prev = indexQueues.get(this.root) ?? Promise.resolve();
-    const next = prev
-      .catch(() => undefined)
-      .then(async () => {
-        const index = change(await readLayoutIndex(this.root));
-        const path = join(this.root, "index.json");
-        const tmp = `${path}.${process.pid}.tmp`;
-        await writeFile(tmp, `${JSON.stringify(index)}\n`);
-        await rename(tmp, path);
-      });
-    indexQueues.set(this.root, next);
-    await next;
-  }
+  /** Nothing to finish: every write above is already durable and visible. */
+  async commit(): Promise<void> {}
 
   async close(): Promise<void> {}
 }

@@ -1,43 +1,59 @@
 /**
- * Opens a transport string (see `parse.ts`) as something images can be copied from or to.
+ * Opens a transport string (see `parse.ts`) as something images are copied from or to.
  */
-import { RemoteError } from "../error.js";
+import { join } from "node:path";
+import { storeRoot } from "../../image/image-store.js";
 import { clientFor, type RemoteOptions } from "../options.js";
 import { formatImageRef } from "../ref.js";
+import { openArchiveDestination, openArchiveSource } from "./archive.js";
 import { RegistryImage } from "./docker.js";
 import { LayoutImage } from "./oci-layout.js";
 import { parseTransport, type TransportSpec } from "./parse.js";
 import type { ImageDestination, ImageSource } from "./types.js";
 
-/** Where pier keeps its own images unless told otherwise (an OCI layout named by reference). */
-export const DEFAULT_STORE_ROOT = "/var/lib/pier/content";
-
-/** Options of {@link openTransport}. */
+/** Options of {@link openSource} and {@link openDestination}. */
 export interface OpenOptions extends RemoteOptions {
-  /** Root of pier's own store, for bare references. Default {@link DEFAULT_STORE_ROOT}. */
+  /** Root of pier's store (`--root`); its layout is `<root>/content`. Default `$PIER_ROOT` or `/var/lib/pier`. */
   storeRoot?: string;
 }
 
-/** Something that is both a source and a destination (every transport pier has is). */
-export type ImageTransport = ImageSource & ImageDestination;
+/** The OCI layout directory of pier's store under `root`. */
+export function storeLayoutDir(root?: string): string {
+  return join(storeRoot(root), "content");
+}
 
-/** Opens a transport, given as a string or already parsed. Throws `INVALID_TRANSPORT`/`UNSUPPORTED`. */
-export async function openTransport(
-  spec: string | TransportSpec,
-  opts: OpenOptions = {},
-): Promise<ImageTransport> {
-  const t = typeof spec === "string" ? parseTransport(spec) : spec;
+/** The transports that read and write alike; `undefined` for the archives. */
+async function openReadWrite(
+  t: TransportSpec,
+  opts: OpenOptions,
+): Promise<(ImageSource & ImageDestination) | undefined> {
   switch (t.kind) {
     case "docker":
       return new RegistryImage(t.ref, { client: clientFor(t.ref.registry, opts) }).withOwnedClient();
     case "oci":
       return LayoutImage.open(t.dir, t.name);
     case "store":
-      return LayoutImage.open(opts.storeRoot ?? DEFAULT_STORE_ROOT, formatImageRef(t.ref), {
-        scheme: "store",
-      });
-    case "oci-archive":
-    case "docker-archive":
-      throw new RemoteError("UNSUPPORTED", `${t.kind}: transport not available yet in this build`);
+      return LayoutImage.open(storeLayoutDir(opts.storeRoot), formatImageRef(t.ref), { scheme: "store" });
+    default:
+      return undefined;
   }
+}
+
+/** Opens a transport to read from. Throws `INVALID_TRANSPORT`, `INVALID_REFERENCE`, `NOT_FOUND`. */
+export async function openSource(spec: string | TransportSpec, opts: OpenOptions = {}): Promise<ImageSource> {
+  const t = typeof spec === "string" ? parseTransport(spec) : spec;
+  if (t.kind === "oci-archive" || t.kind === "docker-archive")
+    return openArchiveSource(t.kind, t.file, t.name);
+  return (await openReadWrite(t, opts))!;
+}
+
+/** Opens a transport to write to; an archive appears only when the copy completes. */
+export async function openDestination(
+  spec: string | TransportSpec,
+  opts: OpenOptions = {},
+): Promise<ImageDestination> {
+  const t = typeof spec === "string" ? parseTransport(spec) : spec;
+  if (t.kind === "oci-archive" || t.kind === "docker-archive")
+    return openArchiveDestination(t.kind, t.file, t.name);
+  return (await openReadWrite(t, opts))!;
 }

@@ -23,13 +23,20 @@ function splitPathAndName(rest: string): { path: string; name?: string } {
   return { path: rest };
 }
 
+function splitAtFirstColon(rest: string): { path: string; name?: string } {
+  const colon = rest.indexOf(":");
+  return colon > 0 ? { path: rest.slice(0, colon), name: rest.slice(colon + 1) } : { path: rest };
+}
+
 /** Parses a transport string; throws `INVALID_TRANSPORT` naming the problem. */
 export function parseTransport(input: string): TransportSpec {
   if (input.startsWith("docker://"))
     return { kind: "docker", ref: parseImageRef(input.slice("docker://".length)) };
   for (const kind of ["oci", "oci-archive", "docker-archive"] as const) {
     if (input.startsWith(`${kind}:`)) {
-      const { path, name } = splitPathAndName(input.slice(kind.length + 1));
+      const rest = input.slice(kind.length + 1);
+      // A docker reference has its own colon (`busybox:1`): the first colon ends the path there.
+      const { path, name } = kind === "docker-archive" ? splitAtFirstColon(rest) : splitPathAndName(rest);
       if (path === "") throw new RemoteError("INVALID_TRANSPORT", `${input}: missing path after "${kind}:"`);
       if (kind === "oci") return name !== undefined ? { kind, dir: path, name } : { kind, dir: path };
       return name !== undefined ? { kind, file: path, name } : { kind, file: path };

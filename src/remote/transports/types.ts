@@ -54,5 +54,7 @@ export interface ImageDestination {
    * destination reference names (it is tagged); others are stored by digest only.
    */
   putManifest(manifest: FetchedManifest, opts: { root: boolean }): Promise<void>;
+  /** Called once after everything was copied (an archive is written here); not called on failure. */
+  commit?(): Promise<void>;
   close(): Promise<void>;
 }
