@@ -8,6 +8,7 @@ import { createGunzip, createGzip, constants as zc } from "node:zlib";
 import { CompressStream, DecompressStream } from "zstd-napi";
 import { type Compression, layerCompression } from "../oci/media-types.js";
 import { LayerError } from "./error.js";
+import { hasZstdBinary, zstdProcessDecompress } from "./zstd-process.js";
 
 const GZIP_MAGIC = [0x1f, 0x8b] as const;
 const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd] as const;
@@ -116,6 +117,7 @@ export function decompress(source: Readable, declared: Compression): Readable {
   source.on("error", (err) => check.destroy(err));
   source.pipe(check);
   if (declared === "none") return check;
+  if (declared === "zstd" && hasZstdBinary()) return zstdProcessDecompress(check);
   // Gunzip accepts concatenated members (RFC 1952), as `gzip -d` does.
   const codec: Duplex = declared === "gzip" ? createGunzip({ chunkSize: 1 << 16 }) : new DecompressStream();
   check.on("error", (err) => codec.destroy(err));
