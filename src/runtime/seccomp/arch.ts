@@ -8,6 +8,7 @@
 import type { LinuxSeccompArch } from "../../oci/runtime-spec/seccomp.js";
 import { SeccompError } from "./error.js";
 import { AARCH64_SYSCALLS } from "./tables/aarch64.js";
+import { ARM_SYSCALLS } from "./tables/arm.js";
 import { I386_SYSCALLS } from "./tables/i386.js";
 import { I386_MULTIPLEXED, type MultiplexedCall } from "./tables/i386-multiplexed.js";
 import { X32_SYSCALLS } from "./tables/x32.js";
@@ -20,13 +21,15 @@ export const AUDIT_ARCH_X86_64 = 0xc000003e;
 export const AUDIT_ARCH_I386 = 0x40000003;
 /** `AUDIT_ARCH_AARCH64` (EM_AARCH64 = 183). */
 export const AUDIT_ARCH_AARCH64 = 0xc00000b7;
+/** `AUDIT_ARCH_ARM` (EM_ARM = 40, little-endian, 32-bit). */
+export const AUDIT_ARCH_ARM = 0x40000028;
 /** Bit 30 of the syscall number marks an x32 syscall on x86_64. */
 export const X32_SYSCALL_BIT = 0x40000000;
 
 /** A syscall ABI pier has a table for. */
 export interface SeccompAbi {
   /** pier's short name. */
-  readonly name: "x86_64" | "x32" | "i386" | "aarch64";
+  readonly name: "x86_64" | "x32" | "i386" | "aarch64" | "arm";
   readonly scmpArch: LinuxSeccompArch;
   readonly auditArch: number;
   /** Syscall numbers by name (x32 numbers include {@link X32_SYSCALL_BIT}). */
@@ -74,6 +77,14 @@ export const SECCOMP_ABIS: readonly SeccompAbi[] = [
     bits: 64,
     range: [0, 0xffffffff],
   },
+  {
+    name: "arm",
+    scmpArch: "SCMP_ARCH_ARM",
+    auditArch: AUDIT_ARCH_ARM,
+    table: ARM_SYSCALLS,
+    bits: 32,
+    range: [0, 0xffffffff],
+  },
 ];
 
 /** The ABI selected by an `SCMP_ARCH_*` name, or undefined when pier has no table for it. */
@@ -90,11 +101,14 @@ const NATIVE_ALIASES: Record<string, SeccompAbi["name"]> = {
   arm64: "aarch64",
   aarch64: "aarch64",
   SCMP_ARCH_AARCH64: "aarch64",
+  arm: "arm",
+  armv7l: "arm",
+  SCMP_ARCH_ARM: "arm",
 };
 
 /**
- * The native ABI for an architecture name (`x64`, `x86_64`, `amd64`, `arm64`, `aarch64` or the
- * `SCMP_ARCH_*` name); defaults to this process's architecture. Like libseccomp, a filter always
+ * The native ABI for an architecture name (`x64`, `x86_64`, `amd64`, `arm64`, `aarch64`, `arm`
+ * or the `SCMP_ARCH_*` name); defaults to this process's architecture. Like libseccomp, a filter always
  * covers the native ABI. Throws `UNSUPPORTED_ARCH` for a host pier has no table for.
  */
 export function nativeAbi(arch: string = process.arch): SeccompAbi {

@@ -12,11 +12,12 @@ import { after, before, describe, it } from "node:test";
 import type { LinuxSeccomp, LinuxSeccompOperator, LinuxSyscall } from "../../oci/runtime-spec/seccomp.js";
 import { validateLinuxSeccomp } from "../../oci/runtime-spec/seccomp.js";
 import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
-import { AUDIT_ARCH_AARCH64, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64 } from "./arch.js";
+import { AUDIT_ARCH_AARCH64, AUDIT_ARCH_ARM, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64 } from "./arch.js";
 import { SECCOMP_RET_ERRNO } from "./bpf.js";
 import { BpfProgram } from "./bpf-interpreter.js";
 import { compileSeccompFilter } from "./compile.js";
 import { AARCH64_SYSCALLS } from "./tables/aarch64.js";
+import { ARM_SYSCALLS } from "./tables/arm.js";
 import { I386_SYSCALLS } from "./tables/i386.js";
 import { X32_SYSCALLS } from "./tables/x32.js";
 import { X86_64_SYSCALLS } from "./tables/x86_64.js";
@@ -129,19 +130,43 @@ describe("pier and libseccomp agree", () => {
     assert.ok(compared > 15000);
   });
 
-  it("on Docker's default profile as an aarch64 host builds it", async () => {
+  it("on Docker's default profile as an aarch64 host builds it (with 32-bit ARM)", async () => {
     const docker = validateLinuxSeccomp(
       JSON.parse(readFileSync(seccompTestdata("docker-default-amd64.json"), "utf8")),
     );
-    const known = (name: string) => (AARCH64_SYSCALLS.get(name) ?? 0) < 451;
+    const known = (name: string) =>
+      (AARCH64_SYSCALLS.get(name) ?? 0) < 451 && (ARM_SYSCALLS.get(name) ?? 0) < 451;
+    // Docker's arm64 rendering adds the ARM-only calls of its profile.
+    const armOnly = [
+      "arm_fadvise64_64",
+      "arm_sync_file_range",
+      "sync_file_range2",
+      "breakpoint",
+      "cacheflush",
+      "set_tls",
+    ];
     const profile: LinuxSeccomp = {
       ...docker,
-      architectures: ["SCMP_ARCH_AARCH64"],
-      syscalls: docker
-        .syscalls!.map((r) => ({ ...r, names: r.names.filter(known) }))
-        .filter((r) => r.names.length > 0),
+      architectures: ["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"],
+      syscalls: [
+        ...docker
+          .syscalls!.map((r) => ({ ...r, names: r.names.filter(known) }))
+          .filter((r) => r.names.length > 0),
+        { names: armOnly, action: "SCMP_ACT_ALLOW" },
+      ],
     };
     const { pier, lib } = await both(profile, "aarch64");
+    const armMax = highest(profile, ARM_SYSCALLS);
+    for (const nr of [...Array(600).keys(), ...[...ARM_SYSCALLS.values()].filter((n) => n > 600)]) {
+      for (const args of [[], [2n], [40n], [8n], [0x3d0f00n | 0x10000000n]]) {
+        const b = lib.run({ nr, arch: AUDIT_ARCH_ARM, args }).ret;
+        assert.equal(
+          pier.run({ nr, arch: AUDIT_ARCH_ARM, args }).ret,
+          nr > armMax ? ENOSYS : b,
+          `arm nr ${nr} args ${args}`,
+        );
+      }
+    }
     const max = highest(profile, AARCH64_SYSCALLS);
     for (let nr = 0; nr < 600; nr++) {
       for (const args of [[], [2n], [40n], [8n], [0x3d0f00n | 0x10000000n]]) {

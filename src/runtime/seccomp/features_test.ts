@@ -22,7 +22,13 @@ describe("seccompFeatures", () => {
       "SCMP_ACT_TRAP",
     ]);
     assert.equal(f.operators.length, 7);
-    assert.deepEqual(f.archs, ["SCMP_ARCH_AARCH64", "SCMP_ARCH_X32", "SCMP_ARCH_X86", "SCMP_ARCH_X86_64"]);
+    assert.deepEqual(f.archs, [
+      "SCMP_ARCH_AARCH64",
+      "SCMP_ARCH_ARM",
+      "SCMP_ARCH_X32",
+      "SCMP_ARCH_X86",
+      "SCMP_ARCH_X86_64",
+    ]);
     assert.equal(f.knownFlags.length, 4);
     assert.equal(f.supportedFlags.length, 4);
   });

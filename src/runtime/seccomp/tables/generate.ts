@@ -1,6 +1,6 @@
 /**
  * Regenerates the per-architecture syscall tables (`x86_64.ts`, `i386.ts`, `x32.ts`,
- * `aarch64.ts`, and i386's `socketcall`/`ipc` call numbers in `i386-multiplexed.ts`) from the
+ * `aarch64.ts`, `arm.ts`, and i386's `socketcall`/`ipc` call numbers in `i386-multiplexed.ts`) from the
  * kernel UAPI headers installed by Debian's `linux-libc-dev`.
  *
  * The C preprocessor resolves the headers (the x32 `__X32_SYSCALL_BIT + n` form, the generic
@@ -8,10 +8,12 @@
  * program prints every `__NR_*` value, so no header is parsed by hand.
  *
  * Run: `npx tsc -p tsconfig.json --outDir .build/x && node .build/x/runtime/seccomp/tables/generate.js`
- * (needs `cc` and `linux-libc-dev`). Not part of the library; nothing imports it.
+ * (needs `cc`, `linux-libc-dev` and, for arm, `linux-libc-dev-armhf-cross`). The aarch64 switches
+ * below are those of arm64's own <asm/unistd.h> (checked against `linux-libc-dev-arm64-cross`).
+ * Not part of the library; nothing imports it.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -24,6 +26,12 @@ interface TableSource {
   /** Lines placed before the `#include`. */
   prelude: string[];
   include: string;
+  /** Extra include directories searched first (cross-architecture headers). */
+  includeDirs?: string[];
+  /** Header aliases left out, as libseccomp leaves them out (its tables are runc's reference). */
+  aliases?: string[];
+  /** Macro prefixes that name syscalls (default `__NR_`). */
+  prefixes?: string[];
   /** Syscalls added to the kernel after the installed headers (number without any ABI bit). */
   later: ReadonlyArray<readonly [string, number]>;
   /** Added to `later` numbers (the x32 syscall bit). */
@@ -87,6 +95,20 @@ const SOURCES: TableSource[] = [
     laterBias: X32_SYSCALL_BIT,
   },
   {
+    file: "arm.ts",
+    constName: "ARM_SYSCALLS",
+    description:
+      "32-bit ARM EABI (AUDIT_ARCH_ARM), from arm's <asm/unistd.h> (Debian's linux-libc-dev-armhf-cross), with the ARM-private calls (`__ARM_NR_*`)",
+    prelude: ["#define __ARM_EABI__ 1"],
+    include: "asm/unistd.h",
+    includeDirs: ["/usr/arm-linux-gnueabihf/include"],
+    prefixes: ["__NR_", "__ARM_NR_"],
+    // `#define __NR_sync_file_range2 __NR_arm_sync_file_range`: libseccomp knows only the latter.
+    aliases: ["sync_file_range2"],
+    later: LATER_COMMON,
+    laterBias: 0,
+  },
+  {
     file: "aarch64.ts",
     constName: "AARCH64_SYSCALLS",
     description:
@@ -109,21 +131,36 @@ const SOURCES: TableSource[] = [
 // Macros of the generic header that look like syscalls but are not.
 const NOT_SYSCALLS = new Set(["syscalls", "arch_specific_syscall"]);
 
+// Macros of arm's header that are not calls (bases and masks).
+const NOT_ARM_CALLS = new Set(["BASE", "OABI_SYSCALL_BASE", "SYSCALL_BASE", "SYSCALL_MASK"]);
+
 function resolve(source: TableSource, work: string): Map<string, number> {
+  for (const dir of source.includeDirs ?? []) {
+    if (!existsSync(dir)) {
+      throw new Error(`${source.file}: ${dir} is missing: apt-get install -y linux-libc-dev-armhf-cross`);
+    }
+  }
+  const flags = (source.includeDirs ?? []).map((d) => `-I${d}`);
   const header = join(work, "h.c");
   writeFileSync(header, `${source.prelude.join("\n")}\n#include <${source.include}>\n`);
-  const macros = execFileSync("cc", ["-E", "-dM", header], { encoding: "utf8" });
-  const names = [...macros.matchAll(/^#define __NR_([a-z0-9_]+)\s/gm)]
-    .map((m) => m[1]!)
-    .filter((n) => !NOT_SYSCALLS.has(n));
+  const macros = execFileSync("cc", [...flags, "-E", "-dM", header], { encoding: "utf8" });
+  const found: [string, string][] = [];
+  for (const prefix of source.prefixes ?? ["__NR_"]) {
+    for (const m of macros.matchAll(new RegExp(`^#define ${prefix}([A-Za-z0-9_]+)\\s`, "gm"))) {
+      const name = m[1]!;
+      if (NOT_SYSCALLS.has(name) || NOT_ARM_CALLS.has(name) || /[A-Z]/.test(name)) continue;
+      if (source.aliases?.includes(name)) continue;
+      found.push([name, `${prefix}${name}`]);
+    }
+  }
   const program = join(work, "p.c");
-  const lines = names.map((n) => `  printf("%s %lu\\n", "${n}", (unsigned long)(__NR_${n}));`);
+  const lines = found.map(([n, macro]) => `  printf("%s %lu\\n", "${n}", (unsigned long)(${macro}));`);
   writeFileSync(
     program,
     `#include <stdio.h>\n${source.prelude.join("\n")}\n#include <${source.include}>\nint main(void) {\n${lines.join("\n")}\n  return 0;\n}\n`,
   );
   const exe = join(work, "p");
-  execFileSync("cc", ["-o", exe, program]);
+  execFileSync("cc", [...flags, "-o", exe, program]);
   const table = new Map<string, number>();
   for (const line of execFileSync(exe, { encoding: "utf8" }).trim().split("\n")) {
     const [name, nr] = line.split(" ");

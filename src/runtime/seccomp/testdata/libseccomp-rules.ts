@@ -27,6 +27,7 @@ const ARCHS: Partial<Record<LinuxSeccompArch, string>> = {
   SCMP_ARCH_X86: "x86",
   SCMP_ARCH_X32: "x32",
   SCMP_ARCH_AARCH64: "aarch64",
+  SCMP_ARCH_ARM: "arm",
 };
 
 /**
