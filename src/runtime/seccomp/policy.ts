@@ -4,7 +4,8 @@
  * kernel must return — following runc (+ libseccomp) semantics, documented here once:
  *
  * - The native ABI is always filtered; `architectures` adds ABIs. Architectures pier has no
- *   syscall table for (MIPS, PPC, s390, RISC-V, …) are left out, so their syscalls get the bad-arch action.
+ *   syscall table for (MIPS, PPC, s390, RISC-V, …) are left out, so their syscalls get the
+ *   bad-arch action.
  * - Bad architecture (including x32 syscalls when `SCMP_ARCH_X32` is not listed, except the
  *   syscall number -1) → `SECCOMP_RET_KILL_THREAD`, libseccomp's default bad-arch action, which
  *   runc does not change.
