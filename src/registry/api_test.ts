@@ -264,6 +264,22 @@ test("an index over two platform manifests is stored once its children exist", a
   const get = await fetch(`${url}/v2/img/multi/manifests/latest`);
   assert.equal(get.headers.get("content-type"), MediaType.OciIndex);
   await get.arrayBuffer();
+  // A client that reads only image manifests gets the linux/amd64 one, as distribution answers.
+  const single = await fetch(`${url}/v2/img/multi/manifests/latest`, {
+    headers: { Accept: MediaType.OciManifest },
+  });
+  assert.equal(single.headers.get("docker-content-digest"), a.digest);
+  assert.deepEqual(Buffer.from(await single.arrayBuffer()), a.body);
+  const none = await fetch(`${url}/v2/img/multi/manifests/amd64`, {
+    headers: { Accept: MediaType.DockerManifest },
+  });
+  assert.equal(none.status, 404);
+  assert.equal(await errorCode(none), "MANIFEST_UNKNOWN");
+  const byDigest = await fetch(`${url}/v2/img/multi/manifests/${a.digest}`, {
+    headers: { Accept: MediaType.DockerManifest },
+  });
+  assert.equal(byDigest.status, 200);
+  await byDigest.arrayBuffer();
 });
 
 test("referrers: OCI-Subject on push, listing with artifactType and annotations, filter, empty for unknown", async () => {

@@ -4,7 +4,9 @@ import type { Exchange, RegistryContext } from "./context.js";
 import { RegistryError } from "./errors.js";
 import { readBody, send } from "./http-util.js";
 import { inspectManifest } from "./manifest.js";
+import type { ManifestRow } from "./metadata.js";
 import { type ManifestReference, parseReference } from "./names.js";
+import { negotiate } from "./negotiate.js";
 
 function unknown(ctx: RegistryContext, name: string, reference: string): RegistryError {
   if (!ctx.meta.repoExists(name)) {
@@ -21,19 +23,54 @@ function resolve(
   ctx: RegistryContext,
   name: string,
   reference: string,
-): { digest: Digest; mediaType: string; size: number } {
+): { row: ManifestRow; byTag: boolean } {
   const ref = parseReference(reference, "MANIFEST_UNKNOWN");
   const digest = ref.kind === "tag" ? ctx.meta.resolveTag(name, ref.tag) : ref.digest;
   const row = digest === undefined ? undefined : ctx.meta.manifest(name, digest);
   if (!row) throw unknown(ctx, name, reference);
-  return row;
+  return { row, byTag: ref.kind === "tag" };
+}
+
+/** A manifest's bytes, from the LRU or the content store. */
+async function manifestBytes(ctx: RegistryContext, name: string, row: ManifestRow): Promise<Buffer> {
+  let body = ctx.cache.get(row.digest);
+  if (body === undefined) {
+    try {
+      body = await ctx.store.readBytes(row.digest, ctx.config.storage.maxManifestBytes);
+    } catch (err) {
+      if (isPierError(err, "NOT_FOUND")) throw unknown(ctx, name, row.digest);
+      throw err;
+    }
+    ctx.cache.set(row.digest, body);
+  }
+  return body;
+}
+
+/** The linux/amd64 image of a stored index, in one of the `accepted` types and in the repository. */
+async function defaultChild(
+  ctx: RegistryContext,
+  name: string,
+  index: ManifestRow,
+  accepted: ReadonlySet<string>,
+): Promise<ManifestRow | undefined> {
+  const doc = JSON.parse((await manifestBytes(ctx, name, index)).toString("utf8")) as {
+    manifests?: { mediaType?: string; digest?: string; platform?: { os?: string; architecture?: string } }[];
+  };
+  for (const m of doc.manifests ?? []) {
+    if (m.platform?.os !== "linux" || m.platform.architecture !== "amd64") continue;
+    if (!m.mediaType || !accepted.has(m.mediaType) || !m.digest) continue;
+    const row = ctx.meta.manifest(name, m.digest);
+    if (row) return row;
+  }
+  return undefined;
 }
 
 /**
  * `GET`/`HEAD /v2/<name>/manifests/<reference>` (end-3): the stored bytes under their own media
- * type and digest. Bodies come from an in-memory LRU, else from the content store. pier stores
- * no schema 1 manifests, so there is nothing to convert and the `Accept` header never changes
- * what is returned.
+ * type and digest; bodies come from an in-memory LRU, else from the content store. By tag, the
+ * `Accept` header is honoured as distribution does (see {@link negotiate}): a client that
+ * cannot read an index gets its linux/amd64 image, one that can read nothing stored gets
+ * `MANIFEST_UNKNOWN`. By digest, the bytes are always those of the digest.
  */
 export async function getManifest(
   ctx: RegistryContext,
@@ -41,7 +78,22 @@ export async function getManifest(
   reference: string,
   head: boolean,
 ): Promise<void> {
-  const row = resolve(ctx, ex.name, reference);
+  const found = resolve(ctx, ex.name, reference);
+  let row = found.row;
+  if (found.byTag) {
+    const n = negotiate(ex.req.headers.accept, row.mediaType);
+    if (n.kind !== "stored") {
+      const child = n.kind === "child" ? await defaultChild(ctx, ex.name, row, n.accepted) : undefined;
+      if (!child) {
+        throw new RegistryError(
+          "MANIFEST_UNKNOWN",
+          `manifest ${reference} is ${row.mediaType}, which the request's Accept header does not list`,
+          { detail: { reference, mediaType: row.mediaType } },
+        );
+      }
+      row = child;
+    }
+  }
   const headers = {
     "Content-Type": row.mediaType,
     "Content-Length": row.size,
@@ -53,16 +105,7 @@ export async function getManifest(
     ex.res.end();
     return;
   }
-  let body = ctx.cache.get(row.digest);
-  if (body === undefined) {
-    try {
-      body = await ctx.store.readBytes(row.digest, ctx.config.storage.maxManifestBytes);
-    } catch (err) {
-      if (isPierError(err, "NOT_FOUND")) throw unknown(ctx, ex.name, reference);
-      throw err;
-    }
-    ctx.cache.set(row.digest, body);
-  }
+  const body = await manifestBytes(ctx, ex.name, row);
   ex.res.writeHead(200, headers);
   ex.res.end(body);
 }
