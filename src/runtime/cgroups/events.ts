@@ -60,3 +60,32 @@ export async function* watchStats(cg: Cgroup, options: WatchOptions = {}): Async
     if (!(await pause(interval, options.signal))) return;
   }
 }
+
+/** One line of `runc events` output (`{"type":"stats","id":…,"data":…}` or `{"type":"oom","id":…}`). */
+export type RuncEvent = { type: "stats"; id: string; data: CgroupStats } | { type: "oom"; id: string };
+
+/**
+ * The stream `runc events` prints for container `id`: a `stats` event at once and then every
+ * `intervalMs` (default 5 s), and an `oom` event (one per kill) as soon as polling sees one
+ * (within `oomPollMs`, default 100 ms). Ends when `signal` aborts or the cgroup is removed.
+ * For `events --stats`, take the first event and stop.
+ */
+export async function* containerEvents(
+  cg: Cgroup,
+  id: string,
+  options: WatchOptions & { oomPollMs?: number } = {},
+): AsyncGenerator<RuncEvent> {
+  const interval = options.intervalMs ?? 5000;
+  const poll = Math.min(options.oomPollMs ?? 100, interval);
+  let seen = await cg.oomKillCount();
+  let nextStats = 0;
+  while (!options.signal?.aborted && (await cg.exists())) {
+    const total = await cg.oomKillCount().catch(() => seen);
+    for (; seen < total; seen++) yield { type: "oom", id };
+    if (Date.now() >= nextStats) {
+      yield { type: "stats", id, data: await cg.stats() };
+      nextStats = Date.now() + interval;
+    }
+    if (!(await pause(poll, options.signal))) return;
+  }
+}

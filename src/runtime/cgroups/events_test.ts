@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { watchOom, watchStats } from "./events.js";
+import { containerEvents, watchOom, watchStats } from "./events.js";
 import { openCgroup } from "./manager.js";
 import { disposeTree, hostHasV1, requireRoot, startGated, uniqueParent } from "./testing.js";
 
@@ -50,5 +50,33 @@ describe("event streams on this kernel", async () => {
     const rest = [];
     for await (const s of watchStats(cg, { intervalMs: 10 })) rest.push(s);
     assert.equal(rest.length, 0);
+  });
+
+  it("merges stats and OOM events like runc events", {
+    skip: !v1 && "no cgroup v1 on this host",
+  }, async () => {
+    requireRoot();
+    const cg = await openCgroup({ containerId: "e", cgroupsPath: `${parent}/merged` });
+    await cg.create();
+    await cg.apply({ memory: { limit: 16 << 20 } });
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), 10_000);
+    const seen: string[] = [];
+    let p: ReturnType<typeof startGated> | undefined;
+    for await (const e of containerEvents(cg, "c1", { intervalMs: 200, oomPollMs: 20, signal: ac.signal })) {
+      assert.equal(e.id, "c1");
+      seen.push(e.type);
+      if (e.type === "stats" && !p) {
+        assert.equal(e.data.memory.usage.limit, 16 << 20);
+        p = startGated(`x=$(head -c ${48 << 20} /dev/zero | tr '\\0' a); test -n "$x"`);
+        await cg.addProcess(p.pid);
+        p.release();
+      }
+      if (e.type === "oom") ac.abort();
+    }
+    clearTimeout(timer);
+    await p?.exited;
+    assert.equal(seen[0], "stats");
+    assert.ok(seen.includes("oom"), `events: ${seen.join(",")}`);
   });
 });
