@@ -1,6 +1,6 @@
 import type { OciLayout } from "../../content/layout.js";
 import type { ContentStore } from "../../content/store.js";
-import { importScannedDockerArchive, scanArchive } from "./docker-archive.js";
+import { importScannedDockerArchive, scanArchive } from "./docker-import.js";
 import { ArchiveError } from "./error.js";
 import type { ImportedImage, ImportOptions } from "./imported.js";
 import { importOciArchive } from "./oci-archive.js";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { OciLayout } from "../../content/layout.js";
 import { LocalContentStore } from "../../content/local-store.js";
-import { exportDockerArchive } from "./docker-archive.js";
+import { exportDockerArchive } from "./docker-export.js";
 import { type ArchiveFormat, importArchive } from "./import-archive.js";
 import type { ImportedImage, ImportOptions } from "./imported.js";
 import { exportOciArchive } from "./oci-archive.js";
