@@ -1,5 +1,5 @@
 import { isPierError } from "../errors.js";
-import { type Digest, digestAlgorithm, digestOf } from "../oci/digest.js";
+import { digestAlgorithm, digestOf } from "../oci/digest.js";
 import type { Exchange, RegistryContext } from "./context.js";
 import { RegistryError } from "./errors.js";
 import { readBody, send } from "./http-util.js";
