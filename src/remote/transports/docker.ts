@@ -4,9 +4,11 @@
  * spec's fallback tag index, so the referrer can be found everywhere.
  */
 import type { Readable } from "node:stream";
+import { referrerDescriptor } from "../../oci/artifact.js";
 import type { Digest } from "../../oci/digest.js";
 import { MediaType } from "../../oci/media-types.js";
 import type { Descriptor, ImageIndex } from "../../oci/types.js";
+import { parseManifestOrIndex } from "../../oci/validate.js";
 import {
   type BytesCallback,
   type FetchedManifest,
@@ -96,7 +98,9 @@ export class RegistryImage implements ImageSource, ImageDestination {
     const repo = this.ref.repository;
     const index: ImageIndex = await this.client.fallbackReferrers(repo, subject);
     if (index.manifests.some((m) => m.digest === manifest.digest)) return;
-    index.manifests.push(referrerDescriptor(manifest));
+    const parsed = parseManifestOrIndex(manifest.bytes, manifest.mediaType);
+    const doc = parsed.kind === "manifest" ? parsed.manifest : parsed.index;
+    index.manifests.push(referrerDescriptor(manifest.bytes, doc));
     index.mediaType = MediaType.OciIndex;
     const bytes = Buffer.from(JSON.stringify(index));
     await this.client.putManifest(repo, referrersTag(subject), bytes, MediaType.OciIndex);
@@ -115,22 +119,4 @@ export function subjectOf(manifest: FetchedManifest): Digest | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The descriptor of a referrer as the referrers index lists it (artifactType, annotations). Pure. */
-export function referrerDescriptor(manifest: FetchedManifest): Descriptor {
-  const doc = JSON.parse(manifest.bytes.toString("utf8")) as {
-    artifactType?: string;
-    config?: { mediaType?: string };
-    annotations?: Record<string, string>;
-  };
-  const desc: Descriptor = {
-    mediaType: manifest.mediaType,
-    digest: manifest.digest,
-    size: manifest.bytes.length,
-  };
-  const artifactType = doc.artifactType ?? doc.config?.mediaType;
-  if (artifactType) desc.artifactType = artifactType;
-  if (doc.annotations) desc.annotations = doc.annotations;
-  return desc;
 }
