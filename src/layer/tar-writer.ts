@@ -16,56 +16,103 @@ export interface WriteEntry {
 }
 
 const BATCH = 1 << 20;
-const ZEROS = Buffer.alloc(BLOCK * 2);
 
-/** Reads exactly `size` bytes of `path` in chunks; fails if the file changed size meanwhile. */
-function* readBody(path: string, size: number): Generator<Buffer> {
-  const fd = openSync(path, "r");
-  try {
-    let left = size;
+/** Fills a ~1 MiB buffer with headers and bodies, reading small files straight into it. */
+class Batcher {
+  private buf = Buffer.allocUnsafe(BATCH);
+  private pos = 0;
+
+  /** Bytes free in the current batch. */
+  get room(): number {
+    return BATCH - this.pos;
+  }
+
+  /** Copies `b` in; the caller flushes first when it does not fit. */
+  put(b: Buffer): void {
+    b.copy(this.buf, this.pos);
+    this.pos += b.length;
+  }
+
+  /** Zero padding. */
+  pad(n: number): void {
+    this.buf.fill(0, this.pos, this.pos + n);
+    this.pos += n;
+  }
+
+  /** Reads exactly `n` bytes of `fd` into the batch. */
+  read(fd: number, n: number, path: string): void {
+    let left = n;
     while (left > 0) {
-      const buf = Buffer.allocUnsafe(Math.min(left, BATCH));
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) throw new LayerError("INVALID_SOURCE", `${path} shrank while it was being packed`);
-      left -= n;
-      yield n === buf.length ? buf : buf.subarray(0, n);
+      const got = readSync(fd, this.buf, this.pos, left, null);
+      if (got === 0) throw new LayerError("INVALID_SOURCE", `${path} shrank while it was being packed`);
+      this.pos += got;
+      left -= got;
     }
-    const probe = Buffer.allocUnsafe(1);
-    if (readSync(fd, probe, 0, 1, null) !== 0)
-      throw new LayerError("INVALID_SOURCE", `${path} grew while it was being packed`);
-  } finally {
-    closeSync(fd);
+  }
+
+  /** Hands out what was filled and starts a new batch (the consumer keeps the old one). */
+  take(): Buffer | undefined {
+    if (this.pos === 0) return undefined;
+    const out = this.buf.subarray(0, this.pos);
+    this.buf = Buffer.allocUnsafe(BATCH);
+    this.pos = 0;
+    return out;
   }
 }
 
+function assertAtEnd(fd: number, path: string): void {
+  const probe = Buffer.allocUnsafe(1);
+  if (readSync(fd, probe, 0, 1, null) !== 0)
+    throw new LayerError("INVALID_SOURCE", `${path} grew while it was being packed`);
+}
+
 function* tarChunks(entries: Iterable<WriteEntry>): Generator<Buffer> {
-  let parts: Buffer[] = [];
-  let pending = 0;
-  const push = (b: Buffer) => {
-    parts.push(b);
-    pending += b.length;
-  };
-  const flush = (): Buffer => {
-    const out = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, pending);
-    parts = [];
-    pending = 0;
-    return out;
+  const batch = new Batcher();
+  const flush = function* (): Generator<Buffer> {
+    const b = batch.take();
+    if (b) yield b;
   };
   for (const { header, source } of entries) {
-    push(encodeHeader(header));
-    if (header.type === "file" && header.size > 0) {
-      if (!source) throw new LayerError("INVALID_SOURCE", `no body for ${header.name}`);
-      for (const chunk of readBody(source, header.size)) {
-        push(chunk);
-        if (pending >= BATCH) yield flush();
+    const head = encodeHeader(header);
+    if (head.length > batch.room) yield* flush();
+    batch.put(head);
+    if (header.type !== "file" || header.size === 0) continue;
+    if (!source) throw new LayerError("INVALID_SOURCE", `no body for ${header.name}`);
+    const pad = paddingFor(header.size);
+    const fd = openSync(source, "r");
+    try {
+      if (header.size + pad <= batch.room) {
+        batch.read(fd, header.size, source);
+      } else if (header.size + pad <= BATCH) {
+        yield* flush();
+        batch.read(fd, header.size, source);
+      } else {
+        // Large file: whole 1 MiB pieces read into fresh buffers, no copying.
+        yield* flush();
+        let left = header.size;
+        while (left > 0) {
+          const piece = Buffer.allocUnsafe(Math.min(left, BATCH));
+          let off = 0;
+          while (off < piece.length) {
+            const got = readSync(fd, piece, off, piece.length - off, null);
+            if (got === 0)
+              throw new LayerError("INVALID_SOURCE", `${source} shrank while it was being packed`);
+            off += got;
+          }
+          left -= piece.length;
+          yield piece;
+        }
       }
-      const pad = paddingFor(header.size);
-      if (pad > 0) push(ZEROS.subarray(0, pad));
+      assertAtEnd(fd, source);
+    } finally {
+      closeSync(fd);
     }
-    if (pending >= BATCH) yield flush();
+    if (pad > batch.room) yield* flush();
+    batch.pad(pad);
   }
-  push(ZEROS);
-  yield flush();
+  if (BLOCK * 2 > batch.room) yield* flush();
+  batch.pad(BLOCK * 2);
+  yield* flush();
 }
 
 /**
