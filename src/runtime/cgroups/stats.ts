@@ -4,6 +4,20 @@
  * All times are nanoseconds; byte counts are bytes; "unlimited" is 2^64-1 (as a double).
  */
 
+/** One line of a pressure file: stall percentages over 10/60/300 s and total stall time (µs). */
+export interface PsiData {
+  avg10: number;
+  avg60: number;
+  avg300: number;
+  total: number;
+}
+
+/** Pressure stall information; `full` is absent for CPU on older kernels. */
+export interface PsiStats {
+  some: PsiData;
+  full?: PsiData;
+}
+
 /** Usage of one memory counter (`usage`, `swap`, `kernel`, `kernelTCP`). */
 export interface MemoryEntry {
   limit: number;
@@ -21,6 +35,7 @@ export interface MemoryStats {
   kernelTCP: MemoryEntry;
   /** `memory.stat` as read. */
   raw?: Record<string, number>;
+  psi?: PsiStats;
 }
 
 /** CPU statistics. */
@@ -34,6 +49,7 @@ export interface CpuStats {
     user: number;
   };
   throttling: { periods?: number; throttledPeriods?: number; throttledTime?: number };
+  psi?: PsiStats;
 }
 
 /** One block I/O counter of one device and operation (`Read`, `Write`, `Sync`, `Async`, `Total`…). */
@@ -48,6 +64,7 @@ export interface BlkioEntry {
 export interface BlkioStats {
   ioServiceBytesRecursive?: BlkioEntry[];
   ioServicedRecursive?: BlkioEntry[];
+  psi?: PsiStats;
 }
 
 /** Huge page usage of one page size. */

@@ -7,6 +7,7 @@ import { CgroupError } from "../error.js";
 import type { FreezerState } from "../freezer.js";
 import { cgroupFileExists, writeCgroupFile } from "../fs.js";
 import type { CgroupMode } from "../mountinfo.js";
+import { addPsi } from "../psi.js";
 import { listProcesses, removeCgroupDir } from "../remove.js";
 import { type CgroupStats, emptyStats } from "../stats.js";
 import { v1Blkio } from "./blkio.js";
@@ -156,6 +157,8 @@ export class V1Cgroup implements Cgroup {
       const dir = this.paths[c.name];
       if (dir && c.stats) await c.stats(dir, out);
     }
+    // Hybrid hosts keep pressure information in the unified tree.
+    if (this.paths.unified) await addPsi(this.paths.unified, out);
     return out;
   }
 

@@ -67,6 +67,9 @@ describe("v1 manager on this kernel", async () => {
     assert.deepEqual(stats.cpuset.cpus, [0]);
     assert.ok(stats.cpu.usage.total !== undefined);
     assert.ok(stats.memory.raw && "total_rss" in stats.memory.raw);
+    if (cg.paths.unified && existsSync(join(cg.paths.unified, "memory.pressure"))) {
+      assert.equal(typeof stats.memory.psi?.some.total, "number", "pressure from the unified tree");
+    }
     // The JSON has runc's field names.
     const json = JSON.parse(JSON.stringify(stats));
     assert.ok(

@@ -8,6 +8,7 @@ import { CgroupError } from "../error.js";
 import type { FreezerState } from "../freezer.js";
 import { cgroupFileExists, readCgroupFile, writeCgroupFile } from "../fs.js";
 import type { CgroupMode } from "../mountinfo.js";
+import { addPsi } from "../psi.js";
 import { listProcesses, removeCgroupDir } from "../remove.js";
 import { type CgroupStats, emptyStats } from "../stats.js";
 import { v2Cpu } from "./cpu.js";
@@ -165,6 +166,7 @@ export class V2Cgroup implements Cgroup {
   async stats(): Promise<CgroupStats> {
     const out = emptyStats();
     for (const c of V2_CONTROLLERS) if (c.stats) await c.stats(this.dir, out);
+    await addPsi(this.dir, out);
     return out;
   }
 

@@ -61,6 +61,7 @@ describe("v2 manager on this kernel's cgroup2 mount", async () => {
     assert.ok(stats.cpu.usage.user + stats.cpu.usage.kernel > 0);
     assert.ok((stats.pids.current ?? 0) >= 1);
     assert.equal(await cg.oomKillCount(), 0);
+    if (existsSync(join(dir, "cpu.pressure"))) assert.equal(typeof stats.cpu.psi?.some.avg10, "number");
 
     await assert.rejects(cg.destroy(), (e: unknown) => isPierError(e, "BUSY"));
     await killAll(cg);
