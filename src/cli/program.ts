@@ -16,6 +16,8 @@ export function buildProgram(): Command {
     .option("--debug", "print stack traces on errors")
     .showHelpAfterError("(add --help for usage)")
     .configureHelp({ showGlobalOptions: true })
+    // Options after a subcommand belong to it, so `pier run IMAGE sh -c …` passes `-c` through.
+    .enablePositionalOptions()
     .exitOverride();
   program.hook("preAction", (cmd) => {
     if (cmd.optsWithGlobals().debug) process.env.PIER_DEBUG = "1";

@@ -2,35 +2,33 @@
  * Archive import and export for the local image store: docker archives (`docker save`) and OCI
  * archives (a tar of an image layout), chosen by content on import and by flag on export.
  */
-import { isPierError } from "../errors.js";
 import { parseReference, tryParseReference } from "../oci/reference.js";
-import { exportDockerArchive, importDockerArchive } from "./archive/docker-archive.js";
-import type { ImportedImage } from "./archive/imported.js";
-import { exportOciArchive, importOciArchive } from "./archive/oci-archive.js";
+import { exportDockerArchive } from "./archive/docker-archive.js";
+import { type ArchiveFormat, importArchive } from "./archive/import-archive.js";
+import { exportOciArchive } from "./archive/oci-archive.js";
 import type { ImageStore } from "./image-store.js";
 
-/** Archive formats pier reads and writes. */
-export type ArchiveFormat = "docker" | "oci";
-
 /**
- * Imports `file` into the store: as a docker archive when it has a `manifest.json`, else as an
- * OCI archive. Names are normalised to full references; an OCI archive's bare tags (skopeo's
- * `oci-archive:f:tag`) are kept as they are unless `tag` names the image. With `tag`, the
- * imported image (there must be exactly one) is also given that name. Resolves with the names.
+ * Imports `file` into the store, in whichever format it is (see `importArchive`). Names are
+ * normalised to full references (an OCI archive's bare tag `t` becomes `docker.io/library/t:latest`);
+ * `tag` names the image when the archive names none. Resolves with the names (or root digests).
  */
-export async function importArchive(store: ImageStore, file: string, tag?: string): Promise<string[]> {
-  let imported: ImportedImage[];
-  try {
-    imported = await importDockerArchive(file, store.content, store.layout);
-  } catch (err) {
-    if (!(isPierError(err, "INVALID_ARCHIVE") && /no manifest\.json/.test(err.message))) throw err;
-    imported = await importOciArchive(file, store.content, store.layout);
-  }
+export async function importArchiveToStore(store: ImageStore, file: string, tag?: string): Promise<string[]> {
+  const name = tag === undefined ? undefined : parseReference(tag).toString();
+  const { images } = await importArchive(
+    file,
+    store.content,
+    store.layout,
+    name === undefined ? {} : { name },
+  );
   const names: string[] = [];
-  for (const img of imported) {
-    if (img.name === undefined) continue;
+  for (const img of images) {
+    if (img.name === undefined) {
+      names.push(img.descriptor.digest);
+      continue;
+    }
     const normal = tryParseReference(img.name)?.toString();
-    if (normal !== undefined && normal !== img.name && !tag) {
+    if (normal !== undefined && normal !== img.name) {
       await store.layout.set(normal, img.descriptor);
       await store.layout.remove(img.name);
       names.push(normal);
@@ -38,17 +36,7 @@ export async function importArchive(store: ImageStore, file: string, tag?: strin
       names.push(img.name);
     }
   }
-  if (tag) {
-    const roots = new Set(imported.map((i) => i.descriptor.digest));
-    if (roots.size !== 1)
-      throw new Error(`--tag: the archive holds ${roots.size} images; name them one by one after import`);
-    const name = parseReference(tag).toString();
-    await store.layout.set(name, imported[0]!.descriptor);
-    for (const img of imported)
-      if (img.name !== undefined && img.name !== name) await store.layout.remove(img.name);
-    return [name];
-  }
-  return names.length > 0 ? names : imported.map((i) => i.descriptor.digest);
+  return names;
 }
 
 /** Exports the images `refs` (names, digests or ids of named images) to `file` in `format`. */

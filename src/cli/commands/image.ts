@@ -219,8 +219,8 @@ export function registerImageCommands(program: Command): void {
     .argument("<file>", "archive file")
     .option("-t, --tag <name>", "name for the imported image (when the archive names none)")
     .action(async (file: string, flags: { tag?: string }, cmd: Command) => {
-      const { importArchive } = await import("../../image/archive-io.js");
-      const names = await importArchive(await openStore(cmd), file, flags.tag);
+      const { importArchiveToStore } = await import("../../image/archive-io.js");
+      const names = await importArchiveToStore(await openStore(cmd), file, flags.tag);
       for (const n of names) process.stdout.write(`Loaded image: ${n}\n`);
     });
 

@@ -44,10 +44,12 @@ async function readPassword(prompt: string): Promise<string> {
 
 const DEFAULT_REGISTRY_ROOT = "/var/lib/pier/registry";
 
-/** For registry commands the global `--root` (or `PIER_REGISTRY_ROOT`) names the registry's data directory. */
+/** For registry commands `--root` (or `PIER_REGISTRY_ROOT`) names the registry's data directory. */
 function registryRoot(cmd: Command): string | undefined {
   return (cmd.optsWithGlobals() as { root?: string }).root ?? process.env.PIER_REGISTRY_ROOT;
 }
+
+const ROOT_HELP = "registry data directory (default /var/lib/pier/registry)";
 
 /** Registers `pier registry` and its subcommands on `program`. */
 export function registerRegistryCommands(program: Command): void {
@@ -59,6 +61,7 @@ export function registerRegistryCommands(program: Command): void {
       "serve a registry (no auth, loopback only, unless configured otherwise); --root is its data directory (default /var/lib/pier/registry)",
     )
     .option("--addr <host:port>", "address to listen on (default 127.0.0.1:5000)")
+    .option("--root <dir>", ROOT_HELP)
     .option("--config <file>", "JSON config file (see README); also $PIER_REGISTRY_CONFIG")
     .option("--tls-cert <file>", "serve HTTPS with this PEM certificate")
     .option("--tls-key <file>", "PEM key of --tls-cert")
@@ -102,6 +105,7 @@ export function registerRegistryCommands(program: Command): void {
   registry
     .command("gc")
     .description("delete blobs (and with --untagged, manifests) that nothing references")
+    .option("--root <dir>", ROOT_HELP)
     .option("--dry-run", "only report what would be deleted")
     .option("--untagged", "also delete manifests that no tag reaches")
     .option("--grace <seconds>", "keep anything newer than this (default 3600)")
