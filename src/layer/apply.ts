@@ -60,8 +60,14 @@ export interface ApplyOptions {
   compression?: Compression;
   /** The layer's diff_id; a different digest of the uncompressed tar fails the apply. */
   expectedDiffId?: Digest;
-  /** Set owners from the layer (default: when running as root). */
+  /** Set owners from the layer (default: unless rootless). */
   sameOwner?: boolean;
+  /**
+   * Apply as an unprivileged user would (default: when not running as root, like umoci's
+   * `--rootless`): device nodes are refused with `DEVICE_NOT_PERMITTED`, owners are not set,
+   * only `user.*` xattrs are.
+   */
+  rootless?: boolean;
   /** Set extended attributes (default true). Without root only `user.*` ones are set. */
   xattrs?: boolean;
   /**
@@ -118,7 +124,7 @@ class Applier {
   private readonly xattrs = new Map<string, Xattrs>();
   /** Times of pre-existing directories this layer changes without an entry of its own (umoci keeps them). */
   private readonly keepTimes = new Map<string, { atime: number; mtime: number }>();
-  private readonly isRoot = process.getuid?.() === 0;
+  private readonly isRoot: boolean;
   private readonly sameOwner: boolean;
   private readonly withXattrs: boolean;
   private readonly overlay: boolean;
@@ -127,6 +133,7 @@ class Applier {
     private readonly root: string,
     options: ApplyOptions,
   ) {
+    this.isRoot = options.rootless === undefined ? process.getuid?.() === 0 : !options.rootless;
     this.sameOwner = options.sameOwner ?? this.isRoot;
     this.withXattrs = options.xattrs !== false;
     this.overlay = options.whiteouts === "overlay";
