@@ -30,7 +30,7 @@ function sameXattrs(a: Xattrs, b: Xattrs): boolean {
   if (a.size !== b.size) return false;
   for (const [k, v] of a) {
     const w = b.get(k);
-    if (!w || !w.equals(v)) return false;
+    if (!w?.equals(v)) return false;
   }
   return true;
 }
