@@ -4,11 +4,17 @@
  * original bytes and blobs as their original streams. Children before parents, blobs before the
  * manifest that names them, so a destination is never left naming content it lacks.
  */
-import type { Digest } from "../oci/digest.js";
-import { isIndexMediaType } from "../oci/media-types.js";
+import { type Digest, digestOf } from "../oci/digest.js";
+import {
+  dockerIndexToOci,
+  dockerManifestToOci,
+  ociIndexToDocker,
+  ociManifestToDocker,
+} from "../oci/docker.js";
+import { isIndexMediaType, MediaType } from "../oci/media-types.js";
 import { hostPlatform, selectManifest } from "../oci/platform.js";
-import type { Descriptor, Platform } from "../oci/types.js";
-import { parseManifestOrIndex } from "../oci/validate.js";
+import type { Descriptor, ImageIndex, ImageManifest, Platform } from "../oci/types.js";
+import { type ManifestOrIndex, parseManifestOrIndex } from "../oci/validate.js";
 import type { FetchedManifest } from "./client.js";
 import { RemoteError } from "./error.js";
 import { forEachLimit } from "./limit.js";
@@ -27,6 +33,12 @@ export interface CopyOptions {
   referrers?: boolean;
   /** Progress events, per blob. */
   onProgress?: ProgressListener;
+  /**
+   * Convert manifests (and indexes) to this format; blobs keep their bytes and digests, the
+   * config's bytes too (only descriptors' media types change), so only manifest digests change.
+   * Referrers are copied as they are.
+   */
+  format?: "oci" | "docker";
 }
 
 /** What was copied: the root that the destination now names. */
@@ -69,37 +81,41 @@ class CopyRun {
       const chosen = selectManifest(parsed.index, this.opts.platform ?? hostPlatform());
       root = await this.src.getManifest(chosen.digest);
     }
-    await this.copyManifest(root, true);
+    const out = await this.copyManifest(root, true, this.opts.format);
     await this.dst.commit?.();
-    return {
-      digest: root.digest,
-      mediaType: root.mediaType,
-      size: root.bytes.length,
-      manifests: this.written,
-    };
+    return { digest: out.digest, mediaType: out.mediaType, size: out.bytes.length, manifests: this.written };
   }
 
-  private async copyManifest(m: FetchedManifest, root: boolean): Promise<void> {
+  /** Copies a manifest and what it names; resolves with what was written (converted or not). */
+  private async copyManifest(
+    m: FetchedManifest,
+    root: boolean,
+    format?: "oci" | "docker",
+  ): Promise<FetchedManifest> {
     const doc = parse(m);
+    const renamed = new Map<Digest, FetchedManifest>();
     if (doc.kind === "index") {
       for (const child of doc.index.manifests) {
-        await this.copyManifest(await this.src.getManifest(child.digest), false);
+        const written = await this.copyManifest(await this.src.getManifest(child.digest), false, format);
+        if (written.digest !== child.digest) renamed.set(child.digest, written);
       }
     } else {
       const blobs = [doc.manifest.config, ...doc.manifest.layers];
       await forEachLimit(blobs, this.concurrency, (d) => this.copyBlob(d));
     }
-    await this.dst.putManifest(m, { root });
-    this.written.push(m.digest);
-    this.opts.onProgress?.({ type: "manifest", id: m.digest, mediaType: m.mediaType });
+    const out = format ? convertManifest(m, doc, format, renamed) : m;
+    await this.dst.putManifest(out, { root });
+    this.written.push(out.digest);
+    this.opts.onProgress?.({ type: "manifest", id: out.digest, mediaType: out.mediaType });
     if (this.opts.referrers) await this.copyReferrers(m.digest);
+    return out;
   }
 
   private async copyReferrers(subject: Digest): Promise<void> {
     if (!this.src.listReferrers) return;
     for (const r of await this.src.listReferrers(subject)) {
       if (this.written.includes(r.digest)) continue;
-      await this.copyManifest(await this.src.getManifest(r.digest), false);
+      await this.copyManifest(await this.src.getManifest(r.digest), false, undefined);
     }
   }
 
@@ -139,4 +155,49 @@ function parse(m: FetchedManifest): ReturnType<typeof parseManifestOrIndex> {
       cause: err,
     });
   }
+}
+
+/**
+ * `m` in `format`, or `m` itself when it already is. Index entries whose manifests were
+ * converted point at the converted digests (`renamed`). Pure.
+ */
+export function convertManifest(
+  m: FetchedManifest,
+  doc: ManifestOrIndex,
+  format: "oci" | "docker",
+  renamed: ReadonlyMap<Digest, FetchedManifest>,
+): FetchedManifest {
+  const isDocker = m.mediaType === MediaType.DockerManifest || m.mediaType === MediaType.DockerManifestList;
+  const same = isDocker === (format === "docker");
+  let converted: ImageManifest | ImageIndex;
+  try {
+    if (doc.kind === "manifest") {
+      if (same) return m;
+      converted = format === "oci" ? dockerManifestToOci(doc.manifest) : ociManifestToDocker(doc.manifest);
+    } else {
+      if (same && renamed.size === 0) return m;
+      const index = same
+        ? doc.index
+        : format === "oci"
+          ? dockerIndexToOci(doc.index)
+          : ociIndexToDocker(doc.index);
+      converted = {
+        ...index,
+        manifests: index.manifests.map((d) => {
+          const r = renamed.get(d.digest);
+          return r ? { ...d, mediaType: r.mediaType, digest: r.digest, size: r.bytes.length } : d;
+        }),
+      };
+    }
+  } catch (err) {
+    throw new RemoteError(
+      "UNSUPPORTED",
+      `cannot convert ${m.digest} to ${format}: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  const bytes = Buffer.from(JSON.stringify(converted));
+  return { bytes, mediaType: converted.mediaType ?? m.mediaType, digest: digestOf(bytes) };
 }

@@ -191,3 +191,28 @@ test("archives: oci-archive keeps digests both ways; docker-archive is readable 
   );
   assert.equal(existsSync(missing), false);
 });
+
+test("--format docker and back to oci: blobs keep their digests, skopeo reads both", async () => {
+  const layout = join(tmp, "fmt");
+  const desc = await writeBusyboxImage(layout, "f", hostPlatform());
+  const d = await copy(`oci:${layout}:f`, `docker://${reg.host}/fmt/img:docker`, {
+    insecure: true,
+    format: "docker",
+  });
+  assert.notEqual(d.digest, desc.digest);
+  const raw = JSON.parse(
+    skopeo("inspect", "--tls-verify=false", "--raw", `docker://${reg.host}/fmt/img:docker`),
+  );
+  assert.equal(raw.mediaType, "application/vnd.docker.distribution.manifest.v2+json");
+  assert.equal(raw.config.mediaType, "application/vnd.docker.container.image.v1+json");
+  assert.equal(raw.layers[0].mediaType, "application/vnd.docker.image.rootfs.diff.tar.gzip");
+  const original = JSON.parse(await readFile(join(layout, "blobs", "sha256", desc.digest.slice(7)), "utf8"));
+  assert.equal(raw.config.digest, original.config.digest);
+  assert.equal(raw.layers[0].digest, original.layers[0].digest);
+  const o = await copy(`docker://${reg.host}/fmt/img:docker`, `oci:${join(tmp, "fmt-back")}:f`, {
+    insecure: true,
+    format: "oci",
+  });
+  assert.equal(o.mediaType, "application/vnd.oci.image.manifest.v1+json");
+  skopeo("copy", `oci:${join(tmp, "fmt-back")}:f`, `oci:${join(tmp, "fmt-back2")}:f`);
+});
