@@ -55,6 +55,12 @@ export interface Cgroup {
   stats(): Promise<CgroupStats>;
   /** OOM kills inside the cgroup since creation; poll it (see `watchOom`) to notice new ones. */
   oomKillCount(): Promise<number>;
+  /**
+   * Sends `signal` (default SIGKILL) to every process in the cgroup without racing forks
+   * (`cgroup.kill` where the kernel has it, else freeze, signal, thaw). For `kill --all` and
+   * `delete --force`; returns without waiting for the processes to exit.
+   */
+  kill(signal?: NodeJS.Signals): Promise<void>;
   /** True when the cgroup directory exists in every hierarchy. */
   exists(): Promise<boolean>;
   /**

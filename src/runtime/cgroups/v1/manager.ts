@@ -6,6 +6,7 @@ import type { ApplyContext, Controller } from "../controller.js";
 import { CgroupError } from "../error.js";
 import type { FreezerState } from "../freezer.js";
 import { cgroupFileExists, writeCgroupFile } from "../fs.js";
+import { killCgroup } from "../kill.js";
 import type { CgroupMode } from "../mountinfo.js";
 import { addPsi } from "../psi.js";
 import { listProcesses, removeCgroupDir } from "../remove.js";
@@ -164,6 +165,10 @@ export class V1Cgroup implements Cgroup {
 
   async oomKillCount(): Promise<number> {
     return this.paths.memory ? readV1OomKills(this.paths.memory) : 0;
+  }
+
+  kill(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    return killCgroup(this, signal, this.paths.unified);
   }
 
   async exists(): Promise<boolean> {

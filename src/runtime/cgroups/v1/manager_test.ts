@@ -87,6 +87,36 @@ describe("v1 manager on this kernel", async () => {
     await cg.destroy(); // absent is success
   });
 
+  it("kills every process, forks included, with SIGKILL and with other signals", { skip }, async () => {
+    requireRoot();
+    const cg = await openCgroup({ containerId: "k", cgroupsPath: `${parent}/kill` });
+    await cg.create();
+    await cg.apply({ pids: { limit: 64 } });
+    const waitEmpty = async () => {
+      for (let i = 0; i < 250 && (await cg.processes()).length > 0; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      return cg.processes();
+    };
+    // A loop that keeps forking: a naive list-then-kill would miss the newest children.
+    const p = startGated("while :; do sleep 5 & done");
+    await cg.addProcess(p.pid);
+    p.release();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok((await cg.processes()).length > 1);
+    await cg.kill();
+    assert.deepEqual(await waitEmpty(), []);
+    await p.exited;
+
+    const q = startGated("sleep 30 & sleep 30 & wait");
+    await cg.addProcess(q.pid);
+    q.release();
+    await new Promise((r) => setTimeout(r, 100));
+    await cg.kill("SIGTERM");
+    assert.deepEqual(await waitEmpty(), []);
+    assert.equal(await cg.state(), "thawed");
+    await q.exited;
+  });
+
   it("refuses unified on v1 and controllers this host does not mount", { skip }, async () => {
     requireRoot();
     const layout = await readLayout();

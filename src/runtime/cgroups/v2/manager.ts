@@ -7,6 +7,7 @@ import type { ApplyContext, Controller } from "../controller.js";
 import { CgroupError } from "../error.js";
 import type { FreezerState } from "../freezer.js";
 import { cgroupFileExists, readCgroupFile, writeCgroupFile } from "../fs.js";
+import { killCgroup } from "../kill.js";
 import type { CgroupMode } from "../mountinfo.js";
 import { addPsi } from "../psi.js";
 import { listProcesses, removeCgroupDir } from "../remove.js";
@@ -172,6 +173,10 @@ export class V2Cgroup implements Cgroup {
 
   oomKillCount(): Promise<number> {
     return readV2OomKills(this.dir);
+  }
+
+  kill(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    return killCgroup(this, signal, this.dir);
   }
 
   exists(): Promise<boolean> {

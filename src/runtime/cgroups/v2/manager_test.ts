@@ -9,7 +9,6 @@ import { makeTempDir, removeTempDir } from "../../../testing/busybox.js";
 import { openCgroup } from "../manager.js";
 import {
   disposeTree,
-  killAll,
   readCounter,
   requireRoot,
   startGated,
@@ -64,8 +63,9 @@ describe("v2 manager on this kernel's cgroup2 mount", async () => {
     if (existsSync(join(dir, "cpu.pressure"))) assert.equal(typeof stats.cpu.psi?.some.avg10, "number");
 
     await assert.rejects(cg.destroy(), (e: unknown) => isPierError(e, "BUSY"));
-    await killAll(cg);
+    await cg.kill();
     await p.exited;
+    for (let i = 0; i < 250 && (await cg.processes()).length > 0; i++) await sleep(20);
     await cg.destroy();
     assert.ok(!existsSync(dir));
   });
