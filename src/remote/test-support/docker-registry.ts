@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -43,7 +43,10 @@ export interface RunningRegistry {
 }
 
 /** Starts `docker-registry`; throws with a clear message when it is not installed. */
-export async function startDockerRegistry(auth: RegistryAuth = { kind: "none" }): Promise<RunningRegistry> {
+export async function startDockerRegistry(
+  auth: RegistryAuth = { kind: "none" },
+  tls?: { certFile: string; keyFile: string },
+): Promise<RunningRegistry> {
   if (!existsSync(DOCKER_REGISTRY)) {
     throw new Error(`${DOCKER_REGISTRY} is missing: apt-get install -y docker-registry`);
   }
@@ -62,7 +65,9 @@ export async function startDockerRegistry(auth: RegistryAuth = { kind: "none" })
   }
   const config =
     `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, "data")}\n` +
-    `  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${authYaml}`;
+    `  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n` +
+    (tls ? `  tls:\n    certificate: ${tls.certFile}\n    key: ${tls.keyFile}\n` : "") +
+    authYaml;
   await writeFile(join(dir, "config.yml"), config);
   const child: ChildProcess = spawn(DOCKER_REGISTRY, ["serve", join(dir, "config.yml")], {
     stdio: ["ignore", "ignore", "pipe"],
@@ -81,8 +86,18 @@ export async function startDockerRegistry(auth: RegistryAuth = { kind: "none" })
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) break;
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/v2/`);
-      await res.arrayBuffer();
+      if (tls) {
+        await new Promise<void>((resolve, reject) => {
+          const s = connect(port, "127.0.0.1", () => {
+            s.destroy();
+            resolve();
+          });
+          s.on("error", reject);
+        });
+      } else {
+        const res = await fetch(`http://127.0.0.1:${port}/v2/`);
+        await res.arrayBuffer();
+      }
       return { host: `127.0.0.1:${port}`, port, dir, stop };
     } catch {
       await sleep(100);

@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { hostPlatform } from "../oci/platform.js";
+import { makeTempDir, removeTempDir } from "../testing/busybox.js";
+import { copy } from "./copy-transports.js";
+import { type RunningRegistry, startDockerRegistry } from "./test-support/docker-registry.js";
+import { writeBusyboxImage } from "./test-support/image.js";
+
+let tmp: string;
+let tlsReg: RunningRegistry;
+let plainReg: RunningRegistry;
+let layout: string;
+let caCert: string;
+before(async () => {
+  tmp = await makeTempDir("pier-remote-tls-");
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      join(tmp, "key.pem"),
+      "-out",
+      join(tmp, "cert.pem"),
+      "-days",
+      "2",
+      "-subj",
+      "/CN=127.0.0.1",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1",
+    ],
+    { stdio: "ignore" },
+  );
+  caCert = await readFile(join(tmp, "cert.pem"), "utf8");
+  tlsReg = await startDockerRegistry(
+    { kind: "none" },
+    { certFile: join(tmp, "cert.pem"), keyFile: join(tmp, "key.pem") },
+  );
+  plainReg = await startDockerRegistry();
+  layout = join(tmp, "layout");
+  await writeBusyboxImage(layout, "v1", hostPlatform());
+});
+after(async () => {
+  await tlsReg?.stop();
+  await plainReg?.stop();
+  if (tmp) await removeTempDir(tmp);
+});
+
+test("HTTPS with an extra CA (--ca-cert) works; without it the self-signed certificate is refused", async () => {
+  const config = { configPath: join(tmp, "none.json") };
+  await assert.rejects(
+    copy(`oci:${layout}:v1`, `docker://${tlsReg.host}/t/img:v1`, config),
+    (err: Error & { code?: string }) => {
+      assert.equal(err.code, "NETWORK");
+      assert.match(err.message, /certificate/i);
+      return true;
+    },
+  );
+  const res = await copy(`oci:${layout}:v1`, `docker://${tlsReg.host}/t/img:v1`, { ...config, caCert });
+  assert.ok(res.digest.startsWith("sha256:"));
+  const back = await copy(`docker://${tlsReg.host}/t/img:v1`, `oci:${join(tmp, "back")}:v1`, {
+    ...config,
+    caCert,
+  });
+  assert.equal(back.digest, res.digest);
+});
+
+test("a plain-HTTP registry not marked insecure is an error, never a silent downgrade", async () => {
+  await assert.rejects(
+    copy(`oci:${layout}:v1`, `docker://${plainReg.host}/t/img:v1`, {
+      configPath: join(tmp, "none.json"),
+      retry: { retries: 0, baseDelayMs: 1, maxDelayMs: 1 },
+    }),
+    { code: "NETWORK" },
+  );
+  // Marked insecure for another registry only: still refused.
+  await assert.rejects(
+    copy(`oci:${layout}:v1`, `docker://${plainReg.host}/t/img:v1`, {
+      insecure: ["elsewhere:5000"],
+      configPath: join(tmp, "none.json"),
+      retry: { retries: 0, baseDelayMs: 1, maxDelayMs: 1 },
+    }),
+    { code: "NETWORK" },
+  );
+  const ok = await copy(`oci:${layout}:v1`, `docker://${plainReg.host}/t/img:v1`, {
+    insecure: [plainReg.host],
+    configPath: join(tmp, "none.json"),
+  });
+  assert.ok(ok.digest.startsWith("sha256:"));
+});
