@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -118,6 +118,25 @@ describe("create leaves nothing behind when it fails", () => {
       const cg = await openCgroup({ containerId: "c", cgroupsPath: "/a/b", layout });
       await assert.rejects(cg.create(), (e: unknown) => isPierError(e));
       assert.ok(!existsSync(join(root, "a")));
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it("v1 on a hybrid host: an unusable cgroup2 tree is dropped with a note, not fatal", async () => {
+    const root = await mkdtemp(join(tmpdir(), "pier-cg-hybrid-"));
+    try {
+      await mkdir(join(root, "memory"));
+      await writeFile(join(root, "not-a-dir"), "");
+      const layout: CgroupLayout = {
+        mode: "hybrid",
+        unified: { mountPoint: join(root, "not-a-dir"), root: "/" },
+        v1: { memory: { mountPoint: join(root, "memory"), root: "/" } },
+      };
+      const cg = await openCgroup({ containerId: "c", cgroupsPath: "/a", layout });
+      await cg.create();
+      assert.ok(existsSync(join(root, "memory", "a")));
+      assert.match(cg.notes.join("\n"), /using cgroup v1 only/);
     } finally {
       await rm(root, { recursive: true, force: true });
     }

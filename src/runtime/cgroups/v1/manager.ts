@@ -68,7 +68,7 @@ export interface V1Hierarchy {
 export class V1Cgroup implements Cgroup {
   readonly version = 1 as const;
   readonly paths: Readonly<Record<string, string>>;
-  private readonly dirs: V1Hierarchy[];
+  private dirs: V1Hierarchy[];
 
   /** `hierarchies` come from `openCgroup`, which resolves the path in every mount. */
   constructor(
@@ -86,8 +86,20 @@ export class V1Cgroup implements Cgroup {
   async create(): Promise<void> {
     const created: string[] = [];
     try {
-      for (const h of this.dirs) {
-        const first = await mkdir(h.dir, { recursive: true });
+      for (const h of [...this.dirs]) {
+        let first: string | undefined;
+        try {
+          first = await mkdir(h.dir, { recursive: true });
+        } catch (err) {
+          // On hybrid hosts the cgroup2 tree only tracks processes; a read-only or
+          // delegated-away unified mount must not stop the container (limits are all v1).
+          if (h.name !== "unified") throw err;
+          this.notes.push(
+            `cannot create ${h.dir} (${(err as NodeJS.ErrnoException).code}): using cgroup v1 only`,
+          );
+          this.dirs = this.dirs.filter((d) => d !== h);
+          continue;
+        }
         if (first) created.push(first);
         if (h.name === "cpuset" || this.paths.cpuset === h.dir) await inheritCpuset(h.mountPoint, h.dir);
       }
