@@ -3,11 +3,14 @@
  *
  * ```ts
  * import { openCgroup } from "./runtime/cgroups/manager.js";
- * const cg = await openCgroup({ cgroupsPath: config.linux?.cgroupsPath, containerId: id });
- * await cg.create();
+ * const cg = await openCgroup({ cgroupsPath: config.linux?.cgroupsPath, containerId: id, systemd });
+ * await cg.create();                     // removes what it made if it fails
  * await cg.apply(validateLinuxResources(config.linux?.resources ?? {}));
  * await cg.addProcess(initPid);          // before the container's process execs
+ * state.cgroupPaths = cg.paths;          // later: openCgroup({ containerId: id, paths })
  * // pause / resume:   await cg.freeze(); await cg.thaw(); await cg.state()
+ * // kill --all:       await cg.kill("SIGTERM")   (no fork escapes)
+ * // events:           for await (const e of containerEvents(cg, id)) print(JSON.stringify(e))
  * // events --stats:   JSON.stringify({ type: "stats", id, data: await cg.stats() })
  * // update:           await cg.update(resources)
  * // delete (after every process is gone): await cg.destroy()
@@ -16,7 +19,8 @@
  *
  * The host's layout is read from `/proc/self/mountinfo`: a pure cgroup2 host gets a
  * {@link V2Cgroup}; a v1 or hybrid host a {@link V1Cgroup}, which on hybrid hosts also joins the
- * cgroup2 tree (for process tracking, as runc does) but sets limits only through v1.
+ * cgroup2 tree (for process tracking, pressure stats and `cgroup.kill`, as runc joins it) but
+ * sets limits only through v1. Device rules on v2 need `deviceFilterLoader` (bpf(2) is native).
  */
 import { existsSync } from "node:fs";
 import { join, relative as relativePath } from "node:path";
