@@ -4,6 +4,8 @@
  * original bytes and blobs as their original streams. Children before parents, blobs before the
  * manifest that names them, so a destination is never left naming content it lacks.
  */
+
+import type { Readable } from "node:stream";
 import { type Digest, digestOf } from "../oci/digest.js";
 import {
   dockerIndexToOci,
@@ -11,7 +13,7 @@ import {
   ociIndexToDocker,
   ociManifestToDocker,
 } from "../oci/docker.js";
-import { isIndexMediaType, MediaType } from "../oci/media-types.js";
+import { type Compression, isIndexMediaType, MediaType } from "../oci/media-types.js";
 import { hostPlatform, selectManifest } from "../oci/platform.js";
 import type { Descriptor, ImageIndex, ImageManifest, Platform } from "../oci/types.js";
 import { type ManifestOrIndex, parseManifestOrIndex } from "../oci/validate.js";
@@ -19,6 +21,7 @@ import type { FetchedManifest } from "./client.js";
 import { RemoteError } from "./error.js";
 import { forEachLimit } from "./limit.js";
 import { blobKind, type ProgressListener } from "./progress-events.js";
+import { needsRecompression, stageRecompressed } from "./recompress.js";
 import type { ImageDestination, ImageSource } from "./transports/types.js";
 
 /** Options of {@link copyImage}. */
@@ -39,6 +42,8 @@ export interface CopyOptions {
    * Referrers are copied as they are.
    */
   format?: "oci" | "docker";
+  /** Recompress layers to this compression (`--dest-compress`); changes layer and manifest digests. */
+  destCompress?: Compression;
 }
 
 /** What was copied: the root that the destination now names. */
@@ -81,7 +86,9 @@ class CopyRun {
       const chosen = selectManifest(parsed.index, this.opts.platform ?? hostPlatform());
       root = await this.src.getManifest(chosen.digest);
     }
-    const out = await this.copyManifest(root, true, this.opts.format);
+    // Recompressing without `format` keeps the manifest's own family.
+    const format = this.opts.format ?? (this.opts.destCompress ? familyOf(root.mediaType) : undefined);
+    const out = await this.copyManifest(root, true, format);
     await this.dst.commit?.();
     return { digest: out.digest, mediaType: out.mediaType, size: out.bytes.length, manifests: this.written };
   }
@@ -90,14 +97,34 @@ class CopyRun {
   private async copyManifest(
     m: FetchedManifest,
     root: boolean,
-    format?: "oci" | "docker",
+    format: "oci" | "docker" | undefined,
   ): Promise<FetchedManifest> {
-    const doc = parse(m);
+    const original = m;
+    let doc = parse(m);
     const renamed = new Map<Digest, FetchedManifest>();
     if (doc.kind === "index") {
       for (const child of doc.index.manifests) {
         const written = await this.copyManifest(await this.src.getManifest(child.digest), false, format);
         if (written.digest !== child.digest) renamed.set(child.digest, written);
+      }
+    } else if (this.opts.destCompress && format !== undefined) {
+      // recompression only on the conversion path (not for referrers, copied as they are)
+      const target = this.opts.destCompress;
+      const src = doc.manifest;
+      const mediaType = doc.mediaType;
+      await this.copyBlob(src.config);
+      const layers = [...src.layers];
+      await forEachLimit(layers, this.concurrency, async (layer, i) => {
+        layers[i] = needsRecompression(layer, target)
+          ? await this.recompressBlob(layer, target, mediaType)
+          : layer;
+        if (layers[i] === layer) await this.copyBlob(layer);
+      });
+      if (layers.some((l, i) => l !== src.layers[i])) {
+        const manifest = { ...src, layers };
+        const bytes = Buffer.from(JSON.stringify(manifest));
+        m = { bytes, mediaType, digest: digestOf(bytes) };
+        doc = { kind: "manifest", mediaType, manifest };
       }
     } else {
       const blobs = [doc.manifest.config, ...doc.manifest.layers];
@@ -107,7 +134,7 @@ class CopyRun {
     await this.dst.putManifest(out, { root });
     this.written.push(out.digest);
     this.opts.onProgress?.({ type: "manifest", id: out.digest, mediaType: out.mediaType });
-    if (this.opts.referrers) await this.copyReferrers(m.digest);
+    if (this.opts.referrers) await this.copyReferrers(original.digest);
     return out;
   }
 
@@ -119,22 +146,42 @@ class CopyRun {
     }
   }
 
-  private copyBlob(desc: Descriptor): Promise<void> {
+  /** Recompresses one layer into the destination; resolves with its new descriptor. */
+  private async recompressBlob(
+    layer: Descriptor,
+    target: Compression,
+    manifestType: string,
+  ): Promise<Descriptor> {
+    const staged = await stageRecompressed(
+      layer,
+      await this.src.getBlob(layer),
+      target,
+      manifestType === MediaType.DockerManifest && this.opts.format !== "oci",
+    );
+    try {
+      await this.copyBlob(staged.descriptor, staged.open);
+      return staged.descriptor;
+    } finally {
+      await staged.dispose();
+    }
+  }
+
+  private copyBlob(desc: Descriptor, open?: () => Promise<Readable>): Promise<void> {
     let p = this.seenBlobs.get(desc.digest);
     if (!p) {
-      p = this.transferBlob(desc);
+      p = this.transferBlob(desc, open);
       this.seenBlobs.set(desc.digest, p);
     }
     return p;
   }
 
-  private async transferBlob(desc: Descriptor): Promise<void> {
+  private async transferBlob(desc: Descriptor, open?: () => Promise<Readable>): Promise<void> {
     const emit = this.opts.onProgress;
     const id = desc.digest;
     emit?.({ type: "start", id, kind: blobKind(desc.mediaType), size: desc.size, mediaType: desc.mediaType });
     const src = this.src;
     const verify = !this.dst.verifiesBlobs;
-    const result = await this.dst.putBlob(desc, () => src.getBlob(desc, undefined, { verify }), {
+    const result = await this.dst.putBlob(desc, open ?? (() => src.getBlob(desc, undefined, { verify })), {
       ...(emit
         ? { onBytes: (n: number) => emit({ type: "bytes", id, transferred: n, size: desc.size }) }
         : {}),
@@ -200,4 +247,11 @@ export function convertManifest(
   }
   const bytes = Buffer.from(JSON.stringify(converted));
   return { bytes, mediaType: converted.mediaType ?? m.mediaType, digest: digestOf(bytes) };
+}
+
+/** The format family of a manifest media type. Pure. */
+function familyOf(mediaType: string): "oci" | "docker" {
+  return mediaType === MediaType.DockerManifest || mediaType === MediaType.DockerManifestList
+    ? "docker"
+    : "oci";
 }

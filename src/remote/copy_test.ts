@@ -216,3 +216,31 @@ test("--format docker and back to oci: blobs keep their digests, skopeo reads bo
   assert.equal(o.mediaType, "application/vnd.oci.image.manifest.v1+json");
   skopeo("copy", `oci:${join(tmp, "fmt-back")}:f`, `oci:${join(tmp, "fmt-back2")}:f`);
 });
+
+test("--dest-compress zstd then gzip: layers recompressed, config and diff ids unchanged", async () => {
+  const layout = join(tmp, "zst");
+  const desc = await writeBusyboxImage(layout, "z", hostPlatform());
+  const original = JSON.parse(await readFile(join(layout, "blobs", "sha256", desc.digest.slice(7)), "utf8"));
+  const z = await copy(`oci:${layout}:z`, `docker://${reg.host}/zst/img:1`, {
+    insecure: true,
+    destCompress: "zstd",
+  });
+  assert.notEqual(z.digest, desc.digest);
+  const raw = JSON.parse(skopeo("inspect", "--tls-verify=false", "--raw", `docker://${reg.host}/zst/img:1`));
+  assert.equal(raw.layers[0].mediaType, "application/vnd.oci.image.layer.v1.tar+zstd");
+  assert.equal(raw.config.digest, original.config.digest);
+  assert.notEqual(raw.layers[0].digest, original.layers[0].digest);
+  const back = join(tmp, "zst-back");
+  const g = await copy(`docker://${reg.host}/zst/img:1`, `oci:${back}:g`, {
+    insecure: true,
+    destCompress: "gzip",
+  });
+  const regz = JSON.parse(await readFile(join(back, "blobs", "sha256", g.digest.slice(7)), "utf8"));
+  assert.equal(regz.layers[0].mediaType, "application/vnd.oci.image.layer.v1.tar+gzip");
+  assert.equal(regz.config.digest, original.config.digest);
+  // umoci checks each layer against the config's diff ids when it unpacks.
+  execFileSync("umoci", ["raw", "unpack", "--rootless", "--image", `${back}:g`, join(tmp, "zst-rootfs")], {
+    stdio: "pipe",
+  });
+  assert.ok(existsSync(join(tmp, "zst-rootfs", "bin", "busybox")));
+});
