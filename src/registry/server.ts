@@ -115,6 +115,7 @@ async function dispatch(ctx: RegistryContext, route: Route, ex: Exchange, method
 }
 
 const EMPTY_QUERY = new URLSearchParams();
+const HOST = /^[\w.-]+(?::\d{1,5})?$|^\[[0-9a-fA-F:.]+\](?::\d{1,5})?$/;
 
 /**
  * Starts a distribution-spec 1.1 registry (the model is distribution's `registry serve`): blobs
@@ -217,7 +218,10 @@ export async function startRegistry(
           status: 405,
         });
       }
-      const realm = tokenCfg.realm ?? `${proto}://${req.headers.host ?? "localhost"}/token`;
+      // The Host header is the client's; only a plain host[:port] goes into the challenge.
+      const host = req.headers.host;
+      const realm =
+        tokenCfg.realm ?? `${proto}://${host !== undefined && HOST.test(host) ? host : "localhost"}/token`;
       const header = req.headers.authorization;
       user = await ctx.auth.authorize(header, needed, realm);
       const ex: Exchange = {
@@ -245,7 +249,10 @@ export async function startRegistry(
     headersTimeout: config.http.headersTimeoutMs,
     requestTimeout: config.http.requestTimeoutMs,
   };
-  const listener = (req: IncomingMessage, res: ServerResponse) => void handle(req, res);
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    // Last resort: a failure while answering an error must not take the server down.
+    handle(req, res).catch(() => res.destroy());
+  };
   const server = config.tls
     ? https.createServer(
         { ...serverOptions, cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) },

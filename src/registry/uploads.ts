@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { statfs } from "node:fs/promises";
 import type { OutgoingHttpHeaders } from "node:http";
-import type { Readable } from "node:stream";
 import type { ContentWriter } from "../content/store.js";
 import { isPierError } from "../errors.js";
 import type { Digest } from "../oci/digest.js";
@@ -71,25 +70,31 @@ async function checkClaimedSize(
   }
 }
 
+// Socket reads arrive in ~64 KiB pieces; the store hashes and writes each piece with one
+// thread-pool round trip, so 1 MiB batches cut those round trips sixteenfold.
+const BATCH = 1 << 20;
+
 /**
- * The request body as a byte source, failing once the blob would pass `storage.maxBlobBytes`
- * (for bodies without a `Content-Length` to check up front).
+ * The request body as a byte source in batches of about 1 MiB, failing once the blob would pass
+ * `storage.maxBlobBytes` (bodies without a `Content-Length` cannot be checked up front).
  */
-function limitedBody(
-  ctx: RegistryContext,
-  ex: Exchange,
-  offset: number,
-): AsyncIterable<Uint8Array> | Readable {
+async function* requestBody(ctx: RegistryContext, ex: Exchange, offset: number): AsyncGenerator<Uint8Array> {
   const max = ctx.config.storage.maxBlobBytes;
-  if (max <= 0) return ex.req;
-  return (async function* () {
-    let total = offset;
-    for await (const chunk of ex.req as AsyncIterable<Buffer>) {
-      total += chunk.length;
-      if (total > max) throw tooLarge(total, max);
-      yield chunk;
+  let total = offset;
+  let parts: Buffer[] = [];
+  let pending = 0;
+  for await (const chunk of ex.req as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (max > 0 && total > max) throw tooLarge(total, max);
+    parts.push(chunk);
+    pending += chunk.length;
+    if (pending >= BATCH) {
+      yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, pending);
+      parts = [];
+      pending = 0;
     }
-  })();
+  }
+  if (pending > 0) yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, pending);
 }
 
 function sessionHeaders(ctx: RegistryContext, name: string, id: string, offset: number): OutgoingHttpHeaders {
@@ -155,7 +160,7 @@ export async function postUpload(ctx: RegistryContext, ex: Exchange): Promise<vo
   const claimed = contentLength(ex.req);
   await checkClaimedSize(ctx, claimed);
   const info = await publish(ctx, digest, () =>
-    ctx.store.ingest(limitedBody(ctx, ex, 0), claimed === undefined ? { digest } : { digest, size: claimed }),
+    ctx.store.ingest(requestBody(ctx, ex, 0), claimed === undefined ? { digest } : { digest, size: claimed }),
   );
   ctx.meta.linkBlob(ex.name, digest, info.size);
   blobCreated(ctx, ex, digest);
@@ -235,7 +240,7 @@ async function appendChunk(ctx: RegistryContext, ex: Exchange, id: string, w: Co
   }
   await checkClaimedSize(ctx, claimed, w.offset);
   const before = w.offset;
-  const after = await w.writeStream(limitedBody(ctx, ex, before)).catch((err: unknown) => {
+  const after = await w.writeStream(requestBody(ctx, ex, before)).catch((err: unknown) => {
     throw uploadError(err);
   });
   if (claimed !== undefined && after - before !== claimed) {
