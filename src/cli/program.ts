@@ -3,8 +3,10 @@
  * lazily so that `pier --help` and small commands start fast.
  */
 import { Command } from "commander";
+import { registerEngineCommands } from "./commands/engine.js";
 import { registerImageCommands } from "./commands/image.js";
 import { registerRegistryCommands } from "./commands/registry.js";
+import { registerRemoteCommands } from "./commands/remote.js";
 import { PIER_VERSION } from "./version.js";
 
 /** Builds the command tree (exported for tests that check `--help` of every command). */
@@ -24,5 +26,7 @@ export function buildProgram(): Command {
   });
   registerImageCommands(program);
   registerRegistryCommands(program);
+  registerRemoteCommands(program);
+  registerEngineCommands(program);
   return program;
 }

@@ -2,7 +2,6 @@
  * The engine's image service: pier's image store under `<root>` (an OCI layout at
  * `<root>/content`), pulls through the registry client, and the runtime spec an image implies.
  */
-import { join } from "node:path";
 import { isPierError } from "../errors.js";
 import { runtimeConfigFromImage, type UserFiles } from "../image/bundle-config.js";
 import { ImageStore, type ResolvedImage } from "../image/image-store.js";
@@ -64,7 +63,7 @@ export class ImageService {
     const registry = parsed.registry;
     const insecure = isLoopbackRegistry(registry) || this.insecure.includes(registry);
     return pull(parsed.toString(), {
-      storeRoot: join(this.store.root, "content"),
+      storeRoot: this.store.root,
       insecure,
       ...(onProgress ? { onProgress } : {}),
     });

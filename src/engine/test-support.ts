@@ -40,11 +40,14 @@ export async function busyboxRegistry(): Promise<BusyboxRegistry> {
     const host = new URL(registry.url).host;
     const image = `${host}/busybox:latest`;
     await push(image, {
-      storeRoot: join(work, "store", "content"),
+      storeRoot: join(work, "store"),
       localName: "docker.io/library/busybox:latest",
       insecure: true,
     });
     return { registry, image, stop: () => registry.stop() };
+  } catch (err) {
+    await registry.stop();
+    throw err;
   } finally {
     await removeTempDir(work);
   }
@@ -91,6 +94,7 @@ export async function startTestDaemon(extra: string[] = []): Promise<TestDaemon>
     proc: undefined as unknown as ChildProcess,
     stderr: () => log,
     async restart() {
+      log = "";
       const proc = spawn(process.execPath, [PIERD_MAIN, "--root", root, "--exec-root", execRoot, ...extra], {
         stdio: ["ignore", "ignore", "pipe"],
       });

@@ -1,0 +1,230 @@
+/**
+ * `pier run`, `ps`, `logs`, `start`, `stop`, `kill`, `restart`, `wait`, `rm`, `inspect`:
+ * thin commands over pierd's own API (docs/engine-api.yaml), with docker's flags.
+ */
+import type { Command } from "commander";
+import { collectEnv, collectLabel, parseCount } from "../args.js";
+import { parseFormat, printJson, renderTable } from "../output.js";
+import { call, callJson, EngineClientError, jsonLines } from "./engine-client.js";
+
+interface Record_ {
+  id: string;
+  name: string;
+  status: string;
+  exitCode: number;
+  createdAt: string;
+  startedAt: string;
+  finishedAt: string;
+  config: { image: string; cmd?: string[]; entrypoint?: string[] };
+}
+
+interface RunFlags {
+  rm?: boolean;
+  detach?: boolean;
+  interactive?: boolean;
+  name?: string;
+  env?: string[];
+  workdir?: string;
+  user?: string;
+  entrypoint?: string;
+  network?: string;
+  restart?: string;
+  label?: Record<string, string>;
+  stopTimeout?: number;
+}
+
+const enc = encodeURIComponent;
+
+async function pullImage(ref: string): Promise<void> {
+  const res = await call("POST", "/v1/images/pull", { ref });
+  const seen = new Set<string>();
+  for await (const line of jsonLines<{
+    progress?: { type: string; id?: string };
+    error?: { message: string };
+  }>(res)) {
+    if (line.error) throw new EngineClientError("PULL_FAILED", line.error.message, 500);
+    const p = line.progress;
+    if (p?.type === "done" && p.id && !seen.has(p.id)) {
+      seen.add(p.id);
+      process.stderr.write(`${p.id.slice(7, 19)}: pull complete\n`);
+    }
+  }
+}
+
+async function createContainer(body: Record<string, unknown>): Promise<Record_> {
+  try {
+    return await callJson<Record_>("POST", "/v1/containers", body);
+  } catch (err) {
+    if (!(err instanceof EngineClientError) || err.code !== "IMAGE_NOT_FOUND") throw err;
+    process.stderr.write(`Unable to find image '${body.image}' locally\n`);
+    await pullImage(String(body.image));
+    return callJson<Record_>("POST", "/v1/containers", body);
+  }
+}
+
+/** Copies a container's log entries to stdout/stderr until they end. */
+async function printLogs(id: string, follow: boolean, tail?: number): Promise<void> {
+  const q = new URLSearchParams({ follow: follow ? "1" : "0" });
+  if (tail !== undefined) q.set("tail", String(tail));
+  const res = await call("GET", `/v1/containers/${enc(id)}/logs?${q}`);
+  for await (const e of jsonLines<{ stream: "stdout" | "stderr"; log: string }>(res)) {
+    (e.stream === "stdout" ? process.stdout : process.stderr).write(e.log);
+  }
+}
+
+function statusColumn(r: Record_): string {
+  if (r.status === "running") return `Up since ${r.startedAt}`;
+  if (r.status === "exited") return `Exited (${r.exitCode}) at ${r.finishedAt}`;
+  return r.status[0]!.toUpperCase() + r.status.slice(1);
+}
+
+/** Registers the container commands on `program`. */
+export function registerEngineCommands(program: Command): void {
+  program
+    .command("run")
+    .description("create and start a container from IMAGE (pulled first when missing)")
+    .argument("<image>", "image reference")
+    .argument("[command...]", "command and arguments (default: the image's)")
+    .passThroughOptions()
+    .option("--rm", "remove the container when it exits")
+    .option("-d, --detach", "run in the background and print the container id")
+    .option("--name <name>", "container name")
+    .option("-e, --env <KEY=value>", "set an environment variable (repeatable)", collectEnv)
+    .option("-w, --workdir <dir>", "working directory inside the container")
+    .option("-u, --user <user>", "user[:group] to run as")
+    .option("--entrypoint <cmd>", "override the image's entrypoint")
+    .option("--network <mode>", "none (default) or host")
+    .option("--restart <policy>", "no, always, unless-stopped, on-failure[:N]")
+    .option("-l, --label <k=v>", "set a label (repeatable)", collectLabel)
+    .option("--stop-timeout <s>", "seconds to wait before SIGKILL on stop", parseCount)
+    .action(async (image: string, command: string[], f: RunFlags) => {
+      const body: Record<string, unknown> = { image };
+      if (command.length) body.cmd = command;
+      if (f.entrypoint !== undefined) body.entrypoint = f.entrypoint ? [f.entrypoint] : [];
+      if (f.env) body.env = f.env;
+      if (f.workdir) body.workingDir = f.workdir;
+      if (f.user) body.user = f.user;
+      if (f.name) body.name = f.name;
+      if (f.network) body.networkMode = f.network;
+      if (f.restart)
+        body.restartPolicy = {
+          name: f.restart.split(":")[0],
+          maximumRetryCount: Number(f.restart.split(":")[1] ?? 0),
+        };
+      if (f.label) body.labels = f.label;
+      if (f.stopTimeout !== undefined) body.stopTimeout = f.stopTimeout;
+      if (f.rm && f.detach) body.autoRemove = true;
+      const rec = await createContainer(body);
+      try {
+        await callJson("POST", `/v1/containers/${rec.id}/start`);
+      } catch (err) {
+        if (f.rm) await call("DELETE", `/v1/containers/${rec.id}?force=1`).catch(() => {});
+        throw err;
+      }
+      if (f.detach) {
+        process.stdout.write(`${rec.id}\n`);
+        return;
+      }
+      await printLogs(rec.id, true);
+      const r = await callJson<{ exitCode: number }>(
+        "POST",
+        `/v1/containers/${rec.id}/wait?condition=not-running`,
+      );
+      if (f.rm) await (await call("DELETE", `/v1/containers/${rec.id}?force=1`)).resume();
+      process.exitCode = r.exitCode;
+    });
+
+  program
+    .command("ps")
+    .description("list containers")
+    .option("-a, --all", "show all containers (default: running ones)")
+    .option("-q, --quiet", "only print ids")
+    .option("--format <format>", "table or json")
+    .action(async (f: { all?: boolean; quiet?: boolean; format?: string }) => {
+      const format = parseFormat(f.format);
+      const list = await callJson<Record_[]>("GET", `/v1/containers?all=${f.all ? 1 : 0}`);
+      if (f.quiet) {
+        for (const r of list) process.stdout.write(`${r.id.slice(0, 12)}\n`);
+        return;
+      }
+      if (format === "json") {
+        printJson(list);
+        return;
+      }
+      process.stdout.write(
+        renderTable(
+          ["container id", "image", "command", "created", "status", "names"],
+          list.map((r) => [
+            r.id.slice(0, 12),
+            r.config.image,
+            JSON.stringify([...(r.config.entrypoint ?? []), ...(r.config.cmd ?? [])].join(" ")),
+            r.createdAt,
+            statusColumn(r),
+            r.name,
+          ]),
+        ),
+      );
+    });
+
+  program
+    .command("logs")
+    .description("print a container's output")
+    .argument("<container>", "id, name or id prefix")
+    .option("-f, --follow", "keep printing while it runs")
+    .option("-n, --tail <n>", "only the last N lines", parseCount)
+    .action(async (ref: string, f: { follow?: boolean; tail?: number }) => {
+      await printLogs(ref, f.follow === true, f.tail);
+    });
+
+  for (const verb of ["start", "stop", "restart", "kill"] as const) {
+    const cmd = program
+      .command(verb)
+      .description(`${verb} containers`)
+      .argument("<containers...>", "ids, names or id prefixes");
+    if (verb === "stop" || verb === "restart")
+      cmd.option("-t, --time <s>", "seconds before SIGKILL", parseCount);
+    if (verb === "kill") cmd.option("-s, --signal <sig>", "signal to send", "SIGKILL");
+    cmd.action(async (refs: string[], f: { time?: number; signal?: string }) => {
+      for (const ref of refs) {
+        const q = new URLSearchParams();
+        if (f.time !== undefined) q.set("timeout", String(f.time));
+        if (f.signal) q.set("signal", f.signal);
+        await (await call("POST", `/v1/containers/${enc(ref)}/${verb}?${q}`)).resume();
+        process.stdout.write(`${ref}\n`);
+      }
+    });
+  }
+
+  program
+    .command("wait")
+    .description("wait for containers to stop and print their exit codes")
+    .argument("<containers...>", "ids, names or id prefixes")
+    .action(async (refs: string[]) => {
+      for (const ref of refs) {
+        const r = await callJson<{ exitCode: number }>("POST", `/v1/containers/${enc(ref)}/wait`);
+        process.stdout.write(`${r.exitCode}\n`);
+      }
+    });
+
+  program
+    .command("rm")
+    .description("remove containers")
+    .argument("<containers...>", "ids, names or id prefixes")
+    .option("-f, --force", "kill a running container first")
+    .action(async (refs: string[], f: { force?: boolean }) => {
+      for (const ref of refs) {
+        await (await call("DELETE", `/v1/containers/${enc(ref)}?force=${f.force ? 1 : 0}`)).resume();
+        process.stdout.write(`${ref}\n`);
+      }
+    });
+
+  program
+    .command("inspect")
+    .description("show containers' records as JSON")
+    .argument("<containers...>", "ids, names or id prefixes")
+    .action(async (refs: string[]) => {
+      const out = [];
+      for (const ref of refs) out.push(await callJson("GET", `/v1/containers/${enc(ref)}`));
+      printJson(out);
+    });
+}

@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { ContainerRecord } from "../containers/store.js";
+import { apiPath, progressLine } from "./docker.js";
+import { configFromDocker, dockerSummary, statusText } from "./docker-types.js";
+
+test("Docker create bodies become engine configs; unsupported host settings are refused", () => {
+  const c = configFromDocker({
+    Image: "busybox",
+    Cmd: ["echo", "hi"],
+    Entrypoint: [""],
+    Env: ["A=1"],
+    Tty: false,
+    OpenStdin: true,
+    HostConfig: { AutoRemove: true, NetworkMode: "default", RestartPolicy: { Name: "" }, Binds: null },
+  });
+  assert.deepEqual(c, {
+    image: "busybox",
+    cmd: ["echo", "hi"],
+    entrypoint: [],
+    env: ["A=1"],
+    tty: false,
+    openStdin: true,
+    autoRemove: true,
+    networkMode: "default",
+  });
+  assert.throws(
+    () => configFromDocker({ Image: "b", HostConfig: { Binds: ["/a:/b"] } }),
+    /Binds is not supported/,
+  );
+  assert.throws(() => configFromDocker("x"), /JSON object/);
+  assert.deepEqual(
+    configFromDocker({
+      Image: "b",
+      HostConfig: { RestartPolicy: { Name: "on-failure", MaximumRetryCount: 2 } },
+    }).restartPolicy,
+    {
+      name: "on-failure",
+      maximumRetryCount: 2,
+    },
+  );
+});
+
+test("versioned paths and progress lines", () => {
+  assert.equal(apiPath("/v1.41/containers/json?all=1").path, "/containers/json");
+  assert.equal(apiPath("/_ping").path, "/_ping");
+  assert.equal(apiPath("/v1.41/containers/json?all=1").query.get("all"), "1");
+  assert.deepEqual(
+    progressLine({ type: "bytes", id: `sha256:${"a".repeat(64)}`, transferred: 5, size: 10 }),
+    {
+      status: "Downloading",
+      progressDetail: { current: 5, total: 10 },
+      id: "aaaaaaaaaaaa",
+    },
+  );
+});
+
+test("ps status text reads as Docker's", () => {
+  const base: ContainerRecord = {
+    id: "f".repeat(64),
+    name: "web",
+    config: { image: "busybox", cmd: ["sleep", "9"] },
+    imageId: "sha256:x",
+    status: "running",
+    pid: 1,
+    monitorPid: 2,
+    exitCode: 0,
+    error: "",
+    restartCount: 0,
+    createdAt: "2024-01-01T00:00:00Z",
+    startedAt: "2024-01-01T00:00:00Z",
+    finishedAt: "0001-01-01T00:00:00Z",
+  };
+  const t0 = Date.parse("2024-01-01T00:00:05Z");
+  assert.equal(statusText(base, t0), "Up 5 seconds");
+  assert.equal(
+    statusText({ ...base, status: "exited", exitCode: 3, finishedAt: "2024-01-01T00:00:00Z" }, t0 + 115000),
+    "Exited (3) 2 minutes ago",
+  );
+  assert.equal(statusText({ ...base, status: "created" }, t0), "Created");
+  const s = dockerSummary(base, t0);
+  assert.deepEqual(s.Names, ["/web"]);
+  assert.equal(s.Command, "sleep 9");
+});

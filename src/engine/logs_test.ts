@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import { appendFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "node:test";
+import { makeTempDir, removeTempDir } from "../testing/busybox.js";
+import { frame, type LogEntry, parseLogLine, readLogs, timeSeconds } from "./logs.js";
+
+const line = (stream: string, log: string, time: string) => `${JSON.stringify({ log, stream, time })}\n`;
+
+async function collect(gen: AsyncGenerator<LogEntry>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of gen) out.push(`${e.stream}:${e.log}`);
+  return out;
+}
+
+test("json-file lines parse; torn lines are skipped", () => {
+  assert.deepEqual(parseLogLine(line("stdout", "hi\n", "2024-01-01T00:00:00.5Z").trim()), {
+    stream: "stdout",
+    log: "hi\n",
+    time: "2024-01-01T00:00:00.5Z",
+  });
+  assert.equal(parseLogLine('{"log":"x","stream":"stdout"'), undefined);
+  assert.equal(parseLogLine('{"log":"x","stream":"other","time":"t"}'), undefined);
+  assert.equal(timeSeconds("1970-01-01T00:00:01.250000000Z"), 1.25);
+});
+
+test("frames carry the stream and big-endian size", () => {
+  assert.deepEqual([...frame("stderr", Buffer.from("ab"))], [2, 0, 0, 0, 0, 0, 0, 2, 97, 98]);
+});
+
+test("tail, streams, since/until select records", async (t) => {
+  const dir = await makeTempDir("pier-logs-");
+  t.after(() => removeTempDir(dir));
+  const p = join(dir, "l.json");
+  await writeFile(
+    p,
+    line("stdout", "1\n", "1970-01-01T00:00:01Z") +
+      line("stderr", "2\n", "1970-01-01T00:00:02Z") +
+      line("stdout", "3\n", "1970-01-01T00:00:03Z"),
+  );
+  assert.deepEqual(await collect(readLogs(p)), ["stdout:1\n", "stderr:2\n", "stdout:3\n"]);
+  assert.deepEqual(await collect(readLogs(p, { tail: 2 })), ["stderr:2\n", "stdout:3\n"]);
+  assert.deepEqual(await collect(readLogs(p, { tail: 0 })), []);
+  assert.deepEqual(await collect(readLogs(p, { stderr: false })), ["stdout:1\n", "stdout:3\n"]);
+  assert.deepEqual(await collect(readLogs(p, { since: 2, until: 3 })), ["stderr:2\n"]);
+  assert.deepEqual(await collect(readLogs(join(dir, "missing"))), []);
+});
+
+test("follow reads what is appended until the writer is done", async (t) => {
+  const dir = await makeTempDir("pier-logs-");
+  t.after(() => removeTempDir(dir));
+  const p = join(dir, "l.json");
+  await writeFile(p, line("stdout", "a\n", "1970-01-01T00:00:01Z"));
+  let done = false;
+  const got = collect(readLogs(p, { follow: true, done: () => done }));
+  await new Promise((r) => setTimeout(r, 100));
+  await appendFile(p, line("stdout", "b\n", "1970-01-01T00:00:02Z"));
+  await new Promise((r) => setTimeout(r, 100));
+  // The last record lands right when the writer says it is done: it must still be read.
+  await appendFile(p, line("stderr", "c\n", "1970-01-01T00:00:03Z"));
+  done = true;
+  assert.deepEqual(await got, ["stdout:a\n", "stdout:b\n", "stderr:c\n"]);
+});
