@@ -187,3 +187,30 @@ test("bad input: unknown image, malformed JSON, unknown container, unsupported b
   const ps = await docker(d, ["ps", "-aq"]);
   assert.equal(ps.stdout.trim(), "", "nothing half-created");
 });
+
+test("restart policy on-failure:N restarts a failing container N times", async () => {
+  const r = await docker(d, [
+    "run",
+    "-d",
+    "--restart",
+    "on-failure:2",
+    reg.image,
+    "sh",
+    "-c",
+    "echo run; exit 1",
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  const id = r.stdout.trim();
+  const state = async () =>
+    (
+      await docker(d, ["inspect", "--format", "{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}}", id])
+    ).stdout.trim();
+  const until = Date.now() + 15000;
+  while ((await state()) !== "2 exited 1" && Date.now() < until)
+    await new Promise((res) => setTimeout(res, 100));
+  assert.equal(await state(), "2 exited 1");
+  await new Promise((res) => setTimeout(res, 600));
+  assert.equal(await state(), "2 exited 1", "no third restart");
+  assert.equal((await docker(d, ["logs", id])).stdout, "run\nrun\nrun\n");
+  await docker(d, ["rm", id]);
+});
