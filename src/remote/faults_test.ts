@@ -10,6 +10,7 @@ import { digestOf } from "../oci/digest.js";
 import { MediaType } from "../oci/media-types.js";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
 import { copy } from "./copy-transports.js";
+import type { ProgressEvent } from "./progress-events.js";
 import { pull } from "./pull.js";
 import { type RunningRegistry, startDockerRegistry } from "./test-support/docker-registry.js";
 import { writeRandomImage } from "./test-support/image.js";
@@ -193,7 +194,16 @@ test("429 with Retry-After: the client waits and succeeds", async () => {
   const fake = await startFakeRegistry({ throttleFirst: 2 });
   try {
     const started = Date.now();
-    const res = await pull(`${fake.host}/x/y:1`, { insecure: true, storeRoot: join(tmp, "throttled") });
+    const events: ProgressEvent[] = [];
+    const res = await pull(`${fake.host}/x/y:1`, {
+      insecure: true,
+      storeRoot: join(tmp, "throttled"),
+      onProgress: (e) => events.push(e),
+    });
+    assert.deepEqual(
+      events.filter((e) => e.type === "retry").map((e) => (e.type === "retry" ? e.delayMs : 0)),
+      [1000, 1000],
+    );
     assert.equal(res.digest, fake.manifestDigest);
     const throttled = fake.hits.filter((h) => h.status === 429);
     assert.equal(throttled.length, 2);

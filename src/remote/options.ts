@@ -5,6 +5,7 @@
 import type { CredentialOptions, Credentials } from "./auth/credentials.js";
 import { RegistryClient, type RegistryClientOptions } from "./client.js";
 import type { HttpOptions } from "./http.js";
+import type { ProgressListener } from "./progress-events.js";
 
 /** How pier reaches registries during one command. */
 export interface RemoteOptions extends HttpOptions, CredentialOptions {
@@ -25,10 +26,19 @@ export function isInsecure(registry: string, insecure: RemoteOptions["insecure"]
   return insecure.includes(registry);
 }
 
-/** A client for `registry` configured from `opts`. The caller closes it. */
-export function clientFor(registry: string, opts: RemoteOptions = {}): RegistryClient {
-  const { insecure, credentials, ...rest } = opts;
+/**
+ * A client for `registry` configured from `opts`. The caller closes it. Retries are reported as
+ * `retry` progress events when `opts` carries an `onProgress` listener and no `onRetry`.
+ */
+export function clientFor(
+  registry: string,
+  opts: RemoteOptions & { onProgress?: ProgressListener } = {},
+): RegistryClient {
+  const { insecure, credentials, onProgress, ...rest } = opts;
   const o: RegistryClientOptions = { ...rest, insecure: isInsecure(registry, insecure) };
+  if (onProgress && !o.onRetry) {
+    o.onRetry = ({ attempt, delayMs, reason }) => onProgress({ type: "retry", attempt, delayMs, reason });
+  }
   if (credentials) o.credentials = credentials;
   return new RegistryClient(registry, o);
 }
