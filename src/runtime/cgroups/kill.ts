@@ -1,6 +1,7 @@
 /** Signalling every process of a cgroup without racing against forks. */
 import { isErrno } from "../../errors.js";
 import { cgroupFileExists, writeCgroupFile } from "./fs.js";
+import { listProcesses } from "./remove.js";
 
 /** What {@link killCgroup} needs from a cgroup. */
 export interface Killable {
@@ -18,8 +19,11 @@ export interface Killable {
  */
 export async function killCgroup(cg: Killable, signal: NodeJS.Signals, unifiedDir?: string): Promise<void> {
   if (signal === "SIGKILL" && unifiedDir && (await cgroupFileExists(unifiedDir, "cgroup.kill"))) {
+    const covered = new Set(await listProcesses(unifiedDir));
     await writeCgroupFile(unifiedDir, "cgroup.kill", "1");
-    return;
+    // On hybrid hosts a process that joined only the v1 hierarchies is not in the unified
+    // tree; only then is the slow path below needed.
+    if ((await cg.processes()).every((pid) => covered.has(pid))) return;
   }
   let frozen = false;
   try {
