@@ -1,7 +1,7 @@
 /** The rows of `pier image ls`: one per name, with what a table of images shows. */
 
 import type { Digest } from "../oci/digest.js";
-import { parseReference } from "../oci/reference.js";
+import { parseReference, Reference } from "../oci/reference.js";
 import type { ImageStore } from "./image-store.js";
 import { imageSize } from "./inspect.js";
 
@@ -23,7 +23,7 @@ export async function listImages(store: ImageStore): Promise<ImageListRow[]> {
   const rows: ImageListRow[] = [];
   for (const { name, descriptor } of await store.list()) {
     const ref = parseReference(name);
-    const repository = ref.familiar().replace(/[:@].*$/, "");
+    const repository = new Reference(ref.registry, ref.repository).familiar();
     const base = { name, repository, tag: ref.tag ?? "<none>", digest: descriptor.digest };
     try {
       const img = await store.resolveDescriptor(descriptor, undefined, name);
