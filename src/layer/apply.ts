@@ -292,6 +292,11 @@ class Applier {
     if (base === OPAQUE_WHITEOUT) {
       this.stats.opaques++;
       if (st?.isDirectory()) this.clearLower(parent, dirHost);
+      else if (!st) {
+        // The marker implies its directory, as a tar member implies its parents.
+        this.directory(parent);
+        this.markInLayer(parent);
+      }
       return;
     }
     if (base.startsWith(`${WHITEOUT_PREFIX}${WHITEOUT_PREFIX}`)) return; // aufs metadata (.wh..wh.plnk etc.)

@@ -129,6 +129,8 @@ describe("applyLayer: layer semantics", () => {
       ]);
       await apply(root, [{ name: "c/low2/mine", body: "mine" }, { name: "c/.wh..wh..opq" }]);
       assert.deepEqual(names(root), ["c/", "c/low2/", "c/low2/mine"]);
+      await apply(root, [{ name: "n/.wh..wh..opq" }]);
+      assert.deepEqual(names(root), ["c/", "c/low2/", "c/low2/mine", "n/"]);
     } finally {
       await removeTempDir(root);
     }
