@@ -1,0 +1,205 @@
+// Driver of bench/engine/run.sh: see the header there. Arguments: <build dir> <rounds>.
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const [build, roundsArg] = process.argv.slice(2);
+const rounds = Number(roundsArg ?? 7);
+const ts = await import(join(build, "engine", "test-support.js"));
+
+function run(cmd, args, env = {}) {
+  return new Promise((resolve, reject) => {
+    const c = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+    let out = "";
+    let err = "";
+    c.stdout.on("data", (d) => (out += d));
+    c.stderr.on("data", (d) => (err += d));
+    c.on("error", reject);
+    c.on("close", (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(" ")}: ${code} ${err}`)),
+    );
+  });
+}
+
+async function timed(f) {
+  const t0 = process.hrtime.bigint();
+  await f();
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function rssKb(pid) {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]);
+  } catch {
+    return 0;
+  }
+}
+
+function pidsByComm(name) {
+  const out = [];
+  for (const p of readdirSync("/proc")) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      if (readFileSync(`/proc/${p}/comm`, "utf8").trim() === name) out.push(Number(p));
+    } catch {}
+  }
+  return out;
+}
+
+const reg = await ts.busyboxRegistry();
+const image = reg.image;
+const podImage = "localhost/busybox:latest";
+const pierd = await ts.startTestDaemon();
+const pdir = await mkdtemp(join(tmpdir(), "pier-bench-podman-"));
+const podmanArgs = [
+  "--root",
+  join(pdir, "root"),
+  "--runroot",
+  join(pdir, "run"),
+  "--storage-driver",
+  "overlay",
+  "--cgroup-manager",
+  "cgroupfs",
+  "--events-backend",
+  "file",
+  "--tmpdir",
+  join(pdir, "tmp"),
+  // crun refuses this machine's hybrid cgroup layout; runc (podman's other runtime) works.
+  "--runtime",
+  "runc",
+];
+// podman's default ulimits (nofile, nproc 1048576) exceed the hard limits of sandboxed hosts.
+writeFileSync(
+  join(pdir, "containers.conf"),
+  '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n',
+);
+process.env.CONTAINERS_CONF = join(pdir, "containers.conf");
+const podmanSock = join(pdir, "podman.sock");
+const service = spawn("podman", [...podmanArgs, "system", "service", "--time=0", `unix://${podmanSock}`], {
+  stdio: ["ignore", "ignore", "pipe"],
+});
+let serviceLog = "";
+service.stderr.on("data", (d) => (serviceLog += d));
+const pierEnv = { DOCKER_HOST: `unix://${pierd.dockerSocket}`, DOCKER_CONFIG: join(pdir, "dc1") };
+const podEnv = { DOCKER_HOST: `unix://${podmanSock}`, DOCKER_CONFIG: join(pdir, "dc2") };
+const pierCli = { PIER_HOST: pierd.socket };
+try {
+  for (let i = 0; i < 100; i++) {
+    try {
+      await run("docker", ["version"], podEnv);
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  await run("docker", ["pull", image], pierEnv);
+  // podman 4.3's compat service answers 409 on attach for images pulled from a plain-HTTP
+  // registry here, so podman gets the same busybox root filesystem through `podman import`.
+  const bb = await import(join(build, "testing", "busybox.js"));
+  await bb.writeBusyboxRootfs(join(pdir, "rootfs"));
+  await run("tar", ["-C", join(pdir, "rootfs"), "-cf", join(pdir, "bb.tar"), "."]);
+  await run("podman", [...podmanArgs, "import", "--change", "CMD sh", join(pdir, "bb.tar"), podImage]);
+  // warm both paths once
+  await run("docker", ["run", "--rm", "--network", "none", image, "true"], pierEnv);
+  // The compat service of Debian's podman 4.3 answers some attaches with 409 on some hosts: the
+  // service rows are then reported as unavailable instead of failing the whole run.
+  let serviceError = "";
+  await run("docker", ["run", "--rm", "--network", "none", podImage, "true"], podEnv).catch((e) => {
+    serviceError = e.message.trim().split("\n").pop();
+  });
+
+  const res = {
+    dockerPier: [],
+    dockerPodman: [],
+    cliPier: [],
+    cliPodman: [],
+    fiftyPier: [],
+    fiftyPodman: [],
+  };
+  for (let r = 0; r < rounds; r++) {
+    const order = r % 2 ? ["b", "a"] : ["a", "b"];
+    for (const o of order) {
+      if (o === "a")
+        res.dockerPier.push(
+          await timed(() => run("docker", ["run", "--rm", "--network", "none", image, "true"], pierEnv)),
+        );
+      else if (!serviceError)
+        res.dockerPodman.push(
+          await timed(() => run("docker", ["run", "--rm", "--network", "none", podImage, "true"], podEnv)),
+        );
+    }
+    for (const o of order) {
+      if (o === "a")
+        res.cliPier.push(
+          await timed(() =>
+            run(process.execPath, [ts.PIER_MAIN, "run", "--rm", "--network", "none", image, "true"], pierCli),
+          ),
+        );
+      else
+        res.cliPodman.push(
+          await timed(() =>
+            run("podman", [...podmanArgs, "run", "--rm", "--network", "none", podImage, "true"]),
+          ),
+        );
+    }
+  }
+  const memory = {};
+  for (const [label, env, key, img] of [
+    ["pier", pierEnv, "fiftyPier", image],
+    ["podman", podEnv, "fiftyPodman", podImage],
+  ]) {
+    if (label === "podman" && serviceError) continue;
+    const ids = [];
+    const ms = await timed(async () => {
+      for (let i = 0; i < 50; i++)
+        ids.push((await run("docker", ["run", "-d", "--network", "none", img, "sleep", "600"], env)).trim());
+    });
+    const monitors = label === "pier" ? pidsByComm("pier-monitor") : pidsByComm("conmon");
+    const per = monitors.map(rssKb).filter((x) => x > 0);
+    memory[label] = {
+      daemonKb: label === "pier" ? rssKb(pierd.proc.pid) : rssKb(service.pid),
+      monitors: per.length,
+      monitorMedianKb: per.length ? median(per) : 0,
+    };
+    const rmMs = await timed(() => run("docker", ["rm", "-f", ...ids], env));
+    res[key].push(ms + rmMs);
+  }
+  const line = (name, a, b) => {
+    if (b.length === 0) {
+      console.log(
+        `${name.padEnd(44)} pier ${median(a).toFixed(0).padStart(6)} ms   podman service unavailable: ${serviceError}`,
+      );
+      return;
+    }
+    const ma = median(a);
+    const mb = median(b);
+    console.log(
+      `${name.padEnd(44)} pier ${ma.toFixed(0).padStart(6)} ms   podman ${mb.toFixed(0).padStart(6)} ms   podman/pier ${(mb / ma).toFixed(2)}x`,
+    );
+  };
+  console.log(`rounds: ${rounds} (medians)`);
+  line("docker run --rm true (Docker API socket)", res.dockerPier, res.dockerPodman);
+  line("pier run --rm true vs podman run --rm true", res.cliPier, res.cliPodman);
+  line("50 x docker run -d, then docker rm -f", res.fiftyPier, res.fiftyPodman);
+  memory.podman ??= { daemonKb: 0, monitors: 0, monitorMedianKb: 0 };
+  console.log(
+    `daemon RSS: pierd ${memory.pier.daemonKb} kB, podman service ${memory.podman.daemonKb} kB; ` +
+      `per-container monitor RSS (median of ${memory.pier.monitors}/${memory.podman.monitors}): ` +
+      `pier-monitor ${memory.pier.monitorMedianKb} kB, conmon ${memory.podman.monitorMedianKb} kB ` +
+      `(conmon/pier-monitor ${(memory.podman.monitorMedianKb / Math.max(1, memory.pier.monitorMedianKb)).toFixed(2)}x)`,
+  );
+} finally {
+  service.kill("SIGTERM");
+  await pierd.stop();
+  await reg.stop();
+  await run("podman", [...podmanArgs, "rm", "-af"]).catch(() => {});
+  await run("podman", [...podmanArgs, "system", "reset", "-f"]).catch(() => {});
+  await rm(pdir, { recursive: true, force: true }).catch(() => {});
+}

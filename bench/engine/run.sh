@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Engine benchmark: pierd vs podman (Debian) on the same machine and the same busybox image
+# (built by pier, served by pier's registry on 127.0.0.1), alternating A B each round, medians
+# and ratios:
+#   (a) `docker run --rm --network none busybox true` through pierd's Docker socket vs through
+#       `podman system service`;
+#   (b) `pier run --rm busybox true` vs `podman run --rm --network none busybox true`;
+#   (c) 50 containers started with `docker run -d` then removed (`docker rm -f`), both sockets;
+#   (d) resident memory: pierd vs the podman service, and per running container pier-monitor vs
+#       conmon (with the 50 containers up).
+#
+# Usage (as root): bench/engine/run.sh [rounds]   (default 7)
+# Needs: podman, the docker CLI (/usr/local/bin/docker), busybox-static.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+rounds="${1:-7}"
+for need in podman docker; do
+  command -v "$need" >/dev/null 2>&1 || { echo "missing $need" >&2; exit 1; }
+done
+build="$PWD/.build/bench-engine"
+# Other parts may be mid-edit; the engine modules only need to be emitted.
+npx tsc -p tsconfig.json --outDir "$build" >/dev/null 2>&1 || true
+test -f "$build/engine/daemon/main.js" || { echo "TypeScript build failed" >&2; exit 1; }
+sh native/build.sh
+node bench/engine/bench.mjs "$build" "$rounds"
