@@ -59,7 +59,7 @@ before(async () => {
   root = await makeTempDir("pier-registry-crash-");
 });
 after(async () => {
-  for (const c of children) if (c.exitCode === null) await kill9(c);
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) await kill9(c);
   await removeTempDir(root);
 });
 
