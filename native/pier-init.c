@@ -669,7 +669,7 @@ static void op_consock(record_t *r) {
 }
 
 /* Opens a new pty in the container's devpts, sends the master, makes the slave our stdio. */
-static void op_console(void) {
+static void op_console(int bind_console) {
   int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0) die("open /dev/ptmx: %s", strerror(errno));
   int unlock = 0;
@@ -699,8 +699,9 @@ static void op_console(void) {
     console_sock = -1;
   }
   close(master);
-  /* /dev/console is the pty, as runc makes it (best effort: /dev may be read-only). */
-  int cfd = resolve_create("/dev/console", 1, 0755);
+  /* For the container's init, /dev/console is the pty, as runc makes it (best effort: /dev may
+   * be read-only); an exec'd process must not touch it. */
+  int cfd = bind_console ? resolve_create("/dev/console", 1, 0755) : -1;
   if (cfd >= 0) {
     char src[64], dst[64];
     fdpath(slave, src, sizeof src);
@@ -1035,7 +1036,7 @@ int main(int argc, char **argv, char **envp) {
       con_rows = (unsigned short)num(r.argv[0]);
       con_cols = (unsigned short)num(r.argv[1]);
     } else if (!strcmp(op, "console")) {
-      op_console();
+      op_console(r.argc > 0 && !strcmp(r.argv[0], "devconsole"));
     } else if (!strcmp(op, "umask")) {
       need(&r, 1);
       umask((mode_t)num(r.argv[0]));

@@ -535,3 +535,45 @@ test("seccomp: linux.seccomp is compiled and loaded before the process runs", as
   assert.match(r.out, /mkdir-denied/);
   assert.match(r.err, /Operation not permitted/);
 });
+
+test("the container init runs from a sealed memfd, not from a file it could overwrite (CVE-2019-5736)", async () => {
+  const { dir, id } = await bundle(scriptSpec("true"));
+  assert.equal(pierDetached("create", "--bundle", dir, id).status, 0);
+  try {
+    const pid = JSON.parse(pier("state", id).stdout).pid as number;
+    const exe = (await import("node:fs")).readlinkSync(`/proc/${pid}/exe`);
+    assert.match(exe, /^\/memfd:pier-init \(deleted\)$/);
+  } finally {
+    pier("delete", "--force", id);
+  }
+});
+
+test("masking refuses a /dev/null that is not the char device 1:3 (CVE-2025-31133)", async () => {
+  const devDir = join(tmp, "fake-dev");
+  mkdirSync(devDir, { recursive: true });
+  symlinkSync("/proc/sys/kernel/core_pattern", join(devDir, "null"));
+  const r = await runScript("echo should-not-run", (s) => {
+    s.mounts = (s.mounts ?? []).filter((m) => !m.destination.startsWith("/dev"));
+    s.mounts.push({ destination: "/dev", source: devDir, options: ["rbind"] });
+  });
+  assert.equal(r.status, 1);
+  assert.match(r.err, /\/dev\/null is not the char device 1:3/);
+  assert.doesNotMatch(r.out, /should-not-run/);
+});
+
+test("exec --tty sends a pty to the console socket", async () => {
+  const { dir, id } = await bundle(scriptSpec("sleep 30"));
+  assert.equal(pierDetached("run", "-d", "--bundle", dir, id).status, 0);
+  try {
+    const sock = join(tmp, `exec-console-${id}.sock`);
+    const rx = consoleReceiver(sock);
+    await rx.ready;
+    const r = pier("exec", "--tty", "--console-socket", sock, id, "sh", "-c", "tty; echo exec-tty-ok");
+    assert.equal(r.status, 0, r.stderr);
+    const out = await rx.output;
+    assert.match(out, /\/dev\/pts\/\d+/);
+    assert.match(out, /exec-tty-ok/);
+  } finally {
+    pier("delete", "--force", id);
+  }
+});

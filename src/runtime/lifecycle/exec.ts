@@ -41,18 +41,23 @@ export function planExec(input: {
   seccomp?: SeccompProgram;
 }): PlanOp[] {
   const ops: PlanOp[] = [op("mode", input.mode), op("preserve", input.preserveFds)];
+  if (input.process.terminal) {
+    if (!input.consoleSocket) {
+      throw new RuntimeError(
+        "INVALID_ARGUMENT",
+        "cannot allocate tty if runc will detach without setting console socket",
+      );
+    }
+    // Connected from the host's mount namespace: the socket's path means nothing inside.
+    ops.push(op("consock", input.consoleSocket));
+  }
   const order = ["user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount"] as const;
   for (const t of order) {
     if (input.namespaces.includes(t)) ops.push(op("setns", nsProcPath(input.pid, t), CLONE_FLAGS[t]));
   }
   ops.push(op("clone", 0), op("sync", "cgroup"));
   if (input.process.terminal) {
-    if (!input.consoleSocket)
-      throw new RuntimeError(
-        "INVALID_ARGUMENT",
-        "cannot allocate tty if runc will detach without setting console socket",
-      );
-    ops.push(op("setsid"), op("consock", input.consoleSocket));
+    ops.push(op("setsid"));
     if (input.process.consoleSize)
       ops.push(op("consize", input.process.consoleSize.height, input.process.consoleSize.width));
     ops.push(op("console"));

@@ -325,7 +325,7 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
   if (spec.domainname) child.push(op("domainname", spec.domainname));
   if (proc.terminal) {
     if (proc.consoleSize) child.push(op("consize", proc.consoleSize.height, proc.consoleSize.width));
-    child.push(op("console"));
+    child.push(op("console", "devconsole"));
   }
   const p = processOps({
     process: proc,
