@@ -10,7 +10,7 @@ packages=(
   # the test image and the tools pier interoperates with
   busybox-static skopeo umoci runc crun podman docker-registry containernetworking-plugins
   # layer xattrs, compression, namespaces, benchmarks
-  attr zstd uidmap iproute2 iptables e2fsprogs jq wrk hyperfine libseccomp-dev openssl bc curl
+  attr zstd uidmap iproute2 iptables e2fsprogs jq wrk hyperfine libseccomp-dev openssl bc curl apache2-utils
 )
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done

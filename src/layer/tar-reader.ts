@@ -91,6 +91,17 @@ class ByteQueue {
     return this.take(n);
   }
 
+  /**
+   * Skips up to `n` bytes of block padding. A stream that ends inside the padding of its last
+   * entry is accepted, as Go's archive/tar accepts it (Debian's umoci 0.4.7 writes such layers);
+   * the digest of the bytes still covers exactly what was received.
+   */
+  async padding(n: number): Promise<void> {
+    await this.fill(n);
+    const k = Math.min(n, this.length);
+    if (k > 0) this.take(k);
+  }
+
   /** Yields exactly `n` bytes in chunks as they arrive. */
   async *stream(n: number, what: string): AsyncGenerator<Buffer> {
     let left = n;
@@ -166,17 +177,19 @@ export async function* readTar(source: AsyncIterable<Uint8Array>): AsyncGenerato
     if (header.size === 0) {
       yield { header };
     } else if (header.size <= INLINE_BODY_LIMIT) {
-      const body = await q.exact(header.size + pad, `the body of ${JSON.stringify(header.name)}`);
-      yield { header, data: body.subarray(0, header.size) };
+      const body = await q.exact(header.size, `the body of ${JSON.stringify(header.name)}`);
+      await q.padding(pad);
+      yield { header, data: body };
     } else {
       const what = `the body of ${JSON.stringify(header.name)}`;
-      const end = q.position + header.size + pad;
+      const end = q.position + header.size;
       yield { header, chunks: q.stream(header.size, what) };
       // Skip whatever the consumer left unread (it may have stopped early).
       while (q.position < end) {
         const k = Math.min(end - q.position, 1 << 20);
         await q.exact(k, what);
       }
+      await q.padding(pad);
     }
   }
 }

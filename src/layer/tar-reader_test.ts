@@ -69,4 +69,12 @@ describe("readTar", () => {
       (e: unknown) => e instanceof LayerError && e.code === "INVALID_TAR" && /truncated/.test(e.message),
     );
   });
+
+  it("accepts a stream that ends inside the last entry's padding (umoci 0.4.7 writes such layers), as Go does", async () => {
+    // header + 4-byte body with no padding and no end-of-archive blocks.
+    const cut = tarOf([{ name: "last", body: "tail" }]).subarray(0, 512 + 4);
+    const seen: string[] = [];
+    for await (const e of readTar(chunked(cut, 100))) seen.push(`${e.header.name}=${e.data?.toString()}`);
+    assert.deepEqual(seen, ["last=tail"]);
+  });
 });
