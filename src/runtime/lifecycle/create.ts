@@ -17,7 +17,6 @@ import type { SeccompProgram } from "../plan/process-ops.js";
 import { processStartTime, type StoredContainer } from "../state-store.js";
 import { type ContainerCgroup, cgroupForContainer } from "./cgroup-link.js";
 import type { RuntimeContext } from "./context.js";
-import { compileSeccompFor } from "./seccomp-link.js";
 
 /** Options of {@link createContainer} (runc `create` flags). */
 export interface CreateOptions {
@@ -80,7 +79,10 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
   let cgroup: ContainerCgroup | undefined;
   let pid = 0;
   try {
-    const seccomp: SeccompProgram | undefined = compileSeccompFor(spec);
+    // The compiler (syscall tables) loads only for configs that have a profile: start-up time.
+    const seccomp: SeccompProgram | undefined = spec.linux?.seccomp
+      ? (await import("./seccomp-link.js")).compileSeccompFor(spec)
+      : undefined;
     cgroup = await cgroupForContainer(opts.id, spec, ctx.systemdCgroup === true, ctx.warn);
     const plan = planCreate({
       id: opts.id,

@@ -15,7 +15,6 @@ import { processOps, type SeccompProgram } from "../plan/process-ops.js";
 import { openContainerCgroup } from "./cgroup-link.js";
 import type { RuntimeContext } from "./context.js";
 import { writePidFile } from "./create.js";
-import { compileSeccompFor } from "./seccomp-link.js";
 
 /** Options of {@link execInContainer} (runc `exec` flags). */
 export interface ExecOptions {
@@ -79,7 +78,9 @@ export async function execInContainer(ctx: RuntimeContext, opts: ExecOptions): P
   if (status !== "running" && status !== "created")
     throw new RuntimeError("INVALID_STATE", `cannot exec in a stopped container`);
   const namespaces = (c.config.linux?.namespaces ?? []).map((n) => n.type);
-  const seccomp = compileSeccompFor(c.config);
+  const seccomp = c.config.linux?.seccomp
+    ? (await import("./seccomp-link.js")).compileSeccompFor(c.config)
+    : undefined;
   const ops = planExec({
     pid: c.pid,
     namespaces,
