@@ -201,6 +201,14 @@ function splitDockerDomain(name: string): [string, string] {
   return [registry, repository];
 }
 
+/**
+ * `ref` itself when already parsed, else {@link parseReference} of it: for APIs that take a
+ * reference either as text or as a {@link Reference}. Throws `INVALID_REFERENCE`.
+ */
+export function toReference(ref: string | Reference): Reference {
+  return typeof ref === "string" ? parseReference(ref) : ref;
+}
+
 /** Like {@link parseReference}, returning `undefined` instead of throwing. */
 export function tryParseReference(input: string, options?: ParseReferenceOptions): Reference | undefined {
   try {

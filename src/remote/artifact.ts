@@ -12,13 +12,13 @@ import { pipeline } from "node:stream/promises";
 import { buildArtifactManifest, EMPTY_DIGEST, EMPTY_JSON } from "../oci/artifact.js";
 import type { Digest } from "../oci/digest.js";
 import { MediaType } from "../oci/media-types.js";
+import { parseReference, type Reference, toReference } from "../oci/reference.js";
 import type { Annotations, Descriptor } from "../oci/types.js";
 import { parseManifestOrIndex } from "../oci/validate.js";
 import type { FetchedManifest } from "./client.js";
 import { RemoteError } from "./error.js";
 import { clientFor, type RemoteOptions } from "./options.js";
 import type { ProgressListener } from "./progress-events.js";
-import { type ImageRef, parseImageRef, refIdentifier } from "./ref.js";
 import { RegistryImage } from "./transports/docker.js";
 
 /** The annotation that names a file of an artifact. */
@@ -52,19 +52,19 @@ export async function pushArtifact(
   files: readonly (string | ArtifactFile)[],
   opts: PushArtifactOptions,
 ): Promise<{ digest: Digest; manifest: FetchedManifest }> {
-  const r = parseImageRef(ref);
+  const r = parseReference(ref);
   const image = new RegistryImage(r, { client: clientFor(r.registry, opts) }).withOwnedClient();
   try {
     let subject: Descriptor | undefined;
     if (opts.subject) {
-      const s = parseImageRef(opts.subject);
+      const s = parseReference(opts.subject);
       if (s.registry !== r.registry || s.repository !== r.repository) {
         throw new RemoteError(
           "INVALID_REFERENCE",
           `subject ${opts.subject} must be in ${r.registry}/${r.repository}`,
         );
       }
-      const m = await image.client.getManifest(s.repository, refIdentifier(s));
+      const m = await image.client.getManifest(s.repository, s.identifier);
       subject = { mediaType: m.mediaType, digest: m.digest, size: m.bytes.length };
     }
     const layers: Descriptor[] = [];
@@ -122,14 +122,14 @@ export function safeTitle(title: string): string {
  * plain file names are refused. Resolves with the written paths.
  */
 export async function pullArtifact(
-  ref: string | ImageRef,
+  ref: string | Reference,
   outDir: string,
   opts: RemoteOptions & { onProgress?: ProgressListener } = {},
 ): Promise<{ digest: Digest; artifactType?: string; files: string[] }> {
-  const r = typeof ref === "string" ? parseImageRef(ref) : ref;
+  const r = toReference(ref);
   const client = clientFor(r.registry, opts);
   try {
-    const m = await client.getManifest(r.repository, refIdentifier(r));
+    const m = await client.getManifest(r.repository, r.identifier);
     const parsed = parseManifestOrIndex(m.bytes, m.mediaType);
     if (parsed.kind !== "manifest") {
       throw new RemoteError("UNSUPPORTED", `${m.digest}: an index, not an artifact manifest`);

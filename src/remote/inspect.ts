@@ -1,20 +1,16 @@
 /**
  * Read-only registry queries behind `pier tags`, `pier manifest inspect` and `pier referrers`.
  */
+import { type Reference, toReference } from "../oci/reference.js";
 import type { Descriptor } from "../oci/types.js";
 import { type ManifestOrIndex, parseManifestOrIndex } from "../oci/validate.js";
 import type { FetchedManifest } from "./client.js";
 import { RemoteError } from "./error.js";
 import { clientFor, type RemoteOptions } from "./options.js";
-import { type ImageRef, parseImageRef, refIdentifier } from "./ref.js";
-
-function toRef(ref: string | ImageRef): ImageRef {
-  return typeof ref === "string" ? parseImageRef(ref) : ref;
-}
 
 /** Every tag of the repository `repo` names (its tag or digest, if any, is ignored). */
-export async function listTags(repo: string | ImageRef, opts: RemoteOptions = {}): Promise<string[]> {
-  const r = toRef(repo);
+export async function listTags(repo: string | Reference, opts: RemoteOptions = {}): Promise<string[]> {
+  const r = toReference(repo);
   const client = clientFor(r.registry, opts);
   try {
     return await client.listTags(r.repository);
@@ -30,13 +26,13 @@ export interface InspectedManifest extends FetchedManifest {
 
 /** Fetches and parses the manifest `ref` names; the bytes are verified against the digest. */
 export async function inspectManifest(
-  ref: string | ImageRef,
+  ref: string | Reference,
   opts: RemoteOptions = {},
 ): Promise<InspectedManifest> {
-  const r = toRef(ref);
+  const r = toReference(ref);
   const client = clientFor(r.registry, opts);
   try {
-    const m = await client.getManifest(r.repository, refIdentifier(r));
+    const m = await client.getManifest(r.repository, r.identifier);
     let parsed: ManifestOrIndex;
     try {
       parsed = parseManifestOrIndex(m.bytes, m.mediaType);
@@ -54,13 +50,13 @@ export async function inspectManifest(
  * referrers API or the fallback tag; `api` says which answered.
  */
 export async function listReferrers(
-  ref: string | ImageRef,
+  ref: string | Reference,
   opts: RemoteOptions & { artifactType?: string } = {},
 ): Promise<{ subject: string; referrers: Descriptor[]; api: boolean }> {
-  const r = toRef(ref);
+  const r = toReference(ref);
   const client = clientFor(r.registry, opts);
   try {
-    const digest = r.digest ?? (await client.getManifest(r.repository, refIdentifier(r))).digest;
+    const digest = r.digest ?? (await client.getManifest(r.repository, r.identifier)).digest;
     const { index, api } = await client.listReferrers(r.repository, digest, opts.artifactType);
     return { subject: digest, referrers: index.manifests, api };
   } finally {

@@ -2,9 +2,9 @@
  * `pull` and `push`: copies between a registry and pier's store (or any layout), named by the
  * full reference, as `pier pull`/`pier push` and the engine use them.
  */
+import { type Reference, toReference } from "../oci/reference.js";
 import { type CopyOptions, type CopyResult, copyImage } from "./copy.js";
 import { clientFor, type RemoteOptions } from "./options.js";
-import { formatImageRef, type ImageRef, parseImageRef } from "./ref.js";
 import { RegistryImage } from "./transports/docker.js";
 import { LayoutImage } from "./transports/oci-layout.js";
 import { storeLayoutDir } from "./transports/open.js";
@@ -17,18 +17,14 @@ export interface TransferOptions extends RemoteOptions, CopyOptions {
   localName?: string;
 }
 
-function toRef(ref: string | ImageRef): ImageRef {
-  return typeof ref === "string" ? parseImageRef(ref) : ref;
-}
-
 /**
  * Pulls `ref` from its registry into the store: blobs verified before they become visible, the
  * host's platform picked from an index unless `platform`/`allPlatforms` says otherwise.
  */
-export async function pull(ref: string | ImageRef, opts: TransferOptions = {}): Promise<CopyResult> {
-  const r = toRef(ref);
+export async function pull(ref: string | Reference, opts: TransferOptions = {}): Promise<CopyResult> {
+  const r = toReference(ref);
   const src = new RegistryImage(r, { client: clientFor(r.registry, opts) }).withOwnedClient();
-  const dst = await LayoutImage.open(storeLayoutDir(opts.storeRoot), opts.localName ?? formatImageRef(r), {
+  const dst = await LayoutImage.open(storeLayoutDir(opts.storeRoot), opts.localName ?? r.toString(), {
     scheme: "store",
   });
   try {
@@ -40,9 +36,9 @@ export async function pull(ref: string | ImageRef, opts: TransferOptions = {}): 
 }
 
 /** Pushes the store's image named `ref` (or `localName`) to the registry `ref` names. */
-export async function push(ref: string | ImageRef, opts: TransferOptions = {}): Promise<CopyResult> {
-  const r = toRef(ref);
-  const src = await LayoutImage.open(storeLayoutDir(opts.storeRoot), opts.localName ?? formatImageRef(r), {
+export async function push(ref: string | Reference, opts: TransferOptions = {}): Promise<CopyResult> {
+  const r = toReference(ref);
+  const src = await LayoutImage.open(storeLayoutDir(opts.storeRoot), opts.localName ?? r.toString(), {
     scheme: "store",
   });
   const dst = new RegistryImage(r, { client: clientFor(r.registry, opts) }).withOwnedClient();

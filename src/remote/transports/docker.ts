@@ -7,6 +7,7 @@ import type { Readable } from "node:stream";
 import { referrerDescriptor } from "../../oci/artifact.js";
 import type { Digest } from "../../oci/digest.js";
 import { MediaType } from "../../oci/media-types.js";
+import type { Reference } from "../../oci/reference.js";
 import type { Descriptor, ImageIndex } from "../../oci/types.js";
 import { parseManifestOrIndex } from "../../oci/validate.js";
 import {
@@ -17,7 +18,6 @@ import {
   referrersTag,
   type UploadResult,
 } from "../client.js";
-import { formatImageRef, type ImageRef, refIdentifier } from "../ref.js";
 import type { ImageDestination, ImageSource, RegistryLocation } from "./types.js";
 
 /** Reads and writes one repository of a registry. */
@@ -29,10 +29,10 @@ export class RegistryImage implements ImageSource, ImageDestination {
 
   /** `client` may be shared between several images of one registry (it is then not closed here). */
   constructor(
-    readonly ref: ImageRef,
+    readonly ref: Reference,
     opts: RegistryClientOptions & { client?: RegistryClient } = {},
   ) {
-    this.name = `docker://${formatImageRef(ref)}`;
+    this.name = `docker://${ref.toString()}`;
     this.location = { registry: ref.registry, repository: ref.repository };
     this.ownsClient = !opts.client;
     this.client = opts.client ?? new RegistryClient(ref.registry, opts);
@@ -45,7 +45,7 @@ export class RegistryImage implements ImageSource, ImageDestination {
   }
 
   getManifest(digest?: Digest): Promise<FetchedManifest> {
-    return this.client.getManifest(this.ref.repository, digest ?? refIdentifier(this.ref));
+    return this.client.getManifest(this.ref.repository, digest ?? this.ref.identifier);
   }
 
   /** A registry checks the digest of every upload before it accepts it. */

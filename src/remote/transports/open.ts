@@ -4,7 +4,6 @@
 import { join } from "node:path";
 import { storeRoot } from "../../image/image-store.js";
 import { clientFor, type RemoteOptions } from "../options.js";
-import { formatImageRef } from "../ref.js";
 import { openArchiveDestination, openArchiveSource } from "./archive.js";
 import { RegistryImage } from "./docker.js";
 import { LayoutImage } from "./oci-layout.js";
@@ -33,7 +32,7 @@ async function openReadWrite(
     case "oci":
       return LayoutImage.open(t.dir, t.name);
     case "store":
-      return LayoutImage.open(storeLayoutDir(opts.storeRoot), formatImageRef(t.ref), { scheme: "store" });
+      return LayoutImage.open(storeLayoutDir(opts.storeRoot), t.ref.toString(), { scheme: "store" });
     default:
       return undefined;
   }

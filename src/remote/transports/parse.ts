@@ -3,16 +3,16 @@
  * `oci-archive:FILE[:NAME]`, `docker-archive:FILE[:REF]`, and a bare reference for pier's own
  * store. Pure parsing; opening is in `open.ts`.
  */
+import { parseReference, type Reference } from "../../oci/reference.js";
 import { RemoteError } from "../error.js";
-import { type ImageRef, parseImageRef } from "../ref.js";
 
 /** A parsed transport string. */
 export type TransportSpec =
-  | { kind: "docker"; ref: ImageRef }
+  | { kind: "docker"; ref: Reference }
   | { kind: "oci"; dir: string; name?: string }
   | { kind: "oci-archive"; file: string; name?: string }
   | { kind: "docker-archive"; file: string; name?: string }
-  | { kind: "store"; ref: ImageRef };
+  | { kind: "store"; ref: Reference };
 
 function splitPathAndName(rest: string): { path: string; name?: string } {
   // skopeo: the last colon separates a name, unless what follows it contains a slash
@@ -31,7 +31,7 @@ function splitAtFirstColon(rest: string): { path: string; name?: string } {
 /** Parses a transport string; throws `INVALID_TRANSPORT` naming the problem. */
 export function parseTransport(input: string): TransportSpec {
   if (input.startsWith("docker://"))
-    return { kind: "docker", ref: parseImageRef(input.slice("docker://".length)) };
+    return { kind: "docker", ref: parseReference(input.slice("docker://".length)) };
   for (const kind of ["oci", "oci-archive", "docker-archive"] as const) {
     if (input.startsWith(`${kind}:`)) {
       const rest = input.slice(kind.length + 1);
@@ -49,5 +49,5 @@ export function parseTransport(input: string): TransportSpec {
   if (/^[a-z-]+:\/\//.test(input)) {
     throw new RemoteError("INVALID_TRANSPORT", `${input}: unknown transport "${input.split(":")[0]}"`);
   }
-  return { kind: "store", ref: parseImageRef(input) };
+  return { kind: "store", ref: parseReference(input) };
 }
