@@ -577,3 +577,27 @@ test("exec --tty sends a pty to the console socket", async () => {
     pier("delete", "--force", id);
   }
 });
+
+test("pause freezes, resume thaws, update changes limits; delete --force works while paused", async () => {
+  const { dir, id } = await bundle(scriptSpec("while true; do sleep 0.05; done"));
+  assert.equal(pierDetached("run", "-d", "--bundle", dir, id).status, 0);
+  try {
+    assert.equal(pier("pause", id).status, 0, "pause");
+    const st = JSON.parse(pier("state", id).stdout);
+    assert.equal(st.status, "paused");
+    assert.match(readFileSync(`/proc/${st.pid}/status`, "utf8"), /State:\s+[DS]/);
+    assert.equal(pier("resume", id).status, 0);
+    assert.equal(JSON.parse(pier("state", id).stdout).status, "running");
+    const res = join(tmp, `res-${id}.json`);
+    writeFileSync(res, JSON.stringify({ pids: { limit: 42 } }));
+    const u = pier("update", "--resources", res, id);
+    assert.equal(u.status, 0, u.stderr);
+    const e = pier("exec", id, "cat", "/sys/fs/cgroup/pids/pids.max");
+    assert.equal(e.stdout, "42\n");
+    assert.equal(pier("pause", id).status, 0);
+    assert.equal(pier("delete", id).status, 1, "a paused container is not stopped");
+    assert.equal(pier("delete", "--force", id).status, 0);
+  } finally {
+    pier("delete", "--force", id);
+  }
+});

@@ -14,8 +14,8 @@ import { RuntimeError } from "./error.js";
 /** Default state root (`--root` overrides). */
 export const DEFAULT_STATE_ROOT = "/run/pier-runtime";
 
-/** The runtime-spec container statuses. */
-export type ContainerStatus = "creating" | "created" | "running" | "stopped";
+/** The runtime-spec container statuses, plus runc's `paused`. */
+export type ContainerStatus = "creating" | "created" | "running" | "paused" | "stopped";
 
 /** What is stored per container. */
 export interface StoredContainer {
@@ -140,6 +140,7 @@ export class StateStore {
     if (!c.ready || c.pid === 0) return "creating";
     if (processStartTime(c.pid) !== c.pidStartTime) return "stopped";
     if (existsSync(this.fifoPath(c.id))) return "created";
+    if (existsSync(join(this.dir(c.id), "paused"))) return "paused";
     return "running";
   }
 

@@ -235,9 +235,24 @@ async function dispatch(g: Globals, verb: string, argv: string[]): Promise<numbe
       return 0;
     }
     case "pause":
-    case "resume":
+    case "resume": {
+      const id = one(parseArgs(argv, []), verb);
+      const { pauseContainer, resumeContainer } = await import("../lifecycle/pause.js");
+      await (verb === "pause" ? pauseContainer : resumeContainer)(await context(g), id);
+      return 0;
+    }
+    case "update": {
+      const p = parseArgs(argv, [{ names: ["resources", "r"], value: true }]);
+      const id = one(p, "update");
+      const file = str(p, "resources");
+      if (!file) throw new UsageError("update: only --resources FILE (or - for stdin) is supported");
+      const { readFileSync } = await import("node:fs");
+      const text = readFileSync(file === "-" ? 0 : file, "utf8");
+      const { updateContainer } = await import("../lifecycle/pause.js");
+      await updateContainer(await context(g), id, JSON.parse(text));
+      return 0;
+    }
     case "events":
-    case "update":
     case "checkpoint":
     case "restore": {
       const { RuntimeError } = await import("../error.js");
@@ -261,11 +276,14 @@ COMMANDS:
    features  show the enabled features
    kill      kill sends the specified signal (default: SIGTERM) to the container's init process
    list      lists containers started by runc with the given root
+   pause     pause suspends all processes inside the container
+   resume    resumes all processes that have been previously paused
    ps        ps displays the processes running inside a container
    run       create and run a container
    spec      create a new specification file
    start     executes the user defined process in a created container
    state     output the state of a container
+   update    update container resource constraints (--resources FILE)
 
 GLOBAL OPTIONS:
    --debug             enable debug logging

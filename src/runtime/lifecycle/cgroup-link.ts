@@ -18,6 +18,8 @@ export interface ContainerCgroup {
   /** Pids of every process in the container's cgroup. */
   pids(): Promise<number[]>;
   destroy(): Promise<void>;
+  /** Thaws a frozen (paused) container. */
+  thaw(): Promise<void>;
 }
 
 function wrap(cg: Cgroup): ContainerCgroup {
@@ -27,6 +29,7 @@ function wrap(cg: Cgroup): ContainerCgroup {
     addProcess: (pid) => cg.addProcess(pid),
     pids: () => cg.processes(),
     destroy: () => cg.destroy(),
+    thaw: () => cg.thaw(),
   };
 }
 

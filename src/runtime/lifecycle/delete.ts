@@ -32,7 +32,7 @@ export async function deleteContainer(ctx: RuntimeContext, id: string, force = f
     throw err;
   }
   const status = ctx.store.status(c);
-  if (status === "running" && !force) {
+  if ((status === "running" || status === "paused") && !force) {
     throw new RuntimeError("INVALID_STATE", `cannot delete container ${id} that is not stopped: ${status}`);
   }
   if (status !== "stopped") {
@@ -42,6 +42,8 @@ export async function deleteContainer(ctx: RuntimeContext, id: string, force = f
         process.kill(pid, "SIGKILL");
       } catch {}
     }
+    // Frozen processes die only once thawed.
+    if (status === "paused") await (await openContainerCgroup(c.id, c.cgroupPath))?.thaw();
     await waitGone(c.pid, c.pidStartTime);
   }
   const cg = await openContainerCgroup(c.id, c.cgroupPath);

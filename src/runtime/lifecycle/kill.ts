@@ -15,7 +15,7 @@ export async function killContainer(
 ): Promise<void> {
   const c = await ctx.store.load(id);
   const status = ctx.store.status(c);
-  if (status !== "created" && status !== "running")
+  if (status !== "created" && status !== "running" && status !== "paused")
     throw new RuntimeError("INVALID_STATE", "container not running");
   const pids = all ? await containerPids(c) : [c.pid];
   for (const pid of pids) {

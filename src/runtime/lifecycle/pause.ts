@@ -1,0 +1,42 @@
+/**
+ * `pause` / `resume`: freezes and thaws every process of a running container through its cgroup
+ * freezer; the status reads `paused` in between (runc's extra status).
+ */
+import { rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { openCgroup } from "../cgroups/manager.js";
+import { RuntimeError } from "../error.js";
+import type { RuntimeContext } from "./context.js";
+
+/** Freezes container `id`; throws `INVALID_STATE` unless it is running. */
+export async function pauseContainer(ctx: RuntimeContext, id: string): Promise<void> {
+  const c = await ctx.store.load(id);
+  const status = ctx.store.status(c);
+  if (status !== "running") throw new RuntimeError("INVALID_STATE", `container not running`);
+  if (!c.cgroupPath) throw new RuntimeError("UNSUPPORTED", "container has no cgroup to freeze");
+  await (await openCgroup({ containerId: id, cgroupsPath: c.cgroupPath })).freeze();
+  await writeFile(join(ctx.store.dir(id), "paused"), "");
+}
+
+/** Thaws container `id`; throws `INVALID_STATE` unless it is paused. */
+export async function resumeContainer(ctx: RuntimeContext, id: string): Promise<void> {
+  const c = await ctx.store.load(id);
+  if (ctx.store.status(c) !== "paused") throw new RuntimeError("INVALID_STATE", `container not paused`);
+  await (await openCgroup({ containerId: id, cgroupsPath: c.cgroupPath })).thaw();
+  await rm(join(ctx.store.dir(id), "paused"), { force: true });
+}
+
+/** Applies new `linux.resources` to a created or running container (`update --resources`). */
+export async function updateContainer(ctx: RuntimeContext, id: string, resources: unknown): Promise<void> {
+  const c = await ctx.store.load(id);
+  const status = ctx.store.status(c);
+  if (status === "stopped") throw new RuntimeError("INVALID_STATE", "container not running");
+  const { validateLinuxResources } = await import("../../oci/runtime-spec/resources.js");
+  let r: ReturnType<typeof validateLinuxResources>;
+  try {
+    r = validateLinuxResources(resources);
+  } catch (err) {
+    throw new RuntimeError("INVALID_ARGUMENT", (err as Error).message, { cause: err });
+  }
+  await (await openCgroup({ containerId: id, cgroupsPath: c.cgroupPath })).update(r);
+}
