@@ -27,7 +27,11 @@ export function planV1Cpu(c: LinuxCPU): CgroupWrite[] {
   return w;
 }
 
-function cpuNeeded(c: LinuxCPU | undefined): c is LinuxCPU {
+/**
+ * True when `c` sets anything a cpu controller writes (v1 or v2, which share this test; v2
+ * then refuses the realtime fields it has no file for). Pure.
+ */
+export function cpuNeeded(c: LinuxCPU | undefined): c is LinuxCPU {
   if (!c) return false;
   return Boolean(
     c.shares ||

@@ -4,6 +4,7 @@ import type { Controller } from "../controller.js";
 import { sharesToWeight } from "../convert.js";
 import { CgroupError } from "../error.js";
 import { type CgroupWrite, parseFlatKeyed, readOptional, writeAll, writeCgroupFile } from "../fs.js";
+import { cpuNeeded } from "../v1/cpu.js";
 
 /**
  * Decides the v2 cpu writes. `cpu.max` is `"<quota|max> [period]"` as runc writes it: a
@@ -28,19 +29,6 @@ export function planV2Cpu(c: LinuxCPU): { writes: CgroupWrite[]; burst?: CgroupW
   const plan: { writes: CgroupWrite[]; burst?: CgroupWrite } = { writes };
   if (c.burst !== undefined) plan.burst = { file: "cpu.max.burst", value: String(c.burst) };
   return plan;
-}
-
-function cpuNeeded(c: LinuxCPU | undefined): c is LinuxCPU {
-  if (!c) return false;
-  return Boolean(
-    c.shares ||
-      c.period ||
-      c.quota ||
-      c.burst !== undefined ||
-      c.realtimePeriod ||
-      c.realtimeRuntime ||
-      c.idle !== undefined,
-  );
 }
 
 /** The v2 cpu controller. Its stats come from `cpu.stat`, which exists even without the controller. */
