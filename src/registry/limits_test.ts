@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
+import { writeSelfSignedKeyPair } from "../testing/tls-cert.js";
 import { runTool } from "../testing/umoci.js";
 import { loadRegistryConfig } from "./config.js";
 import { writeTestLayout } from "./image-fixture.js";
@@ -71,27 +72,9 @@ test("with deletes disabled, DELETE is UNSUPPORTED (405) and changes nothing", a
 test("TLS from cert and key files: skopeo pushes over https", async () => {
   const dir = await makeTempDir("pier-registry-tls-");
   try {
-    const cert = join(dir, "cert.pem");
-    const key = join(dir, "key.pem");
-    await runTool("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=127.0.0.1",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-    ]);
+    const { certFile: cert, keyFile: key } = await writeSelfSignedKeyPair(dir, "127.0.0.1", {
+      ipAddress: "127.0.0.1",
+    });
     await writeTestLayout(join(dir, "src"));
     const t = await startTestRegistry((c) => {
       c.tls = { cert, key };

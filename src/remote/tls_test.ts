@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { hostPlatform } from "../oci/platform.js";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
+import { writeSelfSignedKeyPair } from "../testing/tls-cert.js";
 import { copy } from "./copy-transports.js";
 import { type RunningRegistry, startDockerRegistry } from "./test-support/docker-registry.js";
 import { writeBusyboxImage } from "./test-support/image.js";
@@ -16,34 +15,9 @@ let layout: string;
 let caCert: string;
 before(async () => {
   tmp = await makeTempDir("pier-remote-tls-");
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      join(tmp, "key.pem"),
-      "-out",
-      join(tmp, "cert.pem"),
-      "-days",
-      "2",
-      "-subj",
-      "/CN=127.0.0.1",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1",
-    ],
-    { stdio: "ignore" },
-  );
-  caCert = await readFile(join(tmp, "cert.pem"), "utf8");
-  tlsReg = await startDockerRegistry(
-    { kind: "none" },
-    { certFile: join(tmp, "cert.pem"), keyFile: join(tmp, "key.pem") },
-  );
+  const pair = await writeSelfSignedKeyPair(tmp, "127.0.0.1", { ipAddress: "127.0.0.1" });
+  caCert = pair.certPem;
+  tlsReg = await startDockerRegistry({ kind: "none" }, { certFile: pair.certFile, keyFile: pair.keyFile });
   plainReg = await startDockerRegistry();
   layout = join(tmp, "layout");
   await writeBusyboxImage(layout, "v1", hostPlatform());

@@ -4,13 +4,13 @@
  * so the registry verifies them against `rootcertbundle`. Grants what is asked to a known user
  * (Basic on GET, or a refresh token on the OAuth2 POST form) and nothing to anonymous callers.
  */
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { importPKCS8, SignJWT } from "jose";
+import { writeSelfSignedKeyPair } from "../../testing/tls-cert.js";
 
 /** A running token server. */
 export interface TokenServer {
@@ -42,30 +42,9 @@ export async function startTokenServer(
   lifetimeS = 300,
 ): Promise<TokenServer> {
   const dir = await mkdtemp(join(tmpdir(), "pier-token-"));
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      join(dir, "key.pem"),
-      "-out",
-      join(dir, "cert.pem"),
-      "-days",
-      "2",
-      "-subj",
-      "/CN=pier-test-token",
-    ],
-    { stdio: "ignore" },
+  const { keyPem, certPem } = await writeSelfSignedKeyPair(dir, "pier-test-token").finally(() =>
+    rm(dir, { recursive: true, force: true }),
   );
-  const keyPem = await readFile(join(dir, "key.pem"), "utf8");
-  const certPem = await readFile(join(dir, "cert.pem"), "utf8");
-  await rm(dir, { recursive: true, force: true });
   const key = await importPKCS8(keyPem, "ES256");
   const service = "pier-test-registry";
   const issuer = "pier-test-issuer";
