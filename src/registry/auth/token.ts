@@ -7,6 +7,7 @@ import {
 } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { jwtVerify, SignJWT } from "jose";
+import { libtrustKeyId } from "./libtrust.js";
 
 /** One entry of a token's `access` claim (Docker token specification). */
 export interface TokenAccess {
@@ -43,7 +44,11 @@ export interface TokenIssuerOptions {
   issuer: string;
   /** `aud` of issued tokens: the registry's service name. */
   service: string;
-  /** PEM private key (EC P-256, RSA or Ed25519) file; a fresh EC key is generated when absent. */
+  /**
+   * PEM private key (EC P-256, RSA or Ed25519) file; a fresh EC key is generated when absent.
+   * Another registry (Docker's distribution) can trust the issuer through a certificate of this
+   * key in its `rootcertbundle`; it needs an EC or RSA key.
+   */
   keyFile?: string;
   /** Token lifetime in seconds (default 300). */
   expiresIn?: number;
@@ -70,12 +75,16 @@ function algorithmOf(key: KeyObject): string {
 
 /**
  * Issues and verifies registry bearer tokens: JWTs signed with the configured key, carrying
- * Docker's `access` claim. Verification checks signature, issuer, audience and expiry.
+ * Docker's `access` claim and the key's libtrust ID as `kid`, so Docker's distribution (2.x)
+ * accepts them when its `rootcertbundle` holds a certificate of the key. Verification checks
+ * signature, issuer, audience and expiry.
  */
 export class TokenIssuer {
   readonly issuer: string;
   readonly service: string;
   readonly expiresIn: number;
+  /** libtrust ID of the signing key: the `kid` header of every issued token. */
+  readonly keyId: string;
   private readonly privateKey: KeyObject;
   private readonly publicKey: KeyObject;
   private readonly alg: string;
@@ -89,6 +98,7 @@ export class TokenIssuer {
       : generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
     this.publicKey = createPublicKey(this.privateKey);
     this.alg = algorithmOf(this.privateKey);
+    this.keyId = libtrustKeyId(this.publicKey);
   }
 
   /** Signs a token for `subject` (`undefined` for anonymous) granting `access`. */
@@ -98,7 +108,7 @@ export class TokenIssuer {
   ): Promise<{ token: string; issuedAt: Date }> {
     const issuedAt = new Date();
     const jwt = new SignJWT({ access })
-      .setProtectedHeader({ alg: this.alg, typ: "JWT" })
+      .setProtectedHeader({ alg: this.alg, typ: "JWT", kid: this.keyId })
       .setIssuer(this.issuer)
       .setAudience(this.service)
       .setIssuedAt()
