@@ -1,13 +1,10 @@
 /**
- * Test fixtures for the layer tests: hand-made tar streams (including hostile ones) and tree
- * snapshots to compare two directories. Not part of the library API.
+ * Test fixtures for the layer tests: hand-made tar streams (including hostile ones). Tree
+ * snapshots, which other layers' tests use too, are in `src/testing/tree-snapshot.ts`. Not part
+ * of the library API.
  */
 
-import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { Readable } from "node:stream";
-import { devMajor, devMinor } from "./pack.js";
 import { BLOCK, encodeHeader, paddingFor, type TarHeader } from "./tar-header.js";
 
 /** A tar entry for {@link tarOf}: header fields (defaults filled in) and an optional body. */
@@ -53,65 +50,4 @@ export function tarOf(entries: FixtureEntry[]): Buffer {
 /** A readable stream of `data`. */
 export function streamOf(data: Buffer): Readable {
   return Readable.from([data]);
-}
-
-/** Everything a layer records about one path, as a comparable string. */
-function describe(root: string, rel: string, attrs: Map<string, string>, withMtime: boolean): string {
-  const p = `${root}/${rel}`;
-  const st = lstatSync(p);
-  const type = st.isFile()
-    ? "file"
-    : st.isDirectory()
-      ? "dir"
-      : st.isSymbolicLink()
-        ? "symlink"
-        : st.isFIFO()
-          ? "fifo"
-          : st.isCharacterDevice()
-            ? "char"
-            : st.isBlockDevice()
-              ? "block"
-              : "other";
-  const parts = [rel, type, (st.mode & 0o7777).toString(8), `${st.uid}:${st.gid}`];
-  if (withMtime && type !== "symlink") parts.push(`mtime=${Math.floor(st.mtimeMs / 1000)}`);
-  if (type === "file")
-    parts.push(createHash("sha256").update(readFileSync(p)).digest("hex").slice(0, 16), `nlink=${st.nlink}`);
-  if (type === "symlink") parts.push(`-> ${readlinkSync(p)}`);
-  if (type === "char" || type === "block") parts.push(`dev=${devMajor(st.rdev)},${devMinor(st.rdev)}`);
-  const x = attrs.get(rel);
-  if (x) parts.push(x);
-  return parts.join(" ");
-}
-
-/**
- * A sorted, line-per-path description of the tree under `root` (the root itself excluded):
- * type, mode, owner, mtime (seconds; not for symlinks or when `mtime` is false), content hash,
- * link count, symlink target, device numbers, xattrs (via getfattr).
- */
-export function snapshotTree(root: string, options: { mtime?: boolean; xattrs?: boolean } = {}): string[] {
-  const attrs = new Map<string, string>();
-  if (options.xattrs !== false) {
-    const dump = execFileSync(
-      "getfattr",
-      ["-R", "-P", "-h", "-d", "-m", "-", "-e", "hex", "--absolute-names", root],
-      {
-        encoding: "utf8",
-      },
-    );
-    let current = "";
-    for (const line of dump.split("\n")) {
-      if (line.startsWith("# file: ")) current = line.slice(8 + root.length + 1);
-      else if (line !== "" && current !== "") attrs.set(current, `${attrs.get(current) ?? ""}[${line}]`);
-    }
-  }
-  const out: string[] = [];
-  const walk = (rel: string) => {
-    for (const name of readdirSync(rel === "" ? root : `${root}/${rel}`).sort()) {
-      const r = rel === "" ? name : `${rel}/${name}`;
-      out.push(describe(root, r, attrs, options.mtime !== false));
-      if (lstatSync(`${root}/${r}`).isDirectory()) walk(r);
-    }
-  };
-  walk("");
-  return out;
 }

@@ -18,8 +18,8 @@ import { pipeline } from "node:stream/promises";
 import { after, before, describe, it } from "node:test";
 import { type Digest, DigestStream } from "../oci/digest.js";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
+import { snapshotTree } from "../testing/tree-snapshot.js";
 import { applyLayer } from "./apply.js";
-import { snapshotTree } from "./fixtures.js";
 import { packDirectory } from "./pack.js";
 
 const CAP_NET_RAW = "0x0100000200200000000000000000000000000000";
