@@ -209,6 +209,9 @@ int main(int argc, char **argv) {
     return 125;
   }
   char **cmd = argv + optind;
+  /* Whatever else pierd's process happened to leave open is not the monitor's to keep: a held
+   * pipe would keep its reader waiting for an EOF for as long as the container runs. */
+  for (int fd = 4; fd < 1024; fd++) close(fd);
   if (fcntl(3, F_GETFD) >= 0) {
     status_fd = 3;
     fcntl(status_fd, F_SETFD, FD_CLOEXEC);
@@ -299,9 +302,16 @@ int main(int argc, char **argv) {
     fds[nf++] = (struct pollfd){sfd, POLLIN, 0};
     if (listen_fd >= 0 && attach_fd < 0) { i_lis = nf; fds[nf++] = (struct pollfd){listen_fd, POLLIN, 0}; }
     if (attach_fd >= 0) { i_att = nf; fds[nf++] = (struct pollfd){attach_fd, POLLIN, 0}; }
-    int r = poll(fds, (nfds_t)nf, exit_deadline_ms);
+    /* While the container runs, wake up now and then to notice an init that someone else
+     * reaped (it never was our child): then its status is unknowable and reported as 255. */
+    int r = poll(fds, (nfds_t)nf, exit_deadline_ms >= 0 ? exit_deadline_ms : 1000);
+    if (r == 0 && ctr_status < 0 && ctr_pid > 0 && kill(ctr_pid, 0) < 0 && errno == ESRCH) {
+      ctr_status = 255;
+      exit_deadline_ms = 500;
+      continue;
+    }
     if (r < 0 && errno != EINTR) break;
-    if (r == 0 && ctr_status >= 0) break; /* something in the background still holds a pipe */
+    if (r == 0 && ctr_status >= 0 && exit_deadline_ms >= 0) break; /* a background process holds a pipe */
     if (i_out >= 0 && fds[i_out].revents && !pump(&so)) { close(so.fd); so.fd = -1; }
     if (i_err >= 0 && fds[i_err].revents && !pump(&se)) { close(se.fd); se.fd = -1; }
     if (i_lis >= 0 && fds[i_lis].revents) {

@@ -86,7 +86,12 @@ test("stdin through the attach socket reaches the container; its end closes stdi
     exitFile: join(dir, "exit.json"),
     attachSocket: join(dir, "a.sock"),
   };
-  const m = await launchMonitor(files, ["/bin/sh", "-c", `cat & echo $! > ${files.pidFile}`], () => "");
+  // A non-interactive sh gives background jobs /dev/null as stdin: the saved fd 4 gets around it.
+  const m = await launchMonitor(
+    files,
+    ["/bin/sh", "-c", `exec 4<&0; cat <&4 4<&- & echo $! > ${files.pidFile}`],
+    () => "",
+  );
   const { connect } = await import("node:net");
   const s = connect(files.attachSocket);
   await new Promise((r) => s.once("connect", r));
