@@ -12,7 +12,7 @@ import { TokenIssuer } from "../registry/auth/token.js";
 import { defaultRegistryConfig } from "../registry/config.js";
 import { type RunningRegistry as PierRegistry, startRegistry } from "../registry/server.js";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
-import { writeEcKey, writeSelfSignedCert } from "../testing/self-signed-cert.js";
+import { writeSelfSignedKeyPair } from "../testing/tls-cert.js";
 import { copy } from "./copy-transports.js";
 import { listTags } from "./inspect.js";
 import { pull, push } from "./pull.js";
@@ -25,7 +25,6 @@ const issuerName = "pier-token-test";
 let tmp: string;
 let layout: string;
 let digest: string;
-let keyFile: string;
 let pier: PierRegistry | undefined;
 let dreg: RunningRegistry | undefined;
 
@@ -35,9 +34,8 @@ before(async () => {
   digest = (await writeBusyboxImage(layout, "v1", hostPlatform())).digest;
   const htpasswd = join(tmp, "htpasswd");
   await htpasswdSet(htpasswd, "dave", "dave-pw");
-  keyFile = join(tmp, "token.key");
-  await writeEcKey(keyFile);
-  const certPem = await writeSelfSignedCert(keyFile, join(tmp, "token.crt"), issuerName);
+  // docker-registry's rootcertbundle: a certificate of the very key pier's issuer signs with.
+  const { keyFile, certPem } = await writeSelfSignedKeyPair(tmp, issuerName);
   pier = await startRegistry(
     {
       ...defaultRegistryConfig(),

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
-import { writeEcKey } from "../../testing/self-signed-cert.js";
+import { writeSelfSignedKeyPair } from "../../testing/tls-cert.js";
 import { libtrustKeyId } from "./libtrust.js";
 
 let dir: string;
@@ -23,8 +23,7 @@ function keyIdByTools(keyFile: string): string {
 }
 
 test("libtrustKeyId matches openssl + base32 for an EC key, from private or public half", async () => {
-  const keyFile = join(dir, "ec.pem");
-  await writeEcKey(keyFile);
+  const { keyFile } = await writeSelfSignedKeyPair(dir, "libtrust-test");
   const priv = createPrivateKey(readFileSync(keyFile));
   const id = libtrustKeyId(priv);
   assert.match(id, /^([A-Z2-7]{4}:){11}[A-Z2-7]{4}$/);

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { decodeProtectedHeader } from "jose";
 import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
-import { writeEcKey } from "../../testing/self-signed-cert.js";
+import { writeSelfSignedKeyPair } from "../../testing/tls-cert.js";
 import { TokenIssuer } from "./token.js";
 
 let dir: string;
@@ -15,8 +16,7 @@ after(() => removeTempDir(dir));
 const access = [{ type: "repository", name: "a/b", actions: ["pull"] }];
 
 test("tokens carry the key's libtrust kid and still verify with pier's own issuer", async () => {
-  const keyFile = join(dir, "key.pem");
-  await writeEcKey(keyFile);
+  const { keyFile } = await writeSelfSignedKeyPair(dir, "token-test");
   const issuer = new TokenIssuer({ issuer: "iss", service: "svc", keyFile });
   const again = new TokenIssuer({ issuer: "iss", service: "svc", keyFile });
   assert.equal(issuer.keyId, again.keyId, "the kid depends only on the key");
@@ -32,8 +32,8 @@ test("a token of another key, issuer or service does not verify", async () => {
   const stranger = new TokenIssuer({ issuer: "iss", service: "svc" });
   assert.notEqual(issuer.keyId, stranger.keyId);
   assert.equal(await issuer.verify((await stranger.issue("alice", access)).token), undefined);
-  const keyFile = join(dir, "shared.pem");
-  await writeEcKey(keyFile);
+  await mkdir(join(dir, "shared"));
+  const { keyFile } = await writeSelfSignedKeyPair(join(dir, "shared"), "shared");
   const a = new TokenIssuer({ issuer: "iss", service: "svc", keyFile });
   const otherIss = new TokenIssuer({ issuer: "other", service: "svc", keyFile });
   const otherSvc = new TokenIssuer({ issuer: "iss", service: "other", keyFile });
