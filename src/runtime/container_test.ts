@@ -578,7 +578,7 @@ test("exec --tty sends a pty to the console socket", async () => {
   }
 });
 
-test("pause freezes, resume thaws, update changes limits; delete --force works while paused", async () => {
+test("pause freezes, resume thaws, update changes limits, events --stats; delete --force works while paused", async () => {
   const { dir, id } = await bundle(scriptSpec("while true; do sleep 0.05; done"));
   assert.equal(pierDetached("run", "-d", "--bundle", dir, id).status, 0);
   try {
@@ -594,6 +594,10 @@ test("pause freezes, resume thaws, update changes limits; delete --force works w
     assert.equal(u.status, 0, u.stderr);
     const e = pier("exec", id, "cat", "/sys/fs/cgroup/pids/pids.max");
     assert.equal(e.stdout, "42\n");
+    const ev = JSON.parse(pier("events", "--stats", id).stdout);
+    assert.equal(ev.type, "stats");
+    assert.equal(ev.id, id);
+    assert.equal(ev.data.pids.limit, 42);
     assert.equal(pier("pause", id).status, 0);
     assert.equal(pier("delete", id).status, 1, "a paused container is not stopped");
     assert.equal(pier("delete", "--force", id).status, 0);

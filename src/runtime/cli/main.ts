@@ -252,7 +252,24 @@ async function dispatch(g: Globals, verb: string, argv: string[]): Promise<numbe
       await updateContainer(await context(g), id, JSON.parse(text));
       return 0;
     }
-    case "events":
+    case "events": {
+      const p = parseArgs(argv, [{ names: ["stats"] }, { names: ["interval"], value: true }]);
+      const id = one(p, "events");
+      const ctx = await context(g);
+      const c = await ctx.store.load(id);
+      if (ctx.store.status(c) === "stopped") {
+        const { RuntimeError } = await import("../error.js");
+        throw new RuntimeError("INVALID_STATE", "container with id " + id + " is not running");
+      }
+      const { openCgroup } = await import("../cgroups/manager.js");
+      const cg = await openCgroup({ containerId: id, cgroupsPath: c.cgroupPath });
+      const interval = Number((str(p, "interval") ?? "5s").replace(/s$/, "")) * 1000;
+      for (;;) {
+        process.stdout.write(`${JSON.stringify({ type: "stats", id, data: await cg.stats() })}\n`);
+        if (bool(p, "stats") || ctx.store.status(await ctx.store.load(id)) === "stopped") return 0;
+        await new Promise((r) => setTimeout(r, interval));
+      }
+    }
     case "checkpoint":
     case "restore": {
       const { RuntimeError } = await import("../error.js");
@@ -272,6 +289,7 @@ USAGE:
 COMMANDS:
    create    create a container
    delete    delete any resources held by the container often used with detached container
+   events    display container events such as OOM notifications, cpu, memory, and IO usage statistics
    exec      execute new process inside the container
    features  show the enabled features
    kill      kill sends the specified signal (default: SIGTERM) to the container's init process
