@@ -1,31 +1,18 @@
 import { isPierError } from "../errors.js";
 import { type Digest, parseDigest } from "../oci/digest.js";
+// The distribution-spec <name> and <tag> grammars are the ones docker's distribution/reference
+// uses for a reference's path and tag, so the server checks URLs with the same functions.
+import { isValidRepositoryName, isValidTag } from "../oci/reference.js";
 import { RegistryError } from "./errors.js";
-
-// distribution-spec "Pulling manifests": <name> and <reference> grammars.
-const NAME_GRAMMAR = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
-const TAG_GRAMMAR = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
-// Clients prepend a host name; the whole reference must stay under 256 characters.
-const MAX_NAME_LENGTH = 255;
-
-/** True when `name` follows the spec's repository name grammar. */
-export function isRepositoryName(name: string): boolean {
-  return name.length <= MAX_NAME_LENGTH && NAME_GRAMMAR.test(name);
-}
 
 /** Asserts a repository name; throws `NAME_INVALID` naming the offending value. */
 export function checkRepositoryName(name: string): string {
-  if (!isRepositoryName(name)) {
+  if (!isValidRepositoryName(name)) {
     throw new RegistryError("NAME_INVALID", `invalid repository name ${JSON.stringify(name)}`, {
       detail: { name },
     });
   }
   return name;
-}
-
-/** True when `tag` follows the spec's tag grammar. */
-export function isTag(tag: string): boolean {
-  return TAG_GRAMMAR.test(tag);
 }
 
 /**
@@ -56,7 +43,7 @@ export function parseReference(
   badTag: "MANIFEST_UNKNOWN" | "MANIFEST_INVALID",
 ): ManifestReference {
   if (reference.includes(":")) return { kind: "digest", digest: requestDigest(reference, "reference") };
-  if (!isTag(reference)) {
+  if (!isValidTag(reference)) {
     throw new RegistryError(badTag, `invalid tag ${JSON.stringify(reference)}`, {
       detail: { tag: reference },
     });

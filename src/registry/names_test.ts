@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { isValidRepositoryName, isValidTag } from "../oci/reference.js";
 import { RegistryError } from "./errors.js";
-import { checkRepositoryName, isRepositoryName, isTag, parseReference, requestDigest } from "./names.js";
+import { checkRepositoryName, parseReference, requestDigest } from "./names.js";
 
 test("repository names follow the spec grammar", () => {
   for (const ok of ["a", "library/busybox", "a.b/c_d/e__f/g-h--i", "x0/y1"])
-    assert.ok(isRepositoryName(ok), ok);
+    assert.ok(isValidRepositoryName(ok), ok);
   for (const bad of [
     "",
     "../x",
@@ -20,7 +21,7 @@ test("repository names follow the spec grammar", () => {
     "a-",
     `${"a".repeat(256)}`,
   ]) {
-    assert.ok(!isRepositoryName(bad), bad);
+    assert.ok(!isValidRepositoryName(bad), bad);
   }
   assert.throws(
     () => checkRepositoryName("../x"),
@@ -29,9 +30,9 @@ test("repository names follow the spec grammar", () => {
 });
 
 test("tags and references", () => {
-  assert.ok(isTag("v1.0_rc-1"));
-  assert.ok(!isTag(".hidden"));
-  assert.ok(!isTag("a".repeat(129)));
+  assert.ok(isValidTag("v1.0_rc-1"));
+  assert.ok(!isValidTag(".hidden"));
+  assert.ok(!isValidTag("a".repeat(129)));
   assert.deepEqual(parseReference("latest", "MANIFEST_UNKNOWN"), { kind: "tag", tag: "latest" });
   const d = `sha256:${"a".repeat(64)}`;
   assert.deepEqual(parseReference(d, "MANIFEST_UNKNOWN"), { kind: "digest", digest: d });
