@@ -299,16 +299,24 @@ class Applier {
       }
       return;
     }
-    if (base.startsWith(`${WHITEOUT_PREFIX}${WHITEOUT_PREFIX}`)) return; // aufs metadata (.wh..wh.plnk etc.)
+    const hidden = this.whiteoutTarget(parent, base);
+    if (hidden) this.removeExisting(`${dirHost}/${hidden.name}`, hidden.target);
+  }
+
+  /**
+   * The file a `.wh.<name>` marker in `parent` hides, counting it as a whiteout; `undefined`
+   * for aufs metadata and for a file of this layer (whiteouts hide only lower layers' files).
+   * Throws `PATH_ESCAPE` for a marker that names no file.
+   */
+  private whiteoutTarget(parent: string, base: string): { name: string; target: string } | undefined {
+    if (base.startsWith(`${WHITEOUT_PREFIX}${WHITEOUT_PREFIX}`)) return undefined; // aufs metadata (.wh..wh.plnk etc.)
     const name = base.slice(WHITEOUT_PREFIX.length);
     if (name === "" || name === "." || name === "..") {
       throw new LayerError("PATH_ESCAPE", `whiteout ${JSON.stringify(`${parent}/${base}`)} names no file`);
     }
     const target = parent === "" ? name : `${parent}/${name}`;
     this.stats.whiteouts++;
-    // Whiteouts hide only lower layers' files, never this layer's.
-    if (this.inLayer.has(target)) return;
-    this.removeExisting(`${dirHost}/${name}`, target);
+    return this.inLayer.has(target) ? undefined : { name, target };
   }
 
   /** Whiteouts in overlayfs form, for a layer applied alone as an overlay lower directory. */
@@ -324,14 +332,9 @@ class Applier {
       this.addXattrs(dirHost, new Map([[OVERLAY_OPAQUE_XATTR, Buffer.from("y")]]));
       return;
     }
-    if (base.startsWith(`${WHITEOUT_PREFIX}${WHITEOUT_PREFIX}`)) return;
-    const name = base.slice(WHITEOUT_PREFIX.length);
-    if (name === "" || name === "." || name === "..") {
-      throw new LayerError("PATH_ESCAPE", `whiteout ${JSON.stringify(`${parent}/${base}`)} names no file`);
-    }
-    const target = parent === "" ? name : `${parent}/${name}`;
-    this.stats.whiteouts++;
-    if (this.inLayer.has(target)) return;
+    const hidden = this.whiteoutTarget(parent, base);
+    if (!hidden) return;
+    const { name, target } = hidden;
     const h: TarHeader = {
       name: target,
       type: "char",
