@@ -63,6 +63,7 @@ static int root_fd = -1;      /* O_PATH fd of the rootfs (host view, before pivo
 static char *root_path = NULL;
 static int fifo_fd = -1;      /* O_PATH fd of the exec fifo */
 static int console_sock = -1; /* connected --console-socket */
+static int proxy_sock = -1;   /* parent's end when pier-init itself proxies the pty (`run` with a tty) */
 static int wait_mode = 0;     /* parent waits for the child and exits with its status */
 static char *state_json = NULL;
 static size_t state_len = 0;
@@ -334,6 +335,50 @@ static void forward_signal(int sig) {
   if (child_pid > 0) kill(child_pid, sig);
 }
 
+/* Receives the pty master from the child and copies stdin -> pty -> stdout until it hangs up. */
+static void proxy_console(void) {
+  char byte[64];
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  struct iovec iov = {.iov_base = byte, .iov_len = sizeof byte};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+  if (recvmsg(proxy_sock, &msg, 0) <= 0) return;
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+  if (!cm || cm->cmsg_type != SCM_RIGHTS) return;
+  int master;
+  memcpy(&master, CMSG_DATA(cm), sizeof(int));
+  close(proxy_sock);
+  struct termios saved;
+  int raw = isatty(0) && tcgetattr(0, &saved) == 0;
+  if (raw) {
+    struct termios t = saved;
+    cfmakeraw(&t);
+    tcsetattr(0, TCSANOW, &t);
+    struct winsize ws;
+    if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
+  }
+  int in_open = 1;
+  char buf[8192];
+  for (;;) {
+    struct pollfd p[2] = {{.fd = master, .events = POLLIN}, {.fd = in_open ? 0 : -1, .events = POLLIN}};
+    if (poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t n = read(master, buf, sizeof buf);
+      if (n <= 0) break;
+      if (write(1, buf, (size_t)n) < 0) break;
+    }
+    if (in_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t n = read(0, buf, sizeof buf);
+      if (n <= 0) in_open = 0;
+      else if (write(master, buf, (size_t)n) < 0) break;
+    }
+  }
+  if (raw) tcsetattr(0, TCSANOW, &saved);
+  close(master);
+}
+
 /* Splits into parent and child; returns only in the child. */
 static void op_clone(record_t *r) {
   need(r, 1);
@@ -344,6 +389,10 @@ static void op_clone(record_t *r) {
   if (pid < 0) die("clone: %s", strerror(errno));
   if (pid == 0) {
     close(release[1]);
+    if (proxy_sock >= 0) {
+      close(proxy_sock);
+      proxy_sock = -1;
+    }
     char c;
     while (read(release[0], &c, 1) < 0 && errno == EINTR) {
     }
@@ -358,6 +407,11 @@ static void op_clone(record_t *r) {
   }
   close(release[0]);
   child_pid = pid;
+  if (console_sock >= 0) {
+    /* The child's end of the console pair. */
+    close(console_sock);
+    console_sock = -1;
+  }
   if (uid_map) write_proc_file(pid, "uid_map", uid_map);
   if (setgroups_val) write_proc_file(pid, "setgroups", setgroups_val);
   if (gid_map) write_proc_file(pid, "gid_map", gid_map);
@@ -369,6 +423,7 @@ static void op_clone(record_t *r) {
   if (!wait_mode) _exit(0);
   int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
   for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) signal(sigs[i], forward_signal);
+  if (proxy_sock >= 0) proxy_console();
   int status;
   for (;;) {
     pid_t w = waitpid(pid, &status, 0);
@@ -1029,6 +1084,11 @@ int main(int argc, char **argv, char **envp) {
       need(&r, 3);
       struct rlimit rl = {.rlim_cur = (rlim_t)num(r.argv[1]), .rlim_max = (rlim_t)num(r.argv[2])};
       if (setrlimit((int)num(r.argv[0]), &rl) < 0) die("setrlimit %s: %s", r.argv[0], strerror(errno));
+    } else if (!strcmp(op, "consolepair")) {
+      int sv[2];
+      if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) die("socketpair: %s", strerror(errno));
+      proxy_sock = sv[0];
+      console_sock = sv[1];
     } else if (!strcmp(op, "consock")) {
       op_consock(&r);
     } else if (!strcmp(op, "consize")) {

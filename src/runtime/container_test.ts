@@ -605,3 +605,19 @@ test("pause freezes, resume thaws, update changes limits, events --stats; delete
     pier("delete", "--force", id);
   }
 });
+
+test("run with terminal and no console socket proxies the pty to its own stdio, as runc", async () => {
+  const r = await runScript("tty; echo pty-ok", (s) => {
+    if (s.process) s.process.terminal = true;
+  });
+  assert.equal(r.status, 0, r.err);
+  assert.match(r.out, /^\/dev\/pts\/0\r?\npty-ok\r?\n$/);
+  const { dir, id } = await bundle(
+    scriptSpec("true", (s) => {
+      if (s.process) s.process.terminal = true;
+    }),
+  );
+  const d = pier("run", "--detach", "--bundle", dir, id);
+  assert.equal(d.status, 1);
+  assert.match(d.stderr, /cannot allocate tty if runc will detach without setting console socket/);
+});

@@ -251,12 +251,14 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
   if (!input.noNewKeyring) child.push(op("keyring", `_ses.${input.id}`));
   if (proc.oomScoreAdj !== undefined) child.push(op("oom", proc.oomScoreAdj));
   if (proc.terminal) {
-    if (!input.consoleSocket)
+    if (input.consoleSocket) child.push(op("consock", input.consoleSocket));
+    // `run` without a console socket: the waiting helper proxies the pty to its own stdio (as runc).
+    else if (input.mode === "wait") pre.push(op("consolepair"));
+    else
       throw new RuntimeError(
         "INVALID_ARGUMENT",
         "cannot allocate tty if runc will detach without setting console socket",
       );
-    child.push(op("consock", input.consoleSocket));
   }
   child.push(op("rootprop", rootfsPropagationFlags(linux.rootfsPropagation)));
   child.push(op("rootfs", rootfs));
