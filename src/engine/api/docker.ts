@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Socket } from "node:net";
 import { arch, cpus, hostname, release, totalmem } from "node:os";
-import type { Duplex } from "node:stream";
+import { type Duplex, PassThrough } from "node:stream";
 import { PIER_VERSION } from "../../cli/version.js";
 import { parseReference } from "../../oci/reference.js";
 import type { ProgressEvent } from "../../remote/progress-events.js";
@@ -22,6 +22,7 @@ import {
   dockerInspect,
   dockerSummary,
 } from "./docker-types.js";
+import { ExecService } from "./exec.js";
 import { flag, intParam, readJson, sendError, sendJson, statusFor, timeParam } from "./http.js";
 
 /** Splits `/v1.41/containers/json` into the API path; the version prefix is optional. Pure. */
@@ -57,6 +58,7 @@ export interface DockerApi {
 /** Builds the Docker API over the container service. */
 export function dockerApi(svc: ContainerService): DockerApi {
   const images = svc.images;
+  const execs = new ExecService(svc);
 
   async function pullImage(req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {
     const from = q.get("fromImage");
@@ -225,10 +227,56 @@ export function dockerApi(svc: ContainerService): DockerApi {
       );
       return;
     }
+    const ex = /^\/exec\/([a-f0-9]+)\/(json|start|resize)$/.exec(path);
+    if (ex) {
+      const inst = execs.get(ex[1]!);
+      if (method === "GET" && ex[2] === "json") {
+        sendJson(res, 200, {
+          ID: inst.id,
+          ContainerID: inst.containerId,
+          Running: inst.running,
+          ExitCode: inst.exitCode,
+          Pid: inst.pid,
+          OpenStdin: inst.attachStdin,
+          ProcessConfig: {
+            entrypoint: inst.cmd[0],
+            arguments: inst.cmd.slice(1),
+            tty: inst.tty,
+            user: inst.user ?? "",
+          },
+        });
+        return;
+      }
+      if (method === "POST" && ex[2] === "resize") {
+        res.writeHead(201).end();
+        return;
+      }
+      if (method === "POST" && ex[2] === "start") {
+        const body = (await readJson(req)) as { Detach?: boolean };
+        if (body.Detach) {
+          const sink = new PassThrough();
+          sink.resume();
+          void execs.start(inst.id, sink, Buffer.alloc(0)).catch(() => {});
+          res.writeHead(200).end();
+          return;
+        }
+        res.writeHead(200, { "Content-Type": "application/vnd.docker.raw-stream" });
+        const body2 = new PassThrough();
+        body2.pipe(res);
+        await execs.start(inst.id, body2, Buffer.alloc(0));
+        body2.end();
+        return;
+      }
+    }
     const m = /^\/containers\/([^/]+)(?:\/([a-z]+))?$/.exec(path);
     if (!m) throw new EngineError("NOT_FOUND", `page not found: ${method} ${path}`);
     const ref = decodeURIComponent(m[1]!);
     const verb = m[2] ?? "";
+    if (method === "POST" && verb === "exec") {
+      const inst = execs.create(ref, await readJson(req));
+      sendJson(res, 201, { Id: inst.id });
+      return;
+    }
     req.resume();
     if (method === "DELETE" && verb === "") {
       await svc.remove(ref, flag(q, "force"));
@@ -331,13 +379,35 @@ export function dockerApi(svc: ContainerService): DockerApi {
     },
     upgrade(req, socket, head) {
       const { path, query: q } = apiPath(req.url ?? "/");
-      const m = /^\/containers\/([^/]+)\/attach$/.exec(path);
       const fail = (status: number, message: string) => {
         const body = JSON.stringify({ message });
         socket.end(
           `HTTP/1.1 ${status} ${status === 404 ? "Not Found" : "Error"}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
         );
       };
+      const ex = /^\/exec\/([a-f0-9]+)\/start$/.exec(path);
+      if (ex && req.method === "POST") {
+        let inst: ReturnType<typeof execs.get>;
+        try {
+          inst = execs.get(ex[1]!);
+          if (inst.running || inst.exitCode !== null)
+            throw new EngineError("INVALID_STATE", `exec instance ${inst.id} has already been started`);
+        } catch (err) {
+          fail(statusFor(err), (err as Error).message);
+          return;
+        }
+        // The request's JSON body ({"Detach":false,"Tty":false}) arrives in `head`: it is not stdin.
+        socket.write(
+          "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n",
+        );
+        socket.on("error", () => {});
+        execs
+          .start(inst.id, socket, head, Number(req.headers["content-length"] ?? 0))
+          .catch(() => {})
+          .finally(() => socket.end());
+        return;
+      }
+      const m = /^\/containers\/([^/]+)\/attach$/.exec(path);
       if (!m || req.method !== "POST") {
         fail(404, `page not found: ${req.method} ${path}`);
         return;

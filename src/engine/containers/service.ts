@@ -445,6 +445,26 @@ export class ContainerService extends EventEmitter {
     }
   }
 
+  /**
+   * The command line that runs `cmd` inside running container `ref` through the runtime's
+   * `exec` (its stdio is the caller's to connect). Throws `INVALID_STATE` unless it runs.
+   */
+  execCommand(
+    ref: string,
+    cmd: readonly string[],
+    opts: { env?: readonly string[]; user?: string; workingDir?: string } = {},
+  ): string[] {
+    const rec = this.find(ref);
+    if (rec.status !== "running")
+      throw new EngineError("INVALID_STATE", `Container ${rec.id} is not running`);
+    if (cmd.length === 0) throw new EngineError("INVALID_ARGUMENT", "No exec command specified");
+    const args = [process.execPath, RUNTIME_MAIN, "--root", join(this.execRoot, "runtime"), "exec"];
+    for (const e of opts.env ?? []) args.push("--env", e);
+    if (opts.user) args.push("--user", opts.user);
+    if (opts.workingDir) args.push("--cwd", opts.workingDir);
+    return [...args, rec.id, ...cmd];
+  }
+
   /** Byte size of the log now (attach reads from here on). */
   logSize(id: string): number {
     try {

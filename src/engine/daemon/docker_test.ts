@@ -214,3 +214,18 @@ test("restart policy on-failure:N restarts a failing container N times", async (
   assert.equal((await docker(d, ["logs", id])).stdout, "run\nrun\nrun\n");
   await docker(d, ["rm", id]);
 });
+
+test("docker exec runs in the container with the real exit code, with and without stdin", async () => {
+  const r = await docker(d, ["run", "-d", reg.image, "sleep", "60"]);
+  const id = r.stdout.trim();
+  const e = await docker(d, ["exec", id, "sh", "-c", "echo in-$HOSTNAME; echo err >&2; exit 4"]);
+  assert.equal(e.status, 4, e.stderr);
+  assert.equal(e.stdout, `in-${id.slice(0, 12)}\n`);
+  assert.equal(e.stderr, "err\n");
+  const i = await docker(d, ["exec", "-i", id, "tr", "a-z", "A-Z"], { input: "shout\n" });
+  assert.equal(i.status, 0, i.stderr);
+  assert.equal(i.stdout, "SHOUT\n");
+  const stopped = await docker(d, ["exec", "nosuch", "true"]);
+  assert.notEqual(stopped.status, 0);
+  await docker(d, ["rm", "-f", id]);
+});

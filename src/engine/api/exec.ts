@@ -1,0 +1,119 @@
+/**
+ * Docker's exec instances (`POST /containers/{id}/exec`, `POST /exec/{id}/start`,
+ * `GET /exec/{id}/json`): a process run inside a running container through the runtime's
+ * `exec`, its output framed onto the hijacked connection, its exit code kept for inspection.
+ * Instances live in memory: they do not outlive pierd (nor do their processes' streams).
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { constants } from "node:os";
+import type { Duplex } from "node:stream";
+import type { ContainerService } from "../containers/service.js";
+import { EngineError } from "../error.js";
+import { frame } from "../logs.js";
+
+/** One exec instance. */
+export interface ExecInstance {
+  id: string;
+  containerId: string;
+  cmd: string[];
+  env: string[];
+  user?: string;
+  workingDir?: string;
+  tty: boolean;
+  attachStdin: boolean;
+  running: boolean;
+  exitCode: number | null;
+  pid: number;
+}
+
+function strings(v: unknown, what: string): string[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string"))
+    throw new EngineError("INVALID_ARGUMENT", `${what} must be an array of strings`);
+  return v as string[];
+}
+
+/** The exec instances of one daemon. */
+export class ExecService {
+  private readonly all = new Map<string, ExecInstance>();
+  constructor(private readonly svc: ContainerService) {}
+
+  /** Creates an instance from Docker's ExecConfig; the container must be running. */
+  create(ref: string, body: unknown): ExecInstance {
+    const b = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
+    const cmd = strings(b.Cmd, "Cmd");
+    const env = strings(b.Env, "Env");
+    const rec = this.svc.find(ref);
+    this.svc.execCommand(rec.id, cmd.length ? cmd : ["true"]); // validates state and command
+    if (cmd.length === 0) throw new EngineError("INVALID_ARGUMENT", "No exec command specified");
+    const inst: ExecInstance = {
+      id: randomBytes(32).toString("hex"),
+      containerId: rec.id,
+      cmd,
+      env,
+      ...(typeof b.User === "string" && b.User ? { user: b.User } : {}),
+      ...(typeof b.WorkingDir === "string" && b.WorkingDir ? { workingDir: b.WorkingDir } : {}),
+      tty: b.Tty === true,
+      attachStdin: b.AttachStdin === true,
+      running: false,
+      exitCode: null,
+      pid: 0,
+    };
+    this.all.set(inst.id, inst);
+    return inst;
+  }
+
+  /** The instance `id`; `NOT_FOUND` (Docker's "No such exec instance") otherwise. */
+  get(id: string): ExecInstance {
+    const inst = this.all.get(id);
+    if (!inst) throw new EngineError("NOT_FOUND", `No such exec instance: ${id}`);
+    return inst;
+  }
+
+  /**
+   * Runs the instance with its output on `conn` (framed unless it has a TTY) and, when it
+   * attached stdin, `conn`'s input as its stdin; resolves with the exit code. The first
+   * `bodyBytes` of input are the request's own body, not stdin.
+   */
+  start(id: string, conn: Duplex, head: Buffer, bodyBytes = 0): Promise<number> {
+    const inst = this.get(id);
+    if (inst.running || inst.exitCode !== null)
+      throw new EngineError("INVALID_STATE", `exec instance ${id} has already been started`);
+    const argv = this.svc.execCommand(inst.containerId, inst.cmd, {
+      env: inst.env,
+      ...(inst.user ? { user: inst.user } : {}),
+      ...(inst.workingDir ? { workingDir: inst.workingDir } : {}),
+    });
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
+    inst.running = true;
+    inst.pid = child.pid ?? 0;
+    const out = (stream: "stdout" | "stderr") => (d: Buffer) => {
+      if (!conn.destroyed) conn.write(inst.tty ? d : frame(stream, d));
+    };
+    child.stdout.on("data", out("stdout"));
+    child.stderr.on("data", out("stderr"));
+    child.stdin.on("error", () => {});
+    let skip = bodyBytes;
+    const input = (d: Buffer) => {
+      const n = Math.min(skip, d.length);
+      skip -= n;
+      if (d.length > n) child.stdin.write(d.subarray(n));
+    };
+    if (inst.attachStdin) {
+      input(head);
+      conn.on("data", input);
+      conn.on("end", () => child.stdin.end());
+    } else {
+      child.stdin.end();
+      conn.resume();
+    }
+    return new Promise((resolve) => {
+      child.on("close", (code, signal) => {
+        inst.running = false;
+        inst.exitCode = code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : 255);
+        resolve(inst.exitCode);
+      });
+    });
+  }
+}
