@@ -6,7 +6,7 @@
  * spec says so), `uint64`/`uint32`/`uint16` may not. JSON numbers beyond 2^53 lose precision in
  * JavaScript; they are accepted as long as they are integers, since they only ever mean "no limit".
  */
-import { OciError } from "../error.js";
+import { arrayAt, invalidAt, objectAt, present } from "./json-checks.js";
 
 /** One entry of the device allow list (`linux.resources.devices[]`). */
 export interface LinuxDeviceCgroup {
@@ -124,36 +124,12 @@ type Kind = "int64" | "uint64" | "uint32" | "uint16";
 const UINT32_MAX = 0xffff_ffff;
 const UINT16_MAX = 0xffff;
 
-function fail(path: string, message: string): never {
-  throw new OciError("INVALID_DOCUMENT", `${path}: ${message}`, { detail: { path } });
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function objectAt(value: unknown, path: string): Record<string, unknown> {
-  if (!isObject(value)) fail(path, "must be an object");
-  return value;
-}
-
-function arrayAt(value: unknown, path: string): unknown[] {
-  if (!Array.isArray(value)) fail(path, "must be an array");
-  return value;
-}
-
 function integerAt(value: unknown, path: string, kind: Kind): number {
-  if (typeof value !== "number" || !Number.isInteger(value)) fail(path, "must be an integer");
-  if (kind !== "int64" && value < 0) fail(path, "must not be negative");
-  if (kind === "uint32" && value > UINT32_MAX) fail(path, `must be at most ${UINT32_MAX}`);
-  if (kind === "uint16" && value > UINT16_MAX) fail(path, `must be at most ${UINT16_MAX}`);
+  if (typeof value !== "number" || !Number.isInteger(value)) invalidAt(path, "must be an integer");
+  if (kind !== "int64" && value < 0) invalidAt(path, "must not be negative");
+  if (kind === "uint32" && value > UINT32_MAX) invalidAt(path, `must be at most ${UINT32_MAX}`);
+  if (kind === "uint16" && value > UINT16_MAX) invalidAt(path, `must be at most ${UINT16_MAX}`);
   return value;
-}
-
-// Go decodes `null` into an absent pointer or slice, so callers that marshal nil fields
-// (some do, without omitempty) must not be refused for it.
-function present(obj: Record<string, unknown>, key: string): boolean {
-  return obj[key] !== undefined && obj[key] !== null;
 }
 
 function copyIntegers(
@@ -175,18 +151,18 @@ function copyBooleans(
 ): void {
   for (const key of keys) {
     if (!present(src, key)) continue;
-    if (typeof src[key] !== "boolean") fail(`${path}.${key}`, "must be a boolean");
+    if (typeof src[key] !== "boolean") invalidAt(`${path}.${key}`, "must be a boolean");
     out[key] = src[key];
   }
 }
 
 function validateDevice(value: unknown, path: string): LinuxDeviceCgroup {
   const obj = objectAt(value, path);
-  if (typeof obj.allow !== "boolean") fail(`${path}.allow`, "is required and must be a boolean");
+  if (typeof obj.allow !== "boolean") invalidAt(`${path}.allow`, "is required and must be a boolean");
   const out: LinuxDeviceCgroup = { allow: obj.allow };
   if (present(obj, "type")) {
     if (obj.type !== "a" && obj.type !== "c" && obj.type !== "b")
-      fail(`${path}.type`, 'must be "a", "c" or "b"');
+      invalidAt(`${path}.type`, 'must be "a", "c" or "b"');
     out.type = obj.type;
   }
   if (present(obj, "major")) out.major = integerAt(obj.major, `${path}.major`, "int64");
@@ -194,7 +170,7 @@ function validateDevice(value: unknown, path: string): LinuxDeviceCgroup {
   if (present(obj, "access")) {
     const access = obj.access;
     if (typeof access !== "string" || !/^[rwm]*$/.test(access) || new Set(access).size !== access.length) {
-      fail(`${path}.access`, 'must combine "r", "w" and "m", each at most once');
+      invalidAt(`${path}.access`, 'must combine "r", "w" and "m", each at most once');
     }
     out.access = access;
   }
@@ -218,7 +194,7 @@ function validateMemory(value: unknown, path: string): LinuxMemory {
     out,
   );
   if (typeof out.swappiness === "number" && out.swappiness > 100)
-    fail(`${path}.swappiness`, "must be from 0 to 100");
+    invalidAt(`${path}.swappiness`, "must be from 0 to 100");
   copyBooleans(obj, path, ["disableOOMKiller", "useHierarchy", "checkBeforeUpdate"], out);
   return out as LinuxMemory;
 }
@@ -247,13 +223,13 @@ function validateCpu(value: unknown, path: string): LinuxCPU {
     const list = obj[key];
     // An empty string is how runc callers say "inherit"; anything else must be a list.
     if (typeof list !== "string" || (list !== "" && !CPU_LIST.test(list.trim()))) {
-      fail(`${path}.${key}`, 'must be a list such as "0-3,7"');
+      invalidAt(`${path}.${key}`, 'must be a list such as "0-3,7"');
     }
     out[key] = list;
   }
   const { quota, burst } = out as LinuxCPU;
   if (burst !== undefined && quota !== undefined && quota > 0 && burst > quota) {
-    fail(`${path}.burst`, `must not exceed quota (${quota})`);
+    invalidAt(`${path}.burst`, `must not exceed quota (${quota})`);
   }
   return out as LinuxCPU;
 }
@@ -262,7 +238,8 @@ function validateThrottle(value: unknown, path: string): LinuxThrottleDevice[] {
   return arrayAt(value, path).map((entry, i) => {
     const p = `${path}[${i}]`;
     const obj = objectAt(entry, p);
-    for (const key of ["major", "minor", "rate"]) if (!present(obj, key)) fail(`${p}.${key}`, "is required");
+    for (const key of ["major", "minor", "rate"])
+      if (!present(obj, key)) invalidAt(`${p}.${key}`, "is required");
     return {
       major: integerAt(obj.major, `${p}.major`, "int64"),
       minor: integerAt(obj.minor, `${p}.minor`, "int64"),
@@ -279,7 +256,7 @@ function validateBlockIO(value: unknown, path: string): LinuxBlockIO {
     out.weightDevice = arrayAt(obj.weightDevice, `${path}.weightDevice`).map((entry, i) => {
       const p = `${path}.weightDevice[${i}]`;
       const e = objectAt(entry, p);
-      for (const key of ["major", "minor"]) if (!present(e, key)) fail(`${p}.${key}`, "is required");
+      for (const key of ["major", "minor"]) if (!present(e, key)) invalidAt(`${p}.${key}`, "is required");
       const dev: LinuxWeightDevice = {
         major: integerAt(e.major, `${p}.major`, "int64"),
         minor: integerAt(e.minor, `${p}.minor`, "int64"),
@@ -290,7 +267,8 @@ function validateBlockIO(value: unknown, path: string): LinuxBlockIO {
         { weight: "uint16", leafWeight: "uint16" },
         dev as unknown as Record<string, unknown>,
       );
-      if (dev.weight === undefined && dev.leafWeight === undefined) fail(p, 'needs "weight" or "leafWeight"');
+      if (dev.weight === undefined && dev.leafWeight === undefined)
+        invalidAt(p, 'needs "weight" or "leafWeight"');
       return dev;
     });
   }
@@ -313,9 +291,9 @@ function validateHugepages(value: unknown, path: string): LinuxHugepageLimit[] {
     const p = `${path}[${i}]`;
     const obj = objectAt(entry, p);
     if (typeof obj.pageSize !== "string" || !HUGEPAGE_SIZE.test(obj.pageSize)) {
-      fail(`${p}.pageSize`, 'is required and must look like "2MB", "1GB" or "64KB"');
+      invalidAt(`${p}.pageSize`, 'is required and must look like "2MB", "1GB" or "64KB"');
     }
-    if (!present(obj, "limit")) fail(`${p}.limit`, "is required");
+    if (!present(obj, "limit")) invalidAt(`${p}.limit`, "is required");
     return { pageSize: obj.pageSize, limit: integerAt(obj.limit, `${p}.limit`, "uint64") };
   });
 }
@@ -330,9 +308,9 @@ function validateNetwork(value: unknown, path: string): LinuxNetwork {
       const e = objectAt(entry, p);
       // The name ends up in a line of net_prio.ifpriomap: whitespace would forge a second entry.
       if (typeof e.name !== "string" || e.name === "" || /\s/.test(e.name)) {
-        fail(`${p}.name`, "is required and must be an interface name without whitespace");
+        invalidAt(`${p}.name`, "is required and must be an interface name without whitespace");
       }
-      if (!present(e, "priority")) fail(`${p}.priority`, "is required");
+      if (!present(e, "priority")) invalidAt(`${p}.priority`, "is required");
       return { name: e.name, priority: integerAt(e.priority, `${p}.priority`, "uint32") };
     });
   }
@@ -344,12 +322,13 @@ function validateRdma(value: unknown, path: string): Record<string, LinuxRdma> {
   const out: Record<string, LinuxRdma> = {};
   for (const [device, entry] of Object.entries(obj)) {
     const p = `${path}.${device}`;
-    if (device === "" || /\s/.test(device)) fail(p, "device name must be non-empty and without whitespace");
+    if (device === "" || /\s/.test(device))
+      invalidAt(p, "device name must be non-empty and without whitespace");
     const e = objectAt(entry, p);
     const limits: LinuxRdma = {};
     copyIntegers(e, p, { hcaHandles: "uint32", hcaObjects: "uint32" }, limits as Record<string, unknown>);
     if (limits.hcaHandles === undefined && limits.hcaObjects === undefined) {
-      fail(p, 'needs "hcaHandles" or "hcaObjects"');
+      invalidAt(p, 'needs "hcaHandles" or "hcaObjects"');
     }
     out[device] = limits;
   }
@@ -368,8 +347,8 @@ function validateUnified(value: unknown, path: string): Record<string, string> {
   const obj = objectAt(value, path);
   const out: Record<string, string> = {};
   for (const [key, v] of Object.entries(obj)) {
-    if (!isSafeUnifiedKey(key)) fail(`${path}.${key}`, "key must be a plain cgroup file name");
-    if (typeof v !== "string") fail(`${path}.${key}`, "must be a string");
+    if (!isSafeUnifiedKey(key)) invalidAt(`${path}.${key}`, "key must be a plain cgroup file name");
+    if (typeof v !== "string") invalidAt(`${path}.${key}`, "must be a string");
     out[key] = v;
   }
   return out;

@@ -15,7 +15,7 @@
  * //   linux.seccomp.syscalls[3].action: unknown action "SCMP_ACT_FOO"
  * ```
  */
-import { OciError } from "../error.js";
+import { arrayAt, invalidAt, objectAt, present, stringAt } from "./json-checks.js";
 
 /** Seccomp actions as libseccomp names them (runtime-spec 1.3.0 list). */
 export const SECCOMP_ACTIONS = [
@@ -122,34 +122,15 @@ const UINT64_MAX = (1n << 64n) - 1n;
 // seccomp's SECCOMP_RET_DATA is 16 bits; libseccomp takes the errno as int16.
 const ERRNO_MAX = 0xffff;
 
-function fail(path: string, message: string): never {
-  throw new OciError("INVALID_DOCUMENT", `${path}: ${message}`, { detail: { path } });
-}
-
-function objectAt(value: unknown, path: string): Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) fail(path, "must be an object");
-  return value as Record<string, unknown>;
-}
-
-function arrayAt(value: unknown, path: string): unknown[] {
-  if (!Array.isArray(value)) fail(path, "must be an array");
-  return value;
-}
-
-function stringAt(value: unknown, path: string): string {
-  if (typeof value !== "string") fail(path, "must be a string");
-  return value;
-}
-
 function oneOf<T extends string>(value: unknown, path: string, allowed: readonly T[], what: string): T {
   const s = stringAt(value, path);
-  if (!(allowed as readonly string[]).includes(s)) fail(path, `unknown ${what} ${JSON.stringify(s)}`);
+  if (!(allowed as readonly string[]).includes(s)) invalidAt(path, `unknown ${what} ${JSON.stringify(s)}`);
   return s as T;
 }
 
 function errnoAt(value: unknown, path: string): number {
   if (!Number.isSafeInteger(value) || (value as number) < 0 || (value as number) > ERRNO_MAX) {
-    fail(path, `must be an integer from 0 to ${ERRNO_MAX}`);
+    invalidAt(path, `must be an integer from 0 to ${ERRNO_MAX}`);
   }
   return value as number;
 }
@@ -161,30 +142,26 @@ function errnoAt(value: unknown, path: string): number {
  */
 function uint64At(value: unknown, path: string): bigint {
   if (typeof value === "bigint") {
-    if (value < 0n || value > UINT64_MAX) fail(path, "must be an unsigned 64-bit integer");
+    if (value < 0n || value > UINT64_MAX) invalidAt(path, "must be an unsigned 64-bit integer");
     return value;
   }
   if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
-    fail(path, "must be an unsigned 64-bit integer");
+    invalidAt(path, "must be an unsigned 64-bit integer");
   }
   if (!Number.isSafeInteger(value))
-    fail(path, "is above 2^53 and cannot be represented exactly in JSON numbers");
+    invalidAt(path, "is above 2^53 and cannot be represented exactly in JSON numbers");
   return BigInt(value);
-}
-
-function present(obj: Record<string, unknown>, key: string): boolean {
-  return Object.hasOwn(obj, key) && obj[key] !== undefined && obj[key] !== null;
 }
 
 function validateArg(value: unknown, path: string): LinuxSeccompArg {
   const o = objectAt(value, path);
-  if (!present(o, "index")) fail(`${path}.index`, "required field is missing");
+  if (!present(o, "index")) invalidAt(`${path}.index`, "required field is missing");
   const index = o.index;
   if (!Number.isSafeInteger(index) || (index as number) < 0 || (index as number) > 5) {
-    fail(`${path}.index`, "must be an integer from 0 to 5 (a syscall has at most six arguments)");
+    invalidAt(`${path}.index`, "must be an integer from 0 to 5 (a syscall has at most six arguments)");
   }
-  if (!present(o, "value")) fail(`${path}.value`, "required field is missing");
-  if (!present(o, "op")) fail(`${path}.op`, "required field is missing");
+  if (!present(o, "value")) invalidAt(`${path}.value`, "required field is missing");
+  if (!present(o, "op")) invalidAt(`${path}.op`, "required field is missing");
   const arg: LinuxSeccompArg = {
     index: index as number,
     value: uint64At(o.value, `${path}.value`),
@@ -196,19 +173,19 @@ function validateArg(value: unknown, path: string): LinuxSeccompArg {
 
 function validateSyscall(value: unknown, path: string): LinuxSyscall {
   const o = objectAt(value, path);
-  if (!present(o, "names")) fail(`${path}.names`, "required field is missing");
+  if (!present(o, "names")) invalidAt(`${path}.names`, "required field is missing");
   const names = arrayAt(o.names, `${path}.names`).map((n, i) => {
     const name = stringAt(n, `${path}.names[${i}]`);
-    if (name === "") fail(`${path}.names[${i}]`, "must not be empty");
+    if (name === "") invalidAt(`${path}.names[${i}]`, "must not be empty");
     return name;
   });
-  if (names.length === 0) fail(`${path}.names`, "must contain at least one syscall name");
-  if (!present(o, "action")) fail(`${path}.action`, "required field is missing");
+  if (names.length === 0) invalidAt(`${path}.names`, "must contain at least one syscall name");
+  if (!present(o, "action")) invalidAt(`${path}.action`, "required field is missing");
   const rule: LinuxSyscall = { names, action: oneOf(o.action, `${path}.action`, SECCOMP_ACTIONS, "action") };
   if (present(o, "errnoRet")) {
     rule.errnoRet = errnoAt(o.errnoRet, `${path}.errnoRet`);
     if (!actionTakesErrno(rule.action)) {
-      fail(
+      invalidAt(
         `${path}.errnoRet`,
         `not allowed with ${rule.action} (only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take one)`,
       );
@@ -228,14 +205,14 @@ function validateSyscall(value: unknown, path: string): LinuxSyscall {
  */
 export function validateLinuxSeccomp(value: unknown, path = "linux.seccomp"): LinuxSeccomp {
   const o = objectAt(value, path);
-  if (!present(o, "defaultAction")) fail(`${path}.defaultAction`, "required field is missing");
+  if (!present(o, "defaultAction")) invalidAt(`${path}.defaultAction`, "required field is missing");
   const out: LinuxSeccomp = {
     defaultAction: oneOf(o.defaultAction, `${path}.defaultAction`, SECCOMP_ACTIONS, "action"),
   };
   if (present(o, "defaultErrnoRet")) {
     out.defaultErrnoRet = errnoAt(o.defaultErrnoRet, `${path}.defaultErrnoRet`);
     if (!actionTakesErrno(out.defaultAction)) {
-      fail(
+      invalidAt(
         `${path}.defaultErrnoRet`,
         `not allowed with ${out.defaultAction} (only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take one)`,
       );
@@ -253,12 +230,12 @@ export function validateLinuxSeccomp(value: unknown, path = "linux.seccomp"): Li
   }
   if (present(o, "listenerPath")) {
     out.listenerPath = stringAt(o.listenerPath, `${path}.listenerPath`);
-    if (out.listenerPath === "") fail(`${path}.listenerPath`, "must not be empty");
+    if (out.listenerPath === "") invalidAt(`${path}.listenerPath`, "must not be empty");
   }
   if (present(o, "listenerMetadata")) {
     out.listenerMetadata = stringAt(o.listenerMetadata, `${path}.listenerMetadata`);
     if (out.listenerPath === undefined)
-      fail(`${path}.listenerMetadata`, "must not be set without listenerPath");
+      invalidAt(`${path}.listenerMetadata`, "must not be set without listenerPath");
   }
   if (present(o, "syscalls")) {
     out.syscalls = arrayAt(o.syscalls, `${path}.syscalls`).map((s, i) =>

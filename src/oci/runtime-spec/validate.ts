@@ -7,24 +7,14 @@
  * reads as absent. Only shape and spec rules are checked here; whether the host can do it (a
  * missing rootfs, an unknown capability) is checked by the runtime when it plans.
  */
+
 import { OciError } from "../error.js";
 import { NAMESPACE_TYPES, type NamespaceType, type Spec } from "./config.js";
+import { invalidAt, objectAt, stringAt } from "./json-checks.js";
 import { validateLinuxResources } from "./resources.js";
 import { validateLinuxSeccomp } from "./seccomp.js";
 
 type Obj = Record<string, unknown>;
-
-function invalid(path: string, problem: string): never {
-  throw new OciError("INVALID_DOCUMENT", `${path}: ${problem}`, { detail: { path } });
-}
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function obj(v: unknown, p: string): Obj {
-  return isObj(v) ? v : invalid(p, "must be an object");
-}
 
 function join(p: string, key: string): string {
   return p === "" ? key : `${p}.${key}`;
@@ -41,66 +31,65 @@ function opt<T>(o: Obj, key: string, p: string, check: (v: unknown, p: string) =
 
 function req<T>(o: Obj, key: string, p: string, check: (v: unknown, p: string) => T): T {
   const v = o[key];
-  if (v === undefined || v === null) invalid(join(p, key), "is required");
+  if (v === undefined || v === null) invalidAt(join(p, key), "is required");
   return check(v, join(p, key));
 }
 
-const str = (v: unknown, p: string): string => (typeof v === "string" ? v : invalid(p, "must be a string"));
 const bool = (v: unknown, p: string): boolean =>
-  typeof v === "boolean" ? v : invalid(p, "must be a boolean");
+  typeof v === "boolean" ? v : invalidAt(p, "must be a boolean");
 const int = (v: unknown, p: string): number =>
-  Number.isSafeInteger(v) ? (v as number) : invalid(p, "must be an integer");
+  Number.isSafeInteger(v) ? (v as number) : invalidAt(p, "must be an integer");
 const uint = (v: unknown, p: string): number =>
   Number.isSafeInteger(v) && (v as number) >= 0
     ? (v as number)
-    : invalid(p, "must be a non-negative integer");
+    : invalidAt(p, "must be a non-negative integer");
 // rlimits may be up to 2^64-1 (RLIM_INFINITY); JSON numbers above 2^53 lose precision but stay >= 0.
 const u64 = (v: unknown, p: string): number =>
   typeof v === "number" && Number.isFinite(v) && v >= 0 && Number.isInteger(v)
     ? v
-    : invalid(p, "must be a non-negative integer");
+    : invalidAt(p, "must be a non-negative integer");
 
 function arr<T>(check: (v: unknown, p: string) => T) {
   return (v: unknown, p: string): T[] => {
-    if (!Array.isArray(v)) invalid(p, "must be an array");
+    if (!Array.isArray(v)) invalidAt(p, "must be an array");
     return v.map((e, i) => check(e, `${p}[${i}]`));
   };
 }
 
 function strMap(v: unknown, p: string): Record<string, string> {
-  const o = obj(v, p);
-  for (const [k, val] of Object.entries(o)) str(val, `${p}.${k}`);
+  const o = objectAt(v, p);
+  for (const [k, val] of Object.entries(o)) stringAt(val, `${p}.${k}`);
   return o as Record<string, string>;
 }
 
 function absolute(v: unknown, p: string): string {
-  const s = str(v, p);
-  if (!s.startsWith("/")) invalid(p, "must be absolute");
+  const s = stringAt(v, p);
+  if (!s.startsWith("/")) invalidAt(p, "must be absolute");
   return s;
 }
 
 function envEntry(v: unknown, p: string): string {
-  const s = str(v, p);
-  if (!s.includes("=") || s.startsWith("=")) invalid(p, `must be KEY=VALUE, got ${JSON.stringify(s)}`);
-  if (s.includes("\0")) invalid(p, "must not contain NUL");
+  const s = stringAt(v, p);
+  if (!s.includes("=") || s.startsWith("=")) invalidAt(p, `must be KEY=VALUE, got ${JSON.stringify(s)}`);
+  if (s.includes("\0")) invalidAt(p, "must not contain NUL");
   return s;
 }
 
 function idMapping(v: unknown, p: string): void {
-  const o = obj(v, p);
+  const o = objectAt(v, p);
   req(o, "containerID", p, uint);
   req(o, "hostID", p, uint);
   const size = req(o, "size", p, uint);
-  if (size === 0) invalid(`${p}.size`, "must be at least 1");
+  if (size === 0) invalidAt(`${p}.size`, "must be at least 1");
 }
 
 function hook(v: unknown, p: string): void {
-  const o = obj(v, p);
+  const o = objectAt(v, p);
   req(o, "path", p, absolute);
-  opt(o, "args", p, arr(str));
+  opt(o, "args", p, arr(stringAt));
   opt(o, "env", p, arr(envEntry));
   const t = opt(o, "timeout", p, int);
-  if (t !== undefined && t <= 0) invalid(`${p}.timeout`, "must be greater than zero");
+  if (t !== undefined && t <= 0) invalidAt(`${p}.timeout`, "must be greater than zero");
 }
 
 const HOOK_KINDS = [
@@ -113,36 +102,36 @@ const HOOK_KINDS = [
 ];
 
 function processField(v: unknown, p: string): void {
-  const o = obj(v, p);
+  const o = objectAt(v, p);
   opt(o, "terminal", p, bool);
   opt(o, "consoleSize", p, (c, cp) => {
-    const co = obj(c, cp);
+    const co = objectAt(c, cp);
     req(co, "height", cp, uint);
     req(co, "width", cp, uint);
   });
   req(o, "user", p, (u, up) => {
-    const uo = obj(u, up);
+    const uo = objectAt(u, up);
     req(uo, "uid", up, uint);
     req(uo, "gid", up, uint);
     opt(uo, "umask", up, uint);
     opt(uo, "additionalGids", up, arr(uint));
-    opt(uo, "username", up, str);
+    opt(uo, "username", up, stringAt);
   });
-  const args = opt(o, "args", p, arr(str));
-  if (args !== undefined && args.length === 0) invalid(`${p}.args`, "must not be empty");
-  opt(o, "commandLine", p, str);
+  const args = opt(o, "args", p, arr(stringAt));
+  if (args !== undefined && args.length === 0) invalidAt(`${p}.args`, "must not be empty");
+  opt(o, "commandLine", p, stringAt);
   opt(o, "env", p, arr(envEntry));
   req(o, "cwd", p, absolute);
   opt(o, "capabilities", p, (c, cp) => {
-    const co = obj(c, cp);
+    const co = objectAt(c, cp);
     for (const set of ["bounding", "effective", "inheritable", "permitted", "ambient"]) {
       opt(
         co,
         set,
         cp,
         arr((n, np) => {
-          const s = str(n, np);
-          if (!/^CAP_[A-Z_]+$/.test(s)) invalid(np, `not a capability name: ${JSON.stringify(s)}`);
+          const s = stringAt(n, np);
+          if (!/^CAP_[A-Z_]+$/.test(s)) invalidAt(np, `not a capability name: ${JSON.stringify(s)}`);
           return s;
         }),
       );
@@ -153,34 +142,34 @@ function processField(v: unknown, p: string): void {
     "rlimits",
     p,
     arr((r, rp) => {
-      const ro = obj(r, rp);
-      const type = req(ro, "type", rp, str);
-      if (!/^RLIMIT_[A-Z]+$/.test(type)) invalid(`${rp}.type`, `not an rlimit: ${JSON.stringify(type)}`);
+      const ro = objectAt(r, rp);
+      const type = req(ro, "type", rp, stringAt);
+      if (!/^RLIMIT_[A-Z]+$/.test(type)) invalidAt(`${rp}.type`, `not an rlimit: ${JSON.stringify(type)}`);
       req(ro, "soft", rp, u64);
       req(ro, "hard", rp, u64);
     }),
   );
   opt(o, "noNewPrivileges", p, bool);
-  opt(o, "apparmorProfile", p, str);
+  opt(o, "apparmorProfile", p, stringAt);
   const oom = opt(o, "oomScoreAdj", p, int);
   if (oom !== undefined && (oom < -1000 || oom > 1000))
-    invalid(`${p}.oomScoreAdj`, "must be between -1000 and 1000");
-  opt(o, "selinuxLabel", p, str);
+    invalidAt(`${p}.oomScoreAdj`, "must be between -1000 and 1000");
+  opt(o, "selinuxLabel", p, stringAt);
 }
 
 function linuxField(v: unknown, p: string): void {
-  const o = obj(v, p);
+  const o = objectAt(v, p);
   const seen = new Set<string>();
   opt(
     o,
     "namespaces",
     p,
     arr((n, np) => {
-      const no = obj(n, np);
-      const type = req(no, "type", np, str);
+      const no = objectAt(n, np);
+      const type = req(no, "type", np, stringAt);
       if (!NAMESPACE_TYPES.includes(type as NamespaceType))
-        invalid(`${np}.type`, `unknown namespace type ${JSON.stringify(type)}`);
-      if (seen.has(type)) invalid(`${np}.type`, `duplicate namespace ${JSON.stringify(type)}`);
+        invalidAt(`${np}.type`, `unknown namespace type ${JSON.stringify(type)}`);
+      if (seen.has(type)) invalidAt(`${np}.type`, `duplicate namespace ${JSON.stringify(type)}`);
       seen.add(type);
       opt(no, "path", np, absolute);
     }),
@@ -192,10 +181,10 @@ function linuxField(v: unknown, p: string): void {
     "devices",
     p,
     arr((d, dp) => {
-      const dob = obj(d, dp);
-      const type = req(dob, "type", dp, str);
+      const dob = objectAt(d, dp);
+      const type = req(dob, "type", dp, stringAt);
       if (!["c", "b", "u", "p"].includes(type))
-        invalid(`${dp}.type`, `must be one of c, b, u, p; got ${JSON.stringify(type)}`);
+        invalidAt(`${dp}.type`, `must be one of c, b, u, p; got ${JSON.stringify(type)}`);
       req(dob, "path", dp, absolute);
       if (type !== "p") {
         req(dob, "major", dp, int);
@@ -209,9 +198,9 @@ function linuxField(v: unknown, p: string): void {
       opt(dob, "gid", dp, uint);
     }),
   );
-  opt(o, "cgroupsPath", p, str);
+  opt(o, "cgroupsPath", p, stringAt);
   opt(o, "resources", p, (v, vp) => validateLinuxResources(v, vp));
-  const prop = opt(o, "rootfsPropagation", p, str);
+  const prop = opt(o, "rootfsPropagation", p, stringAt);
   if (
     prop !== undefined &&
     ![
@@ -226,45 +215,45 @@ function linuxField(v: unknown, p: string): void {
       "",
     ].includes(prop)
   ) {
-    invalid(`${p}.rootfsPropagation`, `unknown propagation ${JSON.stringify(prop)}`);
+    invalidAt(`${p}.rootfsPropagation`, `unknown propagation ${JSON.stringify(prop)}`);
   }
   opt(o, "seccomp", p, (v, vp) => validateLinuxSeccomp(v, vp));
   opt(o, "sysctl", p, strMap);
   opt(o, "maskedPaths", p, arr(absolute));
   opt(o, "readonlyPaths", p, arr(absolute));
-  opt(o, "mountLabel", p, str);
-  opt(o, "timeOffsets", p, obj);
+  opt(o, "mountLabel", p, stringAt);
+  opt(o, "timeOffsets", p, objectAt);
 }
 
 /** Validates a parsed `config.json` value in place and returns it typed; throws `INVALID_DOCUMENT`. */
 export function validateSpec(value: unknown): Spec {
-  const o = obj(value, "config.json");
+  const o = objectAt(value, "config.json");
   const p = "";
-  req(o, "ociVersion", p, str);
+  req(o, "ociVersion", p, stringAt);
   opt(o, "process", p, processField);
   opt(o, "root", p, (r, rp) => {
-    const ro = obj(r, rp);
-    req(ro, "path", rp, str);
+    const ro = objectAt(r, rp);
+    req(ro, "path", rp, stringAt);
     opt(ro, "readonly", rp, bool);
   });
-  opt(o, "hostname", p, str);
-  opt(o, "domainname", p, str);
+  opt(o, "hostname", p, stringAt);
+  opt(o, "domainname", p, stringAt);
   opt(
     o,
     "mounts",
     p,
     arr((m, mp) => {
-      const mo = obj(m, mp);
+      const mo = objectAt(m, mp);
       req(mo, "destination", mp, absolute);
-      opt(mo, "type", mp, str);
-      opt(mo, "source", mp, str);
-      opt(mo, "options", mp, arr(str));
+      opt(mo, "type", mp, stringAt);
+      opt(mo, "source", mp, stringAt);
+      opt(mo, "options", mp, arr(stringAt));
       opt(mo, "uidMappings", mp, arr(idMapping));
       opt(mo, "gidMappings", mp, arr(idMapping));
     }),
   );
   opt(o, "hooks", p, (h, hp) => {
-    const ho = obj(h, hp);
+    const ho = objectAt(h, hp);
     for (const kind of HOOK_KINDS) opt(ho, kind, hp, arr(hook));
   });
   opt(o, "annotations", p, strMap);
