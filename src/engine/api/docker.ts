@@ -209,6 +209,33 @@ export function dockerApi(svc: ContainerService): DockerApi {
       return;
     }
     if (method === "POST" && path === "/images/create") return pullImage(req, res, q);
+    if (method === "GET" && path === "/events") {
+      // Container events as they happen (no history yet): Docker's create/start/die/destroy.
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.flushHeaders();
+      // A destroyed container has no record any more: remember names as they are seen.
+      const known = new Map<string, { name: string; config: { image: string } }>();
+      const send = (action: string, id: string, extra: Record<string, string> = {}) => {
+        const rec = svc.store.get(id) ?? known.get(id);
+        if (rec) known.set(id, rec);
+        if (action === "destroy") known.delete(id);
+        const nano = BigInt(Date.now()) * 1000000n;
+        const attributes = { name: rec?.name ?? "", image: rec?.config.image ?? "", ...extra };
+        res.write(
+          `${JSON.stringify({ status: action, id, from: attributes.image, Type: "container", Action: action, Actor: { ID: id, Attributes: attributes }, scope: "local", time: Number(nano / 1000000000n), timeNano: Number(nano) })}\n`,
+        );
+      };
+      const handlers: [string, (id: string, code?: number) => void][] = [
+        ["create", (id) => send("create", id)],
+        ["start", (id) => send("start", id)],
+        ["exit", (id, code) => send("die", id, { exitCode: String(code ?? 0) })],
+        ["removed", (id) => send("destroy", id)],
+      ];
+      for (const [e, h] of handlers) svc.on(e, h);
+      await new Promise<void>((resolve) => res.once("close", () => resolve()));
+      for (const [e, h] of handlers) svc.off(e, h);
+      return;
+    }
     if (method === "POST" && path === "/containers/create") {
       const config = configFromDocker(await readJson(req));
       const name = q.get("name") || undefined;

@@ -51,7 +51,8 @@ const RUNTIME_MAIN = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Containers and their tasks. Emits `exit` (id, code), `removed` (id, code) and `start` (id).
+ * Containers and their tasks. Emits `create` (id), `start` (id), `exit` (id, code) and
+ * `removed` (id, code).
  * Every create either completes or removes what it made (snapshot, directory, record).
  */
 export class ContainerService extends EventEmitter {
@@ -132,6 +133,7 @@ export class ContainerService extends EventEmitter {
       await writeFile(join(this.dir(id), "config.json"), JSON.stringify(spec));
       await writeFile(this.logPath(id), "", { mode: 0o640 });
       this.log("container created", { id, name: finalName });
+      this.emit("create", id);
       return rec;
     } catch (err) {
       await this.snapshots.remove(id).catch(() => {});

@@ -229,3 +229,30 @@ test("docker exec runs in the container with the real exit code, with and withou
   assert.notEqual(stopped.status, 0);
   await docker(d, ["rm", "-f", id]);
 });
+
+test("docker events streams create, start, die and destroy", async () => {
+  const { spawn } = await import("node:child_process");
+  const { join } = await import("node:path");
+  const ev = spawn(requireDocker(), ["events", "--format", "{{.Action}} {{.Actor.Attributes.name}}"], {
+    env: {
+      ...process.env,
+      DOCKER_HOST: `unix://${d.dockerSocket}`,
+      DOCKER_CONFIG: join(d.dir, "docker-config"),
+    },
+  });
+  let out = "";
+  ev.stdout.on("data", (c: Buffer) => {
+    out += c.toString();
+  });
+  try {
+    await new Promise((res) => setTimeout(res, 500));
+    const r = await docker(d, ["run", "--rm", "--name", "evt", reg.image, "true"]);
+    assert.equal(r.status, 0, r.stderr);
+    const until = Date.now() + 5000;
+    while (!out.includes("destroy evt") && Date.now() < until)
+      await new Promise((res) => setTimeout(res, 50));
+    assert.deepEqual(out.trim().split("\n"), ["create evt", "start evt", "die evt", "destroy evt"]);
+  } finally {
+    ev.kill();
+  }
+});
