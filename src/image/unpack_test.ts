@@ -5,15 +5,11 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busybox.js";
+import { requireTool } from "../testing/tools.js";
 import { snapshotTree } from "../testing/tree-snapshot.js";
 import { appendLayer, createImage } from "./build.js";
 import { ImageStore } from "./image-store.js";
 import { unpackImage } from "./unpack.js";
-
-function need(tool: string): void {
-  const r = spawnSync("sh", ["-c", `command -v ${tool}`]);
-  assert.equal(r.status, 0, `${tool} is not installed: run scripts/install.sh (Debian package ${tool})`);
-}
 
 describe("image unpack to a runtime bundle", () => {
   let tmp: string;
@@ -48,7 +44,7 @@ describe("image unpack to a runtime bundle", () => {
   after(() => removeTempDir(tmp));
 
   it("makes a bundle that runc runs, with env, user (looked up in /etc/passwd), groups and cwd from the image", async () => {
-    need("runc");
+    requireTool("/usr/bin/runc", "runc");
     const { bundle, spec } = await unpackImage(store, "bb:2", join(tmp, "bundle-runc"));
     assert.equal(spec.process?.user.uid, 1000);
     const id = `pier-unpack-${process.pid}`;
@@ -65,7 +61,7 @@ describe("image unpack to a runtime bundle", () => {
   });
 
   it("yields the same tree as umoci unpack (names, types, modes, owners, link targets, contents)", async () => {
-    need("umoci");
+    requireTool("/usr/bin/umoci", "umoci");
     const { rootfs } = await unpackImage(store, "bb:2", join(tmp, "bundle-pier"));
     const ubundle = join(tmp, "bundle-umoci");
     execFileSync("umoci", ["unpack", "--image", `${store.layoutDir}:docker.io/library/bb:2`, ubundle], {
@@ -76,7 +72,7 @@ describe("image unpack to a runtime bundle", () => {
   });
 
   it("unpacks an image that umoci built", async () => {
-    need("umoci");
+    requireTool("/usr/bin/umoci", "umoci");
     const layout = join(tmp, "umoci-layout");
     execFileSync("umoci", ["init", "--layout", layout]);
     execFileSync("umoci", ["new", "--image", `${layout}:base`]);

@@ -5,7 +5,6 @@ import {
   chownSync,
   createReadStream,
   createWriteStream,
-  existsSync,
   lchownSync,
   linkSync,
   lutimesSync,
@@ -18,15 +17,12 @@ import { pipeline } from "node:stream/promises";
 import { after, before, describe, it } from "node:test";
 import { type Digest, DigestStream } from "../oci/digest.js";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
+import { requireTool } from "../testing/tools.js";
 import { snapshotTree } from "../testing/tree-snapshot.js";
 import { applyLayer } from "./apply.js";
 import { packDirectory } from "./pack.js";
 
 const CAP_NET_RAW = "0x0100000200200000000000000000000000000000";
-
-function requireTool(path: string): void {
-  if (!existsSync(path)) throw new Error(`${path} is missing: install it (see .ci/run)`);
-}
 
 /** A tree with every entry type and attribute a layer carries. */
 function buildTree(root: string): void {
@@ -81,8 +77,10 @@ describe("pack and apply round trip", () => {
   let work: string;
   let src: string;
   before(async () => {
-    for (const t of ["/usr/bin/getfattr", "/usr/bin/setfattr", "/usr/bin/tar", "/usr/bin/mknod"])
-      requireTool(t);
+    requireTool("/usr/bin/getfattr", "attr");
+    requireTool("/usr/bin/setfattr", "attr");
+    requireTool("/usr/bin/tar", "tar");
+    requireTool("/usr/bin/mknod", "coreutils");
     work = await makeTempDir("pier-layer-pack-");
     src = `${work}/src`;
     mkdirSync(src);

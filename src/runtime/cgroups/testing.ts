@@ -4,19 +4,14 @@
  * left and removes the cgroups even when a test failed halfway.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
+import { requireTool } from "../../testing/tools.js";
 import type { Cgroup } from "./cgroup.js";
 import { type OpenCgroupOptions, openCgroup } from "./manager.js";
 
 /** busybox-static, which every cgroup test uses as its workload. */
 export const BUSYBOX = "/bin/busybox";
-
-/** Fails with an actionable message when a tool the tests need is missing. */
-export function requireTool(path: string, pkg: string): void {
-  if (!existsSync(path)) throw new Error(`${path} is missing: apt-get install -y ${pkg}`);
-}
 
 /** A cgroup path unique to this test process, under a per-file parent removed by {@link disposeTree}. */
 export function uniqueParent(tag: string): string {
