@@ -95,3 +95,10 @@ export async function openImageLayout(
 ): Promise<{ store: LocalContentStore; layout: OciLayout }> {
   return { store: await LocalContentStore.open(root), layout: await OciLayout.open(root) };
 }
+
+/** How many blobs `store` holds, to check that a failed import left none behind. */
+export async function blobCount(store: ContentStore): Promise<number> {
+  let n = 0;
+  for await (const _ of store.list()) n++;
+  return n;
+}

@@ -5,23 +5,16 @@ import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { gzipSync } from "node:zlib";
-import type { LocalContentStore } from "../../content/local-store.js";
 import { isPierError } from "../../errors.js";
 import { MediaType } from "../../oci/media-types.js";
 import { hostPlatform } from "../../oci/platform.js";
 import { parseManifest } from "../../oci/validate.js";
 import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
-import { openImageLayout, writeTinyImage } from "../../testing/tiny-image.js";
+import { blobCount, openImageLayout, writeTinyImage } from "../../testing/tiny-image.js";
 import { runTool } from "../../testing/umoci.js";
 import { exportDockerArchive, importDockerArchive } from "./docker-archive.js";
 
 const skopeo = (...args: string[]) => runTool("skopeo", args);
-
-async function blobCount(store: LocalContentStore): Promise<number> {
-  let n = 0;
-  for await (const _ of store.list()) n++;
-  return n;
-}
 
 describe("docker archives", () => {
   let dir: string;

@@ -4,20 +4,13 @@ import { existsSync } from "node:fs";
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import type { LocalContentStore } from "../../content/local-store.js";
 import { isPierError } from "../../errors.js";
 import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
-import { openImageLayout, writeTinyImage } from "../../testing/tiny-image.js";
+import { blobCount, openImageLayout, writeTinyImage } from "../../testing/tiny-image.js";
 import { runTool } from "../../testing/umoci.js";
 import { exportOciArchive, importOciArchive } from "./oci-archive.js";
 
 const skopeo = (...args: string[]) => runTool("skopeo", args);
-
-async function blobCount(store: LocalContentStore): Promise<number> {
-  let n = 0;
-  for await (const _ of store.list()) n++;
-  return n;
-}
 
 describe("OCI archives", () => {
   let dir: string;
