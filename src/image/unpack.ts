@@ -3,17 +3,17 @@
  * (each layer's diff_id checked), and a `config.json` made from the image config as image-spec
  * `conversion.md` says, on top of the defaults that `runc spec` gives.
  */
-import { mkdir, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rm, rmdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { isErrno } from "../errors.js";
 import { applyLayer } from "../layer/apply.js";
-import { resolveInRoot } from "../layer/resolve.js";
 import type { Spec } from "../oci/runtime-spec/config.js";
 import { defaultRuntimeSpec } from "../oci/runtime-spec/default-spec.js";
 import type { Platform } from "../oci/types.js";
 import { runtimeConfigFromImage } from "./bundle-config.js";
 import { ImageError } from "./error.js";
 import type { ImageStore, ResolvedImage } from "./image-store.js";
+import { readUserFiles } from "./rootfs-files.js";
 
 /** Options of {@link unpackImage}. */
 export interface UnpackOptions {
@@ -33,16 +33,6 @@ export interface UnpackedBundle {
   rootfs: string;
   image: ResolvedImage;
   spec: Spec;
-}
-
-/** Reads a text file of the rootfs without following any symlink out of it; `undefined` if absent. */
-async function readRootfsFile(rootfs: string, path: string): Promise<string | undefined> {
-  try {
-    return await readFile(resolveInRoot(rootfs, path, { followFinal: true }), "utf8");
-  } catch (err) {
-    if (isErrno(err, "ENOENT") || isErrno(err, "ENOTDIR") || isErrno(err, "EISDIR")) return undefined;
-    throw err;
-  }
 }
 
 /** Creates `dir`, refusing a non-empty existing one; resolves whether it existed before. */
@@ -91,14 +81,10 @@ export async function unpackImage(
         expectedDiffId: diffIds[i]!,
       });
     }
-    const files = {
-      passwd: await readRootfsFile(rootfs, "/etc/passwd"),
-      group: await readRootfsFile(rootfs, "/etc/group"),
-    };
     const spec = runtimeConfigFromImage(
       image.config,
       defaultRuntimeSpec({ rootless: options.rootless === true }),
-      files,
+      await readUserFiles(rootfs),
     );
     if (spec.process) spec.process.terminal = options.terminal === true;
     await writeFile(join(bundle, "config.json"), `${JSON.stringify(spec, null, 2)}\n`);

@@ -14,8 +14,7 @@ import { readFileSync, statSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { isErrno, isPierError } from "../../errors.js";
-import { resolveInRoot } from "../../layer/resolve.js";
+import { readUserFiles } from "../../image/rootfs-files.js";
 import { type RuntimeContext, runtimeContext } from "../../runtime/lifecycle/context.js";
 import { deleteContainer } from "../../runtime/lifecycle/delete.js";
 import { killContainer } from "../../runtime/lifecycle/kill.js";
@@ -124,10 +123,7 @@ export class ContainerService extends EventEmitter {
     const rec = this.store.insert({ id, name: finalName, config, imageId: image.descriptor.digest });
     try {
       const rootfs = await this.snapshots.prepare(id, this.images.layers(image));
-      const files = {
-        passwd: await readRootfsFile(rootfs, "/etc/passwd"),
-        group: await readRootfsFile(rootfs, "/etc/group"),
-      };
+      const files = await readUserFiles(rootfs);
       const spec = containerSpec(image.config, config, { id, rootfs, files });
       await mkdir(this.dir(id), { recursive: true, mode: 0o700 });
       await writeFile(join(this.dir(id), "config.json"), JSON.stringify(spec));
@@ -500,12 +496,3 @@ function runtimeError(path: string): string {
 }
 
 /** Reads a text file of a rootfs without following any symlink out of it; `undefined` if absent. */
-async function readRootfsFile(rootfs: string, path: string): Promise<string | undefined> {
-  try {
-    return await readFile(resolveInRoot(rootfs, path, { followFinal: true }), "utf8");
-  } catch (err) {
-    if (isErrno(err, "ENOENT") || isErrno(err, "ENOTDIR") || isErrno(err, "EISDIR")) return undefined;
-    if (isPierError(err)) return undefined;
-    throw err;
-  }
-}
