@@ -11,7 +11,11 @@ export class PierError extends Error {
   /** Optional structured detail for the edges (a path, a digest, an offending entry). */
   readonly detail?: Record<string, unknown>;
 
-  constructor(code: string, message: string, options?: { cause?: unknown; detail?: Record<string, unknown> }) {
+  constructor(
+    code: string,
+    message: string,
+    options?: { cause?: unknown; detail?: Record<string, unknown> },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;

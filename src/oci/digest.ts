@@ -32,7 +32,10 @@ export function parseDigest(value: unknown, what = "digest"): ParsedDigest {
   const algorithm = value.slice(0, colon);
   const encoded = value.slice(colon + 1);
   if (algorithm !== "sha256" && algorithm !== "sha512") {
-    throw new OciError("UNSUPPORTED_DIGEST_ALGORITHM", `${what}: unsupported digest algorithm "${algorithm}"`);
+    throw new OciError(
+      "UNSUPPORTED_DIGEST_ALGORITHM",
+      `${what}: unsupported digest algorithm "${algorithm}"`,
+    );
   }
   if (encoded.length !== HEX_LENGTH[algorithm] || !/^[a-f0-9]+$/.test(encoded)) {
     throw new OciError(

@@ -14,7 +14,9 @@ export const BUSYBOX_PATH = "/bin/busybox";
 /** Throws with an actionable message when busybox-static is missing. */
 export function requireBusybox(): string {
   if (!existsSync(BUSYBOX_PATH)) {
-    throw new Error(`${BUSYBOX_PATH} is missing: install Debian's busybox-static (apt-get install -y busybox-static)`);
+    throw new Error(
+      `${BUSYBOX_PATH} is missing: install Debian's busybox-static (apt-get install -y busybox-static)`,
+    );
   }
   return BUSYBOX_PATH;
 }

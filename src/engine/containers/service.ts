@@ -11,7 +11,7 @@
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { readFileSync, statSync } from "node:fs";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readUserFiles } from "../../image/rootfs-files.js";
@@ -289,7 +289,7 @@ export class ContainerService extends EventEmitter {
     // Docker backs off from 100 ms, doubling; a short fixed delay keeps a crash loop cheap enough.
     await sleep(Math.min(100 * 2 ** Math.min(rec.restartCount, 6), 5000));
     const cur = this.store.get(id);
-    if (!cur || cur.status !== "exited" || this.stopped.has(id) || this.closed) return;
+    if (cur?.status !== "exited" || this.stopped.has(id) || this.closed) return;
     this.store.update(id, { restartCount: cur.restartCount + 1 });
     await this.launch(cur).catch((e: Error) => this.log(`restart ${id}: ${e.message}`));
   }
