@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { type FileHandle, open, readFile, stat, unlink } from "node:fs/promises";
+import { link, readFile, stat, unlink, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { isErrno } from "../errors.js";
@@ -78,23 +78,23 @@ function parseOwner(text: string): LockOwner | undefined {
   return undefined;
 }
 
-/** Creates `path` holding `content` with `O_CREAT|O_EXCL`: false when it already exists. */
+/**
+ * Creates `path` holding `content`, atomically: the content is written to a private temp file
+ * which is then hard-linked to `path` (`link` fails with `EEXIST` when the lock exists). So a lock
+ * file is never seen empty, even when its creator is killed halfway. False when it already exists.
+ */
 async function createExclusive(path: string, content: string): Promise<boolean> {
-  let fh: FileHandle;
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  await writeFile(tmp, content, { mode: 0o644 });
   try {
-    fh = await open(path, "wx", 0o644);
+    await link(tmp, path);
+    return true;
   } catch (err) {
     if (isErrno(err, "EEXIST")) return false;
     throw err;
-  }
-  // Until this write lands the file is empty; readers treat an unreadable owner as alive until
-  // it is old (see breakIfStale), so the gap cannot get the lock broken.
-  try {
-    await fh.writeFile(content);
   } finally {
-    await fh.close();
+    await unlink(tmp).catch(() => {});
   }
-  return true;
 }
 
 /**
