@@ -273,7 +273,11 @@ async function dispatch(g: Globals, verb: string, argv: string[]): Promise<numbe
     case "checkpoint":
     case "restore": {
       const { RuntimeError } = await import("../error.js");
-      throw new RuntimeError("UNSUPPORTED", `${verb} is not implemented by pier-runtime yet`);
+      // runc without CRIU answers the same way: a clear error, exit 1, nothing touched.
+      throw new RuntimeError(
+        "UNSUPPORTED",
+        `${verb} is not supported by pier-runtime: checkpoint/restore (CRIU) is not implemented`,
+      );
     }
     default:
       throw new UsageError(`No help topic for '${verb}'`);
@@ -287,6 +291,7 @@ USAGE:
    pier-runtime [global options] command [command options] [arguments...]
 
 COMMANDS:
+   checkpoint  not supported: checkpoint/restore (CRIU) is not implemented; exits 1
    create    create a container
    delete    delete any resources held by the container often used with detached container
    events    display container events such as OOM notifications, cpu, memory, and IO usage statistics
@@ -297,6 +302,7 @@ COMMANDS:
    pause     pause suspends all processes inside the container
    resume    resumes all processes that have been previously paused
    ps        ps displays the processes running inside a container
+   restore   not supported: checkpoint/restore (CRIU) is not implemented; exits 1
    run       create and run a container
    spec      create a new specification file
    start     executes the user defined process in a created container

@@ -50,3 +50,21 @@ test("usage errors and --log json: runc's shapes and exit status 1", async () =>
     await removeTempDir(dir);
   }
 });
+
+test("checkpoint and restore: a clear runc-style error, exit 1, and listed in --help", async () => {
+  const dir = await makeTempDir("pier-cli-");
+  try {
+    for (const verb of ["checkpoint", "restore"]) {
+      const r = runtimeCmd("pier", ["--root", dir, verb, "some-id"]);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, new RegExp(`level=error msg="${verb} is not supported by pier-runtime`));
+      assert.equal(r.stdout, "");
+    }
+    const h = runtimeCmd("pier", ["--help"]);
+    assert.equal(h.status, 0);
+    assert.match(h.stdout, /^ {3}checkpoint +not supported/m);
+    assert.match(h.stdout, /^ {3}restore +not supported/m);
+  } finally {
+    await removeTempDir(dir);
+  }
+});
