@@ -32,6 +32,7 @@
 #include <linux/filter.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/personality.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -1128,6 +1129,10 @@ int main(int argc, char **argv, char **envp) {
       envv = r.argv;
     } else if (!strcmp(op, "home")) {
       op_home(&r);
+    } else if (!strcmp(op, "personality")) {
+      need(&r, 1);
+      /* Last before execve: nothing of the helper itself runs under the new execution domain. */
+      if (personality((unsigned long)num(r.argv[0])) < 0) die("personality %s: %s", r.argv[0], strerror(errno));
     } else if (!strcmp(op, "exec")) {
       op_exec(&r);
     } else {

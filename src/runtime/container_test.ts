@@ -14,6 +14,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from "node:fs";
+import { machine } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { Spec } from "../oci/runtime-spec/config.js";
@@ -620,4 +621,21 @@ test("run with terminal and no console socket proxies the pty to its own stdio, 
   const d = pier("run", "--detach", "--bundle", dir, id);
   assert.equal(d.status, 1);
   assert.match(d.stderr, /cannot allocate tty if runc will detach without setting console socket/);
+});
+
+test("linux.personality: LINUX32 makes uname -m print i686; an unknown domain is refused", async () => {
+  const r = await runScript("uname -m", (s) => {
+    if (s.linux) s.linux.personality = { domain: "LINUX32" };
+  });
+  assert.equal(r.status, 0, r.err);
+  assert.equal(r.out.trim(), "i686");
+  const plain = await runScript("uname -m", (s) => {
+    if (s.linux) s.linux.personality = { domain: "LINUX" };
+  });
+  assert.equal(plain.out.trim(), machine());
+  const bad = await runScript("true", (s) => {
+    if (s.linux) (s.linux as Record<string, unknown>).personality = { domain: "BSD" };
+  });
+  assert.equal(bad.status, 1);
+  assert.match(bad.err, /linux\.personality\.domain: must be LINUX or LINUX32/);
 });

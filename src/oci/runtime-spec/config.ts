@@ -133,6 +133,13 @@ export interface TimeOffset {
   nanosecs?: number;
 }
 
+/** `linux.personality`: the execution domain set with personality(2) before the process starts. */
+export interface Personality {
+  domain: "LINUX" | "LINUX32";
+  /** The spec defines no flag values yet; kept as given. */
+  flags?: string[];
+}
+
 /** `linux`: the Linux-specific configuration. */
 export interface Linux {
   namespaces?: Namespace[];
@@ -148,7 +155,7 @@ export interface Linux {
   maskedPaths?: string[];
   readonlyPaths?: string[];
   mountLabel?: string;
-  personality?: unknown;
+  personality?: Personality;
   intelRdt?: unknown;
 }
 

@@ -223,6 +223,13 @@ function linuxField(v: unknown, p: string): void {
   opt(o, "readonlyPaths", p, arr(absolute));
   opt(o, "mountLabel", p, stringAt);
   opt(o, "timeOffsets", p, objectAt);
+  opt(o, "personality", p, (v, vp) => {
+    const po = objectAt(v, vp);
+    const domain = req(po, "domain", vp, stringAt);
+    if (domain !== "LINUX" && domain !== "LINUX32")
+      invalidAt(`${vp}.domain`, `must be LINUX or LINUX32; got ${JSON.stringify(domain)}`);
+    opt(po, "flags", vp, arr(stringAt));
+  });
 }
 
 /** Validates a parsed `config.json` value in place and returns it typed; throws `INVALID_DOCUMENT`. */

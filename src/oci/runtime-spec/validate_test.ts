@@ -28,6 +28,15 @@ test("errors name the offending field", () => {
     [(s) => (s.process.user.uid = "0"), /^process\.user\.uid: must be a non-negative integer/],
     [(s) => (s.process.args = "sh"), /^process\.args: must be an array/],
     [(s) => delete s.ociVersion, /^ociVersion: is required/],
+    [
+      (s) => (s.linux.personality = { domain: "BSD" }),
+      /^linux\.personality\.domain: must be LINUX or LINUX32/,
+    ],
+    [(s) => (s.linux.personality = { flags: [] }), /^linux\.personality\.domain: is required/],
+    [
+      (s) => (s.linux.personality = { domain: "LINUX32", flags: [1] }),
+      /^linux\.personality\.flags\[0\]: must be a string/,
+    ],
     [(s) => (s.hooks = { prestart: [{ path: "hook" }] }), /^hooks\.prestart\[0\]\.path: must be absolute/],
     [(s) => (s.process.env = ["NOEQUALS"]), /^process\.env\[0\]: must be KEY=VALUE/],
     [

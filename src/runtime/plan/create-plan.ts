@@ -334,8 +334,11 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
     lastCap: host.lastCap,
     setgroupsDenied: newUserNs && host.euid !== 0,
     ...(input.seccomp ? { seccomp: input.seccomp } : {}),
+    ...(spec.linux?.personality ? { personality: spec.linux.personality.domain } : {}),
   });
   warnings.push(...p.warnings);
+  if (spec.linux?.personality?.flags?.length)
+    warnings.push("linux.personality.flags: the runtime-spec defines no flag values; ignored");
   child.push(...p.rlimits);
   child.push(op("notify", NOTIFY_READY));
   child.push(op("waitfifo"));

@@ -32,6 +32,9 @@ export function capabilityMask(names: readonly string[] | undefined, lastCap: nu
   return { mask, unknown };
 }
 
+// <sys/personality.h>: PER_LINUX and PER_LINUX32.
+const PERSONALITY_DOMAINS = { LINUX: 0x0000, LINUX32: 0x0008 } as const;
+
 const hex = (b: bigint) => `0x${b.toString(16)}`;
 
 /** Where the process ops start and what they need to know about the host and the namespaces. */
@@ -41,6 +44,8 @@ export interface ProcessOpsInput {
   /** When true, setgroups(2) is denied in the user namespace: skip it. */
   setgroupsDenied: boolean;
   seccomp?: SeccompProgram;
+  /** `linux.personality.domain` to set right before execve (init process only, as runc). */
+  personality?: "LINUX" | "LINUX32";
   /** Ops to run after the user is set but before capabilities are applied (e.g. start hooks). */
 }
 
@@ -110,6 +115,7 @@ export function processOps(input: ProcessOpsInput): ProcessOps {
   if (p.noNewPrivileges) finish.push(op("nnp"));
   if (seccompOp && p.noNewPrivileges) finish.push(seccompOp);
   finish.push(op("env", ...(p.env ?? [])), op("home", p.user.uid));
+  if (input.personality) finish.push(op("personality", PERSONALITY_DOMAINS[input.personality]));
   finish.push(op("exec", ...p.args));
   return { rlimits, finish, warnings };
 }
