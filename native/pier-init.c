@@ -450,6 +450,27 @@ static void op_sync(record_t *r) {
   free(reply);
 }
 
+/*
+ * hookstate STATUS: the state container-namespace hooks get. The runtime ends its state JSON with
+ * `,"status":...,"pid":N}` so that the tail can be replaced here by this status and the pid as
+ * the container sees it (runtime.md "State"), without a JSON parser.
+ */
+static void op_hookstate(record_t *r) {
+  need(r, 1);
+  if (!state_json) return;
+  char *tail = NULL;
+  for (char *p = strstr(state_json, ",\"status\":"); p; p = strstr(p + 1, ",\"status\":")) tail = p;
+  if (!tail) die("plan: hook state without a status");
+  *tail = '\0';
+  size_t len = strlen(state_json) + strlen(r->argv[0]) + 64;
+  char *next = malloc(len);
+  if (!next) die("out of memory");
+  snprintf(next, len, "%s,\"status\":\"%s\",\"pid\":%d}", state_json, r->argv[0], (int)getpid());
+  free(state_json);
+  state_json = next;
+  state_len = strlen(state_json);
+}
+
 static void op_mount(record_t *r) {
   /* mount SRC DEST FSTYPE FLAGS DATA [file]: DEST inside the rootfs; "file" creates a file. */
   need(r, 5);
@@ -1055,6 +1076,8 @@ int main(int argc, char **argv, char **envp) {
       op_mkdev(&r);
     } else if (!strcmp(op, "symlink")) {
       op_symlink(&r);
+    } else if (!strcmp(op, "hookstate")) {
+      op_hookstate(&r);
     } else if (!strcmp(op, "hook")) {
       run_hook(&r);
     } else if (!strcmp(op, "pivot")) {

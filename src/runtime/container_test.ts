@@ -387,9 +387,20 @@ test("hooks run at their lifecycle points with the state on stdin", async () => 
     assert.equal(state.id, id, name);
     assert.equal(state.bundle, dir, name);
     assert.equal(readFileSync(join(log, `${name}.env`), "utf8"), `${name}-env\n`);
-    if (name === "poststart") assert.equal(state.status, "running");
-    if (name === "poststop") assert.equal(state.status, "stopped");
-    if (name === "createRuntime") assert.ok(state.pid > 0);
+    // runtime.md "State" and config.md "POSIX-platform Hooks": the status at each point, and the
+    // pid as the hook's namespace sees it (1 in the container's new pid namespace).
+    const expected: Record<string, [string, (pid: number) => boolean]> = {
+      prestart: ["creating", (pid) => pid > 1],
+      createRuntime: ["creating", (pid) => pid > 1],
+      createContainer: ["creating", (pid) => pid === 1],
+      startContainer: ["created", (pid) => pid === 1],
+      poststart: ["running", (pid) => pid > 1],
+      poststop: ["stopped", () => true],
+    };
+    const [status, pidOk] = expected[name] ?? ["", () => false];
+    assert.equal(state.status, status, name);
+    assert.ok(pidOk(state.pid), `${name}: pid ${state.pid}`);
+    assert.equal(typeof state.ociVersion, "string", name);
   }
 });
 

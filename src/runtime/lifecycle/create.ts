@@ -112,14 +112,15 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
     };
     record.cgroupPath = cgroup.path;
     await store.save(record);
+    // status and pid last: pier-init's hookstate op rewrites that tail for in-container hooks.
     const stateFor = (p: number) =>
       JSON.stringify({
         ociVersion: spec.ociVersion,
         id: opts.id,
-        status: "creating",
-        pid: p,
         bundle,
         annotations: spec.annotations ?? {},
+        status: "creating",
+        pid: p,
       });
     const session = await launchHelper({
       ops: plan.ops,

@@ -313,6 +313,7 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
   ) {
     child.push(op("sync", SYNC_HOOKS));
   }
+  if (hookCount("createContainer") > 0) child.push(op("hookstate", "creating"));
   for (const h of hooks.createContainer ?? []) child.push(hookOp(h));
   child.push(op(input.noPivot ? "chroot" : "pivot"));
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
@@ -342,6 +343,8 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
   child.push(...p.rlimits);
   child.push(op("notify", NOTIFY_READY));
   child.push(op("waitfifo"));
+  // Released by start but not yet running the user program: runtime.md's "created".
+  if (hookCount("startContainer") > 0) child.push(op("hookstate", "created"));
   for (const h of hooks.startContainer ?? []) child.push(hookOp(h));
   child.push(...p.finish);
   return { ops: [...pre, ...child], warnings, rootfs, newNamespaces };
