@@ -2,7 +2,7 @@
  * Translations between Docker Engine API documents (API 1.41) and the engine's own types. Pure.
  */
 
-import type { ContainerConfig } from "../containers/config.js";
+import type { ContainerConfig, MountRequest } from "../containers/config.js";
 import { parseContainerConfig } from "../containers/config.js";
 import type { ContainerRecord } from "../containers/store.js";
 import { EngineError } from "../error.js";
@@ -23,19 +23,86 @@ function nonEmpty(v: unknown): boolean {
 }
 
 /**
+ * One `HostConfig.Binds` entry (`/host:/ctr[:ro]` or `volume:/ctr[:ro]`) as a mount request.
+ * The mode may also hold Docker's `rw`, `z`, `Z`, `nocopy` and propagation words, accepted and
+ * ignored. Pure.
+ */
+export function parseBind(bind: string): MountRequest {
+  const parts = bind.split(":");
+  if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1])
+    throw new EngineError("INVALID_ARGUMENT", `invalid volume specification: '${bind}'`);
+  const [source, target, mode = ""] = parts as [string, string, string?];
+  const words = mode ? mode.split(",") : [];
+  const known = [
+    "ro",
+    "rw",
+    "z",
+    "Z",
+    "nocopy",
+    "rprivate",
+    "private",
+    "rshared",
+    "shared",
+    "rslave",
+    "slave",
+  ];
+  for (const w of words)
+    if (!known.includes(w))
+      throw new EngineError("INVALID_ARGUMENT", `invalid mode: ${w} in volume specification '${bind}'`);
+  return {
+    type: source.startsWith("/") ? "bind" : "volume",
+    source,
+    target,
+    ...(words.includes("ro") ? { readOnly: true } : {}),
+  };
+}
+
+/** One `HostConfig.Mounts` entry (the CLI's `--mount`) as an untrusted mount request. Pure. */
+function mountFromDocker(v: unknown): unknown {
+  const m = obj(v);
+  const tmpfs = obj(m.TmpfsOptions);
+  const options: string[] = [];
+  if (typeof tmpfs.SizeBytes === "number" && tmpfs.SizeBytes > 0) options.push(`size=${tmpfs.SizeBytes}`);
+  if (typeof tmpfs.Mode === "number" && tmpfs.Mode > 0) options.push(`mode=${tmpfs.Mode.toString(8)}`);
+  return { type: m.Type, source: m.Source, target: m.Target, readOnly: m.ReadOnly === true, options };
+}
+
+/** `HostConfig.Tmpfs` (`{"/path": "size=64m,mode=1777"}`) as mount requests. Pure. */
+function tmpfsFromDocker(v: unknown): unknown[] {
+  return Object.entries(obj(v)).map(([target, opts]) => {
+    const words = typeof opts === "string" && opts ? opts.split(",") : [];
+    return {
+      type: "tmpfs",
+      target,
+      readOnly: words.includes("ro"),
+      options: words.filter((w) => w !== "ro" && w !== "rw"),
+    };
+  });
+}
+
+/**
  * A Docker `ContainerConfig` + `HostConfig` (POST /containers/create) as the engine's config.
- * What pier does not do yet (binds, published ports, mounts) is refused with a message naming it
- * rather than silently ignored.
+ * Mounts come from `Binds`, `Mounts` and `Tmpfs`, in that order. What pier does not do yet
+ * (published ports) is refused with a message naming it rather than silently ignored.
  */
 export function configFromDocker(body: unknown): ContainerConfig {
   if (typeof body !== "object" || body === null || Array.isArray(body))
     throw new EngineError("INVALID_ARGUMENT", "container config must be a JSON object");
   const b = body as Record<string, unknown>;
   const host = obj(b.HostConfig);
-  for (const k of ["Binds", "Mounts", "PortBindings", "Tmpfs"]) {
+  for (const k of ["PortBindings"]) {
     if (nonEmpty(host[k]))
       throw new EngineError("INVALID_ARGUMENT", `HostConfig.${k} is not supported by pier yet`);
   }
+  if (host.Binds !== undefined && host.Binds !== null && !Array.isArray(host.Binds))
+    throw new EngineError("INVALID_ARGUMENT", "HostConfig.Binds must be an array");
+  if (host.Mounts !== undefined && host.Mounts !== null && !Array.isArray(host.Mounts))
+    throw new EngineError("INVALID_ARGUMENT", "HostConfig.Mounts must be an array");
+  const mounts: unknown[] = [
+    ...((host.Binds as unknown[] | null) ?? []).map((b) => parseBind(String(b))),
+    ...((host.Mounts as unknown[] | null) ?? []).map(mountFromDocker),
+    ...tmpfsFromDocker(host.Tmpfs),
+  ];
   const rp = obj(host.RestartPolicy);
   let entrypoint = b.Entrypoint;
   if (Array.isArray(entrypoint) && entrypoint.length === 1 && entrypoint[0] === "") entrypoint = [];
@@ -54,6 +121,7 @@ export function configFromDocker(body: unknown): ContainerConfig {
     stopSignal: b.StopSignal,
     stopTimeout: b.StopTimeout,
     autoRemove: host.AutoRemove,
+    mounts,
     networkMode,
     restartPolicy:
       typeof rp.Name === "string" && rp.Name
@@ -85,6 +153,19 @@ function command(r: ContainerRecord): string {
   return [...(r.config.entrypoint ?? []), ...(r.config.cmd ?? [])].join(" ");
 }
 
+/** A container's `Mounts` as Docker shows them (volume sources are names, not paths). Pure. */
+export function dockerMounts(c: ContainerConfig): Record<string, unknown>[] {
+  return (c.mounts ?? []).map((m) => ({
+    Type: m.type,
+    ...(m.type === "volume" ? { Name: m.source, Driver: "local" } : {}),
+    Source: m.source,
+    Destination: m.target,
+    Mode: m.readOnly ? "ro" : "",
+    RW: m.readOnly !== true,
+    Propagation: m.type === "bind" ? "rprivate" : "",
+  }));
+}
+
 /** One entry of GET /containers/json. Pure. */
 export function dockerSummary(r: ContainerRecord, nowMs = Date.now()): Record<string, unknown> {
   return {
@@ -100,7 +181,7 @@ export function dockerSummary(r: ContainerRecord, nowMs = Date.now()): Record<st
     Status: statusText(r, nowMs),
     HostConfig: { NetworkMode: r.config.networkMode ?? "none" },
     NetworkSettings: { Networks: {} },
-    Mounts: [],
+    Mounts: dockerMounts(r.config),
   };
 }
 
@@ -139,9 +220,15 @@ export function dockerInspect(r: ContainerRecord, logPath: string, rootfs: strin
         MaximumRetryCount: c.restartPolicy?.maximumRetryCount ?? 0,
       },
       LogConfig: { Type: "json-file", Config: {} },
+      Binds: null,
+      Tmpfs: Object.fromEntries(
+        (c.mounts ?? [])
+          .filter((m) => m.type === "tmpfs")
+          .map((m) => [m.target, (m.options ?? []).join(",")]),
+      ),
     },
     GraphDriver: { Name: "overlay", Data: { MergedDir: rootfs } },
-    Mounts: [],
+    Mounts: dockerMounts(r.config),
     Config: {
       Hostname: c.hostname ?? r.id.slice(0, 12),
       User: c.user ?? "",

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ContainerRecord } from "../containers/store.js";
 import { apiPath, progressLine } from "./docker.js";
-import { configFromDocker, dockerSummary, statusText } from "./docker-types.js";
+import { configFromDocker, dockerSummary, parseBind, statusText } from "./docker-types.js";
 
 test("Docker create bodies become engine configs; unsupported host settings are refused", () => {
   const c = configFromDocker({
@@ -25,8 +25,9 @@ test("Docker create bodies become engine configs; unsupported host settings are 
     networkMode: "default",
   });
   assert.throws(
-    () => configFromDocker({ Image: "b", HostConfig: { Binds: ["/a:/b"] } }),
-    /Binds is not supported/,
+    () =>
+      configFromDocker({ Image: "b", HostConfig: { PortBindings: { "80/tcp": [{ HostPort: "8080" }] } } }),
+    /PortBindings is not supported/,
   );
   assert.throws(() => configFromDocker("x"), /JSON object/);
   assert.deepEqual(
@@ -81,4 +82,35 @@ test("ps status text reads as Docker's", () => {
   const s = dockerSummary(base, t0);
   assert.deepEqual(s.Names, ["/web"]);
   assert.equal(s.Command, "sleep 9");
+});
+
+test("Binds, Mounts and Tmpfs become mount requests; bad ones are refused naming the problem", () => {
+  assert.deepEqual(parseBind("/h:/c"), { type: "bind", source: "/h", target: "/c" });
+  assert.deepEqual(parseBind("v1:/c:ro,z"), { type: "volume", source: "v1", target: "/c", readOnly: true });
+  assert.throws(() => parseBind("/only"), /invalid volume specification/);
+  assert.throws(() => parseBind("/h:/c:bogus"), /invalid mode: bogus/);
+  const c = configFromDocker({
+    Image: "b",
+    HostConfig: {
+      Binds: ["/h:/a:ro"],
+      Mounts: [
+        { Type: "volume", Source: "v1", Target: "/b" },
+        { Type: "tmpfs", Target: "/t", TmpfsOptions: { SizeBytes: 1024, Mode: 0o1777 } },
+      ],
+      Tmpfs: { "/u": "size=1m,ro" },
+    },
+  });
+  assert.deepEqual(c.mounts, [
+    { type: "bind", source: "/h", target: "/a", readOnly: true },
+    { type: "volume", source: "v1", target: "/b" },
+    { type: "tmpfs", source: "", target: "/t", options: ["size=1024", "mode=1777"] },
+    { type: "tmpfs", source: "", target: "/u", readOnly: true, options: ["size=1m"] },
+  ]);
+  const bad = (host: Record<string, unknown>) => () => configFromDocker({ Image: "b", HostConfig: host });
+  assert.throws(bad({ Binds: ["/h:relative"] }), /mount path must be absolute/);
+  assert.throws(bad({ Binds: ["/h:/a/../b"] }), /contains '\.\.'/);
+  assert.throws(bad({ Binds: ["bad$name:/a"] }), /invalid volume name/);
+  assert.throws(bad({ Binds: ["/h:/a", "/i:/a"] }), /Duplicate mount point: \/a/);
+  assert.throws(bad({ Mounts: [{ Type: "npipe", Source: "x", Target: "/a" }] }), /unknown mount type npipe/);
+  assert.throws(bad({ Tmpfs: { "/t": "uid=0;rm" } }), /unsupported options/);
 });

@@ -1,10 +1,11 @@
 /**
  * The Docker Engine API subset (advertising API 1.41) that the stock `docker` CLI needs for
  * version, info, images, pull, create, start, attach, wait, logs, ps, inspect, stop, kill,
- * restart and rm; versioned paths (`/v1.41/...`) and bare ones both work. Errors are
+ * restart, rm and volume create/ls/inspect/rm; versioned paths (`/v1.41/...`) and bare ones both work. Errors are
  * `{"message"}` with `Content-Type: application/json`: 404 for a missing image (so the CLI pulls
  * it), 409 for conflicts.
  */
+import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Socket } from "node:net";
 import { arch, cpus, hostname, release, totalmem } from "node:os";
@@ -235,6 +236,40 @@ export function dockerApi(svc: ContainerService): DockerApi {
       await new Promise<void>((resolve) => res.once("close", () => resolve()));
       for (const [e, h] of handlers) svc.off(e, h);
       return;
+    }
+    if (method === "GET" && path === "/volumes") {
+      sendJson(res, 200, { Volumes: await svc.volumes.list(), Warnings: [] });
+      return;
+    }
+    if (method === "POST" && path === "/volumes/create") {
+      const body = (await readJson(req)) as Record<string, unknown> | null;
+      const driver = body?.Driver;
+      if (driver !== undefined && driver !== null && driver !== "" && driver !== "local")
+        throw new EngineError(
+          "INVALID_ARGUMENT",
+          `volume driver ${String(driver)} is not supported (only local)`,
+        );
+      const opts = body?.DriverOpts;
+      if (opts && typeof opts === "object" && Object.keys(opts).length)
+        throw new EngineError("INVALID_ARGUMENT", "volume driver options are not supported by pier yet");
+      const name = typeof body?.Name === "string" && body.Name ? body.Name : randomBytes(32).toString("hex");
+      await svc.volumes.ensure(name);
+      sendJson(res, 201, svc.volumes.inspect(name));
+      return;
+    }
+    const vol = /^\/volumes\/([^/]+)$/.exec(path);
+    if (vol) {
+      const name = decodeURIComponent(vol[1]!);
+      req.resume();
+      if (method === "GET") {
+        sendJson(res, 200, svc.volumes.inspect(name));
+        return;
+      }
+      if (method === "DELETE") {
+        await svc.removeVolume(name);
+        res.writeHead(204).end();
+        return;
+      }
     }
     if (method === "POST" && path === "/containers/create") {
       const config = configFromDocker(await readJson(req));

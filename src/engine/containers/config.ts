@@ -36,6 +36,76 @@ export interface ContainerConfig {
   stopSignal?: string;
   /** Seconds between the stop signal and SIGKILL (default 10). */
   stopTimeout?: number;
+  /** Bind mounts, named volumes and tmpfs mounts, in the order they are mounted. */
+  mounts?: MountRequest[];
+}
+
+/**
+ * One mount of a container: `bind` (an existing host path), `volume` (a named local volume,
+ * created on first use) or `tmpfs`. `source` is the host path or volume name (unused for tmpfs).
+ */
+export interface MountRequest {
+  type: "bind" | "volume" | "tmpfs";
+  source: string;
+  target: string;
+  readOnly?: boolean;
+  /** Extra tmpfs options (`size=64m`, `mode=1777`). */
+  options?: string[];
+}
+
+const VOLUME_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+/** True for a valid named-volume name (Docker's grammar). Pure. */
+export function isVolumeName(name: string): boolean {
+  return VOLUME_NAME_RE.test(name);
+}
+
+/** Validates one untrusted mount request; errors name the problem. Pure. */
+export function checkMount(v: unknown): MountRequest {
+  if (typeof v !== "object" || v === null)
+    throw new EngineError("INVALID_ARGUMENT", "invalid mount config: must be an object");
+  const m = v as Record<string, unknown>;
+  const { type, source, target } = m;
+  if (type !== "bind" && type !== "volume" && type !== "tmpfs")
+    throw new EngineError("INVALID_ARGUMENT", `invalid mount config: unknown mount type ${String(type)}`);
+  if (typeof target !== "string" || !target.startsWith("/"))
+    throw new EngineError(
+      "INVALID_ARGUMENT",
+      `invalid mount config: mount path must be absolute: ${String(target)}`,
+    );
+  if (target.split("/").includes(".."))
+    throw new EngineError("INVALID_ARGUMENT", `invalid mount config: mount path ${target} contains '..'`);
+  const src = typeof source === "string" ? source : "";
+  if (type === "bind" && !src.startsWith("/"))
+    throw new EngineError(
+      "INVALID_ARGUMENT",
+      `invalid mount config: bind source path must be absolute: ${src}`,
+    );
+  if (type === "volume" && !isVolumeName(src))
+    throw new EngineError(
+      "INVALID_ARGUMENT",
+      `invalid mount config: invalid volume name ${JSON.stringify(src)}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed (at least 2 characters); a host directory needs an absolute path`,
+    );
+  const out: MountRequest = { type, source: type === "tmpfs" ? "" : src, target };
+  if (m.readOnly === true) out.readOnly = true;
+  const opts = strings(m.options, "mount options");
+  if (opts?.length) {
+    if (
+      type !== "tmpfs" ||
+      opts.some(
+        (o) =>
+          !/^(size=\d+[kmg]?|mode=[0-7]{3,4}|nr_inodes=\d+[kmg]?|noexec|exec|nosuid|suid|nodev|dev|ro|rw)$/.test(
+            o,
+          ),
+      )
+    )
+      throw new EngineError(
+        "INVALID_ARGUMENT",
+        `invalid mount config: unsupported options ${opts.join(",")}`,
+      );
+    out.options = opts;
+  }
+  return out;
 }
 
 const NAME_RE = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -123,6 +193,16 @@ export function parseContainerConfig(body: unknown): ContainerConfig {
       if (policy.name !== "no") c.restartPolicy = policy;
     }
   }
+  if (b.mounts !== undefined && b.mounts !== null) {
+    if (!Array.isArray(b.mounts)) throw new EngineError("INVALID_ARGUMENT", "mounts must be an array");
+    const mounts = b.mounts.map(checkMount);
+    const seen = new Set<string>();
+    for (const m of mounts) {
+      if (seen.has(m.target)) throw new EngineError("INVALID_ARGUMENT", `Duplicate mount point: ${m.target}`);
+      seen.add(m.target);
+    }
+    if (mounts.length) c.mounts = mounts;
+  }
   if (c.autoRemove && c.restartPolicy)
     throw new EngineError("INVALID_ARGUMENT", "conflicting options: restart policy and auto-remove");
   return c;
@@ -152,6 +232,33 @@ export interface SpecContext {
   id: string;
   rootfs: string;
   files?: UserFiles;
+  /** Host path of each `bind`/`volume` mount, by target (volumes resolved to their `_data`). */
+  sources?: Record<string, string>;
+}
+
+/** The runtime-spec mount entries of a container's mount requests. Pure. */
+export function specMounts(
+  mounts: readonly MountRequest[],
+  sources: Record<string, string>,
+): NonNullable<Spec["mounts"]> {
+  return mounts.map((m) => {
+    if (m.type === "tmpfs")
+      return {
+        destination: m.target,
+        type: "tmpfs",
+        source: "tmpfs",
+        options: ["nosuid", "nodev", ...(m.readOnly ? ["ro"] : []), ...(m.options ?? [])],
+      };
+    const source = sources[m.target];
+    if (source === undefined)
+      throw new EngineError("INVALID_ARGUMENT", `invalid mount config: no source for ${m.target}`);
+    return {
+      destination: m.target,
+      type: "bind",
+      source,
+      options: [m.type === "bind" ? "rbind" : "bind", m.readOnly ? "ro" : "rw"],
+    };
+  });
 }
 
 /**
@@ -167,6 +274,12 @@ export function containerSpec(image: ImageConfig, c: ContainerConfig, ctx: SpecC
   spec.hostname = c.hostname ?? ctx.id.slice(0, 12);
   if (spec.process.env && !spec.process.env.some((e) => e.startsWith("HOSTNAME=")))
     spec.process.env.push(`HOSTNAME=${spec.hostname}`);
+  if (c.mounts?.length) {
+    // Later mounts win over the defaults (a tmpfs on /dev/shm, say), as in Docker.
+    const own = specMounts(c.mounts, ctx.sources ?? {});
+    const targets = new Set(own.map((m) => m.destination));
+    spec.mounts = [...(spec.mounts ?? []).filter((m) => !targets.has(m.destination)), ...own];
+  }
   if (c.networkMode === "host" && spec.linux?.namespaces) {
     spec.linux.namespaces = spec.linux.namespaces.filter((n) => n.type !== "network" && n.type !== "uts");
     delete spec.hostname;

@@ -7,6 +7,7 @@ import {
   effectiveImageConfig,
   parseContainerConfig,
   parseRestartPolicy,
+  specMounts,
 } from "./config.js";
 
 const image: ImageConfig = {
@@ -69,4 +70,28 @@ test("the spec has a writable rootfs, no terminal, the short id as hostname", ()
   assert.ok(spec.linux?.namespaces?.some((n) => n.type === "network"));
   const host = containerSpec(image, { image: "x", networkMode: "host" }, { id, rootfs: "/r" });
   assert.ok(!host.linux?.namespaces?.some((n) => n.type === "network"));
+});
+
+test("mounts become runtime-spec binds (rbind for host paths) and tmpfs, replacing defaults at the same path", () => {
+  const c = parseContainerConfig({
+    image: "b",
+    mounts: [
+      { type: "bind", source: "/h", target: "/a", readOnly: true },
+      { type: "volume", source: "v1", target: "/b" },
+      { type: "tmpfs", target: "/dev/shm", options: ["size=1m"] },
+    ],
+  });
+  const spec = containerSpec(image, c, {
+    id: "0123456789abcdef",
+    rootfs: "/r",
+    sources: { "/a": "/h", "/b": "/vols/v/_data" },
+  });
+  const own = spec.mounts?.slice(-3);
+  assert.deepEqual(own, [
+    { destination: "/a", type: "bind", source: "/h", options: ["rbind", "ro"] },
+    { destination: "/b", type: "bind", source: "/vols/v/_data", options: ["bind", "rw"] },
+    { destination: "/dev/shm", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "size=1m"] },
+  ]);
+  assert.equal(spec.mounts?.filter((m) => m.destination === "/dev/shm").length, 1);
+  assert.throws(() => specMounts(c.mounts ?? [], {}), /no source for \/a/);
 });

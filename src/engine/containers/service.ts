@@ -10,11 +10,12 @@
  */
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readUserFiles } from "../../image/rootfs-files.js";
+import { resolveInRoot } from "../../layer/resolve.js";
 import { type RuntimeContext, runtimeContext } from "../../runtime/lifecycle/context.js";
 import { deleteContainer } from "../../runtime/lifecycle/delete.js";
 import { killContainer } from "../../runtime/lifecycle/kill.js";
@@ -23,6 +24,7 @@ import { startContainer } from "../../runtime/lifecycle/start.js";
 import { EngineError } from "../error.js";
 import type { ImageService } from "../images.js";
 import type { Snapshotter } from "../snapshots/snapshotter.js";
+import { VolumeService } from "../volumes.js";
 import { type ContainerConfig, checkName, containerSpec } from "./config.js";
 import { launchMonitor, processAlive, readExitFile } from "./monitor.js";
 import { type ContainerRecord, ContainerStore } from "./store.js";
@@ -60,6 +62,8 @@ export class ContainerService extends EventEmitter {
   readonly execRoot: string;
   readonly images: ImageService;
   readonly snapshots: Snapshotter;
+  /** Named volumes (`<root>/volumes`). */
+  readonly volumes: VolumeService;
   private readonly runtime: RuntimeContext;
   private readonly log: (msg: string, fields?: Record<string, unknown>) => void;
   /** Containers the user stopped (restart policies do not bring those back). */
@@ -76,6 +80,7 @@ export class ContainerService extends EventEmitter {
     this.snapshots = opts.snapshots;
     this.log = opts.log ?? (() => {});
     this.store = new ContainerStore(join(opts.root, "engine.db"));
+    this.volumes = new VolumeService(opts.root);
     this.runtime = runtimeContext(join(opts.execRoot, "runtime"), (m) => this.log(`runtime: ${m}`));
   }
 
@@ -120,11 +125,30 @@ export class ContainerService extends EventEmitter {
     const image = await this.images.resolve(config.image);
     const id = randomBytes(32).toString("hex");
     const finalName = name ? checkName(name) : `pier_${id.slice(0, 12)}`;
+    const sources: Record<string, string> = {};
+    for (const m of config.mounts ?? []) {
+      if (m.type !== "bind") continue;
+      if (!existsSync(m.source))
+        throw new EngineError(
+          "INVALID_ARGUMENT",
+          `invalid mount config: bind source path does not exist: ${m.source}`,
+        );
+      sources[m.target] = m.source;
+    }
     const rec = this.store.insert({ id, name: finalName, config, imageId: image.descriptor.digest });
+    const newVolumes: string[] = [];
     try {
       const rootfs = await this.snapshots.prepare(id, this.images.layers(image));
+      for (const m of config.mounts ?? []) {
+        if (m.type !== "volume") continue;
+        if (await this.volumes.ensure(m.source)) {
+          newVolumes.push(m.source);
+          await this.volumes.populate(m.source, resolveInRoot(rootfs, m.target, { followFinal: true }));
+        }
+        sources[m.target] = this.volumes.dataPath(m.source);
+      }
       const files = await readUserFiles(rootfs);
-      const spec = containerSpec(image.config, config, { id, rootfs, files });
+      const spec = containerSpec(image.config, config, { id, rootfs, files, sources });
       await mkdir(this.dir(id), { recursive: true, mode: 0o700 });
       await writeFile(join(this.dir(id), "config.json"), JSON.stringify(spec));
       await writeFile(this.logPath(id), "", { mode: 0o640 });
@@ -135,6 +159,7 @@ export class ContainerService extends EventEmitter {
       await this.snapshots.remove(id).catch(() => {});
       await rm(this.dir(id), { recursive: true, force: true });
       this.store.delete(id);
+      for (const v of newVolumes) await this.volumes.remove(v, []).catch(() => {});
       throw err;
     }
   }
@@ -419,6 +444,19 @@ export class ContainerService extends EventEmitter {
     this.stopped.delete(rec.id);
     this.log("container removed", { id: rec.id });
     this.emit("removed", rec.id, rec.exitCode);
+  }
+
+  /** Names of the containers that mount the named volume `name`. */
+  volumeUsers(name: string): string[] {
+    return this.store
+      .list()
+      .filter((r) => r.config.mounts?.some((m) => m.type === "volume" && m.source === name))
+      .map((r) => r.name);
+  }
+
+  /** Removes a named volume; `INVALID_STATE` (409) while any container uses it. */
+  async removeVolume(name: string): Promise<void> {
+    await this.volumes.remove(name, this.volumeUsers(name));
   }
 
   /**

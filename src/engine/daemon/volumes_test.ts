@@ -1,0 +1,157 @@
+/**
+ * Bind mounts, named volumes and tmpfs with the stock docker CLI against pierd.
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import {
+  type BusyboxRegistry,
+  busyboxRegistry,
+  docker,
+  requireDocker,
+  startTestDaemon,
+  type TestDaemon,
+} from "../test-support.js";
+
+let reg: BusyboxRegistry;
+let d: TestDaemon;
+let host: string;
+
+before(async () => {
+  requireDocker();
+  host = mkdtempSync(join(tmpdir(), "pier-vol-host-"));
+  reg = await busyboxRegistry();
+  d = await startTestDaemon();
+  const pull = await docker(d, ["pull", reg.image]);
+  assert.equal(pull.status, 0, pull.stderr);
+});
+
+after(async () => {
+  await d?.stop();
+  await reg?.stop();
+  if (host) rmSync(host, { recursive: true, force: true });
+});
+
+test("a bind mount is visible and writable; :ro refuses writes", async () => {
+  writeFileSync(join(host, "in.txt"), "from-host\n");
+  const r = await docker(d, [
+    "run",
+    "--rm",
+    "-v",
+    `${host}:/data`,
+    reg.image,
+    "sh",
+    "-c",
+    "cat /data/in.txt && echo from-ctr > /data/out.txt",
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, "from-host\n");
+  assert.equal(readFileSync(join(host, "out.txt"), "utf8"), "from-ctr\n");
+
+  const ro = await docker(d, [
+    "run",
+    "--rm",
+    "-v",
+    `${host}:/data:ro`,
+    reg.image,
+    "sh",
+    "-c",
+    "cat /data/in.txt; echo x > /data/ro.txt",
+  ]);
+  assert.notEqual(ro.status, 0, "writing to a :ro bind must fail");
+  assert.equal(ro.stdout, "from-host\n");
+  assert.match(ro.stderr, /Read-only file system/);
+  assert.equal(existsSync(join(host, "ro.txt")), false);
+
+  const m = await docker(d, [
+    "run",
+    "--rm",
+    "--mount",
+    `type=bind,src=${host},dst=/m,readonly`,
+    reg.image,
+    "sh",
+    "-c",
+    "cat /m/in.txt; touch /m/x",
+  ]);
+  assert.notEqual(m.status, 0);
+  assert.equal(m.stdout, "from-host\n");
+  assert.match(m.stderr, /Read-only file system/);
+});
+
+test("a missing bind source is refused and leaves no container", async () => {
+  const missing = join(host, "does-not-exist");
+  const r = await docker(d, ["create", "--name", "badbind", "-v", `${missing}:/x`, reg.image, "true"]);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, new RegExp(`invalid mount config: bind source path does not exist: ${missing}`));
+  const ps = await docker(d, ["ps", "-aq"]);
+  assert.equal(ps.stdout.trim(), "");
+  assert.equal(existsSync(missing), false, "the source is not created");
+});
+
+test("a named volume keeps data across containers and survives docker rm", async () => {
+  const w = await docker(d, [
+    "run",
+    "--name",
+    "writer",
+    "-v",
+    "keep:/vol",
+    reg.image,
+    "sh",
+    "-c",
+    "echo kept > /vol/f",
+  ]);
+  assert.equal(w.status, 0, w.stderr);
+  const ls = await docker(d, ["volume", "ls", "-q"]);
+  assert.equal(ls.stdout.trim(), "keep");
+  const inUse = await docker(d, ["volume", "rm", "keep"]);
+  assert.notEqual(inUse.status, 0);
+  assert.match(inUse.stderr, /volume is in use/);
+  const rm = await docker(d, ["rm", "writer"]);
+  assert.equal(rm.status, 0, rm.stderr);
+  const r = await docker(d, ["run", "--rm", "-v", "keep:/other", reg.image, "cat", "/other/f"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, "kept\n");
+  const insp = await docker(d, ["volume", "inspect", "--format", "{{.Mountpoint}}", "keep"]);
+  assert.equal(insp.status, 0, insp.stderr);
+  assert.equal(insp.stdout.trim(), join(d.root, "volumes", "keep", "_data"));
+  assert.equal(readFileSync(join(insp.stdout.trim(), "f"), "utf8"), "kept\n");
+  const del = await docker(d, ["volume", "rm", "keep"]);
+  assert.equal(del.status, 0, del.stderr);
+  assert.equal((await docker(d, ["volume", "ls", "-q"])).stdout.trim(), "");
+  assert.equal(existsSync(join(d.root, "volumes", "keep")), false);
+});
+
+test("docker volume create/inspect/rm, and a new volume gets the image's content", async () => {
+  const c = await docker(d, ["volume", "create", "made"]);
+  assert.equal(c.status, 0, c.stderr);
+  assert.equal(c.stdout.trim(), "made");
+  const missing = await docker(d, ["volume", "inspect", "nosuch"]);
+  assert.notEqual(missing.status, 0);
+  assert.match(missing.stderr, /no such volume/);
+  const bad = await docker(d, ["run", "--rm", "-v", "bad$name:/x", reg.image, "true"]);
+  assert.notEqual(bad.status, 0);
+  // /bin of the image is copied up into a new, empty volume, as Docker does.
+  const up = await docker(d, ["run", "--rm", "-v", "copied:/bin", reg.image, "/bin/busybox", "ls", "/bin"]);
+  assert.equal(up.status, 0, up.stderr);
+  assert.match(up.stdout, /busybox/);
+  assert.equal(existsSync(join(d.root, "volumes", "copied", "_data", "busybox")), true);
+  for (const v of ["made", "copied"]) assert.equal((await docker(d, ["volume", "rm", v])).status, 0);
+});
+
+test("--tmpfs mounts a tmpfs", async () => {
+  const r = await docker(d, [
+    "run",
+    "--rm",
+    "--tmpfs",
+    "/scratch:size=1m",
+    reg.image,
+    "sh",
+    "-c",
+    "grep ' /scratch ' /proc/mounts && echo ok > /scratch/f && cat /scratch/f",
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^tmpfs \/scratch tmpfs .*size=1024k/m);
+  assert.match(r.stdout, /ok\n$/);
+});
