@@ -67,6 +67,8 @@ static int console_sock = -1; /* connected --console-socket */
 static int proxy_sock = -1;   /* parent's end when pier-init itself proxies the pty (`run` with a tty) */
 static int wait_mode = 0;     /* parent waits for the child and exits with its status */
 static char *state_json = NULL;
+static char *seccomp_msg = NULL;
+static int listener_sock = -1;
 static size_t state_len = 0;
 static char **envv = NULL;
 static pid_t child_pid = 0;
@@ -884,8 +886,56 @@ static void op_user(record_t *r) {
   prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
 }
 
+/*
+ * seccompmsg PATH: keeps the container process state the runtime sent with the last sync (the
+ * listener message of config-linux.md) and connects to the agent's socket now, while the host's
+ * mount namespace still resolves PATH; the filter is loaded much later, after pivot_root.
+ */
+static void op_seccompmsg(record_t *r) {
+  need(r, 1);
+  if (!state_json) die("plan: seccompmsg without a state");
+  free(seccomp_msg);
+  seccomp_msg = state_json;
+  state_json = NULL;
+  state_len = 0;
+  listener_sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (listener_sock < 0) die("seccomp listener socket: %s", strerror(errno));
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(r->argv[0]) >= sizeof sa.sun_path) die("seccomp listenerPath %s: path too long", r->argv[0]);
+  strncpy(sa.sun_path, r->argv[0], sizeof sa.sun_path - 1);
+  if (connect(listener_sock, (struct sockaddr *)&sa, sizeof sa) < 0)
+    die("connect to seccomp listenerPath %s: %s", r->argv[0], strerror(errno));
+}
+
+/* Sends the listener fd with the process state (fd in the first sendmsg), then closes both. */
+static void send_seccomp_listener(int lfd) {
+  if (listener_sock < 0 || !seccomp_msg) {
+    /* No agent (e.g. exec): notified syscalls then fail with ENOSYS, as with a closed listener. */
+    close(lfd);
+    return;
+  }
+  size_t len = strlen(seccomp_msg);
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  memset(cbuf, 0, sizeof cbuf);
+  struct iovec iov = {.iov_base = seccomp_msg, .iov_len = len};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cm), &lfd, sizeof(int));
+  ssize_t n;
+  do n = sendmsg(listener_sock, &msg, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) die("send seccomp state to listenerPath: %s", strerror(errno));
+  if ((size_t)n < len) write_all(listener_sock, seccomp_msg + n, len - (size_t)n);
+  close(listener_sock);
+  listener_sock = -1;
+  close(lfd);
+}
+
 static void op_seccomp(record_t *r) {
-  /* seccomp FLAGS HEXBYTES [LISTENER_SOCKET] */
+  /* seccomp FLAGS HEXBYTES */
   need(r, 2);
   size_t hexlen = strlen(r->argv[1]);
   size_t n = hexlen / 2;
@@ -899,27 +949,7 @@ static void op_seccomp(record_t *r) {
   unsigned long flags = (unsigned long)num(r->argv[0]);
   long ret = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
   if (ret < 0) die("load seccomp filter: %s", strerror(errno));
-  if ((flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) && r->argc > 2) {
-    int lfd = (int)ret;
-    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    strncpy(sa.sun_path, r->argv[2], sizeof sa.sun_path - 1);
-    if (connect(s, (struct sockaddr *)&sa, sizeof sa) == 0) {
-      char cbuf[CMSG_SPACE(sizeof(int))];
-      memset(cbuf, 0, sizeof cbuf);
-      char dummy = 's';
-      struct iovec iov = {.iov_base = &dummy, .iov_len = 1};
-      struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
-      struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-      cm->cmsg_level = SOL_SOCKET;
-      cm->cmsg_type = SCM_RIGHTS;
-      cm->cmsg_len = CMSG_LEN(sizeof(int));
-      memcpy(CMSG_DATA(cm), &lfd, sizeof(int));
-      sendmsg(s, &msg, 0);
-    }
-    close(s);
-    close(lfd);
-  }
+  if (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) send_seccomp_listener((int)ret);
   free(bytes);
 }
 
@@ -1076,6 +1106,8 @@ int main(int argc, char **argv, char **envp) {
       op_mkdev(&r);
     } else if (!strcmp(op, "symlink")) {
       op_symlink(&r);
+    } else if (!strcmp(op, "seccompmsg")) {
+      op_seccompmsg(&r);
     } else if (!strcmp(op, "hookstate")) {
       op_hookstate(&r);
     } else if (!strcmp(op, "hook")) {

@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { Spec } from "../oci/runtime-spec/config.js";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busybox.js";
-import { CLI_PATH, consoleReceiver, runtimeCmd, scriptSpec, writeBundle } from "./testing.js";
+import { CLI_PATH, consoleReceiver, requireTool, runtimeCmd, scriptSpec, writeBundle } from "./testing.js";
 
 let tmp = "";
 let rootfs = "";
@@ -649,4 +649,92 @@ test("linux.personality: LINUX32 makes uname -m print i686; an unknown domain is
   });
   assert.equal(bad.status, 1);
   assert.match(bad.err, /linux\.personality\.domain: must be LINUX or LINUX32/);
+});
+
+/** Accepts one connection on `path`; resolves with the JSON payload and what the passed fd is. */
+function seccompAgent(path: string): { ready: Promise<void>; received: Promise<string> } {
+  const py = `
+import socket, sys, os
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(1)
+print("ready", flush=True)
+c, _ = s.accept()
+msg, fds, _, _ = socket.recv_fds(c, 65536, 4)
+while True:
+    more = c.recv(65536)
+    if not more:
+        break
+    msg += more
+kinds = [os.readlink("/proc/self/fd/%d" % fd) for fd in fds]
+sys.stdout.write(msg.decode() + "\\n" + ",".join(kinds) + "\\n")
+`;
+  const child = spawn(requireTool("python3", "python3"), ["-c", py, path], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let buf = "";
+  let readyResolve: () => void = () => {};
+  const ready = new Promise<void>((r) => {
+    readyResolve = r;
+  });
+  child.stdout.on("data", (d: Buffer) => {
+    buf += d.toString();
+    if (buf.startsWith("ready\n")) readyResolve();
+  });
+  const received = new Promise<string>((resolve) =>
+    child.on("exit", () => resolve(buf.replace(/^ready\n/, ""))),
+  );
+  return { ready, received };
+}
+
+test("seccomp SCMP_ACT_NOTIFY: the listener fd and the container process state go to listenerPath", async () => {
+  const sock = join(tmp, `agent-${process.pid}.sock`);
+  const agent = seccompAgent(sock);
+  await agent.ready;
+  const metadata = 'MKNOD=/dev/null;quote"and\\backslash';
+  const { dir, id } = await bundle(
+    scriptSpec("echo ok", (s) => {
+      s.annotations = { "org.example.key": "value" };
+      if (s.linux)
+        s.linux.seccomp = {
+          defaultAction: "SCMP_ACT_ALLOW",
+          listenerPath: sock,
+          listenerMetadata: metadata,
+          syscalls: [{ names: ["mkdirat"], action: "SCMP_ACT_NOTIFY" }],
+        };
+    }),
+  );
+  const r = pier("run", "--bundle", dir, id);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, "ok\n");
+  const [json = "", fdKinds] = (await agent.received).split("\n");
+  const msg = JSON.parse(json);
+  assert.deepEqual(msg.fds, ["seccompFd"]);
+  assert.equal(fdKinds, "anon_inode:seccomp notify");
+  assert.equal(msg.metadata, metadata);
+  assert.equal(typeof msg.ociVersion, "string");
+  assert.ok(msg.pid > 1, "pid as the runtime sees it");
+  assert.deepEqual(msg.state, {
+    ociVersion: msg.ociVersion,
+    id,
+    bundle: dir,
+    annotations: { "org.example.key": "value" },
+    status: "creating",
+    pid: msg.pid,
+  });
+
+  // Nobody listening: create fails naming the socket, and the id is free again.
+  const missing = await bundle(
+    scriptSpec("true", (s) => {
+      if (s.linux)
+        s.linux.seccomp = {
+          defaultAction: "SCMP_ACT_ALLOW",
+          listenerPath: join(tmp, "nobody.sock"),
+          syscalls: [{ names: ["mkdirat"], action: "SCMP_ACT_NOTIFY" }],
+        };
+    }),
+  );
+  const failed = pier("create", "--bundle", missing.dir, missing.id);
+  assert.equal(failed.status, 1);
+  assert.match(failed.stderr, /seccomp listenerPath .*nobody\.sock/);
+  assert.equal(pier("state", missing.id).status, 1);
 });

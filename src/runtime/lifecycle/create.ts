@@ -12,7 +12,7 @@ import { RuntimeError } from "../error.js";
 import { type HelperSession, launchHelper } from "../helper.js";
 import { runHooks } from "../hooks.js";
 import { hostFacts } from "../host-facts.js";
-import { NOTIFY_READY, planCreate, SYNC_CGROUP, SYNC_HOOKS } from "../plan/create-plan.js";
+import { NOTIFY_READY, planCreate, SYNC_CGROUP, SYNC_HOOKS, SYNC_SECCOMP } from "../plan/create-plan.js";
 import type { SeccompProgram } from "../plan/process-ops.js";
 import { processStartTime, type StoredContainer } from "../state-store.js";
 import { type ContainerCgroup, cgroupForContainer } from "./cgroup-link.js";
@@ -132,6 +132,16 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
         if (name === SYNC_CGROUP) {
           await cgroup?.addProcess(p);
           return undefined;
+        }
+        if (name === SYNC_SECCOMP) {
+          const metadata = seccomp?.listenerMetadata;
+          return JSON.stringify({
+            ociVersion: spec.ociVersion,
+            fds: ["seccompFd"],
+            pid: p,
+            ...(metadata !== undefined ? { metadata } : {}),
+            state: JSON.parse(stateFor(p)),
+          });
         }
         if (name === SYNC_HOOKS) {
           const state = stateFor(p);

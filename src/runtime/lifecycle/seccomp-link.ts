@@ -16,5 +16,8 @@ export function compileSeccompFor(spec: Spec, debug?: (m: string) => void): Secc
     flags: compiled.flags,
     bpf: compiled.program,
     ...(compiled.notify && seccomp.listenerPath ? { listenerPath: seccomp.listenerPath } : {}),
+    ...(compiled.notify && seccomp.listenerMetadata !== undefined
+      ? { listenerMetadata: seccomp.listenerMetadata }
+      : {}),
   };
 }

@@ -63,6 +63,8 @@ export interface CreatePlan {
 /** Sync point names the runtime answers (see `src/runtime/helper.ts`). */
 export const SYNC_CGROUP = "cgroup";
 export const SYNC_HOOKS = "createRuntime";
+/** Sync whose reply is the seccomp listener message (config-linux.md "container process state"). */
+export const SYNC_SECCOMP = "seccomp";
 export const NOTIFY_READY = "ready";
 
 interface DefaultDevice {
@@ -302,6 +304,9 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
     child.push(op("symlink", "/proc/self/fd/2", "dev/stderr"));
     if (devpts) child.push(op("symlink", "pts/ptmx", "dev/ptmx"));
   }
+  // Connected here, in the host's mount namespace, where listenerPath means what the user meant.
+  if (input.seccomp?.listenerPath)
+    child.push(op("sync", SYNC_SECCOMP), op("seccompmsg", input.seccomp.listenerPath));
   const hooks = spec.hooks ?? {};
   const hookCount = (k: keyof typeof hooks) => hooks[k]?.length ?? 0;
   if (

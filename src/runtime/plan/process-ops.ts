@@ -11,7 +11,10 @@ import { op, type PlanOp } from "./ops.js";
 export interface SeccompProgram {
   flags: number;
   bpf: Uint8Array;
+  /** `listenerPath`: set only when a rule uses SCMP_ACT_NOTIFY. */
   listenerPath?: string;
+  /** `listenerMetadata`, passed to the agent as `metadata`. */
+  listenerMetadata?: string;
 }
 
 /** Result of {@link capabilityMask}: the mask and the names the kernel does not know. */
@@ -88,12 +91,8 @@ export function processOps(input: ProcessOpsInput): ProcessOps {
   }
   const finish: PlanOp[] = [];
   const seccompOp = input.seccomp
-    ? op(
-        "seccomp",
-        input.seccomp.flags,
-        Buffer.from(input.seccomp.bpf).toString("hex"),
-        ...(input.seccomp.listenerPath ? [input.seccomp.listenerPath] : []),
-      )
+    ? // The listener socket was connected earlier (create's seccompmsg op), before pivot_root.
+      op("seccomp", input.seccomp.flags, Buffer.from(input.seccomp.bpf).toString("hex"))
     : undefined;
   // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before dropping privileges.
   if (seccompOp && !p.noNewPrivileges) finish.push(seccompOp);
