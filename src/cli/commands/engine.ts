@@ -3,6 +3,7 @@
  * thin commands over pierd's own API (docs/engine-api.yaml), with docker's flags.
  */
 import type { Command } from "commander";
+import { parseBind, parseTmpfs } from "../../engine/api/docker-types.js";
 import { collectEnv, collectLabel, parseCount } from "../args.js";
 import { parseFormat, printJson, renderTable } from "../output.js";
 import { call, callJson, EngineClientError, jsonLines } from "./engine-client.js";
@@ -31,7 +32,11 @@ interface RunFlags {
   restart?: string;
   label?: Record<string, string>;
   stopTimeout?: number;
+  volume?: string[];
+  tmpfs?: string[];
 }
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 const enc = encodeURIComponent;
 
@@ -97,6 +102,8 @@ export function registerEngineCommands(program: Command): void {
     .option("--restart <policy>", "no, always, unless-stopped, on-failure[:N]")
     .option("-l, --label <k=v>", "set a label (repeatable)", collectLabel)
     .option("--stop-timeout <s>", "seconds to wait before SIGKILL on stop", parseCount)
+    .option("-v, --volume <src:dst[:ro]>", "bind a host path or named volume (repeatable)", collect)
+    .option("--tmpfs <dst[:opts]>", "mount a tmpfs (repeatable)", collect)
     .action(async (image: string, command: string[], f: RunFlags) => {
       const body: Record<string, unknown> = { image };
       if (command.length) body.cmd = command;
@@ -114,6 +121,14 @@ export function registerEngineCommands(program: Command): void {
       if (f.label) body.labels = f.label;
       if (f.stopTimeout !== undefined) body.stopTimeout = f.stopTimeout;
       if (f.rm && f.detach) body.autoRemove = true;
+      const mounts = [
+        ...(f.volume ?? []).map(parseBind),
+        ...(f.tmpfs ?? []).map((t) => {
+          const colon = t.indexOf(":");
+          return colon < 0 ? parseTmpfs(t, "") : parseTmpfs(t.slice(0, colon), t.slice(colon + 1));
+        }),
+      ];
+      if (mounts.length) body.mounts = mounts;
       const rec = await createContainer(body);
       try {
         await callJson("POST", `/v1/containers/${rec.id}/start`);

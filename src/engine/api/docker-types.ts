@@ -67,17 +67,23 @@ function mountFromDocker(v: unknown): unknown {
   return { type: m.Type, source: m.Source, target: m.Target, readOnly: m.ReadOnly === true, options };
 }
 
+/** One tmpfs (`--tmpfs /path[:size=64m,mode=1777,ro]`'s path and options) as a mount request. Pure. */
+export function parseTmpfs(target: string, opts: string): MountRequest {
+  const words = opts ? opts.split(",") : [];
+  return {
+    type: "tmpfs",
+    source: "",
+    target,
+    ...(words.includes("ro") ? { readOnly: true } : {}),
+    options: words.filter((w) => w !== "ro" && w !== "rw"),
+  };
+}
+
 /** `HostConfig.Tmpfs` (`{"/path": "size=64m,mode=1777"}`) as mount requests. Pure. */
 function tmpfsFromDocker(v: unknown): unknown[] {
-  return Object.entries(obj(v)).map(([target, opts]) => {
-    const words = typeof opts === "string" && opts ? opts.split(",") : [];
-    return {
-      type: "tmpfs",
-      target,
-      readOnly: words.includes("ro"),
-      options: words.filter((w) => w !== "ro" && w !== "rw"),
-    };
-  });
+  return Object.entries(obj(v)).map(([target, opts]) =>
+    parseTmpfs(target, typeof opts === "string" ? opts : ""),
+  );
 }
 
 /**

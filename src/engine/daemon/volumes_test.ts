@@ -10,6 +10,7 @@ import {
   type BusyboxRegistry,
   busyboxRegistry,
   docker,
+  pier,
   requireDocker,
   startTestDaemon,
   type TestDaemon,
@@ -154,4 +155,26 @@ test("--tmpfs mounts a tmpfs", async () => {
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^tmpfs \/scratch tmpfs .*size=1024k/m);
   assert.match(r.stdout, /ok\n$/);
+});
+
+test("pier run -v and --tmpfs reach the engine's own API", async () => {
+  writeFileSync(join(host, "p.txt"), "pier-bind\n");
+  const r = await pier(d, [
+    "run",
+    "--rm",
+    "-v",
+    `${host}:/h:ro`,
+    "-v",
+    "piervol:/pv",
+    "--tmpfs",
+    "/t:size=2m",
+    reg.image,
+    "sh",
+    "-c",
+    "cat /h/p.txt; echo v > /pv/f; grep -c ' /t tmpfs ' /proc/mounts; touch /h/no",
+  ]);
+  assert.notEqual(r.status, 0, "the :ro bind refuses the last write");
+  assert.equal(r.stdout, "pier-bind\n1\n");
+  assert.equal(readFileSync(join(d.root, "volumes", "piervol", "_data", "f"), "utf8"), "v\n");
+  assert.equal((await docker(d, ["volume", "rm", "piervol"])).status, 0);
 });
