@@ -738,3 +738,25 @@ test("seccomp SCMP_ACT_NOTIFY: the listener fd and the container process state g
   assert.match(failed.stderr, /seccomp listenerPath .*nobody\.sock/);
   assert.equal(pier("state", missing.id).status, 1);
 });
+
+test("seccomp: exec'd processes are bound by the container's profile too", async () => {
+  const { dir, id } = await bundle(
+    scriptSpec("sleep 60", (s) => {
+      if (s.root) s.root.readonly = false;
+      if (s.linux)
+        s.linux.seccomp = {
+          defaultAction: "SCMP_ACT_ALLOW",
+          syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1 }],
+        };
+    }),
+  );
+  assert.equal(pierDetached("run", "--detach", "--bundle", dir, id).status, 0);
+  try {
+    const e = pier("exec", id, "sh", "-c", "grep Seccomp: /proc/self/status; mkdir /tmp/x || echo denied");
+    assert.equal(e.status, 0, e.stderr);
+    assert.match(e.stdout, /Seccomp:\s+2/);
+    assert.match(e.stdout, /denied/);
+  } finally {
+    pier("delete", "--force", id);
+  }
+});

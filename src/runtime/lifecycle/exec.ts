@@ -66,6 +66,9 @@ export function planExec(input: {
     process: input.process,
     lastCap: input.lastCap,
     setgroupsDenied: input.userNs && process.geteuid?.() !== 0,
+    // The container's profile binds exec'd processes too (as runc): never a way around it.
+    // Without create's agent connection, SCMP_ACT_NOTIFY syscalls of an exec fail with ENOSYS.
+    ...(input.seccomp ? { seccomp: input.seccomp } : {}),
   });
   ops.push(...p.rlimits, ...p.finish);
   return ops;
