@@ -2,8 +2,8 @@
  * Named volumes of the `local` driver: `<root>/volumes/<name>/_data`, created on first use or by
  * `docker volume create`, kept after their containers are removed.
  */
-import { existsSync, statSync } from "node:fs";
-import { cp, mkdir, readdir, rename, rm } from "node:fs/promises";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { cp, mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { isVolumeName } from "./containers/config.js";
 import { EngineError } from "./error.js";
@@ -46,14 +46,15 @@ export class VolumeService {
   }
 
   /**
-   * Creates the volume if absent (atomically: a half-made one is never visible). Resolves true
-   * when this call created it.
+   * Creates the volume if absent (atomically: a half-made one is never visible), with `labels`.
+   * Resolves true when this call created it.
    */
-  async ensure(name: string): Promise<boolean> {
+  async ensure(name: string, labels: Record<string, string> = {}): Promise<boolean> {
     if (this.exists(name)) return false;
     await mkdir(this.dir, { recursive: true, mode: 0o701 });
     const tmp = join(this.dir, `.tmp-${name}-${process.pid}-${Date.now()}`);
     await mkdir(join(tmp, "_data"), { recursive: true, mode: 0o755 });
+    await writeFile(join(tmp, "labels.json"), JSON.stringify(labels));
     try {
       await rename(tmp, join(this.dir, name));
       return true;
@@ -85,12 +86,21 @@ export class VolumeService {
   inspect(name: string): VolumeInfo {
     if (!this.exists(name)) throw new EngineError("NOT_FOUND", `get ${name}: no such volume`);
     const st = statSync(join(this.dir, name));
+    let labels: Record<string, string> = {};
+    try {
+      labels = JSON.parse(readFileSync(join(this.dir, name, "labels.json"), "utf8")) as Record<
+        string,
+        string
+      >;
+    } catch {
+      // Volumes made before labels were kept have none.
+    }
     return {
       Name: name,
       Driver: "local",
       Mountpoint: this.dataPath(name),
       CreatedAt: st.birthtime.toISOString(),
-      Labels: {},
+      Labels: labels,
       Scope: "local",
       Options: {},
     };

@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ContainerRecord } from "../containers/store.js";
 import { apiPath, progressLine } from "./docker.js";
-import { configFromDocker, dockerSummary, parseBind, statusText } from "./docker-types.js";
+import {
+  configFromDocker,
+  dockerSummary,
+  parseBind,
+  parseFilters,
+  statusText,
+  volumeMatches,
+} from "./docker-types.js";
 
 test("Docker create bodies become engine configs; unsupported host settings are refused", () => {
   const c = configFromDocker({
@@ -113,4 +120,19 @@ test("Binds, Mounts and Tmpfs become mount requests; bad ones are refused naming
   assert.throws(bad({ Binds: ["/h:/a", "/i:/a"] }), /Duplicate mount point: \/a/);
   assert.throws(bad({ Mounts: [{ Type: "npipe", Source: "x", Target: "/a" }] }), /unknown mount type npipe/);
   assert.throws(bad({ Tmpfs: { "/t": "uid=0;rm" } }), /unsupported options/);
+});
+
+test("volume ls filters: name, label, dangling, driver; unknown ones refused", () => {
+  const v = { Name: "web-data", Labels: { env: "prod", tier: "" } };
+  const f = (text: string, users = 0) => volumeMatches(v, users, parseFilters(text));
+  assert.equal(f('{"name":["web"]}'), true);
+  assert.equal(f('{"name":["db"]}'), false);
+  assert.equal(f('{"label":["env=prod","tier"]}'), true);
+  assert.equal(f('{"label":{"env=dev":true}}'), false);
+  assert.equal(f('{"dangling":["true"]}'), true);
+  assert.equal(f('{"dangling":["true"]}', 1), false);
+  assert.equal(f('{"dangling":["false"]}', 1), true);
+  assert.equal(f('{"driver":["nfs"]}'), false);
+  assert.throws(() => f('{"colour":["red"]}'), /invalid filter 'colour'/);
+  assert.throws(() => parseFilters("{"), /invalid filters/);
 });

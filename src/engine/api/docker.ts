@@ -22,6 +22,8 @@ import {
   DOCKER_MIN_API_VERSION,
   dockerInspect,
   dockerSummary,
+  parseFilters,
+  volumeMatches,
 } from "./docker-types.js";
 import { ExecService } from "./exec.js";
 import { flag, intParam, readJson, sendError, sendJson, statusFor, timeParam } from "./http.js";
@@ -238,7 +240,10 @@ export function dockerApi(svc: ContainerService): DockerApi {
       return;
     }
     if (method === "GET" && path === "/volumes") {
-      sendJson(res, 200, { Volumes: await svc.volumes.list(), Warnings: [] });
+      const filters = parseFilters(q.get("filters"));
+      const all = await svc.volumes.list();
+      const Volumes = all.filter((v) => volumeMatches(v, svc.volumeUsers(v.Name).length, filters));
+      sendJson(res, 200, { Volumes, Warnings: [] });
       return;
     }
     if (method === "POST" && path === "/volumes/create") {
@@ -253,7 +258,14 @@ export function dockerApi(svc: ContainerService): DockerApi {
       if (opts && typeof opts === "object" && Object.keys(opts).length)
         throw new EngineError("INVALID_ARGUMENT", "volume driver options are not supported by pier yet");
       const name = typeof body?.Name === "string" && body.Name ? body.Name : randomBytes(32).toString("hex");
-      await svc.volumes.ensure(name);
+      const labels = body?.Labels;
+      if (
+        labels !== undefined &&
+        labels !== null &&
+        (typeof labels !== "object" || Object.values(labels).some((v) => typeof v !== "string"))
+      )
+        throw new EngineError("INVALID_ARGUMENT", "Labels must map strings to strings");
+      await svc.volumes.ensure(name, (labels ?? {}) as Record<string, string>);
       sendJson(res, 201, svc.volumes.inspect(name));
       return;
     }

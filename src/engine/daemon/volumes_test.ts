@@ -138,7 +138,19 @@ test("docker volume create/inspect/rm, and a new volume gets the image's content
   assert.equal(up.status, 0, up.stderr);
   assert.match(up.stdout, /busybox/);
   assert.equal(existsSync(join(d.root, "volumes", "copied", "_data", "busybox")), true);
-  for (const v of ["made", "copied"]) assert.equal((await docker(d, ["volume", "rm", v])).status, 0);
+  const lab = await docker(d, ["volume", "create", "--label", "team=pier", "labelled"]);
+  assert.equal(lab.status, 0, lab.stderr);
+  const byLabel = await docker(d, ["volume", "ls", "-q", "--filter", "label=team=pier"]);
+  assert.equal(byLabel.stdout.trim(), "labelled");
+  const labels = await docker(d, ["volume", "inspect", "--format", "{{json .Labels}}", "labelled"]);
+  assert.equal(labels.stdout.trim(), '{"team":"pier"}');
+  const held = await docker(d, ["create", "--name", "holder", "-v", "made:/m", reg.image, "true"]);
+  assert.equal(held.status, 0, held.stderr);
+  const dangling = await docker(d, ["volume", "ls", "-q", "--filter", "dangling=true"]);
+  assert.deepEqual(dangling.stdout.trim().split("\n").sort(), ["copied", "labelled"]);
+  assert.equal((await docker(d, ["rm", "holder"])).status, 0);
+  for (const v of ["made", "copied", "labelled"])
+    assert.equal((await docker(d, ["volume", "rm", v])).status, 0);
 });
 
 test("--tmpfs mounts a tmpfs", async () => {
