@@ -23,12 +23,14 @@ function nonEmpty(v: unknown): boolean {
 }
 
 /**
- * One `HostConfig.Binds` entry (`/host:/ctr[:ro]` or `volume:/ctr[:ro]`) as a mount request.
+ * One `HostConfig.Binds` entry (`/host:/ctr[:ro]`, `volume:/ctr[:ro]` or an anonymous volume's
+ * `/ctr`) as a mount request.
  * The mode may also hold Docker's `rw`, `z`, `Z`, `nocopy` and propagation words, accepted and
  * ignored. Pure.
  */
 export function parseBind(bind: string): MountRequest {
   const parts = bind.split(":");
+  if (parts.length === 1 && bind.startsWith("/")) return { type: "volume", source: "", target: bind };
   if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1])
     throw new EngineError("INVALID_ARGUMENT", `invalid volume specification: '${bind}'`);
   const [source, target, mode = ""] = parts as [string, string, string?];
@@ -88,7 +90,8 @@ function tmpfsFromDocker(v: unknown): unknown[] {
 
 /**
  * A Docker `ContainerConfig` + `HostConfig` (POST /containers/create) as the engine's config.
- * Mounts come from `Binds`, `Mounts` and `Tmpfs`, in that order. What pier does not do yet
+ * Mounts come from `Binds`, `Mounts` and `Tmpfs`, in that order, then anonymous volumes for
+ * `Volumes` not mounted otherwise. What pier does not do yet
  * (published ports) is refused with a message naming it rather than silently ignored.
  */
 export function configFromDocker(body: unknown): ContainerConfig {
@@ -109,6 +112,10 @@ export function configFromDocker(body: unknown): ContainerConfig {
     ...((host.Mounts as unknown[] | null) ?? []).map(mountFromDocker),
     ...tmpfsFromDocker(host.Tmpfs),
   ];
+  // `docker run -v /path` arrives as Config.Volumes: anonymous volumes where nothing else mounts.
+  const targets = new Set(mounts.map((m) => obj(m).target));
+  for (const target of Object.keys(obj(b.Volumes)))
+    if (!targets.has(target)) mounts.push({ type: "volume", source: "", target });
   const rp = obj(host.RestartPolicy);
   let entrypoint = b.Entrypoint;
   if (Array.isArray(entrypoint) && entrypoint.length === 1 && entrypoint[0] === "") entrypoint = [];

@@ -94,7 +94,8 @@ test("ps status text reads as Docker's", () => {
 test("Binds, Mounts and Tmpfs become mount requests; bad ones are refused naming the problem", () => {
   assert.deepEqual(parseBind("/h:/c"), { type: "bind", source: "/h", target: "/c" });
   assert.deepEqual(parseBind("v1:/c:ro,z"), { type: "volume", source: "v1", target: "/c", readOnly: true });
-  assert.throws(() => parseBind("/only"), /invalid volume specification/);
+  assert.deepEqual(parseBind("/only"), { type: "volume", source: "", target: "/only" });
+  assert.throws(() => parseBind("relative"), /invalid volume specification/);
   assert.throws(() => parseBind("/h:/c:bogus"), /invalid mode: bogus/);
   const c = configFromDocker({
     Image: "b",
@@ -113,6 +114,14 @@ test("Binds, Mounts and Tmpfs become mount requests; bad ones are refused naming
     { type: "tmpfs", source: "", target: "/t", options: ["size=1024", "mode=1777"] },
     { type: "tmpfs", source: "", target: "/u", readOnly: true, options: ["size=1m"] },
   ]);
+  assert.deepEqual(
+    configFromDocker({ Image: "b", Volumes: { "/a": {}, "/anon": {} }, HostConfig: { Binds: ["/h:/a"] } })
+      .mounts,
+    [
+      { type: "bind", source: "/h", target: "/a" },
+      { type: "volume", source: "", target: "/anon" },
+    ],
+  );
   const bad = (host: Record<string, unknown>) => () => configFromDocker({ Image: "b", HostConfig: host });
   assert.throws(bad({ Binds: ["/h:relative"] }), /mount path must be absolute/);
   assert.throws(bad({ Binds: ["/h:/a/../b"] }), /contains '\.\.'/);

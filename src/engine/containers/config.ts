@@ -81,7 +81,8 @@ export function checkMount(v: unknown): MountRequest {
       "INVALID_ARGUMENT",
       `invalid mount config: bind source path must be absolute: ${src}`,
     );
-  if (type === "volume" && !isVolumeName(src))
+  // An empty volume source is an anonymous volume: the service names it at create.
+  if (type === "volume" && src !== "" && !isVolumeName(src))
     throw new EngineError(
       "INVALID_ARGUMENT",
       `invalid mount config: invalid volume name ${JSON.stringify(src)}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed (at least 2 characters); a host directory needs an absolute path`,

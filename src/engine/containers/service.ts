@@ -121,7 +121,16 @@ export class ContainerService extends EventEmitter {
    * Creates a container from `config` (image must be local: `IMAGE_NOT_FOUND` otherwise), named
    * `name` or a generated name. Throws `NAME_CONFLICT` for a used name.
    */
-  async create(config: ContainerConfig, name?: string): Promise<ContainerRecord> {
+  async create(requested: ContainerConfig, name?: string): Promise<ContainerRecord> {
+    // Anonymous volumes get a random name, as in Docker, recorded so `volume rm` sees their users.
+    const config: ContainerConfig = requested.mounts
+      ? {
+          ...requested,
+          mounts: requested.mounts.map((m) =>
+            m.type === "volume" && m.source === "" ? { ...m, source: randomBytes(32).toString("hex") } : m,
+          ),
+        }
+      : requested;
     const image = await this.images.resolve(config.image);
     const id = randomBytes(32).toString("hex");
     const finalName = name ? checkName(name) : `pier_${id.slice(0, 12)}`;

@@ -190,3 +190,25 @@ test("pier run -v and --tmpfs reach the engine's own API", async () => {
   assert.equal(readFileSync(join(d.root, "volumes", "piervol", "_data", "f"), "utf8"), "v\n");
   assert.equal((await docker(d, ["volume", "rm", "piervol"])).status, 0);
 });
+
+test("-v /path alone makes an anonymous volume that outlives the container", async () => {
+  const r = await docker(d, [
+    "run",
+    "--name",
+    "anon",
+    "-v",
+    "/anon",
+    reg.image,
+    "sh",
+    "-c",
+    "echo a > /anon/f",
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  const name = (
+    await docker(d, ["inspect", "--format", "{{range .Mounts}}{{.Name}}{{end}}", "anon"])
+  ).stdout.trim();
+  assert.match(name, /^[0-9a-f]{64}$/);
+  assert.equal(readFileSync(join(d.root, "volumes", name, "_data", "f"), "utf8"), "a\n");
+  assert.equal((await docker(d, ["rm", "anon"])).status, 0);
+  assert.equal((await docker(d, ["volume", "rm", name])).status, 0);
+});
