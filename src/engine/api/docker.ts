@@ -353,7 +353,7 @@ export function dockerApi(svc: ContainerService): DockerApi {
     }
     req.resume();
     if (method === "DELETE" && verb === "") {
-      await svc.remove(ref, flag(q, "force"));
+      await svc.remove(ref, flag(q, "force"), flag(q, "v"));
       res.writeHead(204).end();
       return;
     }

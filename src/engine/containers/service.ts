@@ -49,6 +49,8 @@ export interface ContainerServiceOptions {
 }
 
 const RUNTIME_MAIN = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "runtime", "cli", "main.js");
+/** Docker's label on anonymous volumes (what `rm -v` removes). */
+const ANONYMOUS_LABEL = "com.docker.volume.anonymous";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -150,7 +152,8 @@ export class ContainerService extends EventEmitter {
       const rootfs = await this.snapshots.prepare(id, this.images.layers(image));
       for (const m of config.mounts ?? []) {
         if (m.type !== "volume") continue;
-        if (await this.volumes.ensure(m.source)) {
+        const anonymous = !requested.mounts?.some((r) => r.type === "volume" && r.source === m.source);
+        if (await this.volumes.ensure(m.source, anonymous ? { [ANONYMOUS_LABEL]: "" } : {})) {
           newVolumes.push(m.source);
           await this.volumes.populate(m.source, resolveInRoot(rootfs, m.target, { followFinal: true }));
         }
@@ -426,10 +429,20 @@ export class ContainerService extends EventEmitter {
 
   /**
    * Removes a container: `INVALID_STATE` (Docker's 409) when it runs, unless `force`, which
-   * kills it first. The snapshot, files and record all go.
+   * kills it first. The snapshot, files and record all go; with `anonymousVolumes` (`rm -v`), its
+   * anonymous volumes too (named ones always stay).
    */
-  async remove(ref: string, force = false): Promise<void> {
+  async remove(ref: string, force = false, anonymousVolumes = false): Promise<void> {
     const rec = this.find(ref);
+    if (anonymousVolumes) {
+      await this.remove(rec.id, force);
+      for (const m of rec.config.mounts ?? []) {
+        if (m.type !== "volume" || !this.volumes.exists(m.source)) continue;
+        if (!(ANONYMOUS_LABEL in this.volumes.inspect(m.source).Labels)) continue;
+        await this.removeVolume(m.source).catch((e: Error) => this.log(`rm -v ${m.source}: ${e.message}`));
+      }
+      return;
+    }
     if (rec.status === "running") {
       if (!force)
         throw new EngineError(

@@ -212,3 +212,15 @@ test("-v /path alone makes an anonymous volume that outlives the container", asy
   assert.equal((await docker(d, ["rm", "anon"])).status, 0);
   assert.equal((await docker(d, ["volume", "rm", name])).status, 0);
 });
+
+test("docker rm -v removes the container's anonymous volumes, never named ones", async () => {
+  const r = await docker(d, ["run", "--name", "anon2", "-v", "/x", "-v", "named2:/y", reg.image, "true"]);
+  assert.equal(r.status, 0, r.stderr);
+  const anon = (
+    await docker(d, ["volume", "ls", "-q", "--filter", "label=com.docker.volume.anonymous"])
+  ).stdout.trim();
+  assert.match(anon, /^[0-9a-f]{64}$/);
+  assert.equal((await docker(d, ["rm", "-v", "anon2"])).status, 0);
+  assert.equal((await docker(d, ["volume", "ls", "-q"])).stdout.trim(), "named2");
+  assert.equal((await docker(d, ["volume", "rm", "named2"])).status, 0);
+});
