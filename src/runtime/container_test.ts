@@ -19,7 +19,14 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { Spec } from "../oci/runtime-spec/config.js";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busybox.js";
-import { CLI_PATH, consoleReceiver, requireTool, runtimeCmd, scriptSpec, writeBundle } from "./testing.js";
+import {
+  CLI_PATH,
+  consoleReceiver,
+  pythonSocketAgent,
+  runtimeCmd,
+  scriptSpec,
+  writeBundle,
+} from "./testing.js";
 
 let tmp = "";
 let rootfs = "";
@@ -668,22 +675,8 @@ while True:
 kinds = [os.readlink("/proc/self/fd/%d" % fd) for fd in fds]
 sys.stdout.write(msg.decode() + "\\n" + ",".join(kinds) + "\\n")
 `;
-  const child = spawn(requireTool("python3", "python3"), ["-c", py, path], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  let buf = "";
-  let readyResolve: () => void = () => {};
-  const ready = new Promise<void>((r) => {
-    readyResolve = r;
-  });
-  child.stdout.on("data", (d: Buffer) => {
-    buf += d.toString();
-    if (buf.startsWith("ready\n")) readyResolve();
-  });
-  const received = new Promise<string>((resolve) =>
-    child.on("exit", () => resolve(buf.replace(/^ready\n/, ""))),
-  );
-  return { ready, received };
+  const { ready, output } = pythonSocketAgent(py, path);
+  return { ready, received: output };
 }
 
 test("seccomp SCMP_ACT_NOTIFY: the listener fd and the container process state go to listenerPath", async () => {

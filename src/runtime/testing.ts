@@ -86,6 +86,18 @@ while True:
     out += b
 sys.stdout.write("name=" + msg.decode() + "\\n" + out.decode(errors="replace"))
 `;
+  return pythonSocketAgent(py, socketPath);
+}
+
+/**
+ * Runs a python3 script that binds the unix socket `socketPath` (its argv[1]), prints `ready`
+ * once listening, and writes what it received to stdout before exiting. Node cannot receive fds
+ * over SCM_RIGHTS itself, hence python. `output` is everything printed after `ready`.
+ */
+export function pythonSocketAgent(
+  py: string,
+  socketPath: string,
+): { ready: Promise<void>; output: Promise<string> } {
   const child = spawn(requireTool("python3", "python3"), ["-c", py, socketPath], {
     stdio: ["ignore", "pipe", "inherit"],
   });

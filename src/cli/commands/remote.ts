@@ -94,29 +94,20 @@ async function registryOf(ref: string): Promise<string> {
 
 /** Registers the registry client commands on `program`. */
 export function registerRemoteCommands(program: Command): void {
-  addTransferFlags(
-    program
-      .command("pull")
-      .description("pull an image from a registry into the local store")
-      .argument("<ref>", "image reference"),
-  ).action(async (ref: string, f: RemoteFlags, cmd: Command) => {
-    const { pull } = await import("../../remote/pull.js");
-    const { renderer, options } = await transferOptions(f, [await registryOf(ref)], PULL_VERBS, cmd);
-    const result = await pull(ref, options).finally(() => renderer.finish());
-    process.stdout.write(`Digest: ${result.digest}\n`);
-  });
-
-  addTransferFlags(
-    program
-      .command("push")
-      .description("push an image of the local store to its registry")
-      .argument("<ref>", "image reference"),
-  ).action(async (ref: string, f: RemoteFlags, cmd: Command) => {
-    const { push } = await import("../../remote/pull.js");
-    const { renderer, options } = await transferOptions(f, [await registryOf(ref)], PUSH_VERBS, cmd);
-    const result = await push(ref, options).finally(() => renderer.finish());
-    process.stdout.write(`Digest: ${result.digest}\n`);
-  });
+  const transfers = [
+    { name: "pull", description: "pull an image from a registry into the local store", verbs: PULL_VERBS },
+    { name: "push", description: "push an image of the local store to its registry", verbs: PUSH_VERBS },
+  ] as const;
+  for (const t of transfers) {
+    addTransferFlags(
+      program.command(t.name).description(t.description).argument("<ref>", "image reference"),
+    ).action(async (ref: string, f: RemoteFlags, cmd: Command) => {
+      const { pull, push } = await import("../../remote/pull.js");
+      const { renderer, options } = await transferOptions(f, [await registryOf(ref)], t.verbs, cmd);
+      const result = await (t.name === "pull" ? pull : push)(ref, options).finally(() => renderer.finish());
+      process.stdout.write(`Digest: ${result.digest}\n`);
+    });
+  }
 
   addTransferFlags(
     program
