@@ -66,6 +66,7 @@ static int fifo_fd = -1;      /* O_PATH fd of the exec fifo */
 static int console_sock = -1; /* connected --console-socket */
 static int proxy_sock = -1;   /* parent's end when pier-init itself proxies the pty (`run` with a tty) */
 static int wait_mode = 0;     /* parent waits for the child and exits with its status */
+static char *parent_pidfile = NULL; /* written by the parent before it reports the pid (engine monitors) */
 static char *state_json = NULL;
 static char *seccomp_msg = NULL;
 static int listener_sock = -1;
@@ -382,6 +383,20 @@ static void proxy_console(void) {
   close(master);
 }
 
+/*
+ * Writes PID to PATH atomically (temp file + rename). A caller that is this process's parent (an
+ * engine's monitor) reads it when this process exits, which in detach mode is right after "pid N".
+ */
+static void write_pidfile(const char *path, pid_t pid) {
+  char tmp[PATH_MAX], text[32];
+  if (snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid()) >= (int)sizeof tmp) die("pid file path too long");
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) die("pid file %s: %s", tmp, strerror(errno));
+  int n = snprintf(text, sizeof text, "%d", (int)pid);
+  if (write(fd, text, (size_t)n) != n || close(fd) < 0 || rename(tmp, path) < 0)
+    die("pid file %s: %s", path, strerror(errno));
+}
+
 /* Splits into parent and child; returns only in the child. */
 static void op_clone(record_t *r) {
   need(r, 1);
@@ -418,6 +433,7 @@ static void op_clone(record_t *r) {
   if (uid_map) write_proc_file(pid, "uid_map", uid_map);
   if (setgroups_val) write_proc_file(pid, "setgroups", setgroups_val);
   if (gid_map) write_proc_file(pid, "gid_map", gid_map);
+  if (parent_pidfile) write_pidfile(parent_pidfile, pid);
   send_line("pid %d", pid);
   write_all(release[1], "1", 1);
   close(release[1]);
@@ -1051,6 +1067,9 @@ int main(int argc, char **argv, char **envp) {
     if (!strcmp(op, "mode")) {
       need(&r, 1);
       wait_mode = strcmp(r.argv[0], "wait") == 0;
+    } else if (!strcmp(op, "pidfile")) {
+      need(&r, 1);
+      parent_pidfile = r.argv[0];
     } else if (!strcmp(op, "preserve")) {
       need(&r, 1);
       preserve_fds = atoi(r.argv[0]);

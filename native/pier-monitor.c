@@ -2,7 +2,11 @@
  * pier-monitor: the per-container monitor of pierd (the role of podman's conmon or containerd's
  * shim). libc only, no policy: pierd decides everything and passes it as arguments.
  *
- *   pier-monitor -l LOG -p PIDFILE -e EXITFILE [-a ATTACH_SOCKET] -- CMD ARGS...
+ *   pier-monitor -l LOG -p PIDFILE -e EXITFILE [-a ATTACH_SOCKET] [-s FD] -- CMD ARGS...
+ *
+ * With -s, the inherited fd FD is handed to CMD as its fd 3 (and to nothing else): pierd runs
+ * pier-init directly as CMD and speaks its sync protocol over that socket, so no runtime process
+ * starts per container.
  *
  * What it does, in order:
  *   1. Detaches from pierd (fork, setsid, fork) so that a pierd restart or crash leaves the
@@ -194,13 +198,14 @@ static int exit_code(int st) {
 
 int main(int argc, char **argv) {
   const char *log_path = NULL, *pid_path = NULL, *exit_path = NULL, *attach_path = NULL;
-  int opt;
-  while ((opt = getopt(argc, argv, "+l:p:e:a:")) != -1) {
+  int opt, pass_fd = -1;
+  while ((opt = getopt(argc, argv, "+l:p:e:a:s:")) != -1) {
     switch (opt) {
     case 'l': log_path = optarg; break;
     case 'p': pid_path = optarg; break;
     case 'e': exit_path = optarg; break;
     case 'a': attach_path = optarg; break;
+    case 's': pass_fd = atoi(optarg); break;
     default: return 125;
     }
   }
@@ -211,7 +216,13 @@ int main(int argc, char **argv) {
   char **cmd = argv + optind;
   /* Whatever else pierd's process happened to leave open is not the monitor's to keep: a held
    * pipe would keep its reader waiting for an EOF for as long as the container runs. */
-  for (int fd = 4; fd < 1024; fd++) close(fd);
+  if (pass_fd >= 0 && (pass_fd < 4 || fcntl(pass_fd, F_GETFD) < 0)) {
+    fprintf(stderr, "pier-monitor: -s %d: not an open fd above 3\n", pass_fd);
+    return 125;
+  }
+  for (int fd = 4; fd < 1024; fd++)
+    if (fd != pass_fd) close(fd);
+  if (pass_fd >= 0) fcntl(pass_fd, F_SETFD, FD_CLOEXEC);
   if (fcntl(3, F_GETFD) >= 0) {
     status_fd = 3;
     fcntl(status_fd, F_SETFD, FD_CLOEXEC);
@@ -273,14 +284,20 @@ int main(int argc, char **argv) {
     dup2(in[0] >= 0 ? in[0] : devnull, 0);
     dup2(out[1], 1);
     dup2(err[1], 2);
-    /* Nothing of the monitor but stdio reaches the runtime (and so the container). */
-    for (int fd = 3; fd < 1024; fd++) close(fd);
+    /* Nothing of the monitor but stdio (and the -s socket as fd 3) reaches CMD. */
+    int first = 3;
+    if (pass_fd >= 0) {
+      if (dup2(pass_fd, 3) < 0) _exit(127); /* dup2 clears close-on-exec on the copy */
+      first = 4;
+    }
+    for (int fd = first; fd < 1024; fd++) close(fd);
     execvp(cmd[0], cmd);
     _exit(127);
   }
   close(out[1]);
   close(err[1]);
   if (in[0] >= 0) close(in[0]);
+  if (pass_fd >= 0) close(pass_fd);
   int stdin_fd = in[1];
 
   static struct stream so = {.name = "stdout"}, se = {.name = "stderr"};
