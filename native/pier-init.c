@@ -335,6 +335,34 @@ static void write_proc_file(pid_t pid, const char *name, const char *content) {
   close(fd);
 }
 
+/* `newuidmap`/`newgidmap` records: set when the plan maps more than an unprivileged caller may. */
+static record_t *uid_helper = NULL, *gid_helper = NULL;
+
+/* Runs the setuid id-map helper (argv: PATH ARGS...) for `pid` with an empty environment. */
+static void run_idmap_helper(const record_t *h, pid_t pid) {
+  char pidstr[32];
+  snprintf(pidstr, sizeof pidstr, "%d", pid);
+  char **args = calloc((size_t)h->argc + 2, sizeof(char *));
+  if (!args) die("out of memory");
+  args[0] = h->argv[0];
+  args[1] = pidstr;
+  for (int i = 1; i < h->argc; i++) args[i + 1] = h->argv[i];
+  pid_t p = fork();
+  if (p < 0) die("fork %s: %s", h->argv[0], strerror(errno));
+  if (p == 0) {
+    char *envp[] = {NULL};
+    execve(h->argv[0], args, envp);
+    _exit(127);
+  }
+  int status;
+  while (waitpid(p, &status, 0) < 0)
+    if (errno != EINTR) die("wait %s: %s", h->argv[0], strerror(errno));
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    die("%s %s failed (status %d): are the ranges in /etc/subuid and /etc/subgid?", h->argv[0], pidstr,
+        WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+  free(args);
+}
+
 static void forward_signal(int sig) {
   if (child_pid > 0) kill(child_pid, sig);
 }
@@ -430,9 +458,11 @@ static void op_clone(record_t *r) {
     close(console_sock);
     console_sock = -1;
   }
-  if (uid_map) write_proc_file(pid, "uid_map", uid_map);
+  if (uid_helper) run_idmap_helper(uid_helper, pid);
+  else if (uid_map) write_proc_file(pid, "uid_map", uid_map);
   if (setgroups_val) write_proc_file(pid, "setgroups", setgroups_val);
-  if (gid_map) write_proc_file(pid, "gid_map", gid_map);
+  if (gid_helper) run_idmap_helper(gid_helper, pid);
+  else if (gid_map) write_proc_file(pid, "gid_map", gid_map);
   if (parent_pidfile) write_pidfile(parent_pidfile, pid);
   send_line("pid %d", pid);
   write_all(release[1], "1", 1);
@@ -1079,6 +1109,14 @@ int main(int argc, char **argv, char **envp) {
     } else if (!strcmp(op, "gidmap")) {
       need(&r, 1);
       gid_map = r.argv[0];
+    } else if (!strcmp(op, "newuidmap") || !strcmp(op, "newgidmap")) {
+      /* newuidmap|newgidmap PATH ARGS...: the record stays alive (plan_buf is never freed). */
+      need(&r, 4);
+      record_t *h = malloc(sizeof *h);
+      if (!h) die("out of memory");
+      *h = r;
+      if (op[3] == 'u') uid_helper = h;
+      else gid_helper = h;
     } else if (!strcmp(op, "setgroups")) {
       need(&r, 1);
       setgroups_val = r.argv[0];

@@ -2,7 +2,7 @@
  * Gathers the host facts the pure planner needs ({@link HostFacts}): file kinds of bind sources,
  * the kernel's last capability and the cgroup hierarchies mounted on the host.
  */
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import type { HostCgroupMount, HostFacts } from "./plan/create-plan.js";
 
 let lastCapCache: number | undefined;
@@ -63,6 +63,20 @@ export function hostCgroupMounts(containerDirs: readonly string[] = []): HostCgr
   return out;
 }
 
+/** `newuidmap`/`newgidmap` where Debian's uidmap installs them (they must be setuid root). */
+function idMapHelpers(): { newuidmap?: string; newgidmap?: string } {
+  const out: { newuidmap?: string; newgidmap?: string } = {};
+  for (const name of ["newuidmap", "newgidmap"] as const) {
+    for (const dir of ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]) {
+      if (existsSync(`${dir}/${name}`)) {
+        out[name] = `${dir}/${name}`;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 /** Live host facts for the planner. */
 export function hostFacts(containerCgroupDirs: readonly string[] = []): HostFacts {
   return {
@@ -76,5 +90,7 @@ export function hostFacts(containerCgroupDirs: readonly string[] = []): HostFact
     lastCap: lastCap(),
     cgroupMounts: hostCgroupMounts(containerCgroupDirs),
     euid: process.geteuid?.() ?? 0,
+    egid: process.getegid?.() ?? 0,
+    idMapHelpers: idMapHelpers(),
   };
 }

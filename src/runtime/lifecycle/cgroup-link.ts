@@ -3,9 +3,11 @@
  * (`src/runtime/cgroups/`): created and limited at `create`, joined by the init process before
  * it runs anything, listed by `ps`/`kill --all`, removed at `delete`.
  */
+import { isErrno } from "../../errors.js";
 import type { Spec } from "../../oci/runtime-spec/config.js";
 import type { Cgroup } from "../cgroups/cgroup.js";
 import { openCgroup } from "../cgroups/manager.js";
+import { RuntimeError } from "../error.js";
 import { effectiveResources } from "../plan/device-rules.js";
 
 /** One container's cgroup (all hierarchies on v1 / hybrid hosts). */
@@ -48,7 +50,22 @@ export async function cgroupForContainer(
     systemd,
     ...(spec.linux?.cgroupsPath !== undefined ? { cgroupsPath: spec.linux.cgroupsPath } : {}),
   });
-  await cg.create();
+  const rootless = process.geteuid?.() !== 0;
+  try {
+    await cg.create();
+  } catch (err) {
+    // As runc's rootless cgroupfs manager: a tree not delegated to the user is skipped, unless
+    // the config asks for limits that then could not be kept.
+    if (!rootless || !isPermissionError(err)) throw err;
+    if (hasLimits(spec))
+      throw new RuntimeError(
+        "INVALID_CONFIG",
+        `linux.resources: rootless container needs a delegated cgroup to set limits: ${(err as Error).message}`,
+        { cause: err },
+      );
+    warn(`rootless: cgroups not delegated to this user, container runs without its own cgroup`);
+    return NO_CGROUP;
+  }
   try {
     await cg.apply(effectiveResources(spec, process.geteuid?.() !== 0));
   } catch (err) {
@@ -57,6 +74,28 @@ export async function cgroupForContainer(
   }
   for (const note of cg.notes) warn(note);
   return wrap(cg);
+}
+
+/** A rootless container without a cgroup of its own: nothing to join, list or remove. */
+const NO_CGROUP: ContainerCgroup = {
+  path: "",
+  dirs: [],
+  addProcess: async () => {},
+  pids: async () => [],
+  destroy: async () => {},
+  thaw: async () => {},
+};
+
+function isPermissionError(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause)
+    if (isErrno(e, "EACCES") || isErrno(e, "EPERM") || isErrno(e, "EROFS")) return true;
+  return false;
+}
+
+/** True when `linux.resources` sets anything beyond device rules (which rootless ignores). */
+function hasLimits(spec: Spec): boolean {
+  const r = spec.linux?.resources ?? {};
+  return Object.entries(r).some(([k, v]) => k !== "devices" && v !== undefined && v !== null);
 }
 
 /** Opens the cgroup of an existing container from its stored absolute path. */

@@ -1,7 +1,8 @@
 /**
  * What every lifecycle verb shares: the state store of one `--root` and where warnings go.
  */
-import { DEFAULT_STATE_ROOT, StateStore } from "../state-store.js";
+import { defaultStateRoot } from "../rootless.js";
+import { StateStore } from "../state-store.js";
 
 /** Options common to every verb (the runc global flags that matter to the library). */
 export interface RuntimeContext {
@@ -12,9 +13,12 @@ export interface RuntimeContext {
   systemdCgroup?: boolean;
 }
 
-/** A context for `root` (default {@link DEFAULT_STATE_ROOT}) that prints warnings to stderr. */
+/**
+ * A context for `root` (default {@link defaultStateRoot}: `/run/pier-runtime` for root,
+ * `$XDG_RUNTIME_DIR/pier-runtime` for other users) that prints warnings to stderr.
+ */
 export function runtimeContext(
-  root: string = DEFAULT_STATE_ROOT,
+  root: string = defaultStateRoot(process.geteuid?.() ?? 0, process.env),
   warn?: (m: string) => void,
 ): RuntimeContext {
   return { store: new StateStore(root), warn: warn ?? ((m) => process.stderr.write(`WARN: ${m}\n`)) };

@@ -11,6 +11,9 @@ import { CLONE_FLAGS, MS, NS_PROC_NAME } from "./linux-constants.js";
 import { parseMountOptions, rootfsPropagationFlags } from "./mount-options.js";
 import { op, type PlanOp } from "./ops.js";
 import { processOps, type SeccompProgram } from "./process-ops.js";
+import { idMapOps } from "./user-namespace.js";
+
+export { idMapText } from "./user-namespace.js";
 
 /** A cgroup hierarchy mounted on the host (from /proc/self/mountinfo). */
 export interface HostCgroupMount {
@@ -32,6 +35,10 @@ export interface HostFacts {
   cgroupMounts: HostCgroupMount[];
   /** Effective uid of the runtime: non-root means rootless. */
   euid: number;
+  /** Effective gid of the runtime (the gid an unprivileged caller may map itself); default 0. */
+  egid?: number;
+  /** Paths of `newuidmap`/`newgidmap` (Debian's uidmap), when installed. */
+  idMapHelpers?: { newuidmap?: string; newgidmap?: string };
 }
 
 /** Everything {@link planCreate} needs. */
@@ -49,6 +56,8 @@ export interface CreatePlanInput {
   consoleSocket?: string;
   seccomp?: SeccompProgram;
   host: HostFacts;
+  /** The helper's parent process writes the container's pid here before it reports it. */
+  parentPidFile?: string;
 }
 
 /** The plan and the non-fatal problems found while making it. */
@@ -211,6 +220,7 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
   }
   const warnings: string[] = [];
   const pre: PlanOp[] = [op("mode", input.mode), op("preserve", input.preserveFds ?? 0)];
+  if (input.parentPidFile) pre.push(op("pidfile", input.parentPidFile));
   let cloneFlags = 0;
   let cgroupNs = false;
   const newNamespaces: string[] = [];
@@ -231,10 +241,11 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
   }
   const rootUid = mapToHost(linux.uidMappings, 0) ?? 0;
   const rootGid = mapToHost(linux.gidMappings, 0) ?? 0;
+  let setgroupsDenied = false;
   if (newUserNs) {
-    pre.push(op("uidmap", idMapText(linux.uidMappings ?? [])));
-    pre.push(op("gidmap", idMapText(linux.gidMappings ?? [])));
-    if (host.euid !== 0) pre.push(op("setgroups", "deny"));
+    const ids = idMapOps(linux.uidMappings ?? [], linux.gidMappings ?? [], host);
+    pre.push(...ids.ops);
+    setgroupsDenied = ids.setgroupsDenied;
   }
   pre.push(op("mkfifo", input.fifoPath, rootUid, rootGid));
   // Opened by the runtime's own user: the container's root may not traverse the state directory.
@@ -338,7 +349,7 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
   const p = processOps({
     process: proc,
     lastCap: host.lastCap,
-    setgroupsDenied: newUserNs && host.euid !== 0,
+    setgroupsDenied,
     ...(input.seccomp ? { seccomp: input.seccomp } : {}),
     ...(spec.linux?.personality ? { personality: spec.linux.personality.domain } : {}),
   });
@@ -358,11 +369,6 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
 function order(type: string): number {
   // The user namespace first (it owns the others), mount late, as runc's nsexec joins them.
   return ["user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount"].indexOf(type);
-}
-
-/** The text written to `/proc/<pid>/uid_map` or `gid_map`. */
-export function idMapText(maps: readonly { containerID: number; hostID: number; size: number }[]): string {
-  return maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");
 }
 
 /** The host id that container id `id` maps to, or undefined when unmapped (or no mappings). */

@@ -1,0 +1,205 @@
+/**
+ * Rootless: an unprivileged user created for the test runs `pier-runtime` on a
+ * `spec --rootless` busybox bundle, with only its own id mapped (written directly) and with
+ * ranges from /etc/subuid and /etc/subgid (through newuidmap/newgidmap).
+ */
+import assert from "node:assert/strict";
+import { type SpawnSyncReturns, spawnSync } from "node:child_process";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import type { Spec } from "../oci/runtime-spec/config.js";
+import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busybox.js";
+import { defaultStateRoot } from "./rootless.js";
+import { CLI_PATH, requireTool } from "./testing.js";
+
+const USER = "pier-rootless";
+const SUB_START = 500000;
+const SUB_SIZE = 65536;
+
+let tmp = "";
+let uid = 0;
+let gid = 0;
+let xdg = "";
+
+/** Creates the test user once (kept between runs: removing users races other tests' lookups). */
+function ensureUser(): void {
+  const id = spawnSync("id", ["-u", USER], { encoding: "utf8" });
+  if (id.status !== 0) {
+    const r = spawnSync(requireTool("useradd", "passwd"), ["--no-create-home", "-s", "/bin/sh", USER], {
+      encoding: "utf8",
+    });
+    assert.equal(r.status, 0, r.stderr);
+  }
+  uid = Number(spawnSync("id", ["-u", USER], { encoding: "utf8" }).stdout.trim());
+  gid = Number(spawnSync("id", ["-g", USER], { encoding: "utf8" }).stdout.trim());
+  for (const file of ["/etc/subuid", "/etc/subgid"]) {
+    const text = existsSync(file) ? readFileSync(file, "utf8") : "";
+    if (!text.split("\n").some((l) => l.startsWith(`${USER}:`)))
+      writeFileSync(
+        file,
+        `${text}${text && !text.endsWith("\n") ? "\n" : ""}${USER}:${SUB_START}:${SUB_SIZE}\n`,
+      );
+  }
+}
+
+function subStart(file: string): number {
+  const line = readFileSync(file, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith(`${USER}:`));
+  return Number(line?.split(":")[1]);
+}
+
+before(async () => {
+  requireTool("newuidmap", "uidmap");
+  requireTool("newgidmap", "uidmap");
+  ensureUser();
+  tmp = await makeTempDir("pier-rootless-");
+  // mktemp dirs are 0700: the user must traverse to its bundles.
+  chmodSync(tmp, 0o755);
+  xdg = join(tmp, "xdg");
+  mkdirSync(xdg, { mode: 0o700 });
+  chownSync(xdg, uid, gid);
+});
+
+after(async () => {
+  const list = asUser(["list", "-q"]).stdout.split("\n").filter(Boolean);
+  for (const id of list) asUser(["delete", "--force", id]);
+  await removeTempDir(tmp);
+});
+
+/** Runs pier-runtime as the test user, with the default state root ($XDG_RUNTIME_DIR). */
+function asUser(args: string[], cwd = tmp): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [CLI_PATH, ...args], {
+    cwd,
+    uid,
+    gid,
+    env: { PATH: "/usr/bin:/bin", HOME: tmp, XDG_RUNTIME_DIR: xdg },
+    encoding: "utf8",
+    input: "",
+    timeout: 60000,
+  });
+}
+
+let n = 0;
+/** A user-owned bundle from `pier-runtime spec --rootless`, edited by `mutate`. */
+async function rootlessBundle(mutate: (s: Spec) => void): Promise<{ dir: string; id: string }> {
+  n += 1;
+  const dir = join(tmp, `b${n}`);
+  mkdirSync(dir);
+  await writeBusyboxRootfs(join(dir, "rootfs"));
+  assert.equal(spawnSync("chown", ["-R", `${uid}:${gid}`, dir]).status, 0);
+  const r = asUser(["spec", "--rootless"], dir);
+  assert.equal(r.status, 0, r.stderr);
+  const spec = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as Spec;
+  if (spec.process) spec.process.terminal = false;
+  mutate(spec);
+  writeFileSync(join(dir, "config.json"), JSON.stringify(spec));
+  return { dir, id: `rl${n}-${process.pid}` };
+}
+
+test("defaultStateRoot: $XDG_RUNTIME_DIR/pier-runtime for users, /run/pier-runtime for root", () => {
+  assert.equal(defaultStateRoot(1000, { XDG_RUNTIME_DIR: "/run/user/1000/" }), "/run/user/1000/pier-runtime");
+  assert.equal(defaultStateRoot(0, { XDG_RUNTIME_DIR: "/run/user/0" }), "/run/pier-runtime");
+  assert.equal(defaultStateRoot(1000, {}), "/run/pier-runtime");
+  assert.equal(defaultStateRoot(1000, { XDG_RUNTIME_DIR: "relative" }), "/run/pier-runtime");
+});
+
+test("rootless run: the caller's id is root inside, devices are bind mounts, no cgroup of its own", async () => {
+  const { dir, id } = await rootlessBundle((s) => {
+    if (s.process)
+      s.process.args = [
+        "sh",
+        "-c",
+        "id -u; cat /proc/self/uid_map; grep -c ' /dev/null ' /proc/self/mountinfo; cat /proc/self/cgroup",
+      ];
+  });
+  const r = asUser(["run", "-b", dir, id]);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split("\n");
+  assert.equal(lines[0], "0");
+  assert.deepEqual(lines[1]?.trim().split(/\s+/), ["0", String(uid), "1"]);
+  // /dev/null is a bind mount of the host's node (a user namespace cannot mknod devices).
+  assert.equal(lines[2], "1");
+  // Not moved into a cgroup named after the container: the tree is not delegated here.
+  assert.ok(!r.stdout.includes(id), r.stdout);
+  assert.equal(asUser(["list", "-q"]).stdout.includes(id), false, "run removes its state");
+});
+
+test("rootless state lives under $XDG_RUNTIME_DIR/pier-runtime by default", async () => {
+  const { dir, id } = await rootlessBundle((s) => {
+    if (s.process) s.process.args = ["sleep", "100"];
+  });
+  const c = spawnSync(process.execPath, [CLI_PATH, "run", "-d", "-b", dir, id], {
+    uid,
+    gid,
+    env: { PATH: "/usr/bin:/bin", XDG_RUNTIME_DIR: xdg },
+    stdio: "ignore",
+    timeout: 60000,
+  });
+  assert.equal(c.status, 0);
+  try {
+    const stateFile = join(xdg, "pier-runtime", id, "state.json");
+    assert.ok(existsSync(stateFile), `${stateFile} exists`);
+    assert.equal(statSync(stateFile).uid, uid);
+    const st = asUser(["state", id]);
+    assert.equal(st.status, 0, st.stderr);
+    assert.equal((JSON.parse(st.stdout) as { status: string }).status, "running");
+  } finally {
+    asUser(["kill", id, "KILL"]);
+    for (let i = 0; i < 100 && !asUser(["state", id]).stdout.includes('"stopped"'); i++)
+      await new Promise((res) => setTimeout(res, 20));
+    const d = asUser(["delete", id]);
+    assert.equal(d.status, 0, d.stderr);
+  }
+  assert.ok(!existsSync(join(xdg, "pier-runtime", id)));
+});
+
+test("rootless ranges from /etc/subuid and /etc/subgid go through newuidmap/newgidmap", async () => {
+  const subUid = subStart("/etc/subuid");
+  const subGid = subStart("/etc/subgid");
+  const data = join(tmp, `data-${n + 1}`);
+  mkdirSync(data, { mode: 0o777 });
+  chmodSync(data, 0o777);
+  const { dir, id } = await rootlessBundle((s) => {
+    const linux = s.linux ?? {};
+    linux.uidMappings = [
+      { containerID: 0, hostID: uid, size: 1 },
+      { containerID: 1, hostID: subUid, size: SUB_SIZE },
+    ];
+    linux.gidMappings = [
+      { containerID: 0, hostID: gid, size: 1 },
+      { containerID: 1, hostID: subGid, size: SUB_SIZE },
+    ];
+    s.linux = linux;
+    s.mounts?.push({ destination: "/data", type: "bind", source: data, options: ["rbind", "rw"] });
+    if (s.process) {
+      s.process.user = { uid: 1000, gid: 1000 };
+      s.process.args = ["sh", "-c", "id; cat /proc/self/uid_map; touch /data/f"];
+    }
+  });
+  const r = asUser(["run", "-b", dir, id]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^uid=1000\b.* gid=1000\b/);
+  assert.match(r.stdout, new RegExp(`\\b1\\s+${subUid}\\s+${SUB_SIZE}\\b`));
+  // Container uid 1000 is host uid subUid + 999.
+  const st = statSync(join(data, "f"));
+  assert.equal(st.uid, subUid + 999);
+  assert.equal(st.gid, subGid + 999);
+});
+
+test("rootless: a range outside the user's /etc/subuid is refused by newuidmap, nothing left", async () => {
+  const { dir, id } = await rootlessBundle((s) => {
+    const linux = s.linux ?? {};
+    linux.uidMappings = [
+      { containerID: 0, hostID: uid, size: 1 },
+      { containerID: 1, hostID: 10, size: 10 },
+    ];
+    s.linux = linux;
+    if (s.process) s.process.args = ["true"];
+  });
+  const r = asUser(["run", "-b", dir, id]);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /newuidmap/);
+  assert.equal(asUser(["list", "-q"]).stdout.includes(id), false);
+});
