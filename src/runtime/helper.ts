@@ -55,6 +55,17 @@ export function ensureHelper(): string {
   return bin;
 }
 
+/**
+ * Starts the helper binary `helper` with the sync socket as the fd whose number it passes as
+ * pier-init's argument, and returns the started process and pier's end of that socket. The
+ * default spawns the helper as a child of this process; pierd passes one that starts it under a
+ * per-container monitor instead.
+ */
+export type HelperLauncher = (
+  helper: string,
+  stdio: readonly (string | number)[],
+) => { child: ChildProcess; sync: Socket };
+
 /** Options of {@link launchHelper}. */
 export interface LaunchOptions {
   ops: readonly PlanOp[];
@@ -66,7 +77,15 @@ export interface LaunchOptions {
   onSync?(name: string, pid: number): Promise<string | undefined>;
   /** Resolve at `notify <name>` (create), at `pid` (detached exec) or at exec (sync EOF). */
   until: { notify: string } | "pid" | "exec";
+  /** How the helper process is started (default: a child of this process). */
+  launch?: HelperLauncher;
 }
+
+/** The default {@link HelperLauncher}: the helper as a child, the socket as the last stdio entry. */
+export const spawnHelper: HelperLauncher = (bin, stdio) => {
+  const child = spawn(bin, [String(stdio.length)], { stdio: [...stdio, "pipe"] as StdioOptions, env: {} });
+  return { child, sync: child.stdio[stdio.length] as Socket };
+};
 
 /** A running helper session. */
 export interface HelperSession {
@@ -84,13 +103,11 @@ export function launchHelper(options: LaunchOptions): Promise<HelperSession> {
   const base = options.stdio ?? ["inherit", "inherit", "inherit"];
   const stdio: (string | number)[] = [...base.slice(0, 3)];
   for (let i = 0; i < n; i++) stdio.push(3 + i);
-  stdio.push("pipe");
-  const child = spawn(bin, [String(3 + n)], { stdio: stdio as StdioOptions, env: {} });
+  const { child, sync: sock } = (options.launch ?? spawnHelper)(bin, stdio);
   const exited = new Promise<number>((resolve) => {
     child.on("exit", (code, signal) => resolve(code ?? 128 + (signal ? signalNumber(signal) : 0)));
     child.on("error", () => resolve(255));
   });
-  const sock = child.stdio[3 + n] as Socket;
   sock.write(encodePlan(options.ops));
   return new Promise<HelperSession>((resolve, reject) => {
     let pid = 0;

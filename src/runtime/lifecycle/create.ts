@@ -9,7 +9,7 @@ import { isErrno } from "../../errors.js";
 import type { Spec } from "../../oci/runtime-spec/config.js";
 import { parseSpec } from "../../oci/runtime-spec/validate.js";
 import { RuntimeError } from "../error.js";
-import { type HelperSession, launchHelper } from "../helper.js";
+import { type HelperLauncher, type HelperSession, launchHelper } from "../helper.js";
 import { runHooks } from "../hooks.js";
 import { hostFacts } from "../host-facts.js";
 import { NOTIFY_READY, planCreate, SYNC_CGROUP, SYNC_HOOKS, SYNC_SECCOMP } from "../plan/create-plan.js";
@@ -32,6 +32,10 @@ export interface CreateOptions {
   stdio?: readonly ("inherit" | "ignore" | "pipe" | number)[];
   /** `wait`: the helper stays as the container's parent and exits with its status (for `run`). */
   mode?: "detach" | "wait";
+  /** How pier-init is started (default: a child of this process); see {@link HelperLauncher}. */
+  launch?: HelperLauncher;
+  /** pier-init's parent writes the container's pid here as soon as it is known (for a monitor). */
+  earlyPidFile?: string;
 }
 
 /** A created container and its live helper session. */
@@ -96,6 +100,7 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
       ...(opts.consoleSocket ? { consoleSocket: resolve(opts.consoleSocket) } : {}),
       ...(seccomp ? { seccomp } : {}),
       host: hostFacts(cgroup.dirs),
+      ...(opts.earlyPidFile ? { parentPidFile: resolve(opts.earlyPidFile) } : {}),
     });
     for (const w of plan.warnings) ctx.warn(w);
     const record: StoredContainer = {
@@ -126,6 +131,7 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
       ops: plan.ops,
       preserveFds: opts.preserveFds ?? 0,
       ...(opts.stdio ? { stdio: opts.stdio } : {}),
+      ...(opts.launch ? { launch: opts.launch } : {}),
       until: { notify: NOTIFY_READY },
       onSync: async (name, p) => {
         pid = p;
