@@ -33,6 +33,20 @@
  *
  * The container never inherits a monitor fd other than its stdio: every other fd is closed
  * before CMD is executed.
+ *
+ * Terminals and control (all optional):
+ *   -c CONSOLE_SOCKET  listen there for the pty master that the runtime sends (its
+ *                      --console-socket); pty output is logged as "stdout" as soon as it is read
+ *                      (a prompt has no newline), and attach input is written to the pty.
+ *   -w CTL_FIFO        a FIFO the monitor creates and reads: "resize ROWS COLS\n" applies
+ *                      TIOCSWINSZ to the pty (kept until the pty arrives when it is early).
+ *   -m MAX_BYTES -n N  json-file rotation as Docker's: before a record is written to a log of at
+ *                      least MAX_BYTES, LOG.(i-1) becomes LOG.i down to LOG -> LOG.1 and a new LOG
+ *                      is started; N counts LOG itself, so N=1 truncates LOG instead.
+ *   -x                 exec mode: no detaching, no log, no pid or exit file. CMD (the runtime's
+ *                      `exec --tty --console-socket`) gets /dev/null as stdin and the monitor's
+ *                      stderr as stdout and stderr; the pty is copied to and from the monitor's
+ *                      own stdout and stdin; the monitor exits with CMD's exit code.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -43,6 +57,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -56,6 +71,9 @@
 
 static int status_fd = -1;
 static int log_fd = -1;
+static const char *log_name;
+static long long log_max = -1, log_size;
+static int log_files = 1;
 
 static void status_line(const char *fmt, ...) {
   if (status_fd < 0) return;
@@ -102,6 +120,25 @@ static void write_all(int fd, const char *p, size_t n) {
   }
 }
 
+/* Docker's json-file rotation (see the header). When a rename fails the old file keeps growing. */
+static void rotate_log(void) {
+  char from[4200], to[4200];
+  if (log_files >= 2) {
+    for (int i = log_files - 1; i >= 2; i--) {
+      snprintf(from, sizeof from, "%s.%d", log_name, i - 1);
+      snprintf(to, sizeof to, "%s.%d", log_name, i);
+      rename(from, to); /* ENOENT: not that many files yet */
+    }
+    snprintf(to, sizeof to, "%s.1", log_name);
+    if (rename(log_name, to) < 0) return;
+  }
+  int fd = open(log_name, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
+  if (fd < 0) return;
+  close(log_fd);
+  log_fd = fd;
+  log_size = 0;
+}
+
 /* One json-file record; strings escaped as Go's encoding/json does (HTML-safe). */
 static void log_record(const char *stream, const char *data, size_t len) {
   static char out[LINE_MAX_BYTES * 6 + 256];
@@ -130,20 +167,29 @@ static void log_record(const char *stream, const char *data, size_t len) {
   char t[64];
   now_rfc3339(t, sizeof t);
   o += (size_t)sprintf(out + o, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n", stream, t);
+  if (log_max > 0 && log_size >= log_max) rotate_log();
   write_all(log_fd, out, o);
+  log_size += (long long)o;
 }
 
 struct stream {
   const char *name;
   int fd;
+  int tty;    /* a pty: what was read is logged at once, complete line or not */
+  int raw_fd; /* exec mode: copied there as it is, not logged */
   char buf[LINE_MAX_BYTES];
   size_t len;
 };
 
-/* Reads what is available; logs each complete line (and full buffers). Returns 0 at EOF. */
+/* Reads what is available; logs each complete line (and full buffers). Returns 0 at EOF (and at
+ * EIO, which is how a pty master reports that its last slave was closed). */
 static int pump(struct stream *s) {
   ssize_t n = read(s->fd, s->buf + s->len, sizeof s->buf - s->len);
   if (n < 0) return errno == EINTR || errno == EAGAIN ? 1 : 0;
+  if (s->raw_fd >= 0) {
+    if (n > 0) write_all(s->raw_fd, s->buf, (size_t)n);
+    return n > 0;
+  }
   if (n == 0) {
     if (s->len) log_record(s->name, s->buf, s->len);
     s->len = 0;
@@ -157,8 +203,8 @@ static int pump(struct stream *s) {
       start = i + 1;
     }
   }
-  if (start == 0 && s->len == sizeof s->buf) {
-    log_record(s->name, s->buf, s->len);
+  if ((s->tty && start < s->len) || (start == 0 && s->len == sizeof s->buf)) {
+    log_record(s->name, s->buf + start, s->len - start);
     s->len = 0;
   } else if (start > 0) {
     memmove(s->buf, s->buf + start, s->len - start);
@@ -196,19 +242,197 @@ static int exit_code(int st) {
   return 255;
 }
 
+/* A listening unix socket at `path` (mode 0600), non-blocking; dies naming `what` on failure. */
+static int listen_unix(const char *path, const char *what) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof sa.sun_path) {
+    errno = ENAMETOOLONG;
+    die(what);
+  }
+  strcpy(sa.sun_path, path);
+  unlink(path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 4) < 0) die(what);
+  chmod(path, 0600);
+  return fd;
+}
+
+/* The fd sent with SCM_RIGHTS on a console connection: >= 0; -1 for a message without one; -2
+ * once the connection is closed. */
+static int recv_fd(int conn) {
+  char name[128];
+  struct iovec iov = {.iov_base = name, .iov_len = sizeof name};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+  ssize_t n = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return -1;
+  if (n <= 0) return -2;
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+  if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) return -1;
+  int fd;
+  memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+  return fd;
+}
+
+static unsigned short want_rows, want_cols;
+
+static void apply_size(int master) {
+  if (master < 0 || (!want_rows && !want_cols)) return;
+  struct winsize ws = {.ws_row = want_rows, .ws_col = want_cols};
+  ioctl(master, TIOCSWINSZ, &ws); /* the kernel sends SIGWINCH to the pty's foreground group */
+}
+
+/* The control FIFO, held open for reading and writing so that it never reads EOF. */
+static int open_ctl(const char *path) {
+  unlink(path);
+  if (mkfifo(path, 0600) < 0) die("control fifo");
+  int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) die("control fifo");
+  return fd;
+}
+
+/* Reads control lines ("resize ROWS COLS"); anything else is ignored. */
+static void read_ctl(int fd, int master) {
+  static char buf[256];
+  static size_t len;
+  ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
+  if (n <= 0) return;
+  len += (size_t)n;
+  char *nl;
+  while ((nl = memchr(buf, '\n', len)) != NULL) {
+    *nl = 0;
+    unsigned r, c;
+    if (sscanf(buf, "resize %u %u", &r, &c) == 2 && r < 65536 && c < 65536) {
+      want_rows = (unsigned short)r;
+      want_cols = (unsigned short)c;
+      apply_size(master);
+    }
+    size_t used = (size_t)(nl + 1 - buf);
+    memmove(buf, nl + 1, len - used);
+    len -= used;
+  }
+  if (len == sizeof buf - 1) len = 0; /* no command is that long */
+}
+
+/* Takes the pty master from the console connection once it arrives (see the header). */
+static void console_step(int *lis, int *conn, struct stream *pty, short lis_ev, short conn_ev) {
+  if (*lis >= 0 && lis_ev) {
+    int c = accept4(*lis, NULL, NULL, SOCK_CLOEXEC);
+    if (c >= 0) {
+      if (*conn >= 0) close(*conn);
+      *conn = c;
+    }
+  }
+  if (*conn >= 0 && conn_ev) {
+    int fd = recv_fd(*conn);
+    if (fd >= 0 && pty->fd < 0) {
+      pty->fd = fd;
+      apply_size(fd);
+      close(*conn);
+      *conn = -1;
+      close(*lis);
+      *lis = -1;
+    } else if (fd >= 0) {
+      close(fd);
+    } else if (fd == -2) {
+      close(*conn);
+      *conn = -1;
+    }
+  }
+}
+
+/* Exec mode (-x, see the header). Returns CMD's exit code. */
+static int exec_main(char **cmd, const char *console_path, const char *ctl_path) {
+  signal(SIGPIPE, SIG_IGN);
+  int lis = console_path ? listen_unix(console_path, "console socket") : -1;
+  int ctl = ctl_path ? open_ctl(ctl_path) : -1;
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &mask, NULL);
+  int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0) die("signalfd");
+  pid_t pid = fork();
+  if (pid < 0) die("fork");
+  if (pid == 0) {
+    sigprocmask(SIG_UNBLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(2, 1) < 0) _exit(127);
+    for (int fd = 3; fd < 1024; fd++) close(fd);
+    execvp(cmd[0], cmd);
+    _exit(127);
+  }
+  static struct stream pty = {.name = "stdout", .fd = -1, .raw_fd = 1};
+  int conn = -1, in_open = 1, status = -1, deadline_ms = -1;
+  for (;;) {
+    if (status >= 0 && pty.fd < 0) break;
+    struct pollfd fds[6];
+    int nf = 0, i_sig, i_lis = -1, i_con = -1, i_ctl = -1, i_pty = -1, i_in = -1;
+    i_sig = nf;
+    fds[nf++] = (struct pollfd){sfd, POLLIN, 0};
+    if (lis >= 0) { i_lis = nf; fds[nf++] = (struct pollfd){lis, POLLIN, 0}; }
+    if (conn >= 0) { i_con = nf; fds[nf++] = (struct pollfd){conn, POLLIN, 0}; }
+    if (ctl >= 0) { i_ctl = nf; fds[nf++] = (struct pollfd){ctl, POLLIN, 0}; }
+    if (pty.fd >= 0) { i_pty = nf; fds[nf++] = (struct pollfd){pty.fd, POLLIN, 0}; }
+    if (pty.fd >= 0 && in_open) { i_in = nf; fds[nf++] = (struct pollfd){0, POLLIN, 0}; }
+    int r = poll(fds, (nfds_t)nf, deadline_ms);
+    if (r < 0 && errno != EINTR) break;
+    if (r == 0 && status >= 0) break; /* a background process holds the pty */
+    if (r <= 0) continue;
+    console_step(&lis, &conn, &pty, i_lis >= 0 ? fds[i_lis].revents : 0, i_con >= 0 ? fds[i_con].revents : 0);
+    if (i_ctl >= 0 && fds[i_ctl].revents) read_ctl(ctl, pty.fd);
+    if (i_pty >= 0 && fds[i_pty].revents && !pump(&pty)) {
+      close(pty.fd);
+      pty.fd = -1;
+    }
+    if (i_in >= 0 && fds[i_in].revents && pty.fd >= 0) {
+      char buf[8192];
+      ssize_t n = read(0, buf, sizeof buf);
+      if (n > 0) write_all(pty.fd, buf, (size_t)n);
+      else if (n == 0 || errno != EINTR) in_open = 0;
+    }
+    if (fds[i_sig].revents) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) == sizeof si) {
+      }
+      int st;
+      pid_t w;
+      while ((w = waitpid(-1, &st, WNOHANG)) > 0)
+        if (w == pid) {
+          status = exit_code(st);
+          deadline_ms = 2000;
+        }
+    }
+  }
+  if (console_path) unlink(console_path);
+  if (ctl_path) unlink(ctl_path);
+  return status < 0 ? 255 : status;
+}
+
 int main(int argc, char **argv) {
   const char *log_path = NULL, *pid_path = NULL, *exit_path = NULL, *attach_path = NULL;
-  int opt, pass_fd = -1;
-  while ((opt = getopt(argc, argv, "+l:p:e:a:s:")) != -1) {
+  const char *console_path = NULL, *ctl_path = NULL;
+  int opt, pass_fd = -1, exec_mode = 0;
+  while ((opt = getopt(argc, argv, "+l:p:e:a:s:c:w:m:n:x")) != -1) {
     switch (opt) {
     case 'l': log_path = optarg; break;
     case 'p': pid_path = optarg; break;
     case 'e': exit_path = optarg; break;
     case 'a': attach_path = optarg; break;
     case 's': pass_fd = atoi(optarg); break;
+    case 'c': console_path = optarg; break;
+    case 'w': ctl_path = optarg; break;
+    case 'm': log_max = atoll(optarg); break;
+    case 'n': log_files = atoi(optarg); break;
+    case 'x': exec_mode = 1; break;
     default: return 125;
     }
   }
+  if (exec_mode && optind < argc) return exec_main(argv + optind, console_path, ctl_path);
   if (!log_path || !pid_path || !exit_path || optind >= argc) {
     fprintf(stderr, "usage: pier-monitor -l LOG -p PIDFILE -e EXITFILE [-a SOCKET] -- CMD ARGS...\n");
     return 125;
@@ -249,6 +473,11 @@ int main(int argc, char **argv) {
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) die("PR_SET_CHILD_SUBREAPER");
   log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (log_fd < 0) die("open log");
+  log_name = log_path;
+  struct stat log_st;
+  if (fstat(log_fd, &log_st) == 0) log_size = log_st.st_size;
+  int con_lis = console_path ? listen_unix(console_path, "console socket") : -1, con_conn = -1;
+  int ctl_fd = ctl_path ? open_ctl(ctl_path) : -1;
 
   int out[2], err[2], in[2] = {-1, -1};
   if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) die("pipe");
@@ -300,7 +529,8 @@ int main(int argc, char **argv) {
   if (pass_fd >= 0) close(pass_fd);
   int stdin_fd = in[1];
 
-  static struct stream so = {.name = "stdout"}, se = {.name = "stderr"};
+  static struct stream so = {.name = "stdout", .raw_fd = -1}, se = {.name = "stderr", .raw_fd = -1};
+  static struct stream pty = {.name = "stdout", .fd = -1, .tty = 1, .raw_fd = -1};
   so.fd = out[0];
   se.fd = err[0];
   int ctr_pid = -1, ctr_status = -1, create_failed = 0, attach_fd = -1, attached_once = 0;
@@ -310,9 +540,14 @@ int main(int argc, char **argv) {
   int exit_deadline_ms = -1; /* after the container exited: bounded wait for the pipes to drain */
 
   for (;;) {
-    if (ctr_status >= 0 && so.fd < 0 && se.fd < 0) break;
-    struct pollfd fds[5];
+    if (ctr_status >= 0 && so.fd < 0 && se.fd < 0 && pty.fd < 0) break;
+    struct pollfd fds[9];
     int nf = 0, i_out = -1, i_err = -1, i_sig, i_lis = -1, i_att = -1;
+    int i_clis = -1, i_ccon = -1, i_ctl = -1, i_pty = -1;
+    if (con_lis >= 0) { i_clis = nf; fds[nf++] = (struct pollfd){con_lis, POLLIN, 0}; }
+    if (con_conn >= 0) { i_ccon = nf; fds[nf++] = (struct pollfd){con_conn, POLLIN, 0}; }
+    if (ctl_fd >= 0) { i_ctl = nf; fds[nf++] = (struct pollfd){ctl_fd, POLLIN, 0}; }
+    if (pty.fd >= 0) { i_pty = nf; fds[nf++] = (struct pollfd){pty.fd, POLLIN, 0}; }
     if (so.fd >= 0) { i_out = nf; fds[nf++] = (struct pollfd){so.fd, POLLIN, 0}; }
     if (se.fd >= 0) { i_err = nf; fds[nf++] = (struct pollfd){se.fd, POLLIN, 0}; }
     i_sig = nf;
@@ -331,18 +566,25 @@ int main(int argc, char **argv) {
     if (r == 0 && ctr_status >= 0 && exit_deadline_ms >= 0) break; /* a background process holds a pipe */
     if (i_out >= 0 && fds[i_out].revents && !pump(&so)) { close(so.fd); so.fd = -1; }
     if (i_err >= 0 && fds[i_err].revents && !pump(&se)) { close(se.fd); se.fd = -1; }
+    console_step(&con_lis, &con_conn, &pty, i_clis >= 0 ? fds[i_clis].revents : 0,
+                 i_ccon >= 0 ? fds[i_ccon].revents : 0);
+    if (i_ctl >= 0 && fds[i_ctl].revents) read_ctl(ctl_fd, pty.fd);
+    if (i_pty >= 0 && fds[i_pty].revents && !pump(&pty)) { close(pty.fd); pty.fd = -1; }
     if (i_lis >= 0 && fds[i_lis].revents) {
       attach_fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
     }
     if (i_att >= 0 && fds[i_att].revents) {
       char buf[8192];
       ssize_t n = read(attach_fd, buf, sizeof buf);
-      if (n > 0 && stdin_fd >= 0) {
+      if (n > 0 && console_path) {
+        if (pty.fd >= 0) write_all(pty.fd, buf, (size_t)n);
+      } else if (n > 0 && stdin_fd >= 0) {
         write_all(stdin_fd, buf, (size_t)n);
       } else if (n <= 0 && !(n < 0 && errno == EINTR)) {
         close(attach_fd);
         attach_fd = -1;
-        if (!attached_once && stdin_fd >= 0) {
+        /* A terminal has no end of input: the next client may type on. */
+        if (!attached_once && stdin_fd >= 0 && !console_path) {
           close(stdin_fd); /* StdinOnce: the first client's EOF is the container's EOF */
           stdin_fd = -1;
         }
@@ -395,5 +637,7 @@ int main(int argc, char **argv) {
   }
   status_line("exited %d\n", create_failed ? -1 : ctr_status);
   if (attach_path) unlink(attach_path);
+  if (console_path) unlink(console_path);
+  if (ctl_path) unlink(ctl_path);
   return 0;
 }

@@ -3,7 +3,8 @@
  * and following a growing file. Entries are yielded as they are found; a follower stops once the
  * caller says the writer is done and the file has been read to its end.
  */
-import { open } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { open, stat } from "node:fs/promises";
 
 /** One log record. */
 export interface LogEntry {
@@ -70,46 +71,133 @@ export function wanted(e: LogEntry, q: LogQuery): boolean {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Reads the log at `path` per `q`. A missing file reads as empty. */
+type Handle = Awaited<ReturnType<typeof open>>;
+
+/** The rotated files of the log at `path` that exist now, oldest first (`path.N` … `path.1`). */
+export function rotatedFiles(path: string): string[] {
+  const out: string[] = [];
+  for (let i = 1; existsSync(`${path}.${i}`); i++) out.unshift(`${path}.${i}`);
+  return out;
+}
+
+/** Reads one open log file from an offset, record by record. */
+class Cursor {
+  private partial = "";
+  constructor(
+    readonly fh: Handle,
+    public offset = 0,
+  ) {}
+
+  /** The records that the next read completes; `undefined` at the current end of the file. */
+  async next(buf: Buffer): Promise<LogEntry[] | undefined> {
+    const { bytesRead } = await this.fh.read(buf, 0, buf.length, this.offset);
+    if (bytesRead === 0) return undefined;
+    this.offset += bytesRead;
+    this.partial += buf.toString("utf8", 0, bytesRead);
+    const out: LogEntry[] = [];
+    let nl = this.partial.indexOf("\n");
+    while (nl >= 0) {
+      const e = parseLogLine(this.partial.slice(0, nl));
+      this.partial = this.partial.slice(nl + 1);
+      nl = this.partial.indexOf("\n");
+      if (e) out.push(e);
+    }
+    return out;
+  }
+
+  /** Starts over (the writer truncated the file: max-file=1). */
+  reset(): void {
+    this.offset = 0;
+    this.partial = "";
+  }
+}
+
+async function openOrUndefined(path: string): Promise<Handle | undefined> {
+  try {
+    return await open(path, "r");
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reads the log at `path` per `q`, the rotated files (`path.N` … `path.1`) first unless
+ * `fromOffset` is given. A follower goes on into the new file when the monitor rotates (and
+ * through any file it rotated away before the follower looked). A missing file reads as empty.
+ */
 export async function* readLogs(path: string, q: LogQuery = {}): AsyncGenerator<LogEntry> {
-  let fh: Awaited<ReturnType<typeof open>> | undefined;
-  let offset = q.fromOffset ?? 0;
-  let partial = "";
   const buf = Buffer.alloc(64 * 1024);
   const tailing = q.tail !== undefined && q.tail >= 0;
   const backlog: LogEntry[] = [];
   let caughtUp = false;
+  function* pass(entries: LogEntry[]): Generator<LogEntry> {
+    for (const e of entries) {
+      if (!wanted(e, q)) continue;
+      if (tailing && !caughtUp) {
+        backlog.push(e);
+        if (backlog.length > (q.tail as number)) backlog.shift();
+      } else {
+        yield e;
+      }
+    }
+  }
+  /** Reads whole files (rotated ones, which no longer grow). */
+  async function* drain(files: readonly string[]): AsyncGenerator<LogEntry> {
+    for (const f of files) {
+      const fh = await openOrUndefined(f);
+      if (!fh) continue;
+      try {
+        const c = new Cursor(fh);
+        for (let got = await c.next(buf); got; got = await c.next(buf)) yield* pass(got);
+      } finally {
+        await fh.close();
+      }
+    }
+  }
+  if (q.fromOffset === undefined) yield* drain(rotatedFiles(path));
+  let cur: Cursor | undefined;
+  let startAt = q.fromOffset ?? 0;
   let finalPass = false;
   try {
     for (;;) {
-      if (!fh) {
+      if (!cur) {
+        const fh = await openOrUndefined(path);
+        if (fh) cur = new Cursor(fh, startAt);
+      }
+      const got = cur ? await cur.next(buf) : undefined;
+      if (got) {
+        yield* pass(got);
+        continue;
+      }
+      if (cur && (await cur.fh.stat()).size < cur.offset) {
+        cur.reset();
+        continue;
+      }
+      if (cur && q.follow) {
+        // Rotated: the old file is complete; any file rotated after it was missed, then the new one.
+        const ino = (await cur.fh.stat()).ino;
+        let now: number | undefined;
         try {
-          fh = await open(path, "r");
-        } catch {
-          fh = undefined;
+          now = (await stat(path)).ino;
+        } catch {}
+        if (now !== undefined && now !== ino) {
+          const rotated = rotatedFiles(path);
+          const inos = await Promise.all(
+            rotated.map((f) =>
+              stat(f).then(
+                (s) => s.ino,
+                () => -1,
+              ),
+            ),
+          );
+          const at = inos.indexOf(ino);
+          await cur.fh.close();
+          cur = undefined;
+          startAt = 0;
+          if (at >= 0) yield* drain(rotated.slice(at + 1));
+          continue;
         }
       }
-      let got = 0;
-      if (fh) {
-        const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
-        got = bytesRead;
-        offset += bytesRead;
-        partial += buf.toString("utf8", 0, bytesRead);
-        let nl = partial.indexOf("\n");
-        while (nl >= 0) {
-          const e = parseLogLine(partial.slice(0, nl));
-          partial = partial.slice(nl + 1);
-          nl = partial.indexOf("\n");
-          if (!e || !wanted(e, q)) continue;
-          if (tailing && !caughtUp) {
-            backlog.push(e);
-            if (backlog.length > (q.tail as number)) backlog.shift();
-          } else {
-            yield e;
-          }
-        }
-      }
-      if (got > 0) continue;
       if (!caughtUp) {
         caughtUp = true;
         yield* backlog.splice(0);
@@ -124,7 +212,7 @@ export async function* readLogs(path: string, q: LogQuery = {}): AsyncGenerator<
       await sleep(25);
     }
   } finally {
-    await fh?.close();
+    await cur?.fh.close();
   }
 }
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { renameSync, writeFileSync } from "node:fs";
 import { appendFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -60,4 +61,56 @@ test("follow reads what is appended until the writer is done", async (t) => {
   await appendFile(p, line("stderr", "c\n", "1970-01-01T00:00:03Z"));
   done = true;
   assert.deepEqual(await got, ["stdout:a\n", "stdout:b\n", "stderr:c\n"]);
+});
+
+test("rotated files are read oldest first; tail and since span them", async (t) => {
+  const dir = await makeTempDir("pier-logs-");
+  t.after(() => removeTempDir(dir));
+  const p = join(dir, "l.json");
+  await writeFile(`${p}.2`, line("stdout", "1\n", "1970-01-01T00:00:01Z"));
+  await writeFile(
+    `${p}.1`,
+    line("stdout", "2\n", "1970-01-01T00:00:02Z") + line("stderr", "3\n", "1970-01-01T00:00:03Z"),
+  );
+  await writeFile(p, line("stdout", "4\n", "1970-01-01T00:00:04Z"));
+  assert.deepEqual(await collect(readLogs(p)), ["stdout:1\n", "stdout:2\n", "stderr:3\n", "stdout:4\n"]);
+  assert.deepEqual(await collect(readLogs(p, { tail: 3 })), ["stdout:2\n", "stderr:3\n", "stdout:4\n"]);
+  assert.deepEqual(await collect(readLogs(p, { since: 1.5, until: 3.5 })), ["stdout:2\n", "stderr:3\n"]);
+  // An attach reads only the live file, from where it stood.
+  assert.deepEqual(await collect(readLogs(p, { fromOffset: 0 })), ["stdout:4\n"]);
+});
+
+test("a follower goes on after a rotation, through files rotated before it looked", async (t) => {
+  const dir = await makeTempDir("pier-logs-");
+  t.after(() => removeTempDir(dir));
+  const p = join(dir, "l.json");
+  await writeFile(p, line("stdout", "a\n", "1970-01-01T00:00:01Z"));
+  let done = false;
+  const got = collect(readLogs(p, { follow: true, done: () => done }));
+  await new Promise((r) => setTimeout(r, 100));
+  // Two rotations at once, as the monitor does them (LOG.1 -> LOG.2, LOG -> LOG.1, new LOG).
+  await appendFile(p, line("stdout", "b\n", "1970-01-01T00:00:02Z"));
+  renameSync(p, `${p}.1`);
+  writeFileSync(p, line("stdout", "c\n", "1970-01-01T00:00:03Z"));
+  renameSync(`${p}.1`, `${p}.2`);
+  renameSync(p, `${p}.1`);
+  writeFileSync(p, line("stdout", "d\n", "1970-01-01T00:00:04Z"));
+  await new Promise((r) => setTimeout(r, 100));
+  await appendFile(p, line("stdout", "e\n", "1970-01-01T00:00:05Z"));
+  done = true;
+  assert.deepEqual(await got, ["stdout:a\n", "stdout:b\n", "stdout:c\n", "stdout:d\n", "stdout:e\n"]);
+});
+
+test("a follower starts over when the log is truncated (max-file=1)", async (t) => {
+  const dir = await makeTempDir("pier-logs-");
+  t.after(() => removeTempDir(dir));
+  const p = join(dir, "l.json");
+  await writeFile(p, line("stdout", "long line one\n", "1970-01-01T00:00:01Z"));
+  let done = false;
+  const got = collect(readLogs(p, { follow: true, done: () => done }));
+  await new Promise((r) => setTimeout(r, 100));
+  writeFileSync(p, line("stdout", "x\n", "1970-01-01T00:00:02Z"));
+  await new Promise((r) => setTimeout(r, 100));
+  done = true;
+  assert.deepEqual(await got, ["stdout:long line one\n", "stdout:x\n"]);
 });
