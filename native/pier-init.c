@@ -12,6 +12,11 @@
  * Messages to TypeScript on the sync socket are lines: "pid N", "sync NAME" (then waits for a
  * reply line "ok" or "ok STATEJSON"; anything else aborts), "notify NAME", "error MESSAGE".
  *
+ * argv[2], when given, is the control channel of the resident runtime service (see ctl-relay.h):
+ * the pier-runtime front end execs pier-init with it, so the parent process, instead of exiting
+ * on its own, relays the service's output and exits with the status the service names (after
+ * reporting "exited N" in wait mode). The container never sees that fd.
+ *
  * Security: the binary re-executes itself from a sealed memfd copy so that a container cannot
  * overwrite it through /proc/self/exe (CVE-2019-5736); mount destinations are resolved with
  * openat2(RESOLVE_IN_ROOT) and mounted through /proc/self/fd (CVE-2021-30465); every fd it opens
@@ -56,9 +61,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl-relay.h"
+
 #define MAX_ARGS 4096
 
 static int sync_fd = -1;      /* socket to TypeScript; -1 once closed */
+static int ctl_fd = -1;       /* control channel of the runtime service (argv[2]); the parent's only */
 static int preserve_fds = 0;  /* fds 3..3+preserve_fds-1 reach the container */
 static int root_fd = -1;      /* O_PATH fd of the rootfs (host view, before pivot_root) */
 static char *root_path = NULL;
@@ -92,6 +100,12 @@ static void die(const char *fmt, ...) {
     if (*p == '\n') *p = ' ';
   if (sync_fd >= 0) {
     if (write(sync_fd, line, (size_t)n) < 0) {
+    }
+    if (ctl_fd >= 0) {
+      /* Started by the front end for the runtime service: the service reports the error and
+       * names the exit status. */
+      close(sync_fd);
+      ctl_relay(ctl_fd, 1);
     }
   } else {
     if (write(2, "pier-init: ", 11) < 0 || write(2, line + 6, (size_t)n - 6) < 0) {
@@ -435,6 +449,10 @@ static void op_clone(record_t *r) {
   if (pid < 0) die("clone: %s", strerror(errno));
   if (pid == 0) {
     close(release[1]);
+    if (ctl_fd >= 0) {
+      close(ctl_fd);
+      ctl_fd = -1;
+    }
     if (proxy_sock >= 0) {
       close(proxy_sock);
       proxy_sock = -1;
@@ -469,7 +487,10 @@ static void op_clone(record_t *r) {
   close(release[1]);
   close(sync_fd);
   sync_fd = -1;
-  if (!wait_mode) _exit(0);
+  if (!wait_mode) {
+    if (ctl_fd >= 0) ctl_relay(ctl_fd, 0); /* the service finishes create and names the status */
+    _exit(0);
+  }
   int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
   for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) signal(sigs[i], forward_signal);
   if (proxy_sock >= 0) proxy_console();
@@ -480,9 +501,15 @@ static void op_clone(record_t *r) {
     if (w < 0) _exit(255);
     break;
   }
-  if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) _exit(128 + WTERMSIG(status));
-  _exit(255);
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 255;
+  if (ctl_fd >= 0) {
+    /* The service deletes the container (poststop hooks) before this process exits. */
+    char msg[32];
+    int n = snprintf(msg, sizeof msg, "exited %d\n", code);
+    write_all(ctl_fd, msg, (size_t)n);
+    ctl_relay(ctl_fd, code);
+  }
+  _exit(code);
 }
 
 static void op_sync(record_t *r) {
@@ -903,6 +930,84 @@ static void op_setattr(record_t *r) {
   close(fd);
 }
 
+/* ---- idmapped mounts ---- */
+
+#define MAX_IDMAP_TREES 64
+static int idmap_trees[MAX_IDMAP_TREES]; /* detached mount fds by mount index (0 = none) */
+static int idmap_index[MAX_IDMAP_TREES];
+static int idmap_count = 0;
+
+/* A user namespace fd carrying the given maps: a child waits in it while the maps are written. */
+static int userns_with_maps(const char *uidmap, const char *gidmap) {
+  int hold[2];
+  if (pipe2(hold, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
+  pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, NULL, NULL, 0);
+  if (pid < 0) die("clone user namespace for an idmapped mount: %s", strerror(errno));
+  if (pid == 0) {
+    char c;
+    close(hold[1]);
+    while (read(hold[0], &c, 1) < 0 && errno == EINTR) {
+    }
+    _exit(0);
+  }
+  close(hold[0]);
+  write_proc_file(pid, "uid_map", uidmap);
+  write_proc_file(pid, "setgroups", "deny");
+  write_proc_file(pid, "gid_map", gidmap);
+  char p[64];
+  snprintf(p, sizeof p, "/proc/%d/ns/user", pid);
+  int fd = open(p, O_RDONLY | O_CLOEXEC);
+  int err = errno;
+  close(hold[1]);
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+  }
+  if (fd < 0) die("open %s: %s", p, strerror(err));
+  return fd;
+}
+
+static void op_idmaptree(record_t *r) {
+  /* idmaptree INDEX SRC UIDMAP GIDMAP IDMAP_RECURSIVE CLONE_RECURSIVE: runs before `clone`, with
+   * the host's privileges over SRC's filesystem; the fd is inherited by the container process. */
+  need(r, 6);
+  if (idmap_count >= MAX_IDMAP_TREES) die("too many idmapped mounts");
+  int rec = num(r->argv[5]) != 0;
+  int tree = (int)syscall(SYS_open_tree, AT_FDCWD, r->argv[1], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (rec ? AT_RECURSIVE : 0));
+  if (tree < 0) die("open_tree %s: %s", r->argv[1], strerror(errno));
+  int userns = userns_with_maps(r->argv[2], r->argv[3]);
+  struct mount_attr attr = {0};
+  attr.attr_set = MOUNT_ATTR_IDMAP;
+  attr.userns_fd = (uint64_t)userns;
+  unsigned int at = AT_EMPTY_PATH | (num(r->argv[4]) != 0 ? AT_RECURSIVE : 0);
+  if (syscall(SYS_mount_setattr, tree, "", at, &attr, sizeof attr) < 0)
+    die("idmap mount of %s (mount_setattr MOUNT_ATTR_IDMAP): %s", r->argv[1], strerror(errno));
+  close(userns);
+  idmap_index[idmap_count] = atoi(r->argv[0]);
+  idmap_trees[idmap_count++] = tree;
+}
+
+static void op_idmapmount(record_t *r) {
+  /* idmapmount INDEX DEST KIND FLAGS: attaches the tree of `idmaptree INDEX` at DEST (in the rootfs) */
+  need(r, 4);
+  int index = atoi(r->argv[0]), tree = -1;
+  for (int i = 0; i < idmap_count; i++)
+    if (idmap_index[i] == index) tree = idmap_trees[i];
+  if (tree < 0) die("plan: idmapmount %d without idmaptree", index);
+  int fd = resolve_create(r->argv[1], strcmp(r->argv[2], "file") == 0, 0755);
+  if (fd < 0) die("resolve mount destination %s: %s", r->argv[1], strerror(errno));
+  if (syscall(SYS_move_mount, tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    die("attach idmapped mount on %s: %s", r->argv[1], strerror(errno));
+  close(fd);
+  close(tree);
+  unsigned long rest = (unsigned long)num(r->argv[3]) & ~(MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE);
+  if (rest) {
+    fd = resolve_create(r->argv[1], 0, 0755);
+    char target[64];
+    fdpath(fd, target, sizeof target);
+    if (mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | rest, NULL) < 0) die("remount %s: %s", r->argv[1], strerror(errno));
+    close(fd);
+  }
+}
+
 static void op_timens(record_t *r) {
   /* timens OFFSETS: a new time namespace for the children, with the given clock offsets */
   need(r, 1);
@@ -1078,7 +1183,7 @@ static void op_exec(record_t *r) {
 
 int main(int argc, char **argv, char **envp) {
   if (argc < 2) {
-    fprintf(stderr, "usage: pier-init SYNC_FD (run by pier-runtime, not by hand)\n");
+    fprintf(stderr, "usage: pier-init SYNC_FD [CONTROL_FD] (run by pier-runtime, not by hand)\n");
     return 2;
   }
   sync_fd = atoi(argv[1]);
@@ -1086,10 +1191,18 @@ int main(int argc, char **argv, char **envp) {
     sync_fd = -1;
     die("bad sync fd %s", argv[1]);
   }
+  if (argc > 2) {
+    ctl_fd = atoi(argv[2]);
+    if (fcntl(ctl_fd, F_GETFD) < 0) {
+      ctl_fd = -1;
+      die("bad control fd %s", argv[2]);
+    }
+  }
   signal(SIGPIPE, SIG_IGN);
   reexec_from_memfd(argv, envp);
   /* Only after the re-exec: the sealed copy must still find the socket open. */
   fcntl(sync_fd, F_SETFD, FD_CLOEXEC);
+  if (ctl_fd >= 0) fcntl(ctl_fd, F_SETFD, FD_CLOEXEC);
   read_plan();
   record_t r;
   while (next_record(&r)) {
@@ -1227,6 +1340,10 @@ int main(int argc, char **argv, char **envp) {
       op_remount(&r);
     } else if (!strcmp(op, "setattr")) {
       op_setattr(&r);
+    } else if (!strcmp(op, "idmaptree")) {
+      op_idmaptree(&r);
+    } else if (!strcmp(op, "idmapmount")) {
+      op_idmapmount(&r);
     } else if (!strcmp(op, "timens")) {
       op_timens(&r);
     } else if (!strcmp(op, "caps")) {

@@ -11,7 +11,8 @@ export type RuntimeErrorCode =
   | "HELPER_FAILED"
   | "HELPER_MISSING"
   | "INVALID_ARGUMENT"
-  | "UNSUPPORTED";
+  | "UNSUPPORTED"
+  | "PROTOCOL";
 
 /** Error of the runtime layer; the CLI prints its message as runc would and exits 1. */
 export class RuntimeError extends PierError {

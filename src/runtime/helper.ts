@@ -55,16 +55,37 @@ export function ensureHelper(): string {
   return bin;
 }
 
+/** A started helper process, as its launcher hands it over. */
+export interface LaunchedHelper {
+  /** pier's end of the sync socket. */
+  sync: Socket;
+  /** The helper's exit status: the container's status in `wait` mode (128+signal when killed). */
+  exited: Promise<number>;
+  /**
+   * Sends a signal to the helper; present only when the helper is this process's child, so that
+   * signals this process receives are its to forward (`run`, `exec`).
+   */
+  kill?: (signal: NodeJS.Signals) => void;
+}
+
 /**
  * Starts the helper binary `helper` with the sync socket as the fd whose number it passes as
- * pier-init's argument, and returns the started process and pier's end of that socket. The
- * default spawns the helper as a child of this process; pierd passes one that starts it under a
- * per-container monitor instead.
+ * pier-init's argument; `stdio` are the fds the helper gets as 0, 1, 2, 3… The default spawns
+ * the helper as a child of this process; pierd starts it under a per-container monitor, and the
+ * runtime service has its caller's process become the helper.
  */
 export type HelperLauncher = (
   helper: string,
   stdio: readonly (string | number)[],
-) => { child: ChildProcess; sync: Socket };
+) => LaunchedHelper | Promise<LaunchedHelper>;
+
+/** The exit status of a child process, 128+signal when killed (as a shell reports it). */
+export function childExitStatus(child: ChildProcess): Promise<number> {
+  return new Promise<number>((resolve) => {
+    child.on("exit", (code, signal) => resolve(code ?? 128 + (signal ? signalNumber(signal) : 0)));
+    child.on("error", () => resolve(255));
+  });
+}
 
 /** Options of {@link launchHelper}. */
 export interface LaunchOptions {
@@ -84,30 +105,40 @@ export interface LaunchOptions {
 /** The default {@link HelperLauncher}: the helper as a child, the socket as the last stdio entry. */
 export const spawnHelper: HelperLauncher = (bin, stdio) => {
   const child = spawn(bin, [String(stdio.length)], { stdio: [...stdio, "pipe"] as StdioOptions, env: {} });
-  return { child, sync: child.stdio[stdio.length] as Socket };
+  const sync = child.stdio[stdio.length] as Socket;
+  // A helper that cannot be started (ENOENT, EACCES) fails the session with that reason.
+  child.on("error", (err) => sync.destroy(new Error(`cannot run ${bin}: ${err.message}`)));
+  return {
+    sync,
+    exited: childExitStatus(child),
+    kill: (signal) => child.kill(signal),
+  };
 };
 
 /** A running helper session. */
 export interface HelperSession {
   /** The container (or exec'd) process, as the host sees it. */
   pid: number;
-  helper: ChildProcess;
   /** The helper's exit status: the container's status in `wait` mode (128+signal when killed). */
   exited: Promise<number>;
+  /** See {@link LaunchedHelper.kill}. */
+  kill?: (signal: NodeJS.Signals) => void;
 }
 
 /** Starts the helper, feeds it the plan and follows the protocol until `until`. */
-export function launchHelper(options: LaunchOptions): Promise<HelperSession> {
+export async function launchHelper(options: LaunchOptions): Promise<HelperSession> {
   const bin = ensureHelper();
   const n = options.preserveFds ?? 0;
   const base = options.stdio ?? ["inherit", "inherit", "inherit"];
   const stdio: (string | number)[] = [...base.slice(0, 3)];
   for (let i = 0; i < n; i++) stdio.push(3 + i);
-  const { child, sync: sock } = (options.launch ?? spawnHelper)(bin, stdio);
-  const exited = new Promise<number>((resolve) => {
-    child.on("exit", (code, signal) => resolve(code ?? 128 + (signal ? signalNumber(signal) : 0)));
-    child.on("error", () => resolve(255));
-  });
+  let launched: LaunchedHelper;
+  try {
+    launched = await (options.launch ?? spawnHelper)(bin, stdio);
+  } catch (err) {
+    throw new RuntimeError("HELPER_FAILED", `cannot run ${bin}: ${(err as Error).message}`, { cause: err });
+  }
+  const { sync: sock, exited } = launched;
   sock.write(encodePlan(options.ops));
   return new Promise<HelperSession>((resolve, reject) => {
     let pid = 0;
@@ -126,12 +157,9 @@ export function launchHelper(options: LaunchOptions): Promise<HelperSession> {
         sock.destroy();
         reject(err);
       } else {
-        resolve({ pid, helper: child, exited });
+        resolve({ pid, exited, ...(launched.kill ? { kill: launched.kill } : {}) });
       }
     };
-    child.on("error", (e) =>
-      finish(new RuntimeError("HELPER_FAILED", `cannot run ${bin}: ${e.message}`, { cause: e })),
-    );
     sock.on("data", (chunk: Buffer) => {
       buf += chunk.toString("utf8");
       for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
@@ -171,7 +199,9 @@ export function launchHelper(options: LaunchOptions): Promise<HelperSession> {
         }
       }
     };
-    sock.on("error", () => {});
+    sock.on("error", (err) => {
+      if (err.message.startsWith("cannot run ")) finish(new RuntimeError("HELPER_FAILED", err.message));
+    });
     sock.on("close", () => {
       if (done) return;
       if (options.until === "exec" && pid > 0 && error === undefined) {

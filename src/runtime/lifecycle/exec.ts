@@ -6,7 +6,7 @@
 import { resolve } from "node:path";
 import type { Process } from "../../oci/runtime-spec/config.js";
 import { RuntimeError } from "../error.js";
-import { launchHelper } from "../helper.js";
+import { type HelperLauncher, launchHelper } from "../helper.js";
 import { lastCap } from "../host-facts.js";
 import { nsProcPath } from "../plan/create-plan.js";
 import { CLONE_FLAGS } from "../plan/linux-constants.js";
@@ -25,6 +25,8 @@ export interface ExecOptions {
   consoleSocket?: string;
   preserveFds?: number;
   stdio?: readonly ("inherit" | "ignore" | "pipe" | number)[];
+  /** How pier-init is started (default: a child of this process). */
+  launch?: HelperLauncher;
 }
 
 /** Pure: the ops of an exec into the container whose init is `pid`. */
@@ -100,6 +102,7 @@ export async function execInContainer(ctx: RuntimeContext, opts: ExecOptions): P
     ops,
     preserveFds: opts.preserveFds ?? 0,
     ...(opts.stdio ? { stdio: opts.stdio } : {}),
+    ...(opts.launch ? { launch: opts.launch } : {}),
     until: "exec",
     onSync: async (_name, pid) => {
       if (cg) await cg.addProcess(pid);
@@ -108,13 +111,16 @@ export async function execInContainer(ctx: RuntimeContext, opts: ExecOptions): P
   });
   if (opts.pidFile) await writePidFile(resolve(opts.pidFile), session.pid);
   if (opts.detach) return 0;
+  // Only a helper that is this process's child gets this process's signals (not under the
+  // runtime service, whose caller forwards them itself).
+  const kill = session.kill;
   const forward = (sig: NodeJS.Signals) => {
     try {
-      session.helper.kill(sig);
+      kill?.(sig);
     } catch {}
   };
   const sigs: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGWINCH"];
-  for (const s of sigs) process.on(s, forward);
+  if (kill) for (const s of sigs) process.on(s, forward);
   const code = await session.exited;
   for (const s of sigs) process.off(s, forward);
   return code;

@@ -23,13 +23,16 @@ export async function runContainer(ctx: RuntimeContext, opts: RunOptions): Promi
     throw err;
   }
   if (opts.detach) return 0;
+  // Only a helper that is this process's child gets this process's signals (not under the
+  // runtime service, whose caller forwards them itself).
+  const kill = session.kill;
   const forward = (sig: NodeJS.Signals) => {
     try {
-      session.helper.kill(sig);
+      kill?.(sig);
     } catch {}
   };
   const sigs: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"];
-  for (const s of sigs) process.on(s, forward);
+  if (kill) for (const s of sigs) process.on(s, forward);
   const status = await session.exited;
   for (const s of sigs) process.off(s, forward);
   await deleteContainer(ctx, opts.id, true);

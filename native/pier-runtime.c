@@ -1,0 +1,234 @@
+/*
+ * pier-runtime: the command line front end of the runtime (what podman or containerd execute).
+ *
+ * Starting Node.js costs about 60 ms, three times what `runc run` takes in all, so the runtime's
+ * TypeScript (all of its policy) stays resident in a service process, and this program only
+ * forwards: it sends its arguments, working directory and environment to the service over a
+ * unix socket, relays what the service answers to its own stdout and stderr (see ctl-relay.h)
+ * and exits with the status the service names. When a command starts a container process, the
+ * service answers "exec TOKEN": this program opens a second connection for pier-init's sync
+ * protocol and becomes pier-init, so the container is this process's child exactly as under runc
+ * (conmon's subreaper, --preserve-fds and the caller's stdio all behave the same).
+ *
+ * The service (dist/runtime/service/main.js beside this build) is started on first use, once,
+ * under a lock, and exits by itself when idle. Run by a user other than root, with
+ * PIER_RUNTIME_DIRECT=1, with "-" among the arguments (stdin input), or when the service cannot
+ * start, this program execs the plain Node.js command line instead, which does the same work in
+ * one process. Socket: /run/pier-runtime-service/<hash of the service path>.sock, root-only.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl-relay.h"
+
+#ifndef PIER_NODE
+#define PIER_NODE "node"
+#endif
+
+extern char **environ;
+
+static char build_dir[PATH_MAX]; /* directory of this executable (native/build) */
+static char service_js[PATH_MAX + 64];
+static char cli_js[PATH_MAX + 64];
+
+static const char *node_path(void) {
+  const char *n = getenv("PIER_NODE");
+  return n && *n ? n : PIER_NODE;
+}
+
+/* Runs the plain Node.js command line with the same arguments; never returns. */
+static void __attribute__((noreturn)) exec_direct(int argc, char **argv) {
+  char **args = calloc((size_t)argc + 2, sizeof *args);
+  if (!args) _exit(1);
+  args[0] = (char *)node_path();
+  args[1] = cli_js;
+  for (int i = 1; i < argc; i++) args[i + 1] = argv[i];
+  execvp(args[0], args);
+  fprintf(stderr, "pier-runtime: cannot run %s: %s\n", args[0], strerror(errno));
+  _exit(1);
+}
+
+static int connect_to(const char *path) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof sa.sun_path) return -1;
+  strcpy(sa.sun_path, path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) return fd;
+  close(fd);
+  return -1;
+}
+
+/* Starts the service detached from this process (its own session, stdio on /dev/null). */
+static void spawn_service(const char *sock) {
+  pid_t p = fork();
+  if (p < 0) return;
+  if (p == 0) {
+    setsid();
+    if (fork() != 0) _exit(0);
+    int null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+      dup2(null, 0);
+      dup2(null, 1);
+      dup2(null, 2);
+    }
+    for (int fd = 3; fd < 1024; fd++) close(fd);
+    if (chdir("/") < 0) _exit(1);
+    char *args[] = {(char *)node_path(), service_js, "--socket", (char *)sock, NULL};
+    execvp(args[0], args);
+    _exit(127);
+  }
+  while (waitpid(p, NULL, 0) < 0 && errno == EINTR) {
+  }
+}
+
+/* Connects to the service, starting it first when nothing listens; -1 when that fails. */
+static int connect_service(const char *dir, const char *sock) {
+  int fd = connect_to(sock);
+  if (fd >= 0) return fd;
+  if (mkdir(dir, 0700) < 0 && errno != EEXIST) return -1;
+  char lock_path[PATH_MAX + 8];
+  snprintf(lock_path, sizeof lock_path, "%s.lock", sock);
+  int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock < 0) return -1;
+  while (flock(lock, LOCK_EX) < 0 && errno == EINTR) {
+  }
+  /* Another caller may have started it while this one waited for the lock. */
+  fd = connect_to(sock);
+  if (fd < 0) {
+    spawn_service(sock);
+    struct timespec pause = {0, 2 * 1000 * 1000};
+    for (int i = 0; i < 5000 && fd < 0; i++) { /* up to about 10 s on a loaded machine */
+      nanosleep(&pause, NULL);
+      fd = connect_to(sock);
+    }
+  }
+  close(lock);
+  return fd;
+}
+
+struct buf {
+  char *data;
+  size_t len, cap;
+};
+
+static void put(struct buf *b, const char *s) {
+  size_t n = strlen(s) + 1; /* with its NUL: the fields are NUL-separated */
+  if (b->len + n > b->cap) {
+    b->cap = (b->len + n) * 2;
+    b->data = realloc(b->data, b->cap);
+    if (!b->data) _exit(1);
+  }
+  memcpy(b->data + b->len, s, n);
+  b->len += n;
+}
+
+static int send_all(int fd, const char *p, size_t len) {
+  while (len > 0) {
+    ssize_t w = write(fd, p, len);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return 0;
+    p += w;
+    len -= (size_t)w;
+  }
+  return 1;
+}
+
+/* The request: "req LEN\n" then cwd, argc, the arguments, envc, the environment; NUL-separated. */
+static int send_request(int fd, int argc, char **argv) {
+  struct buf b = {0};
+  char cwd[PATH_MAX], num[32];
+  if (!getcwd(cwd, sizeof cwd)) strcpy(cwd, "/");
+  put(&b, cwd);
+  snprintf(num, sizeof num, "%d", argc - 1);
+  put(&b, num);
+  for (int i = 1; i < argc; i++) put(&b, argv[i]);
+  int envc = 0;
+  for (char **e = environ; *e; e++) envc++;
+  snprintf(num, sizeof num, "%d", envc);
+  put(&b, num);
+  for (char **e = environ; *e; e++) put(&b, *e);
+  char head[64];
+  int n = snprintf(head, sizeof head, "req %zu\n", b.len);
+  int ok = send_all(fd, head, (size_t)n) && send_all(fd, b.data, b.len);
+  free(b.data);
+  return ok;
+}
+
+/* Becomes pier-init with a second connection as its sync socket and `ctl` as its control fd. */
+static void __attribute__((noreturn)) become_init(const char *sock, int ctl, const char *token) {
+  int sync = connect_to(sock);
+  char line[128];
+  int n = snprintf(line, sizeof line, "sync %s\n", token);
+  if (sync < 0 || !send_all(sync, line, (size_t)n)) {
+    fprintf(stderr, "pier-runtime: lost the runtime service\n");
+    _exit(1);
+  }
+  /* Both must survive the exec; pier-init marks them close-on-exec again before the container. */
+  fcntl(sync, F_SETFD, 0);
+  fcntl(ctl, F_SETFD, 0);
+  char init[PATH_MAX + 16], sync_s[16], ctl_s[16];
+  snprintf(init, sizeof init, "%s/pier-init", build_dir);
+  snprintf(sync_s, sizeof sync_s, "%d", sync);
+  snprintf(ctl_s, sizeof ctl_s, "%d", ctl);
+  char *args[] = {init, sync_s, ctl_s, NULL};
+  char *noenv[] = {NULL};
+  execve(init, args, noenv);
+  fprintf(stderr, "pier-runtime: cannot run %s: %s\n", init, strerror(errno));
+  _exit(1);
+}
+
+int main(int argc, char **argv) {
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) {
+    fprintf(stderr, "pier-runtime: cannot find its own path\n");
+    return 1;
+  }
+  exe[n] = '\0';
+  char *slash = strrchr(exe, '/');
+  *slash = '\0';
+  snprintf(build_dir, sizeof build_dir, "%s", exe);
+  snprintf(service_js, sizeof service_js, "%s/../../dist/runtime/service/main.js", build_dir);
+  snprintf(cli_js, sizeof cli_js, "%s/../../dist/runtime/cli/main.js", build_dir);
+
+  const char *direct = getenv("PIER_RUNTIME_DIRECT");
+  if (geteuid() != 0 || (direct && *direct && strcmp(direct, "0") != 0)) exec_direct(argc, argv);
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "-")) exec_direct(argc, argv);
+
+  /* One service per install: the socket is named after the service's path. */
+  char real[PATH_MAX];
+  if (!realpath(service_js, real)) exec_direct(argc, argv);
+  uint64_t h = 1469598103934665603ULL;
+  for (const char *p = real; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+  const char *dir = "/run/pier-runtime-service";
+  char sock[PATH_MAX];
+  const char *override = getenv("PIER_RUNTIME_SERVICE_SOCKET");
+  if (override && *override) snprintf(sock, sizeof sock, "%s", override);
+  else snprintf(sock, sizeof sock, "%s/%016llx.sock", dir, (unsigned long long)h);
+
+  int fd = connect_service(override && *override ? "/" : dir, sock);
+  if (fd < 0 || !send_request(fd, argc, argv)) exec_direct(argc, argv);
+
+  char line[256];
+  while (ctl_next(fd, line, sizeof line)) {
+    if (!strncmp(line, "exit ", 5)) return atoi(line + 5) & 0xff;
+    if (!strncmp(line, "exec ", 5)) become_init(sock, fd, line + 5);
+  }
+  fprintf(stderr, "pier-runtime: the runtime service went away\n");
+  return 1;
+}

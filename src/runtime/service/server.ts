@@ -1,0 +1,207 @@
+/**
+ * The resident runtime service: runs `pier-runtime` command lines (`../cli/cli.ts`) for the
+ * native front end, so that a command costs a unix-socket round trip instead of a Node.js start.
+ * The front end's process stays the caller's: it writes the output this service frames, exits
+ * with the status named here, and becomes pier-init when a command starts a container process
+ * (see `native/pier-runtime.c`). Commands run concurrently; each has its own working directory,
+ * environment and output, and nothing here depends on process-wide state.
+ */
+import { randomBytes } from "node:crypto";
+import { chmodSync, unlinkSync } from "node:fs";
+import { createConnection, createServer, type Server, type Socket } from "node:net";
+import { type CliIo, runCli } from "../cli/cli.js";
+import type { HelperLauncher, LaunchedHelper } from "../helper.js";
+import { frameOutput, parseExited, parseOpening, parseRequest, type ServiceRequest } from "./protocol.js";
+
+/** How long the front end has to open its sync connection after `exec`. */
+const SYNC_TIMEOUT_MS = 10_000;
+
+/** Options of {@link RuntimeService}. */
+export interface RuntimeServiceOptions {
+  socket: string;
+  /** Runs one command line; the default is the runtime's own command line. */
+  run?: (argv: string[], io: CliIo) => Promise<number>;
+  /** Called when no command has run for a while or is running (see {@link RuntimeService.busy}). */
+  onIdle?: () => void;
+  idleMs?: number;
+}
+
+/** A listening runtime service. */
+export class RuntimeService {
+  private readonly server: Server;
+  private readonly pendingSync = new Map<string, (s: Socket) => void>();
+  private active = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    private readonly opts: RuntimeServiceOptions,
+    server: Server,
+  ) {
+    this.server = server;
+  }
+
+  /**
+   * Listens on `opts.socket` (mode 0600). Resolves `undefined` when another service already
+   * answers there; a stale socket file is replaced.
+   */
+  static async listen(opts: RuntimeServiceOptions): Promise<RuntimeService | undefined> {
+    if (await answers(opts.socket)) return undefined;
+    try {
+      unlinkSync(opts.socket);
+    } catch {}
+    const server = createServer();
+    const service = new RuntimeService(opts, server);
+    server.on("connection", (s) => service.accept(s));
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(opts.socket, () => resolve());
+    });
+    chmodSync(opts.socket, 0o600);
+    service.armIdle();
+    return service;
+  }
+
+  /** Commands in progress. */
+  get busy(): number {
+    return this.active;
+  }
+
+  /** Stops listening (commands in progress finish) and removes the socket. */
+  close(): Promise<void> {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private armIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (!this.opts.onIdle || this.active > 0) return;
+    this.idleTimer = setTimeout(() => this.opts.onIdle?.(), this.opts.idleMs ?? 60_000);
+    this.idleTimer.unref();
+  }
+
+  private accept(sock: Socket): void {
+    let buf = Buffer.alloc(0);
+    let opening: ReturnType<typeof parseOpening> | undefined;
+    const onData = (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      if (!opening) {
+        const nl = buf.indexOf(10);
+        if (nl < 0) {
+          if (buf.length > 256) sock.destroy();
+          return;
+        }
+        try {
+          opening = parseOpening(buf.subarray(0, nl).toString("utf8"));
+        } catch {
+          sock.destroy();
+          return;
+        }
+        buf = buf.subarray(nl + 1);
+        if (opening.kind === "sync") {
+          sock.off("data", onData);
+          const waiter = this.pendingSync.get(opening.token);
+          this.pendingSync.delete(opening.token);
+          if (waiter) waiter(sock);
+          else sock.destroy();
+          return;
+        }
+      }
+      if (opening.kind === "req" && buf.length >= opening.length) {
+        sock.off("data", onData);
+        const payload = buf.subarray(0, opening.length);
+        const rest = buf.subarray(opening.length);
+        let req: ServiceRequest;
+        try {
+          req = parseRequest(payload);
+        } catch (err) {
+          sock.end(
+            Buffer.concat([
+              frameOutput("err", `pier-runtime: ${(err as Error).message}\n`),
+              Buffer.from("exit 1\n"),
+            ]),
+          );
+          return;
+        }
+        void this.serve(sock, req, rest);
+      }
+    };
+    sock.on("data", onData);
+    sock.on("error", () => {});
+  }
+
+  private async serve(ctl: Socket, req: ServiceRequest, rest: Buffer): Promise<void> {
+    this.active++;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    const gone = new AbortController();
+    // After `exec`, pier-init's parent reports "exited N" on this connection (wait mode).
+    let exitedResolve: (code: number) => void = () => {};
+    const exited = new Promise<number>((resolve) => {
+      exitedResolve = resolve;
+    });
+    let lines = rest.toString("utf8");
+    ctl.on("data", (chunk: Buffer) => {
+      lines += chunk.toString("utf8");
+      for (let nl = lines.indexOf("\n"); nl >= 0; nl = lines.indexOf("\n")) {
+        const code = parseExited(lines.slice(0, nl));
+        lines = lines.slice(nl + 1);
+        if (code !== undefined) exitedResolve(code);
+      }
+    });
+    ctl.on("close", () => {
+      gone.abort();
+      exitedResolve(255);
+    });
+    const write = (data: Buffer | string) => {
+      if (!ctl.destroyed) ctl.write(data);
+    };
+    let launched = false;
+    const launch: HelperLauncher = async () => {
+      if (launched) throw new Error("the caller's process already became pier-init");
+      launched = true;
+      const token = randomBytes(16).toString("hex");
+      const sync = new Promise<Socket>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.pendingSync.delete(token);
+          reject(new Error("the front end did not open its sync connection"));
+        }, SYNC_TIMEOUT_MS);
+        this.pendingSync.set(token, (s) => {
+          clearTimeout(timer);
+          resolve(s);
+        });
+      });
+      write(`exec ${token}\n`);
+      const launchedHelper: LaunchedHelper = { sync: await sync, exited };
+      return launchedHelper;
+    };
+    const io: CliIo = {
+      stdout: (text) => write(frameOutput("out", text)),
+      stderr: (text) => write(frameOutput("err", text)),
+      cwd: req.cwd,
+      env: req.env,
+      launch,
+      signal: gone.signal,
+    };
+    let code: number;
+    try {
+      code = await (this.opts.run ?? runCli)(req.argv, io);
+    } catch (err) {
+      io.stderr(`${String(err)}\n`);
+      code = 1;
+    }
+    if (!ctl.destroyed) ctl.end(`exit ${code}\n`);
+    this.active--;
+    this.armIdle();
+  }
+}
+
+/** True when something accepts connections on `path`. */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = createConnection(path);
+    c.once("connect", () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once("error", () => resolve(false));
+  });
+}
