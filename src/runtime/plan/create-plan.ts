@@ -7,6 +7,7 @@
 import { posix } from "node:path";
 import type { Hook, Mount, Spec } from "../../oci/runtime-spec/config.js";
 import { RuntimeError } from "../error.js";
+import { idmappedMountOps, wantsIdmap } from "./idmapped-mounts.js";
 import { CLONE_FLAGS, MS, NS_PROC_NAME } from "./linux-constants.js";
 import { parseMountOptions, rootfsPropagationFlags } from "./mount-options.js";
 import { op, type PlanOp } from "./ops.js";
@@ -103,7 +104,14 @@ function rel(p: string): string {
   return posix.normalize(p).replace(/^\/+/, "");
 }
 
-function mountOps(m: Mount, i: number, input: CreatePlanInput, cgroupNs: boolean): PlanOp[] {
+function mountOps(
+  m: Mount,
+  i: number,
+  input: CreatePlanInput,
+  cgroupNs: boolean,
+  pre: PlanOp[],
+  newUserNs: boolean,
+): PlanOp[] {
   const o = parseMountOptions(m.options, m.type);
   const dest = rel(m.destination);
   if (dest === "" || dest === ".")
@@ -122,12 +130,36 @@ function mountOps(m: Mount, i: number, input: CreatePlanInput, cgroupNs: boolean
       cgroupNs,
     );
   }
+  if (!o.bind && wantsIdmap(m, o))
+    throw new RuntimeError(
+      "INVALID_CONFIG",
+      `mounts[${i}]: idmapped mounts are supported for bind mounts only`,
+    );
   if (o.bind) {
     let source = m.source ?? "";
     if (!source.startsWith("/")) source = posix.join(input.bundle, source);
     const kind = input.host.sourceKind(source);
     if (kind === "missing")
       throw new RuntimeError("INVALID_CONFIG", `mounts[${i}].source: ${source} does not exist`);
+    if (wantsIdmap(m, o)) {
+      const linux = input.spec.linux ?? {};
+      const idm = idmappedMountOps({
+        index: i,
+        mount: m,
+        options: o,
+        source,
+        dest,
+        kind,
+        ...(newUserNs
+          ? { userNs: { uidMappings: linux.uidMappings ?? [], gidMappings: linux.gidMappings ?? [] } }
+          : {}),
+      });
+      pre.push(...idm.pre);
+      out.push(...idm.child);
+      for (const prop of o.propagation) out.push(op("propagate", dest, prop));
+      if (o.attrSet || o.attrClear) out.push(op("setattr", dest, o.attrSet, o.attrClear));
+      return out;
+    }
     out.push(op("mount", source, dest, "", o.flags, o.data, kind === "file" ? "file" : "dir"));
   } else {
     out.push(op("mount", m.source ?? m.type ?? "none", dest, m.type ?? "", o.flags, o.data));
@@ -276,7 +308,7 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
   child.push(op("rootprop", rootfsPropagationFlags(linux.rootfsPropagation)));
   child.push(op("rootfs", rootfs));
   const mounts = spec.mounts ?? [];
-  for (const [i, m] of mounts.entries()) child.push(...mountOps(m, i, input, cgroupNs));
+  for (const [i, m] of mounts.entries()) child.push(...mountOps(m, i, input, cgroupNs, pre, newUserNs));
 
   const devBound = mounts.some(
     (m) => posix.normalize(m.destination) === "/dev" && parseMountOptions(m.options, m.type).bind,

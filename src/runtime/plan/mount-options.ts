@@ -18,6 +18,8 @@ export interface MountOptions {
   data: string;
   /** True for `bind` / `rbind`. */
   bind: boolean;
+  /** `idmap` (this mount) or `ridmap` (and every mount below it); absent otherwise. */
+  idmap?: "idmap" | "ridmap";
 }
 
 const FLAG_OPTIONS: Record<string, { clear: boolean; flag: number }> = {
@@ -99,6 +101,8 @@ export const KNOWN_MOUNT_OPTIONS: readonly string[] = [
   "rnorelatime",
   "rnostrictatime",
   "ratime",
+  "idmap",
+  "ridmap",
 ].sort();
 
 /** Decodes `options`; `type` "bind" counts as a bind mount, as runc treats it. */
@@ -108,6 +112,7 @@ export function parseMountOptions(options: readonly string[] = [], type?: string
   let attrClear = 0;
   const propagation: number[] = [];
   const data: string[] = [];
+  let idmap: MountOptions["idmap"];
   for (const opt of options) {
     const f = FLAG_OPTIONS[opt];
     if (f) {
@@ -140,10 +145,24 @@ export function parseMountOptions(options: readonly string[] = [], type?: string
     if (opt === "rnorelatime" || opt === "rnostrictatime" || opt === "ratime") {
       continue;
     }
+    if (opt === "idmap" || opt === "ridmap") {
+      // Never passed to mount(2) (config.md): applied with mount_setattr(MOUNT_ATTR_IDMAP).
+      idmap = opt;
+      continue;
+    }
     data.push(opt);
   }
   if (type === "bind") flags |= MS.BIND;
-  return { flags, propagation, attrSet, attrClear, data: data.join(","), bind: (flags & MS.BIND) !== 0 };
+  const out: MountOptions = {
+    flags,
+    propagation,
+    attrSet,
+    attrClear,
+    data: data.join(","),
+    bind: (flags & MS.BIND) !== 0,
+  };
+  if (idmap) out.idmap = idmap;
+  return out;
 }
 
 /** Propagation flags for `linux.rootfsPropagation` (default rslave, as runc). */
