@@ -2,8 +2,11 @@
  * The engine's image service: pier's image store under `<root>` (an OCI layout at
  * `<root>/content`), pulls through the registry client, and the runtime spec an image implies.
  */
+
+import type { GcResult } from "../content/gc.js";
 import { isPierError } from "../errors.js";
 import { runtimeConfigFromImage, type UserFiles } from "../image/bundle-config.js";
+import { collectGarbage } from "../image/gc.js";
 import { ImageStore, type ResolvedImage } from "../image/image-store.js";
 import { type ImageListRow, listImages } from "../image/list.js";
 import { tryParseReference } from "../oci/reference.js";
@@ -11,7 +14,7 @@ import type { Spec } from "../oci/runtime-spec/config.js";
 import { defaultRuntimeSpec } from "../oci/runtime-spec/default-spec.js";
 import type { CopyResult } from "../remote/copy.js";
 import type { ProgressListener } from "../remote/progress-events.js";
-import { pull } from "../remote/pull.js";
+import { pull, push } from "../remote/pull.js";
 import { EngineError } from "./error.js";
 import type { LayerSource } from "./snapshots/snapshotter.js";
 
@@ -67,6 +70,41 @@ export class ImageService {
       insecure,
       ...(onProgress ? { onProgress } : {}),
     });
+  }
+
+  private insecureFor(registry: string): boolean {
+    return isLoopbackRegistry(registry) || this.insecure.includes(registry);
+  }
+
+  /** Pushes the local image named `ref` to the registry its name says (every platform). */
+  async push(ref: string, onProgress?: ProgressListener): Promise<CopyResult> {
+    const parsed = tryParseReference(ref);
+    if (!parsed) throw new EngineError("INVALID_ARGUMENT", `invalid reference format: ${ref}`);
+    const found = await this.resolve(parsed.toString());
+    return push(parsed.toString(), {
+      storeRoot: this.store.root,
+      localName: found.name ?? parsed.toString(),
+      insecure: this.insecureFor(parsed.registry),
+      ...(onProgress ? { onProgress } : {}),
+    });
+  }
+
+  /** Gives the image `ref` names the further name `target`; resolves with the full new name. */
+  async tag(ref: string, target: string): Promise<string> {
+    if (!tryParseReference(target))
+      throw new EngineError("INVALID_ARGUMENT", `invalid reference format: ${target}`);
+    await this.resolve(ref);
+    return this.store.tag(ref, target);
+  }
+
+  /** Removes the names `names` (blobs stay until {@link ImageService.collect}). */
+  async untag(names: readonly string[]): Promise<void> {
+    for (const n of names) await this.store.layout.remove(n);
+  }
+
+  /** Deletes the blobs no named image reaches. */
+  collect(): Promise<GcResult> {
+    return collectGarbage(this.store);
   }
 
   /** Every named image with its size and id. */

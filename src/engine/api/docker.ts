@@ -8,14 +8,17 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Socket } from "node:net";
-import { arch, cpus, hostname, release, totalmem } from "node:os";
+import { arch, release } from "node:os";
 import { type Duplex, PassThrough } from "node:stream";
 import { PIER_VERSION } from "../../cli/version.js";
 import { parseReference } from "../../oci/reference.js";
 import type { ProgressEvent } from "../../remote/progress-events.js";
 import type { ContainerService, WaitCondition } from "../containers/service.js";
 import { EngineError } from "../error.js";
+import { eventLog } from "../events.js";
 import { attachInput, attachOutput, streamLogs } from "./attach.js";
+import { dockerImageRoutes } from "./docker-images.js";
+import { dockerSystemRoutes, pausedInspect, pausedSummary } from "./docker-system.js";
 import {
   configFromDocker,
   DOCKER_API_VERSION,
@@ -62,6 +65,8 @@ export interface DockerApi {
 export function dockerApi(svc: ContainerService): DockerApi {
   const images = svc.images;
   const execs = new ExecService(svc);
+  // Events are recorded from now on, so `docker events --since` can replay them.
+  eventLog(svc);
 
   async function pullImage(req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {
     const from = q.get("fromImage");
@@ -148,43 +153,8 @@ export function dockerApi(svc: ContainerService): DockerApi {
       sendJson(res, 200, v);
       return;
     }
-    if (method === "GET" && path === "/info") {
-      const all = svc.list();
-      const running = all.filter((c) => c.status === "running").length;
-      sendJson(res, 200, {
-        ID: "pier",
-        Containers: all.length,
-        ContainersRunning: running,
-        ContainersPaused: 0,
-        ContainersStopped: all.length - running,
-        Images: (await images.list()).length,
-        Driver: svc.snapshots.driver,
-        DriverStatus: [],
-        Plugins: { Volume: [], Network: [], Log: ["json-file"] },
-        MemoryLimit: true,
-        SwapLimit: false,
-        CgroupDriver: "cgroupfs",
-        CgroupVersion: "2",
-        LoggingDriver: "json-file",
-        KernelVersion: release(),
-        OperatingSystem: "pier",
-        OSType: "linux",
-        Architecture: arch() === "x64" ? "x86_64" : arch(),
-        NCPU: cpus().length,
-        MemTotal: totalmem(),
-        DockerRootDir: svc.root,
-        Name: hostname(),
-        ServerVersion: PIER_VERSION,
-        Runtimes: { pier: { path: "pier-runtime" } },
-        DefaultRuntime: "pier",
-        Swarm: { LocalNodeState: "inactive", NodeID: "", NodeAddr: "", ControlAvailable: false },
-        SecurityOptions: ["name=seccomp,profile=builtin"],
-        RegistryConfig: { InsecureRegistryCIDRs: ["127.0.0.0/8"], IndexConfigs: {}, Mirrors: [] },
-        Labels: [],
-        Warnings: [],
-      });
-      return;
-    }
+    if (await dockerSystemRoutes(svc, req, res, method, path, q)) return;
+    if (await dockerImageRoutes(svc, req, res, method, path, q)) return;
     if (method === "GET" && path === "/images/json") {
       const rows = await images.list();
       const byId = new Map<string, { tags: string[]; row: (typeof rows)[number] }>();
@@ -212,33 +182,6 @@ export function dockerApi(svc: ContainerService): DockerApi {
       return;
     }
     if (method === "POST" && path === "/images/create") return pullImage(req, res, q);
-    if (method === "GET" && path === "/events") {
-      // Container events as they happen (no history yet): Docker's create/start/die/destroy.
-      res.writeHead(200, { "Content-Type": "application/json" });
-      res.flushHeaders();
-      // A destroyed container has no record any more: remember names as they are seen.
-      const known = new Map<string, { name: string; config: { image: string } }>();
-      const send = (action: string, id: string, extra: Record<string, string> = {}) => {
-        const rec = svc.store.get(id) ?? known.get(id);
-        if (rec) known.set(id, rec);
-        if (action === "destroy") known.delete(id);
-        const nano = BigInt(Date.now()) * 1000000n;
-        const attributes = { name: rec?.name ?? "", image: rec?.config.image ?? "", ...extra };
-        res.write(
-          `${JSON.stringify({ status: action, id, from: attributes.image, Type: "container", Action: action, Actor: { ID: id, Attributes: attributes }, scope: "local", time: Number(nano / 1000000000n), timeNano: Number(nano) })}\n`,
-        );
-      };
-      const handlers: [string, (id: string, code?: number) => void][] = [
-        ["create", (id) => send("create", id)],
-        ["start", (id) => send("start", id)],
-        ["exit", (id, code) => send("die", id, { exitCode: String(code ?? 0) })],
-        ["removed", (id) => send("destroy", id)],
-      ];
-      for (const [e, h] of handlers) svc.on(e, h);
-      await new Promise<void>((resolve) => res.once("close", () => resolve()));
-      for (const [e, h] of handlers) svc.off(e, h);
-      return;
-    }
     if (method === "GET" && path === "/volumes") {
       const filters = parseFilters(q.get("filters"));
       const all = await svc.volumes.list();
@@ -297,7 +240,9 @@ export function dockerApi(svc: ContainerService): DockerApi {
       sendJson(
         res,
         200,
-        (limit && limit > 0 ? list.slice(0, limit) : list).map((c) => dockerSummary(c)),
+        (limit && limit > 0 ? list.slice(0, limit) : list).map((c) =>
+          pausedSummary(dockerSummary(c), svc.isPaused(c.id)),
+        ),
       );
       return;
     }
@@ -359,7 +304,14 @@ export function dockerApi(svc: ContainerService): DockerApi {
     }
     if (method === "GET" && verb === "json") {
       const rec = svc.find(ref);
-      sendJson(res, 200, dockerInspect(rec, svc.logPath(rec.id), svc.snapshots.rootfs(rec.id)));
+      sendJson(
+        res,
+        200,
+        pausedInspect(
+          dockerInspect(rec, svc.logPath(rec.id), svc.snapshots.rootfs(rec.id)),
+          svc.isPaused(rec.id),
+        ),
+      );
       return;
     }
     if (method === "POST" && verb === "start") {

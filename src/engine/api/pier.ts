@@ -11,6 +11,7 @@ import { EngineError } from "../error.js";
 import { readLogs } from "../logs.js";
 import { apiPath } from "./docker.js";
 import { flag, intParam, readJson, sendError, sendJson } from "./http.js";
+import { pierOpsRoutes } from "./pier-ops.js";
 
 /** Version of pier's own API (the path prefix). */
 export const PIER_API_VERSION = "v1";
@@ -72,6 +73,7 @@ export function pierApi(svc: ContainerService): (req: IncomingMessage, res: Serv
       );
       return;
     }
+    if (await pierOpsRoutes(svc, req, res, method, path, q)) return;
     const m = /^\/containers\/([^/]+)(?:\/([a-z]+))?$/.exec(path);
     if (!m) throw new EngineError("NOT_FOUND", `no such API path ${full}`);
     const ref = decodeURIComponent(m[1]!);

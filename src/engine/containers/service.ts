@@ -10,7 +10,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,6 +19,7 @@ import { resolveInRoot } from "../../layer/resolve.js";
 import { type RuntimeContext, runtimeContext } from "../../runtime/lifecycle/context.js";
 import { deleteContainer } from "../../runtime/lifecycle/delete.js";
 import { killContainer } from "../../runtime/lifecycle/kill.js";
+import { pauseContainer, resumeContainer } from "../../runtime/lifecycle/pause.js";
 import { parseSignal } from "../../runtime/lifecycle/signals.js";
 import { startContainer } from "../../runtime/lifecycle/start.js";
 import { EngineError } from "../error.js";
@@ -54,8 +55,8 @@ const ANONYMOUS_LABEL = "com.docker.volume.anonymous";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Containers and their tasks. Emits `create` (id), `start` (id), `exit` (id, code) and
- * `removed` (id, code).
+ * Containers and their tasks. Emits `create` (id), `start` (id), `exit` (id, code),
+ * `removed` (id, code), `kill` (id, signal), `stop`, `restart`, `pause` and `unpause` (id).
  * Every create either completes or removes what it made (snapshot, directory, record).
  */
 export class ContainerService extends EventEmitter {
@@ -132,8 +133,20 @@ export class ContainerService extends EventEmitter {
             m.type === "volume" && m.source === "" ? { ...m, source: randomBytes(32).toString("hex") } : m,
           ),
         }
-      : requested;
+      : { ...requested };
     const image = await this.images.resolve(config.image);
+    // The image's Config.Volumes become anonymous volumes where nothing else is mounted (as Docker).
+    const mounted = new Set((config.mounts ?? []).map((m) => m.target));
+    const imageVolumes = Object.keys(image.config.config?.Volumes ?? {}).filter((t) => !mounted.has(t));
+    if (imageVolumes.length)
+      config.mounts = [
+        ...(config.mounts ?? []),
+        ...imageVolumes.map((target) => ({
+          type: "volume" as const,
+          source: randomBytes(32).toString("hex"),
+          target,
+        })),
+      ];
     const id = randomBytes(32).toString("hex");
     const finalName = name ? checkName(name) : `pier_${id.slice(0, 12)}`;
     const sources: Record<string, string> = {};
@@ -186,7 +199,7 @@ export class ContainerService extends EventEmitter {
         "INVALID_STATE",
         `container ${rec.id} is marked for removal and cannot be started`,
       );
-    this.stopped.delete(rec.id);
+    this.userStopped(rec.id, false);
     return this.launch(rec);
   }
 
@@ -315,7 +328,7 @@ export class ContainerService extends EventEmitter {
       return;
     }
     const policy = rec.config.restartPolicy;
-    if (!policy || this.stopped.has(id) || this.closed) return;
+    if (!policy || this.isUserStopped(id) || this.closed) return;
     const again =
       policy.name === "always" ||
       policy.name === "unless-stopped" ||
@@ -326,7 +339,7 @@ export class ContainerService extends EventEmitter {
     // Docker backs off from 100 ms, doubling; a short fixed delay keeps a crash loop cheap enough.
     await sleep(Math.min(100 * 2 ** Math.min(rec.restartCount, 6), 5000));
     const cur = this.store.get(id);
-    if (cur?.status !== "exited" || this.stopped.has(id) || this.closed) return;
+    if (cur?.status !== "exited" || this.isUserStopped(id) || this.closed) return;
     this.store.update(id, { restartCount: cur.restartCount + 1 });
     await this.launch(cur).catch((e: Error) => this.log(`restart ${id}: ${e.message}`));
   }
@@ -340,8 +353,10 @@ export class ContainerService extends EventEmitter {
         `Cannot kill container: ${ref}: Container ${rec.id} is not running`,
       );
     const sig = typeof signal === "number" ? signal : parseSignal(signal);
-    this.stopped.add(rec.id);
+    this.userStopped(rec.id, true);
     await killContainer(this.runtime, rec.id, sig);
+    this.emit("kill", rec.id, sig);
+    await this.thawAfterSignal(rec.id);
   }
 
   /**
@@ -352,17 +367,20 @@ export class ContainerService extends EventEmitter {
   async stop(ref: string, timeout?: number): Promise<boolean> {
     const rec = this.find(ref);
     if (rec.status !== "running") return false;
-    this.stopped.add(rec.id);
+    this.userStopped(rec.id, true);
     const exited = this.waitExit(rec.id);
     const grace = timeout ?? rec.config.stopTimeout ?? 10;
     await killContainer(this.runtime, rec.id, parseSignal(rec.config.stopSignal ?? "SIGTERM")).catch(
       () => {},
     );
+    await this.thawAfterSignal(rec.id);
     const timedOut = await Promise.race([exited.then(() => false), sleep(grace * 1000).then(() => true)]);
     if (timedOut) {
       await killContainer(this.runtime, rec.id, 9, true).catch(() => {});
+      await this.thawAfterSignal(rec.id);
       await exited;
     }
+    this.emit("stop", rec.id);
     return true;
   }
 
@@ -371,7 +389,9 @@ export class ContainerService extends EventEmitter {
     const rec = this.find(ref);
     await this.stop(rec.id, timeout);
     await this.waitState(rec.id, (r) => r.status !== "running");
-    return this.start(rec.id);
+    const started = await this.start(rec.id);
+    this.emit("restart", rec.id);
+    return started;
   }
 
   /** Resolves with the exit code of the next exit of `id`. */
@@ -449,9 +469,10 @@ export class ContainerService extends EventEmitter {
           "INVALID_STATE",
           `You cannot remove a running container ${rec.id}. Stop the container before attempting removal or force remove`,
         );
-      this.stopped.add(rec.id);
+      this.userStopped(rec.id, true);
       const exited = this.waitExit(rec.id);
       await killContainer(this.runtime, rec.id, 9, true).catch(() => {});
+      await this.thawAfterSignal(rec.id);
       await exited;
       if (!this.store.get(rec.id)) return; // auto-removed meanwhile
     }
@@ -466,6 +487,54 @@ export class ContainerService extends EventEmitter {
     this.stopped.delete(rec.id);
     this.log("container removed", { id: rec.id });
     this.emit("removed", rec.id, rec.exitCode);
+  }
+
+  /** Records (in memory and on disk, so it survives pierd restarts) whether the user stopped `id`. */
+  private userStopped(id: string, stopped: boolean): void {
+    const file = join(this.dir(id), "user-stopped");
+    if (stopped) {
+      this.stopped.add(id);
+      if (existsSync(this.dir(id))) writeFileSync(file, "");
+    } else {
+      this.stopped.delete(id);
+      rmSync(file, { force: true });
+    }
+  }
+
+  /** True when the user stopped `id` (restart policies other than `always` leave it down). */
+  isUserStopped(id: string): boolean {
+    return this.stopped.has(id) || existsSync(join(this.dir(id), "user-stopped"));
+  }
+
+  /** True while running container `id` is frozen (the runtime's state says `paused`). */
+  isPaused(id: string): boolean {
+    return existsSync(join(this.runtime.store.dir(id), "paused"));
+  }
+
+  /** Freezes a running container (`INVALID_STATE` unless running and not paused yet). */
+  async pause(ref: string): Promise<void> {
+    const rec = this.find(ref);
+    if (rec.status !== "running")
+      throw new EngineError("INVALID_STATE", `Container ${rec.id} is not running`);
+    if (this.isPaused(rec.id))
+      throw new EngineError("INVALID_STATE", `Container ${rec.id} is already paused`);
+    await pauseContainer(this.runtime, rec.id);
+    this.emit("pause", rec.id);
+  }
+
+  /** Thaws a paused container (`INVALID_STATE` unless paused). */
+  async unpause(ref: string): Promise<void> {
+    const rec = this.find(ref);
+    if (rec.status !== "running" || !this.isPaused(rec.id))
+      throw new EngineError("INVALID_STATE", `Container ${rec.id} is not paused`);
+    await resumeContainer(this.runtime, rec.id);
+    this.emit("unpause", rec.id);
+  }
+
+  /** A frozen container cannot act on a signal: thaw it once the signal is queued. */
+  private async thawAfterSignal(id: string): Promise<void> {
+    if (this.isPaused(id))
+      await resumeContainer(this.runtime, id).catch((e: Error) => this.log(`thaw ${id}: ${e.message}`));
   }
 
   /** Names of the containers that mount the named volume `name`. */
@@ -496,9 +565,8 @@ export class ContainerService extends EventEmitter {
         if (exit) await this.onExit(rec.id, exit.exitCode, exit.finishedAt);
         else if (processAlive(rec.monitorPid)) this.watch(rec.id);
         else await this.onExit(rec.id, 255, now(), "the container's monitor died while pierd was down");
-      } else if (rec.status === "exited") {
-        const p = rec.config.restartPolicy?.name;
-        if (p === "always" && !rec.error) await this.launch(rec).catch(() => {});
+      } else if (rec.status === "exited" && !rec.error && restartOnBoot(rec, this.isUserStopped(rec.id))) {
+        await this.launch(rec).catch((e: Error) => this.log(`restart ${rec.id}: ${e.message}`));
       }
     }
   }
@@ -541,6 +609,26 @@ export class ContainerService extends EventEmitter {
 
 function now(): string {
   return new Date().toISOString();
+}
+
+/**
+ * Whether an exited container starts again when pierd starts, as Docker decides: `always` does,
+ * `unless-stopped` unless the user stopped it, `on-failure[:N]` after a failure with retries left.
+ * Pure.
+ */
+export function restartOnBoot(
+  rec: Pick<ContainerRecord, "config" | "exitCode" | "restartCount">,
+  userStopped: boolean,
+): boolean {
+  const p = rec.config.restartPolicy;
+  if (!p) return false;
+  if (p.name === "always") return true;
+  if (p.name === "unless-stopped") return !userStopped;
+  if (p.name === "on-failure")
+    return (
+      !userStopped && rec.exitCode !== 0 && (!p.maximumRetryCount || rec.restartCount < p.maximumRetryCount)
+    );
+  return false;
 }
 
 /** The runtime's error message from its JSON log (the last `error` line). */

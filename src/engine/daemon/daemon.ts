@@ -3,13 +3,15 @@
  * containers, and serves pier's API and the Docker API on two unix sockets (mode 0660).
  * `close()` stops serving; containers keep running under their monitors.
  */
-import { chmodSync } from "node:fs";
+import { chmodSync, chownSync, readFileSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import { join } from "node:path";
 import { dockerApi } from "../api/docker.js";
 import { pierApi } from "../api/pier.js";
 import { ContainerService } from "../containers/service.js";
+import { EngineError } from "../error.js";
 import { ImageService } from "../images.js";
 import { type SnapshotDriver, Snapshotter } from "../snapshots/snapshotter.js";
 
@@ -25,8 +27,38 @@ export interface DaemonConfig {
   dockerSocket?: string;
   snapshotter?: SnapshotDriver;
   insecureRegistries?: string[];
+  /**
+   * A TCP listener for the Docker API, always TLS with client certificates (plain TCP is
+   * refused): `listen` is `HOST:PORT`, the others PEM file paths.
+   */
+  tls?: { listen: string; cacert: string; cert: string; key: string };
   /** One JSON object per line (default: stderr). */
   log?: (line: string) => void;
+}
+
+/**
+ * `HOST:PORT` (`127.0.0.1:2376`, `[::1]:2376`) of a TCP listener. `tcp://` is accepted and
+ * stripped; a missing host or port is `INVALID_ARGUMENT`. Pure.
+ */
+export function parseTcpAddress(text: string): { host: string; port: number } {
+  const m = /^(?:tcp:\/\/)?(\[[0-9a-fA-F:.]+\]|[^:/\s]+):(\d{1,5})$/.exec(text);
+  const port = m ? Number(m[2]) : Number.NaN;
+  if (!m || port > 65535)
+    throw new EngineError("INVALID_ARGUMENT", `invalid TCP address ${JSON.stringify(text)}: want HOST:PORT`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ""), port };
+}
+
+/** The gid of group `name` from /etc/group, or undefined. */
+function groupId(name: string): number | undefined {
+  try {
+    const line = readFileSync("/etc/group", "utf8")
+      .split("\n")
+      .find((l) => l.startsWith(`${name}:`));
+    const gid = line ? Number(line.split(":")[2]) : Number.NaN;
+    return Number.isInteger(gid) ? gid : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A serving daemon. */
@@ -47,6 +79,9 @@ async function listenUnix(server: Server, path: string): Promise<void> {
     });
   });
   chmodSync(path, 0o660);
+  // Members of `pier` may use the API, as `docker` members may use dockerd's socket.
+  const gid = groupId("pier");
+  if (gid !== undefined) chownSync(path, 0, gid);
 }
 
 /** Opens the services, restores containers, and listens. */
@@ -80,15 +115,51 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
   }
   await listenUnix(pierServer, socket);
   await listenUnix(dockerServer, dockerSocket);
-  log("pierd listening", { socket, dockerSocket, snapshotter: snapshots.driver });
+  const servers = [pierServer, dockerServer];
+  let tcpAddress: string | undefined;
+  if (config.tls) {
+    const { host, port } = parseTcpAddress(config.tls.listen);
+    const tlsServer = createTlsServer(
+      {
+        ca: readFileSync(config.tls.cacert),
+        cert: readFileSync(config.tls.cert),
+        key: readFileSync(config.tls.key),
+        requestCert: true,
+        rejectUnauthorized: true,
+        minVersion: "TLSv1.2",
+      },
+      docker.request,
+    );
+    tlsServer.on("upgrade", docker.upgrade);
+    tlsServer.keepAliveTimeout = 5000;
+    tlsServer.requestTimeout = 0;
+    await new Promise<void>((resolve, reject) => {
+      tlsServer.once("error", reject);
+      tlsServer.listen(port, host, () => {
+        tlsServer.off("error", reject);
+        resolve();
+      });
+    });
+    const a = tlsServer.address();
+    tcpAddress =
+      typeof a === "object" && a
+        ? `${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}`
+        : undefined;
+    servers.push(tlsServer);
+  }
+  log("pierd listening", {
+    socket,
+    dockerSocket,
+    ...(tcpAddress ? { tlsListen: tcpAddress } : {}),
+    snapshotter: snapshots.driver,
+  });
   return {
     containers,
     socket,
     dockerSocket,
     async close() {
-      const closing = [pierServer, dockerServer].map((s) => new Promise<void>((r) => s.close(() => r())));
-      pierServer.closeAllConnections();
-      dockerServer.closeAllConnections();
+      const closing = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
+      for (const s of servers) s.closeAllConnections();
       await Promise.all(closing);
       containers.close();
       log("pierd stopped");

@@ -20,7 +20,12 @@ const program = new Command("pierd")
   .option("--socket <path>", "pier API socket (default <exec-root>/pier.sock)")
   .option("--docker-socket <path>", "Docker API socket (default <exec-root>/docker.sock)")
   .option("--snapshotter <driver>", "overlay or copy (default: overlay when the kernel has it)")
-  .option("--insecure-registry <host...>", "registries spoken to over plain HTTP (loopback always is)");
+  .option("--insecure-registry <host...>", "registries spoken to over plain HTTP (loopback always is)")
+  .option("--tls-listen <host:port>", "also serve the Docker API on TCP, with TLS and client certificates")
+  .option("--tlscacert <file>", "CA (PEM) that client certificates must chain to")
+  .option("--tlscert <file>", "server certificate (PEM)")
+  .option("--tlskey <file>", "server key (PEM)")
+  .option("-H, --host <addr>", "unix:///path for the Docker socket; tcp:// is refused (use --tls-listen)");
 program.parse();
 const flags = program.opts<{
   config?: string;
@@ -30,6 +35,11 @@ const flags = program.opts<{
   dockerSocket?: string;
   snapshotter?: string;
   insecureRegistry?: string[];
+  tlsListen?: string;
+  tlscacert?: string;
+  tlscert?: string;
+  tlskey?: string;
+  host?: string;
 }>();
 
 function fail(message: string): never {
@@ -51,12 +61,37 @@ if (configPath) {
 const snapshotter = flags.snapshotter ?? file.snapshotter;
 if (snapshotter !== undefined && snapshotter !== "overlay" && snapshotter !== "copy")
   fail(`--snapshotter must be overlay or copy, not ${snapshotter}`);
+if (flags.host && !flags.host.startsWith("unix://"))
+  fail(
+    `-H ${flags.host}: plain TCP is refused; use --tls-listen HOST:PORT with --tlscacert, --tlscert and --tlskey`,
+  );
+const tlsListen = flags.tlsListen ?? file.tls?.listen;
+const tlsFiles = {
+  cacert: flags.tlscacert ?? file.tls?.cacert,
+  cert: flags.tlscert ?? file.tls?.cert,
+  key: flags.tlskey ?? file.tls?.key,
+};
+if (tlsListen && (!tlsFiles.cacert || !tlsFiles.cert || !tlsFiles.key))
+  fail(
+    "--tls-listen needs --tlscacert, --tlscert and --tlskey: TCP is served only with TLS and client certificates",
+  );
+const dockerSocketFlag = flags.host ? flags.host.slice("unix://".length) : flags.dockerSocket;
 const config: DaemonConfig = {
   root: flags.root ?? file.root ?? "/var/lib/pier",
   execRoot: flags.execRoot ?? file.execRoot ?? "/run/pier",
   ...((flags.socket ?? file.socket) ? { socket: (flags.socket ?? file.socket) as string } : {}),
-  ...((flags.dockerSocket ?? file.dockerSocket)
-    ? { dockerSocket: (flags.dockerSocket ?? file.dockerSocket) as string }
+  ...((dockerSocketFlag ?? file.dockerSocket)
+    ? { dockerSocket: (dockerSocketFlag ?? file.dockerSocket) as string }
+    : {}),
+  ...(tlsListen
+    ? {
+        tls: {
+          listen: tlsListen,
+          cacert: tlsFiles.cacert as string,
+          cert: tlsFiles.cert as string,
+          key: tlsFiles.key as string,
+        },
+      }
     : {}),
   ...(snapshotter ? { snapshotter } : {}),
   insecureRegistries: flags.insecureRegistry ?? file.insecureRegistries ?? [],

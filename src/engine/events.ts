@@ -1,0 +1,152 @@
+/**
+ * The engine's event log: what happened to containers, images and volumes, in Docker's event
+ * message shape (API 1.41 `/events`), kept in memory (the last {@link EVENT_HISTORY} events) so
+ * `since` can replay them, and streamed to subscribers as they happen.
+ */
+import { EventEmitter } from "node:events";
+import type { ContainerService } from "./containers/service.js";
+
+/** How many past events are kept for `since`. */
+export const EVENT_HISTORY = 1024;
+
+/** The object kinds Docker reports events for (pier emits container, image and volume). */
+export type EventType = "container" | "image" | "volume" | "network" | "daemon";
+
+/** One event as Docker's `/events` sends it. */
+export interface EngineEvent {
+  Type: EventType;
+  Action: string;
+  Actor: { ID: string; Attributes: Record<string, string> };
+  scope: "local";
+  time: number;
+  timeNano: number;
+  /** Deprecated top-level fields the CLI still reads for containers. */
+  status?: string;
+  id?: string;
+  from?: string;
+}
+
+/**
+ * Whether `e` passes Docker's event filters (`type`, `event`/`action`, `container`, `image`,
+ * `volume`, `label`); values of one key are alternatives, keys must all match. An unknown key is
+ * refused by {@link checkEventFilters}. Pure.
+ */
+export function eventMatches(e: EngineEvent, filters: Record<string, string[]>): boolean {
+  const attr = e.Actor.Attributes;
+  const idOrName = (values: string[]) =>
+    values.some((v) => e.Actor.ID === v || (v.length >= 4 && e.Actor.ID.startsWith(v)) || attr.name === v);
+  for (const [key, values] of Object.entries(filters)) {
+    if (!values.length) continue;
+    switch (key) {
+      case "type":
+        if (!values.includes(e.Type)) return false;
+        break;
+      case "event":
+      case "action":
+        // `exec_start: sh` style actions match on their verb too, as Docker does.
+        if (!values.some((v) => e.Action === v || e.Action.startsWith(`${v}:`))) return false;
+        break;
+      case "container":
+        if (e.Type !== "container" || !idOrName(values)) return false;
+        break;
+      case "volume":
+        if (e.Type !== "volume" || !idOrName(values)) return false;
+        break;
+      case "image": {
+        const image = e.Type === "image" ? (attr.name ?? e.Actor.ID) : (attr.image ?? "");
+        if (!values.some((v) => image === v || e.Actor.ID === v || stripLatest(image) === stripLatest(v)))
+          return false;
+        break;
+      }
+      case "label":
+        for (const l of values) {
+          const eq = l.indexOf("=");
+          const k = eq < 0 ? l : l.slice(0, eq);
+          if (!(k in attr) || (eq >= 0 && attr[k] !== l.slice(eq + 1))) return false;
+        }
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+function stripLatest(name: string): string {
+  return name.replace(/:latest$/, "");
+}
+
+const FILTER_KEYS = ["type", "event", "action", "container", "image", "volume", "label"];
+
+/** Names the first filter key pier does not know (Docker answers 400), or `undefined`. Pure. */
+export function unknownEventFilter(filters: Record<string, string[]>): string | undefined {
+  return Object.keys(filters).find((k) => !FILTER_KEYS.includes(k));
+}
+
+/** The log: `record` appends and notifies; `history` replays. Emits `event` (EngineEvent). */
+export class EventLog extends EventEmitter {
+  private readonly past: EngineEvent[] = [];
+
+  constructor() {
+    super();
+    this.setMaxListeners(0);
+  }
+
+  /** Appends an event stamped now and sends it to every subscriber. */
+  record(type: EventType, action: string, id: string, attributes: Record<string, string> = {}): EngineEvent {
+    const nano = BigInt(Date.now()) * 1000000n + BigInt(process.hrtime()[1] % 1000000);
+    const e: EngineEvent = {
+      Type: type,
+      Action: action,
+      Actor: { ID: id, Attributes: attributes },
+      scope: "local",
+      time: Number(nano / 1000000000n),
+      timeNano: Number(nano),
+      ...(type === "container" ? { status: action, id, from: attributes.image ?? "" } : {}),
+    };
+    this.past.push(e);
+    if (this.past.length > EVENT_HISTORY) this.past.splice(0, this.past.length - EVENT_HISTORY);
+    this.emit("event", e);
+    return e;
+  }
+
+  /** Past events with `since <= time <= until` (unix seconds, fractions allowed). */
+  history(since: number, until = Number.POSITIVE_INFINITY): EngineEvent[] {
+    return this.past.filter((e) => e.timeNano / 1e9 >= since && e.timeNano / 1e9 <= until);
+  }
+}
+
+const logs = new WeakMap<ContainerService, EventLog>();
+
+/**
+ * The event log of a container service, created on first use and fed from then on by the
+ * service's own events (create, start, kill, die, stop, restart, pause, unpause, destroy).
+ */
+export function eventLog(svc: ContainerService): EventLog {
+  const existing = logs.get(svc);
+  if (existing) return existing;
+  const log = new EventLog();
+  logs.set(svc, log);
+  // A destroyed container has no record any more: remember names while they exist.
+  const known = new Map<string, Record<string, string>>();
+  const attrs = (id: string): Record<string, string> => {
+    const rec = svc.store.get(id);
+    if (rec) known.set(id, { ...(rec.config.labels ?? {}), name: rec.name, image: rec.config.image });
+    return { ...(known.get(id) ?? { name: "", image: "" }) };
+  };
+  const on = (event: string, action: string, extra?: (...args: unknown[]) => Record<string, string>) =>
+    svc.on(event, (id: string, ...args: unknown[]) => {
+      log.record("container", action, id, { ...attrs(id), ...(extra ? extra(...args) : {}) });
+      if (action === "destroy") known.delete(id);
+    });
+  on("create", "create");
+  on("start", "start");
+  on("kill", "kill", (sig) => ({ signal: String(sig) }));
+  on("exit", "die", (code) => ({ exitCode: String(code ?? 0) }));
+  on("stop", "stop");
+  on("restart", "restart");
+  on("pause", "pause");
+  on("unpause", "unpause");
+  on("removed", "destroy");
+  return log;
+}
