@@ -1013,9 +1013,14 @@ static void op_timens(record_t *r) {
   need(r, 1);
   if (unshare(CLONE_NEWTIME) < 0) die("unshare time namespace: %s", strerror(errno));
   if (r->argv[0][0]) {
+    /* After a uid change the process is not dumpable and its /proc files belong to the host's
+     * root; dumpable for the one write, then as it was. */
+    int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
     int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
     if (fd < 0 || write(fd, r->argv[0], strlen(r->argv[0])) < 0) die("write timens_offsets: %s", strerror(errno));
     close(fd);
+    if (dumpable >= 0) prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0);
   }
 }
 

@@ -203,3 +203,18 @@ test("rootless: a range outside the user's /etc/subuid is refused by newuidmap, 
   assert.match(r.stderr, /newuidmap/);
   assert.equal(asUser(["list", "-q"]).stdout.includes(id), false);
 });
+
+test("rootless: a time namespace with offsets (unshared by the container's root)", async () => {
+  const { dir, id } = await rootlessBundle((s) => {
+    const linux = s.linux ?? {};
+    linux.namespaces = [...(linux.namespaces ?? []), { type: "time" }];
+    linux.timeOffsets = { boottime: { secs: 86400 * 5 } };
+    s.linux = linux;
+    if (s.process) s.process.args = ["cat", "/proc/uptime"];
+  });
+  const host = Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]);
+  const r = asUser(["run", "-b", dir, id]);
+  assert.equal(r.status, 0, r.stderr);
+  const inside = Number(r.stdout.split(" ")[0]);
+  assert.ok(inside >= host + 86400 * 5 && inside < host + 86400 * 5 + 60, `inside ${inside}, host ${host}`);
+});

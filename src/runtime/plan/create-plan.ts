@@ -255,6 +255,7 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
   if (input.parentPidFile) pre.push(op("pidfile", input.parentPidFile));
   let cloneFlags = 0;
   let cgroupNs = false;
+  const timens: PlanOp[] = [];
   const newNamespaces: string[] = [];
   const ordered = [...namespaces].sort((a, b) => order(a.type) - order(b.type));
   for (const ns of ordered) {
@@ -268,7 +269,7 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
       const offsets = Object.entries(linux.timeOffsets ?? {})
         .map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}`)
         .join("\n");
-      pre.push(op("timens", offsets));
+      timens.push(op("timens", offsets));
     } else cloneFlags |= CLONE_FLAGS[ns.type];
   }
   const rootUid = mapToHost(linux.uidMappings, 0) ?? 0;
@@ -290,6 +291,10 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
   const child: PlanOp[] = [op("clone", atClone)];
   if (atClone !== cloneFlags) child.push(op("unshare", cloneFlags & ~atClone));
   if (newUserNs) child.push(op("root"));
+  // Unshared by the container's root: owned by its user namespace, so it works rootless too. The
+  // process itself enters it at execve (time_for_children), when no offset may change any more.
+  if (newUserNs) child.push(...timens);
+  else pre.push(...timens);
   child.push(op("sync", SYNC_CGROUP));
   if (cgroupNs) child.push(op("unshare", CLONE_FLAGS.cgroup));
   child.push(op("setsid"));
