@@ -1,0 +1,566 @@
+/**
+ * The engine's networks: definitions persisted as CNI conflists under `<root>/networks/`, and
+ * per-container attachments — a network namespace at `<execRoot>/netns/<id>`, `lo` up, the
+ * container's network ADDed through CNI with its published ports, and the `/etc/hosts`,
+ * `/etc/resolv.conf`, `/etc/hostname` files it gets. Each attachment's state is written to
+ * `<execRoot>/network/<id>.json` before anything is created, so a teardown (at exit, at
+ * removal, after a failed start, or after a pierd restart) always knows what to undo.
+ */
+
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createSocket } from "node:dgram";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { hostname as hostHostname } from "node:os";
+import { join } from "node:path";
+import { CniInvoker, DEFAULT_CNI_PATH } from "./cni.js";
+import { type CniResult, containerAddress } from "./cni-result.js";
+import {
+  type CniConflist,
+  cniName,
+  DEFAULT_NETWORK,
+  definitionFromConflist,
+  loopbackConflist,
+  type NetworkDefinition,
+  networkConflist,
+} from "./conflist.js";
+import { NetworkError } from "./error.js";
+import { containerResolvConf, type HostEntry, renderHostname, renderHosts } from "./hosts.js";
+import { createNetns, isMountPoint, removeNetns } from "./netns.js";
+import type { PortMapping } from "./ports.js";
+import type { NetworkSpec } from "./spec.js";
+import {
+  collision,
+  contains,
+  DEFAULT_BRIDGE_POOL,
+  defaultGateway,
+  formatSubnet,
+  type HostRoute,
+  parseIPv4,
+  parseProcRoutes,
+  parseSubnet,
+  pickSubnet,
+  type Subnet,
+  USER_NETWORK_POOL,
+} from "./subnet.js";
+
+/** Options of {@link NetworkService}. */
+export interface NetworkServiceOptions {
+  root: string;
+  execRoot: string;
+  /** Directory of the CNI plugins (default /usr/lib/cni). */
+  cniPath?: string;
+  /** Subnet of the default `bridge` network when it is first created (default 10.88.0.0/16). */
+  defaultSubnet?: string;
+  /** Bridge device of the default network (default pier0). */
+  defaultBridge?: string;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+/** What a container needs from its network: its identity, mode and published ports. */
+export interface ContainerNetworkRequest {
+  id: string;
+  /** The container's name (peers resolve it). */
+  name: string;
+  /** The container's persistent directory (the hosts/resolv.conf/hostname files go there). */
+  dir: string;
+  /** `none`, `host`, `bridge`/`default`, or a user network's name or id; default `bridge`. */
+  mode?: string;
+  hostname?: string;
+  ports?: readonly PortMapping[];
+}
+
+/** One container's live attachment (what `<execRoot>/network/<id>.json` holds). */
+export interface NetworkAttachment {
+  id: string;
+  name: string;
+  hostname: string;
+  /** The network's name; absent for `none`. */
+  network?: string;
+  networkId?: string;
+  netns: string;
+  hostsFile: string;
+  /** The conflist the container was ADDed with (DEL uses the same). */
+  conflist?: CniConflist;
+  /** Published ports with the host ports actually used. */
+  ports: PortMapping[];
+  result?: CniResult;
+  /** `10.88.0.2/16`. */
+  address?: string;
+  gateway?: string;
+  mac?: string;
+}
+
+/** The pseudo networks that have no CNI config. */
+export const BUILTIN_MODES = ["host", "none"] as const;
+
+const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/** Networks and container attachments. */
+export class NetworkService {
+  readonly root: string;
+  readonly execRoot: string;
+  private readonly cni: CniInvoker;
+  private readonly log: (msg: string, fields?: Record<string, unknown>) => void;
+  private readonly opts: NetworkServiceOptions;
+  /** Serialises hosts-file refreshes (two containers joining at once must both be seen). */
+  private hostsQueue: Promise<void> = Promise.resolve();
+
+  constructor(opts: NetworkServiceOptions) {
+    this.opts = opts;
+    this.root = opts.root;
+    this.execRoot = opts.execRoot;
+    this.cni = new CniInvoker(opts.cniPath ?? DEFAULT_CNI_PATH);
+    this.log = opts.log ?? (() => {});
+  }
+
+  private get configDir(): string {
+    return join(this.root, "networks");
+  }
+
+  private get ipamDir(): string {
+    return join(this.root, "networks", "ipam");
+  }
+
+  private stateFile(id: string): string {
+    return join(this.execRoot, "network", `${id}.json`);
+  }
+
+  /** Where a container's network namespace is bound. */
+  netnsPath(id: string): string {
+    return join(this.execRoot, "netns", id);
+  }
+
+  private configFile(name: string): string {
+    return join(this.configDir, `${name}.conflist`);
+  }
+
+  private hostRoutes(): HostRoute[] {
+    try {
+      return parseProcRoutes(readFileSync("/proc/net/route", "utf8"));
+    } catch {
+      return [];
+    }
+  }
+
+  private write(def: NetworkDefinition): void {
+    mkdirSync(this.configDir, { recursive: true, mode: 0o700 });
+    const file = this.configFile(def.name);
+    const tmp = `${file}.${randomBytes(4).toString("hex")}.tmp`;
+    const ipam = def.name === DEFAULT_NETWORK ? undefined : this.ipamDir;
+    writeFileSync(tmp, `${JSON.stringify(networkConflist(def, ipam), null, 2)}\n`, { mode: 0o600 });
+    renameSync(tmp, file);
+  }
+
+  /** The default `bridge` network, created on first use with a subnet free on this host. */
+  private ensureDefault(): NetworkDefinition {
+    const file = this.configFile(DEFAULT_NETWORK);
+    if (existsSync(file)) return this.read(DEFAULT_NETWORK);
+    const bridge = this.opts.defaultBridge ?? "pier0";
+    const subnet = this.opts.defaultSubnet
+      ? parseSubnet(this.opts.defaultSubnet)
+      : pickSubnet(DEFAULT_BRIDGE_POOL, [], this.hostRoutes(), bridge);
+    const def: NetworkDefinition = {
+      name: DEFAULT_NETWORK,
+      id: randomBytes(32).toString("hex"),
+      bridge,
+      subnet: formatSubnet(subnet),
+      gateway: defaultGateway(subnet),
+      created: new Date().toISOString(),
+      labels: {},
+    };
+    this.write(def);
+    return def;
+  }
+
+  private read(name: string): NetworkDefinition {
+    const file = this.configFile(name);
+    return definitionFromConflist(JSON.parse(readFileSync(file, "utf8")), file);
+  }
+
+  /** Every network (the default one first), created ones by name. */
+  list(): NetworkDefinition[] {
+    const def = this.ensureDefault();
+    const others = readdirSync(this.configDir)
+      .filter((f) => f.endsWith(".conflist") && f !== `${DEFAULT_NETWORK}.conflist`)
+      .map((f) => {
+        try {
+          return this.read(f.slice(0, -".conflist".length));
+        } catch (err) {
+          this.log(`skipping network config ${f}: ${(err as Error).message}`);
+          return undefined;
+        }
+      })
+      .filter((d): d is NetworkDefinition => d !== undefined)
+      .sort((a, b) => a.name.localeCompare(b.name));
+    return [def, ...others];
+  }
+
+  /** A network by name, id or unique id prefix. Throws `NOT_FOUND` (`network X not found`). */
+  find(ref: string): NetworkDefinition {
+    const all = this.list();
+    const exact = all.find((n) => n.name === ref || n.id === ref);
+    if (exact) return exact;
+    const byPrefix = ref.length >= 1 ? all.filter((n) => n.id.startsWith(ref)) : [];
+    if (byPrefix.length === 1) return byPrefix[0]!;
+    throw new NetworkError("NOT_FOUND", `network ${ref} not found`);
+  }
+
+  /**
+   * Checks a container's network mode; resolves to `host`, `none` or the network. Throws
+   * `NOT_FOUND` for an unknown network.
+   */
+  resolveMode(mode?: string): "host" | "none" | NetworkDefinition {
+    if (mode === "host" || mode === "none") return mode;
+    if (mode === undefined || mode === "" || mode === "default") return this.find(DEFAULT_NETWORK);
+    if (mode.startsWith("container:"))
+      throw new NetworkError("INVALID_ARGUMENT", "--network container:<name> is not supported by pier yet");
+    return this.find(mode);
+  }
+
+  /**
+   * Creates a bridge network. `subnet` must not overlap another pier network or a host route;
+   * without it one is picked from Docker's pools. Throws `NAME_CONFLICT` for a used name,
+   * `INVALID_ARGUMENT` for a bad name/subnet/gateway, `INVALID_STATE` for an overlap.
+   */
+  create(req: {
+    name: string;
+    subnet?: string;
+    gateway?: string;
+    labels?: Record<string, string>;
+  }): NetworkDefinition {
+    if (!NAME_RE.test(req.name) || req.name.length > 64)
+      throw new NetworkError(
+        "INVALID_ARGUMENT",
+        `invalid network name ${JSON.stringify(req.name)}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
+      );
+    if ((BUILTIN_MODES as readonly string[]).includes(req.name) || req.name === "default")
+      throw new NetworkError("NAME_CONFLICT", `network with name ${req.name} already exists (pre-defined)`);
+    const all = this.list();
+    if (all.some((n) => n.name === req.name))
+      throw new NetworkError("NAME_CONFLICT", `network with name ${req.name} already exists`);
+    const id = randomBytes(32).toString("hex");
+    const bridge = `br-${id.slice(0, 12)}`;
+    const taken = all.map((n) => parseSubnet(n.subnet));
+    const routes = this.hostRoutes();
+    let subnet: Subnet;
+    if (req.subnet) {
+      subnet = parseSubnet(req.subnet);
+      if (subnet.prefix > 30)
+        throw new NetworkError(
+          "INVALID_ARGUMENT",
+          `subnet ${req.subnet} is too small for containers (at most /30)`,
+        );
+      const why = collision(subnet, taken, routes, bridge);
+      if (why) throw new NetworkError("INVALID_STATE", `cannot create network ${req.name}: ${why}`);
+    } else subnet = pickSubnet(USER_NETWORK_POOL, taken, routes, bridge);
+    let gateway = defaultGateway(subnet);
+    if (req.gateway) {
+      const gw = parseIPv4(req.gateway);
+      if (gw === undefined || !contains(subnet, gw))
+        throw new NetworkError(
+          "INVALID_ARGUMENT",
+          `gateway ${req.gateway} is not an address of ${formatSubnet(subnet)}`,
+        );
+      gateway = req.gateway;
+    }
+    const def: NetworkDefinition = {
+      name: req.name,
+      id,
+      bridge,
+      subnet: formatSubnet(subnet),
+      gateway,
+      created: new Date().toISOString(),
+      labels: req.labels ?? {},
+    };
+    this.write(def);
+    this.log("network created", { name: def.name, id: def.id, subnet: def.subnet });
+    return def;
+  }
+
+  /**
+   * Removes a user network and its bridge. Throws `INVALID_STATE` (409) when `users` (names of
+   * containers configured for it) is not empty, and `INVALID_ARGUMENT` for the pre-defined ones.
+   */
+  async remove(ref: string, users: readonly string[]): Promise<void> {
+    if ((BUILTIN_MODES as readonly string[]).includes(ref) || ref === DEFAULT_NETWORK)
+      throw new NetworkError("INVALID_ARGUMENT", `${ref} is a pre-defined network and cannot be removed`);
+    const def = this.find(ref);
+    if (def.name === DEFAULT_NETWORK)
+      throw new NetworkError(
+        "INVALID_ARGUMENT",
+        `${def.name} is a pre-defined network and cannot be removed`,
+      );
+    const attached = this.attachments()
+      .filter((a) => a.networkId === def.id)
+      .map((a) => a.name);
+    const all = [...new Set([...users, ...attached])];
+    if (all.length)
+      throw new NetworkError(
+        "INVALID_STATE",
+        `error while removing network: network ${def.name} id ${def.id} has active endpoints (${all.join(", ")})`,
+      );
+    rmSync(this.configFile(def.name), { force: true });
+    await run("ip", ["link", "del", def.bridge]).catch(() => {});
+    rmSync(join(this.ipamDir, cniName(def)), { recursive: true, force: true });
+    this.log("network removed", { name: def.name, id: def.id });
+  }
+
+  /** Every live attachment (containers whose network is set up). */
+  attachments(): NetworkAttachment[] {
+    const dir = join(this.execRoot, "network");
+    let files: string[];
+    try {
+      files = readdirSync(dir).filter((f) => f.endsWith(".json"));
+    } catch {
+      return [];
+    }
+    const out: NetworkAttachment[] = [];
+    for (const f of files) {
+      const a = this.attachment(f.slice(0, -5));
+      if (a) out.push(a);
+    }
+    return out;
+  }
+
+  /** A container's live attachment, or `undefined` when it has none (stopped, host network). */
+  attachment(id: string): NetworkAttachment | undefined {
+    try {
+      return JSON.parse(readFileSync(this.stateFile(id), "utf8")) as NetworkAttachment;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async saveState(a: NetworkAttachment): Promise<void> {
+    await mkdir(join(this.execRoot, "network"), { recursive: true, mode: 0o700 });
+    const file = this.stateFile(a.id);
+    await writeFile(`${file}.tmp`, JSON.stringify(a));
+    renameSync(`${file}.tmp`, file);
+  }
+
+  /**
+   * At container create: checks the mode (`NOT_FOUND` for an unknown network), writes the
+   * container's resolv.conf, hostname and a first hosts file into `req.dir`, and returns what
+   * the runtime spec needs.
+   */
+  async prepare(req: ContainerNetworkRequest): Promise<NetworkSpec> {
+    const mode = this.resolveMode(req.mode);
+    await mkdir(req.dir, { recursive: true, mode: 0o700 });
+    const files = {
+      hosts: join(req.dir, "hosts"),
+      resolvConf: join(req.dir, "resolv.conf"),
+      hostname: join(req.dir, "hostname"),
+    };
+    const hostResolv = await readFile("/etc/resolv.conf", "utf8").catch(() => "");
+    if (mode === "host") {
+      await writeFile(
+        files.hosts,
+        await readFile("/etc/hosts", "utf8").catch(() => renderHosts({ names: [] })),
+      );
+      await writeFile(files.resolvConf, containerResolvConf(hostResolv, true));
+      await writeFile(files.hostname, renderHostname(hostHostname()));
+      return { files };
+    }
+    const name = req.hostname ?? req.id.slice(0, 12);
+    await writeFile(files.hosts, renderHosts({ names: [name] }));
+    await writeFile(files.resolvConf, containerResolvConf(hostResolv));
+    await writeFile(files.hostname, renderHostname(name));
+    return { netns: this.netnsPath(req.id), files };
+  }
+
+  /**
+   * At container start: makes the namespace, brings `lo` up, ADDs the network with the
+   * published ports (a host port 0 gets a free one), writes the hosts files of the container
+   * and of its peers. Resolves with the attachment (`undefined` for the host network). On any
+   * failure everything made so far is undone before the error is thrown.
+   */
+  async setup(req: ContainerNetworkRequest): Promise<NetworkAttachment | undefined> {
+    const mode = this.resolveMode(req.mode);
+    if (mode === "host") return undefined;
+    await this.teardown(req.id);
+    const a: NetworkAttachment = {
+      id: req.id,
+      name: req.name,
+      hostname: req.hostname ?? req.id.slice(0, 12),
+      netns: this.netnsPath(req.id),
+      hostsFile: join(req.dir, "hosts"),
+      ports: [],
+    };
+    if (mode !== "none") {
+      a.network = mode.name;
+      a.networkId = mode.id;
+      a.conflist = networkConflist(mode, mode.name === DEFAULT_NETWORK ? undefined : this.ipamDir);
+      a.ports = await this.resolvePorts(req.ports ?? [], req.id);
+    }
+    await this.saveState(a);
+    try {
+      await createNetns(a.netns);
+      await this.cni.add(loopbackConflist(), { containerId: a.id, netns: a.netns, ifname: "lo" });
+      if (a.conflist) {
+        const result = await this.cni.add(
+          a.conflist,
+          { containerId: a.id, netns: a.netns, ifname: "eth0" },
+          this.runtimeConfig(a),
+        );
+        a.result = result;
+        const addr = containerAddress(result, "eth0");
+        if (!addr)
+          throw new NetworkError(
+            "CNI_INVALID_RESULT",
+            `network ${a.network} gave the container no IPv4 address`,
+          );
+        a.address = addr.address;
+        if (addr.gateway) a.gateway = addr.gateway;
+        if (addr.mac) a.mac = addr.mac;
+        await this.saveState(a);
+      }
+      await this.refreshHosts(a.networkId, a);
+      this.log("network attached", { id: a.id, network: a.network ?? "none", address: a.address ?? "" });
+      return a;
+    } catch (err) {
+      await this.teardown(req.id).catch((e: Error) => this.log(`network teardown ${req.id}: ${e.message}`));
+      throw err;
+    }
+  }
+
+  private runtimeConfig(a: NetworkAttachment): Record<string, unknown> {
+    return {
+      portMappings: a.ports.map((p) => ({
+        hostPort: p.hostPort,
+        containerPort: p.containerPort,
+        protocol: p.protocol,
+        ...(p.hostIP ? { hostIP: p.hostIP } : {}),
+      })),
+    };
+  }
+
+  /** Host ports: a port another container publishes is refused (Docker's "already allocated"); 0 gets a free one. */
+  private async resolvePorts(ports: readonly PortMapping[], id: string): Promise<PortMapping[]> {
+    const used = this.attachments()
+      .filter((a) => a.id !== id)
+      .flatMap((a) => a.ports);
+    const out: PortMapping[] = [];
+    for (const p of ports) {
+      const hostPort = p.hostPort || (await freePort(p.hostIP, p.protocol));
+      const clash = used.find(
+        (u) =>
+          u.hostPort === hostPort &&
+          u.protocol === p.protocol &&
+          (u.hostIP === p.hostIP || u.hostIP === "" || p.hostIP === ""),
+      );
+      if (clash)
+        throw new NetworkError(
+          "INVALID_STATE",
+          `Bind for ${p.hostIP || "0.0.0.0"}:${hostPort} failed: port is already allocated`,
+        );
+      const m = { ...p, hostPort };
+      used.push(m);
+      out.push(m);
+    }
+    return out;
+  }
+
+  /**
+   * Rewrites the hosts file of `self` and, on a user network, of every container on it, so each
+   * one resolves every other by name (the default bridge has no name resolution, as in Docker).
+   * Files are rewritten in place: the bind mount in each container keeps seeing the same inode.
+   */
+  private refreshHosts(networkId: string | undefined, self?: NetworkAttachment): Promise<void> {
+    const job = this.hostsQueue.then(async () => {
+      const def = networkId ? this.list().find((n) => n.id === networkId) : undefined;
+      const userNet = def !== undefined && def.name !== DEFAULT_NETWORK;
+      const members = userNet ? this.attachments().filter((a) => a.networkId === networkId && a.address) : [];
+      const entry = (a: NetworkAttachment): HostEntry => ({
+        ip: (a.address ?? "").split("/")[0]!,
+        names: [a.hostname, a.name, a.id.slice(0, 12)],
+      });
+      const targets = new Map(members.map((m) => [m.id, m]));
+      if (self) targets.set(self.id, self);
+      for (const t of targets.values()) {
+        const own = t.address ? entry(t) : { names: [t.hostname] };
+        const peers = members.filter((m) => m.id !== t.id).map(entry);
+        await writeFile(t.hostsFile, renderHosts(own, peers)).catch((e: Error) =>
+          this.log(`hosts file of ${t.id}: ${e.message}`),
+        );
+      }
+    });
+    this.hostsQueue = job.catch(() => {});
+    return job;
+  }
+
+  /**
+   * Undoes a container's attachment: CNI DEL with the config and result of its ADD (releasing
+   * its address, veth and iptables rules), then the namespace. Idempotent; nothing to do for a
+   * container without one. Peers' hosts files drop the container.
+   */
+  async teardown(id: string): Promise<void> {
+    const a = this.attachment(id);
+    if (!a) {
+      if (isMountPoint(this.netnsPath(id)) || existsSync(this.netnsPath(id)))
+        await removeNetns(this.netnsPath(id));
+      return;
+    }
+    let first: unknown;
+    if (a.conflist) {
+      const netns = isMountPoint(a.netns) ? a.netns : "";
+      await this.cni
+        .del(a.conflist, { containerId: a.id, netns, ifname: "eth0" }, this.runtimeConfig(a), a.result)
+        .catch((err) => {
+          first = err;
+        });
+    }
+    await removeNetns(a.netns).catch((err) => {
+      first ??= err;
+    });
+    await rm(this.stateFile(id), { force: true });
+    await this.refreshHosts(a.networkId);
+    this.log("network detached", { id, network: a.network ?? "none" });
+    if (first) throw first;
+  }
+
+  /**
+   * After a pierd start: tears down every attachment whose container is not in `running`
+   * (it exited or was removed while pierd was down), so no namespace, veth, address or
+   * iptables rule outlives its container.
+   */
+  async reconcile(running: ReadonlySet<string>): Promise<void> {
+    for (const a of this.attachments()) {
+      if (running.has(a.id)) continue;
+      await this.teardown(a.id).catch((e: Error) => this.log(`network reconcile ${a.id}: ${e.message}`));
+    }
+  }
+}
+
+function run(cmd: string, args: string[]): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: "ignore" });
+    child.on("error", reject);
+    child.on("close", resolve);
+  });
+}
+
+/** A host port that is free right now on `ip` (the kernel's pick of an ephemeral port). */
+function freePort(ip: string, protocol: "tcp" | "udp"): Promise<number> {
+  const host = ip || "0.0.0.0";
+  if (protocol === "udp")
+    return new Promise((resolve, reject) => {
+      const s = createSocket("udp4");
+      s.on("error", reject);
+      s.bind(0, host, () => {
+        const { port } = s.address();
+        s.close(() => resolve(port));
+      });
+    });
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on("error", reject);
+    s.listen(0, host, () => {
+      const addr = s.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
