@@ -35,6 +35,7 @@
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <linux/filter.h>
+#include <linux/bpf.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/personality.h>
@@ -1008,6 +1009,53 @@ static void op_idmapmount(record_t *r) {
   }
 }
 
+/* ---- cgroup v2 device filter ---- */
+
+static void op_devfilter(record_t *r) {
+  /* devfilter CGROUPDIR LICENSE HEXBYTES: loads the eBPF program (BPF_PROG_TYPE_CGROUP_DEVICE,
+   * compiled in TypeScript) and attaches it to the v2 cgroup directory, replacing the program
+   * attached there before (single-program mode, as an update needs). */
+  need(r, 3);
+  size_t n = strlen(r->argv[2]) / 2;
+  if (n == 0 || n % sizeof(struct bpf_insn)) die("device filter: bad program length %zu", n);
+  unsigned char *insns = malloc(n);
+  if (!insns) die("out of memory");
+  for (size_t i = 0; i < n; i++) {
+    unsigned int b;
+    if (sscanf(r->argv[2] + 2 * i, "%2x", &b) != 1) die("device filter: bad hex");
+    insns[i] = (unsigned char)b;
+  }
+  static char log[65536];
+  union bpf_attr load;
+  memset(&load, 0, sizeof load);
+  load.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+  load.insns = (uint64_t)(uintptr_t)insns;
+  load.insn_cnt = (uint32_t)(n / sizeof(struct bpf_insn));
+  load.license = (uint64_t)(uintptr_t)r->argv[1];
+  load.log_buf = (uint64_t)(uintptr_t)log;
+  load.log_size = sizeof log;
+  load.log_level = 1;
+  int prog = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof load);
+  if (prog < 0) {
+    /* The verifier's log names the failing instruction; a short log is more useful than none. */
+    for (char *c = log; *c; c++)
+      if (*c == '\n') *c = ' ';
+    die("load device filter (BPF_PROG_LOAD): %s: %.600s", strerror(errno), log);
+  }
+  int cg = open(r->argv[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (cg < 0) die("open cgroup %s: %s", r->argv[0], strerror(errno));
+  union bpf_attr attach;
+  memset(&attach, 0, sizeof attach);
+  attach.target_fd = (uint32_t)cg;
+  attach.attach_bpf_fd = (uint32_t)prog;
+  attach.attach_type = BPF_CGROUP_DEVICE;
+  if (syscall(SYS_bpf, BPF_PROG_ATTACH, &attach, sizeof attach) < 0)
+    die("attach device filter to %s (BPF_PROG_ATTACH): %s", r->argv[0], strerror(errno));
+  close(cg);
+  close(prog);
+  free(insns);
+}
+
 static void op_timens(record_t *r) {
   /* timens OFFSETS: a new time namespace for the children, with the given clock offsets */
   need(r, 1);
@@ -1345,6 +1393,11 @@ int main(int argc, char **argv, char **envp) {
       op_remount(&r);
     } else if (!strcmp(op, "setattr")) {
       op_setattr(&r);
+    } else if (!strcmp(op, "devfilter")) {
+      op_devfilter(&r);
+    } else if (!strcmp(op, "done")) {
+      /* The plan was a task for the helper alone (e.g. devfilter), not a container. */
+      _exit(0);
     } else if (!strcmp(op, "idmaptree")) {
       op_idmaptree(&r);
     } else if (!strcmp(op, "idmapmount")) {

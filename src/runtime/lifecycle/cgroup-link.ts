@@ -9,6 +9,7 @@ import type { Cgroup } from "../cgroups/cgroup.js";
 import { openCgroup } from "../cgroups/manager.js";
 import { RuntimeError } from "../error.js";
 import { effectiveResources } from "../plan/device-rules.js";
+import { nativeDeviceFilterLoader } from "./device-filter-loader.js";
 
 /** One container's cgroup (all hierarchies on v1 / hybrid hosts). */
 export interface ContainerCgroup {
@@ -48,6 +49,7 @@ export async function cgroupForContainer(
   const cg = await openCgroup({
     containerId: id,
     systemd,
+    deviceFilterLoader: nativeDeviceFilterLoader,
     ...(spec.linux?.cgroupsPath !== undefined ? { cgroupsPath: spec.linux.cgroupsPath } : {}),
   });
   const rootless = process.geteuid?.() !== 0;
@@ -104,5 +106,7 @@ export async function openContainerCgroup(
   path: string | undefined,
 ): Promise<ContainerCgroup | undefined> {
   if (!path) return undefined;
-  return wrap(await openCgroup({ containerId: id, cgroupsPath: path }));
+  return wrap(
+    await openCgroup({ containerId: id, cgroupsPath: path, deviceFilterLoader: nativeDeviceFilterLoader }),
+  );
 }

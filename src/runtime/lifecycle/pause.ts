@@ -38,5 +38,12 @@ export async function updateContainer(ctx: RuntimeContext, id: string, resources
   } catch (err) {
     throw new RuntimeError("INVALID_ARGUMENT", (err as Error).message, { cause: err });
   }
-  await (await openCgroup({ containerId: id, cgroupsPath: c.cgroupPath })).update(r);
+  if (!c.cgroupPath) throw new RuntimeError("UNSUPPORTED", "container has no cgroup to update");
+  const { nativeDeviceFilterLoader } = await import("./device-filter-loader.js");
+  const cg = await openCgroup({
+    containerId: id,
+    cgroupsPath: c.cgroupPath,
+    deviceFilterLoader: nativeDeviceFilterLoader,
+  });
+  await cg.update(r);
 }
