@@ -1,0 +1,59 @@
+/**
+ * Test support (not library API): a test-private podman (Debian's 4.3) whose `--runtime` is
+ * pier-runtime, with its own storage, run root and a busybox image imported offline.
+ */
+import { execFileSync, type SpawnSyncReturns, spawnSync } from "node:child_process";
+import { chmodSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { writeBusyboxRootfs } from "../testing/busybox.js";
+import { pierRuntimeCommand, requireTool } from "./testing.js";
+
+/** The busybox image every podman fixture has. */
+export const PODMAN_IMAGE = "localhost/pier-busybox:test";
+
+/**
+ * The sandbox that runs the tests lacks CAP_SYS_RESOURCE, so podman's default rlimits (nofile
+ * 1048576) cannot be set by any runtime (crun fails the same way): ask for reachable ones.
+ */
+export const PODMAN_ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"];
+
+/** A podman bound to pier-runtime under `dir`. */
+export interface PodmanFixture {
+  /** Runs `podman ARGS` (global flags added). */
+  pm(...args: string[]): SpawnSyncReturns<string>;
+  /** Removes every container and the storage (the caller removes `dir`). */
+  dispose(): void;
+}
+
+/** Sets up podman in `dir` (an empty directory) with pier-runtime as its runtime. */
+export async function podmanWithPier(dir: string): Promise<PodmanFixture> {
+  const podman = requireTool("podman", "podman");
+  const wrapper = join(dir, "pier-runtime");
+  const [cmd, pre] = pierRuntimeCommand([]);
+  writeFileSync(wrapper, `#!/bin/sh\nexec ${[cmd, ...pre].join(" ")} "$@"\n`);
+  chmodSync(wrapper, 0o755);
+  const globals = [
+    "--root",
+    join(dir, "storage"),
+    "--runroot",
+    join(dir, "run"),
+    "--storage-driver",
+    "vfs",
+    "--cgroup-manager",
+    "cgroupfs",
+    "--events-backend",
+    "file",
+    "--runtime",
+    wrapper,
+  ];
+  const rootfs = await writeBusyboxRootfs(join(dir, "rootfs"));
+  execFileSync("tar", ["-C", rootfs, "-cf", join(dir, "rootfs.tar"), "."]);
+  execFileSync(podman, [...globals, "import", join(dir, "rootfs.tar"), PODMAN_IMAGE], { stdio: "ignore" });
+  return {
+    pm: (...args) => spawnSync(podman, [...globals, ...args], { encoding: "utf8", timeout: 120000 }),
+    dispose() {
+      spawnSync(podman, [...globals, "rm", "--all", "--force", "--time", "0"], { stdio: "ignore" });
+      spawnSync(podman, [...globals, "system", "reset", "--force"], { stdio: "ignore" });
+    },
+  };
+}
