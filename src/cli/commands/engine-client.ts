@@ -25,6 +25,20 @@ export function pierSocket(): string {
   return (process.env.PIER_HOST ?? DEFAULT_PIER_SOCKET).replace(/^unix:\/\//, "");
 }
 
+/** The error that a 4xx/5xx response carries (`{"message","code"}`, or its text). */
+export async function responseError(res: IncomingMessage): Promise<EngineClientError> {
+  let text = "";
+  for await (const c of res) text += (c as Buffer).toString();
+  let message = text;
+  let code = "DAEMON_ERROR";
+  try {
+    const v = JSON.parse(text) as { message?: string; code?: string };
+    message = v.message ?? text;
+    code = v.code ?? code;
+  } catch {}
+  return new EngineClientError(code, message, res.statusCode ?? 500);
+}
+
 /** Sends one request; resolves with the response once its headers arrived. */
 export function call(method: string, path: string, body?: unknown): Promise<IncomingMessage> {
   const socketPath = pierSocket();
@@ -44,16 +58,7 @@ export function call(method: string, path: string, body?: unknown): Promise<Inco
           resolve(res);
           return;
         }
-        let text = "";
-        for await (const c of res) text += (c as Buffer).toString();
-        let message = text;
-        let code = "DAEMON_ERROR";
-        try {
-          const v = JSON.parse(text) as { message?: string; code?: string };
-          message = v.message ?? text;
-          code = v.code ?? code;
-        } catch {}
-        reject(new EngineClientError(code, message, res.statusCode ?? 500));
+        reject(await responseError(res));
       },
     );
     req.on("error", (err) =>

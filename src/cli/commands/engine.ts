@@ -7,6 +7,7 @@ import { parseBind, parseTmpfs } from "../../engine/api/docker-types.js";
 import { collectEnv, collectLabel, parseCount } from "../args.js";
 import { parseFormat, printJson, renderTable } from "../output.js";
 import { call, callJson, EngineClientError, jsonLines } from "./engine-client.js";
+import { registerTtyCommands } from "./engine-tty.js";
 
 interface Record_ {
   id: string;
@@ -85,6 +86,7 @@ function statusColumn(r: Record_): string {
 
 /** Registers the container commands on `program`. */
 export function registerEngineCommands(program: Command): void {
+  registerTtyCommands(program);
   program
     .command("run")
     .description("create and start a container from IMAGE (pulled first when missing)")

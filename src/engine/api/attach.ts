@@ -4,7 +4,7 @@
  * from the client forwarded to the monitor's attach socket.
  */
 import { connect, type Socket } from "node:net";
-import type { Writable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import type { ContainerService } from "../containers/service.js";
 import { frame, type LogEntry, type LogQuery, readLogs } from "../logs.js";
 
@@ -75,7 +75,7 @@ export async function attachOutput(
  * Forwards what the client sends to the container's stdin (the monitor's attach socket, which
  * appears once the container starts). The client's end of input closes the container's stdin.
  */
-export function attachInput(svc: ContainerService, id: string, input: Socket, head: Buffer): void {
+export function attachInput(svc: ContainerService, id: string, input: Readable, head: Buffer): void {
   const pending: Buffer[] = head.length ? [head] : [];
   let ended = false;
   let target: Socket | undefined;

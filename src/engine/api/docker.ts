@@ -14,11 +14,13 @@ import { PIER_VERSION } from "../../cli/version.js";
 import { parseReference } from "../../oci/reference.js";
 import type { ProgressEvent } from "../../remote/progress-events.js";
 import type { ContainerService, WaitCondition } from "../containers/service.js";
+import { resizeContainer } from "../containers/terminal.js";
 import { EngineError } from "../error.js";
 import { eventLog } from "../events.js";
 import { attachInput, attachOutput, streamLogs } from "./attach.js";
 import { dockerImageRoutes } from "./docker-images.js";
 import { dockerSystemRoutes, pausedInspect, pausedSummary } from "./docker-system.js";
+import { logOptionsFromDocker, withLogConfig } from "./docker-tty.js";
 import {
   configFromDocker,
   DOCKER_API_VERSION,
@@ -227,7 +229,10 @@ export function dockerApi(svc: ContainerService): DockerApi {
       }
     }
     if (method === "POST" && path === "/containers/create") {
-      const config = configFromDocker(await readJson(req));
+      const createBody = await readJson(req);
+      const config = configFromDocker(createBody);
+      const logOptions = logOptionsFromDocker(createBody);
+      if (logOptions) config.logOptions = logOptions;
       const name = q.get("name") || undefined;
       const rec = await svc.create(config, name);
       sendJson(res, 201, { Id: rec.id, Warnings: [] });
@@ -267,6 +272,7 @@ export function dockerApi(svc: ContainerService): DockerApi {
         return;
       }
       if (method === "POST" && ex[2] === "resize") {
+        await execs.resize(inst.id, intParam(q, "h") ?? 0, intParam(q, "w") ?? 0);
         res.writeHead(201).end();
         return;
       }
@@ -308,7 +314,7 @@ export function dockerApi(svc: ContainerService): DockerApi {
         res,
         200,
         pausedInspect(
-          dockerInspect(rec, svc.logPath(rec.id), svc.snapshots.rootfs(rec.id)),
+          withLogConfig(dockerInspect(rec, svc.logPath(rec.id), svc.snapshots.rootfs(rec.id)), rec.config),
           svc.isPaused(rec.id),
         ),
       );
@@ -352,7 +358,7 @@ export function dockerApi(svc: ContainerService): DockerApi {
       return;
     }
     if (method === "POST" && verb === "resize") {
-      svc.find(ref);
+      resizeContainer(svc, ref, intParam(q, "h") ?? 0, intParam(q, "w") ?? 0);
       res.writeHead(200).end();
       return;
     }

@@ -7,7 +7,9 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { constants } from "node:os";
+import { join } from "node:path";
 import type { Duplex } from "node:stream";
+import { execMonitorCommand, resizeLine, sendResize } from "../containers/monitor.js";
 import type { ContainerService } from "../containers/service.js";
 import { EngineError } from "../error.js";
 import { frame } from "../logs.js";
@@ -25,6 +27,14 @@ export interface ExecInstance {
   running: boolean;
   exitCode: number | null;
   pid: number;
+  /** The last terminal size asked for (rows, columns). */
+  size?: [number, number];
+}
+
+/** The console socket and control FIFO of exec instance `id`'s monitor. Pure. */
+export function execTerminal(execRoot: string, id: string): { consoleSocket: string; controlFifo: string } {
+  const base = join(execRoot, "a", `x${id.slice(0, 15)}`);
+  return { consoleSocket: `${base}.con`, controlFifo: `${base}.ctl` };
 }
 
 function strings(v: unknown, what: string): string[] {
@@ -37,6 +47,8 @@ function strings(v: unknown, what: string): string[] {
 /** The exec instances of one daemon. */
 export class ExecService {
   private readonly all = new Map<string, ExecInstance>();
+  /** Control FIFOs of running exec instances with a terminal. */
+  private readonly fifos = new Map<string, string>();
   constructor(private readonly svc: ContainerService) {}
 
   /** Creates an instance from Docker's ExecConfig; the container must be running. */
@@ -64,6 +76,23 @@ export class ExecService {
     return inst;
   }
 
+  /**
+   * Resizes the terminal of exec instance `id` (`POST /exec/{id}/resize`). Before start the size
+   * is kept for it; just after, the monitor may not have made its FIFO yet: retried briefly.
+   */
+  async resize(id: string, rows: number, cols: number): Promise<void> {
+    const inst = this.get(id);
+    resizeLine(rows, cols); // validates
+    inst.size = [rows, cols];
+    if (!inst.tty) return;
+    for (let i = 0; i < 100; i++) {
+      const fifo = this.fifos.get(id);
+      if (!inst.running || !fifo) return;
+      if (sendResize(fifo, rows, cols)) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   /** The instance `id`; `NOT_FOUND` (Docker's "No such exec instance") otherwise. */
   get(id: string): ExecInstance {
     const inst = this.all.get(id);
@@ -80,12 +109,21 @@ export class ExecService {
     const inst = this.get(id);
     if (inst.running || inst.exitCode !== null)
       throw new EngineError("INVALID_STATE", `exec instance ${id} has already been started`);
+    // With a terminal the runtime sends the pty to an exec-mode monitor, which copies it to and
+    // from its own stdio and applies resizes (pierd cannot receive an fd).
+    const term = inst.tty ? execTerminal(this.svc.execRoot, inst.id) : undefined;
     const argv = this.svc.execCommand(inst.containerId, inst.cmd, {
-      env: inst.env,
+      env: inst.tty && !inst.env.some((e) => e.startsWith("TERM=")) ? [...inst.env, "TERM=xterm"] : inst.env,
       ...(inst.user ? { user: inst.user } : {}),
       ...(inst.workingDir ? { workingDir: inst.workingDir } : {}),
+      ...(term ? { consoleSocket: term.consoleSocket } : {}),
     });
+    if (term) argv.unshift(...execMonitorCommand(term.consoleSocket, term.controlFifo));
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
+    if (term) {
+      this.fifos.set(inst.id, term.controlFifo);
+      if (inst.size) void this.resize(inst.id, inst.size[0], inst.size[1]);
+    }
     inst.running = true;
     inst.pid = child.pid ?? 0;
     const out = (stream: "stdout" | "stderr") => (d: Buffer) => {
@@ -110,6 +148,7 @@ export class ExecService {
     }
     return new Promise((resolve) => {
       child.on("close", (code, signal) => {
+        this.fifos.delete(inst.id);
         inst.running = false;
         inst.exitCode = code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : 255);
         resolve(inst.exitCode);

@@ -10,14 +10,17 @@ import type { ContainerService, WaitCondition } from "../containers/service.js";
 import { EngineError } from "../error.js";
 import { readLogs } from "../logs.js";
 import { apiPath } from "./docker.js";
+import { ExecService } from "./exec.js";
 import { flag, intParam, readJson, sendError, sendJson } from "./http.js";
 import { pierOpsRoutes } from "./pier-ops.js";
+import { pierTtyRoutes } from "./pier-tty.js";
 
 /** Version of pier's own API (the path prefix). */
 export const PIER_API_VERSION = "v1";
 
 /** Handles one request of pier's own API. */
 export function pierApi(svc: ContainerService): (req: IncomingMessage, res: ServerResponse) => void {
+  const execs = new ExecService(svc);
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { path: full, query: q } = apiPath(req.url ?? "/");
     const method = req.method ?? "GET";
@@ -74,6 +77,7 @@ export function pierApi(svc: ContainerService): (req: IncomingMessage, res: Serv
       return;
     }
     if (await pierOpsRoutes(svc, req, res, method, path, q)) return;
+    if (await pierTtyRoutes(svc, execs, req, res, path, q)) return;
     const m = /^\/containers\/([^/]+)(?:\/([a-z]+))?$/.exec(path);
     if (!m) throw new EngineError("NOT_FOUND", `no such API path ${full}`);
     const ref = decodeURIComponent(m[1]!);

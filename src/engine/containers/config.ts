@@ -7,6 +7,7 @@ import type { Spec } from "../../oci/runtime-spec/config.js";
 import { defaultRuntimeSpec } from "../../oci/runtime-spec/default-spec.js";
 import type { ImageConfig } from "../../oci/types.js";
 import { EngineError } from "../error.js";
+import { checkLogConfig } from "../log-options.js";
 
 /** Docker's restart policies. */
 export interface RestartPolicy {
@@ -22,7 +23,7 @@ export interface ContainerConfig {
   env?: string[];
   workingDir?: string;
   user?: string;
-  /** Output framing as Docker's `Tty` (no terminal is allocated yet: see the module README). */
+  /** A terminal for the process (Docker's `Tty`): output is raw, not framed. */
   tty?: boolean;
   /** Keep stdin open for attach (`-i`). */
   openStdin?: boolean;
@@ -38,6 +39,8 @@ export interface ContainerConfig {
   stopTimeout?: number;
   /** Bind mounts, named volumes and tmpfs mounts, in the order they are mounted. */
   mounts?: MountRequest[];
+  /** json-file options (`max-size`, `max-file`), validated by `checkLogConfig`. */
+  logOptions?: Record<string, string>;
 }
 
 /**
@@ -204,6 +207,10 @@ export function parseContainerConfig(body: unknown): ContainerConfig {
     }
     if (mounts.length) c.mounts = mounts;
   }
+  if (b.logOptions !== undefined && b.logOptions !== null) {
+    const opts = checkLogConfig("json-file", b.logOptions);
+    if (Object.keys(opts).length) c.logOptions = opts;
+  }
   if (c.autoRemove && c.restartPolicy)
     throw new EngineError("INVALID_ARGUMENT", "conflicting options: restart policy and auto-remove");
   return c;
@@ -265,12 +272,15 @@ export function specMounts(
 /**
  * The runtime spec of a container: `runc spec` defaults, the effective image config, a writable
  * rootfs at `ctx.rootfs`, the hostname (default: the first 12 characters of the id, as Docker),
- * no terminal, and the network namespace dropped for `host`. Pure.
+ * a terminal when `tty`, and the network namespace dropped for `host`. Pure.
  */
 export function containerSpec(image: ImageConfig, c: ContainerConfig, ctx: SpecContext): Spec {
   const spec = runtimeConfigFromImage(effectiveImageConfig(image, c), defaultRuntimeSpec(), ctx.files ?? {});
   if (!spec.process?.args?.length) throw new EngineError("INVALID_ARGUMENT", "No command specified");
-  spec.process.terminal = false;
+  spec.process.terminal = c.tty === true;
+  // As Docker: a terminal's programs are told what it is.
+  if (c.tty && spec.process.env && !spec.process.env.some((e) => e.startsWith("TERM=")))
+    spec.process.env.push("TERM=xterm");
   spec.root = { path: ctx.rootfs, readonly: false };
   spec.hostname = c.hostname ?? ctx.id.slice(0, 12);
   if (spec.process.env && !spec.process.env.some((e) => e.startsWith("HOSTNAME=")))

@@ -5,7 +5,7 @@
  * and outlives pierd.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { closeSync, constants, existsSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
@@ -49,6 +49,65 @@ export interface MonitorFiles {
   exitFile: string;
   /** Unix socket for stdin, when the container keeps stdin open. */
   attachSocket?: string;
+  /** Unix socket on which the runtime sends the pty master (the container has a terminal). */
+  consoleSocket?: string;
+  /** FIFO the monitor creates for control lines (terminal resize): see {@link sendResize}. */
+  controlFifo?: string;
+  /** json-file rotation: rotate before writing to a log of at least this many bytes. */
+  maxSize?: number;
+  /** json-file rotation: how many files to keep, the live log included (1: truncate). */
+  maxFiles?: number;
+}
+
+/** The monitor's command-line flags for the optional `files`. Pure. */
+export function monitorOptionArgs(files: Omit<MonitorFiles, "log" | "pidFile" | "exitFile">): string[] {
+  const args: string[] = [];
+  if (files.attachSocket) args.push("-a", files.attachSocket);
+  if (files.consoleSocket) args.push("-c", files.consoleSocket);
+  if (files.controlFifo) args.push("-w", files.controlFifo);
+  if (files.maxSize !== undefined && files.maxSize > 0) {
+    args.push("-m", String(files.maxSize));
+    if (files.maxFiles !== undefined) args.push("-n", String(files.maxFiles));
+  }
+  return args;
+}
+
+/**
+ * The command prefix that runs a runtime `exec --tty --console-socket consoleSocket` under the
+ * monitor's exec mode (`-x`): the pty is copied to and from the monitor's stdio and resized
+ * through `controlFifo`; the monitor exits with the exec's exit code.
+ */
+export function execMonitorCommand(consoleSocket: string, controlFifo: string): string[] {
+  return [ensureMonitor(), "-x", "-c", consoleSocket, "-w", controlFifo, "--"];
+}
+
+/** The control line that sets a terminal's size. Pure. */
+export function resizeLine(rows: number, cols: number): string {
+  if (![rows, cols].every((n) => Number.isInteger(n) && n >= 0 && n < 65536))
+    throw new EngineError("INVALID_ARGUMENT", `invalid terminal size ${rows}x${cols}`);
+  return `resize ${rows} ${cols}\n`;
+}
+
+/**
+ * Asks the monitor owning `fifo` to resize its terminal. Never blocks: `false` when no monitor
+ * reads the FIFO (gone, or the container has no terminal).
+ */
+export function sendResize(fifo: string, rows: number, cols: number): boolean {
+  const line = resizeLine(rows, cols);
+  let fd: number;
+  try {
+    fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch {
+    return false;
+  }
+  try {
+    writeSync(fd, line);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** A monitor whose container was created. */
@@ -99,8 +158,7 @@ export function launchMonitor(
   command: readonly string[],
   explain: () => string,
 ): Promise<LaunchedMonitor> {
-  const args = ["-l", files.log, "-p", files.pidFile, "-e", files.exitFile];
-  if (files.attachSocket) args.push("-a", files.attachSocket);
+  const args = ["-l", files.log, "-p", files.pidFile, "-e", files.exitFile, ...monitorOptionArgs(files)];
   const child = spawn(ensureMonitor(), [...args, "--", ...command], {
     stdio: ["ignore", "ignore", "ignore", "pipe"],
     detached: true,

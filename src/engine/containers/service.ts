@@ -24,11 +24,13 @@ import { parseSignal } from "../../runtime/lifecycle/signals.js";
 import { startContainer } from "../../runtime/lifecycle/start.js";
 import { EngineError } from "../error.js";
 import type { ImageService } from "../images.js";
+import { logRotation } from "../log-options.js";
 import type { Snapshotter } from "../snapshots/snapshotter.js";
 import { VolumeService } from "../volumes.js";
 import { type ContainerConfig, checkName, containerSpec } from "./config.js";
 import { launchMonitor, processAlive, readExitFile } from "./monitor.js";
 import { type ContainerRecord, ContainerStore } from "./store.js";
+import { consoleSocketPath, terminalFiles } from "./terminal.js";
 
 /** Docker's `wait` conditions. */
 export type WaitCondition = "not-running" | "next-exit" | "removed";
@@ -237,6 +239,7 @@ export class ContainerService extends EventEmitter {
       this.dir(id),
       "--pid-file",
       join(run, "pid"),
+      ...(rec.config.tty ? ["--console-socket", consoleSocketPath(this.execRoot, id)] : []),
       id,
     ];
     let launched: Awaited<ReturnType<typeof launchMonitor>>;
@@ -247,6 +250,8 @@ export class ContainerService extends EventEmitter {
           pidFile: join(run, "pid"),
           exitFile: this.exitFile(id),
           ...(rec.config.openStdin ? { attachSocket: this.attachSocket(id) } : {}),
+          ...terminalFiles(this.execRoot, id, rec.config),
+          ...logRotation(rec.config.logOptions),
         },
         command,
         () => runtimeError(runtimeLog),
@@ -573,12 +578,13 @@ export class ContainerService extends EventEmitter {
 
   /**
    * The command line that runs `cmd` inside running container `ref` through the runtime's
-   * `exec` (its stdio is the caller's to connect). Throws `INVALID_STATE` unless it runs.
+   * `exec` (its stdio is the caller's to connect; with `consoleSocket`, a terminal whose master
+   * is sent there). Throws `INVALID_STATE` unless it runs.
    */
   execCommand(
     ref: string,
     cmd: readonly string[],
-    opts: { env?: readonly string[]; user?: string; workingDir?: string } = {},
+    opts: { env?: readonly string[]; user?: string; workingDir?: string; consoleSocket?: string } = {},
   ): string[] {
     const rec = this.find(ref);
     if (rec.status !== "running")
@@ -588,6 +594,7 @@ export class ContainerService extends EventEmitter {
     for (const e of opts.env ?? []) args.push("--env", e);
     if (opts.user) args.push("--user", opts.user);
     if (opts.workingDir) args.push("--cwd", opts.workingDir);
+    if (opts.consoleSocket) args.push("--tty", "--console-socket", opts.consoleSocket);
     return [...args, rec.id, ...cmd];
   }
 

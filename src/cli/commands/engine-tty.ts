@@ -1,0 +1,157 @@
+/**
+ * `pier exec` and `pier attach`: streams over pierd's own API (see `src/engine/api/pier-tty.ts`):
+ * stdin goes up as the request body, output comes back in frames, the last one carrying the exit
+ * code, which becomes this process's. With `-t` on a terminal, the local terminal is raw and its
+ * size follows the window.
+ */
+import { type IncomingMessage, request } from "node:http";
+import type { Command } from "commander";
+import { collectEnv } from "../args.js";
+import { callJson, EngineClientError, pierSocket, responseError } from "./engine-client.js";
+
+/** One frame of a pier stream: 1 stdout, 2 stderr, 3 the exit record. */
+export interface StreamFrame {
+  stream: number;
+  data: Buffer;
+}
+
+/** Splits a byte stream into frames as they complete, keeping a partial one for later. */
+export class FrameReader {
+  private buf: Buffer = Buffer.alloc(0);
+
+  /** The frames that `chunk` completes. */
+  push(chunk: Buffer): StreamFrame[] {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    const out: StreamFrame[] = [];
+    while (this.buf.length >= 8) {
+      const size = this.buf.readUInt32BE(4);
+      if (this.buf.length < 8 + size) break;
+      out.push({ stream: this.buf[0]!, data: this.buf.subarray(8, 8 + size) });
+      this.buf = this.buf.subarray(8 + size);
+    }
+    return out;
+  }
+}
+
+/** Opens a streaming POST: `stdin` (when given) becomes its body as it arrives. */
+function openStream(path: string, stdin: NodeJS.ReadableStream | undefined): Promise<IncomingMessage> {
+  const socketPath = pierSocket();
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, method: "POST", path }, async (res) => {
+      if ((res.statusCode ?? 500) < 400) resolve(res);
+      else reject(await responseError(res));
+    });
+    req.on("error", (err) =>
+      reject(new EngineClientError("UNREACHABLE", `cannot reach pierd at ${socketPath}: ${err.message}`, 0)),
+    );
+    req.flushHeaders();
+    if (stdin) stdin.pipe(req);
+    else req.end();
+  });
+}
+
+/** Copies a stream's frames to stdout/stderr; resolves with the exit code of its last frame. */
+async function relay(res: IncomingMessage): Promise<number> {
+  const reader = new FrameReader();
+  let code: number | undefined;
+  for await (const chunk of res) {
+    for (const f of reader.push(chunk as Buffer)) {
+      if (f.stream === 1) process.stdout.write(f.data);
+      else if (f.stream === 2) process.stderr.write(f.data);
+      else if (f.stream === 3) code = (JSON.parse(f.data.toString()) as { exitCode: number }).exitCode;
+    }
+  }
+  if (code === undefined)
+    throw new EngineClientError("STREAM_CUT", "the connection to pierd ended before the exit code", 0);
+  return code;
+}
+
+/**
+ * Runs `path`'s stream with this terminal: raw input when `tty` and stdin is a terminal, and the
+ * window size sent to `resizePath()` now and on every change. Exits with the stream's code.
+ */
+async function runStream(
+  path: string,
+  opts: { stdin: boolean; tty: boolean; resizePath?: (res: IncomingMessage) => string },
+): Promise<void> {
+  const rawInput = opts.tty && opts.stdin && process.stdin.isTTY;
+  if (rawInput) process.stdin.setRawMode(true);
+  try {
+    const res = await openStream(path, opts.stdin ? process.stdin : undefined);
+    if (opts.tty && opts.resizePath && process.stdout.isTTY) {
+      const target = opts.resizePath(res);
+      const resize = () => {
+        const q = `h=${process.stdout.rows}&w=${process.stdout.columns}`;
+        openStream(`${target}?${q}`, undefined).then(
+          (r) => r.resume(),
+          () => {},
+        );
+      };
+      resize();
+      process.stdout.on("resize", resize);
+    }
+    const code = await relay(res);
+    if (rawInput) process.stdin.setRawMode(false);
+    // stdin may still be open (a terminal, a pipe nobody closes): the stream's end is the end.
+    process.exit(code);
+  } finally {
+    if (rawInput) process.stdin.setRawMode(false);
+  }
+}
+
+interface ExecFlags {
+  interactive?: boolean;
+  tty?: boolean;
+  env?: string[];
+  workdir?: string;
+  user?: string;
+}
+
+const enc = encodeURIComponent;
+
+/** Registers `exec` and `attach` on `program`. */
+export function registerTtyCommands(program: Command): void {
+  program
+    .command("exec")
+    .description("run a command in a running container (exits with its exit code)")
+    .argument("<container>", "container name or id")
+    .argument("<command...>", "command and arguments")
+    .passThroughOptions()
+    .option("-i, --interactive", "keep stdin open and pass it to the command")
+    .option("-t, --tty", "allocate a terminal")
+    .option("-e, --env <KEY=value>", "set an environment variable (repeatable)", collectEnv)
+    .option("-w, --workdir <dir>", "working directory inside the container")
+    .option("-u, --user <user>", "user[:group] to run as")
+    .action(async (container: string, command: string[], f: ExecFlags) => {
+      const q = new URLSearchParams();
+      for (const c of command) q.append("cmd", c);
+      for (const e of f.env ?? []) q.append("env", e);
+      if (f.workdir) q.set("workdir", f.workdir);
+      if (f.user) q.set("user", f.user);
+      if (f.tty) q.set("tty", "1");
+      if (f.interactive) q.set("stdin", "1");
+      await runStream(`/v1/containers/${enc(container)}/exec?${q}`, {
+        stdin: f.interactive === true,
+        tty: f.tty === true,
+        resizePath: (res) => `/v1/exec/${String(res.headers["pier-exec-id"])}/resize`,
+      });
+    });
+
+  program
+    .command("attach")
+    .description("attach to a running container's output (and stdin when it keeps it open)")
+    .argument("<container>", "container name or id")
+    .option("--no-stdin", "do not attach stdin")
+    .action(async (container: string, f: { stdin: boolean }) => {
+      const info = await callJson<{ config?: { tty?: boolean; openStdin?: boolean } }>(
+        "GET",
+        `/v1/containers/${enc(container)}`,
+      );
+      const stdin = f.stdin && info.config?.openStdin === true;
+      await runStream(`/v1/containers/${enc(container)}/attach?stdin=${stdin ? 1 : 0}`, {
+        stdin,
+        tty: info.config?.tty === true,
+        resizePath: () => `/v1/containers/${enc(container)}/resize`,
+      });
+    });
+}

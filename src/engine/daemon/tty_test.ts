@@ -1,0 +1,357 @@
+/**
+ * Terminals, attach, exec and log rotation through the stock `docker` CLI against pierd. The CLI
+ * insists on a terminal for `-t` with `-i`: it runs under a pty made by a small python3 driver
+ * that sets the window size, types the given input and reports the CLI's exit code.
+ */
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { request } from "node:http";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { requireTool } from "../../testing/tools.js";
+import {
+  type BusyboxRegistry,
+  busyboxRegistry,
+  type CommandResult,
+  docker,
+  PIER_MAIN,
+  pier,
+  requireDocker,
+  runCommand,
+  startTestDaemon,
+  type TestDaemon,
+} from "../test-support.js";
+
+let reg: BusyboxRegistry;
+let d: TestDaemon;
+let python = "";
+
+before(async () => {
+  requireDocker();
+  python = requireTool("/usr/bin/python3", "python3");
+  reg = await busyboxRegistry();
+  d = await startTestDaemon();
+  const pull = await docker(d, ["pull", reg.image]);
+  assert.equal(pull.status, 0, pull.stderr);
+});
+
+after(async () => {
+  await d?.stop();
+  await reg?.stop();
+});
+
+// argv[1]: rows, argv[2]: cols, argv[3]: JSON [[delay_ms, text], ...], argv[4:]: the command.
+// Everything the command writes to the pty is copied to stdout; the exit code is the command's.
+const PTY_DRIVER = `
+import fcntl, json, os, pty, select, struct, sys, termios, time
+rows, cols, steps, argv = int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4:]
+pid, fd = pty.fork()
+if pid == 0:
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    os.execvp(argv[0], argv)
+start = time.time()
+out = b""
+while True:
+    now = (time.time() - start) * 1000
+    while steps and steps[0][0] <= now:
+        os.write(fd, steps.pop(0)[1].encode())
+    r, _, _ = select.select([fd], [], [], 0.02)
+    if r:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        out += data
+    if time.time() - start > 60:
+        os.kill(pid, 9)
+sys.stdout.buffer.write(out)
+_, st = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(st))
+`;
+
+/** Runs `argv` on a terminal of `rows`x`cols`, typing `steps` ([delay ms, text]). */
+function onTty(
+  argv: string[],
+  steps: [number, string][],
+  rows: number,
+  cols: number,
+): Promise<CommandResult> {
+  return runCommand(python, ["-c", PTY_DRIVER, String(rows), String(cols), JSON.stringify(steps), ...argv], {
+    env: {
+      ...process.env,
+      DOCKER_HOST: `unix://${d.dockerSocket}`,
+      DOCKER_CONFIG: join(d.dir, "docker-config"),
+      PIER_HOST: d.socket,
+    },
+    timeout: 90000,
+  });
+}
+
+/** Runs the docker CLI on a terminal. */
+function dockerOnTty(
+  args: string[],
+  steps: [number, string][] = [],
+  rows = 24,
+  cols = 80,
+): Promise<CommandResult> {
+  return onTty([requireDocker(), ...args], steps, rows, cols);
+}
+
+/** POSTs to the Docker socket; resolves with the status. */
+function post(path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    request({ socketPath: d.dockerSocket, method: "POST", path }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    })
+      .on("error", reject)
+      .end();
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(f: () => Promise<T | undefined>, ms = 15000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error("timed out");
+    await sleep(100);
+  }
+}
+
+test("docker run -t gives a real terminal, raw output (no frame headers) and the exit code", async () => {
+  const r = await docker(d, [
+    "run",
+    "--rm",
+    "-t",
+    reg.image,
+    "sh",
+    "-c",
+    "tty; test -t 0 && echo stdin-is-tty; echo $TERM; exit 5",
+  ]);
+  assert.equal(r.status, 5, r.stderr);
+  // The pty turns \n into \r\n, as Docker's; no 8-byte header anywhere.
+  assert.equal(r.stdout, "/dev/pts/0\r\nstdin-is-tty\r\nxterm\r\n");
+});
+
+test("docker run -it: typed input reaches the shell; its terminal has the client's size", async () => {
+  const r = await dockerOnTty(
+    ["run", "--rm", "-it", reg.image, "sh"],
+    [
+      [1500, "stty size\r"],
+      [2000, "echo typed-$((6*7))\r"],
+      [2500, "exit 3\r"],
+    ],
+    33,
+    101,
+  );
+  assert.equal(r.status, 3, r.stdout + r.stderr);
+  assert.match(r.stdout, /33 101/);
+  assert.match(r.stdout, /typed-42/);
+});
+
+test("docker attach to a running -it container; resize reaches the terminal", async () => {
+  const c = await docker(d, ["run", "-dit", "--name", "tty-attach", reg.image, "sh"]);
+  assert.equal(c.status, 0, c.stderr);
+  const id = c.stdout.trim();
+  const r = await dockerOnTty(
+    ["attach", "tty-attach"],
+    [
+      [1500, "stty size\r"],
+      [2000, "echo attached-$((2+3))\r"],
+      [2500, "exit 9\r"],
+    ],
+    40,
+    120,
+  );
+  assert.equal(r.status, 9, r.stdout + r.stderr);
+  assert.match(r.stdout, /40 120/);
+  assert.match(r.stdout, /attached-5/);
+  const w = await docker(d, ["wait", id]);
+  assert.equal(w.stdout.trim(), "9");
+  // The API's own resize, with a program that prints the size after it changed.
+  const s = await docker(d, [
+    "run",
+    "-dt",
+    reg.image,
+    "sh",
+    "-c",
+    "trap 'stty size' WINCH; while :; do sleep 0.1; done",
+  ]);
+  const sid = s.stdout.trim();
+  await until(async () =>
+    (await docker(d, ["inspect", "-f", "{{.State.Running}}", sid])).stdout.trim() === "true"
+      ? true
+      : undefined,
+  );
+  await sleep(300);
+  assert.equal(await post(`/v1.41/containers/${sid}/resize?h=17&w=63`), 200);
+  await until(async () => ((await docker(d, ["logs", sid])).stdout.includes("17 63") ? true : undefined));
+  await docker(d, ["rm", "-f", sid, id]);
+});
+
+test("docker exec -t and -it run on a terminal with the exec's exit code", async () => {
+  const c = await docker(d, ["run", "-d", reg.image, "sleep", "120"]);
+  const id = c.stdout.trim();
+  const t = await docker(d, ["exec", "-t", id, "sh", "-c", "tty; echo $TERM; exit 6"]);
+  assert.equal(t.status, 6, t.stderr);
+  assert.equal(t.stdout, "/dev/pts/0\r\nxterm\r\n");
+  const it = await dockerOnTty(
+    ["exec", "-it", id, "sh"],
+    [
+      [1200, "stty size\r"],
+      [1700, "echo exec-$((3*3))\r"],
+      [2200, "exit 4\r"],
+    ],
+    21,
+    66,
+  );
+  assert.equal(it.status, 4, it.stdout + it.stderr);
+  assert.match(it.stdout, /21 66/);
+  assert.match(it.stdout, /exec-9/);
+  // Without a terminal: piped stdin, framed output, exit code also on /exec/{id}/json.
+  const i = await docker(d, ["exec", "-i", id, "sh", "-c", "read x; echo got-$x; exit 2"], {
+    input: "line\n",
+  });
+  assert.equal(i.status, 2, i.stderr);
+  assert.equal(i.stdout, "got-line\n");
+  await docker(d, ["rm", "-f", id]);
+});
+
+test("pier exec and pier attach pass output and exit codes through", async () => {
+  const c = await docker(d, [
+    "run",
+    "-di",
+    "--name",
+    "pier-att",
+    reg.image,
+    "sh",
+    "-c",
+    "read x; echo echo-$x; exit 12",
+  ]);
+  assert.equal(c.status, 0, c.stderr);
+  const e = await pier(d, ["exec", "pier-att", "sh", "-c", "echo out; echo err >&2; exit 7"]);
+  assert.equal(e.status, 7, e.stderr);
+  assert.equal(e.stdout, "out\n");
+  assert.equal(e.stderr, "err\n");
+  const i = await pier(
+    d,
+    ["exec", "-i", "-e", "A=b", "-w", "/tmp", "pier-att", "sh", "-c", "read l; echo $l-$A-$(pwd)"],
+    {
+      input: "in\n",
+    },
+  );
+  assert.equal(i.status, 0, i.stderr);
+  assert.equal(i.stdout, "in-b-/tmp\n");
+  const u = await pier(d, ["exec", "-u", "65534", "pier-att", "id", "-u"]);
+  assert.equal(u.stdout, "65534\n", u.stderr);
+  const t = await onTty(
+    [process.execPath, PIER_MAIN, "exec", "-it", "pier-att", "sh"],
+    [
+      [1200, "stty size\r"],
+      [1700, "echo pier-tty-$((4*4))\r"],
+      [2200, "exit 8\r"],
+    ],
+    29,
+    91,
+  );
+  assert.equal(t.status, 8, t.stdout + t.stderr);
+  assert.match(t.stdout, /29 91/);
+  assert.match(t.stdout, /pier-tty-16/);
+  const a = await pier(d, ["attach", "pier-att"], { input: "hello\n" });
+  assert.equal(a.status, 12, a.stderr);
+  assert.equal(a.stdout, "echo-hello\n");
+  const missing = await pier(d, ["exec", "nosuch", "true"]);
+  assert.notEqual(missing.status, 0);
+  assert.match(missing.stderr, /nosuch/);
+  await docker(d, ["rm", "-f", "pier-att"]);
+});
+
+test("log rotation: max-size/max-file rotate in the monitor; logs read across files, -f follows", async () => {
+  const c = await docker(d, [
+    "run",
+    "-d",
+    "--log-opt",
+    "max-size=2k",
+    "--log-opt",
+    "max-file=3",
+    reg.image,
+    "sh",
+    "-c",
+    "i=0; while [ $i -lt 60 ]; do i=$((i+1)); echo line-$i-padding-padding-padding; sleep 0.05; done; sleep 2; echo last",
+  ]);
+  assert.equal(c.status, 0, c.stderr);
+  const id = c.stdout.trim();
+  const follow = docker(d, ["logs", "-f", "--tail", "2", id]);
+  const w = await docker(d, ["wait", id]);
+  assert.equal(w.stdout.trim(), "0");
+  const f = await follow;
+  const dir = join(d.root, "containers", id);
+  const files = readdirSync(dir)
+    .filter((n) => n.startsWith(`${id}-json.log`))
+    .sort();
+  assert.deepEqual(files, [`${id}-json.log`, `${id}-json.log.1`, `${id}-json.log.2`]);
+  for (const n of files)
+    assert.ok(readFileSync(join(dir, n)).length < 2000 + 200, `${n} stays near max-size`);
+  const all = await docker(d, ["logs", id]);
+  const lines = all.stdout.trim().split("\n");
+  // Three files of about 2 kB keep the newest records; they are in order and end with the last one.
+  assert.equal(lines.at(-1), "last");
+  assert.ok(lines.length > 20 && lines.length < 61, `${lines.length} lines kept`);
+  const nums = lines.slice(0, -1).map((l) => Number(/line-(\d+)/.exec(l)?.[1]));
+  assert.deepEqual(
+    nums,
+    nums.map((_, i) => nums[0]! + i),
+  );
+  assert.equal(nums.at(-1), 60);
+  const tail = await docker(d, ["logs", "--tail", "3", "-t", id]);
+  const tl = tail.stdout.trim().split("\n");
+  assert.equal(tl.length, 3);
+  assert.match(tl[0]!, /^\d{4}-\d\d-\d\dT[\d:.]+Z line-59-/);
+  // -f started with the two newest records and followed through every rotation to the end.
+  const fl = f.stdout.trim().split("\n");
+  const fnums = fl.slice(0, -1).map((l) => Number(/line-(\d+)/.exec(l)?.[1]));
+  assert.equal(fl.at(-1), "last");
+  assert.deepEqual(
+    fnums,
+    fnums.map((_, i) => fnums[0]! + i),
+  );
+  assert.equal(fnums.at(-1), 60);
+  // since/until across files: the second half of the records by their own timestamps.
+  const stamped = (await docker(d, ["logs", "-t", id])).stdout.trim().split("\n");
+  const mid = stamped[Math.floor(stamped.length / 2)]!.split(" ")[0]!;
+  const since = await docker(d, ["logs", "--since", mid, id]);
+  assert.equal(since.stdout.trim().split("\n").length, stamped.length - Math.floor(stamped.length / 2));
+  const untilR = await docker(d, ["logs", "--until", mid, id]);
+  assert.equal(untilR.stdout.trim().split("\n").length, Math.floor(stamped.length / 2));
+  const inspect = await docker(d, ["inspect", "-f", "{{json .HostConfig.LogConfig}}", id]);
+  assert.equal(inspect.stdout.trim(), '{"Type":"json-file","Config":{"max-file":"3","max-size":"2k"}}');
+  const bad = await docker(d, [
+    "run",
+    "--rm",
+    "--log-opt",
+    "max-file=0",
+    "--log-opt",
+    "max-size=1k",
+    reg.image,
+    "true",
+  ]);
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /max-file cannot be less than 1/);
+  await docker(d, ["rm", id]);
+});
+
+test("a TTY container's monitor stays under 5 MB resident", async () => {
+  const c = await docker(d, ["run", "-dit", reg.image, "sh"]);
+  const id = c.stdout.trim();
+  const pid = Number((await docker(d, ["inspect", "-f", "{{.State.Pid}}", id])).stdout.trim());
+  const ppid = Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[1]);
+  assert.match(readFileSync(`/proc/${ppid}/cmdline`, "utf8"), /pier-monitor/);
+  const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${ppid}/status`, "utf8"))?.[1]);
+  assert.ok(rss > 0 && rss < 5 * 1024, `monitor RSS ${rss} kB must stay under 5 MB`);
+  await docker(d, ["rm", "-f", id]);
+});
