@@ -1,18 +1,20 @@
 // Benchmark of pier-runtime against runc and crun: `create` + `start` + `delete` of a busybox
 // bundle running /bin/true, and `run` of the same. Tools alternate (A B C A B C …) so that the
 // machine's noise falls on all of them alike; medians and peak RSS are reported, with ratios to
-// runc. Run through run.sh (it builds what is needed and sets up the mount namespace crun needs).
+// runc. "pier-runtime" is the native front end with the resident runtime service (what podman
+// runs); "one process" is the Node.js command line alone (PIER_RUNTIME_DIRECT=1). Run through
+// run.sh (it builds what is needed and sets up the mount namespace crun needs).
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
-const [distDir, bundleCli, workDir, iterations = "20"] = process.argv.slice(2);
+const [repoDir, workDir, iterations = "20"] = process.argv.slice(2);
 const N = Number(iterations);
 const bundle = join(workDir, "bundle");
 
 const tools = [
-  { name: "pier-runtime", cmd: [process.execPath, join(distDir, "runtime/cli/main.js")] },
-  { name: "pier-runtime (bundled)", cmd: [process.execPath, bundleCli] },
+  { name: "pier-runtime", cmd: [join(repoDir, "native/build/pier-runtime")] },
+  { name: "pier-runtime (one process)", cmd: [process.execPath, join(repoDir, "dist/runtime/cli/main.js")] },
   { name: "runc", cmd: ["runc"] },
   { name: "crun", cmd: ["crun"] },
 ].filter((t) => t.name.startsWith("pier") || spawnSync("which", [t.cmd[0]]).status === 0);
@@ -66,6 +68,15 @@ for (const tool of tools) {
   once(tool, ["delete", "--force", id]);
   r.rssRun = peakRss(tool, ["run", "--bundle", bundle, `${id}r`]);
 }
+// The resident service's memory, shared by every command (and by every container it created).
+let serviceRss = 0;
+for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+  try {
+    if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("runtime/service/main.js")) continue;
+    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    serviceRss = Math.max(serviceRss, Number(m?.[1] ?? 0));
+  } catch {}
+}
 const base = results.get("runc");
 console.log(`pier-runtime vs runc vs crun, ${N} alternating iterations (medians), /bin/true in busybox`);
 console.log("tool                     create+start+delete   run        peak RSS create / run");
@@ -78,3 +89,6 @@ for (const tool of tools) {
     `${tool.name.padEnd(24)} ${`${c.toFixed(1)} ms${ratio(c, base && median(base.cycle))}`.padEnd(22)} ${`${u.toFixed(1)} ms${ratio(u, base && median(base.run))}`.padEnd(26)} ${(r.rssCreate / 1024).toFixed(1)} / ${(r.rssRun / 1024).toFixed(1)} MiB`,
   );
 }
+console.log(
+  `pier-runtime's resident service: ${(serviceRss / 1024).toFixed(1)} MiB RSS (one per host, exits when idle)`,
+);

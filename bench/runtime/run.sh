@@ -3,21 +3,18 @@
 #
 #   bash bench/runtime/run.sh [ITERATIONS]      (default 20; as root; needs runc, crun, busybox-static)
 #
-# Builds the project (tsc into dist/ unless PIER_DIST points at a build), bundles the CLI with
-# esbuild, then runs everything in a private mount namespace without /sys/fs/cgroup/unified,
-# because crun 1.8 refuses this machine's hybrid cgroup layout otherwise (the same namespace is
+# Builds the project (tsc into dist/, the native parts into native/build/), then runs everything
+# in a private mount namespace without /sys/fs/cgroup/unified, because crun 1.8 refuses this machine's hybrid cgroup layout otherwise (the same namespace is
 # used for every tool so that they are measured alike).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 iterations=${1:-20}
-dist=${PIER_DIST:-dist}
-if [ -z "${PIER_DIST:-}" ]; then npx tsc -p tsconfig.json --outDir "$dist" >/dev/null; fi
+dist=dist
+npx tsc -p tsconfig.json >/dev/null
 sh native/build.sh
 work=$(mktemp -d /var/tmp/pier-bench-runtime.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 chmod 755 "$work"
-npx esbuild src/runtime/cli/main.ts --bundle --platform=node --format=esm --target=node20 \
-  --log-level=warning --outfile="$dist/runtime/pier-runtime.bundle.mjs"
 node --input-type=module -e "
   const { writeBusyboxRootfs } = await import('$PWD/$dist/testing/busybox.js');
   const { defaultRuntimeSpec } = await import('$PWD/$dist/oci/runtime-spec/default-spec.js');
@@ -29,4 +26,4 @@ node --input-type=module -e "
   fs.writeFileSync('$work/bundle/config.json', JSON.stringify(spec));
 "
 unshare -m --propagation private sh -c "umount /sys/fs/cgroup/unified 2>/dev/null || true; \
-  node bench/runtime/bench.mjs '$PWD/$dist' '$PWD/$dist/runtime/pier-runtime.bundle.mjs' '$work' $iterations"
+  node bench/runtime/bench.mjs '$PWD' '$work' $iterations"

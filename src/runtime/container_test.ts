@@ -20,8 +20,8 @@ import { after, before, test } from "node:test";
 import type { Spec } from "../oci/runtime-spec/config.js";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busybox.js";
 import {
-  CLI_PATH,
   consoleReceiver,
+  pierRuntimeCommand,
   pythonSocketAgent,
   runtimeCmd,
   scriptSpec,
@@ -237,11 +237,8 @@ test("only stdio and --preserve-fds reach the container; cwd stays inside (CVE-2
   try {
     const out = await new Promise<string>((resolve, reject) => {
       const child = spawn(
-        process.execPath,
-        [CLI_PATH, "--root", stateRoot, "run", "--preserve-fds", "1", "--bundle", dir, id],
-        {
-          stdio: ["ignore", "pipe", "inherit", fd],
-        },
+        ...pierRuntimeCommand(["--root", stateRoot, "run", "--preserve-fds", "1", "--bundle", dir, id]),
+        { stdio: ["ignore", "pipe", "inherit", fd] },
       );
       let s = "";
       child.stdout?.on("data", (d: Buffer) => {
@@ -266,11 +263,17 @@ test("only stdio and --preserve-fds reach the container; cwd stays inside (CVE-2
 test("lifecycle: create, state, start, kill, delete; runc's errors for wrong states", async () => {
   const { dir, id } = await bundle(scriptSpec("sleep 30"));
   const c = spawn(
-    process.execPath,
-    [CLI_PATH, "--root", stateRoot, "create", "--bundle", dir, "--pid-file", join(dir, "pid"), id],
-    {
-      stdio: "ignore",
-    },
+    ...pierRuntimeCommand([
+      "--root",
+      stateRoot,
+      "create",
+      "--bundle",
+      dir,
+      "--pid-file",
+      join(dir, "pid"),
+      id,
+    ]),
+    { stdio: "ignore" },
   );
   assert.equal(await new Promise((r) => c.on("exit", r)), 0);
   const state = JSON.parse(pier("state", id).stdout);
@@ -310,7 +313,7 @@ test("lifecycle: create, state, start, kill, delete; runc's errors for wrong sta
 test("run exits with the container's status; signals give 128+n", async () => {
   assert.equal((await runScript("exit 42")).status, 42);
   const { dir, id } = await bundle(scriptSpec("sleep 30"));
-  const child = spawn(process.execPath, [CLI_PATH, "--root", stateRoot, "run", "--bundle", dir, id], {
+  const child = spawn(...pierRuntimeCommand(["--root", stateRoot, "run", "--bundle", dir, id]), {
     stdio: "ignore",
   });
   const exited = new Promise((r) => child.on("exit", r));

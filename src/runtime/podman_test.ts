@@ -8,7 +8,7 @@ import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busybox.js";
-import { CLI_PATH, requireTool } from "./testing.js";
+import { pierRuntimeCommand, requireTool } from "./testing.js";
 
 let tmp = "";
 let podmanArgs: string[] = [];
@@ -21,7 +21,8 @@ before(async () => {
   podman = requireTool("podman", "podman");
   tmp = await makeTempDir("pier-podman-");
   const wrapper = join(tmp, "pier-runtime");
-  writeFileSync(wrapper, `#!/bin/sh\nexec ${process.execPath} ${CLI_PATH} "$@"\n`);
+  const [cmd, pre] = pierRuntimeCommand([]);
+  writeFileSync(wrapper, `#!/bin/sh\nexec ${[cmd, ...pre].join(" ")} "$@"\n`);
   chmodSync(wrapper, 0o755);
   podmanArgs = [
     "--root",

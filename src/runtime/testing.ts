@@ -11,8 +11,28 @@ import type { Spec } from "../oci/runtime-spec/config.js";
 import { defaultRuntimeSpec } from "../oci/runtime-spec/default-spec.js";
 import { writeBusyboxRootfs } from "../testing/busybox.js";
 
-/** Path of the compiled CLI entry point next to this module. */
+/** Path of the compiled CLI entry point next to this module (the one-process command line). */
 export const CLI_PATH = join(dirname(fileURLToPath(import.meta.url)), "cli", "main.js");
+
+/** Path of the native front end (`native/pier-runtime.c`): what podman and users run. */
+export const FRONT_END_PATH = join(
+  dirname(fileURLToPath(import.meta.url)),
+  "..",
+  "..",
+  "native",
+  "build",
+  "pier-runtime",
+);
+
+/**
+ * The command and arguments that run `pier-runtime ARGS`: through the front end and the runtime
+ * service, or with PIER_TEST_RUNTIME=direct as one Node.js process.
+ */
+export function pierRuntimeCommand(args: readonly string[]): [string, string[]] {
+  return process.env.PIER_TEST_RUNTIME === "direct"
+    ? [process.execPath, [CLI_PATH, ...args]]
+    : [FRONT_END_PATH, [...args]];
+}
 
 /** Throws with an actionable message unless `bin` is on this machine. */
 export function requireTool(bin: string, pkg: string): string {
@@ -52,7 +72,7 @@ export function runtimeCmd(
   args: string[],
   opts: { cwd?: string; input?: string; timeout?: number; detached?: boolean } = {},
 ): SpawnSyncReturns<string> {
-  const [cmd, full] = runtime === "pier" ? [process.execPath, [CLI_PATH, ...args]] : [runtime, args];
+  const [cmd, full] = runtime === "pier" ? pierRuntimeCommand(args) : [runtime, args];
   return spawnSync(cmd, full, {
     cwd: opts.cwd,
     encoding: "utf8",

@@ -7,7 +7,7 @@
  * environment and output, and nothing here depends on process-wide state.
  */
 import { randomBytes } from "node:crypto";
-import { chmodSync, unlinkSync } from "node:fs";
+import { chmodSync, statSync, unlinkSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { type CliIo, runCli } from "../cli/cli.js";
 import type { HelperLauncher, LaunchedHelper } from "../helper.js";
@@ -32,6 +32,8 @@ export class RuntimeService {
   private readonly pendingSync = new Map<string, (s: Socket) => void>();
   private active = 0;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** Inode of the socket file this service made (a successor may have replaced the file). */
+  private socketIno = 0;
 
   private constructor(
     private readonly opts: RuntimeServiceOptions,
@@ -57,6 +59,7 @@ export class RuntimeService {
       server.listen(opts.socket, () => resolve());
     });
     chmodSync(opts.socket, 0o600);
+    service.socketIno = statSync(opts.socket).ino;
     service.armIdle();
     return service;
   }
@@ -69,6 +72,10 @@ export class RuntimeService {
   /** Stops listening (commands in progress finish) and removes the socket. */
   close(): Promise<void> {
     if (this.idleTimer) clearTimeout(this.idleTimer);
+    // Unlinked first, so that the next caller starts a successor at once instead of waiting.
+    try {
+      if (statSync(this.opts.socket).ino === this.socketIno) unlinkSync(this.opts.socket);
+    } catch {}
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
