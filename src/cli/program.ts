@@ -4,6 +4,7 @@
  */
 import { Command } from "commander";
 import { registerEngineCommands } from "./commands/engine.js";
+import { registerEngineOpsCommands } from "./commands/engine-ops.js";
 import { registerImageCommands } from "./commands/image.js";
 import { registerRegistryCommands } from "./commands/registry.js";
 import { registerRemoteCommands } from "./commands/remote.js";
@@ -28,5 +29,6 @@ export function buildProgram(): Command {
   registerRegistryCommands(program);
   registerRemoteCommands(program);
   registerEngineCommands(program);
+  registerEngineOpsCommands(program);
   return program;
 }

@@ -7,9 +7,7 @@
 import { readFileSync, readlinkSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import { openCgroup } from "../runtime/cgroups/manager.js";
 import type { BlkioEntry, CgroupStats } from "../runtime/cgroups/stats.js";
-import { runtimeContext } from "../runtime/lifecycle/context.js";
 import type { ContainerService } from "./containers/service.js";
 import type { ContainerRecord } from "./containers/store.js";
 
@@ -218,6 +216,9 @@ export async function sampleStats(
 ): Promise<StatsSample | undefined> {
   if (rec.status !== "running" || rec.pid <= 0) return undefined;
   try {
+    // Loaded here so the CLI, which uses the pure half of this module, starts without them.
+    const { runtimeContext } = await import("../runtime/lifecycle/context.js");
+    const { openCgroup } = await import("../runtime/cgroups/manager.js");
     const ctx = runtimeContext(join(svc.execRoot, "runtime"), () => {});
     const state = await ctx.store.load(rec.id);
     const cg = await openCgroup({

@@ -478,6 +478,7 @@ export class ContainerService extends EventEmitter {
       const exited = this.waitExit(rec.id);
       await killContainer(this.runtime, rec.id, 9, true).catch(() => {});
       await this.thawAfterSignal(rec.id);
+      this.emit("kill", rec.id, 9);
       await exited;
       if (!this.store.get(rec.id)) return; // auto-removed meanwhile
     }

@@ -19,6 +19,7 @@ import {
   busyboxRegistry,
   docker,
   PIERD_MAIN,
+  pier,
   requireDocker,
   runCommand,
   startTestDaemon,
@@ -598,4 +599,83 @@ test("TCP only with TLS and client certificates: docker over TLS works, plain TC
     await t?.stop();
     await removeTempDir(dir);
   }
+});
+
+test("pier CLI: pause/unpause, stats, events, images, tag, rmi, volume, system", async () => {
+  const ok = async (args: string[]) => {
+    const r = await pier(d, args);
+    assert.equal(r.status, 0, `pier ${args.join(" ")}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const t0 = Math.floor(Date.now() / 1000) - 1;
+  await ok([
+    "run",
+    "-d",
+    "--name",
+    "pc",
+    reg.image,
+    "sh",
+    "-c",
+    "i=0; while true; do echo $i; i=$((i+1)); sleep 0.05; done",
+  ]);
+  assert.equal(await ok(["pause", "pc"]), "pc\n");
+  assert.equal((await docker(d, ["inspect", "--format", "{{.State.Status}}", "pc"])).stdout.trim(), "paused");
+  const stats = await ok(["stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}", "pc"]);
+  assert.match(stats, /^pc [1-9]\d*\n$/);
+  const table = await ok(["stats", "--no-stream"]);
+  assert.match(table, /^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT/);
+  await ok(["unpause", "pc"]);
+  const again = await pier(d, ["unpause", "pc"]);
+  assert.notEqual(again.status, 0);
+  assert.match(again.stderr, /is not paused/);
+  await ok(["rm", "-f", "pc"]);
+  const events = await ok([
+    "events",
+    "--since",
+    String(t0),
+    "--until",
+    String(Math.ceil(Date.now() / 1000) + 1),
+    "--filter",
+    "container=pc",
+    "--format",
+    "{{.Action}}",
+  ]);
+  assert.deepEqual(events.trim().split("\n"), [
+    "create",
+    "start",
+    "pause",
+    "unpause",
+    "kill",
+    "die",
+    "destroy",
+  ]);
+  const images = await ok(["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+  assert.match(images, /busybox:latest/);
+  await ok(["tag", reg.image, "piertag:1"]);
+  assert.match(await ok(["images", "--format", "json"]), /"Repository":"piertag","Tag":"1"/);
+  assert.equal(await ok(["rmi", "piertag:1"]), "Untagged: piertag:1\n");
+  const missing = await pier(d, ["rmi", "nosuch:1"]);
+  assert.notEqual(missing.status, 0);
+  assert.match(missing.stderr, /No such image: nosuch:1/);
+  assert.equal(await ok(["volume", "create", "--label", "k=v", "pv"]), "pv\n");
+  assert.match(await ok(["volume", "ls"]), /^DRIVER\s+VOLUME NAME\nlocal\s+pv$/m);
+  assert.equal(await ok(["volume", "ls", "-q", "--filter", "label=k=v"]), "pv\n");
+  assert.match(await ok(["volume", "inspect", "--format", "{{.Name}} {{.Labels.k}}", "pv"]), /^pv v\n$/);
+  await ok(["run", "-d", "--name", "pvuser", "-v", "pv:/x", reg.image, "sleep", "100"]);
+  const inUse = await pier(d, ["volume", "rm", "pv"]);
+  assert.notEqual(inUse.status, 0);
+  assert.match(inUse.stderr, /volume is in use/);
+  await ok(["rm", "-f", "pvuser"]);
+  assert.match(
+    await ok(["system", "info", "--format", "{{.Driver}} {{.CgroupVersion}}"]),
+    /^(overlay|copy) [12]\n$/,
+  );
+  assert.match(await ok(["system", "info"]), /^Server Version: /m);
+  assert.match(await ok(["system", "df"]), /^Local Volumes\s+1\s+0\s/m);
+  await ok(["run", "--name", "pdone", reg.image, "true"]);
+  const prune = await ok(["system", "prune", "-f", "--volumes"]);
+  assert.match(prune, /Deleted Containers:\n[a-f0-9]{64}\n/);
+  assert.match(prune, /Deleted Volumes:\npv\n/);
+  assert.equal(await ok(["volume", "ls", "-q"]), "");
+  assert.equal((await docker(d, ["ps", "-aq"])).stdout.trim(), "");
 });
