@@ -5,11 +5,21 @@
  */
 import assert from "node:assert/strict";
 import { type SpawnSyncReturns, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmdirSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { Spec } from "../oci/runtime-spec/config.js";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busybox.js";
+import { readLayout } from "./cgroups/mountinfo.js";
 import { defaultStateRoot } from "./rootless.js";
 import { CLI_PATH, requireTool } from "./testing.js";
 
@@ -217,4 +227,59 @@ test("rootless: a time namespace with offsets (unshared by the container's root)
   assert.equal(r.status, 0, r.stderr);
   const inside = Number(r.stdout.split(" ")[0]);
   assert.ok(inside >= host + 86400 * 5 && inside < host + 86400 * 5 + 60, `inside ${inside}, host ${host}`);
+});
+
+test("rootless with a delegated cgroup: the container gets its own cgroup and its memory limit", async () => {
+  const layout = await readLayout();
+  const mounts = [
+    ...new Set(
+      [...Object.values(layout.v1), ...(layout.unified ? [layout.unified] : [])].map((m) => m.mountPoint),
+    ),
+  ];
+  const deleg = `pier-deleg-${process.pid}`;
+  // Delegation as systemd does it for a user: a subtree the user owns, and the user's process in
+  // it (in a leaf, so the subtree's root may enable controllers on cgroup2).
+  for (const mp of mounts) {
+    mkdirSync(join(mp, deleg, "sup"), { recursive: true });
+    for (const f of ["cpuset.cpus", "cpuset.mems"])
+      if (existsSync(join(mp, f)) && existsSync(join(mp, deleg, f)))
+        writeFileSync(join(mp, deleg, f), readFileSync(join(mp, f), "utf8").trim() || "\n");
+    if (layout.mode === "unified" && existsSync(join(mp, "cgroup.subtree_control")))
+      writeFileSync(join(mp, "cgroup.subtree_control"), "+memory +pids");
+    assert.equal(spawnSync("chown", ["-R", `${uid}:${gid}`, join(mp, deleg)]).status, 0);
+  }
+  try {
+    const { dir, id } = await rootlessBundle((s) => {
+      const linux = s.linux ?? {};
+      linux.cgroupsPath = `/${deleg}/c1`;
+      linux.resources = { memory: { limit: 64 * 1024 * 1024 }, pids: { limit: 100 } };
+      s.linux = linux;
+      if (s.process)
+        s.process.args = [
+          "sh",
+          "-c",
+          "grep -E '(^0::|memory)' /proc/self/cgroup; cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max",
+        ];
+    });
+    const join1 = mounts.map((mp) => `echo $$ > ${join(mp, deleg, "sup", "cgroup.procs")}`).join("; ");
+    const r = spawnSync(
+      "sh",
+      [
+        "-c",
+        `${join1}; exec setpriv --reuid ${uid} --regid ${gid} --clear-groups ${process.execPath} ${CLI_PATH} run -b ${dir} ${id}`,
+      ],
+      { encoding: "utf8", env: { PATH: "/usr/bin:/bin", XDG_RUNTIME_DIR: xdg }, input: "", timeout: 60000 },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`:/${deleg}/c1\n`));
+    assert.match(r.stdout, /\n67108864\n$/);
+  } finally {
+    for (const mp of mounts) {
+      for (const sub of ["c1", "sup", ""]) {
+        try {
+          rmdirSync(join(mp, deleg, sub));
+        } catch {}
+      }
+    }
+  }
 });
