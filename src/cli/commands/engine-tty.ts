@@ -9,6 +9,8 @@ import type { Command } from "commander";
 import { collectEnv } from "../args.js";
 import { callJson, EngineClientError, pierSocket, responseError } from "./engine-client.js";
 
+const enc = encodeURIComponent;
+
 /** One frame of a pier stream: 1 stdout, 2 stderr, 3 the exit record. */
 export interface StreamFrame {
   stream: number;
@@ -66,21 +68,42 @@ async function relay(res: IncomingMessage): Promise<number> {
   return code;
 }
 
+/** A stream opened with this terminal wired to it. */
+export interface Session {
+  /** Sends the window size to the stream's resize path (again on every change). */
+  followWindow(): void;
+  /** Relays the output until the stream ends; resolves with its exit code. */
+  finish(): Promise<number>;
+  /** Drops the stream (its container could not start). */
+  abort(): void;
+}
+
 /**
- * Runs `path`'s stream with this terminal: raw input when `tty` and stdin is a terminal, and the
- * window size sent to `resizePath()` now and on every change. Exits with the stream's code.
+ * Opens `path`'s stream: stdin as the body when `stdin` (raw when `tty` and a terminal); with
+ * `tty` on a terminal, {@link Session.followWindow} posts the window size to `resizePath`.
  */
-async function runStream(
+export async function openSession(
   path: string,
   opts: { stdin: boolean; tty: boolean; resizePath?: (res: IncomingMessage) => string },
-): Promise<void> {
+): Promise<Session> {
   const rawInput = opts.tty && opts.stdin && process.stdin.isTTY;
   if (rawInput) process.stdin.setRawMode(true);
+  const restore = () => {
+    if (rawInput) process.stdin.setRawMode(false);
+  };
+  let res: IncomingMessage;
   try {
-    const res = await openStream(path, opts.stdin ? process.stdin : undefined);
-    if (opts.tty && opts.resizePath && process.stdout.isTTY) {
+    res = await openStream(path, opts.stdin ? process.stdin : undefined);
+  } catch (err) {
+    restore();
+    throw err;
+  }
+  let resize: (() => void) | undefined;
+  return {
+    followWindow() {
+      if (!opts.tty || !opts.resizePath || !process.stdout.isTTY || resize) return;
       const target = opts.resizePath(res);
-      const resize = () => {
+      resize = () => {
         const q = `h=${process.stdout.rows}&w=${process.stdout.columns}`;
         openStream(`${target}?${q}`, undefined).then(
           (r) => r.resume(),
@@ -89,14 +112,39 @@ async function runStream(
       };
       resize();
       process.stdout.on("resize", resize);
-    }
-    const code = await relay(res);
-    if (rawInput) process.stdin.setRawMode(false);
-    // stdin may still be open (a terminal, a pipe nobody closes): the stream's end is the end.
-    process.exit(code);
-  } finally {
-    if (rawInput) process.stdin.setRawMode(false);
-  }
+    },
+    abort() {
+      res.destroy();
+      process.stdin.unpipe();
+      process.stdin.pause();
+      restore();
+    },
+    async finish() {
+      try {
+        return await relay(res);
+      } finally {
+        restore();
+        if (resize) process.stdout.off("resize", resize);
+      }
+    },
+  };
+}
+
+/** Runs a session to its end and exits with its code (stdin may never end on its own). */
+async function runSession(session: Session): Promise<never> {
+  session.followWindow();
+  process.exit(await session.finish());
+}
+
+/**
+ * Attaches to container `ref` (created or running: `pier run -it` attaches before it starts,
+ * so nothing the container writes is missed).
+ */
+export function attachSession(ref: string, opts: { stdin: boolean; tty: boolean }): Promise<Session> {
+  return openSession(`/v1/containers/${enc(ref)}/attach?stdin=${opts.stdin ? 1 : 0}`, {
+    ...opts,
+    resizePath: () => `/v1/containers/${enc(ref)}/resize`,
+  });
 }
 
 interface ExecFlags {
@@ -106,8 +154,6 @@ interface ExecFlags {
   workdir?: string;
   user?: string;
 }
-
-const enc = encodeURIComponent;
 
 /** Registers `exec` and `attach` on `program`. */
 export function registerTtyCommands(program: Command): void {
@@ -130,11 +176,13 @@ export function registerTtyCommands(program: Command): void {
       if (f.user) q.set("user", f.user);
       if (f.tty) q.set("tty", "1");
       if (f.interactive) q.set("stdin", "1");
-      await runStream(`/v1/containers/${enc(container)}/exec?${q}`, {
-        stdin: f.interactive === true,
-        tty: f.tty === true,
-        resizePath: (res) => `/v1/exec/${String(res.headers["pier-exec-id"])}/resize`,
-      });
+      await runSession(
+        await openSession(`/v1/containers/${enc(container)}/exec?${q}`, {
+          stdin: f.interactive === true,
+          tty: f.tty === true,
+          resizePath: (res) => `/v1/exec/${String(res.headers["pier-exec-id"])}/resize`,
+        }),
+      );
     });
 
   program
@@ -148,10 +196,6 @@ export function registerTtyCommands(program: Command): void {
         `/v1/containers/${enc(container)}`,
       );
       const stdin = f.stdin && info.config?.openStdin === true;
-      await runStream(`/v1/containers/${enc(container)}/attach?stdin=${stdin ? 1 : 0}`, {
-        stdin,
-        tty: info.config?.tty === true,
-        resizePath: () => `/v1/containers/${enc(container)}/resize`,
-      });
+      await runSession(await attachSession(container, { stdin, tty: info.config?.tty === true }));
     });
 }

@@ -7,7 +7,7 @@ import { parseBind, parseTmpfs } from "../../engine/api/docker-types.js";
 import { collectEnv, collectLabel, parseCount } from "../args.js";
 import { parseFormat, printJson, renderTable } from "../output.js";
 import { call, callJson, EngineClientError, jsonLines } from "./engine-client.js";
-import { registerTtyCommands } from "./engine-tty.js";
+import { attachSession, registerTtyCommands } from "./engine-tty.js";
 
 interface Record_ {
   id: string;
@@ -24,6 +24,7 @@ interface RunFlags {
   rm?: boolean;
   detach?: boolean;
   interactive?: boolean;
+  tty?: boolean;
   name?: string;
   env?: string[];
   workdir?: string;
@@ -95,6 +96,8 @@ export function registerEngineCommands(program: Command): void {
     .passThroughOptions()
     .option("--rm", "remove the container when it exits")
     .option("-d, --detach", "run in the background and print the container id")
+    .option("-i, --interactive", "keep stdin open and attach it")
+    .option("-t, --tty", "allocate a terminal")
     .option("--name <name>", "container name")
     .option("-e, --env <KEY=value>", "set an environment variable (repeatable)", collectEnv)
     .option("-w, --workdir <dir>", "working directory inside the container")
@@ -123,6 +126,8 @@ export function registerEngineCommands(program: Command): void {
       if (f.label) body.labels = f.label;
       if (f.stopTimeout !== undefined) body.stopTimeout = f.stopTimeout;
       if (f.rm && f.detach) body.autoRemove = true;
+      if (f.interactive) body.openStdin = true;
+      if (f.tty) body.tty = true;
       const mounts = [
         ...(f.volume ?? []).map(parseBind),
         ...(f.tmpfs ?? []).map((t) => {
@@ -132,15 +137,27 @@ export function registerEngineCommands(program: Command): void {
       ];
       if (mounts.length) body.mounts = mounts;
       const rec = await createContainer(body);
+      // With -i or -t, attach before the start (nothing is missed) and exit with its code.
+      const session =
+        !f.detach && (f.interactive || f.tty)
+          ? await attachSession(rec.id, { stdin: f.interactive === true, tty: f.tty === true })
+          : undefined;
       try {
         await callJson("POST", `/v1/containers/${rec.id}/start`);
       } catch (err) {
+        session?.abort();
         if (f.rm) await call("DELETE", `/v1/containers/${rec.id}?force=1`).catch(() => {});
         throw err;
       }
       if (f.detach) {
         process.stdout.write(`${rec.id}\n`);
         return;
+      }
+      if (session) {
+        session.followWindow();
+        const code = await session.finish();
+        if (f.rm) await (await call("DELETE", `/v1/containers/${rec.id}?force=1`)).resume();
+        process.exit(code);
       }
       await printLogs(rec.id, true);
       const r = await callJson<{ exitCode: number }>(

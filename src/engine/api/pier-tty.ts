@@ -88,7 +88,8 @@ export async function pierTtyRoutes(
     return true;
   }
   const rec = svc.find(ref);
-  if (rec.status !== "running")
+  // A created container may be attached before it starts (pier run -it), as in Docker.
+  if (rec.status !== "running" && rec.status !== "created")
     throw new EngineError("INVALID_STATE", `You cannot attach to a stopped container, start it first`);
   let code: number | undefined;
   const onExit = (id: string, c: number) => {

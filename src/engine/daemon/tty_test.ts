@@ -271,6 +271,29 @@ test("pier exec and pier attach pass output and exit codes through", async () =>
   await docker(d, ["rm", "-f", "pier-att"]);
 });
 
+test("pier run -i and -it attach before the start, with the container's exit code", async () => {
+  const i = await pier(d, ["run", "--rm", "-i", reg.image, "sh", "-c", "read x; echo got-$x; exit 3"], {
+    input: "piped\n",
+  });
+  assert.equal(i.status, 3, i.stderr);
+  assert.equal(i.stdout, "got-piped\n");
+  const t = await onTty(
+    [process.execPath, PIER_MAIN, "run", "--rm", "-it", reg.image, "sh"],
+    [
+      [1500, "stty size\r"],
+      [2000, "echo run-tty-$((5*5))\r"],
+      [2500, "exit 2\r"],
+    ],
+    27,
+    88,
+  );
+  assert.equal(t.status, 2, t.stdout + t.stderr);
+  assert.match(t.stdout, /27 88/);
+  assert.match(t.stdout, /run-tty-25/);
+  const ps = await docker(d, ["ps", "-aq"]);
+  assert.equal(ps.stdout.trim(), "", "--rm removed them");
+});
+
 test("log rotation: max-size/max-file rotate in the monitor; logs read across files, -f follows", async () => {
   const c = await docker(d, [
     "run",
@@ -354,4 +377,30 @@ test("a TTY container's monitor stays under 5 MB resident", async () => {
   const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${ppid}/status`, "utf8"))?.[1]);
   assert.ok(rss > 0 && rss < 5 * 1024, `monitor RSS ${rss} kB must stay under 5 MB`);
   await docker(d, ["rm", "-f", id]);
+});
+
+test("a TTY container outlives a pierd crash: resize, exec -t and its log still work", async () => {
+  const c = await docker(d, [
+    "run",
+    "-dt",
+    "--name",
+    "tty-crash",
+    reg.image,
+    "sh",
+    "-c",
+    "trap 'stty size' WINCH; echo before; while :; do sleep 0.1; done",
+  ]);
+  assert.equal(c.status, 0, c.stderr);
+  await until(async () =>
+    (await docker(d, ["logs", "tty-crash"])).stdout.includes("before") ? true : undefined,
+  );
+  await d.crash();
+  await d.restart();
+  assert.equal(await post("/v1.41/containers/tty-crash/resize?h=12&w=34"), 200);
+  await until(async () =>
+    (await docker(d, ["logs", "tty-crash"])).stdout.includes("12 34") ? true : undefined,
+  );
+  const e = await docker(d, ["exec", "-t", "tty-crash", "sh", "-c", "exit 5"]);
+  assert.equal(e.status, 5, e.stderr);
+  await docker(d, ["rm", "-f", "tty-crash"]);
 });
