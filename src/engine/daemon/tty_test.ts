@@ -111,6 +111,36 @@ function post(path: string): Promise<number> {
   });
 }
 
+/** A JSON request to the Docker socket. */
+function api(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    request(
+      {
+        socketPath: d.dockerSocket,
+        method,
+        path,
+        headers: data
+          ? { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(data) }
+          : {},
+      },
+      (res) => {
+        let text = "";
+        res.on("data", (c: Buffer) => {
+          text += c.toString();
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : {} }));
+      },
+    )
+      .on("error", reject)
+      .end(data);
+  });
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until<T>(f: () => Promise<T | undefined>, ms = 15000): Promise<T> {
@@ -219,6 +249,19 @@ test("docker exec -t and -it run on a terminal with the exec's exit code", async
   });
   assert.equal(i.status, 2, i.stderr);
   assert.equal(i.stdout, "got-line\n");
+  // A detached exec's exit code, as the API's /exec/{id}/json reports it.
+  const created = await api("POST", `/v1.41/containers/${id}/exec`, {
+    Cmd: ["sh", "-c", "sleep 0.3; exit 13"],
+  });
+  assert.equal(created.status, 201);
+  const eid = String(created.json.Id);
+  assert.equal((await api("POST", `/v1.41/exec/${eid}/start`, { Detach: true })).status, 200);
+  const info = await until(async () => {
+    const j = (await api("GET", `/v1.41/exec/${eid}/json`)).json;
+    return j.Running === false && j.ExitCode !== null ? j : undefined;
+  });
+  assert.equal(info.ExitCode, 13);
+  assert.equal((await api("GET", "/v1.41/exec/0123abcd/json")).status, 404);
   await docker(d, ["rm", "-f", id]);
 });
 
