@@ -4,9 +4,11 @@
  */
 import type { Command } from "commander";
 import { parseBind, parseTmpfs } from "../../engine/api/docker-types.js";
+import { parsePortSpec } from "../../engine/network/ports.js";
 import { collectEnv, collectLabel, parseCount } from "../args.js";
 import { parseFormat, printJson, renderTable } from "../output.js";
 import { call, callJson, EngineClientError, jsonLines } from "./engine-client.js";
+import { registerNetworkCommands } from "./engine-network.js";
 import { attachSession, registerTtyCommands } from "./engine-tty.js";
 
 interface Record_ {
@@ -31,6 +33,7 @@ interface RunFlags {
   user?: string;
   entrypoint?: string;
   network?: string;
+  publish?: string[];
   restart?: string;
   label?: Record<string, string>;
   stopTimeout?: number;
@@ -88,6 +91,7 @@ function statusColumn(r: Record_): string {
 /** Registers the container commands on `program`. */
 export function registerEngineCommands(program: Command): void {
   registerTtyCommands(program);
+  registerNetworkCommands(program);
   program
     .command("run")
     .description("create and start a container from IMAGE (pulled first when missing)")
@@ -103,7 +107,12 @@ export function registerEngineCommands(program: Command): void {
     .option("-w, --workdir <dir>", "working directory inside the container")
     .option("-u, --user <user>", "user[:group] to run as")
     .option("--entrypoint <cmd>", "override the image's entrypoint")
-    .option("--network <mode>", "none (default) or host")
+    .option("--network <mode>", "bridge (default), none, host or a network's name")
+    .option(
+      "-p, --publish <[ip:][host:]ctr[/proto]>",
+      "publish a container port on the host (repeatable)",
+      collect,
+    )
     .option("--restart <policy>", "no, always, unless-stopped, on-failure[:N]")
     .option("-l, --label <k=v>", "set a label (repeatable)", collectLabel)
     .option("--stop-timeout <s>", "seconds to wait before SIGKILL on stop", parseCount)
@@ -118,6 +127,7 @@ export function registerEngineCommands(program: Command): void {
       if (f.user) body.user = f.user;
       if (f.name) body.name = f.name;
       if (f.network) body.networkMode = f.network;
+      if (f.publish) body.ports = f.publish.flatMap(parsePortSpec);
       if (f.restart)
         body.restartPolicy = {
           name: f.restart.split(":")[0],

@@ -6,6 +6,7 @@ import type { ContainerConfig, MountRequest } from "../containers/config.js";
 import { parseContainerConfig } from "../containers/config.js";
 import type { ContainerRecord } from "../containers/store.js";
 import { EngineError } from "../error.js";
+import { portBindingsFromDocker } from "../network/ports.js";
 
 /** The API version pier advertises. */
 export const DOCKER_API_VERSION = "1.41";
@@ -14,12 +15,6 @@ export const DOCKER_MIN_API_VERSION = "1.24";
 
 function obj(v: unknown): Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-}
-
-function nonEmpty(v: unknown): boolean {
-  if (Array.isArray(v)) return v.length > 0;
-  if (typeof v === "object" && v !== null) return Object.keys(v).length > 0;
-  return false;
 }
 
 /**
@@ -99,10 +94,7 @@ export function configFromDocker(body: unknown): ContainerConfig {
     throw new EngineError("INVALID_ARGUMENT", "container config must be a JSON object");
   const b = body as Record<string, unknown>;
   const host = obj(b.HostConfig);
-  for (const k of ["PortBindings"]) {
-    if (nonEmpty(host[k]))
-      throw new EngineError("INVALID_ARGUMENT", `HostConfig.${k} is not supported by pier yet`);
-  }
+  const ports = portBindingsFromDocker(host.PortBindings);
   if (host.Binds !== undefined && host.Binds !== null && !Array.isArray(host.Binds))
     throw new EngineError("INVALID_ARGUMENT", "HostConfig.Binds must be an array");
   if (host.Mounts !== undefined && host.Mounts !== null && !Array.isArray(host.Mounts))
@@ -136,6 +128,8 @@ export function configFromDocker(body: unknown): ContainerConfig {
     autoRemove: host.AutoRemove,
     mounts,
     networkMode,
+    ports,
+    exposedPorts: Object.keys(obj(b.ExposedPorts)),
     restartPolicy:
       typeof rp.Name === "string" && rp.Name
         ? { name: rp.Name, maximumRetryCount: rp.MaximumRetryCount }

@@ -11,7 +11,7 @@ import {
   volumeMatches,
 } from "./docker-types.js";
 
-test("Docker create bodies become engine configs; unsupported host settings are refused", () => {
+test("Docker create bodies become engine configs; bad port bindings are refused", () => {
   const c = configFromDocker({
     Image: "busybox",
     Cmd: ["echo", "hi"],
@@ -31,10 +31,17 @@ test("Docker create bodies become engine configs; unsupported host settings are 
     autoRemove: true,
     networkMode: "default",
   });
+  assert.deepEqual(
+    configFromDocker({
+      Image: "b",
+      ExposedPorts: { "80/tcp": {} },
+      HostConfig: { PortBindings: { "80/tcp": [{ HostIp: "127.0.0.1", HostPort: "8080" }] } },
+    }).ports,
+    [{ hostIP: "127.0.0.1", hostPort: 8080, containerPort: 80, protocol: "tcp" }],
+  );
   assert.throws(
-    () =>
-      configFromDocker({ Image: "b", HostConfig: { PortBindings: { "80/tcp": [{ HostPort: "8080" }] } } }),
-    /PortBindings is not supported/,
+    () => configFromDocker({ Image: "b", HostConfig: { PortBindings: { "80/tcp": [{ HostPort: "x" }] } } }),
+    /invalid port specification/,
   );
   assert.throws(() => configFromDocker("x"), /JSON object/);
   assert.deepEqual(

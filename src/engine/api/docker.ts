@@ -19,6 +19,7 @@ import { EngineError } from "../error.js";
 import { eventLog } from "../events.js";
 import { attachInput, attachOutput, streamLogs } from "./attach.js";
 import { dockerImageRoutes } from "./docker-images.js";
+import { dockerNetworkRoutes, withNetworkInspect, withNetworkSummary } from "./docker-networks.js";
 import { dockerSystemRoutes, pausedInspect, pausedSummary } from "./docker-system.js";
 import { logOptionsFromDocker, withLogConfig } from "./docker-tty.js";
 import {
@@ -157,6 +158,7 @@ export function dockerApi(svc: ContainerService): DockerApi {
     }
     if (await dockerSystemRoutes(svc, req, res, method, path, q)) return;
     if (await dockerImageRoutes(svc, req, res, method, path, q)) return;
+    if (await dockerNetworkRoutes(svc, req, res, method, path, q)) return;
     if (method === "GET" && path === "/images/json") {
       const rows = await images.list();
       const byId = new Map<string, { tags: string[]; row: (typeof rows)[number] }>();
@@ -246,7 +248,7 @@ export function dockerApi(svc: ContainerService): DockerApi {
         res,
         200,
         (limit && limit > 0 ? list.slice(0, limit) : list).map((c) =>
-          pausedSummary(dockerSummary(c), svc.isPaused(c.id)),
+          pausedSummary(withNetworkSummary(dockerSummary(c), svc, c), svc.isPaused(c.id)),
         ),
       );
       return;
@@ -310,14 +312,12 @@ export function dockerApi(svc: ContainerService): DockerApi {
     }
     if (method === "GET" && verb === "json") {
       const rec = svc.find(ref);
-      sendJson(
-        res,
-        200,
-        pausedInspect(
-          withLogConfig(dockerInspect(rec, svc.logPath(rec.id), svc.snapshots.rootfs(rec.id)), rec.config),
-          svc.isPaused(rec.id),
-        ),
+      const info = withNetworkInspect(
+        withLogConfig(dockerInspect(rec, svc.logPath(rec.id), svc.snapshots.rootfs(rec.id)), rec.config),
+        svc,
+        rec,
       );
+      sendJson(res, 200, pausedInspect(info, svc.isPaused(rec.id)));
       return;
     }
     if (method === "POST" && verb === "start") {

@@ -12,6 +12,7 @@ import { readLogs } from "../logs.js";
 import { apiPath } from "./docker.js";
 import { ExecService } from "./exec.js";
 import { flag, intParam, readJson, sendError, sendJson } from "./http.js";
+import { pierNetworkRoutes } from "./pier-networks.js";
 import { pierOpsRoutes } from "./pier-ops.js";
 import { pierTtyRoutes } from "./pier-tty.js";
 
@@ -76,8 +77,9 @@ export function pierApi(svc: ContainerService): (req: IncomingMessage, res: Serv
       );
       return;
     }
-    if (await pierOpsRoutes(svc, req, res, method, path, q)) return;
     if (await pierTtyRoutes(svc, execs, req, res, path, q)) return;
+    if (await pierOpsRoutes(svc, req, res, method, path, q)) return;
+    if (await pierNetworkRoutes(svc, req, res, method, path)) return;
     const m = /^\/containers\/([^/]+)(?:\/([a-z]+))?$/.exec(path);
     if (!m) throw new EngineError("NOT_FOUND", `no such API path ${full}`);
     const ref = decodeURIComponent(m[1]!);

@@ -8,6 +8,8 @@ import { defaultRuntimeSpec } from "../../oci/runtime-spec/default-spec.js";
 import type { ImageConfig } from "../../oci/types.js";
 import { EngineError } from "../error.js";
 import { checkLogConfig } from "../log-options.js";
+import { checkPortMappings, type PortMapping } from "../network/ports.js";
+import { applyNetworkSpec, type NetworkSpec } from "../network/spec.js";
 
 /** Docker's restart policies. */
 export interface RestartPolicy {
@@ -32,8 +34,12 @@ export interface ContainerConfig {
   /** Remove the container once it exits (`--rm`). */
   autoRemove?: boolean;
   restartPolicy?: RestartPolicy;
-  /** `none` (loopback only, the default), `host`. */
+  /** `bridge` (the default), `none` (loopback only), `host`, or a user network's name. */
   networkMode?: string;
+  /** Published ports (`-p`, `HostConfig.PortBindings`). */
+  ports?: PortMapping[];
+  /** Exposed ports without a binding (`EXPOSE`, `Config.ExposedPorts`): `8080/tcp`. */
+  exposedPorts?: string[];
   stopSignal?: string;
   /** Seconds between the stop signal and SIGKILL (default 10). */
   stopTimeout?: number;
@@ -170,8 +176,20 @@ export function parseContainerConfig(body: unknown): ContainerConfig {
   }
   if (c.workingDir !== undefined && !c.workingDir.startsWith("/"))
     throw new EngineError("INVALID_ARGUMENT", `workingDir ${c.workingDir} must be an absolute path`);
-  if (c.networkMode !== undefined && !["none", "host", "default", "bridge"].includes(c.networkMode))
-    throw new EngineError("INVALID_ARGUMENT", `network ${c.networkMode} not found`);
+  // Whether a named network exists is the network service's to say, at create.
+  if (c.networkMode !== undefined && !/^(container:)?[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(c.networkMode))
+    throw new EngineError("INVALID_ARGUMENT", `invalid network name ${JSON.stringify(c.networkMode)}`);
+  const ports = checkPortMappings(b.ports);
+  if (ports.length) {
+    if (c.networkMode === "host" || c.networkMode === "none")
+      throw new EngineError(
+        "INVALID_ARGUMENT",
+        `published ports are discarded with --network ${c.networkMode}: remove -p or use a bridge network`,
+      );
+    c.ports = ports;
+  }
+  const exposed = strings(b.exposedPorts, "exposedPorts");
+  if (exposed?.length) c.exposedPorts = exposed;
   for (const k of ["tty", "openStdin", "autoRemove"] as const) {
     if (b[k] === undefined || b[k] === null) continue;
     if (typeof b[k] !== "boolean") throw new EngineError("INVALID_ARGUMENT", `${k} must be a boolean`);
@@ -242,6 +260,8 @@ export interface SpecContext {
   files?: UserFiles;
   /** Host path of each `bind`/`volume` mount, by target (volumes resolved to their `_data`). */
   sources?: Record<string, string>;
+  /** The network namespace and `/etc` files from the network service. */
+  network?: NetworkSpec;
 }
 
 /** The runtime-spec mount entries of a container's mount requests. Pure. */
@@ -291,7 +311,8 @@ export function containerSpec(image: ImageConfig, c: ContainerConfig, ctx: SpecC
     const targets = new Set(own.map((m) => m.destination));
     spec.mounts = [...(spec.mounts ?? []).filter((m) => !targets.has(m.destination)), ...own];
   }
-  if (c.networkMode === "host" && spec.linux?.namespaces) {
+  if (ctx.network) applyNetworkSpec(spec, ctx.network);
+  else if (c.networkMode === "host" && spec.linux?.namespaces) {
     spec.linux.namespaces = spec.linux.namespaces.filter((n) => n.type !== "network" && n.type !== "uts");
     delete spec.hostname;
   }

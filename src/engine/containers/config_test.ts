@@ -36,7 +36,12 @@ test("create requests are validated field by field", () => {
   assert.throws(() => parseContainerConfig({ image: "x", cmd: "echo" }), /cmd must be an array/);
   assert.throws(() => parseContainerConfig({ image: "x", env: ["NOEQ"] }), /has no '='/);
   assert.throws(() => parseContainerConfig({ image: "x", workingDir: "rel" }), /absolute/);
-  assert.throws(() => parseContainerConfig({ image: "x", networkMode: "mynet" }), /network mynet not found/);
+  assert.throws(() => parseContainerConfig({ image: "x", networkMode: "my/net" }), /invalid network name/);
+  assert.throws(
+    () => parseContainerConfig({ image: "x", networkMode: "none", ports: [{ containerPort: 80 }] }),
+    /published ports are discarded with --network none/,
+  );
+  assert.throws(() => parseContainerConfig({ image: "x", ports: [{ containerPort: 0 }] }), /containerPort/);
   assert.throws(
     () => parseContainerConfig({ image: "x", autoRemove: true, restartPolicy: { name: "always" } }),
     /conflicting/,

@@ -25,6 +25,7 @@ import { startContainer } from "../../runtime/lifecycle/start.js";
 import { EngineError } from "../error.js";
 import type { ImageService } from "../images.js";
 import { logRotation } from "../log-options.js";
+import { type ContainerNetworkRequest, NetworkService } from "../network/service.js";
 import type { Snapshotter } from "../snapshots/snapshotter.js";
 import { VolumeService } from "../volumes.js";
 import { type ContainerConfig, checkName, containerSpec } from "./config.js";
@@ -49,6 +50,8 @@ export interface ContainerServiceOptions {
   snapshots: Snapshotter;
   /** Receives one message per notable event (for the daemon's JSON log). */
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** Networks (default: one over `root`/`execRoot` with the default bridge). */
+  networks?: NetworkService;
 }
 
 const RUNTIME_MAIN = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "runtime", "cli", "main.js");
@@ -69,6 +72,8 @@ export class ContainerService extends EventEmitter {
   readonly snapshots: Snapshotter;
   /** Named volumes (`<root>/volumes`). */
   readonly volumes: VolumeService;
+  /** Networks and each running container's attachment. */
+  readonly networks: NetworkService;
   private readonly runtime: RuntimeContext;
   private readonly log: (msg: string, fields?: Record<string, unknown>) => void;
   /** Containers the user stopped (restart policies do not bring those back). */
@@ -86,6 +91,8 @@ export class ContainerService extends EventEmitter {
     this.log = opts.log ?? (() => {});
     this.store = new ContainerStore(join(opts.root, "engine.db"));
     this.volumes = new VolumeService(opts.root);
+    this.networks =
+      opts.networks ?? new NetworkService({ root: opts.root, execRoot: opts.execRoot, log: this.log });
     this.runtime = runtimeContext(join(opts.execRoot, "runtime"), (m) => this.log(`runtime: ${m}`));
   }
 
@@ -161,6 +168,7 @@ export class ContainerService extends EventEmitter {
         );
       sources[m.target] = m.source;
     }
+    this.networks.resolveMode(config.networkMode);
     const rec = this.store.insert({ id, name: finalName, config, imageId: image.descriptor.digest });
     const newVolumes: string[] = [];
     try {
@@ -175,7 +183,8 @@ export class ContainerService extends EventEmitter {
         sources[m.target] = this.volumes.dataPath(m.source);
       }
       const files = await readUserFiles(rootfs);
-      const spec = containerSpec(image.config, config, { id, rootfs, files, sources });
+      const network = await this.networks.prepare(this.networkRequest(id, finalName, config));
+      const spec = containerSpec(image.config, config, { id, rootfs, files, sources, network });
       await mkdir(this.dir(id), { recursive: true, mode: 0o700 });
       await writeFile(join(this.dir(id), "config.json"), JSON.stringify(spec));
       await writeFile(this.logPath(id), "", { mode: 0o640 });
@@ -223,6 +232,17 @@ export class ContainerService extends EventEmitter {
       await this.snapshots.prepare(id, this.images.layers(image));
     }
     await deleteContainer(this.runtime, id, true).catch(() => {});
+    try {
+      await this.networks.setup(this.networkRequest(id, rec.name, rec.config));
+    } catch (err) {
+      this.store.update(id, {
+        status: "exited",
+        exitCode: 127,
+        error: (err as Error).message,
+        finishedAt: now(),
+      });
+      throw err;
+    }
     const runtimeLog = join(run, "runtime.log");
     await rm(runtimeLog, { force: true });
     const command = [
@@ -258,6 +278,7 @@ export class ContainerService extends EventEmitter {
       );
     } catch (err) {
       const message = (err as Error).message;
+      await this.networks.teardown(id).catch((e: Error) => this.log(`network teardown ${id}: ${e.message}`));
       this.store.update(id, { status: "exited", exitCode: 127, error: message, finishedAt: now() });
       throw err;
     }
@@ -267,6 +288,7 @@ export class ContainerService extends EventEmitter {
       try {
         process.kill(launched.containerPid, "SIGKILL");
       } catch {}
+      await this.networks.teardown(id).catch((e: Error) => this.log(`network teardown ${id}: ${e.message}`));
       throw err;
     }
     const updated = this.store.update(id, {
@@ -318,6 +340,7 @@ export class ContainerService extends EventEmitter {
     await deleteContainer(this.runtime, id, true).catch((e: Error) =>
       this.log(`runtime delete ${id}: ${e.message}`),
     );
+    await this.networks.teardown(id).catch((e: Error) => this.log(`network teardown ${id}: ${e.message}`));
     const rec = this.store.update(id, {
       status: "exited",
       exitCode: code,
@@ -485,6 +508,9 @@ export class ContainerService extends EventEmitter {
     if (this.store.get(rec.id)?.status === "removing" && !force) return;
     this.store.update(rec.id, { status: "removing" });
     await deleteContainer(this.runtime, rec.id, true).catch(() => {});
+    await this.networks
+      .teardown(rec.id)
+      .catch((e: Error) => this.log(`network teardown ${rec.id}: ${e.message}`));
     await this.snapshots.remove(rec.id);
     await rm(this.dir(rec.id), { recursive: true, force: true });
     await rm(this.runDir(rec.id), { recursive: true, force: true });
@@ -575,6 +601,35 @@ export class ContainerService extends EventEmitter {
         await this.launch(rec).catch((e: Error) => this.log(`restart ${rec.id}: ${e.message}`));
       }
     }
+    // Attachments of containers removed while pierd was down (namespaces, veths, rules) go too.
+    const running = this.store.list().filter((r) => r.status === "running");
+    await this.networks.reconcile(new Set(running.map((r) => r.id)));
+  }
+
+  /** What the network service needs to know of a container. */
+  private networkRequest(id: string, name: string, c: ContainerConfig): ContainerNetworkRequest {
+    return {
+      id,
+      name,
+      dir: this.dir(id),
+      ...(c.networkMode !== undefined ? { mode: c.networkMode } : {}),
+      ...(c.hostname !== undefined ? { hostname: c.hostname } : {}),
+      ...(c.ports ? { ports: c.ports } : {}),
+    };
+  }
+
+  /** Names of the containers configured for network `ref` (what keeps `network rm` from removing it). */
+  networkUsers(ref: string): string[] {
+    const def = this.networks.find(ref);
+    return this.store
+      .list()
+      .filter((r) => {
+        const mode = r.config.networkMode;
+        if (mode === "host" || mode === "none") return false;
+        if (mode === undefined || mode === "" || mode === "default") return def.name === "bridge";
+        return mode === def.name || mode === def.id || (mode.length >= 12 && def.id.startsWith(mode));
+      })
+      .map((r) => r.name);
   }
 
   /**

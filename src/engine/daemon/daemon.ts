@@ -13,6 +13,7 @@ import { pierApi } from "../api/pier.js";
 import { ContainerService } from "../containers/service.js";
 import { EngineError } from "../error.js";
 import { ImageService } from "../images.js";
+import { NetworkService } from "../network/service.js";
 import { type SnapshotDriver, Snapshotter } from "../snapshots/snapshotter.js";
 
 /** Settings of {@link startDaemon} (flags and config file of `pierd`). */
@@ -27,6 +28,8 @@ export interface DaemonConfig {
   dockerSocket?: string;
   snapshotter?: SnapshotDriver;
   insecureRegistries?: string[];
+  /** The default bridge network's subnet and device when first created, and the CNI plugins. */
+  network?: { defaultSubnet?: string; defaultBridge?: string; cniPath?: string };
   /**
    * A TCP listener for the Docker API, always TLS with client certificates (plain TCP is
    * refused): `listen` is `HOST:PORT`, the others PEM file paths.
@@ -95,12 +98,21 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     ...(config.insecureRegistries ? { insecureRegistries: config.insecureRegistries } : {}),
   });
   const snapshots = new Snapshotter(config.root, config.snapshotter);
+  const networks = new NetworkService({
+    root: config.root,
+    execRoot: config.execRoot,
+    log,
+    ...(config.network?.defaultSubnet ? { defaultSubnet: config.network.defaultSubnet } : {}),
+    ...(config.network?.defaultBridge ? { defaultBridge: config.network.defaultBridge } : {}),
+    ...(config.network?.cniPath ? { cniPath: config.network.cniPath } : {}),
+  });
   const containers = new ContainerService({
     root: config.root,
     execRoot: config.execRoot,
     images,
     snapshots,
     log,
+    networks,
   });
   await containers.restore();
   const socket = config.socket ?? join(config.execRoot, "pier.sock");

@@ -2,7 +2,9 @@
  * A pier network as a CNI network configuration list (what `<root>/networks/<name>.conflist`
  * holds): the bridge plugin with host-local addresses, then portmap (published ports) and
  * firewall (forwarding allowed even where the FORWARD policy drops). pier's own fields (id,
- * creation time, labels) ride in a top-level `pier` key, which CNI runtimes ignore. Pure.
+ * creation time, labels) ride in a top-level `pier` key, which CNI runtimes ignore.
+ * Outbound masquerading is one rule per network ({@link masqueradeRule}), not the bridge
+ * plugin's per-container chain: that chain costs two iptables runs per start and per stop. Pure.
  */
 
 import type { CniResult } from "./cni-result.js";
@@ -64,7 +66,7 @@ export function networkConflist(def: NetworkDefinition, ipamDir?: string): CniCo
         type: "bridge",
         bridge: def.bridge,
         isGateway: true,
-        ipMasq: true,
+        ipMasq: false,
         hairpinMode: true,
         ipam: {
           type: "host-local",
@@ -80,9 +82,41 @@ export function networkConflist(def: NetworkDefinition, ipamDir?: string): CniCo
   };
 }
 
-/** The single-plugin list that brings up `lo` in a new network namespace. */
-export function loopbackConflist(): CniConflist {
-  return { cniVersion: CNI_VERSION, name: "pier-loopback", plugins: [{ type: "loopback" }] };
+/**
+ * The plugins one container is ADDed with: portmap only when it publishes ports, firewall only
+ * when the host's FORWARD policy would drop its traffic (each plugin run costs a process and
+ * iptables calls, at start and again at stop).
+ */
+export function attachmentConflist(
+  list: CniConflist,
+  opts: { publishes: boolean; forwardAccepts: boolean },
+): CniConflist {
+  return {
+    ...list,
+    plugins: list.plugins.filter(
+      (p) => !(p.type === "portmap" && !opts.publishes) && !(p.type === "firewall" && opts.forwardAccepts),
+    ),
+  };
+}
+
+/**
+ * The `nat POSTROUTING` rule (iptables arguments after the chain) that masquerades what a
+ * network's containers send out of the host, as Docker's one rule per bridge.
+ */
+export function masqueradeRule(def: NetworkDefinition): string[] {
+  return [
+    "-s",
+    def.subnet,
+    "!",
+    "-o",
+    def.bridge,
+    "-m",
+    "comment",
+    "--comment",
+    `pier bridge ${def.bridge}`,
+    "-j",
+    "MASQUERADE",
+  ];
 }
 
 /**

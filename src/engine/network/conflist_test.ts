@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { CniResult } from "./cni-result.js";
 import {
+  attachmentConflist,
   cniName,
   definitionFromConflist,
-  loopbackConflist,
+  masqueradeRule,
   type NetworkDefinition,
   networkConflist,
   pluginInput,
@@ -68,5 +69,27 @@ test("plugin stdin is built as libcni builds it", () => {
   assert.deepEqual(portmap.runtimeConfig, ports);
   assert.deepEqual(portmap.prevResult, prev);
   assert.throws(() => pluginInput(list, 9), /has no plugin 9/);
-  assert.deepEqual(loopbackConflist().plugins, [{ type: "loopback" }]);
+});
+
+test("a container gets only the plugins it needs; masquerading is one rule per network", () => {
+  const list = networkConflist(DEF);
+  const types = (o: { publishes: boolean; forwardAccepts: boolean }) =>
+    attachmentConflist(list, o).plugins.map((p) => p.type);
+  assert.deepEqual(types({ publishes: false, forwardAccepts: true }), ["bridge"]);
+  assert.deepEqual(types({ publishes: true, forwardAccepts: true }), ["bridge", "portmap"]);
+  assert.deepEqual(types({ publishes: false, forwardAccepts: false }), ["bridge", "firewall"]);
+  assert.equal(list.plugins[0]!.ipMasq, false);
+  assert.deepEqual(masqueradeRule(DEF), [
+    "-s",
+    "172.18.0.0/16",
+    "!",
+    "-o",
+    "br-0123456789ab",
+    "-m",
+    "comment",
+    "--comment",
+    "pier bridge br-0123456789ab",
+    "-j",
+    "MASQUERADE",
+  ]);
 });

@@ -39,8 +39,9 @@ export function isMountPoint(path: string): boolean {
 
 /**
  * Creates a new network namespace bound at `path` (util-linux `unshare --net=FILE`, which forks
- * the helper that unshares while its parent bind-mounts the namespace file). Throws
- * `NETNS_FAILED`; a failure leaves no file behind.
+ * the helper that unshares while its parent bind-mounts the namespace file) with `lo` up (the
+ * same process runs `ip link set lo up` in it: one process instead of a loopback plugin run).
+ * Throws `NETNS_FAILED`; a failure leaves no file behind.
  */
 export async function createNetns(path: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
@@ -48,12 +49,16 @@ export async function createNetns(path: string): Promise<void> {
   await writeFile(path, "", { mode: 0o400 });
   let r: { code: number | null; stderr: string };
   try {
-    r = await run("unshare", [`--net=${path}`, "true"]);
+    r = await run("unshare", [`--net=${path}`, "ip", "link", "set", "lo", "up"]);
   } catch (err) {
     await rm(path, { force: true });
-    throw new NetworkError("NETNS_FAILED", `cannot run unshare (util-linux): ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new NetworkError(
+      "NETNS_FAILED",
+      `cannot run unshare (util-linux) and ip (iproute2): ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
   if (r.code !== 0) {
     if (isMountPoint(path)) await run("umount", [path]).catch(() => {});

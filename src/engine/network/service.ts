@@ -18,16 +18,18 @@ import { join } from "node:path";
 import { CniInvoker, DEFAULT_CNI_PATH } from "./cni.js";
 import { type CniResult, containerAddress } from "./cni-result.js";
 import {
+  attachmentConflist,
   type CniConflist,
   cniName,
   DEFAULT_NETWORK,
   definitionFromConflist,
-  loopbackConflist,
+  masqueradeRule,
   type NetworkDefinition,
   networkConflist,
 } from "./conflist.js";
 import { NetworkError } from "./error.js";
 import { containerResolvConf, type HostEntry, renderHostname, renderHosts } from "./hosts.js";
+import { deleteRule, ensureRule, forwardPolicy } from "./iptables.js";
 import { createNetns, isMountPoint, removeNetns } from "./netns.js";
 import type { PortMapping } from "./ports.js";
 import type { NetworkSpec } from "./spec.js";
@@ -107,6 +109,9 @@ export class NetworkService {
   private readonly opts: NetworkServiceOptions;
   /** Serialises hosts-file refreshes (two containers joining at once must both be seen). */
   private hostsQueue: Promise<void> = Promise.resolve();
+  /** Networks whose masquerade rule this process has put in place. */
+  private readonly masqueraded = new Set<string>();
+  private policy: { value: string; at: number } | undefined;
 
   constructor(opts: NetworkServiceOptions) {
     this.opts = opts;
@@ -303,6 +308,8 @@ export class NetworkService {
         `error while removing network: network ${def.name} id ${def.id} has active endpoints (${all.join(", ")})`,
       );
     rmSync(this.configFile(def.name), { force: true });
+    await deleteRule("nat", "POSTROUTING", masqueradeRule(def)).catch(() => {});
+    this.masqueraded.delete(def.id);
     await run("ip", ["link", "del", def.bridge]).catch(() => {});
     rmSync(join(this.ipamDir, cniName(def)), { recursive: true, force: true });
     this.log("network removed", { name: def.name, id: def.id });
@@ -392,13 +399,19 @@ export class NetworkService {
     if (mode !== "none") {
       a.network = mode.name;
       a.networkId = mode.id;
-      a.conflist = networkConflist(mode, mode.name === DEFAULT_NETWORK ? undefined : this.ipamDir);
       a.ports = await this.resolvePorts(req.ports ?? [], req.id);
+      a.conflist = attachmentConflist(
+        networkConflist(mode, mode.name === DEFAULT_NETWORK ? undefined : this.ipamDir),
+        { publishes: a.ports.length > 0, forwardAccepts: (await this.forwardPolicy()) === "ACCEPT" },
+      );
+      if (!this.masqueraded.has(mode.id)) {
+        await ensureRule("nat", "POSTROUTING", masqueradeRule(mode));
+        this.masqueraded.add(mode.id);
+      }
     }
     await this.saveState(a);
     try {
       await createNetns(a.netns);
-      await this.cni.add(loopbackConflist(), { containerId: a.id, netns: a.netns, ifname: "lo" });
       if (a.conflist) {
         const result = await this.cni.add(
           a.conflist,
@@ -424,6 +437,13 @@ export class NetworkService {
       await this.teardown(req.id).catch((e: Error) => this.log(`network teardown ${req.id}: ${e.message}`));
       throw err;
     }
+  }
+
+  /** The FORWARD policy, read at most every 10 s (an iptables run per start is measurable). */
+  private async forwardPolicy(): Promise<string> {
+    if (!this.policy || Date.now() - this.policy.at > 10_000)
+      this.policy = { value: await forwardPolicy(), at: Date.now() };
+    return this.policy.value;
   }
 
   private runtimeConfig(a: NetworkAttachment): Record<string, unknown> {
@@ -504,17 +524,19 @@ export class NetworkService {
       return;
     }
     let first: unknown;
+    // The namespace goes first: the kernel then destroys the veth with it, in the background,
+    // and the plugins' DEL (given no namespace, as the spec allows) only releases the address
+    // and rules. Deleting the veth in the namespace takes the bridge plugin ~50 ms.
+    await removeNetns(a.netns).catch((err) => {
+      first = err;
+    });
     if (a.conflist) {
-      const netns = isMountPoint(a.netns) ? a.netns : "";
       await this.cni
-        .del(a.conflist, { containerId: a.id, netns, ifname: "eth0" }, this.runtimeConfig(a), a.result)
+        .del(a.conflist, { containerId: a.id, netns: "", ifname: "eth0" }, this.runtimeConfig(a), a.result)
         .catch((err) => {
-          first = err;
+          first ??= err;
         });
     }
-    await removeNetns(a.netns).catch((err) => {
-      first ??= err;
-    });
     await rm(this.stateFile(id), { force: true });
     await this.refreshHosts(a.networkId);
     this.log("network detached", { id, network: a.network ?? "none" });

@@ -1,0 +1,92 @@
+/**
+ * `pier network create|ls|inspect|rm`: thin commands over pierd's own API
+ * (`/v1/networks`, docs/engine-api.yaml), with docker's flags.
+ */
+import type { Command } from "commander";
+import type { NetworkView } from "../../engine/api/pier-networks.js";
+import { collectLabel } from "../args.js";
+import { parseFormat, printJson, renderTable } from "../output.js";
+import { call, callJson } from "./engine-client.js";
+
+const enc = encodeURIComponent;
+
+/** Registers `pier network …` on `program`. */
+export function registerNetworkCommands(program: Command): void {
+  const network = program.command("network").description("manage networks (CNI bridge networks)");
+
+  network
+    .command("create")
+    .description("create a bridge network")
+    .argument("<name>", "network name")
+    .option("--subnet <cidr>", "IPv4 subnet (default: a free one from 172.18-31.0.0/16, 192.168.N.0/20)")
+    .option("--gateway <ip>", "gateway address (default: the subnet's first)")
+    .option("-d, --driver <driver>", "network driver (only bridge)", "bridge")
+    .option("-l, --label <k=v>", "set a label (repeatable)", collectLabel)
+    .action(
+      async (
+        name: string,
+        f: { subnet?: string; gateway?: string; driver: string; label?: Record<string, string> },
+      ) => {
+        if (f.driver !== "bridge")
+          throw new Error(`network driver ${f.driver} is not supported (only bridge)`);
+        const n = await callJson<NetworkView>("POST", "/v1/networks", {
+          name,
+          ...(f.subnet ? { subnet: f.subnet } : {}),
+          ...(f.gateway ? { gateway: f.gateway } : {}),
+          ...(f.label ? { labels: f.label } : {}),
+        });
+        process.stdout.write(`${n.id}\n`);
+      },
+    );
+
+  network
+    .command("ls")
+    .alias("list")
+    .description("list networks")
+    .option("-q, --quiet", "only print ids")
+    .option("--format <format>", "table or json")
+    .action(async (f: { quiet?: boolean; format?: string }) => {
+      const format = parseFormat(f.format);
+      const list = await callJson<NetworkView[]>("GET", "/v1/networks");
+      if (f.quiet) {
+        for (const n of list) process.stdout.write(`${n.id.slice(0, 12)}\n`);
+        return;
+      }
+      if (format === "json") {
+        printJson(list);
+        return;
+      }
+      process.stdout.write(
+        renderTable(
+          ["network id", "name", "driver", "subnet", "containers"],
+          [
+            ...list.map((n) => [n.id.slice(0, 12), n.name, "bridge", n.subnet, String(n.containers.length)]),
+            ["", "host", "host", "", ""],
+            ["", "none", "null", "", ""],
+          ],
+        ),
+      );
+    });
+
+  network
+    .command("inspect")
+    .description("show networks as JSON")
+    .argument("<networks...>", "names, ids or id prefixes")
+    .action(async (refs: string[]) => {
+      const out: NetworkView[] = [];
+      for (const r of refs) out.push(await callJson<NetworkView>("GET", `/v1/networks/${enc(r)}`));
+      printJson(out);
+    });
+
+  network
+    .command("rm")
+    .alias("remove")
+    .description("remove networks (refused while a container uses one)")
+    .argument("<networks...>", "names, ids or id prefixes")
+    .action(async (refs: string[]) => {
+      for (const r of refs) {
+        (await call("DELETE", `/v1/networks/${enc(r)}`)).resume();
+        process.stdout.write(`${r}\n`);
+      }
+    });
+}

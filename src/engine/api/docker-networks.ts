@@ -1,0 +1,337 @@
+/**
+ * The Docker Engine API's network routes (`docker network create|ls|inspect|rm|prune`) and the
+ * network fields of container documents (`Ports` of `docker ps`, `NetworkSettings` and
+ * `HostConfig.PortBindings` of inspect, which `docker port` reads).
+ */
+import { createHash } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ContainerService } from "../containers/service.js";
+import type { ContainerRecord } from "../containers/store.js";
+import { DEFAULT_NETWORK, type NetworkDefinition } from "../network/conflist.js";
+import { NetworkError } from "../network/error.js";
+import { dockerPortList, dockerPortMap, type PortMapping } from "../network/ports.js";
+import type { NetworkAttachment } from "../network/service.js";
+import { parseFilters } from "./docker-types.js";
+import { readJson, sendJson } from "./http.js";
+
+function obj(v: unknown): Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+/** A stable id for the pseudo networks `host` and `none`. */
+function pseudoId(name: string): string {
+  return createHash("sha256").update(`pier-network-${name}`).digest("hex");
+}
+
+/** A network as Docker's `GET /networks/{id}` shows it. Pure. */
+export function dockerNetwork(
+  def: NetworkDefinition | { name: "host" | "none" },
+  attachments: readonly NetworkAttachment[] = [],
+): Record<string, unknown> {
+  if (!("id" in def)) {
+    return {
+      Name: def.name,
+      Id: pseudoId(def.name),
+      Created: "0001-01-01T00:00:00Z",
+      Scope: "local",
+      Driver: def.name === "host" ? "host" : "null",
+      EnableIPv6: false,
+      IPAM: { Driver: "default", Options: null, Config: [] },
+      Internal: false,
+      Attachable: false,
+      Ingress: false,
+      ConfigFrom: { Network: "" },
+      ConfigOnly: false,
+      Containers: {},
+      Options: {},
+      Labels: {},
+    };
+  }
+  const containers: Record<string, unknown> = {};
+  for (const a of attachments) {
+    if (a.networkId !== def.id) continue;
+    containers[a.id] = {
+      Name: a.name,
+      EndpointID: endpointId(a),
+      MacAddress: a.mac ?? "",
+      IPv4Address: a.address ?? "",
+      IPv6Address: "",
+    };
+  }
+  return {
+    Name: def.name,
+    Id: def.id,
+    Created: def.created,
+    Scope: "local",
+    Driver: "bridge",
+    EnableIPv6: false,
+    IPAM: { Driver: "default", Options: null, Config: [{ Subnet: def.subnet, Gateway: def.gateway }] },
+    Internal: false,
+    Attachable: false,
+    Ingress: false,
+    ConfigFrom: { Network: "" },
+    ConfigOnly: false,
+    Containers: containers,
+    Options: {
+      "com.docker.network.bridge.name": def.bridge,
+      ...(def.name === DEFAULT_NETWORK ? { "com.docker.network.bridge.default_bridge": "true" } : {}),
+    },
+    Labels: def.labels,
+  };
+}
+
+function endpointId(a: NetworkAttachment): string {
+  return createHash("sha256")
+    .update(`${a.id}/${a.networkId ?? ""}`)
+    .digest("hex");
+}
+
+/** Whether a network passes `docker network ls --filter` (name, id, driver, label, type). Pure. */
+export function networkMatches(n: Record<string, unknown>, filters: Record<string, string[]>): boolean {
+  const labels = obj(n.Labels) as Record<string, string>;
+  const builtin = n.Name === DEFAULT_NETWORK || n.Name === "host" || n.Name === "none";
+  for (const [key, values] of Object.entries(filters)) {
+    if (!values.length) continue;
+    const ok = (() => {
+      switch (key) {
+        case "name":
+          return values.some((v) => String(n.Name).includes(v));
+        case "id":
+          return values.some((v) => String(n.Id).startsWith(v));
+        case "driver":
+          return values.includes(String(n.Driver));
+        case "scope":
+          return values.includes("local");
+        case "type":
+          return values.includes(builtin ? "builtin" : "custom");
+        case "label":
+          return values.every((l) => {
+            const i = l.indexOf("=");
+            return i < 0 ? l in labels : labels[l.slice(0, i)] === l.slice(i + 1);
+          });
+        default:
+          throw new NetworkError("INVALID_ARGUMENT", `invalid filter '${key}'`);
+      }
+    })();
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/** The network request of `POST /networks/create`; unsupported options are refused by name. Pure. */
+export function networkCreateRequest(body: unknown): {
+  name: string;
+  subnet?: string;
+  gateway?: string;
+  labels: Record<string, string>;
+} {
+  const b = obj(body);
+  if (typeof b.Name !== "string" || !b.Name)
+    throw new NetworkError("INVALID_ARGUMENT", "network name is required");
+  if (b.Driver !== undefined && b.Driver !== "" && b.Driver !== "bridge")
+    throw new NetworkError(
+      "INVALID_ARGUMENT",
+      `network driver ${String(b.Driver)} is not supported (only bridge)`,
+    );
+  if (b.EnableIPv6 === true)
+    throw new NetworkError("INVALID_ARGUMENT", "IPv6 networks are not supported by pier yet");
+  if (b.Internal === true)
+    throw new NetworkError("INVALID_ARGUMENT", "internal networks are not supported by pier yet");
+  const configs = obj(b.IPAM).Config;
+  const list = Array.isArray(configs) ? configs.map(obj) : [];
+  if (list.length > 1)
+    throw new NetworkError("INVALID_ARGUMENT", "only one IPAM config (subnet) per network is supported");
+  const c = list[0] ?? {};
+  if (c.IPRange) throw new NetworkError("INVALID_ARGUMENT", "--ip-range is not supported by pier yet");
+  const labels = obj(b.Labels);
+  if (Object.values(labels).some((v) => typeof v !== "string"))
+    throw new NetworkError("INVALID_ARGUMENT", "Labels must map strings to strings");
+  return {
+    name: b.Name,
+    ...(typeof c.Subnet === "string" && c.Subnet ? { subnet: c.Subnet } : {}),
+    ...(typeof c.Gateway === "string" && c.Gateway ? { gateway: c.Gateway } : {}),
+    labels: labels as Record<string, string>,
+  };
+}
+
+function networkOf(svc: ContainerService, ref: string): NetworkDefinition | { name: "host" | "none" } {
+  if (ref === "host" || ref === "none") return { name: ref };
+  if (ref === pseudoId("host")) return { name: "host" };
+  if (ref === pseudoId("none")) return { name: "none" };
+  return svc.networks.find(ref);
+}
+
+/**
+ * Serves `/networks...` on the Docker socket; resolves `false` for any other path so the caller
+ * goes on dispatching.
+ */
+export async function dockerNetworkRoutes(
+  svc: ContainerService,
+  req: IncomingMessage,
+  res: ServerResponse,
+  method: string,
+  path: string,
+  q: URLSearchParams,
+): Promise<boolean> {
+  if (path !== "/networks" && !path.startsWith("/networks/")) return false;
+  const net = svc.networks;
+  if (method === "GET" && path === "/networks") {
+    req.resume();
+    const filters = parseFilters(q.get("filters"));
+    const attachments = net.attachments();
+    const all = [
+      ...net.list().map((d) => dockerNetwork(d, attachments)),
+      dockerNetwork({ name: "host" }),
+      dockerNetwork({ name: "none" }),
+    ];
+    sendJson(
+      res,
+      200,
+      all.filter((n) => networkMatches(n, filters)),
+    );
+    return true;
+  }
+  if (method === "POST" && path === "/networks/create") {
+    const r = networkCreateRequest(await readJson(req));
+    const def = net.create(r);
+    sendJson(res, 201, { Id: def.id, Warning: "" });
+    return true;
+  }
+  if (method === "POST" && path === "/networks/prune") {
+    req.resume();
+    const deleted: string[] = [];
+    for (const d of net.list()) {
+      if (d.name === DEFAULT_NETWORK || svc.networkUsers(d.id).length) continue;
+      await net.remove(d.id, []);
+      deleted.push(d.name);
+    }
+    sendJson(res, 200, { NetworksDeleted: deleted });
+    return true;
+  }
+  const m = /^\/networks\/([^/]+)(?:\/(connect|disconnect))?$/.exec(path);
+  if (!m) return false;
+  const ref = decodeURIComponent(m[1]!);
+  if (method === "POST" && m[2]) {
+    req.resume();
+    networkOf(svc, ref);
+    throw new NetworkError(
+      "INVALID_ARGUMENT",
+      `docker network ${m[2]} is not supported by pier yet: give --network to docker run`,
+    );
+  }
+  req.resume();
+  if (method === "GET" && !m[2]) {
+    sendJson(res, 200, dockerNetwork(networkOf(svc, ref), net.attachments()));
+    return true;
+  }
+  if (method === "DELETE" && !m[2]) {
+    const def = networkOf(svc, ref);
+    await net.remove("id" in def ? def.id : def.name, "id" in def ? svc.networkUsers(def.id) : []);
+    res.writeHead(204).end();
+    return true;
+  }
+  return false;
+}
+
+/** `HostConfig.PortBindings` as Docker shows a container's configured ports. Pure. */
+export function dockerPortBindings(
+  ports: readonly PortMapping[],
+): Record<string, { HostIp: string; HostPort: string }[]> {
+  const out: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of ports) {
+    const key = `${p.containerPort}/${p.protocol}`;
+    const list = out[key] ?? [];
+    list.push({ HostIp: p.hostIP, HostPort: p.hostPort ? String(p.hostPort) : "" });
+    out[key] = list;
+  }
+  return out;
+}
+
+function endpoint(
+  a: NetworkAttachment | undefined,
+  def: NetworkDefinition | undefined,
+): Record<string, unknown> {
+  const [ip = "", len = "0"] = (a?.address ?? "").split("/");
+  return {
+    IPAMConfig: null,
+    Links: null,
+    Aliases: null,
+    NetworkID: def?.id ?? "",
+    EndpointID: a ? endpointId(a) : "",
+    Gateway: a?.gateway ?? "",
+    IPAddress: ip,
+    IPPrefixLen: Number(len),
+    IPv6Gateway: "",
+    GlobalIPv6Address: "",
+    GlobalIPv6PrefixLen: 0,
+    MacAddress: a?.mac ?? "",
+  };
+}
+
+function modeName(rec: ContainerRecord): string {
+  const m = rec.config.networkMode;
+  return m === undefined || m === "" || m === "default" ? DEFAULT_NETWORK : m;
+}
+
+function settings(svc: ContainerService, rec: ContainerRecord): Record<string, unknown> {
+  const a = rec.status === "running" ? svc.networks.attachment(rec.id) : undefined;
+  const mode = modeName(rec);
+  let def: NetworkDefinition | undefined;
+  try {
+    def = mode === "host" || mode === "none" ? undefined : svc.networks.find(mode);
+  } catch {}
+  const ep = endpoint(a, def);
+  return {
+    Bridge: "",
+    SandboxID: a ? endpointId(a) : "",
+    SandboxKey: a?.netns ?? "",
+    HairpinMode: false,
+    LinkLocalIPv6Address: "",
+    LinkLocalIPv6PrefixLen: 0,
+    Ports: dockerPortMap(a?.ports ?? [], rec.config.exposedPorts ?? []),
+    SecondaryIPAddresses: null,
+    SecondaryIPv6Addresses: null,
+    EndpointID: ep.EndpointID,
+    Gateway: ep.Gateway,
+    GlobalIPv6Address: "",
+    GlobalIPv6PrefixLen: 0,
+    IPAddress: ep.IPAddress,
+    IPPrefixLen: ep.IPPrefixLen,
+    IPv6Gateway: "",
+    MacAddress: ep.MacAddress,
+    Networks: { [def?.name ?? mode]: ep },
+  };
+}
+
+/** Adds the network fields to one `GET /containers/json` entry (the `Ports` column). */
+export function withNetworkSummary(
+  summary: Record<string, unknown>,
+  svc: ContainerService,
+  rec: ContainerRecord,
+): Record<string, unknown> {
+  const a = rec.status === "running" ? svc.networks.attachment(rec.id) : undefined;
+  const s = settings(svc, rec);
+  return {
+    ...summary,
+    Ports: dockerPortList(a?.ports ?? []),
+    HostConfig: { ...obj(summary.HostConfig), NetworkMode: rec.config.networkMode ?? "default" },
+    NetworkSettings: { Networks: s.Networks },
+  };
+}
+
+/** Adds the network fields to `GET /containers/{id}/json` (what `docker port` reads). */
+export function withNetworkInspect(
+  info: Record<string, unknown>,
+  svc: ContainerService,
+  rec: ContainerRecord,
+): Record<string, unknown> {
+  return {
+    ...info,
+    HostConfig: {
+      ...obj(info.HostConfig),
+      NetworkMode: rec.config.networkMode ?? "default",
+      PortBindings: dockerPortBindings(rec.config.ports ?? []),
+    },
+    NetworkSettings: settings(svc, rec),
+  };
+}

@@ -1,0 +1,391 @@
+/**
+ * Networking through CNI with the stock docker CLI against pierd: the default bridge,
+ * `--network none|host`, published ports reachable on 127.0.0.1, user networks resolving
+ * container names, and no namespace, veth or iptables rule left once containers are gone.
+ * Talks only to 127.0.0.1 and to containers on networks this test created.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { request } from "node:http";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import {
+  type BusyboxRegistry,
+  busyboxRegistry,
+  docker,
+  pier,
+  requireDocker,
+  startTestDaemon,
+  type TestDaemon,
+} from "../test-support.js";
+
+let reg: BusyboxRegistry;
+let d: TestDaemon;
+
+function requireNetTools(): void {
+  for (const [bin, pkg] of [
+    ["/usr/lib/cni/bridge", "containernetworking-plugins"],
+    ["/usr/lib/cni/portmap", "containernetworking-plugins"],
+    ["/usr/sbin/iptables", "iptables"],
+    ["/usr/bin/unshare", "util-linux"],
+  ] as const)
+    if (!existsSync(bin)) throw new Error(`${bin} is missing: install the Debian package ${pkg}`);
+}
+
+before(async () => {
+  requireDocker();
+  requireNetTools();
+  reg = await busyboxRegistry();
+  d = await startTestDaemon();
+  const pull = await docker(d, ["pull", reg.image]);
+  assert.equal(pull.status, 0, pull.stderr);
+});
+
+after(async () => {
+  if (d) {
+    const ids = (await docker(d, ["ps", "-aq"])).stdout.split("\n").filter(Boolean);
+    if (ids.length) await docker(d, ["rm", "-f", ...ids]);
+    for (const n of (await docker(d, ["network", "ls", "--filter", "type=custom", "-q"])).stdout
+      .split("\n")
+      .filter(Boolean))
+      await docker(d, ["network", "rm", n]);
+  }
+  await d?.stop();
+  await reg?.stop();
+});
+
+/** A TCP port nobody listens on right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === "object" && a ? a.port : 0));
+    });
+  });
+}
+
+function httpGet(port: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path: "/index.html", timeout: 3000 }, (res) => {
+      let body = "";
+      res.on("data", (c: Buffer) => {
+        body += c.toString();
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+function raw(method: string, path: string, body?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: d.dockerSocket, method, path }, (res) => {
+      let text = "";
+      res.on("data", (c: Buffer) => {
+        text += c.toString();
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/** A /24 in 10.23x.y.0 that no host route and no other network uses now. */
+function freeSubnet(): string {
+  const routes = spawnSync("ip", ["-4", "route"], { encoding: "utf8" }).stdout;
+  for (;;) {
+    const s = `10.${230 + Math.floor(Math.random() * 20)}.${Math.floor(Math.random() * 256)}.0`;
+    if (!routes.includes(s.split(".").slice(0, 3).join("."))) return `${s}/24`;
+  }
+}
+
+function iptablesRules(): string {
+  const r = spawnSync("iptables-save", [], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
+test("a container on the default bridge gets an address; none has only lo; host sees the host", async () => {
+  const br = await docker(d, ["run", "--rm", reg.image, "ip", "-o", "-4", "addr", "show"]);
+  assert.equal(br.status, 0, br.stderr);
+  assert.match(br.stdout, /\beth0\s+inet (\d+\.){3}\d+\/\d+/);
+  assert.match(br.stdout, /\blo\s+inet 127\.0\.0\.1\/8/);
+
+  const none = await docker(d, ["run", "--rm", "--network", "none", reg.image, "ip", "-o", "link", "show"]);
+  assert.equal(none.status, 0, none.stderr);
+  const links = none.stdout
+    .trim()
+    .split("\n")
+    .map((l) => l.split(":")[1]?.trim());
+  assert.deepEqual(links, ["lo"]);
+  assert.match(none.stdout, /\blo\b.*\bUP\b/, "lo is up");
+
+  const hostLinks = spawnSync("ip", ["-o", "link", "show"], { encoding: "utf8" })
+    .stdout.trim()
+    .split("\n")
+    .map((l) => l.split(":")[1]?.trim().replace(/@.*/, ""));
+  const host = await docker(d, ["run", "--rm", "--network", "host", reg.image, "ip", "-o", "link", "show"]);
+  assert.equal(host.status, 0, host.stderr);
+  for (const l of hostLinks.filter((n) => n === "eth0" || n === "lo"))
+    assert.match(host.stdout, new RegExp(`: ${l}[:@]`), `host network shows ${l}`);
+
+  const files = await docker(d, [
+    "run",
+    "--rm",
+    "--name",
+    "filesy",
+    reg.image,
+    "sh",
+    "-c",
+    "cat /etc/hostname /etc/hosts /etc/resolv.conf",
+  ]);
+  assert.equal(files.status, 0, files.stderr);
+  assert.match(files.stdout, /^127\.0\.0\.1\tlocalhost$/m);
+  assert.doesNotMatch(files.stdout, /^nameserver 127\./m, "loopback resolvers are filtered");
+  assert.match(files.stdout, /^nameserver /m);
+});
+
+test("-p 127.0.0.1:PORT:8080 reaches busybox httpd from the host; ps, port and inspect show it", async () => {
+  const port = await freePort();
+  const r = await docker(d, [
+    "run",
+    "-d",
+    "--name",
+    "web",
+    "-p",
+    `127.0.0.1:${port}:8080`,
+    reg.image,
+    "sh",
+    "-c",
+    "mkdir -p /www && echo hello-from-pier > /www/index.html && exec httpd -f -p 8080 -h /www",
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  let got: { status: number; body: string } | undefined;
+  const until = Date.now() + 10000;
+  while (Date.now() < until) {
+    got = await httpGet(port).catch(() => undefined);
+    if (got?.status === 200) break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  assert.equal(got?.status, 200);
+  assert.equal(got?.body, "hello-from-pier\n");
+  const ps = await docker(d, ["ps", "--format", "{{.Names}} {{.Ports}}"]);
+  assert.match(ps.stdout, new RegExp(`^web 127\\.0\\.0\\.1:${port}->8080/tcp$`, "m"));
+  const p = await docker(d, ["port", "web"]);
+  assert.equal(p.stdout.trim(), `8080/tcp -> 127.0.0.1:${port}`);
+  const ip = await docker(d, [
+    "inspect",
+    "--format",
+    "{{.NetworkSettings.Networks.bridge.IPAddress}}",
+    "web",
+  ]);
+  assert.match(ip.stdout.trim(), /^(\d+\.){3}\d+$/);
+  assert.ok(iptablesRules().includes(`--dport ${port}`), "portmap's DNAT rule is there while it runs");
+  const rm = await docker(d, ["rm", "-f", "web"]);
+  assert.equal(rm.status, 0, rm.stderr);
+  assert.ok(!iptablesRules().includes(`--dport ${port}`), "the DNAT rule is gone with the container");
+  assert.ok(!iptablesRules().includes(ip.stdout.trim()), "no rule names the container's address");
+});
+
+test("two containers on a user network reach each other by name; rm of the network in use is 409", async () => {
+  const subnet = freeSubnet();
+  const c = await docker(d, ["network", "create", "--subnet", subnet, "pier-test-net"]);
+  assert.equal(c.status, 0, c.stderr);
+  const ls = await docker(d, ["network", "ls", "--format", "{{.Name}} {{.Driver}}"]);
+  assert.match(ls.stdout, /^pier-test-net bridge$/m);
+  assert.match(ls.stdout, /^bridge bridge$/m);
+  assert.match(ls.stdout, /^none null$/m);
+  const insp = await docker(d, [
+    "network",
+    "inspect",
+    "--format",
+    "{{range .IPAM.Config}}{{.Subnet}}{{end}}",
+    "pier-test-net",
+  ]);
+  assert.equal(insp.stdout.trim(), subnet);
+
+  const srv = await docker(d, [
+    "run",
+    "-d",
+    "--name",
+    "srv",
+    "--network",
+    "pier-test-net",
+    reg.image,
+    "sh",
+    "-c",
+    "mkdir -p /www && echo srv-page > /www/index.html && exec httpd -f -p 8080 -h /www",
+  ]);
+  assert.equal(srv.status, 0, srv.stderr);
+  const cli = await docker(d, [
+    "run",
+    "--rm",
+    "--name",
+    "cli",
+    "--network",
+    "pier-test-net",
+    reg.image,
+    "sh",
+    "-c",
+    "ping -c1 -W2 srv >/dev/null && echo ping-ok; for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O /tmp/page http://srv:8080/index.html && break; sleep 0.2; done; cat /tmp/page",
+  ]);
+  assert.equal(cli.status, 0, cli.stderr);
+  assert.equal(cli.stdout, "ping-ok\nsrv-page\n");
+  // srv's hosts file saw cli join and leave.
+  const hosts = await docker(d, ["exec", "srv", "cat", "/etc/hosts"]);
+  assert.doesNotMatch(hosts.stdout, /\bcli\b/);
+  const nets = await docker(d, [
+    "network",
+    "inspect",
+    "--format",
+    "{{range .Containers}}{{.Name}} {{end}}",
+    "pier-test-net",
+  ]);
+  assert.equal(nets.stdout.trim(), "srv");
+
+  const busy = await raw("DELETE", "/v1.41/networks/pier-test-net");
+  assert.equal(busy.status, 409);
+  assert.match(JSON.parse(busy.body).message, /has active endpoints/);
+  const busyCli = await docker(d, ["network", "rm", "pier-test-net"]);
+  assert.notEqual(busyCli.status, 0);
+  await docker(d, ["rm", "-f", "srv"]);
+  const rm = await docker(d, ["network", "rm", "pier-test-net"]);
+  assert.equal(rm.status, 0, rm.stderr);
+  const none = await docker(d, ["run", "--rm", "--network", "pier-test-net", reg.image, "true"]);
+  assert.notEqual(none.status, 0);
+  assert.match(none.stderr, /network pier-test-net not found/);
+});
+
+test("a bad port spec is a 400 with a clear message and creates nothing", async () => {
+  const bad = await raw(
+    "POST",
+    "/v1.41/containers/create?name=badport",
+    JSON.stringify({
+      Image: reg.image,
+      HostConfig: { PortBindings: { "8080/tcp": [{ HostPort: "99999" }] } },
+    }),
+  );
+  assert.equal(bad.status, 400);
+  assert.match(JSON.parse(bad.body).message, /invalid port specification .*99999.* out of range/);
+  const proto = await raw(
+    "POST",
+    "/v1.41/containers/create",
+    JSON.stringify({ Image: reg.image, HostConfig: { PortBindings: { "8080/sctp": [{ HostPort: "80" }] } } }),
+  );
+  assert.equal(proto.status, 400);
+  assert.match(JSON.parse(proto.body).message, /protocol "sctp"/);
+  const cliBad = await docker(d, ["run", "--rm", "-p", "127.0.0.1:notaport:80", reg.image, "true"]);
+  assert.notEqual(cliBad.status, 0);
+  const ps = await docker(d, ["ps", "-aq"]);
+  assert.equal(ps.stdout.trim(), "", "nothing half-created");
+});
+
+test("after the containers are gone no netns, veth, address or iptables rule is left", async () => {
+  const before = spawnSync("ip", ["-o", "link", "show", "type", "veth"], { encoding: "utf8" }).stdout;
+  const r = await docker(d, [
+    "run",
+    "-d",
+    "--name",
+    "leaky",
+    "-p",
+    "127.0.0.1::8080",
+    reg.image,
+    "sleep",
+    "60",
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  const id = r.stdout.trim();
+  const ip = (await docker(d, ["inspect", "--format", "{{.NetworkSettings.IPAddress}}", id])).stdout.trim();
+  assert.match(ip, /^(\d+\.){3}\d+$/);
+  const netns = join(d.execRoot, "netns", id);
+  assert.ok(existsSync(netns));
+  const port = (await docker(d, ["port", id, "8080"])).stdout.trim();
+  assert.match(port, /^127\.0\.0\.1:\d+$/, "a free host port was picked");
+  assert.ok(iptablesRules().includes(ip));
+  const stop = await docker(d, ["stop", "-t", "1", id]);
+  assert.equal(stop.status, 0, stop.stderr);
+  assert.ok(!existsSync(netns), "the namespace goes when the container stops");
+  assert.ok(!iptablesRules().includes(`${ip}/32`), "no rule for the stopped container's address");
+  await docker(d, ["rm", id]);
+  const mounts = readFileSync("/proc/self/mountinfo", "utf8");
+  assert.ok(!mounts.includes(netns), "the namespace is not mounted any more");
+  assert.deepEqual(readdirSync(join(d.execRoot, "network")), [], "no attachment state left");
+  const afterLinks = spawnSync("ip", ["-o", "link", "show", "type", "veth"], { encoding: "utf8" }).stdout;
+  const count = (s: string) => s.split("\n").filter(Boolean).length;
+  assert.ok(count(afterLinks) <= count(before), "no veth left behind");
+});
+
+test("pierd killed and restarted: a running container keeps its network; one removed meanwhile is cleaned", async () => {
+  const r = await docker(d, ["run", "-d", "--name", "survivor", reg.image, "sleep", "60"]);
+  assert.equal(r.status, 0, r.stderr);
+  const id = r.stdout.trim();
+  const ip = (await docker(d, ["inspect", "--format", "{{.NetworkSettings.IPAddress}}", id])).stdout.trim();
+  await d.crash();
+  await d.restart();
+  const again = (
+    await docker(d, ["inspect", "--format", "{{.NetworkSettings.IPAddress}}", id])
+  ).stdout.trim();
+  assert.equal(again, ip, "the attachment survives a pierd restart");
+  const ping = await docker(d, ["exec", id, "ip", "-o", "-4", "addr", "show", "eth0"]);
+  assert.match(ping.stdout, new RegExp(`inet ${ip.replace(/\./g, "\\.")}/`));
+  await docker(d, ["rm", "-f", id]);
+  assert.ok(!existsSync(join(d.execRoot, "netns", id)));
+  assert.ok(!iptablesRules().includes(`${ip}/32`));
+});
+
+test("pier network create|ls|inspect|rm and pier run --network/-p over pier's own API", async () => {
+  const subnet = freeSubnet();
+  const c = await pier(d, ["network", "create", "--subnet", subnet, "pier-cli-net"]);
+  assert.equal(c.status, 0, c.stderr);
+  assert.match(c.stdout.trim(), /^[a-f0-9]{64}$/);
+  const ls = await pier(d, ["network", "ls"]);
+  assert.match(ls.stdout, new RegExp(`pier-cli-net\\s+bridge\\s+${subnet.replace(/\./g, "\\.")}`));
+  const dup = await pier(d, ["network", "create", "pier-cli-net"]);
+  assert.notEqual(dup.status, 0);
+  assert.match(dup.stderr, /already exists/);
+  const port = await freePort();
+  const r = await pier(d, [
+    "run",
+    "-d",
+    "--name",
+    "cli-web",
+    "--network",
+    "pier-cli-net",
+    "-p",
+    `127.0.0.1:${port}:8080`,
+    reg.image,
+    "sh",
+    "-c",
+    "mkdir -p /www && echo via-pier-cli > /www/index.html && exec httpd -f -p 8080 -h /www",
+  ]);
+  try {
+    assert.equal(r.status, 0, r.stderr);
+    let got: { status: number; body: string } | undefined;
+    const until = Date.now() + 10000;
+    while (Date.now() < until && got?.status !== 200) {
+      got = await httpGet(port).catch(() => undefined);
+      if (got?.status !== 200) await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.equal(got?.body, "via-pier-cli\n");
+    const insp = await pier(d, ["network", "inspect", "pier-cli-net"]);
+    const [view] = JSON.parse(insp.stdout) as { containers: { name: string; address: string }[] }[];
+    assert.equal(view?.containers[0]?.name, "cli-web");
+    const busy = await pier(d, ["network", "rm", "pier-cli-net"]);
+    assert.notEqual(busy.status, 0);
+    assert.match(busy.stderr, /has active endpoints/);
+    const bad = await pier(d, ["run", "--rm", "-p", "127.0.0.1:80:http", reg.image, "true"]);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /invalid port specification/);
+  } finally {
+    await pier(d, ["rm", "-f", "cli-web"]);
+  }
+  const rm = await pier(d, ["network", "rm", "pier-cli-net"]);
+  assert.equal(rm.status, 0, rm.stderr);
+});
