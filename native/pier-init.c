@@ -166,8 +166,8 @@ static int is_sealed_self(void) {
                            (F_SEAL_SEAL | F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW);
 }
 
-static void reexec_from_memfd(char **argv, char **envp) {
-  if (is_sealed_self()) return;
+/* A sealed memfd copy of this binary: nothing can write to it, whoever holds it. */
+static int sealed_copy(void) {
   int src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
   if (src < 0) die("open /proc/self/exe: %s", strerror(errno));
   int mfd = memfd_create("pier-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -183,6 +183,12 @@ static void reexec_from_memfd(char **argv, char **envp) {
   close(src);
   if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW) < 0)
     die("seal memfd: %s", strerror(errno));
+  return mfd;
+}
+
+static void reexec_from_memfd(char **argv, char **envp) {
+  if (is_sealed_self()) return;
+  int mfd = sealed_copy();
   fexecve(mfd, argv, envp);
   die("fexecve memfd: %s", strerror(errno));
 }
@@ -1234,7 +1240,25 @@ static void op_exec(record_t *r) {
   die("exec: \"%s\": executable file not found in $PATH", args[0]);
 }
 
+/*
+ * `pier-init --sealed-copy`: makes one sealed copy, prints its fd number and keeps it open until
+ * stdin ends. The runtime service hands /proc/PID/fd/N to callers, which exec it directly: the
+ * copy (CVE-2019-5736) is then made once per service instead of once per container.
+ */
+static int hold_sealed_copy(void) {
+  int mfd = sealed_copy();
+  if (fcntl(mfd, F_SETFD, 0) < 0) die("memfd: %s", strerror(errno));
+  printf("%d\n", mfd);
+  fflush(stdout);
+  for (;;) {
+    char c;
+    ssize_t r = read(0, &c, 1);
+    if (r == 0 || (r < 0 && errno != EINTR)) return 0;
+  }
+}
+
 int main(int argc, char **argv, char **envp) {
+  if (argc == 2 && !strcmp(argv[1], "--sealed-copy")) return hold_sealed_copy();
   if (argc < 2) {
     fprintf(stderr, "usage: pier-init SYNC_FD [CONTROL_FD] (run by pier-runtime, not by hand)\n");
     return 2;

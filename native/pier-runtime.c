@@ -6,7 +6,7 @@
  * forwards: it sends its arguments, working directory and environment to the service over a
  * unix socket, relays what the service answers to its own stdout and stderr (see ctl-relay.h)
  * and exits with the status the service names. When a command starts a container process, the
- * service answers "exec TOKEN": this program opens a second connection for pier-init's sync
+ * service answers "exec TOKEN [SEALED_COPY]": this program opens a second connection for pier-init's sync
  * protocol and becomes pier-init, so the container is this process's child exactly as under runc
  * (conmon's subreaper, --preserve-fds and the caller's stdio all behave the same).
  *
@@ -169,7 +169,9 @@ static int send_request(int fd, int argc, char **argv) {
 }
 
 /* Becomes pier-init with a second connection as its sync socket and `ctl` as its control fd. */
-static void __attribute__((noreturn)) become_init(const char *sock, int ctl, const char *token) {
+static void __attribute__((noreturn)) become_init(const char *sock, int ctl, char *token) {
+  char *copy = strchr(token, ' ');
+  if (copy) *copy++ = '\0';
   int sync = connect_to(sock);
   char line[128];
   int n = snprintf(line, sizeof line, "sync %s\n", token);
@@ -186,6 +188,8 @@ static void __attribute__((noreturn)) become_init(const char *sock, int ctl, con
   snprintf(ctl_s, sizeof ctl_s, "%d", ctl);
   char *args[] = {init, sync_s, ctl_s, NULL};
   char *noenv[] = {NULL};
+  /* The service's sealed copy of pier-init (/proc/PID/fd/N) spares pier-init copying itself. */
+  if (copy && !strncmp(copy, "/proc/", 6)) execve(copy, args, noenv);
   execve(init, args, noenv);
   fprintf(stderr, "pier-runtime: cannot run %s: %s\n", init, strerror(errno));
   _exit(1);

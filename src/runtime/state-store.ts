@@ -4,8 +4,7 @@
  * is never stored: it is derived from the process and the fifo each time it is read, so a crash
  * cannot leave a stale status behind.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isErrno } from "../errors.js";
 import type { Spec } from "../oci/runtime-spec/config.js";
@@ -86,9 +85,9 @@ export class StateStore {
   /** Claims `id`; throws `CONTAINER_EXISTS` when it is taken. */
   async claim(id: string): Promise<string> {
     const dir = this.dir(id);
-    await mkdir(this.root, { recursive: true, mode: 0o711 });
+    mkdirSync(this.root, { recursive: true, mode: 0o711 });
     try {
-      await mkdir(dir, { mode: 0o711 });
+      mkdirSync(dir, { mode: 0o711 });
     } catch (err) {
       if (isErrno(err, "EEXIST"))
         throw new RuntimeError("CONTAINER_EXISTS", `container with id exists: ${id}`);
@@ -101,14 +100,14 @@ export class StateStore {
   async save(c: StoredContainer): Promise<void> {
     const file = join(this.dir(c.id), "state.json");
     const tmp = `${file}.tmp`;
-    await writeFile(tmp, JSON.stringify(c), { mode: 0o600 });
-    await rename(tmp, file);
+    writeFileSync(tmp, JSON.stringify(c), { mode: 0o600 });
+    renameSync(tmp, file);
   }
 
   /** Loads a record; throws `CONTAINER_NOT_FOUND`. */
   async load(id: string): Promise<StoredContainer> {
     try {
-      return JSON.parse(await readFile(join(this.dir(id), "state.json"), "utf8")) as StoredContainer;
+      return JSON.parse(readFileSync(join(this.dir(id), "state.json"), "utf8")) as StoredContainer;
     } catch (err) {
       if (isErrno(err, "ENOENT") || isErrno(err, "ENOTDIR"))
         throw new RuntimeError("CONTAINER_NOT_FOUND", `container does not exist`, { detail: { id } });
@@ -122,7 +121,7 @@ export class StateStore {
   async ids(): Promise<string[]> {
     let names: string[];
     try {
-      names = await readdir(this.root);
+      names = readdirSync(this.root);
     } catch (err) {
       if (isErrno(err, "ENOENT")) return [];
       throw err;
@@ -132,7 +131,7 @@ export class StateStore {
 
   /** Removes everything stored for `id`. */
   async remove(id: string): Promise<void> {
-    await rm(this.dir(id), { recursive: true, force: true });
+    rmSync(this.dir(id), { recursive: true, force: true });
   }
 
   /** The derived status of a record. */

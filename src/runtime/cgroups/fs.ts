@@ -1,8 +1,12 @@
 /**
  * Reading and writing cgroup control files, with errors that name the file and the value.
  * The parsers of the kernel's file formats are pure and exported for tests.
+ *
+ * The calls are synchronous on purpose (here and in the rest of the runtime's start path):
+ * cgroupfs, procfs and /run are in-memory file systems where a call takes microseconds, while a
+ * thread-pool round trip per call cost milliseconds per container start in the runtime service.
  */
-import { access, readFile, writeFile } from "node:fs/promises";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isErrno } from "../../errors.js";
 import { CgroupError } from "./error.js";
@@ -18,7 +22,7 @@ export async function writeCgroupFile(dir: string, file: string, value: string):
   const path = join(dir, file);
   try {
     // One write(2) per value: cgroupfs parses each write as one request.
-    await writeFile(path, value, { flag: "w" });
+    writeFileSync(path, value, { flag: "w" });
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code ?? String(err);
     throw new CgroupError("WRITE_FAILED", `cannot write ${JSON.stringify(value)} to ${path}: ${reason}`, {
@@ -37,7 +41,7 @@ export async function writeAll(dir: string, writes: readonly CgroupWrite[]): Pro
 export async function readCgroupFile(dir: string, file: string): Promise<string> {
   const path = join(dir, file);
   try {
-    return await readFile(path, "utf8");
+    return readFileSync(path, "utf8");
   } catch (err) {
     const code = isErrno(err, "ENOENT") ? "NOT_FOUND" : "READ_FAILED";
     throw new CgroupError(code, `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`, {
@@ -49,7 +53,7 @@ export async function readCgroupFile(dir: string, file: string): Promise<string>
 /** Reads `dir/file`, or returns `undefined` when the file does not exist. */
 export async function readOptional(dir: string, file: string): Promise<string | undefined> {
   try {
-    return await readFile(join(dir, file), "utf8");
+    return readFileSync(join(dir, file), "utf8");
   } catch (err) {
     if (isErrno(err, "ENOENT")) return undefined;
     throw new CgroupError("READ_FAILED", `cannot read ${join(dir, file)}: ${err}`, { cause: err });
@@ -58,12 +62,7 @@ export async function readOptional(dir: string, file: string): Promise<string | 
 
 /** True when `dir/file` exists. */
 export async function cgroupFileExists(dir: string, file: string): Promise<boolean> {
-  try {
-    await access(join(dir, file));
-    return true;
-  } catch {
-    return false;
-  }
+  return existsSync(join(dir, file));
 }
 
 /**

@@ -1,5 +1,5 @@
 /** The huge page sizes of this machine, named as the hugetlb controller files name them. */
-import { readdir } from "node:fs/promises";
+import { readdirSync } from "node:fs";
 
 /**
  * Names a huge page size the way the kernel names hugetlb control files: `hugepages-2048kB`
@@ -15,7 +15,7 @@ export function hugePageSizeName(kB: number): string {
 export async function readHugePageSizes(): Promise<string[]> {
   let entries: string[];
   try {
-    entries = await readdir("/sys/kernel/mm/hugepages");
+    entries = readdirSync("/sys/kernel/mm/hugepages");
   } catch {
     return [];
   }

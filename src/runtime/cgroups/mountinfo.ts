@@ -2,7 +2,7 @@
  * Where the cgroup hierarchies are: parsing `/proc/self/mountinfo` and `/proc/self/cgroup`
  * (pure) and deciding the host's cgroup mode from them.
  */
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { CgroupError } from "./error.js";
 
 /** One line of `/proc/self/mountinfo` (proc(5)), the fields pier needs. */
@@ -113,7 +113,7 @@ export function detectLayout(mounts: readonly MountInfoEntry[]): CgroupLayout {
 export async function readLayout(): Promise<CgroupLayout> {
   let text: string;
   try {
-    text = await readFile("/proc/self/mountinfo", "utf8");
+    text = readFileSync("/proc/self/mountinfo", "utf8");
   } catch (err) {
     throw new CgroupError("NO_CGROUP_MOUNT", `cannot read /proc/self/mountinfo: ${err}`, { cause: err });
   }
@@ -140,5 +140,5 @@ export function parseProcCgroup(text: string): Record<string, string> {
 
 /** The calling process's own cgroups (see {@link parseProcCgroup}). */
 export async function readOwnCgroups(): Promise<Record<string, string>> {
-  return parseProcCgroup(await readFile("/proc/self/cgroup", "utf8"));
+  return parseProcCgroup(readFileSync("/proc/self/cgroup", "utf8"));
 }

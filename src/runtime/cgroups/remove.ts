@@ -1,6 +1,6 @@
 /** Removing a cgroup directory tree, the one way cgroupfs allows: rmdir, deepest first. */
 import type { Dirent } from "node:fs";
-import { readdir, readFile, rmdir } from "node:fs/promises";
+import { readdirSync, readFileSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { isErrno } from "../../errors.js";
@@ -9,14 +9,14 @@ import { CgroupError } from "./error.js";
 async function removeOnce(dir: string): Promise<void> {
   let entries: Dirent[];
   try {
-    entries = await readdir(dir, { withFileTypes: true });
+    entries = readdirSync(dir, { withFileTypes: true });
   } catch (err) {
     if (isErrno(err, "ENOENT")) return;
     throw err;
   }
   for (const e of entries) if (e.isDirectory()) await removeOnce(join(dir, e.name));
   try {
-    await rmdir(dir);
+    rmdirSync(dir);
   } catch (err) {
     if (!isErrno(err, "ENOENT")) throw err;
   }
@@ -50,12 +50,15 @@ export async function listProcesses(dir: string): Promise<number[]> {
   const walk = async (d: string): Promise<void> => {
     let entries: Dirent[];
     try {
-      entries = await readdir(d, { withFileTypes: true });
+      entries = readdirSync(d, { withFileTypes: true });
     } catch (err) {
       if (isErrno(err, "ENOENT")) return;
       throw err;
     }
-    const text = await readFile(join(d, "cgroup.procs"), "utf8").catch(() => "");
+    let text = "";
+    try {
+      text = readFileSync(join(d, "cgroup.procs"), "utf8");
+    } catch {}
     for (const line of text.split("\n")) if (line) pids.add(Number(line));
     for (const e of entries) if (e.isDirectory()) await walk(join(d, e.name));
   };

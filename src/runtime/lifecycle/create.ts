@@ -3,7 +3,7 @@
  * (status `created`). Every failure on the way kills what was started and removes the state, so
  * the id is free again.
  */
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { isErrno } from "../../errors.js";
 import type { Spec } from "../../oci/runtime-spec/config.js";
@@ -48,7 +48,7 @@ export interface Created {
 export async function loadBundleSpec(bundle: string): Promise<Spec> {
   let text: string;
   try {
-    text = await readFile(resolve(bundle, "config.json"), "utf8");
+    text = readFileSync(resolve(bundle, "config.json"), "utf8");
   } catch (err) {
     if (isErrno(err, "ENOENT"))
       throw new RuntimeError("INVALID_CONFIG", `JSON specification file config.json not found`);
@@ -64,8 +64,8 @@ export async function loadBundleSpec(bundle: string): Promise<Spec> {
 /** Writes a pid file atomically (as runc: temp file + rename). */
 export async function writePidFile(path: string, pid: number): Promise<void> {
   const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, String(pid));
-  await rename(tmp, path);
+  writeFileSync(tmp, String(pid));
+  renameSync(tmp, path);
 }
 
 async function waitGoneAll(pid: number): Promise<void> {

@@ -7,9 +7,15 @@
  */
 import { statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { ensureHelper } from "../helper.js";
 import { RuntimeService } from "./server.js";
 
-const files = [fileURLToPath(import.meta.url), fileURLToPath(new URL("../cli/cli.js", import.meta.url))];
+// pier-init too: the service holds a sealed copy of it that must not outlive a rebuild.
+const files = [
+  fileURLToPath(import.meta.url),
+  fileURLToPath(new URL("../cli/cli.js", import.meta.url)),
+  ensureHelper(),
+];
 const stamp = () => files.map((f) => statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? 0).join();
 
 async function main(): Promise<void> {

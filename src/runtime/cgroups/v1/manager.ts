@@ -1,5 +1,5 @@
 /** The cgroup v1 implementation of {@link Cgroup}: one directory per mounted hierarchy. */
-import { mkdir } from "node:fs/promises";
+import { mkdirSync } from "node:fs";
 import type { LinuxResources } from "../../../oci/runtime-spec/resources.js";
 import type { Cgroup } from "../cgroup.js";
 import type { ApplyContext, Controller } from "../controller.js";
@@ -89,7 +89,7 @@ export class V1Cgroup implements Cgroup {
       for (const h of [...this.dirs]) {
         let first: string | undefined;
         try {
-          first = await mkdir(h.dir, { recursive: true });
+          first = mkdirSync(h.dir, { recursive: true });
         } catch (err) {
           // On hybrid hosts the cgroup2 tree only tracks processes; a read-only or
           // delegated-away unified mount must not stop the container (limits are all v1).

@@ -1,5 +1,5 @@
 /** The cgroup v2 implementation of {@link Cgroup}: one directory in the unified tree. */
-import { mkdir } from "node:fs/promises";
+import { mkdirSync } from "node:fs";
 import { dirname, relative } from "node:path";
 import type { LinuxResources } from "../../../oci/runtime-spec/resources.js";
 import type { Cgroup } from "../cgroup.js";
@@ -98,7 +98,7 @@ export class V2Cgroup implements Cgroup {
     }
     let created: string | undefined;
     try {
-      created = await mkdir(this.dir, { recursive: true });
+      created = mkdirSync(this.dir, { recursive: true });
       if (this.delegate) {
         // The directory is below the mount (checked above), so this walk ends at the mount.
         const ancestors: string[] = [];
