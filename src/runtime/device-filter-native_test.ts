@@ -4,12 +4,14 @@
  * ({@link nativeDeviceFilterLoader}, what the runtime hands the cgroup library), and a real
  * busybox container moved into that v2 cgroup cannot open /dev/null.
  *
- * This host is hybrid: the runtime itself limits devices through the v1 `devices` controller,
- * so the v2 path is exercised on the controller-less cgroup2 tree (/sys/fs/cgroup/unified),
- * where the kernel runs attached device programs for every process of the cgroup all the same.
+ * On a hybrid host the runtime limits devices through the v1 `devices` controller, so the v2
+ * path is exercised twice: through the cgroup library on the controller-less cgroup2 tree
+ * (/sys/fs/cgroup/unified), where the kernel runs attached device programs all the same; and
+ * through `pier-runtime` itself in a private mount namespace whose /sys/fs/cgroup is only the
+ * cgroup2 mount, so that the runtime sees a pure v2 host (create, then `update`).
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -18,7 +20,7 @@ import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busyb
 import { openCgroup } from "./cgroups/manager.js";
 import { disposeTree, requireRoot, uniqueParent, v2Layout } from "./cgroups/testing.js";
 import { nativeDeviceFilterLoader } from "./lifecycle/device-filter-loader.js";
-import { pierRuntimeCommand, runtimeCmd, scriptSpec, writeBundle } from "./testing.js";
+import { CLI_PATH, pierRuntimeCommand, requireTool, runtimeCmd, scriptSpec, writeBundle } from "./testing.js";
 
 let tmp = "";
 let rootfs = "";
@@ -123,4 +125,64 @@ test("a program the kernel refuses is reported with the bpf(2) error, naming the
     nativeDeviceFilterLoader("/sys/fs/cgroup/unified", Buffer.alloc(8)),
     /device filter for \/sys\/fs\/cgroup\/unified: load device filter \(BPF_PROG_LOAD\)/,
   );
+});
+
+/**
+ * Runs `pier-runtime ARGS` (one Node.js process: a resident service must not keep this view) in
+ * a new mount namespace where /sys/fs/cgroup is just the cgroup2 hierarchy.
+ */
+function pierOnV2View(...args: string[]) {
+  const unshare = requireTool("unshare", "util-linux");
+  return spawnSync(
+    unshare,
+    [
+      "-m",
+      "--propagation",
+      "private",
+      "sh",
+      "-c",
+      'umount -l /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup && exec "$@"',
+      "sh",
+      process.execPath,
+      CLI_PATH,
+      "--root",
+      join(tmp, "state-v2"),
+      ...args,
+    ],
+    { encoding: "utf8", input: "", timeout: 60000, env: { ...process.env, PIER_RUNTIME_DIRECT: "1" } },
+  );
+}
+
+test("pier-runtime on a cgroup v2 host: linux.resources.devices enforced by pier-init's program, update replaces it", async () => {
+  n += 1;
+  const probe =
+    "if (exec 3<>/fusedev) 2>/dev/null; then echo fuse:opened; else echo fuse:denied; fi; " +
+    "if echo x > /dev/null; then echo null:allowed; fi";
+  const spec = scriptSpec(`cat /proc/self/cgroup | grep '^0::'; ${probe}; sleep 100`);
+  const dir = await writeBundle(join(tmp, `b${n}`), spec, rootfs);
+  // A device the default rules do not allow: /dev/fuse's numbers, as a node in the rootfs.
+  if (!existsSync(join(rootfs, "fusedev")))
+    assert.equal(spawnSync("mknod", [join(rootfs, "fusedev"), "c", "10", "229"]).status, 0);
+  const id = `devv2-${process.pid}`;
+  const run = pierOnV2View("run", "-d", "-b", dir, id);
+  assert.equal(run.status, 0, run.stderr);
+  try {
+    const ex = (script: string) => pierOnV2View("exec", id, "sh", "-c", script);
+    let first = ex(probe);
+    assert.equal(first.status, 0, first.stderr);
+    assert.equal(first.stdout, "fuse:denied\nnull:allowed\n");
+    const resources = join(tmp, `res${n}.json`);
+    writeFileSync(
+      resources,
+      JSON.stringify({ devices: [{ allow: true, type: "c", major: 10, minor: 229, access: "rw" }] }),
+    );
+    const up = pierOnV2View("update", "--resources", resources, id);
+    assert.equal(up.status, 0, up.stderr);
+    first = ex(probe);
+    assert.equal(first.stdout, "fuse:opened\nnull:allowed\n");
+    const st = pierOnV2View("state", id);
+    assert.equal((JSON.parse(st.stdout) as { status: string }).status, "running");
+  } finally {
+    pierOnV2View("delete", "--force", id);
+  }
 });

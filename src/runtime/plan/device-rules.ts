@@ -42,14 +42,17 @@ export const DEFAULT_DEVICE_RULES: readonly LinuxDeviceCgroup[] = [
 export function effectiveResources(spec: Spec, rootless: boolean): LinuxResources {
   const resources: LinuxResources = validateLinuxResources(spec.linux?.resources ?? {});
   if (rootless) return resources;
+  resources.devices = effectiveDeviceRules(spec, resources.devices ?? []);
+  return resources;
+}
+
+/**
+ * The whole device list for `rules` (the config's, or new ones from `update`): deny all, the
+ * rules, then the devices every container needs and the config's `linux.devices`.
+ */
+export function effectiveDeviceRules(spec: Spec, rules: readonly LinuxDeviceCgroup[]): LinuxDeviceCgroup[] {
   const own = (spec.linux?.devices ?? [])
     .filter((d) => d.type === "c" || d.type === "b" || d.type === "u")
     .map((d) => rule(d.type === "b" ? "b" : "c", d.major, d.minor, "rwm"));
-  resources.devices = [
-    { allow: false, access: "rwm" },
-    ...(resources.devices ?? []),
-    ...DEFAULT_DEVICE_RULES,
-    ...own,
-  ];
-  return resources;
+  return [{ allow: false, access: "rwm" }, ...rules, ...DEFAULT_DEVICE_RULES, ...own];
 }
