@@ -3,7 +3,7 @@
  * (containers, volumes, build cache), `/events` with filters and `since`/`until`, container
  * `stats` (one-shot or streamed every second) and `pause`/`unpause`.
  */
-import { existsSync } from "node:fs";
+import { existsSync, statfsSync } from "node:fs";
 import { lstat, readdir } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { arch, cpus, hostname, release, totalmem } from "node:os";
@@ -40,6 +40,25 @@ export async function diskUsage(path: string): Promise<number> {
   return walk(path);
 }
 
+const FS_MAGIC: Record<number, string> = {
+  61267: "extfs",
+  1481003842: "xfs",
+  2435016766: "btrfs",
+  16914836: "tmpfs",
+  2035054128: "overlayfs",
+  801189825: "zfs",
+};
+
+/** The file system type under `path` by name, as Docker's `Backing Filesystem`. */
+export function backingFilesystem(path: string): string {
+  try {
+    const t = Number(statfsSync(path).type);
+    return FS_MAGIC[t] ?? `0x${t.toString(16)}`;
+  } catch {
+    return "unknown";
+  }
+}
+
 /** The cgroup version of this host as Docker reports it (`1` on v1 and hybrid hosts). */
 export function cgroupVersion(): "1" | "2" {
   return existsSync("/sys/fs/cgroup/cgroup.controllers") ? "2" : "1";
@@ -70,7 +89,7 @@ export async function dockerInfo(svc: ContainerService): Promise<Record<string, 
     ContainersStopped: all.length - running.length,
     Images: (await localImages(svc)).length,
     Driver: svc.snapshots.driver,
-    DriverStatus: [["Backing Filesystem", "extfs"]],
+    DriverStatus: [["Backing Filesystem", backingFilesystem(svc.root)]],
     Plugins: { Volume: ["local"], Network: ["bridge", "host", "null"], Log: ["json-file"] },
     MemoryLimit: true,
     SwapLimit: version === "2" || existsSync("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"),

@@ -99,6 +99,7 @@ export function dockerApi(svc: ContainerService): DockerApi {
         if (line) send(line);
       });
       send({ status: `Digest: ${result.digest}` });
+      eventLog(svc).record("image", "pull", parsed.familiar(), { name: parsed.familiar() });
       send({ status: `Status: Downloaded newer image for ${ref}` });
       res.end();
     } catch (err) {
@@ -212,7 +213,8 @@ export function dockerApi(svc: ContainerService): DockerApi {
         (typeof labels !== "object" || Object.values(labels).some((v) => typeof v !== "string"))
       )
         throw new EngineError("INVALID_ARGUMENT", "Labels must map strings to strings");
-      await svc.volumes.ensure(name, (labels ?? {}) as Record<string, string>);
+      if (await svc.volumes.ensure(name, (labels ?? {}) as Record<string, string>))
+        eventLog(svc).record("volume", "create", name, { driver: "local" });
       sendJson(res, 201, svc.volumes.inspect(name));
       return;
     }
@@ -226,6 +228,7 @@ export function dockerApi(svc: ContainerService): DockerApi {
       }
       if (method === "DELETE") {
         await svc.removeVolume(name);
+        eventLog(svc).record("volume", "destroy", name, { driver: "local" });
         res.writeHead(204).end();
         return;
       }

@@ -295,6 +295,14 @@ test("docker tag, inspect IMAGE, push with progress, rmi untag vs delete, 404 an
   // Pull it back for the other tests.
   const again = await docker(d, ["pull", reg.image]);
   assert.equal(again.status, 0, again.stderr);
+  // An id naming an image with several names needs -f; a name only untags.
+  await docker(d, ["tag", reg.image, "short:1"]);
+  const id = (await docker(d, ["images", "-q"])).stdout.trim().split("\n")[0]!;
+  assert.match(id, /^[a-f0-9]{12}$/);
+  const byId = await docker(d, ["rmi", id]);
+  assert.notEqual(byId.status, 0);
+  assert.match(byId.stderr, /must be forced\) - image is referenced in multiple repositories/);
+  assert.equal((await docker(d, ["rmi", "short:1"])).stdout.trim(), "Untagged: short:1");
 });
 
 test("image Config.Volumes get anonymous volumes, removed by rm -v", async () => {
@@ -371,6 +379,12 @@ test("system info, system df, container/volume/image prune", async () => {
   const ip = await docker(d, ["image", "prune", "-f"]);
   assert.equal(ip.status, 0, ip.stderr);
   assert.match((await docker(d, ["images"])).stdout, /busybox/, "image prune keeps tagged images");
+  const all = await docker(d, ["image", "prune", "-a", "-f"]);
+  assert.equal(all.status, 0, all.stderr);
+  assert.match(all.stdout, /Deleted Images:\nuntagged: .*busybox:latest\ndeleted: sha256:[a-f0-9]{64}/);
+  assert.equal((await docker(d, ["images", "-q"])).stdout.trim(), "");
+  assert.match((await docker(d, ["system", "df"])).stdout, /^Images\s+0\s+0\s+0B/m);
+  assert.equal((await docker(d, ["pull", reg.image])).status, 0);
 });
 
 test("docker events: type/event/container filters, since and until replay", async () => {
@@ -429,6 +443,22 @@ test("docker events: type/event/container filters, since and until replay", asyn
     "container start",
     "container die",
   ]);
+  await docker(d, ["volume", "create", "evvol"]);
+  await docker(d, ["volume", "rm", "evvol"]);
+  const vols = await docker(d, [
+    "events",
+    "--since",
+    String(t0),
+    "--until",
+    String(Math.ceil(Date.now() / 1000) + 1),
+    "--filter",
+    "type=volume",
+    "--filter",
+    "volume=evvol",
+    "--format",
+    "{{.Action}} {{.Actor.ID}}",
+  ]);
+  assert.deepEqual(vols.stdout.trim().split("\n"), ["create evvol", "destroy evvol"]);
   const bad = await raw("GET", `/v1.41/events?filters=${encodeURIComponent('{"nonsense":["x"]}')}`);
   assert.equal(bad.status, 400);
   await docker(d, ["rm", "ev1", "ev2"]);
