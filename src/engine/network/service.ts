@@ -129,6 +129,15 @@ export class NetworkService {
     return join(this.root, "networks", "ipam");
   }
 
+  /**
+   * host-local's data directory for `def`: its shared default for the default network on
+   * `pier0` (every pier daemon on the host shares that bridge, so they must share its address
+   * book), `<root>/networks/ipam` otherwise.
+   */
+  private ipamFor(def: NetworkDefinition): string | undefined {
+    return def.name === DEFAULT_NETWORK && def.bridge === "pier0" ? undefined : this.ipamDir;
+  }
+
   private stateFile(id: string): string {
     return join(this.execRoot, "network", `${id}.json`);
   }
@@ -154,7 +163,7 @@ export class NetworkService {
     mkdirSync(this.configDir, { recursive: true, mode: 0o700 });
     const file = this.configFile(def.name);
     const tmp = `${file}.${randomBytes(4).toString("hex")}.tmp`;
-    const ipam = def.name === DEFAULT_NETWORK ? undefined : this.ipamDir;
+    const ipam = this.ipamFor(def);
     writeFileSync(tmp, `${JSON.stringify(networkConflist(def, ipam), null, 2)}\n`, { mode: 0o600 });
     renameSync(tmp, file);
   }
@@ -400,10 +409,10 @@ export class NetworkService {
       a.network = mode.name;
       a.networkId = mode.id;
       a.ports = await this.resolvePorts(req.ports ?? [], req.id);
-      a.conflist = attachmentConflist(
-        networkConflist(mode, mode.name === DEFAULT_NETWORK ? undefined : this.ipamDir),
-        { publishes: a.ports.length > 0, forwardAccepts: (await this.forwardPolicy()) === "ACCEPT" },
-      );
+      a.conflist = attachmentConflist(networkConflist(mode, this.ipamFor(mode)), {
+        publishes: a.ports.length > 0,
+        forwardAccepts: (await this.forwardPolicy()) === "ACCEPT",
+      });
       if (!this.masqueraded.has(mode.id)) {
         await ensureRule("nat", "POSTROUTING", masqueradeRule(mode));
         this.masqueraded.add(mode.id);
