@@ -223,3 +223,44 @@ export async function launchHelper(options: LaunchOptions): Promise<HelperSessio
 function signalNumber(name: string): number {
   return (osConstants.signals as Record<string, number>)[name] ?? 0;
 }
+
+let sealedCopy: Promise<string | undefined> | undefined;
+
+/**
+ * `/proc/PID/fd/N` of a sealed copy of pier-init (CVE-2019-5736), held by a
+ * `pier-init --sealed-copy` child for as long as this process lives, for long-lived callers
+ * (the runtime service, pierd) that start many containers: pier-init executed from it does not
+ * copy itself again. `undefined` when it cannot be made; callers then run the helper's file.
+ */
+export async function sealedHelperCopy(): Promise<string | undefined> {
+  sealedCopy ??= holdSealedCopy();
+  const path = await sealedCopy;
+  if (path && existsSync(path)) return path;
+  // The holder is gone (killed): make a new one next time, run the file this time.
+  sealedCopy = undefined;
+  return undefined;
+}
+
+function holdSealedCopy(): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(ensureHelper(), ["--sealed-copy"], { stdio: ["pipe", "pipe", "ignore"] });
+    } catch {
+      resolve(undefined);
+      return;
+    }
+    let out = "";
+    child.on("error", () => resolve(undefined));
+    child.on("exit", () => resolve(undefined));
+    child.stdout?.on("data", (b: Buffer) => {
+      out += b.toString();
+      const m = /^(\d+)\n/.exec(out);
+      if (m && child.pid) resolve(`/proc/${child.pid}/fd/${m[1]}`);
+    });
+    // It lives until this process ends (its stdin closes then), without keeping this one alive.
+    child.unref();
+    (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+    (child.stdout as unknown as { unref?: () => void } | null)?.unref?.();
+  });
+}

@@ -6,12 +6,11 @@
  * (see `native/pier-runtime.c`). Commands run concurrently; each has its own working directory,
  * environment and output, and nothing here depends on process-wide state.
  */
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, statSync, unlinkSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { type CliIo, runCli } from "../cli/cli.js";
-import { ensureHelper, type HelperLauncher, type LaunchedHelper } from "../helper.js";
+import { type HelperLauncher, type LaunchedHelper, sealedHelperCopy } from "../helper.js";
 import { frameOutput, parseExited, parseOpening, parseRequest, type ServiceRequest } from "./protocol.js";
 
 /** How long the front end has to open its sync connection after `exec`. */
@@ -35,7 +34,6 @@ export class RuntimeService {
   private idleTimer: NodeJS.Timeout | undefined;
   /** Inode of the socket file this service made (a successor may have replaced the file). */
   private socketIno = 0;
-  private sealedCopy: Promise<string | undefined> | undefined;
 
   private constructor(
     private readonly opts: RuntimeServiceOptions,
@@ -79,11 +77,6 @@ export class RuntimeService {
       if (statSync(this.opts.socket).ino === this.socketIno) unlinkSync(this.opts.socket);
     } catch {}
     return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-
-  private sealedInit(): Promise<string | undefined> {
-    this.sealedCopy ??= holdSealedCopy();
-    return this.sealedCopy;
   }
 
   private armIdle(): void {
@@ -183,7 +176,7 @@ export class RuntimeService {
           resolve(s);
         });
       });
-      const copy = await this.sealedInit();
+      const copy = await sealedHelperCopy();
       write(copy ? `exec ${token} ${copy}\n` : `exec ${token}\n`);
       const launchedHelper: LaunchedHelper = { sync: await sync, exited };
       return launchedHelper;
@@ -207,35 +200,6 @@ export class RuntimeService {
     this.active--;
     this.armIdle();
   }
-}
-
-/**
- * `/proc/PID/fd/N` of a sealed copy of pier-init, held by a `pier-init --sealed-copy` child for
- * as long as this service lives; `undefined` when it cannot be made (callers then run pier-init
- * from its file, and it copies itself as usual).
- */
-function holdSealedCopy(): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    let child: ReturnType<typeof spawn>;
-    try {
-      child = spawn(ensureHelper(), ["--sealed-copy"], { stdio: ["pipe", "pipe", "ignore"] });
-    } catch {
-      resolve(undefined);
-      return;
-    }
-    let out = "";
-    child.on("error", () => resolve(undefined));
-    child.on("exit", () => resolve(undefined));
-    child.stdout?.on("data", (b: Buffer) => {
-      out += b.toString();
-      const m = /^(\d+)\n/.exec(out);
-      if (m && child.pid) resolve(`/proc/${child.pid}/fd/${m[1]}`);
-    });
-    // It lives until this process ends (its stdin closes then), without keeping this one alive.
-    child.unref();
-    (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
-    (child.stdout as unknown as { unref?: () => void } | null)?.unref?.();
-  });
 }
 
 /** True when something accepts connections on `path`. */
