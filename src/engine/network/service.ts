@@ -112,6 +112,8 @@ export class NetworkService {
   /** Networks whose masquerade rule this process has put in place. */
   private readonly masqueraded = new Set<string>();
   private policy: { value: string; at: number } | undefined;
+  /** Teardowns in progress, by container id. */
+  private readonly inflight = new Map<string, Promise<void>>();
 
   constructor(opts: NetworkServiceOptions) {
     this.opts = opts;
@@ -299,6 +301,7 @@ export class NetworkService {
    * containers configured for it) is not empty, and `INVALID_ARGUMENT` for the pre-defined ones.
    */
   async remove(ref: string, users: readonly string[]): Promise<void> {
+    await this.settled();
     if ((BUILTIN_MODES as readonly string[]).includes(ref) || ref === DEFAULT_NETWORK)
       throw new NetworkError("INVALID_ARGUMENT", `${ref} is a pre-defined network and cannot be removed`);
     const def = this.find(ref);
@@ -523,9 +526,24 @@ export class NetworkService {
   /**
    * Undoes a container's attachment: CNI DEL with the config and result of its ADD (releasing
    * its address, veth and iptables rules), then the namespace. Idempotent; nothing to do for a
-   * container without one. Peers' hosts files drop the container.
+   * container without one. Peers' hosts files drop the container. A teardown of `id` already
+   * running is joined, not repeated, so callers may start one in the background and anyone who
+   * needs it finished (a new setup, a network removal) awaits the same promise.
    */
-  async teardown(id: string): Promise<void> {
+  teardown(id: string): Promise<void> {
+    const running = this.inflight.get(id);
+    if (running) return running;
+    const p = this.doTeardown(id).finally(() => this.inflight.delete(id));
+    this.inflight.set(id, p);
+    return p;
+  }
+
+  /** Resolves once every teardown started so far has finished (failed ones included). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.inflight.values()]);
+  }
+
+  private async doTeardown(id: string): Promise<void> {
     const a = this.attachment(id);
     if (!a) {
       if (isMountPoint(this.netnsPath(id)) || existsSync(this.netnsPath(id)))
@@ -558,6 +576,7 @@ export class NetworkService {
    * iptables rule outlives its container.
    */
   async reconcile(running: ReadonlySet<string>): Promise<void> {
+    await this.settled();
     for (const a of this.attachments()) {
       if (running.has(a.id)) continue;
       await this.teardown(a.id).catch((e: Error) => this.log(`network reconcile ${a.id}: ${e.message}`));
