@@ -80,3 +80,29 @@ test("without a time namespace the container's uptime is the host's", async () =
   const inside = Number(r.stdout.split(" ")[0]);
   assert.ok(inside >= before && inside < before + 60, `inside ${inside}, host ${before}`);
 });
+
+test("exec joins the container's time namespace", async () => {
+  const spec = scriptSpec("sleep 100", (s) => {
+    const linux = s.linux ?? {};
+    linux.namespaces = [...(linux.namespaces ?? []), { type: "time" }];
+    linux.timeOffsets = { boottime: { secs: 86400 * 2 } };
+    s.linux = linux;
+  });
+  const dir = await writeBundle(join(tmp, "b3"), spec, rootfs);
+  const id = `timens-exec-${process.pid}`;
+  const state = join(tmp, "state");
+  const run = runtimeCmd("pier", ["--root", state, "run", "-d", "-b", dir, id], { detached: true });
+  assert.equal(run.status, 0);
+  try {
+    const before = hostUptime();
+    const r = runtimeCmd("pier", ["--root", state, "exec", id, "cat", "/proc/uptime"]);
+    assert.equal(r.status, 0, r.stderr);
+    const inside = Number(r.stdout.split(" ")[0]);
+    assert.ok(
+      inside >= before + 86400 * 2 && inside < before + 86400 * 2 + 60,
+      `inside ${inside}, host ${before}`,
+    );
+  } finally {
+    runtimeCmd("pier", ["--root", state, "delete", "--force", id]);
+  }
+});
