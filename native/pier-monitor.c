@@ -277,6 +277,42 @@ static int recv_fd(int conn) {
   return fd;
 }
 
+/* Input for the container that waits for room in its stdin (a pipe, or the pty): written without
+ * blocking, so that a container that stops reading never stops the monitor from draining its
+ * output (which would deadlock both). */
+struct pending {
+  char buf[8192];
+  size_t len, off;
+};
+
+/* Writes what fits now; returns 0 once the target is gone (what was left is dropped). */
+static int flush_pending(struct pending *p, int fd) {
+  while (p->off < p->len) {
+    ssize_t w = write(fd, p->buf + p->off, p->len - p->off);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) return 1;
+      p->len = p->off = 0;
+      return 0;
+    }
+    p->off += (size_t)w;
+  }
+  p->len = p->off = 0;
+  return 1;
+}
+
+/* Reads from `from` into the empty `p` and writes what fits to `to`: -1 at EOF, else 0. */
+static int take_input(int from, struct pending *p, int to) {
+  ssize_t n = read(from, p->buf, sizeof p->buf);
+  if (n < 0) return errno == EINTR || errno == EAGAIN ? 0 : -1;
+  if (n == 0) return -1;
+  if (to < 0) return 0; /* nowhere to go: dropped, as a closed stdin would */
+  p->len = (size_t)n;
+  p->off = 0;
+  flush_pending(p, to);
+  return 0;
+}
+
 static unsigned short want_rows, want_cols;
 
 static void apply_size(int master) {
@@ -329,6 +365,7 @@ static void console_step(int *lis, int *conn, struct stream *pty, short lis_ev, 
   if (*conn >= 0 && conn_ev) {
     int fd = recv_fd(*conn);
     if (fd >= 0 && pty->fd < 0) {
+      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
       pty->fd = fd;
       apply_size(fd);
       close(*conn);
@@ -367,18 +404,20 @@ static int exec_main(char **cmd, const char *console_path, const char *ctl_path)
     _exit(127);
   }
   static struct stream pty = {.name = "stdout", .fd = -1, .raw_fd = 1};
+  static struct pending pend;
   int conn = -1, in_open = 1, status = -1, deadline_ms = -1;
   for (;;) {
     if (status >= 0 && pty.fd < 0) break;
-    struct pollfd fds[6];
-    int nf = 0, i_sig, i_lis = -1, i_con = -1, i_ctl = -1, i_pty = -1, i_in = -1;
+    struct pollfd fds[7];
+    int nf = 0, i_sig, i_lis = -1, i_con = -1, i_ctl = -1, i_pty = -1, i_in = -1, i_out = -1;
     i_sig = nf;
     fds[nf++] = (struct pollfd){sfd, POLLIN, 0};
     if (lis >= 0) { i_lis = nf; fds[nf++] = (struct pollfd){lis, POLLIN, 0}; }
     if (conn >= 0) { i_con = nf; fds[nf++] = (struct pollfd){conn, POLLIN, 0}; }
     if (ctl >= 0) { i_ctl = nf; fds[nf++] = (struct pollfd){ctl, POLLIN, 0}; }
     if (pty.fd >= 0) { i_pty = nf; fds[nf++] = (struct pollfd){pty.fd, POLLIN, 0}; }
-    if (pty.fd >= 0 && in_open) { i_in = nf; fds[nf++] = (struct pollfd){0, POLLIN, 0}; }
+    if (pty.fd >= 0 && in_open && !pend.len) { i_in = nf; fds[nf++] = (struct pollfd){0, POLLIN, 0}; }
+    if (pty.fd >= 0 && pend.len) { i_out = nf; fds[nf++] = (struct pollfd){pty.fd, POLLOUT, 0}; }
     int r = poll(fds, (nfds_t)nf, deadline_ms);
     if (r < 0 && errno != EINTR) break;
     if (r == 0 && status >= 0) break; /* a background process holds the pty */
@@ -389,12 +428,8 @@ static int exec_main(char **cmd, const char *console_path, const char *ctl_path)
       close(pty.fd);
       pty.fd = -1;
     }
-    if (i_in >= 0 && fds[i_in].revents && pty.fd >= 0) {
-      char buf[8192];
-      ssize_t n = read(0, buf, sizeof buf);
-      if (n > 0) write_all(pty.fd, buf, (size_t)n);
-      else if (n == 0 || errno != EINTR) in_open = 0;
-    }
+    if (i_out >= 0 && fds[i_out].revents && pty.fd >= 0) flush_pending(&pend, pty.fd);
+    if (i_in >= 0 && fds[i_in].revents && pty.fd >= 0 && take_input(0, &pend, pty.fd) < 0) in_open = 0;
     if (fds[i_sig].revents) {
       struct signalfd_siginfo si;
       while (read(sfd, &si, sizeof si) == sizeof si) {
@@ -528,6 +563,9 @@ int main(int argc, char **argv) {
   if (in[0] >= 0) close(in[0]);
   if (pass_fd >= 0) close(pass_fd);
   int stdin_fd = in[1];
+  if (stdin_fd >= 0) fcntl(stdin_fd, F_SETFL, O_NONBLOCK);
+  static struct pending pend;
+  int close_stdin_when_flushed = 0;
 
   static struct stream so = {.name = "stdout", .raw_fd = -1}, se = {.name = "stderr", .raw_fd = -1};
   static struct stream pty = {.name = "stdout", .fd = -1, .tty = 1, .raw_fd = -1};
@@ -541,8 +579,11 @@ int main(int argc, char **argv) {
 
   for (;;) {
     if (ctr_status >= 0 && so.fd < 0 && se.fd < 0 && pty.fd < 0) break;
-    struct pollfd fds[9];
-    int nf = 0, i_out = -1, i_err = -1, i_sig, i_lis = -1, i_att = -1;
+    struct pollfd fds[10];
+    int nf = 0, i_out = -1, i_err = -1, i_sig, i_lis = -1, i_att = -1, i_inw = -1;
+    int in_target = console_path ? pty.fd : stdin_fd;
+    if (in_target < 0) pend.len = pend.off = 0;
+    if (pend.len && in_target >= 0) { i_inw = nf; fds[nf++] = (struct pollfd){in_target, POLLOUT, 0}; }
     int i_clis = -1, i_ccon = -1, i_ctl = -1, i_pty = -1;
     if (con_lis >= 0) { i_clis = nf; fds[nf++] = (struct pollfd){con_lis, POLLIN, 0}; }
     if (con_conn >= 0) { i_ccon = nf; fds[nf++] = (struct pollfd){con_conn, POLLIN, 0}; }
@@ -553,7 +594,7 @@ int main(int argc, char **argv) {
     i_sig = nf;
     fds[nf++] = (struct pollfd){sfd, POLLIN, 0};
     if (listen_fd >= 0 && attach_fd < 0) { i_lis = nf; fds[nf++] = (struct pollfd){listen_fd, POLLIN, 0}; }
-    if (attach_fd >= 0) { i_att = nf; fds[nf++] = (struct pollfd){attach_fd, POLLIN, 0}; }
+    if (attach_fd >= 0 && !pend.len) { i_att = nf; fds[nf++] = (struct pollfd){attach_fd, POLLIN, 0}; }
     /* While the container runs, wake up now and then to notice an init that someone else
      * reaped (it never was our child): then its status is unknowable and reported as 255. */
     int r = poll(fds, (nfds_t)nf, exit_deadline_ms >= 0 ? exit_deadline_ms : 1000);
@@ -573,23 +614,22 @@ int main(int argc, char **argv) {
     if (i_lis >= 0 && fds[i_lis].revents) {
       attach_fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
     }
-    if (i_att >= 0 && fds[i_att].revents) {
-      char buf[8192];
-      ssize_t n = read(attach_fd, buf, sizeof buf);
-      if (n > 0 && console_path) {
-        if (pty.fd >= 0) write_all(pty.fd, buf, (size_t)n);
-      } else if (n > 0 && stdin_fd >= 0) {
-        write_all(stdin_fd, buf, (size_t)n);
-      } else if (n <= 0 && !(n < 0 && errno == EINTR)) {
-        close(attach_fd);
-        attach_fd = -1;
-        /* A terminal has no end of input: the next client may type on. */
-        if (!attached_once && stdin_fd >= 0 && !console_path) {
-          close(stdin_fd); /* StdinOnce: the first client's EOF is the container's EOF */
-          stdin_fd = -1;
-        }
-        attached_once = 1;
-      }
+    if (i_inw >= 0 && fds[i_inw].revents && !flush_pending(&pend, in_target) && !console_path) {
+      close(stdin_fd); /* the container closed its stdin */
+      stdin_fd = -1;
+    }
+    if (i_att >= 0 && fds[i_att].revents && take_input(attach_fd, &pend, in_target) < 0) {
+      close(attach_fd);
+      attach_fd = -1;
+      /* A terminal has no end of input: the next client may type on. */
+      if (!attached_once && stdin_fd >= 0 && !console_path)
+        close_stdin_when_flushed = 1; /* StdinOnce: the first client's EOF is the container's EOF */
+      attached_once = 1;
+    }
+    if (close_stdin_when_flushed && !pend.len) {
+      close(stdin_fd);
+      stdin_fd = -1;
+      close_stdin_when_flushed = 0;
     }
     if (fds[i_sig].revents) {
       struct signalfd_siginfo si;

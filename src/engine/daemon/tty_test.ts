@@ -337,6 +337,20 @@ test("pier run -i and -it attach before the start, with the container's exit cod
   assert.equal(ps.stdout.trim(), "", "--rm removed them");
 });
 
+test("a container that writes before it reads its stdin does not stall the monitor", async () => {
+  // Stdin fills its pipe while the container is busy writing: a monitor that blocked on stdin
+  // would stop draining the output, and both would wait forever.
+  const input = `${"y".repeat(99)}\n`.repeat(5000);
+  const r = await docker(
+    d,
+    ["run", "--rm", "-i", reg.image, "sh", "-c", "head -c 3000000 /dev/zero | tr '\\0' x; echo; wc -c"],
+    { input, timeout: 30000 },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.length, 3000000 + 1 + "500000\n".length);
+  assert.match(r.stdout, /\n500000\n$/);
+});
+
 test("log rotation: max-size/max-file rotate in the monitor; logs read across files, -f follows", async () => {
   const c = await docker(d, [
     "run",
