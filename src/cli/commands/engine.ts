@@ -34,6 +34,10 @@ interface RunFlags {
   entrypoint?: string;
   network?: string;
   publish?: string[];
+  addHost?: string[];
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOption?: string[];
   restart?: string;
   label?: Record<string, string>;
   stopTimeout?: number;
@@ -113,6 +117,10 @@ export function registerEngineCommands(program: Command): void {
       "publish a container port on the host (repeatable)",
       collect,
     )
+    .option("--add-host <host:ip>", "add a line to /etc/hosts (ip may be host-gateway; repeatable)", collect)
+    .option("--dns <ip>", "nameserver for /etc/resolv.conf (repeatable)", collect)
+    .option("--dns-search <domain>", "search domain for /etc/resolv.conf (repeatable)", collect)
+    .option("--dns-option <opt>", "resolver option for /etc/resolv.conf (repeatable)", collect)
     .option("--restart <policy>", "no, always, unless-stopped, on-failure[:N]")
     .option("-l, --label <k=v>", "set a label (repeatable)", collectLabel)
     .option("--stop-timeout <s>", "seconds to wait before SIGKILL on stop", parseCount)
@@ -128,6 +136,9 @@ export function registerEngineCommands(program: Command): void {
       if (f.name) body.name = f.name;
       if (f.network) body.networkMode = f.network;
       if (f.publish) body.ports = f.publish.flatMap(parsePortSpec);
+      if (f.addHost) body.extraHosts = f.addHost;
+      if (f.dns || f.dnsSearch || f.dnsOption)
+        body.dns = { servers: f.dns, search: f.dnsSearch, options: f.dnsOption };
       if (f.restart)
         body.restartPolicy = {
           name: f.restart.split(":")[0],

@@ -331,6 +331,10 @@ export function withNetworkInspect(
       ...obj(info.HostConfig),
       NetworkMode: rec.config.networkMode ?? "default",
       PortBindings: dockerPortBindings(rec.config.ports ?? []),
+      ExtraHosts: rec.config.extraHosts ?? null,
+      Dns: rec.config.dns?.servers ?? [],
+      DnsSearch: rec.config.dns?.search ?? [],
+      DnsOptions: rec.config.dns?.options ?? [],
     },
     NetworkSettings: settings(svc, rec),
   };

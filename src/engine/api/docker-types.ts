@@ -130,6 +130,8 @@ export function configFromDocker(body: unknown): ContainerConfig {
     networkMode,
     ports,
     exposedPorts: Object.keys(obj(b.ExposedPorts)),
+    extraHosts: host.ExtraHosts,
+    dns: { servers: host.Dns, search: host.DnsSearch, options: host.DnsOptions },
     restartPolicy:
       typeof rp.Name === "string" && rp.Name
         ? { name: rp.Name, maximumRetryCount: rp.MaximumRetryCount }

@@ -8,6 +8,7 @@ import { defaultRuntimeSpec } from "../../oci/runtime-spec/default-spec.js";
 import type { ImageConfig } from "../../oci/types.js";
 import { EngineError } from "../error.js";
 import { checkLogConfig } from "../log-options.js";
+import { checkDns, type DnsOverrides, parseExtraHost } from "../network/hosts.js";
 import { checkPortMappings, type PortMapping } from "../network/ports.js";
 import { applyNetworkSpec, type NetworkSpec } from "../network/spec.js";
 
@@ -40,6 +41,10 @@ export interface ContainerConfig {
   ports?: PortMapping[];
   /** Exposed ports without a binding (`EXPOSE`, `Config.ExposedPorts`): `8080/tcp`. */
   exposedPorts?: string[];
+  /** `--add-host NAME:IP` entries for /etc/hosts (`IP` may be `host-gateway`). */
+  extraHosts?: string[];
+  /** `--dns`, `--dns-search`, `--dns-option`: each replaces the host's resolv.conf lines of its kind. */
+  dns?: DnsOverrides;
   stopSignal?: string;
   /** Seconds between the stop signal and SIGKILL (default 10). */
   stopTimeout?: number;
@@ -190,6 +195,22 @@ export function parseContainerConfig(body: unknown): ContainerConfig {
   }
   const exposed = strings(b.exposedPorts, "exposedPorts");
   if (exposed?.length) c.exposedPorts = exposed;
+  const extraHosts = strings(b.extraHosts, "extraHosts");
+  if (extraHosts?.length) {
+    extraHosts.forEach(parseExtraHost);
+    c.extraHosts = extraHosts;
+  }
+  if (b.dns !== undefined && b.dns !== null) {
+    const d = b.dns as Record<string, unknown>;
+    if (typeof d !== "object" || Array.isArray(d))
+      throw new EngineError("INVALID_ARGUMENT", "dns must be an object");
+    const dns: DnsOverrides = {};
+    for (const k of ["servers", "search", "options"] as const) {
+      const v = strings(d[k], `dns.${k}`);
+      if (v?.length) dns[k] = v;
+    }
+    if (Object.keys(checkDns(dns)).length) c.dns = dns;
+  }
   for (const k of ["tty", "openStdin", "autoRemove"] as const) {
     if (b[k] === undefined || b[k] === null) continue;
     if (typeof b[k] !== "boolean") throw new EngineError("INVALID_ARGUMENT", `${k} must be a boolean`);

@@ -615,6 +615,8 @@ export class ContainerService extends EventEmitter {
       ...(c.networkMode !== undefined ? { mode: c.networkMode } : {}),
       ...(c.hostname !== undefined ? { hostname: c.hostname } : {}),
       ...(c.ports ? { ports: c.ports } : {}),
+      ...(c.extraHosts ? { extraHosts: c.extraHosts } : {}),
+      ...(c.dns ? { dns: c.dns } : {}),
     };
   }
 

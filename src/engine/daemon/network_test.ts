@@ -136,6 +136,31 @@ test("a container on the default bridge gets an address; none has only lo; host 
   for (const l of hostLinks.filter((n) => n === "eth0" || n === "lo"))
     assert.match(host.stdout, new RegExp(`: ${l}[:@]`), `host network shows ${l}`);
 
+  const custom = await docker(d, [
+    "run",
+    "--rm",
+    "--add-host",
+    "db.example:192.0.2.10",
+    "--add-host",
+    "gw:host-gateway",
+    "--dns",
+    "192.0.2.53",
+    "--dns-search",
+    "corp.example",
+    reg.image,
+    "sh",
+    "-c",
+    "cat /etc/hosts /etc/resolv.conf",
+  ]);
+  assert.equal(custom.status, 0, custom.stderr);
+  assert.match(custom.stdout, /^192\.0\.2\.10\tdb\.example$/m);
+  assert.match(custom.stdout, /^(\d+\.){3}1\tgw$/m, "host-gateway is the bridge's gateway");
+  assert.match(custom.stdout, /^nameserver 192\.0\.2\.53$/m);
+  assert.equal(custom.stdout.match(/^nameserver /gm)?.length, 1, "--dns replaces the host's nameservers");
+  assert.match(custom.stdout, /^search corp\.example$/m);
+  const badHost = await docker(d, ["run", "--rm", "--add-host", "db:nope", reg.image, "true"]);
+  assert.notEqual(badHost.status, 0);
+
   const files = await docker(d, [
     "run",
     "--rm",

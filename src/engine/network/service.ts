@@ -28,7 +28,16 @@ import {
   networkConflist,
 } from "./conflist.js";
 import { NetworkError } from "./error.js";
-import { containerResolvConf, type HostEntry, renderHostname, renderHosts } from "./hosts.js";
+import {
+  applyDnsOverrides,
+  containerResolvConf,
+  type DnsOverrides,
+  HOST_GATEWAY,
+  type HostEntry,
+  parseExtraHost,
+  renderHostname,
+  renderHosts,
+} from "./hosts.js";
 import { deleteRule, ensureRule, forwardPolicy } from "./iptables.js";
 import { createNetns, isMountPoint, removeNetns } from "./netns.js";
 import type { PortMapping } from "./ports.js";
@@ -72,6 +81,10 @@ export interface ContainerNetworkRequest {
   mode?: string;
   hostname?: string;
   ports?: readonly PortMapping[];
+  /** `--add-host` entries (`name:ip`, `ip` may be `host-gateway`). */
+  extraHosts?: readonly string[];
+  /** `--dns`, `--dns-search`, `--dns-option`. */
+  dns?: DnsOverrides;
 }
 
 /** One container's live attachment (what `<execRoot>/network/<id>.json` holds). */
@@ -84,6 +97,8 @@ export interface NetworkAttachment {
   networkId?: string;
   netns: string;
   hostsFile: string;
+  /** `--add-host` entries, `host-gateway` resolved. */
+  extraHosts?: HostEntry[];
   /** The conflist the container was ADDed with (DEL uses the same). */
   conflist?: CniConflist;
   /** Published ports with the host ports actually used. */
@@ -374,18 +389,21 @@ export class NetworkService {
       hostname: join(req.dir, "hostname"),
     };
     const hostResolv = await readFile("/etc/resolv.conf", "utf8").catch(() => "");
+    const extra = this.extraHosts(req, mode);
     if (mode === "host") {
+      const hostHosts = await readFile("/etc/hosts", "utf8").catch(() => renderHosts({ names: [] }));
+      const added = extra.map((e) => `${e.ip}\t${e.names.join(" ")}\n`).join("");
       await writeFile(
         files.hosts,
-        await readFile("/etc/hosts", "utf8").catch(() => renderHosts({ names: [] })),
+        `${hostHosts}${hostHosts.endsWith("\n") || !hostHosts ? "" : "\n"}${added}`,
       );
-      await writeFile(files.resolvConf, containerResolvConf(hostResolv, true));
+      await writeFile(files.resolvConf, applyDnsOverrides(containerResolvConf(hostResolv, true), req.dns));
       await writeFile(files.hostname, renderHostname(hostHostname()));
       return { files };
     }
     const name = req.hostname ?? req.id.slice(0, 12);
-    await writeFile(files.hosts, renderHosts({ names: [name] }));
-    await writeFile(files.resolvConf, containerResolvConf(hostResolv));
+    await writeFile(files.hosts, renderHosts({ names: [name] }, [], extra));
+    await writeFile(files.resolvConf, applyDnsOverrides(containerResolvConf(hostResolv), req.dns));
     await writeFile(files.hostname, renderHostname(name));
     return { netns: this.netnsPath(req.id), files };
   }
@@ -404,6 +422,7 @@ export class NetworkService {
       id: req.id,
       name: req.name,
       hostname: req.hostname ?? req.id.slice(0, 12),
+      extraHosts: this.extraHosts(req, mode),
       netns: this.netnsPath(req.id),
       hostsFile: join(req.dir, "hosts"),
       ports: [],
@@ -456,6 +475,17 @@ export class NetworkService {
     if (!this.policy || Date.now() - this.policy.at > 10_000)
       this.policy = { value: await forwardPolicy(), at: Date.now() };
     return this.policy.value;
+  }
+
+  /**
+   * A container's `--add-host` entries; `host-gateway` is its network's gateway (the default
+   * network's for `none` and `host`), the host's address as the container sees it.
+   */
+  private extraHosts(req: ContainerNetworkRequest, mode: "host" | "none" | NetworkDefinition): HostEntry[] {
+    const entries = (req.extraHosts ?? []).map(parseExtraHost);
+    if (!entries.some((e) => e.ip === HOST_GATEWAY)) return entries;
+    const gw = typeof mode === "object" ? mode.gateway : this.find(DEFAULT_NETWORK).gateway;
+    return entries.map((e) => (e.ip === HOST_GATEWAY ? { ...e, ip: gw } : e));
   }
 
   private runtimeConfig(a: NetworkAttachment): Record<string, unknown> {
@@ -514,7 +544,7 @@ export class NetworkService {
       for (const t of targets.values()) {
         const own = t.address ? entry(t) : { names: [t.hostname] };
         const peers = members.filter((m) => m.id !== t.id).map(entry);
-        await writeFile(t.hostsFile, renderHosts(own, peers)).catch((e: Error) =>
+        await writeFile(t.hostsFile, renderHosts(own, peers, t.extraHosts ?? [])).catch((e: Error) =>
           this.log(`hosts file of ${t.id}: ${e.message}`),
         );
       }
