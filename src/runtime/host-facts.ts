@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import type { HostCgroupMount, HostFacts } from "./plan/create-plan.js";
+import { runningInUserNamespace } from "./rootless.js";
 
 let lastCapCache: number | undefined;
 
@@ -91,6 +92,7 @@ export function hostFacts(containerCgroupDirs: readonly string[] = []): HostFact
     cgroupMounts: hostCgroupMounts(containerCgroupDirs),
     euid: process.geteuid?.() ?? 0,
     egid: process.getegid?.() ?? 0,
+    inUserNs: runningInUserNamespace(),
     idMapHelpers: idMapHelpers(),
   };
 }

@@ -25,8 +25,18 @@ export interface PodmanFixture {
   dispose(): void;
 }
 
-/** Sets up podman in `dir` (an empty directory) with pier-runtime as its runtime. */
-export async function podmanWithPier(dir: string): Promise<PodmanFixture> {
+/** Who runs podman, for rootless podman: a user, and its environment (XDG_RUNTIME_DIR, HOME). */
+export interface PodmanUser {
+  uid: number;
+  gid: number;
+  env: Record<string, string>;
+}
+
+/**
+ * Sets up podman in `dir` (an empty directory, which `user` must be able to write when given)
+ * with pier-runtime as its runtime.
+ */
+export async function podmanWithPier(dir: string, user?: PodmanUser): Promise<PodmanFixture> {
   const podman = requireTool("podman", "podman");
   const wrapper = join(dir, "pier-runtime");
   const [cmd, pre] = pierRuntimeCommand([]);
@@ -48,12 +58,16 @@ export async function podmanWithPier(dir: string): Promise<PodmanFixture> {
   ];
   const rootfs = await writeBusyboxRootfs(join(dir, "rootfs"));
   execFileSync("tar", ["-C", rootfs, "-cf", join(dir, "rootfs.tar"), "."]);
-  execFileSync(podman, [...globals, "import", join(dir, "rootfs.tar"), PODMAN_IMAGE], { stdio: "ignore" });
+  const as = user ? { uid: user.uid, gid: user.gid, env: user.env, cwd: dir } : {};
+  execFileSync(podman, [...globals, "import", join(dir, "rootfs.tar"), PODMAN_IMAGE], {
+    stdio: "ignore",
+    ...as,
+  });
   return {
-    pm: (...args) => spawnSync(podman, [...globals, ...args], { encoding: "utf8", timeout: 120000 }),
+    pm: (...args) => spawnSync(podman, [...globals, ...args], { encoding: "utf8", timeout: 120000, ...as }),
     dispose() {
-      spawnSync(podman, [...globals, "rm", "--all", "--force", "--time", "0"], { stdio: "ignore" });
-      spawnSync(podman, [...globals, "system", "reset", "--force"], { stdio: "ignore" });
+      spawnSync(podman, [...globals, "rm", "--all", "--force", "--time", "0"], { stdio: "ignore", ...as });
+      spawnSync(podman, [...globals, "system", "reset", "--force"], { stdio: "ignore", ...as });
     },
   };
 }

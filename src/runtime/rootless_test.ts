@@ -20,50 +20,19 @@ import { after, before, test } from "node:test";
 import type { Spec } from "../oci/runtime-spec/config.js";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busybox.js";
 import { readLayout } from "./cgroups/mountinfo.js";
-import { defaultStateRoot } from "./rootless.js";
-import { CLI_PATH, requireTool } from "./testing.js";
-
-const USER = "pier-rootless";
-const SUB_START = 500000;
-const SUB_SIZE = 65536;
+import { defaultStateRoot, isRootless, runningInUserNamespace, uidMapIsNested } from "./rootless.js";
+import { ensureRootlessUser, SUB_SIZE } from "./rootless-fixture.js";
+import { CLI_PATH } from "./testing.js";
 
 let tmp = "";
 let uid = 0;
 let gid = 0;
+let subUid = 0;
+let subGid = 0;
 let xdg = "";
 
-/** Creates the test user once (kept between runs: removing users races other tests' lookups). */
-function ensureUser(): void {
-  const id = spawnSync("id", ["-u", USER], { encoding: "utf8" });
-  if (id.status !== 0) {
-    const r = spawnSync(requireTool("useradd", "passwd"), ["--no-create-home", "-s", "/bin/sh", USER], {
-      encoding: "utf8",
-    });
-    assert.equal(r.status, 0, r.stderr);
-  }
-  uid = Number(spawnSync("id", ["-u", USER], { encoding: "utf8" }).stdout.trim());
-  gid = Number(spawnSync("id", ["-g", USER], { encoding: "utf8" }).stdout.trim());
-  for (const file of ["/etc/subuid", "/etc/subgid"]) {
-    const text = existsSync(file) ? readFileSync(file, "utf8") : "";
-    if (!text.split("\n").some((l) => l.startsWith(`${USER}:`)))
-      writeFileSync(
-        file,
-        `${text}${text && !text.endsWith("\n") ? "\n" : ""}${USER}:${SUB_START}:${SUB_SIZE}\n`,
-      );
-  }
-}
-
-function subStart(file: string): number {
-  const line = readFileSync(file, "utf8")
-    .split("\n")
-    .find((l) => l.startsWith(`${USER}:`));
-  return Number(line?.split(":")[1]);
-}
-
 before(async () => {
-  requireTool("newuidmap", "uidmap");
-  requireTool("newgidmap", "uidmap");
-  ensureUser();
+  ({ uid, gid, subUid, subGid } = ensureRootlessUser());
   tmp = await makeTempDir("pier-rootless-");
   // mktemp dirs are 0700: the user must traverse to its bundles.
   chmodSync(tmp, 0o755);
@@ -113,6 +82,26 @@ test("defaultStateRoot: $XDG_RUNTIME_DIR/pier-runtime for users, /run/pier-runti
   assert.equal(defaultStateRoot(0, { XDG_RUNTIME_DIR: "/run/user/0" }), "/run/pier-runtime");
   assert.equal(defaultStateRoot(1000, {}), "/run/pier-runtime");
   assert.equal(defaultStateRoot(1000, { XDG_RUNTIME_DIR: "relative" }), "/run/pier-runtime");
+  // Root of a nested user namespace (rootless podman) is rootless too, unless it is USER=root.
+  assert.equal(
+    defaultStateRoot(0, { XDG_RUNTIME_DIR: "/run/user/1000" }, true),
+    "/run/user/1000/pier-runtime",
+  );
+  assert.equal(
+    defaultStateRoot(0, { XDG_RUNTIME_DIR: "/run/user/0", USER: "root" }, true),
+    "/run/pier-runtime",
+  );
+});
+
+test("isRootless and the nested user namespace check read /proc/self/uid_map as runc does", () => {
+  assert.equal(uidMapIsNested("         0          0 4294967295\n"), false);
+  assert.equal(uidMapIsNested("         0       1001          1\n         1     100000      65536\n"), true);
+  assert.equal(uidMapIsNested("0 0 1000\n"), true);
+  assert.equal(isRootless(0, false), false);
+  assert.equal(isRootless(0, true), true);
+  assert.equal(isRootless(1000, false), true);
+  // The tests run as real root.
+  assert.equal(runningInUserNamespace(), false);
 });
 
 test("rootless run: the caller's id is root inside, devices are bind mounts, no cgroup of its own", async () => {
@@ -166,8 +155,6 @@ test("rootless state lives under $XDG_RUNTIME_DIR/pier-runtime by default", asyn
 });
 
 test("rootless ranges from /etc/subuid and /etc/subgid go through newuidmap/newgidmap", async () => {
-  const subUid = subStart("/etc/subuid");
-  const subGid = subStart("/etc/subgid");
   const data = join(tmp, `data-${n + 1}`);
   mkdirSync(data, { mode: 0o777 });
   chmodSync(data, 0o777);

@@ -75,8 +75,8 @@ function logLine(g: Globals, level: string, msg: string): void {
 
 async function context(g: Globals) {
   const { runtimeContext } = await import("../lifecycle/context.js");
-  const { defaultStateRoot } = await import("../rootless.js");
-  const root = g.root ?? defaultStateRoot(process.geteuid?.() ?? 0, g.io.env);
+  const { defaultStateRoot, runningInUserNamespace } = await import("../rootless.js");
+  const root = g.root ?? defaultStateRoot(process.geteuid?.() ?? 0, g.io.env, runningInUserNamespace());
   const ctx = runtimeContext(root, (m) => logLine(g, "warning", m));
   if (g.systemdCgroup) ctx.systemdCgroup = true;
   return ctx;

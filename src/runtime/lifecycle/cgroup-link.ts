@@ -9,6 +9,7 @@ import type { Cgroup } from "../cgroups/cgroup.js";
 import { openCgroup } from "../cgroups/manager.js";
 import { RuntimeError } from "../error.js";
 import { effectiveResources } from "../plan/device-rules.js";
+import { isRootless, runningInUserNamespace } from "../rootless.js";
 import { nativeDeviceFilterLoader } from "./device-filter-loader.js";
 
 /** One container's cgroup (all hierarchies on v1 / hybrid hosts). */
@@ -52,7 +53,7 @@ export async function cgroupForContainer(
     deviceFilterLoader: nativeDeviceFilterLoader,
     ...(spec.linux?.cgroupsPath !== undefined ? { cgroupsPath: spec.linux.cgroupsPath } : {}),
   });
-  const rootless = process.geteuid?.() !== 0;
+  const rootless = isRootless(process.geteuid?.() ?? 0, runningInUserNamespace());
   try {
     await cg.create();
   } catch (err) {
@@ -69,7 +70,7 @@ export async function cgroupForContainer(
     return NO_CGROUP;
   }
   try {
-    await cg.apply(effectiveResources(spec, process.geteuid?.() !== 0));
+    await cg.apply(effectiveResources(spec, rootless));
   } catch (err) {
     await cg.destroy().catch(() => {});
     throw err;

@@ -1,7 +1,7 @@
 /**
  * What every lifecycle verb shares: the state store of one `--root` and where warnings go.
  */
-import { defaultStateRoot } from "../rootless.js";
+import { defaultStateRoot, runningInUserNamespace } from "../rootless.js";
 import { StateStore } from "../state-store.js";
 
 /** Options common to every verb (the runc global flags that matter to the library). */
@@ -18,7 +18,7 @@ export interface RuntimeContext {
  * `$XDG_RUNTIME_DIR/pier-runtime` for other users) that prints warnings to stderr.
  */
 export function runtimeContext(
-  root: string = defaultStateRoot(process.geteuid?.() ?? 0, process.env),
+  root: string = defaultStateRoot(process.geteuid?.() ?? 0, process.env, runningInUserNamespace()),
   warn?: (m: string) => void,
 ): RuntimeContext {
   return { store: new StateStore(root), warn: warn ?? ((m) => process.stderr.write(`WARN: ${m}\n`)) };

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { openCgroup } from "../cgroups/manager.js";
 import { RuntimeError } from "../error.js";
 import { effectiveDeviceRules } from "../plan/device-rules.js";
+import { isRootless, runningInUserNamespace } from "../rootless.js";
 import type { RuntimeContext } from "./context.js";
 
 /** Freezes container `id`; throws `INVALID_STATE` unless it is running. */
@@ -42,7 +43,7 @@ export async function updateContainer(ctx: RuntimeContext, id: string, resources
   if (!c.cgroupPath) throw new RuntimeError("UNSUPPORTED", "container has no cgroup to update");
   // New device rules keep what every container needs, as at create (a bare list would cut the
   // container off /dev/null).
-  if (r.devices !== undefined && process.geteuid?.() === 0)
+  if (r.devices !== undefined && !isRootless(process.geteuid?.() ?? 0, runningInUserNamespace()))
     r.devices = effectiveDeviceRules(c.config, r.devices);
   const { nativeDeviceFilterLoader } = await import("./device-filter-loader.js");
   const cg = await openCgroup({

@@ -36,6 +36,8 @@ export interface HostFacts {
   cgroupMounts: HostCgroupMount[];
   /** Effective uid of the runtime: non-root means rootless. */
   euid: number;
+  /** The runtime runs in a nested user namespace (rootless podman): no mknod, devices bound. */
+  inUserNs?: boolean;
   /** Effective gid of the runtime (the gid an unprivileged caller may map itself); default 0. */
   egid?: number;
   /** Paths of `newuidmap`/`newgidmap` (Debian's uidmap), when installed. */
@@ -320,7 +322,7 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
   );
   const devpts = mounts.some((m) => posix.normalize(m.destination) === "/dev/pts");
   if (!devBound) {
-    const bindDevices = newUserNs || host.euid !== 0;
+    const bindDevices = newUserNs || host.euid !== 0 || host.inUserNs === true;
     const devices = new Map<string, PlanOp>();
     for (const d of DEFAULT_DEVICES) {
       devices.set(
