@@ -152,6 +152,7 @@ function mountOps(
         source,
         dest,
         kind,
+        rootless: input.host.euid !== 0 || input.host.inUserNs === true,
         ...(newUserNs
           ? { userNs: { uidMappings: linux.uidMappings ?? [], gidMappings: linux.gidMappings ?? [] } }
           : {}),

@@ -32,6 +32,8 @@ export interface IdmapInput {
   /** Destination relative to the rootfs. */
   dest: string;
   kind: "file" | "dir";
+  /** The runtime runs rootless: it lacks the host privilege an idmap of a host filesystem needs. */
+  rootless?: boolean;
   /** The container's own mappings when it gets a new user namespace (the default idmap). */
   userNs?: { uidMappings: readonly IdMapping[]; gidMappings: readonly IdMapping[] };
 }
@@ -47,6 +49,11 @@ export function idmappedMountOps(input: IdmapInput): { pre: PlanOp[]; child: Pla
     throw new RuntimeError(
       "INVALID_CONFIG",
       `mounts[${i}]: idmapped mounts are supported for bind mounts only`,
+    );
+  if (input.rootless)
+    throw new RuntimeError(
+      "INVALID_CONFIG",
+      `mounts[${i}]: idmapped mounts need CAP_SYS_ADMIN over the source's filesystem, which a rootless runtime lacks`,
     );
   const hasUid = (m.uidMappings?.length ?? 0) > 0;
   const hasGid = (m.gidMappings?.length ?? 0) > 0;

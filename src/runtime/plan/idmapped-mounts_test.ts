@@ -67,3 +67,21 @@ test("what the spec calls an error is refused naming the mount", () => {
     /bind mounts only/,
   );
 });
+
+test("a rootless runtime is told it cannot idmap a host filesystem", () => {
+  const m: Mount = { destination: "/d", source: "/s", options: ["rbind", "ridmap"] };
+  assert.throws(
+    () =>
+      idmappedMountOps({
+        index: 0,
+        mount: m,
+        options: parseMountOptions(m.options),
+        source: "/s",
+        dest: "d",
+        kind: "dir",
+        rootless: true,
+        userNs: { uidMappings: maps, gidMappings: maps },
+      }),
+    /mounts\[0\]: idmapped mounts need CAP_SYS_ADMIN .* rootless/,
+  );
+});
