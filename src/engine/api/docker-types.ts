@@ -130,6 +130,7 @@ export function configFromDocker(body: unknown): ContainerConfig {
     networkMode,
     ports,
     exposedPorts: Object.keys(obj(b.ExposedPorts)),
+    publishAll: host.PublishAllPorts,
     extraHosts: host.ExtraHosts,
     dns: { servers: host.Dns, search: host.DnsSearch, options: host.DnsOptions },
     restartPolicy:

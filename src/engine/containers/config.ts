@@ -41,6 +41,8 @@ export interface ContainerConfig {
   ports?: PortMapping[];
   /** Exposed ports without a binding (`EXPOSE`, `Config.ExposedPorts`): `8080/tcp`. */
   exposedPorts?: string[];
+  /** `-P`: publish every exposed port (the image's too) on a free host port. */
+  publishAll?: boolean;
   /** `--add-host NAME:IP` entries for /etc/hosts (`IP` may be `host-gateway`). */
   extraHosts?: string[];
   /** `--dns`, `--dns-search`, `--dns-option`: each replaces the host's resolv.conf lines of its kind. */
@@ -211,7 +213,7 @@ export function parseContainerConfig(body: unknown): ContainerConfig {
     }
     if (Object.keys(checkDns(dns)).length) c.dns = dns;
   }
-  for (const k of ["tty", "openStdin", "autoRemove"] as const) {
+  for (const k of ["tty", "openStdin", "autoRemove", "publishAll"] as const) {
     if (b[k] === undefined || b[k] === null) continue;
     if (typeof b[k] !== "boolean") throw new EngineError("INVALID_ARGUMENT", `${k} must be a boolean`);
     c[k] = b[k] as boolean;

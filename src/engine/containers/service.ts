@@ -25,6 +25,7 @@ import { startContainer } from "../../runtime/lifecycle/start.js";
 import { EngineError } from "../error.js";
 import type { ImageService } from "../images.js";
 import { logRotation } from "../log-options.js";
+import { exposeAndPublish } from "../network/ports.js";
 import { type ContainerNetworkRequest, NetworkService } from "../network/service.js";
 import type { Snapshotter } from "../snapshots/snapshotter.js";
 import { VolumeService } from "../volumes.js";
@@ -144,6 +145,14 @@ export class ContainerService extends EventEmitter {
         }
       : { ...requested };
     const image = await this.images.resolve(config.image);
+    // The image's EXPOSE joins the container's; -P publishes them all (not with none/host).
+    const bridged = config.networkMode !== "host" && config.networkMode !== "none";
+    const exposure = exposeAndPublish(Object.keys(image.config.config?.ExposedPorts ?? {}), {
+      ...config,
+      publishAll: config.publishAll === true && bridged,
+    });
+    if (exposure.exposedPorts.length) config.exposedPorts = exposure.exposedPorts;
+    if (exposure.ports.length) config.ports = exposure.ports;
     // The image's Config.Volumes become anonymous volumes where nothing else is mounted (as Docker).
     const mounted = new Set((config.mounts ?? []).map((m) => m.target));
     const imageVolumes = Object.keys(image.config.config?.Volumes ?? {}).filter((t) => !mounted.has(t));

@@ -414,3 +414,34 @@ test("pier network create|ls|inspect|rm and pier run --network/-p over pier's ow
   const rm = await pier(d, ["network", "rm", "pier-cli-net"]);
   assert.equal(rm.status, 0, rm.stderr);
 });
+
+test("-P publishes exposed ports on free host ports, reachable on 127.0.0.1", async () => {
+  const r = await docker(d, [
+    "run",
+    "-d",
+    "--name",
+    "puball",
+    "--expose",
+    "8080",
+    "-P",
+    reg.image,
+    "sh",
+    "-c",
+    "mkdir -p /www && echo published-all > /www/index.html && exec httpd -f -p 8080 -h /www",
+  ]);
+  try {
+    assert.equal(r.status, 0, r.stderr);
+    const p = await docker(d, ["port", "puball", "8080/tcp"]);
+    const m = /^0\.0\.0\.0:(\d+)$/m.exec(p.stdout);
+    assert.ok(m, `docker port: ${p.stdout}`);
+    let got: { status: number; body: string } | undefined;
+    const until = Date.now() + 10000;
+    while (Date.now() < until && got?.status !== 200) {
+      got = await httpGet(Number(m[1])).catch(() => undefined);
+      if (got?.status !== 200) await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.equal(got?.body, "published-all\n");
+  } finally {
+    await docker(d, ["rm", "-f", "puball"]);
+  }
+});

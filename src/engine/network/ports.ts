@@ -176,3 +176,31 @@ export function dockerPortList(
     Type: p.protocol,
   }));
 }
+
+function exposedKey(text: string): string | undefined {
+  const m = /^(\d{1,5})(?:\/(tcp|udp))?$/.exec(text);
+  if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) return undefined;
+  return `${Number(m[1])}/${m[2] ?? "tcp"}`;
+}
+
+/**
+ * A container's exposed ports (the image's `ExposedPorts` and its own, as `8080/tcp`, keys
+ * that are not ports left out) and its port mappings; with `publishAll` (`-P`) every exposed
+ * port without a mapping is published on a free host port.
+ */
+export function exposeAndPublish(
+  imageExposed: readonly string[],
+  c: { ports?: readonly PortMapping[]; exposedPorts?: readonly string[]; publishAll?: boolean },
+): { exposedPorts: string[]; ports: PortMapping[] } {
+  const exposedPorts = [
+    ...new Set([...imageExposed, ...(c.exposedPorts ?? [])].map(exposedKey).filter((k) => k !== undefined)),
+  ];
+  const ports = [...(c.ports ?? [])];
+  if (c.publishAll)
+    for (const key of exposedPorts) {
+      const [port, protocol] = key.split("/") as [string, PortProtocol];
+      if (ports.some((p) => p.containerPort === Number(port) && p.protocol === protocol)) continue;
+      ports.push({ hostIP: "", hostPort: 0, containerPort: Number(port), protocol });
+    }
+  return { exposedPorts, ports };
+}

@@ -4,6 +4,7 @@ import {
   checkPortMappings,
   dockerPortList,
   dockerPortMap,
+  exposeAndPublish,
   parsePortSpec,
   portBindingsFromDocker,
 } from "./ports.js";
@@ -85,5 +86,17 @@ test("ports are shown back as Docker shows them", () => {
   });
   assert.deepEqual(dockerPortList(ports), [
     { IP: "127.0.0.1", PrivatePort: 8080, PublicPort: 18080, Type: "tcp" },
+  ]);
+});
+
+test("exposed ports merge the image's and the container's; -P publishes the unmapped ones", () => {
+  const mapped = { hostIP: "127.0.0.1", hostPort: 8080, containerPort: 80, protocol: "tcp" as const };
+  assert.deepEqual(exposeAndPublish(["80/tcp", "53/udp", "junk"], { exposedPorts: ["9000", "80"] }), {
+    exposedPorts: ["80/tcp", "53/udp", "9000/tcp"],
+    ports: [],
+  });
+  assert.deepEqual(exposeAndPublish(["80/tcp", "53/udp"], { ports: [mapped], publishAll: true }).ports, [
+    mapped,
+    { hostIP: "", hostPort: 0, containerPort: 53, protocol: "udp" },
   ]);
 });
