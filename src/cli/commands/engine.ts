@@ -34,6 +34,8 @@ interface RunFlags {
   entrypoint?: string;
   network?: string;
   publish?: string[];
+  publishAll?: boolean;
+  expose?: string[];
   addHost?: string[];
   dns?: string[];
   dnsSearch?: string[];
@@ -117,6 +119,8 @@ export function registerEngineCommands(program: Command): void {
       "publish a container port on the host (repeatable)",
       collect,
     )
+    .option("-P, --publish-all", "publish every exposed port on a free host port")
+    .option("--expose <port[/proto]>", "expose a port without publishing it (repeatable)", collect)
     .option("--add-host <host:ip>", "add a line to /etc/hosts (ip may be host-gateway; repeatable)", collect)
     .option("--dns <ip>", "nameserver for /etc/resolv.conf (repeatable)", collect)
     .option("--dns-search <domain>", "search domain for /etc/resolv.conf (repeatable)", collect)
@@ -136,6 +140,8 @@ export function registerEngineCommands(program: Command): void {
       if (f.name) body.name = f.name;
       if (f.network) body.networkMode = f.network;
       if (f.publish) body.ports = f.publish.flatMap(parsePortSpec);
+      if (f.publishAll) body.publishAll = true;
+      if (f.expose) body.exposedPorts = f.expose;
       if (f.addHost) body.extraHosts = f.addHost;
       if (f.dns || f.dnsSearch || f.dnsOption)
         body.dns = { servers: f.dns, search: f.dnsSearch, options: f.dnsOption };

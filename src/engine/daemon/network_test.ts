@@ -385,6 +385,9 @@ test("pier network create|ls|inspect|rm and pier run --network/-p over pier's ow
     "pier-cli-net",
     "-p",
     `127.0.0.1:${port}:8080`,
+    "--expose",
+    "9000",
+    "-P",
     reg.image,
     "sh",
     "-c",
@@ -399,6 +402,9 @@ test("pier network create|ls|inspect|rm and pier run --network/-p over pier's ow
       if (got?.status !== 200) await new Promise((res) => setTimeout(res, 100));
     }
     assert.equal(got?.body, "via-pier-cli\n");
+    const ports = await docker(d, ["port", "cli-web"]);
+    assert.match(ports.stdout, new RegExp(`^8080/tcp -> 127\\.0\\.0\\.1:${port}$`, "m"));
+    assert.match(ports.stdout, /^9000\/tcp -> 0\.0\.0\.0:\d+$/m, "-P published the exposed port");
     const insp = await pier(d, ["network", "inspect", "pier-cli-net"]);
     const [view] = JSON.parse(insp.stdout) as { containers: { name: string; address: string }[] }[];
     assert.equal(view?.containers[0]?.name, "cli-web");
