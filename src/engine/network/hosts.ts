@@ -25,18 +25,23 @@ const BASE = [
  * Docker's `/etc/hosts`: localhost and the IPv6 names, `extra` (`--add-host`), the container's
  * own address with its names (or 127.0.0.1 when it has no address, so its hostname still
  * resolves), then `peers` (the other containers of a user network) in the given order. Names
- * are deduplicated per line.
+ * are deduplicated per line; anything that is not a host name is left out.
  */
 export function renderHosts(
   self: HostEntry | { ip?: undefined; names: string[] },
   peers: readonly HostEntry[] = [],
   extra: readonly HostEntry[] = [],
 ): string {
-  const line = (e: HostEntry) => `${e.ip}\t${[...new Set(e.names.filter(Boolean))].join(" ")}`;
+  // A name is one word of host-name characters: a hostname with a newline must not add lines
+  // to its peers' files.
+  const line = (e: HostEntry) =>
+    `${e.ip}\t${[...new Set(e.names.filter((n) => HOST_NAME_RE.test(n)))].join(" ")}`;
   const lines = [...BASE, ...extra.map(line), line({ ip: self.ip ?? "127.0.0.1", names: self.names })];
   for (const p of peers) if (p.names.length) lines.push(line(p));
   return `${lines.join("\n")}\n`;
 }
+
+const HOST_NAME_RE = /^[a-zA-Z0-9_]([a-zA-Z0-9_.-]*[a-zA-Z0-9_])?$/;
 
 /** The address `host-gateway` stands for in `--add-host name:host-gateway`. */
 export const HOST_GATEWAY = "host-gateway";

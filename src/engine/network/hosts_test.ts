@@ -19,6 +19,11 @@ test("hosts files list localhost, the container and its peers", () => {
   assert.equal(lines.at(-2), "172.18.0.2\tabc123 web");
   assert.equal(lines.at(-1), "172.18.0.3\tdef456 db");
   assert.ok(text.endsWith("\n"));
+  assert.doesNotMatch(
+    renderHosts({ ip: "10.0.0.2", names: ["a"] }, [{ ip: "10.0.0.3", names: ["b\n6.6.6.6 evil", "b"] }]),
+    /evil/,
+    "a hostname cannot add lines to its peers' files",
+  );
   // Without an address (network none) the hostname still resolves, to loopback.
   assert.match(renderHosts({ names: ["box"] }), /^127\.0\.0\.1\tbox$/m);
 });
