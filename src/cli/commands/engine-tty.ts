@@ -5,6 +5,7 @@
  * size follows the window.
  */
 import { type IncomingMessage, request } from "node:http";
+import { PassThrough } from "node:stream";
 import type { Command } from "commander";
 import { collectEnv } from "../args.js";
 import { callJson, EngineClientError, pierSocket, responseError } from "./engine-client.js";
@@ -32,6 +33,32 @@ export class FrameReader {
       this.buf = this.buf.subarray(8 + size);
     }
     return out;
+  }
+}
+
+/**
+ * Finds Docker's detach sequence (ctrl-p ctrl-q) in typed input, holding back a partial match
+ * until the next byte shows whether it was one (then it goes on, as in Docker).
+ */
+export class DetachKeys {
+  private held: number[] = [];
+  constructor(private readonly keys: readonly number[] = [0x10, 0x11]) {}
+
+  /** What of `chunk` to forward, and whether the sequence is now complete. */
+  push(chunk: Buffer): { forward: Buffer; detached: boolean } {
+    const out: number[] = [];
+    for (const b of chunk) {
+      if (b === this.keys[this.held.length]) {
+        this.held.push(b);
+        if (this.held.length === this.keys.length) return { forward: Buffer.from(out), detached: true };
+        continue;
+      }
+      out.push(...this.held);
+      this.held = [];
+      if (b === this.keys[0]) this.held.push(b);
+      else out.push(b);
+    }
+    return { forward: Buffer.from(out), detached: false };
   }
 }
 
@@ -91,9 +118,25 @@ export async function openSession(
   const restore = () => {
     if (rawInput) process.stdin.setRawMode(false);
   };
+  let input: NodeJS.ReadableStream | undefined = opts.stdin ? process.stdin : undefined;
+  if (rawInput) {
+    // On a terminal, ctrl-p ctrl-q leaves the container running and this command with 0.
+    const keys = new DetachKeys();
+    const typed = new PassThrough();
+    process.stdin.on("data", (chunk: Buffer) => {
+      const r = keys.push(chunk);
+      if (r.forward.length) typed.write(r.forward);
+      if (r.detached) {
+        restore();
+        process.exit(0);
+      }
+    });
+    process.stdin.on("end", () => typed.end());
+    input = typed;
+  }
   let res: IncomingMessage;
   try {
-    res = await openStream(path, opts.stdin ? process.stdin : undefined);
+    res = await openStream(path, input);
   } catch (err) {
     restore();
     throw err;

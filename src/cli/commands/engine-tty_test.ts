@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { exitFrame } from "../../engine/api/pier-tty.js";
 import { frame } from "../../engine/logs.js";
-import { FrameReader } from "./engine-tty.js";
+import { DetachKeys, FrameReader } from "./engine-tty.js";
 
 test("frames are split however the bytes arrive; the exit frame carries the code", () => {
   const bytes = Buffer.concat([
@@ -22,4 +22,12 @@ test("frames are split however the bytes arrive; the exit frame carries the code
       ],
     );
   }
+});
+
+test("ctrl-p ctrl-q detaches; a partial match is passed on once it turns out not to be one", () => {
+  const k = new DetachKeys();
+  assert.deepEqual(k.push(Buffer.from("ab\x10")), { forward: Buffer.from("ab"), detached: false });
+  assert.deepEqual(k.push(Buffer.from("c")), { forward: Buffer.from("\x10c"), detached: false });
+  assert.deepEqual(k.push(Buffer.from("\x10\x10")), { forward: Buffer.from("\x10"), detached: false });
+  assert.deepEqual(k.push(Buffer.from("\x11rest")), { forward: Buffer.from(""), detached: true });
 });

@@ -224,6 +224,40 @@ test("docker attach to a running -it container; resize reaches the terminal", as
   await docker(d, ["rm", "-f", sid, id]);
 });
 
+test("ctrl-p ctrl-q detaches docker and pier from a -it container, which keeps running", async () => {
+  const c = await docker(d, ["run", "-dit", "--name", "tty-detach", reg.image, "sh"]);
+  assert.equal(c.status, 0, c.stderr);
+  const r = await dockerOnTty(
+    ["attach", "tty-detach"],
+    [
+      [1200, "echo before-detach\r"],
+      [1700, "\x10\x11"],
+    ],
+    24,
+    80,
+  );
+  // The CLI itself spots the keys; as Docker's, it says so (and exits 1 from attach).
+  assert.match(r.stdout + r.stderr, /read escape sequence/);
+  const p = await onTty(
+    [process.execPath, PIER_MAIN, "attach", "tty-detach"],
+    [
+      [1200, "echo pier-before-detach\r"],
+      [1700, "\x10\x11"],
+    ],
+    24,
+    80,
+  );
+  assert.equal(p.status, 0, p.stdout + p.stderr);
+  assert.equal(
+    (await docker(d, ["inspect", "-f", "{{.State.Running}}", "tty-detach"])).stdout.trim(),
+    "true",
+  );
+  const logs = await docker(d, ["logs", "tty-detach"]);
+  assert.match(logs.stdout, /\nbefore-detach\r?\n/);
+  assert.match(logs.stdout, /\npier-before-detach\r?\n/);
+  await docker(d, ["rm", "-f", "tty-detach"]);
+});
+
 test("docker exec -t and -it run on a terminal with the exec's exit code", async () => {
   const c = await docker(d, ["run", "-d", reg.image, "sleep", "120"]);
   const id = c.stdout.trim();
