@@ -270,3 +270,43 @@ test("rootless with a delegated cgroup: the container gets its own cgroup and it
     }
   }
 });
+
+test("rootless with subordinate ranges: supplementary groups at run and at exec (setgroups allowed by newgidmap)", async () => {
+  const { dir, id } = await rootlessBundle((s) => {
+    const linux = s.linux ?? {};
+    linux.uidMappings = [
+      { containerID: 0, hostID: uid, size: 1 },
+      { containerID: 1, hostID: subUid, size: SUB_SIZE },
+    ];
+    linux.gidMappings = [
+      { containerID: 0, hostID: gid, size: 1 },
+      { containerID: 1, hostID: subGid, size: SUB_SIZE },
+    ];
+    s.linux = linux;
+    if (s.process) {
+      s.process.user = { uid: 1000, gid: 1000, additionalGids: [2000] };
+      s.process.args = ["sh", "-c", "id -G > /dev/shm/groups; sleep 100"];
+    }
+  });
+  const c = spawnSync(process.execPath, [CLI_PATH, "run", "-d", "-b", dir, id], {
+    uid,
+    gid,
+    env: { PATH: "/usr/bin:/bin", XDG_RUNTIME_DIR: xdg },
+    stdio: "ignore",
+    timeout: 60000,
+  });
+  assert.equal(c.status, 0);
+  try {
+    let atRun = "";
+    for (let i = 0; i < 100 && !atRun; i++) {
+      atRun = asUser(["exec", id, "cat", "/dev/shm/groups"]).stdout.trim();
+      if (!atRun) await new Promise((res) => setTimeout(res, 20));
+    }
+    assert.equal(atRun, "1000 2000");
+    const ex = asUser(["exec", "--user", "1000:1000", "--additional-gids", "3000", id, "id", "-G"]);
+    assert.equal(ex.status, 0, ex.stderr);
+    assert.equal(ex.stdout.trim(), "1000 3000");
+  } finally {
+    asUser(["delete", "--force", id]);
+  }
+});

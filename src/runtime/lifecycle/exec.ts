@@ -3,6 +3,7 @@
  * namespaces (setns), forks into its pid namespace, enters its cgroup and applies the process
  * settings. Resolves with the exit status, or with 0 at once when detached.
  */
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Process } from "../../oci/runtime-spec/config.js";
 import { RuntimeError } from "../error.js";
@@ -39,6 +40,8 @@ export function planExec(input: {
   consoleSocket?: string;
   lastCap: number;
   userNs: boolean;
+  /** `/proc/<pid>/setgroups` of the container reads `deny` (setgroups(2) would fail). */
+  setgroupsDenied?: boolean;
   seccomp?: SeccompProgram;
 }): PlanOp[] {
   const ops: PlanOp[] = [op("mode", input.mode), op("preserve", input.preserveFds)];
@@ -67,13 +70,21 @@ export function planExec(input: {
   const p = processOps({
     process: input.process,
     lastCap: input.lastCap,
-    setgroupsDenied: input.userNs && process.geteuid?.() !== 0,
+    setgroupsDenied: input.setgroupsDenied ?? (input.userNs && process.geteuid?.() !== 0),
     // The container's profile binds exec'd processes too (as runc): never a way around it.
     // Without create's agent connection, SCMP_ACT_NOTIFY syscalls of an exec fail with ENOSYS.
     ...(input.seccomp ? { seccomp: input.seccomp } : {}),
   });
   ops.push(...p.rlimits, ...p.finish);
   return ops;
+}
+
+function setgroupsDenied(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/setgroups`, "utf8").trim() === "deny";
+  } catch {
+    return false;
+  }
 }
 
 /** Executes a process in container `opts.id`. */
@@ -95,6 +106,8 @@ export async function execInContainer(ctx: RuntimeContext, opts: ExecOptions): P
     ...(opts.consoleSocket ? { consoleSocket: resolve(opts.consoleSocket) } : {}),
     lastCap: lastCap(),
     userNs: namespaces.includes("user"),
+    // newgidmap allows setgroups where a plain rootless gid map denies it: ask the kernel.
+    setgroupsDenied: setgroupsDenied(c.pid),
     ...(seccomp ? { seccomp } : {}),
   });
   const cg = await openContainerCgroup(c.id, c.cgroupPath);
