@@ -12,6 +12,7 @@ import { CLONE_FLAGS, MS, NS_PROC_NAME } from "./linux-constants.js";
 import { parseMountOptions, rootfsPropagationFlags } from "./mount-options.js";
 import { op, type PlanOp } from "./ops.js";
 import { processOps, type SeccompProgram } from "./process-ops.js";
+import { timeOffsetsText } from "./time-namespace.js";
 import { idMapOps } from "./user-namespace.js";
 
 export { idMapText } from "./user-namespace.js";
@@ -268,13 +269,10 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
     }
     newNamespaces.push(ns.type);
     if (ns.type === "cgroup") cgroupNs = true;
-    else if (ns.type === "time") {
-      const offsets = Object.entries(linux.timeOffsets ?? {})
-        .map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}`)
-        .join("\n");
-      timens.push(op("timens", offsets));
-    } else cloneFlags |= CLONE_FLAGS[ns.type];
+    else if (ns.type === "time") timens.push(op("timens", timeOffsetsText(spec, true)));
+    else cloneFlags |= CLONE_FLAGS[ns.type];
   }
+  if (timens.length === 0) timeOffsetsText(spec, false);
   const rootUid = mapToHost(linux.uidMappings, 0) ?? 0;
   const rootGid = mapToHost(linux.gidMappings, 0) ?? 0;
   let setgroupsDenied = false;
