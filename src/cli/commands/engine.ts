@@ -8,6 +8,7 @@ import { parsePortSpec } from "../../engine/network/ports.js";
 import { collectEnv, collectLabel, parseCount } from "../args.js";
 import { parseFormat, printJson, renderTable } from "../output.js";
 import { call, callJson, EngineClientError, jsonLines } from "./engine-client.js";
+import { logTimeArg } from "./engine-logs.js";
 import { registerNetworkCommands } from "./engine-network.js";
 import { attachSession, registerTtyCommands } from "./engine-tty.js";
 
@@ -79,12 +80,21 @@ async function createContainer(body: Record<string, unknown>): Promise<Record_> 
 }
 
 /** Copies a container's log entries to stdout/stderr until they end. */
-async function printLogs(id: string, follow: boolean, tail?: number): Promise<void> {
+async function printLogs(
+  id: string,
+  follow: boolean,
+  tail?: number,
+  more: { since?: string; until?: string; timestamps?: boolean } = {},
+): Promise<void> {
   const q = new URLSearchParams({ follow: follow ? "1" : "0" });
   if (tail !== undefined) q.set("tail", String(tail));
+  if (more.since) q.set("since", String(logTimeArg(more.since)));
+  if (more.until) q.set("until", String(logTimeArg(more.until)));
   const res = await call("GET", `/v1/containers/${enc(id)}/logs?${q}`);
-  for await (const e of jsonLines<{ stream: "stdout" | "stderr"; log: string }>(res)) {
-    (e.stream === "stdout" ? process.stdout : process.stderr).write(e.log);
+  for await (const e of jsonLines<{ stream: "stdout" | "stderr"; log: string; time: string }>(res)) {
+    (e.stream === "stdout" ? process.stdout : process.stderr).write(
+      more.timestamps ? `${e.time} ${e.log}` : e.log,
+    );
   }
 }
 
@@ -233,9 +243,17 @@ export function registerEngineCommands(program: Command): void {
     .argument("<container>", "id, name or id prefix")
     .option("-f, --follow", "keep printing while it runs")
     .option("-n, --tail <n>", "only the last N lines", parseCount)
-    .action(async (ref: string, f: { follow?: boolean; tail?: number }) => {
-      await printLogs(ref, f.follow === true, f.tail);
-    });
+    .option("-t, --timestamps", "show each line's time")
+    .option("--since <time>", "only lines at or after (10m, RFC 3339, unix seconds)")
+    .option("--until <time>", "only lines before (10m, RFC 3339, unix seconds)")
+    .action(
+      async (
+        ref: string,
+        f: { follow?: boolean; tail?: number; timestamps?: boolean; since?: string; until?: string },
+      ) => {
+        await printLogs(ref, f.follow === true, f.tail, f);
+      },
+    );
 
   for (const verb of ["start", "stop", "restart", "kill"] as const) {
     const cmd = program

@@ -11,7 +11,7 @@ import { EngineError } from "../error.js";
 import { readLogs } from "../logs.js";
 import { apiPath } from "./docker.js";
 import { ExecService } from "./exec.js";
-import { flag, intParam, readJson, sendError, sendJson } from "./http.js";
+import { flag, intParam, readJson, sendError, sendJson, timeParam } from "./http.js";
 import { pierNetworkRoutes } from "./pier-networks.js";
 import { pierOpsRoutes } from "./pier-ops.js";
 import { pierTtyRoutes } from "./pier-tty.js";
@@ -124,12 +124,16 @@ export function pierApi(svc: ContainerService): (req: IncomingMessage, res: Serv
     if (method === "GET" && verb === "logs") {
       const rec = svc.find(ref);
       const tail = intParam(q, "tail");
+      const since = timeParam(q, "since");
+      const until = timeParam(q, "until");
       res.writeHead(200, { "Content-Type": "application/x-ndjson" });
       const ac = new AbortController();
       res.once("close", () => ac.abort());
       for await (const e of readLogs(svc.logPath(rec.id), {
         follow: flag(q, "follow"),
         ...(tail !== undefined ? { tail } : {}),
+        ...(since !== undefined ? { since } : {}),
+        ...(until !== undefined ? { until } : {}),
         done: () => svc.store.get(rec.id)?.status !== "running",
         signal: ac.signal,
       })) {

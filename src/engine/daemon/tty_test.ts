@@ -442,6 +442,12 @@ test("log rotation: max-size/max-file rotate in the monitor; logs read across fi
   assert.equal(since.stdout.trim().split("\n").length, stamped.length - Math.floor(stamped.length / 2));
   const untilR = await docker(d, ["logs", "--until", mid, id]);
   assert.equal(untilR.stdout.trim().split("\n").length, Math.floor(stamped.length / 2));
+  // pier logs reads the same files with the same selections.
+  const pl = await pier(d, ["logs", "-t", "--tail", "2", id]);
+  assert.equal(pl.status, 0, pl.stderr);
+  assert.deepEqual(pl.stdout.trim().split("\n"), stamped.slice(-2));
+  const ps = await pier(d, ["logs", "--since", mid, "--until", String(Date.now() / 1000 + 60), id]);
+  assert.equal(ps.stdout, since.stdout);
   const inspect = await docker(d, ["inspect", "-f", "{{json .HostConfig.LogConfig}}", id]);
   assert.equal(inspect.stdout.trim(), '{"Type":"json-file","Config":{"max-file":"3","max-size":"2k"}}');
   const bad = await docker(d, [
