@@ -299,7 +299,8 @@ function settings(svc: ContainerService, rec: ContainerRecord): Record<string, u
     IPPrefixLen: ep.IPPrefixLen,
     IPv6Gateway: "",
     MacAddress: ep.MacAddress,
-    Networks: { [def?.name ?? mode]: ep },
+    // Another container's namespace is not an endpoint of this one (Docker shows none).
+    Networks: mode.startsWith("container:") ? {} : { [def?.name ?? mode]: ep },
   };
 }
 

@@ -626,7 +626,14 @@ export class ContainerService extends EventEmitter {
       ...(c.ports ? { ports: c.ports } : {}),
       ...(c.extraHosts ? { extraHosts: c.extraHosts } : {}),
       ...(c.dns ? { dns: c.dns } : {}),
+      ...(c.networkMode?.startsWith("container:") ? { join: this.joinTarget(c.networkMode) } : {}),
     };
+  }
+
+  /** The container whose namespace `container:<ref>` joins (`NOT_FOUND` when there is none). */
+  private joinTarget(mode: string): { id: string; dir: string } {
+    const target = this.find(mode.slice("container:".length));
+    return { id: target.id, dir: this.dir(target.id) };
   }
 
   /** Names of the containers configured for network `ref` (what keeps `network rm` from removing it). */

@@ -249,38 +249,65 @@ test("two containers on a user network reach each other by name; rm of the netwo
     "mkdir -p /www && echo srv-page > /www/index.html && exec httpd -f -p 8080 -h /www",
   ]);
   assert.equal(srv.status, 0, srv.stderr);
-  const cli = await docker(d, [
-    "run",
-    "--rm",
-    "--name",
-    "cli",
-    "--network",
-    "pier-test-net",
-    reg.image,
-    "sh",
-    "-c",
-    "ping -c1 -W2 srv >/dev/null && echo ping-ok; for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O /tmp/page http://srv:8080/index.html && break; sleep 0.2; done; cat /tmp/page",
-  ]);
-  assert.equal(cli.status, 0, cli.stderr);
-  assert.equal(cli.stdout, "ping-ok\nsrv-page\n");
-  // srv's hosts file saw cli join and leave.
-  const hosts = await docker(d, ["exec", "srv", "cat", "/etc/hosts"]);
-  assert.doesNotMatch(hosts.stdout, /\bcli\b/);
-  const nets = await docker(d, [
-    "network",
-    "inspect",
-    "--format",
-    "{{range .Containers}}{{.Name}} {{end}}",
-    "pier-test-net",
-  ]);
-  assert.equal(nets.stdout.trim(), "srv");
+  try {
+    const cli = await docker(d, [
+      "run",
+      "--rm",
+      "--name",
+      "cli",
+      "--network",
+      "pier-test-net",
+      reg.image,
+      "sh",
+      "-c",
+      "ping -c1 -W2 srv >/dev/null && echo ping-ok; for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O /tmp/page http://srv:8080/index.html && break; sleep 0.2; done; cat /tmp/page",
+    ]);
+    assert.equal(cli.status, 0, cli.stderr);
+    assert.equal(cli.stdout, "ping-ok\nsrv-page\n");
+    // --network container:srv shares srv's namespace: srv's httpd is on its loopback.
+    const side = await docker(d, [
+      "run",
+      "--rm",
+      "--network",
+      "container:srv",
+      reg.image,
+      "sh",
+      "-c",
+      "wget -q -O /tmp/page http://127.0.0.1:8080/index.html && cat /tmp/page; ip -o -4 addr show eth0",
+    ]);
+    assert.equal(side.status, 0, side.stderr);
+    assert.match(side.stdout, /^srv-page\n/);
+    const srvIp = (
+      await docker(d, [
+        "inspect",
+        "--format",
+        "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+        "srv",
+      ])
+    ).stdout.trim();
+    assert.match(side.stdout, new RegExp(`inet ${srvIp.replace(/\./g, "\\.")}/`));
+    const noTarget = await docker(d, ["run", "--rm", "--network", "container:nosuch", reg.image, "true"]);
+    assert.notEqual(noTarget.status, 0);
+    // srv's hosts file saw cli join and leave.
+    const hosts = await docker(d, ["exec", "srv", "cat", "/etc/hosts"]);
+    assert.doesNotMatch(hosts.stdout, /\bcli\b/);
+    const nets = await docker(d, [
+      "network",
+      "inspect",
+      "--format",
+      "{{range .Containers}}{{.Name}} {{end}}",
+      "pier-test-net",
+    ]);
+    assert.equal(nets.stdout.trim(), "srv");
 
-  const busy = await raw("DELETE", "/v1.41/networks/pier-test-net");
-  assert.equal(busy.status, 409);
-  assert.match(JSON.parse(busy.body).message, /has active endpoints/);
-  const busyCli = await docker(d, ["network", "rm", "pier-test-net"]);
-  assert.notEqual(busyCli.status, 0);
-  await docker(d, ["rm", "-f", "srv"]);
+    const busy = await raw("DELETE", "/v1.41/networks/pier-test-net");
+    assert.equal(busy.status, 409);
+    assert.match(JSON.parse(busy.body).message, /has active endpoints/);
+    const busyCli = await docker(d, ["network", "rm", "pier-test-net"]);
+    assert.notEqual(busyCli.status, 0);
+  } finally {
+    await docker(d, ["rm", "-f", "srv"]);
+  }
   const rm = await docker(d, ["network", "rm", "pier-test-net"]);
   assert.equal(rm.status, 0, rm.stderr);
   const none = await docker(d, ["run", "--rm", "--network", "pier-test-net", reg.image, "true"]);

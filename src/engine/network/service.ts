@@ -85,6 +85,8 @@ export interface ContainerNetworkRequest {
   extraHosts?: readonly string[];
   /** `--dns`, `--dns-search`, `--dns-option`. */
   dns?: DnsOverrides;
+  /** For `container:<ref>`: that container's id and directory (its namespace and files are shared). */
+  join?: { id: string; dir: string };
 }
 
 /** One container's live attachment (what `<execRoot>/network/<id>.json` holds). */
@@ -240,14 +242,15 @@ export class NetworkService {
   }
 
   /**
-   * Checks a container's network mode; resolves to `host`, `none` or the network. Throws
-   * `NOT_FOUND` for an unknown network.
+   * Checks a container's network mode; resolves to `host`, `none`, `container` (another
+   * container's namespace, `container:<ref>`, which the caller resolves into
+   * {@link ContainerNetworkRequest.join}) or the network. Throws `NOT_FOUND` for an unknown
+   * network.
    */
-  resolveMode(mode?: string): "host" | "none" | NetworkDefinition {
+  resolveMode(mode?: string): "host" | "none" | "container" | NetworkDefinition {
     if (mode === "host" || mode === "none") return mode;
     if (mode === undefined || mode === "" || mode === "default") return this.find(DEFAULT_NETWORK);
-    if (mode.startsWith("container:"))
-      throw new NetworkError("INVALID_ARGUMENT", "--network container:<name> is not supported by pier yet");
+    if (mode.startsWith("container:")) return "container";
     return this.find(mode);
   }
 
@@ -382,6 +385,17 @@ export class NetworkService {
    */
   async prepare(req: ContainerNetworkRequest): Promise<NetworkSpec> {
     const mode = this.resolveMode(req.mode);
+    if (mode === "container") {
+      const peer = this.joined(req);
+      return {
+        netns: this.netnsPath(peer.id),
+        files: {
+          hosts: join(peer.dir, "hosts"),
+          resolvConf: join(peer.dir, "resolv.conf"),
+          hostname: join(peer.dir, "hostname"),
+        },
+      };
+    }
     await mkdir(req.dir, { recursive: true, mode: 0o700 });
     const files = {
       hosts: join(req.dir, "hosts"),
@@ -417,6 +431,15 @@ export class NetworkService {
   async setup(req: ContainerNetworkRequest): Promise<NetworkAttachment | undefined> {
     const mode = this.resolveMode(req.mode);
     if (mode === "host") return undefined;
+    if (mode === "container") {
+      const peer = this.joined(req);
+      if (!isMountPoint(this.netnsPath(peer.id)))
+        throw new NetworkError(
+          "INVALID_STATE",
+          `cannot join the network namespace of container ${peer.id}: it is not running`,
+        );
+      return undefined;
+    }
     await this.teardown(req.id);
     const a: NetworkAttachment = {
       id: req.id,
@@ -481,7 +504,22 @@ export class NetworkService {
    * A container's `--add-host` entries; `host-gateway` is its network's gateway (the default
    * network's for `none` and `host`), the host's address as the container sees it.
    */
-  private extraHosts(req: ContainerNetworkRequest, mode: "host" | "none" | NetworkDefinition): HostEntry[] {
+  /** The container a `container:<ref>` mode joins; `INVALID_ARGUMENT` when the caller did not say. */
+  private joined(req: ContainerNetworkRequest): { id: string; dir: string } {
+    if (!req.join)
+      throw new NetworkError(
+        "INVALID_ARGUMENT",
+        `network mode ${req.mode}: the container to join is unknown`,
+      );
+    if (req.join.id === req.id)
+      throw new NetworkError("INVALID_ARGUMENT", "a container cannot join its own network");
+    return req.join;
+  }
+
+  private extraHosts(
+    req: ContainerNetworkRequest,
+    mode: "host" | "none" | "container" | NetworkDefinition,
+  ): HostEntry[] {
     const entries = (req.extraHosts ?? []).map(parseExtraHost);
     if (!entries.some((e) => e.ip === HOST_GATEWAY)) return entries;
     const gw = typeof mode === "object" ? mode.gateway : this.find(DEFAULT_NETWORK).gateway;
