@@ -38,6 +38,7 @@ interface RunFlags {
   publishAll?: boolean;
   expose?: string[];
   addHost?: string[];
+  networkAlias?: string[];
   dns?: string[];
   dnsSearch?: string[];
   dnsOption?: string[];
@@ -129,6 +130,7 @@ export function registerEngineCommands(program: Command): void {
       "publish a container port on the host (repeatable)",
       collect,
     )
+    .option("--network-alias <name>", "another name peers on the network resolve it by (repeatable)", collect)
     .option("-P, --publish-all", "publish every exposed port on a free host port")
     .option("--expose <port[/proto]>", "expose a port without publishing it (repeatable)", collect)
     .option("--add-host <host:ip>", "add a line to /etc/hosts (ip may be host-gateway; repeatable)", collect)
@@ -153,6 +155,7 @@ export function registerEngineCommands(program: Command): void {
       if (f.publishAll) body.publishAll = true;
       if (f.expose) body.exposedPorts = f.expose;
       if (f.addHost) body.extraHosts = f.addHost;
+      if (f.networkAlias) body.networkAliases = f.networkAlias;
       if (f.dns || f.dnsSearch || f.dnsOption)
         body.dns = { servers: f.dns, search: f.dnsSearch, options: f.dnsOption };
       if (f.restart)

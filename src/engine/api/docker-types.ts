@@ -84,6 +84,16 @@ function tmpfsFromDocker(v: unknown): unknown[] {
 }
 
 /**
+ * The aliases of the create request's endpoint on its network (`NetworkingConfig.EndpointsConfig`,
+ * where `--network-alias` and compose put them). Pure.
+ */
+function endpointAliases(networking: unknown, mode: string | undefined): string[] {
+  const endpoints = obj(obj(networking).EndpointsConfig);
+  const ep = obj(endpoints[mode ?? ""] ?? Object.values(endpoints)[0]);
+  return Array.isArray(ep.Aliases) ? ep.Aliases.filter((a): a is string => typeof a === "string") : [];
+}
+
+/**
  * A Docker `ContainerConfig` + `HostConfig` (POST /containers/create) as the engine's config.
  * Mounts come from `Binds`, `Mounts` and `Tmpfs`, in that order, then anonymous volumes for
  * `Volumes` not mounted otherwise. What pier does not do yet
@@ -131,6 +141,7 @@ export function configFromDocker(body: unknown): ContainerConfig {
     ports,
     exposedPorts: Object.keys(obj(b.ExposedPorts)),
     publishAll: host.PublishAllPorts,
+    networkAliases: endpointAliases(b.NetworkingConfig, networkMode),
     extraHosts: host.ExtraHosts,
     dns: { servers: host.Dns, search: host.DnsSearch, options: host.DnsOptions },
     restartPolicy:

@@ -626,6 +626,7 @@ export class ContainerService extends EventEmitter {
       ...(c.ports ? { ports: c.ports } : {}),
       ...(c.extraHosts ? { extraHosts: c.extraHosts } : {}),
       ...(c.dns ? { dns: c.dns } : {}),
+      ...(c.networkAliases ? { aliases: c.networkAliases } : {}),
       ...(c.networkMode?.startsWith("container:") ? { join: this.joinTarget(c.networkMode) } : {}),
     };
   }

@@ -257,10 +257,12 @@ test("two containers on a user network reach each other by name; rm of the netwo
       "cli",
       "--network",
       "pier-test-net",
+      "--network-alias",
+      "client.alias",
       reg.image,
       "sh",
       "-c",
-      "ping -c1 -W2 srv >/dev/null && echo ping-ok; for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O /tmp/page http://srv:8080/index.html && break; sleep 0.2; done; cat /tmp/page",
+      "ping -c1 -W2 srv >/dev/null && echo ping-ok; grep -q 'client.alias' /etc/hosts || echo no-alias; for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O /tmp/page http://srv:8080/index.html && break; sleep 0.2; done; cat /tmp/page",
     ]);
     assert.equal(cli.status, 0, cli.stderr);
     assert.equal(cli.stdout, "ping-ok\nsrv-page\n");

@@ -85,6 +85,8 @@ export interface ContainerNetworkRequest {
   extraHosts?: readonly string[];
   /** `--dns`, `--dns-search`, `--dns-option`. */
   dns?: DnsOverrides;
+  /** More names its peers on a user network resolve it by (`--network-alias`, compose's service name). */
+  aliases?: readonly string[];
   /** For `container:<ref>`: that container's id and directory (its namespace and files are shared). */
   join?: { id: string; dir: string };
 }
@@ -101,6 +103,8 @@ export interface NetworkAttachment {
   hostsFile: string;
   /** `--add-host` entries, `host-gateway` resolved. */
   extraHosts?: HostEntry[];
+  /** Extra names peers resolve this container by. */
+  aliases?: string[];
   /** The conflist the container was ADDed with (DEL uses the same). */
   conflist?: CniConflist;
   /** Published ports with the host ports actually used. */
@@ -445,6 +449,7 @@ export class NetworkService {
       id: req.id,
       name: req.name,
       hostname: req.hostname ?? req.id.slice(0, 12),
+      ...(req.aliases?.length ? { aliases: [...req.aliases] } : {}),
       extraHosts: this.extraHosts(req, mode),
       netns: this.netnsPath(req.id),
       hostsFile: join(req.dir, "hosts"),
@@ -575,7 +580,7 @@ export class NetworkService {
       const members = userNet ? this.attachments().filter((a) => a.networkId === networkId && a.address) : [];
       const entry = (a: NetworkAttachment): HostEntry => ({
         ip: (a.address ?? "").split("/")[0]!,
-        names: [a.hostname, a.name, a.id.slice(0, 12)],
+        names: [a.hostname, a.name, a.id.slice(0, 12), ...(a.aliases ?? [])],
       });
       const targets = new Map(members.map((m) => [m.id, m]));
       if (self) targets.set(self.id, self);
