@@ -41,8 +41,6 @@ export interface ContainerConfig {
   ports?: PortMapping[];
   /** Exposed ports without a binding (`EXPOSE`, `Config.ExposedPorts`): `8080/tcp`. */
   exposedPorts?: string[];
-  /** More names peers on a user network resolve it by (`--network-alias`, `EndpointsConfig.Aliases`). */
-  networkAliases?: string[];
   /** `-P`: publish every exposed port (the image's too) on a free host port. */
   publishAll?: boolean;
   /** `--add-host NAME:IP` entries for /etc/hosts (`IP` may be `host-gateway`). */
@@ -199,13 +197,6 @@ export function parseContainerConfig(body: unknown): ContainerConfig {
   }
   const exposed = strings(b.exposedPorts, "exposedPorts");
   if (exposed?.length) c.exposedPorts = exposed;
-  const aliases = strings(b.networkAliases, "networkAliases");
-  if (aliases?.length) {
-    for (const a of aliases)
-      if (!/^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$/.test(a))
-        throw new EngineError("INVALID_ARGUMENT", `invalid network alias ${JSON.stringify(a)}`);
-    c.networkAliases = aliases;
-  }
   const extraHosts = strings(b.extraHosts, "extraHosts");
   if (extraHosts?.length) {
     extraHosts.forEach(parseExtraHost);
@@ -327,12 +318,16 @@ export function specMounts(
  * a terminal when `tty`, and the network namespace dropped for `host`. Pure.
  */
 export function containerSpec(image: ImageConfig, c: ContainerConfig, ctx: SpecContext): Spec {
-  const spec = runtimeConfigFromImage(effectiveImageConfig(image, c), defaultRuntimeSpec(), ctx.files ?? {});
+  const effective = effectiveImageConfig(image, c);
+  const spec = runtimeConfigFromImage(effective, defaultRuntimeSpec(), ctx.files ?? {});
   if (!spec.process?.args?.length) throw new EngineError("INVALID_ARGUMENT", "No command specified");
   spec.process.terminal = c.tty === true;
-  // As Docker: a terminal's programs are told what it is.
-  if (c.tty && spec.process.env && !spec.process.env.some((e) => e.startsWith("TERM=")))
-    spec.process.env.push("TERM=xterm");
+  // As Docker: TERM=xterm with a terminal, none without unless the image or the user set one
+  // (runc's default spec would give every container TERM=xterm).
+  const isTerm = (e: string) => e.startsWith("TERM=");
+  if (!c.tty && !effective.config?.Env?.some(isTerm))
+    spec.process.env = spec.process.env?.filter((e) => !isTerm(e));
+  if (c.tty && spec.process.env && !spec.process.env.some(isTerm)) spec.process.env.push("TERM=xterm");
   spec.root = { path: ctx.rootfs, readonly: false };
   spec.hostname = c.hostname ?? ctx.id.slice(0, 12);
   if (spec.process.env && !spec.process.env.some((e) => e.startsWith("HOSTNAME=")))

@@ -77,6 +77,27 @@ test("the spec has a writable rootfs, no terminal, the short id as hostname", ()
   assert.ok(!host.linux?.namespaces?.some((n) => n.type === "network"));
 });
 
+test("tty gives the process a terminal and TERM=xterm unless set; log options are validated", () => {
+  const id = "0123456789abcdef".repeat(4);
+  const spec = containerSpec(image, { image: "x", tty: true }, { id, rootfs: "/r" });
+  assert.equal(spec.process?.terminal, true);
+  assert.ok(spec.process?.env?.includes("TERM=xterm"));
+  const own = containerSpec(image, { image: "x", tty: true, env: ["TERM=vt100"] }, { id, rootfs: "/r" });
+  assert.deepEqual(
+    own.process?.env?.filter((e) => e.startsWith("TERM=")),
+    ["TERM=vt100"],
+  );
+  const plain = containerSpec(image, { image: "x" }, { id, rootfs: "/r" });
+  assert.ok(!plain.process?.env?.some((e) => e.startsWith("TERM=")));
+  assert.deepEqual(parseContainerConfig({ image: "b", logOptions: { "max-size": "1m" } }).logOptions, {
+    "max-size": "1m",
+  });
+  assert.throws(
+    () => parseContainerConfig({ image: "b", logOptions: { compress: "true" } }),
+    /unknown log opt/,
+  );
+});
+
 test("mounts become runtime-spec binds (rbind for host paths) and tmpfs, replacing defaults at the same path", () => {
   const c = parseContainerConfig({
     image: "b",
