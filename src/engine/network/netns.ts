@@ -26,15 +26,21 @@ function unescapeMount(p: string): string {
   return p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
 }
 
-/** True when something is mounted on `path` (read from this process's mountinfo). */
-export function isMountPoint(path: string): boolean {
+/** Every mount point of this process's mount namespace (from mountinfo). */
+export function mountPoints(): string[] {
   try {
     return readFileSync("/proc/self/mountinfo", "utf8")
       .split("\n")
-      .some((l) => unescapeMount(l.split(" ")[4] ?? "") === path);
+      .map((l) => unescapeMount(l.split(" ")[4] ?? ""))
+      .filter(Boolean);
   } catch {
-    return false;
+    return [];
   }
+}
+
+/** True when something is mounted on `path`. */
+export function isMountPoint(path: string): boolean {
+  return mountPoints().includes(path);
 }
 
 /**

@@ -39,7 +39,7 @@ import {
   renderHosts,
 } from "./hosts.js";
 import { deleteRule, ensureRule, forwardPolicy } from "./iptables.js";
-import { createNetns, isMountPoint, removeNetns } from "./netns.js";
+import { createNetns, isMountPoint, mountPoints, removeNetns } from "./netns.js";
 import type { PortMapping } from "./ports.js";
 import type { NetworkSpec } from "./spec.js";
 import {
@@ -653,6 +653,37 @@ export class NetworkService {
     for (const a of this.attachments()) {
       if (running.has(a.id)) continue;
       await this.teardown(a.id).catch((e: Error) => this.log(`network reconcile ${a.id}: ${e.message}`));
+    }
+    this.releaseLeakedAddresses();
+  }
+
+  /**
+   * Frees the default network's addresses whose container has no network namespace mounted
+   * anywhere on the host: a pierd killed with its containers (as tests do) never ran their DEL,
+   * and the address book of `pier0` is shared by every daemon. A namespace is mounted before its
+   * ADD and unmounted before its DEL, so a live attachment is never taken for a leak.
+   */
+  private releaseLeakedAddresses(): void {
+    const def = this.find(DEFAULT_NETWORK);
+    const dir = join(this.ipamFor(def) ?? "/var/lib/cni/networks", cniName(def));
+    let files: string[];
+    try {
+      files = readdirSync(dir).filter((f) => parseIPv4(f) !== undefined);
+    } catch {
+      return;
+    }
+    const mounted = new Set(
+      mountPoints()
+        .map((m) => /\/netns\/([0-9a-f]{64})$/.exec(m)?.[1])
+        .filter((id): id is string => id !== undefined),
+    );
+    for (const f of files) {
+      try {
+        const owner = readFileSync(join(dir, f), "utf8").split(/\r?\n/)[0]?.trim() ?? "";
+        if (!/^[0-9a-f]{64}$/.test(owner) || mounted.has(owner)) continue;
+        rmSync(join(dir, f), { force: true });
+        this.log("released a leaked address", { network: def.name, address: f, container: owner });
+      } catch {}
     }
   }
 }

@@ -4,11 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { DEFAULT_NETWORK, masqueradeRule } from "./conflist.js";
+import { cniName, DEFAULT_NETWORK, masqueradeRule } from "./conflist.js";
 import { deleteRule } from "./iptables.js";
 import { isMountPoint } from "./netns.js";
 import { NetworkService } from "./service.js";
@@ -167,4 +167,22 @@ test("reconcile tears down attachments of containers that are gone; a taken host
   assert.equal(svc.attachment(id), undefined);
   assert.ok(!existsSync(join(dir, "run", "netns", id)));
   assert.ok(!spawnSync("iptables-save", [], { encoding: "utf8" }).stdout.includes(`--dport ${port} `));
+});
+
+test("reconcile releases default-network addresses whose namespace is gone, not live ones", async () => {
+  const id = `lv${tag}`.padEnd(64, "5");
+  const cdir = join(dir, "c", id);
+  await svc.prepare({ id, name: "live", dir: cdir });
+  const a = await svc.setup({ id, name: "live", dir: cdir });
+  const def = svc.list()[0]!;
+  const ipam = join(dir, "root", "networks", "ipam", cniName(def));
+  const live = a!.address!.split("/")[0]!;
+  assert.ok(existsSync(join(ipam, live)));
+  const leaked = def.subnet.replace(/0\/24$/, "200");
+  writeFileSync(join(ipam, leaked), `${"f".repeat(64)}\r\neth0`);
+  await svc.reconcile(new Set([id]));
+  assert.ok(!existsSync(join(ipam, leaked)), "the leaked address is free again");
+  assert.ok(existsSync(join(ipam, live)), "the live one is kept");
+  await svc.teardown(id);
+  assert.ok(!existsSync(join(ipam, live)));
 });
