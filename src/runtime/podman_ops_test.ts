@@ -1,10 +1,11 @@
 /**
  * podman (Debian 4.3) with pier-runtime as `--runtime` and podman's default seccomp profile:
  * `exec`, `pause`/`unpause` (the container's counter stops, then goes on), `stats --no-stream`
- * and `update --memory` on one running container.
+ * and `update --memory` on one running container; `-v SRC:DST:idmap` (an idmapped mount).
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
 import { PODMAN_IMAGE, PODMAN_ULIMITS, type PodmanFixture, podmanWithPier } from "./podman-fixture.js";
@@ -105,4 +106,37 @@ test("the container still answers after pause, update and stats", () => {
   assert.equal(r.status, 0, r.stderr);
   const cg = readFileSync(`/proc/${pid}/cgroup`, "utf8");
   assert.match(cg, /:\/.+/, "the container sits in a cgroup of its own");
+});
+
+test("podman -v SRC:DST:idmap with --uidmap: host-owned files keep their owners inside (idmapped mount)", () => {
+  const vol = join(tmp, "vol");
+  mkdirSync(vol, { recursive: true });
+  writeFileSync(join(vol, "f"), "x");
+  chownSync(join(vol, "f"), 1000, 1000);
+  const run = (volume: string) =>
+    pm(
+      "run",
+      "--rm",
+      "--network",
+      "none",
+      ...PODMAN_ULIMITS,
+      "--uidmap",
+      "0:300000:65536",
+      "--gidmap",
+      "0:300000:65536",
+      "-v",
+      volume,
+      PODMAN_IMAGE,
+      "stat",
+      "-c",
+      "%u:%g",
+      "/vol/f",
+    );
+  const idmapped = run(`${vol}:/vol:idmap`);
+  assert.equal(idmapped.status, 0, idmapped.stderr);
+  assert.equal(idmapped.stdout.trim(), "1000:1000");
+  // Without the idmap, host uid 1000 is outside the container's mapping.
+  const plain = run(`${vol}:/vol`);
+  assert.equal(plain.status, 0, plain.stderr);
+  assert.equal(plain.stdout.trim(), "65534:65534");
 });
