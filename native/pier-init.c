@@ -1257,8 +1257,45 @@ static int hold_sealed_copy(void) {
   }
 }
 
+/*
+ * `pier-init --mounter`: mounts and unmounts for a long-lived caller (pierd's snapshotter), one
+ * request per line on stdin, tab-separated, so that a mount costs a write instead of a process:
+ *   "mount\tSOURCE\tTARGET\tFSTYPE\tFLAGS\tDATA"  and  "umount\tTARGET\tFLAGS"
+ * Each is answered on stdout with "ok" or "error MESSAGE". No policy: the caller decides every
+ * argument. Ends at the end of stdin.
+ */
+static int serve_mounts(void) {
+  static char line[65536];
+  while (ctl_read_line(0, line, sizeof line)) {
+    char *f[6] = {0};
+    int n = 0;
+    for (char *p = line; n < 6; n++) {
+      f[n] = p;
+      char *tab = strchr(p, '\t');
+      if (!tab) {
+        n++;
+        break;
+      }
+      *tab = '\0';
+      p = tab + 1;
+    }
+    int rc = -1;
+    if (!strcmp(f[0], "mount") && n == 6)
+      rc = mount(f[1], f[2], f[3], strtoul(f[4], NULL, 10), *f[5] ? f[5] : NULL);
+    else if (!strcmp(f[0], "umount") && n == 3)
+      rc = umount2(f[1], (int)strtol(f[2], NULL, 10));
+    else
+      errno = EINVAL;
+    if (rc == 0) printf("ok\n");
+    else printf("error %s\n", strerror(errno));
+    fflush(stdout);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv, char **envp) {
   if (argc == 2 && !strcmp(argv[1], "--sealed-copy")) return hold_sealed_copy();
+  if (argc == 2 && !strcmp(argv[1], "--mounter")) return serve_mounts();
   if (argc < 2) {
     fprintf(stderr, "usage: pier-init SYNC_FD [CONTROL_FD] (run by pier-runtime, not by hand)\n");
     return 2;

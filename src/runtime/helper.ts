@@ -256,11 +256,13 @@ function holdSealedCopy(): Promise<string | undefined> {
     child.stdout?.on("data", (b: Buffer) => {
       out += b.toString();
       const m = /^(\d+)\n/.exec(out);
-      if (m && child.pid) resolve(`/proc/${child.pid}/fd/${m[1]}`);
+      if (m && child.pid) {
+        (child.stdout as unknown as Socket | null)?.unref();
+        resolve(`/proc/${child.pid}/fd/${m[1]}`);
+      }
     });
     // It lives until this process ends (its stdin closes then), without keeping this one alive.
     child.unref();
-    (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
-    (child.stdout as unknown as { unref?: () => void } | null)?.unref?.();
+    (child.stdin as unknown as Socket | null)?.unref();
   });
 }

@@ -9,18 +9,15 @@
  * applied completely with the right diff_id; a failed `prepare` leaves no container directory
  * and no mount behind.
  */
-import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import { promisify } from "node:util";
 import { applyLayer } from "../../layer/apply.js";
 import type { Digest } from "../../oci/digest.js";
+import { MNT_DETACH, nativeMount, nativeUnmount } from "../../runtime/native-mounter.js";
 import { EngineError } from "../error.js";
 import { chainIds, overlayOptions, snapshotDirName } from "./plan.js";
-
-const run = promisify(execFile);
 
 /** One layer of an image as the snapshotter needs it. */
 export interface LayerSource {
@@ -156,7 +153,7 @@ export class Snapshotter {
     const dir = this.containerDir(key);
     const lowers = ids.length ? ids.map((id) => this.layerDir(id)) : [await this.emptyLower()];
     const data = overlayOptions(lowers, join(dir, "upper"), join(dir, "work"));
-    await run("mount", ["-t", "overlay", "overlay", "-o", data, join(dir, "merged")]);
+    await nativeMount("overlay", join(dir, "merged"), "overlay", 0, data);
   }
 
   private async emptyLower(): Promise<string> {
@@ -179,10 +176,10 @@ export class Snapshotter {
     if (!existsSync(dir)) return;
     if (this.driver === "overlay" && this.isMounted(key)) {
       try {
-        await run("umount", [join(dir, "merged")]);
+        await nativeUnmount(join(dir, "merged"));
       } catch {
         // Busy (a process still inside): detach it so the directory can go.
-        await run("umount", ["-l", join(dir, "merged")]);
+        await nativeUnmount(join(dir, "merged"), MNT_DETACH);
       }
     }
     await rm(dir, { recursive: true, force: true });

@@ -1,0 +1,90 @@
+/**
+ * mount(2) and umount2(2) for long-lived processes (pierd), through one `pier-init --mounter`
+ * child that stays up: Node.js has no mount call, and a `mount` process per container cost more
+ * than the rest of a container start. Requests are answered in order; paths come from the caller
+ * and must not contain tabs or newlines (the wire format's separators).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import type { Socket } from "node:net";
+import { RuntimeError } from "./error.js";
+import { ensureHelper } from "./helper.js";
+
+/** umount2 flag: detach now, clean up when no longer busy. */
+export const MNT_DETACH = 2;
+
+interface Pending {
+  resolve(): void;
+  reject(err: Error): void;
+  what: string;
+}
+
+let child: ChildProcess | undefined;
+const pending: Pending[] = [];
+let buffered = "";
+
+function mounter(): ChildProcess {
+  if (child && child.exitCode === null && !child.killed) return child;
+  const c = spawn(ensureHelper(), ["--mounter"], { stdio: ["pipe", "pipe", "ignore"] });
+  c.stdout?.on("data", (chunk: Buffer) => {
+    buffered += chunk.toString("utf8");
+    for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      const p = pending.shift();
+      if (pending.length === 0) holdOpen(c, false);
+      if (!p) continue;
+      if (line === "ok") p.resolve();
+      else p.reject(new RuntimeError("HELPER_FAILED", `${p.what}: ${line.replace(/^error /, "")}`));
+    }
+  });
+  const fail = (why: string) => {
+    if (child === c) child = undefined;
+    buffered = "";
+    for (const p of pending.splice(0)) p.reject(new RuntimeError("HELPER_FAILED", `${p.what}: ${why}`));
+  };
+  c.on("error", (e) => fail(`cannot run the mount helper: ${e.message}`));
+  c.on("exit", () => fail("the mount helper exited"));
+  c.stdin?.on("error", () => {});
+  // It must not keep an otherwise finished process alive, only one that awaits an answer.
+  c.unref();
+  (c.stdin as unknown as Socket | null)?.unref();
+  holdOpen(c, false);
+  child = c;
+  return c;
+}
+
+function holdOpen(c: ChildProcess, ref: boolean): void {
+  const out = c.stdout as unknown as Socket | null;
+  if (ref) out?.ref();
+  else out?.unref();
+}
+
+function request(fields: string[], what: string): Promise<void> {
+  for (const f of fields)
+    if (/[\t\n]/.test(f))
+      return Promise.reject(
+        new RuntimeError("INVALID_ARGUMENT", `${what}: tab or newline in ${JSON.stringify(f)}`),
+      );
+  const c = mounter();
+  return new Promise<void>((resolve, reject) => {
+    pending.push({ resolve, reject, what });
+    holdOpen(c, true);
+    c.stdin?.write(`${fields.join("\t")}\n`);
+  });
+}
+
+/** mount(2): `flags` are MS_* bits, `data` the file system's options. */
+export function nativeMount(
+  source: string,
+  target: string,
+  fstype: string,
+  flags: number,
+  data: string,
+): Promise<void> {
+  return request(["mount", source, target, fstype, String(flags), data], `mount ${fstype} on ${target}`);
+}
+
+/** umount2(2) with `flags` (e.g. {@link MNT_DETACH}). */
+export function nativeUnmount(target: string, flags = 0): Promise<void> {
+  return request(["umount", target, String(flags)], `umount ${target}`);
+}
