@@ -4,7 +4,7 @@
  */
 import type { Command } from "commander";
 import { parseBind, parseTmpfs } from "../../engine/api/docker-types.js";
-import { parsePortSpec } from "../../engine/network/ports.js";
+import { formatPorts, type PortMapping, parsePortSpec } from "../../engine/network/ports.js";
 import { collectEnv, collectLabel, parseCount } from "../args.js";
 import { parseFormat, printJson, renderTable } from "../output.js";
 import { call, callJson, EngineClientError, jsonLines } from "./engine-client.js";
@@ -21,6 +21,7 @@ interface Record_ {
   startedAt: string;
   finishedAt: string;
   config: { image: string; cmd?: string[]; entrypoint?: string[] };
+  network?: { ports: PortMapping[] } | null;
 }
 
 interface RunFlags {
@@ -227,13 +228,14 @@ export function registerEngineCommands(program: Command): void {
       }
       process.stdout.write(
         renderTable(
-          ["container id", "image", "command", "created", "status", "names"],
+          ["container id", "image", "command", "created", "status", "ports", "names"],
           list.map((r) => [
             r.id.slice(0, 12),
             r.config.image,
             JSON.stringify([...(r.config.entrypoint ?? []), ...(r.config.cmd ?? [])].join(" ")),
             r.createdAt,
             statusColumn(r),
+            formatPorts(r.network?.ports ?? []),
             r.name,
           ]),
         ),

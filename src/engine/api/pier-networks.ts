@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ContainerService } from "../containers/service.js";
 import type { NetworkDefinition } from "../network/conflist.js";
 import { NetworkError } from "../network/error.js";
+import type { PortMapping } from "../network/ports.js";
 import { readJson, sendJson } from "./http.js";
 
 /** A network with the containers attached to it now (`GET /v1/networks/{ref}`). */
@@ -29,6 +30,35 @@ function labelsOf(v: unknown): Record<string, string> {
   if (typeof v !== "object" || Array.isArray(v) || Object.values(v).some((x) => typeof x !== "string"))
     throw new NetworkError("INVALID_ARGUMENT", "labels must map strings to strings");
   return v as Record<string, string>;
+}
+
+/** A container's live network, as pier's API adds it to container records (`null` when it has none). */
+export interface ContainerNetworkView {
+  network: string;
+  address: string;
+  gateway: string;
+  mac: string;
+  ports: PortMapping[];
+}
+
+/** `rec` with its live network (`network`), for `GET /v1/containers[/{ref}]`. */
+export function withNetworkView<T extends { id: string }>(
+  svc: ContainerService,
+  rec: T,
+): T & { network: ContainerNetworkView | null } {
+  const a = svc.networks.attachment(rec.id);
+  return {
+    ...rec,
+    network: a
+      ? {
+          network: a.network ?? "none",
+          address: a.address ?? "",
+          gateway: a.gateway ?? "",
+          mac: a.mac ?? "",
+          ports: a.ports,
+        }
+      : null,
+  };
 }
 
 /** Serves `/networks...` of pier's API (path without `/v1`); `false` for any other path. */

@@ -12,7 +12,7 @@ import { readLogs } from "../logs.js";
 import { apiPath } from "./docker.js";
 import { ExecService } from "./exec.js";
 import { flag, intParam, readJson, sendError, sendJson, timeParam } from "./http.js";
-import { pierNetworkRoutes } from "./pier-networks.js";
+import { pierNetworkRoutes, withNetworkView } from "./pier-networks.js";
 import { pierOpsRoutes } from "./pier-ops.js";
 import { pierTtyRoutes } from "./pier-tty.js";
 
@@ -73,7 +73,10 @@ export function pierApi(svc: ContainerService): (req: IncomingMessage, res: Serv
       sendJson(
         res,
         200,
-        svc.list().filter((c) => all || c.status === "running"),
+        svc
+          .list()
+          .filter((c) => all || c.status === "running")
+          .map((c) => withNetworkView(svc, c)),
       );
       return;
     }
@@ -86,7 +89,7 @@ export function pierApi(svc: ContainerService): (req: IncomingMessage, res: Serv
     const verb = m[2] ?? "";
     req.resume();
     if (method === "GET" && verb === "") {
-      sendJson(res, 200, svc.find(ref));
+      sendJson(res, 200, withNetworkView(svc, svc.find(ref)));
       return;
     }
     if (method === "DELETE" && verb === "") {

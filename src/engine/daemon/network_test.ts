@@ -431,6 +431,13 @@ test("pier network create|ls|inspect|rm and pier run --network/-p over pier's ow
       if (got?.status !== 200) await new Promise((res) => setTimeout(res, 100));
     }
     assert.equal(got?.body, "via-pier-cli\n");
+    const pps = await pier(d, ["ps"]);
+    assert.match(pps.stdout, /^CONTAINER ID .* PORTS /m);
+    assert.match(pps.stdout, new RegExp(`127\\.0\\.0\\.1:${port}->8080/tcp`));
+    const pinsp = JSON.parse((await pier(d, ["inspect", "cli-web"])).stdout) as {
+      network: { address: string };
+    }[];
+    assert.match(pinsp[0]?.network.address ?? "", /^(\d+\.){3}\d+\/24$/);
     const ports = await docker(d, ["port", "cli-web"]);
     assert.match(ports.stdout, new RegExp(`^8080/tcp -> 127\\.0\\.0\\.1:${port}$`, "m"));
     assert.match(ports.stdout, /^9000\/tcp -> 0\.0\.0\.0:\d+$/m, "-P published the exposed port");

@@ -204,3 +204,10 @@ export function exposeAndPublish(
     }
   return { exposedPorts, ports };
 }
+
+/** Ports as `docker ps` prints them: `127.0.0.1:8080->80/tcp, 0.0.0.0:53->53/udp`. */
+export function formatPorts(ports: readonly PortMapping[]): string {
+  return ports
+    .map((p) => `${p.hostIP || "0.0.0.0"}:${p.hostPort || "?"}->${p.containerPort}/${p.protocol}`)
+    .join(", ");
+}

@@ -5,6 +5,7 @@ import {
   dockerPortList,
   dockerPortMap,
   exposeAndPublish,
+  formatPorts,
   parsePortSpec,
   portBindingsFromDocker,
 } from "./ports.js";
@@ -87,6 +88,10 @@ test("ports are shown back as Docker shows them", () => {
   assert.deepEqual(dockerPortList(ports), [
     { IP: "127.0.0.1", PrivatePort: 8080, PublicPort: 18080, Type: "tcp" },
   ]);
+  assert.equal(
+    formatPorts([...ports, { hostIP: "", hostPort: 53, containerPort: 53, protocol: "udp" }]),
+    "127.0.0.1:18080->8080/tcp, 0.0.0.0:53->53/udp",
+  );
 });
 
 test("exposed ports merge the image's and the container's; -P publishes the unmapped ones", () => {
