@@ -144,6 +144,13 @@ test("rootless state lives under $XDG_RUNTIME_DIR/pier-runtime by default", asyn
     const st = asUser(["state", id]);
     assert.equal(st.status, 0, st.stderr);
     assert.equal((JSON.parse(st.stdout) as { status: string }).status, "running");
+    // Without a cgroup of its own there is nothing to freeze or measure: said so, exit 1.
+    const pause = asUser(["pause", id]);
+    assert.equal(pause.status, 1);
+    assert.match(pause.stderr, /no cgroup to freeze/);
+    const ev = asUser(["events", "--stats", id]);
+    assert.equal(ev.status, 1);
+    assert.match(ev.stderr, /has no cgroup to report on/);
   } finally {
     asUser(["kill", id, "KILL"]);
     for (let i = 0; i < 100 && !asUser(["state", id]).stdout.includes('"stopped"'); i++)

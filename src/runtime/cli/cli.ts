@@ -296,6 +296,11 @@ async function dispatch(g: Globals, verb: string, argv: string[]): Promise<numbe
         throw new RuntimeError("INVALID_STATE", "container with id " + id + " is not running");
       }
       const { openCgroup } = await import("../cgroups/manager.js");
+      if (!c.cgroupPath) {
+        // A rootless container without a delegated cgroup: nothing to measure.
+        const { RuntimeError } = await import("../error.js");
+        throw new RuntimeError("UNSUPPORTED", `container ${id} has no cgroup to report on`);
+      }
       const cg = await openCgroup({ containerId: id, cgroupsPath: c.cgroupPath });
       const interval = Number((str(p, "interval") ?? "5s").replace(/s$/, "")) * 1000;
       for (;;) {
