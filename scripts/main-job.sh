@@ -2,7 +2,8 @@
 # pier's main job, end to end and offline, on a fresh Debian 12 machine (run as root):
 #   install everything, build a busybox image from Debian's busybox-static, inspect and export it,
 #   serve it from pier's registry, push it, remove it locally, pull it back, unpack it to a
-#   runtime bundle and run it as a container with pier-runtime.
+#   runtime bundle and run it as a container with pier-runtime; then the same through the engine:
+#   pierd runs it from the registry for `pier run --rm` and for the stock docker CLI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -11,8 +12,11 @@ bash scripts/install.sh
 
 work=$(mktemp -d /tmp/pier-main-job.XXXXXX)
 registry_pid=""
+pierd_pid=""
 cleanup() {
   [ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null || true
+  [ -n "$pierd_pid" ] && kill "$pierd_pid" 2>/dev/null && wait "$pierd_pid" 2>/dev/null || true
+  grep " $work/" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
   "$repo/dist/runtime/cli/main.js" --root "$work/runtime" delete -f pier-main-job >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -57,6 +61,24 @@ pier image ls
 
 step "7. unpack to a runtime bundle and run it with pier-runtime"
 pier image unpack "$ref" "$work/bundle"
-"$repo/dist/runtime/cli/main.js" --root "$work/runtime" run --bundle "$work/bundle" pier-main-job
+"$repo/native/build/pier-runtime" --root "$work/runtime" run --bundle "$work/bundle" pier-main-job
 
-step "done: built, served, pushed, pulled and ran busybox with pier"
+step "8. pierd, the engine: pier run --rm from the registry"
+node "$repo/dist/engine/daemon/main.js" --root "$work/engine" --exec-root "$work/engine-run" 2>"$work/pierd.log" &
+pierd_pid=$!
+for _ in $(seq 100); do [ -S "$work/engine-run/docker.sock" ] && break; sleep 0.1; done
+export PIER_HOST="unix://$work/engine-run/pier.sock"
+pier run --rm "$ref"
+
+step "9. the stock docker CLI against pierd's Docker API"
+if command -v docker >/dev/null; then
+  export DOCKER_HOST="unix://$work/engine-run/docker.sock"
+  docker version --format 'client {{.Client.Version}}, server {{.Server.Version}} (API {{.Server.APIVersion}})'
+  docker run --rm "$ref" sh -c 'echo hello from docker run on pierd; exit 3' ||
+    echo "docker run exited with $? (the container's own status)"
+  docker images
+else
+  echo "no docker CLI on this machine: skipped (pierd serves the Docker Engine API on $work/engine-run/docker.sock)"
+fi
+
+step "done: built, served, pushed, pulled and ran busybox with pier, pier-runtime, pierd and docker"
