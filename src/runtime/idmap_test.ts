@@ -19,6 +19,9 @@ before(async () => {
   tmp = await makeTempDir("pier-idmap-");
   chmodSync(tmp, 0o755);
   rootfs = await writeBusyboxRootfs(join(tmp, "rootfs"));
+  // Mount points made here: a container's root in a user namespace may not create them in this
+  // root-owned rootfs.
+  for (const d of ["idm", "plain", "ro"]) mkdirSync(join(rootfs, d));
   data = join(tmp, "data");
   mkdirSync(data, { mode: 0o777 });
   chmodSync(data, 0o777);
@@ -69,16 +72,17 @@ test("a file owned by host uid 4321 shows as the mapped uid 1234 through an idma
 
 test("ridmap without mappings uses the container's user namespace: host ids show unshifted", async () => {
   const { r } = await run(
-    "stat -c '%u:%g' /idm/f; stat -c '%u:%g' /plain/f; touch /idm/new",
+    "stat -c '%u:%g' /idm/f; stat -c '%u:%g' /plain/f; touch /idm/new; stat -c '%u:%g' /ro/f; touch /ro/x 2>/dev/null || echo ro",
     [
       { destination: "/idm", type: "bind", source: data, options: ["rbind", "ridmap"] },
       { destination: "/plain", type: "bind", source: data, options: ["rbind"] },
+      { destination: "/ro", type: "bind", source: data, options: ["rbind", "ridmap", "ro"] },
     ],
     true,
   );
   assert.equal(r.status, 0, r.stderr);
-  // Unmapped host ids show as the overflow id 65534 without the idmap.
-  assert.deepEqual(r.stdout.trim().split("\n"), ["4321:4322", "65534:65534"]);
+  // Unmapped host ids show as the overflow id 65534 without the idmap; `ro` still holds.
+  assert.deepEqual(r.stdout.trim().split("\n"), ["4321:4322", "65534:65534", "4321:4322", "ro"]);
   // The container's root (host uid 220000) writes files owned by uid 0 on disk.
   const st = statSync(join(data, "new"));
   assert.deepEqual([st.uid, st.gid], [0, 0]);
