@@ -87,6 +87,19 @@ export function childExitStatus(child: ChildProcess): Promise<number> {
   });
 }
 
+/**
+ * Path of the built command line front end (`native/pier-runtime.c`), which runs commands in the
+ * resident runtime service; `undefined` when it is not built.
+ */
+export function runtimeFrontEnd(): string | undefined {
+  try {
+    const bin = join(findNativeDir(), "build", "pier-runtime");
+    return existsSync(bin) ? bin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Options of {@link launchHelper}. */
 export interface LaunchOptions {
   ops: readonly PlanOp[];
