@@ -41,6 +41,8 @@ export interface ContainerConfig {
   ports?: PortMapping[];
   /** Exposed ports without a binding (`EXPOSE`, `Config.ExposedPorts`): `8080/tcp`. */
   exposedPorts?: string[];
+  /** More names peers on a user network resolve it by (`--network-alias`, `EndpointsConfig.Aliases`). */
+  networkAliases?: string[];
   /** `-P`: publish every exposed port (the image's too) on a free host port. */
   publishAll?: boolean;
   /** `--add-host NAME:IP` entries for /etc/hosts (`IP` may be `host-gateway`). */
@@ -197,6 +199,13 @@ export function parseContainerConfig(body: unknown): ContainerConfig {
   }
   const exposed = strings(b.exposedPorts, "exposedPorts");
   if (exposed?.length) c.exposedPorts = exposed;
+  const aliases = strings(b.networkAliases, "networkAliases");
+  if (aliases?.length) {
+    for (const a of aliases)
+      if (!/^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$/.test(a))
+        throw new EngineError("INVALID_ARGUMENT", `invalid network alias ${JSON.stringify(a)}`);
+    c.networkAliases = aliases;
+  }
   const extraHosts = strings(b.extraHosts, "extraHosts");
   if (extraHosts?.length) {
     extraHosts.forEach(parseExtraHost);
