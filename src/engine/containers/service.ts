@@ -241,8 +241,10 @@ export class ContainerService extends EventEmitter {
       await this.snapshots.prepare(id, this.images.layers(image));
     }
     await deleteContainer(this.runtime, id, true).catch(() => {});
+    // The plugins run while the runtime creates the container; its process starts after both.
+    let attached: Promise<unknown>;
     try {
-      await this.networks.setup(this.networkRequest(id, rec.name, rec.config));
+      ({ attached } = await this.networks.begin(this.networkRequest(id, rec.name, rec.config)));
     } catch (err) {
       this.store.update(id, {
         status: "exited",
@@ -292,12 +294,19 @@ export class ContainerService extends EventEmitter {
       throw err;
     }
     try {
+      await attached;
       await startContainer(this.runtime, id);
     } catch (err) {
       try {
         process.kill(launched.containerPid, "SIGKILL");
       } catch {}
       await this.networks.teardown(id).catch((e: Error) => this.log(`network teardown ${id}: ${e.message}`));
+      this.store.update(id, {
+        status: "exited",
+        exitCode: 127,
+        error: (err as Error).message,
+        finishedAt: now(),
+      });
       throw err;
     }
     const updated = this.store.update(id, {

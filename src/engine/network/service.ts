@@ -133,6 +133,8 @@ export class NetworkService {
   /** Networks whose masquerade rule this process has put in place. */
   private readonly masqueraded = new Set<string>();
   private policy: { value: string; at: number } | undefined;
+  /** CNI ADDs in progress (a teardown waits for them), by container id. */
+  private readonly attaching = new Map<string, Promise<unknown>>();
   /** Teardowns in progress, by container id. */
   private readonly inflight = new Map<string, Promise<void>>();
 
@@ -433,8 +435,18 @@ export class NetworkService {
    * failure everything made so far is undone before the error is thrown.
    */
   async setup(req: ContainerNetworkRequest): Promise<NetworkAttachment | undefined> {
+    return (await this.begin(req)).attached;
+  }
+
+  /**
+   * {@link setup} in two steps, so the runtime can create the container while the plugins run:
+   * resolves once the namespace exists (joinable by path); `attached` settles when the
+   * network is ADDed (on its failure everything is undone before it rejects). The container's
+   * process must not start before `attached` resolved.
+   */
+  async begin(req: ContainerNetworkRequest): Promise<{ attached: Promise<NetworkAttachment | undefined> }> {
     const mode = this.resolveMode(req.mode);
-    if (mode === "host") return undefined;
+    if (mode === "host") return { attached: Promise.resolve(undefined) };
     if (mode === "container") {
       const peer = this.joined(req);
       if (!isMountPoint(this.netnsPath(peer.id)))
@@ -442,7 +454,7 @@ export class NetworkService {
           "INVALID_STATE",
           `cannot join the network namespace of container ${peer.id}: it is not running`,
         );
-      return undefined;
+      return { attached: Promise.resolve(undefined) };
     }
     await this.teardown(req.id);
     const a: NetworkAttachment = {
@@ -471,31 +483,51 @@ export class NetworkService {
     await this.saveState(a);
     try {
       await createNetns(a.netns);
-      if (a.conflist) {
-        const result = await this.cni.add(
-          a.conflist,
-          { containerId: a.id, netns: a.netns, ifname: "eth0" },
-          this.runtimeConfig(a),
-        );
-        a.result = result;
-        const addr = containerAddress(result, "eth0");
-        if (!addr)
-          throw new NetworkError(
-            "CNI_INVALID_RESULT",
-            `network ${a.network} gave the container no IPv4 address`,
-          );
-        a.address = addr.address;
-        if (addr.gateway) a.gateway = addr.gateway;
-        if (addr.mac) a.mac = addr.mac;
-        await this.saveState(a);
-      }
-      await this.refreshHosts(a.networkId, a);
-      this.log("network attached", { id: a.id, network: a.network ?? "none", address: a.address ?? "" });
-      return a;
     } catch (err) {
       await this.teardown(req.id).catch((e: Error) => this.log(`network teardown ${req.id}: ${e.message}`));
       throw err;
     }
+    const adding = this.attach(a);
+    this.attaching.set(a.id, adding);
+    const attached = adding.then(
+      (done) => {
+        this.attaching.delete(a.id);
+        return done;
+      },
+      async (err: unknown) => {
+        this.attaching.delete(a.id);
+        await this.teardown(a.id).catch((e: Error) => this.log(`network teardown ${a.id}: ${e.message}`));
+        throw err;
+      },
+    );
+    // A caller that fails before it awaits `attached` must not leave an unhandled rejection.
+    attached.catch(() => {});
+    return { attached };
+  }
+
+  /** The CNI ADD of a prepared attachment, its state, and the hosts files. */
+  private async attach(a: NetworkAttachment): Promise<NetworkAttachment> {
+    if (a.conflist) {
+      const result = await this.cni.add(
+        a.conflist,
+        { containerId: a.id, netns: a.netns, ifname: "eth0" },
+        this.runtimeConfig(a),
+      );
+      a.result = result;
+      const addr = containerAddress(result, "eth0");
+      if (!addr)
+        throw new NetworkError(
+          "CNI_INVALID_RESULT",
+          `network ${a.network} gave the container no IPv4 address`,
+        );
+      a.address = addr.address;
+      if (addr.gateway) a.gateway = addr.gateway;
+      if (addr.mac) a.mac = addr.mac;
+      await this.saveState(a);
+    }
+    await this.refreshHosts(a.networkId, a);
+    this.log("network attached", { id: a.id, network: a.network ?? "none", address: a.address ?? "" });
+    return a;
   }
 
   /** The FORWARD policy, read at most every 10 s (an iptables run per start is measurable). */
@@ -617,6 +649,7 @@ export class NetworkService {
   }
 
   private async doTeardown(id: string): Promise<void> {
+    await this.attaching.get(id)?.catch(() => {});
     const a = this.attachment(id);
     if (!a) {
       if (isMountPoint(this.netnsPath(id)) || existsSync(this.netnsPath(id)))
