@@ -2,7 +2,9 @@
  * pier-monitor: the per-container monitor of pierd (the role of podman's conmon or containerd's
  * shim). libc only, no policy: pierd decides everything and passes it as arguments.
  *
- *   pier-monitor -l LOG -p PIDFILE -e EXITFILE [-a ATTACH_SOCKET] [-s FD] -- CMD ARGS...
+ *   pier-monitor -l LOG -p PIDFILE -e EXITFILE [-a ATTACH_SOCKET [-o]] [-s FD]
+ *                [-c CONSOLE_SOCKET] [-w CTL_FIFO] [-m MAX_BYTES -n N] -- CMD ARGS...
+ *   pier-monitor -x [-c CONSOLE_SOCKET] [-w CTL_FIFO] -- CMD ARGS...
  *
  * With -s, the inherited fd FD is handed to CMD as its fd 3 (and to nothing else): pierd runs
  * pier-init directly as CMD and speaks its sync protocol over that socket, so no runtime process
@@ -19,8 +21,8 @@
  *   3. Copies stdout/stderr into LOG in Docker's json-file format, one object per line:
  *      {"log":"hi\n","stream":"stdout","time":"2024-01-02T03:04:05.123456789Z"}.
  *   4. With -a, accepts connections on the unix socket ATTACH_SOCKET and writes what they send
- *      to the container's stdin; the end of the first connection closes stdin (Docker's
- *      StdinOnce).
+ *      to the container's stdin; with -o too, the end of the first connection closes stdin
+ *      (Docker's StdinOnce), else stdin stays open for the next client.
  *   5. When the container's init exits and its output is drained, writes EXITFILE atomically
  *      (temp file + rename): {"exitCode":N,"finishedAt":"..."} (N = status, or 128+signal), or
  *      {"exitCode":-1,"createFailed":true,...} when CMD failed; then exits.
@@ -451,8 +453,8 @@ static int exec_main(char **cmd, const char *console_path, const char *ctl_path)
 int main(int argc, char **argv) {
   const char *log_path = NULL, *pid_path = NULL, *exit_path = NULL, *attach_path = NULL;
   const char *console_path = NULL, *ctl_path = NULL;
-  int opt, pass_fd = -1, exec_mode = 0;
-  while ((opt = getopt(argc, argv, "+l:p:e:a:s:c:w:m:n:x")) != -1) {
+  int opt, pass_fd = -1, exec_mode = 0, stdin_once = 0;
+  while ((opt = getopt(argc, argv, "+l:p:e:a:s:c:w:m:n:xo")) != -1) {
     switch (opt) {
     case 'l': log_path = optarg; break;
     case 'p': pid_path = optarg; break;
@@ -464,12 +466,15 @@ int main(int argc, char **argv) {
     case 'm': log_max = atoll(optarg); break;
     case 'n': log_files = atoi(optarg); break;
     case 'x': exec_mode = 1; break;
+    case 'o': stdin_once = 1; break;
     default: return 125;
     }
   }
   if (exec_mode && optind < argc) return exec_main(argv + optind, console_path, ctl_path);
   if (!log_path || !pid_path || !exit_path || optind >= argc) {
-    fprintf(stderr, "usage: pier-monitor -l LOG -p PIDFILE -e EXITFILE [-a SOCKET] -- CMD ARGS...\n");
+    fprintf(stderr, "usage: pier-monitor -l LOG -p PIDFILE -e EXITFILE [-a SOCKET [-o]] [-s FD] [-c SOCKET]"
+                    " [-w FIFO] [-m BYTES -n FILES] -- CMD ARGS...\n"
+                    "       pier-monitor -x [-c SOCKET] [-w FIFO] -- CMD ARGS...\n");
     return 125;
   }
   char **cmd = argv + optind;
@@ -622,7 +627,7 @@ int main(int argc, char **argv) {
       close(attach_fd);
       attach_fd = -1;
       /* A terminal has no end of input: the next client may type on. */
-      if (!attached_once && stdin_fd >= 0 && !console_path)
+      if (stdin_once && !attached_once && stdin_fd >= 0 && !console_path)
         close_stdin_when_flushed = 1; /* StdinOnce: the first client's EOF is the container's EOF */
       attached_once = 1;
     }

@@ -167,7 +167,9 @@ export function registerEngineCommands(program: Command): void {
       if (f.label) body.labels = f.label;
       if (f.stopTimeout !== undefined) body.stopTimeout = f.stopTimeout;
       if (f.rm && f.detach) body.autoRemove = true;
+      // As docker run -i: stdin ends with this command's (not so with -d).
       if (f.interactive) body.openStdin = true;
+      if (f.interactive && !f.detach) body.stdinOnce = true;
       if (f.tty) body.tty = true;
       const mounts = [
         ...(f.volume ?? []).map(parseBind),

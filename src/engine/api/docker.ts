@@ -238,6 +238,7 @@ export function dockerApi(svc: ContainerService): DockerApi {
       const config = configFromDocker(createBody);
       const logOptions = logOptionsFromDocker(createBody);
       if (logOptions) config.logOptions = logOptions;
+      if ((createBody as { StdinOnce?: unknown } | null)?.StdinOnce === true) config.stdinOnce = true;
       const name = q.get("name") || undefined;
       const rec = await svc.create(config, name);
       sendJson(res, 201, { Id: rec.id, Warnings: [] });

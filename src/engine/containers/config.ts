@@ -30,6 +30,8 @@ export interface ContainerConfig {
   tty?: boolean;
   /** Keep stdin open for attach (`-i`). */
   openStdin?: boolean;
+  /** Close stdin when the first attached client's input ends (Docker's StdinOnce: `run -i`). */
+  stdinOnce?: boolean;
   hostname?: string;
   labels?: Record<string, string>;
   /** Remove the container once it exits (`--rm`). */
@@ -222,7 +224,7 @@ export function parseContainerConfig(body: unknown): ContainerConfig {
     }
     if (Object.keys(checkDns(dns)).length) c.dns = dns;
   }
-  for (const k of ["tty", "openStdin", "autoRemove", "publishAll"] as const) {
+  for (const k of ["tty", "openStdin", "stdinOnce", "autoRemove", "publishAll"] as const) {
     if (b[k] === undefined || b[k] === null) continue;
     if (typeof b[k] !== "boolean") throw new EngineError("INVALID_ARGUMENT", `${k} must be a boolean`);
     c[k] = b[k] as boolean;

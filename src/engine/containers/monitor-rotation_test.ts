@@ -1,10 +1,11 @@
 /**
- * The monitor's json-file rotation (-m/-n) and exec mode (-x) exit codes, with a shell standing in
- * for the runtime as in monitor_test.ts.
+ * The monitor's json-file rotation (-m/-n), exec mode (-x) exit codes and stdin kept open without
+ * -o, with a shell standing in for the runtime as in monitor_test.ts.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
 import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
@@ -83,4 +84,33 @@ test("exec mode (-x) runs CMD in the foreground with its exit code, its output o
     encoding: "utf8",
   });
   assert.equal(killed.status, 137);
+});
+
+test("without -o stdin outlives a client's end of input: the next client writes on", async (t) => {
+  const dir = await makeTempDir("pier-monitor-rot-");
+  t.after(() => removeTempDir(dir));
+  const files = {
+    log: join(dir, "log.json"),
+    pidFile: join(dir, "pid"),
+    exitFile: join(dir, "exit.json"),
+    attachSocket: join(dir, "a.sock"),
+  };
+  const m = await launchMonitor(
+    files,
+    [
+      "/bin/sh",
+      "-c",
+      `exec 4<&0; sh -c 'read a; read b; echo "$a+$b"' <&4 4<&- & echo $! > ${files.pidFile}`,
+    ],
+    () => "",
+  );
+  for (const line of ["one\n", "two\n"]) {
+    const s = connect(files.attachSocket);
+    await new Promise((r) => s.once("connect", r));
+    await new Promise<void>((r) => s.end(line, () => r()));
+    await new Promise((r) => s.once("close", r));
+  }
+  await m.gone;
+  assert.equal(readExitFile(files.exitFile)?.exitCode, 0);
+  assert.equal(records(files.log).join("|"), "one+two");
 });

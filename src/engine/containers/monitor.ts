@@ -49,6 +49,8 @@ export interface MonitorFiles {
   exitFile: string;
   /** Unix socket for stdin, when the container keeps stdin open. */
   attachSocket?: string;
+  /** With `attachSocket`: the first client's end of input closes stdin (Docker's StdinOnce). */
+  stdinOnce?: boolean;
   /** Unix socket on which the runtime sends the pty master (the container has a terminal). */
   consoleSocket?: string;
   /** FIFO the monitor creates for control lines (terminal resize): see {@link sendResize}. */
@@ -62,7 +64,7 @@ export interface MonitorFiles {
 /** The monitor's command-line flags for the optional `files`. Pure. */
 export function monitorOptionArgs(files: Omit<MonitorFiles, "log" | "pidFile" | "exitFile">): string[] {
   const args: string[] = [];
-  if (files.attachSocket) args.push("-a", files.attachSocket);
+  if (files.attachSocket) args.push("-a", files.attachSocket, ...(files.stdinOnce ? ["-o"] : []));
   if (files.consoleSocket) args.push("-c", files.consoleSocket);
   if (files.controlFifo) args.push("-w", files.controlFifo);
   if (files.maxSize !== undefined && files.maxSize > 0) {

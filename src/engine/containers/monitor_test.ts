@@ -85,6 +85,7 @@ test("stdin through the attach socket reaches the container; its end closes stdi
     pidFile: join(dir, "pid"),
     exitFile: join(dir, "exit.json"),
     attachSocket: join(dir, "a.sock"),
+    stdinOnce: true,
   };
   // A non-interactive sh gives background jobs /dev/null as stdin: the saved fd 4 gets around it.
   const m = await launchMonitor(

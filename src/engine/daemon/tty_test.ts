@@ -371,6 +371,35 @@ test("pier run -i and -it attach before the start, with the container's exit cod
   assert.equal(ps.stdout.trim(), "", "--rm removed them");
 });
 
+test("docker run -di keeps stdin open across attaches (no StdinOnce); run -i closes it", async () => {
+  const c = await docker(d, [
+    "run",
+    "-di",
+    "--name",
+    "keep-in",
+    reg.image,
+    "sh",
+    "-c",
+    'read a; read b; echo "$a+$b"',
+  ]);
+  assert.equal(c.status, 0, c.stderr);
+  // The first client's input ends, the container's stdin does not: the second one writes on.
+  const first = pier(d, ["attach", "keep-in"], { input: "one\n" });
+  await sleep(800);
+  const second = await pier(d, ["attach", "keep-in"], { input: "two\n" });
+  assert.equal(second.stdout, "one+two\n", second.stderr);
+  assert.equal((await first).stdout, "one+two\n");
+  const once = await docker(
+    d,
+    ["run", "--rm", "-i", reg.image, "sh", "-c", 'read a; read b || echo "eof-after-$a"'],
+    {
+      input: "only\n",
+    },
+  );
+  assert.equal(once.stdout, "eof-after-only\n", once.stderr);
+  await docker(d, ["rm", "-f", "keep-in"]);
+});
+
 test("a container that writes before it reads its stdin does not stall the monitor", async () => {
   // Stdin fills its pipe while the container is busy writing: a monitor that blocked on stdin
   // would stop draining the output, and both would wait forever.
