@@ -7,7 +7,7 @@
  * removal, after a failed start, or after a pierd restart) always knows what to undo.
  */
 
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -49,11 +49,13 @@ import {
   defaultGateway,
   formatSubnet,
   type HostRoute,
+  PODMAN_DEFAULT_SUBNET,
   parseIPv4,
   parseProcRoutes,
   parseSubnet,
   pickSubnet,
   type Subnet,
+  subnetOfAddress,
   USER_NETWORK_POOL,
 } from "./subnet.js";
 
@@ -198,15 +200,20 @@ export class NetworkService {
     const file = this.configFile(DEFAULT_NETWORK);
     if (existsSync(file)) return this.read(DEFAULT_NETWORK);
     const bridge = this.opts.defaultBridge ?? "pier0";
+    // Every daemon on the host shares the bridge, and the bridge plugin refuses a second
+    // gateway address on it: an existing bridge's subnet is adopted. Otherwise a subnet is
+    // picked that neither a host route nor podman's default network (same 10.88/16) takes.
+    const existing = this.opts.defaultSubnet ? undefined : bridgeAddress(bridge);
+    const adopted = existing ? subnetOfAddress(existing) : undefined;
     const subnet = this.opts.defaultSubnet
       ? parseSubnet(this.opts.defaultSubnet)
-      : pickSubnet(DEFAULT_BRIDGE_POOL, [], this.hostRoutes(), bridge);
+      : (adopted?.subnet ?? pickSubnet(DEFAULT_BRIDGE_POOL, podmanSubnets(), this.hostRoutes(), bridge));
     const def: NetworkDefinition = {
       name: DEFAULT_NETWORK,
       id: randomBytes(32).toString("hex"),
       bridge,
       subnet: formatSubnet(subnet),
-      gateway: defaultGateway(subnet),
+      gateway: adopted?.gateway ?? defaultGateway(subnet),
       created: new Date().toISOString(),
       labels: {},
     };
@@ -719,6 +726,32 @@ export class NetworkService {
       } catch {}
     }
   }
+}
+
+/**
+ * The first IPv4 address (CIDR) of a network device, from iproute2 (Node's interface list
+ * leaves out devices that are down, as an idle bridge is); `undefined` when it has none.
+ */
+function bridgeAddress(dev: string): string | undefined {
+  const r = spawnSync("ip", ["-4", "-o", "addr", "show", "dev", dev], { encoding: "utf8" });
+  return r.status === 0 ? /\binet (\S+)/.exec(r.stdout)?.[1] : undefined;
+}
+
+/**
+ * The subnets podman's default network will take on this host: its configured one, or 10.88/16
+ * when podman is installed without a config (netavark makes `podman0` only while a container
+ * runs, so the host's routes do not show it).
+ */
+function podmanSubnets(): Subnet[] {
+  try {
+    const conf = JSON.parse(readFileSync("/etc/containers/networks/podman.json", "utf8")) as {
+      subnets?: { subnet?: string }[];
+    };
+    return (conf.subnets ?? []).flatMap((s) => (s.subnet?.includes(".") ? [parseSubnet(s.subnet)] : []));
+  } catch {}
+  return ["/usr/bin/podman", "/usr/local/bin/podman"].some((p) => existsSync(p))
+    ? [parseSubnet(PODMAN_DEFAULT_SUBNET)]
+    : [];
 }
 
 function run(cmd: string, args: string[]): Promise<number | null> {

@@ -186,3 +186,23 @@ test("reconcile releases default-network addresses whose namespace is gone, not 
   await svc.teardown(id);
   assert.ok(!existsSync(join(ipam, live)));
 });
+
+test("a default network adopts the subnet of a bridge that already exists (daemons share it)", () => {
+  const br = `pa${tag}`;
+  const sub = freeSubnet(24);
+  const gw = sub.replace(/0\/24$/, "1");
+  assert.equal(spawnSync("ip", ["link", "add", br, "type", "bridge"]).status, 0);
+  try {
+    assert.equal(spawnSync("ip", ["addr", "add", `${gw}/24`, "dev", br]).status, 0);
+    const other = new NetworkService({
+      root: join(dir, "root2"),
+      execRoot: join(dir, "run2"),
+      defaultBridge: br,
+    });
+    const def = other.list()[0]!;
+    assert.equal(def.subnet, sub);
+    assert.equal(def.gateway, gw);
+  } finally {
+    spawnSync("ip", ["link", "del", br]);
+  }
+});

@@ -135,6 +135,21 @@ export function collision(
   return undefined;
 }
 
+/**
+ * The subnet and gateway of an interface address in CIDR form (`10.88.0.1/16` → `10.88.0.0/16`
+ * via `10.88.0.1`): how a bridge that already exists is adopted. `undefined` for IPv6 or junk.
+ */
+export function subnetOfAddress(cidr: string): { subnet: Subnet; gateway: string } | undefined {
+  const [addr = "", len] = cidr.split("/");
+  const ip = parseIPv4(addr);
+  const prefix = Number(len);
+  if (ip === undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > 32) return undefined;
+  return { subnet: { base: (ip & mask(prefix)) >>> 0, prefix }, gateway: addr };
+}
+
+/** The subnet podman's default network (`podman0`) takes unless configured otherwise. */
+export const PODMAN_DEFAULT_SUBNET = "10.88.0.0/16";
+
 /** Docker's pools for user networks: 172.18-31.0.0/16, then 192.168.N.0/20. */
 export const USER_NETWORK_POOL: readonly string[] = [
   ...Array.from({ length: 14 }, (_, i) => `172.${18 + i}.0.0/16`),

@@ -11,6 +11,7 @@ import {
   parseProcRoutes,
   parseSubnet,
   pickSubnet,
+  subnetOfAddress,
   USER_NETWORK_POOL,
 } from "./subnet.js";
 
@@ -60,4 +61,12 @@ test("a subnet is picked that collides with neither a host route nor another net
     /overlaps with another pier network/,
   );
   assert.throws(() => pickSubnet(["192.0.2.0/24"], [], routes), /no free subnet/);
+});
+
+test("an existing bridge's address gives its subnet and gateway", () => {
+  const a = subnetOfAddress("10.88.0.1/16");
+  assert.equal(a && formatSubnet(a.subnet), "10.88.0.0/16");
+  assert.equal(a?.gateway, "10.88.0.1");
+  assert.equal(subnetOfAddress("fe80::1/64"), undefined);
+  assert.equal(subnetOfAddress("junk"), undefined);
 });
