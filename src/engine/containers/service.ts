@@ -282,7 +282,7 @@ export class ContainerService extends EventEmitter {
           exitFile: this.exitFile(id),
           ...(rec.config.openStdin ? { attachSocket: this.attachSocket(id) } : {}),
           ...terminalFiles(this.execRoot, id, rec.config),
-      ...(rec.config.openStdin && rec.config.stdinOnce ? { stdinOnce: true } : {}),
+          ...(rec.config.openStdin && rec.config.stdinOnce ? { stdinOnce: true } : {}),
           ...logRotation(rec.config.logOptions),
         },
         command,
