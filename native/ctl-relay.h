@@ -20,6 +20,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Lines read so far: none means the service closed before it took the request on. */
+static int ctl_lines_read = 0;
+
 /* Reads one '\n'-terminated line (without it) into buf; 0 on EOF or error. */
 static int ctl_read_line(int fd, char *buf, size_t size) {
   size_t n = 0;
@@ -29,6 +32,7 @@ static int ctl_read_line(int fd, char *buf, size_t size) {
     if (r <= 0) return 0;
     if (buf[n] == '\n') {
       buf[n] = '\0';
+      ctl_lines_read++;
       return 1;
     }
     n++;

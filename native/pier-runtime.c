@@ -138,7 +138,8 @@ static void put(struct buf *b, const char *s) {
 
 static int send_all(int fd, const char *p, size_t len) {
   while (len > 0) {
-    ssize_t w = write(fd, p, len);
+    /* MSG_NOSIGNAL: a service that closed on us is an answer, not a reason to die of SIGPIPE. */
+    ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) return 0;
     p += w;
@@ -225,13 +226,18 @@ int main(int argc, char **argv) {
   if (override && *override) snprintf(sock, sizeof sock, "%s", override);
   else snprintf(sock, sizeof sock, "%s/%016llx.sock", dir, (unsigned long long)h);
 
-  int fd = connect_service(override && *override ? "/" : dir, sock);
-  if (fd < 0 || !send_request(fd, argc, argv)) exec_direct(argc, argv);
-
-  char line[256];
-  while (ctl_next(fd, line, sizeof line)) {
-    if (!strncmp(line, "exit ", 5)) return atoi(line + 5) & 0xff;
-    if (!strncmp(line, "exec ", 5)) become_init(sock, fd, line + 5);
+  /* A service that is shutting down (idle, or its files were rebuilt) closes without a word:
+   * nothing was done for this request, so it goes to a successor. */
+  for (int attempt = 0; attempt < 5; attempt++) {
+    int fd = connect_service(override && *override ? "/" : dir, sock);
+    if (fd < 0 || !send_request(fd, argc, argv)) exec_direct(argc, argv);
+    char line[256];
+    while (ctl_next(fd, line, sizeof line)) {
+      if (!strncmp(line, "exit ", 5)) return atoi(line + 5) & 0xff;
+      if (!strncmp(line, "exec ", 5)) become_init(sock, fd, line + 5);
+    }
+    if (ctl_lines_read > 0) break;
+    close(fd);
   }
   fprintf(stderr, "pier-runtime: the runtime service went away\n");
   return 1;

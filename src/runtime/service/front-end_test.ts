@@ -5,9 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
 import { FRONT_END_PATH, scriptSpec, writeBundle } from "../testing.js";
 
@@ -183,6 +184,21 @@ test("a service that dies mid-command fails the caller clearly; the next call st
   for (let i = 0; i < 100 && JSON.parse(fe(["state", "fe-6"]).stdout).status !== "stopped"; i++)
     await new Promise((r) => setTimeout(r, 20));
   assert.equal(fe(["delete", "fe-6"]).status, 0);
+});
+
+test("a rebuilt install: the old service turns callers away unanswered and a successor serves them", async () => {
+  assert.equal(fe(["--version"]).status, 0);
+  const [before] = servicePids();
+  assert.ok(before, "a service runs");
+  // What a rebuild does to the service's own files.
+  const cli = fileURLToPath(new URL("../cli/cli.js", import.meta.url));
+  const later = new Date(Date.now() + 5000);
+  utimesSync(cli, later, later);
+  const v = fe(["--version"]);
+  assert.equal(v.status, 0, v.stderr);
+  assert.match(v.stdout, /^pier-runtime version/);
+  for (let i = 0; i < 50 && servicePids().includes(before); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(!servicePids().includes(before), "the stale service left (a successor answered above)");
 });
 
 test("the service leaves when idle; PIER_RUNTIME_DIRECT runs without it", async () => {

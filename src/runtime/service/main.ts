@@ -35,6 +35,8 @@ async function main(): Promise<void> {
     socket,
     idleMs: Number(process.env.PIER_RUNTIME_SERVICE_IDLE_MS ?? 60_000),
     onIdle: stop,
+    isStale: () => stamp() !== started,
+    onStale: stop,
   });
   if (!service) return;
   const check = setInterval(() => {

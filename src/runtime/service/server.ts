@@ -23,6 +23,13 @@ export interface RuntimeServiceOptions {
   run?: (argv: string[], io: CliIo) => Promise<number>;
   /** Called when no command has run for a while or is running (see {@link RuntimeService.busy}). */
   onIdle?: () => void;
+  /**
+   * True once this service must not take new commands (its code was rebuilt): a caller is then
+   * closed on without a word, which tells the front end to start a successor and ask it.
+   */
+  isStale?: () => boolean;
+  /** Called when a caller was turned away as stale (the owner shuts the service down). */
+  onStale?: () => void;
   idleMs?: number;
 }
 
@@ -87,6 +94,11 @@ export class RuntimeService {
   }
 
   private accept(sock: Socket): void {
+    if (this.opts.isStale?.()) {
+      sock.destroy();
+      this.opts.onStale?.();
+      return;
+    }
     let buf = Buffer.alloc(0);
     let opening: ReturnType<typeof parseOpening> | undefined;
     const onData = (chunk: Buffer) => {
