@@ -581,14 +581,18 @@ export class NetworkService {
     };
   }
 
-  /** Host ports: a port another container publishes is refused (Docker's "already allocated"); 0 gets a free one. */
+  /**
+   * Host ports: a port another container publishes, or a host process listens on, is refused
+   * (Docker's "already allocated": portmap's DNAT would silently take the port from the host's
+   * listener); 0 gets a free one.
+   */
   private async resolvePorts(ports: readonly PortMapping[], id: string): Promise<PortMapping[]> {
     const used = this.attachments()
       .filter((a) => a.id !== id)
       .flatMap((a) => a.ports);
     const out: PortMapping[] = [];
     for (const p of ports) {
-      const hostPort = p.hostPort || (await freePort(p.hostIP, p.protocol));
+      const hostPort = await bindPort(p.hostIP, p.hostPort, p.protocol);
       const clash = used.find(
         (u) =>
           u.hostPort === hostPort &&
@@ -762,25 +766,34 @@ function run(cmd: string, args: string[]): Promise<number | null> {
   });
 }
 
-/** A host port that is free right now on `ip` (the kernel's pick of an ephemeral port). */
-function freePort(ip: string, protocol: "tcp" | "udp"): Promise<number> {
+/**
+ * Checks that `port` (0: the kernel's pick of a free one) can be bound on `ip` right now and
+ * resolves with it. Throws `INVALID_STATE` when something listens there.
+ */
+function bindPort(ip: string, port: number, protocol: "tcp" | "udp"): Promise<number> {
   const host = ip || "0.0.0.0";
+  const failed = (err: NodeJS.ErrnoException): NetworkError =>
+    err.code === "EADDRINUSE"
+      ? new NetworkError("INVALID_STATE", `Bind for ${host}:${port} failed: port is already allocated`)
+      : err.code === "EADDRNOTAVAIL"
+        ? new NetworkError("INVALID_ARGUMENT", `cannot publish on ${host}: not an address of this host`)
+        : new NetworkError("INVALID_STATE", `Bind for ${host}:${port} failed: ${err.message}`);
   if (protocol === "udp")
     return new Promise((resolve, reject) => {
       const s = createSocket("udp4");
-      s.on("error", reject);
-      s.bind(0, host, () => {
-        const { port } = s.address();
-        s.close(() => resolve(port));
+      s.on("error", (e) => reject(failed(e)));
+      s.bind(port, host, () => {
+        const bound = s.address().port;
+        s.close(() => resolve(bound));
       });
     });
   return new Promise((resolve, reject) => {
     const s = createServer();
-    s.on("error", reject);
-    s.listen(0, host, () => {
+    s.on("error", (e) => reject(failed(e)));
+    s.listen(port, host, () => {
       const addr = s.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      s.close(() => resolve(port));
+      const bound = typeof addr === "object" && addr ? addr.port : 0;
+      s.close(() => resolve(bound));
     });
   });
 }

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -204,5 +205,28 @@ test("a default network adopts the subnet of a bridge that already exists (daemo
     assert.equal(def.gateway, gw);
   } finally {
     spawnSync("ip", ["link", "del", br]);
+  }
+});
+
+test("a host port some host process listens on is refused, leaving nothing", async () => {
+  const server = createServer();
+  await new Promise<void>((res) => server.listen(0, "127.0.0.1", () => res()));
+  const addr = server.address();
+  const port = typeof addr === "object" && addr ? addr.port : 0;
+  const id = `hp${tag}`.padEnd(64, "6");
+  try {
+    await assert.rejects(
+      svc.setup({
+        id,
+        name: "taken",
+        dir: join(dir, "c", id),
+        ports: [{ hostIP: "127.0.0.1", hostPort: port, containerPort: 80, protocol: "tcp" }],
+      }),
+      { code: "INVALID_STATE", message: `Bind for 127.0.0.1:${port} failed: port is already allocated` },
+    );
+    assert.equal(svc.attachment(id), undefined);
+    assert.ok(!existsSync(join(dir, "run", "netns", id)));
+  } finally {
+    server.close();
   }
 });
