@@ -45,6 +45,7 @@ interface RunFlags {
   dnsOption?: string[];
   restart?: string;
   label?: Record<string, string>;
+  logOpt?: Record<string, string>;
   stopTimeout?: number;
   volume?: string[];
   tmpfs?: string[];
@@ -140,6 +141,7 @@ export function registerEngineCommands(program: Command): void {
     .option("--dns-option <opt>", "resolver option for /etc/resolv.conf (repeatable)", collect)
     .option("--restart <policy>", "no, always, unless-stopped, on-failure[:N]")
     .option("-l, --label <k=v>", "set a label (repeatable)", collectLabel)
+    .option("--log-opt <k=v>", "json-file option: max-size=10m, max-file=3 (repeatable)", collectLabel)
     .option("--stop-timeout <s>", "seconds to wait before SIGKILL on stop", parseCount)
     .option("-v, --volume <src:dst[:ro]>", "bind a host path or named volume (repeatable)", collect)
     .option("--tmpfs <dst[:opts]>", "mount a tmpfs (repeatable)", collect)
@@ -165,6 +167,7 @@ export function registerEngineCommands(program: Command): void {
           maximumRetryCount: Number(f.restart.split(":")[1] ?? 0),
         };
       if (f.label) body.labels = f.label;
+      if (f.logOpt) body.logOptions = f.logOpt;
       if (f.stopTimeout !== undefined) body.stopTimeout = f.stopTimeout;
       if (f.rm && f.detach) body.autoRemove = true;
       // As docker run -i: stdin ends with this command's (not so with -d).

@@ -479,6 +479,26 @@ test("log rotation: max-size/max-file rotate in the monitor; logs read across fi
   assert.equal(ps.stdout, since.stdout);
   const inspect = await docker(d, ["inspect", "-f", "{{json .HostConfig.LogConfig}}", id]);
   assert.equal(inspect.stdout.trim(), '{"Type":"json-file","Config":{"max-file":"3","max-size":"2k"}}');
+  const pr = await pier(d, [
+    "run",
+    "-d",
+    "--log-opt",
+    "max-size=1k",
+    "--log-opt",
+    "max-file=2",
+    reg.image,
+    "sh",
+    "-c",
+    "i=0; while [ $i -lt 40 ]; do i=$((i+1)); echo pier-line-$i-padding-padding; done",
+  ]);
+  assert.equal(pr.status, 0, pr.stderr);
+  const pid = pr.stdout.trim();
+  assert.equal((await docker(d, ["wait", pid])).stdout.trim(), "0");
+  const pdir = join(d.root, "containers", pid);
+  const pfiles = readdirSync(pdir).filter((n) => n.startsWith(`${pid}-json.log`));
+  assert.deepEqual(pfiles.sort(), [`${pid}-json.log`, `${pid}-json.log.1`]);
+  assert.match((await pier(d, ["logs", pid])).stdout, /pier-line-40-/);
+  await docker(d, ["rm", pid]);
   const bad = await docker(d, [
     "run",
     "--rm",
