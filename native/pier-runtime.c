@@ -11,10 +11,12 @@
  * (conmon's subreaper, --preserve-fds and the caller's stdio all behave the same).
  *
  * The service (dist/runtime/service/main.js beside this build) is started on first use, once,
- * under a lock, and exits by itself when idle. Run by a user other than root, with
- * PIER_RUNTIME_DIRECT=1, with "-" among the arguments (stdin input), or when the service cannot
- * start, this program execs the plain Node.js command line instead, which does the same work in
- * one process. Socket: /run/pier-runtime-service/<hash of the service path>.sock, root-only.
+ * under a lock, and exits by itself when idle. It runs as the caller: one per install, user and
+ * user namespace, at /run/pier-runtime-service/<hash>.sock for root, else under
+ * $XDG_RUNTIME_DIR/pier-runtime-service/ (mode 0700 either way). With PIER_RUNTIME_DIRECT=1,
+ * with "-" among the arguments (stdin input), without a usable $XDG_RUNTIME_DIR for a user, or
+ * when the service cannot start, this program execs the plain Node.js command line instead,
+ * which does the same work in one process.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -100,7 +102,10 @@ static int connect_service(const char *dir, const char *sock) {
   int fd = connect_to(sock);
   if (fd >= 0) return fd;
   if (mkdir(dir, 0700) < 0 && errno != EEXIST) return -1;
-  char lock_path[PATH_MAX + 8];
+  /* Only a directory of the caller's own that nobody else can write to holds the socket. */
+  struct stat st;
+  if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022)) return -1;
+  char lock_path[PATH_MAX + 64];
   snprintf(lock_path, sizeof lock_path, "%s.lock", sock);
   int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock < 0) return -1;
@@ -118,6 +123,16 @@ static int connect_service(const char *dir, const char *sock) {
   }
   close(lock);
   return fd;
+}
+
+/* True for root of the initial user namespace (uid_map is the whole identity map). */
+static int host_root(void) {
+  FILE *f = fopen("/proc/self/uid_map", "re");
+  if (!f) return 0;
+  unsigned long inside = 1, outside = 1, count = 0;
+  int n = fscanf(f, "%lu %lu %lu", &inside, &outside, &count);
+  fclose(f);
+  return n == 3 && inside == 0 && outside == 0 && count == 4294967295UL;
 }
 
 struct buf {
@@ -148,12 +163,14 @@ static int send_all(int fd, const char *p, size_t len) {
   return 1;
 }
 
-/* The request: "req LEN\n" then cwd, argc, the arguments, envc, the environment; NUL-separated. */
+/* The request: "req LEN\n" then cwd, pid, argc, the arguments, envc, the environment; NUL-separated. */
 static int send_request(int fd, int argc, char **argv) {
   struct buf b = {0};
   char cwd[PATH_MAX], num[32];
   if (!getcwd(cwd, sizeof cwd)) strcpy(cwd, "/");
   put(&b, cwd);
+  snprintf(num, sizeof num, "%d", (int)getpid());
+  put(&b, num);
   snprintf(num, sizeof num, "%d", argc - 1);
   put(&b, num);
   for (int i = 1; i < argc; i++) put(&b, argv[i]);
@@ -211,17 +228,31 @@ int main(int argc, char **argv) {
   snprintf(cli_js, sizeof cli_js, "%s/../../dist/runtime/cli/main.js", build_dir);
 
   const char *direct = getenv("PIER_RUNTIME_DIRECT");
-  if (geteuid() != 0 || (direct && *direct && strcmp(direct, "0") != 0)) exec_direct(argc, argv);
+  if (direct && *direct && strcmp(direct, "0") != 0) exec_direct(argc, argv);
   for (int i = 1; i < argc; i++)
     if (!strcmp(argv[i], "-")) exec_direct(argc, argv);
 
-  /* One service per install: the socket is named after the service's path. */
-  char real[PATH_MAX];
+  /*
+   * One service per install, user and user namespace (what the service decides depends on all
+   * three: rootless rules, the default state root): root of the host uses /run, everyone else
+   * (users, rootless podman's namespace) their $XDG_RUNTIME_DIR.
+   */
+  char real[PATH_MAX], userns[64] = "";
   if (!realpath(service_js, real)) exec_direct(argc, argv);
+  ssize_t un = readlink("/proc/self/ns/user", userns, sizeof userns - 1);
+  if (un > 0) userns[un] = '\0';
   uint64_t h = 1469598103934665603ULL;
   for (const char *p = real; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+  for (const char *p = userns; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+  char dir_buf[PATH_MAX];
   const char *dir = "/run/pier-runtime-service";
-  char sock[PATH_MAX];
+  if (geteuid() != 0 || !host_root()) {
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    if (!xdg || xdg[0] != '/' || access(xdg, W_OK) != 0) exec_direct(argc, argv);
+    snprintf(dir_buf, sizeof dir_buf, "%s/pier-runtime-service", xdg);
+    dir = dir_buf;
+  }
+  char sock[PATH_MAX + 32];
   const char *override = getenv("PIER_RUNTIME_SERVICE_SOCKET");
   if (override && *override) snprintf(sock, sizeof sock, "%s", override);
   else snprintf(sock, sizeof sock, "%s/%016llx.sock", dir, (unsigned long long)h);

@@ -22,7 +22,7 @@ import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busyb
 import { readLayout } from "./cgroups/mountinfo.js";
 import { defaultStateRoot, isRootless, runningInUserNamespace, uidMapIsNested } from "./rootless.js";
 import { ensureRootlessUser, SUB_SIZE } from "./rootless-fixture.js";
-import { CLI_PATH } from "./testing.js";
+import { pierRuntimeCommand } from "./testing.js";
 
 let tmp = "";
 let uid = 0;
@@ -49,7 +49,7 @@ after(async () => {
 
 /** Runs pier-runtime as the test user, with the default state root ($XDG_RUNTIME_DIR). */
 function asUser(args: string[], cwd = tmp): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [CLI_PATH, ...args], {
+  return spawnSync(...pierRuntimeCommand(args), {
     cwd,
     uid,
     gid,
@@ -129,7 +129,7 @@ test("rootless state lives under $XDG_RUNTIME_DIR/pier-runtime by default", asyn
   const { dir, id } = await rootlessBundle((s) => {
     if (s.process) s.process.args = ["sleep", "100"];
   });
-  const c = spawnSync(process.execPath, [CLI_PATH, "run", "-d", "-b", dir, id], {
+  const c = spawnSync(...pierRuntimeCommand(["run", "-d", "-b", dir, id]), {
     uid,
     gid,
     env: { PATH: "/usr/bin:/bin", XDG_RUNTIME_DIR: xdg },
@@ -260,7 +260,7 @@ test("rootless with a delegated cgroup: the container gets its own cgroup and it
       "sh",
       [
         "-c",
-        `${join1}; exec setpriv --reuid ${uid} --regid ${gid} --clear-groups ${process.execPath} ${CLI_PATH} run -b ${dir} ${id}`,
+        `${join1}; exec setpriv --reuid ${uid} --regid ${gid} --clear-groups ${pierRuntimeCommand(["run", "-b", dir, id]).flat().join(" ")}`,
       ],
       { encoding: "utf8", env: { PATH: "/usr/bin:/bin", XDG_RUNTIME_DIR: xdg }, input: "", timeout: 60000 },
     );
@@ -295,7 +295,7 @@ test("rootless with subordinate ranges: supplementary groups at run and at exec 
       s.process.args = ["sh", "-c", "id -G > /dev/shm/groups; sleep 100"];
     }
   });
-  const c = spawnSync(process.execPath, [CLI_PATH, "run", "-d", "-b", dir, id], {
+  const c = spawnSync(...pierRuntimeCommand(["run", "-d", "-b", dir, id]), {
     uid,
     gid,
     env: { PATH: "/usr/bin:/bin", XDG_RUNTIME_DIR: xdg },

@@ -42,6 +42,8 @@ export interface CliIo {
   cwd: string;
   /** The caller's environment (the default state root depends on it). */
   env: Readonly<Record<string, string | undefined>>;
+  /** The calling process when it is not this one (its cgroups are the caller's). */
+  callerPid?: number;
   /** How pier-init is started (default: a child of this process). */
   launch?: HelperLauncher;
   /** Aborted when the caller went away (ends streaming commands such as `events`). */
@@ -79,6 +81,14 @@ async function context(g: Globals) {
   const root = g.root ?? defaultStateRoot(process.geteuid?.() ?? 0, g.io.env, runningInUserNamespace());
   const ctx = runtimeContext(root, (m) => logLine(g, "warning", m));
   if (g.systemdCgroup) ctx.systemdCgroup = true;
+  if (g.io.callerPid !== undefined) {
+    // A relative cgroupsPath goes under the caller's cgroup, as it would under runc.
+    const { parseProcCgroup } = await import("../cgroups/mountinfo.js");
+    const { readFileSync } = await import("node:fs");
+    try {
+      ctx.ownCgroups = parseProcCgroup(readFileSync(`/proc/${g.io.callerPid}/cgroup`, "utf8"));
+    } catch {}
+  }
   return ctx;
 }
 

@@ -46,10 +46,12 @@ export async function cgroupForContainer(
   spec: Spec,
   systemd: boolean,
   warn: (m: string) => void,
+  ownCgroups?: Record<string, string>,
 ): Promise<ContainerCgroup> {
   const cg = await openCgroup({
     containerId: id,
     systemd,
+    ...(ownCgroups ? { ownCgroups } : {}),
     deviceFilterLoader: nativeDeviceFilterLoader,
     ...(spec.linux?.cgroupsPath !== undefined ? { cgroupsPath: spec.linux.cgroupsPath } : {}),
   });

@@ -11,6 +11,11 @@ export interface RuntimeContext {
   warn(message: string): void;
   /** `--systemd-cgroup`: cgroupsPath is `slice:prefix:name`; cgroupfs is still what is driven. */
   systemdCgroup?: boolean;
+  /**
+   * The caller's own cgroups, which a relative `cgroupsPath` is under (as runc: its own cgroup);
+   * default this process's. The runtime service sets its caller's.
+   */
+  ownCgroups?: Record<string, string>;
 }
 
 /**

@@ -87,7 +87,7 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
     const seccomp: SeccompProgram | undefined = spec.linux?.seccomp
       ? (await import("./seccomp-link.js")).compileSeccompFor(spec)
       : undefined;
-    cgroup = await cgroupForContainer(opts.id, spec, ctx.systemdCgroup === true, ctx.warn);
+    cgroup = await cgroupForContainer(opts.id, spec, ctx.systemdCgroup === true, ctx.warn, ctx.ownCgroups);
     const plan = planCreate({
       id: opts.id,
       spec,

@@ -3,7 +3,7 @@
  * service; the C side of it is `native/ctl-relay.h`. Pure: parsing and framing only.
  *
  * Front end -> service, first on a connection: `req LEN\n` + LEN bytes of NUL-terminated fields
- * (cwd, argc, the arguments, envc, the environment), or `sync TOKEN\n` on the second connection
+ * (cwd, pid, argc, the arguments, envc, the environment), or `sync TOKEN\n` on the second connection
  * that becomes pier-init's sync socket. Later, from pier-init's parent: `exited CODE\n`.
  * Service -> front end: `out LEN\n`/`err LEN\n` + bytes, `exec TOKEN\n`, `exit CODE\n`.
  */
@@ -12,6 +12,8 @@ import { RuntimeError } from "../error.js";
 /** A command line to run for the caller. */
 export interface ServiceRequest {
   cwd: string;
+  /** The front end's pid (its cgroups are the caller's). */
+  pid: number;
   argv: string[];
   env: Record<string, string>;
 }
@@ -53,6 +55,7 @@ export function parseRequest(payload: Buffer): ServiceRequest {
   };
   const cwd = next("working directory");
   if (!cwd.startsWith("/")) throw new RuntimeError("PROTOCOL", "the working directory is not absolute");
+  const pid = count("pid");
   const argc = count("argument count");
   const argv: string[] = [];
   for (let k = 0; k < argc; k++) argv.push(next("arguments"));
@@ -64,13 +67,13 @@ export function parseRequest(payload: Buffer): ServiceRequest {
     if (eq > 0) env[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
   if (i !== fields.length) throw new RuntimeError("PROTOCOL", "request has trailing fields");
-  return { cwd, argv, env };
+  return { cwd, pid, argv, env };
 }
 
 /** Encodes a request as the front end sends it (for tests and other clients). */
 export function encodeRequest(req: ServiceRequest): Buffer {
   const env = Object.entries(req.env).map(([k, v]) => `${k}=${v}`);
-  const fields = [req.cwd, String(req.argv.length), ...req.argv, String(env.length), ...env];
+  const fields = [req.cwd, String(req.pid), String(req.argv.length), ...req.argv, String(env.length), ...env];
   const body = Buffer.from(fields.map((f) => `${f}\0`).join(""), "utf8");
   return Buffer.concat([Buffer.from(`req ${body.length}\n`), body]);
 }

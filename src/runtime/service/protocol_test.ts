@@ -12,6 +12,7 @@ import {
 test("a request round-trips through the front end's encoding", () => {
   const req = {
     cwd: "/tmp/x",
+    pid: 4242,
     argv: ["--root", "/r", "run", "-b", "b c", "id"],
     env: { A: "1", B: "x=y", E: "" },
   };
@@ -29,10 +30,11 @@ test("malformed openings and requests are refused with the reason", () => {
   assert.deepEqual(parseOpening(`sync ${"ab".repeat(16)}`), { kind: "sync", token: "ab".repeat(16) });
   const body = (fields: string[]) => Buffer.from(fields.map((f) => `${f}\0`).join(""));
   assert.throws(() => parseRequest(Buffer.from("/\0" + "1")), /does not end with a NUL/);
-  assert.throws(() => parseRequest(body(["relative", "0", "0"])), /not absolute/);
-  assert.throws(() => parseRequest(body(["/", "2", "a"])), /ends before its arguments/);
-  assert.throws(() => parseRequest(body(["/", "x"])), /bad argument count/);
-  assert.throws(() => parseRequest(body(["/", "0", "0", "extra"])), /trailing fields/);
+  assert.throws(() => parseRequest(body(["relative", "1", "0", "0"])), /not absolute/);
+  assert.throws(() => parseRequest(body(["/", "x", "0", "0"])), /bad pid/);
+  assert.throws(() => parseRequest(body(["/", "1", "2", "a"])), /ends before its arguments/);
+  assert.throws(() => parseRequest(body(["/", "1", "x"])), /bad argument count/);
+  assert.throws(() => parseRequest(body(["/", "1", "0", "0", "extra"])), /trailing fields/);
 });
 
 test("output frames carry their byte length; exited lines parse", () => {

@@ -198,6 +198,7 @@ export class RuntimeService {
       stderr: (text) => write(frameOutput("err", text)),
       cwd: req.cwd,
       env: req.env,
+      callerPid: req.pid,
       launch,
       signal: gone.signal,
     };
