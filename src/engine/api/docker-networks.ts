@@ -48,7 +48,7 @@ export function dockerNetwork(
     };
   }
   const containers: Record<string, unknown> = {};
-  for (const a of attachments) {
+  for (const a of attachments.flatMap(endpointViews)) {
     if (a.networkId !== def.id) continue;
     containers[a.id] = {
       Name: a.name,
@@ -78,6 +78,21 @@ export function dockerNetwork(
     },
     Labels: def.labels,
   };
+}
+
+/** An attachment as one view per network it is on (its own, then each connected one). */
+function endpointViews(a: NetworkAttachment): NetworkAttachment[] {
+  return [
+    a,
+    ...(a.endpoints ?? []).map((e) => ({
+      ...a,
+      network: e.network,
+      networkId: e.networkId,
+      ...(e.address ? { address: e.address } : {}),
+      ...(e.gateway ? { gateway: e.gateway } : {}),
+      ...(e.mac ? { mac: e.mac } : {}),
+    })),
+  ];
 }
 
 function endpointId(a: NetworkAttachment): string {
@@ -212,12 +227,32 @@ export async function dockerNetworkRoutes(
   if (!m) return false;
   const ref = decodeURIComponent(m[1]!);
   if (method === "POST" && m[2]) {
-    req.resume();
-    networkOf(svc, ref);
-    throw new NetworkError(
-      "INVALID_ARGUMENT",
-      `docker network ${m[2]} is not supported by pier yet: give --network to docker run`,
-    );
+    const body = obj(await readJson(req));
+    const target = networkOf(svc, ref);
+    if (!("id" in target))
+      throw new NetworkError(
+        "INVALID_ARGUMENT",
+        `containers cannot be ${m[2]}ed to the ${target.name} network`,
+      );
+    if (typeof body.Container !== "string" || !body.Container)
+      throw new NetworkError("INVALID_ARGUMENT", "Container is required");
+    const rec = svc.find(body.Container);
+    const request = {
+      id: rec.id,
+      name: rec.name,
+      dir: svc.dir(rec.id),
+      ...(rec.config.networkMode !== undefined ? { mode: rec.config.networkMode } : {}),
+    };
+    if (m[2] === "connect") {
+      const aliases = obj(body.EndpointConfig).Aliases;
+      await svc.networks.connect(
+        request,
+        target.id,
+        Array.isArray(aliases) ? aliases.filter((a): a is string => typeof a === "string") : [],
+      );
+    } else await svc.networks.disconnect(request, target.id);
+    res.writeHead(200, { "Content-Type": "application/json", "Content-Length": 0 }).end();
+    return true;
   }
   req.resume();
   if (method === "GET" && !m[2]) {
@@ -273,6 +308,25 @@ function modeName(rec: ContainerRecord): string {
   return m === undefined || m === "" || m === "default" ? DEFAULT_NETWORK : m;
 }
 
+/** The endpoints of the networks a container was connected to (`docker network connect`). */
+function connected(
+  svc: ContainerService,
+  rec: ContainerRecord,
+  a: NetworkAttachment | undefined,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const views = a ? endpointViews(a).slice(1) : [];
+  for (const c of svc.networks.connections(rec.id)) {
+    const def = svc.networks.list().find((n) => n.id === c.networkId);
+    if (!def) continue;
+    out[def.name] = endpoint(
+      views.find((v) => v.networkId === c.networkId),
+      def,
+    );
+  }
+  return out;
+}
+
 function settings(svc: ContainerService, rec: ContainerRecord): Record<string, unknown> {
   const a = rec.status === "running" ? svc.networks.attachment(rec.id) : undefined;
   const mode = modeName(rec);
@@ -300,7 +354,7 @@ function settings(svc: ContainerService, rec: ContainerRecord): Record<string, u
     IPv6Gateway: "",
     MacAddress: ep.MacAddress,
     // Another container's namespace is not an endpoint of this one (Docker shows none).
-    Networks: mode.startsWith("container:") ? {} : { [def?.name ?? mode]: ep },
+    Networks: mode.startsWith("container:") ? {} : { [def?.name ?? mode]: ep, ...connected(svc, rec, a) },
   };
 }
 

@@ -530,6 +530,7 @@ export class ContainerService extends EventEmitter {
     await this.networks
       .teardown(rec.id)
       .catch((e: Error) => this.log(`network teardown ${rec.id}: ${e.message}`));
+    this.networks.forget(rec.id);
     await this.snapshots.remove(rec.id);
     await rm(this.dir(rec.id), { recursive: true, force: true });
     await rm(this.runDir(rec.id), { recursive: true, force: true });
@@ -650,9 +651,11 @@ export class ContainerService extends EventEmitter {
   /** Names of the containers configured for network `ref` (what keeps `network rm` from removing it). */
   networkUsers(ref: string): string[] {
     const def = this.networks.find(ref);
+    const connected = new Set(this.networks.connectedTo(def.id));
     return this.store
       .list()
       .filter((r) => {
+        if (connected.has(r.id)) return true;
         const mode = r.config.networkMode;
         if (mode === "host" || mode === "none") return false;
         if (mode === undefined || mode === "" || mode === "default") return def.name === "bridge";

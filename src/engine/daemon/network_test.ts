@@ -487,3 +487,69 @@ test("-P publishes exposed ports on free host ports, reachable on 127.0.0.1", as
     await docker(d, ["rm", "-f", "puball"]);
   }
 });
+
+test("docker network connect/disconnect: a second interface, names on both networks, 409 while connected", async () => {
+  const [s1, s2] = [freeSubnet(), freeSubnet()];
+  assert.equal((await docker(d, ["network", "create", "--subnet", s1, "pier-front"])).status, 0);
+  assert.equal((await docker(d, ["network", "create", "--subnet", s2, "pier-back"])).status, 0);
+  try {
+    const app = await docker(d, [
+      "run",
+      "-d",
+      "--name",
+      "app",
+      "--network",
+      "pier-front",
+      reg.image,
+      "sleep",
+      "60",
+    ]);
+    assert.equal(app.status, 0, app.stderr);
+    const db = await docker(d, [
+      "run",
+      "-d",
+      "--name",
+      "db",
+      "--network",
+      "pier-back",
+      reg.image,
+      "sleep",
+      "60",
+    ]);
+    assert.equal(db.status, 0, db.stderr);
+    const c = await docker(d, ["network", "connect", "--alias", "api", "pier-back", "app"]);
+    assert.equal(c.status, 0, c.stderr);
+    const addrs = await docker(d, ["exec", "app", "ip", "-o", "-4", "addr", "show"]);
+    const prefix = (s: string) => s.split(".").slice(0, 3).join(".").replace(/\./g, "\\.");
+    assert.match(addrs.stdout, new RegExp(`eth0\\s+inet ${prefix(s1)}\\.`));
+    assert.match(addrs.stdout, new RegExp(`eth1\\s+inet ${prefix(s2)}\\.`));
+    const ping = await docker(d, ["exec", "app", "ping", "-c1", "-W2", "db"]);
+    assert.equal(
+      ping.status,
+      0,
+      `app reaches db by name over the connected network: ${ping.stdout}${ping.stderr}`,
+    );
+    const back = await docker(d, ["exec", "db", "ping", "-c1", "-W2", "api"]);
+    assert.equal(back.status, 0, `db resolves app's alias: ${back.stdout}${back.stderr}`);
+    const nets = await docker(d, ["inspect", "--format", "{{len .NetworkSettings.Networks}}", "app"]);
+    assert.equal(nets.stdout.trim(), "2");
+    const again = await docker(d, ["network", "connect", "pier-back", "app"]);
+    assert.notEqual(again.status, 0);
+    assert.match(again.stderr, /already exists/);
+    const busy = await raw("DELETE", "/v1.41/networks/pier-back");
+    assert.equal(busy.status, 409);
+    const dc = await docker(d, ["network", "disconnect", "pier-back", "app"]);
+    assert.equal(dc.status, 0, dc.stderr);
+    const after = await docker(d, ["exec", "app", "ip", "-o", "link", "show"]);
+    assert.doesNotMatch(after.stdout, /eth1/);
+    const gone = await docker(d, ["exec", "db", "cat", "/etc/hosts"]);
+    assert.doesNotMatch(gone.stdout, /\bapi\b/);
+    const own = await docker(d, ["network", "disconnect", "pier-front", "app"]);
+    assert.notEqual(own.status, 0);
+  } finally {
+    await docker(d, ["rm", "-f", "app", "db"]);
+    await docker(d, ["network", "rm", "pier-front", "pier-back"]);
+  }
+  const ls = await docker(d, ["network", "ls", "--format", "{{.Name}}"]);
+  assert.doesNotMatch(ls.stdout, /pier-(front|back)/);
+});

@@ -107,6 +107,8 @@ export interface NetworkAttachment {
   extraHosts?: HostEntry[];
   /** Extra names peers resolve this container by. */
   aliases?: string[];
+  /** Networks it was connected to beyond its own (`docker network connect`): eth1, eth2, … */
+  endpoints?: NetworkEndpoint[];
   /** The conflist the container was ADDed with (DEL uses the same). */
   conflist?: CniConflist;
   /** Published ports with the host ports actually used. */
@@ -116,6 +118,26 @@ export interface NetworkAttachment {
   address?: string;
   gateway?: string;
   mac?: string;
+}
+
+/** One more network a running container is on (`docker network connect`). */
+export interface NetworkEndpoint {
+  network: string;
+  networkId: string;
+  /** `eth1`, `eth2`, … */
+  ifname: string;
+  aliases?: string[];
+  conflist: CniConflist;
+  result?: CniResult;
+  address?: string;
+  gateway?: string;
+  mac?: string;
+}
+
+/** A persisted `docker network connect`: re-applied at every start until disconnected. */
+export interface NetworkConnection {
+  networkId: string;
+  aliases?: string[];
 }
 
 /** The pseudo networks that have no CNI config. */
@@ -342,7 +364,7 @@ export class NetworkService {
         `${def.name} is a pre-defined network and cannot be removed`,
       );
     const attached = this.attachments()
-      .filter((a) => a.networkId === def.id)
+      .filter((a) => this.networkIdsOf(a).includes(def.id))
       .map((a) => a.name);
     const all = [...new Set([...users, ...attached])];
     if (all.length)
@@ -532,9 +554,162 @@ export class NetworkService {
       if (addr.mac) a.mac = addr.mac;
       await this.saveState(a);
     }
-    await this.refreshHosts(a.networkId, a);
+    for (const c of this.connections(a.id)) {
+      const def = this.list().find((n) => n.id === c.networkId);
+      if (def) await this.addEndpoint(a, def, c.aliases ?? []);
+      else this.log(`network ${c.networkId} of ${a.id} is gone: not connected`);
+    }
+    if (a.endpoints?.length) await this.saveState(a);
+    await this.refreshHosts(this.networkIdsOf(a), a);
     this.log("network attached", { id: a.id, network: a.network ?? "none", address: a.address ?? "" });
     return a;
+  }
+
+  /** The ids of every network an attachment is on (its own first). */
+  private networkIdsOf(a: NetworkAttachment): string[] {
+    return [...(a.networkId ? [a.networkId] : []), ...(a.endpoints ?? []).map((e) => e.networkId)];
+  }
+
+  private connectionsFile(id: string): string {
+    return join(this.configDir, "endpoints", `${id}.json`);
+  }
+
+  /** The networks container `id` was connected to beyond its own, in order. */
+  connections(id: string): NetworkConnection[] {
+    try {
+      return JSON.parse(readFileSync(this.connectionsFile(id), "utf8")) as NetworkConnection[];
+    } catch {
+      return [];
+    }
+  }
+
+  private saveConnections(id: string, list: readonly NetworkConnection[]): void {
+    const file = this.connectionsFile(id);
+    if (!list.length) {
+      rmSync(file, { force: true });
+      return;
+    }
+    mkdirSync(join(this.configDir, "endpoints"), { recursive: true, mode: 0o700 });
+    writeFileSync(`${file}.tmp`, JSON.stringify(list));
+    renameSync(`${file}.tmp`, file);
+  }
+
+  /** Ids of the containers connected to network `networkId` beyond their own network. */
+  connectedTo(networkId: string): string[] {
+    let files: string[];
+    try {
+      files = readdirSync(join(this.configDir, "endpoints")).filter((f) => f.endsWith(".json"));
+    } catch {
+      return [];
+    }
+    return files
+      .map((f) => f.slice(0, -5))
+      .filter((id) => this.connections(id).some((c) => c.networkId === networkId));
+  }
+
+  /** Drops a removed container's connections. */
+  forget(id: string): void {
+    rmSync(this.connectionsFile(id), { force: true });
+  }
+
+  /** ADDs `def` to a live attachment as its next interface (the caller saves the state). */
+  private async addEndpoint(
+    a: NetworkAttachment,
+    def: NetworkDefinition,
+    aliases: readonly string[],
+  ): Promise<void> {
+    const used = new Set((a.endpoints ?? []).map((e) => e.ifname));
+    let n = 1;
+    while (used.has(`eth${n}`)) n++;
+    const e: NetworkEndpoint = {
+      network: def.name,
+      networkId: def.id,
+      ifname: `eth${n}`,
+      ...(aliases.length ? { aliases: [...aliases] } : {}),
+      conflist: attachmentConflist(networkConflist(def, this.ipamFor(def)), {
+        publishes: false,
+        forwardAccepts: (await this.forwardPolicy()) === "ACCEPT",
+      }),
+    };
+    if (!this.masqueraded.has(def.id)) {
+      await ensureRule("nat", "POSTROUTING", masqueradeRule(def));
+      this.masqueraded.add(def.id);
+    }
+    e.result = await this.cni.add(e.conflist, { containerId: a.id, netns: a.netns, ifname: e.ifname });
+    const addr = containerAddress(e.result, e.ifname);
+    if (!addr) {
+      await this.cni
+        .del(e.conflist, { containerId: a.id, netns: a.netns, ifname: e.ifname }, {}, e.result)
+        .catch(() => {});
+      throw new NetworkError("CNI_INVALID_RESULT", `network ${def.name} gave the container no IPv4 address`);
+    }
+    e.address = addr.address;
+    if (addr.gateway) e.gateway = addr.gateway;
+    if (addr.mac) e.mac = addr.mac;
+    a.endpoints = [...(a.endpoints ?? []), e];
+  }
+
+  /**
+   * `docker network connect`: puts container `req.id` on network `ref` as well, now when it runs
+   * and at every later start. Throws `INVALID_ARGUMENT` for a container on the host's, no or
+   * another container's network, `INVALID_STATE` when it is on that network already.
+   */
+  async connect(req: ContainerNetworkRequest, ref: string, aliases: readonly string[] = []): Promise<void> {
+    const mode = this.resolveMode(req.mode);
+    if (typeof mode !== "object")
+      throw new NetworkError(
+        "INVALID_ARGUMENT",
+        `container ${req.name} shares a network namespace (--network ${req.mode}) and cannot be connected to networks`,
+      );
+    const def = this.find(ref);
+    const list = this.connections(req.id);
+    if (def.id === mode.id || list.some((c) => c.networkId === def.id))
+      throw new NetworkError(
+        "INVALID_STATE",
+        `endpoint with name ${req.name} already exists in network ${def.name}`,
+      );
+    const a = this.attachment(req.id);
+    if (a) {
+      await this.addEndpoint(a, def, aliases);
+      await this.saveState(a);
+      await this.refreshHosts([def.id], a);
+    }
+    this.saveConnections(req.id, [
+      ...list,
+      { networkId: def.id, ...(aliases.length ? { aliases: [...aliases] } : {}) },
+    ]);
+    this.log("network connected", { id: req.id, network: def.name });
+  }
+
+  /**
+   * `docker network disconnect`: takes container `req.id` off network `ref` (now and for later
+   * starts). The network it was created on cannot be taken away (`INVALID_ARGUMENT`); a
+   * network it is not on is `NOT_FOUND`.
+   */
+  async disconnect(req: ContainerNetworkRequest, ref: string): Promise<void> {
+    const mode = this.resolveMode(req.mode);
+    const def = this.find(ref);
+    if (typeof mode === "object" && def.id === mode.id)
+      throw new NetworkError(
+        "INVALID_ARGUMENT",
+        `container ${req.name} was created on network ${def.name}: pier cannot disconnect it from that one`,
+      );
+    const list = this.connections(req.id);
+    if (!list.some((c) => c.networkId === def.id))
+      throw new NetworkError("NOT_FOUND", `container ${req.name} is not connected to network ${def.name}`);
+    const a = this.attachment(req.id);
+    const e = a?.endpoints?.find((x) => x.networkId === def.id);
+    if (a && e) {
+      await this.cni.del(e.conflist, { containerId: a.id, netns: a.netns, ifname: e.ifname }, {}, e.result);
+      a.endpoints = a.endpoints?.filter((x) => x !== e);
+      await this.saveState(a);
+      await this.refreshHosts([def.id], a);
+    }
+    this.saveConnections(
+      req.id,
+      list.filter((c) => c.networkId !== def.id),
+    );
+    this.log("network disconnected", { id: req.id, network: def.name });
   }
 
   /** The FORWARD policy, read at most every 10 s (an iptables run per start is measurable). */
@@ -612,24 +787,48 @@ export class NetworkService {
   }
 
   /**
-   * Rewrites the hosts file of `self` and, on a user network, of every container on it, so each
-   * one resolves every other by name (the default bridge has no name resolution, as in Docker).
-   * Files are rewritten in place: the bind mount in each container keeps seeing the same inode.
+   * Rewrites the hosts file of `self` and of every container on the user networks `networkIds`,
+   * so each one resolves every other container it shares a user network with, by name, id,
+   * hostname and aliases (the default bridge has no name resolution, as in Docker). Files are
+   * rewritten in place: the bind mount in each container keeps seeing the same inode.
    */
-  private refreshHosts(networkId: string | undefined, self?: NetworkAttachment): Promise<void> {
+  private refreshHosts(networkIds: readonly (string | undefined)[], self?: NetworkAttachment): Promise<void> {
     const job = this.hostsQueue.then(async () => {
-      const def = networkId ? this.list().find((n) => n.id === networkId) : undefined;
-      const userNet = def !== undefined && def.name !== DEFAULT_NETWORK;
-      const members = userNet ? this.attachments().filter((a) => a.networkId === networkId && a.address) : [];
-      const entry = (a: NetworkAttachment): HostEntry => ({
-        ip: (a.address ?? "").split("/")[0]!,
-        names: [a.hostname, a.name, a.id.slice(0, 12), ...(a.aliases ?? [])],
-      });
-      const targets = new Map(members.map((m) => [m.id, m]));
-      if (self) targets.set(self.id, self);
-      for (const t of targets.values()) {
-        const own = t.address ? entry(t) : { names: [t.hostname] };
-        const peers = members.filter((m) => m.id !== t.id).map(entry);
+      const user = new Set(
+        this.list()
+          .filter((n) => n.name !== DEFAULT_NETWORK)
+          .map((n) => n.id),
+      );
+      const all = this.attachments().filter((a) => a.id !== self?.id);
+      if (self) all.push(self);
+      type Ep = {
+        networkId?: string | undefined;
+        address?: string | undefined;
+        aliases?: string[] | undefined;
+      };
+      const eps = (a: NetworkAttachment) =>
+        ([{ networkId: a.networkId, address: a.address, aliases: a.aliases }, ...(a.endpoints ?? [])] as Ep[])
+          .filter((e) => e.networkId !== undefined && e.address !== undefined && user.has(e.networkId))
+          .map((e) => ({ networkId: e.networkId!, address: e.address!, aliases: e.aliases ?? [] }));
+      const names = (a: NetworkAttachment, aliases?: readonly string[]) => [
+        a.hostname,
+        a.name,
+        a.id.slice(0, 12),
+        ...(aliases ?? []),
+      ];
+      const changed = new Set(networkIds);
+      for (const t of all) {
+        const on = new Set(eps(t).map((e) => e.networkId));
+        if (t.id !== self?.id && ![...on].some((n) => changed.has(n))) continue;
+        const own = t.address
+          ? { ip: t.address.split("/")[0]!, names: names(t, t.aliases) }
+          : { names: [t.hostname] };
+        const peers: HostEntry[] = [];
+        for (const o of all)
+          if (o.id !== t.id)
+            for (const e of eps(o))
+              if (on.has(e.networkId))
+                peers.push({ ip: e.address.split("/")[0]!, names: names(o, e.aliases) });
         await writeFile(t.hostsFile, renderHosts(own, peers, t.extraHosts ?? [])).catch((e: Error) =>
           this.log(`hosts file of ${t.id}: ${e.message}`),
         );
@@ -674,6 +873,12 @@ export class NetworkService {
     await removeNetns(a.netns).catch((err) => {
       first = err;
     });
+    for (const e of [...(a.endpoints ?? [])].reverse())
+      await this.cni
+        .del(e.conflist, { containerId: a.id, netns: "", ifname: e.ifname }, {}, e.result)
+        .catch((err) => {
+          first ??= err;
+        });
     if (a.conflist) {
       await this.cni
         .del(a.conflist, { containerId: a.id, netns: "", ifname: "eth0" }, this.runtimeConfig(a), a.result)
@@ -682,7 +887,7 @@ export class NetworkService {
         });
     }
     await rm(this.stateFile(id), { force: true });
-    await this.refreshHosts(a.networkId);
+    await this.refreshHosts(this.networkIdsOf(a));
     this.log("network detached", { id, network: a.network ?? "none" });
     if (first) throw first;
   }

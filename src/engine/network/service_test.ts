@@ -230,3 +230,23 @@ test("a host port some host process listens on is refused, leaving nothing", asy
     server.close();
   }
 });
+
+test("a network connected while the container is stopped is attached at its next start, and torn down", async () => {
+  const extra = svc.create({ name: `later-${tag}`, subnet: freeSubnet(24) });
+  const id = `cn${tag}`.padEnd(64, "7");
+  const req = { id, name: "later", dir: join(dir, "c", id) };
+  await svc.prepare(req);
+  await svc.connect(req, extra.name, ["alias1"]);
+  assert.deepEqual(svc.connectedTo(extra.id), [id]);
+  await assert.rejects(svc.connect(req, extra.id), { code: "INVALID_STATE" });
+  await assert.rejects(svc.connect({ ...req, mode: "host" }, extra.id), /cannot be connected/);
+  const a = await svc.setup(req);
+  assert.equal(a?.endpoints?.[0]?.ifname, "eth1");
+  assert.match(inNetns(a!.netns, ["ip", "-o", "-4", "addr", "show", "eth1"]), /inet /);
+  await assert.rejects(svc.remove(extra.name, []), { code: "INVALID_STATE" });
+  await svc.teardown(id);
+  await svc.disconnect(req, extra.name);
+  await assert.rejects(svc.disconnect(req, extra.name), { code: "NOT_FOUND" });
+  svc.forget(id);
+  await svc.remove(extra.name, svc.connectedTo(extra.id));
+});
