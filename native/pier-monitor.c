@@ -675,14 +675,16 @@ int main(int argc, char **argv) {
       }
     }
   }
+  /* The paths go before the exit file does: once pierd sees that file it may start the container
+   * again, and the next monitor's sockets at the same paths must not be unlinked by this one. */
+  if (attach_path) unlink(attach_path);
+  if (console_path) unlink(console_path);
+  if (ctl_path) unlink(ctl_path);
   if (create_failed) {
     write_exit_file(exit_path, -1, 1);
   } else {
     write_exit_file(exit_path, ctr_status, 0);
   }
   status_line("exited %d\n", create_failed ? -1 : ctr_status);
-  if (attach_path) unlink(attach_path);
-  if (console_path) unlink(console_path);
-  if (ctl_path) unlink(ctl_path);
   return 0;
 }

@@ -550,3 +550,28 @@ test("a TTY container outlives a pierd crash: resize, exec -t and its log still 
   assert.equal(e.status, 5, e.stderr);
   await docker(d, ["rm", "-f", "tty-crash"]);
 });
+
+test("a restarted TTY container gets a fresh terminal that resizes", async () => {
+  const c = await docker(d, [
+    "run",
+    "-dt",
+    "--name",
+    "tty-restart",
+    reg.image,
+    "sh",
+    "-c",
+    "trap 'stty size; exit 0' WINCH; while :; do sleep 0.1; done",
+  ]);
+  assert.equal(c.status, 0, c.stderr);
+  for (const size of ["11 22", "33 44"]) {
+    const r = await docker(d, ["restart", "-t", "1", "tty-restart"]);
+    assert.equal(r.status, 0, r.stderr);
+    await sleep(300);
+    const [h, w] = size.split(" ");
+    assert.equal(await post(`/v1.41/containers/tty-restart/resize?h=${h}&w=${w}`), 200);
+    await until(async () =>
+      (await docker(d, ["logs", "tty-restart"])).stdout.includes(size) ? true : undefined,
+    );
+  }
+  await docker(d, ["rm", "-f", "tty-restart"]);
+});
