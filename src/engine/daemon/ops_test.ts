@@ -203,6 +203,25 @@ test("docker stats --no-stream and the streamed stats API", async () => {
     assert.equal(table.status, 0, table.stderr);
     assert.match(table.stdout, /CONTAINER ID\s+NAME\s+CPU %/);
     assert.match(table.stdout, /busy/);
+    // The CLI's live view keeps reading the stream: two refreshes arrive.
+    const live = spawn(requireDocker(), ["stats", "--format", "{{.Name}} {{.PIDs}}", "busy"], {
+      env: {
+        ...process.env,
+        DOCKER_HOST: `unix://${d.dockerSocket}`,
+        DOCKER_CONFIG: join(d.dir, "docker-config"),
+      },
+    });
+    let liveOut = "";
+    live.stdout.on("data", (c: Buffer) => {
+      liveOut += c.toString();
+    });
+    try {
+      const until = Date.now() + 8000;
+      while ((liveOut.match(/busy \d+/g) ?? []).length < 2 && Date.now() < until) await sleep(100);
+      assert.ok((liveOut.match(/busy [1-9]\d*/g) ?? []).length >= 2, liveOut);
+    } finally {
+      live.kill();
+    }
     // Streaming: one JSON object a second, the second with precpu_stats filled.
     const objs = await new Promise<Record<string, unknown>[]>((resolve, reject) => {
       const got: Record<string, unknown>[] = [];
