@@ -78,6 +78,30 @@ export function registerNetworkCommands(program: Command): void {
       printJson(out);
     });
 
+  for (const verb of ["connect", "disconnect"] as const) {
+    const cmd = network
+      .command(verb)
+      .description(
+        verb === "connect"
+          ? "put a container on one more network (now if it runs, and at every start)"
+          : "take a container off a network it was connected to",
+      )
+      .argument("<network>", "name, id or id prefix")
+      .argument("<container>", "id, name or id prefix");
+    if (verb === "connect")
+      cmd.option(
+        "--alias <name>",
+        "another name peers resolve it by (repeatable)",
+        (v: string, p: string[] = []) => [...p, v],
+      );
+    cmd.action(async (net: string, container: string, f: { alias?: string[] }) => {
+      await callJson("POST", `/v1/networks/${enc(net)}/${verb}`, {
+        container,
+        ...(f.alias ? { aliases: f.alias } : {}),
+      });
+    });
+  }
+
   network
     .command("rm")
     .alias("remove")

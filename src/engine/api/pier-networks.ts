@@ -20,8 +20,14 @@ function view(svc: ContainerService, def: NetworkDefinition): NetworkView {
     ...def,
     containers: svc.networks
       .attachments()
-      .filter((a) => a.networkId === def.id)
-      .map((a) => ({ id: a.id, name: a.name, address: a.address ?? "" })),
+      .flatMap((a) =>
+        [
+          { networkId: a.networkId, address: a.address },
+          ...(a.endpoints ?? []).map((e) => ({ networkId: e.networkId, address: e.address })),
+        ]
+          .filter((e) => e.networkId === def.id)
+          .map((e) => ({ id: a.id, name: a.name, address: e.address ?? "" })),
+      ),
   };
 }
 
@@ -98,6 +104,28 @@ export async function pierNetworkRoutes(
       labels: labelsOf(b.labels),
     });
     sendJson(res, 201, view(svc, def));
+    return true;
+  }
+  const verb = /^\/networks\/([^/]+)\/(connect|disconnect)$/.exec(path);
+  if (verb && method === "POST") {
+    const b = (await readJson(req)) as Record<string, unknown>;
+    if (typeof b.container !== "string" || !b.container)
+      throw new NetworkError("INVALID_ARGUMENT", "container is required");
+    const aliases = b.aliases;
+    if (aliases !== undefined && (!Array.isArray(aliases) || aliases.some((a) => typeof a !== "string")))
+      throw new NetworkError("INVALID_ARGUMENT", "aliases must be an array of strings");
+    const def = svc.networks.find(decodeURIComponent(verb[1]!));
+    const rec = svc.find(b.container);
+    const request = {
+      id: rec.id,
+      name: rec.name,
+      dir: svc.dir(rec.id),
+      ...(rec.config.networkMode !== undefined ? { mode: rec.config.networkMode } : {}),
+    };
+    if (verb[2] === "connect")
+      await svc.networks.connect(request, def.id, (aliases as string[] | undefined) ?? []);
+    else await svc.networks.disconnect(request, def.id);
+    sendJson(res, 200, view(svc, def));
     return true;
   }
   const m = /^\/networks\/([^/]+)$/.exec(path);

@@ -444,6 +444,15 @@ test("pier network create|ls|inspect|rm and pier run --network/-p over pier's ow
     const insp = await pier(d, ["network", "inspect", "pier-cli-net"]);
     const [view] = JSON.parse(insp.stdout) as { containers: { name: string; address: string }[] }[];
     assert.equal(view?.containers[0]?.name, "cli-web");
+    const conn = await pier(d, ["network", "connect", "--alias", "webby", "bridge", "cli-web"]);
+    assert.equal(conn.status, 0, conn.stderr);
+    const onBridge = JSON.parse((await pier(d, ["network", "inspect", "bridge"])).stdout) as {
+      containers: { name: string }[];
+    }[];
+    assert.ok(onBridge[0]?.containers.some((c) => c.name === "cli-web"));
+    assert.match((await docker(d, ["exec", "cli-web", "ip", "-o", "link", "show"])).stdout, /eth1/);
+    const disc = await pier(d, ["network", "disconnect", "bridge", "cli-web"]);
+    assert.equal(disc.status, 0, disc.stderr);
     const busy = await pier(d, ["network", "rm", "pier-cli-net"]);
     assert.notEqual(busy.status, 0);
     assert.match(busy.stderr, /has active endpoints/);
