@@ -1,8 +1,9 @@
 /**
  * Docker's exec instances (`POST /containers/{id}/exec`, `POST /exec/{id}/start`,
  * `GET /exec/{id}/json`): a process run inside a running container through the runtime's
- * `exec`, its output framed onto the hijacked connection, its exit code kept for inspection.
- * Instances live in memory: they do not outlive pierd (nor do their processes' streams).
+ * `exec`, its output framed onto the hijacked connection (raw with a TTY, which the monitor's
+ * exec mode holds and resizes), its exit code kept for inspection. Instances live in memory: they
+ * do not outlive pierd (nor do their processes' streams).
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -120,12 +121,13 @@ export class ExecService {
     });
     if (term) argv.unshift(...execMonitorCommand(term.consoleSocket, term.controlFifo));
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
-    if (term) {
-      this.fifos.set(inst.id, term.controlFifo);
-      if (inst.size) void this.resize(inst.id, inst.size[0], inst.size[1]);
-    }
     inst.running = true;
     inst.pid = child.pid ?? 0;
+    if (term) {
+      this.fifos.set(inst.id, term.controlFifo);
+      // A size asked for before the start applies as soon as the monitor reads its FIFO.
+      if (inst.size) void this.resize(inst.id, inst.size[0], inst.size[1]);
+    }
     const out = (stream: "stdout" | "stderr") => (d: Buffer) => {
       if (!conn.destroyed) conn.write(inst.tty ? d : frame(stream, d));
     };
