@@ -121,6 +121,54 @@ async function openOrUndefined(path: string): Promise<Handle | undefined> {
 }
 
 /**
+ * The last `n` records of the log at `path` (and its rotated files) that `q` wants, oldest
+ * first, read backwards from the end as Docker does, so `--tail` costs what it shows, not the
+ * log's size. Also returns the live file, open, and its size when read (a follower goes on
+ * from there); `live` is undefined when there is no log.
+ */
+export async function lastRecords(
+  path: string,
+  q: LogQuery,
+  n: number,
+): Promise<{ entries: LogEntry[]; live: Handle | undefined; liveSize: number }> {
+  const found: LogEntry[] = []; // newest first
+  const live = await openOrUndefined(path);
+  const liveSize = live ? (await live.stat()).size : 0;
+  const files: (string | Handle)[] = [...(live ? [live] : []), ...rotatedFiles(path).reverse()];
+  const chunk = Buffer.alloc(64 * 1024);
+  for (const f of files) {
+    if (found.length >= n) break;
+    const fh = typeof f === "string" ? await openOrUndefined(f) : f;
+    if (!fh) continue;
+    try {
+      let end = fh === live ? liveSize : (await fh.stat()).size;
+      let carry = Buffer.alloc(0); // the start of a line whose beginning lies before `end`
+      const take = (line: Buffer) => {
+        const e = parseLogLine(line.toString("utf8"));
+        if (e && wanted(e, q)) found.push(e);
+      };
+      while (end > 0 && found.length < n) {
+        const start = Math.max(0, end - chunk.length);
+        const { bytesRead } = await fh.read(chunk, 0, end - start, start);
+        const buf = Buffer.concat([chunk.subarray(0, bytesRead), carry]);
+        let stop = buf.length;
+        for (let i = buf.length - 1; i >= 0 && found.length < n; i--) {
+          if (buf[i] !== 10) continue;
+          if (i + 1 < stop) take(buf.subarray(i + 1, stop));
+          stop = i;
+        }
+        carry = Buffer.from(buf.subarray(0, stop));
+        end = start;
+        if (end === 0 && carry.length && found.length < n) take(carry);
+      }
+    } finally {
+      if (fh !== live) await fh.close();
+    }
+  }
+  return { entries: found.slice(0, n).reverse(), live, liveSize };
+}
+
+/**
  * Reads the log at `path` per `q`, the rotated files (`path.N` … `path.1`) first unless
  * `fromOffset` is given. A follower goes on into the new file when the monitor rotates (and
  * through any file it rotated away before the follower looked). A missing file reads as empty.
@@ -154,11 +202,21 @@ export async function* readLogs(path: string, q: LogQuery = {}): AsyncGenerator<
       }
     }
   }
-  if (q.fromOffset === undefined) yield* drain(rotatedFiles(path));
   let cur: Cursor | undefined;
   let startAt = q.fromOffset ?? 0;
   let finalPass = false;
   try {
+    if (tailing && q.fromOffset === undefined) {
+      // The tail is read backwards; a follower then goes on from where the live file ended.
+      const last = await lastRecords(path, q, q.tail as number);
+      if (last.live) cur = new Cursor(last.live, last.liveSize);
+      startAt = last.liveSize;
+      caughtUp = true;
+      yield* last.entries;
+      if (!q.follow) return;
+    } else if (q.fromOffset === undefined) {
+      yield* drain(rotatedFiles(path));
+    }
     for (;;) {
       if (!cur) {
         const fh = await openOrUndefined(path);

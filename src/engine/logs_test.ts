@@ -114,3 +114,41 @@ test("a follower starts over when the log is truncated (max-file=1)", async (t) 
   done = true;
   assert.deepEqual(await got, ["stdout:long line one\n", "stdout:x\n"]);
 });
+
+test("tail reads backwards: exact across 64 KiB chunks and files, with filters, then follows", async (t) => {
+  const dir = await makeTempDir("pier-logs-");
+  t.after(() => removeTempDir(dir));
+  const p = join(dir, "l.json");
+  let text = "";
+  for (let i = 1; i <= 5000; i++)
+    text += line(
+      i % 100 === 0 ? "stderr" : "stdout",
+      `r${i}\n`,
+      `1970-01-01T00:00:${String(i % 60).padStart(2, "0")}Z`,
+    );
+  await writeFile(`${p}.1`, line("stdout", "old\n", "1970-01-01T00:00:00Z"));
+  await writeFile(p, text);
+  assert.deepEqual(await collect(readLogs(p, { tail: 3 })), [
+    "stdout:r4998\n",
+    "stdout:r4999\n",
+    "stderr:r5000\n",
+  ]);
+  assert.deepEqual(await collect(readLogs(p, { tail: 0 })), []);
+  // Sparse matches far apart: the reader crosses many chunks to find them.
+  assert.deepEqual(await collect(readLogs(p, { tail: 2, stdout: false })), [
+    "stderr:r4900\n",
+    "stderr:r5000\n",
+  ]);
+  // More than the live file holds: the rest comes from the rotated one.
+  const all = await collect(readLogs(p, { tail: 5001 }));
+  assert.equal(all.length, 5001);
+  assert.equal(all[0], "stdout:old\n");
+  assert.equal(all[5000], "stderr:r5000\n");
+  let done = false;
+  const got = collect(readLogs(p, { tail: 1, follow: true, done: () => done }));
+  await new Promise((r) => setTimeout(r, 100));
+  await appendFile(p, line("stdout", "new\n", "1970-01-01T00:01:00Z"));
+  await new Promise((r) => setTimeout(r, 100));
+  done = true;
+  assert.deepEqual(await got, ["stderr:r5000\n", "stdout:new\n"]);
+});
