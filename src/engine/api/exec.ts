@@ -7,9 +7,12 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readFileSync, rmSync } from "node:fs";
 import { constants } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
+import { resolveUser } from "../../image/bundle-config-user.js";
+import { readUserFiles } from "../../image/rootfs-files.js";
 import { execMonitorCommand, resizeLine, sendResize } from "../containers/monitor.js";
 import type { ContainerService } from "../containers/service.js";
 import { EngineError } from "../error.js";
@@ -30,6 +33,17 @@ export interface ExecInstance {
   pid: number;
   /** The last terminal size asked for (rows, columns). */
   size?: [number, number];
+}
+
+/** True when the runtime's JSON log at `path` holds an error (the exec never started). */
+function runtimeFailed(path: string): boolean {
+  try {
+    return readFileSync(path, "utf8")
+      .split("\n")
+      .some((l) => l.includes('"level":"error"'));
+  } catch {
+    return false;
+  }
 }
 
 /** The console socket and control FIFO of exec instance `id`'s monitor. Pure. */
@@ -110,18 +124,43 @@ export class ExecService {
     const inst = this.get(id);
     if (inst.running || inst.exitCode !== null)
       throw new EngineError("INVALID_STATE", `exec instance ${id} has already been started`);
+    inst.running = true;
+    return this.run(inst, conn, head, bodyBytes);
+  }
+
+  /** `user[:group]` with names looked up in the container's own passwd and group files. */
+  private async execUser(inst: ExecInstance): Promise<string | undefined> {
+    if (!inst.user || /^\d+(:\d+)?$/.test(inst.user)) return inst.user;
+    const u = resolveUser(inst.user, await readUserFiles(this.svc.snapshots.rootfs(inst.containerId)));
+    return `${u.uid}:${u.gid}`;
+  }
+
+  private async run(inst: ExecInstance, conn: Duplex, head: Buffer, bodyBytes: number): Promise<number> {
     // With a terminal the runtime sends the pty to an exec-mode monitor, which copies it to and
     // from its own stdio and applies resizes (pierd cannot receive an fd).
     const term = inst.tty ? execTerminal(this.svc.execRoot, inst.id) : undefined;
-    const argv = this.svc.execCommand(inst.containerId, inst.cmd, {
-      env: inst.tty && !inst.env.some((e) => e.startsWith("TERM=")) ? [...inst.env, "TERM=xterm"] : inst.env,
-      ...(inst.user ? { user: inst.user } : {}),
-      ...(inst.workingDir ? { workingDir: inst.workingDir } : {}),
-      ...(term ? { consoleSocket: term.consoleSocket } : {}),
-    });
+    const logFile = join(this.svc.execRoot, "a", `x${inst.id.slice(0, 15)}.log`);
+    let argv: string[];
+    try {
+      const user = await this.execUser(inst);
+      argv = this.svc.execCommand(inst.containerId, inst.cmd, {
+        logFile,
+        env:
+          inst.tty && !inst.env.some((e) => e.startsWith("TERM=")) ? [...inst.env, "TERM=xterm"] : inst.env,
+        ...(user ? { user } : {}),
+        ...(inst.workingDir ? { workingDir: inst.workingDir } : {}),
+        ...(term ? { consoleSocket: term.consoleSocket } : {}),
+      });
+    } catch (err) {
+      // As Docker once the stream is open: the reason on stdout, exit code 126.
+      const msg = Buffer.from(`${(err as Error).message}\r\n`);
+      if (!conn.destroyed) conn.write(inst.tty ? msg : frame("stdout", msg));
+      inst.running = false;
+      inst.exitCode = 126;
+      return 126;
+    }
     if (term) argv.unshift(...execMonitorCommand(term.consoleSocket, term.controlFifo));
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
-    inst.running = true;
     inst.pid = child.pid ?? 0;
     if (term) {
       this.fifos.set(inst.id, term.controlFifo);
@@ -153,6 +192,9 @@ export class ExecService {
         this.fifos.delete(inst.id);
         inst.running = false;
         inst.exitCode = code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : 255);
+        // As Docker: a process that could not be started (the runtime said why) is 126.
+        if (inst.exitCode !== 0 && runtimeFailed(logFile)) inst.exitCode = 126;
+        rmSync(logFile, { force: true });
         resolve(inst.exitCode);
       });
     });

@@ -672,13 +672,22 @@ export class ContainerService extends EventEmitter {
   execCommand(
     ref: string,
     cmd: readonly string[],
-    opts: { env?: readonly string[]; user?: string; workingDir?: string; consoleSocket?: string } = {},
+    opts: {
+      env?: readonly string[];
+      user?: string;
+      workingDir?: string;
+      consoleSocket?: string;
+      /** The runtime's JSON log (its error, when the process could not be started). */
+      logFile?: string;
+    } = {},
   ): string[] {
     const rec = this.find(ref);
     if (rec.status !== "running")
       throw new EngineError("INVALID_STATE", `Container ${rec.id} is not running`);
     if (cmd.length === 0) throw new EngineError("INVALID_ARGUMENT", "No exec command specified");
-    const args = [process.execPath, RUNTIME_MAIN, "--root", join(this.execRoot, "runtime"), "exec"];
+    const args = [process.execPath, RUNTIME_MAIN, "--root", join(this.execRoot, "runtime")];
+    if (opts.logFile) args.push("--log", opts.logFile, "--log-format", "json");
+    args.push("exec");
     for (const e of opts.env ?? []) args.push("--env", e);
     if (opts.user) args.push("--user", opts.user);
     if (opts.workingDir) args.push("--cwd", opts.workingDir);

@@ -283,6 +283,15 @@ test("docker exec -t and -it run on a terminal with the exec's exit code", async
   });
   assert.equal(i.status, 2, i.stderr);
   assert.equal(i.stdout, "got-line\n");
+  // As Docker: what cannot be started exits 126 saying why; user names come from the container.
+  const missing = await docker(d, ["exec", "-t", id, "nosuchcmd"]);
+  assert.equal(missing.status, 126);
+  assert.match(missing.stdout, /executable file not found/);
+  const named = await docker(d, ["exec", "-u", "nobody", id, "id", "-u"]);
+  assert.equal(named.stdout, "65534\n", named.stderr);
+  const nouser = await docker(d, ["exec", "-u", "nosuchuser", id, "true"]);
+  assert.equal(nouser.status, 126);
+  assert.match(nouser.stdout, /nosuchuser/);
   // A detached exec's exit code, as the API's /exec/{id}/json reports it.
   const created = await api("POST", `/v1.41/containers/${id}/exec`, {
     Cmd: ["sh", "-c", "sleep 0.3; exit 13"],
