@@ -117,9 +117,17 @@ export function pickSubnet(
   );
 }
 
+/** Address ranges no container network may use: this-network, loopback, link-local, multicast and up. */
+const RESERVED: readonly [string, string][] = [
+  ["0.0.0.0/8", "this-network"],
+  ["127.0.0.0/8", "loopback"],
+  ["169.254.0.0/16", "link-local"],
+  ["224.0.0.0/3", "multicast and reserved"],
+];
+
 /**
- * Why `s` cannot be used (a message naming the other network or the host route), or
- * `undefined` when it is free.
+ * Why `s` cannot be used (a message naming the reserved range, the other network or the host
+ * route), or `undefined` when it is free.
  */
 export function collision(
   s: Subnet,
@@ -127,6 +135,9 @@ export function collision(
   routes: readonly HostRoute[],
   ownBridge?: string,
 ): string | undefined {
+  for (const [range, what] of RESERVED)
+    if (overlaps(parseSubnet(range), s))
+      return `subnet ${formatSubnet(s)} overlaps the ${what} range ${range}`;
   const t = taken.find((x) => overlaps(x, s));
   if (t) return `subnet ${formatSubnet(s)} overlaps with another pier network (${formatSubnet(t)})`;
   const r = routes.find((x) => x.iface !== ownBridge && overlaps(x.subnet, s));

@@ -61,6 +61,10 @@ test("a subnet is picked that collides with neither a host route nor another net
     /overlaps with another pier network/,
   );
   assert.throws(() => pickSubnet(["192.0.2.0/24"], [], routes), /no free subnet/);
+  assert.match(collision(parseSubnet("127.1.0.0/16"), [], []) ?? "", /loopback range 127\.0\.0\.0\/8/);
+  assert.match(collision(parseSubnet("0.0.0.0/0"), [], []) ?? "", /this-network/);
+  assert.match(collision(parseSubnet("169.254.1.0/24"), [], []) ?? "", /link-local/);
+  assert.match(collision(parseSubnet("239.1.0.0/16"), [], []) ?? "", /multicast/);
 });
 
 test("an existing bridge's address gives its subnet and gateway", () => {
