@@ -220,7 +220,8 @@ test("docker stats --no-stream and the streamed stats API", async () => {
       while ((liveOut.match(/busy \d+/g) ?? []).length < 2 && Date.now() < until) await sleep(100);
       assert.ok((liveOut.match(/busy [1-9]\d*/g) ?? []).length >= 2, liveOut);
     } finally {
-      live.kill();
+      // docker stats keeps its live view on SIGTERM: only SIGKILL ends it.
+      live.kill("SIGKILL");
     }
     // Streaming: one JSON object a second, the second with precpu_stats filled.
     const objs = await new Promise<Record<string, unknown>[]>((resolve, reject) => {
@@ -377,7 +378,7 @@ test("image Config.Volumes get anonymous volumes, removed by rm -v", async () =>
   await docker(d, ["rmi", `${host}/withvol:1`]);
 });
 
-test("system info, system df, container/volume/image prune", async () => {
+test("system info, system df, container/volume/image prune, system prune", async () => {
   const info = await docker(d, ["info", "--format", "{{.CgroupVersion}} {{.ContainersPaused}} {{.Driver}}"]);
   assert.equal(info.status, 0, info.stderr);
   assert.match(info.stdout.trim(), /^[12] 0 (overlay|copy)$/);
@@ -404,6 +405,12 @@ test("system info, system df, container/volume/image prune", async () => {
   assert.equal((await docker(d, ["images", "-q"])).stdout.trim(), "");
   assert.match((await docker(d, ["system", "df"])).stdout, /^Images\s+0\s+0\s+0B/m);
   assert.equal((await docker(d, ["pull", reg.image])).status, 0);
+  await docker(d, ["run", "--name", "done2", reg.image, "true"]);
+  const sp = await docker(d, ["system", "prune", "-f"]);
+  assert.equal(sp.status, 0, sp.stderr);
+  assert.match(sp.stdout, /Deleted Containers:\n[a-f0-9]{64}\n/);
+  assert.equal((await docker(d, ["ps", "-aq"])).stdout.trim(), "");
+  assert.match((await docker(d, ["images"])).stdout, /busybox/, "system prune keeps tagged images");
 });
 
 test("docker events: type/event/container filters, since and until replay", async () => {
