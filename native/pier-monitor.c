@@ -183,6 +183,17 @@ struct stream {
   size_t len;
 };
 
+/* How many bytes at the end of p[0..n) are an incomplete UTF-8 sequence (0 to 3). */
+static size_t utf8_cut(const char *p, size_t n) {
+  for (size_t back = 1; back <= 3 && back <= n; back++) {
+    unsigned char c = (unsigned char)p[n - back];
+    if ((c & 0xC0) == 0x80) continue; /* a continuation byte: look further back */
+    size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    return need > back ? back : 0;
+  }
+  return 0;
+}
+
 /* Reads what is available; logs each complete line (and full buffers). Returns 0 at EOF (and at
  * EIO, which is how a pty master reports that its last slave was closed). */
 static int pump(struct stream *s) {
@@ -205,7 +216,13 @@ static int pump(struct stream *s) {
       start = i + 1;
     }
   }
-  if ((s->tty && start < s->len) || (start == 0 && s->len == sizeof s->buf)) {
+  if (s->tty && start < s->len && s->len < sizeof s->buf) {
+    /* A terminal's text goes out as read, but never a UTF-8 character cut in two. */
+    size_t keep = utf8_cut(s->buf + start, s->len - start);
+    if (s->len - start > keep) log_record(s->name, s->buf + start, s->len - start - keep);
+    memmove(s->buf, s->buf + s->len - keep, keep);
+    s->len = keep;
+  } else if ((s->tty && start < s->len) || (start == 0 && s->len == sizeof s->buf)) {
     log_record(s->name, s->buf + start, s->len - start);
     s->len = 0;
   } else if (start > 0) {

@@ -168,6 +168,20 @@ test("docker run -t gives a real terminal, raw output (no frame headers) and the
   assert.equal(r.stdout, "/dev/pts/0\r\nstdin-is-tty\r\nxterm\r\n");
 });
 
+test("a UTF-8 character written in two parts on a terminal arrives whole", async () => {
+  const r = await docker(d, [
+    "run",
+    "--rm",
+    "-t",
+    reg.image,
+    "sh",
+    "-c",
+    "printf '\\303'; sleep 0.3; printf '\\251!\\n'",
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, "\u00e9!\r\n");
+});
+
 test("docker run -it: typed input reaches the shell; its terminal has the client's size", async () => {
   const r = await dockerOnTty(
     ["run", "--rm", "-it", reg.image, "sh"],
