@@ -40,6 +40,7 @@ interface RunFlags {
   expose?: string[];
   addHost?: string[];
   networkAlias?: string[];
+  ip?: string;
   dns?: string[];
   dnsSearch?: string[];
   dnsOption?: string[];
@@ -133,6 +134,7 @@ export function registerEngineCommands(program: Command): void {
       collect,
     )
     .option("--network-alias <name>", "another name peers on the network resolve it by (repeatable)", collect)
+    .option("--ip <address>", "its IPv4 address on its user network")
     .option("-P, --publish-all", "publish every exposed port on a free host port")
     .option("--expose <port[/proto]>", "expose a port without publishing it (repeatable)", collect)
     .option("--add-host <host:ip>", "add a line to /etc/hosts (ip may be host-gateway; repeatable)", collect)
@@ -159,6 +161,7 @@ export function registerEngineCommands(program: Command): void {
       if (f.expose) body.exposedPorts = f.expose;
       if (f.addHost) body.extraHosts = f.addHost;
       if (f.networkAlias) body.networkAliases = f.networkAlias;
+      if (f.ip) body.ipv4Address = f.ip;
       if (f.dns || f.dnsSearch || f.dnsOption)
         body.dns = { servers: f.dns, search: f.dnsSearch, options: f.dnsOption };
       if (f.restart)

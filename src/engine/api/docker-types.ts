@@ -88,9 +88,19 @@ function tmpfsFromDocker(v: unknown): unknown[] {
  * where `--network-alias` and compose put them). Pure.
  */
 function endpointAliases(networking: unknown, mode: string | undefined): string[] {
-  const endpoints = obj(obj(networking).EndpointsConfig);
-  const ep = obj(endpoints[mode ?? ""] ?? Object.values(endpoints)[0]);
+  const ep = endpointOf(networking, mode);
   return Array.isArray(ep.Aliases) ? ep.Aliases.filter((a): a is string => typeof a === "string") : [];
+}
+
+function endpointOf(networking: unknown, mode: string | undefined): Record<string, unknown> {
+  const endpoints = obj(obj(networking).EndpointsConfig);
+  return obj(endpoints[mode ?? ""] ?? Object.values(endpoints)[0]);
+}
+
+/** The `--ip` of the create request's endpoint (`EndpointsConfig.*.IPAMConfig.IPv4Address`). Pure. */
+function endpointAddress(networking: unknown, mode: string | undefined): string | undefined {
+  const ip = obj(endpointOf(networking, mode).IPAMConfig).IPv4Address;
+  return typeof ip === "string" && ip ? ip : undefined;
 }
 
 /**
@@ -142,6 +152,7 @@ export function configFromDocker(body: unknown): ContainerConfig {
     exposedPorts: Object.keys(obj(b.ExposedPorts)),
     publishAll: host.PublishAllPorts,
     networkAliases: endpointAliases(b.NetworkingConfig, networkMode),
+    ipv4Address: endpointAddress(b.NetworkingConfig, networkMode),
     extraHosts: host.ExtraHosts,
     dns: { servers: host.Dns, search: host.DnsSearch, options: host.DnsOptions },
     restartPolicy:

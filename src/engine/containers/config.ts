@@ -45,6 +45,8 @@ export interface ContainerConfig {
   exposedPorts?: string[];
   /** More names peers on a user network resolve it by (`--network-alias`, `EndpointsConfig.Aliases`). */
   networkAliases?: string[];
+  /** `--ip`: its IPv4 address on its user network. */
+  ipv4Address?: string;
   /** `-P`: publish every exposed port (the image's too) on a free host port. */
   publishAll?: boolean;
   /** `--add-host NAME:IP` entries for /etc/hosts (`IP` may be `host-gateway`). */
@@ -207,6 +209,12 @@ export function parseContainerConfig(body: unknown): ContainerConfig {
       if (!/^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$/.test(a))
         throw new EngineError("INVALID_ARGUMENT", `invalid network alias ${JSON.stringify(a)}`);
     c.networkAliases = aliases;
+  }
+  const ip = optString(b.ipv4Address, "ipv4Address");
+  if (ip !== undefined) {
+    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(ip))
+      throw new EngineError("INVALID_ARGUMENT", `invalid IPv4 address ${JSON.stringify(ip)}`);
+    c.ipv4Address = ip;
   }
   const extraHosts = strings(b.extraHosts, "extraHosts");
   if (extraHosts?.length) {

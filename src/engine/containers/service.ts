@@ -220,7 +220,13 @@ export class ContainerService extends EventEmitter {
         `container ${rec.id} is marked for removal and cannot be started`,
       );
     this.userStopped(rec.id, false);
-    return this.launch(rec);
+    try {
+      return await this.launch(rec);
+    } catch (err) {
+      // As Docker: a --rm container that cannot start is removed (its client waits for that).
+      if (rec.config.autoRemove) await this.remove(rec.id, true).catch(() => {});
+      throw err;
+    }
   }
 
   private async launch(rec: ContainerRecord): Promise<ContainerRecord> {
@@ -638,6 +644,7 @@ export class ContainerService extends EventEmitter {
       ...(c.extraHosts ? { extraHosts: c.extraHosts } : {}),
       ...(c.dns ? { dns: c.dns } : {}),
       ...(c.networkAliases ? { aliases: c.networkAliases } : {}),
+      ...(c.ipv4Address ? { ip: c.ipv4Address } : {}),
       ...(c.networkMode?.startsWith("container:") ? { join: this.joinTarget(c.networkMode) } : {}),
     };
   }

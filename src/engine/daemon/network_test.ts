@@ -367,6 +367,14 @@ test("after the containers are gone no netns, veth, address or iptables rule is 
   assert.equal(stop.status, 0, stop.stderr);
   assert.ok(!existsSync(netns), "the namespace goes when the container stops");
   assert.ok(!iptablesRules().includes(`${ip}/32`), "no rule for the stopped container's address");
+  // A --rm container whose start fails (the namespace it joins is gone) is removed, and the
+  // client returns.
+  const joiner = await docker(d, ["run", "--rm", "--network", `container:${id}`, reg.image, "true"], {
+    timeout: 20000,
+  });
+  assert.notEqual(joiner.status, 0);
+  assert.match(joiner.stderr, /not running/);
+  assert.equal((await docker(d, ["ps", "-aq"])).stdout.trim(), id.slice(0, 12), "the failed one is gone");
   await docker(d, ["rm", id]);
   const mounts = readFileSync("/proc/self/mountinfo", "utf8");
   assert.ok(!mounts.includes(netns), "the namespace is not mounted any more");
@@ -526,6 +534,36 @@ test("docker network connect/disconnect: a second interface, names on both netwo
       "60",
     ]);
     assert.equal(db.status, 0, db.stderr);
+    const fixedIp = s2.replace(/0\/24$/, "77");
+    const fixed = await docker(d, [
+      "run",
+      "--rm",
+      "--network",
+      "pier-back",
+      "--ip",
+      fixedIp,
+      reg.image,
+      "ip",
+      "-o",
+      "-4",
+      "addr",
+      "show",
+      "eth0",
+    ]);
+    assert.equal(fixed.status, 0, fixed.stderr);
+    assert.match(fixed.stdout, new RegExp(`inet ${fixedIp.replace(/\./g, "\\.")}/24`));
+    const outside = await docker(d, [
+      "run",
+      "--rm",
+      "--network",
+      "pier-back",
+      "--ip",
+      "192.0.2.77",
+      reg.image,
+      "true",
+    ]);
+    assert.notEqual(outside.status, 0);
+    assert.match(outside.stderr, /not a free host address of network pier-back/);
     const c = await docker(d, ["network", "connect", "--alias", "api", "pier-back", "app"]);
     assert.equal(c.status, 0, c.stderr);
     const addrs = await docker(d, ["exec", "app", "ip", "-o", "-4", "addr", "show"]);

@@ -85,17 +85,22 @@ export function networkConflist(def: NetworkDefinition, ipamDir?: string): CniCo
 /**
  * The plugins one container is ADDed with: portmap only when it publishes ports, firewall only
  * when the host's FORWARD policy would drop its traffic (each plugin run costs a process and
- * iptables calls, at start and again at stop).
+ * iptables calls, at start and again at stop); with `staticIp` the bridge plugin takes the
+ * `ips` capability, which it hands to host-local (`--ip`).
  */
 export function attachmentConflist(
   list: CniConflist,
-  opts: { publishes: boolean; forwardAccepts: boolean },
+  opts: { publishes: boolean; forwardAccepts: boolean; staticIp?: boolean },
 ): CniConflist {
   return {
     ...list,
-    plugins: list.plugins.filter(
-      (p) => !(p.type === "portmap" && !opts.publishes) && !(p.type === "firewall" && opts.forwardAccepts),
-    ),
+    plugins: list.plugins
+      .filter(
+        (p) => !(p.type === "portmap" && !opts.publishes) && !(p.type === "firewall" && opts.forwardAccepts),
+      )
+      .map((p) =>
+        p.type === "bridge" && opts.staticIp ? { ...p, capabilities: { ...p.capabilities, ips: true } } : p,
+      ),
   };
 }
 

@@ -78,6 +78,11 @@ test("a container gets only the plugins it needs; masquerading is one rule per n
   assert.deepEqual(types({ publishes: false, forwardAccepts: true }), ["bridge"]);
   assert.deepEqual(types({ publishes: true, forwardAccepts: true }), ["bridge", "portmap"]);
   assert.deepEqual(types({ publishes: false, forwardAccepts: false }), ["bridge", "firewall"]);
+  const fixed = attachmentConflist(list, { publishes: false, forwardAccepts: true, staticIp: true });
+  assert.deepEqual(fixed.plugins[0]!.capabilities, { ips: true });
+  assert.deepEqual(pluginInput(fixed, 0, undefined, { ips: ["172.18.0.9/16"] }).runtimeConfig, {
+    ips: ["172.18.0.9/16"],
+  });
   assert.equal(list.plugins[0]!.ipMasq, false);
   assert.deepEqual(masqueradeRule(DEF), [
     "-s",

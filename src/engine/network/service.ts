@@ -89,6 +89,8 @@ export interface ContainerNetworkRequest {
   dns?: DnsOverrides;
   /** More names its peers on a user network resolve it by (`--network-alias`, compose's service name). */
   aliases?: readonly string[];
+  /** `--ip`: the IPv4 address it must get on its (user) network. */
+  ip?: string;
   /** For `container:<ref>`: that container's id and directory (its namespace and files are shared). */
   join?: { id: string; dir: string };
 }
@@ -109,6 +111,8 @@ export interface NetworkAttachment {
   aliases?: string[];
   /** Networks it was connected to beyond its own (`docker network connect`): eth1, eth2, … */
   endpoints?: NetworkEndpoint[];
+  /** The address asked for with `--ip`, in CIDR form. */
+  ip?: string;
   /** The conflist the container was ADDed with (DEL uses the same). */
   conflist?: CniConflist;
   /** Published ports with the host ports actually used. */
@@ -437,6 +441,11 @@ export class NetworkService {
       resolvConf: join(req.dir, "resolv.conf"),
       hostname: join(req.dir, "hostname"),
     };
+    if (req.ip) {
+      if (typeof mode !== "object")
+        throw new NetworkError("INVALID_ARGUMENT", `--ip needs a user network, not --network ${req.mode}`);
+      staticAddress(req.ip, mode);
+    }
     const hostResolv = await readFile("/etc/resolv.conf", "utf8").catch(() => "");
     const extra = this.extraHosts(req, mode);
     if (mode === "host") {
@@ -499,10 +508,12 @@ export class NetworkService {
     if (mode !== "none") {
       a.network = mode.name;
       a.networkId = mode.id;
+      if (req.ip) a.ip = staticAddress(req.ip, mode);
       a.ports = await this.resolvePorts(req.ports ?? [], req.id);
       a.conflist = attachmentConflist(networkConflist(mode, this.ipamFor(mode)), {
         publishes: a.ports.length > 0,
         forwardAccepts: (await this.forwardPolicy()) === "ACCEPT",
+        staticIp: a.ip !== undefined,
       });
       if (!this.masqueraded.has(mode.id)) {
         await ensureRule("nat", "POSTROUTING", masqueradeRule(mode));
@@ -747,6 +758,7 @@ export class NetworkService {
 
   private runtimeConfig(a: NetworkAttachment): Record<string, unknown> {
     return {
+      ...(a.ip ? { ips: [a.ip] } : {}),
       portMappings: a.ports.map((p) => ({
         hostPort: p.hostPort,
         containerPort: p.containerPort,
@@ -935,6 +947,26 @@ export class NetworkService {
       } catch {}
     }
   }
+}
+
+/**
+ * The CIDR form of an `--ip` address on `def`; `INVALID_ARGUMENT` on the default network (as
+ * Docker: user networks only), outside the subnet, or the gateway's.
+ */
+function staticAddress(ip: string, def: NetworkDefinition): string {
+  if (def.name === DEFAULT_NETWORK)
+    throw new NetworkError(
+      "INVALID_ARGUMENT",
+      "user specified IP address is supported on user defined networks only",
+    );
+  const n = parseIPv4(ip);
+  const subnet = parseSubnet(def.subnet);
+  if (n === undefined || !contains(subnet, n) || ip === def.gateway)
+    throw new NetworkError(
+      "INVALID_ARGUMENT",
+      `invalid IP address ${ip}: not a free host address of network ${def.name} (${def.subnet})`,
+    );
+  return `${ip}/${subnet.prefix}`;
 }
 
 /**
