@@ -1,8 +1,8 @@
 /**
- * `pier exec` and `pier attach`: streams over pierd's own API (see `src/engine/api/pier-tty.ts`):
- * stdin goes up as the request body, output comes back in frames, the last one carrying the exit
- * code, which becomes this process's. With `-t` on a terminal, the local terminal is raw and its
- * size follows the window.
+ * `pier exec`, `pier attach` (and `pier run -i/-t`'s session): streams over pierd's own API (see
+ * `src/engine/api/pier-tty.ts`): stdin goes up as the request body, output comes back in frames,
+ * the last one carrying the exit code, which becomes this process's. With `-t` on a terminal, the
+ * local terminal is raw, its size follows the window, and ctrl-p ctrl-q detaches.
  */
 import { type IncomingMessage, request } from "node:http";
 import { PassThrough } from "node:stream";
