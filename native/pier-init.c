@@ -36,6 +36,7 @@
 #include <linux/seccomp.h>
 #include <linux/filter.h>
 #include <linux/bpf.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/personality.h>
@@ -1258,9 +1259,35 @@ static int hold_sealed_copy(void) {
 }
 
 /*
+ * A new network namespace, kept by bind-mounting it on TARGET (an existing empty file), with its
+ * loopback up (what `unshare --net=TARGET ip link set lo up` does, without two processes).
+ */
+static int make_netns(const char *target) {
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    if (unshare(CLONE_NEWNET) < 0) _exit(errno);
+    if (mount("/proc/self/ns/net", target, NULL, MS_BIND, NULL) < 0) _exit(errno);
+    int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct ifreq ifr = {0};
+    strcpy(ifr.ifr_name, "lo");
+    if (sock < 0 || ioctl(sock, SIOCGIFFLAGS, &ifr) < 0) _exit(errno);
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0) _exit(errno);
+    _exit(0);
+  }
+  int st;
+  while (waitpid(pid, &st, 0) < 0)
+    if (errno != EINTR) return -1;
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return 0;
+  errno = WIFEXITED(st) ? WEXITSTATUS(st) : EINTR;
+  return -1;
+}
+
+/*
  * `pier-init --mounter`: mounts and unmounts for a long-lived caller (pierd's snapshotter), one
  * request per line on stdin, tab-separated, so that a mount costs a write instead of a process:
- *   "mount\tSOURCE\tTARGET\tFSTYPE\tFLAGS\tDATA"  and  "umount\tTARGET\tFLAGS"
+ *   "mount\tSOURCE\tTARGET\tFSTYPE\tFLAGS\tDATA", "umount\tTARGET\tFLAGS", "netns\tTARGET"
  * Each is answered on stdout with "ok" or "error MESSAGE". No policy: the caller decides every
  * argument. Ends at the end of stdin.
  */
@@ -1284,6 +1311,8 @@ static int serve_mounts(void) {
       rc = mount(f[1], f[2], f[3], strtoul(f[4], NULL, 10), *f[5] ? f[5] : NULL);
     else if (!strcmp(f[0], "umount") && n == 3)
       rc = umount2(f[1], (int)strtol(f[2], NULL, 10));
+    else if (!strcmp(f[0], "netns") && n == 2)
+      rc = make_netns(f[1]);
     else
       errno = EINVAL;
     if (rc == 0) printf("ok\n");

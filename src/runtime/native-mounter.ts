@@ -1,5 +1,5 @@
 /**
- * mount(2) and umount2(2) for long-lived processes (pierd), through one `pier-init --mounter`
+ * mount(2), umount2(2) and persistent network namespaces for long-lived processes (pierd), through one `pier-init --mounter`
  * child that stays up: Node.js has no mount call, and a `mount` process per container cost more
  * than the rest of a container start. Requests are answered in order; paths come from the caller
  * and must not contain tabs or newlines (the wire format's separators).
@@ -87,4 +87,12 @@ export function nativeMount(
 /** umount2(2) with `flags` (e.g. {@link MNT_DETACH}). */
 export function nativeUnmount(target: string, flags = 0): Promise<void> {
   return request(["umount", target, String(flags)], `umount ${target}`);
+}
+
+/**
+ * A new network namespace with its loopback up, kept by a bind mount on `target` (an existing
+ * empty file): `unshare --net=TARGET ip link set lo up` without starting two processes.
+ */
+export function nativeNetns(target: string): Promise<void> {
+  return request(["netns", target], `network namespace ${target}`);
 }

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
-import { MNT_DETACH, nativeMount, nativeUnmount } from "./native-mounter.js";
+import { MNT_DETACH, nativeMount, nativeNetns, nativeUnmount } from "./native-mounter.js";
 
 const dirs: string[] = [];
 after(async () => {
@@ -34,4 +35,25 @@ test("mounts and unmounts through the resident helper, in order, with the kernel
   await nativeMount("tmpfs", targets[1]!, "tmpfs", 0, "");
   await nativeUnmount(targets[1]!, MNT_DETACH);
   assert.ok(!mounted(targets[1]!));
+});
+
+test("a network namespace kept on a file, with only its loopback, up", async () => {
+  const tmp = await makeTempDir("pier-netns-");
+  dirs.push(tmp);
+  const target = join(tmp, "ns");
+  writeFileSync(target, "");
+  await nativeNetns(target);
+  try {
+    assert.ok(mounted(target));
+    const links = spawnSync("nsenter", [`--net=${target}`, "ip", "-o", "link"], { encoding: "utf8" });
+    assert.equal(links.status, 0, links.stderr);
+    assert.match(links.stdout, /^1: lo: <LOOPBACK,UP,LOWER_UP>/);
+    assert.equal(links.stdout.trim().split("\n").length, 1, "nothing but lo");
+  } finally {
+    await nativeUnmount(target, MNT_DETACH);
+  }
+  await assert.rejects(
+    nativeNetns(join(tmp, "missing")),
+    /network namespace .*missing: No such file or directory/,
+  );
 });
