@@ -75,6 +75,49 @@ export function pausedInspect(doc: Record<string, unknown>, paused: boolean): Re
   return { ...doc, State: { ...(doc.State as Record<string, unknown>), Status: "paused", Paused: true } };
 }
 
+/**
+ * Whether a `ps` row (Docker's container summary) passes `docker ps --filter`: `status`, `name`
+ * (substring), `id` (prefix), `label` (k or k=v), `ancestor` (image as given), `exited` (code).
+ * An unknown key is `INVALID_ARGUMENT`. Pure.
+ */
+export function containerMatches(s: Record<string, unknown>, filters: Record<string, string[]>): boolean {
+  const names = ((s.Names as string[] | undefined) ?? []).map((n) => n.replace(/^\//, ""));
+  const labels = (s.Labels as Record<string, string> | undefined) ?? {};
+  const status = String(s.State ?? "");
+  for (const [key, values] of Object.entries(filters)) {
+    if (!values.length) continue;
+    const any = (ok: (v: string) => boolean) => values.some(ok);
+    const pass =
+      key === "status"
+        ? any((v) => v === status)
+        : key === "name"
+          ? any((v) => names.some((n) => n.includes(v.replace(/^\//, ""))))
+          : key === "id"
+            ? any((v) => String(s.Id).startsWith(v))
+            : key === "ancestor"
+              ? any(
+                  (v) =>
+                    s.Image === v ||
+                    String(s.ImageID)
+                      .replace(/^sha256:/, "")
+                      .startsWith(v.replace(/^sha256:/, "")),
+                )
+              : key === "exited"
+                ? status === "exited" &&
+                  any((v) => new RegExp(`^Exited \\(${Number(v)}\\)`).test(String(s.Status)))
+                : key === "label"
+                  ? values.every((l) => {
+                      const eq = l.indexOf("=");
+                      const k = eq < 0 ? l : l.slice(0, eq);
+                      return k in labels && (eq < 0 || labels[k] === l.slice(eq + 1));
+                    })
+                  : undefined;
+    if (pass === undefined) throw new EngineError("INVALID_ARGUMENT", `invalid filter '${key}'`);
+    if (!pass) return false;
+  }
+  return true;
+}
+
 /** Docker's `/info` document. */
 export async function dockerInfo(svc: ContainerService): Promise<Record<string, unknown>> {
   const all = svc.list();

@@ -20,7 +20,7 @@ import { eventLog } from "../events.js";
 import { attachInput, attachOutput, streamLogs } from "./attach.js";
 import { dockerImageRoutes } from "./docker-images.js";
 import { dockerNetworkRoutes, withNetworkInspect, withNetworkSummary } from "./docker-networks.js";
-import { dockerSystemRoutes, pausedInspect, pausedSummary } from "./docker-system.js";
+import { containerMatches, dockerSystemRoutes, pausedInspect, pausedSummary } from "./docker-system.js";
 import { logOptionsFromDocker, withLogConfig } from "./docker-tty.js";
 import {
   configFromDocker,
@@ -245,16 +245,15 @@ export function dockerApi(svc: ContainerService): DockerApi {
       return;
     }
     if (method === "GET" && path === "/containers/json") {
-      const all = flag(q, "all");
+      const filters = parseFilters(q.get("filters"));
+      // As Docker, a status filter looks at stopped containers too.
+      const all = flag(q, "all") || (filters.status?.length ?? 0) > 0;
       const list = svc.list().filter((c) => all || c.status === "running");
       const limit = intParam(q, "limit");
-      sendJson(
-        res,
-        200,
-        (limit && limit > 0 ? list.slice(0, limit) : list).map((c) =>
-          pausedSummary(withNetworkSummary(dockerSummary(c), svc, c), svc.isPaused(c.id)),
-        ),
-      );
+      const rows = list
+        .map((c) => pausedSummary(withNetworkSummary(dockerSummary(c), svc, c), svc.isPaused(c.id)))
+        .filter((s) => containerMatches(s, filters));
+      sendJson(res, 200, limit && limit > 0 ? rows.slice(0, limit) : rows);
       return;
     }
     const ex = /^\/exec\/([a-f0-9]+)\/(json|start|resize)$/.exec(path);

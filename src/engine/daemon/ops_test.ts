@@ -10,7 +10,7 @@ import { request } from "node:http";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { planRmi } from "../api/docker-images.js";
-import { durationMs, prunableContainer } from "../api/docker-system.js";
+import { containerMatches, durationMs, prunableContainer } from "../api/docker-system.js";
 import { restartOnBoot } from "../containers/service.js";
 import { EventLog, eventMatches } from "../events.js";
 import { cpuPercent, dockerStats, parseNetDev, systemCpuNs } from "../stats.js";
@@ -99,6 +99,20 @@ test("pure: restart decisions on boot, rmi plans, filters, stats maths", () => {
   assert.equal(log.history(e.time - 1).length, 1);
   assert.equal(log.history(e.time + 10).length, 0);
 
+  const row = {
+    Id: "abc123",
+    Names: ["/web"],
+    Image: "busybox",
+    ImageID: "sha256:fff",
+    Labels: { tier: "front" },
+    State: "exited",
+    Status: "Exited (3) 2 seconds ago",
+  };
+  assert.equal(containerMatches(row, { status: ["exited"], name: ["we"], id: ["abc"] }), true);
+  assert.equal(containerMatches(row, { status: ["running", "paused"] }), false);
+  assert.equal(containerMatches(row, { label: ["tier=front"], ancestor: ["busybox"], exited: ["3"] }), true);
+  assert.equal(containerMatches(row, { exited: ["0"] }), false);
+  assert.throws(() => containerMatches(row, { bogus: ["x"] }), /invalid filter 'bogus'/);
   assert.equal(durationMs("1h30m"), 5400000);
   assert.throws(() => durationMs("soon"), /invalid duration/);
   const old = {
@@ -160,6 +174,9 @@ test("docker pause/unpause: state paused, the counter stops, then goes on", asyn
   assert.equal(st.stdout.trim(), "paused true true");
   const ps = await docker(d, ["ps", "--format", "{{.Names}} {{.State}} {{.Status}}"]);
   assert.match(ps.stdout, /^counter paused Up .*\(Paused\)$/m);
+  const onlyPaused = await docker(d, ["ps", "-q", "--filter", "status=paused"]);
+  assert.equal(onlyPaused.stdout.trim().length, 12, onlyPaused.stderr);
+  assert.equal((await docker(d, ["ps", "-q", "--filter", "status=running"])).stdout.trim(), "");
   await sleep(200);
   const n1 = await logLines("counter");
   await sleep(600);
