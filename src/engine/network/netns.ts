@@ -3,23 +3,11 @@
  * bind mount of its nsfs file onto a regular file, so plugins and the runtime can join it by
  * path and it outlives every process in it until it is unmounted.
  */
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
+import { MNT_DETACH, nativeNetns, nativeUnmount } from "../../runtime/native-mounter.js";
 import { NetworkError } from "./error.js";
-
-function run(cmd: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (c: Buffer) => {
-      stderr += c.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stderr: stderr.trim() }));
-  });
-}
 
 /** Decodes the octal escapes mountinfo uses for spaces and the like. */
 function unescapeMount(p: string): string {
@@ -44,32 +32,26 @@ export function isMountPoint(path: string): boolean {
 }
 
 /**
- * Creates a new network namespace bound at `path` (util-linux `unshare --net=FILE`, which forks
- * the helper that unshares while its parent bind-mounts the namespace file) with `lo` up (the
- * same process runs `ip link set lo up` in it: one process instead of a loopback plugin run).
- * Throws `NETNS_FAILED`; a failure leaves no file behind.
+ * Creates a new network namespace bound at `path` with `lo` up, through pier-init's resident
+ * mounter (no process started per namespace). Throws `NETNS_FAILED`; a failure leaves no file
+ * behind.
  */
 export async function createNetns(path: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   if (isMountPoint(path)) throw new NetworkError("NETNS_FAILED", `network namespace ${path} already exists`);
   await writeFile(path, "", { mode: 0o400 });
-  let r: { code: number | null; stderr: string };
   try {
-    r = await run("unshare", [`--net=${path}`, "ip", "link", "set", "lo", "up"]);
+    await nativeNetns(path);
   } catch (err) {
+    if (isMountPoint(path)) await nativeUnmount(path, MNT_DETACH).catch(() => {});
     await rm(path, { force: true });
     throw new NetworkError(
       "NETNS_FAILED",
-      `cannot run unshare (util-linux) and ip (iproute2): ${(err as Error).message}`,
+      `cannot create network namespace ${path}: ${(err as Error).message}`,
       {
         cause: err,
       },
     );
-  }
-  if (r.code !== 0) {
-    if (isMountPoint(path)) await run("umount", [path]).catch(() => {});
-    await rm(path, { force: true });
-    throw new NetworkError("NETNS_FAILED", `cannot create network namespace ${path}: ${r.stderr}`);
   }
 }
 
@@ -79,11 +61,17 @@ export async function createNetns(path: string): Promise<void> {
  */
 export async function removeNetns(path: string): Promise<void> {
   if (isMountPoint(path)) {
-    const r = await run("umount", [path]);
-    if (r.code !== 0 && isMountPoint(path)) {
-      const lazy = await run("umount", ["-l", path]);
-      if (lazy.code !== 0)
-        throw new NetworkError("NETNS_FAILED", `cannot unmount network namespace ${path}: ${r.stderr}`);
+    try {
+      await nativeUnmount(path);
+    } catch (err) {
+      // Still in use by a process: detach it so the file can go.
+      if (isMountPoint(path))
+        await nativeUnmount(path, MNT_DETACH).catch(() => {
+          throw new NetworkError(
+            "NETNS_FAILED",
+            `cannot unmount network namespace ${path}: ${(err as Error).message}`,
+          );
+        });
     }
   }
   await rm(path, { force: true });
