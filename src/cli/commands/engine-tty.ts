@@ -173,6 +173,24 @@ export async function openSession(
   };
 }
 
+/** The signals passed on to an attached container without a terminal (Docker's --sig-proxy). */
+const PROXIED: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
+
+/**
+ * Sends the signals this command receives to container `ref` instead of dying of them, as the
+ * docker CLI does for an attached container without a terminal (with one, ctrl-c is just a byte
+ * on the terminal). Returns the undo.
+ */
+export function proxySignals(ref: string): () => void {
+  const forward = (sig: NodeJS.Signals) => {
+    callJson("POST", `/v1/containers/${enc(ref)}/kill?signal=${sig}`).catch(() => {});
+  };
+  for (const s of PROXIED) process.on(s, forward);
+  return () => {
+    for (const s of PROXIED) process.off(s, forward);
+  };
+}
+
 /** Runs a session to its end and exits with its code (stdin may never end on its own). */
 async function runSession(session: Session): Promise<never> {
   session.followWindow();
@@ -233,12 +251,15 @@ export function registerTtyCommands(program: Command): void {
     .description("attach to a running container's output (and stdin when it keeps it open)")
     .argument("<container>", "container name or id")
     .option("--no-stdin", "do not attach stdin")
-    .action(async (container: string, f: { stdin: boolean }) => {
+    .option("--no-sig-proxy", "do not pass received signals on to the container (no terminal only)")
+    .action(async (container: string, f: { stdin: boolean; sigProxy: boolean }) => {
       const info = await callJson<{ config?: { tty?: boolean; openStdin?: boolean } }>(
         "GET",
         `/v1/containers/${enc(container)}`,
       );
       const stdin = f.stdin && info.config?.openStdin === true;
-      await runSession(await attachSession(container, { stdin, tty: info.config?.tty === true }));
+      const tty = info.config?.tty === true;
+      if (!tty && f.sigProxy) proxySignals(container);
+      await runSession(await attachSession(container, { stdin, tty }));
     });
 }

@@ -10,7 +10,7 @@ import { parseFormat, printJson, renderTable } from "../output.js";
 import { call, callJson, EngineClientError, jsonLines } from "./engine-client.js";
 import { logTimeArg } from "./engine-logs.js";
 import { registerNetworkCommands } from "./engine-network.js";
-import { attachSession, registerTtyCommands } from "./engine-tty.js";
+import { attachSession, proxySignals, registerTtyCommands } from "./engine-tty.js";
 
 interface Record_ {
   id: string;
@@ -202,6 +202,8 @@ export function registerEngineCommands(program: Command): void {
         process.stdout.write(`${rec.id}\n`);
         return;
       }
+      // Without a terminal, ctrl-c and friends go to the container (docker's --sig-proxy).
+      if (!f.tty) proxySignals(rec.id);
       if (session) {
         session.followWindow();
         const code = await session.finish();

@@ -4,6 +4,7 @@
  * that sets the window size, types the given input and reports the CLI's exit code.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
@@ -597,4 +598,29 @@ test("a restarted TTY container gets a fresh terminal that resizes", async () =>
     );
   }
   await docker(d, ["rm", "-f", "tty-restart"]);
+});
+
+test("pier run without a terminal passes ctrl-c on to the container (docker's --sig-proxy)", async () => {
+  const child = spawn(
+    process.execPath,
+    [
+      PIER_MAIN,
+      "run",
+      "--rm",
+      reg.image,
+      "sh",
+      "-c",
+      "trap 'echo got-int; exit 5' INT; echo ready; while :; do sleep 0.1; done",
+    ],
+    { env: { ...process.env, PIER_HOST: d.socket }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let out = "";
+  child.stdout.on("data", (c: Buffer) => {
+    out += c.toString();
+  });
+  const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+  await until(async () => (out.includes("ready") ? true : undefined));
+  child.kill("SIGINT");
+  assert.equal(await exited, 5);
+  assert.equal(out, "ready\ngot-int\n");
 });
