@@ -3,7 +3,6 @@
  * thin commands over pierd's own API (docs/engine-api.yaml), with docker's flags.
  */
 import type { Command } from "commander";
-import { parseBind, parseTmpfs } from "../../engine/api/docker-types.js";
 import { formatPorts, type PortMapping, parsePortSpec } from "../../engine/network/ports.js";
 import { collectEnv, collectLabel, parseCount } from "../args.js";
 import { parseFormat, printJson, renderTable } from "../output.js";
@@ -177,6 +176,8 @@ export function registerEngineCommands(program: Command): void {
       if (f.interactive) body.openStdin = true;
       if (f.interactive && !f.detach) body.stdinOnce = true;
       if (f.tty) body.tty = true;
+      // Loaded here: the engine's config modules are large, and only mounts need them.
+      const { parseBind, parseTmpfs } = await import("../../engine/api/docker-types.js");
       const mounts = [
         ...(f.volume ?? []).map(parseBind),
         ...(f.tmpfs ?? []).map((t) => {
