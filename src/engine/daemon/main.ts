@@ -25,7 +25,13 @@ const program = new Command("pierd")
   .option("--tlscacert <file>", "CA (PEM) that client certificates must chain to")
   .option("--tlscert <file>", "server certificate (PEM)")
   .option("--tlskey <file>", "server key (PEM)")
-  .option("-H, --host <addr>", "unix:///path for the Docker socket; tcp:// is refused (use --tls-listen)");
+  .option("-H, --host <addr>", "unix:///path for the Docker socket; tcp:// is refused (use --tls-listen)")
+  .option("--bridge <device>", "bridge of the default network when it is first made (default pier0)")
+  .option(
+    "--default-subnet <cidr>",
+    "subnet of the default network when it is first made (default 10.88.0.0/16 or a free one)",
+  )
+  .option("--cni-path <dir>", "where the CNI plugins are (default /usr/lib/cni)");
 program.parse();
 const flags = program.opts<{
   config?: string;
@@ -40,6 +46,9 @@ const flags = program.opts<{
   tlscert?: string;
   tlskey?: string;
   host?: string;
+  bridge?: string;
+  defaultSubnet?: string;
+  cniPath?: string;
 }>();
 
 function fail(message: string): never {
@@ -96,6 +105,13 @@ const config: DaemonConfig = {
   ...(snapshotter ? { snapshotter } : {}),
   insecureRegistries: flags.insecureRegistry ?? file.insecureRegistries ?? [],
 };
+const network = {
+  ...file.network,
+  ...(flags.bridge ? { defaultBridge: flags.bridge } : {}),
+  ...(flags.defaultSubnet ? { defaultSubnet: flags.defaultSubnet } : {}),
+  ...(flags.cniPath ? { cniPath: flags.cniPath } : {}),
+};
+if (Object.keys(network).length) config.network = network;
 
 try {
   const daemon = await startDaemon(config);
