@@ -4,11 +4,13 @@
  * container's subreaper, keeps the container's stdio, writes its json-file log and its exit file,
  * and outlives pierd.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { closeSync, constants, existsSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
+import type { Socket } from "node:net";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
+import { childExitStatus, type HelperLauncher, sealedHelperCopy } from "../../runtime/helper.js";
 import { EngineError } from "../error.js";
 
 let monitorPath: string | undefined;
@@ -150,19 +152,18 @@ export function parseStatusLine(
   return Number.isInteger(value) ? { kind: m[1] as "monitor" | "created" | "exited", value } : undefined;
 }
 
-/**
- * Starts a monitor running `command` (the runtime's create) and resolves once the container is
- * created, with both pids. On failure rejects with `CREATE_FAILED` carrying `explain()`'s text
- * (the runtime's own error message).
- */
-export function launchMonitor(
-  files: MonitorFiles,
-  command: readonly string[],
-  explain: () => string,
-): Promise<LaunchedMonitor> {
+/** A spawned monitor and what its status channel says. */
+interface SpawnedMonitor {
+  child: ChildProcess;
+  /** Resolves at "created PID"; rejects with the reason at "failed …" or when the monitor is gone. */
+  created: Promise<LaunchedMonitor>;
+}
+
+function spawnMonitor(files: MonitorFiles, command: readonly string[], syncSocket: boolean): SpawnedMonitor {
   const args = ["-l", files.log, "-p", files.pidFile, "-e", files.exitFile, ...monitorOptionArgs(files)];
+  if (syncSocket) args.push("-s", "4");
   const child = spawn(ensureMonitor(), [...args, "--", ...command], {
-    stdio: ["ignore", "ignore", "ignore", "pipe"],
+    stdio: ["ignore", "ignore", "ignore", "pipe", ...(syncSocket ? ["pipe" as const] : [])],
     detached: true,
   });
   child.unref();
@@ -173,13 +174,12 @@ export function launchMonitor(
     channel.on("close", () => resolve());
     channel.on("error", () => resolve());
   });
-  return new Promise<LaunchedMonitor>((resolve, reject) => {
+  const created = new Promise<LaunchedMonitor>((resolve, reject) => {
     let settled = false;
     const fail = (why: string) => {
       if (settled) return;
       settled = true;
-      const detail = explain();
-      reject(new EngineError("CREATE_FAILED", detail || `container create failed: ${why}`));
+      reject(new Error(why));
     };
     channel.on("data", (chunk: Buffer) => {
       buffered += chunk.toString("utf8");
@@ -199,6 +199,55 @@ export function launchMonitor(
     child.on("error", (err) => fail(err.message));
     void gone.then(() => fail("the monitor exited"));
   });
+  // Callers that fail earlier never look at it: no unhandled rejection.
+  created.catch(() => {});
+  return { child, created };
+}
+
+/**
+ * Starts a monitor running `command` (the runtime's create) and resolves once the container is
+ * created, with both pids. On failure rejects with `CREATE_FAILED` carrying `explain()`'s text
+ * (the runtime's own error message).
+ */
+export async function launchMonitor(
+  files: MonitorFiles,
+  command: readonly string[],
+  explain: () => string,
+): Promise<LaunchedMonitor> {
+  try {
+    return await spawnMonitor(files, command, false).created;
+  } catch (err) {
+    throw new EngineError("CREATE_FAILED", explain() || `container create failed: ${(err as Error).message}`);
+  }
+}
+
+/** A {@link HelperLauncher} that starts pier-init under a new monitor, and that monitor's outcome. */
+export interface MonitorLauncher {
+  launch: HelperLauncher;
+  /** The monitor started by `launch`; call only after the runtime's create succeeded. */
+  launched(): Promise<LaunchedMonitor>;
+}
+
+/**
+ * Runs the runtime's helper (pier-init) directly under a new monitor, its sync socket passed
+ * through with `-s`: the runtime library in pierd speaks the protocol, so creating a container
+ * starts no runtime process. `files.pidFile` must be the plan's parent pid file.
+ */
+export function monitorLauncher(files: MonitorFiles): MonitorLauncher {
+  let spawned: SpawnedMonitor | undefined;
+  return {
+    launch: async (helper) => {
+      // pierd keeps one sealed copy of pier-init for all its containers (see sealedHelperCopy).
+      const copy = await sealedHelperCopy();
+      spawned = spawnMonitor(files, [copy ?? helper, "3"], true);
+      // The first monitor process exits at once (it detaches); the helper is not this process's.
+      return { sync: spawned.child.stdio[4] as Socket, exited: childExitStatus(spawned.child) };
+    },
+    launched: () =>
+      spawned
+        ? spawned.created
+        : Promise.reject(new EngineError("CREATE_FAILED", "the monitor was never started")),
+  };
 }
 
 /** True when a process with this pid exists. */

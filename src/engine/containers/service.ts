@@ -10,13 +10,15 @@
  */
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readUserFiles } from "../../image/rootfs-files.js";
 import { resolveInRoot } from "../../layer/resolve.js";
+import { runtimeFrontEnd } from "../../runtime/helper.js";
 import { type RuntimeContext, runtimeContext } from "../../runtime/lifecycle/context.js";
+import { createContainer } from "../../runtime/lifecycle/create.js";
 import { deleteContainer } from "../../runtime/lifecycle/delete.js";
 import { killContainer } from "../../runtime/lifecycle/kill.js";
 import { pauseContainer, resumeContainer } from "../../runtime/lifecycle/pause.js";
@@ -30,7 +32,7 @@ import { type ContainerNetworkRequest, NetworkService } from "../network/service
 import type { Snapshotter } from "../snapshots/snapshotter.js";
 import { VolumeService } from "../volumes.js";
 import { type ContainerConfig, checkName, containerSpec } from "./config.js";
-import { launchMonitor, processAlive, readExitFile } from "./monitor.js";
+import { type MonitorLauncher, monitorLauncher, processAlive, readExitFile } from "./monitor.js";
 import { type ContainerRecord, ContainerStore } from "./store.js";
 import { consoleSocketPath, terminalFiles } from "./terminal.js";
 
@@ -229,7 +231,8 @@ export class ContainerService extends EventEmitter {
     }
   }
 
-  private async launch(rec: ContainerRecord): Promise<ContainerRecord> {
+  /** Creates and starts the task of `rec`; `restartCount` is recorded with the running status. */
+  private async launch(rec: ContainerRecord, restartCount = rec.restartCount): Promise<ContainerRecord> {
     const { id } = rec;
     const run = this.runDir(id);
     await mkdir(run, { recursive: true, mode: 0o700 });
@@ -260,45 +263,32 @@ export class ContainerService extends EventEmitter {
       });
       throw err;
     }
-    const runtimeLog = join(run, "runtime.log");
-    await rm(runtimeLog, { force: true });
-    const command = [
-      process.execPath,
-      RUNTIME_MAIN,
-      "--root",
-      join(this.execRoot, "runtime"),
-      "--log",
-      runtimeLog,
-      "--log-format",
-      "json",
-      "create",
-      "--bundle",
-      this.dir(id),
-      "--pid-file",
-      join(run, "pid"),
-      ...(rec.config.tty ? ["--console-socket", consoleSocketPath(this.execRoot, id)] : []),
-      id,
-    ];
-    let launched: Awaited<ReturnType<typeof launchMonitor>>;
+    // pier-init runs directly under the monitor; this process speaks its protocol in-process.
+    const monitor = monitorLauncher({
+      log: this.logPath(id),
+      pidFile: join(run, "pid"),
+      exitFile: this.exitFile(id),
+      ...(rec.config.openStdin ? { attachSocket: this.attachSocket(id) } : {}),
+      ...terminalFiles(this.execRoot, id, rec.config),
+      ...(rec.config.openStdin && rec.config.stdinOnce ? { stdinOnce: true } : {}),
+      ...logRotation(rec.config.logOptions),
+    });
+    let launched: Awaited<ReturnType<MonitorLauncher["launched"]>>;
     try {
-      launched = await launchMonitor(
-        {
-          log: this.logPath(id),
-          pidFile: join(run, "pid"),
-          exitFile: this.exitFile(id),
-          ...(rec.config.openStdin ? { attachSocket: this.attachSocket(id) } : {}),
-          ...terminalFiles(this.execRoot, id, rec.config),
-          ...(rec.config.openStdin && rec.config.stdinOnce ? { stdinOnce: true } : {}),
-          ...logRotation(rec.config.logOptions),
-        },
-        command,
-        () => runtimeError(runtimeLog),
-      );
+      await createContainer(this.runtime, {
+        id,
+        bundle: this.dir(id),
+        mode: "detach",
+        launch: monitor.launch,
+        earlyPidFile: join(run, "pid"),
+        ...(rec.config.tty ? { consoleSocket: consoleSocketPath(this.execRoot, id) } : {}),
+      });
+      launched = await monitor.launched();
     } catch (err) {
       const message = (err as Error).message;
       await this.networks.teardown(id).catch((e: Error) => this.log(`network teardown ${id}: ${e.message}`));
       this.store.update(id, { status: "exited", exitCode: 127, error: message, finishedAt: now() });
-      throw err;
+      throw err instanceof EngineError ? err : new EngineError("CREATE_FAILED", message, { cause: err });
     }
     try {
       await attached;
@@ -318,6 +308,7 @@ export class ContainerService extends EventEmitter {
     }
     const updated = this.store.update(id, {
       status: "running",
+      restartCount,
       pid: launched.containerPid,
       monitorPid: launched.monitorPid,
       startedAt: now(),
@@ -393,8 +384,8 @@ export class ContainerService extends EventEmitter {
     await sleep(Math.min(100 * 2 ** Math.min(rec.restartCount, 6), 5000));
     const cur = this.store.get(id);
     if (cur?.status !== "exited" || this.isUserStopped(id) || this.closed) return;
-    this.store.update(id, { restartCount: cur.restartCount + 1 });
-    await this.launch(cur).catch((e: Error) => this.log(`restart ${id}: ${e.message}`));
+    // Counted with the new run, so that no reader sees the new count on the old exit.
+    await this.launch(cur, cur.restartCount + 1).catch((e: Error) => this.log(`restart ${id}: ${e.message}`));
   }
 
   /** Sends `signal` (name or number) to a running container's init. */
@@ -692,7 +683,10 @@ export class ContainerService extends EventEmitter {
     if (rec.status !== "running")
       throw new EngineError("INVALID_STATE", `Container ${rec.id} is not running`);
     if (cmd.length === 0) throw new EngineError("INVALID_ARGUMENT", "No exec command specified");
-    const args = [process.execPath, RUNTIME_MAIN, "--root", join(this.execRoot, "runtime")];
+    // The runtime's front end runs exec in the resident runtime service: no Node.js start per exec.
+    const frontEnd = runtimeFrontEnd();
+    const runtime = frontEnd ? [frontEnd] : [process.execPath, RUNTIME_MAIN];
+    const args = [...runtime, "--root", join(this.execRoot, "runtime")];
     if (opts.logFile) args.push("--log", opts.logFile, "--log-format", "json");
     args.push("exec");
     for (const e of opts.env ?? []) args.push("--env", e);
@@ -740,18 +734,6 @@ export function restartOnBoot(
       !userStopped && rec.exitCode !== 0 && (!p.maximumRetryCount || rec.restartCount < p.maximumRetryCount)
     );
   return false;
-}
-
-/** The runtime's error message from its JSON log (the last `error` line). */
-function runtimeError(path: string): string {
-  try {
-    const lines = readFileSync(path, "utf8").trim().split("\n").reverse();
-    for (const l of lines) {
-      const v = JSON.parse(l) as { level?: string; msg?: string };
-      if (v.level === "error" && v.msg) return v.msg;
-    }
-  } catch {}
-  return "";
 }
 
 /** Reads a text file of a rootfs without following any symlink out of it; `undefined` if absent. */
