@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 import { createImage } from "../image/build.js";
 import { ImageStore } from "../image/image-store.js";
@@ -216,4 +217,44 @@ export function pier(
     ...opts,
     env: { ...process.env, PIER_HOST: d.socket },
   });
+}
+
+/** What {@link useTestDaemon} sets up. */
+export interface DaemonFixture {
+  reg: BusyboxRegistry;
+  d: TestDaemon;
+}
+
+/**
+ * Registers the `before`/`after` hooks every docker-CLI test file needs: the docker CLI checked,
+ * a busybox image served from a pier registry, a test pierd, and with `pull` the image already
+ * pulled into it; `ready` receives them once up. Both are stopped after the file's tests, after
+ * `beforeStop` (a file's own cleanup that needs the daemon).
+ */
+export function useTestDaemon(opts: {
+  pull?: boolean;
+  extra?: string[];
+  ready: (fx: DaemonFixture) => void;
+  beforeStop?: (fx: DaemonFixture) => Promise<void>;
+}): DaemonFixture {
+  const fx = {} as DaemonFixture;
+  before(async () => {
+    requireDocker();
+    fx.reg = await busyboxRegistry();
+    fx.d = await startTestDaemon(opts.extra);
+    if (opts.pull) {
+      const pull = await docker(fx.d, ["pull", fx.reg.image]);
+      if (pull.status !== 0) throw new Error(`docker pull ${fx.reg.image}: ${pull.stderr}`);
+    }
+    opts.ready(fx);
+  });
+  after(async () => {
+    try {
+      if (fx.d && opts.beforeStop) await opts.beforeStop(fx);
+    } finally {
+      await fx.d?.stop();
+      await fx.reg?.stop();
+    }
+  });
+  return fx;
 }

@@ -5,28 +5,21 @@
 import assert from "node:assert/strict";
 import { statSync } from "node:fs";
 import { request } from "node:http";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import {
   type BusyboxRegistry,
-  busyboxRegistry,
   docker,
   requireDocker,
-  startTestDaemon,
   type TestDaemon,
+  useTestDaemon,
 } from "../test-support.js";
 
 let reg: BusyboxRegistry;
 let d: TestDaemon;
-
-before(async () => {
-  requireDocker();
-  reg = await busyboxRegistry();
-  d = await startTestDaemon();
-});
-
-after(async () => {
-  await d?.stop();
-  await reg?.stop();
+useTestDaemon({
+  ready: (fx) => {
+    ({ reg, d } = fx);
+  },
 });
 
 function raw(

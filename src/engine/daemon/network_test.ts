@@ -10,19 +10,26 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { request } from "node:http";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
-import {
-  type BusyboxRegistry,
-  busyboxRegistry,
-  docker,
-  pier,
-  requireDocker,
-  startTestDaemon,
-  type TestDaemon,
-} from "../test-support.js";
+import { before, test } from "node:test";
+import { type BusyboxRegistry, docker, pier, type TestDaemon, useTestDaemon } from "../test-support.js";
 
 let reg: BusyboxRegistry;
 let d: TestDaemon;
+useTestDaemon({
+  ready: (fx) => {
+    ({ reg, d } = fx);
+  },
+  pull: true,
+  // What the tests leave is removed while the daemon runs, so that its CNI teardown runs too.
+  beforeStop: async ({ d }) => {
+    const ids = (await docker(d, ["ps", "-aq"])).stdout.split("\n").filter(Boolean);
+    if (ids.length) await docker(d, ["rm", "-f", ...ids]);
+    for (const n of (await docker(d, ["network", "ls", "--filter", "type=custom", "-q"])).stdout
+      .split("\n")
+      .filter(Boolean))
+      await docker(d, ["network", "rm", n]);
+  },
+});
 
 function requireNetTools(): void {
   for (const [bin, pkg] of [
@@ -35,25 +42,7 @@ function requireNetTools(): void {
 }
 
 before(async () => {
-  requireDocker();
   requireNetTools();
-  reg = await busyboxRegistry();
-  d = await startTestDaemon();
-  const pull = await docker(d, ["pull", reg.image]);
-  assert.equal(pull.status, 0, pull.stderr);
-});
-
-after(async () => {
-  if (d) {
-    const ids = (await docker(d, ["ps", "-aq"])).stdout.split("\n").filter(Boolean);
-    if (ids.length) await docker(d, ["rm", "-f", ...ids]);
-    for (const n of (await docker(d, ["network", "ls", "--filter", "type=custom", "-q"])).stdout
-      .split("\n")
-      .filter(Boolean))
-      await docker(d, ["network", "rm", n]);
-  }
-  await d?.stop();
-  await reg?.stop();
 });
 
 /** A TCP port nobody listens on right now. */

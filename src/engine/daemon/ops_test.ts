@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { planRmi } from "../api/docker-images.js";
 import { containerMatches, durationMs, prunableContainer } from "../api/docker-system.js";
 import { restartOnBoot } from "../containers/service.js";
@@ -16,7 +16,6 @@ import { EventLog, eventMatches } from "../events.js";
 import { cpuPercent, dockerStats, parseNetDev, systemCpuNs } from "../stats.js";
 import {
   type BusyboxRegistry,
-  busyboxRegistry,
   docker,
   PIERD_MAIN,
   pier,
@@ -24,22 +23,16 @@ import {
   runCommand,
   startTestDaemon,
   type TestDaemon,
+  useTestDaemon,
 } from "../test-support.js";
 
 let reg: BusyboxRegistry;
 let d: TestDaemon;
-
-before(async () => {
-  requireDocker();
-  reg = await busyboxRegistry();
-  d = await startTestDaemon();
-  const pull = await docker(d, ["pull", reg.image]);
-  assert.equal(pull.status, 0, pull.stderr);
-});
-
-after(async () => {
-  await d?.stop();
-  await reg?.stop();
+useTestDaemon({
+  ready: (fx) => {
+    ({ reg, d } = fx);
+  },
+  pull: true,
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

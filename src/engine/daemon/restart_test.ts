@@ -1,28 +1,14 @@
 /** pierd killed with SIGKILL and started again finds its containers, their logs and exit codes. */
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import {
-  type BusyboxRegistry,
-  busyboxRegistry,
-  docker,
-  pier,
-  requireDocker,
-  startTestDaemon,
-  type TestDaemon,
-} from "../test-support.js";
+import { test } from "node:test";
+import { type BusyboxRegistry, docker, pier, type TestDaemon, useTestDaemon } from "../test-support.js";
 
 let reg: BusyboxRegistry;
 let d: TestDaemon;
-
-before(async () => {
-  requireDocker();
-  reg = await busyboxRegistry();
-  d = await startTestDaemon();
-});
-
-after(async () => {
-  await d?.stop();
-  await reg?.stop();
+useTestDaemon({
+  ready: (fx) => {
+    ({ reg, d } = fx);
+  },
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -8,37 +8,32 @@ import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
+import { before, test } from "node:test";
 import { requireTool } from "../../testing/tools.js";
 import {
   type BusyboxRegistry,
-  busyboxRegistry,
   type CommandResult,
   docker,
   PIER_MAIN,
   pier,
   requireDocker,
   runCommand,
-  startTestDaemon,
   type TestDaemon,
+  useTestDaemon,
 } from "../test-support.js";
 
 let reg: BusyboxRegistry;
 let d: TestDaemon;
+useTestDaemon({
+  ready: (fx) => {
+    ({ reg, d } = fx);
+  },
+  pull: true,
+});
 let python = "";
 
 before(async () => {
-  requireDocker();
   python = requireTool("/usr/bin/python3", "python3");
-  reg = await busyboxRegistry();
-  d = await startTestDaemon();
-  const pull = await docker(d, ["pull", reg.image]);
-  assert.equal(pull.status, 0, pull.stderr);
-});
-
-after(async () => {
-  await d?.stop();
-  await reg?.stop();
 });
 
 // argv[1]: rows, argv[2]: cols, argv[3]: JSON [[delay_ms, text], ...], argv[4:]: the command.

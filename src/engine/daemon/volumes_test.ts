@@ -6,32 +6,23 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import {
-  type BusyboxRegistry,
-  busyboxRegistry,
-  docker,
-  pier,
-  requireDocker,
-  startTestDaemon,
-  type TestDaemon,
-} from "../test-support.js";
+import { type BusyboxRegistry, docker, pier, type TestDaemon, useTestDaemon } from "../test-support.js";
 
 let reg: BusyboxRegistry;
 let d: TestDaemon;
+useTestDaemon({
+  ready: (fx) => {
+    ({ reg, d } = fx);
+  },
+  pull: true,
+});
 let host: string;
 
 before(async () => {
-  requireDocker();
   host = mkdtempSync(join(tmpdir(), "pier-vol-host-"));
-  reg = await busyboxRegistry();
-  d = await startTestDaemon();
-  const pull = await docker(d, ["pull", reg.image]);
-  assert.equal(pull.status, 0, pull.stderr);
 });
 
 after(async () => {
-  await d?.stop();
-  await reg?.stop();
   if (host) rmSync(host, { recursive: true, force: true });
 });
 
