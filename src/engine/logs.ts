@@ -53,6 +53,11 @@ export interface LogQuery {
   /** Start at this byte offset instead of the beginning (attach reads only what comes next). */
   fromOffset?: number;
   done?: () => boolean;
+  /**
+   * Subscribes `notify` to "the writer may have finished" and returns the unsubscribe, so that a
+   * follower ends at once instead of at its next poll.
+   */
+  wake?: (notify: () => void) => () => void;
   /** Stops following early (the client went away). */
   signal?: AbortSignal;
 }
@@ -69,7 +74,19 @@ export function wanted(e: LogEntry, q: LogQuery): boolean {
   return true;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Waits `ms`, or less when `q.wake` notifies first. */
+function pause(ms: number, q: LogQuery): Promise<void> {
+  return new Promise((resolve) => {
+    let off: (() => void) | undefined;
+    const finish = () => {
+      clearTimeout(timer);
+      off?.();
+      resolve();
+    };
+    const timer = setTimeout(finish, ms);
+    off = q.wake?.(finish);
+  });
+}
 
 type Handle = Awaited<ReturnType<typeof open>>;
 
@@ -267,7 +284,7 @@ export async function* readLogs(path: string, q: LogQuery = {}): AsyncGenerator<
         finalPass = true;
         continue;
       }
-      await sleep(25);
+      await pause(25, q);
     }
   } finally {
     await cur?.fh.close();

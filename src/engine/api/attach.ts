@@ -62,6 +62,7 @@ export async function attachOutput(
         stdout: opts.stdout,
         stderr: opts.stderr,
         done: () => finished || !svc.store.get(id),
+        wake: (notify) => svc.onEnd(id, notify),
       },
       { tty: opts.tty, timestamps: false },
     );

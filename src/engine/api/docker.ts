@@ -386,6 +386,7 @@ export function dockerApi(svc: ContainerService): DockerApi {
           ...(since !== undefined ? { since } : {}),
           ...(until !== undefined ? { until } : {}),
           done: () => svc.store.get(rec.id)?.status !== "running",
+          wake: (notify) => svc.onEnd(rec.id, notify),
         },
         { tty: rec.config.tty === true, timestamps: flag(q, "timestamps") },
       );

@@ -138,6 +138,7 @@ export function pierApi(svc: ContainerService): (req: IncomingMessage, res: Serv
         ...(since !== undefined ? { since } : {}),
         ...(until !== undefined ? { until } : {}),
         done: () => svc.store.get(rec.id)?.status !== "running",
+        wake: (notify) => svc.onEnd(rec.id, notify),
         signal: ac.signal,
       })) {
         if (!res.write(`${JSON.stringify(e)}\n`)) await new Promise((r) => res.once("drain", r));

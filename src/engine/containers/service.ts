@@ -696,6 +696,22 @@ export class ContainerService extends EventEmitter {
     return [...args, rec.id, ...cmd];
   }
 
+  /**
+   * Calls `notify` when container `id` exits or is removed; returns the unsubscribe (a log
+   * follower's `wake`, see `LogQuery`).
+   */
+  onEnd(id: string, notify: () => void): () => void {
+    const h = (eid: string) => {
+      if (eid === id) notify();
+    };
+    this.on("exit", h);
+    this.on("removed", h);
+    return () => {
+      this.off("exit", h);
+      this.off("removed", h);
+    };
+  }
+
   /** Byte size of the log now (attach reads from here on). */
   logSize(id: string): number {
     try {
