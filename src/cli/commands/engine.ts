@@ -176,16 +176,17 @@ export function registerEngineCommands(program: Command): void {
       if (f.interactive) body.openStdin = true;
       if (f.interactive && !f.detach) body.stdinOnce = true;
       if (f.tty) body.tty = true;
-      // Loaded here: the engine's config modules are large, and only mounts need them.
-      const { parseBind, parseTmpfs } = await import("../../engine/api/docker-types.js");
-      const mounts = [
-        ...(f.volume ?? []).map(parseBind),
-        ...(f.tmpfs ?? []).map((t) => {
-          const colon = t.indexOf(":");
-          return colon < 0 ? parseTmpfs(t, "") : parseTmpfs(t.slice(0, colon), t.slice(colon + 1));
-        }),
-      ];
-      if (mounts.length) body.mounts = mounts;
+      if (f.volume?.length || f.tmpfs?.length) {
+        // Loaded only then: the engine's config modules are large.
+        const { parseBind, parseTmpfs } = await import("../../engine/api/docker-types.js");
+        body.mounts = [
+          ...(f.volume ?? []).map(parseBind),
+          ...(f.tmpfs ?? []).map((t) => {
+            const colon = t.indexOf(":");
+            return colon < 0 ? parseTmpfs(t, "") : parseTmpfs(t.slice(0, colon), t.slice(colon + 1));
+          }),
+        ];
+      }
       const rec = await createContainer(body);
       // With -i or -t, attach before the start (nothing is missed) and exit with its code.
       const session =
