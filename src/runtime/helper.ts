@@ -120,7 +120,9 @@ export const spawnHelper: HelperLauncher = (bin, stdio) => {
   const child = spawn(bin, [String(stdio.length)], { stdio: [...stdio, "pipe"] as StdioOptions, env: {} });
   const sync = child.stdio[stdio.length] as Socket;
   // A helper that cannot be started (ENOENT, EACCES) fails the session with that reason.
-  child.on("error", (err) => sync.destroy(new Error(`cannot run ${bin}: ${err.message}`)));
+  child.on("error", (err) =>
+    sync.destroy(new RuntimeError("HELPER_FAILED", `cannot run ${bin}: ${err.message}`, { cause: err })),
+  );
   return {
     sync,
     exited: childExitStatus(child),
@@ -213,7 +215,8 @@ export async function launchHelper(options: LaunchOptions): Promise<HelperSessio
       }
     };
     sock.on("error", (err) => {
-      if (err.message.startsWith("cannot run ")) finish(new RuntimeError("HELPER_FAILED", err.message));
+      // A launcher's own failure (the helper never ran); plain socket errors end in `close`.
+      if (err instanceof RuntimeError) finish(err);
     });
     sock.on("close", () => {
       if (done) return;
@@ -254,15 +257,31 @@ export async function sealedHelperCopy(): Promise<string | undefined> {
   return undefined;
 }
 
+/**
+ * Starts a long-lived `pier-init MODE` child (`--sealed-copy`, `--mounter`) for as long as this
+ * process lives: it ends when its stdin closes, and neither it nor its pipes keep this process
+ * alive (a caller awaiting an answer refs `stdout` meanwhile).
+ */
+export function spawnResidentHelper(mode: string): ChildProcess {
+  const child = spawn(ensureHelper(), [mode], { stdio: ["pipe", "pipe", "ignore"] });
+  child.stdin?.on("error", () => {});
+  child.unref();
+  (child.stdin as unknown as Socket | null)?.unref();
+  (child.stdout as unknown as Socket | null)?.unref();
+  return child;
+}
+
 function holdSealedCopy(): Promise<string | undefined> {
   return new Promise((resolve) => {
-    let child: ReturnType<typeof spawn>;
+    let child: ChildProcess;
     try {
-      child = spawn(ensureHelper(), ["--sealed-copy"], { stdio: ["pipe", "pipe", "ignore"] });
+      child = spawnResidentHelper("--sealed-copy");
     } catch {
       resolve(undefined);
       return;
     }
+    // Held open until it answers.
+    (child.stdout as unknown as Socket | null)?.ref();
     let out = "";
     child.on("error", () => resolve(undefined));
     child.on("exit", () => resolve(undefined));
@@ -274,8 +293,5 @@ function holdSealedCopy(): Promise<string | undefined> {
         resolve(`/proc/${child.pid}/fd/${m[1]}`);
       }
     });
-    // It lives until this process ends (its stdin closes then), without keeping this one alive.
-    child.unref();
-    (child.stdin as unknown as Socket | null)?.unref();
   });
 }

@@ -3,6 +3,7 @@
  * the kernel's last capability and the cgroup hierarchies mounted on the host.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
+import { parseMountInfo } from "./cgroups/mountinfo.js";
 import type { HostCgroupMount, HostFacts } from "./plan/create-plan.js";
 import { runningInUserNamespace } from "./rootless.js";
 
@@ -32,17 +33,11 @@ export function hostCgroupMounts(containerDirs: readonly string[] = []): HostCgr
     return [];
   }
   const out: HostCgroupMount[] = [];
-  for (const line of text.split("\n")) {
-    const sep = line.indexOf(" - ");
-    if (sep < 0) continue;
-    const left = line.slice(0, sep).split(" ");
-    const right = line.slice(sep + 3).split(" ");
-    const fstype = right[0];
+  for (const { fsType: fstype, mountPoint: mountpoint, superOptions } of parseMountInfo(text)) {
     if (fstype !== "cgroup" && fstype !== "cgroup2") continue;
-    const mountpoint = (left[4] ?? "").replace(/\\040/g, " ");
-    const superOpts = (right[2] ?? "")
-      .split(",")
-      .filter((o) => o !== "rw" && o !== "ro" && !o.startsWith("nsdelegate") && o !== "relatime");
+    const superOpts = superOptions.filter(
+      (o) => o !== "rw" && o !== "ro" && !o.startsWith("nsdelegate") && o !== "relatime",
+    );
     const options = superOpts
       .filter(
         (o) =>

@@ -4,10 +4,12 @@
  * than the rest of a container start. Requests are answered in order; paths come from the caller
  * and must not contain tabs or newlines (the wire format's separators).
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import type { Socket } from "node:net";
+import { parseMountInfo } from "./cgroups/mountinfo.js";
 import { RuntimeError } from "./error.js";
-import { ensureHelper } from "./helper.js";
+import { spawnResidentHelper } from "./helper.js";
 
 /** umount2 flag: detach now, clean up when no longer busy. */
 export const MNT_DETACH = 2;
@@ -24,7 +26,7 @@ let buffered = "";
 
 function mounter(): ChildProcess {
   if (child && child.exitCode === null && !child.killed) return child;
-  const c = spawn(ensureHelper(), ["--mounter"], { stdio: ["pipe", "pipe", "ignore"] });
+  const c = spawnResidentHelper("--mounter");
   c.stdout?.on("data", (chunk: Buffer) => {
     buffered += chunk.toString("utf8");
     for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
@@ -44,11 +46,6 @@ function mounter(): ChildProcess {
   };
   c.on("error", (e) => fail(`cannot run the mount helper: ${e.message}`));
   c.on("exit", () => fail("the mount helper exited"));
-  c.stdin?.on("error", () => {});
-  // It must not keep an otherwise finished process alive, only one that awaits an answer.
-  c.unref();
-  (c.stdin as unknown as Socket | null)?.unref();
-  holdOpen(c, false);
   child = c;
   return c;
 }
@@ -95,4 +92,18 @@ export function nativeUnmount(target: string, flags = 0): Promise<void> {
  */
 export function nativeNetns(target: string): Promise<void> {
   return request(["netns", target], `network namespace ${target}`);
+}
+
+/** Every mount point of this process's mount namespace; empty when mountinfo cannot be read. */
+export function mountPoints(): string[] {
+  try {
+    return parseMountInfo(readFileSync("/proc/self/mountinfo", "utf8")).map((m) => m.mountPoint);
+  } catch {
+    return [];
+  }
+}
+
+/** True when something is mounted on `path`. */
+export function isMountPoint(path: string): boolean {
+  return mountPoints().includes(path);
 }

@@ -3,33 +3,10 @@
  * bind mount of its nsfs file onto a regular file, so plugins and the runtime can join it by
  * path and it outlives every process in it until it is unmounted.
  */
-import { readFileSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { MNT_DETACH, nativeNetns, nativeUnmount } from "../../runtime/native-mounter.js";
+import { isMountPoint, MNT_DETACH, nativeNetns, nativeUnmount } from "../../runtime/native-mounter.js";
 import { NetworkError } from "./error.js";
-
-/** Decodes the octal escapes mountinfo uses for spaces and the like. */
-function unescapeMount(p: string): string {
-  return p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
-}
-
-/** Every mount point of this process's mount namespace (from mountinfo). */
-export function mountPoints(): string[] {
-  try {
-    return readFileSync("/proc/self/mountinfo", "utf8")
-      .split("\n")
-      .map((l) => unescapeMount(l.split(" ")[4] ?? ""))
-      .filter(Boolean);
-  } catch {
-    return [];
-  }
-}
-
-/** True when something is mounted on `path`. */
-export function isMountPoint(path: string): boolean {
-  return mountPoints().includes(path);
-}
 
 /**
  * Creates a new network namespace bound at `path` with `lo` up, through pier-init's resident

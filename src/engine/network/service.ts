@@ -15,6 +15,7 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { hostname as hostHostname } from "node:os";
 import { join } from "node:path";
+import { isMountPoint, mountPoints } from "../../runtime/native-mounter.js";
 import { CniInvoker, DEFAULT_CNI_PATH } from "./cni.js";
 import { type CniResult, containerAddress } from "./cni-result.js";
 import {
@@ -39,7 +40,7 @@ import {
   renderHosts,
 } from "./hosts.js";
 import { deleteRule, ensureRule, forwardPolicy } from "./iptables.js";
-import { createNetns, isMountPoint, mountPoints, removeNetns } from "./netns.js";
+import { createNetns, removeNetns } from "./netns.js";
 import type { PortMapping } from "./ports.js";
 import type { NetworkSpec } from "./spec.js";
 import {

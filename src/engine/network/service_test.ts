@@ -9,9 +9,9 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { isMountPoint } from "../../runtime/native-mounter.js";
 import { cniName, DEFAULT_NETWORK, masqueradeRule } from "./conflist.js";
 import { deleteRule } from "./iptables.js";
-import { isMountPoint } from "./netns.js";
 import { NetworkService } from "./service.js";
 
 let dir: string;

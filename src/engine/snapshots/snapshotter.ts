@@ -15,7 +15,7 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { applyLayer } from "../../layer/apply.js";
 import type { Digest } from "../../oci/digest.js";
-import { MNT_DETACH, nativeMount, nativeUnmount } from "../../runtime/native-mounter.js";
+import { isMountPoint, MNT_DETACH, nativeMount, nativeUnmount } from "../../runtime/native-mounter.js";
 import { EngineError } from "../error.js";
 import { chainIds, overlayOptions, snapshotDirName } from "./plan.js";
 
@@ -165,9 +165,7 @@ export class Snapshotter {
   /** True when the container's rootfs is mounted (or, with `copy`, present). */
   isMounted(key: string): boolean {
     const merged = this.rootfs(key);
-    if (this.driver === "copy") return existsSync(merged);
-    const mounts = readFileSync("/proc/self/mountinfo", "utf8");
-    return mounts.split("\n").some((l) => l.split(" ")[4] === merged);
+    return this.driver === "copy" ? existsSync(merged) : isMountPoint(merged);
   }
 
   /** Unmounts (if mounted) and deletes a container's own layer; absent keys are fine. */

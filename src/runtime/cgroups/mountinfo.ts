@@ -138,7 +138,7 @@ export function parseProcCgroup(text: string): Record<string, string> {
   return out;
 }
 
-/** The calling process's own cgroups (see {@link parseProcCgroup}). */
-export async function readOwnCgroups(): Promise<Record<string, string>> {
-  return parseProcCgroup(readFileSync("/proc/self/cgroup", "utf8"));
+/** The cgroups of process `pid`, by default this one (see {@link parseProcCgroup}). */
+export async function readOwnCgroups(pid: number | "self" = "self"): Promise<Record<string, string>> {
+  return parseProcCgroup(readFileSync(`/proc/${pid}/cgroup`, "utf8"));
 }

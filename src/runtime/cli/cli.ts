@@ -81,14 +81,6 @@ async function context(g: Globals) {
   const root = g.root ?? defaultStateRoot(process.geteuid?.() ?? 0, g.io.env, runningInUserNamespace());
   const ctx = runtimeContext(root, (m) => logLine(g, "warning", m));
   if (g.systemdCgroup) ctx.systemdCgroup = true;
-  if (g.io.callerPid !== undefined) {
-    // A relative cgroupsPath goes under the caller's cgroup, as it would under runc.
-    const { parseProcCgroup } = await import("../cgroups/mountinfo.js");
-    const { readFileSync } = await import("node:fs");
-    try {
-      ctx.ownCgroups = parseProcCgroup(readFileSync(`/proc/${g.io.callerPid}/cgroup`, "utf8"));
-    } catch {}
-  }
   return ctx;
 }
 
@@ -118,6 +110,13 @@ async function cmdCreateOrRun(g: Globals, argv: string[], run: boolean): Promise
   const p = parseArgs(argv, flags);
   const id = one(p, run ? "run" : "create");
   const ctx = await context(g);
+  if (g.io.callerPid !== undefined) {
+    // A relative cgroupsPath goes under the caller's cgroup, as it would under runc.
+    const { readOwnCgroups } = await import("../cgroups/mountinfo.js");
+    try {
+      ctx.ownCgroups = await readOwnCgroups(g.io.callerPid);
+    } catch {}
+  }
   const pidFile = pathFlag(g, p, "pid-file");
   const consoleSocket = pathFlag(g, p, "console-socket");
   const opts = {
