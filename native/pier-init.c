@@ -520,9 +520,18 @@ static void op_clone(record_t *r) {
   _exit(code);
 }
 
-static void op_sync(record_t *r) {
+/* syncsend NAME: asks the runtime for a sync point without waiting (see op_syncwait). */
+static void op_syncsend(record_t *r) {
   need(r, 1);
   send_line("sync %s", r->argv[0]);
+}
+
+/*
+ * syncwait: waits for the runtime's answer to the last syncsend. Between the two the container
+ * process goes on with work that does not depend on the answer: placing it in its cgroups costs
+ * the kernel an RCU grace period, which its mounts overlap.
+ */
+static void op_syncwait(void) {
   char *reply = read_line(sync_fd);
   if (strncmp(reply, "ok", 2) != 0) _exit(1);
   if (reply[2] == ' ') {
@@ -531,6 +540,12 @@ static void op_sync(record_t *r) {
     state_len = strlen(state_json);
   }
   free(reply);
+}
+
+/* sync NAME: a sync point answered before the plan goes on. */
+static void op_sync(record_t *r) {
+  op_syncsend(r);
+  op_syncwait();
 }
 
 /*
@@ -1391,6 +1406,10 @@ int main(int argc, char **argv, char **envp) {
       op_clone(&r);
     } else if (!strcmp(op, "sync")) {
       op_sync(&r);
+    } else if (!strcmp(op, "syncsend")) {
+      op_syncsend(&r);
+    } else if (!strcmp(op, "syncwait")) {
+      op_syncwait();
     } else if (!strcmp(op, "notify")) {
       need(&r, 1);
       send_line("notify %s", r.argv[0]);

@@ -296,8 +296,18 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
   // process itself enters it at execve (time_for_children), when no offset may change any more.
   if (newUserNs) child.push(...timens);
   else pre.push(...timens);
-  child.push(op("sync", SYNC_CGROUP));
-  if (cgroupNs) child.push(op("unshare", CLONE_FLAGS.cgroup));
+  // Placing a process in its cgroups makes the kernel wait for an RCU grace period (milliseconds
+  // on every start): it is asked for here and awaited only before the first step that depends on
+  // it (the cgroup namespace and its cgroup mount, seccomp, hooks, the pivot), so the mounts
+  // overlap it. Without a cgroup namespace the cgroup mounts bind paths known here.
+  child.push(op("syncsend", SYNC_CGROUP));
+  let inCgroups = false;
+  const awaitCgroups = () => {
+    if (inCgroups) return;
+    inCgroups = true;
+    child.push(op("syncwait"));
+    if (cgroupNs) child.push(op("unshare", CLONE_FLAGS.cgroup));
+  };
   child.push(op("setsid"));
   if (!input.noNewKeyring) child.push(op("keyring", `_ses.${input.id}`));
   if (proc.oomScoreAdj !== undefined) child.push(op("oom", proc.oomScoreAdj));
@@ -314,7 +324,10 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
   child.push(op("rootprop", rootfsPropagationFlags(linux.rootfsPropagation)));
   child.push(op("rootfs", rootfs));
   const mounts = spec.mounts ?? [];
-  for (const [i, m] of mounts.entries()) child.push(...mountOps(m, i, input, cgroupNs, pre, newUserNs));
+  for (const [i, m] of mounts.entries()) {
+    if (cgroupNs && (m.type === "cgroup" || m.type === "cgroup2")) awaitCgroups();
+    child.push(...mountOps(m, i, input, cgroupNs, pre, newUserNs));
+  }
 
   const devBound = mounts.some(
     (m) => posix.normalize(m.destination) === "/dev" && parseMountOptions(m.options, m.type).bind,
@@ -353,6 +366,7 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
     child.push(op("symlink", "/proc/self/fd/2", "dev/stderr"));
     if (devpts) child.push(op("symlink", "pts/ptmx", "dev/ptmx"));
   }
+  awaitCgroups();
   // Connected here, in the host's mount namespace, where listenerPath means what the user meant.
   if (input.seccomp?.listenerPath)
     child.push(op("sync", SYNC_SECCOMP), op("seccompmsg", input.seccomp.listenerPath));

@@ -30,7 +30,7 @@ function input(mutate?: (s: Spec) => void): CreatePlanInput {
 
 const names = (i: CreatePlanInput) => planCreate(i).ops.map((o) => o.op);
 
-test("the default spec plans clone, sync, mounts, devices, pivot, masks and exec in order", () => {
+test("the default spec plans clone, cgroup sync, mounts, devices, pivot, masks and exec in order", () => {
   const plan = planCreate(input());
   const ops = plan.ops.map((o) => o.op);
   const clone = plan.ops.find((o) => o.op === "clone");
@@ -38,7 +38,10 @@ test("the default spec plans clone, sync, mounts, devices, pivot, masks and exec
   assert.equal(clone?.args[0], String(flags));
   const at = (n: string) => ops.indexOf(n);
   assert.ok(at("mkfifo") < at("clone"));
-  assert.ok(at("clone") < at("sync") && at("sync") < at("rootfs"));
+  // The cgroup placement is asked for at once and awaited after the mounts, before the pivot.
+  assert.ok(at("clone") < at("syncsend") && at("syncsend") < at("rootfs"));
+  assert.equal(plan.ops[at("syncsend")]?.args[0], "cgroup");
+  assert.ok(at("mkdev") < at("syncwait") && at("syncwait") < at("pivot"));
   assert.ok(at("rootfs") < at("mount") && at("mount") < at("mkdev") && at("mkdev") < at("pivot"));
   assert.ok(at("pivot") < at("ropath") && at("ropath") < at("mask") && at("mask") < at("readonlyroot"));
   assert.ok(at("notify") < at("waitfifo") && at("waitfifo") < at("user") && at("user") < at("caps"));
@@ -78,6 +81,18 @@ test("a new user namespace brings id maps, bound devices and no new cgroup ns wi
     CLONE_FLAGS.network | CLONE_FLAGS.ipc | CLONE_FLAGS.uts | CLONE_FLAGS.mount,
     CLONE_FLAGS.cgroup,
   ]);
+});
+
+test("with a cgroup namespace, the placement is awaited and the namespace made before the cgroup mount", () => {
+  const plan = planCreate(input((s) => s.linux?.namespaces?.push({ type: "cgroup" })));
+  const ops = plan.ops.map((o) => o.op);
+  const wait = ops.indexOf("syncwait");
+  assert.ok(ops.indexOf("syncsend") < ops.indexOf("rootfs") && ops.indexOf("rootfs") < wait);
+  assert.equal(ops[wait + 1], "unshare");
+  assert.equal(Number(plan.ops[wait + 1]?.args[0]), CLONE_FLAGS.cgroup);
+  const cgroupMount = plan.ops.findIndex((o) => o.op === "mount" && /^cgroup2?$/.test(o.args[2] ?? ""));
+  assert.ok(cgroupMount > wait + 1, "the cgroup file system is mounted inside the namespace");
+  assert.equal(ops.filter((o) => o === "syncwait").length, 1);
 });
 
 test("namespaces given by path are joined before clone", () => {
