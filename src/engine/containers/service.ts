@@ -346,7 +346,12 @@ export class ContainerService extends EventEmitter {
         await this.onExit(id, 255, now(), "the container's monitor died");
       }
     };
-    const timer = setInterval(() => void check().catch((e) => this.log(`watch ${id}: ${e}`)), 200);
+    // The monitor's exit (`gone`) says when to look; without it (found after a restart), or in
+    // case it was missed, the exit file is polled.
+    const timer = setInterval(
+      () => void check().catch((e) => this.log(`watch ${id}: ${e}`)),
+      gone ? 2000 : 200,
+    );
     timer.unref();
     void gone?.then(() => check().catch((e) => this.log(`watch ${id}: ${e}`)));
   }
