@@ -13,7 +13,8 @@ if ! $cc $flags -static -o "$tmp" "$here/pier-init.c" 2>/dev/null; then
 fi
 mv -f "$tmp" "$here/build/pier-init"
 $cc $flags -o "$here/build/pier-monitor.tmp.$$" "$here/pier-monitor.c" && mv -f "$here/build/pier-monitor.tmp.$$" "$here/build/pier-monitor"
-# The command line front end (see its header): the path of the Node.js that built pier is its
-# default for starting the runtime service.
+# The command line front ends of the runtime and of the pier CLI (see front-end.c): the path of the
+# Node.js that built pier is their default for starting the services.
 node=${PIER_NODE:-$(command -v node || echo node)}
-$cc $flags -DPIER_NODE="\"$node\"" -o "$here/build/pier-runtime.tmp.$$" "$here/pier-runtime.c" && mv -f "$here/build/pier-runtime.tmp.$$" "$here/build/pier-runtime"
+$cc $flags -DPIER_NODE="\"$node\"" -o "$here/build/pier-runtime.tmp.$$" "$here/front-end.c" && mv -f "$here/build/pier-runtime.tmp.$$" "$here/build/pier-runtime"
+$cc $flags -DFE_PIER -DPIER_NODE="\"$node\"" -o "$here/build/pier.tmp.$$" "$here/front-end.c" && mv -f "$here/build/pier.tmp.$$" "$here/build/pier"

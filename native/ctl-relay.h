@@ -8,7 +8,7 @@
  *   "err LEN\n" + LEN bytes    write to fd 2
  *   "exit CODE\n"              exit with CODE
  *
- * Used by the front end (native/pier-runtime.c) and, after the front end became pier-init, by
+ * Used by the front end (native/front-end.c) and, after the front end became pier-init, by
  * pier-init's parent process (native/pier-init.c). Header-only so that both stay single-file
  * programs built by native/build.sh.
  */

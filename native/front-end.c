@@ -1,22 +1,27 @@
 /*
- * pier-runtime: the command line front end of the runtime (what podman or containerd execute).
+ * The command line front ends of pier's resident services, built twice by native/build.sh:
+ * `pier-runtime` (the runtime's command line, what podman or containerd execute) and `pier` (the
+ * user CLI). FE_* below name the differences.
  *
- * Starting Node.js costs about 60 ms, three times what `runc run` takes in all, so the runtime's
- * TypeScript (all of its policy) stays resident in a service process, and this program only
+ * Starting Node.js costs about 60 ms, three times what `runc run` takes in all, so the
+ * TypeScript (all of the policy) stays resident in a service process, and this program only
  * forwards: it sends its arguments, working directory and environment to the service over a
  * unix socket, relays what the service answers to its own stdout and stderr (see ctl-relay.h)
- * and exits with the status the service names. When a command starts a container process, the
- * service answers "exec TOKEN [SEALED_COPY]": this program opens a second connection for pier-init's sync
- * protocol and becomes pier-init, so the container is this process's child exactly as under runc
- * (conmon's subreaper, --preserve-fds and the caller's stdio all behave the same).
+ * and exits with the status the service names. When a runtime command starts a container
+ * process, the service answers "exec TOKEN [SEALED_COPY]": this program opens a second connection
+ * for pier-init's sync protocol and becomes pier-init, so the container is this process's child
+ * exactly as under runc (conmon's subreaper, --preserve-fds and the caller's stdio all behave the
+ * same). When a command needs the caller's own process (its stdin or terminal, a long life), the
+ * service answers "direct" and this program execs the plain Node.js command line. `pier` passes
+ * the signals it receives on to the service ("sig NAME"), where `pier run` gives them to the
+ * container as the docker CLI does.
  *
- * The service (dist/runtime/service/main.js beside this build) is started on first use, once,
- * under a lock, and exits by itself when idle. It runs as the caller: one per install, user and
- * user namespace, at /run/pier-runtime-service/<hash>.sock for root, else under
- * $XDG_RUNTIME_DIR/pier-runtime-service/ (mode 0700 either way). With PIER_RUNTIME_DIRECT=1,
- * with "-" among the arguments (stdin input), without a usable $XDG_RUNTIME_DIR for a user, or
- * when the service cannot start, this program execs the plain Node.js command line instead,
- * which does the same work in one process.
+ * The service (FE_SERVICE_JS beside this build) is started on first use, once, under a lock, and
+ * exits by itself when idle. It runs as the caller: one per install, user and user namespace, at
+ * /run/FE_SOCKET_DIR/<hash>.sock for root, else under $XDG_RUNTIME_DIR/FE_SOCKET_DIR/ (mode 0700
+ * either way). With FE_DIRECT_ENV=1, without a usable $XDG_RUNTIME_DIR for a user, when the
+ * service cannot start, or (pier-runtime) with "-" among the arguments (stdin input), this
+ * program execs the plain Node.js command line instead, which does the same work in one process.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -38,6 +44,28 @@
 
 #ifndef PIER_NODE
 #define PIER_NODE "node"
+#endif
+
+#ifdef FE_PIER
+#define FE_NAME "pier"
+#define FE_SERVICE "CLI service"
+#define FE_SERVICE_JS "dist/cli/service/main.js"
+#define FE_CLI_JS "dist/cli/pier.js"
+#define FE_SOCKET_DIR "pier-cli-service"
+#define FE_DIRECT_ENV "PIER_CLI_DIRECT"
+#define FE_SOCKET_ENV "PIER_CLI_SERVICE_SOCKET"
+#define FE_STDIN_DASH_DIRECT 0
+#define FE_FORWARD_SIGNALS 1
+#else
+#define FE_NAME "pier-runtime"
+#define FE_SERVICE "runtime service"
+#define FE_SERVICE_JS "dist/runtime/service/main.js"
+#define FE_CLI_JS "dist/runtime/cli/main.js"
+#define FE_SOCKET_DIR "pier-runtime-service"
+#define FE_DIRECT_ENV "PIER_RUNTIME_DIRECT"
+#define FE_SOCKET_ENV "PIER_RUNTIME_SERVICE_SOCKET"
+#define FE_STDIN_DASH_DIRECT 1
+#define FE_FORWARD_SIGNALS 0
 #endif
 
 extern char **environ;
@@ -59,7 +87,7 @@ static void __attribute__((noreturn)) exec_direct(int argc, char **argv) {
   args[1] = cli_js;
   for (int i = 1; i < argc; i++) args[i + 1] = argv[i];
   execvp(args[0], args);
-  fprintf(stderr, "pier-runtime: cannot run %s: %s\n", args[0], strerror(errno));
+  fprintf(stderr, FE_NAME ": cannot run %s: %s\n", args[0], strerror(errno));
   _exit(1);
 }
 
@@ -194,7 +222,7 @@ static void __attribute__((noreturn)) become_init(const char *sock, int ctl, cha
   char line[128];
   int n = snprintf(line, sizeof line, "sync %s\n", token);
   if (sync < 0 || !send_all(sync, line, (size_t)n)) {
-    fprintf(stderr, "pier-runtime: lost the runtime service\n");
+    fprintf(stderr, FE_NAME ": lost the " FE_SERVICE "\n");
     _exit(1);
   }
   /* Both must survive the exec; pier-init marks them close-on-exec again before the container. */
@@ -209,27 +237,52 @@ static void __attribute__((noreturn)) become_init(const char *sock, int ctl, cha
   /* The service's sealed copy of pier-init (/proc/PID/fd/N) spares pier-init copying itself. */
   if (copy && !strncmp(copy, "/proc/", 6)) execve(copy, args, noenv);
   execve(init, args, noenv);
-  fprintf(stderr, "pier-runtime: cannot run %s: %s\n", init, strerror(errno));
+  fprintf(stderr, FE_NAME ": cannot run %s: %s\n", init, strerror(errno));
   _exit(1);
+}
+
+/* The connection the signal handler reports on. */
+static volatile int signal_fd = -1;
+
+static void pass_signal(int sig) {
+  const char *line = sig == SIGINT    ? "sig SIGINT\n"
+                     : sig == SIGTERM ? "sig SIGTERM\n"
+                     : sig == SIGHUP  ? "sig SIGHUP\n"
+                     : sig == SIGQUIT ? "sig SIGQUIT\n"
+                     : sig == SIGUSR1 ? "sig SIGUSR1\n"
+                                      : "sig SIGUSR2\n";
+  int saved = errno;
+  /* send(2) is async-signal-safe; the main flow only reads from fd once the request is sent. */
+  if (signal_fd >= 0) send(signal_fd, line, strlen(line), MSG_NOSIGNAL);
+  errno = saved;
+}
+
+/* From here on the service decides what a signal does (a command with no use for it ends). */
+static void forward_signals(int fd) {
+  signal_fd = fd;
+  struct sigaction sa = {.sa_handler = pass_signal, .sa_flags = SA_RESTART};
+  sigemptyset(&sa.sa_mask);
+  int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+  for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) sigaction(sigs[i], &sa, NULL);
 }
 
 int main(int argc, char **argv) {
   char exe[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (n <= 0) {
-    fprintf(stderr, "pier-runtime: cannot find its own path\n");
+    fprintf(stderr, FE_NAME ": cannot find its own path\n");
     return 1;
   }
   exe[n] = '\0';
   char *slash = strrchr(exe, '/');
   *slash = '\0';
   snprintf(build_dir, sizeof build_dir, "%s", exe);
-  snprintf(service_js, sizeof service_js, "%s/../../dist/runtime/service/main.js", build_dir);
-  snprintf(cli_js, sizeof cli_js, "%s/../../dist/runtime/cli/main.js", build_dir);
+  snprintf(service_js, sizeof service_js, "%s/../../" FE_SERVICE_JS, build_dir);
+  snprintf(cli_js, sizeof cli_js, "%s/../../" FE_CLI_JS, build_dir);
 
-  const char *direct = getenv("PIER_RUNTIME_DIRECT");
+  const char *direct = getenv(FE_DIRECT_ENV);
   if (direct && *direct && strcmp(direct, "0") != 0) exec_direct(argc, argv);
-  for (int i = 1; i < argc; i++)
+  for (int i = 1; FE_STDIN_DASH_DIRECT && i < argc; i++)
     if (!strcmp(argv[i], "-")) exec_direct(argc, argv);
 
   /*
@@ -245,15 +298,15 @@ int main(int argc, char **argv) {
   for (const char *p = real; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
   for (const char *p = userns; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
   char dir_buf[PATH_MAX];
-  const char *dir = "/run/pier-runtime-service";
+  const char *dir = "/run/" FE_SOCKET_DIR;
   if (geteuid() != 0 || !host_root()) {
     const char *xdg = getenv("XDG_RUNTIME_DIR");
     if (!xdg || xdg[0] != '/' || access(xdg, W_OK) != 0) exec_direct(argc, argv);
-    snprintf(dir_buf, sizeof dir_buf, "%s/pier-runtime-service", xdg);
+    snprintf(dir_buf, sizeof dir_buf, "%s/" FE_SOCKET_DIR, xdg);
     dir = dir_buf;
   }
   char sock[PATH_MAX + 32];
-  const char *override = getenv("PIER_RUNTIME_SERVICE_SOCKET");
+  const char *override = getenv(FE_SOCKET_ENV);
   if (override && *override) snprintf(sock, sizeof sock, "%s", override);
   else snprintf(sock, sizeof sock, "%s/%016llx.sock", dir, (unsigned long long)h);
 
@@ -262,14 +315,19 @@ int main(int argc, char **argv) {
   for (int attempt = 0; attempt < 5; attempt++) {
     int fd = connect_service(override && *override ? "/" : dir, sock);
     if (fd < 0 || !send_request(fd, argc, argv)) exec_direct(argc, argv);
+    if (FE_FORWARD_SIGNALS) forward_signals(fd);
     char line[256];
     while (ctl_next(fd, line, sizeof line)) {
       if (!strncmp(line, "exit ", 5)) return atoi(line + 5) & 0xff;
       if (!strncmp(line, "exec ", 5)) become_init(sock, fd, line + 5);
+      if (!strcmp(line, "direct")) {
+        close(fd);
+        exec_direct(argc, argv);
+      }
     }
     if (ctl_lines_read > 0) break;
     close(fd);
   }
-  fprintf(stderr, "pier-runtime: the runtime service went away\n");
+  fprintf(stderr, FE_NAME ": the " FE_SERVICE " went away\n");
   return 1;
 }

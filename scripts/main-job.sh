@@ -22,7 +22,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pier() { node "$repo/dist/cli/pier.js" --root "$work/store" "$@"; }
+# The native front end: engine commands run in the resident CLI service, the rest as plain Node.js.
+pier() { "$repo/native/build/pier" --root "$work/store" "$@"; }
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "1. a busybox root filesystem from Debian's busybox-static"

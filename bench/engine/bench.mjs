@@ -90,6 +90,8 @@ service.stderr.on("data", (d) => (serviceLog += d));
 const pierEnv = { DOCKER_HOST: `unix://${pierd.dockerSocket}`, DOCKER_CONFIG: join(pdir, "dc1") };
 const podEnv = { DOCKER_HOST: `unix://${podmanSock}`, DOCKER_CONFIG: join(pdir, "dc2") };
 const pierCli = { PIER_HOST: pierd.socket };
+// The native front end of the pier CLI (see native/front-end.c), beside dist/.
+const pierBin = join(build, "..", "native", "build", "pier");
 try {
   for (let i = 0; i < 100; i++) {
     try {
@@ -106,8 +108,9 @@ try {
   await bb.writeBusyboxRootfs(join(pdir, "rootfs"));
   await run("tar", ["-C", join(pdir, "rootfs"), "-cf", join(pdir, "bb.tar"), "."]);
   await run("podman", [...podmanArgs, "import", "--change", "CMD sh", join(pdir, "bb.tar"), podImage]);
-  // warm both paths once
+  // warm both paths once (this also starts pier's resident CLI service)
   await run("docker", ["run", "--rm", "--network", "none", image, "true"], pierEnv);
+  await run(pierBin, ["run", "--rm", "--network", "none", image, "true"], pierCli);
   // The compat service of Debian's podman 4.3 answers some attaches with 409 on some hosts: the
   // service rows are then reported as unavailable instead of failing the whole run.
   let serviceError = "";
@@ -122,6 +125,8 @@ try {
     cliPodman: [],
     fiftyPier: [],
     fiftyPodman: [],
+    fiftyCliPier: [],
+    fiftyCliPodman: [],
   };
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 ? ["b", "a"] : ["a", "b"];
@@ -138,9 +143,7 @@ try {
     for (const o of order) {
       if (o === "a")
         res.cliPier.push(
-          await timed(() =>
-            run(process.execPath, [ts.PIER_MAIN, "run", "--rm", "--network", "none", image, "true"], pierCli),
-          ),
+          await timed(() => run(pierBin, ["run", "--rm", "--network", "none", image, "true"], pierCli)),
         );
       else
         res.cliPodman.push(
@@ -171,6 +174,27 @@ try {
     const rmMs = await timed(() => run("docker", ["rm", "-f", ...ids], env));
     res[key].push(ms + rmMs);
   }
+  for (const [label, key] of [
+    ["pier", "fiftyCliPier"],
+    ["podman", "fiftyCliPodman"],
+  ]) {
+    const ids = [];
+    const ms = await timed(async () => {
+      for (let i = 0; i < 50; i++)
+        ids.push(
+          (label === "pier"
+            ? await run(pierBin, ["run", "-d", "--network", "none", image, "sleep", "600"], pierCli)
+            : await run("podman", [...podmanArgs, "run", "-d", "--network", "none", podImage, "sleep", "600"])
+          ).trim(),
+        );
+    });
+    const rmMs = await timed(() =>
+      label === "pier"
+        ? run(pierBin, ["rm", "-f", ...ids], pierCli)
+        : run("podman", [...podmanArgs, "rm", "-f", ...ids]),
+    );
+    res[key].push(ms + rmMs);
+  }
   const line = (name, a, b) => {
     if (b.length === 0) {
       console.log(
@@ -188,6 +212,7 @@ try {
   line("docker run --rm true (Docker API socket)", res.dockerPier, res.dockerPodman);
   line("pier run --rm true vs podman run --rm true", res.cliPier, res.cliPodman);
   line("50 x docker run -d, then docker rm -f", res.fiftyPier, res.fiftyPodman);
+  line("50 x pier|podman run -d, then rm -f", res.fiftyCliPier, res.fiftyCliPodman);
   memory.podman ??= { daemonKb: 0, monitors: 0, monitorMedianKb: 0 };
   console.log(
     `daemon RSS: pierd ${memory.pier.daemonKb} kB, podman service ${memory.podman.daemonKb} kB; ` +

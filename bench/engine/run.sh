@@ -4,8 +4,11 @@
 # and ratios:
 #   (a) `docker run --rm --network none busybox true` through pierd's Docker socket vs through
 #       `podman system service`;
-#   (b) `pier run --rm busybox true` vs `podman run --rm --network none busybox true`;
+#   (b) `pier run --rm busybox true` (the native front end `native/build/pier`, whose resident CLI
+#       service is started once before the rounds) vs `podman run --rm --network none busybox true`;
 #   (c) 50 containers started with `docker run -d` then removed (`docker rm -f`), both sockets;
+#   (c') the same with the engines' own CLIs: `pier run -d` / `pier rm -f` vs `podman run -d` /
+#       `podman rm -f`;
 #   (d) resident memory: pierd vs the podman service, and per running container pier-monitor vs
 #       conmon (with the 50 containers up).
 #
@@ -17,9 +20,6 @@ rounds="${1:-7}"
 for need in podman docker; do
   command -v "$need" >/dev/null 2>&1 || { echo "missing $need" >&2; exit 1; }
 done
-build="$PWD/.build/bench-engine"
-# Other parts may be mid-edit; the engine modules only need to be emitted.
-npx tsc -p tsconfig.json --outDir "$build" >/dev/null 2>&1 || true
-test -f "$build/engine/daemon/main.js" || { echo "TypeScript build failed" >&2; exit 1; }
-sh native/build.sh
-node bench/engine/bench.mjs "$build" "$rounds"
+# The front ends find their services in dist/ beside native/build/: the whole build, as installed.
+npm run build >/dev/null
+node bench/engine/bench.mjs "$PWD/dist" "$rounds"

@@ -4,6 +4,7 @@
  */
 import { CommanderError } from "commander";
 import { PierError } from "../errors.js";
+import { type CommandIo, NeedsOwnProcess } from "./io.js";
 
 /** Exit statuses of the `pier` CLI. */
 export const ExitCode = {
@@ -51,16 +52,19 @@ export function describeError(err: unknown, debug = false): string {
 }
 
 /**
- * Runs a CLI main function: prints a failing error once as `<prog>: <message>` and sets
- * `process.exitCode` from {@link exitCodeFor}. Commander has already printed its own usage errors.
+ * Runs a command's main function for `io`: prints a failing error once as `<prog>: <message>` on
+ * its stderr and resolves with the exit status ({@link exitCodeFor}, or the status the command
+ * set). Commander has already printed its own usage errors. {@link NeedsOwnProcess} is rethrown:
+ * it is not a failure but a request to run elsewhere.
  */
-export async function runMain(prog: string, main: () => Promise<void>): Promise<void> {
+export async function runCommand(prog: string, io: CommandIo, main: () => Promise<void>): Promise<number> {
   try {
     await main();
+    return io.exitCode ?? ExitCode.ok;
   } catch (err) {
-    if (!(err instanceof CommanderError)) {
-      process.stderr.write(`${prog}: ${describeError(err, process.env.PIER_DEBUG === "1")}\n`);
-    }
-    process.exitCode = exitCodeFor(err);
+    if (err instanceof NeedsOwnProcess) throw err;
+    if (!(err instanceof CommanderError))
+      io.stderr(`${prog}: ${describeError(err, io.env.PIER_DEBUG === "1")}\n`);
+    return exitCodeFor(err);
   }
 }

@@ -1,4 +1,5 @@
 /** Rendering helpers shared by every CLI command: tables, JSON, sizes. */
+import { commandIo } from "./io.js";
 
 /** Output formats a command can be asked for with `--format`. */
 export type OutputFormat = "table" | "json";
@@ -14,8 +15,8 @@ export function parseFormat(
 }
 
 /** Writes a value as indented JSON and a newline. */
-export function printJson(value: unknown, out: NodeJS.WritableStream = process.stdout): void {
-  out.write(`${JSON.stringify(value, null, 2)}\n`);
+export function printJson(value: unknown, write: (text: string) => void = commandIo().stdout): void {
+  write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** Renders rows as a left-aligned table with upper-case headers, as docker's tables look. */

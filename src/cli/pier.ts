@@ -1,8 +1,6 @@
 #!/usr/bin/env node
-/** `pier`: the user CLI entry point. */
-import { runMain } from "./edge.js";
-import { buildProgram } from "./program.js";
+/** `pier`: the plain Node.js CLI (the native front end `native/build/pier` falls back to it). */
+import { processIo } from "./io.js";
+import { runPierCli } from "./run.js";
 
-await runMain("pier", async () => {
-  await buildProgram().parseAsync(process.argv);
-});
+process.exitCode = await runPierCli(process.argv.slice(2), processIo());

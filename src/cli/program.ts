@@ -8,7 +8,38 @@ import { registerEngineOpsCommands } from "./commands/engine-ops.js";
 import { registerImageCommands } from "./commands/image.js";
 import { registerRegistryCommands } from "./commands/registry.js";
 import { registerRemoteCommands } from "./commands/remote.js";
+import { commandIo, requireOwnProcess } from "./io.js";
 import { PIER_VERSION } from "./version.js";
+
+/**
+ * The commands that only talk to pierd, which the CLI service runs for the native front end.
+ * The others (local store, registry server, remote copies) work on the caller's files with the
+ * caller's credentials and may run for long: they run in a process of their own.
+ */
+const DAEMON_COMMANDS = new Set([
+  "run",
+  "ps",
+  "logs",
+  "start",
+  "stop",
+  "restart",
+  "kill",
+  "wait",
+  "rm",
+  "inspect",
+  "exec",
+  "attach",
+  "pause",
+  "unpause",
+  "stats",
+  "events",
+  "images",
+  "rmi",
+  "tag",
+  "volume",
+  "network",
+  "system",
+]);
 
 /** Builds the command tree (exported for tests that check `--help` of every command). */
 export function buildProgram(): Command {
@@ -21,9 +52,17 @@ export function buildProgram(): Command {
     .configureHelp({ showGlobalOptions: true })
     // Options after a subcommand belong to it, so `pier run IMAGE sh -c …` passes `-c` through.
     .enablePositionalOptions()
-    .exitOverride();
-  program.hook("preAction", (cmd) => {
-    if (cmd.optsWithGlobals().debug) process.env.PIER_DEBUG = "1";
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => commandIo().stdout(text),
+      writeErr: (text) => commandIo().stderr(text),
+    });
+  program.hook("preAction", (cmd, action) => {
+    const io = commandIo();
+    if (cmd.optsWithGlobals().debug) io.env.PIER_DEBUG = "1";
+    let top = action;
+    while (top.parent && top.parent !== program) top = top.parent;
+    if (!io.ownProcess && !DAEMON_COMMANDS.has(top.name())) requireOwnProcess(`pier ${top.name()}`);
   });
   registerImageCommands(program);
   registerRegistryCommands(program);

@@ -17,8 +17,20 @@ import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busyb
 const here = dirname(fileURLToPath(import.meta.url));
 /** The compiled `pierd` entry point. */
 export const PIERD_MAIN = join(here, "daemon", "main.js");
-/** The compiled `pier` CLI entry point. */
+/** The compiled `pier` CLI entry point (the plain Node.js command line). */
 export const PIER_MAIN = join(here, "..", "cli", "pier.js");
+/** The native front end of the `pier` CLI (`native/front-end.c`): what users run. */
+export const PIER_FRONT_END = join(here, "..", "..", "native", "build", "pier");
+
+/**
+ * The command and arguments that run `pier ARGS`: through the native front end and the CLI
+ * service, or with PIER_TEST_CLI=direct as one Node.js process.
+ */
+export function pierCommand(args: readonly string[]): [string, string[]] {
+  return process.env.PIER_TEST_CLI === "direct"
+    ? [process.execPath, [PIER_MAIN, ...args]]
+    : [PIER_FRONT_END, [...args]];
+}
 /** Where the stock docker CLI is installed on the test machines. */
 export const DOCKER_CLI = "/usr/local/bin/docker";
 
@@ -207,15 +219,16 @@ export function docker(
   });
 }
 
-/** Runs the `pier` CLI against the daemon's own socket. */
+/** Runs the `pier` CLI ({@link pierCommand}) against the daemon's own socket. */
 export function pier(
   d: TestDaemon,
   args: string[],
-  opts: { input?: string; timeout?: number } = {},
+  opts: { input?: string; timeout?: number; env?: NodeJS.ProcessEnv } = {},
 ): Promise<CommandResult> {
-  return runCommand(process.execPath, [PIER_MAIN, ...args], {
+  const [cmd, argv] = pierCommand(args);
+  return runCommand(cmd, argv, {
     ...opts,
-    env: { ...process.env, PIER_HOST: d.socket },
+    env: { ...process.env, PIER_HOST: d.socket, ...opts.env },
   });
 }
 

@@ -88,7 +88,7 @@ export function childExitStatus(child: ChildProcess): Promise<number> {
 }
 
 /**
- * Path of the built command line front end (`native/pier-runtime.c`), which runs commands in the
+ * Path of the built command line front end (`native/front-end.c`), which runs commands in the
  * resident runtime service; `undefined` when it is not built.
  */
 export function runtimeFrontEnd(): string | undefined {

@@ -14,7 +14,7 @@ import { writeBusyboxRootfs } from "../testing/busybox.js";
 /** Path of the compiled CLI entry point next to this module (the one-process command line). */
 export const CLI_PATH = join(dirname(fileURLToPath(import.meta.url)), "cli", "main.js");
 
-/** Path of the native front end (`native/pier-runtime.c`): what podman and users run. */
+/** Path of the native front end (`native/front-end.c`): what podman and users run. */
 export const FRONT_END_PATH = join(
   dirname(fileURLToPath(import.meta.url)),
   "..",

@@ -7,6 +7,7 @@
 import type { IncomingMessage } from "node:http";
 import { request } from "node:http";
 import { PierError } from "../../errors.js";
+import { commandIo } from "../io.js";
 
 /** The default socket of pierd's own API. */
 export const DEFAULT_PIER_SOCKET = "/run/pier/pier.sock";
@@ -22,7 +23,7 @@ export class EngineClientError extends PierError {
 
 /** The socket to use: `PIER_HOST` (a path, or `unix://path`), else the default. */
 export function pierSocket(): string {
-  return (process.env.PIER_HOST ?? DEFAULT_PIER_SOCKET).replace(/^unix:\/\//, "");
+  return (commandIo().env.PIER_HOST ?? DEFAULT_PIER_SOCKET).replace(/^unix:\/\//, "");
 }
 
 /** The error that a 4xx/5xx response carries (`{"message","code"}`, or its text). */
@@ -49,6 +50,7 @@ export function call(method: string, path: string, body?: unknown): Promise<Inco
         socketPath,
         method,
         path,
+        signal: commandIo().signal,
         headers: data
           ? { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(data) }
           : {},

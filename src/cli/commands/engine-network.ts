@@ -5,6 +5,7 @@
 import type { Command } from "commander";
 import type { NetworkView } from "../../engine/api/pier-networks.js";
 import { collectLabel } from "../args.js";
+import { commandIo } from "../io.js";
 import { parseFormat, printJson, renderTable } from "../output.js";
 import { call, callJson } from "./engine-client.js";
 
@@ -35,7 +36,7 @@ export function registerNetworkCommands(program: Command): void {
           ...(f.gateway ? { gateway: f.gateway } : {}),
           ...(f.label ? { labels: f.label } : {}),
         });
-        process.stdout.write(`${n.id}\n`);
+        commandIo().stdout(`${n.id}\n`);
       },
     );
 
@@ -49,14 +50,14 @@ export function registerNetworkCommands(program: Command): void {
       const format = parseFormat(f.format);
       const list = await callJson<NetworkView[]>("GET", "/v1/networks");
       if (f.quiet) {
-        for (const n of list) process.stdout.write(`${n.id.slice(0, 12)}\n`);
+        for (const n of list) commandIo().stdout(`${n.id.slice(0, 12)}\n`);
         return;
       }
       if (format === "json") {
         printJson(list);
         return;
       }
-      process.stdout.write(
+      commandIo().stdout(
         renderTable(
           ["network id", "name", "driver", "subnet", "containers"],
           [
@@ -110,7 +111,7 @@ export function registerNetworkCommands(program: Command): void {
     .action(async (refs: string[]) => {
       for (const r of refs) {
         (await call("DELETE", `/v1/networks/${enc(r)}`)).resume();
-        process.stdout.write(`${r}\n`);
+        commandIo().stdout(`${r}\n`);
       }
     });
 }

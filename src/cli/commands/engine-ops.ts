@@ -7,6 +7,7 @@ import type { Command } from "commander";
 import type { DockerCpuStats } from "../../engine/stats.js";
 import { cpuPercent } from "../../engine/stats.js";
 import { collect, collectLabel } from "../args.js";
+import { commandIo, requireOwnProcess } from "../io.js";
 import { humanSize, renderTable, shortDigest } from "../output.js";
 import { renderRows } from "../template.js";
 import { call, callJson, jsonLines } from "./engine-client.js";
@@ -21,17 +22,17 @@ function emit<T>(
   cells: (r: T) => string[],
 ): void {
   if (format === undefined || format === "" || format === "table") {
-    process.stdout.write(renderTable(headers, rows.map(cells)));
+    commandIo().stdout(renderTable(headers, rows.map(cells)));
   } else if (format === "json") {
-    for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
-  } else process.stdout.write(renderRows(format, rows));
+    for (const r of rows) commandIo().stdout(`${JSON.stringify(r)}\n`);
+  } else commandIo().stdout(renderRows(format, rows));
 }
 
 /** One document: pretty JSON by default (as `docker inspect`), or a template. */
 function emitOne(format: string | undefined, value: unknown): void {
   if (format === undefined || format === "" || format === "json")
-    process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-  else process.stdout.write(renderRows(format, [value]));
+    commandIo().stdout(`${JSON.stringify(value, null, 2)}\n`);
+  else commandIo().stdout(renderRows(format, [value]));
 }
 
 /** A byte count in binary units, as `docker stats` prints memory (`1.5MiB`). Pure. */
@@ -172,7 +173,8 @@ interface VolumeDoc {
 
 async function confirm(question: string, force: boolean | undefined): Promise<boolean> {
   if (force) return true;
-  process.stderr.write(`${question}\nAre you sure you want to continue? [y/N] `);
+  requireOwnProcess("a question on stdin");
+  commandIo().stderr(`${question}\nAre you sure you want to continue? [y/N] `);
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) {
     chunks.push(c as Buffer);
@@ -191,7 +193,7 @@ export function registerEngineOpsCommands(program: Command): void {
       .action(async (refs: string[]) => {
         for (const ref of refs) {
           await (await call("POST", `/v1/containers/${enc(ref)}/${verb}`)).resume();
-          process.stdout.write(`${ref}\n`);
+          commandIo().stdout(`${ref}\n`);
         }
       });
   }
@@ -209,9 +211,9 @@ export function registerEngineOpsCommands(program: Command): void {
         printStats(f.format, await statsOnce(await targets()));
         return;
       }
-      for (;;) {
+      while (!commandIo().signal?.aborted) {
         const rows = await statsOnce(await targets());
-        process.stdout.write("\x1b[2J\x1b[H");
+        commandIo().stdout("\x1b[2J\x1b[H");
         printStats(f.format, rows);
         await new Promise((r) => setTimeout(r, 1000));
       }
@@ -232,9 +234,9 @@ export function registerEngineOpsCommands(program: Command): void {
       if (filters) q.set("filters", filters);
       const res = await call("GET", `/v1/events?${q}`);
       for await (const e of jsonLines<EventDoc>(res)) {
-        if (f.format === "json") process.stdout.write(`${JSON.stringify(e)}\n`);
-        else if (f.format) process.stdout.write(renderRows(f.format, [e]));
-        else process.stdout.write(`${eventLine(e)}\n`);
+        if (f.format === "json") commandIo().stdout(`${JSON.stringify(e)}\n`);
+        else if (f.format) commandIo().stdout(renderRows(f.format, [e]));
+        else commandIo().stdout(`${eventLine(e)}\n`);
       }
     });
 
@@ -253,7 +255,7 @@ export function registerEngineOpsCommands(program: Command): void {
         Size: humanSize(r.size),
       }));
       if (f.quiet) {
-        for (const id of new Set(rows.map((r) => r.ID))) process.stdout.write(`${id}\n`);
+        for (const id of new Set(rows.map((r) => r.ID))) commandIo().stdout(`${id}\n`);
         return;
       }
       emit(f.format, rows, ["repository", "tag", "image id", "created", "size"], (r) => [
@@ -276,7 +278,7 @@ export function registerEngineOpsCommands(program: Command): void {
           "DELETE",
           `/v1/images/${enc(ref)}?force=${f.force ? 1 : 0}`,
         );
-        for (const r of records) for (const [k, v] of Object.entries(r)) process.stdout.write(`${k}: ${v}\n`);
+        for (const r of records) for (const [k, v] of Object.entries(r)) commandIo().stdout(`${k}: ${v}\n`);
       }
     });
 
@@ -300,7 +302,7 @@ export function registerEngineOpsCommands(program: Command): void {
         ...(name ? { name } : {}),
         labels: f.label ?? {},
       });
-      process.stdout.write(`${v.Name}\n`);
+      commandIo().stdout(`${v.Name}\n`);
     });
   volume
     .command("ls")
@@ -315,7 +317,7 @@ export function registerEngineOpsCommands(program: Command): void {
         `/v1/volumes${filters ? `?filters=${enc(filters)}` : ""}`,
       );
       if (f.quiet) {
-        for (const v of list) process.stdout.write(`${v.Name}\n`);
+        for (const v of list) commandIo().stdout(`${v.Name}\n`);
         return;
       }
       emit(f.format, list, ["driver", "volume name"], (v) => [v.Driver, v.Name]);
@@ -328,7 +330,7 @@ export function registerEngineOpsCommands(program: Command): void {
     .action(async (names: string[], f: { format?: string }) => {
       const docs = [];
       for (const n of names) docs.push(await callJson<VolumeDoc>("GET", `/v1/volumes/${enc(n)}`));
-      if (f.format && f.format !== "json") process.stdout.write(renderRows(f.format, docs));
+      if (f.format && f.format !== "json") commandIo().stdout(renderRows(f.format, docs));
       else emitOne(undefined, docs);
     });
   volume
@@ -338,7 +340,7 @@ export function registerEngineOpsCommands(program: Command): void {
     .action(async (names: string[]) => {
       for (const n of names) {
         await (await call("DELETE", `/v1/volumes/${enc(n)}`)).resume();
-        process.stdout.write(`${n}\n`);
+        commandIo().stdout(`${n}\n`);
       }
     });
   volume
@@ -360,8 +362,8 @@ export function registerEngineOpsCommands(program: Command): void {
         `/v1/volumes/prune${filters ? `?filters=${enc(filters)}` : ""}`,
       );
       if (r.VolumesDeleted?.length)
-        process.stdout.write(`Deleted Volumes:\n${r.VolumesDeleted.join("\n")}\n\n`);
-      process.stdout.write(`Total reclaimed space: ${humanSize(r.SpaceReclaimed)}\n`);
+        commandIo().stdout(`Deleted Volumes:\n${r.VolumesDeleted.join("\n")}\n\n`);
+      commandIo().stdout(`Total reclaimed space: ${humanSize(r.SpaceReclaimed)}\n`);
     });
 
   const system = program.command("system").description("daemon-wide information and cleanup");
@@ -397,7 +399,7 @@ export function registerEngineOpsCommands(program: Command): void {
       ] as const;
       for (const [label, k] of keys) {
         const v = k === "MemTotal" ? binarySize(Number(info[k])) : String(info[k]);
-        process.stdout.write(`${label}: ${v}\n`);
+        commandIo().stdout(`${label}: ${v}\n`);
       }
     });
   system
@@ -465,13 +467,13 @@ export function registerEngineOpsCommands(program: Command): void {
         SpaceReclaimed: number;
       }>("POST", `/v1/system/prune?all=${f.all ? 1 : 0}&volumes=${f.volumes ? 1 : 0}`);
       if (r.ContainersDeleted?.length)
-        process.stdout.write(`Deleted Containers:\n${r.ContainersDeleted.join("\n")}\n\n`);
+        commandIo().stdout(`Deleted Containers:\n${r.ContainersDeleted.join("\n")}\n\n`);
       if (r.VolumesDeleted?.length)
-        process.stdout.write(`Deleted Volumes:\n${r.VolumesDeleted.join("\n")}\n\n`);
+        commandIo().stdout(`Deleted Volumes:\n${r.VolumesDeleted.join("\n")}\n\n`);
       if (r.ImagesDeleted?.length)
-        process.stdout.write(
+        commandIo().stdout(
           `Deleted Images:\n${r.ImagesDeleted.flatMap((x) => Object.entries(x).map(([k, v]) => `${k.toLowerCase()}: ${v}`)).join("\n")}\n\n`,
         );
-      process.stdout.write(`Total reclaimed space: ${humanSize(r.SpaceReclaimed)}\n`);
+      commandIo().stdout(`Total reclaimed space: ${humanSize(r.SpaceReclaimed)}\n`);
     });
 }

@@ -8,6 +8,7 @@ import { type IncomingMessage, request } from "node:http";
 import { PassThrough } from "node:stream";
 import type { Command } from "commander";
 import { collectEnv } from "../args.js";
+import { commandIo, requireOwnProcess } from "../io.js";
 import { callJson, EngineClientError, pierSocket, responseError } from "./engine-client.js";
 
 const enc = encodeURIComponent;
@@ -66,7 +67,7 @@ export class DetachKeys {
 function openStream(path: string, stdin: NodeJS.ReadableStream | undefined): Promise<IncomingMessage> {
   const socketPath = pierSocket();
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, method: "POST", path }, async (res) => {
+    const req = request({ socketPath, method: "POST", path, signal: commandIo().signal }, async (res) => {
       if ((res.statusCode ?? 500) < 400) resolve(res);
       else reject(await responseError(res));
     });
@@ -85,8 +86,8 @@ async function relay(res: IncomingMessage): Promise<number> {
   let code: number | undefined;
   for await (const chunk of res) {
     for (const f of reader.push(chunk as Buffer)) {
-      if (f.stream === 1) process.stdout.write(f.data);
-      else if (f.stream === 2) process.stderr.write(f.data);
+      if (f.stream === 1) commandIo().stdout(f.data);
+      else if (f.stream === 2) commandIo().stderr(f.data);
       else if (f.stream === 3) code = (JSON.parse(f.data.toString()) as { exitCode: number }).exitCode;
     }
   }
@@ -158,8 +159,10 @@ export async function openSession(
     },
     abort() {
       res.destroy();
-      process.stdin.unpipe();
-      process.stdin.pause();
+      if (opts.stdin) {
+        process.stdin.unpipe();
+        process.stdin.pause();
+      }
       restore();
     },
     async finish() {
@@ -173,9 +176,6 @@ export async function openSession(
   };
 }
 
-/** The signals passed on to an attached container without a terminal (Docker's --sig-proxy). */
-const PROXIED: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
-
 /**
  * Sends the signals this command receives to container `ref` instead of dying of them, as the
  * docker CLI does for an attached container without a terminal (with one, ctrl-c is just a byte
@@ -185,16 +185,19 @@ export function proxySignals(ref: string): () => void {
   const forward = (sig: NodeJS.Signals) => {
     callJson("POST", `/v1/containers/${enc(ref)}/kill?signal=${sig}`).catch(() => {});
   };
-  for (const s of PROXIED) process.on(s, forward);
-  return () => {
-    for (const s of PROXIED) process.off(s, forward);
-  };
+  return commandIo().onSignal(forward);
 }
 
-/** Runs a session to its end and exits with its code (stdin may never end on its own). */
-async function runSession(session: Session): Promise<never> {
+/**
+ * Runs a session to its end and exits with its code: at once in a process of its own (its stdin
+ * may never end on its own), as the command's status in the CLI service (no stdin there).
+ */
+async function runSession(session: Session): Promise<void> {
   session.followWindow();
-  process.exit(await session.finish());
+  const code = await session.finish();
+  const io = commandIo();
+  if (io.ownProcess) process.exit(code);
+  io.exitCode = code;
 }
 
 /**
@@ -230,6 +233,7 @@ export function registerTtyCommands(program: Command): void {
     .option("-w, --workdir <dir>", "working directory inside the container")
     .option("-u, --user <user>", "user[:group] to run as")
     .action(async (container: string, command: string[], f: ExecFlags) => {
+      if (f.interactive || f.tty) requireOwnProcess("exec -i/-t");
       const q = new URLSearchParams();
       for (const c of command) q.append("cmd", c);
       for (const e of f.env ?? []) q.append("env", e);
@@ -259,6 +263,7 @@ export function registerTtyCommands(program: Command): void {
       );
       const stdin = f.stdin && info.config?.openStdin === true;
       const tty = info.config?.tty === true;
+      if (stdin || tty) requireOwnProcess("attach with stdin or a terminal");
       if (!tty && f.sigProxy) proxySignals(container);
       await runSession(await attachSession(container, { stdin, tty }));
     });

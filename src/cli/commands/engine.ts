@@ -5,6 +5,7 @@
 import type { Command } from "commander";
 import { formatPorts, type PortMapping, parsePortSpec } from "../../engine/network/ports.js";
 import { collectEnv, collectLabel, parseCount } from "../args.js";
+import { commandIo, requireOwnProcess } from "../io.js";
 import { parseFormat, printJson, renderTable } from "../output.js";
 import { call, callJson, EngineClientError, jsonLines } from "./engine-client.js";
 import { logTimeArg } from "./engine-logs.js";
@@ -66,7 +67,7 @@ async function pullImage(ref: string): Promise<void> {
     const p = line.progress;
     if (p?.type === "done" && p.id && !seen.has(p.id)) {
       seen.add(p.id);
-      process.stderr.write(`${p.id.slice(7, 19)}: pull complete\n`);
+      commandIo().stderr(`${p.id.slice(7, 19)}: pull complete\n`);
     }
   }
 }
@@ -76,7 +77,7 @@ async function createContainer(body: Record<string, unknown>): Promise<Record_> 
     return await callJson<Record_>("POST", "/v1/containers", body);
   } catch (err) {
     if (!(err instanceof EngineClientError) || err.code !== "IMAGE_NOT_FOUND") throw err;
-    process.stderr.write(`Unable to find image '${body.image}' locally\n`);
+    commandIo().stderr(`Unable to find image '${body.image}' locally\n`);
     await pullImage(String(body.image));
     return callJson<Record_>("POST", "/v1/containers", body);
   }
@@ -95,9 +96,8 @@ async function printLogs(
   if (more.until) q.set("until", String(logTimeArg(more.until)));
   const res = await call("GET", `/v1/containers/${enc(id)}/logs?${q}`);
   for await (const e of jsonLines<{ stream: "stdout" | "stderr"; log: string; time: string }>(res)) {
-    (e.stream === "stdout" ? process.stdout : process.stderr).write(
-      more.timestamps ? `${e.time} ${e.log}` : e.log,
-    );
+    const io = commandIo();
+    (e.stream === "stdout" ? io.stdout : io.stderr)(more.timestamps ? `${e.time} ${e.log}` : e.log);
   }
 }
 
@@ -147,6 +147,7 @@ export function registerEngineCommands(program: Command): void {
     .option("-v, --volume <src:dst[:ro]>", "bind a host path or named volume (repeatable)", collect)
     .option("--tmpfs <dst[:opts]>", "mount a tmpfs (repeatable)", collect)
     .action(async (image: string, command: string[], f: RunFlags) => {
+      if (!f.detach && (f.interactive || f.tty)) requireOwnProcess("run -i/-t");
       const body: Record<string, unknown> = { image };
       if (command.length) body.cmd = command;
       if (f.entrypoint !== undefined) body.entrypoint = f.entrypoint ? [f.entrypoint] : [];
@@ -201,7 +202,7 @@ export function registerEngineCommands(program: Command): void {
         throw err;
       }
       if (f.detach) {
-        process.stdout.write(`${rec.id}\n`);
+        commandIo().stdout(`${rec.id}\n`);
         return;
       }
       // Without a terminal, ctrl-c and friends go to the container (docker's --sig-proxy).
@@ -210,6 +211,7 @@ export function registerEngineCommands(program: Command): void {
         session.followWindow();
         const code = await session.finish();
         if (f.rm) await (await call("DELETE", `/v1/containers/${rec.id}?force=1`)).resume();
+        // Its own process (-i/-t): stdin may never end on its own.
         process.exit(code);
       }
       await printLogs(rec.id, true);
@@ -218,7 +220,7 @@ export function registerEngineCommands(program: Command): void {
         `/v1/containers/${rec.id}/wait?condition=not-running`,
       );
       if (f.rm) await (await call("DELETE", `/v1/containers/${rec.id}?force=1`)).resume();
-      process.exitCode = r.exitCode;
+      commandIo().exitCode = r.exitCode;
     });
 
   program
@@ -231,14 +233,14 @@ export function registerEngineCommands(program: Command): void {
       const format = parseFormat(f.format);
       const list = await callJson<Record_[]>("GET", `/v1/containers?all=${f.all ? 1 : 0}`);
       if (f.quiet) {
-        for (const r of list) process.stdout.write(`${r.id.slice(0, 12)}\n`);
+        for (const r of list) commandIo().stdout(`${r.id.slice(0, 12)}\n`);
         return;
       }
       if (format === "json") {
         printJson(list);
         return;
       }
-      process.stdout.write(
+      commandIo().stdout(
         renderTable(
           ["container id", "image", "command", "created", "status", "ports", "names"],
           list.map((r) => [
@@ -286,7 +288,7 @@ export function registerEngineCommands(program: Command): void {
         if (f.time !== undefined) q.set("timeout", String(f.time));
         if (f.signal) q.set("signal", f.signal);
         await (await call("POST", `/v1/containers/${enc(ref)}/${verb}?${q}`)).resume();
-        process.stdout.write(`${ref}\n`);
+        commandIo().stdout(`${ref}\n`);
       }
     });
   }
@@ -298,7 +300,7 @@ export function registerEngineCommands(program: Command): void {
     .action(async (refs: string[]) => {
       for (const ref of refs) {
         const r = await callJson<{ exitCode: number }>("POST", `/v1/containers/${enc(ref)}/wait`);
-        process.stdout.write(`${r.exitCode}\n`);
+        commandIo().stdout(`${r.exitCode}\n`);
       }
     });
 
@@ -310,7 +312,7 @@ export function registerEngineCommands(program: Command): void {
     .action(async (refs: string[], f: { force?: boolean }) => {
       for (const ref of refs) {
         await (await call("DELETE", `/v1/containers/${enc(ref)}?force=${f.force ? 1 : 0}`)).resume();
-        process.stdout.write(`${ref}\n`);
+        commandIo().stdout(`${ref}\n`);
       }
     });
 

@@ -14,8 +14,8 @@ import {
   type BusyboxRegistry,
   type CommandResult,
   docker,
-  PIER_MAIN,
   pier,
+  pierCommand,
   requireDocker,
   runCommand,
   type TestDaemon,
@@ -31,6 +31,12 @@ useTestDaemon({
   pull: true,
 });
 let python = "";
+
+/** `pier ARGS` as one argv (through the native front end unless PIER_TEST_CLI=direct). */
+function pierArgv(args: string[]): string[] {
+  const [cmd, rest] = pierCommand(args);
+  return [cmd, ...rest];
+}
 
 before(async () => {
   python = requireTool("/usr/bin/python3", "python3");
@@ -249,7 +255,7 @@ test("ctrl-p ctrl-q detaches docker and pier from a -it container, which keeps r
   // The CLI itself spots the keys; as Docker's, it says so (and exits 1 from attach).
   assert.match(r.stdout + r.stderr, /read escape sequence/);
   const p = await onTty(
-    [process.execPath, PIER_MAIN, "attach", "tty-detach"],
+    pierArgv(["attach", "tty-detach"]),
     [
       [1200, "echo pier-before-detach\r"],
       [1700, "\x10\x11"],
@@ -346,7 +352,7 @@ test("pier exec and pier attach pass output and exit codes through", async () =>
   const u = await pier(d, ["exec", "-u", "65534", "pier-att", "id", "-u"]);
   assert.equal(u.stdout, "65534\n", u.stderr);
   const t = await onTty(
-    [process.execPath, PIER_MAIN, "exec", "-it", "pier-att", "sh"],
+    pierArgv(["exec", "-it", "pier-att", "sh"]),
     [
       [1200, "stty size\r"],
       [1700, "echo pier-tty-$((4*4))\r"],
@@ -374,7 +380,7 @@ test("pier run -i and -it attach before the start, with the container's exit cod
   assert.equal(i.status, 3, i.stderr);
   assert.equal(i.stdout, "got-piped\n");
   const t = await onTty(
-    [process.execPath, PIER_MAIN, "run", "--rm", "-it", reg.image, "sh"],
+    pierArgv(["run", "--rm", "-it", reg.image, "sh"]),
     [
       [1500, "stty size\r"],
       [2000, "echo run-tty-$((5*5))\r"],
@@ -596,19 +602,18 @@ test("a restarted TTY container gets a fresh terminal that resizes", async () =>
 });
 
 test("pier run without a terminal passes ctrl-c on to the container (docker's --sig-proxy)", async () => {
-  const child = spawn(
-    process.execPath,
-    [
-      PIER_MAIN,
-      "run",
-      "--rm",
-      reg.image,
-      "sh",
-      "-c",
-      "trap 'echo got-int; exit 5' INT; echo ready; while :; do sleep 0.1; done",
-    ],
-    { env: { ...process.env, PIER_HOST: d.socket }, stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const [cmd, args] = pierCommand([
+    "run",
+    "--rm",
+    reg.image,
+    "sh",
+    "-c",
+    "trap 'echo got-int; exit 5' INT; echo ready; while :; do sleep 0.1; done",
+  ]);
+  const child = spawn(cmd, args, {
+    env: { ...process.env, PIER_HOST: d.socket },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   child.stdout.on("data", (c: Buffer) => {
     out += c.toString();

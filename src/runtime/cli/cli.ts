@@ -36,8 +36,8 @@ const VERSION = "pier-runtime version 0.1.0\nspec: 1.3.0";
 
 /** What the calling process provides to a command. */
 export interface CliIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
+  stdout(data: string | Uint8Array): void;
+  stderr(data: string | Uint8Array): void;
   /** The caller's working directory: relative paths in flags resolve against it. */
   cwd: string;
   /** The caller's environment (the default state root depends on it). */
@@ -48,6 +48,11 @@ export interface CliIo {
   launch?: HelperLauncher;
   /** Aborted when the caller went away (ends streaming commands such as `events`). */
   signal?: AbortSignal;
+  /**
+   * Signals the caller received and passed on (front ends that do); while a listener is
+   * registered they do not end the command. Returns the undo.
+   */
+  onSignal?(listener: (sig: NodeJS.Signals) => void): () => void;
 }
 
 interface Globals {

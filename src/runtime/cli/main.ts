@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `pier-runtime` in a process of its own: the commands of `cli.ts` with this process's stdio,
- * working directory and environment. The native front end (`native/pier-runtime.c`) runs the same
+ * working directory and environment. The native front end (`native/front-end.c`) runs the same
  * commands in the resident runtime service instead, and falls back to this file.
  */
 import { runCli } from "./cli.js";

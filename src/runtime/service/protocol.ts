@@ -1,5 +1,5 @@
 /**
- * The wire format between the `pier-runtime` front end (`native/pier-runtime.c`) and the runtime
+ * The wire format between the front ends (`native/front-end.c`: `pier-runtime`, `pier`) and their
  * service; the C side of it is `native/ctl-relay.h`. Pure: parsing and framing only.
  *
  * Front end -> service, first on a connection: `req LEN\n` + LEN bytes of NUL-terminated fields
@@ -79,9 +79,25 @@ export function encodeRequest(req: ServiceRequest): Buffer {
 }
 
 /** Frames output for the caller's stdout or stderr. */
-export function frameOutput(stream: "out" | "err", text: string): Buffer {
-  const body = Buffer.from(text, "utf8");
+export function frameOutput(stream: "out" | "err", data: string | Uint8Array): Buffer {
+  const body = typeof data === "string" ? Buffer.from(data, "utf8") : data;
   return Buffer.concat([Buffer.from(`${stream} ${body.length}\n`), body]);
+}
+
+/** The signals a front end may pass on, by name, with their numbers (for `128 + N` statuses). */
+export const FORWARDED_SIGNALS: Readonly<Record<string, number>> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGUSR1: 10,
+  SIGUSR2: 12,
+  SIGTERM: 15,
+};
+
+/** Parses `sig NAME` from a front end; `undefined` for any other line or an unknown signal. */
+export function parseSignal(line: string): NodeJS.Signals | undefined {
+  const m = /^sig (SIG[A-Z0-9]+)$/.exec(line);
+  return m && FORWARDED_SIGNALS[m[1]!] !== undefined ? (m[1] as NodeJS.Signals) : undefined;
 }
 
 /** Parses `exited CODE` from pier-init's parent; `undefined` for any other line. */

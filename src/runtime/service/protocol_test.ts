@@ -7,6 +7,7 @@ import {
   parseExited,
   parseOpening,
   parseRequest,
+  parseSignal,
 } from "./protocol.js";
 
 test("a request round-trips through the front end's encoding", () => {
@@ -43,4 +44,13 @@ test("output frames carry their byte length; exited lines parse", () => {
   assert.equal(parseExited("exited 137"), 137);
   assert.equal(parseExited("exited x"), undefined);
   assert.equal(parseExited("exit 1"), undefined);
+});
+
+test("binary output frames as it is; only the forwarded signals parse", () => {
+  assert.equal(frameOutput("out", Uint8Array.from([0, 255, 10])).toString("latin1"), "out 3\n\0\xff\n");
+  assert.equal(parseSignal("sig SIGINT"), "SIGINT");
+  assert.equal(parseSignal("sig SIGUSR2"), "SIGUSR2");
+  assert.equal(parseSignal("sig SIGKILL"), undefined, "not one a front end can catch");
+  assert.equal(parseSignal("sig 2"), undefined);
+  assert.equal(parseSignal("signal SIGINT"), undefined);
 });

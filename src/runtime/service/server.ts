@@ -1,9 +1,10 @@
 /**
- * The resident runtime service: runs `pier-runtime` command lines (`../cli/cli.ts`) for the
- * native front end, so that a command costs a unix-socket round trip instead of a Node.js start.
+ * A resident command service: runs command lines for a native front end (`native/front-end.c`),
+ * so that a command costs a unix-socket round trip instead of a Node.js start. By default the
+ * runtime's (`pier-runtime`, `../cli/cli.ts`); the `pier` CLI's service passes its own `run`.
  * The front end's process stays the caller's: it writes the output this service frames, exits
  * with the status named here, and becomes pier-init when a command starts a container process
- * (see `native/pier-runtime.c`). Commands run concurrently; each has its own working directory,
+ * (see `native/front-end.c`). Commands run concurrently; each has its own working directory,
  * environment and output, and nothing here depends on process-wide state.
  */
 import { randomBytes } from "node:crypto";
@@ -11,17 +12,29 @@ import { chmodSync, statSync, unlinkSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { type CliIo, runCli } from "../cli/cli.js";
 import { type HelperLauncher, type LaunchedHelper, sealedHelperCopy } from "../helper.js";
-import { frameOutput, parseExited, parseOpening, parseRequest, type ServiceRequest } from "./protocol.js";
+import {
+  FORWARDED_SIGNALS,
+  frameOutput,
+  parseExited,
+  parseOpening,
+  parseRequest,
+  parseSignal,
+  type ServiceRequest,
+} from "./protocol.js";
 
 /** How long the front end has to open its sync connection after `exec`. */
 const SYNC_TIMEOUT_MS = 10_000;
 
-/** Options of {@link RuntimeService}. */
-export interface RuntimeServiceOptions {
+/** Options of {@link CommandService}. */
+export interface CommandServiceOptions {
   socket: string;
-  /** Runs one command line; the default is the runtime's own command line. */
-  run?: (argv: string[], io: CliIo) => Promise<number>;
-  /** Called when no command has run for a while or is running (see {@link RuntimeService.busy}). */
+  /**
+   * Runs one command line; the default is the runtime's own command line. `"direct"`: the
+   * command needs the caller's own process (the front end runs the plain CLI instead); nothing
+   * may have been done for it.
+   */
+  run?: (argv: string[], io: CliIo) => Promise<number | "direct">;
+  /** Called when no command has run for a while or is running (see {@link CommandService.busy}). */
   onIdle?: () => void;
   /**
    * True once this service must not take new commands (its code was rebuilt): a caller is then
@@ -34,7 +47,7 @@ export interface RuntimeServiceOptions {
 }
 
 /** A listening runtime service. */
-export class RuntimeService {
+export class CommandService {
   private readonly server: Server;
   private readonly pendingSync = new Map<string, (s: Socket) => void>();
   private active = 0;
@@ -43,7 +56,7 @@ export class RuntimeService {
   private socketIno = 0;
 
   private constructor(
-    private readonly opts: RuntimeServiceOptions,
+    private readonly opts: CommandServiceOptions,
     server: Server,
   ) {
     this.server = server;
@@ -53,13 +66,13 @@ export class RuntimeService {
    * Listens on `opts.socket` (mode 0600). Resolves `undefined` when another service already
    * answers there; a stale socket file is replaced.
    */
-  static async listen(opts: RuntimeServiceOptions): Promise<RuntimeService | undefined> {
+  static async listen(opts: CommandServiceOptions): Promise<CommandService | undefined> {
     if (await answers(opts.socket)) return undefined;
     try {
       unlinkSync(opts.socket);
     } catch {}
     const server = createServer();
-    const service = new RuntimeService(opts, server);
+    const service = new CommandService(opts, server);
     server.on("connection", (s) => service.accept(s));
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -157,22 +170,37 @@ export class RuntimeService {
     const exited = new Promise<number>((resolve) => {
       exitedResolve = resolve;
     });
+    const write = (data: Buffer | string) => {
+      if (!ctl.destroyed && !ctl.writableEnded) ctl.write(data);
+    };
+    const finish = (last: string) => {
+      if (!ctl.destroyed && !ctl.writableEnded) ctl.end(last);
+    };
+    // A signal nobody listens for ends the command as it would end a process: 128 + N.
+    const signalListeners = new Set<(sig: NodeJS.Signals) => void>();
+    const onCallerSignal = (sig: NodeJS.Signals) => {
+      if (signalListeners.size > 0) for (const l of signalListeners) l(sig);
+      else {
+        finish(`exit ${128 + FORWARDED_SIGNALS[sig]!}\n`);
+        gone.abort();
+      }
+    };
     let lines = rest.toString("utf8");
     ctl.on("data", (chunk: Buffer) => {
       lines += chunk.toString("utf8");
       for (let nl = lines.indexOf("\n"); nl >= 0; nl = lines.indexOf("\n")) {
-        const code = parseExited(lines.slice(0, nl));
+        const line = lines.slice(0, nl);
         lines = lines.slice(nl + 1);
+        const code = parseExited(line);
         if (code !== undefined) exitedResolve(code);
+        const sig = parseSignal(line);
+        if (sig) onCallerSignal(sig);
       }
     });
     ctl.on("close", () => {
       gone.abort();
       exitedResolve(255);
     });
-    const write = (data: Buffer | string) => {
-      if (!ctl.destroyed) ctl.write(data);
-    };
     let launched = false;
     const launch: HelperLauncher = async () => {
       if (launched) throw new Error("the caller's process already became pier-init");
@@ -201,15 +229,19 @@ export class RuntimeService {
       callerPid: req.pid,
       launch,
       signal: gone.signal,
+      onSignal(listener) {
+        signalListeners.add(listener);
+        return () => signalListeners.delete(listener);
+      },
     };
-    let code: number;
+    let code: number | "direct";
     try {
       code = await (this.opts.run ?? runCli)(req.argv, io);
     } catch (err) {
       io.stderr(`${String(err)}\n`);
       code = 1;
     }
-    if (!ctl.destroyed) ctl.end(`exit ${code}\n`);
+    finish(code === "direct" ? "direct\n" : `exit ${code}\n`);
     this.active--;
     this.armIdle();
   }
