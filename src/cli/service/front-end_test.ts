@@ -74,8 +74,13 @@ async function started(args: string[], marker: string) {
   child.stderr.on("data", (c: Buffer) => {
     err += c.toString();
   });
+  // A signal that went nowhere leaves the command running: it is killed, and the test fails.
+  const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
   const closed = new Promise<{ code: number | null; out: string; err: string }>((resolve) =>
-    child.on("close", (code) => resolve({ code, out, err })),
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, err });
+    }),
   );
   const deadline = Date.now() + 30_000;
   while (!out.includes(marker)) {
@@ -87,7 +92,8 @@ async function started(args: string[], marker: string) {
 
 test("the service starts on first use; output, errors and exit codes are the command's", async () => {
   assert.deepEqual(servicePids(), []);
-  const v = await fe(["--version"]);
+  // Started by a caller with another PIER_HOST: later commands must not use the service's own.
+  const v = await fe(["--version"], { env: { PIER_HOST: join(tmp, "elsewhere.sock") } });
   assert.equal(v.status, 0);
   assert.match(v.stdout, /^\d+\.\d+\.\d+\n$/);
   assert.equal(servicePids().length, 1, "one service answers");

@@ -8,7 +8,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { runResidentService } from "../../runtime/service/resident.js";
-import { NeedsOwnProcess } from "../io.js";
+import { type CommandIo, NeedsOwnProcess, withCommandIo } from "../io.js";
 import { runPierCli } from "../run.js";
 
 await runResidentService({
@@ -21,16 +21,20 @@ await runResidentService({
   idleMs: Number(process.env.PIER_CLI_SERVICE_IDLE_MS ?? 60_000),
   run: async (argv, io) => {
     try {
-      return await runPierCli(argv, {
+      const commandIo: CommandIo = {
         stdout: io.stdout,
         stderr: io.stderr,
         // A copy: a command may set PIER_DEBUG for itself.
         env: { ...io.env },
         cwd: io.cwd,
         signal: io.signal,
-        onSignal: (listener) => io.onSignal?.(listener) ?? (() => {}),
+        // Signals arrive from the caller's connection, outside the command's async context:
+        // listeners run inside it, so what they do uses the caller's environment.
+        onSignal: (listener) =>
+          io.onSignal?.((sig) => void withCommandIo(commandIo, async () => listener(sig))) ?? (() => {}),
         ownProcess: false,
-      });
+      };
+      return await runPierCli(argv, commandIo);
     } catch (err) {
       if (err instanceof NeedsOwnProcess) return "direct";
       throw err;
