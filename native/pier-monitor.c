@@ -241,7 +241,8 @@ static void write_exit_file(const char *path, int code, int create_failed) {
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return;
   write_all(fd, body, (size_t)n);
-  fsync(fd);
+  /* No fsync: the rename makes the file whole for pierd, even one that crashed meanwhile; only a
+   * power cut could lose it, and with it the container it describes. */
   close(fd);
   rename(tmp, path);
 }

@@ -58,6 +58,11 @@ export class ImageStore {
   readonly root: string;
   readonly content: LocalContentStore;
   readonly layout: OciLayout;
+  /**
+   * Manifests, indexes and configs already read, by digest: blobs never change under a digest,
+   * so a long-lived store (pierd's) resolves an image without reading them again.
+   */
+  private readonly documents = new Map<Digest, Buffer>();
 
   private constructor(root: string, content: LocalContentStore, layout: OciLayout) {
     this.root = root;
@@ -123,13 +128,23 @@ export class ImageStore {
 
   /** Reads and validates a manifest or index blob. */
   async readDocument(descriptor: Descriptor) {
-    const bytes = await this.content.readBytes(descriptor.digest, MAX_DOCUMENT);
+    const bytes = await this.readSmallBlob(descriptor.digest);
     return { bytes, parsed: parseManifestOrIndex(bytes, descriptor.mediaType) };
   }
 
   /** Reads and validates an image config blob. */
   async readConfig(digest: Digest): Promise<ImageConfig> {
-    return parseImageConfig(await this.content.readBytes(digest, MAX_DOCUMENT));
+    return parseImageConfig(await this.readSmallBlob(digest));
+  }
+
+  /** A document blob, from {@link documents} when read before (parsed anew by each caller). */
+  private async readSmallBlob(digest: Digest): Promise<Buffer> {
+    const cached = this.documents.get(digest);
+    if (cached) return cached;
+    const bytes = await this.content.readBytes(digest, MAX_DOCUMENT);
+    if (this.documents.size >= 256) this.documents.delete(this.documents.keys().next().value as Digest);
+    this.documents.set(digest, bytes);
+    return bytes;
   }
 
   /**

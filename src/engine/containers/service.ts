@@ -10,8 +10,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { existsSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readUserFiles } from "../../image/rootfs-files.js";
@@ -82,6 +82,11 @@ export class ContainerService extends EventEmitter {
   /** Containers the user stopped (restart policies do not bring those back). */
   private readonly stopped = new Set<string>();
   private readonly watching = new Set<string>();
+  /**
+   * Runtime and network cleanup still running after a container's exit was reported: the exit
+   * goes to waiters and log followers first, and what touches the container next waits for it.
+   */
+  private readonly exitCleanups = new Map<string, Promise<void>>();
   private closed = false;
 
   constructor(opts: ContainerServiceOptions) {
@@ -196,9 +201,9 @@ export class ContainerService extends EventEmitter {
       const files = await readUserFiles(rootfs);
       const network = await this.networks.prepare(this.networkRequest(id, finalName, config));
       const spec = containerSpec(image.config, config, { id, rootfs, files, sources, network });
-      await mkdir(this.dir(id), { recursive: true, mode: 0o700 });
-      await writeFile(join(this.dir(id), "config.json"), JSON.stringify(spec));
-      await writeFile(this.logPath(id), "", { mode: 0o640 });
+      mkdirSync(this.dir(id), { recursive: true, mode: 0o700 });
+      writeFileSync(join(this.dir(id), "config.json"), JSON.stringify(spec));
+      writeFileSync(this.logPath(id), "", { mode: 0o640 });
       this.log("container created", { id, name: finalName });
       this.emit("create", id);
       return rec;
@@ -213,7 +218,9 @@ export class ContainerService extends EventEmitter {
 
   /** Starts a created or exited container; resolves once its process runs. */
   async start(ref: string): Promise<ContainerRecord> {
-    const rec = this.find(ref);
+    const found = this.find(ref);
+    await this.exitCleanups.get(found.id);
+    const rec = this.find(found.id);
     if (rec.status === "running")
       throw new EngineError("INVALID_STATE", `container ${rec.id} is already running`);
     if (rec.status === "removing")
@@ -358,10 +365,6 @@ export class ContainerService extends EventEmitter {
 
   private async onExit(id: string, code: number, finishedAt: string, error = ""): Promise<void> {
     this.watching.delete(id);
-    await deleteContainer(this.runtime, id, true).catch((e: Error) =>
-      this.log(`runtime delete ${id}: ${e.message}`),
-    );
-    await this.networks.teardown(id).catch((e: Error) => this.log(`network teardown ${id}: ${e.message}`));
     const rec = this.store.update(id, {
       status: "exited",
       exitCode: code,
@@ -370,8 +373,19 @@ export class ContainerService extends EventEmitter {
       monitorPid: 0,
       error,
     });
+    let cleaned: () => void = () => {};
+    this.exitCleanups.set(id, new Promise<void>((resolve) => (cleaned = resolve)));
     this.log("container exited", { id, exitCode: code });
     this.emit("exit", id, code);
+    try {
+      await deleteContainer(this.runtime, id, true).catch((e: Error) =>
+        this.log(`runtime delete ${id}: ${e.message}`),
+      );
+      await this.networks.teardown(id).catch((e: Error) => this.log(`network teardown ${id}: ${e.message}`));
+    } finally {
+      this.exitCleanups.delete(id);
+      cleaned();
+    }
     if (rec.config.autoRemove) {
       await this.remove(id, true).catch((e: Error) => this.log(`auto-remove ${id}: ${e.message}`));
       return;
@@ -502,7 +516,9 @@ export class ContainerService extends EventEmitter {
    * anonymous volumes too (named ones always stay).
    */
   async remove(ref: string, force = false, anonymousVolumes = false): Promise<void> {
-    const rec = this.find(ref);
+    const found = this.find(ref);
+    await this.exitCleanups.get(found.id);
+    const rec = this.find(found.id);
     if (anonymousVolumes) {
       await this.remove(rec.id, force);
       for (const m of rec.config.mounts ?? []) {
@@ -534,9 +550,10 @@ export class ContainerService extends EventEmitter {
       .catch((e: Error) => this.log(`network teardown ${rec.id}: ${e.message}`));
     this.networks.forget(rec.id);
     await this.snapshots.remove(rec.id);
-    await rm(this.dir(rec.id), { recursive: true, force: true });
-    await rm(this.runDir(rec.id), { recursive: true, force: true });
-    await rm(this.attachSocket(rec.id), { force: true });
+    // Synchronous: a few small files each, quicker than trips through the thread pool.
+    rmSync(this.dir(rec.id), { recursive: true, force: true });
+    rmSync(this.runDir(rec.id), { recursive: true, force: true });
+    rmSync(this.attachSocket(rec.id), { force: true });
     this.store.delete(rec.id);
     this.stopped.delete(rec.id);
     this.log("container removed", { id: rec.id });

@@ -11,7 +11,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { hostname as hostHostname } from "node:os";
 import { join } from "node:path";
@@ -151,6 +151,15 @@ export const BUILTIN_MODES = ["host", "none"] as const;
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 /** Networks and container attachments. */
+/** A small host file's text, or `fallback` when it cannot be read. */
+function readTextOr(path: string, fallback: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return fallback;
+  }
+}
+
 export class NetworkService {
   readonly root: string;
   readonly execRoot: string;
@@ -436,7 +445,7 @@ export class NetworkService {
         },
       };
     }
-    await mkdir(req.dir, { recursive: true, mode: 0o700 });
+    mkdirSync(req.dir, { recursive: true, mode: 0o700 });
     const files = {
       hosts: join(req.dir, "hosts"),
       resolvConf: join(req.dir, "resolv.conf"),
@@ -447,23 +456,20 @@ export class NetworkService {
         throw new NetworkError("INVALID_ARGUMENT", `--ip needs a user network, not --network ${req.mode}`);
       staticAddress(req.ip, mode);
     }
-    const hostResolv = await readFile("/etc/resolv.conf", "utf8").catch(() => "");
+    const hostResolv = readTextOr("/etc/resolv.conf", "");
     const extra = this.extraHosts(req, mode);
     if (mode === "host") {
-      const hostHosts = await readFile("/etc/hosts", "utf8").catch(() => renderHosts({ names: [] }));
+      const hostHosts = readTextOr("/etc/hosts", renderHosts({ names: [] }));
       const added = extra.map((e) => `${e.ip}\t${e.names.join(" ")}\n`).join("");
-      await writeFile(
-        files.hosts,
-        `${hostHosts}${hostHosts.endsWith("\n") || !hostHosts ? "" : "\n"}${added}`,
-      );
-      await writeFile(files.resolvConf, applyDnsOverrides(containerResolvConf(hostResolv, true), req.dns));
-      await writeFile(files.hostname, renderHostname(hostHostname()));
+      writeFileSync(files.hosts, `${hostHosts}${hostHosts.endsWith("\n") || !hostHosts ? "" : "\n"}${added}`);
+      writeFileSync(files.resolvConf, applyDnsOverrides(containerResolvConf(hostResolv, true), req.dns));
+      writeFileSync(files.hostname, renderHostname(hostHostname()));
       return { files };
     }
     const name = req.hostname ?? req.id.slice(0, 12);
-    await writeFile(files.hosts, renderHosts({ names: [name] }, [], extra));
-    await writeFile(files.resolvConf, applyDnsOverrides(containerResolvConf(hostResolv), req.dns));
-    await writeFile(files.hostname, renderHostname(name));
+    writeFileSync(files.hosts, renderHosts({ names: [name] }, [], extra));
+    writeFileSync(files.resolvConf, applyDnsOverrides(containerResolvConf(hostResolv), req.dns));
+    writeFileSync(files.hostname, renderHostname(name));
     return { netns: this.netnsPath(req.id), files };
   }
 

@@ -45,6 +45,28 @@ export interface HostFacts {
   idMapHelpers?: { newuidmap?: string; newgidmap?: string };
 }
 
+/**
+ * The cgroups the container process joins by itself: only as root of the host, without a new
+ * user namespace (cgroupfs files belong to the host's root), and only where it has cgroups.
+ * `v2Dir` is its cgroup v2 directory (joined at birth), `v1Tasks` the `tasks` file of its
+ * directory in each v1 hierarchy.
+ */
+export function selfJoin(
+  host: HostFacts,
+  newUserNs: boolean,
+): { v2Dir?: string; v1Tasks: string[] } | undefined {
+  if (newUserNs || host.euid !== 0 || host.inUserNs) return undefined;
+  const mounts = host.cgroupMounts.filter((m) => m.containerPath !== undefined);
+  if (mounts.length === 0) return undefined;
+  const v2 = mounts.find((m) => m.fstype === "cgroup2");
+  const v1Tasks = [
+    ...new Set(
+      mounts.filter((m) => m.fstype === "cgroup").map((m) => `${m.mountpoint}${m.containerPath}/tasks`),
+    ),
+  ];
+  return { ...(v2 ? { v2Dir: `${v2.mountpoint}${v2.containerPath}` } : {}), v1Tasks };
+}
+
 /** Everything {@link planCreate} needs. */
 export interface CreatePlanInput {
   id: string;
@@ -296,12 +318,19 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
   // process itself enters it at execve (time_for_children), when no offset may change any more.
   if (newUserNs) child.push(...timens);
   else pre.push(...timens);
-  // Placing a process in its cgroups makes the kernel wait for an RCU grace period (milliseconds
-  // on every start): it is asked for here and awaited only before the first step that depends on
-  // it (the cgroup namespace and its cgroup mount, seccomp, hooks, the pivot), so the mounts
-  // overlap it. Without a cgroup namespace the cgroup mounts bind paths known here.
-  child.push(op("syncsend", SYNC_CGROUP));
-  let inCgroups = false;
+  // Moving a process into a cgroup through cgroup.procs takes the kernel's global cgroup lock for
+  // writing: an RCU grace period, milliseconds on every start. Where it can (see selfJoin), the
+  // container process is born in its v2 cgroup and moves itself into the v1 ones, which needs no
+  // such lock. Otherwise the runtime places it: asked for here, awaited only before the first
+  // step that depends on it (the cgroup namespace and its mount, seccomp, hooks, the pivot), so
+  // the mounts overlap it. Without a cgroup namespace the cgroup mounts bind paths known here.
+  const join = selfJoin(input.host, newUserNs);
+  let inCgroups = join !== undefined;
+  if (join) {
+    if (join.v2Dir) pre.push(op("cgroupfd", join.v2Dir));
+    for (const tasks of join.v1Tasks) child.push(op("jointasks", tasks));
+    if (cgroupNs) child.push(op("unshare", CLONE_FLAGS.cgroup));
+  } else child.push(op("syncsend", SYNC_CGROUP));
   const awaitCgroups = () => {
     if (inCgroups) return;
     inCgroups = true;

@@ -95,6 +95,36 @@ test("with a cgroup namespace, the placement is awaited and the namespace made b
   assert.equal(ops.filter((o) => o === "syncwait").length, 1);
 });
 
+test("as root, the container process is born in its v2 cgroup and moves itself into the v1 ones", () => {
+  const placed = {
+    ...host,
+    cgroupMounts: host.cgroupMounts.map((m) => ({ ...m, containerPath: "/pier/c1" })),
+  };
+  const plan = planCreate({ ...input((s) => s.linux?.namespaces?.push({ type: "cgroup" })), host: placed });
+  const ops = plan.ops.map((o) => o.op);
+  const fd = ops.indexOf("cgroupfd");
+  assert.ok(fd >= 0 && fd < ops.indexOf("clone"));
+  assert.deepEqual(plan.ops[fd]?.args, ["/sys/fs/cgroup/unified/pier/c1"]);
+  const join = ops.indexOf("jointasks");
+  assert.equal(join, ops.indexOf("clone") + 1, "before anything else in the child");
+  assert.deepEqual(plan.ops[join]?.args, ["/sys/fs/cgroup/memory/pier/c1/tasks"]);
+  assert.equal(ops[join + 1], "unshare", "its cgroup namespace after it joined");
+  assert.ok(!ops.includes("syncsend") && !ops.includes("syncwait"), "no sync point for the runtime");
+  // With a new user namespace the files are not the container's to write: the runtime places it.
+  const userns = planCreate({
+    ...input((s) => {
+      s.linux?.namespaces?.push({ type: "user" });
+      if (s.linux) {
+        s.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+        s.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      }
+    }),
+    host: placed,
+  });
+  assert.ok(userns.ops.some((o) => o.op === "syncsend" && o.args[0] === "cgroup"));
+  assert.ok(!userns.ops.some((o) => o.op === "jointasks" || o.op === "cgroupfd"));
+});
+
 test("namespaces given by path are joined before clone", () => {
   const plan = planCreate(
     input((s) => s.linux?.namespaces?.splice(1, 1, { type: "network", path: "/var/run/netns/x" })),
