@@ -6,6 +6,8 @@
  *                [-c CONSOLE_SOCKET] [-w CTL_FIFO] [-m MAX_BYTES -n N] -- CMD ARGS...
  *   pier-monitor -x [-c CONSOLE_SOCKET] [-w CTL_FIFO] -- CMD ARGS...
  *
+ *   pier-monitor --args-on-stdin     (a spare: the arguments above arrive later, see below)
+ *
  * With -s, the inherited fd FD is handed to CMD as its fd 3 (and to nothing else): pierd runs
  * pier-init directly as CMD and speaks its sync protocol over that socket, so no runtime process
  * starts per container.
@@ -468,7 +470,44 @@ static int exec_main(char **cmd, const char *console_path, const char *ctl_path)
   return status < 0 ? 255 : status;
 }
 
+/*
+ * --args-on-stdin: pierd starts a spare monitor ahead of time (starting a process from a large
+ * Node.js process costs it milliseconds) and hands it its arguments when a container starts, as
+ * NUL-terminated strings on stdin up to EOF. An EOF before any argument (pierd discarded the
+ * spare, or is gone) ends it quietly.
+ */
+static char **args_from_stdin(int *argc, char *argv0) {
+  size_t cap = 4096, len = 0;
+  char *buf = malloc(cap);
+  for (;;) {
+    if (!buf) _exit(125);
+    if (len == cap) {
+      if (cap > (1u << 20)) _exit(125);
+      cap *= 2;
+      buf = realloc(buf, cap);
+      continue;
+    }
+    ssize_t r = read(0, buf + len, cap - len);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) _exit(125);
+    if (r == 0) break;
+    len += (size_t)r;
+  }
+  if (len == 0) _exit(0);
+  if (buf[len - 1] != '\0') _exit(125);
+  int n = 1;
+  for (size_t i = 0; i < len; i++) n += buf[i] == '\0';
+  char **out = calloc((size_t)n + 1, sizeof *out);
+  if (!out) _exit(125);
+  out[0] = argv0;
+  int k = 1;
+  for (size_t i = 0; i < len; i += strlen(buf + i) + 1) out[k++] = buf + i;
+  *argc = k;
+  return out;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 2 && !strcmp(argv[1], "--args-on-stdin")) argv = args_from_stdin(&argc, argv[0]);
   const char *log_path = NULL, *pid_path = NULL, *exit_path = NULL, *attach_path = NULL;
   const char *console_path = NULL, *ctl_path = NULL;
   int opt, pass_fd = -1, exec_mode = 0, stdin_once = 0;

@@ -23,7 +23,13 @@ function run(cmd, args, env = {}) {
   });
 }
 
+/**
+ * Times `f` after a quiet moment: both engines leave work behind a command (podman's conmon runs
+ * `podman container cleanup`, pierd starts a spare monitor), which must not land in the other's
+ * measurement.
+ */
 async function timed(f) {
+  await new Promise((r) => setTimeout(r, 300));
   const t0 = process.hrtime.bigint();
   await f();
   return Number(process.hrtime.bigint() - t0) / 1e6;
@@ -191,7 +197,8 @@ try {
     const rmMs = await timed(() =>
       label === "pier"
         ? run(pierBin, ["rm", "-f", ...ids], pierCli)
-        : run("podman", [...podmanArgs, "rm", "-f", ...ids]),
+        : // -t 0: kill at once, as docker rm -f and pier rm -f do (podman waits 10 s otherwise).
+          run("podman", [...podmanArgs, "rm", "-f", "-t", "0", ...ids]),
     );
     res[key].push(ms + rmMs);
   }

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Engine benchmark: pierd vs podman (Debian) on the same machine and the same busybox image
-# (built by pier, served by pier's registry on 127.0.0.1), alternating A B each round, medians
-# and ratios:
+# (built by pier, served by pier's registry on 127.0.0.1), alternating A B each round with a
+# 300 ms pause before each measurement (so neither side's background work lands in the other's),
+# medians and ratios:
 #   (a) `docker run --rm --network none busybox true` through pierd's Docker socket vs through
 #       `podman system service`;
 #   (b) `pier run --rm busybox true` (the native front end `native/build/pier`, whose resident CLI
 #       service is started once before the rounds) vs `podman run --rm --network none busybox true`;
 #   (c) 50 containers started with `docker run -d` then removed (`docker rm -f`), both sockets;
 #   (c') the same with the engines' own CLIs: `pier run -d` / `pier rm -f` vs `podman run -d` /
-#       `podman rm -f`;
+#       `podman rm -f -t 0` (podman's rm -f otherwise waits 10 s per container before killing);
 #   (d) resident memory: pierd vs the podman service, and per running container pier-monitor vs
 #       conmon (with the 50 containers up).
 #

@@ -159,13 +159,60 @@ interface SpawnedMonitor {
   created: Promise<LaunchedMonitor>;
 }
 
+/**
+ * A monitor started ahead of time that waits for its arguments (`--args-on-stdin`): starting a
+ * process from pierd (a large Node.js process: fork, then exec) blocks it for milliseconds,
+ * which a container start then does not wait for. Its status channel is fd 3, its sync socket fd 4.
+ */
+let spare: ChildProcess | undefined;
+let spareTimer: NodeJS.Timeout | undefined;
+
+function spawnSpare(): ChildProcess {
+  const child = spawn(ensureMonitor(), ["--args-on-stdin"], {
+    stdio: ["pipe", "ignore", "ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  child.unref();
+  // Idle, it must not keep pierd (or a test) alive.
+  for (const s of [child.stdin, child.stdio[3], child.stdio[4]]) (s as Socket | null)?.unref();
+  child.stdin?.on("error", () => {});
+  child.on("error", () => {});
+  return child;
+}
+
+/** Takes the spare monitor (or starts one) and gives it `args`; a new spare follows shortly. */
+function takeSpare(args: readonly string[]): ChildProcess {
+  let child = spare;
+  spare = undefined;
+  if (!child || child.exitCode !== null || child.signalCode !== null || !child.stdin?.writable)
+    child = spawnSpare();
+  for (const s of [child.stdio[3], child.stdio[4]]) (s as Socket | null)?.ref();
+  child.stdin?.end(args.map((a) => `${a}\0`).join(""));
+  // The next one, while this container's pier-init sets it up (pierd mostly waits then).
+  spareTimer ??= setTimeout(() => {
+    spareTimer = undefined;
+    spare ??= spawnSpare();
+  }, 1).unref();
+  return child;
+}
+
+/** Ends the spare monitor (pierd shutting down). */
+export function discardSpareMonitor(): void {
+  if (spareTimer) clearTimeout(spareTimer);
+  spareTimer = undefined;
+  spare?.stdin?.end();
+  spare = undefined;
+}
+
 function spawnMonitor(files: MonitorFiles, command: readonly string[], syncSocket: boolean): SpawnedMonitor {
   const args = ["-l", files.log, "-p", files.pidFile, "-e", files.exitFile, ...monitorOptionArgs(files)];
   if (syncSocket) args.push("-s", "4");
-  const child = spawn(ensureMonitor(), [...args, "--", ...command], {
-    stdio: ["ignore", "ignore", "ignore", "pipe", ...(syncSocket ? ["pipe" as const] : [])],
-    detached: true,
-  });
+  const child = syncSocket
+    ? takeSpare([...args, "--", ...command])
+    : spawn(ensureMonitor(), [...args, "--", ...command], {
+        stdio: ["ignore", "ignore", "ignore", "pipe"],
+        detached: true,
+      });
   child.unref();
   const channel = child.stdio[3] as Readable;
   let monitorPid = 0;

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
-import { launchMonitor, parseStatusLine, processAlive, readExitFile } from "./monitor.js";
+import { ensureMonitor, launchMonitor, parseStatusLine, processAlive, readExitFile } from "./monitor.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -100,4 +101,33 @@ test("stdin through the attach socket reaches the container; its end closes stdi
   await m.gone;
   assert.equal(readExitFile(files.exitFile)?.exitCode, 0);
   assert.equal(JSON.parse(readFileSync(files.log, "utf8").trim()).log, "piped line\n");
+});
+
+test("a spare monitor takes its arguments from stdin; an EOF before any ends it quietly", async (t) => {
+  const dir = await makeTempDir("pier-monitor-");
+  t.after(() => removeTempDir(dir));
+  const files = { log: join(dir, "log.json"), pidFile: join(dir, "pid"), exitFile: join(dir, "exit.json") };
+  const args = ["-l", files.log, "-p", files.pidFile, "-e", files.exitFile, "--"];
+  const spare = spawn(ensureMonitor(), ["--args-on-stdin"], { stdio: ["pipe", "ignore", "pipe", "pipe"] });
+  let status = "";
+  (spare.stdio[3] as NodeJS.ReadableStream).on("data", (c: Buffer) => {
+    status += c.toString();
+  });
+  spare.stdin?.end(
+    [...args, ...fakeCreate(files.pidFile, "echo from-spare; exit 4")].map((a) => `${a}\0`).join(""),
+  );
+  const exit = await until(() => readExitFile(files.exitFile));
+  assert.equal(exit.exitCode, 4);
+  assert.match(readFileSync(files.log, "utf8"), /"log":"from-spare\\n"/);
+  await until(() => (/exited 4/.test(status) ? true : undefined));
+
+  const idle = spawn(ensureMonitor(), ["--args-on-stdin"], { stdio: ["pipe", "ignore", "pipe"] });
+  let err = "";
+  idle.stderr.on("data", (c: Buffer) => {
+    err += c.toString();
+  });
+  idle.stdin.end();
+  const code = await new Promise<number | null>((r) => idle.on("close", (c) => r(c)));
+  assert.equal(code, 0);
+  assert.equal(err, "");
 });

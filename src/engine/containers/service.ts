@@ -32,7 +32,13 @@ import { type ContainerNetworkRequest, NetworkService } from "../network/service
 import type { Snapshotter } from "../snapshots/snapshotter.js";
 import { VolumeService } from "../volumes.js";
 import { type ContainerConfig, checkName, containerSpec } from "./config.js";
-import { type MonitorLauncher, monitorLauncher, processAlive, readExitFile } from "./monitor.js";
+import {
+  discardSpareMonitor,
+  type MonitorLauncher,
+  monitorLauncher,
+  processAlive,
+  readExitFile,
+} from "./monitor.js";
 import { type ContainerRecord, ContainerStore } from "./store.js";
 import { consoleSocketPath, terminalFiles } from "./terminal.js";
 
@@ -82,11 +88,6 @@ export class ContainerService extends EventEmitter {
   /** Containers the user stopped (restart policies do not bring those back). */
   private readonly stopped = new Set<string>();
   private readonly watching = new Set<string>();
-  /**
-   * Runtime and network cleanup still running after a container's exit was reported: the exit
-   * goes to waiters and log followers first, and what touches the container next waits for it.
-   */
-  private readonly exitCleanups = new Map<string, Promise<void>>();
   private closed = false;
 
   constructor(opts: ContainerServiceOptions) {
@@ -218,9 +219,7 @@ export class ContainerService extends EventEmitter {
 
   /** Starts a created or exited container; resolves once its process runs. */
   async start(ref: string): Promise<ContainerRecord> {
-    const found = this.find(ref);
-    await this.exitCleanups.get(found.id);
-    const rec = this.find(found.id);
+    const rec = this.find(ref);
     if (rec.status === "running")
       throw new EngineError("INVALID_STATE", `container ${rec.id} is already running`);
     if (rec.status === "removing")
@@ -365,6 +364,11 @@ export class ContainerService extends EventEmitter {
 
   private async onExit(id: string, code: number, finishedAt: string, error = ""): Promise<void> {
     this.watching.delete(id);
+    // As Docker: the network and the runtime's state are gone by the time waiters hear of the exit.
+    await deleteContainer(this.runtime, id, true).catch((e: Error) =>
+      this.log(`runtime delete ${id}: ${e.message}`),
+    );
+    await this.networks.teardown(id).catch((e: Error) => this.log(`network teardown ${id}: ${e.message}`));
     const rec = this.store.update(id, {
       status: "exited",
       exitCode: code,
@@ -373,19 +377,8 @@ export class ContainerService extends EventEmitter {
       monitorPid: 0,
       error,
     });
-    let cleaned: () => void = () => {};
-    this.exitCleanups.set(id, new Promise<void>((resolve) => (cleaned = resolve)));
     this.log("container exited", { id, exitCode: code });
     this.emit("exit", id, code);
-    try {
-      await deleteContainer(this.runtime, id, true).catch((e: Error) =>
-        this.log(`runtime delete ${id}: ${e.message}`),
-      );
-      await this.networks.teardown(id).catch((e: Error) => this.log(`network teardown ${id}: ${e.message}`));
-    } finally {
-      this.exitCleanups.delete(id);
-      cleaned();
-    }
     if (rec.config.autoRemove) {
       await this.remove(id, true).catch((e: Error) => this.log(`auto-remove ${id}: ${e.message}`));
       return;
@@ -516,9 +509,7 @@ export class ContainerService extends EventEmitter {
    * anonymous volumes too (named ones always stay).
    */
   async remove(ref: string, force = false, anonymousVolumes = false): Promise<void> {
-    const found = this.find(ref);
-    await this.exitCleanups.get(found.id);
-    const rec = this.find(found.id);
+    const rec = this.find(ref);
     if (anonymousVolumes) {
       await this.remove(rec.id, force);
       for (const m of rec.config.mounts ?? []) {
@@ -746,6 +737,7 @@ export class ContainerService extends EventEmitter {
   /** Stops following containers (they keep running under their monitors) and closes the database. */
   close(): void {
     this.closed = true;
+    discardSpareMonitor();
     this.store.close();
   }
 }

@@ -818,7 +818,10 @@ export class NetworkService {
           .filter((n) => n.name !== DEFAULT_NETWORK)
           .map((n) => n.id),
       );
-      const all = this.attachments().filter((a) => a.id !== self?.id);
+      // Peers matter only on a user network that changed: otherwise (none, host, the default
+      // bridge) just the container's own file is rewritten, without reading every attachment.
+      const peersChanged = networkIds.some((n) => n !== undefined && user.has(n));
+      const all = peersChanged ? this.attachments().filter((a) => a.id !== self?.id) : [];
       if (self) all.push(self);
       type Ep = {
         networkId?: string | undefined;
