@@ -465,15 +465,33 @@ static void op_cgroupfd(record_t *r) {
   clone_cgroup_dir = r->argv[0];
 }
 
+/* The `tasks` files of the container's cgroup v1 directories (`tasksfd`), for `joincgroups`. */
+#define MAX_TASKS_FDS 32
+static int tasks_fds[MAX_TASKS_FDS];
+static int tasks_fd_count = 0;
+
 /*
- * jointasks FILE: moves this (single-threaded) process into a cgroup v1 hierarchy by writing 0 to
- * its `tasks` file: a thread moving itself needs no global lock either.
+ * tasksfd FILE: opens a cgroup v1 `tasks` file before the namespaces change (an exec joins the
+ * container's mount namespace, where host paths mean nothing), for `joincgroups`.
  */
-static void op_jointasks(record_t *r) {
+static void op_tasksfd(record_t *r) {
   need(r, 1);
+  if (tasks_fd_count == MAX_TASKS_FDS) die("plan: too many cgroup hierarchies");
   int fd = open(r->argv[0], O_WRONLY | O_CLOEXEC);
-  if (fd < 0 || write(fd, "0", 1) != 1) die("join cgroup %s: %s", r->argv[0], strerror(errno));
-  close(fd);
+  if (fd < 0) die("open %s: %s", r->argv[0], strerror(errno));
+  tasks_fds[tasks_fd_count++] = fd;
+}
+
+/*
+ * joincgroups: moves this (single-threaded) process into each `tasksfd` hierarchy by writing 0:
+ * a thread moving itself needs no global lock either.
+ */
+static void op_joincgroups(void) {
+  for (int i = 0; i < tasks_fd_count; i++) {
+    if (write(tasks_fds[i], "0", 1) != 1) die("join cgroup: %s", strerror(errno));
+    close(tasks_fds[i]);
+  }
+  tasks_fd_count = 0;
 }
 
 /* The layout of clone3's argument up to `cgroup` (CLONE_ARGS_SIZE_VER2). */
@@ -1466,8 +1484,10 @@ int main(int argc, char **argv, char **envp) {
       if (fifo_fd < 0) die("open exec fifo %s: %s", r.argv[0], strerror(errno));
     } else if (!strcmp(op, "cgroupfd")) {
       op_cgroupfd(&r);
-    } else if (!strcmp(op, "jointasks")) {
-      op_jointasks(&r);
+    } else if (!strcmp(op, "tasksfd")) {
+      op_tasksfd(&r);
+    } else if (!strcmp(op, "joincgroups")) {
+      op_joincgroups();
     } else if (!strcmp(op, "clone")) {
       op_clone(&r);
     } else if (!strcmp(op, "sync")) {

@@ -5,8 +5,9 @@
  * and must not contain tabs or newlines (the wire format's separators).
  */
 import type { ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, statfsSync, statSync } from "node:fs";
 import type { Socket } from "node:net";
+import { dirname } from "node:path";
 import { parseMountInfo } from "./cgroups/mountinfo.js";
 import { RuntimeError } from "./error.js";
 import { spawnResidentHelper } from "./helper.js";
@@ -106,4 +107,21 @@ export function mountPoints(): string[] {
 /** True when something is mounted on `path`. */
 export function isMountPoint(path: string): boolean {
   return mountPoints().includes(path);
+}
+
+/** statfs(2) `f_type` of the file systems {@link isMountedAs} is asked about. */
+export const FS_MAGIC = { overlay: 0x794c7630, nsfs: 0x6e736673 } as const;
+
+/**
+ * True when a file system of type `magic` ({@link FS_MAGIC}) is mounted on `path`: its type is
+ * that and its device is not its directory's. Two stat calls where {@link isMountPoint} reads
+ * and parses the whole mount table (which grows with every container); for mounts of another
+ * file system than the one they sit on, such as an overlay root or a namespace file.
+ */
+export function isMountedAs(path: string, magic: number): boolean {
+  try {
+    return statfsSync(path).type === magic && statSync(path).dev !== statSync(dirname(path)).dev;
+  } catch {
+    return false;
+  }
 }

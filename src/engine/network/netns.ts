@@ -5,8 +5,19 @@
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { isMountPoint, MNT_DETACH, nativeNetns, nativeUnmount } from "../../runtime/native-mounter.js";
+import {
+  FS_MAGIC,
+  isMountedAs,
+  MNT_DETACH,
+  nativeNetns,
+  nativeUnmount,
+} from "../../runtime/native-mounter.js";
 import { NetworkError } from "./error.js";
+
+/** True when a network namespace is bound at `path`. */
+export function isNetnsMounted(path: string): boolean {
+  return isMountedAs(path, FS_MAGIC.nsfs);
+}
 
 /**
  * Creates a new network namespace bound at `path` with `lo` up, through pier-init's resident
@@ -15,12 +26,13 @@ import { NetworkError } from "./error.js";
  */
 export async function createNetns(path: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  if (isMountPoint(path)) throw new NetworkError("NETNS_FAILED", `network namespace ${path} already exists`);
+  if (isNetnsMounted(path))
+    throw new NetworkError("NETNS_FAILED", `network namespace ${path} already exists`);
   await writeFile(path, "", { mode: 0o400 });
   try {
     await nativeNetns(path);
   } catch (err) {
-    if (isMountPoint(path)) await nativeUnmount(path, MNT_DETACH).catch(() => {});
+    if (isNetnsMounted(path)) await nativeUnmount(path, MNT_DETACH).catch(() => {});
     await rm(path, { force: true });
     throw new NetworkError(
       "NETNS_FAILED",
@@ -37,12 +49,12 @@ export async function createNetns(path: string): Promise<void> {
  * no process is left in it. Absent or already unmounted is fine. Throws `NETNS_FAILED`.
  */
 export async function removeNetns(path: string): Promise<void> {
-  if (isMountPoint(path)) {
+  if (isNetnsMounted(path)) {
     try {
       await nativeUnmount(path);
     } catch (err) {
       // Still in use by a process: detach it so the file can go.
-      if (isMountPoint(path))
+      if (isNetnsMounted(path))
         await nativeUnmount(path, MNT_DETACH).catch(() => {
           throw new NetworkError(
             "NETNS_FAILED",

@@ -15,7 +15,7 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { hostname as hostHostname } from "node:os";
 import { join } from "node:path";
-import { isMountPoint, mountPoints } from "../../runtime/native-mounter.js";
+import { mountPoints } from "../../runtime/native-mounter.js";
 import { CniInvoker, DEFAULT_CNI_PATH } from "./cni.js";
 import { type CniResult, containerAddress } from "./cni-result.js";
 import {
@@ -40,7 +40,7 @@ import {
   renderHosts,
 } from "./hosts.js";
 import { deleteRule, ensureRule, forwardPolicy } from "./iptables.js";
-import { createNetns, removeNetns } from "./netns.js";
+import { createNetns, isNetnsMounted, removeNetns } from "./netns.js";
 import type { PortMapping } from "./ports.js";
 import type { NetworkSpec } from "./spec.js";
 import {
@@ -494,7 +494,7 @@ export class NetworkService {
     if (mode === "host") return { attached: Promise.resolve(undefined) };
     if (mode === "container") {
       const peer = this.joined(req);
-      if (!isMountPoint(this.netnsPath(peer.id)))
+      if (!isNetnsMounted(this.netnsPath(peer.id)))
         throw new NetworkError(
           "INVALID_STATE",
           `cannot join the network namespace of container ${peer.id}: it is not running`,
@@ -884,7 +884,7 @@ export class NetworkService {
     await this.attaching.get(id)?.catch(() => {});
     const a = this.attachment(id);
     if (!a) {
-      if (isMountPoint(this.netnsPath(id)) || existsSync(this.netnsPath(id)))
+      if (isNetnsMounted(this.netnsPath(id)) || existsSync(this.netnsPath(id)))
         await removeNetns(this.netnsPath(id));
       return;
     }

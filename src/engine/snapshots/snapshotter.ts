@@ -15,7 +15,13 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { applyLayer } from "../../layer/apply.js";
 import type { Digest } from "../../oci/digest.js";
-import { isMountPoint, MNT_DETACH, nativeMount, nativeUnmount } from "../../runtime/native-mounter.js";
+import {
+  FS_MAGIC,
+  isMountedAs,
+  MNT_DETACH,
+  nativeMount,
+  nativeUnmount,
+} from "../../runtime/native-mounter.js";
 import { EngineError } from "../error.js";
 import { chainIds, overlayOptions, snapshotDirName } from "./plan.js";
 
@@ -165,7 +171,7 @@ export class Snapshotter {
   /** True when the container's rootfs is mounted (or, with `copy`, present). */
   isMounted(key: string): boolean {
     const merged = this.rootfs(key);
-    return this.driver === "copy" ? existsSync(merged) : isMountPoint(merged);
+    return this.driver === "copy" ? existsSync(merged) : isMountedAs(merged, FS_MAGIC.overlay);
   }
 
   /** Unmounts (if mounted) and deletes a container's own layer; absent keys are fine. */

@@ -8,11 +8,12 @@ import { resolve } from "node:path";
 import type { Process } from "../../oci/runtime-spec/config.js";
 import { RuntimeError } from "../error.js";
 import { type HelperLauncher, launchHelper } from "../helper.js";
-import { lastCap } from "../host-facts.js";
-import { nsProcPath } from "../plan/create-plan.js";
+import { hostCgroupMounts, lastCap } from "../host-facts.js";
+import { nsProcPath, selfJoinOps } from "../plan/create-plan.js";
 import { CLONE_FLAGS } from "../plan/linux-constants.js";
 import { op, type PlanOp } from "../plan/ops.js";
 import { processOps, type SeccompProgram } from "../plan/process-ops.js";
+import { runningInUserNamespace } from "../rootless.js";
 import { openContainerCgroup } from "./cgroup-link.js";
 import type { RuntimeContext } from "./context.js";
 import { writePidFile } from "./create.js";
@@ -43,6 +44,8 @@ export function planExec(input: {
   /** `/proc/<pid>/setgroups` of the container reads `deny` (setgroups(2) would fail). */
   setgroupsDenied?: boolean;
   seccomp?: SeccompProgram;
+  /** The process joins the container's cgroups itself (see selfJoinOps), else the runtime places it. */
+  cgroupJoin?: { before: PlanOp[]; child: PlanOp[] };
 }): PlanOp[] {
   const ops: PlanOp[] = [op("mode", input.mode), op("preserve", input.preserveFds)];
   if (input.process.terminal) {
@@ -55,11 +58,13 @@ export function planExec(input: {
     // Connected from the host's mount namespace: the socket's path means nothing inside.
     ops.push(op("consock", input.consoleSocket));
   }
+  // Opened while host paths still mean the host's (before the mount namespace changes).
+  if (input.cgroupJoin) ops.push(...input.cgroupJoin.before);
   const order = ["user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount"] as const;
   for (const t of order) {
     if (input.namespaces.includes(t)) ops.push(op("setns", nsProcPath(input.pid, t), CLONE_FLAGS[t]));
   }
-  ops.push(op("clone", 0), op("sync", "cgroup"));
+  ops.push(op("clone", 0), ...(input.cgroupJoin ? input.cgroupJoin.child : [op("sync", "cgroup")]));
   if (input.process.terminal) {
     ops.push(op("setsid"));
     if (input.process.consoleSize)
@@ -97,6 +102,20 @@ export async function execInContainer(ctx: RuntimeContext, opts: ExecOptions): P
   const seccomp = c.config.linux?.seccomp
     ? (await import("./seccomp-link.js")).compileSeccompFor(c.config)
     : undefined;
+  const cg = await openContainerCgroup(c.id, c.cgroupPath);
+  // Not into a cgroup namespace: its root hides the cgroup the helper comes from, and the kernel
+  // then refuses the move (the runtime places such a process).
+  const cgroupJoin =
+    cg && !namespaces.includes("cgroup")
+      ? selfJoinOps(
+          {
+            cgroupMounts: hostCgroupMounts(cg.dirs),
+            euid: process.geteuid?.() ?? 0,
+            inUserNs: runningInUserNamespace(),
+          },
+          namespaces.includes("user"),
+        )
+      : undefined;
   const ops = planExec({
     pid: c.pid,
     namespaces,
@@ -109,8 +128,8 @@ export async function execInContainer(ctx: RuntimeContext, opts: ExecOptions): P
     // newgidmap allows setgroups where a plain rootless gid map denies it: ask the kernel.
     setgroupsDenied: setgroupsDenied(c.pid),
     ...(seccomp ? { seccomp } : {}),
+    ...(cgroupJoin ? { cgroupJoin } : {}),
   });
-  const cg = await openContainerCgroup(c.id, c.cgroupPath);
   const session = await launchHelper({
     ops,
     preserveFds: opts.preserveFds ?? 0,

@@ -46,25 +46,28 @@ export interface HostFacts {
 }
 
 /**
- * The cgroups the container process joins by itself: only as root of the host, without a new
- * user namespace (cgroupfs files belong to the host's root), and only where it has cgroups.
- * `v2Dir` is its cgroup v2 directory (joined at birth), `v1Tasks` the `tasks` file of its
- * directory in each v1 hierarchy.
+ * How a new container process (create's init, an exec) joins the container's cgroups by itself,
+ * without the kernel's global cgroup lock that a write to cgroup.procs takes (an RCU grace
+ * period, milliseconds per start): `before` (ahead of clone and of any setns) opens the cgroup
+ * v2 directory to be born in (clone3 CLONE_INTO_CGROUP) and the `tasks` file of each v1 one;
+ * `child` (first thing after clone) moves the new process into the v1 ones. Only as root of the
+ * host and without a user namespace (cgroupfs files belong to the host's root), and only where
+ * the container has cgroups; `undefined` otherwise, and the runtime places the process.
  */
-export function selfJoin(
-  host: HostFacts,
-  newUserNs: boolean,
-): { v2Dir?: string; v1Tasks: string[] } | undefined {
-  if (newUserNs || host.euid !== 0 || host.inUserNs) return undefined;
+export function selfJoinOps(
+  host: Pick<HostFacts, "cgroupMounts" | "euid" | "inUserNs">,
+  userNs: boolean,
+): { before: PlanOp[]; child: PlanOp[] } | undefined {
+  if (userNs || host.euid !== 0 || host.inUserNs) return undefined;
   const mounts = host.cgroupMounts.filter((m) => m.containerPath !== undefined);
   if (mounts.length === 0) return undefined;
   const v2 = mounts.find((m) => m.fstype === "cgroup2");
-  const v1Tasks = [
-    ...new Set(
-      mounts.filter((m) => m.fstype === "cgroup").map((m) => `${m.mountpoint}${m.containerPath}/tasks`),
-    ),
-  ];
-  return { ...(v2 ? { v2Dir: `${v2.mountpoint}${v2.containerPath}` } : {}), v1Tasks };
+  const v1Tasks = new Set(
+    mounts.filter((m) => m.fstype === "cgroup").map((m) => `${m.mountpoint}${m.containerPath}/tasks`),
+  );
+  const before = [...v1Tasks].map((t) => op("tasksfd", t));
+  if (v2) before.push(op("cgroupfd", `${v2.mountpoint}${v2.containerPath}`));
+  return { before, child: v1Tasks.size ? [op("joincgroups")] : [] };
 }
 
 /** Everything {@link planCreate} needs. */
@@ -324,11 +327,11 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
   // such lock. Otherwise the runtime places it: asked for here, awaited only before the first
   // step that depends on it (the cgroup namespace and its mount, seccomp, hooks, the pivot), so
   // the mounts overlap it. Without a cgroup namespace the cgroup mounts bind paths known here.
-  const join = selfJoin(input.host, newUserNs);
+  const join = selfJoinOps(input.host, newUserNs);
   let inCgroups = join !== undefined;
   if (join) {
-    if (join.v2Dir) pre.push(op("cgroupfd", join.v2Dir));
-    for (const tasks of join.v1Tasks) child.push(op("jointasks", tasks));
+    pre.push(...join.before);
+    child.push(...join.child);
     if (cgroupNs) child.push(op("unshare", CLONE_FLAGS.cgroup));
   } else child.push(op("syncsend", SYNC_CGROUP));
   const awaitCgroups = () => {

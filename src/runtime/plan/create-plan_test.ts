@@ -105,9 +105,11 @@ test("as root, the container process is born in its v2 cgroup and moves itself i
   const fd = ops.indexOf("cgroupfd");
   assert.ok(fd >= 0 && fd < ops.indexOf("clone"));
   assert.deepEqual(plan.ops[fd]?.args, ["/sys/fs/cgroup/unified/pier/c1"]);
-  const join = ops.indexOf("jointasks");
+  const tasks = ops.indexOf("tasksfd");
+  assert.ok(tasks >= 0 && tasks < ops.indexOf("clone"));
+  assert.deepEqual(plan.ops[tasks]?.args, ["/sys/fs/cgroup/memory/pier/c1/tasks"]);
+  const join = ops.indexOf("joincgroups");
   assert.equal(join, ops.indexOf("clone") + 1, "before anything else in the child");
-  assert.deepEqual(plan.ops[join]?.args, ["/sys/fs/cgroup/memory/pier/c1/tasks"]);
   assert.equal(ops[join + 1], "unshare", "its cgroup namespace after it joined");
   assert.ok(!ops.includes("syncsend") && !ops.includes("syncwait"), "no sync point for the runtime");
   // With a new user namespace the files are not the container's to write: the runtime places it.
@@ -122,7 +124,7 @@ test("as root, the container process is born in its v2 cgroup and moves itself i
     host: placed,
   });
   assert.ok(userns.ops.some((o) => o.op === "syncsend" && o.args[0] === "cgroup"));
-  assert.ok(!userns.ops.some((o) => o.op === "jointasks" || o.op === "cgroupfd"));
+  assert.ok(!userns.ops.some((o) => ["tasksfd", "joincgroups", "cgroupfd"].includes(o.op)));
 });
 
 test("namespaces given by path are joined before clone", () => {
