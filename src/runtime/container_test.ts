@@ -538,6 +538,31 @@ test("cgroups: memory limit OOM-kills, pids limit makes fork fail, the cgroup go
   assert.ok(!existsSync(cgDir), "the cgroup is removed on delete");
 });
 
+test("init and exec'd processes are in the container's cgroup in every hierarchy, with a cgroup namespace too", async () => {
+  for (const cgroupNs of [false, true]) {
+    const path = `/pier-test/${process.pid}-join-${cgroupNs ? "ns" : "host"}`;
+    const { dir, id } = await bundle(
+      scriptSpec("sleep 30", (s) => {
+        if (s.linux) s.linux.cgroupsPath = path;
+        if (cgroupNs) s.linux?.namespaces?.push({ type: "cgroup" });
+      }),
+    );
+    assert.equal(pierDetached("run", "-d", "--bundle", dir, id).status, 0);
+    const pidFile = join(tmp, `${id}.exec.pid`);
+    assert.equal(pierDetached("exec", "-d", "--pid-file", pidFile, id, "sleep", "30").status, 0);
+    const init = Number(JSON.parse(pier("state", id).stdout).pid);
+    const exec = Number(readFileSync(pidFile, "utf8"));
+    for (const pid of [init, exec]) {
+      // Read from the host: each line is "N:controllers:PATH", PATH in the host's view.
+      const lines = readFileSync(`/proc/${pid}/cgroup`, "utf8").trim().split("\n");
+      assert.ok(lines.length > 0);
+      for (const line of lines)
+        assert.ok(line.endsWith(`:${path}`), `pid ${pid} (${cgroupNs ? "cgroupns" : "host ns"}): ${line}`);
+    }
+    assert.equal(pier("delete", "--force", id).status, 0);
+  }
+});
+
 test("seccomp: linux.seccomp is compiled and loaded before the process runs", async () => {
   const r = await runScript(
     "grep Seccomp: /proc/self/status; mkdir /tmp/x || echo mkdir-denied; echo ok",
