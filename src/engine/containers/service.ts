@@ -11,7 +11,7 @@
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { mkdir, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readUserFiles } from "../../image/rootfs-files.js";
@@ -241,10 +241,10 @@ export class ContainerService extends EventEmitter {
   private async launch(rec: ContainerRecord, restartCount = rec.restartCount): Promise<ContainerRecord> {
     const { id } = rec;
     const run = this.runDir(id);
-    await mkdir(run, { recursive: true, mode: 0o700 });
-    await mkdir(join(this.execRoot, "a"), { recursive: true, mode: 0o700 });
-    await rm(this.exitFile(id), { force: true });
-    await rm(join(run, "pid"), { force: true });
+    mkdirSync(run, { recursive: true, mode: 0o700 });
+    mkdirSync(join(this.execRoot, "a"), { recursive: true, mode: 0o700 });
+    rmSync(this.exitFile(id), { force: true });
+    rmSync(join(run, "pid"), { force: true });
     if (!this.snapshots.isMounted(id)) {
       // After a reboot the overlay is gone: mount it again from the image.
       const image = await this.images.store.resolveDescriptor({

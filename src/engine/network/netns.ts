@@ -3,7 +3,8 @@
  * bind mount of its nsfs file onto a regular file, so plugins and the runtime can join it by
  * path and it outlives every process in it until it is unmounted.
  */
-import { mkdir, rm, writeFile } from "node:fs/promises";
+// Synchronous: one small file each, on every container's start and end.
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import {
   FS_MAGIC,
@@ -25,15 +26,15 @@ export function isNetnsMounted(path: string): boolean {
  * behind.
  */
 export async function createNetns(path: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   if (isNetnsMounted(path))
     throw new NetworkError("NETNS_FAILED", `network namespace ${path} already exists`);
-  await writeFile(path, "", { mode: 0o400 });
+  writeFileSync(path, "", { mode: 0o400 });
   try {
     await nativeNetns(path);
   } catch (err) {
     if (isNetnsMounted(path)) await nativeUnmount(path, MNT_DETACH).catch(() => {});
-    await rm(path, { force: true });
+    rmSync(path, { force: true });
     throw new NetworkError(
       "NETNS_FAILED",
       `cannot create network namespace ${path}: ${(err as Error).message}`,
@@ -63,5 +64,5 @@ export async function removeNetns(path: string): Promise<void> {
         });
     }
   }
-  await rm(path, { force: true });
+  rmSync(path, { force: true });
 }

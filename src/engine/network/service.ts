@@ -11,7 +11,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { hostname as hostHostname } from "node:os";
 import { join } from "node:path";
@@ -421,9 +421,9 @@ export class NetworkService {
   }
 
   private async saveState(a: NetworkAttachment): Promise<void> {
-    await mkdir(join(this.execRoot, "network"), { recursive: true, mode: 0o700 });
+    mkdirSync(join(this.execRoot, "network"), { recursive: true, mode: 0o700 });
     const file = this.stateFile(a.id);
-    await writeFile(`${file}.tmp`, JSON.stringify(a));
+    writeFileSync(`${file}.tmp`, JSON.stringify(a));
     renameSync(`${file}.tmp`, file);
   }
 
@@ -908,7 +908,7 @@ export class NetworkService {
           first ??= err;
         });
     }
-    await rm(this.stateFile(id), { force: true });
+    rmSync(this.stateFile(id), { force: true });
     await this.refreshHosts(this.networkIdsOf(a));
     this.log("network detached", { id, network: a.network ?? "none" });
     if (first) throw first;
