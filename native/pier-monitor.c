@@ -65,6 +65,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -232,6 +233,22 @@ static int pump(struct stream *s) {
     s->len -= start;
   }
   return 1;
+}
+
+/* Closes fds lo..hi: one close_range(2), or one close per fd on kernels without it. */
+static void close_fd_range(unsigned lo, unsigned hi) {
+  if (lo > hi || syscall(SYS_close_range, lo, hi, 0) == 0) return;
+  for (unsigned fd = lo; fd < 4096 && fd <= hi; fd++) close((int)fd);
+}
+
+/* Closes every fd from `first` up except `keep` (-1: none). */
+static void close_fds_from(int first, int keep) {
+  if (keep >= first) {
+    close_fd_range((unsigned)first, (unsigned)keep - 1);
+    close_fd_range((unsigned)keep + 1, ~0U);
+  } else {
+    close_fd_range((unsigned)first, ~0U);
+  }
 }
 
 static void write_exit_file(const char *path, int code, int create_failed) {
@@ -421,7 +438,7 @@ static int exec_main(char **cmd, const char *console_path, const char *ctl_path)
     signal(SIGPIPE, SIG_DFL);
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(2, 1) < 0) _exit(127);
-    for (int fd = 3; fd < 1024; fd++) close(fd);
+    close_fds_from(3, -1);
     execvp(cmd[0], cmd);
     _exit(127);
   }
@@ -541,8 +558,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "pier-monitor: -s %d: not an open fd above 3\n", pass_fd);
     return 125;
   }
-  for (int fd = 4; fd < 1024; fd++)
-    if (fd != pass_fd) close(fd);
+  close_fds_from(4, pass_fd);
   if (pass_fd >= 0) fcntl(pass_fd, F_SETFD, FD_CLOEXEC);
   if (fcntl(3, F_GETFD) >= 0) {
     status_fd = 3;
@@ -616,7 +632,7 @@ int main(int argc, char **argv) {
       if (dup2(pass_fd, 3) < 0) _exit(127); /* dup2 clears close-on-exec on the copy */
       first = 4;
     }
-    for (int fd = first; fd < 1024; fd++) close(fd);
+    close_fds_from(first, -1);
     execvp(cmd[0], cmd);
     _exit(127);
   }

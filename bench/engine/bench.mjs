@@ -160,16 +160,43 @@ try {
     }
   }
   const memory = {};
-  for (const [label, env, key, img] of [
-    ["pier", pierEnv, "fiftyPier", image],
-    ["podman", podEnv, "fiftyPodman", podImage],
-  ]) {
-    if (label === "podman" && serviceError) continue;
+  /** 50 containers started one after the other with `start(i)`, then removed with `remove(ids)`. */
+  const fifty = async (start, remove, afterStart) => {
     const ids = [];
     const ms = await timed(async () => {
-      for (let i = 0; i < 50; i++)
-        ids.push((await run("docker", ["run", "-d", "--network", "none", img, "sleep", "600"], env)).trim());
+      for (let i = 0; i < 50; i++) ids.push((await start()).trim());
     });
+    afterStart?.();
+    return ms + (await timed(() => remove(ids)));
+  };
+  const fiftyRuns = {
+    fiftyPier: () =>
+      fifty(
+        () => run("docker", ["run", "-d", "--network", "none", image, "sleep", "600"], pierEnv),
+        (ids) => run("docker", ["rm", "-f", ...ids], pierEnv),
+        () => recordMemory("pier"),
+      ),
+    fiftyPodman: () =>
+      fifty(
+        () => run("docker", ["run", "-d", "--network", "none", podImage, "sleep", "600"], podEnv),
+        (ids) => run("docker", ["rm", "-f", ...ids], podEnv),
+        () => recordMemory("podman"),
+      ),
+    fiftyCliPier: () =>
+      fifty(
+        () => run(pierBin, ["run", "-d", "--network", "none", image, "sleep", "600"], pierCli),
+        (ids) => run(pierBin, ["rm", "-f", ...ids], pierCli),
+      ),
+    fiftyCliPodman: () =>
+      fifty(
+        () => run("podman", [...podmanArgs, "run", "-d", "--network", "none", podImage, "sleep", "600"]),
+        // -t 0: kill at once, as docker rm -f and pier rm -f do (podman waits 10 s otherwise).
+        (ids) => run("podman", [...podmanArgs, "rm", "-f", "-t", "0", ...ids]),
+      ),
+  };
+  // With 50 running containers: the daemon and the per-container monitors.
+  function recordMemory(label) {
+    if (memory[label]) return;
     const monitors = label === "pier" ? pidsByComm("pier-monitor") : pidsByComm("conmon");
     const per = monitors.map(rssKb).filter((x) => x > 0);
     memory[label] = {
@@ -177,49 +204,37 @@ try {
       monitors: per.length,
       monitorMedianKb: per.length ? median(per) : 0,
     };
-    const rmMs = await timed(() => run("docker", ["rm", "-f", ...ids], env));
-    res[key].push(ms + rmMs);
   }
-  for (const [label, key] of [
-    ["pier", "fiftyCliPier"],
-    ["podman", "fiftyCliPodman"],
-  ]) {
-    const ids = [];
-    const ms = await timed(async () => {
-      for (let i = 0; i < 50; i++)
-        ids.push(
-          (label === "pier"
-            ? await run(pierBin, ["run", "-d", "--network", "none", image, "sleep", "600"], pierCli)
-            : await run("podman", [...podmanArgs, "run", "-d", "--network", "none", podImage, "sleep", "600"])
-          ).trim(),
-        );
-    });
-    const rmMs = await timed(() =>
-      label === "pier"
-        ? run(pierBin, ["rm", "-f", ...ids], pierCli)
-        : // -t 0: kill at once, as docker rm -f and pier rm -f do (podman waits 10 s otherwise).
-          run("podman", [...podmanArgs, "rm", "-f", "-t", "0", ...ids]),
-    );
-    res[key].push(ms + rmMs);
+  // Three alternating repetitions of each 50-container path (one run is a noisy sample).
+  for (let r = 0; r < 3; r++) {
+    for (const pair of [
+      ["fiftyPier", "fiftyPodman"],
+      ["fiftyCliPier", "fiftyCliPodman"],
+    ]) {
+      for (const key of r % 2 ? [...pair].reverse() : pair) {
+        if (key === "fiftyPodman" && serviceError) continue;
+        res[key].push(await fiftyRuns[key]());
+      }
+    }
   }
   const line = (name, a, b) => {
     if (b.length === 0) {
       console.log(
-        `${name.padEnd(44)} pier ${median(a).toFixed(0).padStart(6)} ms   podman service unavailable: ${serviceError}`,
+        `${name.padEnd(48)} pier ${median(a).toFixed(0).padStart(6)} ms   podman service unavailable: ${serviceError}`,
       );
       return;
     }
     const ma = median(a);
     const mb = median(b);
     console.log(
-      `${name.padEnd(44)} pier ${ma.toFixed(0).padStart(6)} ms   podman ${mb.toFixed(0).padStart(6)} ms   podman/pier ${(mb / ma).toFixed(2)}x`,
+      `${name.padEnd(48)} pier ${ma.toFixed(0).padStart(6)} ms   podman ${mb.toFixed(0).padStart(6)} ms   podman/pier ${(mb / ma).toFixed(2)}x`,
     );
   };
   console.log(`rounds: ${rounds} (medians)`);
   line("docker run --rm true (Docker API socket)", res.dockerPier, res.dockerPodman);
   line("pier run --rm true vs podman run --rm true", res.cliPier, res.cliPodman);
-  line("50 x docker run -d, then docker rm -f", res.fiftyPier, res.fiftyPodman);
-  line("50 x pier|podman run -d, then rm -f", res.fiftyCliPier, res.fiftyCliPodman);
+  line("50 x docker run -d, then docker rm -f (3 runs)", res.fiftyPier, res.fiftyPodman);
+  line("50 x pier|podman run -d, then rm -f (3 runs)", res.fiftyCliPier, res.fiftyCliPodman);
   memory.podman ??= { daemonKb: 0, monitors: 0, monitorMedianKb: 0 };
   console.log(
     `daemon RSS: pierd ${memory.pier.daemonKb} kB, podman service ${memory.podman.daemonKb} kB; ` +
