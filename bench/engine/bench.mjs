@@ -160,8 +160,22 @@ try {
     }
   }
   const memory = {};
+  /**
+   * Waits (up to 60 s) until the previous run's background work is done: podman's conmon starts
+   * a `podman container cleanup` process for each exited container, 50 of them after a
+   * `rm -f`, which would otherwise run during the next measurement.
+   */
+  const quiet = async () => {
+    for (let i = 0; i < 600; i++) {
+      const busy = pidsByComm("podman").filter((p) => p !== service.pid);
+      if (busy.length === 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  };
   /** 50 containers started one after the other with `start(i)`, then removed with `remove(ids)`. */
   const fifty = async (start, remove, afterStart) => {
+    await quiet();
     const ids = [];
     const ms = await timed(async () => {
       for (let i = 0; i < 50; i++) ids.push((await start()).trim());

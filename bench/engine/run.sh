@@ -8,7 +8,8 @@
 #   (b) `pier run --rm busybox true` (the native front end `native/build/pier`, whose resident CLI
 #       service is started once before the rounds) vs `podman run --rm --network none busybox true`;
 #   (c) 50 containers started with `docker run -d` then removed (`docker rm -f`), both sockets
-#       (this and (c') three alternating repetitions, medians);
+#       (this and (c') three alternating repetitions, medians, each once no process of the
+#       previous one is left: podman runs a `podman container cleanup` per exited container);
 #   (c') the same with the engines' own CLIs: `pier run -d` / `pier rm -f` vs `podman run -d` /
 #       `podman rm -f -t 0` (podman's rm -f otherwise waits 10 s per container before killing);
 #   (d) resident memory: pierd vs the podman service, and per running container pier-monitor vs
