@@ -9,7 +9,8 @@
 #       service is started once before the rounds) vs `podman run --rm --network none busybox true`;
 #   (c) 50 containers started with `docker run -d` then removed (`docker rm -f`), both sockets
 #       (this and (c') three alternating repetitions, medians, each once no process of the
-#       previous one is left: podman runs a `podman container cleanup` per exited container);
+#       previous one is left (podman runs a `podman container cleanup` per exited container) and
+#       the machine is idle again (the kernel tears down network namespaces in the background));
 #   (c') the same with the engines' own CLIs: `pier run -d` / `pier rm -f` vs `podman run -d` /
 #       `podman rm -f -t 0` (podman's rm -f otherwise waits 10 s per container before killing);
 #   (d) resident memory: pierd vs the podman service, and per running container pier-monitor vs
