@@ -1,6 +1,6 @@
 // Driver of bench/engine/run.sh: see the header there. Arguments: <build dir> <rounds>.
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -74,13 +74,18 @@ function pidsByComm(name) {
 const reg = await ts.busyboxRegistry();
 const image = reg.image;
 const podImage = "localhost/busybox:latest";
-const pierd = await ts.startTestDaemon();
 const pdir = await mkdtemp(join(tmpdir(), "pier-bench-podman-"));
+// Run-time state on a tmpfs for both, as their defaults (/run/pier, /run/containers/storage)
+// are on the hosts they are made for; images, containers' layers and logs stay on disk.
+const runfs = join(pdir, "runfs");
+mkdirSync(runfs);
+await run("mount", ["-t", "tmpfs", "-o", "mode=0755", "tmpfs", runfs]);
+const pierd = await ts.startTestDaemon([], { execRoot: join(runfs, "pier") });
 const podmanArgs = [
   "--root",
   join(pdir, "root"),
   "--runroot",
-  join(pdir, "run"),
+  join(runfs, "podman"),
   "--storage-driver",
   "overlay",
   "--cgroup-manager",
@@ -275,5 +280,6 @@ try {
   await reg.stop();
   await run("podman", [...podmanArgs, "rm", "-af"]).catch(() => {});
   await run("podman", [...podmanArgs, "system", "reset", "-f"]).catch(() => {});
+  await run("umount", ["-l", runfs]).catch(() => {});
   await rm(pdir, { recursive: true, force: true }).catch(() => {});
 }

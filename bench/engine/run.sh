@@ -13,6 +13,8 @@
 #       the machine is idle again (the kernel tears down network namespaces in the background));
 #   (c') the same with the engines' own CLIs: `pier run -d` / `pier rm -f` vs `podman run -d` /
 #       `podman rm -f -t 0` (podman's rm -f otherwise waits 10 s per container before killing);
+#   Both keep their run-time state (pierd's --exec-root, podman's --runroot) on one tmpfs, as
+#   their defaults under /run are on a normal host; images, layers and logs are on disk.
 #   (d) resident memory: pierd vs the podman service, and per running container pier-monitor vs
 #       conmon (with the 50 containers up).
 #

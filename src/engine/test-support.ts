@@ -92,11 +92,17 @@ async function waitFor(cond: () => boolean, ms: number, what: string): Promise<v
   }
 }
 
-/** Starts `pierd` in fresh temp directories and waits for both sockets. */
-export async function startTestDaemon(extra: string[] = []): Promise<TestDaemon> {
+/**
+ * Starts `pierd` in fresh temp directories and waits for both sockets; `opts.execRoot` puts its
+ * run-time state elsewhere (a tmpfs, as `/run` is on most hosts).
+ */
+export async function startTestDaemon(
+  extra: string[] = [],
+  opts: { execRoot?: string } = {},
+): Promise<TestDaemon> {
   const dir = await makeTempDir("pier-engine-");
   const root = join(dir, "root");
-  const execRoot = join(dir, "run");
+  const execRoot = opts.execRoot ?? join(dir, "run");
   let log = "";
   const d: TestDaemon = {
     dir,
