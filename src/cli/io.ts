@@ -7,16 +7,10 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { PierError } from "../errors.js";
+import { FORWARDED_SIGNALS } from "../runtime/service/protocol.js";
 
-/** The signals a caller may pass on (Docker's --sig-proxy set). */
-export const CALLER_SIGNALS: readonly NodeJS.Signals[] = [
-  "SIGINT",
-  "SIGTERM",
-  "SIGHUP",
-  "SIGQUIT",
-  "SIGUSR1",
-  "SIGUSR2",
-];
+/** The signals a caller may pass on (Docker's --sig-proxy set; what the native front end forwards). */
+export const CALLER_SIGNALS = Object.keys(FORWARDED_SIGNALS) as readonly NodeJS.Signals[];
 
 /** One command's input and output. */
 export interface CommandIo {
