@@ -34,6 +34,12 @@ export function pierRuntimeCommand(args: readonly string[]): [string, string[]] 
     : [FRONT_END_PATH, [...args]];
 }
 
+/** Pids of the resident command services (runtime's or CLI's) listening on `socket`. */
+export function servicePidsOn(socket: string): number[] {
+  const r = spawnSync("pgrep", ["-f", `service/main.js --socket ${socket}$`], { encoding: "utf8" });
+  return r.stdout.split("\n").filter(Boolean).map(Number);
+}
+
 /** Throws with an actionable message unless `bin` is on this machine. */
 export function requireTool(bin: string, pkg: string): string {
   for (const dir of ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]) {

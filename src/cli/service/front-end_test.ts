@@ -6,7 +6,7 @@
  * starts on first use and leaves when idle.
  */
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import {
@@ -16,6 +16,7 @@ import {
   type TestDaemon,
   useTestDaemon,
 } from "../../engine/test-support.js";
+import { servicePidsOn } from "../../runtime/testing.js";
 import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
 
 let reg: BusyboxRegistry;
@@ -52,12 +53,7 @@ after(async () => {
   await removeTempDir(tmp);
 });
 
-function servicePids(): number[] {
-  const r = spawnSync("pgrep", ["-f", `cli/service/main.js --socket ${join(tmp, "cli.sock")}`], {
-    encoding: "utf8",
-  });
-  return r.stdout.split("\n").filter(Boolean).map(Number);
-}
+const servicePids = () => servicePidsOn(join(tmp, "cli.sock"));
 
 function fe(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}) {
   return runCommand(PIER_FRONT_END, args, { input: opts.input, env: { ...feEnv(), ...opts.env } });

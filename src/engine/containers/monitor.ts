@@ -207,12 +207,10 @@ export function discardSpareMonitor(): void {
 function spawnMonitor(files: MonitorFiles, command: readonly string[], syncSocket: boolean): SpawnedMonitor {
   const args = ["-l", files.log, "-p", files.pidFile, "-e", files.exitFile, ...monitorOptionArgs(files)];
   if (syncSocket) args.push("-s", "4");
+  args.push("--", ...command);
   const child = syncSocket
-    ? takeSpare([...args, "--", ...command])
-    : spawn(ensureMonitor(), [...args, "--", ...command], {
-        stdio: ["ignore", "ignore", "ignore", "pipe"],
-        detached: true,
-      });
+    ? takeSpare(args)
+    : spawn(ensureMonitor(), args, { stdio: ["ignore", "ignore", "ignore", "pipe"], detached: true });
   child.unref();
   const channel = child.stdio[3] as Readable;
   let monitorPid = 0;

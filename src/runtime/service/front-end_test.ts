@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
-import { FRONT_END_PATH, scriptSpec, writeBundle } from "../testing.js";
+import { FRONT_END_PATH, scriptSpec, servicePidsOn, writeBundle } from "../testing.js";
 
 let tmp = "";
 let root = "";
@@ -29,12 +29,7 @@ function fe(args: string[], opts: { input?: string; detached?: boolean } = {}) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-function servicePids(): number[] {
-  const r = spawnSync("pgrep", ["-f", `service/main.js --socket ${env.PIER_RUNTIME_SERVICE_SOCKET}`], {
-    encoding: "utf8",
-  });
-  return r.stdout.split("\n").filter(Boolean).map(Number);
-}
+const servicePids = () => servicePidsOn(env.PIER_RUNTIME_SERVICE_SOCKET ?? "");
 
 async function bundle(name: string, script: string): Promise<string> {
   const dir = join(tmp, name);

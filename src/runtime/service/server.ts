@@ -46,7 +46,7 @@ export interface CommandServiceOptions {
   idleMs?: number;
 }
 
-/** A listening runtime service. */
+/** A listening command service. */
 export class CommandService {
   private readonly server: Server;
   private readonly pendingSync = new Map<string, (s: Socket) => void>();
