@@ -245,6 +245,19 @@ static void need(record_t *r, int n) {
 
 static unsigned long long num(const char *s) { return strtoull(s, NULL, 0); }
 
+/*
+ * A uid or gid of the plan: decimal, 0 to 2^32-2. More would wrap modulo 2^32 in uid_t (2^32 is
+ * root) and 2^32-1 is (uid_t)-1; TypeScript refuses both first, this is the backstop.
+ */
+static uint32_t id_arg(const char *s, const char *what) {
+  char *end = NULL;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (s[0] < '0' || s[0] > '9' || *end || errno || v > 4294967294ULL)
+    die("plan: %s %s is not an id from 0 to 4294967294", what, s);
+  return (uint32_t)v;
+}
+
 /* ---- secure path resolution inside the rootfs (CVE-2021-30465) ---- */
 
 static int openat2_in_root(int dirfd, const char *path, int flags) {
@@ -737,7 +750,7 @@ static void op_mkdev(record_t *r) {
     unlinkat(dfd, base, 0);
     if (mknodat(dfd, base, fmt | (mode & 07777), makedev(num(r->argv[2]), num(r->argv[3]))) < 0)
       die("mknod %s: %s", path, strerror(errno));
-    if (fchownat(dfd, base, (uid_t)num(r->argv[5]), (gid_t)num(r->argv[6]), AT_SYMLINK_NOFOLLOW) < 0)
+    if (fchownat(dfd, base, id_arg(r->argv[5], "device uid"), id_arg(r->argv[6], "device gid"), AT_SYMLINK_NOFOLLOW) < 0)
       die("chown %s: %s", path, strerror(errno));
     int f = openat(dfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     char p[64];
@@ -1177,12 +1190,12 @@ static void op_timens(record_t *r) {
 static void op_user(record_t *r) {
   /* user UID GID [GROUPS...] ; "-" as the first group means do not call setgroups */
   need(r, 2);
-  uid_t uid = (uid_t)num(r->argv[0]);
-  gid_t gid = (gid_t)num(r->argv[1]);
+  uid_t uid = id_arg(r->argv[0], "uid");
+  gid_t gid = id_arg(r->argv[1], "gid");
   if (!(r->argc > 2 && strcmp(r->argv[2], "-") == 0)) {
     int n = r->argc - 2;
     gid_t *groups = calloc((size_t)n + 1, sizeof(gid_t));
-    for (int i = 0; i < n; i++) groups[i] = (gid_t)num(r->argv[2 + i]);
+    for (int i = 0; i < n; i++) groups[i] = id_arg(r->argv[2 + i], "additional gid");
     if (setgroups((size_t)n, groups) < 0) die("setgroups: %s", strerror(errno));
     free(groups);
   }
@@ -1476,7 +1489,7 @@ int main(int argc, char **argv, char **envp) {
     } else if (!strcmp(op, "mkfifo")) {
       need(&r, 3);
       if (mkfifo(r.argv[0], 0622) < 0) die("mkfifo %s: %s", r.argv[0], strerror(errno));
-      if (chmod(r.argv[0], 0622) < 0 || chown(r.argv[0], (uid_t)num(r.argv[1]), (gid_t)num(r.argv[2])) < 0)
+      if (chmod(r.argv[0], 0622) < 0 || chown(r.argv[0], id_arg(r.argv[1], "fifo uid"), id_arg(r.argv[2], "fifo gid")) < 0)
         die("prepare fifo %s: %s", r.argv[0], strerror(errno));
     } else if (!strcmp(op, "openfifo")) {
       need(&r, 1);
