@@ -906,13 +906,17 @@ static void op_readonly_root(void) {
 }
 
 static void op_sysctl(record_t *r) {
+  /* sysctl PATH VALUE: PATH below /proc/sys (TypeScript decided the key may be set). Opened
+   * beneath /proc/sys with no symlink, no mount crossing: nothing else under /proc is reached. */
   need(r, 2);
   require_procfs("sysctl");
-  char p[PATH_MAX];
-  snprintf(p, sizeof p, "/proc/sys/%s", r->argv[0]);
-  for (char *c = p + 10; *c; c++)
-    if (*c == '.') *c = '/';
-  int fd = openat2_in_root(AT_FDCWD, p, O_WRONLY | O_NOFOLLOW);
+  int dir = open("/proc/sys", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dir < 0) die("open /proc/sys: %s", strerror(errno));
+  struct open_how how = {0};
+  how.flags = O_WRONLY | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+  int fd = (int)syscall(SYS_openat2, dir, r->argv[0], &how, sizeof how);
+  close(dir);
   if (fd < 0) die("open sysctl %s: %s", r->argv[0], strerror(errno));
   if (write(fd, r->argv[1], strlen(r->argv[1])) < 0) die("write sysctl %s: %s", r->argv[0], strerror(errno));
   close(fd);

@@ -5,13 +5,14 @@
  * the whole decision is unit-tested without a kernel.
  */
 import { posix } from "node:path";
-import type { Hook, Mount, Spec } from "../../oci/runtime-spec/config.js";
+import type { Hook, Mount, NamespaceType, Spec } from "../../oci/runtime-spec/config.js";
 import { RuntimeError } from "../error.js";
 import { idmappedMountOps, wantsIdmap } from "./idmapped-mounts.js";
 import { CLONE_FLAGS, MS, NS_PROC_NAME } from "./linux-constants.js";
 import { parseMountOptions, rootfsPropagationFlags } from "./mount-options.js";
 import { op, type PlanOp } from "./ops.js";
 import { processOps, type SeccompProgram } from "./process-ops.js";
+import { planSysctls } from "./sysctl.js";
 import { timeOffsetsText } from "./time-namespace.js";
 import { idMapOps } from "./user-namespace.js";
 
@@ -43,6 +44,8 @@ export interface HostFacts {
   egid?: number;
   /** Paths of `newuidmap`/`newgidmap` (Debian's uidmap), when installed. */
   idMapHelpers?: { newuidmap?: string; newgidmap?: string };
+  /** Whether the namespace file at `path` is the runtime's own (the host's) of that type. */
+  isRuntimeNamespace?(path: string, type: NamespaceType): boolean;
 }
 
 /**
@@ -279,6 +282,7 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
       "hostname: unable to set hostname without a private UTS namespace",
     );
   }
+  const sysctls = planSysctls(linux.sysctl, namespaces, host.isRuntimeNamespace);
   const warnings: string[] = [];
   const pre: PlanOp[] = [op("mode", input.mode), op("preserve", input.preserveFds ?? 0)];
   if (input.parentPidFile) pre.push(op("pidfile", input.parentPidFile));
@@ -416,11 +420,7 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
   if (hookCount("createContainer") > 0) child.push(op("hookstate", "creating"));
   for (const h of hooks.createContainer ?? []) child.push(hookOp(h));
   child.push(op(input.noPivot ? "chroot" : "pivot"));
-  for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
-    if (key.includes("/") || key.includes(".."))
-      throw new RuntimeError("INVALID_CONFIG", `linux.sysctl: invalid key ${JSON.stringify(key)}`);
-    child.push(op("sysctl", key, value));
-  }
+  for (const s of sysctls) child.push(op("sysctl", s.path, s.value));
   for (const p of linux.readonlyPaths ?? []) child.push(op("ropath", p));
   for (const p of linux.maskedPaths ?? []) child.push(op("mask", p));
   if (spec.root.readonly) child.push(op("readonlyroot"));
