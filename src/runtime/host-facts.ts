@@ -2,7 +2,7 @@
  * Gathers the host facts the pure planner needs ({@link HostFacts}): file kinds of bind sources,
  * the kernel's last capability and the cgroup hierarchies mounted on the host.
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import type { NamespaceType } from "../oci/runtime-spec/config.js";
 import { parseMountInfo } from "./cgroups/mountinfo.js";
 import type { HostCgroupMount, HostFacts } from "./plan/create-plan.js";
@@ -107,5 +107,12 @@ export function hostFacts(containerCgroupDirs: readonly string[] = []): HostFact
     inUserNs: runningInUserNamespace(),
     idMapHelpers: idMapHelpers(),
     isRuntimeNamespace,
+    realPath(path: string) {
+      try {
+        return realpathSync(path);
+      } catch {
+        return undefined;
+      }
+    },
   };
 }

@@ -46,6 +46,8 @@ export interface HostFacts {
   idMapHelpers?: { newuidmap?: string; newgidmap?: string };
   /** Whether the namespace file at `path` is the runtime's own (the host's) of that type. */
   isRuntimeNamespace?(path: string, type: NamespaceType): boolean;
+  /** `path` with every symlink resolved (realpath), or undefined when it does not exist. */
+  realPath?(path: string): string | undefined;
 }
 
 /**
@@ -194,7 +196,9 @@ function mountOps(
     }
     out.push(op("mount", source, dest, "", o.flags, o.data, kind === "file" ? "file" : "dir"));
   } else {
-    out.push(op("mount", m.source ?? m.type ?? "none", dest, m.type ?? "", o.flags, o.data));
+    // As runc: procfs and sysfs only on an ordinary directory, never through a final symlink.
+    const ordinary = m.type === "proc" || m.type === "sysfs" ? ["ordinary"] : [];
+    out.push(op("mount", m.source ?? m.type ?? "none", dest, m.type ?? "", o.flags, o.data, ...ordinary));
   }
   for (const prop of o.propagation) out.push(op("propagate", dest, prop));
   if (o.attrSet || o.attrClear) out.push(op("setattr", dest, o.attrSet, o.attrClear));
@@ -257,9 +261,7 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
   const proc = spec.process;
   if (!proc) throw new RuntimeError("INVALID_CONFIG", "process: is required to create a container");
   if (!spec.root?.path) throw new RuntimeError("INVALID_CONFIG", "root.path: is required");
-  const rootfs = posix.resolve(input.bundle, spec.root.path);
-  if (host.sourceKind(rootfs) !== "dir")
-    throw new RuntimeError("INVALID_CONFIG", `root.path: rootfs (${JSON.stringify(rootfs)}) does not exist`);
+  const rootfs = rootfsPath(spec.root.path, input.bundle, host);
   const linux = spec.linux ?? {};
   const namespaces = linux.namespaces ?? [];
   if (!namespaces.some((n) => n.type === "mount" && !n.path)) {
@@ -448,6 +450,26 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
   for (const h of hooks.startContainer ?? []) child.push(hookOp(h));
   child.push(...p.finish);
   return { ops: [...pre, ...child], warnings, rootfs, newNamespaces };
+}
+
+/**
+ * The rootfs directory as runc takes it: a relative `root.path` lies in the bundle's real
+ * directory, and the path must exist and go through no symlink (runc: "invalid rootfs: not an
+ * absolute path, or a symlink"), since pier-init bind-mounts and opens it by name.
+ */
+function rootfsPath(rootPath: string, bundle: string, host: HostFacts): string {
+  const raw = rootPath.startsWith("/") ? rootPath : posix.join(host.realPath?.(bundle) ?? bundle, rootPath);
+  const clean = posix.normalize(raw).replace(/(.)\/+$/, "$1");
+  // Existence as the kernel sees it: `x/../rootfs` needs an `x`.
+  if (host.sourceKind(raw) !== "dir")
+    throw new RuntimeError("INVALID_CONFIG", `root.path: rootfs (${JSON.stringify(raw)}) does not exist`);
+  const real = host.realPath?.(raw);
+  if (real !== undefined && real !== clean)
+    throw new RuntimeError(
+      "INVALID_CONFIG",
+      `root.path: rootfs (${JSON.stringify(raw)}) is a symlink or goes through one (it is ${JSON.stringify(real)})`,
+    );
+  return clean;
 }
 
 function order(type: string): number {
