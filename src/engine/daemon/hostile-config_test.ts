@@ -1,12 +1,23 @@
 /**
  * The Docker API's ways into the runtime's hardening, with the stock docker CLI: `--sysctl` gets
  * the runtime's sysctl rules at create (host-global keys, net.* with `--network host`), and user
- * ids that would wrap modulo 2^32 to root (`-u 4294967296`) are refused by run and exec.
+ * ids that would wrap modulo 2^32 to root (`-u 4294967296`) are refused by run and exec. And a
+ * pierd whose root is reached through a symlink still runs containers (it takes the real path).
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { readFileSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
-import { type BusyboxRegistry, docker, runCommand, type TestDaemon, useTestDaemon } from "../test-support.js";
+import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
+import {
+  type BusyboxRegistry,
+  docker,
+  runCommand,
+  startTestDaemon,
+  type TestDaemon,
+  useTestDaemon,
+} from "../test-support.js";
 
 let reg: BusyboxRegistry;
 let d: TestDaemon;
@@ -99,4 +110,24 @@ test("docker run -u and exec -u refuse ids that would wrap to root", async () =>
   // A numeric user goes to the runtime's exec --user as is.
   assert.match(exec.stderr, /uid 4294967296 is out of range/);
   await docker(d, ["rm", "-f", id]);
+});
+
+test("a pierd whose --root is reached through a symlink takes the real path, and runs containers", async () => {
+  // The runtime refuses a rootfs path through a symlink (as runc): pierd resolves its root, as dockerd.
+  const dir = await makeTempDir("pier-engine-symroot-");
+  symlinkSync(dir, join(dir, "link"));
+  const d2 = await startTestDaemon(["--root", join(dir, "link", "root")]);
+  try {
+    const r = await docker(d2, ["run", "--rm", reg.image, "echo", "ran"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, "ran\n");
+  } finally {
+    await d2.stop();
+    const mounts = readFileSync("/proc/self/mountinfo", "utf8")
+      .split("\n")
+      .map((l) => l.split(" ")[4] ?? "")
+      .filter((m) => m.startsWith(dir));
+    for (const m of mounts.reverse()) spawnSync("umount", ["-l", m]);
+    await removeTempDir(dir);
+  }
 });
