@@ -386,30 +386,41 @@ static int is_container_root(int fd) {
   return same;
 }
 
+/* True when `fd` lies on a procfs mount (the container's /proc, once mounted). */
+static int on_procfs(int fd) {
+  struct statfs sf;
+  return fstatfs(fd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
+}
+
 /*
  * Opens the destination of a mount (resolve_create) and refuses the container root itself, which
  * a symlink such as `/link -> /` or `/a/up -> ..` would otherwise name: a mount there would hide
- * the whole rootfs. With `ordinary`, the last component must not be a symlink nor anything but a
- * directory (runc's rule for procfs and sysfs, so that they land where the config says).
+ * the whole rootfs. With `ordinary_fs`, the last component must not be a symlink nor anything but
+ * a directory (runc's rule for procfs and sysfs, so that they land where the config says). With
+ * `noproc`, a destination that resolves into the container's procfs is refused (runc's rule for
+ * bind mounts: nothing may cover what /proc shows, e.g. /proc/sys, but a few lxcfs files that
+ * TypeScript leaves without it).
  */
-static int resolve_mount_dest(const char *path, int create_file, const char *ordinary_fs) {
+static int resolve_mount_dest(const char *path, int create_file, const char *ordinary_fs, int noproc) {
   while (*path == '/') path++;
-  if (ordinary_fs) {
+  if (ordinary_fs || noproc) {
     char *dir = strdup(path), *slash = strrchr(dir, '/');
     const char *base = slash ? slash + 1 : dir;
     if (slash) *slash = 0;
     int dfd = resolve_create(slash ? dir : "", 0, 0755);
     if (dfd < 0) die("resolve mount destination /%s: %s", path, strerror(errno));
     struct stat st;
-    if (*base && fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode))
+    if (ordinary_fs && *base && fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode))
       die("mount destination /%s: filesystem \"%s\" must be mounted on an ordinary directory, not on %s", path,
           ordinary_fs, S_ISLNK(st.st_mode) ? "a symlink" : "a file");
+    if (noproc && on_procfs(dfd)) die("mount destination /%s: cannot be mounted because it is inside /proc", path);
     close(dfd);
     free(dir);
   }
   int fd = resolve_create(path, create_file, 0755);
   if (fd < 0) die("resolve mount destination /%s: %s", path, strerror(errno));
   if (is_container_root(fd)) die("mount destination /%s: resolves to the container root; cannot mount over the root", path);
+  if (noproc && on_procfs(fd)) die("mount destination /%s: cannot be mounted because it is inside /proc", path);
   return fd;
 }
 
@@ -729,14 +740,16 @@ static void op_hookstate(record_t *r) {
 }
 
 static void op_mount(record_t *r) {
-  /* mount SRC DEST FSTYPE FLAGS DATA [KIND]: DEST inside the rootfs; KIND "file" creates a file,
-   * "ordinary" wants a directory that is not a symlink (see resolve_mount_dest). */
+  /* mount SRC DEST FSTYPE FLAGS DATA [KIND [noproc]]: DEST inside the rootfs; KIND "file" creates
+   * a file, "ordinary" wants a directory that is not a symlink; "noproc" refuses a DEST in procfs
+   * (see resolve_mount_dest). */
   need(r, 5);
   const char *src = r->argv[0];
   unsigned long flags = (unsigned long)num(r->argv[3]);
   int is_file = r->argc > 5 && strcmp(r->argv[5], "file") == 0;
   int ordinary = r->argc > 5 && strcmp(r->argv[5], "ordinary") == 0;
-  int fd = resolve_mount_dest(r->argv[1], is_file, ordinary ? r->argv[2] : NULL);
+  int noproc = r->argc > 6 && strcmp(r->argv[6], "noproc") == 0;
+  int fd = resolve_mount_dest(r->argv[1], is_file, ordinary ? r->argv[2] : NULL, noproc);
   char target[64];
   fdpath(fd, target, sizeof target);
   const char *data = r->argv[4][0] ? r->argv[4] : NULL;
@@ -1173,13 +1186,15 @@ static void op_idmaptree(record_t *r) {
 }
 
 static void op_idmapmount(record_t *r) {
-  /* idmapmount INDEX DEST KIND FLAGS: attaches the tree of `idmaptree INDEX` at DEST (in the rootfs) */
+  /* idmapmount INDEX DEST KIND FLAGS [noproc]: attaches the tree of `idmaptree INDEX` at DEST (in
+   * the rootfs); "noproc" as for `mount` */
   need(r, 4);
   int index = atoi(r->argv[0]), tree = -1;
   for (int i = 0; i < idmap_count; i++)
     if (idmap_index[i] == index) tree = idmap_trees[i];
   if (tree < 0) die("plan: idmapmount %d without idmaptree", index);
-  int fd = resolve_mount_dest(r->argv[1], strcmp(r->argv[2], "file") == 0, NULL);
+  int noproc = r->argc > 4 && strcmp(r->argv[4], "noproc") == 0;
+  int fd = resolve_mount_dest(r->argv[1], strcmp(r->argv[2], "file") == 0, NULL, noproc);
   if (syscall(SYS_move_mount, tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
     die("attach idmapped mount on %s: %s", r->argv[1], strerror(errno));
   close(fd);

@@ -49,7 +49,13 @@ const tmpfsAt = (destination: string) => (s: Spec) => {
 };
 
 /** Prints the container's mount points whose path has one of the test's names in it. */
-const SHOW = "awk '$2 ~ /newdir|resolv|hostonly/ {print $2}' /proc/mounts";
+const SHOW = "awk '$2 ~ /newdir|resolv|meminfo/ {print $2}' /proc/mounts";
+
+const bindAt =
+  (destination: string, source = "/etc/hostname") =>
+  (s: Spec) => {
+    s.mounts?.push({ destination, type: "bind", source, options: ["bind"] });
+  };
 
 interface Case {
   name: string;
@@ -111,14 +117,7 @@ const CASES: Case[] = [
     setup: (r) => {
       symlinkSync("../run/sub/resolv.conf", join(r, "etc/resolv.conf"));
     },
-    mutate: (s) => {
-      s.mounts?.push({
-        destination: "/etc/resolv.conf",
-        type: "bind",
-        source: "/etc/hostname",
-        options: ["bind"],
-      });
-    },
+    mutate: bindAt("/etc/resolv.conf"),
     expect: "/run/sub/resolv.conf\n",
   },
   {
@@ -163,6 +162,30 @@ const CASES: Case[] = [
       symlinkSync("fakesys", join(r, "sys"));
     },
     expect: /mount destination \/sys: filesystem "sysfs" must be mounted on an ordinary directory/,
+  },
+  {
+    name: "a bind mount inside /proc is refused (it would cover what the kernel shows)",
+    mutate: bindAt("/proc/sys/kernel", "/etc"),
+    expect: /mount destination \/proc\/sys\/kernel: cannot be mounted because it is inside \/proc/,
+  },
+  {
+    name: "a bind mount reaching /proc through a symlink is refused",
+    setup: (r) => {
+      mkdirSync(join(r, "a"));
+      symlinkSync("/proc", join(r, "a/p"));
+    },
+    mutate: bindAt("/a/p/sys", "/etc"),
+    expect: /mount destination \/a\/p\/sys: cannot be mounted because it is inside \/proc/,
+  },
+  {
+    name: "a bind mount on a new path under /proc is refused",
+    mutate: bindAt("/proc/newthing"),
+    expect: /mount destination \/proc\/newthing: cannot be mounted because it is inside \/proc/,
+  },
+  {
+    name: "a bind mount over /proc/meminfo (what lxcfs provides) is allowed",
+    mutate: bindAt("/proc/meminfo"),
+    expect: "/proc/meminfo\n",
   },
   {
     name: "a symlink loop is refused",

@@ -11,6 +11,7 @@ import { idmappedMountOps, wantsIdmap } from "./idmapped-mounts.js";
 import { CLONE_FLAGS, MS, NS_PROC_NAME } from "./linux-constants.js";
 import { parseMountOptions, rootfsPropagationFlags } from "./mount-options.js";
 import { op, type PlanOp } from "./ops.js";
+import { procBindGuard } from "./proc-binds.js";
 import { processOps, type SeccompProgram } from "./process-ops.js";
 import { planSysctls } from "./sysctl.js";
 import { timeOffsetsText } from "./time-namespace.js";
@@ -194,7 +195,18 @@ function mountOps(
       if (o.attrSet || o.attrClear) out.push(op("setattr", dest, o.attrSet, o.attrClear));
       return out;
     }
-    out.push(op("mount", source, dest, "", o.flags, o.data, kind === "file" ? "file" : "dir"));
+    out.push(
+      op(
+        "mount",
+        source,
+        dest,
+        "",
+        o.flags,
+        o.data,
+        kind === "file" ? "file" : "dir",
+        ...procBindGuard(dest),
+      ),
+    );
   } else {
     // As runc: procfs and sysfs only on an ordinary directory, never through a final symlink.
     const ordinary = m.type === "proc" || m.type === "sysfs" ? ["ordinary"] : [];
