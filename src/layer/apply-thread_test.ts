@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { after, before, describe, it } from "node:test";
+import { gzipSync } from "node:zlib";
+import { digestOf } from "../oci/digest.js";
+import { MediaType } from "../oci/media-types.js";
+import { makeTempDir, removeTempDir } from "../testing/busybox.js";
+import { snapshotTree } from "../testing/tree-snapshot.js";
+import { applyLayer } from "./apply.js";
+import { applyLayerFile } from "./apply-thread.js";
+import { LayerError } from "./error.js";
+import { tarOf } from "./fixtures.js";
+
+/** A layer of `n` small files in 100 directories. */
+function manyFiles(n: number): Buffer {
+  return tarOf([
+    ...Array.from({ length: 100 }, (_, d) => ({ name: `d${d}`, type: "dir" as const })),
+    ...Array.from({ length: n }, (_, i) => ({ name: `d${i % 100}/f${i}`, body: `file ${i}\n` })),
+  ]);
+}
+
+/** Runs `work` while measuring the longest delay of a 5 ms timer on this event loop. */
+async function maxLoopLag<T>(work: Promise<T>): Promise<{ result: PromiseSettledResult<T>; lagMs: number }> {
+  let lagMs = 0;
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    lagMs = Math.max(lagMs, now - last - 5);
+    last = now;
+  }, 5);
+  const [result] = await Promise.allSettled([work]);
+  clearInterval(timer);
+  return { result, lagMs };
+}
+
+describe("applyLayerFile (apply on a worker thread)", () => {
+  let dir: string;
+  let bigLayer: string;
+  let bigTar: Buffer;
+  before(async () => {
+    dir = await makeTempDir("pier-apply-thread-");
+    bigTar = manyFiles(30_000);
+    bigLayer = join(dir, "big.tar.gz");
+    writeFileSync(bigLayer, gzipSync(bigTar, { level: 1 }));
+  });
+  after(() => removeTempDir(dir));
+
+  it("gives what applyLayer gives, while the caller's event loop keeps running", async () => {
+    const viaThread = join(dir, "thread");
+    const inline = join(dir, "inline");
+    mkdirSync(viaThread);
+    mkdirSync(inline);
+    const options = { mediaType: MediaType.OciLayerGzip, expectedDiffId: digestOf(bigTar) };
+    const { result, lagMs } = await maxLoopLag(applyLayerFile(viaThread, bigLayer, options));
+    assert.equal(result.status, "fulfilled", String((result as PromiseRejectedResult).reason));
+    const stats = (result as PromiseFulfilledResult<Awaited<ReturnType<typeof applyLayerFile>>>).value;
+    assert.equal(stats.files, 30_000);
+    assert.equal(stats.diffId, digestOf(bigTar));
+    // The same apply on this thread stalls its loop for the whole run; on the worker it does not.
+    assert.ok(lagMs < 50, `event loop stalled ${lagMs.toFixed(1)} ms during the threaded apply`);
+    await applyLayer(inline, Readable.from([gzipSync(bigTar)]), options);
+    assert.deepEqual(await snapshotTree(viaThread), await snapshotTree(inline));
+  });
+
+  it("reports the apply's own error codes", async () => {
+    const escape = join(dir, "escape.tar");
+    writeFileSync(escape, tarOf([{ name: "../../etc/owned", body: "x" }]));
+    const dest = join(dir, "escape");
+    mkdirSync(dest);
+    await assert.rejects(applyLayerFile(dest, escape), (e: unknown) => {
+      assert.ok(e instanceof LayerError);
+      assert.equal(e.code, "PATH_ESCAPE");
+      assert.match(e.message, /\.\.\/\.\.\/etc\/owned/);
+      return true;
+    });
+    await assert.rejects(
+      applyLayerFile(dest, join(dir, "missing.tar")),
+      (e: unknown) => e instanceof LayerError && /missing\.tar/.test(e.message),
+    );
+  });
+
+  it("stops the apply when the signal aborts", async () => {
+    const dest = join(dir, "cancelled");
+    mkdirSync(dest);
+    const ac = new AbortController();
+    const started = performance.now();
+    const applying = applyLayerFile(dest, bigLayer, { mediaType: MediaType.OciLayerGzip }, ac.signal);
+    const count = () => readdirSync(dest).reduce((n, d) => n + readdirSync(join(dest, d)).length, 0);
+    // Abort once the apply is visibly under way.
+    while (count() < 1000) await new Promise((r) => setTimeout(r, 10));
+    ac.abort();
+    await assert.rejects(applying, (e: unknown) => e instanceof LayerError && e.code === "CANCELLED");
+    const abortedAfter = performance.now() - started;
+    await new Promise((r) => setTimeout(r, 300));
+    const n1 = count();
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(count(), n1, "nothing is written after the abort");
+    assert.ok(n1 < 30_000, `the apply ran to completion (${n1} files, aborted after ${abortedAfter} ms)`);
+  });
+});
