@@ -65,11 +65,11 @@ describe("applyLayerFile (apply on a worker thread)", () => {
   });
 
   it("reports the apply's own error codes", async () => {
-    const escape = join(dir, "escape.tar");
-    writeFileSync(escape, tarOf([{ name: "../../etc/owned", body: "x" }]));
+    const escaping = join(dir, "escape.tar");
+    writeFileSync(escaping, tarOf([{ name: "../../etc/owned", body: "x" }]));
     const dest = join(dir, "escape");
     mkdirSync(dest);
-    await assert.rejects(applyLayerFile(dest, escape), (e: unknown) => {
+    await assert.rejects(applyLayerFile(dest, escaping), (e: unknown) => {
       assert.ok(e instanceof LayerError);
       assert.equal(e.code, "PATH_ESCAPE");
       assert.match(e.message, /\.\.\/\.\.\/etc\/owned/);
