@@ -11,7 +11,10 @@ import { LayerError } from "./error.js";
 const job = workerData as ApplyJob;
 let reply: ApplyReply;
 try {
-  reply = { ok: true, stats: await applyLayer(job.root, createReadStream(job.path), job.options) };
+  reply = {
+    ok: true,
+    stats: await applyLayer(job.root, createReadStream(job.path, { highWaterMark: 1 << 20 }), job.options),
+  };
 } catch (err) {
   reply =
     err instanceof LayerError
