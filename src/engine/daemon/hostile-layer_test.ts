@@ -100,6 +100,16 @@ function rssBytes(pid: number): number {
   return m ? Number(m[1]) * 1024 : 0;
 }
 
+/** The slowest of 40 pings of an idle pierd: what this machine's load alone costs a ping. */
+async function idlePingMs(): Promise<number> {
+  let worst = 0;
+  for (let i = 0; i < 40; i++) {
+    worst = Math.max(worst, await ping());
+    await sleep(25);
+  }
+  return worst;
+}
+
 /** Runs `work` while pinging pierd every 25 ms and sampling its RSS; the worst of both. */
 async function watchDaemon<T>(work: Promise<T>): Promise<{ result: T; maxPingMs: number; extraRss: number }> {
   const pid = d.proc.pid as number;
@@ -172,11 +182,12 @@ for (const [what, parts, refusal] of hostile) {
       `hostile${hostile.findIndex((h) => h[0] === what)}`,
       await gzipLayer(parts),
     );
+    const idleMs = await idlePingMs();
     const t0 = performance.now();
     const { result, maxPingMs, extraRss } = await watchDaemon(docker(d, ["create", "--name", "h", image]));
     const seconds = (performance.now() - t0) / 1000;
     t.diagnostic(
-      `create ${seconds.toFixed(2)} s, pierd RSS +${(extraRss / MiB).toFixed(1)} MB, slowest /_ping ${maxPingMs.toFixed(1)} ms`,
+      `create ${seconds.toFixed(2)} s, pierd RSS +${(extraRss / MiB).toFixed(1)} MB, slowest /_ping ${maxPingMs.toFixed(1)} ms (idle ${idleMs.toFixed(1)} ms)`,
     );
     if (refusal) {
       assert.notEqual(result.status, 0, "the layer was applied");
@@ -187,7 +198,11 @@ for (const [what, parts, refusal] of hostile) {
     }
     assert.ok(seconds < 30, `docker create took ${seconds.toFixed(1)} s`);
     assert.ok(extraRss < 100 * MiB, `pierd grew by ${(extraRss / MiB).toFixed(0)} MB`);
-    assert.ok(maxPingMs < 50, `a /_ping took ${maxPingMs.toFixed(1)} ms during the apply`);
+    // 50 ms beyond what the machine's load costs an idle pierd's ping (the quadratic reader: 2 s).
+    assert.ok(
+      maxPingMs < 50 + idleMs,
+      `a /_ping took ${maxPingMs.toFixed(1)} ms during the apply (${idleMs.toFixed(1)} ms idle)`,
+    );
     assert.deepEqual(unpackLeftovers(), []);
   });
 }
