@@ -3,7 +3,8 @@
  * layer (a stranger's input) is decompressed, parsed and written: {@link applyLayer} does its
  * filesystem work with synchronous calls, which would otherwise stall every other request for
  * the whole apply. The worker reads the blob file itself (no bytes cross threads), has its own
- * heap bound, and is terminated when the caller's signal aborts.
+ * heap bound, can run at a lower CPU priority than the daemon's own thread, and is terminated
+ * when the caller's signal aborts.
  */
 import { Worker } from "node:worker_threads";
 import type { ApplyOptions, ApplyStats } from "./apply.js";
@@ -18,6 +19,20 @@ export interface ApplyJob {
   /** The (compressed) layer blob on disk. */
   path: string;
   options: ApplyOptions;
+  /** Niceness added to the worker thread (0: as the caller). */
+  nice: number;
+}
+
+/** How {@link applyLayerFile} runs its worker. */
+export interface ApplyThreadOptions {
+  /** Stops the apply: the worker is terminated. */
+  signal?: AbortSignal;
+  /**
+   * Lowers the worker thread's CPU priority by this much (`setpriority` on its thread id), so
+   * that on a busy machine the caller's own thread (a daemon answering requests) still gets the
+   * CPU first. Default 0.
+   */
+  nice?: number;
 }
 
 /** The worker's answer: stats, or an error flattened for the trip across threads. */
@@ -27,7 +42,7 @@ export type ApplyReply =
 
 /**
  * Applies the layer blob at `path` onto `root` (see {@link applyLayer}) on a worker thread and
- * resolves with its statistics. Errors are the same `LayerError`s; when `signal` aborts, the
+ * resolves with its statistics. Errors are the same `LayerError`s; when `thread.signal` aborts, the
  * worker is terminated and the promise rejects with `LayerError` `CANCELLED` (the destination
  * then holds part of the layer: apply into a fresh directory and discard it, as on any error).
  */
@@ -35,11 +50,12 @@ export function applyLayerFile(
   root: string,
   path: string,
   options: ApplyOptions = {},
-  signal?: AbortSignal,
+  thread: ApplyThreadOptions = {},
 ): Promise<ApplyStats> {
+  const { signal } = thread;
   if (signal?.aborted) return Promise.reject(cancelled(path));
   return new Promise((resolve, reject) => {
-    const job: ApplyJob = { root, path, options };
+    const job: ApplyJob = { root, path, options, nice: thread.nice ?? 0 };
     const worker = new Worker(new URL("./apply-thread-main.js", import.meta.url), {
       workerData: job,
       resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },

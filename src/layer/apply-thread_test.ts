@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
@@ -29,6 +29,17 @@ async function loopBusy<T>(work: () => Promise<T>): Promise<{ value: T; busy: nu
   const start = performance.eventLoopUtilization();
   const value = await work();
   return { value, busy: performance.eventLoopUtilization(start).utilization };
+}
+
+/** The nice value of each thread of this process, the main thread first. */
+function threadNices(): number[] {
+  const tids = readdirSync("/proc/self/task").sort((a, b) =>
+    a === String(process.pid) ? -1 : b === String(process.pid) ? 1 : 0,
+  );
+  return tids.map((tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+  });
 }
 
 describe("applyLayerFile (apply on a worker thread)", () => {
@@ -79,15 +90,22 @@ describe("applyLayerFile (apply on a worker thread)", () => {
     );
   });
 
-  it("stops the apply when the signal aborts", async () => {
+  it("stops the apply when the signal aborts; runs it at the niceness asked for", async () => {
     const dest = join(dir, "cancelled");
     mkdirSync(dest);
     const ac = new AbortController();
     const started = performance.now();
-    const applying = applyLayerFile(dest, bigLayer, { mediaType: MediaType.OciLayerGzip }, ac.signal);
+    const applying = applyLayerFile(
+      dest,
+      bigLayer,
+      { mediaType: MediaType.OciLayerGzip },
+      { signal: ac.signal, nice: 7 },
+    );
     const count = () => readdirSync(dest).reduce((n, d) => n + readdirSync(join(dest, d)).length, 0);
     // Abort once the apply is visibly under way.
     while (count() < 1000) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(threadNices().includes(7), `no thread at nice 7 among ${threadNices()}`);
+    assert.equal(threadNices()[0], 0, "the calling thread keeps its priority");
     ac.abort();
     await assert.rejects(applying, (e: unknown) => e instanceof LayerError && e.code === "CANCELLED");
     const abortedAfter = performance.now() - started;

@@ -26,6 +26,12 @@ import {
 import { EngineError } from "../error.js";
 import { chainIds, overlayOptions, snapshotDirName } from "./plan.js";
 
+/**
+ * Niceness of the unpack threads: an unpack is background work, pierd's API thread comes first
+ * on a busy machine (an idle machine runs them at full speed all the same).
+ */
+const UNPACK_NICE = 10;
+
 /** One layer of an image as the snapshotter needs it. */
 export interface LayerSource {
   /** Media type of the blob (decides the decompression). */
@@ -174,7 +180,7 @@ export class Snapshotter {
         join(tmp, "fs"),
         layer.path,
         { mediaType: layer.mediaType, expectedDiffId: layer.diffId, whiteouts: "overlay" },
-        signal,
+        { signal, nice: UNPACK_NICE },
       );
       const dest = join(this.snapDir, snapshotDirName(id));
       try {
@@ -205,7 +211,12 @@ export class Snapshotter {
       mkdirSync(merged, { recursive: true, mode: 0o755 });
       if (this.driver === "copy") {
         for (const l of layers) {
-          await applyLayerFile(merged, l.path, { mediaType: l.mediaType, expectedDiffId: l.diffId }, signal);
+          await applyLayerFile(
+            merged,
+            l.path,
+            { mediaType: l.mediaType, expectedDiffId: l.diffId },
+            { ...(signal ? { signal } : {}), nice: UNPACK_NICE },
+          );
         }
         return merged;
       }
