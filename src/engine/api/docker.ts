@@ -32,7 +32,7 @@ import {
   volumeMatches,
 } from "./docker-types.js";
 import { ExecService } from "./exec.js";
-import { flag, intParam, readJson, sendError, sendJson, statusFor, timeParam } from "./http.js";
+import { clientGone, flag, intParam, readJson, sendError, sendJson, statusFor, timeParam } from "./http.js";
 
 /** Splits `/v1.41/containers/json` into the API path; the version prefix is optional. Pure. */
 export function apiPath(url: string): { path: string; query: URLSearchParams } {
@@ -240,7 +240,7 @@ export function dockerApi(svc: ContainerService): DockerApi {
       if (logOptions) config.logOptions = logOptions;
       if ((createBody as { StdinOnce?: unknown } | null)?.StdinOnce === true) config.stdinOnce = true;
       const name = q.get("name") || undefined;
-      const rec = await svc.create(config, name);
+      const rec = await svc.create(config, name, clientGone(res));
       sendJson(res, 201, { Id: rec.id, Warnings: [] });
       return;
     }

@@ -11,7 +11,7 @@ import { EngineError } from "../error.js";
 import { readLogs } from "../logs.js";
 import { apiPath } from "./docker.js";
 import { ExecService } from "./exec.js";
-import { flag, intParam, readJson, sendError, sendJson, timeParam } from "./http.js";
+import { clientGone, flag, intParam, readJson, sendError, sendJson, timeParam } from "./http.js";
 import { pierNetworkRoutes, withNetworkView } from "./pier-networks.js";
 import { pierOpsRoutes } from "./pier-ops.js";
 import { pierTtyRoutes } from "./pier-tty.js";
@@ -65,7 +65,7 @@ export function pierApi(svc: ContainerService): (req: IncomingMessage, res: Serv
       const name = (body as { name?: unknown }).name;
       if (name !== undefined && typeof name !== "string")
         throw new EngineError("INVALID_ARGUMENT", "name must be a string");
-      sendJson(res, 201, await svc.create(config, name || undefined));
+      sendJson(res, 201, await svc.create(config, name || undefined, clientGone(res)));
       return;
     }
     if (method === "GET" && path === "/containers") {

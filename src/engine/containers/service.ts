@@ -140,9 +140,10 @@ export class ContainerService extends EventEmitter {
 
   /**
    * Creates a container from `config` (image must be local: `IMAGE_NOT_FOUND` otherwise), named
-   * `name` or a generated name. Throws `NAME_CONFLICT` for a used name.
+   * `name` or a generated name. Throws `NAME_CONFLICT` for a used name. When `signal` aborts
+   * (the client went away), the unpack of its layers stops and nothing of it stays.
    */
-  async create(requested: ContainerConfig, name?: string): Promise<ContainerRecord> {
+  async create(requested: ContainerConfig, name?: string, signal?: AbortSignal): Promise<ContainerRecord> {
     // Anonymous volumes get a random name, as in Docker, recorded so `volume rm` sees their users.
     const config: ContainerConfig = requested.mounts
       ? {
@@ -189,7 +190,7 @@ export class ContainerService extends EventEmitter {
     const rec = this.store.insert({ id, name: finalName, config, imageId: image.descriptor.digest });
     const newVolumes: string[] = [];
     try {
-      const rootfs = await this.snapshots.prepare(id, this.images.layers(image));
+      const rootfs = await this.snapshots.prepare(id, this.images.layers(image), signal);
       for (const m of config.mounts ?? []) {
         if (m.type !== "volume") continue;
         const anonymous = !requested.mounts?.some((r) => r.type === "volume" && r.source === m.source);
@@ -618,7 +619,13 @@ export class ContainerService extends EventEmitter {
    */
   async restore(): Promise<void> {
     for (const rec of this.store.list()) {
-      if (rec.status === "removing") {
+      if (rec.status === "created" && !existsSync(join(this.dir(rec.id), "config.json"))) {
+        // pierd died inside create() (config.json is its last step): undo it as create's own failure would.
+        this.log("removing a container whose creation was interrupted", { id: rec.id });
+        await this.remove(rec.id, true, true).catch((e: Error) =>
+          this.log(`restore remove ${rec.id}: ${e.message}`),
+        );
+      } else if (rec.status === "removing") {
         await this.remove(rec.id, true).catch((e: Error) =>
           this.log(`restore remove ${rec.id}: ${e.message}`),
         );
