@@ -49,6 +49,14 @@ export function isProcessAlive(pid: number): boolean {
   return processStart(pid) !== undefined;
 }
 
+/**
+ * The kernel start time (clock ticks since boot) of a running process, `undefined` when none
+ * runs with this pid (a zombie does not run): with the pid, it names one process for good.
+ */
+export function processStartTime(pid: number): string | undefined {
+  return processStart(pid);
+}
+
 const SELF: Omit<LockOwner, "token"> = {
   pid: process.pid,
   start: processStart(process.pid) ?? "",
