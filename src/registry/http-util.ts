@@ -1,5 +1,5 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
-import { RegistryError } from "./errors.js";
+import { RegistryError, type RegistryErrorCode } from "./errors.js";
 
 /** Sends a complete response with a JSON (or empty) body and a correct `Content-Length`. */
 export function send(
@@ -39,6 +39,39 @@ export function contentLength(req: IncomingMessage): number | undefined {
   return Number(raw);
 }
 
+/** The slowest request body accepted: below `minBytesPerSecond` on average after `graceMs`, it is cut off. */
+export interface BodyPace {
+  minBytesPerSecond: number;
+  graceMs: number;
+  /** The spec code the 408 answer carries (`BLOB_UPLOAD_INVALID`, `MANIFEST_INVALID`). */
+  code: RegistryErrorCode;
+}
+
+/**
+ * The request body's chunks. Stopping early (an error, a size limit) does not destroy the
+ * request, so its error can still be answered (see {@link sendError}). With a `pace`, a body
+ * that arrives slower than the minimum on average, once `graceMs` have passed, fails with 408:
+ * a client trickling a byte now and then cannot hold a connection for long.
+ */
+export async function* bodyChunks(req: IncomingMessage, pace?: BodyPace): AsyncGenerator<Buffer> {
+  const started = performance.now();
+  let total = 0;
+  for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (pace && pace.minBytesPerSecond > 0) {
+      const ms = performance.now() - started;
+      if (ms > pace.graceMs && (total * 1000) / ms < pace.minBytesPerSecond) {
+        throw new RegistryError(
+          pace.code,
+          `request body too slow: ${total} bytes in ${Math.round(ms / 1000)} s, below the minimum of ${pace.minBytesPerSecond} bytes/s`,
+          { status: 408 },
+        );
+      }
+    }
+    yield chunk;
+  }
+}
+
 /**
  * Reads a whole request body of at most `limit` bytes. A declared or actual size over the limit
  * is `tooLarge()`; a client that disconnects mid-body rejects with that error.
@@ -47,12 +80,13 @@ export async function readBody(
   req: IncomingMessage,
   limit: number,
   tooLarge: () => RegistryError,
+  pace?: BodyPace,
 ): Promise<Buffer> {
   const declared = contentLength(req);
   if (declared !== undefined && declared > limit) throw tooLarge();
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
+  for await (const chunk of bodyChunks(req, pace)) {
     total += chunk.length;
     if (total > limit) throw tooLarge();
     chunks.push(chunk);
@@ -61,4 +95,60 @@ export async function readBody(
     throw new RegistryError("SIZE_INVALID", `body has ${total} bytes, Content-Length said ${declared}`);
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+}
+
+/** How much of an unread body is read and discarded before an early answer closes the connection. */
+export interface DrainLimits {
+  maxBytes: number;
+  maxMs: number;
+}
+
+/** The defaults: 64 MiB (a refused manifest, a small blob) within 30 s. */
+export const DRAIN_LIMITS: DrainLimits = { maxBytes: 64 << 20, maxMs: 30_000 };
+
+/**
+ * Answers a request whose body has not been (fully) read — an early 401, 413 or 503 — so that
+ * clients that send the whole body before reading (no `Expect: 100-continue`: Python, chunked
+ * uploads) still see the answer: the response goes out whole at once with `Connection: close`,
+ * then the rest of the body is read and discarded, up to `limits`, and only then is the
+ * connection closed. Closing with unread data would make the kernel reset the connection, and
+ * the client lose the answer with it. A body past the limits (or claimed so by its
+ * `Content-Length`) is cut off all the same.
+ */
+export function sendBeforeBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  headers: OutgoingHttpHeaders,
+  body: string,
+  limits: DrainLimits = DRAIN_LIMITS,
+): void {
+  headers.Connection = "close";
+  headers["Content-Length"] = Buffer.byteLength(body);
+  res.writeHead(status, headers);
+  // A body claimed larger than the bound is not waited for at all (a refused 10 GB upload).
+  const raw = req.headers["content-length"];
+  if (raw !== undefined && !(/^\d{1,16}$/.test(raw) && Number(raw) <= limits.maxBytes)) {
+    res.end(body);
+    return;
+  }
+  res.write(body);
+  let seen = 0;
+  let done = false;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    req.off("data", onData);
+    res.end();
+  };
+  const onData = (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > limits.maxBytes) finish();
+  };
+  const timer = setTimeout(finish, limits.maxMs);
+  req.on("data", onData);
+  req.once("end", finish);
+  req.once("close", finish);
+  req.resume();
 }
