@@ -1,9 +1,14 @@
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
+import { digestOf } from "../oci/digest.js";
+import { MediaType } from "../oci/media-types.js";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
 import { writeSelfSignedKeyPair } from "../testing/tls-cert.js";
 import { runTool } from "../testing/umoci.js";
+import { htpasswdSet } from "./auth/htpasswd.js";
 import { loadRegistryConfig } from "./config.js";
 import { writeTestLayout } from "./image-fixture.js";
 import { errorCode, pushImage, rawExchange, startTestRegistry } from "./test-support.js";
@@ -131,6 +136,93 @@ test("config: defaults < file < environment < overrides, and bad values are name
     await writeFile(file, "{");
     assert.throws(() => loadRegistryConfig({ file, env: {} }), /registry config .*registry.json/);
   } finally {
+    await removeTempDir(dir);
+  }
+});
+
+/**
+ * Sends a whole request (headers, then all of `body`) before reading anything, as clients
+ * without `Expect: 100-continue` do, and resolves what came back; rejects on a reset.
+ */
+function sendAllThenRead(url: string, head: string, body: Buffer): Promise<string> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const sock = connect(Number(u.port), u.hostname);
+    let text = "";
+    sock.on("data", (d) => {
+      text += d.toString("latin1");
+    });
+    sock.on("error", (err) => reject(new Error(`${(err as Error).message} after: ${text.slice(0, 40)}`)));
+    sock.on("end", () => resolve(text));
+    sock.on("connect", () => {
+      sock.write(head);
+      // In 64 KiB pieces with pauses, so that the server answers while the body is still coming.
+      let at = 0;
+      const next = () => {
+        if (at >= body.length) return;
+        const piece = body.subarray(at, at + (64 << 10));
+        at += piece.length;
+        sock.write(piece, () => setImmediate(next));
+      };
+      next();
+    });
+  });
+}
+
+test("early answers reach clients that send the whole body first (no Expect: 100-continue)", async () => {
+  const dir = await makeTempDir("pier-registry-early-");
+  await htpasswdSet(join(dir, "htpasswd"), "alice", "alice-pw");
+  const t = await startTestRegistry();
+  const authed = await startTestRegistry((c) => {
+    c.auth = { mode: "basic", htpasswd: join(dir, "htpasswd") };
+  });
+  try {
+    const big = randomBytes(10 << 20);
+    // A 10 MB manifest, over the 4 MiB limit: 413, not a broken pipe.
+    const declared = await sendAllThenRead(
+      t.url,
+      `PUT /v2/early/x/manifests/v1 HTTP/1.1\r\nHost: x\r\nContent-Type: ${MediaType.OciManifest}\r\nContent-Length: ${big.length}\r\n\r\n`,
+      big,
+    );
+    assert.match(declared, /^HTTP\/1.1 413/);
+    assert.match(declared, /MANIFEST_INVALID/);
+    // The same without a length (chunked): the limit is found while reading.
+    const chunked = Buffer.concat([
+      Buffer.from(`${big.length.toString(16)}\r\n`),
+      big,
+      Buffer.from("\r\n0\r\n\r\n"),
+    ]);
+    const found = await sendAllThenRead(
+      t.url,
+      `PUT /v2/early/x/manifests/v1 HTTP/1.1\r\nHost: x\r\nContent-Type: ${MediaType.OciManifest}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      chunked,
+    );
+    assert.match(found, /^HTTP\/1.1 413/);
+    // A blob upload without credentials: 401 with the challenge.
+    const unauthorized = await sendAllThenRead(
+      authed.url,
+      `POST /v2/early/x/blobs/uploads/?digest=${digestOf(big)} HTTP/1.1\r\nHost: x\r\nContent-Length: ${big.length}\r\n\r\n`,
+      big,
+    );
+    assert.match(unauthorized, /^HTTP\/1.1 401/);
+    assert.match(unauthorized, /WWW-Authenticate: Basic/i);
+    // Python's urllib sends the body before reading, as the issue's client did.
+    const py = await runTool("python3", [
+      "-c",
+      `import urllib.request, urllib.error
+req = urllib.request.Request("${t.url}/v2/early/py/manifests/v1", data=b"x" * (10 << 20), method="PUT",
+    headers={"Content-Type": "${MediaType.OciManifest}"})
+try:
+    urllib.request.urlopen(req)
+except urllib.error.HTTPError as e:
+    print(e.code, e.read().decode()[:200])`,
+    ]);
+    assert.match(py, /^413 .*MANIFEST_INVALID/);
+    // The server still serves on a fresh connection.
+    assert.equal((await fetch(`${t.url}/v2/`)).status, 200);
+  } finally {
+    await t.stop();
+    await authed.stop();
     await removeTempDir(dir);
   }
 });
