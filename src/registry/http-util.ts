@@ -128,7 +128,10 @@ export function sendBeforeBody(
   res.writeHead(status, headers);
   // A body claimed larger than the bound is not waited for at all (a refused 10 GB upload).
   const raw = req.headers["content-length"];
-  if (raw !== undefined && !(/^\d{1,16}$/.test(raw) && Number(raw) <= limits.maxBytes)) {
+  if (
+    limits.maxMs <= 0 ||
+    (raw !== undefined && !(/^\d{1,16}$/.test(raw) && Number(raw) <= limits.maxBytes))
+  ) {
     res.end(body);
     return;
   }

@@ -123,6 +123,7 @@ const EMPTY_QUERY = new URLSearchParams();
 // A connection over a cap gets its 503 after reading at most this much of a body, and is
 // closed after this long whatever it sends.
 const REFUSED_DRAIN: DrainLimits = { maxBytes: 1 << 20, maxMs: 2000 };
+const NO_DRAIN: DrainLimits = { maxBytes: 0, maxMs: 0 };
 
 /**
  * The effective connection cap: `http.maxConnections`, or when 0 about half the open-file limit
@@ -411,7 +412,9 @@ function respondError(
   const headers: Record<string, string> = { "Content-Type": "application/json", ...rerr.headers };
   // An unread body is read and discarded, up to a bound, before the connection closes: else the
   // client may lose the answer (see `sendBeforeBody`).
-  if (!req.complete) sendBeforeBody(req, res, rerr.status, headers, errorBody(rerr), drain);
+  // A body too slow to wait for (408) is not drained: the connection closes after the answer.
+  if (!req.complete)
+    sendBeforeBody(req, res, rerr.status, headers, errorBody(rerr), rerr.status === 408 ? NO_DRAIN : drain);
   else send(res, rerr.status, headers, errorBody(rerr));
 }
 
