@@ -120,6 +120,9 @@ async function dispatch(ctx: RegistryContext, route: Route, ex: Exchange, method
 
 const EMPTY_QUERY = new URLSearchParams();
 
+// Names a connection the same whether it is the TCP socket or the TLS socket over it.
+const peerOf = (socket: Socket) => `${socket.remoteAddress}|${socket.remotePort}`;
+
 // A connection over a cap gets its 503 after reading at most this much of a body, and is
 // closed after this long whatever it sends.
 const REFUSED_DRAIN: DrainLimits = { maxBytes: 1 << 20, maxMs: 2000 };
@@ -217,8 +220,9 @@ export async function startRegistry(
     const path = q < 0 ? url : url.slice(0, q);
     let routeLabel = "other";
     let user: string | undefined;
-    const peer = `${req.socket.remoteAddress}|${req.socket.remotePort}`;
-    const client = clientKey(req.socket.remoteAddress);
+    // Only while some connection is over a cap does a request look itself up.
+    const over = refused.size === 0 ? undefined : refused.get(peerOf(req.socket));
+    const client = req.socket.remoteAddress ?? "";
     res.once("finish", () => {
       const seconds = (performance.now() - started) / 1000;
       const bytes = Number(res.getHeader("Content-Length") ?? 0);
@@ -230,7 +234,6 @@ export async function startRegistry(
       }
     });
     try {
-      const over = refused.get(peer);
       if (over !== undefined) {
         throw new RegistryError(
           "TOOMANYREQUESTS",
@@ -298,7 +301,7 @@ export async function startRegistry(
       };
       await dispatch(ctx, route, ex, method);
     } catch (err) {
-      respondError(req, res, err, id, log, refused.has(peer) ? REFUSED_DRAIN : undefined);
+      respondError(req, res, err, id, log, over !== undefined ? REFUSED_DRAIN : undefined);
     }
   };
 
@@ -327,7 +330,7 @@ export async function startRegistry(
   const hardCap = cap + Math.max(64, Math.floor(cap / 8));
   server.on("connection", (socket: Socket) => {
     const key = clientKey(socket.remoteAddress);
-    const peer = `${socket.remoteAddress}|${socket.remotePort}`;
+    const peer = peerOf(socket);
     const verdict = gate.admit(key);
     socket.once("close", () => {
       gate.release(key);

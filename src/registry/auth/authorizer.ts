@@ -1,3 +1,4 @@
+import { clientKey } from "../connection-gate.js";
 import { RegistryError } from "../errors.js";
 import { RateLimiter } from "../rate-limit.js";
 import type { AccessController, RepoAction } from "./access.js";
@@ -70,7 +71,7 @@ export class Authorizer {
 
   /**
    * Checks Basic credentials against the htpasswd file for a request from `client` (its
-   * address). Credentials verified recently pass at once; otherwise a client that failed too
+   * address; an IPv6 client counts by its /64). Credentials verified recently pass at once; otherwise a client that failed too
    * often lately is refused with `TOOMANYREQUESTS` and `Retry-After` before any bcrypt work, and
    * a failure counts against it. Resolves the user name; throws `UNAUTHORIZED` with `challenge`.
    */
@@ -81,7 +82,8 @@ export class Authorizer {
   ): Promise<string> {
     const htpasswd = this.htpasswd!;
     if (htpasswd.isRemembered(creds.user, creds.password)) return creds.user;
-    const wait = this.failures?.waitSeconds(client, Date.now()) ?? 0;
+    const key = clientKey(client);
+    const wait = this.failures?.waitSeconds(key, Date.now()) ?? 0;
     if (wait > 0) {
       const seconds = Math.ceil(wait);
       throw new RegistryError(
@@ -91,7 +93,7 @@ export class Authorizer {
       );
     }
     if (!(await htpasswd.verify(creds.user, creds.password))) {
-      this.failures?.take(client, Date.now());
+      this.failures?.take(key, Date.now());
       throw new RegistryError("UNAUTHORIZED", "invalid user name or password", { headers: challenge });
     }
     return creds.user;
