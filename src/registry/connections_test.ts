@@ -147,11 +147,14 @@ process.stdin.resume();
 (async () => {
   for (let i = 0; i < count; i += 250) await Promise.all(Array.from({ length: Math.min(250, count - i) }, (_, j) => open(i + j)));
   setInterval(() => { for (const s of socks) if (!s.destroyed) s.write("x"); }, 1000);
+  // The server may not have accepted every connection yet: wait for the parent's go.
+  process.stdout.write("opened\\n");
+  await new Promise((resolve) => process.stdin.once("data", resolve));
   // More from one address than the per-client cap: the surplus is answered 503.
   await Promise.all(Array.from({ length: extra }, () => new Promise((resolve) => {
     let text = "";
     const s = net.connect({ port, host: "127.0.0.1", localAddress: "127.0.0.10" }, () => s.write("GET /v2/ HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"));
-    s.on("data", (d) => { text += d; if (/^HTTP\\/1.1 503/.test(text)) extra503++; if (text.includes("\\r\\n\\r\\n")) { extraDone++; resolve(); } });
+    s.on("data", (d) => { if (text.includes("\\r\\n\\r\\n")) return; text += d; if (!text.includes("\\r\\n\\r\\n")) return; extraDone++; if (/^HTTP\\/1.1 503/.test(text)) extra503++; resolve(); });
     s.on("error", () => { errors++; resolve(); });
     s.on("close", resolve);
     socks.push(s);
@@ -170,22 +173,46 @@ test("5000 slow clients: pushes and pulls still succeed, the surplus of one addr
     stdio: ["pipe", "pipe", "inherit"],
   });
   try {
-    const report = await new Promise<{ open: number; errors: number; extra503: number; extraDone: number }>(
-      (resolve, reject) => {
-        let out = "";
-        child.stdout!.on("data", (d: Buffer) => {
-          out += d.toString();
-          if (out.includes("\n")) resolve(JSON.parse(out));
-        });
+    const lines: string[] = [];
+    const waiters: (() => void)[] = [];
+    let out = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const parts = out.split("\n");
+      out = parts.pop()!;
+      lines.push(...parts);
+      for (const w of waiters.splice(0)) w();
+    });
+    const line = (n: number) =>
+      new Promise<string>((resolve, reject) => {
+        const check = () => (lines.length > n ? resolve(lines[n]!) : waiters.push(check));
+        check();
         child.once("exit", (code) => reject(new Error(`slow clients exited with ${code}`)));
-      },
-    );
+      });
+    assert.equal(await line(0), "opened");
+    // Until the registry has accepted them all (its gauge says so), the surplus would race them.
+    for (let i = 0; ; i++) {
+      const text = await (await fetch(`${t.url}/metrics`)).text();
+      const open = Number(/^pier_registry_open_connections (\d+)/m.exec(text)?.[1]);
+      if (open >= count) break;
+      if (i > 200) throw new Error(`the registry accepted only ${open} of ${count} connections`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.stdin!.write("go\n");
+    const report = JSON.parse(await line(1)) as {
+      open: number;
+      errors: number;
+      extra503: number;
+      extraDone: number;
+    };
     assert.equal(report.errors, 0);
     assert.ok(report.open >= count, `${report.open} slow connections open`);
     // 250 per address are admitted, 256 allowed: 6 of the 300 extra get in (and stay, kept
     // alive), the other 294 are answered 503.
     assert.equal(report.extraDone, 300);
     assert.equal(report.extra503, 294);
+    const refused = await (await fetch(`${t.url}/metrics`)).text();
+    assert.match(refused, /pier_registry_refused_connections_total\{cap="client"\} 294/);
     const times: number[] = [];
     for (let i = 0; i < 5; i++) {
       const started = performance.now();

@@ -194,7 +194,8 @@ export async function startRegistry(
     refreshed: new Map(),
     prefix: "/v2/",
   };
-  const metrics = new RegistryMetrics();
+  const gate = new ConnectionGate(cap, config.http.maxConnectionsPerClient);
+  const metrics = new RegistryMetrics(() => gate.open);
   const limiter =
     config.rateLimit.requestsPerSecond > 0
       ? new RateLimiter(config.rateLimit.requestsPerSecond, config.rateLimit.burst)
@@ -202,7 +203,6 @@ export async function startRegistry(
   const proto = config.tls ? "https" : "http";
   const idPrefix = randomBytes(4).toString("hex");
   let counter = 0;
-  const gate = new ConnectionGate(cap, config.http.maxConnectionsPerClient);
   // Connections over a cap, by `address|port` (the same for a TLS socket and its TCP socket).
   const refused = new Map<string, "total" | "client">();
   const renderMetrics = async (res: ServerResponse) =>
@@ -337,6 +337,7 @@ export async function startRegistry(
       refused.delete(peer);
     });
     if (verdict === "ok") return;
+    metrics.refusedConnection(verdict);
     if (gate.open > hardCap) {
       socket.destroy();
       return;
