@@ -1,13 +1,23 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { RegistryError, type RegistryErrorCode } from "./errors.js";
 
-/** Sends a complete response with a JSON (or empty) body and a correct `Content-Length`. */
+// Requests whose client waits for `100 Continue` before sending its body, and their responses.
+const awaitingContinue = new WeakMap<IncomingMessage, ServerResponse>();
+
+/**
+ * Sends a complete response with a JSON (or empty) body and a correct `Content-Length` (and
+ * `Connection: close` when the request's body was announced with `Expect: 100-continue` and never
+ * asked for).
+ */
 export function send(
   res: ServerResponse,
   status: number,
   headers: OutgoingHttpHeaders,
   body?: string | Buffer,
 ): void {
+  // A client still waiting for `100 Continue` has not sent its body, and will not: the
+  // connection cannot carry another request after this one.
+  if (awaitingContinue.has(res.req)) headers.Connection = "close";
   if (body === undefined) {
     headers["Content-Length"] = 0;
     res.writeHead(status, headers);
@@ -39,6 +49,27 @@ export function contentLength(req: IncomingMessage): number | undefined {
   return Number(raw);
 }
 
+/**
+ * Defers the `100 Continue` a request with `Expect: 100-continue` asks for until a handler
+ * reads its body ({@link bodyChunks}): a request refused before that (401, 413) is answered at
+ * once, and its client never sends the body. For the server's `checkContinue` event.
+ */
+export function deferContinue(req: IncomingMessage, res: ServerResponse): void {
+  awaitingContinue.set(req, res);
+}
+
+/** True while the client of `req` still waits for `100 Continue` (it has sent no body). */
+export function isAwaitingContinue(req: IncomingMessage): boolean {
+  return awaitingContinue.has(req);
+}
+
+function sendContinue(req: IncomingMessage): void {
+  const res = awaitingContinue.get(req);
+  if (res === undefined) return;
+  awaitingContinue.delete(req);
+  res.writeContinue();
+}
+
 /** The slowest request body accepted: below `minBytesPerSecond` on average after `graceMs`, it is cut off. */
 export interface BodyPace {
   minBytesPerSecond: number;
@@ -54,6 +85,7 @@ export interface BodyPace {
  * a client trickling a byte now and then cannot hold a connection for long.
  */
 export async function* bodyChunks(req: IncomingMessage, pace?: BodyPace): AsyncGenerator<Buffer> {
+  sendContinue(req);
   const started = performance.now();
   let total = 0;
   for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {

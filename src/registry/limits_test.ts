@@ -226,3 +226,58 @@ except urllib.error.HTTPError as e:
     await removeTempDir(dir);
   }
 });
+
+test("Expect: 100-continue: a refused request is answered before the body, an accepted one gets 100 first", async () => {
+  const dir = await makeTempDir("pier-registry-continue-");
+  await htpasswdSet(join(dir, "htpasswd"), "alice", "alice-pw");
+  const t = await startTestRegistry((c) => {
+    c.auth = { mode: "basic", htpasswd: join(dir, "htpasswd") };
+  });
+  try {
+    const body = randomBytes(4 << 20);
+    const digest = digestOf(body);
+    const head = (auth: string) =>
+      `POST /v2/cont/x/blobs/uploads/?digest=${digest} HTTP/1.1\r\nHost: x\r\n${auth}Content-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`;
+    // Without credentials: 401 at once, no 100, and the body is never sent.
+    const refused = await rawExchange(t.url, [{ data: head("") }], { waitMs: 3000 });
+    assert.match(refused.text, /^HTTP\/1.1 401/);
+    assert.ok(refused.closedByServer);
+    const creds = `Authorization: Basic ${Buffer.from("alice:alice-pw").toString("base64")}\r\n`;
+    const accepted = await new Promise<string>((resolve, reject) => {
+      const u = new URL(t.url);
+      const sock = connect(Number(u.port), u.hostname, () => sock.write(head(creds)));
+      let text = "";
+      sock.on("data", (d) => {
+        const before = text;
+        text += d.toString("latin1");
+        if (!before.startsWith("HTTP/1.1 100") && text.startsWith("HTTP/1.1 100")) sock.write(body);
+        if (/\r\n\r\nHTTP\/1.1 201[\s\S]*\r\n\r\n/.test(text)) {
+          sock.destroy();
+          resolve(text);
+        }
+      });
+      sock.on("error", reject);
+      setTimeout(() => reject(new Error(`no 201: ${text}`)), 10_000).unref();
+    });
+    assert.match(accepted, /^HTTP\/1.1 100 Continue\r\n\r\nHTTP\/1.1 201/);
+    // curl sends Expect: 100-continue for large bodies.
+    const curl = await runTool("curl", [
+      "-s",
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{http_code}",
+      "-u",
+      "alice:wrong",
+      "-H",
+      "Expect: 100-continue",
+      "--data-binary",
+      `@${join(dir, "htpasswd")}`,
+      `${t.url}/v2/cont/y/blobs/uploads/?digest=${digest}`,
+    ]);
+    assert.equal(curl, "401");
+  } finally {
+    await t.stop();
+    await removeTempDir(dir);
+  }
+});

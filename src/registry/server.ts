@@ -17,7 +17,14 @@ import { ConnectionGate, clientKey, openFileLimit } from "./connection-gate.js";
 import type { Exchange, RegistryContext } from "./context.js";
 import { errorBody, RegistryError } from "./errors.js";
 import { pruneRegistryIngest } from "./gc.js";
-import { type DrainLimits, send, sendBeforeBody, sendJson } from "./http-util.js";
+import {
+  type DrainLimits,
+  deferContinue,
+  isAwaitingContinue,
+  send,
+  sendBeforeBody,
+  sendJson,
+} from "./http-util.js";
 import { listCatalog, listReferrers, listTags } from "./listing.js";
 import { ByteLru } from "./lru.js";
 import { deleteManifest, getManifest, putManifest } from "./manifests.js";
@@ -322,6 +329,11 @@ export async function startRegistry(
         listener,
       )
     : http.createServer(serverOptions, listener);
+  // With a listener, Node leaves `100 Continue` to us: it goes out when a handler reads the body.
+  server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
+    deferContinue(req, res);
+    listener(req, res);
+  });
   // Inactivity, not duration: a 10 GB upload may take long, a stalled one is cut off.
   server.setTimeout(config.http.idleTimeoutMs, (socket) => socket.destroy());
   // Every connection counts against the caps from its first byte. One over a cap is answered
@@ -416,9 +428,17 @@ function respondError(
   const headers: Record<string, string> = { "Content-Type": "application/json", ...rerr.headers };
   // An unread body is read and discarded, up to a bound, before the connection closes: else the
   // client may lose the answer (see `sendBeforeBody`).
-  // A body too slow to wait for (408) is not drained: the connection closes after the answer.
+  // A body too slow to wait for (408), or one the client has not sent as it still waits for
+  // `100 Continue`, is not drained: the connection closes after the answer.
   if (!req.complete)
-    sendBeforeBody(req, res, rerr.status, headers, errorBody(rerr), rerr.status === 408 ? NO_DRAIN : drain);
+    sendBeforeBody(
+      req,
+      res,
+      rerr.status,
+      headers,
+      errorBody(rerr),
+      rerr.status === 408 || isAwaitingContinue(req) ? NO_DRAIN : drain,
+    );
   else send(res, rerr.status, headers, errorBody(rerr));
 }
 
