@@ -133,7 +133,7 @@ const SLOW_CLIENTS = `
 const net = require("node:net");
 const [port, count, extra] = process.argv.slice(1).map(Number);
 const socks = [];
-let errors = 0, extra503 = 0, extraDone = 0;
+let errors = 0, extra503 = 0, extraDone = 0, extraCut = 0;
 const head = "POST /v2/slow/c/blobs/uploads/?digest=sha256:${"0".repeat(64)} HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 1048576\\r\\n\\r\\nx";
 const open = (i) => new Promise((resolve) => {
   const s = net.connect({ port, host: "127.0.0.1", localAddress: "127.0.0." + (10 + (i % 20)) }, () => { s.write(head); resolve(); });
@@ -156,10 +156,10 @@ process.stdin.resume();
     const s = net.connect({ port, host: "127.0.0.1", localAddress: "127.0.0.10" }, () => s.write("GET /v2/ HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"));
     s.on("data", (d) => { if (text.includes("\\r\\n\\r\\n")) return; text += d; if (!text.includes("\\r\\n\\r\\n")) return; extraDone++; if (/^HTTP\\/1.1 503/.test(text)) extra503++; resolve(); });
     s.on("error", () => { errors++; resolve(); });
-    s.on("close", resolve);
+    s.on("close", () => { if (!text.includes("\\r\\n\\r\\n")) extraCut++; resolve(); });
     socks.push(s);
   })));
-  process.stdout.write(JSON.stringify({ open: socks.filter((s) => !s.destroyed).length, errors, extra503, extraDone }) + "\\n");
+  process.stdout.write(JSON.stringify({ open: socks.filter((s) => !s.destroyed).length, errors, extra503, extraDone, extraCut }) + "\\n");
 })();
 `;
 
@@ -190,13 +190,16 @@ test("5000 slow clients: pushes and pulls still succeed, the surplus of one addr
         child.once("exit", (code) => reject(new Error(`slow clients exited with ${code}`)));
       });
     assert.equal(await line(0), "opened");
-    // Until the registry has accepted them all (its gauge says so), the surplus would race them.
+    // Until the registry has accepted them all (its gauge says so, and stays put: the gauge
+    // counts this test's own connections too), the surplus would race them.
+    let seen = -1;
     for (let i = 0; ; i++) {
       const text = await (await fetch(`${t.url}/metrics`)).text();
       const open = Number(/^pier_registry_open_connections (\d+)/m.exec(text)?.[1]);
-      if (open >= count) break;
-      if (i > 200) throw new Error(`the registry accepted only ${open} of ${count} connections`);
-      await new Promise((r) => setTimeout(r, 50));
+      if (open >= count && open === seen) break;
+      seen = open;
+      if (i > 100) throw new Error(`the registry accepted only ${open} of ${count} connections`);
+      await new Promise((r) => setTimeout(r, 300));
     }
     child.stdin!.write("go\n");
     const report = JSON.parse(await line(1)) as {
@@ -204,13 +207,17 @@ test("5000 slow clients: pushes and pulls still succeed, the surplus of one addr
       errors: number;
       extra503: number;
       extraDone: number;
+      extraCut: number;
     };
     assert.equal(report.errors, 0);
     assert.ok(report.open >= count, `${report.open} slow connections open`);
     // 250 per address are admitted, 256 allowed: 6 of the 300 extra get in (and stay, kept
-    // alive), the other 294 are answered 503.
-    assert.equal(report.extraDone, 300);
-    assert.equal(report.extra503, 294);
+    // alive), the other 294 are refused: answered 503 or, on a machine too busy to read their
+    // request within 10 s, closed unanswered.
+    assert.equal(report.extraDone + report.extraCut, 300);
+    assert.equal(report.extraDone - report.extra503, 6, "admitted");
+    assert.equal(report.extra503 + report.extraCut, 294, "refused");
+    if (report.extraCut > 0) ctx.diagnostic(`${report.extraCut} refused connections were closed unanswered`);
     const refused = await (await fetch(`${t.url}/metrics`)).text();
     assert.match(refused, /pier_registry_refused_connections_total\{cap="client"\} 294/);
     const times: number[] = [];

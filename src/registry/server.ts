@@ -355,7 +355,7 @@ export async function startRegistry(
       return;
     }
     refused.set(peer, verdict);
-    setTimeout(() => socket.destroy(), REFUSED_DRAIN.maxMs + 3000).unref();
+    setTimeout(() => socket.destroy(), REFUSED_DRAIN.maxMs + 8000).unref();
   });
   const { host, port } = splitAddr(config.addr);
   await new Promise<void>((resolve, reject) => {
@@ -368,8 +368,16 @@ export async function startRegistry(
   const actual = (server.address() as AddressInfo).port;
   const hostPort = `${host.includes(":") ? `[${host}]` : host}:${actual}`;
   const url = `${proto}://${hostPort}`;
+  // A metrics address that cannot be listened on fails the start, and the registry's listener
+  // with it.
   const metricsServer =
-    config.metrics.addr === "" ? undefined : await listenMetrics(config.metrics.addr, renderMetrics);
+    config.metrics.addr === ""
+      ? undefined
+      : await listenMetrics(config.metrics.addr, renderMetrics).catch((err: unknown) => {
+          server.close();
+          meta.close();
+          throw err;
+        });
   const metricsUrl = metricsServer?.url;
   log(
     `${JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "registry listening", url, root: config.root, auth: mode, maxConnections: cap, ingestPruned: pruned.length })}\n`,
