@@ -132,13 +132,14 @@ test("a body trickling below the minimum rate is cut off with 408", async () => 
 const SLOW_CLIENTS = `
 const net = require("node:net");
 const [port, count, extra] = process.argv.slice(1).map(Number);
-const socks = [];
+const socks = [], slow = [];
 let errors = 0, extra503 = 0, extraDone = 0, extraCut = 0;
 const head = "POST /v2/slow/c/blobs/uploads/?digest=sha256:${"0".repeat(64)} HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 1048576\\r\\n\\r\\nx";
 const open = (i) => new Promise((resolve) => {
   const s = net.connect({ port, host: "127.0.0.1", localAddress: "127.0.0." + (10 + (i % 20)) }, () => { s.write(head); resolve(); });
   s.on("error", () => { errors++; resolve(); });
   socks.push(s);
+  slow.push(s);
 });
 const stop = () => { for (const s of socks) s.destroy(); process.exit(0); };
 setTimeout(stop, 120000).unref();
@@ -146,7 +147,7 @@ process.stdin.on("end", stop);
 process.stdin.resume();
 (async () => {
   for (let i = 0; i < count; i += 250) await Promise.all(Array.from({ length: Math.min(250, count - i) }, (_, j) => open(i + j)));
-  setInterval(() => { for (const s of socks) if (!s.destroyed) s.write("x"); }, 1000);
+  setInterval(() => { for (const s of slow) if (!s.destroyed) s.write("x"); }, 1000);
   // The server may not have accepted every connection yet: wait for the parent's go.
   process.stdout.write("opened\\n");
   await new Promise((resolve) => process.stdin.once("data", resolve));
@@ -159,7 +160,7 @@ process.stdin.resume();
     s.on("close", () => { if (!text.includes("\\r\\n\\r\\n")) extraCut++; resolve(); });
     socks.push(s);
   })));
-  process.stdout.write(JSON.stringify({ open: socks.filter((s) => !s.destroyed).length, errors, extra503, extraDone, extraCut }) + "\\n");
+  process.stdout.write(JSON.stringify({ open: slow.filter((s) => !s.destroyed).length, errors, extra503, extraDone, extraCut }) + "\\n");
 })();
 `;
 
@@ -168,7 +169,11 @@ test("5000 slow clients: pushes and pulls still succeed, the surplus of one addr
   const limit = openFileLimit() ?? 1024;
   const count = Math.min(5000, Math.floor((limit - 1024) / 2));
   if (count < 5000) ctx.diagnostic(`open-file limit ${limit}: scaled down to ${count} slow clients`);
-  const t = await startTestRegistry();
+  // The default rate floor would cut these 1 byte/s bodies 30 s in (tested above); here they
+  // must stay for the whole test, however long the machine takes to connect them all.
+  const t = await startTestRegistry((c) => {
+    c.http.idleTimeoutMs = 300_000;
+  });
   const child = spawn(process.execPath, ["-e", SLOW_CLIENTS, String(t.reg.port), String(count), "300"], {
     stdio: ["pipe", "pipe", "inherit"],
   });
