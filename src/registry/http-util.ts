@@ -80,7 +80,7 @@ export interface BodyPace {
 
 /**
  * The request body's chunks. Stopping early (an error, a size limit) does not destroy the
- * request, so its error can still be answered (see {@link sendError}). With a `pace`, a body
+ * request, so its error can still be answered (see {@link sendBeforeBody}). With a `pace`, a body
  * that arrives slower than the minimum on average, once `graceMs` have passed, fails with 408:
  * a client trickling a byte now and then cannot hold a connection for long.
  */

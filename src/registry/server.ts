@@ -435,9 +435,8 @@ function respondError(
   }
   const headers: Record<string, string> = { "Content-Type": "application/json", ...rerr.headers };
   // An unread body is read and discarded, up to a bound, before the connection closes: else the
-  // client may lose the answer (see `sendBeforeBody`).
-  // A body too slow to wait for (408), or one the client has not sent as it still waits for
-  // `100 Continue`, is not drained: the connection closes after the answer.
+  // client may lose the answer (see `sendBeforeBody`). Not so a body too slow to wait for (408),
+  // nor one the client holds back as it still waits for `100 Continue`.
   if (!req.complete)
     sendBeforeBody(
       req,
