@@ -50,13 +50,15 @@ function costOf(hash: string): number | undefined {
  *   so the answer time does not tell which user names exist;
  * - a successful check is remembered for a few minutes, keyed by an HMAC (with a per-process
  *   random key) of user, password and hash — never the password itself — so the credentials a
- *   client repeats on every request cost no bcrypt; failures are never remembered.
+ *   client repeats on every request cost no bcrypt; failures are never remembered;
+ * - concurrent checks of the same credentials share one bcrypt compare.
  */
 export class Htpasswd {
   private readonly users: Map<string, string>;
   private readonly pool: BcryptPool;
   private readonly secret = randomBytes(32);
   private readonly verified = new Map<string, number>();
+  private readonly inflight = new Map<string, Promise<boolean>>();
   private dummy: Promise<string> | undefined;
 
   constructor(users: Map<string, string>, pool: BcryptPool = new BcryptPool()) {
@@ -92,18 +94,31 @@ export class Htpasswd {
 
   /** True when the user exists and the password matches its hash. */
   async verify(user: string, password: string): Promise<boolean> {
+    if (this.isRemembered(user, password)) return true;
+    // Clients open several connections at once with the same credentials (a push): one bcrypt
+    // answers them all. Unknown users coalesce the same way, so concurrency tells nothing either.
     const hash = this.users.get(user);
+    const key = this.key(user, password, hash ?? "");
+    let pending = this.inflight.get(key);
+    if (!pending) {
+      pending = this.check(password, hash).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, pending);
+    }
+    const ok = await pending;
+    if (ok && hash !== undefined) {
+      if (this.verified.size >= VERIFIED_MAX) this.verified.clear();
+      this.verified.set(key, Date.now() + VERIFIED_TTL_MS);
+    }
+    return ok;
+  }
+
+  // One bcrypt compare: against the user's hash, or a dummy one for an unknown user.
+  private async check(password: string, hash: string | undefined): Promise<boolean> {
     if (hash === undefined) {
       await this.pool.compare(password, await this.dummyHash());
       return false;
     }
-    if (this.isRemembered(user, password)) return true;
-    const ok = await this.pool.compare(password, hash);
-    if (ok) {
-      if (this.verified.size >= VERIFIED_MAX) this.verified.clear();
-      this.verified.set(this.key(user, password, hash), Date.now() + VERIFIED_TTL_MS);
-    }
-    return ok;
+    return this.pool.compare(password, hash);
   }
 
   /** Stops the bcrypt workers. */

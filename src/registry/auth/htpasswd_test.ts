@@ -98,6 +98,24 @@ describe("Htpasswd", () => {
     }
   });
 
+  test("concurrent checks of the same credentials share one bcrypt compare", async () => {
+    const pw = Htpasswd.load(file, new BcryptPool({ size: 1 }));
+    try {
+      await pw.verify("alice", "warm-up");
+      let t = performance.now();
+      assert.equal(await pw.verify("alice", "wrong"), false);
+      const one = performance.now() - t;
+      t = performance.now();
+      // A push opening 16 connections with fresh credentials at once.
+      const all = await Promise.all(Array.from({ length: 16 }, () => pw.verify("alice", "alice-pw")));
+      const sixteen = performance.now() - t;
+      assert.deepEqual(new Set(all), new Set([true]));
+      assert.ok(sixteen < one * 4, `16 at once took ${sixteen.toFixed(0)} ms, one ${one.toFixed(0)} ms`);
+    } finally {
+      await pw.close();
+    }
+  });
+
   test("a full queue is refused with TOOMANYREQUESTS, not queued without bound", async () => {
     const pool = new BcryptPool({ size: 1, maxQueued: 2 });
     const hash = parseHtpasswd(await readFile(file, "utf8")).get("alice")!;
