@@ -133,6 +133,40 @@ test("config: defaults < file < environment < overrides, and bad values are name
       /addr must be host:port/,
     );
     assert.throws(() => loadRegistryConfig({ env: { PIER_REGISTRY_AUTH: "basic" } }), /needs auth.htpasswd/);
+    // Automatic cross-mount: on by default; file < environment < flags; a bad value is named.
+    assert.equal(loadRegistryConfig({ env: {} }).storage.autoCrossMount, true);
+    await writeFile(
+      file,
+      JSON.stringify({ storage: { autoCrossMount: false }, metrics: { addr: "127.0.0.1:9100" } }),
+    );
+    const fromFile = loadRegistryConfig({ file, env: {} });
+    assert.equal(fromFile.storage.autoCrossMount, false);
+    assert.equal(fromFile.storage.maxManifestBytes, 4 << 20, "the rest of storage keeps its defaults");
+    assert.equal(fromFile.metrics.addr, "127.0.0.1:9100");
+    assert.equal(
+      loadRegistryConfig({ file, env: { PIER_REGISTRY_AUTO_CROSS_MOUNT: "true" } }).storage.autoCrossMount,
+      true,
+    );
+    assert.equal(
+      loadRegistryConfig({
+        file,
+        env: { PIER_REGISTRY_AUTO_CROSS_MOUNT: "1" },
+        overrides: { storage: { autoCrossMount: false } },
+      }).storage.autoCrossMount,
+      false,
+    );
+    assert.throws(
+      () => loadRegistryConfig({ env: { PIER_REGISTRY_AUTO_CROSS_MOUNT: "maybe" } }),
+      /PIER_REGISTRY_AUTO_CROSS_MOUNT must be true or false, got maybe/,
+    );
+    assert.throws(
+      () => loadRegistryConfig({ env: {}, overrides: { http: { maxConnectionsPerClient: 0 } } }),
+      /http.maxConnectionsPerClient must be positive/,
+    );
+    assert.throws(
+      () => loadRegistryConfig({ env: { PIER_REGISTRY_METRICS_ADDR: "nowhere" } }),
+      /metrics.addr must be host:port or empty/,
+    );
     await writeFile(file, "{");
     assert.throws(() => loadRegistryConfig({ file, env: {} }), /registry config .*registry.json/);
   } finally {

@@ -121,6 +121,8 @@ export function registerRegistryCommands(program: Command): void {
       });
       const running = await startRegistry(config);
       process.stderr.write(`pier registry serving ${running.url} (data in ${config.root})\n`);
+      if (running.metricsUrl)
+        process.stderr.write(`pier registry metrics on ${running.metricsUrl}/metrics\n`);
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off("SIGINT", stop);
