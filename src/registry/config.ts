@@ -25,8 +25,8 @@ import { RegistryError } from "./errors.js";
  *   },
  *   "storage": { "delete": true, "maxManifestBytes": 4194304, "maxBlobBytes": 0, "autoCrossMount": true },
  *   "http": {
- *     "headersTimeoutMs": 20000, "requestTimeoutMs": 0, "idleTimeoutMs": 30000, "keepAliveTimeoutMs": 65000,
- *     "minBodyBytesPerSecond": 1024, "maxConnections": 0, "maxConnectionsPerClient": 256
+ *     "headersTimeoutMs": 20000, "requestTimeoutMs": 0, "idleTimeoutMs": 120000, "keepAliveTimeoutMs": 65000,
+ *     "minBodyBytesPerSecond": 1024, "bodyRateGraceMs": 30000, "maxConnections": 0, "maxConnectionsPerClient": 256
  *   },
  *   "metrics": { "addr": "" },
  *   "rateLimit": { "requestsPerSecond": 0, "burst": 0 },
@@ -77,11 +77,13 @@ export interface RegistryConfig {
     idleTimeoutMs: number;
     keepAliveTimeoutMs: number;
     /**
-     * A request body slower than this on average (measured once it has run for `idleTimeoutMs`)
-     * is cut off with 408: a client trickling a byte now and then holds no connection for long.
-     * 0 disables.
+     * A request body slower than this on average (measured once it has run for
+     * `bodyRateGraceMs`) is cut off with 408: a client trickling a byte now and then holds no
+     * connection for long. 0 disables.
      */
     minBodyBytesPerSecond: number;
+    /** How long a request body runs before `minBodyBytesPerSecond` applies to it. */
+    bodyRateGraceMs: number;
     /**
      * Open connections at most; more are answered 503 and closed. 0 picks half the process's
      * open-file limit (each connection may need a socket and a file), at most 16384.
@@ -124,9 +126,10 @@ export function defaultRegistryConfig(): RegistryConfig {
     http: {
       headersTimeoutMs: 20_000,
       requestTimeoutMs: 0,
-      idleTimeoutMs: 30_000,
+      idleTimeoutMs: 120_000,
       keepAliveTimeoutMs: 65_000,
       minBodyBytesPerSecond: 1024,
+      bodyRateGraceMs: 30_000,
       maxConnections: 0,
       maxConnectionsPerClient: 256,
     },
@@ -197,7 +200,12 @@ export function checkRegistryConfig(config: RegistryConfig): RegistryConfig {
   if (!(config.storage.maxManifestBytes > 0)) bad("storage.maxManifestBytes must be positive");
   if (typeof config.storage.autoCrossMount !== "boolean") bad("storage.autoCrossMount must be true or false");
   const count = (v: unknown) => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
-  for (const k of ["minBodyBytesPerSecond", "maxConnections", "maxConnectionsPerClient"] as const) {
+  for (const k of [
+    "minBodyBytesPerSecond",
+    "bodyRateGraceMs",
+    "maxConnections",
+    "maxConnectionsPerClient",
+  ] as const) {
     if (!count(config.http[k])) bad(`http.${k} must be a non-negative integer`);
   }
   if (config.http.maxConnectionsPerClient === 0) bad("http.maxConnectionsPerClient must be positive");

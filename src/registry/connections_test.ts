@@ -98,7 +98,7 @@ test("connections over the caps get 503 with Retry-After; other clients are serv
 
 test("a body trickling below the minimum rate is cut off with 408", async () => {
   const t = await startTestRegistry((c) => {
-    c.http.idleTimeoutMs = 1000;
+    c.http.bodyRateGraceMs = 1000;
     c.http.minBodyBytesPerSecond = 1000;
   });
   try {
@@ -172,7 +172,7 @@ test("5000 slow clients: pushes and pulls still succeed, the surplus of one addr
   // The default rate floor would cut these 1 byte/s bodies 30 s in (tested above); here they
   // must stay for the whole test, however long the machine takes to connect them all.
   const t = await startTestRegistry((c) => {
-    c.http.idleTimeoutMs = 300_000;
+    c.http.bodyRateGraceMs = 300_000;
   });
   const child = spawn(process.execPath, ["-e", SLOW_CLIENTS, String(t.reg.port), String(count), "300"], {
     stdio: ["pipe", "pipe", "inherit"],

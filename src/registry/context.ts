@@ -45,7 +45,7 @@ export interface Exchange {
 export function bodyPace(ctx: RegistryContext, code: RegistryErrorCode): BodyPace {
   return {
     minBytesPerSecond: ctx.config.http.minBodyBytesPerSecond,
-    graceMs: ctx.config.http.idleTimeoutMs,
+    graceMs: ctx.config.http.bodyRateGraceMs,
     code,
   };
 }
