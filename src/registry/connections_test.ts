@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { connect, type Socket } from "node:net";
 import { test } from "node:test";
+import { type TLSSocket, connect as tlsConnect } from "node:tls";
 import { digestOf } from "../oci/digest.js";
+import { makeTempDir, removeTempDir } from "../testing/busybox.js";
+import { writeSelfSignedKeyPair } from "../testing/tls-cert.js";
 import { defaultRegistryConfig } from "./config.js";
 import { ConnectionGate, clientKey, openFileLimit } from "./connection-gate.js";
 import { connectionCap } from "./server.js";
@@ -93,6 +96,56 @@ test("connections over the caps get 503 with Retry-After; other clients are serv
   } finally {
     for (const s of socks) s.destroy();
     await t.stop();
+  }
+});
+
+test("the per-client cap holds over TLS too (the TLS socket is matched to its TCP connection)", async () => {
+  const dir = await makeTempDir("pier-registry-tls-cap-");
+  const { certFile: cert, keyFile: key } = await writeSelfSignedKeyPair(dir, "127.0.0.1", {
+    ipAddress: "127.0.0.1",
+  });
+  const t = await startTestRegistry((c) => {
+    c.tls = { cert, key };
+    c.http.maxConnectionsPerClient = 2;
+  });
+  const socks: TLSSocket[] = [];
+  /** A TLS connection from `localAddress` that sends `request` and resolves the first answer's head. */
+  const tlsRequest = (localAddress: string, request: string) =>
+    new Promise<{ sock: TLSSocket; head: Promise<string> }>((resolve, reject) => {
+      const sock = tlsConnect(
+        {
+          socket: connect({ port: t.reg.port, host: "127.0.0.1", localAddress }),
+          rejectUnauthorized: false,
+        },
+        () => {
+          sock.write(request);
+          resolve({
+            sock,
+            head: new Promise((done) => {
+              let text = "";
+              sock.on("data", (d) => {
+                text += d.toString("latin1");
+                if (text.includes("\r\n\r\n")) done(text);
+              });
+            }),
+          });
+        },
+      );
+      sock.on("error", reject);
+      socks.push(sock);
+    });
+  try {
+    const slow = `POST /v2/slow/x/blobs/uploads/?digest=${nothing} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nx`;
+    await tlsRequest("127.0.0.5", slow);
+    await tlsRequest("127.0.0.5", slow);
+    const third = await tlsRequest("127.0.0.5", "GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert.match(await third.head, /^HTTP\/1.1 503/);
+    const other = await tlsRequest("127.0.0.1", "GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert.match(await other.head, /^HTTP\/1.1 200/);
+  } finally {
+    for (const s of socks) s.destroy();
+    await t.stop(500);
+    await removeTempDir(dir);
   }
 });
 
