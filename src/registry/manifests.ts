@@ -1,6 +1,6 @@
 import { isPierError } from "../errors.js";
 import { digestAlgorithm, digestOf } from "../oci/digest.js";
-import type { Exchange, RegistryContext } from "./context.js";
+import { bodyPace, type Exchange, type RegistryContext } from "./context.js";
 import { RegistryError } from "./errors.js";
 import { readBody, send } from "./http-util.js";
 import { inspectManifest } from "./manifest.js";
@@ -126,6 +126,7 @@ export async function putManifest(ctx: RegistryContext, ex: Exchange, reference:
         status: 413,
         detail: { limit },
       }),
+    bodyPace(ctx, "MANIFEST_INVALID"),
   );
   const digest = digestOf(body, ref.kind === "digest" ? digestAlgorithm(ref.digest) : "sha256");
   if (ref.kind === "digest" && ref.digest !== digest) {
