@@ -12,7 +12,7 @@ interface ServeFlags {
 }
 
 /** Reads a password: from stdin when it is not a terminal, else asks on the terminal without echo. */
-async function readPassword(prompt: string): Promise<string> {
+export async function readPassword(prompt: string): Promise<string> {
   const chunks: Buffer[] = [];
   if (!process.stdin.isTTY) {
     for await (const c of process.stdin) chunks.push(c as Buffer);
