@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import type { AccessPolicy } from "./auth/access.js";
 import type { AuthMode } from "./auth/authorizer.js";
 import { RegistryError } from "./errors.js";
+import { compileTrustRules, type TrustRule } from "./trust.js";
 
 /**
  * The registry's whole configuration. The config file is this shape as JSON, every field
@@ -71,6 +72,11 @@ export interface RegistryConfig {
   log: { access: boolean };
   /** Bytes of manifests kept in memory. */
   cacheBytes: number;
+  /**
+   * Repositories served only when signed: `[{ "repositories": "prod/*", "keys": ["-----BEGIN PUBLIC KEY-----…"] }]`
+   * (a key may also be a PEM file path). See `trust.ts`.
+   */
+  trust?: TrustRule[];
 }
 
 /** A partial config, as a file, the environment or flags give it. */
@@ -140,6 +146,7 @@ export function checkRegistryConfig(config: RegistryConfig): RegistryConfig {
     bad(`auth.mode ${config.auth.mode} needs auth.htpasswd`);
   if (config.tls && (!config.tls.cert || !config.tls.key)) bad("tls needs both cert and key");
   if (!(config.storage.maxManifestBytes > 0)) bad("storage.maxManifestBytes must be positive");
+  if (config.trust !== undefined) compileTrustRules(config.trust);
   return config;
 }
 

@@ -8,11 +8,12 @@ import type { Digest } from "../oci/digest.js";
 import type { Reference } from "../oci/reference.js";
 import type { FetchedManifest, ImageSource, RegistryClient } from "../remote/index.js";
 import { RegistryImage } from "../remote/transports/docker.js";
-import { readAttachedSignatures, readReferrerSignatures, type SigstoreSignature } from "./attachments.js";
+import { readAttachedSignatures, readReferrerSignatures } from "./attachments.js";
 import { readLookasideSignatures } from "./lookaside.js";
 import { evaluatePolicy, type ImageUnderPolicy, type PolicyDecision, type TrustPolicy } from "./policy.js";
 import { loadRegistriesD, type RegistriesD, storageFor } from "./registries-d.js";
 import { dockerScopes } from "./scopes.js";
+import type { SigstoreSignature } from "./signature.js";
 
 /** The policy and signature-storage configuration a gate applies. */
 export interface TrustConfig {

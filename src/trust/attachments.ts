@@ -10,35 +10,20 @@
  */
 
 import { Readable } from "node:stream";
-import { type Digest, digestHex, digestOf, parseDigest } from "../oci/digest.js";
+import { type Digest, digestOf } from "../oci/digest.js";
 import { MediaType } from "../oci/media-types.js";
 import type { Descriptor } from "../oci/types.js";
 import { referrersTag } from "../remote/client.js";
 import { type RegistryClient, RemoteError } from "../remote/index.js";
 import { TrustError } from "./error.js";
 import { MAX_PAYLOAD_BYTES } from "./payload.js";
-
-/** Media type of a simple-signing payload layer. */
-export const SIMPLE_SIGNING_MEDIA_TYPE = "application/vnd.dev.cosign.simplesigning.v1+json";
-/** The annotation holding the base64 signature. */
-export const SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature";
-/** `artifactType` of a signature in referrers form (cosign's). */
-export const SIGNATURE_ARTIFACT_TYPE = "application/vnd.dev.cosign.artifact.sig.v1+json";
-/** Most signatures read for one image: a bound on what a stranger's registry can make us verify. */
-export const MAX_SIGNATURES = 64;
-
-/** One sigstore signature as stored: untrusted until verified. */
-export interface SigstoreSignature {
-  /** The simple-signing payload bytes (what was signed). */
-  payload: Buffer;
-  /** The layer's annotations, the signature (base64) among them. */
-  annotations: Record<string, string>;
-}
-
-/** The attachment tag of a manifest digest: `sha256-<hex>.sig`. Pure. */
-export function attachmentTag(digest: Digest): string {
-  return `${parseDigest(digest).algorithm}-${digestHex(digest)}.sig`;
-}
+import {
+  attachmentTag,
+  MAX_SIGNATURES,
+  SIGNATURE_ARTIFACT_TYPE,
+  SIMPLE_SIGNING_MEDIA_TYPE,
+  type SigstoreSignature,
+} from "./signature.js";
 
 interface SignatureManifest {
   schemaVersion: 2;

@@ -5,14 +5,7 @@
  * pure verification (`verify.ts`, `payload.ts`, `keys.ts`).
  */
 export { policyGate, registryImageUnderPolicy, type TrustConfig, trustConfig } from "./admission.js";
-export {
-  attachmentTag,
-  readAttachedSignatures,
-  readReferrerSignatures,
-  SIGNATURE_ANNOTATION,
-  SIMPLE_SIGNING_MEDIA_TYPE,
-  type SigstoreSignature,
-} from "./attachments.js";
+export { readAttachedSignatures, readReferrerSignatures } from "./attachments.js";
 export { TrustError, type TrustErrorCode } from "./error.js";
 export { trustGate } from "./gate.js";
 export { generateSigstoreKeyPair, readPublicKey, readPublicKeys, readSigstorePrivateKey } from "./keys.js";
@@ -27,3 +20,9 @@ export {
 } from "./policy.js";
 export { loadRegistriesD } from "./registries-d.js";
 export { type SignedManifest, type SignOptions, signImage } from "./sign.js";
+export {
+  attachmentTag,
+  SIGNATURE_ANNOTATION,
+  SIMPLE_SIGNING_MEDIA_TYPE,
+  type SigstoreSignature,
+} from "./signature.js";

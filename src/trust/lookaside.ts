@@ -8,9 +8,9 @@ import { fileURLToPath } from "node:url";
 import { isErrno } from "../errors.js";
 import { type Digest, digestHex, parseDigest } from "../oci/digest.js";
 import type { Reference } from "../oci/reference.js";
-import { MAX_SIGNATURES } from "./attachments.js";
 import { TrustError } from "./error.js";
 import { MAX_PAYLOAD_BYTES } from "./payload.js";
+import { MAX_SIGNATURES } from "./signature.js";
 
 /** The directory of `digest`'s signatures under a lookaside base URL (file:// only). */
 export function lookasideDir(base: string, ref: Reference, digest: Digest): string {

@@ -14,12 +14,12 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { Key } from "openpgp";
 import type { Digest } from "../oci/digest.js";
 import type { Reference } from "../oci/reference.js";
-import type { SigstoreSignature } from "./attachments.js";
 import { TrustError } from "./error.js";
 import { readGpgKeyring, verifyGpgSignature } from "./gpg.js";
 import { identityMatches, parseSignedIdentity, type SignedIdentity } from "./identity.js";
 import { readPublicKeys } from "./keys.js";
 import { GPG_PAYLOAD_TYPE, parsePayload, type SignaturePayload } from "./payload.js";
+import type { SigstoreSignature } from "./signature.js";
 import { verifySigstoreSignature } from "./verify.js";
 
 /** The system policy path skopeo reads. */

@@ -8,15 +8,11 @@ import type { Digest } from "../oci/digest.js";
 import { isIndexMediaType } from "../oci/media-types.js";
 import { parseReference, type Reference, toReference } from "../oci/reference.js";
 import type { ImageIndex } from "../oci/types.js";
-import { clientFor, type RegistryClient, type RemoteOptions } from "../remote/index.js";
-import {
-  SIGNATURE_ANNOTATION,
-  type SigstoreSignature,
-  writeAttachedSignature,
-  writeReferrerSignature,
-} from "./attachments.js";
+import { clientFor, type RegistryClient, RemoteError, type RemoteOptions } from "../remote/index.js";
+import { writeAttachedSignature, writeReferrerSignature } from "./attachments.js";
 import { TrustError } from "./error.js";
 import { makePayload, SIGSTORE_PAYLOAD_TYPE } from "./payload.js";
+import { SIGNATURE_ANNOTATION, type SigstoreSignature } from "./signature.js";
 
 /** Options of {@link signImage}. */
 export interface SignOptions extends RemoteOptions {
@@ -52,15 +48,16 @@ export async function signImage(ref: string | Reference, opts: SignOptions): Pro
   }
   const client = clientFor(r.registry, opts);
   try {
-    const root = await client.getManifest(r.repository, r.identifier);
-    const targets = [{ digest: root.digest, mediaType: root.mediaType, size: root.bytes.length }];
+    // HEAD, not GET: a registry that serves only signed images still tells what to sign.
+    const root = await client.headManifest(r.repository, r.identifier);
+    if (!root) throw new RemoteError("NOT_FOUND", `${r.toString()}: no such manifest to sign`);
+    const out: SignedManifest[] = [await signOne(client, r, root, identity, opts)];
     if (opts.recursive && isIndexMediaType(root.mediaType)) {
-      const index = JSON.parse(root.bytes.toString("utf8")) as ImageIndex;
-      for (const m of index.manifests)
-        targets.push({ digest: m.digest, mediaType: m.mediaType, size: m.size });
+      const index = JSON.parse(
+        (await client.getManifest(r.repository, root.digest)).bytes.toString("utf8"),
+      ) as ImageIndex;
+      for (const m of index.manifests) out.push(await signOne(client, r, m, identity, opts));
     }
-    const out: SignedManifest[] = [];
-    for (const t of targets) out.push(await signOne(client, r, t, identity, opts));
     return out;
   } finally {
     await client.close();

@@ -4,10 +4,9 @@
  */
 import { type KeyObject, verify } from "node:crypto";
 import type { Digest } from "../oci/digest.js";
-import type { SigstoreSignature } from "./attachments.js";
-import { SIGNATURE_ANNOTATION } from "./attachments.js";
 import { TrustError } from "./error.js";
 import { parsePayload, SIGSTORE_PAYLOAD_TYPE, type SignaturePayload } from "./payload.js";
+import { SIGNATURE_ANNOTATION, type SigstoreSignature } from "./signature.js";
 
 /** A signature that verified: its payload and the index of the key that made it. */
 export interface VerifiedSignature {
