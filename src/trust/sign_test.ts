@@ -278,4 +278,67 @@ describe("pier key generate / sign / verify, and pull and copy under a sigstoreS
     r = await pier(store, "verify", ref, "--key", join(tmp, "k2.pub"));
     assert.equal(r.status, 0, r.stderr);
   });
+
+  it("attest stores a DSSE-signed in-toto statement as a referrer; verify-attestation checks key, subject and type", async () => {
+    const store = join(tmp, "store");
+    const ref = `${host}/prod/att:1`;
+    let r = await pier(store, "image", "create", join(tmp, "rootfs"), "--tag", ref, "--label", "att=1");
+    assert.equal(r.status, 0, r.stderr);
+    r = await pier(store, "push", "-q", ref);
+    const digest = printedDigest(r);
+    await writeFile(
+      join(tmp, "sbom.json"),
+      JSON.stringify({ bomFormat: "CycloneDX", components: [{ name: "busybox" }] }),
+    );
+    r = await pier(
+      store,
+      "attest",
+      ref,
+      "--predicate",
+      join(tmp, "sbom.json"),
+      "--type",
+      "cyclonedx",
+      "--key",
+      join(tmp, "k1.private"),
+      "--passphrase-file",
+      join(tmp, "pass"),
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`Attested ${digest}: sha256:`));
+    r = await pier(
+      store,
+      "verify-attestation",
+      ref,
+      "--key",
+      join(tmp, "k1.pub"),
+      "--type",
+      "cyclonedx",
+      "--format",
+      "json",
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const [att] = JSON.parse(r.stdout);
+    assert.equal(att.statement.predicateType, "https://cyclonedx.org/bom");
+    assert.deepEqual(att.statement.subject, [
+      { name: `${host}/prod/att`, digest: { sha256: digest.slice(7) } },
+    ]);
+    assert.equal(att.statement.predicate.components[0].name, "busybox");
+    r = await pier(store, "verify-attestation", ref, "--key", join(tmp, "k2.pub"));
+    assert.equal(r.status, 1);
+    assert.match(
+      r.stderr,
+      /no attestation verifies \(sha256:[0-9a-f]+: not signed by any of the trusted keys\) \[NO_SIGNATURE\]/,
+    );
+    r = await pier(
+      store,
+      "verify-attestation",
+      ref,
+      "--key",
+      join(tmp, "k1.pub"),
+      "--type",
+      "slsaprovenance",
+    );
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /no attestation of type https:\/\/slsa.dev\/provenance\/v0.2 verifies/);
+  });
 });

@@ -132,4 +132,59 @@ export function registerTrustCommands(program: Command): void {
       await client.close();
     }
   });
+
+  addRemoteFlags(
+    program
+      .command("attest")
+      .description(
+        "sign an in-toto statement about an image (DSSE envelope) and store it as an OCI 1.1 referrer",
+      )
+      .argument("<ref>", "image reference")
+      .requiredOption("--predicate <file>", "the predicate (JSON), e.g. an SBOM or provenance")
+      .option(
+        "--type <type>",
+        "predicate type: slsaprovenance, spdxjson, cyclonedx, custom, … or a URI",
+        "custom",
+      )
+      .requiredOption("--key <file>", "sigstore private key")
+      .option("--passphrase-file <file>", "the key's passphrase (first line); else stdin or asked for"),
+  ).action(async (ref: string, f: TrustFlags & { predicate: string; type: string }, cmd: Command) => {
+    const { attestImage } = await import("../../trust/attestation.js");
+    let predicate: unknown;
+    try {
+      predicate = JSON.parse(await readFile(f.predicate, "utf8"));
+    } catch (err) {
+      cmd.error(`error: --predicate ${f.predicate}: ${(err as Error).message}`);
+    }
+    const key = await openPrivateKey(f.key!, f.passphraseFile);
+    const r = await attestImage(ref, {
+      ...(await remoteOptions(f, [await registryOf(ref)])),
+      key,
+      predicate,
+      type: f.type,
+    });
+    process.stdout.write(`Attested ${r.subject}: ${r.attestation}\n`);
+  });
+
+  addRemoteFlags(
+    program
+      .command("verify-attestation")
+      .description("verify an image's in-toto attestations against a public key; prints their statements")
+      .argument("<ref>", "image reference")
+      .requiredOption("--key <file>", "sigstore public key")
+      .option("--type <type>", "only attestations of this predicate type")
+      .option("--format <format>", "table or json", "table"),
+  ).action(async (ref: string, f: TrustFlags & { type?: string }) => {
+    const format = parseFormat(f.format ?? "table");
+    const { verifyAttestations } = await import("../../trust/attestation.js");
+    const { readPublicKeys } = await import("../../trust/index.js");
+    const keys = readPublicKeys(await readFile(f.key!), f.key);
+    const found = await verifyAttestations(ref, keys, {
+      ...(await remoteOptions(f, [await registryOf(ref)])),
+      ...(f.type ? { type: f.type } : {}),
+    });
+    if (format === "json") return printJson(found);
+    for (const a of found)
+      process.stdout.write(`Verified attestation ${a.digest}: ${a.statement.predicateType}\n`);
+  });
 }
