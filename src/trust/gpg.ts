@@ -3,12 +3,14 @@
  * them: an OpenPGP signed message (binary, usually compressed) whose literal data is the
  * simple-signing payload. Verified with OpenPGP.js against the policy's keyring only.
  */
-import { type Key, readKeys, readMessage, verify } from "openpgp";
+import type { Key } from "openpgp";
 import { TrustError } from "./error.js";
 import { MAX_PAYLOAD_BYTES } from "./payload.js";
 
 /** Reads a keyring: binary (`gpg --export`) or ASCII-armoured (`gpg --export --armor`). */
 export async function readGpgKeyring(bytes: Buffer, what: string): Promise<Key[]> {
+  // OpenPGP.js is large: loaded only when a policy has a signedBy rule.
+  const { readKeys } = await import("openpgp");
   try {
     const armoured = bytes.subarray(0, 64).toString("latin1").includes("-----BEGIN PGP");
     return armoured
@@ -32,6 +34,7 @@ export async function verifyGpgSignature(
   if (signature.length > MAX_PAYLOAD_BYTES) {
     throw new TrustError("INVALID_SIGNATURE", `GPG signature larger than ${MAX_PAYLOAD_BYTES} bytes`);
   }
+  const { readMessage, verify } = await import("openpgp");
   let result: Awaited<ReturnType<typeof verify<Uint8Array>>>;
   try {
     const message = await readMessage({ binaryMessage: signature });

@@ -13,8 +13,16 @@ import {
   randomBytes,
   scryptSync,
 } from "node:crypto";
-import nacl from "tweetnacl";
+import { createRequire } from "node:module";
+import type naclType from "tweetnacl";
 import { TrustError } from "./error.js";
+
+/** TweetNaCl, loaded on first use: only private keys need it (the registry reads public keys only). */
+let naclModule: typeof naclType | undefined;
+function nacl(): typeof naclType {
+  naclModule ??= createRequire(import.meta.url)("tweetnacl") as typeof naclType;
+  return naclModule;
+}
 
 /** PEM type pier writes (cosign ≥ 2 and c/image ≥ 5.23 read it). */
 export const SIGSTORE_PRIVATE_KEY_PEM = "ENCRYPTED SIGSTORE PRIVATE KEY";
@@ -47,7 +55,7 @@ function encryptKeyMaterial(plaintext: Buffer, passphrase: Buffer): string {
   const salt = randomBytes(32);
   const nonce = randomBytes(24);
   const key = scryptSync(passphrase, salt, 32, { ...SCRYPT, maxmem: MAX_SCRYPT_MEMORY });
-  const box = nacl.secretbox(plaintext, nonce, key);
+  const box = nacl().secretbox(plaintext, nonce, key);
   return JSON.stringify({
     kdf: { name: "scrypt", params: SCRYPT, salt: salt.toString("base64") },
     cipher: { name: "nacl/secretbox", nonce: nonce.toString("base64") },
@@ -104,11 +112,14 @@ function decryptKeyMaterial(body: Buffer, passphrase: Buffer, what: string): Buf
   const salt = base64Field(kdf.salt, "kdf.salt", what);
   const nonce = base64Field(cipher.nonce, "cipher.nonce", what);
   const box = base64Field(doc.ciphertext, "ciphertext", what);
-  if (nonce.length !== nacl.secretbox.nonceLength) {
-    throw new TrustError("INVALID_KEY", `${what}: cipher.nonce must be ${nacl.secretbox.nonceLength} bytes`);
+  if (nonce.length !== nacl().secretbox.nonceLength) {
+    throw new TrustError(
+      "INVALID_KEY",
+      `${what}: cipher.nonce must be ${nacl().secretbox.nonceLength} bytes`,
+    );
   }
   const key = scryptSync(passphrase, salt, 32, { N, r, p, maxmem: MAX_SCRYPT_MEMORY });
-  const opened = nacl.secretbox.open(box, nonce, key);
+  const opened = nacl().secretbox.open(box, nonce, key);
   if (!opened) throw new TrustError("INVALID_KEY", `${what}: wrong passphrase (decryption failed)`);
   return Buffer.from(opened);
 }

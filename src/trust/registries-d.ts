@@ -7,9 +7,9 @@
  * lookasides are reported as unsupported when signatures are needed, never silently skipped.
  */
 import { readdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { parse as parseYaml } from "yaml";
 import { isErrno } from "../errors.js";
 import type { Reference } from "../oci/reference.js";
 import { TrustError } from "./error.js";
@@ -61,7 +61,9 @@ export function loadRegistriesD(dir: string = defaultRegistriesDir()): Registrie
     const path = join(dir, name);
     let doc: unknown;
     try {
-      doc = parseYaml(readFileSync(path, "utf8"), { maxAliasCount: 16 });
+      // The YAML parser is loaded only when a registries.d file exists.
+      const { parse } = createRequire(import.meta.url)("yaml") as typeof import("yaml");
+      doc = parse(readFileSync(path, "utf8"), { maxAliasCount: 16 });
     } catch (err) {
       throw new TrustError("INVALID_POLICY", `${path}: not YAML: ${(err as Error).message}`, { cause: err });
     }
