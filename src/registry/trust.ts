@@ -15,8 +15,8 @@ import { tryParseReference } from "../oci/reference.js";
 import { readPublicKeys } from "../trust/keys.js";
 import {
   attachmentTag,
+  DSSE_MEDIA_TYPE,
   MAX_SIGNATURES,
-  SIGNATURE_ARTIFACT_TYPE,
   SIMPLE_SIGNING_MEDIA_TYPE,
 } from "../trust/signature.js";
 import { verifySigstoreSignature } from "../trust/verify.js";
@@ -132,24 +132,23 @@ async function signatureProblem(
 }
 
 /**
- * A `.sig` manifest, an OCI 1.1 signature artifact, or a referrers list (an index of artifacts,
- * each of which is checked when fetched): always readable.
+ * A signature or attestation manifest (every layer a simple-signing payload or a DSSE envelope:
+ * nothing a client could run), or a referrers list (an index of artifacts, each checked when
+ * fetched): always readable.
  */
 function isSignatureArtifact(body: Buffer): boolean {
   try {
     const doc = JSON.parse(body.toString("utf8")) as {
-      artifactType?: unknown;
       layers?: { mediaType?: unknown }[];
       manifests?: { artifactType?: unknown }[];
     };
-    if (doc.artifactType === SIGNATURE_ARTIFACT_TYPE) return true;
     if (Array.isArray(doc.manifests) && doc.manifests.length > 0) {
       return doc.manifests.every((m) => typeof m.artifactType === "string");
     }
     return (
       Array.isArray(doc.layers) &&
       doc.layers.length > 0 &&
-      doc.layers.every((l) => l.mediaType === SIMPLE_SIGNING_MEDIA_TYPE)
+      doc.layers.every((l) => l.mediaType === SIMPLE_SIGNING_MEDIA_TYPE || l.mediaType === DSSE_MEDIA_TYPE)
     );
   } catch {
     return false;

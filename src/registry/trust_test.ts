@@ -5,7 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busybox.js";
 import { generateSigstoreKeyPair } from "../trust/keys.js";
 import { pier, printedDigest, run } from "../trust/test-support.js";
-import { startTestRegistry, type TestRegistry } from "./test-support.js";
+import { pushImage, startTestRegistry, type TestRegistry } from "./test-support.js";
 
 describe("registry trust: protected repositories serve only signed manifests", () => {
   let tmp: string;
@@ -118,5 +118,14 @@ describe("registry trust: protected repositories serve only signed manifests", (
       headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
     });
     assert.equal(res.status, 200);
+    // An image dressed up as a signature (cosign's artifactType, a `.sig`-like tag) is still refused.
+    const disguised = await pushImage(reg.url, "prod/disguised", "sha256-0.sig", ["layer"], {
+      artifactType: "application/vnd.dev.cosign.artifact.sig.v1+json",
+    });
+    const refused = await fetch(`${reg.url}/v2/prod/disguised/manifests/${disguised.digest}`, {
+      headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
+    });
+    assert.equal(refused.status, 403);
+    assert.equal(((await refused.json()) as { errors: { code: string }[] }).errors[0]!.code, "DENIED");
   });
 });

@@ -14,10 +14,8 @@ import { referrersTag } from "../remote/client.js";
 import { clientFor, type RegistryClient, RemoteError, type RemoteOptions } from "../remote/index.js";
 import { TrustError } from "./error.js";
 import { MAX_PAYLOAD_BYTES } from "./payload.js";
-import { MAX_SIGNATURES } from "./signature.js";
+import { DSSE_MEDIA_TYPE, MAX_SIGNATURES } from "./signature.js";
 
-/** Media type (and artifact type) of a DSSE envelope. */
-export const DSSE_MEDIA_TYPE = "application/vnd.dsse.envelope.v1+json";
 /** DSSE payload type of an in-toto statement. */
 export const IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json";
 /** Annotation naming the predicate type on the envelope layer (cosign's). */

@@ -11,6 +11,8 @@ export const SIMPLE_SIGNING_MEDIA_TYPE = "application/vnd.dev.cosign.simplesigni
 export const SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature";
 /** `artifactType` of a signature in referrers form (cosign's). */
 export const SIGNATURE_ARTIFACT_TYPE = "application/vnd.dev.cosign.artifact.sig.v1+json";
+/** Media type (and artifact type) of a DSSE envelope (in-toto attestations). */
+export const DSSE_MEDIA_TYPE = "application/vnd.dsse.envelope.v1+json";
 /** Most signatures read for one image: a bound on what a stranger's registry can make us verify. */
 export const MAX_SIGNATURES = 64;
 
