@@ -8,6 +8,7 @@ import {
   type BusyboxRegistry,
   busyboxRegistry,
   docker,
+  pier as pierEngine,
   requireDocker,
   startTestDaemon,
   type TestDaemon,
@@ -86,6 +87,10 @@ describe("pierd enforces containers-policy.json on every pull (--signature-polic
       /refused by .*policy\.json transports\.docker\[.*\]\[0\] \(sigstoreSigned\): signature 1: not signed by any of the trusted keys/,
     );
     r = await docker(d, ["run", "--rm", reg.image, "true"]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /\(sigstoreSigned\): signature 1: not signed by any of the trusted keys/);
+    // pier's own API (pier run pulls through pierd) is refused the same way.
+    r = await pierEngine(d, ["run", "--rm", reg.image, "true"]);
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /\(sigstoreSigned\): signature 1: not signed by any of the trusted keys/);
     r = await docker(d, ["images", "-q"]);
