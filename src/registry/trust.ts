@@ -1,8 +1,8 @@
 /**
  * The registry's `trust` config: repositories whose images are served only when signed. A
  * manifest `GET` in a protected repository is refused with `DENIED` unless a sigstore
- * attachment (`sha256-<hex>.sig` in the same repository) holds a signature of that manifest by
- * one of the rule's keys, naming this repository. Signature artifacts themselves are always
+ * attachment (`sha256-<hex>.sig` in the same repository) or an OCI 1.1 signature referrer holds
+ * a signature of that manifest by one of the rule's keys, naming this repository. Signature artifacts themselves are always
  * served (clients must read them to verify), `HEAD` is not refused (it carries no content) and
  * pushes are never blocked: signing happens after the push.
  *
@@ -17,6 +17,7 @@ import {
   attachmentTag,
   DSSE_MEDIA_TYPE,
   MAX_SIGNATURES,
+  SIGNATURE_ARTIFACT_TYPE,
   SIMPLE_SIGNING_MEDIA_TYPE,
 } from "../trust/signature.js";
 import { verifySigstoreSignature } from "../trust/verify.js";
@@ -93,7 +94,10 @@ export async function checkTrustedPull(
   }
 }
 
-/** Undefined when a valid signature exists; else what is missing or wrong. */
+/**
+ * Undefined when a valid signature exists — in the `.sig` attachment or an OCI 1.1 signature
+ * referrer of the manifest — else what is missing or wrong.
+ */
 async function signatureProblem(
   ctx: RegistryContext,
   name: string,
@@ -102,33 +106,44 @@ async function signatureProblem(
   readBlob: (digest: Digest, max: number) => Promise<Buffer>,
 ): Promise<string | undefined> {
   const tag = attachmentTag(digest);
-  const sigDigest = ctx.meta.resolveTag(name, tag);
-  const sigRow = sigDigest === undefined ? undefined : ctx.meta.manifest(name, sigDigest);
-  if (!sigRow) return `the repository requires a signature and ${name}:${tag} is missing`;
-  let layers: { mediaType?: string; digest?: string; size?: number; annotations?: Record<string, string> }[];
-  try {
-    const doc = JSON.parse(
-      (await readBlob(sigRow.digest as Digest, ctx.config.storage.maxManifestBytes)).toString("utf8"),
-    );
-    layers = Array.isArray(doc.layers) ? doc.layers : [];
-  } catch {
-    return `${name}:${tag} is not a signature manifest`;
+  const candidates: string[] = [];
+  const attached = ctx.meta.resolveTag(name, tag);
+  if (attached !== undefined && ctx.meta.manifest(name, attached)) candidates.push(attached);
+  for (const r of ctx.meta.referrers(name, digest)) {
+    if (r.artifactType === SIGNATURE_ARTIFACT_TYPE) candidates.push(r.digest);
+  }
+  if (candidates.length === 0) {
+    return `the repository requires a signature and ${name}:${tag} is missing (nor is there a signature referrer)`;
   }
   const reasons: string[] = [];
-  for (const l of layers.slice(0, MAX_SIGNATURES)) {
-    if (l.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE || typeof l.digest !== "string") continue;
+  let checked = 0;
+  for (const sigDigest of candidates) {
+    let layers: { mediaType?: string; digest?: string; annotations?: Record<string, string> }[];
     try {
-      const payload = await readBlob(l.digest as Digest, 4 << 20);
-      const v = verifySigstoreSignature({ payload, annotations: l.annotations ?? {} }, keys, digest);
-      // The signature must name this repository (on whatever host the signer reached it).
-      const signed = tryParseReference(v.payload.dockerReference, { defaultTag: false });
-      if (signed?.repository === name) return undefined;
-      reasons.push(`signed for ${v.payload.dockerReference}, not this repository`);
-    } catch (err) {
-      reasons.push((err as Error).message);
+      const doc = JSON.parse(
+        (await readBlob(sigDigest as Digest, ctx.config.storage.maxManifestBytes)).toString("utf8"),
+      );
+      layers = Array.isArray(doc.layers) ? doc.layers : [];
+    } catch {
+      reasons.push(`${sigDigest} is not a signature manifest`);
+      continue;
+    }
+    for (const l of layers) {
+      if (l.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE || typeof l.digest !== "string") continue;
+      if (++checked > MAX_SIGNATURES) break;
+      try {
+        const payload = await readBlob(l.digest as Digest, 4 << 20);
+        const v = verifySigstoreSignature({ payload, annotations: l.annotations ?? {} }, keys, digest);
+        // The signature must name this repository (on whatever host the signer reached it).
+        const signed = tryParseReference(v.payload.dockerReference, { defaultTag: false });
+        if (signed?.repository === name) return undefined;
+        reasons.push(`signed for ${v.payload.dockerReference}, not this repository`);
+      } catch (err) {
+        reasons.push((err as Error).message);
+      }
     }
   }
-  return `no valid signature in ${name}:${tag} (${reasons.join("; ") || "no signature layer"})`;
+  return `no valid signature of it (${reasons.join("; ") || "no signature layer"})`;
 }
 
 /**

@@ -101,6 +101,33 @@ describe("registry trust: protected repositories serve only signed manifests", (
     assert.equal(ok.status, 0, ok.stderr);
   });
 
+  it("accepts an OCI 1.1 signature referrer as well as the attachment", async () => {
+    const store = join(tmp, "store");
+    const ref = `${host}/prod/ref:1`;
+    let r = await pier(store, "image", "create", join(tmp, "rootfs"), "--tag", ref, "--label", "ref=1");
+    assert.equal(r.status, 0, r.stderr);
+    r = await pier(store, "push", "-q", ref);
+    const digest = printedDigest(r);
+    r = await pier(
+      store,
+      "sign",
+      ref,
+      "--key",
+      join(tmp, "good.private"),
+      "--passphrase-file",
+      join(tmp, "pass"),
+      "--referrers",
+    );
+    assert.equal(r.status, 0, r.stderr);
+    // Only the referrer is left.
+    const del = await fetch(`${reg.url}/v2/prod/ref/manifests/sha256-${digest.slice(7)}.sig`, {
+      method: "DELETE",
+    });
+    assert.equal(del.status, 202);
+    r = await pier(join(tmp, "p5"), "pull", "-q", ref, "--policy", join(tmp, "open.json"));
+    assert.equal(r.status, 0, r.stderr);
+  });
+
   it("serves unprotected repositories unsigned, and signature artifacts always", async () => {
     const store = join(tmp, "store");
     const ref = `${host}/dev/app:1`;
