@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import type { AccessPolicy } from "./auth/access.js";
 import type { AuthMode, LoginFailureLimit } from "./auth/authorizer.js";
 import { RegistryError } from "./errors.js";
+import { compileTrustRules, type TrustRule } from "./trust.js";
 
 /**
  * The registry's whole configuration. The config file is this shape as JSON, every field
@@ -107,6 +108,11 @@ export interface RegistryConfig {
   log: { access: boolean };
   /** Bytes of manifests kept in memory. */
   cacheBytes: number;
+  /**
+   * Repositories served only when signed: `[{ "repositories": "prod/*", "keys": ["-----BEGIN PUBLIC KEY-----…"] }]`
+   * (a key may also be a PEM file path). See `trust.ts`.
+   */
+  trust?: TrustRule[];
 }
 
 /** A partial config, as a file, the environment or flags give it. */
@@ -214,6 +220,7 @@ export function checkRegistryConfig(config: RegistryConfig): RegistryConfig {
     bad("auth.loginFailures needs non-negative integers perMinute and burst");
   if (config.metrics.addr !== "" && !/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(config.metrics.addr))
     bad(`metrics.addr must be host:port or empty, got ${config.metrics.addr}`);
+  if (config.trust !== undefined) compileTrustRules(config.trust);
   return config;
 }
 

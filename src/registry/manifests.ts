@@ -7,6 +7,7 @@ import { inspectManifest } from "./manifest.js";
 import type { ManifestRow } from "./metadata.js";
 import { type ManifestReference, parseReference } from "./names.js";
 import { negotiate } from "./negotiate.js";
+import { checkTrustedPull } from "./trust.js";
 
 function unknown(ctx: RegistryContext, name: string, reference: string): RegistryError {
   if (!ctx.meta.repoExists(name)) {
@@ -106,6 +107,7 @@ export async function getManifest(
     return;
   }
   const body = await manifestBytes(ctx, ex.name, row);
+  await checkTrustedPull(ctx, ex.name, row, body, (d, max) => ctx.store.readBytes(d, max));
   ex.res.writeHead(200, headers);
   ex.res.end(body);
 }

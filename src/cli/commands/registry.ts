@@ -22,7 +22,7 @@ function countFlag(name: string, raw: string): number {
 }
 
 /** Reads a password: from stdin when it is not a terminal, else asks on the terminal without echo. */
-async function readPassword(prompt: string): Promise<string> {
+export async function readPassword(prompt: string): Promise<string> {
   const chunks: Buffer[] = [];
   if (!process.stdin.isTTY) {
     for await (const c of process.stdin) chunks.push(c as Buffer);
