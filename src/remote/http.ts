@@ -44,6 +44,8 @@ export interface HttpResponse {
 export interface HttpOptions {
   /** Extra CA certificates (PEM) trusted in addition to the system's. */
   caCert?: string | Buffer;
+  /** Accept any TLS certificate: only for a registry registries.conf marks `insecure`. */
+  skipVerify?: boolean;
   /** Retry policy; default {@link DEFAULT_RETRY_POLICY}. */
   retry?: RetryPolicy;
   /** Maximum parallel connections per origin. */
@@ -76,6 +78,7 @@ export class HttpClient {
       // Extra CA is added to, not substituted for, the system's (as docker's certs.d does).
       connect["ca"] = [...rootCertificates, opts.caCert.toString()];
     }
+    if (opts.skipVerify) connect["rejectUnauthorized"] = false;
     this.agent = new Agent({
       connections: opts.connections ?? 16,
       keepAliveTimeout: 30_000,

@@ -20,6 +20,7 @@ interface RemoteFlags {
   concurrency?: number;
   quiet?: boolean;
   referrers?: boolean;
+  registriesConf?: string;
 }
 
 /** Registries that speak plain HTTP without being asked: loopback ones, as Docker allows. */
@@ -37,7 +38,11 @@ function addRemoteFlags(cmd: Command): Command {
     .option("--insecure-registry <host[:port]>", "allow plain HTTP for this registry (repeatable)", collect)
     .option("--ca-cert <file>", "also trust this PEM CA certificate")
     .option("--creds <user[:password]>", "credentials for this command (else ~/.docker/config.json)")
-    .option("--authfile <file>", "Docker-style config.json with credentials");
+    .option("--authfile <file>", "Docker-style config.json with credentials")
+    .option(
+      "--registries-conf <file>",
+      "registries.conf (mirrors, blocked, short names) instead of $PIER_REGISTRIES_CONF, $CONTAINERS_REGISTRIES_CONF, ~/.config/containers or /etc/containers",
+    );
 }
 
 function addTransferFlags(cmd: Command): Command {
@@ -51,7 +56,13 @@ function addTransferFlags(cmd: Command): Command {
 
 async function remoteOptions(f: RemoteFlags, registriesInUse: readonly string[]): Promise<RemoteOptions> {
   const insecure = [...(f.insecureRegistry ?? []), ...registriesInUse.filter(isLoopbackRegistry)];
-  const opts: RemoteOptions = { insecure: f.insecure === true ? true : insecure };
+  const { defaultSources, loadRegistriesConfig } = await import("../../remote/registries/config.js");
+  const sources = defaultSources();
+  if (f.registriesConf) sources.file = f.registriesConf;
+  const opts: RemoteOptions = {
+    insecure: f.insecure === true ? true : insecure,
+    registries: loadRegistriesConfig(sources),
+  };
   if (f.caCert) opts.caCert = await readFile(f.caCert);
   if (f.authfile) opts.configPath = f.authfile;
   if (f.creds !== undefined) {
@@ -104,7 +115,12 @@ export function registerRemoteCommands(program: Command): void {
     ).action(async (ref: string, f: RemoteFlags, cmd: Command) => {
       const { pull, push } = await import("../../remote/pull.js");
       const { renderer, options } = await transferOptions(f, [await registryOf(ref)], t.verbs, cmd);
-      const result = await (t.name === "pull" ? pull : push)(ref, options).finally(() => renderer.finish());
+      const { terminalPrompt } = await import("../prompt.js");
+      const prompt = terminalPrompt();
+      const result = await (t.name === "pull"
+        ? pull(ref, { ...options, ...(prompt ? { prompt } : {}) })
+        : push(ref, options)
+      ).finally(() => renderer.finish());
       process.stdout.write(`Digest: ${result.digest}\n`);
     });
   }
