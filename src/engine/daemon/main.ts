@@ -21,6 +21,10 @@ const program = new Command("pierd")
   .option("--docker-socket <path>", "Docker API socket (default <exec-root>/docker.sock)")
   .option("--snapshotter <driver>", "overlay or copy (default: overlay when the kernel has it)")
   .option("--insecure-registry <host...>", "registries spoken to over plain HTTP (loopback always is)")
+  .option(
+    "--registries-conf <file>",
+    "registries.conf with mirrors, blocked registries (default $PIER_REGISTRIES_CONF, $CONTAINERS_REGISTRIES_CONF or /etc/containers/registries.conf); reread on SIGHUP",
+  )
   .option("--tls-listen <host:port>", "also serve the Docker API on TCP, with TLS and client certificates")
   .option("--tlscacert <file>", "CA (PEM) that client certificates must chain to")
   .option("--tlscert <file>", "server certificate (PEM)")
@@ -41,6 +45,7 @@ const flags = program.opts<{
   dockerSocket?: string;
   snapshotter?: string;
   insecureRegistry?: string[];
+  registriesConf?: string;
   tlsListen?: string;
   tlscacert?: string;
   tlscert?: string;
@@ -104,6 +109,9 @@ const config: DaemonConfig = {
     : {}),
   ...(snapshotter ? { snapshotter } : {}),
   insecureRegistries: flags.insecureRegistry ?? file.insecureRegistries ?? [],
+  ...((flags.registriesConf ?? file.registriesConf)
+    ? { registriesConf: (flags.registriesConf ?? file.registriesConf) as string }
+    : {}),
 };
 const network = {
   ...file.network,
@@ -120,6 +128,16 @@ try {
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+  // As dockerd: SIGHUP rereads the configuration (here registries.conf); containers stay up.
+  process.on("SIGHUP", () => {
+    try {
+      daemon.reloadRegistries();
+    } catch (err) {
+      process.stderr.write(
+        `${JSON.stringify({ time: new Date().toISOString(), level: "error", msg: `registries configuration kept: ${(err as Error).message}` })}\n`,
+      );
+    }
+  });
 } catch (err) {
   fail((err as Error).message);
 }
