@@ -41,7 +41,7 @@ export function isInsecure(registry: string, insecure: RemoteOptions["insecure"]
  */
 export function clientFor(
   registry: string,
-  opts: RemoteOptions & { onProgress?: ProgressListener } = {},
+  opts: RemoteOptions & { onProgress?: ProgressListener; apiRoot?: string } = {},
 ): RegistryClient {
   const { insecure, credentials, onProgress, registries: _r, onWarning: _w, ...rest } = opts;
   const o: RegistryClientOptions = { ...rest, insecure: isInsecure(registry, insecure) };

@@ -1,6 +1,7 @@
 /**
  * `registries.conf` as containers-registries.conf(5) and containers-registries.conf.d(5) define it:
  * the main file, then `registries.conf.d/*.conf` in name order, then the short-name alias cache.
+ * `$PIER_CERTS_D` (default /etc/pier/certs.d) adds containerd's per-host hosts.toml.
  * Every key is either applied or refused with a message naming it and its file: a configuration
  * pier half-applies would send pulls where the operator did not mean them to go.
  */
@@ -9,6 +10,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { RemoteError } from "../error.js";
+import { DEFAULT_CERTS_DIR } from "./hosts-dir.js";
 
 /** When a mirror is used, as `pull-from-mirror` says. */
 export type PullFromMirror = "all" | "digest-only" | "tag-only";
@@ -44,6 +46,8 @@ export interface RegistriesConfig {
   aliases: Map<string, string>;
   /** Files read, in order (for messages and `pier info`). */
   files: string[];
+  /** containerd-style `<host>/hosts.toml` and Docker-style `*.crt`/`*.cert`/`*.key` per host. */
+  certsDir?: string;
 }
 
 /** Where the configuration comes from. */
@@ -54,6 +58,8 @@ export interface RegistriesConfSources {
   dirs?: string[];
   /** Short-name alias cache files read after the configuration (they take precedence). */
   aliasFiles?: string[];
+  /** Per-host directory (hosts.toml, certificates); default `$PIER_CERTS_D` or /etc/pier/certs.d. */
+  certsDir?: string;
 }
 
 /** The empty configuration: no rewrite, Docker Hub for short names, as Docker behaves. */
@@ -152,6 +158,7 @@ export function loadRegistriesConfig(sources: RegistriesConfSources = defaultSou
   }
   merged.registries = [...byPrefix.values()];
   merged.files = files;
+  if (sources.certsDir) merged.certsDir = sources.certsDir;
   return merged;
 }
 

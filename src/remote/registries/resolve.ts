@@ -7,6 +7,7 @@
 import { parseReference, type Reference } from "../../oci/reference.js";
 import { RemoteError } from "../error.js";
 import type { RegistriesConfig, RegistryConfig } from "./config.js";
+import { type HostEndpoint, loadHostsFile } from "./hosts-dir.js";
 
 /** One place to pull a reference from. */
 export interface PullEndpoint {
@@ -16,6 +17,8 @@ export interface PullEndpoint {
   insecure: boolean;
   /** True for a mirror (a failure falls through to the next endpoint). */
   mirror: boolean;
+  /** Set for an endpoint of a hosts.toml: its exact URL, TLS and headers. */
+  host?: HostEndpoint;
 }
 
 /** Length of `prefix`'s match at the start of `ref`, or -1 (containers/image's refMatchingPrefix). Pure. */
@@ -70,6 +73,18 @@ function rewrite(ref: Reference, prefix: string, location: string): Reference {
  */
 export function pullEndpoints(config: RegistriesConfig, ref: Reference): PullEndpoint[] {
   const reg = findRegistry(config, ref);
+  const hosts = config.certsDir ? loadHostsFile(config.certsDir, ref.registry) : undefined;
+  if (hosts && reg) {
+    throw new RemoteError(
+      "INVALID_REGISTRIES_CONF",
+      `${ref.toString()}: both ${hosts.file} and the [[registry]] prefix "${reg.prefix}" of registries.conf (${config.files.join(", ")}) configure it; keep one`,
+    );
+  }
+  if (hosts) {
+    // containerd: a host without "resolve" cannot turn a tag into a digest, so it serves digest pulls only
+    const usable = hosts.mirrors.filter((h) => ref.digest !== undefined || h.capabilities.has("resolve"));
+    return [...usable.map((h) => hostEndpoint(ref, h, true)), hostEndpoint(ref, hosts.server, false)];
+  }
   if (!reg) return [{ ref, insecure: false, mirror: false }];
   if (reg.blocked) {
     throw new RemoteError(
@@ -89,6 +104,13 @@ export function pullEndpoints(config: RegistriesConfig, ref: Reference): PullEnd
   }
   out.push({ ref: rewrite(ref, reg.prefix, reg.location), insecure: reg.insecure, mirror: false });
   return out;
+}
+
+function hostEndpoint(ref: Reference, h: HostEndpoint, mirror: boolean): PullEndpoint {
+  const r = parseReference(
+    `${h.host}/${ref.repository}${ref.tag ? `:${ref.tag}` : ""}${ref.digest ? `@${ref.digest}` : ""}`,
+  );
+  return { ref: r, insecure: h.origin.startsWith("http:") || h.skipVerify, mirror, host: h };
 }
 
 /** True when pushing to or naming `ref` is refused (`blocked = true`). Pure. */

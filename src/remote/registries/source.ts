@@ -16,6 +16,7 @@ import type { RetryPolicy } from "../retry.js";
 import { RegistryImage } from "../transports/docker.js";
 import type { ImageSource, RegistryLocation } from "../transports/types.js";
 import { emptyRegistriesConfig } from "./config.js";
+import { certsDirTls } from "./hosts-dir.js";
 import { type PullEndpoint, pullEndpoints } from "./resolve.js";
 
 /** A dead mirror must not cost a minute of backoff before the next one is asked. */
@@ -59,6 +60,12 @@ export class MirroredRegistrySource implements ImageSource {
         throw err;
       }
       for (const endpoint of endpoints) {
+        if (endpoint.host) {
+          // a hosts.toml endpoint is an exact URL: its scheme is the one to use
+          const scheme = endpoint.host.origin.startsWith("http:") ? "http" : "https";
+          this.attempts.push({ logical, endpoint, scheme, skipVerify: endpoint.host.skipVerify });
+          continue;
+        }
         // registries.conf's `insecure` allows unverified TLS and plain HTTP: try TLS first, as containers/image
         const cliInsecure = isInsecure(endpoint.ref.registry, opts.insecure);
         if (endpoint.insecure && !cliInsecure) {
@@ -88,13 +95,21 @@ export class MirroredRegistrySource implements ImageSource {
   }
 
   private open(a: Attempt): RegistryImage {
-    const base = { ...this.opts, insecure: a.scheme === "http" };
-    const o = a.endpoint.mirror && !this.opts.retry ? { ...base, retry: MIRROR_RETRY } : base;
-    const client = clientFor(a.endpoint.ref.registry, {
-      ...o,
-      ...(a.skipVerify ? { skipVerify: true } : {}),
-    });
-    return new RegistryImage(a.endpoint.ref, { client }).withOwnedClient();
+    const o: RemoteOptions & { apiRoot?: string } = { ...this.opts, insecure: a.scheme === "http" };
+    if (a.endpoint.mirror && !this.opts.retry) o.retry = MIRROR_RETRY;
+    if (a.skipVerify) o.skipVerify = true;
+    const registry = a.endpoint.ref.registry;
+    const certsDir = this.opts.registries?.certsDir;
+    // Docker's certs.d for the host actually connected to, then hosts.toml's own ca/client
+    const tls = certsDir ? certsDirTls(certsDir, registry) : undefined;
+    const h = a.endpoint.host;
+    const ca = [...(tls?.ca ?? []), ...(h?.ca ?? []), ...extraCa(this.opts.caCert)];
+    if (ca.length) o.caCert = ca;
+    const clientCert = h?.client ?? tls?.client;
+    if (clientCert) o.clientCert = clientCert;
+    if (h && Object.keys(h.headers).length) o.headers = { ...this.opts.headers, ...h.headers };
+    if (h) o.apiRoot = h.apiRoot;
+    return new RegistryImage(a.endpoint.ref, { client: clientFor(registry, o) }).withOwnedClient();
   }
 
   async getManifest(digest?: Digest): Promise<FetchedManifest> {
@@ -144,4 +159,9 @@ export class MirroredRegistrySource implements ImageSource {
   async close(): Promise<void> {
     await this.image?.close();
   }
+}
+
+function extraCa(ca: RemoteOptions["caCert"]): (string | Buffer)[] {
+  if (ca === undefined) return [];
+  return Array.isArray(ca) ? [...ca] : [ca as string | Buffer];
 }
