@@ -90,14 +90,21 @@ export function defaultSources(
     process.getuid?.() === 0
       ? "/var/cache/containers/short-name-aliases.conf"
       : join(home, ".cache/containers/short-name-aliases.conf");
+  const certsDir = env["PIER_CERTS_D"] || DEFAULT_CERTS_DIR;
   const named = env["PIER_REGISTRIES_CONF"] || env["CONTAINERS_REGISTRIES_CONF"];
   if (named)
-    return { file: named, dirs: ["/etc/containers/registries.conf.d", userDir], aliasFiles: [cache] };
-  if (existsSync(userFile)) return { file: userFile, dirs: [userDir], aliasFiles: [cache] };
+    return {
+      file: named,
+      dirs: ["/etc/containers/registries.conf.d", userDir],
+      aliasFiles: [cache],
+      certsDir,
+    };
+  if (existsSync(userFile)) return { file: userFile, dirs: [userDir], aliasFiles: [cache], certsDir };
   return {
     file: "/etc/containers/registries.conf",
     dirs: ["/etc/containers/registries.conf.d", userDir],
     aliasFiles: [cache],
+    certsDir,
   };
 }
 

@@ -127,9 +127,8 @@ function parseHost(
   if (client !== undefined) {
     // containerd: "cert+key.pem", ["cert.pem", "key.pem"] or [["cert.pem", "key.pem"]]
     const pairs = typeof client === "string" ? [[client]] : Array.isArray(client) ? client : undefined;
-    const list =
-      pairs && pairs.every((p) => typeof p === "string") ? [pairs as string[]] : (pairs as unknown[]);
-    if (!list || list.length !== 1)
+    const list = pairs?.every((p) => typeof p === "string") ? [pairs as string[]] : (pairs as unknown[]);
+    if (list?.length !== 1)
       throw hostsError(
         file,
         `${where}: client: one certificate (a path, or [cert, key]); pier uses one per host`,
