@@ -13,6 +13,7 @@ import {
   type BusyboxRegistry,
   busyboxRegistry,
   docker,
+  pier,
   requireDocker,
   startTestDaemon,
   type TestDaemon,
@@ -83,6 +84,10 @@ test("docker pull busybox comes from the mirror; docker info shows it", async ()
     text.stdout,
     new RegExp(`Registry Mirrors:\\s+https://${mirror.replace(/\./g, "\\.")}/busybox`),
   );
+  const ours = await pier(d, ["system", "info"]);
+  assert.equal(ours.status, 0, ours.stderr);
+  assert.match(ours.stdout, /Insecure Registries:\n 127\.0\.0\.0\/8\n/);
+  assert.ok(ours.stdout.includes(`Registry Mirrors:\n https://${mirror}/busybox (docker.io)\n`), ours.stdout);
 });
 
 test("SIGHUP rereads registries.conf without touching running containers", async () => {
