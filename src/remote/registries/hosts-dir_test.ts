@@ -150,6 +150,50 @@ test("TLS mirror: refused without its CA, trusted with hosts.toml ca, with certs
   assert.equal(trapped, after1);
 });
 
+test("client certificates: hosts.toml `client` and certs.d *.cert/*.key are presented; none is refused", async () => {
+  const clientDir = join(tmp, "client");
+  await mkdir(clientDir);
+  const client = await writeSelfSignedKeyPair(clientDir, "pier-client");
+  const mtls = await startDockerRegistry(
+    { kind: "none" },
+    { certFile: pair.certFile, keyFile: pair.keyFile, clientCas: [client.certFile] },
+  );
+  try {
+    const clientCert = { cert: client.certPem, key: client.keyPem };
+    await copy(`oci:${join(tmp, "layout")}:busybox`, `docker://${mtls.host}/pause:3.10`, {
+      caCert: pair.certPem,
+      clientCert,
+    });
+    const mirror = (extra: string) =>
+      `server = "http://127.0.0.1:${trapPort}"\n[host."https://${mtls.host}"]\n  capabilities = ["pull", "resolve"]\n  ca = "${pair.certFile}"\n${extra}`;
+    const opts = (registries: ReturnType<typeof loadRegistriesConfig>) => ({
+      registries,
+      storeRoot: join(tmp, `s-mtls-${n}`),
+      onWarning: () => {},
+      retry: { retries: 0, baseDelayMs: 1, maxDelayMs: 1 },
+    });
+    const before = trapped;
+    await assert.rejects(
+      pull("registry.k8s.io/pause:3.10", opts(await setup({ "registry.k8s.io/hosts.toml": mirror("") }))),
+    );
+    assert.ok(trapped > before, "the mirror accepted a connection without a client certificate");
+    const after1 = trapped;
+    const withClient = await setup({
+      "registry.k8s.io/hosts.toml": mirror(`  client = [["${client.certFile}", "${client.keyFile}"]]\n`),
+    });
+    assert.equal((await pull("registry.k8s.io/pause:3.10", opts(withClient))).digest, digest);
+    const dockerStyle = await setup({
+      "registry.k8s.io/hosts.toml": mirror(""),
+      [`${mtls.host}/client.cert`]: client.certPem,
+      [`${mtls.host}/client.key`]: client.keyPem,
+    });
+    assert.equal((await pull("registry.k8s.io/pause:3.10", opts(dockerStyle))).digest, digest);
+    assert.equal(trapped, after1);
+  } finally {
+    await mtls.stop();
+  }
+});
+
 test("certs.d applies to registries.conf mirrors too (Docker's per-host CA)", async () => {
   const dir = join(tmp, "certs-docker");
   await mkdir(join(dir, tls.host), { recursive: true });
