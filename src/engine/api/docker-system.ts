@@ -3,6 +3,7 @@
  * (containers, volumes, build cache), `/events` with filters and `since`/`until`, container
  * `stats` (one-shot or streamed every second) and `pause`/`unpause`.
  */
+
 import { existsSync, statfsSync } from "node:fs";
 import { lstat, readdir } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -10,6 +11,8 @@ import { arch, cpus, hostname, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { PIER_VERSION } from "../../cli/version.js";
 import { tryParseReference } from "../../oci/reference.js";
+import type { RegistriesConfig } from "../../remote/registries/config.js";
+import { insecureRegistries } from "../../remote/registries/resolve.js";
 import type { ContainerService } from "../containers/service.js";
 import type { ContainerRecord } from "../containers/store.js";
 import { EngineError } from "../error.js";
@@ -118,6 +121,39 @@ export function containerMatches(s: Record<string, unknown>, filters: Record<str
   return true;
 }
 
+/**
+ * Docker's `RegistryConfig`: `Mirrors` are Docker Hub's mirrors as URLs (what `docker info`
+ * prints under "Registry Mirrors"), `IndexConfigs` one entry per configured registry with its
+ * own mirrors, insecure registries not `Secure`. Pure.
+ */
+export function registryConfig(
+  config: RegistriesConfig,
+  insecureFlags: readonly string[],
+): Record<string, unknown> {
+  const url = (location: string, insecure: boolean) =>
+    `${insecure ? "http" : "https"}://${location}${location.includes("/") ? "" : "/"}`;
+  const indexConfigs: Record<string, unknown> = {};
+  const index = (name: string, secure: boolean, mirrors: string[]) => {
+    indexConfigs[name] = { Name: name, Mirrors: mirrors, Secure: secure, Official: name === "docker.io" };
+  };
+  index("docker.io", true, []);
+  for (const r of config.registries) {
+    if (r.prefix.startsWith("*.") && !r.location) continue;
+    const host = r.prefix.split("/")[0]!;
+    const mirrors = r.mirrors.map((m) => url(m.location, m.insecure));
+    const prior = indexConfigs[host] as { Mirrors: string[]; Secure: boolean } | undefined;
+    index(host, !r.insecure && (prior?.Secure ?? true), [...(prior?.Mirrors ?? []), ...mirrors]);
+  }
+  // every host pier may speak HTTP (or unverified TLS) to, mirrors included, is listed as not Secure
+  for (const h of [...insecureRegistries(config), ...insecureFlags])
+    index(h, false, (indexConfigs[h] as { Mirrors?: string[] } | undefined)?.Mirrors ?? []);
+  return {
+    InsecureRegistryCIDRs: ["127.0.0.0/8"],
+    IndexConfigs: indexConfigs,
+    Mirrors: (indexConfigs["docker.io"] as { Mirrors: string[] }).Mirrors,
+  };
+}
+
 /** Docker's `/info` document. */
 export async function dockerInfo(svc: ContainerService): Promise<Record<string, unknown>> {
   const all = svc.list();
@@ -172,7 +208,7 @@ export async function dockerInfo(svc: ContainerService): Promise<Record<string, 
     Isolation: "",
     InitBinary: "",
     SecurityOptions: ["name=seccomp,profile=builtin", ...(version === "2" ? ["name=cgroupns"] : [])],
-    RegistryConfig: { InsecureRegistryCIDRs: ["127.0.0.0/8"], IndexConfigs: {}, Mirrors: [] },
+    RegistryConfig: registryConfig(svc.images.registries, svc.images.insecure),
     Labels: [],
     Warnings: [],
   };
