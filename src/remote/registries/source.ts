@@ -89,6 +89,11 @@ export class MirroredRegistrySource implements ImageSource {
     return this.chosen;
   }
 
+  /** The endpoint actually read from (a mirror's or the upstream's), after {@link getManifest}. */
+  get chosenImage(): RegistryImage | undefined {
+    return this.image;
+  }
+
   /** The registry location actually read from (a mirror's), for mounts on the same registry. */
   get location(): RegistryLocation | undefined {
     return this.image?.location;
