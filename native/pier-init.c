@@ -784,9 +784,13 @@ static void run_hook(record_t *r) {
   }
   close(in[0]);
   if (state_json) {
-    signal(SIGPIPE, SIG_IGN);
+    /* A hook that does not read its stdin must not kill the helper; the disposition the helper
+     * had (the default, once `cloexec` ran) is restored for the user program. */
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+    sigaction(SIGPIPE, &ign, &old);
     if (write(in[1], state_json, state_len) < 0) {
     }
+    sigaction(SIGPIPE, &old, NULL);
   }
   close(in[1]);
   long timeout_ms = atol(r->argv[1]) * 1000;
@@ -1255,8 +1259,9 @@ static void op_seccomp(record_t *r) {
   unsigned long flags = (unsigned long)num(r->argv[0]);
   long ret = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
   if (ret < 0) die("load seccomp filter: %s", strerror(errno));
+  /* From here on every syscall is the profile's to allow: only the listener hand-over (which
+   * needs the fd the load returned) and the plan's remaining ops; `bytes` stays allocated. */
   if (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) send_seccomp_listener((int)ret);
-  free(bytes);
 }
 
 static void op_waitfifo(void) {
@@ -1309,28 +1314,67 @@ static void op_home(record_t *r) {
   envv = next;
 }
 
+/*
+ * cloexec: marks every fd above stdio and the preserved ones close-on-exec (CVE-2024-21626) and
+ * gives SIGPIPE back its default disposition. Runs before any seccomp filter, so that a profile
+ * never has to allow close_range or rt_sigaction for the helper's sake; every fd opened later
+ * is close-on-exec already. Without close_range (kernels before 5.11) each fd in /proc/self/fd
+ * is marked by itself, as runc does.
+ */
+static void op_cloexec(void) {
+  unsigned int first = 3 + (unsigned)preserve_fds;
+  if (close_range(first, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+    if (errno != ENOSYS && errno != EINVAL) die("close_range: %s", strerror(errno));
+    int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) die("open /proc/self/fd: %s", strerror(errno));
+    char buf[4096];
+    for (;;) {
+      long n = syscall(SYS_getdents64, dfd, buf, sizeof buf);
+      if (n < 0) die("read /proc/self/fd: %s", strerror(errno));
+      if (n == 0) break;
+      for (long off = 0; off < n;) {
+        struct {
+          uint64_t ino;
+          int64_t off;
+          unsigned short reclen;
+          unsigned char type;
+          char name[];
+        } *d = (void *)(buf + off);
+        long fd = strtol(d->name, NULL, 10);
+        if (d->name[0] >= '0' && d->name[0] <= '9' && fd >= (long)first && fd != dfd) fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+        off += d->reclen;
+      }
+    }
+    close(dfd);
+  }
+  signal(SIGPIPE, SIG_DFL);
+}
+
+/*
+ * exec ARGS...: execve, and nothing else: the plan may have loaded a seccomp filter right
+ * before, which then only has to allow execve (no allocation, no other syscall; a name without
+ * a slash is tried in each $PATH directory).
+ */
 static void op_exec(record_t *r) {
   need(r, 1);
-  if (close_range(3 + (unsigned)preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0) die("close_range: %s", strerror(errno));
-  if (sync_fd >= 0) {
-    /* Close-on-exec: TypeScript sees EOF once execve succeeds. */
-  }
   char **args = r->argv;
-  signal(SIGPIPE, SIG_DFL);
-  if (!envv) envv = calloc(1, sizeof(char *));
   if (strchr(args[0], '/')) {
     execve(args[0], args, envv);
     die("exec %s: %s", args[0], strerror(errno));
   }
   const char *path = env_get("PATH");
   if (!path) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  char *copy = strdup(path), *save = NULL;
   int last_err = ENOENT;
-  for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+  for (const char *d = path;;) {
+    const char *end = strchr(d, ':');
+    size_t len = end ? (size_t)(end - d) : strlen(d);
     char full[PATH_MAX];
-    snprintf(full, sizeof full, "%s/%s", *d ? d : ".", args[0]);
-    execve(full, args, envv);
-    if (errno != ENOENT && errno != ENOTDIR) last_err = errno;
+    if (snprintf(full, sizeof full, "%.*s/%s", (int)(len ? len : 1), len ? d : ".", args[0]) < (int)sizeof full) {
+      execve(full, args, envv);
+      if (errno != ENOENT && errno != ENOTDIR) last_err = errno;
+    }
+    if (!end) break;
+    d = end + 1;
   }
   errno = last_err;
   die("exec: \"%s\": executable file not found in $PATH", args[0]);
@@ -1575,11 +1619,13 @@ int main(int argc, char **argv, char **envp) {
       need(&r, 1);
       umask((mode_t)num(r.argv[0]));
     } else if (!strcmp(op, "cwd")) {
+      /* cwd PATH [verified]: the first time (as root, before any filter) also checks where it
+       * landed; the plan enters it again as the user, when a filter may deny getcwd. */
       need(&r, 1);
       if (chdir(r.argv[0]) < 0) die("chdir to cwd (\"%s\") set in config.json failed: %s", r.argv[0], strerror(errno));
       char buf[PATH_MAX];
       /* A cwd reached through a leaked host fd reads as "(unreachable)..." (CVE-2024-21626). */
-      if (!getcwd(buf, sizeof buf) || buf[0] != '/') die("cwd %s is outside the container root", r.argv[0]);
+      if (r.argc < 2 && (!getcwd(buf, sizeof buf) || buf[0] != '/')) die("cwd %s is outside the container root", r.argv[0]);
     } else if (!strcmp(op, "user")) {
       op_user(&r);
     } else if (!strcmp(op, "bounding")) {
@@ -1608,12 +1654,14 @@ int main(int argc, char **argv, char **envp) {
     } else if (!strcmp(op, "waitfifo")) {
       op_waitfifo();
     } else if (!strcmp(op, "env")) {
-      envv = r.argv;
+      envv = r.argv; /* NULL-terminated even when empty (next_record allocates argc + 1) */
+    } else if (!strcmp(op, "cloexec")) {
+      op_cloexec();
     } else if (!strcmp(op, "home")) {
       op_home(&r);
     } else if (!strcmp(op, "personality")) {
       need(&r, 1);
-      /* Last before execve: nothing of the helper itself runs under the new execution domain. */
+      /* Before any filter (as runc): the helper's remaining steps do not depend on it. */
       if (personality((unsigned long)num(r.argv[0])) < 0) die("personality %s: %s", r.argv[0], strerror(errno));
     } else if (!strcmp(op, "exec")) {
       op_exec(&r);

@@ -440,13 +440,17 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
   warnings.push(...p.warnings);
   if (spec.linux?.personality?.flags?.length)
     warnings.push("linux.personality.flags: the runtime-spec defines no flag values; ignored");
-  child.push(...p.rlimits);
-  child.push(op("notify", NOTIFY_READY));
+  child.push(...p.rlimits, ...p.prepare);
+  // The ready point (create returns) as runc's syncParentReady: before a filter that needs
+  // privileges (no no_new_privs), otherwise after the privileges are dropped, so that create
+  // reports a failure to set the user, cwd or capabilities.
+  if (proc.noNewPrivileges) child.push(...p.finalize, op("notify", NOTIFY_READY));
+  else child.push(op("notify", NOTIFY_READY), ...p.finalize);
   child.push(op("waitfifo"));
   // Released by start but not yet running the user program: runtime.md's "created".
   if (hookCount("startContainer") > 0) child.push(op("hookstate", "created"));
   for (const h of hooks.startContainer ?? []) child.push(hookOp(h));
-  child.push(...p.finish);
+  child.push(...p.exec);
   return { ops: [...pre, ...child], warnings, rootfs, newNamespaces };
 }
 

@@ -44,7 +44,8 @@ test("the default spec plans clone, cgroup sync, mounts, devices, pivot, masks a
   assert.ok(at("mkdev") < at("syncwait") && at("syncwait") < at("pivot"));
   assert.ok(at("rootfs") < at("mount") && at("mount") < at("mkdev") && at("mkdev") < at("pivot"));
   assert.ok(at("pivot") < at("ropath") && at("ropath") < at("mask") && at("mask") < at("readonlyroot"));
-  assert.ok(at("notify") < at("waitfifo") && at("waitfifo") < at("user") && at("user") < at("caps"));
+  // noNewPrivileges (the default spec): privileges dropped before create returns, as the user.
+  assert.ok(at("user") < at("caps") && at("caps") < at("notify") && at("notify") < at("waitfifo"));
   assert.ok(at("bounding") < at("user"), "the bounding set is dropped while still privileged");
   assert.equal(ops.at(-1), "exec");
   assert.equal(plan.rootfs, "/b/rootfs");
@@ -194,4 +195,38 @@ test("the plan encoding round-trips and refuses NUL bytes", () => {
   const plan = planCreate(input((s) => s.process?.env?.push("MULTI=a\nb c")));
   assert.deepEqual(decodePlan(encodePlan(plan.ops)), plan.ops);
   assert.throws(() => encodePlan([{ op: "env", args: ["A=\0"] }]), /NUL/);
+});
+
+const filter = { flags: 0, bpf: new Uint8Array(8) };
+
+test("with noNewPrivileges the filter is loaded right before execve, after every other step", () => {
+  const plan = planCreate({ ...input(), seccomp: filter });
+  const ops = plan.ops.map((o) => o.op);
+  const sc = ops.indexOf("seccomp");
+  assert.deepEqual(ops.slice(sc), ["seccomp", "exec"]);
+  const at = (n: string) => ops.indexOf(n);
+  // pier-init's own steps (close-on-exec, the cwd check, no_new_privs) come before it.
+  assert.ok(at("cloexec") < at("nnp") && at("cwd") < at("nnp") && at("nnp") < at("user"));
+  assert.ok(at("caps") < at("notify") && at("waitfifo") < sc);
+  assert.deepEqual(plan.ops[at("cwd")]?.args, ["/"], "the first cwd verifies where it landed");
+  assert.deepEqual(plan.ops[ops.lastIndexOf("cwd")]?.args, ["/", "verified"]);
+});
+
+test("without noNewPrivileges the filter is loaded before privileges are dropped, as runc does", () => {
+  const plan = planCreate({
+    ...input((s) => {
+      if (s.process) s.process.noNewPrivileges = false;
+      s.hooks = { startContainer: [{ path: "/bin/sc" }] };
+    }),
+    seccomp: filter,
+  });
+  const ops = plan.ops.map((o) => o.op);
+  const at = (n: string) => ops.indexOf(n);
+  assert.equal(at("nnp"), -1);
+  // runc: syncParentReady, InitSeccomp, finalizeNamespace (bounding, user, chdir, caps), fifo,
+  // startContainer hooks, execve. pier-init's own close-on-exec and cwd check stay in front.
+  assert.ok(at("cloexec") < at("notify") && at("cwd") < at("notify"));
+  assert.ok(at("notify") < at("seccomp") && at("seccomp") < at("bounding"));
+  assert.ok(at("bounding") < at("user") && at("user") < at("caps") && at("caps") < at("waitfifo"));
+  assert.ok(at("waitfifo") < at("hook") && at("hook") < at("exec"));
 });
