@@ -109,6 +109,13 @@ static void die(const char *fmt, ...) {
       close(sync_fd);
       ctl_relay(ctl_fd, 1);
     }
+    /* Stay until the runtime has read the line and hangs up (bounded): a reply it writes to a
+     * sync point meanwhile must not find the socket closed, which would lose the line. */
+    shutdown(sync_fd, SHUT_WR);
+    struct pollfd p = {.fd = sync_fd, .events = POLLIN};
+    char drain[256];
+    while (poll(&p, 1, 10000) > 0 && read(sync_fd, drain, sizeof drain) > 0) {
+    }
   } else {
     if (write(2, "pier-init: ", 11) < 0 || write(2, line + 6, (size_t)n - 6) < 0) {
     }
@@ -700,9 +707,62 @@ static void op_rootprop(record_t *r) {
     die("set propagation of /: %s", strerror(errno));
 }
 
+/*
+ * Finds, in this mount namespace's /proc/self/mountinfo, the mount point that holds `path` (an
+ * absolute path without symlinks): the longest mount point that is `path` or one of its parents.
+ * Writes it to `mp` and returns its propagation: MOUNT_SHARED and/or MOUNT_UNBINDABLE bits, 0
+ * for private or slave, -1 when not found.
+ */
+#define MOUNT_SHARED 1
+#define MOUNT_UNBINDABLE 2
+static int holding_mount(const char *path, char *mp, size_t mplen) {
+  FILE *f = fopen("/proc/self/mountinfo", "re");
+  if (!f) die("open /proc/self/mountinfo: %s", strerror(errno));
+  char line[8192];
+  size_t best = 0;
+  int shared = -1;
+  while (fgets(line, sizeof line, f)) {
+    /* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER */
+    char *save = NULL, *field = strtok_r(line, " ", &save);
+    for (int i = 0; field && i < 4; i++) field = strtok_r(NULL, " ", &save);
+    if (!field) continue;
+    char point[PATH_MAX];
+    size_t n = 0;
+    for (const char *c = field; *c && n + 1 < sizeof point; c++) {
+      /* mountinfo escapes space, tab, newline and backslash as \ooo */
+      if (c[0] == '\\' && c[1] >= '0' && c[1] <= '3' && c[2] >= '0' && c[2] <= '7' && c[3] >= '0' && c[3] <= '7') {
+        point[n++] = (char)((c[1] - '0') * 64 + (c[2] - '0') * 8 + (c[3] - '0'));
+        c += 3;
+      } else point[n++] = *c;
+    }
+    point[n] = 0;
+    int holds = !strcmp(point, "/") || (!strncmp(path, point, n) && (path[n] == '/' || path[n] == 0));
+    if (!holds || n < best) continue;
+    best = n;
+    snprintf(mp, mplen, "%s", point);
+    shared = 0;
+    strtok_r(NULL, " ", &save); /* options */
+    for (char *opt = strtok_r(NULL, " ", &save); opt && strcmp(opt, "-"); opt = strtok_r(NULL, " ", &save)) {
+      if (!strncmp(opt, "shared:", 7)) shared |= MOUNT_SHARED;
+      if (!strncmp(opt, "unbindable", 10)) shared |= MOUNT_UNBINDABLE;
+    }
+  }
+  fclose(f);
+  return shared;
+}
+
 static void op_rootfs(record_t *r) {
   need(r, 1);
-  root_path = strdup(r->argv[0]);
+  char real[PATH_MAX];
+  if (!realpath(r->argv[0], real)) die("rootfs %s: %s", r->argv[0], strerror(errno));
+  root_path = strdup(real);
+  /* As runc's rootfsParentMountPrivate: the mount holding the rootfs is the bind's source and
+   * its parent; shared, it makes the bind shared and pivot_root refuses both (EINVAL), and an
+   * unbindable one (rootfsPropagation unbindable) cannot be bound at all. Private here, in the
+   * container's mount namespace, nothing propagates back to the host either. */
+  char mp[PATH_MAX];
+  if (holding_mount(root_path, mp, sizeof mp) > 0 && mount(NULL, mp, NULL, MS_PRIVATE, NULL) < 0)
+    die("make %s private: %s", mp, strerror(errno));
   if (mount(root_path, root_path, NULL, MS_BIND | MS_REC, NULL) < 0)
     die("bind rootfs %s: %s", root_path, strerror(errno));
   root_fd = open(root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -817,6 +877,11 @@ static void run_hook(record_t *r) {
 }
 
 static void op_pivot(void) {
+  /* pivot_root also refuses a shared old root (a `shared` rootfsPropagation made it so, which
+   * runc then fails on): it is detached right below, so it is made private first. */
+  char mp[PATH_MAX];
+  if (holding_mount("/", mp, sizeof mp) > 0 && mount(NULL, "/", NULL, MS_PRIVATE, NULL) < 0)
+    die("make / private: %s", strerror(errno));
   if (fchdir(root_fd) < 0) die("chdir rootfs: %s", strerror(errno));
   if (syscall(SYS_pivot_root, ".", ".") < 0) die("pivot_root: %s", strerror(errno));
   /* The old root now sits on top of the new one; make it private so nothing propagates, detach. */
