@@ -277,6 +277,8 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
         'root.readonly: needs a mount namespace (linux.namespaces has no "mount")',
       );
   }
+  if (linux.netDevices && Object.keys(linux.netDevices).length > 0)
+    throw new RuntimeError("INVALID_CONFIG", "linux.netDevices: moving network devices is not supported");
   const userNs = namespaces.find((n) => n.type === "user");
   const newUserNs = userNs !== undefined && !userNs.path;
   if (newUserNs && (!linux.uidMappings?.length || !linux.gidMappings?.length)) {

@@ -23,13 +23,24 @@ export interface CapabilityMask {
   unknown: string[];
 }
 
-/** Bit mask of capability names; names above `lastCap` or unknown are reported, not fatal (as runc). */
-export function capabilityMask(names: readonly string[] | undefined, lastCap: number): CapabilityMask {
+/**
+ * Bit mask of capability names. A name Linux does not define is refused (`INVALID_CONFIG` naming
+ * `field`): config-linux.md, "any value which cannot be mapped to a relevant kernel interface
+ * MUST cause an error". One this kernel is too old for (above `lastCap`) is reported in
+ * `unknown` and left out, as runc does, so that configs naming new capabilities run everywhere.
+ */
+export function capabilityMask(
+  names: readonly string[] | undefined,
+  lastCap: number,
+  field = "process.capabilities",
+): CapabilityMask {
   let mask = 0n;
   const unknown: string[] = [];
-  for (const name of names ?? []) {
+  for (const [i, name] of (names ?? []).entries()) {
     const n = CAPABILITIES[name];
-    if (n === undefined || n > lastCap) unknown.push(name);
+    if (n === undefined)
+      throw new RuntimeError("INVALID_CONFIG", `${field}[${i}]: unknown capability ${JSON.stringify(name)}`);
+    if (n > lastCap) unknown.push(name);
     else mask |= 1n << BigInt(n);
   }
   return { mask, unknown };
@@ -98,16 +109,18 @@ export function processOps(input: ProcessOpsInput): ProcessOps {
   if (!p.args || p.args.length === 0)
     throw new RuntimeError("INVALID_CONFIG", "process.args: must not be empty");
   const caps = p.capabilities ?? {};
+  const mask = (set: keyof typeof caps) =>
+    capabilityMask(caps[set], input.lastCap, `process.capabilities.${set}`);
   const sets = {
-    bounding: capabilityMask(caps.bounding, input.lastCap),
-    effective: capabilityMask(caps.effective, input.lastCap),
-    permitted: capabilityMask(caps.permitted, input.lastCap),
-    inheritable: capabilityMask(caps.inheritable, input.lastCap),
-    ambient: capabilityMask(caps.ambient, input.lastCap),
+    bounding: mask("bounding"),
+    effective: mask("effective"),
+    permitted: mask("permitted"),
+    inheritable: mask("inheritable"),
+    ambient: mask("ambient"),
   };
   for (const [set, m] of Object.entries(sets)) {
     for (const name of m.unknown)
-      warnings.push(`process.capabilities.${set}: unknown capability ${name} ignored`);
+      warnings.push(`process.capabilities.${set}: ${name} is not known to this kernel; ignored`);
   }
   const prepare: PlanOp[] = [
     op("env", ...(p.env ?? [])),
