@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { chmodSync } from "node:fs";
+import { chmodSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busybox.js";
@@ -75,4 +75,29 @@ test(`${CYCLES} create + start + delete cycles, two in parallel, all succeed`, a
   };
   await Promise.all([worker(0), worker(1)]);
   assert.deepEqual(failures, []);
+});
+
+test("poststart hooks get the running state with the container's pid, though /bin/true already exited", async () => {
+  const out = join(tmp, "poststart.json");
+  const hooked = await writeBundle(
+    join(tmp, "hooked"),
+    scriptSpec("true", (s) => {
+      if (s.process) s.process.args = ["/bin/true"];
+      s.hooks = { poststart: [{ path: "/bin/sh", args: ["sh", "-c", `cat > ${out}`] }] };
+    }),
+    join(tmp, "rootfs"),
+  );
+  // Ten times: whether /bin/true is gone when start builds the state is up to the scheduler.
+  for (let i = 0; i < 10; i++) {
+    const id = `race-hook-${process.pid}-${i}`;
+    assert.equal((await pier(["create", "--bundle", hooked, id])).status, 0);
+    const state = JSON.parse(runtimeCmd("pier", ["--root", stateRoot, "state", id]).stdout) as {
+      pid: number;
+    };
+    assert.equal((await pier(["start", id])).status, 0);
+    const seen = JSON.parse(readFileSync(out, "utf8")) as { status: string; pid: number };
+    assert.equal(seen.status, "running");
+    assert.equal(seen.pid, state.pid);
+    assert.equal((await pier(["delete", "--force", id])).status, 0);
+  }
 });

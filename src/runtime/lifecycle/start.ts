@@ -54,7 +54,8 @@ export async function startContainer(ctx: RuntimeContext, id: string): Promise<S
   }
   const hooks = c.config.hooks?.poststart;
   if (hooks?.length) {
-    const state = JSON.stringify({ ...ctx.store.state(c), status: "running" });
+    // runtime.md: pid is REQUIRED when running, also when a quick process has exited already.
+    const state = JSON.stringify({ ...ctx.store.state(c), status: "running", pid: c.pid });
     try {
       await runHooks(hooks, state, "poststart");
     } catch (err) {
