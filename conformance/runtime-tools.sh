@@ -185,6 +185,19 @@ verdict() { # status file
 
 logs="$OUT/logs"
 mkdir -p "$logs"
+# The suite's bundles (os.MkdirTemp) go below one directory, cleaned up at the end: some runtimes
+# leave mounts behind (runc 1.1.5 without a mount namespace mounts proc, dev and sys into the
+# bundle in the host's namespace, linux_ns_itype) and failed executables leave bundles.
+export TMPDIR="$OUT/tmp"
+mkdir -p "$TMPDIR"
+chmod 755 "$TMPDIR"
+cleanup_bundles() {
+  grep -F " $TMPDIR/" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r m; do
+    umount -l "$m" 2>/dev/null || true
+  done
+  rm -rf "${TMPDIR:?}"/*
+}
+trap cleanup_bundles EXIT
 declare -A result
 for r in "${runtimes[@]}"; do
   rn=$(basename "$r")
