@@ -13,7 +13,7 @@
 # `git clone https://github.com/opencontainers/runtime-tools`, moved under that layout). Everything
 # else comes from Debian (Go 1.19, GOPATH mode over /usr/share/gocode). Debian has no
 # github.com/mndrix/tap-go: when the tree lacks it, a minimal TAP 13 producer with its API is
-# written next to it. Built into $OUT (default /work/conf-rt), never inside the repository.
+# written next to it. Built into $OUT (default $TMPDIR/pier-runtime-tools), never inside the repository.
 #
 # Environment: RUNTIME_TOOLS_SRC (required), OUT, TIMEOUT (seconds per executable, default 180),
 # ONLY (space-separated executable names to run instead of all). crun runs in a private mount
@@ -21,7 +21,7 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-OUT=${OUT:-/work/conf-rt}
+OUT=${OUT:-${TMPDIR:-/tmp}/pier-runtime-tools}
 TIMEOUT=${TIMEOUT:-180}
 src=${RUNTIME_TOOLS_SRC:-}
 if [ "$(id -u)" != 0 ]; then echo "runtime-tools.sh: run as root (the suite creates containers)" >&2; exit 2; fi
