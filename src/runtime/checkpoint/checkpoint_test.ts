@@ -1,0 +1,119 @@
+/**
+ * Checkpoint/restore on the real kernel with the real CRIU (>= 4, as scripts/install-criu.sh
+ * installs it): a counting busybox container keeps counting after a restore, --leave-running
+ * keeps it running, refused flags fail cleanly without touching the container.
+ */
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { runtimeCmd, scriptSpec, writeBundle } from "../testing.js";
+import { checkCriuVersion, findCriu } from "./criu-path.js";
+
+/** Why these tests cannot run here, or undefined when CRIU 4 is usable. */
+async function criuSkipReason(): Promise<string | undefined> {
+  if (process.getuid?.() !== 0) return "needs root";
+  try {
+    await checkCriuVersion(findCriu(undefined, process.env));
+    return undefined;
+  } catch (err) {
+    return `CRIU 4 is not installed (${(err as Error).message}); run scripts/install-criu.sh`;
+  }
+}
+
+const skip = await criuSkipReason();
+if (skip) process.stderr.write(`checkpoint_test: SKIPPED: ${skip}\n`);
+
+const COUNTER = "i=0; while true; do i=$((i+1)); echo $i > /count; sleep 0.05; done";
+
+async function count(rootfs: string): Promise<number> {
+  for (let tries = 0; tries < 50; tries++) {
+    const t = readFileSync(join(rootfs, "count"), "utf8").trim();
+    if (t) return Number(t);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error("no count");
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function ok(r: ReturnType<typeof runtimeCmd>, what: string): void {
+  assert.equal(r.status, 0, `${what}: ${r.stderr}`);
+}
+
+describe("pier-runtime checkpoint/restore", { skip }, () => {
+  let dir = "";
+  let bundle = "";
+  const root = () => join(dir, "state");
+  const id = `criu-test-${process.pid}`;
+  const pr = (args: string[], opts: { detached?: boolean } = {}) =>
+    runtimeCmd("pier", ["--root", root(), ...args], { ...opts, timeout: 60000 });
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "pier-criu-"));
+    bundle = await writeBundle(
+      join(dir, "bundle"),
+      scriptSpec(COUNTER, (s) => {
+        if (s.root) s.root.readonly = false;
+      }),
+    );
+  });
+  after(async () => {
+    pr(["delete", "--force", id]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("a counting container keeps counting from where it was after checkpoint and restore", async () => {
+    ok(pr(["run", "-d", "--bundle", bundle, id], { detached: true }), "run");
+    await sleep(500);
+    const images = join(dir, "images1");
+    ok(pr(["checkpoint", "--image-path", images, id]), "checkpoint");
+    // runc deletes the checkpointed container: the id is free, its processes gone
+    assert.notEqual(pr(["state", id]).status, 0);
+    assert.ok(existsSync(join(images, "inventory.img")));
+    const frozen = await count(join(bundle, "rootfs"));
+    await sleep(300);
+    assert.equal(await count(join(bundle, "rootfs")), frozen, "nothing counts while checkpointed");
+    ok(pr(["restore", "-d", "--image-path", images, "--bundle", bundle, id], { detached: true }), "restore");
+    const st = JSON.parse(pr(["state", id]).stdout) as { status: string; pid: number };
+    assert.equal(st.status, "running");
+    await sleep(400);
+    const later = await count(join(bundle, "rootfs"));
+    assert.ok(later > frozen && later < frozen + 40, `counted on from ${frozen}: ${later}`);
+    ok(pr(["kill", id, "KILL"]), "kill");
+    await sleep(200);
+    ok(pr(["delete", id]), "delete");
+  });
+
+  it("--leave-running dumps and keeps the container running", async () => {
+    ok(pr(["run", "-d", "--bundle", bundle, id], { detached: true }), "run");
+    await sleep(300);
+    const images = join(dir, "images2");
+    ok(pr(["checkpoint", "--leave-running", "--image-path", images, id]), "checkpoint");
+    assert.equal((JSON.parse(pr(["state", id]).stdout) as { status: string }).status, "running");
+    const a = await count(join(bundle, "rootfs"));
+    await sleep(300);
+    assert.ok((await count(join(bundle, "rootfs"))) > a, "still counting");
+    assert.ok(existsSync(join(images, "inventory.img")));
+    ok(pr(["delete", "--force", id]), "delete");
+  });
+
+  it("refuses what this kernel or pier-runtime cannot do, naming it, and leaves the container running", async () => {
+    ok(pr(["run", "-d", "--bundle", bundle, id], { detached: true }), "run");
+    const images = join(dir, "images3");
+    const pre = pr(["checkpoint", "--pre-dump", "--image-path", images, id]);
+    if (pre.status !== 0) assert.match(pre.stderr, /--pre-dump: this kernel has no memory change tracking/);
+    const mode = pr(["checkpoint", "--manage-cgroups-mode", "bogus", "--image-path", images, id]);
+    assert.notEqual(mode.status, 0);
+    assert.match(mode.stderr, /invalid --manage-cgroups-mode value "bogus"/);
+    const ns = pr(["checkpoint", "--empty-ns", "ipc", "--image-path", images, id]);
+    assert.notEqual(ns.status, 0);
+    assert.match(ns.stderr, /--empty-ns ipc: only "network"/);
+    const bad = pr(["checkpoint", "--criu", "/nonexistent/criu", "--image-path", images, id]);
+    assert.notEqual(bad.status, 0);
+    assert.equal((JSON.parse(pr(["state", id]).stdout) as { status: string }).status, "running");
+    ok(pr(["delete", "--force", id]), "delete");
+  });
+});
