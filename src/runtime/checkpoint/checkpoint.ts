@@ -3,7 +3,15 @@
  * same criu_opts, external mounts and namespaces, `descriptors.json` for restore), then, unless
  * the container is left running or this was a pre-dump, deletes it as runc does.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readlinkSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { RuntimeError } from "../error.js";
 import type { RuntimeContext } from "../lifecycle/context.js";
@@ -38,6 +46,8 @@ export interface CheckpointOptions extends CriuFlags {
   preDump?: boolean;
   /** The caller's environment (PIER_CRIU, PATH). */
   env: Readonly<Record<string, string | undefined>>;
+  /** Aborted when the caller went away: criu is killed (the dump unfreezes the container). */
+  signal?: AbortSignal;
 }
 
 const CLONE_NEWNET = 0x40000000;
@@ -97,6 +107,13 @@ export async function checkFeatures(
     throw new CriuError(
       "CRIU_FEATURE_MISSING",
       "--lazy-pages: this kernel lacks userfaultfd support for lazy pages (CRIU's LazyPages feature is missing)",
+    );
+  // The kernel could: but a lazy dump waits for a page server and a lazy-pages daemon on the
+  // restoring side, which pier-runtime does not run; refuse rather than hang.
+  if (f.lazyPages)
+    throw new CriuError(
+      "UNSUPPORTED",
+      "--lazy-pages: lazy migration (page server and lazy-pages daemon) is not implemented by pier-runtime",
     );
 }
 
@@ -158,11 +175,15 @@ export async function checkpointContainer(ctx: RuntimeContext, opts: CheckpointO
       writeFileSync(join(opts.imagePath, "descriptors.json"), JSON.stringify(fds), { mode: 0o600 });
     }
     const session = await CriuSession.start({ criu, extraFds: extra });
+    const stop = () => session.kill();
+    opts.signal?.addEventListener("abort", stop);
     try {
       await session.call({ type: opts.preDump ? ReqType.PRE_DUMP : ReqType.DUMP, opts: req });
     } catch (err) {
       session.kill();
       throw logHint(err, opts.workPath ?? opts.imagePath, "dump.log");
+    } finally {
+      opts.signal?.removeEventListener("abort", stop);
     }
     await session.close();
   } finally {
@@ -174,9 +195,22 @@ export async function checkpointContainer(ctx: RuntimeContext, opts: CheckpointO
   }
 }
 
-/** A CRIU failure's message with the log to read. */
+/**
+ * A CRIU failure's message with the errors of its log (as runc quotes them) and the log's path.
+ * The RLIMIT_NOFILE line is left out: CRIU logs it as an error without CAP_SYS_RESOURCE and
+ * carries on, so it is never the cause.
+ */
 export function logHint(err: unknown, dir: string, file: string): unknown {
-  if (err instanceof CriuError && err.code === "CRIU_FAILED")
-    return new CriuError("CRIU_FAILED", `${err.message} (see ${join(dir, file)})`, { cause: err });
-  return err;
+  if (!(err instanceof CriuError) || err.code !== "CRIU_FAILED") return err;
+  const log = join(dir, file);
+  let errors: string[] = [];
+  try {
+    errors = readFileSync(log, "utf8")
+      .split("\n")
+      .filter((l) => l.includes("Error (") && !l.includes("RLIMIT_NOFILE"))
+      .map((l) => l.replace(/^\([0-9.]+\) /, "").trim())
+      .slice(-3);
+  } catch {}
+  const why = errors.length > 0 ? errors.join("; ") : err.message;
+  return new CriuError("CRIU_FAILED", `criu failed: ${why} (log: ${log})`, { cause: err });
 }

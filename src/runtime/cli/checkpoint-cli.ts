@@ -49,6 +49,8 @@ export interface CriuCliContext {
   env: Readonly<Record<string, string | undefined>>;
   /** The global `--criu PATH`. */
   criu: string | undefined;
+  /** Aborted when the caller went away. */
+  signal?: AbortSignal | undefined;
 }
 
 function id(p: ParsedArgs, verb: string): string {
@@ -111,6 +113,7 @@ export async function cmdCheckpoint(
     preDump: bool(p, "pre-dump"),
     ...(parent ? { parentPath: parent } : {}),
     env: g.env,
+    ...(g.signal ? { signal: g.signal } : {}),
   };
   const { checkpointContainer } = await import("../checkpoint/checkpoint.js");
   await checkpointContainer(ctx, opts);

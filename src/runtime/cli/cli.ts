@@ -328,7 +328,11 @@ async function dispatch(g: Globals, verb: string, argv: string[]): Promise<numbe
     }
     case "checkpoint": {
       const { cmdCheckpoint } = await import("./checkpoint-cli.js");
-      return cmdCheckpoint(await context(g), { cwd: g.io.cwd, env: g.io.env, criu: g.criu }, argv);
+      return cmdCheckpoint(
+        await context(g),
+        { cwd: g.io.cwd, env: g.io.env, criu: g.criu, signal: g.io.signal },
+        argv,
+      );
     }
     case "restore": {
       // The restored container must be a child of the caller's process tree (conmon, a shell):
