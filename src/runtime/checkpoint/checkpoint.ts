@@ -174,7 +174,7 @@ export async function checkpointContainer(ctx: RuntimeContext, opts: CheckpointO
       });
       writeFileSync(join(opts.imagePath, "descriptors.json"), JSON.stringify(fds), { mode: 0o600 });
     }
-    const session = await CriuSession.start({ criu, extraFds: extra });
+    const session = await CriuSession.start({ criu, env: opts.env, extraFds: extra });
     const stop = () => session.kill();
     opts.signal?.addEventListener("abort", stop);
     try {

@@ -136,7 +136,7 @@ export async function restoreContainer(ctx: RuntimeContext, opts: RestoreOptions
       ready: false,
     };
     await store.save(record);
-    session = await CriuSession.start({ criu, extraFds: extra, stdio: "inherit" });
+    session = await CriuSession.start({ criu, env: opts.env, extraFds: extra, stdio: "inherit" });
     // criu and the tasks it restores live in the container's cgroup
     await cgroup.addProcess(session.criuPid);
     req.cgRoot = cgroupRoots(session.criuPid);

@@ -22,6 +22,8 @@ export interface SessionOptions {
   criu: string;
   /** Fds given to criu as fds 4, 5, ... (images dir, work dir, --inherit-fd files). */
   extraFds?: number[];
+  /** criu's environment (the caller's: PATH finds iptables-restore, nft, ip). */
+  env?: Readonly<Record<string, string | undefined>>;
   /** criu's stdio (a restored task's external pipes are inherited from these). */
   stdio?: "inherit" | "ignore";
 }
@@ -50,6 +52,7 @@ export class CriuSession {
     if (!existsSync(bridge)) throw new CriuError("CRIU_MISSING", `${bridge} is missing: run npm run build`);
     const io = opts.stdio ?? "ignore";
     const child = spawn(bridge, [opts.criu], {
+      ...(opts.env ? { env: { ...opts.env } } : {}),
       stdio: [io, io, io === "ignore" ? "pipe" : "inherit", "pipe", ...(opts.extraFds ?? [])],
     });
     let bridgeErr = "";

@@ -10,6 +10,7 @@ import type { CgMode } from "../checkpoint/rpc.js";
 import { bool, type FlagDef, list, type ParsedArgs, parseArgs, str, UsageError } from "./args.js";
 
 const SHARED_FLAGS: FlagDef[] = [
+  { names: ["help", "h"] },
   { names: ["image-path"], value: true },
   { names: ["work-path"], value: true },
   { names: ["tcp-established"] },
@@ -49,6 +50,8 @@ export interface CriuCliContext {
   env: Readonly<Record<string, string | undefined>>;
   /** The global `--criu PATH`. */
   criu: string | undefined;
+  /** Prints to the caller's stdout (--help). */
+  stdout(text: string): void;
   /** Aborted when the caller went away. */
   signal?: AbortSignal | undefined;
 }
@@ -87,6 +90,44 @@ function sharedFlags(p: ParsedArgs, g: CriuCliContext): CriuFlags {
   };
 }
 
+const SHARED_USAGE = `   --image-path value           path for saving criu image files (default: ./checkpoint)
+   --work-path value            path for saving work files and logs
+   --tcp-established            allow open tcp connections
+   --ext-unix-sk                allow external unix sockets
+   --shell-job                  allow shell jobs
+   --file-locks                 handle file locks, for safety
+   --manage-cgroups-mode value  cgroups mode: 'soft' (default), 'full', 'strict' and 'ignore'
+   --empty-ns value             create a namespace, but don't restore its properties (network only)
+   --auto-dedup                 enable auto deduplication of memory images
+   --lazy-pages                 refused: lazy migration is not implemented
+`;
+
+const CHECKPOINT_USAGE = `NAME:
+   pier-runtime checkpoint - checkpoint a running container (CRIU >= 4)
+
+USAGE:
+   pier-runtime checkpoint [command options] <container-id>
+
+OPTIONS:
+${SHARED_USAGE}   --parent-path value          path for previous criu image files in pre-dump
+   --leave-running              leave the process running after checkpointing
+   --pre-dump                   dump container's memory information only (refused where the kernel has no memory tracking)
+`;
+
+const RESTORE_USAGE = `NAME:
+   pier-runtime restore - restore a container from a previous checkpoint (CRIU >= 4)
+
+USAGE:
+   pier-runtime restore [command options] <container-id>
+
+OPTIONS:
+${SHARED_USAGE}   --bundle value, -b value     path to the root of the bundle directory
+   --detach, -d                 detach from the container's process
+   --pid-file value             specify the file to write the process id to
+   --no-subreaper               accepted (no subreaper is set)
+   --no-pivot                   accepted (CRIU restores the mount namespace)
+`;
+
 /** `checkpoint [flags] ID`. */
 export async function cmdCheckpoint(
   ctx: import("../lifecycle/context.js").RuntimeContext,
@@ -94,6 +135,10 @@ export async function cmdCheckpoint(
   argv: string[],
 ): Promise<number> {
   const p = parseArgs(argv, CHECKPOINT_FLAGS);
+  if (bool(p, "help")) {
+    g.stdout(CHECKPOINT_USAGE);
+    return 0;
+  }
   const cid = id(p, "checkpoint");
   if (str(p, "page-server") !== undefined)
     throw new CriuError(
@@ -127,6 +172,10 @@ export async function cmdRestore(
   argv: string[],
 ): Promise<number> {
   const p = parseArgs(argv, RESTORE_FLAGS);
+  if (bool(p, "help")) {
+    g.stdout(RESTORE_USAGE);
+    return 0;
+  }
   const cid = id(p, "restore");
   if (str(p, "console-socket") !== undefined)
     throw new CriuError(

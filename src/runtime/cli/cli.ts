@@ -330,7 +330,7 @@ async function dispatch(g: Globals, verb: string, argv: string[]): Promise<numbe
       const { cmdCheckpoint } = await import("./checkpoint-cli.js");
       return cmdCheckpoint(
         await context(g),
-        { cwd: g.io.cwd, env: g.io.env, criu: g.criu, signal: g.io.signal },
+        { cwd: g.io.cwd, env: g.io.env, criu: g.criu, signal: g.io.signal, stdout: (t) => g.io.stdout(t) },
         argv,
       );
     }
@@ -339,7 +339,11 @@ async function dispatch(g: Globals, verb: string, argv: string[]): Promise<numbe
       // from the resident service, run in the caller's own process instead.
       if (g.io.callerPid !== undefined) return "direct";
       const { cmdRestore } = await import("./checkpoint-cli.js");
-      return cmdRestore(await context(g), { cwd: g.io.cwd, env: g.io.env, criu: g.criu }, argv);
+      return cmdRestore(
+        await context(g),
+        { cwd: g.io.cwd, env: g.io.env, criu: g.criu, stdout: (t) => g.io.stdout(t) },
+        argv,
+      );
     }
     default:
       throw new UsageError(`No help topic for '${verb}'`);
