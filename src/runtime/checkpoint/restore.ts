@@ -19,6 +19,7 @@ import { processStartTime, type StoredContainer } from "../state-store.js";
 import { type CriuFlags, checkFeatures, commonOpts, logHint, openDir } from "./checkpoint.js";
 import { CriuError } from "./criu-error.js";
 import { checkCriuVersion, findCriu } from "./criu-path.js";
+import { prepareRestoreMountpoints } from "./mountpoints.js";
 import { cgroupRoots, externalNsKey, nsName, restoreCgroupV1Mounts, restoreExtMounts } from "./mounts.js";
 import { type CriuOpts, ReqType } from "./rpc.js";
 import { CriuSession } from "./swrk.js";
@@ -116,6 +117,7 @@ export async function restoreContainer(ctx: RuntimeContext, opts: RestoreOptions
     fds.forEach((s, i) => {
       if (s.includes("pipe:")) req.inheritFd?.push({ key: s, fd: i });
     });
+    prepareRestoreMountpoints(spec, rootfs, bundle);
     // CRIU wants a root that is a mount point whose parent is not overmounted
     criuRoot = join(dir, "criu-root");
     mkdirSync(criuRoot, { mode: 0o755 });
