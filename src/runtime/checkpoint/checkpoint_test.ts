@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { pierRuntimeCommand, runtimeCmd, scriptSpec, writeBundle } from "../testing.js";
 import { checkCriuVersion, findCriu } from "./criu-path.js";
@@ -26,6 +26,11 @@ async function criuSkipReason(): Promise<string | undefined> {
 
 const skip = await criuSkipReason();
 if (skip) process.stderr.write(`checkpoint_test: SKIPPED: ${skip}\n`);
+
+/** PATH with the CRIU pier-runtime found first, for runc and podman (which look only in PATH). */
+function criuPath(): string {
+  return `${dirname(findCriu(undefined, process.env))}:${process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin"}`;
+}
 
 const COUNTER = "i=0; while true; do i=$((i+1)); echo $i > /count; sleep 0.05; done";
 
@@ -137,5 +142,42 @@ describe("pier-runtime checkpoint/restore", { skip }, () => {
     assert.notEqual(bad.status, 0);
     assert.equal((JSON.parse(pr(["state", id]).stdout) as { status: string }).status, "running");
     ok(pr(["delete", "--force", id]), "delete");
+  });
+
+  it("restores runc's checkpoint, and runc restores pier-runtime's (same images, same CRIU)", async () => {
+    const runcRoot = join(dir, "runc-state");
+    const runc = (args: string[], out: string) => {
+      const r = spawnSync(
+        "bash",
+        ["-c", 'exec runc --root "$RR" "$@" < <(:) > >(exec cat >"$OUT") 2>&1', "bash", ...args],
+        {
+          stdio: "ignore",
+          env: { ...process.env, RR: runcRoot, OUT: out, PATH: criuPath() },
+          timeout: 60000,
+        },
+      );
+      return { status: r.status, stderr: existsSync(out) ? readFileSync(out, "utf8") : "" };
+    };
+    const rootfs = join(bundle, "rootfs");
+    ok(runc(["run", "-d", "--bundle", bundle, id], join(dir, "runc-run")), "runc run");
+    await sleep(300);
+    const fromRunc = join(dir, "images-runc");
+    ok(runc(["checkpoint", "--image-path", fromRunc, id], join(dir, "runc-ck")), "runc checkpoint");
+    const a = await count(rootfs);
+    ok(prDetached(["restore", "-d", "--image-path", fromRunc, "--bundle", bundle, id]), "pier restore");
+    await sleep(300);
+    const b = await count(rootfs);
+    assert.ok(b > a && b < a + 40, `pier-runtime counted on from runc's ${a}: ${b}`);
+    const fromPier = join(dir, "images-pier");
+    ok(pr(["checkpoint", "--image-path", fromPier, id]), "pier checkpoint");
+    const c = await count(rootfs);
+    ok(
+      runc(["restore", "-d", "--image-path", fromPier, "--bundle", bundle, id], join(dir, "runc-rs")),
+      "runc restore",
+    );
+    await sleep(300);
+    const d = await count(rootfs);
+    assert.ok(d > c && d < c + 40, `runc counted on from pier-runtime's ${c}: ${d}`);
+    runc(["delete", "--force", id], join(dir, "runc-rm"));
   });
 });
