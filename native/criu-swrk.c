@@ -157,6 +157,19 @@ int main(int argc, char **argv) {
     }
   }
   close(sv[0]);
+  /* criu may finish before the caller's "wait for this pid" frame arrives: read fd 3 to its end */
+  while (wait_for == 0) {
+    unsigned char len[4];
+    if (read_full(CTL_FD, len, 4) != 1) break;
+    uint32_t n = len[0] | len[1] << 8 | len[2] << 16 | (uint32_t)len[3] << 24;
+    if (n == WAIT_PID_FRAME) {
+      unsigned char pb[4];
+      if (read_full(CTL_FD, pb, 4) != 1) die("read fd 3");
+      wait_for = (pid_t)(pb[0] | pb[1] << 8 | pb[2] << 16 | (uint32_t)pb[3] << 24);
+      break;
+    }
+    if (n > MAX_MSG || read_full(CTL_FD, buf, n) != 1) break; /* criu is gone: nothing to send to */
+  }
   int status;
   while (waitpid(criu, &status, 0) < 0)
     if (errno != EINTR) die("waitpid (criu)");

@@ -180,4 +180,28 @@ describe("pier-runtime checkpoint/restore", { skip }, () => {
     assert.ok(d > c && d < c + 40, `runc counted on from pier-runtime's ${c}: ${d}`);
     runc(["delete", "--force", id], join(dir, "runc-rm"));
   });
+
+  it("restore without --detach waits for the restored container and exits with its status", async () => {
+    const fg = await writeBundle(
+      join(dir, "fg"),
+      scriptSpec(
+        "i=0; while [ $i -lt 30 ]; do i=$((i+1)); echo $i > /count; sleep 0.05; done; exit 3",
+        (s) => {
+          if (s.root) s.root.readonly = false;
+        },
+      ),
+      join(bundle, "rootfs"),
+    );
+    ok(prDetached(["run", "-d", "--bundle", fg, id]), "run");
+    await sleep(300);
+    const images = join(dir, "images-fg");
+    ok(pr(["checkpoint", "--image-path", images, id]), "checkpoint");
+    const at = await count(join(bundle, "rootfs"));
+    assert.ok(at < 30, `checkpointed before the end: ${at}`);
+    const r = prDetached(["restore", "--image-path", images, "--bundle", fg, id]);
+    assert.equal(r.status, 3, r.stderr);
+    assert.equal(await count(join(bundle, "rootfs")), 30);
+    assert.equal((JSON.parse(pr(["state", id]).stdout) as { status: string }).status, "stopped");
+    ok(pr(["delete", id]), "delete");
+  });
 });

@@ -57,7 +57,16 @@ export async function checkCriuVersion(
 ): Promise<{ major: number; minor: number; sublevel: number }> {
   const s = await CriuSession.start({ criu });
   try {
-    const r = await s.call({ type: ReqType.VERSION });
+    let r: Awaited<ReturnType<CriuSession["call"]>>;
+    try {
+      r = await s.call({ type: ReqType.VERSION });
+    } catch (err) {
+      throw new CriuError(
+        "CRIU_FAILED",
+        `${criu} does not answer CRIU's version request (is it criu?): ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
     const v = {
       major: r.version?.major ?? 0,
       minor: r.version?.minor ?? 0,
