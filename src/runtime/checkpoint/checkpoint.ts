@@ -73,9 +73,20 @@ export function commonOpts(f: CriuFlags): Partial<CriuOpts> {
     emptyNs,
     autoDedup: f.autoDedup === true,
     lazyPages: f.lazyPages === true,
-    // runc's default CRIU configuration file (ignored by CRIU when missing); org.criu.config overrides
-    configFile: "/etc/criu/runc.conf",
   };
+}
+
+/**
+ * The CRIU configuration file, as runc picks it: the `org.criu.config` annotation (empty: none),
+ * else runc's default /etc/criu/runc.conf (CRIU ignores a missing file). Its settings override
+ * the RPC's.
+ */
+export function criuConfigFile(annotations: Readonly<Record<string, string>> | undefined): {
+  configFile?: string;
+} {
+  const v = annotations?.["org.criu.config"];
+  if (v === undefined) return { configFile: "/etc/criu/runc.conf" };
+  return v ? { configFile: v } : {};
 }
 
 /** Opens (creating it 0700 if needed) a directory for CRIU; the caller closes the fd. */
@@ -140,6 +151,7 @@ export async function checkpointContainer(ctx: RuntimeContext, opts: CheckpointO
     if (opts.workPath) extra.push(openDir(opts.workPath, "--work-path"));
     const req: CriuOpts = {
       ...base,
+      ...criuConfigFile(c.config.annotations),
       imagesDirFd: 4,
       ...(opts.workPath ? { workDirFd: 5 } : {}),
       logFile: "dump.log",

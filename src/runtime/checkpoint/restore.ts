@@ -16,7 +16,7 @@ import type { RuntimeContext } from "../lifecycle/context.js";
 import { loadBundleSpec, writePidFile } from "../lifecycle/create.js";
 import { isMountPoint, MNT_DETACH, nativeMount, nativeUnmount } from "../native-mounter.js";
 import { processStartTime, type StoredContainer } from "../state-store.js";
-import { type CriuFlags, checkFeatures, commonOpts, logHint, openDir } from "./checkpoint.js";
+import { type CriuFlags, checkFeatures, commonOpts, criuConfigFile, logHint, openDir } from "./checkpoint.js";
 import { CriuError } from "./criu-error.js";
 import { checkCriuVersion, findCriu } from "./criu-path.js";
 import { prepareRestoreMountpoints } from "./mountpoints.js";
@@ -76,6 +76,7 @@ export async function restoreContainer(ctx: RuntimeContext, opts: RestoreOptions
     if (opts.workPath) extra.push(openDir(opts.workPath, "--work-path"));
     const req: CriuOpts = {
       ...base,
+      ...criuConfigFile(spec.annotations),
       imagesDirFd: 4,
       ...(opts.workPath ? { workDirFd: 5 } : {}),
       logFile: "restore.log",
