@@ -34,16 +34,20 @@ export class CriuSession {
   private waiters: ((frame: Buffer | Error) => void)[] = [];
   private frames: (Buffer | Error)[] = [];
   private exited: Promise<number>;
+  private pid = 0;
 
   private constructor(
     private readonly child: ChildProcess,
     private readonly sock: Duplex,
-    /** criu's pid (to put it into the container's cgroup before a restore). */
-    readonly criuPid: number,
   ) {
     this.exited = new Promise((resolve) =>
       child.on("exit", (code, sig) => resolve(code ?? 128 + (sig ? (osConstants.signals[sig] ?? 0) : 0))),
     );
+  }
+
+  /** criu's pid (to put it into the container's cgroup before a restore). */
+  get criuPid(): number {
+    return this.pid;
   }
 
   /** Starts the bridge and criu; resolves once criu's pid is known. */
@@ -60,7 +64,7 @@ export class CriuSession {
       if (bridgeErr.length < 4096) bridgeErr += d.toString();
     });
     const sock = child.stdio[3] as Duplex;
-    const pending: CriuSession = new CriuSession(child, sock, 0);
+    const pending = new CriuSession(child, sock);
     sock.on("data", (d: Buffer) => pending.onData(d));
     const fail = (why: string) =>
       pending.push(new CriuError("CRIU_FAILED", `criu ${why}${bridgeErr ? `: ${bridgeErr.trim()}` : ""}`));
@@ -69,7 +73,7 @@ export class CriuSession {
     child.on("error", (e) => fail(`could not start: ${e.message}`));
     const first = await pending.next();
     if (first.length !== 4) throw new CriuError("CRIU_FAILED", "the criu bridge did not report criu's pid");
-    (pending as { criuPid: number }).criuPid = first.readUInt32LE(0);
+    pending.pid = first.readUInt32LE(0);
     return pending;
   }
 
@@ -154,7 +158,7 @@ export class CriuSession {
   /** Kills the bridge and criu (after a failure). */
   kill(): void {
     try {
-      process.kill(this.criuPid, "SIGKILL");
+      if (this.pid > 0) process.kill(this.pid, "SIGKILL");
     } catch {}
     this.child.kill("SIGKILL");
   }
