@@ -18,3 +18,5 @@ $cc $flags -o "$here/build/pier-monitor.tmp.$$" "$here/pier-monitor.c" && mv -f 
 node=${PIER_NODE:-$(command -v node || echo node)}
 $cc $flags -DPIER_NODE="\"$node\"" -o "$here/build/pier-runtime.tmp.$$" "$here/front-end.c" && mv -f "$here/build/pier-runtime.tmp.$$" "$here/build/pier-runtime"
 $cc $flags -DFE_PIER -DPIER_NODE="\"$node\"" -o "$here/build/pier.tmp.$$" "$here/front-end.c" && mv -f "$here/build/pier.tmp.$$" "$here/build/pier"
+# The bridge between pier-runtime and CRIU's RPC mode (see criu-swrk.c).
+$cc $flags -o "$here/build/criu-swrk.tmp.$$" "$here/criu-swrk.c" && mv -f "$here/build/criu-swrk.tmp.$$" "$here/build/criu-swrk"

@@ -985,6 +985,32 @@ static void op_pivot(void) {
   root_fd = -1;
 }
 
+/*
+ * Stdio that is the host's /dev/null (conmon's stdin for a detached container) is reopened as the
+ * container's own /dev/null once the root is switched, as runc's reOpenDevNull does: CRIU cannot
+ * dump an fd on a mount outside the container, and the process should not hold the host's.
+ */
+static void reopen_dev_null(void) {
+  int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (fd < 0) return; /* no /dev/null in the container: nothing to reopen with */
+  struct stat null_st;
+  if (fstat(fd, &null_st) < 0 || !S_ISCHR(null_st.st_mode) || null_st.st_rdev != makedev(1, 3)) {
+    close(fd);
+    return;
+  }
+  for (int i = 0; i <= 2; i++) {
+    struct stat st;
+    if (fstat(i, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != null_st.st_rdev) continue;
+    if (st.st_dev == null_st.st_dev && st.st_ino == null_st.st_ino) continue; /* already the container's */
+    int flags = fcntl(i, F_GETFL);
+    int nfd = open("/dev/null", (flags < 0 ? O_RDWR : flags & O_ACCMODE) | O_CLOEXEC);
+    if (nfd < 0) die("reopen /dev/null as fd %d: %s", i, strerror(errno));
+    if (dup3(nfd, i, 0) < 0) die("reopen /dev/null as fd %d: %s", i, strerror(errno));
+    close(nfd);
+  }
+  close(fd);
+}
+
 static void op_chroot(void) {
   if (fchdir(root_fd) < 0) die("chdir rootfs: %s", strerror(errno));
   if (mount(".", "/", NULL, MS_MOVE, NULL) < 0) die("move rootfs: %s", strerror(errno));
@@ -1739,8 +1765,10 @@ int main(int argc, char **argv, char **envp) {
       run_hook(&r);
     } else if (!strcmp(op, "pivot")) {
       op_pivot();
+      reopen_dev_null();
     } else if (!strcmp(op, "chroot")) {
       op_chroot();
+      reopen_dev_null();
     } else if (!strcmp(op, "mask")) {
       op_mask(&r);
     } else if (!strcmp(op, "ropath")) {

@@ -18,5 +18,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+# CRIU >= 4 for checkpoint/restore, in a private prefix (Debian 12's criu 3.17 fails on current kernels)
+scripts/install-criu.sh
 npm ci --no-audit --no-fund
 npm run build

@@ -15,7 +15,8 @@ import { encodePlan, type PlanOp } from "./plan/ops.js";
 
 let helperPath: string | undefined;
 
-function findNativeDir(): string {
+/** The `native/` directory of this install (sources and `build/`). */
+export function findNativeDir(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 8; i++) {
     if (existsSync(join(dir, "native", "pier-init.c"))) return join(dir, "native");

@@ -62,6 +62,8 @@ interface Globals {
   logFormat: "text" | "json";
   debug: boolean;
   systemdCgroup: boolean;
+  /** `--criu PATH`: the CRIU executable for checkpoint/restore. */
+  criu: string | undefined;
 }
 
 function logLine(g: Globals, level: string, msg: string): void {
@@ -214,7 +216,7 @@ function stateJson(
   };
 }
 
-async function dispatch(g: Globals, verb: string, argv: string[]): Promise<number> {
+async function dispatch(g: Globals, verb: string, argv: string[]): Promise<number | "direct"> {
   switch (verb) {
     case "create":
       return cmdCreateOrRun(g, argv, false);
@@ -324,13 +326,23 @@ async function dispatch(g: Globals, verb: string, argv: string[]): Promise<numbe
         if (g.io.signal?.aborted) return 0;
       }
     }
-    case "checkpoint":
+    case "checkpoint": {
+      const { cmdCheckpoint } = await import("./checkpoint-cli.js");
+      return cmdCheckpoint(
+        await context(g),
+        { cwd: g.io.cwd, env: g.io.env, criu: g.criu, signal: g.io.signal, stdout: (t) => g.io.stdout(t) },
+        argv,
+      );
+    }
     case "restore": {
-      const { RuntimeError } = await import("../error.js");
-      // runc without CRIU answers the same way: a clear error, exit 1, nothing touched.
-      throw new RuntimeError(
-        "UNSUPPORTED",
-        `${verb} is not supported by pier-runtime: checkpoint/restore (CRIU) is not implemented`,
+      // The restored container must be a child of the caller's process tree (conmon, a shell):
+      // from the resident service, run in the caller's own process instead.
+      if (g.io.callerPid !== undefined) return "direct";
+      const { cmdRestore } = await import("./checkpoint-cli.js");
+      return cmdRestore(
+        await context(g),
+        { cwd: g.io.cwd, env: g.io.env, criu: g.criu, stdout: (t) => g.io.stdout(t) },
+        argv,
       );
     }
     default:
@@ -345,7 +357,7 @@ USAGE:
    pier-runtime [global options] command [command options] [arguments...]
 
 COMMANDS:
-   checkpoint  not supported: checkpoint/restore (CRIU) is not implemented; exits 1
+   checkpoint  checkpoint a running container (CRIU >= 4)
    create    create a container
    delete    delete any resources held by the container often used with detached container
    events    display container events such as OOM notifications, cpu, memory, and IO usage statistics
@@ -356,7 +368,7 @@ COMMANDS:
    pause     pause suspends all processes inside the container
    resume    resumes all processes that have been previously paused
    ps        ps displays the processes running inside a container
-   restore   not supported: checkpoint/restore (CRIU) is not implemented; exits 1
+   restore   restore a container from a previous checkpoint (CRIU >= 4)
    run       create and run a container
    spec      create a new specification file
    start     executes the user defined process in a created container
@@ -364,6 +376,7 @@ COMMANDS:
    update    update container resource constraints (--resources FILE)
 
 GLOBAL OPTIONS:
+   --criu value        path to the criu binary used for checkpoint and restore (default: PIER_CRIU, /usr/local/lib/pier/criu/bin/criu, then PATH)
    --debug             enable debug logging
    --log value         set the log file to write runc logs to (default is '/dev/stderr')
    --log-format value  set the log format ('text' (default), or 'json') (default: "text")
@@ -374,7 +387,7 @@ GLOBAL OPTIONS:
 `;
 
 /** Runs the command line `argv` (without node and script); resolves with the exit status. */
-export async function runCli(argv: string[], io: CliIo): Promise<number> {
+export async function runCli(argv: string[], io: CliIo): Promise<number | "direct"> {
   const g: Globals = {
     io,
     root: undefined,
@@ -382,6 +395,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     logFormat: "text",
     debug: false,
     systemdCgroup: false,
+    criu: undefined,
   };
   try {
     const p = parseArgs(argv, GLOBAL_FLAGS, true);
@@ -390,6 +404,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     g.logFormat = str(p, "log-format") === "json" ? "json" : "text";
     g.debug = bool(p, "debug");
     g.systemdCgroup = bool(p, "systemd-cgroup");
+    g.criu = pathFlag(g, p, "criu");
     if (bool(p, "version")) {
       g.io.stdout(`${VERSION}\n`);
       return 0;

@@ -13,7 +13,8 @@ runCli(process.argv.slice(2), {
   env: process.env,
 }).then(
   (code) => {
-    process.exitCode = code;
+    // "direct" (run in the caller's process) is only ever asked of the resident service
+    process.exitCode = code === "direct" ? 1 : code;
   },
   (err: unknown) => {
     process.stderr.write(`${String(err)}\n`);

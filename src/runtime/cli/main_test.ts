@@ -51,19 +51,35 @@ test("usage errors and --log json: runc's shapes and exit status 1", async () =>
   }
 });
 
-test("checkpoint and restore: a clear runc-style error, exit 1, and listed in --help", async () => {
+test("checkpoint and restore: runc-style errors, exit 1, --help exits 0 (podman probes it), listed in --help", async () => {
   const dir = await makeTempDir("pier-cli-");
   try {
+    const c = runtimeCmd("pier", ["--root", dir, "checkpoint", "some-id"]);
+    assert.equal(c.status, 1);
+    assert.match(c.stderr, /level=error msg="container does not exist"/);
+    const r = runtimeCmd("pier", ["--root", dir, "restore", "--bundle", dir, "some-id"]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /config.json not found/);
+    const bad = runtimeCmd("pier", [
+      "--root",
+      dir,
+      "--criu",
+      "/nonexistent/criu",
+      "restore",
+      "--bundle",
+      dir,
+      "x",
+    ]);
+    assert.equal(bad.status, 1);
     for (const verb of ["checkpoint", "restore"]) {
-      const r = runtimeCmd("pier", ["--root", dir, verb, "some-id"]);
-      assert.equal(r.status, 1);
-      assert.match(r.stderr, new RegExp(`level=error msg="${verb} is not supported by pier-runtime`));
-      assert.equal(r.stdout, "");
+      const h = runtimeCmd("pier", [verb, "--help"]);
+      assert.equal(h.status, 0, h.stderr);
+      assert.match(h.stdout, new RegExp(`pier-runtime ${verb} \\[command options\\]`));
     }
     const h = runtimeCmd("pier", ["--help"]);
     assert.equal(h.status, 0);
-    assert.match(h.stdout, /^ {3}checkpoint +not supported/m);
-    assert.match(h.stdout, /^ {3}restore +not supported/m);
+    assert.match(h.stdout, /^ {3}checkpoint +checkpoint a running container/m);
+    assert.match(h.stdout, /^ {3}restore +restore a container/m);
   } finally {
     await removeTempDir(dir);
   }

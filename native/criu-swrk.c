@@ -1,0 +1,181 @@
+/*
+ * criu-swrk: the bridge between pier-runtime (Node.js, which cannot make a SOCK_SEQPACKET
+ * socketpair) and CRIU's RPC service mode, `criu swrk FD`.
+ *
+ *   criu-swrk CRIU_PATH        (fd 3: a stream socket to pier-runtime; fds 4.. passed on to criu)
+ *
+ * It makes the SOCK_SEQPACKET socketpair, starts `CRIU_PATH swrk N` with every fd it got except
+ * fd 3 (so the images/work directory fds named in criu_opts and the --inherit-fd fds are criu's
+ * too; criu resolves images_dir_fd through /proc/<this pid>/fd, the socket's peer), and relays
+ * messages: each one on fd 3 is a 4-byte little-endian length then the bytes of one criu_req or
+ * criu_resp. Its first frame out is criu's pid (4 bytes LE, length 4) so the caller can put criu
+ * into the container's cgroup before the request. A frame of length 0xffffffff followed by a
+ * 4-byte pid from the caller means "wait for this pid": a restored task is this program's child
+ * (criu_opts.rst_sibling), so `restore` without --detach waits here, and this program then
+ * exits with the container's status (128+signal when killed), after relaying SIGINT, SIGTERM,
+ * SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to it as runc does. Without that frame, it exits 0 once
+ * criu has exited and the caller closed fd 3, leaving a restored task to its subreaper.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CTL_FD 3
+#define MAX_MSG (1 << 20) /* criu_resp/criu_req are small; this bounds what we buffer */
+#define WAIT_PID_FRAME 0xffffffffu
+
+static volatile sig_atomic_t waited_pid;
+
+static void die(const char *what) {
+  fprintf(stderr, "criu-swrk: %s: %s\n", what, strerror(errno));
+  exit(125);
+}
+
+static int read_full(int fd, void *buf, size_t n) {
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = read(fd, (char *)buf + got, n - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return got == 0 && r == 0 ? 0 : -1;
+    got += (size_t)r;
+  }
+  return 1;
+}
+
+static int write_full(int fd, const void *buf, size_t n) {
+  size_t done = 0;
+  while (done < n) {
+    ssize_t w = write(fd, (const char *)buf + done, n - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return -1;
+    done += (size_t)w;
+  }
+  return 0;
+}
+
+static int frame_out(const void *buf, uint32_t n) {
+  unsigned char len[4] = {n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, (n >> 24) & 0xff};
+  if (write_full(CTL_FD, len, 4) < 0) return -1;
+  return write_full(CTL_FD, buf, n);
+}
+
+static void forward_signal(int sig) {
+  if (waited_pid > 0) kill(waited_pid, sig);
+}
+
+static int wait_container(pid_t pid) {
+  int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+  waited_pid = pid;
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+    struct sigaction sa = {0};
+    sa.sa_handler = forward_signal;
+    sa.sa_flags = SA_RESTART;
+    sigaction(sigs[i], &sa, NULL);
+  }
+  int status;
+  for (;;) {
+    pid_t r = waitpid(pid, &status, 0);
+    if (r == pid) break;
+    if (r < 0 && errno != EINTR) die("waitpid (restored task)");
+  }
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return WEXITSTATUS(status);
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: criu-swrk CRIU_PATH (fd 3: pier-runtime's socket)\n");
+    return 2;
+  }
+  if (fcntl(CTL_FD, F_SETFD, FD_CLOEXEC) < 0) die("fd 3");
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0) die("socketpair");
+  if (fcntl(sv[0], F_SETFD, FD_CLOEXEC) < 0) die("fcntl");
+  pid_t criu = fork();
+  if (criu < 0) die("fork");
+  if (criu == 0) {
+    char fdarg[16];
+    snprintf(fdarg, sizeof fdarg, "%d", sv[1]);
+    execl(argv[1], "criu", "swrk", fdarg, (char *)NULL);
+    fprintf(stderr, "criu-swrk: exec %s: %s\n", argv[1], strerror(errno));
+    _exit(127);
+  }
+  close(sv[1]);
+  uint32_t cp = (uint32_t)criu;
+  unsigned char pidbuf[4] = {cp & 0xff, (cp >> 8) & 0xff, (cp >> 16) & 0xff, (cp >> 24) & 0xff};
+  if (frame_out(pidbuf, 4) < 0) die("write fd 3");
+
+  static unsigned char buf[MAX_MSG];
+  int criu_open = 1;
+  pid_t wait_for = 0;
+  while (criu_open) {
+    struct pollfd p[2] = {{.fd = CTL_FD, .events = POLLIN}, {.fd = sv[0], .events = POLLIN}};
+    if (poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      die("poll");
+    }
+    if (p[1].revents) {
+      ssize_t n = recv(sv[0], buf, sizeof buf, MSG_TRUNC);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        criu_open = 0; /* criu closed its end: it is done */
+        break;
+      }
+      if ((size_t)n > sizeof buf) {
+        errno = EMSGSIZE;
+        die("criu's message");
+      }
+      if (frame_out(buf, (uint32_t)n) < 0) die("write fd 3");
+    }
+    if (p[0].revents) {
+      unsigned char len[4];
+      int r = read_full(CTL_FD, len, 4);
+      if (r == 0) break; /* the caller is gone: criu sees EOF too */
+      if (r < 0) die("read fd 3");
+      uint32_t n = len[0] | len[1] << 8 | len[2] << 16 | (uint32_t)len[3] << 24;
+      if (n == WAIT_PID_FRAME) {
+        unsigned char pb[4];
+        if (read_full(CTL_FD, pb, 4) != 1) die("read fd 3");
+        wait_for = (pid_t)(pb[0] | pb[1] << 8 | pb[2] << 16 | (uint32_t)pb[3] << 24);
+        break;
+      }
+      if (n > MAX_MSG) {
+        errno = EMSGSIZE;
+        die("request");
+      }
+      if (read_full(CTL_FD, buf, n) != 1) die("read fd 3");
+      if (send(sv[0], buf, n, MSG_NOSIGNAL) < 0) die("send to criu");
+    }
+  }
+  close(sv[0]);
+  /* criu may finish before the caller's "wait for this pid" frame arrives: read fd 3 to its end */
+  while (wait_for == 0) {
+    unsigned char len[4];
+    if (read_full(CTL_FD, len, 4) != 1) break;
+    uint32_t n = len[0] | len[1] << 8 | len[2] << 16 | (uint32_t)len[3] << 24;
+    if (n == WAIT_PID_FRAME) {
+      unsigned char pb[4];
+      if (read_full(CTL_FD, pb, 4) != 1) die("read fd 3");
+      wait_for = (pid_t)(pb[0] | pb[1] << 8 | pb[2] << 16 | (uint32_t)pb[3] << 24);
+      break;
+    }
+    if (n > MAX_MSG || read_full(CTL_FD, buf, n) != 1) break; /* criu is gone: nothing to send to */
+  }
+  int status;
+  while (waitpid(criu, &status, 0) < 0)
+    if (errno != EINTR) die("waitpid (criu)");
+  if (wait_for > 0) {
+    int code = wait_container(wait_for);
+    return code;
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}

@@ -1,0 +1,83 @@
+/**
+ * `podman --runtime pier-runtime container checkpoint/restore` (podman 4.3 passes runc's flags),
+ * with CRIU 4 first in podman's PATH: in place, and through an exported archive into a fresh
+ * container. Podman refuses to restore an archive made under another runtime (it records the
+ * runtime in the archive), so runc ↔ pier-runtime interop is tested at the runtime level in
+ * checkpoint_test.ts.
+ */
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { PODMAN_IMAGE, PODMAN_ULIMITS, type PodmanFixture, podmanWithPier } from "../podman-fixture.js";
+import { checkCriuVersion, findCriu } from "./criu-path.js";
+
+async function skipReason(): Promise<string | undefined> {
+  if (process.getuid?.() !== 0) return "needs root";
+  try {
+    await checkCriuVersion(findCriu(undefined, process.env));
+    return undefined;
+  } catch (err) {
+    return `CRIU 4 is not installed (${(err as Error).message}); run scripts/install-criu.sh`;
+  }
+}
+const skip = await skipReason();
+if (skip) process.stderr.write(`podman_checkpoint_test: SKIPPED: ${skip}\n`);
+
+const COUNTER = "i=0; while true; do i=$((i+1)); echo $i; sleep 0.05; done";
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("podman checkpoint/restore with pier-runtime", { skip }, () => {
+  let dir = "";
+  let f: PodmanFixture;
+  let savedPath: string | undefined;
+  before(async () => {
+    savedPath = process.env.PATH;
+    // podman looks for criu in PATH only
+    process.env.PATH = `${dirname(findCriu(undefined, process.env))}:${savedPath ?? "/usr/sbin:/usr/bin"}`;
+    dir = await mkdtemp(join(tmpdir(), "pier-criu-podman-"));
+    f = await podmanWithPier(dir);
+  });
+  after(async () => {
+    f?.dispose();
+    process.env.PATH = savedPath;
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const lastCount = (name: string): number => {
+    const r = f.pm("logs", name);
+    const lines = r.stdout.trim().split("\n");
+    return Number(lines[lines.length - 1]);
+  };
+  const ok = (r: { status: number | null; stderr: string }, what: string) =>
+    assert.equal(r.status, 0, `${what}: ${r.stderr}`);
+
+  it("checkpoints and restores a counting container in place, the count going on", async () => {
+    ok(f.pm("run", "-d", ...PODMAN_ULIMITS, "--name", "cnt", PODMAN_IMAGE, "sh", "-c", COUNTER), "run");
+    await sleep(500);
+    ok(f.pm("container", "checkpoint", "cnt"), "checkpoint");
+    assert.match(f.pm("inspect", "-f", "{{.State.Status}}", "cnt").stdout, /exited/);
+    const at = lastCount("cnt");
+    ok(f.pm("container", "restore", "cnt"), "restore");
+    await sleep(400);
+    assert.match(f.pm("inspect", "-f", "{{.State.Status}}", "cnt").stdout, /running/);
+    const later = lastCount("cnt");
+    assert.ok(later > at && later < at + 40, `counted on from ${at}: ${later}`);
+    ok(f.pm("rm", "-f", "-t", "0", "cnt"), "rm");
+  });
+
+  it("exports a checkpoint archive and imports it as a new container", async () => {
+    ok(f.pm("run", "-d", ...PODMAN_ULIMITS, "--name", "exp", PODMAN_IMAGE, "sh", "-c", COUNTER), "run");
+    await sleep(500);
+    const archive = join(dir, "exp.tar.zst");
+    ok(f.pm("container", "checkpoint", "--export", archive, "exp"), "checkpoint --export");
+    const at = lastCount("exp");
+    ok(f.pm("rm", "-f", "exp"), "rm");
+    ok(f.pm("container", "restore", "--import", archive), "restore --import");
+    await sleep(400);
+    const later = lastCount("exp");
+    assert.ok(later > at && later < at + 40, `counted on from ${at}: ${later}`);
+    ok(f.pm("rm", "-f", "-t", "0", "exp"), "rm");
+  });
+});
