@@ -3,13 +3,13 @@
  * lazily so that `pier --help` and small commands start fast.
  */
 import { Command } from "commander";
+import { PIER_VERSION } from "../common/version.js";
 import { registerEngineCommands } from "./commands/engine.js";
 import { registerEngineOpsCommands } from "./commands/engine-ops.js";
 import { registerImageCommands } from "./commands/image.js";
 import { registerRegistryCommands } from "./commands/registry.js";
 import { registerRemoteCommands } from "./commands/remote.js";
 import { commandIo, requireOwnProcess } from "./io.js";
-import { PIER_VERSION } from "./version.js";
 
 /**
  * The commands that only talk to pierd, which the CLI service runs for the native front end.

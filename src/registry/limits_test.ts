@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
+import { errorCode, pushImage, rawExchange, startTestRegistry } from "../testing/registry.js";
+import { writeTestLayout } from "../testing/registry-layout.js";
 import { writeSelfSignedKeyPair } from "../testing/tls-cert.js";
 import { runTool } from "../testing/umoci.js";
 import { loadRegistryConfig } from "./config.js";
-import { writeTestLayout } from "./image-fixture.js";
-import { errorCode, pushImage, rawExchange, startTestRegistry } from "./test-support.js";
 
 test("a client that sends headers slowly is cut off with 408", async () => {
   const t = await startTestRegistry((c) => {

@@ -8,7 +8,7 @@ import { lstat, readdir } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { arch, cpus, hostname, release, totalmem } from "node:os";
 import { join } from "node:path";
-import { PIER_VERSION } from "../../cli/version.js";
+import { PIER_VERSION } from "../../common/version.js";
 import { tryParseReference } from "../../oci/reference.js";
 import type { ContainerService } from "../containers/service.js";
 import type { ContainerRecord } from "../containers/store.js";

@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Socket } from "node:net";
 import { arch, release } from "node:os";
 import { type Duplex, PassThrough } from "node:stream";
-import { PIER_VERSION } from "../../cli/version.js";
+import { PIER_VERSION } from "../../common/version.js";
 import { parseReference } from "../../oci/reference.js";
 import type { ProgressEvent } from "../../remote/progress-events.js";
 import type { ContainerService, WaitCondition } from "../containers/service.js";

@@ -4,7 +4,7 @@
  * {@link statusFor}; streams (logs, pull progress) are JSON lines.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { PIER_VERSION } from "../../cli/version.js";
+import { PIER_VERSION } from "../../common/version.js";
 import { parseContainerConfig } from "../containers/config.js";
 import type { ContainerService, WaitCondition } from "../containers/service.js";
 import { EngineError } from "../error.js";

@@ -11,7 +11,7 @@ import { request } from "node:http";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { before, test } from "node:test";
-import { type BusyboxRegistry, docker, pier, type TestDaemon, useTestDaemon } from "../test-support.js";
+import { type BusyboxRegistry, docker, pier, type TestDaemon, useTestDaemon } from "../../testing/engine.js";
 
 let reg: BusyboxRegistry;
 let d: TestDaemon;

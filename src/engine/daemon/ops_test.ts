@@ -9,11 +9,6 @@ import { readFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { test } from "node:test";
-import { planRmi } from "../api/docker-images.js";
-import { containerMatches, durationMs, prunableContainer } from "../api/docker-system.js";
-import { restartOnBoot } from "../containers/service.js";
-import { EventLog, eventMatches } from "../events.js";
-import { cpuPercent, dockerStats, parseNetDev, systemCpuNs } from "../stats.js";
 import {
   type BusyboxRegistry,
   docker,
@@ -24,7 +19,12 @@ import {
   startTestDaemon,
   type TestDaemon,
   useTestDaemon,
-} from "../test-support.js";
+} from "../../testing/engine.js";
+import { planRmi } from "../api/docker-images.js";
+import { containerMatches, durationMs, prunableContainer } from "../api/docker-system.js";
+import { restartOnBoot } from "../containers/service.js";
+import { EventLog, eventMatches } from "../events.js";
+import { cpuPercent, dockerStats, parseNetDev, systemCpuNs } from "../stats.js";
 
 let reg: BusyboxRegistry;
 let d: TestDaemon;

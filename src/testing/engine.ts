@@ -10,9 +10,9 @@ import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 import { createImage } from "../image/build.js";
 import { ImageStore } from "../image/image-store.js";
-import { startTestRegistry, type TestRegistry } from "../registry/test-support.js";
 import { push } from "../remote/pull.js";
-import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busybox.js";
+import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "./busybox.js";
+import { startTestRegistry, type TestRegistry } from "./registry.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The compiled `pierd` entry point. */

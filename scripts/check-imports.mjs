@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+// The import-direction check of `npm run lint`: a file of one layer of the README's Layout table
+// imports only from its own layer or the layers below it (oci < content < layer < image <
+// registry = remote < runtime < engine < cli). `src/errors.ts` and `src/common/` sit under every
+// layer. `src/testing/` (test fixtures) may import any layer, and only tests and fixtures may
+// import it. Exits 1 naming every upward import; prints nothing when there is none.
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+
+const SRC = resolve(dirname(new URL(import.meta.url).pathname), "..", "src");
+
+/** Rank of each top-level folder (file) of src/: lower ranks are lower layers. */
+const RANK = {
+  "errors.ts": 0,
+  common: 0,
+  oci: 1,
+  content: 2,
+  layer: 3,
+  image: 4,
+  registry: 5,
+  remote: 5,
+  runtime: 6,
+  engine: 7,
+  cli: 8,
+};
+const TESTING = "testing";
+
+function* sourceFiles(dir) {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) yield* sourceFiles(p);
+    else if (e.name.endsWith(".ts")) yield p;
+  }
+}
+
+/** The top-level folder of `file` under src/. */
+function layerOf(file) {
+  return relative(SRC, file).split("/")[0];
+}
+
+const isTest = (file) => file.endsWith("_test.ts");
+const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^;]*?\sfrom\s+"(\.[^"]+)"|\bimport\(\s*"(\.[^"]+)"\s*\)|(?:^|\n)\s*import\s+"(\.[^"]+)"/g;
+
+const problems = [];
+for (const file of sourceFiles(SRC)) {
+  const from = layerOf(file);
+  if (!(from in RANK) && from !== TESTING) {
+    problems.push(`${relative(SRC, file)}: folder src/${from} has no place in the layer table (scripts/check-imports.mjs)`);
+    continue;
+  }
+  const text = readFileSync(file, "utf8");
+  for (const m of text.matchAll(IMPORT)) {
+    const spec = m[1] ?? m[2] ?? m[3];
+    const target = resolve(dirname(file), spec);
+    if (!target.startsWith(`${SRC}/`)) continue;
+    const to = layerOf(target);
+    if (to === from) continue;
+    if (to === TESTING) {
+      if (!isTest(file) && from !== TESTING)
+        problems.push(`${relative(SRC, file)}: imports the test fixtures ${relative(SRC, target)} outside a test`);
+      continue;
+    }
+    if (from === TESTING) continue;
+    if (!(to in RANK)) continue;
+    if (RANK[to] > RANK[from])
+      problems.push(`${relative(SRC, file)}: imports ${relative(SRC, target)} (layer ${to} is above ${from})`);
+  }
+}
+if (problems.length) {
+  process.stderr.write(`upward imports (README: Layout; imports only go downward):\n  ${problems.join("\n  ")}\n`);
+  process.exit(1);
+}
