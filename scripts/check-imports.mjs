@@ -3,8 +3,9 @@
 // imports only from its own layer or the layers below it (oci < content < layer < image <
 // registry = remote < runtime < engine < cli). `src/errors.ts` and `src/common/` sit under every
 // layer. `src/testing/` (test fixtures) may import any layer, and only tests and fixtures may
-// import it. Exits 1 naming every upward import; prints nothing when there is none.
-import { readdirSync, readFileSync } from "node:fs";
+// import it. A layer with an `index.ts` (its public API) is imported through that file only, by
+// every other layer's sources (tests may reach inside). Exits 1 naming every upward import; prints nothing when there is none.
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 
 const SRC = resolve(dirname(new URL(import.meta.url).pathname), "..", "src");
@@ -24,6 +25,8 @@ const RANK = {
   cli: 8,
 };
 const TESTING = "testing";
+/** Layers whose `index.ts` is their public API: other layers import that file only. */
+const PUBLIC = new Set(readdirSync(SRC).filter((d) => existsSync(join(SRC, d, "index.ts"))));
 
 function* sourceFiles(dir) {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -64,9 +67,11 @@ for (const file of sourceFiles(SRC)) {
     if (!(to in RANK)) continue;
     if (RANK[to] > RANK[from])
       problems.push(`${relative(SRC, file)}: imports ${relative(SRC, target)} (layer ${to} is above ${from})`);
+    else if (!isTest(file) && PUBLIC.has(to) && relative(SRC, target) !== `${to}/index.js`)
+      problems.push(`${relative(SRC, file)}: imports ${relative(SRC, target)}, not the public API src/${to}/index.ts`);
   }
 }
 if (problems.length) {
-  process.stderr.write(`upward imports (README: Layout; imports only go downward):\n  ${problems.join("\n  ")}\n`);
+  process.stderr.write(`imports against the layering (README: Layout):\n  ${problems.join("\n  ")}\n`);
   process.exit(1);
 }

@@ -12,9 +12,8 @@ import { type ImageListRow, listImages } from "../image/list.js";
 import { tryParseReference } from "../oci/reference.js";
 import type { Spec } from "../oci/runtime-spec/config.js";
 import { defaultRuntimeSpec } from "../oci/runtime-spec/default-spec.js";
-import type { CopyResult } from "../remote/copy.js";
-import type { ProgressListener } from "../remote/progress-events.js";
-import { pull, push } from "../remote/pull.js";
+import type { CopyResult, ProgressListener } from "../remote/index.js";
+import { pull, push } from "../remote/index.js";
 import { EngineError } from "./error.js";
 import type { LayerSource } from "./snapshots/snapshotter.js";
 

@@ -69,8 +69,8 @@ export function registerRegistryCommands(program: Command): void {
     .option("--htpasswd <file>", "htpasswd file (bcrypt) for basic and token auth")
     .action(async (flags: ServeFlags, cmd: Command) => {
       const root = registryRoot(cmd);
-      const { loadRegistryConfig } = await import("../../registry/config.js");
-      const { startRegistry } = await import("../../registry/server.js");
+      const { loadRegistryConfig } = await import("../../registry/index.js");
+      const { startRegistry } = await import("../../registry/index.js");
       const config = loadRegistryConfig({
         ...(flags.config ? { file: flags.config } : {}),
         overrides: {
@@ -116,7 +116,7 @@ export function registerRegistryCommands(program: Command): void {
         cmd: Command,
       ) => {
         const format = parseFormat(flags.format);
-        const { registryGc } = await import("../../registry/gc.js");
+        const { registryGc } = await import("../../registry/index.js");
         const report = await registryGc({
           root: registryRoot(cmd) ?? DEFAULT_REGISTRY_ROOT,
           dryRun: flags.dryRun === true,
@@ -140,7 +140,7 @@ export function registerRegistryCommands(program: Command): void {
     .argument("<user>", "user name")
     .option("--file <file>", "htpasswd file", "/etc/pier/htpasswd")
     .action(async (user: string, flags: { file: string }) => {
-      const { htpasswdSet } = await import("../../registry/auth/htpasswd.js");
+      const { htpasswdSet } = await import("../../registry/index.js");
       const password = await readPassword(`password for ${user}: `);
       if (password === "") throw new Error("htpasswd: empty password");
       await htpasswdSet(flags.file, user, password);

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parseReference, Reference, tryParseReference } from "../../oci/reference.js";
-import type { ProgressEvent } from "../../remote/progress-events.js";
+import type { ProgressEvent } from "../../remote/index.js";
 import type { ContainerService } from "../containers/service.js";
 import type { ContainerRecord } from "../containers/store.js";
 import { EngineError } from "../error.js";

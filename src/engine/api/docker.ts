@@ -12,7 +12,7 @@ import { arch, release } from "node:os";
 import { type Duplex, PassThrough } from "node:stream";
 import { PIER_VERSION } from "../../common/version.js";
 import { parseReference } from "../../oci/reference.js";
-import type { ProgressEvent } from "../../remote/progress-events.js";
+import type { ProgressEvent } from "../../remote/index.js";
 import type { ContainerService, WaitCondition } from "../containers/service.js";
 import { resizeContainer } from "../containers/terminal.js";
 import { EngineError } from "../error.js";

@@ -15,7 +15,7 @@ import { rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readUserFiles } from "../../image/rootfs-files.js";
-import { resolveInRoot } from "../../layer/resolve.js";
+import { resolveInRoot } from "../../layer/index.js";
 import { runtimeFrontEnd } from "../../runtime/helper.js";
 import { type RuntimeContext, runtimeContext } from "../../runtime/lifecycle/context.js";
 import { createContainer } from "../../runtime/lifecycle/create.js";

@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import { applyLayer } from "../../layer/apply.js";
+import { applyLayer } from "../../layer/index.js";
 import type { Digest } from "../../oci/digest.js";
 import {
   FS_MAGIC,
