@@ -255,3 +255,13 @@ export function cpuPercent(cur: DockerCpuStats, pre: DockerCpuStats): number {
   const online = cur.online_cpus ?? cur.cpu_usage.percpu_usage?.length ?? 1;
   return sysDelta > 0 && cpuDelta > 0 ? (cpuDelta / sysDelta) * online * 100 : 0;
 }
+
+/** Container statistics, as every API front reads them. */
+export class StatsService {
+  constructor(private readonly containers: ContainerService) {}
+
+  /** A reading of running container `rec` now; `undefined` when it does not run. */
+  sample(rec: ContainerRecord): Promise<StatsSample | undefined> {
+    return sampleStats(this.containers, rec);
+  }
+}

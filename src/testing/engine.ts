@@ -16,7 +16,7 @@ import { startTestRegistry, type TestRegistry } from "./registry.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The compiled `pierd` entry point. */
-export const PIERD_MAIN = join(here, "daemon", "main.js");
+export const PIERD_MAIN = join(here, "..", "engine", "daemon", "main.js");
 /** The compiled `pier` CLI entry point (the plain Node.js command line). */
 export const PIER_MAIN = join(here, "..", "cli", "pier.js");
 /** The native front end of the `pier` CLI (`native/front-end.c`): what users run. */

@@ -4,8 +4,10 @@
  * `--format json|table|'{{go template}}'` where docker has `--format`.
  */
 import type { Command } from "commander";
+import type { ImageDeletion } from "../../engine/image-operations.js";
 import type { DockerCpuStats } from "../../engine/stats.js";
 import { cpuPercent } from "../../engine/stats.js";
+import type { SystemPruneReport } from "../../engine/system.js";
 import { collect, collectLabel } from "../args.js";
 import { commandIo, requireOwnProcess } from "../io.js";
 import { humanSize, renderTable, shortDigest } from "../output.js";
@@ -36,6 +38,12 @@ function emitOne(format: string | undefined, value: unknown): void {
 }
 
 /** A byte count in binary units, as `docker stats` prints memory (`1.5MiB`). Pure. */
+/** `Untagged: NAME` and `Deleted: ID` lines as `docker rmi` prints them (`docker system prune`: lower case). Pure. */
+function deletionLines(steps: readonly ImageDeletion[], lower = false): string {
+  const [u, d] = lower ? ["untagged", "deleted"] : ["Untagged", "Deleted"];
+  return steps.map((s) => ("untagged" in s ? `${u}: ${s.untagged}\n` : `${d}: ${s.deleted}\n`)).join("");
+}
+
 export function binarySize(bytes: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let v = bytes;
@@ -274,11 +282,11 @@ export function registerEngineOpsCommands(program: Command): void {
     .option("-f, --force", "remove the image even if a stopped container uses it")
     .action(async (refs: string[], f: { force?: boolean }) => {
       for (const ref of refs) {
-        const records = await callJson<Record<string, string>[]>(
+        const steps = await callJson<ImageDeletion[]>(
           "DELETE",
           `/v1/images/${enc(ref)}?force=${f.force ? 1 : 0}`,
         );
-        for (const r of records) for (const [k, v] of Object.entries(r)) commandIo().stdout(`${k}: ${v}\n`);
+        commandIo().stdout(deletionLines(steps));
       }
     });
 
@@ -357,13 +365,12 @@ export function registerEngineOpsCommands(program: Command): void {
       )
         return;
       const filters = filtersParam(f.filter);
-      const r = await callJson<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }>(
+      const r = await callJson<{ deleted: string[]; spaceReclaimed: number }>(
         "POST",
         `/v1/volumes/prune${filters ? `?filters=${enc(filters)}` : ""}`,
       );
-      if (r.VolumesDeleted?.length)
-        commandIo().stdout(`Deleted Volumes:\n${r.VolumesDeleted.join("\n")}\n\n`);
-      commandIo().stdout(`Total reclaimed space: ${humanSize(r.SpaceReclaimed)}\n`);
+      if (r.deleted.length) commandIo().stdout(`Deleted Volumes:\n${r.deleted.join("\n")}\n\n`);
+      commandIo().stdout(`Total reclaimed space: ${humanSize(r.spaceReclaimed)}\n`);
     });
 
   const system = program.command("system").description("daemon-wide information and cleanup");
@@ -460,20 +467,15 @@ export function registerEngineOpsCommands(program: Command): void {
     .action(async (f: { all?: boolean; volumes?: boolean; force?: boolean }) => {
       if (!(await confirm("WARNING! This will remove all stopped containers and unused data.", f.force)))
         return;
-      const r = await callJson<{
-        ContainersDeleted: string[] | null;
-        ImagesDeleted: Record<string, string>[] | null;
-        VolumesDeleted: string[] | null;
-        SpaceReclaimed: number;
-      }>("POST", `/v1/system/prune?all=${f.all ? 1 : 0}&volumes=${f.volumes ? 1 : 0}`);
-      if (r.ContainersDeleted?.length)
-        commandIo().stdout(`Deleted Containers:\n${r.ContainersDeleted.join("\n")}\n\n`);
-      if (r.VolumesDeleted?.length)
-        commandIo().stdout(`Deleted Volumes:\n${r.VolumesDeleted.join("\n")}\n\n`);
-      if (r.ImagesDeleted?.length)
-        commandIo().stdout(
-          `Deleted Images:\n${r.ImagesDeleted.flatMap((x) => Object.entries(x).map(([k, v]) => `${k.toLowerCase()}: ${v}`)).join("\n")}\n\n`,
-        );
-      commandIo().stdout(`Total reclaimed space: ${humanSize(r.SpaceReclaimed)}\n`);
+      const r = await callJson<SystemPruneReport>(
+        "POST",
+        `/v1/system/prune?all=${f.all ? 1 : 0}&volumes=${f.volumes ? 1 : 0}`,
+      );
+      if (r.containersDeleted.length)
+        commandIo().stdout(`Deleted Containers:\n${r.containersDeleted.join("\n")}\n\n`);
+      if (r.volumesDeleted.length) commandIo().stdout(`Deleted Volumes:\n${r.volumesDeleted.join("\n")}\n\n`);
+      if (r.imagesDeleted.length)
+        commandIo().stdout(`Deleted Images:\n${deletionLines(r.imagesDeleted, true)}\n`);
+      commandIo().stdout(`Total reclaimed space: ${humanSize(r.spaceReclaimed)}\n`);
     });
 }

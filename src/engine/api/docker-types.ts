@@ -198,35 +198,6 @@ export function dockerMounts(c: ContainerConfig): Record<string, unknown>[] {
   }));
 }
 
-/**
- * Whether a volume passes `docker volume ls --filter` (`name` substring, `label` k or k=v,
- * `dangling` true/false given its users). Unknown filters are refused. Pure.
- */
-export function volumeMatches(
-  v: { Name: string; Labels: Record<string, string> },
-  users: number,
-  filters: Record<string, string[]>,
-): boolean {
-  for (const [key, values] of Object.entries(filters)) {
-    if (!values.length) continue;
-    if (key === "name" && !values.some((n) => v.Name.includes(n))) return false;
-    else if (key === "label") {
-      for (const l of values) {
-        const [k, val] = l.includes("=")
-          ? [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]
-          : [l, undefined];
-        if (!(k in v.Labels) || (val !== undefined && v.Labels[k] !== val)) return false;
-      }
-    } else if (key === "dangling") {
-      const want = values.some((d) => d === "true" || d === "1");
-      if ((users === 0) !== want) return false;
-    } else if (key === "driver") {
-      if (!values.includes("local")) return false;
-    } else if (key !== "name") throw new EngineError("INVALID_ARGUMENT", `invalid filter '${key}'`);
-  }
-  return true;
-}
-
 /** Docker's `filters` query: `{"k":["v"]}` or the old `{"k":{"v":true}}`. Pure. */
 export function parseFilters(text: string | null): Record<string, string[]> {
   if (!text) return {};

@@ -1,15 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ContainerRecord } from "../containers/store.js";
-import { apiPath, progressLine } from "./docker.js";
-import {
-  configFromDocker,
-  dockerSummary,
-  parseBind,
-  parseFilters,
-  statusText,
-  volumeMatches,
-} from "./docker-types.js";
+import { volumeMatches } from "../volume-operations.js";
+import { progressLine } from "./docker-images.js";
+import { configFromDocker, dockerSummary, parseBind, parseFilters, statusText } from "./docker-types.js";
+import { apiPath } from "./router.js";
 
 test("Docker create bodies become engine configs; bad port bindings are refused", () => {
   const c = configFromDocker({

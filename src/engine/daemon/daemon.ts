@@ -11,10 +11,12 @@ import { join } from "node:path";
 import { dockerApi } from "../api/docker.js";
 import { pierApi } from "../api/pier.js";
 import { ContainerService } from "../containers/service.js";
+import { Engine } from "../engine.js";
 import { EngineError } from "../error.js";
 import { ImageService } from "../images.js";
 import { NetworkService } from "../network/service.js";
 import { type SnapshotDriver, Snapshotter } from "../snapshots/snapshotter.js";
+import { VolumeService } from "../volumes.js";
 
 /** Settings of {@link startDaemon} (flags and config file of `pierd`). */
 export interface DaemonConfig {
@@ -66,6 +68,8 @@ function groupId(name: string): number | undefined {
 
 /** A serving daemon. */
 export interface RunningDaemon {
+  /** Every operation, as the APIs call them. */
+  engine: Engine;
   containers: ContainerService;
   socket: string;
   dockerSocket: string;
@@ -106,19 +110,23 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     ...(config.network?.defaultBridge ? { defaultBridge: config.network.defaultBridge } : {}),
     ...(config.network?.cniPath ? { cniPath: config.network.cniPath } : {}),
   });
+  const volumes = new VolumeService(config.root);
   const containers = new ContainerService({
     root: config.root,
     execRoot: config.execRoot,
     images,
     snapshots,
     log,
+    volumes,
     networks,
   });
+  // Events are recorded from here on, so `docker events --since` replays what the restore did.
+  const engine = new Engine({ containers, images, volumes, networks, snapshots });
   await containers.restore();
   const socket = config.socket ?? join(config.execRoot, "pier.sock");
   const dockerSocket = config.dockerSocket ?? join(config.execRoot, "docker.sock");
-  const pierServer = createServer(pierApi(containers));
-  const docker = dockerApi(containers);
+  const pierServer = createServer(pierApi(engine));
+  const docker = dockerApi(engine);
   const dockerServer = createServer(docker.request);
   dockerServer.on("upgrade", docker.upgrade);
   for (const s of [pierServer, dockerServer]) {
@@ -166,6 +174,7 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     snapshotter: snapshots.driver,
   });
   return {
+    engine,
     containers,
     socket,
     dockerSocket,

@@ -20,11 +20,12 @@ import {
   type TestDaemon,
   useTestDaemon,
 } from "../../testing/engine.js";
-import { planRmi } from "../api/docker-images.js";
-import { containerMatches, durationMs, prunableContainer } from "../api/docker-system.js";
+import { containerMatches } from "../api/docker-containers.js";
 import { restartOnBoot } from "../containers/service.js";
 import { EventLog, eventMatches } from "../events.js";
+import { planRmi } from "../image-operations.js";
 import { cpuPercent, dockerStats, parseNetDev, systemCpuNs } from "../stats.js";
+import { durationMs, prunableContainer } from "../system.js";
 
 let reg: BusyboxRegistry;
 let d: TestDaemon;
@@ -37,9 +38,14 @@ useTestDaemon({
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function raw(method: string, path: string): Promise<{ status: number; body: string }> {
+function raw(
+  method: string,
+  path: string,
+  body?: string,
+  socketPath = d.dockerSocket,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath: d.dockerSocket, method, path }, (res) => {
+    const req = request({ socketPath, method, path }, (res) => {
       let text = "";
       res.on("data", (c: Buffer) => {
         text += c.toString();
@@ -47,9 +53,45 @@ function raw(method: string, path: string): Promise<{ status: number; body: stri
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
     });
     req.on("error", reject);
-    req.end();
+    req.end(body);
   });
 }
+
+test("one engine under both APIs: a pull through either records the same pull event", async () => {
+  // Not a second earlier: the fixture's own pull is not this test's.
+  const since = Date.now() / 1000;
+  const viaPier = await raw("POST", "/v1/images/pull", JSON.stringify({ ref: reg.image }), d.socket);
+  assert.equal(viaPier.status, 200, viaPier.body);
+  assert.match(viaPier.body, /"done":\{"digest":"sha256:/);
+  const [repo, tag] = [
+    reg.image.slice(0, reg.image.lastIndexOf(":")),
+    reg.image.slice(reg.image.lastIndexOf(":") + 1),
+  ];
+  const viaDocker = await raw(
+    "POST",
+    `/v1.41/images/create?fromImage=${encodeURIComponent(repo)}&tag=${tag}`,
+  );
+  assert.equal(viaDocker.status, 200, viaDocker.body);
+  assert.match(viaDocker.body, /Digest: sha256:/);
+  const query = `since=${since}&until=${Date.now() / 1000}&filters=${encodeURIComponent('{"type":["image"],"event":["pull"]}')}`;
+  for (const [socket, path] of [
+    [d.socket, `/v1/events?${query}`],
+    [d.dockerSocket, `/v1.41/events?${query}`],
+  ] as const) {
+    const events = (await raw("GET", path, undefined, socket)).body
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { Action: string; Actor: { ID: string; Attributes: { name: string } } });
+    assert.deepEqual(
+      events.map((e) => [e.Action, e.Actor.ID, e.Actor.Attributes.name]),
+      [
+        ["pull", reg.image, reg.image],
+        ["pull", reg.image, reg.image],
+      ],
+      path,
+    );
+  }
+});
 
 async function logLines(ref: string): Promise<number> {
   return (await docker(d, ["logs", ref])).stdout.split("\n").filter(Boolean).length;
