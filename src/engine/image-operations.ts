@@ -1,8 +1,10 @@
 /**
  * The engine's image operations, as every API front calls them: list, pull, push, tag, remove
- * (Docker's untag-vs-delete rules and conflicts) and prune, each recording its own event. Image
- * ids are manifest digests, as in a container's `imageId`.
+ * (Docker's untag-vs-delete rules and conflicts) and prune, each recording its own event. An
+ * image's id is its config digest (the host platform's), as Docker's and `pier image ls`'s; a
+ * container records the manifest digest it was created from.
  */
+import type { Digest } from "../oci/digest.js";
 import { tryParseReference } from "../oci/reference.js";
 import type { CopyResult, ProgressListener } from "../remote/index.js";
 import type { ContainerService } from "./containers/service.js";
@@ -13,8 +15,10 @@ import type { ImageService } from "./images.js";
 
 /** One local image: every name of one root, and the manifest digest containers record. */
 export interface LocalImage {
-  /** Root descriptor digest (manifest or index): the image id. */
+  /** Config digest of the host platform's image: the image id (the root digest when damaged). */
   id: string;
+  /** Root descriptor digest (manifest or index). */
+  root: string;
   /** Digest of the host platform's manifest (what `ContainerRecord.imageId` holds). */
   manifest: string;
   /** Full names (`docker.io/library/busybox:latest`). */
@@ -77,6 +81,9 @@ export function familiarName(name: string): string {
 
 /** Images as the engine's fronts operate on them. */
 export class ImageOperations {
+  /** Config digest by manifest digest (content-addressed: never stale). */
+  private readonly configs = new Map<string, string>();
+
   constructor(
     /** The store and registry client underneath. */
     readonly service: ImageService,
@@ -96,13 +103,15 @@ export class ImageOperations {
     for (const { name, descriptor } of await store.list()) {
       let entry = byId.get(descriptor.digest);
       if (!entry) {
-        let manifest: string = descriptor.digest;
+        entry = { id: descriptor.digest, root: descriptor.digest, manifest: descriptor.digest, names: [] };
         try {
-          manifest = (await store.resolveDescriptor(descriptor)).descriptor.digest;
+          const resolved = await store.resolveDescriptor(descriptor);
+          entry.manifest = resolved.descriptor.digest;
+          entry.id = resolved.configDigest;
+          this.configs.set(entry.manifest, entry.id);
         } catch {
           // A damaged image still has its names to remove.
         }
-        entry = { id: descriptor.digest, manifest, names: [] };
         byId.set(descriptor.digest, entry);
       }
       entry.names.push(name);
@@ -119,7 +128,7 @@ export class ImageOperations {
       if ((err as { code?: string }).code === "AMBIGUOUS_REFERENCE") throw err;
       throw new EngineError("IMAGE_NOT_FOUND", `No such image: ${ref}`, { cause: err });
     }
-    const image = (await this.local()).find((i) => i.id === found.descriptor.digest);
+    const image = (await this.local()).find((i) => i.root === found.descriptor.digest);
     if (!image) throw new EngineError("IMAGE_NOT_FOUND", `No such image: ${ref}`);
     const byName =
       found.name !== undefined && !/^(sha256:)?[a-f0-9]{4,64}$/.test(ref) ? found.name : undefined;
@@ -128,7 +137,28 @@ export class ImageOperations {
 
   /** The containers created from `image`. */
   users(image: LocalImage): ContainerRecord[] {
-    return this.containers.list().filter((c) => c.imageId === image.manifest || c.imageId === image.id);
+    return this.containers.list().filter((c) => c.imageId === image.manifest || c.imageId === image.root);
+  }
+
+  /**
+   * The image id (config digest) of the manifest a container was created from; the manifest
+   * digest itself when its content is gone.
+   */
+  async idOf(manifest: string): Promise<string> {
+    const known = this.configs.get(manifest);
+    if (known) return known;
+    try {
+      // The media type is not known here: the document's own field decides.
+      const resolved = await this.service.store.resolveDescriptor({
+        mediaType: "application/octet-stream",
+        digest: manifest as Digest,
+        size: 0,
+      });
+      this.configs.set(manifest, resolved.configDigest);
+      return resolved.configDigest;
+    } catch {
+      return manifest;
+    }
   }
 
   /** Pulls `ref` into the store and records `pull`. */
@@ -182,7 +212,7 @@ export class ImageOperations {
     if (all) {
       const used = new Set(this.containers.list().map((c) => c.imageId));
       for (const image of await this.local()) {
-        if (used.has(image.manifest) || used.has(image.id)) continue;
+        if (used.has(image.manifest) || used.has(image.root)) continue;
         await this.service.untag(image.names);
         for (const n of image.names) deleted.push({ untagged: familiarName(n) });
         deleted.push({ deleted: image.id });

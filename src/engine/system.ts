@@ -132,7 +132,8 @@ export interface ImageUsage {
 /** What the daemon uses on disk (`GET /system/df`, `pier system df`). */
 export interface DiskUsage {
   images: ImageUsage[];
-  containers: { record: ContainerRecord; sizeRw: number }[];
+  /** Each container with its image's id (config digest) and the size of its writable layer. */
+  containers: { record: ContainerRecord; imageId: string; sizeRw: number }[];
   volumes: { volume: VolumeInfo; size: number; refCount: number }[];
 }
 
@@ -188,7 +189,7 @@ export class SystemService {
     const containers = this.containers.list();
     const rows = await this.images.list();
     const images = (await this.images.local()).map((image) => {
-      const row = rows.find((r) => r.digest === image.id);
+      const row = rows.find((r) => r.digest === image.root);
       return {
         image,
         created: row?.created,
@@ -199,7 +200,11 @@ export class SystemService {
     return {
       images,
       containers: await Promise.all(
-        containers.map(async (record) => ({ record, sizeRw: await this.sizeRw(record) })),
+        containers.map(async (record) => ({
+          record,
+          imageId: await this.images.idOf(record.imageId),
+          sizeRw: await this.sizeRw(record),
+        })),
       ),
       volumes: await Promise.all(
         (await this.volumes.list()).map(async (volume) => ({

@@ -257,7 +257,7 @@ export function registerEngineOpsCommands(program: Command): void {
       const rows = (await callJson<ImageRow[]>("GET", "/v1/images")).map((r) => ({
         Repository: r.repository,
         Tag: r.tag,
-        ID: shortDigest(r.digest),
+        ID: shortDigest(r.id),
         Digest: r.digest,
         CreatedAt: r.created ?? "",
         Size: humanSize(r.size),

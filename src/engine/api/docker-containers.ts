@@ -7,6 +7,7 @@ import { Socket } from "node:net";
 import type { WaitCondition } from "../containers/service.js";
 import type { ContainerRecord } from "../containers/store.js";
 import { resizeContainer } from "../containers/terminal.js";
+import type { Engine } from "../engine.js";
 import { EngineError } from "../error.js";
 import { attachInput, attachOutput, streamLogs } from "./attach.js";
 import { withNetworkInspect, withNetworkSummary } from "./docker-networks.js";
@@ -96,26 +97,35 @@ async function containerCreate({ engine, req, res, query }: Call) {
   sendJson(res, 201, { Id: rec.id, Warnings: [] });
 }
 
-function containerList({ engine, res, query }: Call) {
+/** `rec` with the id of its image (the config digest, as Docker shows it) for `imageId`. */
+async function withImageId(engine: Engine, rec: ContainerRecord): Promise<ContainerRecord> {
+  return { ...rec, imageId: await engine.images.idOf(rec.imageId) };
+}
+
+async function containerList({ engine, res, query }: Call) {
   const svc = engine.containers;
   const filters = parseFilters(query.get("filters"));
   // As Docker, a status filter looks at stopped containers too.
   const all = flag(query, "all") || (filters.status?.length ?? 0) > 0;
-  const summary = (c: ContainerRecord) =>
-    pausedSummary(withNetworkSummary(dockerSummary(c), engine, c), svc.isPaused(c.id));
-  const rows = svc
-    .list()
-    .filter((c) => all || c.status === "running")
-    .map(summary)
-    .filter((s) => containerMatches(s, filters));
+  const summary = async (c: ContainerRecord) =>
+    pausedSummary(
+      withNetworkSummary(dockerSummary(await withImageId(engine, c)), engine, c),
+      svc.isPaused(c.id),
+    );
+  const listed = svc.list().filter((c) => all || c.status === "running");
+  const rows = (await Promise.all(listed.map(summary))).filter((s) => containerMatches(s, filters));
   const limit = intParam(query, "limit");
   sendJson(res, 200, limit && limit > 0 ? rows.slice(0, limit) : rows);
 }
 
-function containerInspect({ engine, res, params }: Call) {
+async function containerInspect({ engine, res, params }: Call) {
   const svc = engine.containers;
   const rec = svc.find(params[0]!);
-  const doc = dockerInspect(rec, svc.logPath(rec.id), engine.snapshots.rootfs(rec.id));
+  const doc = dockerInspect(
+    await withImageId(engine, rec),
+    svc.logPath(rec.id),
+    engine.snapshots.rootfs(rec.id),
+  );
   const info = withNetworkInspect(withLogConfig(doc, rec.config), engine, rec);
   sendJson(res, 200, pausedInspect(info, svc.isPaused(rec.id)));
 }

@@ -1,7 +1,8 @@
 /**
  * The Docker API's image routes: list, pull (`POST /images/create` with Docker's JSON progress
  * lines), inspect, tag, push, remove and prune, translated to the engine's image operations.
- * Image ids are manifest digests, as in a container's `Image`.
+ * Image ids are config digests, as Docker's (a name, a config digest or a root digest, or a
+ * prefix of either, finds an image).
  */
 import type { ServerResponse } from "node:http";
 import { parseReference, Reference } from "../../oci/reference.js";
@@ -152,7 +153,7 @@ async function imageList({ engine, res }: Call) {
     byId.set(r.digest, e);
   }
   const summary = ({ tags, row }: { tags: string[]; row: (typeof rows)[number] }) => ({
-    Id: row.digest,
+    Id: row.id,
     ParentId: "",
     RepoTags: tags,
     RepoDigests: [],

@@ -89,7 +89,11 @@ export function dfDocument(df: DiskUsage): Record<string, unknown> {
   return {
     LayersSize: Images.reduce((a, i) => a + i.Size, 0),
     Images,
-    Containers: df.containers.map((c) => ({ ...dockerSummary(c.record), SizeRw: c.sizeRw, SizeRootFs: 0 })),
+    Containers: df.containers.map((c) => ({
+      ...dockerSummary({ ...c.record, imageId: c.imageId }),
+      SizeRw: c.sizeRw,
+      SizeRootFs: 0,
+    })),
     Volumes: df.volumes.map((v) => ({ ...v.volume, UsageData: { Size: v.size, RefCount: v.refCount } })),
     BuildCache: [],
   };

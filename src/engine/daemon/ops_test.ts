@@ -111,7 +111,12 @@ test("pure: restart decisions on boot, rmi plans, filters, stats maths", () => {
   assert.equal(restartOnBoot(rec("on-failure", 2, 3), false), true);
   assert.equal(restartOnBoot(rec("no"), false), false);
 
-  const img = { id: "sha256:abcdef0123456789", manifest: "sha256:abcdef0123456789", names: ["a:1", "b:1"] };
+  const img = {
+    id: "sha256:c0ffee0123456789",
+    root: "sha256:abcdef0123456789",
+    manifest: "sha256:abcdef0123456789",
+    names: ["a:1", "b:1"],
+  };
   assert.deepEqual(planRmi(img, "a:1", [], false), { untag: ["a:1"], remove: false });
   assert.match(JSON.stringify(planRmi(img, undefined, [], false)), /must be forced/);
   assert.deepEqual(planRmi(img, undefined, [], true), { untag: ["a:1", "b:1"], remove: true });
@@ -374,6 +379,24 @@ test("docker tag, inspect IMAGE, push with progress, rmi untag vs delete, 404 an
   const byId = await docker(d, ["rmi", id]);
   assert.notEqual(byId.status, 0);
   assert.match(byId.stderr, /must be forced\) - image is referenced in multiple repositories/);
+  // One image id everywhere: the config digest, as docker's own (images, inspect, a container's
+  // Image, pier images), and an id prefix finds the image.
+  const manifest = (await (
+    await fetch(`${reg.registry.url}/v2/busybox/manifests/latest`, {
+      headers: { Accept: "application/vnd.oci.image.manifest.v1+json" },
+    })
+  ).json()) as { config: { digest: string } };
+  const configId = manifest.config.digest;
+  assert.equal(id, configId.slice(7, 19));
+  assert.equal((await docker(d, ["inspect", "--format", "{{.Id}}", id])).stdout.trim(), configId);
+  assert.equal((await docker(d, ["inspect", "--format", "{{.Id}}", configId])).stdout.trim(), configId);
+  const user = await docker(d, ["create", "--name", "idcheck", "short:1", "true"]);
+  assert.equal(user.status, 0, user.stderr);
+  assert.equal((await docker(d, ["inspect", "--format", "{{.Image}}", "idcheck"])).stdout.trim(), configId);
+  const ancestor = await docker(d, ["ps", "-a", "-q", "--no-trunc", "--filter", `ancestor=${id}`]);
+  assert.equal(ancestor.stdout.trim(), user.stdout.trim());
+  await docker(d, ["rm", "idcheck"]);
+  assert.ok((await pier(d, ["images", "-q"])).stdout.split("\n").includes(id));
   assert.equal((await docker(d, ["rmi", "short:1"])).stdout.trim(), "Untagged: short:1");
 });
 
