@@ -3,11 +3,14 @@
  * locally and pushed to a pier registry on loopback, a `pierd` child process in temp
  * directories, and the stock `docker` CLI pointed at it.
  */
+
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
+import { NetworkService } from "../engine/network/service.js";
 import { createImage } from "../image/build.js";
 import { ImageStore } from "../image/image-store.js";
 import { push } from "../remote/pull.js";
@@ -103,6 +106,9 @@ export async function startTestDaemon(
   const dir = await makeTempDir("pier-engine-");
   const root = join(dir, "root");
   const execRoot = opts.execRoot ?? join(dir, "run");
+  // Its own default bridge (not the host's pier0, which other daemons may share), removed by stop().
+  const bridge = `pt${randomBytes(4).toString("hex")}`;
+  const flags = extra.includes("--bridge") ? extra : [...extra, "--bridge", bridge];
   let log = "";
   const d: TestDaemon = {
     dir,
@@ -114,7 +120,7 @@ export async function startTestDaemon(
     stderr: () => log,
     async restart() {
       log = "";
-      const proc = spawn(process.execPath, [PIERD_MAIN, "--root", root, "--exec-root", execRoot, ...extra], {
+      const proc = spawn(process.execPath, [PIERD_MAIN, "--root", root, "--exec-root", execRoot, ...flags], {
         stdio: ["ignore", "ignore", "pipe"],
       });
       proc.stderr?.on("data", (c: Buffer) => {
@@ -155,6 +161,8 @@ export async function startTestDaemon(
         .map((l) => l.split(" ")[4] ?? "")
         .filter((m) => m.startsWith(dir));
       for (const m of mounts.reverse()) spawnSync("umount", ["-l", m]);
+      // The daemon keeps a bridge that had containers when it stopped: this one is the test's own.
+      await new NetworkService({ root, execRoot }).shutdown(true).catch(() => {});
       await removeTempDir(dir);
     },
   };

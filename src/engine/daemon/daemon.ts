@@ -1,7 +1,8 @@
 /**
  * The engine daemon as a library: opens the services under `root`/`execRoot`, re-adopts running
  * containers, and serves pier's API and the Docker API on two unix sockets (mode 0660).
- * `close()` stops serving; containers keep running under their monitors.
+ * `close()` stops serving and removes the bridges no container is on; containers keep running
+ * under their monitors.
  */
 import { chmodSync, chownSync, readFileSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
@@ -182,6 +183,8 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
       const closing = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
       for (const s of servers) s.closeAllConnections();
       await Promise.all(closing);
+      // A bridge no container is on goes with its NAT rule (the next start makes it again).
+      await networks.shutdown().catch((e: Error) => log("network shutdown", { error: e.message }));
       containers.close();
       log("pierd stopped");
     },

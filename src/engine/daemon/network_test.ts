@@ -398,6 +398,39 @@ test("pierd killed and restarted: a running container keeps its network; one rem
   assert.ok(!iptablesRules().includes(`${ip}/32`));
 });
 
+test("pierd stopped cleanly keeps its bridge while a container is on it, and removes it and its NAT rule once none is", async () => {
+  const inspect = await docker(d, [
+    "network",
+    "inspect",
+    "bridge",
+    "--format",
+    '{{index .Options "com.docker.network.bridge.name"}} {{(index .IPAM.Config 0).Subnet}}',
+  ]);
+  const [bridge = "", subnet = ""] = inspect.stdout.trim().split(" ");
+  assert.match(bridge, /^pt[0-9a-f]{8}$/, "a test daemon has its own bridge, not the host's pier0");
+  const masquerade = () => iptablesRules().includes(`-A POSTROUTING -s ${subnet} `);
+  const exists = () => spawnSync("ip", ["link", "show", bridge]).status === 0;
+  const terminate = async () => {
+    const gone = new Promise((r) => d.proc.once("exit", r));
+    d.proc.kill("SIGTERM");
+    await gone;
+  };
+  const r = await docker(d, ["run", "-d", reg.image, "sleep", "60"]);
+  assert.equal(r.status, 0, r.stderr);
+  await terminate();
+  assert.ok(exists() && masquerade(), "a running container keeps the bridge and its NAT rule");
+  await d.restart();
+  await docker(d, ["rm", "-f", r.stdout.trim()]);
+  await terminate();
+  assert.ok(!exists(), `bridge ${bridge} is removed`);
+  assert.ok(!masquerade(), `no masquerade rule for ${subnet} is left`);
+  await d.restart();
+  // The next container makes both again.
+  const again = await docker(d, ["run", "--rm", reg.image, "true"]);
+  assert.equal(again.status, 0, again.stderr);
+  assert.ok(exists() && masquerade());
+});
+
 test("pier network create|ls|inspect|rm and pier run --network/-p over pier's own API", async () => {
   const subnet = freeSubnet();
   const c = await pier(d, ["network", "create", "--subnet", subnet, "pier-cli-net"]);

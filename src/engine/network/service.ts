@@ -7,7 +7,6 @@
  * removal, after a failed start, or after a pierd restart) always knows what to undo.
  */
 
-import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -16,6 +15,7 @@ import { createServer } from "node:net";
 import { hostname as hostHostname } from "node:os";
 import { join } from "node:path";
 import { mountPoints } from "../../runtime/native-mounter.js";
+import { bridgeAddress, MasqueradeRules, removeBridge } from "./bridges.js";
 import { CniInvoker, DEFAULT_CNI_PATH } from "./cni.js";
 import { type CniResult, containerAddress } from "./cni-result.js";
 import {
@@ -24,7 +24,6 @@ import {
   cniName,
   DEFAULT_NETWORK,
   definitionFromConflist,
-  masqueradeRule,
   type NetworkDefinition,
   networkConflist,
 } from "./conflist.js";
@@ -39,7 +38,7 @@ import {
   renderHostname,
   renderHosts,
 } from "./hosts.js";
-import { deleteRule, ensureRule, forwardPolicy } from "./iptables.js";
+import { forwardPolicy } from "./iptables.js";
 import { createNetns, isNetnsMounted, removeNetns } from "./netns.js";
 import type { PortMapping } from "./ports.js";
 import type { NetworkSpec } from "./spec.js";
@@ -168,8 +167,8 @@ export class NetworkService {
   private readonly opts: NetworkServiceOptions;
   /** Serialises hosts-file refreshes (two containers joining at once must both be seen). */
   private hostsQueue: Promise<void> = Promise.resolve();
-  /** Networks whose masquerade rule this process has put in place. */
-  private readonly masqueraded = new Set<string>();
+  /** The masquerade rules this process has put in place. */
+  private readonly masquerade = new MasqueradeRules();
   private policy: { value: string; at: number } | undefined;
   /** CNI ADDs in progress (a teardown waits for them), by container id. */
   private readonly attaching = new Map<string, Promise<unknown>>();
@@ -387,11 +386,29 @@ export class NetworkService {
         `error while removing network: network ${def.name} id ${def.id} has active endpoints (${all.join(", ")})`,
       );
     rmSync(this.configFile(def.name), { force: true });
-    await deleteRule("nat", "POSTROUTING", masqueradeRule(def)).catch(() => {});
-    this.masqueraded.delete(def.id);
-    await run("ip", ["link", "del", def.bridge]).catch(() => {});
+    await removeBridge(def, this.masquerade, true);
     rmSync(join(this.ipamDir, cniName(def)), { recursive: true, force: true });
     this.log("network removed", { name: def.name, id: def.id });
+  }
+
+  /**
+   * On a clean stop of pierd: removes the bridge and masquerade rule of each network no
+   * container is on (any daemon's: the default bridge may be shared), or of every network with
+   * `evenInUse` (a test daemon's own bridges after its containers were killed). Bridges come
+   * back at the next container's start.
+   */
+  async shutdown(evenInUse = false): Promise<void> {
+    let defs: NetworkDefinition[];
+    try {
+      defs = existsSync(this.configDir) ? this.list() : [];
+    } catch {
+      return;
+    }
+    for (const def of defs) {
+      if (!evenInUse && this.attachments().some((a) => this.networkIdsOf(a).includes(def.id))) continue;
+      if (await removeBridge(def, this.masquerade, evenInUse))
+        this.log("bridge removed", { network: def.name, bridge: def.bridge });
+    }
   }
 
   /** Every live attachment (containers whose network is set up). */
@@ -522,10 +539,7 @@ export class NetworkService {
         forwardAccepts: (await this.forwardPolicy()) === "ACCEPT",
         staticIp: a.ip !== undefined,
       });
-      if (!this.masqueraded.has(mode.id)) {
-        await ensureRule("nat", "POSTROUTING", masqueradeRule(mode));
-        this.masqueraded.add(mode.id);
-      }
+      await this.masquerade.ensure(mode);
     }
     await this.saveState(a);
     try {
@@ -649,10 +663,7 @@ export class NetworkService {
         forwardAccepts: (await this.forwardPolicy()) === "ACCEPT",
       }),
     };
-    if (!this.masqueraded.has(def.id)) {
-      await ensureRule("nat", "POSTROUTING", masqueradeRule(def));
-      this.masqueraded.add(def.id);
-    }
+    await this.masquerade.ensure(def);
     e.result = await this.cni.add(e.conflist, { containerId: a.id, netns: a.netns, ifname: e.ifname });
     const addr = containerAddress(e.result, e.ifname);
     if (!addr) {
@@ -980,15 +991,6 @@ function staticAddress(ip: string, def: NetworkDefinition): string {
 }
 
 /**
- * The first IPv4 address (CIDR) of a network device, from iproute2 (Node's interface list
- * leaves out devices that are down, as an idle bridge is); `undefined` when it has none.
- */
-function bridgeAddress(dev: string): string | undefined {
-  const r = spawnSync("ip", ["-4", "-o", "addr", "show", "dev", dev], { encoding: "utf8" });
-  return r.status === 0 ? /\binet (\S+)/.exec(r.stdout)?.[1] : undefined;
-}
-
-/**
  * The subnets podman's default network will take on this host: its configured one, or 10.88/16
  * when podman is installed without a config (netavark makes `podman0` only while a container
  * runs, so the host's routes do not show it).
@@ -1003,14 +1005,6 @@ function podmanSubnets(): Subnet[] {
   return ["/usr/bin/podman", "/usr/local/bin/podman"].some((p) => existsSync(p))
     ? [parseSubnet(PODMAN_DEFAULT_SUBNET)]
     : [];
-}
-
-function run(cmd: string, args: string[]): Promise<number | null> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: "ignore" });
-    child.on("error", reject);
-    child.on("close", resolve);
-  });
 }
 
 /**
