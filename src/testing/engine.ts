@@ -3,10 +3,9 @@
  * locally and pushed to a pier registry on loopback, a `pierd` child process in temp
  * directories, and the stock `docker` CLI pointed at it.
  */
-
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { accessSync, constants, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -34,8 +33,18 @@ export function pierCommand(args: readonly string[]): [string, string[]] {
     ? [process.execPath, [PIER_MAIN, ...args]]
     : [PIER_FRONT_END, [...args]];
 }
-/** Where the stock docker CLI is installed on the test machines. */
-export const DOCKER_CLI = "/usr/local/bin/docker";
+/** The stock docker CLI: the first `docker` on PATH, as a shell finds it; `undefined` when none. */
+export function findDocker(path = process.env.PATH ?? ""): string | undefined {
+  for (const dir of path.split(":")) {
+    if (!dir) continue;
+    const candidate = join(dir, "docker");
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {}
+  }
+  return undefined;
+}
 
 /** A registry holding `busybox:latest` (default command `sh`). */
 export interface BusyboxRegistry {
@@ -172,11 +181,12 @@ export async function startTestDaemon(
 
 /** Throws with an actionable message unless the docker CLI is installed. */
 export function requireDocker(): string {
-  if (!existsSync(DOCKER_CLI))
+  const found = findDocker();
+  if (!found)
     throw new Error(
-      `${DOCKER_CLI} is missing: install the docker CLI (client only) to run the engine's tests`,
+      "no docker CLI on PATH: run scripts/install.sh (it installs Debian's docker.io) or put a docker client on PATH",
     );
-  return DOCKER_CLI;
+  return found;
 }
 
 /** What a finished command gave. */
