@@ -4,7 +4,8 @@
 // registry = remote < runtime < engine < cli). `src/errors.ts` and `src/common/` sit under every
 // layer. `src/testing/` (test fixtures) may import any layer, and only tests and fixtures may
 // import it. A layer with an `index.ts` (its public API) is imported through that file only, by
-// every other layer's sources (tests may reach inside). Exits 1 naming every upward import; prints nothing when there is none.
+// every other layer's sources (tests may reach inside); the CLI imports only the engine's model
+// files (ENGINE_MODELS). Exits 1 naming every upward import; prints nothing when there is none.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 
@@ -25,6 +26,19 @@ const RANK = {
   cli: 8,
 };
 const TESTING = "testing";
+/**
+ * The engine's files that carry no server code (models, grammars, reports): all the CLI may
+ * import of the engine, so that it never loads daemon internals.
+ */
+const ENGINE_MODELS = new Set([
+  "engine/reports.ts",
+  "engine/stats-document.ts",
+  "engine/network/view.ts",
+  "engine/network/ports.ts",
+  "engine/containers/mount-spec.ts",
+  "engine/network/error.ts",
+  "engine/error.ts",
+]);
 /** Layers whose `index.ts` is their public API: other layers import that file only. */
 const PUBLIC = new Set(readdirSync(SRC).filter((d) => existsSync(join(SRC, d, "index.ts"))));
 
@@ -67,6 +81,8 @@ for (const file of sourceFiles(SRC)) {
     if (!(to in RANK)) continue;
     if (RANK[to] > RANK[from])
       problems.push(`${relative(SRC, file)}: imports ${relative(SRC, target)} (layer ${to} is above ${from})`);
+    else if (!isTest(file) && from === "cli" && to === "engine" && !ENGINE_MODELS.has(relative(SRC, target).replace(/\.js$/, ".ts")))
+      problems.push(`${relative(SRC, file)}: imports ${relative(SRC, target)}, which is not one of the engine's models (scripts/check-imports.mjs ENGINE_MODELS)`);
     else if (!isTest(file) && PUBLIC.has(to) && relative(SRC, target) !== `${to}/index.js`)
       problems.push(`${relative(SRC, file)}: imports ${relative(SRC, target)}, not the public API src/${to}/index.ts`);
   }

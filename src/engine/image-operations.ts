@@ -12,6 +12,7 @@ import type { ContainerRecord } from "./containers/store.js";
 import { EngineError } from "./error.js";
 import type { EventLog } from "./events.js";
 import type { ImageService } from "./images.js";
+import type { ImageDeletion, PruneReport } from "./reports.js";
 
 /** One local image: every name of one root, and the manifest digest containers record. */
 export interface LocalImage {
@@ -23,15 +24,6 @@ export interface LocalImage {
   manifest: string;
   /** Full names (`docker.io/library/busybox:latest`). */
   names: string[];
-}
-
-/** One step of a removal: a name taken away, or an image deleted. */
-export type ImageDeletion = { untagged: string } | { deleted: string };
-
-/** What `prune` removed and the bytes it freed. */
-export interface PruneReport<T> {
-  deleted: T[];
-  spaceReclaimed: number;
 }
 
 /** What `rmi` does: names to untag, whether the image goes, or the conflict that stops it. */

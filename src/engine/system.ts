@@ -12,7 +12,8 @@ import type { ContainerService } from "./containers/service.js";
 import type { ContainerRecord } from "./containers/store.js";
 import { EngineError } from "./error.js";
 import type { EventLog } from "./events.js";
-import type { ImageDeletion, ImageOperations, LocalImage, PruneReport } from "./image-operations.js";
+import type { ImageOperations, LocalImage } from "./image-operations.js";
+import type { PruneReport, SystemPruneReport } from "./reports.js";
 import type { VolumeOperations } from "./volume-operations.js";
 import type { VolumeInfo } from "./volumes.js";
 
@@ -135,14 +136,6 @@ export interface DiskUsage {
   /** Each container with its image's id (config digest) and the size of its writable layer. */
   containers: { record: ContainerRecord; imageId: string; sizeRw: number }[];
   volumes: { volume: VolumeInfo; size: number; refCount: number }[];
-}
-
-/** What `system prune` removed. */
-export interface SystemPruneReport {
-  containersDeleted: string[];
-  imagesDeleted: ImageDeletion[];
-  volumesDeleted: string[];
-  spaceReclaimed: number;
 }
 
 /** The daemon as a whole. */

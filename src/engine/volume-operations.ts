@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import type { ContainerService } from "./containers/service.js";
 import { EngineError } from "./error.js";
 import type { EventLog } from "./events.js";
-import type { PruneReport } from "./image-operations.js";
+import type { PruneReport } from "./reports.js";
 import { diskUsage } from "./system.js";
 import type { VolumeInfo, VolumeService } from "./volumes.js";
 

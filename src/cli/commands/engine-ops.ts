@@ -4,10 +4,8 @@
  * `--format json|table|'{{go template}}'` where docker has `--format`.
  */
 import type { Command } from "commander";
-import type { ImageDeletion } from "../../engine/image-operations.js";
-import type { DockerCpuStats } from "../../engine/stats.js";
-import { cpuPercent } from "../../engine/stats.js";
-import type { SystemPruneReport } from "../../engine/system.js";
+import type { ImageDeletion, SystemPruneReport } from "../../engine/reports.js";
+import { cpuPercent, type DockerCpuStats } from "../../engine/stats-document.js";
 import { collect, collectLabel } from "../args.js";
 import { commandIo, requireOwnProcess } from "../io.js";
 import { humanSize, renderTable, shortDigest } from "../output.js";

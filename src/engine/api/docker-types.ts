@@ -2,8 +2,9 @@
  * Translations between Docker Engine API documents (API 1.41) and the engine's own types. Pure.
  */
 
-import type { ContainerConfig, MountRequest } from "../containers/config.js";
+import type { ContainerConfig } from "../containers/config.js";
 import { parseContainerConfig } from "../containers/config.js";
+import { parseBind, parseTmpfs } from "../containers/mount-spec.js";
 import type { ContainerRecord } from "../containers/store.js";
 import { EngineError } from "../error.js";
 import { portBindingsFromDocker } from "../network/ports.js";
@@ -17,43 +18,6 @@ function obj(v: unknown): Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
 
-/**
- * One `HostConfig.Binds` entry (`/host:/ctr[:ro]`, `volume:/ctr[:ro]` or an anonymous volume's
- * `/ctr`) as a mount request.
- * The mode may also hold Docker's `rw`, `z`, `Z`, `nocopy` and propagation words, accepted and
- * ignored. Pure.
- */
-export function parseBind(bind: string): MountRequest {
-  const parts = bind.split(":");
-  if (parts.length === 1 && bind.startsWith("/")) return { type: "volume", source: "", target: bind };
-  if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1])
-    throw new EngineError("INVALID_ARGUMENT", `invalid volume specification: '${bind}'`);
-  const [source, target, mode = ""] = parts as [string, string, string?];
-  const words = mode ? mode.split(",") : [];
-  const known = [
-    "ro",
-    "rw",
-    "z",
-    "Z",
-    "nocopy",
-    "rprivate",
-    "private",
-    "rshared",
-    "shared",
-    "rslave",
-    "slave",
-  ];
-  for (const w of words)
-    if (!known.includes(w))
-      throw new EngineError("INVALID_ARGUMENT", `invalid mode: ${w} in volume specification '${bind}'`);
-  return {
-    type: source.startsWith("/") ? "bind" : "volume",
-    source,
-    target,
-    ...(words.includes("ro") ? { readOnly: true } : {}),
-  };
-}
-
 /** One `HostConfig.Mounts` entry (the CLI's `--mount`) as an untrusted mount request. Pure. */
 function mountFromDocker(v: unknown): unknown {
   const m = obj(v);
@@ -62,18 +26,6 @@ function mountFromDocker(v: unknown): unknown {
   if (typeof tmpfs.SizeBytes === "number" && tmpfs.SizeBytes > 0) options.push(`size=${tmpfs.SizeBytes}`);
   if (typeof tmpfs.Mode === "number" && tmpfs.Mode > 0) options.push(`mode=${tmpfs.Mode.toString(8)}`);
   return { type: m.Type, source: m.Source, target: m.Target, readOnly: m.ReadOnly === true, options };
-}
-
-/** One tmpfs (`--tmpfs /path[:size=64m,mode=1777,ro]`'s path and options) as a mount request. Pure. */
-export function parseTmpfs(target: string, opts: string): MountRequest {
-  const words = opts ? opts.split(",") : [];
-  return {
-    type: "tmpfs",
-    source: "",
-    target,
-    ...(words.includes("ro") ? { readOnly: true } : {}),
-    options: words.filter((w) => w !== "ro" && w !== "rw"),
-  };
 }
 
 /** `HostConfig.Tmpfs` (`{"/path": "size=64m,mode=1777"}`) as mount requests. Pure. */

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { parseBind } from "../containers/mount-spec.js";
 import type { ContainerRecord } from "../containers/store.js";
 import { volumeMatches } from "../volume-operations.js";
 import { progressLine } from "./docker-images.js";
-import { configFromDocker, dockerSummary, parseBind, parseFilters, statusText } from "./docker-types.js";
+import { configFromDocker, dockerSummary, parseFilters, statusText } from "./docker-types.js";
 import { apiPath } from "./router.js";
 
 test("Docker create bodies become engine configs; bad port bindings are refused", () => {

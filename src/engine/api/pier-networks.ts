@@ -6,14 +6,9 @@
 import type { Engine } from "../engine.js";
 import type { NetworkDefinition } from "../network/conflist.js";
 import { NetworkError } from "../network/error.js";
-import type { PortMapping } from "../network/ports.js";
+import type { ContainerNetworkView, NetworkView } from "../network/view.js";
 import { readJson, sendJson } from "./http.js";
 import type { Call, Route } from "./router.js";
-
-/** A network with the containers attached to it now (`GET /v1/networks/{ref}`). */
-export interface NetworkView extends NetworkDefinition {
-  containers: { id: string; name: string; address: string }[];
-}
 
 function view(svc: Engine, def: NetworkDefinition): NetworkView {
   return {
@@ -36,15 +31,6 @@ function labelsOf(v: unknown): Record<string, string> {
   if (typeof v !== "object" || Array.isArray(v) || Object.values(v).some((x) => typeof x !== "string"))
     throw new NetworkError("INVALID_ARGUMENT", "labels must map strings to strings");
   return v as Record<string, string>;
-}
-
-/** A container's live network, as pier's API adds it to container records (`null` when it has none). */
-export interface ContainerNetworkView {
-  network: string;
-  address: string;
-  gateway: string;
-  mac: string;
-  ports: PortMapping[];
 }
 
 /** `rec` with its live network (`network`), for `GET /v1/containers[/{ref}]`. */

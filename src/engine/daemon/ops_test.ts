@@ -24,7 +24,8 @@ import { containerMatches } from "../api/docker-containers.js";
 import { restartOnBoot } from "../containers/service.js";
 import { EventLog, eventMatches } from "../events.js";
 import { planRmi } from "../image-operations.js";
-import { cpuPercent, dockerStats, parseNetDev, systemCpuNs } from "../stats.js";
+import { dockerStats, parseNetDev, systemCpuNs } from "../stats.js";
+import { cpuPercent } from "../stats-document.js";
 import { durationMs, prunableContainer } from "../system.js";
 
 let reg: BusyboxRegistry;
