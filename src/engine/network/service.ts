@@ -127,7 +127,6 @@ export interface NetworkConnection {
   aliases?: string[];
 }
 
-
 /** A small host file's text, or `fallback` when it cannot be read. */
 function readTextOr(path: string, fallback: string): string {
   try {
