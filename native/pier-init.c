@@ -245,6 +245,19 @@ static void need(record_t *r, int n) {
 
 static unsigned long long num(const char *s) { return strtoull(s, NULL, 0); }
 
+/*
+ * A uid or gid of the plan: decimal, 0 to 2^32-2. More would wrap modulo 2^32 in uid_t (2^32 is
+ * root) and 2^32-1 is (uid_t)-1; TypeScript refuses both first, this is the backstop.
+ */
+static uint32_t id_arg(const char *s, const char *what) {
+  char *end = NULL;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (s[0] < '0' || s[0] > '9' || *end || errno || v > 4294967294ULL)
+    die("plan: %s %s is not an id from 0 to 4294967294", what, s);
+  return (uint32_t)v;
+}
+
 /* ---- secure path resolution inside the rootfs (CVE-2021-30465) ---- */
 
 static int openat2_in_root(int dirfd, const char *path, int flags) {
@@ -262,76 +275,153 @@ static int current_root(void) {
   return fd;
 }
 
-/*
- * Opens `path` (inside the container root) as O_PATH, creating missing directories along the way
- * and, when `create_file` is set, the last component as an empty file. Symlinks resolve as if the
- * rootfs were `/`, so a symlink in the container never reaches the host.
- */
-static int resolve_create_depth(const char *path, int create_file, mode_t dirmode, int depth);
+/* At most this many dangling symlinks are followed while creating a destination (securejoin's). */
+#define MAX_SYMLINK_HOPS 255
 
-static int resolve_create(const char *path, int create_file, mode_t dirmode) {
-  return resolve_create_depth(path, create_file, dirmode, 0);
+/* openat2_in_root, again while a concurrent rename makes the kernel answer EAGAIN for "..". */
+static int open_in_root(int root, const char *path) {
+  for (int i = 0; i < 64; i++) {
+    int fd = openat2_in_root(root, *path ? path : ".", O_PATH);
+    if (fd >= 0 || errno != EAGAIN) return fd;
+  }
+  return -1;
 }
 
-static int resolve_create_depth(const char *path, int create_file, mode_t dirmode, int depth) {
-  if (depth > 40) {
-    errno = ELOOP;
-    return -1;
-  }
+/*
+ * Opens `path` (inside the container root) as O_PATH, creating missing directories along the way
+ * and, when `create_file` is set, the last component as an empty file. The path resolves as a
+ * whole from the container root, as runc's securejoin does: every prefix is opened from the root
+ * with RESOLVE_IN_ROOT, so an absolute symlink restarts at the container's `/`, a relative one
+ * goes on from the link's directory, and `..` stops at the root; nothing reaches the host. A
+ * dangling symlink is followed to create what it points to (at most MAX_SYMLINK_HOPS of them).
+ * Returns -1 with errno on failure.
+ */
+static int resolve_create(const char *path, int create_file, mode_t dirmode) {
   int root = current_root();
-  while (*path == '/') path++;
-  int fd = openat2_in_root(root, *path ? path : ".", O_PATH);
-  if (fd >= 0 || errno != ENOENT) {
-    if (root != root_fd) close(root);
-    return fd;
-  }
-  char *copy = strdup(path);
-  int dir = dup(root);
-  fcntl(dir, F_SETFD, FD_CLOEXEC);
-  char done[PATH_MAX] = "";
-  char *save = NULL;
-  char *comp = strtok_r(copy, "/", &save);
-  while (comp) {
-    char *next = strtok_r(NULL, "/", &save);
-    int child = openat2_in_root(dir, comp, O_PATH);
+  char *cur = strdup(path);
+  int result = -1, hops = 0;
+  if (!cur) die("out of memory");
+restart:;
+  char *p = cur;
+  while (*p == '/') p++;
+  result = open_in_root(root, p);
+  if (result >= 0 || errno != ENOENT) goto out;
+  /* Some component is missing: find it, walking prefixes; `parent` is the last one that exists. */
+  int parent = open_in_root(root, "");
+  if (parent < 0) goto out;
+  size_t len = strlen(p);
+  for (size_t start = 0; start < len;) {
+    size_t end = start;
+    while (end < len && p[end] != '/') end++;
+    if (end == start) {
+      start++;
+      continue;
+    }
+    char saved = p[end];
+    p[end] = 0;
+    int child = open_in_root(root, p);
     if (child < 0 && errno == ENOENT) {
+      const char *comp = p + start;
       char target[PATH_MAX];
-      ssize_t tl = readlinkat(dir, comp, target, sizeof target - 1);
+      ssize_t tl = readlinkat(parent, comp, target, sizeof target - 1);
       if (tl >= 0) {
-        /* A dangling symlink: create what it points to, resolved inside the root. */
+        /* A dangling symlink: go on with its target in its place, resolved from the root. */
         target[tl] = 0;
-        char redirected[PATH_MAX * 2];
-        const char *rest = next ? path + (next - copy) : "";
-        if (target[0] == '/')
-          snprintf(redirected, sizeof redirected, "%s/%s", target, rest);
-        else
-          snprintf(redirected, sizeof redirected, "%s/%s/%s", done, target, rest);
-        size_t rl = strlen(redirected);
-        while (rl > 1 && redirected[rl - 1] == '/') redirected[--rl] = 0;
-        close(dir);
-        free(copy);
-        if (root != root_fd) close(root);
-        return resolve_create_depth(redirected, create_file, dirmode, depth + 1);
+        if (++hops > MAX_SYMLINK_HOPS) {
+          close(parent);
+          errno = ELOOP;
+          goto out;
+        }
+        const char *rest = saved ? p + end + 1 : "";
+        size_t cap = (size_t)start + (size_t)tl + strlen(rest) + 3;
+        char *next = malloc(cap);
+        if (!next) die("out of memory");
+        if (target[0] == '/') snprintf(next, cap, "%s%s%s", target, *rest ? "/" : "", rest);
+        else snprintf(next, cap, "%.*s%s%s%s", (int)start, p, target, *rest ? "/" : "", rest);
+        if (strlen(next) >= PATH_MAX) {
+          free(next);
+          close(parent);
+          errno = ENAMETOOLONG;
+          goto out;
+        }
+        close(parent);
+        free(cur);
+        cur = next;
+        goto restart;
       }
-      if (next == NULL && create_file) {
-        int f = openat2_in_root(dir, comp, O_CREAT | O_WRONLY | O_EXCL);
+      int last = end == len || (saved == '/' && p[end + 1] == 0);
+      if (last && create_file) {
+        int f = openat(parent, comp, O_CREAT | O_WRONLY | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (f < 0 && errno != EEXIST) die("create %s: %s", path, strerror(errno));
         if (f >= 0) close(f);
-      } else if (mkdirat(dir, comp, dirmode) < 0 && errno != EEXIST) {
+      } else if (mkdirat(parent, comp, dirmode) < 0 && errno != EEXIST) {
         die("mkdir %s (in %s): %s", comp, path, strerror(errno));
       }
-      child = openat2_in_root(dir, comp, O_PATH);
+      child = open_in_root(root, p);
     }
-    if (child < 0) die("resolve %s: %s", path, strerror(errno));
-    close(dir);
-    dir = child;
-    size_t dl = strlen(done);
-    snprintf(done + dl, sizeof done - dl, "/%s", comp);
-    comp = next;
+    p[end] = saved;
+    close(parent);
+    if (child < 0) goto out;
+    parent = child;
+    start = end + 1;
   }
-  free(copy);
+  result = parent;
+out:;
+  int saved_errno = errno;
+  free(cur);
   if (root != root_fd) close(root);
-  return dir;
+  errno = saved_errno;
+  return result;
+}
+
+/* True when `fd` is the container root itself (same mount and inode): nothing mounts over it. */
+static int is_container_root(int fd) {
+  int root = current_root();
+  struct statx a, b;
+  unsigned int mask = STATX_INO | STATX_MNT_ID;
+  int same = statx(fd, "", AT_EMPTY_PATH, mask, &a) == 0 && statx(root, "", AT_EMPTY_PATH, mask, &b) == 0 &&
+             a.stx_ino == b.stx_ino && a.stx_dev_major == b.stx_dev_major && a.stx_dev_minor == b.stx_dev_minor &&
+             (!(a.stx_mask & b.stx_mask & STATX_MNT_ID) || a.stx_mnt_id == b.stx_mnt_id);
+  if (root != root_fd) close(root);
+  return same;
+}
+
+/* True when `fd` lies on a procfs mount (the container's /proc, once mounted). */
+static int on_procfs(int fd) {
+  struct statfs sf;
+  return fstatfs(fd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
+}
+
+/*
+ * Opens the destination of a mount (resolve_create) and refuses the container root itself, which
+ * a symlink such as `/link -> /` or `/a/up -> ..` would otherwise name: a mount there would hide
+ * the whole rootfs. With `ordinary_fs`, the last component must not be a symlink nor anything but
+ * a directory (runc's rule for procfs and sysfs, so that they land where the config says). With
+ * `noproc`, a destination that resolves into the container's procfs is refused (runc's rule for
+ * bind mounts: nothing may cover what /proc shows, e.g. /proc/sys, but a few lxcfs files that
+ * TypeScript leaves without it).
+ */
+static int resolve_mount_dest(const char *path, int create_file, const char *ordinary_fs, int noproc) {
+  while (*path == '/') path++;
+  if (ordinary_fs || noproc) {
+    char *dir = strdup(path), *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : dir;
+    if (slash) *slash = 0;
+    int dfd = resolve_create(slash ? dir : "", 0, 0755);
+    if (dfd < 0) die("resolve mount destination /%s: %s", path, strerror(errno));
+    struct stat st;
+    if (ordinary_fs && *base && fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode))
+      die("mount destination /%s: filesystem \"%s\" must be mounted on an ordinary directory, not on %s", path,
+          ordinary_fs, S_ISLNK(st.st_mode) ? "a symlink" : "a file");
+    if (noproc && on_procfs(dfd)) die("mount destination /%s: cannot be mounted because it is inside /proc", path);
+    close(dfd);
+    free(dir);
+  }
+  int fd = resolve_create(path, create_file, 0755);
+  if (fd < 0) die("resolve mount destination /%s: %s", path, strerror(errno));
+  if (is_container_root(fd)) die("mount destination /%s: resolves to the container root; cannot mount over the root", path);
+  if (noproc && on_procfs(fd)) die("mount destination /%s: cannot be mounted because it is inside /proc", path);
+  return fd;
 }
 
 static void fdpath(int fd, char *buf, size_t len) { snprintf(buf, len, "/proc/self/fd/%d", fd); }
@@ -650,13 +740,16 @@ static void op_hookstate(record_t *r) {
 }
 
 static void op_mount(record_t *r) {
-  /* mount SRC DEST FSTYPE FLAGS DATA [file]: DEST inside the rootfs; "file" creates a file. */
+  /* mount SRC DEST FSTYPE FLAGS DATA [KIND [noproc]]: DEST inside the rootfs; KIND "file" creates
+   * a file, "ordinary" wants a directory that is not a symlink; "noproc" refuses a DEST in procfs
+   * (see resolve_mount_dest). */
   need(r, 5);
   const char *src = r->argv[0];
   unsigned long flags = (unsigned long)num(r->argv[3]);
   int is_file = r->argc > 5 && strcmp(r->argv[5], "file") == 0;
-  int fd = resolve_create(r->argv[1], is_file, 0755);
-  if (fd < 0) die("resolve mount destination %s: %s", r->argv[1], strerror(errno));
+  int ordinary = r->argc > 5 && strcmp(r->argv[5], "ordinary") == 0;
+  int noproc = r->argc > 6 && strcmp(r->argv[6], "noproc") == 0;
+  int fd = resolve_mount_dest(r->argv[1], is_file, ordinary ? r->argv[2] : NULL, noproc);
   char target[64];
   fdpath(fd, target, sizeof target);
   const char *data = r->argv[4][0] ? r->argv[4] : NULL;
@@ -737,7 +830,7 @@ static void op_mkdev(record_t *r) {
     unlinkat(dfd, base, 0);
     if (mknodat(dfd, base, fmt | (mode & 07777), makedev(num(r->argv[2]), num(r->argv[3]))) < 0)
       die("mknod %s: %s", path, strerror(errno));
-    if (fchownat(dfd, base, (uid_t)num(r->argv[5]), (gid_t)num(r->argv[6]), AT_SYMLINK_NOFOLLOW) < 0)
+    if (fchownat(dfd, base, id_arg(r->argv[5], "device uid"), id_arg(r->argv[6], "device gid"), AT_SYMLINK_NOFOLLOW) < 0)
       die("chown %s: %s", path, strerror(errno));
     int f = openat(dfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     char p[64];
@@ -893,13 +986,17 @@ static void op_readonly_root(void) {
 }
 
 static void op_sysctl(record_t *r) {
+  /* sysctl PATH VALUE: PATH below /proc/sys (TypeScript decided the key may be set). Opened
+   * beneath /proc/sys with no symlink, no mount crossing: nothing else under /proc is reached. */
   need(r, 2);
   require_procfs("sysctl");
-  char p[PATH_MAX];
-  snprintf(p, sizeof p, "/proc/sys/%s", r->argv[0]);
-  for (char *c = p + 10; *c; c++)
-    if (*c == '.') *c = '/';
-  int fd = openat2_in_root(AT_FDCWD, p, O_WRONLY | O_NOFOLLOW);
+  int dir = open("/proc/sys", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dir < 0) die("open /proc/sys: %s", strerror(errno));
+  struct open_how how = {0};
+  how.flags = O_WRONLY | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+  int fd = (int)syscall(SYS_openat2, dir, r->argv[0], &how, sizeof how);
+  close(dir);
   if (fd < 0) die("open sysctl %s: %s", r->argv[0], strerror(errno));
   if (write(fd, r->argv[1], strlen(r->argv[1])) < 0) die("write sysctl %s: %s", r->argv[0], strerror(errno));
   close(fd);
@@ -1089,14 +1186,15 @@ static void op_idmaptree(record_t *r) {
 }
 
 static void op_idmapmount(record_t *r) {
-  /* idmapmount INDEX DEST KIND FLAGS: attaches the tree of `idmaptree INDEX` at DEST (in the rootfs) */
+  /* idmapmount INDEX DEST KIND FLAGS [noproc]: attaches the tree of `idmaptree INDEX` at DEST (in
+   * the rootfs); "noproc" as for `mount` */
   need(r, 4);
   int index = atoi(r->argv[0]), tree = -1;
   for (int i = 0; i < idmap_count; i++)
     if (idmap_index[i] == index) tree = idmap_trees[i];
   if (tree < 0) die("plan: idmapmount %d without idmaptree", index);
-  int fd = resolve_create(r->argv[1], strcmp(r->argv[2], "file") == 0, 0755);
-  if (fd < 0) die("resolve mount destination %s: %s", r->argv[1], strerror(errno));
+  int noproc = r->argc > 4 && strcmp(r->argv[4], "noproc") == 0;
+  int fd = resolve_mount_dest(r->argv[1], strcmp(r->argv[2], "file") == 0, NULL, noproc);
   if (syscall(SYS_move_mount, tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
     die("attach idmapped mount on %s: %s", r->argv[1], strerror(errno));
   close(fd);
@@ -1177,12 +1275,12 @@ static void op_timens(record_t *r) {
 static void op_user(record_t *r) {
   /* user UID GID [GROUPS...] ; "-" as the first group means do not call setgroups */
   need(r, 2);
-  uid_t uid = (uid_t)num(r->argv[0]);
-  gid_t gid = (gid_t)num(r->argv[1]);
+  uid_t uid = id_arg(r->argv[0], "uid");
+  gid_t gid = id_arg(r->argv[1], "gid");
   if (!(r->argc > 2 && strcmp(r->argv[2], "-") == 0)) {
     int n = r->argc - 2;
     gid_t *groups = calloc((size_t)n + 1, sizeof(gid_t));
-    for (int i = 0; i < n; i++) groups[i] = (gid_t)num(r->argv[2 + i]);
+    for (int i = 0; i < n; i++) groups[i] = id_arg(r->argv[2 + i], "additional gid");
     if (setgroups((size_t)n, groups) < 0) die("setgroups: %s", strerror(errno));
     free(groups);
   }
@@ -1476,7 +1574,7 @@ int main(int argc, char **argv, char **envp) {
     } else if (!strcmp(op, "mkfifo")) {
       need(&r, 3);
       if (mkfifo(r.argv[0], 0622) < 0) die("mkfifo %s: %s", r.argv[0], strerror(errno));
-      if (chmod(r.argv[0], 0622) < 0 || chown(r.argv[0], (uid_t)num(r.argv[1]), (gid_t)num(r.argv[2])) < 0)
+      if (chmod(r.argv[0], 0622) < 0 || chown(r.argv[0], id_arg(r.argv[1], "fifo uid"), id_arg(r.argv[2], "fifo gid")) < 0)
         die("prepare fifo %s: %s", r.argv[0], strerror(errno));
     } else if (!strcmp(op, "openfifo")) {
       need(&r, 1);

@@ -2,9 +2,11 @@
  * Gathers the host facts the pure planner needs ({@link HostFacts}): file kinds of bind sources,
  * the kernel's last capability and the cgroup hierarchies mounted on the host.
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
+import type { NamespaceType } from "../oci/runtime-spec/config.js";
 import { parseMountInfo } from "./cgroups/mountinfo.js";
 import type { HostCgroupMount, HostFacts } from "./plan/create-plan.js";
+import { NS_PROC_NAME } from "./plan/linux-constants.js";
 import { runningInUserNamespace } from "./rootless.js";
 
 let lastCapCache: number | undefined;
@@ -73,6 +75,21 @@ function idMapHelpers(): { newuidmap?: string; newgidmap?: string } {
   return out;
 }
 
+/**
+ * Whether the namespace file at `path` is this process's own namespace of `type` (what runc's
+ * `isHostNetNS` asks): same device and inode as `/proc/self/ns/<type>`. False when either
+ * cannot be read (joining it then fails with its own error).
+ */
+export function isRuntimeNamespace(path: string, type: NamespaceType): boolean {
+  try {
+    const a = statSync(path);
+    const b = statSync(`/proc/self/ns/${NS_PROC_NAME[type]}`);
+    return a.dev === b.dev && a.ino === b.ino;
+  } catch {
+    return false;
+  }
+}
+
 /** Live host facts for the planner. */
 export function hostFacts(containerCgroupDirs: readonly string[] = []): HostFacts {
   return {
@@ -89,5 +106,13 @@ export function hostFacts(containerCgroupDirs: readonly string[] = []): HostFact
     egid: process.getegid?.() ?? 0,
     inUserNs: runningInUserNamespace(),
     idMapHelpers: idMapHelpers(),
+    isRuntimeNamespace,
+    realPath(path: string) {
+      try {
+        return realpathSync(path);
+      } catch {
+        return undefined;
+      }
+    },
   };
 }

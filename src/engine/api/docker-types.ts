@@ -106,6 +106,7 @@ export function configFromDocker(body: unknown): ContainerConfig {
     networkAliases: endpointAliases(b.NetworkingConfig, networkMode),
     ipv4Address: endpointAddress(b.NetworkingConfig, networkMode),
     extraHosts: host.ExtraHosts,
+    sysctls: host.Sysctls,
     dns: { servers: host.Dns, search: host.DnsSearch, options: host.DnsOptions },
     restartPolicy:
       typeof rp.Name === "string" && rp.Name
@@ -214,6 +215,7 @@ export function dockerInspect(r: ContainerRecord, logPath: string, rootfs: strin
     HostConfig: {
       AutoRemove: c.autoRemove === true,
       NetworkMode: c.networkMode ?? "none",
+      ...(c.sysctls ? { Sysctls: c.sysctls } : {}),
       RestartPolicy: {
         Name: c.restartPolicy?.name ?? "no",
         MaximumRetryCount: c.restartPolicy?.maximumRetryCount ?? 0,

@@ -6,6 +6,7 @@ import { runtimeConfigFromImage, type UserFiles } from "../../image/bundle-confi
 import type { Spec } from "../../oci/runtime-spec/config.js";
 import { defaultRuntimeSpec } from "../../oci/runtime-spec/default-spec.js";
 import type { ImageConfig } from "../../oci/types.js";
+import { planSysctls } from "../../runtime/plan/sysctl.js";
 import { EngineError } from "../error.js";
 import { checkLogConfig } from "../log-options.js";
 import { checkDns, type DnsOverrides, parseExtraHost } from "../network/hosts.js";
@@ -60,6 +61,8 @@ export interface ContainerConfig {
   mounts?: MountRequest[];
   /** json-file options (`max-size`, `max-file`), validated by `checkLogConfig`. */
   logOptions?: Record<string, string>;
+  /** `--sysctl` (`HostConfig.Sysctls`): only keys of the container's own namespaces, as runc's. */
+  sysctls?: Record<string, string>;
 }
 
 /**
@@ -247,6 +250,12 @@ export function parseContainerConfig(body: unknown): ContainerConfig {
       throw new EngineError("INVALID_ARGUMENT", "labels must map strings to strings");
     c.labels = b.labels as Record<string, string>;
   }
+  if (b.sysctls !== undefined && b.sysctls !== null) {
+    const sc = b.sysctls;
+    if (typeof sc !== "object" || Array.isArray(sc) || Object.values(sc).some((v) => typeof v !== "string"))
+      throw new EngineError("INVALID_ARGUMENT", "sysctls must map strings to strings");
+    if (Object.keys(sc).length) c.sysctls = sc as Record<string, string>;
+  }
   if (b.restartPolicy !== undefined && b.restartPolicy !== null) {
     const rp = b.restartPolicy as Record<string, unknown>;
     const name = typeof rp === "object" ? rp.name : undefined;
@@ -361,6 +370,17 @@ export function containerSpec(image: ImageConfig, c: ContainerConfig, ctx: SpecC
   else if (c.networkMode === "host" && spec.linux?.namespaces) {
     spec.linux.namespaces = spec.linux.namespaces.filter((n) => n.type !== "network" && n.type !== "uts");
     delete spec.hostname;
+  }
+  if (c.sysctls) {
+    const linux = spec.linux ?? {};
+    spec.linux = linux;
+    linux.sysctl = { ...linux.sysctl, ...c.sysctls };
+    // The runtime's check, at create: `--network host` shares the host's net.* keys, say.
+    try {
+      planSysctls(linux.sysctl, linux.namespaces ?? []);
+    } catch (err) {
+      throw new EngineError("INVALID_ARGUMENT", (err as Error).message, { cause: err });
+    }
   }
   return spec;
 }

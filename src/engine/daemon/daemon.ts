@@ -5,7 +5,7 @@
  * under their monitors.
  */
 import { chmodSync, chownSync, readFileSync } from "node:fs";
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, realpath, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import { join } from "node:path";
@@ -98,6 +98,9 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
   const log = (msg: string, fields: Record<string, unknown> = {}) =>
     out(`${JSON.stringify({ time: new Date().toISOString(), level: "info", msg, ...fields })}\n`);
   await mkdir(config.root, { recursive: true, mode: 0o711 });
+  // The real path, as Docker takes its root: the runtime refuses a rootfs reached through a
+  // symlink (as runc does), and every container's rootfs lies under this directory.
+  config = { ...config, root: await realpath(config.root) };
   await mkdir(config.execRoot, { recursive: true, mode: 0o711 });
   const images = await ImageService.open(config.root, {
     ...(config.insecureRegistries ? { insecureRegistries: config.insecureRegistries } : {}),

@@ -41,3 +41,26 @@ export function stringAt(value: unknown, path: string): string {
 export function present(obj: Record<string, unknown>, key: string): boolean {
   return Object.hasOwn(obj, key) && obj[key] !== undefined && obj[key] !== null;
 }
+
+/**
+ * The largest id in a uid/gid mapping or a device's owner: ids are 32-bit in the kernel and
+ * 2^32-1 is `(uid_t)-1`, which `setuid` refuses and `chown` reads as "leave unchanged".
+ */
+export const MAX_LINUX_ID = 2 ** 32 - 2;
+
+/**
+ * The largest uid or gid a container's process may run as (`process.user`, `exec --user`):
+ * runc's limit ("uids and gids must be in range 0-2147483647"), which Docker's user lookup
+ * shares.
+ */
+export const MAX_PROCESS_ID = 2 ** 31 - 1;
+
+/**
+ * `value` as a uid or gid (an integer in 0..`max`); else throws for `path`. A larger value would
+ * wrap modulo 2^32 where it reaches the kernel: 2^32 would be root.
+ */
+export function linuxIdAt(value: unknown, path: string, max: number = MAX_LINUX_ID): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 0 || (value as number) > max)
+    invalidAt(path, `must be an integer between 0 and ${max}, got ${JSON.stringify(value)}`);
+  return value as number;
+}

@@ -10,7 +10,7 @@
 
 import { OciError } from "../error.js";
 import { NAMESPACE_TYPES, type NamespaceType, type Spec } from "./config.js";
-import { invalidAt, objectAt, stringAt } from "./json-checks.js";
+import { invalidAt, linuxIdAt, MAX_LINUX_ID, MAX_PROCESS_ID, objectAt, stringAt } from "./json-checks.js";
 import { validateLinuxResources } from "./resources.js";
 import { validateLinuxSeccomp } from "./seccomp.js";
 
@@ -49,6 +49,8 @@ const u64 = (v: unknown, p: string): number =>
     ? v
     : invalidAt(p, "must be a non-negative integer");
 
+const processId = (v: unknown, p: string): number => linuxIdAt(v, p, MAX_PROCESS_ID);
+
 function arr<T>(check: (v: unknown, p: string) => T) {
   return (v: unknown, p: string): T[] => {
     if (!Array.isArray(v)) invalidAt(p, "must be an array");
@@ -77,10 +79,18 @@ function envEntry(v: unknown, p: string): string {
 
 function idMapping(v: unknown, p: string): void {
   const o = objectAt(v, p);
-  req(o, "containerID", p, uint);
-  req(o, "hostID", p, uint);
+  const containerID = req(o, "containerID", p, linuxIdAt);
+  const hostID = req(o, "hostID", p, linuxIdAt);
   const size = req(o, "size", p, uint);
   if (size === 0) invalidAt(`${p}.size`, "must be at least 1");
+  // The kernel refuses a range whose end wraps past 2^32-1; so does the last id being (uid_t)-1.
+  for (const [name, first] of [
+    ["containerID", containerID],
+    ["hostID", hostID],
+  ] as const) {
+    if (first + size - 1 > MAX_LINUX_ID)
+      invalidAt(`${p}.size`, `${name} + size must be at most ${MAX_LINUX_ID + 1}, got ${first + size}`);
+  }
 }
 
 function hook(v: unknown, p: string): void {
@@ -111,10 +121,10 @@ function processField(v: unknown, p: string): void {
   });
   req(o, "user", p, (u, up) => {
     const uo = objectAt(u, up);
-    req(uo, "uid", up, uint);
-    req(uo, "gid", up, uint);
+    req(uo, "uid", up, processId);
+    req(uo, "gid", up, processId);
     opt(uo, "umask", up, uint);
-    opt(uo, "additionalGids", up, arr(uint));
+    opt(uo, "additionalGids", up, arr(processId));
     opt(uo, "username", up, stringAt);
   });
   const args = opt(o, "args", p, arr(stringAt));
@@ -194,8 +204,8 @@ function linuxField(v: unknown, p: string): void {
         opt(dob, "minor", dp, int);
       }
       opt(dob, "fileMode", dp, uint);
-      opt(dob, "uid", dp, uint);
-      opt(dob, "gid", dp, uint);
+      opt(dob, "uid", dp, linuxIdAt);
+      opt(dob, "gid", dp, linuxIdAt);
     }),
   );
   opt(o, "cgroupsPath", p, stringAt);

@@ -4,6 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import type { Process, Spec } from "../../oci/runtime-spec/config.js";
+import { MAX_PROCESS_ID } from "../../oci/runtime-spec/json-checks.js";
 import { validateSpec } from "../../oci/runtime-spec/validate.js";
 import { RuntimeError } from "../error.js";
 
@@ -55,13 +56,16 @@ export async function buildExecProcess(config: Spec, f: ExecFlags): Promise<Proc
         "INVALID_ARGUMENT",
         `invalid --user ${JSON.stringify(f.user)}: want <uid>[:<gid>]`,
       );
-    p.user = { uid: Number(m[1]), gid: m[2] !== undefined ? Number(m[2]) : 0 };
+    p.user = {
+      uid: idArg(m[1] as string, "--user", "uid"),
+      gid: m[2] !== undefined ? idArg(m[2], "--user", "gid") : 0,
+    };
   }
   if (f.additionalGids.length) {
     p.user.additionalGids = f.additionalGids.map((g) => {
       if (!/^\d+$/.test(g))
         throw new RuntimeError("INVALID_ARGUMENT", `invalid additional gid ${JSON.stringify(g)}`);
-      return Number(g);
+      return idArg(g, "--additional-gids", "gid");
     });
   }
   if (f.caps.length) {
@@ -72,4 +76,15 @@ export async function buildExecProcess(config: Spec, f: ExecFlags): Promise<Proc
     }
   }
   return p;
+}
+
+/** A decimal uid or gid of a flag, in runc's range; more (2^32 would wrap to root) is refused. */
+function idArg(text: string, flag: string, what: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n > MAX_PROCESS_ID)
+    throw new RuntimeError(
+      "INVALID_ARGUMENT",
+      `invalid ${flag}: ${what} ${text} is out of range (0 to ${MAX_PROCESS_ID})`,
+    );
+  return n;
 }

@@ -5,13 +5,15 @@
  * the whole decision is unit-tested without a kernel.
  */
 import { posix } from "node:path";
-import type { Hook, Mount, Spec } from "../../oci/runtime-spec/config.js";
+import type { Hook, Mount, NamespaceType, Spec } from "../../oci/runtime-spec/config.js";
 import { RuntimeError } from "../error.js";
 import { idmappedMountOps, wantsIdmap } from "./idmapped-mounts.js";
 import { CLONE_FLAGS, MS, NS_PROC_NAME } from "./linux-constants.js";
 import { parseMountOptions, rootfsPropagationFlags } from "./mount-options.js";
 import { op, type PlanOp } from "./ops.js";
+import { procBindGuard } from "./proc-binds.js";
 import { processOps, type SeccompProgram } from "./process-ops.js";
+import { planSysctls } from "./sysctl.js";
 import { timeOffsetsText } from "./time-namespace.js";
 import { idMapOps } from "./user-namespace.js";
 
@@ -43,6 +45,10 @@ export interface HostFacts {
   egid?: number;
   /** Paths of `newuidmap`/`newgidmap` (Debian's uidmap), when installed. */
   idMapHelpers?: { newuidmap?: string; newgidmap?: string };
+  /** Whether the namespace file at `path` is the runtime's own (the host's) of that type. */
+  isRuntimeNamespace?(path: string, type: NamespaceType): boolean;
+  /** `path` with every symlink resolved (realpath), or undefined when it does not exist. */
+  realPath?(path: string): string | undefined;
 }
 
 /**
@@ -189,9 +195,22 @@ function mountOps(
       if (o.attrSet || o.attrClear) out.push(op("setattr", dest, o.attrSet, o.attrClear));
       return out;
     }
-    out.push(op("mount", source, dest, "", o.flags, o.data, kind === "file" ? "file" : "dir"));
+    out.push(
+      op(
+        "mount",
+        source,
+        dest,
+        "",
+        o.flags,
+        o.data,
+        kind === "file" ? "file" : "dir",
+        ...procBindGuard(dest),
+      ),
+    );
   } else {
-    out.push(op("mount", m.source ?? m.type ?? "none", dest, m.type ?? "", o.flags, o.data));
+    // As runc: procfs and sysfs only on an ordinary directory, never through a final symlink.
+    const ordinary = m.type === "proc" || m.type === "sysfs" ? ["ordinary"] : [];
+    out.push(op("mount", m.source ?? m.type ?? "none", dest, m.type ?? "", o.flags, o.data, ...ordinary));
   }
   for (const prop of o.propagation) out.push(op("propagate", dest, prop));
   if (o.attrSet || o.attrClear) out.push(op("setattr", dest, o.attrSet, o.attrClear));
@@ -254,9 +273,7 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
   const proc = spec.process;
   if (!proc) throw new RuntimeError("INVALID_CONFIG", "process: is required to create a container");
   if (!spec.root?.path) throw new RuntimeError("INVALID_CONFIG", "root.path: is required");
-  const rootfs = posix.resolve(input.bundle, spec.root.path);
-  if (host.sourceKind(rootfs) !== "dir")
-    throw new RuntimeError("INVALID_CONFIG", `root.path: rootfs (${JSON.stringify(rootfs)}) does not exist`);
+  const rootfs = rootfsPath(spec.root.path, input.bundle, host);
   const linux = spec.linux ?? {};
   const namespaces = linux.namespaces ?? [];
   if (!namespaces.some((n) => n.type === "mount" && !n.path)) {
@@ -279,6 +296,7 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
       "hostname: unable to set hostname without a private UTS namespace",
     );
   }
+  const sysctls = planSysctls(linux.sysctl, namespaces, host.isRuntimeNamespace);
   const warnings: string[] = [];
   const pre: PlanOp[] = [op("mode", input.mode), op("preserve", input.preserveFds ?? 0)];
   if (input.parentPidFile) pre.push(op("pidfile", input.parentPidFile));
@@ -416,11 +434,7 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
   if (hookCount("createContainer") > 0) child.push(op("hookstate", "creating"));
   for (const h of hooks.createContainer ?? []) child.push(hookOp(h));
   child.push(op(input.noPivot ? "chroot" : "pivot"));
-  for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
-    if (key.includes("/") || key.includes(".."))
-      throw new RuntimeError("INVALID_CONFIG", `linux.sysctl: invalid key ${JSON.stringify(key)}`);
-    child.push(op("sysctl", key, value));
-  }
+  for (const s of sysctls) child.push(op("sysctl", s.path, s.value));
   for (const p of linux.readonlyPaths ?? []) child.push(op("ropath", p));
   for (const p of linux.maskedPaths ?? []) child.push(op("mask", p));
   if (spec.root.readonly) child.push(op("readonlyroot"));
@@ -448,6 +462,26 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
   for (const h of hooks.startContainer ?? []) child.push(hookOp(h));
   child.push(...p.finish);
   return { ops: [...pre, ...child], warnings, rootfs, newNamespaces };
+}
+
+/**
+ * The rootfs directory as runc takes it: a relative `root.path` lies in the bundle's real
+ * directory, and the path must exist and go through no symlink (runc: "invalid rootfs: not an
+ * absolute path, or a symlink"), since pier-init bind-mounts and opens it by name.
+ */
+function rootfsPath(rootPath: string, bundle: string, host: HostFacts): string {
+  const raw = rootPath.startsWith("/") ? rootPath : posix.join(host.realPath?.(bundle) ?? bundle, rootPath);
+  const clean = posix.normalize(raw).replace(/(.)\/+$/, "$1");
+  // Existence as the kernel sees it: `x/../rootfs` needs an `x`.
+  if (host.sourceKind(raw) !== "dir")
+    throw new RuntimeError("INVALID_CONFIG", `root.path: rootfs (${JSON.stringify(raw)}) does not exist`);
+  const real = host.realPath?.(raw);
+  if (real !== undefined && real !== clean)
+    throw new RuntimeError(
+      "INVALID_CONFIG",
+      `root.path: rootfs (${JSON.stringify(raw)}) is a symlink or goes through one (it is ${JSON.stringify(real)})`,
+    );
+  return clean;
 }
 
 function order(type: string): number {

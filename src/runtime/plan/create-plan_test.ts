@@ -144,9 +144,32 @@ test("bind mounts resolve relative sources against the bundle and know files fro
     }),
   ).ops;
   const data = ops.find((o) => o.op === "mount" && o.args[1] === "data");
-  assert.deepEqual(data?.args, ["/data", "data", "", String(MS.BIND | MS.REC | MS.RDONLY), "", "dir"]);
+  assert.deepEqual(data?.args, [
+    "/data",
+    "data",
+    "",
+    String(MS.BIND | MS.REC | MS.RDONLY),
+    "",
+    "dir",
+    "noproc",
+  ]);
   assert.ok(ops.some((o) => o.op === "propagate" && o.args[0] === "data"));
   assert.equal(ops.find((o) => o.op === "mount" && o.args[1] === "etc/hosts")?.args[5], "file");
+});
+
+test("bind mounts may not cover /proc but for lxcfs's files; procfs and sysfs want ordinary directories", () => {
+  const ops = planCreate(
+    input((s) => {
+      s.mounts?.push({ destination: "/proc/meminfo", source: "/etc/hosts", type: "bind" });
+      s.mounts?.push({ destination: "/proc/sys", source: "/data", type: "bind" });
+    }),
+  ).ops;
+  const mount = (dest: string) => ops.find((o) => o.op === "mount" && o.args[1] === dest)?.args;
+  assert.deepEqual(mount("proc/meminfo")?.slice(5), ["file"]);
+  assert.deepEqual(mount("proc/sys")?.slice(5), ["dir", "noproc"]);
+  assert.deepEqual(mount("proc")?.slice(5), ["ordinary"]);
+  assert.deepEqual(mount("sys")?.slice(5), ["ordinary"]);
+  assert.deepEqual(mount("dev")?.slice(5), []);
 });
 
 test("bad configs are refused with the field named", () => {

@@ -15,6 +15,7 @@ import { RuntimeError } from "../error.js";
 import { MS } from "./linux-constants.js";
 import type { MountOptions } from "./mount-options.js";
 import { op, type PlanOp } from "./ops.js";
+import { procBindGuard } from "./proc-binds.js";
 import { idMapText } from "./user-namespace.js";
 
 /** True when mount `m` asks for an idmapped mount (an option or mappings). */
@@ -40,7 +41,7 @@ export interface IdmapInput {
 
 /**
  * `pre` runs in the helper before the container is cloned (`idmaptree INDEX SRC UIDMAP GIDMAP
- * RECURSIVE`); `child` attaches it (`idmapmount INDEX DEST KIND FLAGS`). Throws
+ * RECURSIVE`); `child` attaches it (`idmapmount INDEX DEST KIND FLAGS [noproc]`). Throws
  * `INVALID_CONFIG` naming the field for what the spec calls an error.
  */
 export function idmappedMountOps(input: IdmapInput): { pre: PlanOp[]; child: PlanOp[] } {
@@ -88,6 +89,6 @@ export function idmappedMountOps(input: IdmapInput): { pre: PlanOp[]; child: Pla
         o.flags & MS.REC ? 1 : 0,
       ),
     ],
-    child: [op("idmapmount", i, input.dest, input.kind, rest)],
+    child: [op("idmapmount", i, input.dest, input.kind, rest, ...procBindGuard(input.dest))],
   };
 }

@@ -45,7 +45,7 @@ test("explicit mappings: the tree is made before clone and attached in place, fl
   assert.deepEqual(p.pre, [
     { op: "idmaptree", args: ["2", "/src", "4321 1234 1\n", "4322 1235 2\n", "0", "0"] },
   ]);
-  assert.deepEqual(p.child, [{ op: "idmapmount", args: ["2", "dst", "dir", "1"] }]);
+  assert.deepEqual(p.child, [{ op: "idmapmount", args: ["2", "dst", "dir", "1", "noproc"] }]);
 });
 
 test("ridmap on an rbind is recursive and defaults to the container's mappings", () => {
