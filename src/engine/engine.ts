@@ -10,6 +10,7 @@ import { ExecService } from "./exec.js";
 import { ImageOperations } from "./image-operations.js";
 import type { ImageService } from "./images.js";
 import type { NetworkService } from "./network/service.js";
+import { NetworkOperations } from "./network-operations.js";
 import type { Snapshotter } from "./snapshots/snapshotter.js";
 import { StatsService } from "./stats.js";
 import { SystemService } from "./system.js";
@@ -32,7 +33,7 @@ export class Engine {
   readonly containers: ContainerService;
   readonly images: ImageOperations;
   readonly volumes: VolumeOperations;
-  readonly networks: NetworkService;
+  readonly networks: NetworkOperations;
   readonly snapshots: Snapshotter;
   readonly system: SystemService;
   readonly execs: ExecService;
@@ -40,9 +41,9 @@ export class Engine {
 
   constructor(parts: EngineParts) {
     this.containers = parts.containers;
-    this.networks = parts.networks;
     this.snapshots = parts.snapshots;
     this.events = eventLog(parts.containers);
+    this.networks = new NetworkOperations(parts.networks, parts.containers, this.events);
     this.images = new ImageOperations(parts.images, parts.containers, this.events);
     this.volumes = new VolumeOperations(parts.volumes, parts.containers, this.events);
     this.system = new SystemService(parts.containers, this.images, this.volumes, this.events);

@@ -199,20 +199,11 @@ async function networkCreate({ engine, req, res }: Call) {
 }
 
 async function networkPrune({ engine, req, res }: Call) {
-  const net = engine.networks;
-  const containers = engine.containers;
   req.resume();
-  const deleted: string[] = [];
-  for (const d of net.list()) {
-    if (d.name === DEFAULT_NETWORK || containers.networkUsers(d.id).length) continue;
-    await net.remove(d.id, []);
-    deleted.push(d.name);
-  }
-  sendJson(res, 200, { NetworksDeleted: deleted });
+  sendJson(res, 200, { NetworksDeleted: await engine.networks.prune() });
 }
 
 async function networkConnectOrDisconnect({ engine, req, res, params }: Call) {
-  const containers = engine.containers;
   const [ref, verb] = params as [string, "connect" | "disconnect"];
   const body = obj(await readJson(req));
   const target = networkOf(engine, ref);
@@ -226,8 +217,8 @@ async function networkConnectOrDisconnect({ engine, req, res, params }: Call) {
   if (verb === "connect") {
     const aliases = obj(body.EndpointConfig).Aliases;
     const names = Array.isArray(aliases) ? aliases.filter((a): a is string => typeof a === "string") : [];
-    await containers.connect(body.Container, target.id, names);
-  } else await containers.disconnect(body.Container, target.id);
+    await engine.networks.connect(body.Container, target.id, names);
+  } else await engine.networks.disconnect(body.Container, target.id);
   res.writeHead(200, { "Content-Type": "application/json", "Content-Length": 0 }).end();
 }
 
@@ -237,10 +228,10 @@ function networkInspect({ engine, res, params }: Call) {
 }
 
 async function networkRemove({ engine, res, params }: Call) {
-  const net = engine.networks;
-  const containers = engine.containers;
   const def = networkOf(engine, params[0]!);
-  await net.remove("id" in def ? def.id : def.name, "id" in def ? containers.networkUsers(def.id) : []);
+  // host and none: the network service refuses them with Docker's message.
+  if ("id" in def) await engine.networks.remove(def.id);
+  else await engine.networks.service.remove(def.name, []);
   res.writeHead(204).end();
 }
 

@@ -94,8 +94,8 @@ async function networkConnectOrDisconnect({ engine, req, res, params }: Call) {
     throw new NetworkError("INVALID_ARGUMENT", "aliases must be an array of strings");
   const def = net.find(params[0]!);
   if (params[1] === "connect")
-    await engine.containers.connect(b.container, def.id, (aliases as string[] | undefined) ?? []);
-  else await engine.containers.disconnect(b.container, def.id);
+    await engine.networks.connect(b.container, def.id, (aliases as string[] | undefined) ?? []);
+  else await engine.networks.disconnect(b.container, def.id);
   sendJson(res, 200, view(engine, def));
 }
 
@@ -104,9 +104,7 @@ function networkInspect({ engine, res, params }: Call) {
 }
 
 async function networkRemove({ engine, res, params }: Call) {
-  const net = engine.networks;
-  const def = net.find(params[0]!);
-  await net.remove(def.id, engine.containers.networkUsers(def.id));
+  await engine.networks.remove(params[0]!);
   res.writeHead(204).end();
 }
 

@@ -431,6 +431,42 @@ test("pierd stopped cleanly keeps its bridge while a container is on it, and rem
   assert.ok(exists() && masquerade());
 });
 
+test("network events are the engine's: create through pier's API, connect, disconnect and rm through Docker's", async () => {
+  const since = String(Date.now() / 1000);
+  const c = await pier(d, ["network", "create", "ev-net"]);
+  assert.equal(c.status, 0, c.stderr);
+  const r = await docker(d, ["run", "-d", "--name", "ev-net-c", reg.image, "sleep", "60"]);
+  assert.equal(r.status, 0, r.stderr);
+  const id = r.stdout.trim();
+  for (const args of [
+    ["network", "connect", "ev-net", "ev-net-c"],
+    ["network", "disconnect", "ev-net", "ev-net-c"],
+    ["rm", "-f", "ev-net-c"],
+    ["network", "rm", "ev-net"],
+  ]) {
+    const step = await docker(d, args);
+    assert.equal(step.status, 0, step.stderr);
+  }
+  const events = await docker(d, [
+    "events",
+    "--since",
+    since,
+    "--until",
+    String(Date.now() / 1000),
+    "--filter",
+    "type=network",
+    "--format",
+    "{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.container}}",
+  ]);
+  assert.equal(events.status, 0, events.stderr);
+  assert.deepEqual(events.stdout.trim().split("\n"), [
+    "create ev-net <no value>",
+    `connect ev-net ${id}`,
+    `disconnect ev-net ${id}`,
+    "destroy ev-net <no value>",
+  ]);
+});
+
 test("pier network create|ls|inspect|rm and pier run --network/-p over pier's own API", async () => {
   const subnet = freeSubnet();
   const c = await pier(d, ["network", "create", "--subnet", subnet, "pier-cli-net"]);
