@@ -104,6 +104,7 @@ const one = (verb: string) => new RegExp(`^/containers/([^/]+)/${verb}$`);
 const pierContainerRoutes: readonly Route[] = [
   ["GET", /^\/containers$/, containerList],
   ["GET", /^\/containers\/([^/]+)$/, containerInspect],
+  ["DELETE", /^\/containers\/([^/]+)$/, containerRemove],
   ["GET", one("logs"), containerLogs],
   ["POST", /^\/containers$/, containerCreate],
   ["POST", one("start"), containerStart],
@@ -111,7 +112,6 @@ const pierContainerRoutes: readonly Route[] = [
   ["POST", one("restart"), containerRestart],
   ["POST", one("kill"), containerKill],
   ["POST", one("wait"), containerWait],
-  ["DELETE", /^\/containers\/([^/]+)$/, containerRemove],
 ];
 
 const imageList = async ({ engine, res }: Call) => sendJson(res, 200, await engine.images.list());
