@@ -11,8 +11,8 @@ import type { Engine } from "../engine.js";
 import { EngineError } from "../error.js";
 import { attachInput, attachOutput, streamLogs } from "./attach.js";
 import { withNetworkInspect, withNetworkSummary } from "./docker-networks.js";
-import { logOptionsFromDocker, withLogConfig } from "./docker-tty.js";
-import { configFromDocker, dockerInspect, dockerSummary, parseFilters } from "./docker-types.js";
+import { withLogConfig } from "./docker-tty.js";
+import { createInputFromDocker, dockerInspect, dockerSummary, parseFilters } from "./docker-types.js";
 import { flag, intParam, readJson, sendJson, statusFor, timeParam } from "./http.js";
 import type { Call, Route, UpgradeCall, UpgradeRoute } from "./router.js";
 import { containerKill, containerPause, containerStats, containerUnpause } from "./shared-handlers.js";
@@ -87,13 +87,8 @@ export function refuseUpgrade(socket: UpgradeCall["socket"], status: number, mes
 }
 
 async function containerCreate({ engine, req, res, query }: Call) {
-  const svc = engine.containers;
-  const body = await readJson(req);
-  const config = configFromDocker(body);
-  const logOptions = logOptionsFromDocker(body);
-  if (logOptions) config.logOptions = logOptions;
-  if ((body as { StdinOnce?: unknown } | null)?.StdinOnce === true) config.stdinOnce = true;
-  const rec = await svc.create(config, query.get("name") || undefined);
+  const input = createInputFromDocker(await readJson(req));
+  const rec = await engine.containers.createFrom(input, query.get("name") || undefined);
   sendJson(res, 201, { Id: rec.id, Warnings: [] });
 }
 

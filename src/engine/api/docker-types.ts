@@ -2,12 +2,12 @@
  * Translations between Docker Engine API documents (API 1.41) and the engine's own types. Pure.
  */
 
-import type { ContainerConfig } from "../containers/config.js";
-import { parseContainerConfig } from "../containers/config.js";
+import type { ContainerConfig, ContainerCreateInput } from "../containers/config.js";
 import { parseBind, parseTmpfs } from "../containers/mount-spec.js";
 import type { ContainerRecord } from "../containers/store.js";
 import { EngineError } from "../error.js";
 import { portBindingsFromDocker } from "../network/ports.js";
+import { logOptionsFromDocker } from "./docker-tty.js";
 
 /** The API version pier advertises. */
 export const DOCKER_API_VERSION = "1.41";
@@ -56,12 +56,12 @@ function endpointAddress(networking: unknown, mode: string | undefined): string 
 }
 
 /**
- * A Docker `ContainerConfig` + `HostConfig` (POST /containers/create) as the engine's config.
- * Mounts come from `Binds`, `Mounts` and `Tmpfs`, in that order, then anonymous volumes for
- * `Volumes` not mounted otherwise. What pier does not do yet
- * (published ports) is refused with a message naming it rather than silently ignored.
+ * A Docker `ContainerConfig` + `HostConfig` (POST /containers/create) as the engine's create
+ * input, field by field (the container service validates it). Mounts come from `Binds`, `Mounts`
+ * and `Tmpfs`, in that order, then anonymous volumes for `Volumes` not mounted otherwise. What
+ * pier does not do yet is refused with a message naming it rather than silently ignored.
  */
-export function configFromDocker(body: unknown): ContainerConfig {
+export function createInputFromDocker(body: unknown): ContainerCreateInput {
   if (typeof body !== "object" || body === null || Array.isArray(body))
     throw new EngineError("INVALID_ARGUMENT", "container config must be a JSON object");
   const b = body as Record<string, unknown>;
@@ -84,7 +84,7 @@ export function configFromDocker(body: unknown): ContainerConfig {
   let entrypoint = b.Entrypoint;
   if (Array.isArray(entrypoint) && entrypoint.length === 1 && entrypoint[0] === "") entrypoint = [];
   const networkMode = typeof host.NetworkMode === "string" && host.NetworkMode ? host.NetworkMode : undefined;
-  return parseContainerConfig({
+  return {
     image: b.Image,
     cmd: b.Cmd,
     entrypoint,
@@ -112,7 +112,9 @@ export function configFromDocker(body: unknown): ContainerConfig {
       typeof rp.Name === "string" && rp.Name
         ? { name: rp.Name, maximumRetryCount: rp.MaximumRetryCount }
         : undefined,
-  });
+    logOptions: logOptionsFromDocker(b),
+    ...(b.StdinOnce === true ? { stdinOnce: true } : {}),
+  };
 }
 
 function ago(iso: string, nowMs: number): string {

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { PIER_VERSION } from "../../common/version.js";
-import { parseContainerConfig } from "../containers/config.js";
+import type { ContainerCreateInput } from "../containers/config.js";
 import type { WaitCondition } from "../containers/service.js";
 import type { Engine } from "../engine.js";
 import { EngineError } from "../error.js";
@@ -22,13 +22,11 @@ import { containerKill } from "./shared-handlers.js";
 export const PIER_API_VERSION = "v1";
 
 async function containerCreate({ engine, req, res }: Call) {
-  const svc = engine.containers;
-  const body = await readJson(req);
-  const config = parseContainerConfig(body);
-  const name = (body as { name?: unknown }).name;
+  const input = (await readJson(req)) as ContainerCreateInput;
+  const name = input.name;
   if (name !== undefined && typeof name !== "string")
     throw new EngineError("INVALID_ARGUMENT", "name must be a string");
-  sendJson(res, 201, await svc.create(config, name || undefined));
+  sendJson(res, 201, await engine.containers.createFrom(input, name || undefined));
 }
 
 function containerList({ engine, res, query }: Call) {

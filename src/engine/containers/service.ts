@@ -31,7 +31,13 @@ import { exposeAndPublish } from "../network/ports.js";
 import type { ContainerNetworkRequest, NetworkService } from "../network/service.js";
 import type { Snapshotter } from "../snapshots/snapshotter.js";
 import type { VolumeService } from "../volumes.js";
-import { type ContainerConfig, checkName, containerSpec } from "./config.js";
+import {
+  type ContainerConfig,
+  type ContainerCreateInput,
+  checkName,
+  containerSpec,
+  parseContainerConfig,
+} from "./config.js";
 import {
   discardSpareMonitor,
   type MonitorLauncher,
@@ -137,6 +143,14 @@ export class ContainerService extends EventEmitter {
   /** Every container, newest first. */
   list(): ContainerRecord[] {
     return this.store.list();
+  }
+
+  /**
+   * Validates a create request from any front (see {@link ContainerCreateInput}) and creates
+   * the container: the one place a create input is checked.
+   */
+  createFrom(input: ContainerCreateInput, name?: string): Promise<ContainerRecord> {
+    return this.create(parseContainerConfig(input), name);
   }
 
   /**
