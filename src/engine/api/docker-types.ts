@@ -187,6 +187,23 @@ export function dockerSummary(r: ContainerRecord, nowMs = Date.now()): Record<st
   };
 }
 
+/** The `State` of `GET /containers/{id}/json`. Pure. */
+function dockerState(r: ContainerRecord): Record<string, unknown> {
+  return {
+    Status: r.status,
+    Running: r.status === "running",
+    Paused: false,
+    Restarting: false,
+    OOMKilled: false,
+    Dead: false,
+    Pid: r.pid,
+    ExitCode: r.exitCode,
+    Error: r.error,
+    StartedAt: r.startedAt,
+    FinishedAt: r.finishedAt,
+  };
+}
+
 /** GET /containers/{id}/json. Pure. */
 export function dockerInspect(r: ContainerRecord, logPath: string, rootfs: string): Record<string, unknown> {
   const c = r.config;
@@ -195,19 +212,7 @@ export function dockerInspect(r: ContainerRecord, logPath: string, rootfs: strin
     Created: r.createdAt,
     Path: (c.entrypoint ?? c.cmd ?? [])[0] ?? "",
     Args: [...(c.entrypoint ?? []), ...(c.cmd ?? [])].slice(1),
-    State: {
-      Status: r.status,
-      Running: r.status === "running",
-      Paused: false,
-      Restarting: false,
-      OOMKilled: false,
-      Dead: false,
-      Pid: r.pid,
-      ExitCode: r.exitCode,
-      Error: r.error,
-      StartedAt: r.startedAt,
-      FinishedAt: r.finishedAt,
-    },
+    State: dockerState(r),
     Image: r.imageId,
     LogPath: logPath,
     Name: `/${r.name}`,
