@@ -19,16 +19,10 @@ import { EngineError } from "./error.js";
 import type { EventLog } from "./events.js";
 import { frame } from "./logs.js";
 
-/** One exec instance. */
-export interface ExecInstance {
+/** One exec instance: what it runs, where, and how it went. */
+export interface ExecInstance extends ExecConfig {
   id: string;
   containerId: string;
-  cmd: string[];
-  env: string[];
-  user?: string;
-  workingDir?: string;
-  tty: boolean;
-  attachStdin: boolean;
   running: boolean;
   exitCode: number | null;
   pid: number;

@@ -7,15 +7,8 @@
 import type { ContainerService } from "./containers/service.js";
 import type { EventLog } from "./events.js";
 import { DEFAULT_NETWORK, type NetworkDefinition } from "./network/conflist.js";
+import type { NetworkCreateRequest } from "./network/definitions.js";
 import type { NetworkAttachment, NetworkConnection, NetworkService } from "./network/service.js";
-
-/** The input of {@link NetworkOperations.create}, whatever front it came from. */
-export interface NetworkCreateInput {
-  name: string;
-  subnet?: string;
-  gateway?: string;
-  labels?: Record<string, string>;
-}
 
 /** Networks as the engine's fronts operate on them. */
 export class NetworkOperations {
@@ -56,7 +49,7 @@ export class NetworkOperations {
   }
 
   /** Creates a bridge network (see `NetworkService.create`) and records `create`. */
-  create(input: NetworkCreateInput): NetworkDefinition {
+  create(input: NetworkCreateRequest): NetworkDefinition {
     const def = this.service.create(input);
     this.record("create", def);
     return def;

@@ -36,6 +36,14 @@ export const BUILTIN_MODES = ["host", "none"] as const;
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
+/** A network to create: its name, and optionally its subnet, gateway and labels. */
+export interface NetworkCreateRequest {
+  name: string;
+  subnet?: string;
+  gateway?: string;
+  labels?: Record<string, string>;
+}
+
 /** Options of {@link NetworkDefinitions}. */
 export interface NetworkDefinitionsOptions {
   /** Subnet of the default `bridge` network when it is first created. */
@@ -52,18 +60,31 @@ export class NetworkDefinitions {
     private readonly log: (msg: string, fields?: Record<string, unknown>) => void,
   ) {}
 
+  /** Where the conflists are. */
   get configDir(): string {
     return join(this.root, "networks");
   }
+
+  /** host-local's data directory for pier's own networks. */
   get ipamDir(): string {
     return join(this.root, "networks", "ipam");
   }
+
+  /**
+   * host-local's data directory for `def`: its shared default for the default network on
+   * `pier0` (every pier daemon on the host shares that bridge, so they must share its address
+   * book), `<root>/networks/ipam` otherwise.
+   */
   ipamFor(def: NetworkDefinition): string | undefined {
     return def.name === DEFAULT_NETWORK && def.bridge === "pier0" ? undefined : this.ipamDir;
   }
+
+  /** The conflist file of network `name`. */
   configFile(name: string): string {
     return join(this.configDir, `${name}.conflist`);
   }
+
+  /** The host's IPv4 routes (what a new subnet must not overlap). */
   hostRoutes(): HostRoute[] {
     try {
       return parseProcRoutes(readFileSync("/proc/net/route", "utf8"));
@@ -71,6 +92,8 @@ export class NetworkDefinitions {
       return [];
     }
   }
+
+  /** Writes `def`'s conflist atomically. */
   write(def: NetworkDefinition): void {
     mkdirSync(this.configDir, { recursive: true, mode: 0o700 });
     const file = this.configFile(def.name);
@@ -79,6 +102,8 @@ export class NetworkDefinitions {
     writeFileSync(tmp, `${JSON.stringify(networkConflist(def, ipam), null, 2)}\n`, { mode: 0o600 });
     renameSync(tmp, file);
   }
+
+  /** The default `bridge` network, created on first use with a subnet free on this host. */
   private ensureDefault(): NetworkDefinition {
     const file = this.configFile(DEFAULT_NETWORK);
     if (existsSync(file)) return this.read(DEFAULT_NETWORK);
@@ -103,11 +128,13 @@ export class NetworkDefinitions {
     this.write(def);
     return def;
   }
+
+  /** Reads network `name`'s conflist. */
   read(name: string): NetworkDefinition {
     const file = this.configFile(name);
     return definitionFromConflist(JSON.parse(readFileSync(file, "utf8")), file);
   }
-  /** The default `bridge` network, created on first use with a subnet free on this host. */
+
   /** Every network (the default one first), created ones by name. */
   list(): NetworkDefinition[] {
     const def = this.ensureDefault();
@@ -125,6 +152,8 @@ export class NetworkDefinitions {
       .sort((a, b) => a.name.localeCompare(b.name));
     return [def, ...others];
   }
+
+  /** A network by name, id or unique id prefix. Throws `NOT_FOUND` (`network X not found`). */
   find(ref: string): NetworkDefinition {
     const all = this.list();
     const exact = all.find((n) => n.name === ref || n.id === ref);
@@ -133,18 +162,26 @@ export class NetworkDefinitions {
     if (byPrefix.length === 1) return byPrefix[0]!;
     throw new NetworkError("NOT_FOUND", `network ${ref} not found`);
   }
+
+  /**
+   * Checks a container's network mode; resolves to `host`, `none`, `container` (another
+   * container's namespace, `container:<ref>`, which the caller resolves into
+   * {@link ContainerNetworkRequest.join}) or the network. Throws `NOT_FOUND` for an unknown
+   * network.
+   */
   resolveMode(mode?: string): "host" | "none" | "container" | NetworkDefinition {
     if (mode === "host" || mode === "none") return mode;
     if (mode === undefined || mode === "" || mode === "default") return this.find(DEFAULT_NETWORK);
     if (mode.startsWith("container:")) return "container";
     return this.find(mode);
   }
-  create(req: {
-    name: string;
-    subnet?: string;
-    gateway?: string;
-    labels?: Record<string, string>;
-  }): NetworkDefinition {
+
+  /**
+   * Creates a bridge network. `subnet` must not overlap another pier network or a host route;
+   * without it one is picked from Docker's pools. Throws `NAME_CONFLICT` for a used name,
+   * `INVALID_ARGUMENT` for a bad name/subnet/gateway, `INVALID_STATE` for an overlap.
+   */
+  create(req: NetworkCreateRequest): NetworkDefinition {
     if (!NAME_RE.test(req.name) || req.name.length > 64)
       throw new NetworkError(
         "INVALID_ARGUMENT",

@@ -23,7 +23,7 @@ import {
   type NetworkDefinition,
   networkConflist,
 } from "./conflist.js";
-import { BUILTIN_MODES, NetworkDefinitions } from "./definitions.js";
+import { BUILTIN_MODES, type NetworkCreateRequest, NetworkDefinitions } from "./definitions.js";
 import { NetworkError } from "./error.js";
 import {
   applyDnsOverrides,
@@ -189,20 +189,10 @@ export class NetworkService {
   }
 
   /** See {@link NetworkDefinitions.create}. */
-  create(req: {
-    name: string;
-    subnet?: string;
-    gateway?: string;
-    labels?: Record<string, string>;
-  }): NetworkDefinition {
+  create(req: NetworkCreateRequest): NetworkDefinition {
     return this.definitions.create(req);
   }
 
-  /**
-   * host-local's data directory for `def`: its shared default for the default network on
-   * `pier0` (every pier daemon on the host shares that bridge, so they must share its address
-   * book), `<root>/networks/ipam` otherwise.
-   */
   private stateFile(id: string): string {
     return join(this.execRoot, "network", `${id}.json`);
   }
@@ -212,18 +202,6 @@ export class NetworkService {
     return join(this.execRoot, "netns", id);
   }
 
-  /** A network by name, id or unique id prefix. Throws `NOT_FOUND` (`network X not found`). */
-  /**
-   * Checks a container's network mode; resolves to `host`, `none`, `container` (another
-   * container's namespace, `container:<ref>`, which the caller resolves into
-   * {@link ContainerNetworkRequest.join}) or the network. Throws `NOT_FOUND` for an unknown
-   * network.
-   */
-  /**
-   * Creates a bridge network. `subnet` must not overlap another pier network or a host route;
-   * without it one is picked from Docker's pools. Throws `NAME_CONFLICT` for a used name,
-   * `INVALID_ARGUMENT` for a bad name/subnet/gateway, `INVALID_STATE` for an overlap.
-   */
   /**
    * Removes a user network and its bridge. Throws `INVALID_STATE` (409) when `users` (names of
    * containers configured for it) is not empty, and `INVALID_ARGUMENT` for the pre-defined ones.
