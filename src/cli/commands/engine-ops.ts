@@ -35,13 +35,13 @@ function emitOne(format: string | undefined, value: unknown): void {
   else commandIo().stdout(renderRows(format, [value]));
 }
 
-/** A byte count in binary units, as `docker stats` prints memory (`1.5MiB`). Pure. */
 /** `Untagged: NAME` and `Deleted: ID` lines as `docker rmi` prints them (`docker system prune`: lower case). Pure. */
 function deletionLines(steps: readonly ImageDeletion[], lower = false): string {
   const [u, d] = lower ? ["untagged", "deleted"] : ["Untagged", "Deleted"];
   return steps.map((s) => ("untagged" in s ? `${u}: ${s.untagged}\n` : `${d}: ${s.deleted}\n`)).join("");
 }
 
+/** A byte count in binary units, as `docker stats` prints memory (`1.5MiB`). Pure. */
 export function binarySize(bytes: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let v = bytes;

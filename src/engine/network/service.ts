@@ -588,10 +588,6 @@ export class NetworkService {
     return this.policy.value;
   }
 
-  /**
-   * A container's `--add-host` entries; `host-gateway` is its network's gateway (the default
-   * network's for `none` and `host`), the host's address as the container sees it.
-   */
   /** The container a `container:<ref>` mode joins; `INVALID_ARGUMENT` when the caller did not say. */
   private joined(req: ContainerNetworkRequest): { id: string; dir: string } {
     if (!req.join)
@@ -604,6 +600,10 @@ export class NetworkService {
     return req.join;
   }
 
+  /**
+   * A container's `--add-host` entries; `host-gateway` is its network's gateway (the default
+   * network's for `none` and `host`), the host's address as the container sees it.
+   */
   private extraHosts(
     req: ContainerNetworkRequest,
     mode: "host" | "none" | "container" | NetworkDefinition,
