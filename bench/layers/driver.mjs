@@ -2,7 +2,7 @@
 // .build/bench) the way a program would. Subcommands:
 //   gen <dir>                         deterministic ~500 MB tree: 20,000 small files + 6 large ones
 //   pack <dir> <out> <gzip|zstd> <lvl> pack + compress a directory to a file
-//   apply <layer> <dest> <gzip|zstd>   apply a compressed layer onto a directory
+//   apply <layer> <dest> <gzip|zstd>   apply a compressed layer onto a directory (on a worker thread, as pierd)
 //   layout <layer.tar.gz> <layoutdir>  an OCI layout (tag "t") holding that one gzip layer, for umoci
 //   report <results.tsv>              medians and ratios table
 import { createReadStream, createWriteStream, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -88,10 +88,11 @@ async function pack(dir, out, compression, level) {
   );
 }
 
+// As pierd applies layers: on a worker thread that reads the blob itself.
 async function apply(layer, dest, compression) {
-  const { applyLayer } = await lib("layer/apply.js");
+  const { applyLayerFile } = await lib("layer/apply-thread.js");
   mkdirSync(dest, { recursive: true });
-  await applyLayer(dest, createReadStream(layer, { highWaterMark: 1 << 20 }), { compression });
+  await applyLayerFile(dest, layer, { compression });
 }
 
 async function layout(layer, dir) {

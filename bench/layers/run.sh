@@ -36,7 +36,7 @@ export PIER_BUILD=$REPO/.build/bench-layers
 echo "== building pier into $PIER_BUILD"
 # Other parts of the tree may be mid-edit; tsc still emits, and the files used here are checked below.
 (cd "$REPO" && npx tsc -p tsconfig.json --outDir "$PIER_BUILD" >/dev/null) || true
-for f in layer/apply.js layer/pack.js layer/compression.js content/local-store.js content/layout.js; do
+for f in layer/apply.js layer/apply-thread.js layer/apply-thread-main.js layer/pack.js layer/compression.js content/local-store.js content/layout.js; do
   [ -f "$PIER_BUILD/$f" ] || { echo "run.sh: build did not produce $f" >&2; exit 1; }
 done
 

@@ -119,7 +119,7 @@ export class ImageService {
     return image.manifest.layers.map((l, i) => ({
       mediaType: l.mediaType,
       diffId: diffIds[i]!,
-      open: () => this.store.content.read(l.digest),
+      path: this.store.content.blobPath(l.digest),
     }));
   }
 

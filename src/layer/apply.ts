@@ -27,6 +27,7 @@ import {
   constants,
   fchmodSync,
   fchownSync,
+  ftruncateSync,
   futimesSync,
   lchownSync,
   linkSync,
@@ -47,6 +48,7 @@ import type { Compression } from "../oci/media-types.js";
 import { compressionForMediaType, decompress } from "./compression.js";
 import { LayerError } from "./error.js";
 import { normalizeEntryPath, resolveInRoot } from "./resolve.js";
+import type { SparseMap } from "./sparse.js";
 import type { TarHeader } from "./tar-header.js";
 import { readTar, type TarEntry } from "./tar-reader.js";
 import { OPAQUE_WHITEOUT, OVERLAY_OPAQUE_XATTR, WHITEOUT_PREFIX } from "./whiteout.js";
@@ -401,7 +403,8 @@ class Applier {
       fd = openSync(host, OPEN_NEW, 0o600);
     }
     try {
-      if (e.data) this.writeAll(fd, e.data);
+      if (h.sparse) await this.sparseBody(fd, h.sparse, e);
+      else if (e.data) this.writeAll(fd, e.data);
       else if (e.chunks) for await (const chunk of e.chunks) this.writeAll(fd, chunk);
       if (this.sameOwner) fchownSync(fd, h.uid, h.gid);
       // After chown, which clears setuid/setgid.
@@ -414,9 +417,38 @@ class Applier {
     this.stats.fileBytes += h.size;
   }
 
-  private writeAll(fd: number, data: Buffer): void {
+  private writeAll(fd: number, data: Buffer, position?: number): void {
     let off = 0;
-    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+    while (off < data.length)
+      off += writeSync(fd, data, off, data.length - off, position === undefined ? null : position + off);
+  }
+
+  /**
+   * Writes a sparse file's stored bytes segment by segment at their offsets, then sets the real
+   * size: what lies between the segments is never written, so it stays a hole (as GNU tar and
+   * Go's archive/tar leave it). The reader checked that the segments hold exactly the body.
+   */
+  private async sparseBody(fd: number, map: SparseMap, e: TarEntry): Promise<void> {
+    let i = 0;
+    let done = 0;
+    const place = (chunk: Buffer) => {
+      let off = 0;
+      while (off < chunk.length) {
+        const seg = map.segments[i];
+        if (!seg) throw new LayerError("INVALID_TAR", "sparse body longer than its map");
+        const k = Math.min(seg.length - done, chunk.length - off);
+        this.writeAll(fd, chunk.subarray(off, off + k), seg.offset + done);
+        off += k;
+        done += k;
+        if (done === seg.length) {
+          i++;
+          done = 0;
+        }
+      }
+    };
+    if (e.data) place(e.data);
+    else if (e.chunks) for await (const chunk of e.chunks) place(chunk);
+    ftruncateSync(fd, map.realSize);
   }
 
   private hardlink(host: string, path: string, h: TarHeader): void {

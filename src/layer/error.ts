@@ -27,7 +27,9 @@ export type LayerErrorCode =
   /** Reading or writing extended attributes failed. */
   | "XATTR_FAILED"
   /** A filesystem operation failed while applying an entry (the message names the entry). */
-  | "APPLY_FAILED";
+  | "APPLY_FAILED"
+  /** The apply was stopped because its caller went away (its destination is to be discarded). */
+  | "CANCELLED";
 
 /** Error of the layer layer (`src/layer`). */
 export class LayerError extends PierError {

@@ -11,6 +11,7 @@
  * });
  */
 export { type ApplyOptions, type ApplyStats, applyLayer } from "./apply.js";
+export { applyLayerFile } from "./apply-thread.js";
 export {
   type CompressOptions,
   compressionForMediaType,

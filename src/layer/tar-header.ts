@@ -7,6 +7,7 @@
  * byte-for-byte reproducible.
  */
 import { LayerError } from "./error.js";
+import type { SparseMap } from "./sparse.js";
 
 /** Size of a tar block. */
 export const BLOCK = 512;
@@ -33,6 +34,11 @@ export interface TarHeader {
   devminor: number;
   /** Extended attributes (`SCHILY.xattr.*`), values as raw bytes. */
   xattrs: Map<string, Buffer>;
+  /**
+   * For a sparse file: where its stored bytes go. `size` is then the real size (holes
+   * included), and the body holds only the segments' bytes, in order.
+   */
+  sparse?: SparseMap;
 }
 
 const TYPE_FLAG: Readonly<Record<TarEntryType, number>> = {
@@ -66,7 +72,8 @@ function writeBase256(buf: Buffer, value: number, offset: number, width: number)
   buf[offset] = 0x80;
 }
 
-function paxRecord(key: string, value: Buffer): Buffer {
+/** One PAX record, `"<len> <key>=<value>\n"`, its length field counting itself. */
+export function paxRecord(key: string, value: Buffer): Buffer {
   const body = Buffer.concat([Buffer.from(` ${key}=`, "utf8"), value, Buffer.from("\n")]);
   let len = body.length + 1;
   while (String(len).length + body.length !== len) len = String(len).length + body.length;
@@ -218,7 +225,11 @@ function cString(b: Buffer, offset: number, width: number): string {
   return b.toString("utf8", offset, end);
 }
 
-function parseNumber(b: Buffer, offset: number, width: number, field: string): number {
+/**
+ * A numeric header field: octal (NUL/space padded) or GNU base-256. `INVALID_TAR` naming
+ * `field` on a bad digit, a negative or an unsafe integer.
+ */
+export function parseNumber(b: Buffer, offset: number, width: number, field: string): number {
   const first = b[offset] as number;
   if (first & 0x80) {
     if (first === 0xff) throw new LayerError("INVALID_TAR", `tar header: negative base-256 ${field}`);
@@ -277,9 +288,17 @@ export function decodeRawHeader(b: Buffer): RawHeader {
   };
 }
 
-/** Parses a PAX extended header body into records; values stay raw bytes. */
+const SPARSE_OFFSET = "GNU.sparse.offset";
+const SPARSE_NUMBYTES = "GNU.sparse.numbytes";
+
+/**
+ * Parses a PAX extended header body into records; values stay raw bytes. The repeated
+ * `GNU.sparse.offset`/`GNU.sparse.numbytes` records of sparse format 0.0 are joined, in order,
+ * into one `GNU.sparse.map` record as format 0.1 writes it (as Go does).
+ */
 export function decodePax(body: Buffer): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
+  const sparse: string[] = [];
   let pos = 0;
   while (pos < body.length) {
     if (body[pos] === 0) break;
@@ -297,9 +316,17 @@ export function decodePax(body: Buffer): Map<string, Buffer> {
     const eq = body.indexOf(0x3d, space + 1);
     if (eq === -1 || eq >= pos + len)
       throw new LayerError("INVALID_TAR", "tar PAX header: record without '='");
-    out.set(body.toString("utf8", space + 1, eq), body.subarray(eq + 1, pos + len - 1));
+    const key = body.toString("utf8", space + 1, eq);
+    const value = body.subarray(eq + 1, pos + len - 1);
+    if (key === SPARSE_OFFSET || key === SPARSE_NUMBYTES) {
+      const v = value.toString("latin1");
+      if ((key === SPARSE_OFFSET) !== (sparse.length % 2 === 0) || v.includes(","))
+        throw new LayerError("INVALID_TAR", `tar PAX header: ${key} out of order or malformed`);
+      sparse.push(v);
+    } else out.set(key, value);
     pos += len;
   }
+  if (sparse.length > 0) out.set("GNU.sparse.map", Buffer.from(sparse.join(","), "latin1"));
   return out;
 }
 
@@ -317,6 +344,8 @@ function typeOf(flag: number, name: string): TarEntryType {
     case 0:
     case 0x30:
     case 0x37:
+    // GNU's old sparse type: a regular file whose map the reader decodes
+    case 0x53:
       // v7 tars mark directories only by a trailing slash
       return name.endsWith("/") ? "dir" : "file";
     case 0x31:

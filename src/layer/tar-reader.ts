@@ -4,20 +4,42 @@
  */
 import { LayerError } from "./error.js";
 import {
+  gnuExtensionSparse,
+  gnuHeaderSparse,
+  paxSparse,
+  type SparseMap,
+  SparseMap1x0,
+  validateSparse,
+} from "./sparse.js";
+import {
   BLOCK,
   decodePax,
   decodeRawHeader,
   finishHeader,
   isZeroBlock,
   paddingFor,
+  type RawHeader,
   type TarHeader,
 } from "./tar-header.js";
 
 /** Bodies up to this size are delivered whole in {@link TarEntry.data}; larger ones stream. */
 export const INLINE_BODY_LIMIT = 1 << 20;
 
-/** Largest PAX or GNU long-name body accepted, so a hostile header cannot exhaust memory. */
-const MAX_META_BODY = 1 << 20;
+/**
+ * Most bytes of extended headers (PAX local and global, GNU long name and link, GNU sparse
+ * extension blocks; header blocks included) before one entry. Go's archive/tar bounds each such
+ * header at 1 MiB (`maxSpecialFileSize`) and keeps only the last of consecutive ones; pier merges
+ * consecutive ones as POSIX says, so it bounds their total: a stranger's layer cannot make one
+ * entry cost more than this in memory or parsing time.
+ */
+export const MAX_ENTRY_META = 1 << 20;
+
+/**
+ * The records of a global PAX header that apply to every entry after it. Attributes and sparse
+ * maps are per file: a global one is refused rather than copied to every entry (Go, and so
+ * Docker and containerd, ignore global headers altogether). Other keys mean nothing to a layer.
+ */
+const GLOBAL_KEYS = new Set(["path", "linkpath", "size", "uid", "gid", "mtime"]);
 
 /** One tar entry. Exactly one of `data` / `chunks` is set for a regular file with a body. */
 export interface TarEntry {
@@ -125,12 +147,92 @@ class ByteQueue {
   }
 }
 
+/** Folds one global PAX header's records into the (small) set that applies to every entry. */
+function foldGlobal(
+  global: Map<string, Buffer> | undefined,
+  records: Map<string, Buffer>,
+): Map<string, Buffer> {
+  const out = new Map(global);
+  for (const [key, value] of records) {
+    if (GLOBAL_KEYS.has(key)) out.set(key, value);
+    else if (key.startsWith("SCHILY.xattr.") || key.startsWith("GNU.sparse."))
+      throw new LayerError(
+        "UNSUPPORTED_ENTRY",
+        `tar global PAX header sets ${JSON.stringify(key)} for every entry: not supported (set it in each entry's own header)`,
+      );
+  }
+  return out;
+}
+
+/**
+ * The sparse map of an entry, if it is sparse (old GNU `S` type or GNU PAX records), reading
+ * the extension blocks (`S`) or the in-body map (PAX 1.0) from `q`. Returns the header with the
+ * real name and size, and the bytes of file data the body still holds.
+ */
+async function sparseEntry(
+  q: ByteQueue,
+  block: Buffer,
+  raw: RawHeader,
+  pax: Map<string, Buffer> | undefined,
+  header: TarHeader,
+  meta: number,
+): Promise<{ header: TarHeader; stored: number }> {
+  let name = header.name;
+  let stored = header.size;
+  let map: SparseMap;
+  if (raw.typeflag === 0x53) {
+    const gnu = gnuHeaderSparse(block, name);
+    let more = gnu.extended;
+    let bytes = meta;
+    while (more) {
+      bytes += BLOCK;
+      if (bytes > MAX_ENTRY_META) throw metaTooLarge(name);
+      more = gnuExtensionSparse(await q.exact(BLOCK, "a GNU sparse extension block"), gnu.segments, name);
+    }
+    map = { realSize: gnu.realSize, segments: gnu.segments };
+  } else {
+    const ps = paxSparse(pax, name);
+    if (!ps) return { header, stored };
+    if (header.type !== "file")
+      throw new LayerError(
+        "INVALID_TAR",
+        `tar entry ${JSON.stringify(name)}: sparse records on a ${header.type}`,
+      );
+    if (ps.name) name = ps.name.length > 1 ? ps.name.replace(/\/+$/, "") : ps.name;
+    let segments = ps.segments;
+    if (!segments) {
+      const reader = new SparseMap1x0(name);
+      while (!reader.done) {
+        if (reader.bytes + BLOCK > stored)
+          throw new LayerError(
+            "INVALID_TAR",
+            `tar entry ${JSON.stringify(name)}: sparse map runs past the entry`,
+          );
+        reader.feed(await q.exact(BLOCK, `the sparse map of ${JSON.stringify(name)}`));
+      }
+      stored -= reader.bytes;
+      segments = reader.segments;
+    }
+    map = { realSize: ps.realSize, segments: segments ?? [] };
+  }
+  validateSparse(name, map, stored);
+  return { header: { ...header, name, size: map.realSize, sparse: map }, stored };
+}
+
+function metaTooLarge(name: string): LayerError {
+  return new LayerError(
+    "INVALID_TAR",
+    `tar entry ${JSON.stringify(name)}: more than ${MAX_ENTRY_META} bytes of extended headers (PAX, GNU long names, sparse maps) before it`,
+  );
+}
+
 /**
  * Reads tar entries from `source`. PAX (local and global) and GNU long-name/long-link headers
- * are folded into each entry's header. Stops at the end-of-archive marker, then consumes the
- * rest of the source so that a digest computed upstream covers the whole stream. Throws
- * `LayerError` `INVALID_TAR` on a bad checksum or truncation, `UNSUPPORTED_ENTRY` on sparse or
- * other exotic entry types.
+ * are folded into each entry's header, and sparse maps decoded (see {@link TarHeader.sparse}).
+ * Stops at the end-of-archive marker, then consumes the rest of the source so that a digest
+ * computed upstream covers the whole stream. Throws `LayerError` `INVALID_TAR` on a bad
+ * checksum, truncation, more than {@link MAX_ENTRY_META} bytes of extended headers for one
+ * entry or a bad sparse map, `UNSUPPORTED_ENTRY` on exotic entry types.
  */
 export async function* readTar(source: AsyncIterable<Uint8Array>): AsyncGenerator<TarEntry> {
   const q = new ByteQueue(source);
@@ -138,6 +240,8 @@ export async function* readTar(source: AsyncIterable<Uint8Array>): AsyncGenerato
   let localPax: Map<string, Buffer> | undefined;
   let longName: string | undefined;
   let longLink: string | undefined;
+  /** Bytes of extended headers since the last entry. */
+  let meta = 0;
   for (;;) {
     if (!(await q.fill(BLOCK))) {
       // A stream that ends on a block boundary without the end marker is accepted, as Go does.
@@ -154,12 +258,15 @@ export async function* readTar(source: AsyncIterable<Uint8Array>): AsyncGenerato
     const raw = decodeRawHeader(block);
     const flag = raw.typeflag;
     if (flag === 0x78 || flag === 0x67 || flag === 0x4c || flag === 0x4b) {
-      if (raw.size > MAX_META_BODY)
-        throw new LayerError("INVALID_TAR", `tar extended header of ${raw.size} bytes is too large`);
+      meta += BLOCK + raw.size + paddingFor(raw.size);
+      if (meta > MAX_ENTRY_META) throw metaTooLarge(longName ?? raw.name);
       const body = await q.exact(raw.size + paddingFor(raw.size), "an extended header");
       const content = body.subarray(0, raw.size);
-      if (flag === 0x78) localPax = new Map([...(localPax ?? []), ...decodePax(content)]);
-      else if (flag === 0x67) globalPax = new Map([...(globalPax ?? []), ...decodePax(content)]);
+      if (flag === 0x78) {
+        // Merged in place: each record is copied once, however many headers precede the entry.
+        localPax ??= new Map();
+        for (const [key, value] of decodePax(content)) localPax.set(key, value);
+      } else if (flag === 0x67) globalPax = foldGlobal(globalPax, decodePax(content));
       else {
         const nul = content.indexOf(0);
         const s = content.toString("utf8", 0, nul === -1 ? content.length : nul);
@@ -168,22 +275,24 @@ export async function* readTar(source: AsyncIterable<Uint8Array>): AsyncGenerato
       }
       continue;
     }
-    const pax = globalPax || localPax ? new Map([...(globalPax ?? []), ...(localPax ?? [])]) : undefined;
-    const header = finishHeader(raw, pax, longName, longLink);
+    const pax = globalPax && localPax ? new Map([...globalPax, ...localPax]) : (localPax ?? globalPax);
+    const sparse = await sparseEntry(q, block, raw, pax, finishHeader(raw, pax, longName, longLink), meta);
+    const { header, stored } = sparse;
     localPax = undefined;
     longName = undefined;
     longLink = undefined;
-    const pad = paddingFor(header.size);
-    if (header.size === 0) {
+    meta = 0;
+    const pad = paddingFor(stored);
+    if (stored === 0) {
       yield { header };
-    } else if (header.size <= INLINE_BODY_LIMIT) {
-      const body = await q.exact(header.size, `the body of ${JSON.stringify(header.name)}`);
+    } else if (stored <= INLINE_BODY_LIMIT) {
+      const body = await q.exact(stored, `the body of ${JSON.stringify(header.name)}`);
       await q.padding(pad);
       yield { header, data: body };
     } else {
       const what = `the body of ${JSON.stringify(header.name)}`;
-      const end = q.position + header.size;
-      yield { header, chunks: q.stream(header.size, what) };
+      const end = q.position + stored;
+      yield { header, chunks: q.stream(stored, what) };
       // Skip whatever the consumer left unread (it may have stopped early).
       while (q.position < end) {
         const k = Math.min(end - q.position, 1 << 20);

@@ -5,7 +5,7 @@
  */
 
 import { Readable } from "node:stream";
-import { BLOCK, encodeHeader, paddingFor, type TarHeader } from "../layer/tar-header.js";
+import { BLOCK, encodeHeader, paddingFor, paxRecord, type TarHeader } from "../layer/tar-header.js";
 
 /** A tar entry for {@link tarOf}: header fields (defaults filled in) and an optional body. */
 export interface FixtureEntry extends Partial<TarHeader> {
@@ -50,4 +50,22 @@ export function tarOf(entries: FixtureEntry[]): Buffer {
 /** A readable stream of `data`. */
 export function streamOf(data: Buffer): Readable {
   return Readable.from([data]);
+}
+
+/**
+ * A raw header block of type `flag` (`x`, `g`, `L`, `0`, …) named `name` whose body is `body`
+ * (or the PAX records `body` encodes), padded: the parts of hostile streams that
+ * {@link tarOf}'s writer would never produce. Concatenate with `tarOf` output.
+ */
+export function rawEntry(flag: string, name: string, body: Buffer | [string, string | Buffer][]): Buffer {
+  const data = Buffer.isBuffer(body)
+    ? body
+    : Buffer.concat(body.map(([k, v]) => paxRecord(k, Buffer.from(v))));
+  const block = Buffer.from(encodeHeader(header({ name, size: data.length })));
+  block[156] = flag.charCodeAt(0);
+  block.fill(0x20, 148, 156);
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) sum += block[i] as number;
+  block.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "latin1");
+  return Buffer.concat([block, data, Buffer.alloc(paddingFor(data.length))]);
 }

@@ -13,7 +13,7 @@ import { attachInput, attachOutput, streamLogs } from "./attach.js";
 import { withNetworkInspect, withNetworkSummary } from "./docker-networks.js";
 import { withLogConfig } from "./docker-tty.js";
 import { createInputFromDocker, dockerInspect, dockerSummary, parseFilters } from "./docker-types.js";
-import { flag, intParam, readJson, sendJson, statusFor, timeParam } from "./http.js";
+import { clientGone, flag, intParam, readJson, sendJson, statusFor, timeParam } from "./http.js";
 import type { Call, Route, UpgradeCall, UpgradeRoute } from "./router.js";
 import { containerKill, containerPause, containerStats, containerUnpause } from "./shared-handlers.js";
 
@@ -88,7 +88,8 @@ export function refuseUpgrade(socket: UpgradeCall["socket"], status: number, mes
 
 async function containerCreate({ engine, req, res, query }: Call) {
   const input = createInputFromDocker(await readJson(req));
-  const rec = await engine.containers.createFrom(input, query.get("name") || undefined);
+  // A client that goes away stops the unpack of the image's layers.
+  const rec = await engine.containers.createFrom(input, query.get("name") || undefined, clientGone(res));
   sendJson(res, 201, { Id: rec.id, Warnings: [] });
 }
 

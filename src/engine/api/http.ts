@@ -33,6 +33,18 @@ export function statusFor(err: unknown): number {
   }
 }
 
+/**
+ * A signal that aborts when the client goes away before `res` is complete, so that long work
+ * done for that request (unpacking layers) stops with it.
+ */
+export function clientGone(res: ServerResponse): AbortSignal {
+  const ac = new AbortController();
+  res.once("close", () => {
+    if (!res.writableFinished) ac.abort();
+  });
+  return ac.signal;
+}
+
 /** Sends `body` as JSON with `status`. */
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);

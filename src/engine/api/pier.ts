@@ -11,7 +11,7 @@ import type { WaitCondition } from "../containers/service.js";
 import type { Engine } from "../engine.js";
 import { EngineError } from "../error.js";
 import { readLogs } from "../logs.js";
-import { flag, intParam, readJson, sendError, sendJson, timeParam } from "./http.js";
+import { clientGone, flag, intParam, readJson, sendError, sendJson, timeParam } from "./http.js";
 import { pierNetworkRoutes, withNetworkView } from "./pier-networks.js";
 import { pierOpsRoutes } from "./pier-ops.js";
 import { pierTtyRoutes } from "./pier-tty.js";
@@ -26,7 +26,8 @@ async function containerCreate({ engine, req, res }: Call) {
   const name = input.name;
   if (name !== undefined && typeof name !== "string")
     throw new EngineError("INVALID_ARGUMENT", "name must be a string");
-  sendJson(res, 201, await engine.containers.createFrom(input, name || undefined));
+  // A client that goes away stops the unpack of the image's layers.
+  sendJson(res, 201, await engine.containers.createFrom(input, name || undefined, clientGone(res)));
 }
 
 function containerList({ engine, res, query }: Call) {

@@ -147,17 +147,18 @@ export class ContainerService extends EventEmitter {
 
   /**
    * Validates a create request from any front (see {@link ContainerCreateInput}) and creates
-   * the container: the one place a create input is checked.
+   * the container: the one place a create input is checked. `signal`: as {@link create}'s.
    */
-  createFrom(input: ContainerCreateInput, name?: string): Promise<ContainerRecord> {
-    return this.create(parseContainerConfig(input), name);
+  createFrom(input: ContainerCreateInput, name?: string, signal?: AbortSignal): Promise<ContainerRecord> {
+    return this.create(parseContainerConfig(input), name, signal);
   }
 
   /**
    * Creates a container from `config` (image must be local: `IMAGE_NOT_FOUND` otherwise), named
-   * `name` or a generated name. Throws `NAME_CONFLICT` for a used name.
+   * `name` or a generated name. Throws `NAME_CONFLICT` for a used name. When `signal` aborts
+   * (the client went away), the unpack of its layers stops and nothing of it stays.
    */
-  async create(requested: ContainerConfig, name?: string): Promise<ContainerRecord> {
+  async create(requested: ContainerConfig, name?: string, signal?: AbortSignal): Promise<ContainerRecord> {
     // Anonymous volumes get a random name, as in Docker, recorded so `volume rm` sees their users.
     const config: ContainerConfig = requested.mounts
       ? {
@@ -204,7 +205,7 @@ export class ContainerService extends EventEmitter {
     const rec = this.store.insert({ id, name: finalName, config, imageId: image.descriptor.digest });
     const newVolumes: string[] = [];
     try {
-      const rootfs = await this.snapshots.prepare(id, this.images.layers(image));
+      const rootfs = await this.snapshots.prepare(id, this.images.layers(image), signal);
       for (const m of config.mounts ?? []) {
         if (m.type !== "volume") continue;
         const anonymous = !requested.mounts?.some((r) => r.type === "volume" && r.source === m.source);
@@ -630,7 +631,13 @@ export class ContainerService extends EventEmitter {
    */
   async restore(): Promise<void> {
     for (const rec of this.store.list()) {
-      if (rec.status === "removing") {
+      if (rec.status === "created" && !existsSync(join(this.dir(rec.id), "config.json"))) {
+        // pierd died inside create() (config.json is its last step): undo it as create's own failure would.
+        this.log("removing a container whose creation was interrupted", { id: rec.id });
+        await this.remove(rec.id, true, true).catch((e: Error) =>
+          this.log(`restore remove ${rec.id}: ${e.message}`),
+        );
+      } else if (rec.status === "removing") {
         await this.remove(rec.id, true).catch((e: Error) =>
           this.log(`restore remove ${rec.id}: ${e.message}`),
         );

@@ -106,6 +106,9 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     ...(config.insecureRegistries ? { insecureRegistries: config.insecureRegistries } : {}),
   });
   const snapshots = new Snapshotter(config.root, config.snapshotter);
+  // Half-applied layers of a pierd killed mid-unpack (never committed, so nothing refers to them).
+  const leftovers = await snapshots.cleanup();
+  if (leftovers.length) log("removed half-applied layer snapshots", { count: leftovers.length });
   const networks = new NetworkService({
     root: config.root,
     execRoot: config.execRoot,

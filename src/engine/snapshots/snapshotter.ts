@@ -7,13 +7,14 @@
  *
  * Guarantees: a snapshot directory becomes visible (renamed into place) only once its layer was
  * applied completely with the right diff_id; a failed `prepare` leaves no container directory
- * and no mount behind.
+ * and no mount behind. Layers are applied on a worker thread (a layer is a stranger's input and
+ * the apply is synchronous filesystem work), cancelled when every caller waiting for it went
+ * away; what a killed daemon left half-applied is removed by {@link Snapshotter.cleanup}.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
-import { applyLayer } from "../../layer/index.js";
+import { applyLayerFile } from "../../layer/index.js";
 import type { Digest } from "../../oci/digest.js";
 import {
   FS_MAGIC,
@@ -25,14 +26,28 @@ import {
 import { EngineError } from "../error.js";
 import { chainIds, overlayOptions, snapshotDirName } from "./plan.js";
 
+/**
+ * Niceness of the unpack threads: an unpack is background work, pierd's API thread comes first
+ * on a busy machine (an idle machine runs them at full speed all the same).
+ */
+const UNPACK_NICE = 10;
+
 /** One layer of an image as the snapshotter needs it. */
 export interface LayerSource {
   /** Media type of the blob (decides the decompression). */
   mediaType: string;
   /** The uncompressed digest, checked while applying. */
   diffId: Digest;
-  /** Opens the blob. */
-  open(): Promise<Readable>;
+  /** The blob's file (the apply thread reads it itself). */
+  path: string;
+}
+
+/** An unpack in progress, shared by every caller that needs the same layer. */
+interface UnpackJob {
+  done: Promise<void>;
+  /** Stops the apply once no caller waits any more. */
+  abort: AbortController;
+  waiters: number;
 }
 
 /** How container root filesystems are made. */
@@ -51,7 +66,7 @@ export function overlayAvailable(): boolean {
 export class Snapshotter {
   readonly root: string;
   readonly driver: SnapshotDriver;
-  private readonly inflight = new Map<string, Promise<void>>();
+  private readonly inflight = new Map<string, UnpackJob>();
 
   /** `driver` defaults to `overlay` when the kernel has it, else `copy`. */
   constructor(root: string, driver: SnapshotDriver = overlayAvailable() ? "overlay" : "copy") {
@@ -81,34 +96,92 @@ export class Snapshotter {
   }
 
   /**
-   * Makes sure every layer has its snapshot (unpacking the missing ones, each exactly once even
-   * when called concurrently); resolves with the chain ids, bottom first.
+   * Removes what a daemon killed mid-unpack left behind (`snapshots/tmp/unpack-*`). Call once at
+   * startup, before anything unpacks.
    */
-  async unpack(layers: readonly LayerSource[]): Promise<Digest[]> {
+  async cleanup(): Promise<string[]> {
+    const tmp = join(this.snapDir, "tmp");
+    let names: string[];
+    try {
+      names = await readdir(tmp);
+    } catch {
+      return [];
+    }
+    for (const n of names) await rm(join(tmp, n), { recursive: true, force: true });
+    return names;
+  }
+
+  /**
+   * Makes sure every layer has its snapshot (unpacking the missing ones, each exactly once even
+   * when called concurrently); resolves with the chain ids, bottom first. When `signal` aborts,
+   * this call rejects at once (`SNAPSHOT_FAILED`) and an unpack nobody else waits for stops.
+   */
+  async unpack(layers: readonly LayerSource[], signal?: AbortSignal): Promise<Digest[]> {
     const ids = chainIds(layers.map((l) => l.diffId));
     for (const [i, layer] of layers.entries()) {
       const id = ids[i]!;
       if (existsSync(this.layerDir(id))) continue;
       let job = this.inflight.get(id);
       if (!job) {
-        job = this.unpackOne(id, layer).finally(() => this.inflight.delete(id));
-        this.inflight.set(id, job);
+        const abort = new AbortController();
+        const started: UnpackJob = { abort, waiters: 0, done: this.unpackOne(id, layer, abort.signal) };
+        started.done = started.done.finally(() => this.forget(id, started));
+        this.inflight.set(id, started);
+        job = started;
       }
-      await job;
+      await this.waitFor(id, job, layer.diffId, signal);
     }
     return ids;
   }
 
-  private async unpackOne(id: Digest, layer: LayerSource): Promise<void> {
+  private forget(id: Digest, job: UnpackJob): void {
+    if (this.inflight.get(id) === job) this.inflight.delete(id);
+  }
+
+  /**
+   * Waits for `job` on behalf of one caller; when that caller's `signal` aborts, stops waiting
+   * at once and, if nobody else waits, stops the job (a later caller starts afresh).
+   */
+  private async waitFor(id: Digest, job: UnpackJob, diffId: Digest, signal?: AbortSignal): Promise<void> {
+    job.waiters++;
+    let onAbort: (() => void) | undefined;
+    try {
+      if (!signal) return await job.done;
+      await Promise.race([
+        job.done,
+        new Promise<never>((_, reject) => {
+          onAbort = () =>
+            reject(
+              new EngineError(
+                "SNAPSHOT_FAILED",
+                `unpacking layer ${diffId}: cancelled (the request went away)`,
+              ),
+            );
+          if (signal.aborted) onAbort();
+          else signal.addEventListener("abort", onAbort, { once: true });
+        }),
+      ]);
+    } finally {
+      if (onAbort) signal?.removeEventListener("abort", onAbort);
+      job.waiters--;
+      if (job.waiters === 0 && signal?.aborted) {
+        this.forget(id, job);
+        job.abort.abort();
+      }
+    }
+  }
+
+  private async unpackOne(id: Digest, layer: LayerSource, signal: AbortSignal): Promise<void> {
     await mkdir(join(this.snapDir, "tmp"), { recursive: true });
     const tmp = await mkdtemp(join(this.snapDir, "tmp", "unpack-"));
     try {
       await mkdir(join(tmp, "fs"), { mode: 0o755 });
-      await applyLayer(join(tmp, "fs"), await layer.open(), {
-        mediaType: layer.mediaType,
-        expectedDiffId: layer.diffId,
-        whiteouts: "overlay",
-      });
+      await applyLayerFile(
+        join(tmp, "fs"),
+        layer.path,
+        { mediaType: layer.mediaType, expectedDiffId: layer.diffId, whiteouts: "overlay" },
+        { signal, nice: UNPACK_NICE },
+      );
       const dest = join(this.snapDir, snapshotDirName(id));
       try {
         await rename(tmp, dest);
@@ -128,8 +201,9 @@ export class Snapshotter {
   /**
    * Creates the root filesystem of container `key` over `layers` (bottom first) and resolves
    * with its path. With `overlay` it is mounted; with `copy` the layers are applied into it.
+   * `signal` cancels it (see {@link Snapshotter.unpack}), leaving nothing behind.
    */
-  async prepare(key: string, layers: readonly LayerSource[]): Promise<string> {
+  async prepare(key: string, layers: readonly LayerSource[], signal?: AbortSignal): Promise<string> {
     const dir = this.containerDir(key);
     if (existsSync(dir)) throw new EngineError("SNAPSHOT_FAILED", `snapshot ${key} already exists`);
     const merged = join(dir, "merged");
@@ -137,11 +211,16 @@ export class Snapshotter {
       mkdirSync(merged, { recursive: true, mode: 0o755 });
       if (this.driver === "copy") {
         for (const l of layers) {
-          await applyLayer(merged, await l.open(), { mediaType: l.mediaType, expectedDiffId: l.diffId });
+          await applyLayerFile(
+            merged,
+            l.path,
+            { mediaType: l.mediaType, expectedDiffId: l.diffId },
+            { ...(signal ? { signal } : {}), nice: UNPACK_NICE },
+          );
         }
         return merged;
       }
-      const ids = await this.unpack(layers);
+      const ids = await this.unpack(layers, signal);
       mkdirSync(join(dir, "upper"), { mode: 0o755 });
       mkdirSync(join(dir, "work"), { mode: 0o700 });
       await this.mount(key, ids);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -76,4 +76,34 @@ test("a layer with the wrong diff_id leaves no snapshot and no container directo
   assert.deepEqual(await snaps.list(), []);
   assert.ok(!existsSync(snaps.containerDir("c1")));
   assert.throws(() => snaps.containerDir("../x"), /invalid snapshot key/);
+});
+
+test("an unpack whose every caller went away stops and leaves nothing; cleanup removes a dead daemon's leftovers", async (t) => {
+  const dir = await makeTempDir("pier-snap-");
+  const snaps = new Snapshotter(join(dir, "state"), "overlay");
+  t.after(() => removeTempDir(dir));
+  const layers = await twoLayerImage(join(dir, "img"));
+  const first = new AbortController();
+  const second = new AbortController();
+  const a = snaps.prepare("c1", layers, first.signal);
+  const b = snaps.prepare("c2", layers, second.signal);
+  // One caller leaving does not stop the unpack the other still waits for.
+  first.abort();
+  await assert.rejects(a, (err: Error & { code?: string }) => err.code === "SNAPSHOT_FAILED");
+  assert.equal(await b, snaps.rootfs("c2"));
+  await snaps.remove("c2");
+  // Both leave: the shared unpack stops, no snapshot is committed and its temp directory goes.
+  const fresh = new Snapshotter(join(dir, "state2"), "overlay");
+  const only = new AbortController();
+  const c = fresh.prepare("c3", layers, only.signal);
+  setTimeout(() => only.abort(), 20);
+  await assert.rejects(c, /cancelled/);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.deepEqual(await fresh.list(), []);
+  assert.deepEqual(readdirSync(join(dir, "state2", "snapshots", "tmp")), []);
+  assert.ok(!existsSync(fresh.containerDir("c3")));
+  // What a killed pierd left: cleanup() at startup removes it.
+  mkdirSync(join(dir, "state2", "snapshots", "tmp", "unpack-dead", "fs", "etc"), { recursive: true });
+  assert.deepEqual(await fresh.cleanup(), ["unpack-dead"]);
+  assert.deepEqual(readdirSync(join(dir, "state2", "snapshots", "tmp")), []);
 });
