@@ -9,6 +9,7 @@ import { registerEngineOpsCommands } from "./commands/engine-ops.js";
 import { registerImageCommands } from "./commands/image.js";
 import { registerRegistryCommands } from "./commands/registry.js";
 import { registerRemoteCommands } from "./commands/remote.js";
+import { registerTrustCommands } from "./commands/trust.js";
 import { commandIo, requireOwnProcess } from "./io.js";
 
 /**
@@ -67,6 +68,7 @@ export function buildProgram(): Command {
   registerImageCommands(program);
   registerRegistryCommands(program);
   registerRemoteCommands(program);
+  registerTrustCommands(program);
   registerEngineCommands(program);
   registerEngineOpsCommands(program);
   return program;

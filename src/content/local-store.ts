@@ -11,9 +11,16 @@ import { INGEST_DIR, initLayout } from "./layout-init.js";
 export { INGEST_DIR };
 
 import { LocalContentWriter } from "./local-writer.js";
-import { FileLock, isProcessAlive } from "./lock.js";
+import { FileLock, processStartTime } from "./lock.js";
 import { chunksOf } from "./source.js";
-import type { BlobInfo, BlobSource, ContentStore, ContentWriter, Expected } from "./store.js";
+import type {
+  BlobInfo,
+  BlobSource,
+  ContentStore,
+  ContentWriter,
+  Expected,
+  PruneIngestOptions,
+} from "./store.js";
 import { checkExpected, oversizeError } from "./verify.js";
 
 /** Options of {@link LocalContentStore}. */
@@ -26,6 +33,14 @@ export interface LocalContentStoreOptions {
 export interface WriterOptions {
   /** Algorithm hashed while writing (default sha256); a commit expecting another one re-reads the data once. */
   algorithm?: DigestAlgorithm;
+}
+
+const OWN_START = processStartTime(process.pid) ?? "0";
+
+/** True when `pid` runs and, when `start` is known, is the process that started then. */
+function isSameProcessAlive(pid: number, start: string | undefined): boolean {
+  const now = processStartTime(pid);
+  return now !== undefined && (start === undefined || start === now);
 }
 
 const ALGORITHMS: readonly DigestAlgorithm[] = ["sha256", "sha512"];
@@ -165,7 +180,8 @@ export class LocalContentStore implements ContentStore {
       if (mismatch) throw mismatch;
       return info;
     }
-    const tmp = join(this.ingestDir, `tmp-${process.pid}-${randomBytes(8).toString("hex")}`);
+    // The pid and its start time name the owner, so a recycled pid does not keep the file.
+    const tmp = join(this.ingestDir, `tmp-${process.pid}.${OWN_START}-${randomBytes(8).toString("hex")}`);
     const fh = await open(tmp, "wx", 0o600);
     try {
       const digester = new Digester(algorithm);
@@ -239,12 +255,21 @@ export class LocalContentStore implements ContentStore {
   }
 
   /**
-   * Removes leftovers of interrupted ingests: one-shot temp files whose process is gone (or that
-   * are older than `maxAgeMs`), and resumable writer data untouched for `maxAgeMs` (default one
-   * day) whose writer is not open. Never touches published blobs. Resolves the names removed.
+   * Removes leftovers of interrupted ingests: one-shot temp files whose process is gone (dead,
+   * a zombie, or its pid now another process's; any age), and resumable writer data whose writer
+   * is not open and that is either untouched for `maxAgeMs` (default one day) or — when the
+   * caller names its live refs — not one of `liveRefs` and untouched for `unknownRefGraceMs`
+   * (default 10 minutes: a ref made after the caller listed them is not yet in the list). Data
+   * of a live ref is never removed. Lock files left by dead writers go too. Never touches
+   * published blobs. Resolves the names removed.
    */
-  async pruneIngest(options: { maxAgeMs?: number } = {}): Promise<string[]> {
+  async pruneIngest(options: PruneIngestOptions = {}): Promise<string[]> {
     const maxAge = options.maxAgeMs ?? 86_400_000;
+    const unknownGrace = options.unknownRefGraceMs ?? 600_000;
+    const live =
+      options.liveRefs === undefined
+        ? undefined
+        : new Set([...options.liveRefs].map((r) => `ref-${createHash("sha256").update(r).digest("hex")}`));
     const removed: string[] = [];
     let names: string[];
     try {
@@ -253,22 +278,36 @@ export class LocalContentStore implements ContentStore {
       if (isErrno(err, "ENOENT")) return removed;
       throw err;
     }
+    const present = new Set(names);
     for (const name of names) {
       const path = join(this.ingestDir, name);
       const st = await stat(path).catch(() => undefined);
       if (!st) continue;
-      const old = Date.now() - st.mtimeMs > maxAge;
-      const oneShot = /^(?:tmp|index)-(\d+)-/.exec(name);
+      const age = Date.now() - st.mtimeMs;
+      const oneShot = /^(?:tmp|index)-(\d+)(?:\.(\d+))?-/.exec(name);
       if (oneShot) {
-        if (old || !isProcessAlive(Number(oneShot[1]))) {
+        if (age > maxAge || !isSameProcessAlive(Number(oneShot[1]), oneShot[2])) {
           await unlink(path).catch(() => {});
           removed.push(name);
         }
         continue;
       }
-      const ref = /^(ref-[a-f0-9]{64})\.data$/.exec(name);
-      if (!ref || !old) continue;
-      const lock = await FileLock.tryAcquire(join(this.ingestDir, `${ref[1]}.lock`));
+      const ref = /^(ref-[a-f0-9]{64})\.(data|lock)$/.exec(name);
+      if (!ref) continue;
+      const base = ref[1]!;
+      if (ref[2] === "lock") {
+        // A lock without data: its writer died before writing, or after its data was removed.
+        if (present.has(`${base}.data`)) continue;
+        const orphan = await FileLock.tryAcquire(join(this.ingestDir, name));
+        if (orphan) {
+          await orphan.release();
+          removed.push(name);
+        }
+        continue;
+      }
+      const stale = live === undefined ? age > maxAge : !live.has(base) && age > unknownGrace;
+      if (!stale) continue;
+      const lock = await FileLock.tryAcquire(join(this.ingestDir, `${base}.lock`));
       if (!lock) continue;
       try {
         await unlink(path).catch(() => {});

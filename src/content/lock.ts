@@ -25,21 +25,36 @@ export interface LockOptions {
 // A breaker file older than this belongs to a process that died while removing a stale lock.
 const BREAKER_STALE_MS = 10_000;
 
-/** The start time of a live process, or `undefined` when no such process exists (Linux `/proc`). */
+/**
+ * The start time of a live process, or `undefined` when no such process exists (Linux `/proc`).
+ * A zombie (state `Z`, dead but not yet reaped by its parent) or a dying task (`X`) counts as
+ * gone: it holds nothing any more, and `kill(pid, 0)` or the mere presence of `/proc/<pid>`
+ * would keep its locks for as long as its parent takes to reap it.
+ */
 function processStart(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // The command name (field 2) may contain spaces and parentheses: count fields after the last ")".
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // fields[0] is the state (field 3), fields[19] the start time (field 22).
+    if (fields[0] === "Z" || fields[0] === "X" || fields[0] === "x") return undefined;
     return fields[19];
   } catch {
     return undefined;
   }
 }
 
-/** True when a process with this pid runs on this host (it may be a recycled pid). */
+/** True when a process with this pid runs on this host (it may be a recycled pid); a zombie does not run. */
 export function isProcessAlive(pid: number): boolean {
   return processStart(pid) !== undefined;
+}
+
+/**
+ * The kernel start time (clock ticks since boot) of a running process, `undefined` when none
+ * runs with this pid (a zombie does not run): with the pid, it names one process for good.
+ */
+export function processStartTime(pid: number): string | undefined {
+  return processStart(pid);
 }
 
 const SELF: Omit<LockOwner, "token"> = {

@@ -80,6 +80,40 @@ describe("FileLock", () => {
     assert.equal(await FileLock.tryAcquire(path), undefined);
   });
 
+  test("the lock of a dead but unreaped owner (a zombie) is broken at once", async () => {
+    const path = join(dir, "zombie.lock");
+    const lockModule = new URL("./lock.js", import.meta.url).href;
+    const holder = `import { FileLock } from ${JSON.stringify(lockModule)};
+      await FileLock.acquire(${JSON.stringify(path)}); process.stdout.write("held\\n"); await new Promise(() => {});`;
+    // The shell starts the holder in the background and becomes `sleep`, which never reaps it:
+    // once killed, the holder stays a zombie for as long as `sleep` lives.
+    const parent = spawn(
+      "sh",
+      ["-c", `"$0" --input-type=module -e "$1" & exec sleep 60`, process.execPath, holder],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    try {
+      await new Promise<void>((resolve) => parent.stdout!.once("data", () => resolve()));
+      const owner = JSON.parse(await readFile(path, "utf8")) as { pid: number };
+      process.kill(owner.pid, "SIGKILL");
+      let state = "";
+      for (let i = 0; i < 100 && state !== "Z"; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        const stat = await readFile(`/proc/${owner.pid}/stat`, "utf8");
+        state = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0]!;
+      }
+      assert.equal(state, "Z", "the killed holder is a zombie (the attack's precondition)");
+      const started = Date.now();
+      const taken = await FileLock.tryAcquire(path);
+      assert.ok(taken, "a zombie owner holds nothing");
+      assert.ok(Date.now() - started < 500);
+      await taken.release();
+    } finally {
+      parent.kill("SIGKILL");
+      await new Promise((r) => parent.once("exit", r));
+    }
+  });
+
   test("withLock serialises critical sections and releases on failure", async () => {
     const path = join(dir, "w.lock");
     let inside = 0;

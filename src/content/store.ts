@@ -38,6 +38,19 @@ export interface ContentWriter {
   close(): Promise<void>;
 }
 
+/** What {@link ContentStore.pruneIngest} may remove. */
+export interface PruneIngestOptions {
+  /** Resumable data untouched this long is removed when its writer is not open (default one day). */
+  maxAgeMs?: number;
+  /**
+   * The refs whose resumable data must be kept (e.g. the open upload sessions); when given,
+   * data of any other ref is removed once untouched for `unknownRefGraceMs`.
+   */
+  liveRefs?: Iterable<string>;
+  /** Default 10 minutes. */
+  unknownRefGraceMs?: number;
+}
+
 /**
  * A content-addressable blob store (the model is containerd's content store): blobs by digest,
  * verified while written, published atomically, never visible partially. It never parses what
@@ -60,4 +73,10 @@ export interface ContentStore {
   list(): AsyncIterable<BlobInfo>;
   /** The file that holds a published blob (for hard links, sendfile, `fs.open`). */
   blobPath(digest: Digest): string;
+  /**
+   * Removes what interrupted ingests left behind (temp files of dead processes, stale resumable
+   * data), never a published blob nor the data of a writer that is open; resolves the names.
+   * Optional: a store without private leftovers need not have it.
+   */
+  pruneIngest?(options?: PruneIngestOptions): Promise<string[]>;
 }

@@ -14,6 +14,7 @@ import type { Spec } from "../oci/runtime-spec/config.js";
 import { defaultRuntimeSpec } from "../oci/runtime-spec/default-spec.js";
 import type { CopyResult, ProgressListener } from "../remote/index.js";
 import { pull, push } from "../remote/index.js";
+import { trustGate } from "../trust/index.js";
 import { EngineError } from "./error.js";
 import type { LayerSource } from "./snapshots/snapshotter.js";
 
@@ -21,6 +22,14 @@ import type { LayerSource } from "./snapshots/snapshotter.js";
 export interface ImageServiceOptions {
   /** Registries (host[:port]) spoken to over plain HTTP; loopback ones always are, as Docker does. */
   insecureRegistries?: readonly string[];
+  /**
+   * containers-policy.json(5) every pull must satisfy (`--signature-policy`, config
+   * `signaturePolicy`); default skopeo's and podman's (`~/.config/containers/policy.json`, else
+   * `/etc/containers/policy.json`) when it exists. Read at each pull, as podman does.
+   */
+  signaturePolicy?: string;
+  /** registries.d directory saying where signatures live (default skopeo's). */
+  registriesDir?: string;
 }
 
 /** True for a registry on the loopback interface (Docker treats 127.0.0.0/8 as insecure). Pure. */
@@ -33,10 +42,12 @@ export function isLoopbackRegistry(registry: string): boolean {
 export class ImageService {
   readonly store: ImageStore;
   private readonly insecure: readonly string[];
+  private readonly trust: Pick<ImageServiceOptions, "signaturePolicy" | "registriesDir">;
 
   private constructor(store: ImageStore, opts: ImageServiceOptions) {
     this.store = store;
     this.insecure = opts.insecureRegistries ?? [];
+    this.trust = opts;
   }
 
   /** Opens (creating when missing) the store under `root`. */
@@ -64,9 +75,12 @@ export class ImageService {
     if (!parsed) throw new EngineError("INVALID_ARGUMENT", `invalid reference format: ${ref}`);
     const registry = parsed.registry;
     const insecure = isLoopbackRegistry(registry) || this.insecure.includes(registry);
+    // An image the trust policy refuses is not stored: the gate runs before the first write.
+    const admit = await trustGate(this.trust.signaturePolicy, this.trust.registriesDir);
     return pull(parsed.toString(), {
       storeRoot: this.store.root,
       insecure,
+      ...(admit ? { admit } : {}),
       ...(onProgress ? { onProgress } : {}),
     });
   }

@@ -171,6 +171,45 @@ test("cross-repository mount links a blob, or falls back to a new session", asyn
   assert.ok(fallback.headers.get("docker-upload-uuid"));
 });
 
+test("a mount without from finds the blob in another repository (automatic cross-mount, on by default)", async () => {
+  const digest = await pushBlob(url, "automount/src", "found without from");
+  const res = await fetch(`${url}/v2/automount/dst/blobs/uploads/?mount=${digest}`, { method: "POST" });
+  assert.equal(res.status, 201);
+  assert.equal(res.headers.get("location"), `/v2/automount/dst/blobs/${digest}`);
+  assert.equal(res.headers.get("docker-content-digest"), digest);
+  assert.equal(await (await fetch(`${url}/v2/automount/dst/blobs/${digest}`)).text(), "found without from");
+  const again = await fetch(`${url}/v2/automount/dst/blobs/uploads/?mount=${digest}`, { method: "POST" });
+  assert.equal(again.status, 201, "already in the repository");
+  const unknown = await fetch(`${url}/v2/automount/dst/blobs/uploads/?mount=${missing}`, { method: "POST" });
+  assert.equal(unknown.status, 202, "a blob nobody holds opens a session");
+  assert.ok(unknown.headers.get("docker-upload-uuid"));
+});
+
+test("with automatic cross-mount off, a mount without from opens a session, as the spec says", async () => {
+  const off = await startTestRegistry((c) => {
+    c.storage.autoCrossMount = false;
+  });
+  try {
+    const digest = await pushBlob(off.url, "automount/src", "not found without from");
+    for (const repo of ["automount/dst", "automount/src"]) {
+      const res = await fetch(`${off.url}/v2/${repo}/blobs/uploads/?mount=${digest}`, { method: "POST" });
+      assert.equal(res.status, 202, repo);
+      assert.match(res.headers.get("location")!, new RegExp(`^/v2/${repo}/blobs/uploads/`));
+    }
+    const head = await fetch(`${off.url}/v2/automount/dst/blobs/${digest}`, { method: "HEAD" });
+    assert.equal(head.status, 404, "nothing was linked");
+    const withFrom = await fetch(
+      `${off.url}/v2/automount/dst/blobs/uploads/?mount=${digest}&from=automount/src`,
+      {
+        method: "POST",
+      },
+    );
+    assert.equal(withFrom.status, 201, "an explicit from still mounts");
+  } finally {
+    await off.stop();
+  }
+});
+
 test("manifests: put by tag, get and head by tag and digest, with content type and digest", async () => {
   const { digest, body } = await pushImage(url, "img/one", "v1", ["layer-a", "layer-b"]);
   for (const ref of ["v1", digest]) {

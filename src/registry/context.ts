@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ContentStore } from "../content/store.js";
 import type { Authorizer } from "./auth/authorizer.js";
 import type { RegistryConfig } from "./config.js";
+import type { RegistryErrorCode } from "./errors.js";
+import type { BodyPace } from "./http-util.js";
 import type { ByteLru } from "./lru.js";
 import type { RegistryMetadata } from "./metadata.js";
 
@@ -32,4 +34,18 @@ export interface Exchange {
   readonly user: string | undefined;
   /** Authorizes an extra need (cross-repository mount reads `from`); `false` when refused. */
   readonly mayPull: (repo: string) => Promise<boolean>;
+  /**
+   * Whether the access policy lets this request's identity pull `repo`, whatever its token's
+   * scopes (filters the catalog and automatic cross-mounts); always true without auth.
+   */
+  readonly canPull: (repo: string) => boolean;
+}
+
+/** The slowest request body the config accepts, failing with `code` (see `bodyChunks`). */
+export function bodyPace(ctx: RegistryContext, code: RegistryErrorCode): BodyPace {
+  return {
+    minBytesPerSecond: ctx.config.http.minBodyBytesPerSecond,
+    graceMs: ctx.config.http.bodyRateGraceMs,
+    code,
+  };
 }

@@ -1,12 +1,16 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { readdir, stat, utimes, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { digestOf } from "../oci/digest.js";
 import { MediaType } from "../oci/media-types.js";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
 import { errorCode, pushBlob } from "../testing/registry.js";
+import { registryGc } from "./gc.js";
+import { uploadRef } from "./uploads.js";
 
 const serverModule = new URL("./server.js", import.meta.url).href;
 const configModule = new URL("./config.js", import.meta.url).href;
@@ -163,5 +167,71 @@ test("a client killed mid-upload retries; eight clients push the same layer at o
     const back = Buffer.from(await (await fetch(`${srv.url}/v2/${repo}/blobs/${digest}`)).arrayBuffer());
     assert.ok(back.equals(data), repo);
   }
+  await kill9(srv.child);
+});
+
+test("kill -9 during a monolithic upload: restart and gc remove its temp file; open sessions survive", async () => {
+  const ingest = join(root, "content", "ingest");
+  const tmpFiles = async () => (await readdir(ingest)).filter((n) => n.startsWith("tmp-"));
+  /** A monolithic `POST ?digest=` of a 64 MiB claim cut off by kill -9 once 16 MiB are on disk. */
+  const crashMidUpload = async (srv: { url: string; child: ChildProcess }) => {
+    const body = randomBytes(24 << 20);
+    await partialRequest(
+      srv.url,
+      `POST /v2/crash/mono/blobs/uploads/?digest=${digestOf("never")} HTTP/1.1\r\nHost: x\r\nContent-Length: ${64 << 20}\r\n\r\n`,
+      body,
+    );
+    for (let i = 0; i < 100; i++) {
+      const sizes = await Promise.all(
+        (await tmpFiles()).map(async (n) => (await stat(join(ingest, n))).size),
+      );
+      if (sizes.some((s) => s >= 16 << 20)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await kill9(srv.child);
+  };
+  let srv = await spawnRegistry(root);
+  children.push(srv.child);
+  // An open session with 1 MiB in it, which must resume after each restart and gc.
+  const start = await fetch(`${srv.url}/v2/crash/keep/blobs/uploads/`, { method: "POST" });
+  const loc = start.headers.get("location")!;
+  const part = randomBytes(1 << 20);
+  assert.equal((await fetch(`${srv.url}${loc}`, { method: "PATCH", body: part })).status, 202);
+  // Data of a session nobody knows any more, untouched for an hour.
+  const orphan = join(
+    ingest,
+    `ref-${createHash("sha256").update(uploadRef(randomUUID())).digest("hex")}.data`,
+  );
+  await writeFile(orphan, "abandoned");
+  const hourAgo = new Date(Date.now() - 3600_000);
+  await utimes(orphan, hourAgo, hourAgo);
+
+  await crashMidUpload(srv);
+  const left = await tmpFiles();
+  assert.equal(left.length, 1, "the attack: a cut-off upload leaves its temp file");
+  assert.ok((await stat(join(ingest, left[0]!))).size >= 16 << 20);
+  srv = await spawnRegistry(root);
+  children.push(srv.child);
+  assert.deepEqual(await tmpFiles(), [], "removed at startup");
+  await assert.rejects(stat(orphan), /ENOENT/, "data of no session is removed");
+  const status = await fetch(`${srv.url}${loc}`);
+  assert.equal(status.status, 204, "the open session survived the restart");
+  assert.equal(status.headers.get("range"), `0-${part.length - 1}`);
+
+  await crashMidUpload(srv);
+  assert.equal((await tmpFiles()).length, 1);
+  const report = await registryGc({ root });
+  assert.equal(report.ingestRemoved.length, 1, "gc removes it too, without a restart");
+  assert.match(report.ingestRemoved[0]!, /^tmp-/);
+  assert.deepEqual(await tmpFiles(), []);
+  srv = await spawnRegistry(root);
+  children.push(srv.child);
+  const data = Buffer.concat([part, randomBytes(1000)]);
+  const done = await fetch(`${srv.url}${loc}?digest=${digestOf(data)}`, {
+    method: "PUT",
+    headers: { "Content-Range": `${part.length}-${data.length - 1}` },
+    body: data.subarray(part.length),
+  });
+  assert.equal(done.status, 201, "the session still completes after gc");
   await kill9(srv.child);
 });

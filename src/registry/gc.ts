@@ -30,6 +30,8 @@ export interface RegistryGcReport {
   blobsDeleted: Digest[];
   /** Abandoned upload sessions cancelled. */
   uploadsCancelled: string[];
+  /** Leftovers of interrupted ingests removed from the content store (not in a dry run). */
+  ingestRemoved: string[];
   bytesFreed: number;
 }
 
@@ -69,11 +71,21 @@ export function unreachableManifests(
 }
 
 /**
+ * Removes what interrupted uploads left in the content store's ingest area: temp files of dead
+ * processes (a monolithic upload cut off by a crash) and resumable data of no open upload
+ * session. The data of open sessions stays, so they resume after a restart.
+ */
+export function pruneRegistryIngest(store: ContentStore, meta: RegistryMetadata): Promise<string[]> {
+  return store.pruneIngest?.({ liveRefs: meta.uploadIds().map(uploadRef) }) ?? Promise.resolve([]);
+}
+
+/**
  * Mark and sweep (the model is distribution's `garbage-collect`): a blob survives when a
  * manifest in any repository references it, it is itself a manifest, it is pending (being
  * published), or it was published or found by a `HEAD` within the grace period. Everything else
  * is unlinked from every repository and its bytes deleted. Upload sessions abandoned for longer
- * than `uploadMaxAgeSeconds` are cancelled and their partial data deleted. The sweep runs inside one SQLite
+ * than `uploadMaxAgeSeconds` are cancelled and their partial data deleted, and leftovers of
+ * interrupted uploads removed (see {@link pruneRegistryIngest}). The sweep runs inside one SQLite
  * write transaction, so a push cannot link a blob between the decision and the deletion; safe
  * while a registry serves the same root. Files in the content store that no row knows (a crash
  * between publish and record) are deleted once older than the grace period.
@@ -89,6 +101,7 @@ export async function registryGc(options: RegistryGcOptions): Promise<RegistryGc
     manifestsDeleted: [],
     blobsDeleted: [],
     uploadsCancelled: [],
+    ingestRemoved: [],
     bytesFreed: 0,
   };
   try {
@@ -106,6 +119,7 @@ export async function registryGc(options: RegistryGcOptions): Promise<RegistryGc
       meta.deleteUpload(id);
       report.uploadsCancelled.push(id);
     }
+    if (!dryRun) report.ingestRemoved = await pruneRegistryIngest(store, meta);
     if (options.untagged) {
       const repos = db.prepare<[], { name: string }>("SELECT name FROM repos").all();
       const manifestsOf = db.prepare<[string], { digest: string; subject: string | null; created: number }>(

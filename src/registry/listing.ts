@@ -22,11 +22,35 @@ export function listTags(ctx: RegistryContext, ex: Exchange): void {
   sendJson(ex.res, 200, { name: ex.name, tags: items }, link ? { Link: link } : {});
 }
 
-/** `GET /v2/_catalog`: repository names in byte order, paginated like tags. */
+// The catalog is filtered in batches of this many names.
+const CATALOG_BATCH = 1000;
+
+/** Up to `want` repository names after `last` that the caller may pull, in byte order. */
+function visibleRepos(ctx: RegistryContext, ex: Exchange, last: string, want: number): string[] {
+  if (ctx.auth.mode === "none") return ctx.meta.listRepos(last, want);
+  const out: string[] = [];
+  let after = last;
+  for (;;) {
+    const batch = ctx.meta.listRepos(after, CATALOG_BATCH);
+    for (const name of batch) {
+      if (!ex.canPull(name)) continue;
+      out.push(name);
+      if (out.length === want) return out;
+    }
+    if (batch.length < CATALOG_BATCH) return out;
+    after = batch[batch.length - 1]!;
+  }
+}
+
+/**
+ * `GET /v2/_catalog`: the names of the repositories the caller may pull (all of them without
+ * auth), in byte order, paginated like tags. A repository the caller cannot read is not
+ * revealed, not even by its name.
+ */
 export function listCatalog(ctx: RegistryContext, ex: Exchange): void {
   const page = parsePageRequest(ex.query);
   const limit = pageLimit(page, MAX_PAGE);
-  const rows = limit === 0 ? [] : ctx.meta.listRepos(page.last, limit + 1);
+  const rows = limit === 0 ? [] : visibleRepos(ctx, ex, page.last, limit + 1);
   const { items, link } = cutPage(`${ctx.prefix}_catalog`, rows, limit);
   sendJson(ex.res, 200, { repositories: items }, link ? { Link: link } : {});
 }

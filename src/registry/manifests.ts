@@ -1,12 +1,13 @@
 import { isPierError } from "../errors.js";
 import { digestAlgorithm, digestOf } from "../oci/digest.js";
-import type { Exchange, RegistryContext } from "./context.js";
+import { bodyPace, type Exchange, type RegistryContext } from "./context.js";
 import { RegistryError } from "./errors.js";
 import { readBody, send } from "./http-util.js";
 import { inspectManifest } from "./manifest.js";
 import type { ManifestRow } from "./metadata.js";
 import { type ManifestReference, parseReference } from "./names.js";
 import { negotiate } from "./negotiate.js";
+import { checkTrustedPull } from "./trust.js";
 
 function unknown(ctx: RegistryContext, name: string, reference: string): RegistryError {
   if (!ctx.meta.repoExists(name)) {
@@ -106,6 +107,7 @@ export async function getManifest(
     return;
   }
   const body = await manifestBytes(ctx, ex.name, row);
+  await checkTrustedPull(ctx, ex.name, row, body, (d, max) => ctx.store.readBytes(d, max));
   ex.res.writeHead(200, headers);
   ex.res.end(body);
 }
@@ -126,6 +128,7 @@ export async function putManifest(ctx: RegistryContext, ex: Exchange, reference:
         status: 413,
         detail: { limit },
       }),
+    bodyPace(ctx, "MANIFEST_INVALID"),
   );
   const digest = digestOf(body, ref.kind === "digest" ? digestAlgorithm(ref.digest) : "sha256");
   if (ref.kind === "digest" && ref.digest !== digest) {

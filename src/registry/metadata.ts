@@ -55,6 +55,9 @@ export class RegistryMetadata {
       blobInRepo: db.prepare<[string, string], { size: number }>(
         "SELECT b.size AS size FROM links l JOIN blobs b ON b.digest = l.digest WHERE l.repo = ? AND l.digest = ?",
       ),
+      holders: db.prepare<[string], { repo: string; size: number }>(
+        "SELECT l.repo AS repo, b.size AS size FROM links l JOIN blobs b ON b.digest = l.digest WHERE l.digest = ? ORDER BY l.repo",
+      ),
       blob: db.prepare<[string], { size: number; touched: number }>(
         "SELECT size, touched FROM blobs WHERE digest = ?",
       ),
@@ -267,6 +270,23 @@ export class RegistryMetadata {
     return this.s.repos.all(last, limit).map((r) => r.name);
   }
 
+  /**
+   * The first repository (in name order) that links blob `digest` and satisfies `usable`, with
+   * the blob's size; `undefined` when none does. Looks at most `maxRepos` repositories.
+   */
+  findBlobHolder(
+    digest: string,
+    usable: (repo: string) => boolean,
+    maxRepos = 10_000,
+  ): { repo: string; size: number } | undefined {
+    let seen = 0;
+    for (const row of this.s.holders.iterate(digest)) {
+      if (usable(row.repo)) return row;
+      if (++seen >= maxRepos) return undefined;
+    }
+    return undefined;
+  }
+
   /** Manifests of a repository whose `subject` is `subject`. */
   referrers(repo: string, subject: string): ReferrerRow[] {
     return this.s.referrers.all(repo, subject);
@@ -290,6 +310,14 @@ export class RegistryMetadata {
     return this.db
       .prepare<[number], { id: string }>("SELECT id FROM uploads WHERE started < ?")
       .all(before)
+      .map((r) => r.id);
+  }
+
+  /** Ids of every open upload session. */
+  uploadIds(): string[] {
+    return this.db
+      .prepare<[], { id: string }>("SELECT id FROM uploads")
+      .all()
       .map((r) => r.id);
   }
 

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 /** The registry's Prometheus metrics, in their own prom-client registry (several servers may share a process). */
 export class RegistryMetrics {
@@ -6,8 +6,24 @@ export class RegistryMetrics {
   private readonly requests: Counter<"method" | "route" | "status">;
   private readonly duration: Histogram<"route">;
   private readonly bytesOut: Counter;
+  private readonly refused: Counter<"cap">;
 
-  constructor() {
+  /** `openConnections` reports the connections open when metrics are rendered. */
+  constructor(openConnections: () => number = () => 0) {
+    new Gauge({
+      name: "pier_registry_open_connections",
+      help: "Client connections open now, those over a cap included",
+      registers: [this.registry],
+      collect() {
+        this.set(openConnections());
+      },
+    });
+    this.refused = new Counter({
+      name: "pier_registry_refused_connections_total",
+      help: "Connections answered 503 (or closed) for being over a cap: total or per client",
+      labelNames: ["cap"],
+      registers: [this.registry],
+    });
     this.requests = new Counter({
       name: "pier_registry_http_requests_total",
       help: "HTTP requests answered, by method, route and status",
@@ -33,6 +49,11 @@ export class RegistryMetrics {
     this.requests.inc({ method, route, status: String(status) });
     this.duration.observe({ route }, seconds);
     if (bytes > 0) this.bytesOut.inc(bytes);
+  }
+
+  /** Records a connection over the `total` or the per-`client` cap. */
+  refusedConnection(cap: "total" | "client"): void {
+    this.refused.inc({ cap });
   }
 
   /** The text exposition format. */

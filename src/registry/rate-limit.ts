@@ -12,6 +12,14 @@ export class RateLimiter {
     this.burst = Math.max(1, burst);
   }
 
+  /** Seconds until `key` has a whole token again (0 when it has one now); takes nothing. */
+  waitSeconds(key: string, nowMs: number): number {
+    const b = this.buckets.get(key);
+    if (!b) return 0;
+    const tokens = Math.min(this.burst, b.tokens + ((nowMs - b.at) / 1000) * this.rate);
+    return tokens >= 1 ? 0 : (1 - tokens) / this.rate;
+  }
+
   /** Takes one token for `key` at time `nowMs`; `false` when the bucket is empty. */
   take(key: string, nowMs: number): boolean {
     let b = this.buckets.get(key);

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { join } from "node:path";
 import { LocalContentStore } from "../content/local-store.js";
 import type { ContentStore } from "../content/store.js";
@@ -13,9 +13,18 @@ import { Htpasswd } from "./auth/htpasswd.js";
 import { TokenIssuer } from "./auth/token.js";
 import { deleteBlob, getBlob, headBlob } from "./blobs.js";
 import type { RegistryConfig } from "./config.js";
+import { ConnectionGate, clientKey, openFileLimit } from "./connection-gate.js";
 import type { Exchange, RegistryContext } from "./context.js";
 import { errorBody, RegistryError } from "./errors.js";
-import { send, sendJson } from "./http-util.js";
+import { pruneRegistryIngest } from "./gc.js";
+import {
+  type DrainLimits,
+  deferContinue,
+  isAwaitingContinue,
+  send,
+  sendBeforeBody,
+  sendJson,
+} from "./http-util.js";
 import { listCatalog, listReferrers, listTags } from "./listing.js";
 import { ByteLru } from "./lru.js";
 import { deleteManifest, getManifest, putManifest } from "./manifests.js";
@@ -34,6 +43,8 @@ export interface RunningRegistry {
   readonly host: string;
   readonly port: number;
   readonly config: RegistryConfig;
+  /** Base URL of the separate metrics listener, when `config.metrics.addr` asks for one. */
+  readonly metricsUrl: string | undefined;
   /**
    * Graceful shutdown: stops accepting, lets requests in flight finish for up to `graceMs`
    * (default 10 s; an upload cut off then resumes later), then closes the stores.
@@ -115,6 +126,33 @@ async function dispatch(ctx: RegistryContext, route: Route, ex: Exchange, method
 }
 
 const EMPTY_QUERY = new URLSearchParams();
+
+// Names a connection the same whether it is the TCP socket or the TLS socket over it.
+const peerOf = (socket: Socket) => `${socket.remoteAddress}|${socket.remotePort}`;
+
+// A connection over a cap gets its 503 after reading at most this much of a body, and is
+// closed after this long whatever it sends.
+const REFUSED_DRAIN: DrainLimits = { maxBytes: 1 << 20, maxMs: 2000 };
+const NO_DRAIN: DrainLimits = { maxBytes: 0, maxMs: 0 };
+
+/**
+ * The effective connection cap: `http.maxConnections`, or when 0 about half the open-file limit
+ * (a connection may need a socket and a file), at most 16384. A cap the file limit cannot hold is
+ * refused, naming both.
+ */
+export function connectionCap(config: RegistryConfig, fileLimit = openFileLimit()): number {
+  const limit = fileLimit ?? 1024;
+  // A few hundred files for the database, logs and the like; then a socket and a file each.
+  if (config.http.maxConnections === 0) return Math.max(16, Math.min(16_384, Math.floor((limit - 256) / 2)));
+  if (config.http.maxConnections > limit - 64) {
+    throw new RegistryError(
+      "UNSUPPORTED",
+      `registry config: http.maxConnections ${config.http.maxConnections} needs more open files than this process may have (${limit}); raise the limit (ulimit -n) or lower http.maxConnections`,
+      { status: 500 },
+    );
+  }
+  return config.http.maxConnections;
+}
 const HOST = /^[\w.-]+(?::\d{1,5})?$|^\[[0-9a-fA-F:.]+\](?::\d{1,5})?$/;
 
 /**
@@ -127,9 +165,13 @@ export async function startRegistry(
   config: RegistryConfig,
   options: StartRegistryOptions = {},
 ): Promise<RunningRegistry> {
+  const cap = connectionCap(config);
   await mkdir(config.root, { recursive: true });
   const store = options.store ?? (await LocalContentStore.open(join(config.root, "content")));
   const meta = RegistryMetadata.open(join(config.root, "metadata.db"));
+  // What a crash left behind (a cut-off monolithic upload) is removed before serving; the data
+  // of open upload sessions stays, so they resume.
+  const pruned = await pruneRegistryIngest(store, meta);
   const log = options.log ?? ((line: string) => process.stderr.write(line));
   const mode = config.auth.mode;
   const htpasswd = mode === "none" ? undefined : Htpasswd.load(config.auth.htpasswd!);
@@ -148,12 +190,19 @@ export async function startRegistry(
     meta,
     store,
     cache: new ByteLru<string>(config.cacheBytes),
-    auth: new Authorizer(mode, new AccessController(config.auth.access), htpasswd, issuer),
+    auth: new Authorizer(
+      mode,
+      new AccessController(config.auth.access),
+      htpasswd,
+      issuer,
+      config.auth.loginFailures,
+    ),
     busyUploads: new Set(),
     refreshed: new Map(),
     prefix: "/v2/",
   };
-  const metrics = new RegistryMetrics();
+  const gate = new ConnectionGate(cap, config.http.maxConnectionsPerClient);
+  const metrics = new RegistryMetrics(() => gate.open);
   const limiter =
     config.rateLimit.requestsPerSecond > 0
       ? new RateLimiter(config.rateLimit.requestsPerSecond, config.rateLimit.burst)
@@ -161,6 +210,10 @@ export async function startRegistry(
   const proto = config.tls ? "https" : "http";
   const idPrefix = randomBytes(4).toString("hex");
   let counter = 0;
+  // Connections over a cap, by `address|port` (the same for a TLS socket and its TCP socket).
+  const refused = new Map<string, "total" | "client">();
+  const renderMetrics = async (res: ServerResponse) =>
+    send(res, 200, { "Content-Type": metrics.registry.contentType }, await metrics.render());
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = performance.now();
@@ -174,6 +227,9 @@ export async function startRegistry(
     const path = q < 0 ? url : url.slice(0, q);
     let routeLabel = "other";
     let user: string | undefined;
+    // Only while some connection is over a cap does a request look itself up.
+    const over = refused.size === 0 ? undefined : refused.get(peerOf(req.socket));
+    const client = req.socket.remoteAddress ?? "";
     res.once("finish", () => {
       const seconds = (performance.now() - started) / 1000;
       const bytes = Number(res.getHeader("Content-Length") ?? 0);
@@ -185,6 +241,15 @@ export async function startRegistry(
       }
     });
     try {
+      if (over !== undefined) {
+        throw new RegistryError(
+          "TOOMANYREQUESTS",
+          over === "total"
+            ? `this registry serves ${cap} connections at most; retry shortly`
+            : `this client has ${config.http.maxConnectionsPerClient} connections open, the most allowed; retry shortly`,
+          { status: 503, headers: { "Retry-After": "1" } },
+        );
+      }
       if (limiter && !limiter.take(req.socket.remoteAddress ?? "", Date.now())) {
         throw new RegistryError("TOOMANYREQUESTS", "too many requests from this client", {
           headers: { "Retry-After": "1" },
@@ -197,14 +262,17 @@ export async function startRegistry(
       }
       if (path === "/metrics") {
         routeLabel = "metrics";
-        return send(res, 200, { "Content-Type": metrics.registry.contentType }, await metrics.render());
+        if (config.metrics.addr !== "")
+          throw new RegistryError("UNSUPPORTED", "metrics are served on their own address", { status: 404 });
+        user = await ctx.auth.authorizeMetrics(req.headers.authorization, client);
+        return await renderMetrics(res);
       }
       if (path === "/token") {
         routeLabel = "token";
         // Only the GET flow of Docker's token spec; a 404 to the OAuth2 POST makes clients fall back to it.
         if (method !== "GET")
           throw new RegistryError("UNSUPPORTED", "use GET /token with Basic credentials", { status: 404 });
-        const body = await ctx.auth.issueToken(req.headers.authorization, query);
+        const body = await ctx.auth.issueToken(req.headers.authorization, query, client);
         return send(res, 200, { "Content-Type": "application/json" }, body);
       }
       const route = parseRoute(path);
@@ -223,7 +291,8 @@ export async function startRegistry(
       const realm =
         tokenCfg.realm ?? `${proto}://${host !== undefined && HOST.test(host) ? host : "localhost"}/token`;
       const header = req.headers.authorization;
-      user = await ctx.auth.authorize(header, needed, realm);
+      user = await ctx.auth.authorize(header, needed, realm, client);
+      const who = user;
       const ex: Exchange = {
         req,
         res,
@@ -231,14 +300,15 @@ export async function startRegistry(
         query,
         user,
         mayPull: (repo) =>
-          ctx.auth.authorize(header, { repo, action: "pull" }, realm).then(
+          ctx.auth.authorize(header, { repo, action: "pull" }, realm, client).then(
             () => true,
             () => false,
           ),
+        canPull: (repo) => ctx.auth.canPull(who, repo),
       };
       await dispatch(ctx, route, ex, method);
     } catch (err) {
-      respondError(req, res, err, id, log);
+      respondError(req, res, err, id, log, over !== undefined ? REFUSED_DRAIN : undefined);
     }
   };
 
@@ -259,8 +329,34 @@ export async function startRegistry(
         listener,
       )
     : http.createServer(serverOptions, listener);
+  // With a listener, Node leaves `100 Continue` to us: it goes out when a handler reads the body.
+  server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
+    deferContinue(req, res);
+    listener(req, res);
+  });
   // Inactivity, not duration: a 10 GB upload may take long, a stalled one is cut off.
   server.setTimeout(config.http.idleTimeoutMs, (socket) => socket.destroy());
+  // Every connection counts against the caps from its first byte. One over a cap is answered
+  // 503 once its request arrives (see `handle`) and closed soon whatever it does; past a
+  // margin over the cap, sockets are closed at once, as even answering costs a file.
+  const hardCap = cap + Math.max(64, Math.floor(cap / 8));
+  server.on("connection", (socket: Socket) => {
+    const key = clientKey(socket.remoteAddress);
+    const peer = peerOf(socket);
+    const verdict = gate.admit(key);
+    socket.once("close", () => {
+      gate.release(key);
+      refused.delete(peer);
+    });
+    if (verdict === "ok") return;
+    metrics.refusedConnection(verdict);
+    if (gate.open > hardCap) {
+      socket.destroy();
+      return;
+    }
+    refused.set(peer, verdict);
+    setTimeout(() => socket.destroy(), REFUSED_DRAIN.maxMs + 8000).unref();
+  });
   const { host, port } = splitAddr(config.addr);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -272,8 +368,19 @@ export async function startRegistry(
   const actual = (server.address() as AddressInfo).port;
   const hostPort = `${host.includes(":") ? `[${host}]` : host}:${actual}`;
   const url = `${proto}://${hostPort}`;
+  // A metrics address that cannot be listened on fails the start, and the registry's listener
+  // with it.
+  const metricsServer =
+    config.metrics.addr === ""
+      ? undefined
+      : await listenMetrics(config.metrics.addr, renderMetrics).catch((err: unknown) => {
+          server.close();
+          meta.close();
+          throw err;
+        });
+  const metricsUrl = metricsServer?.url;
   log(
-    `${JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "registry listening", url, root: config.root, auth: mode })}\n`,
+    `${JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "registry listening", url, root: config.root, auth: mode, maxConnections: cap, ingestPruned: pruned.length })}\n`,
   );
   let closing: Promise<void> | undefined;
   return {
@@ -281,6 +388,7 @@ export async function startRegistry(
     host: hostPort,
     port: actual,
     config,
+    metricsUrl,
     close(graceMs = 10_000) {
       closing ??= new Promise<void>((resolve) => {
         const force = setTimeout(() => server.closeAllConnections(), graceMs);
@@ -289,7 +397,9 @@ export async function startRegistry(
           resolve();
         });
         server.closeIdleConnections();
-      }).then(() => {
+      }).then(async () => {
+        await metricsServer?.close();
+        await ctx.auth.close();
         meta.close();
         log(
           `${JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "registry stopped", url })}\n`,
@@ -306,6 +416,7 @@ function respondError(
   err: unknown,
   id: string,
   log: (l: string) => void,
+  drain?: DrainLimits,
 ): void {
   if (res.headersSent) {
     res.destroy();
@@ -322,8 +433,57 @@ function respondError(
     );
     rerr = new RegistryError("UNKNOWN", `internal error (request ${id})`);
   }
-  // An unread body (a refused 10 GB upload) is not drained: the connection closes after the answer.
-  if (!req.complete) res.setHeader("Connection", "close");
   const headers: Record<string, string> = { "Content-Type": "application/json", ...rerr.headers };
-  send(res, rerr.status, headers, errorBody(rerr));
+  // An unread body is read and discarded, up to a bound, before the connection closes: else the
+  // client may lose the answer (see `sendBeforeBody`). Not so a body too slow to wait for (408),
+  // nor one the client holds back as it still waits for `100 Continue`.
+  if (!req.complete)
+    sendBeforeBody(
+      req,
+      res,
+      rerr.status,
+      headers,
+      errorBody(rerr),
+      rerr.status === 408 || isAwaitingContinue(req) ? NO_DRAIN : drain,
+    );
+  else send(res, rerr.status, headers, errorBody(rerr));
+}
+
+/**
+ * The separate metrics listener (`metrics.addr`): `/metrics` and `/healthz` only, without auth,
+ * for an address that only the monitoring system reaches.
+ */
+async function listenMetrics(
+  addr: string,
+  render: (res: ServerResponse) => Promise<void>,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path === "/metrics") {
+      render(res).catch(() => res.destroy());
+    } else if (path === "/healthz") {
+      sendJson(res, 200, { status: "ok" });
+    } else {
+      sendJson(res, 404, {
+        errors: [{ code: "UNSUPPORTED", message: "only /metrics and /healthz here", detail: {} }],
+      });
+    }
+  });
+  const { host, port } = splitAddr(addr);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const actual = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${actual}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
 }

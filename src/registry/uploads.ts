@@ -4,9 +4,9 @@ import type { OutgoingHttpHeaders } from "node:http";
 import type { ContentWriter } from "../content/store.js";
 import { isPierError } from "../errors.js";
 import type { Digest } from "../oci/digest.js";
-import type { Exchange, RegistryContext } from "./context.js";
+import { bodyPace, type Exchange, type RegistryContext } from "./context.js";
 import { RegistryError } from "./errors.js";
-import { contentLength, send } from "./http-util.js";
+import { bodyChunks, contentLength, send } from "./http-util.js";
 import { checkRepositoryName, requestDigest } from "./names.js";
 import { parseContentRange, uploadRangeHeader } from "./ranges.js";
 
@@ -83,7 +83,7 @@ async function* requestBody(ctx: RegistryContext, ex: Exchange, offset: number):
   let total = offset;
   let parts: Buffer[] = [];
   let pending = 0;
-  for await (const chunk of ex.req as AsyncIterable<Buffer>) {
+  for await (const chunk of bodyChunks(ex.req, bodyPace(ctx, "BLOB_UPLOAD_INVALID"))) {
     total += chunk.length;
     if (max > 0 && total > max) throw tooLarge(total, max);
     parts.push(chunk);
@@ -129,14 +129,22 @@ function openSession(ctx: RegistryContext, ex: Exchange): void {
 /**
  * `POST /v2/<name>/blobs/uploads/` (end-4a, end-4b, end-11): opens a session; with `?digest=`
  * stores a monolithic upload; with `?mount=&from=` links a blob the client may pull from
- * another repository, falling back to a new session when it cannot.
+ * another repository, falling back to a new session when it cannot. With `?mount=` and no
+ * `from`, and `storage.autoCrossMount` on (automatic content discovery), links the blob from
+ * any repository that holds it and that the caller may pull; off, it opens a session as the
+ * spec says.
  */
 export async function postUpload(ctx: RegistryContext, ex: Exchange): Promise<void> {
   const mount = ex.query.get("mount");
   if (mount !== null) {
     const digest = requestDigest(mount, "mount");
     const from = ex.query.get("from");
-    if (from !== null && from !== ex.name) {
+    if (from === ex.name) {
+      if (ctx.meta.blobSizeInRepo(ex.name, digest) !== undefined) {
+        blobCreated(ctx, ex, digest);
+        return;
+      }
+    } else if (from !== null) {
       checkRepositoryName(from);
       const size = ctx.meta.blobSizeInRepo(from, digest);
       if (size !== undefined && (await ex.mayPull(from))) {
@@ -144,9 +152,16 @@ export async function postUpload(ctx: RegistryContext, ex: Exchange): Promise<vo
         blobCreated(ctx, ex, digest);
         return;
       }
-    } else if (from === ex.name && ctx.meta.blobSizeInRepo(ex.name, digest) !== undefined) {
-      blobCreated(ctx, ex, digest);
-      return;
+    } else if (ctx.config.storage.autoCrossMount) {
+      // The repository itself first: linking is then a no-op.
+      const here = ctx.meta.blobSizeInRepo(ex.name, digest);
+      const holder =
+        here !== undefined ? { repo: ex.name, size: here } : ctx.meta.findBlobHolder(digest, ex.canPull);
+      if (holder !== undefined) {
+        ctx.meta.linkBlob(ex.name, digest, holder.size);
+        blobCreated(ctx, ex, digest);
+        return;
+      }
     }
     openSession(ctx, ex);
     return;

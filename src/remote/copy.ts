@@ -44,6 +44,12 @@ export interface CopyOptions {
   format?: "oci" | "docker";
   /** Recompress layers to this compression (`--dest-compress`); changes layer and manifest digests. */
   destCompress?: Compression;
+  /**
+   * Called with the manifest the source reference names, before anything is written: a trust
+   * policy throws here to refuse the image (nothing is then stored). The rest of the copy reads
+   * children by digest from that manifest, so what was admitted is what is copied.
+   */
+  admit?: (root: FetchedManifest, src: ImageSource) => Promise<void>;
 }
 
 /** What was copied: the root that the destination now names. */
@@ -80,6 +86,7 @@ class CopyRun {
 
   async copyRoot(): Promise<CopyResult> {
     let root = await this.src.getManifest();
+    await this.opts.admit?.(root, this.src);
     if (isIndexMediaType(parse(root).mediaType) && !this.opts.allPlatforms) {
       const parsed = parse(root);
       if (parsed.kind !== "index") throw new Error("unreachable");

@@ -14,7 +14,8 @@ export interface TestRegistry {
   reg: RunningRegistry;
   root: string;
   url: string;
-  stop(): Promise<void>;
+  /** Closes the registry (waiting up to `graceMs` for requests in flight) and removes its root. */
+  stop(graceMs?: number): Promise<void>;
 }
 
 /** Starts a registry on `127.0.0.1:0` in a fresh temp root, with access logs off. */
@@ -37,8 +38,8 @@ export async function startTestRegistry(
     reg,
     root,
     url: reg.url,
-    async stop() {
-      await reg.close();
+    async stop(graceMs?: number) {
+      await reg.close(graceMs);
       await removeTempDir(root);
     },
   };

@@ -9,10 +9,20 @@ interface ServeFlags {
   tlsKey?: string;
   auth?: "none" | "basic" | "token";
   htpasswd?: string;
+  metricsAddr?: string;
+  autoCrossMount?: boolean;
+  maxConnections?: string;
+}
+
+/** A flag's non-negative integer, or an error naming the flag. */
+function countFlag(name: string, raw: string): number {
+  if (!/^\d{1,9}$/.test(raw))
+    throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  return Number(raw);
 }
 
 /** Reads a password: from stdin when it is not a terminal, else asks on the terminal without echo. */
-async function readPassword(prompt: string): Promise<string> {
+export async function readPassword(prompt: string): Promise<string> {
   const chunks: Buffer[] = [];
   if (!process.stdin.isTTY) {
     for await (const c of process.stdin) chunks.push(c as Buffer);
@@ -67,6 +77,19 @@ export function registerRegistryCommands(program: Command): void {
     .option("--tls-key <file>", "PEM key of --tls-cert")
     .option("--auth <mode>", "none, basic or token")
     .option("--htpasswd <file>", "htpasswd file (bcrypt) for basic and token auth")
+    .option(
+      "--metrics-addr <host:port>",
+      "serve /metrics without auth on this (private) address instead of behind auth on --addr",
+    )
+    .option(
+      "--auto-cross-mount",
+      "a mount without from takes the blob from any repository the caller may pull (default)",
+    )
+    .option("--no-auto-cross-mount", "a mount without from opens an upload session")
+    .option(
+      "--max-connections <n>",
+      "open connections at most, 503 beyond (default: half the open-file limit)",
+    )
     .action(async (flags: ServeFlags, cmd: Command) => {
       const root = registryRoot(cmd);
       const { loadRegistryConfig } = await import("../../registry/index.js");
@@ -76,6 +99,13 @@ export function registerRegistryCommands(program: Command): void {
         overrides: {
           ...(flags.addr ? { addr: flags.addr } : {}),
           ...(root ? { root } : {}),
+          ...(flags.metricsAddr !== undefined ? { metrics: { addr: flags.metricsAddr } } : {}),
+          ...(flags.autoCrossMount !== undefined
+            ? { storage: { autoCrossMount: flags.autoCrossMount } }
+            : {}),
+          ...(flags.maxConnections !== undefined
+            ? { http: { maxConnections: countFlag("--max-connections", flags.maxConnections) } }
+            : {}),
           ...(flags.tlsCert || flags.tlsKey
             ? { tls: { cert: flags.tlsCert ?? "", key: flags.tlsKey ?? "" } }
             : {}),
@@ -91,6 +121,8 @@ export function registerRegistryCommands(program: Command): void {
       });
       const running = await startRegistry(config);
       process.stderr.write(`pier registry serving ${running.url} (data in ${config.root})\n`);
+      if (running.metricsUrl)
+        process.stderr.write(`pier registry metrics on ${running.metricsUrl}/metrics\n`);
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off("SIGINT", stop);
@@ -128,6 +160,10 @@ export function registerRegistryCommands(program: Command): void {
         for (const m of report.manifestsDeleted)
           process.stdout.write(`${verb} manifest ${m.repo}@${m.digest}\n`);
         for (const b of report.blobsDeleted) process.stdout.write(`${verb} blob ${b}\n`);
+        for (const u of report.uploadsCancelled)
+          process.stdout.write(`${report.dryRun ? "would cancel" : "cancelled"} upload ${u}\n`);
+        for (const f of report.ingestRemoved)
+          process.stdout.write(`removed leftover ${f} of an interrupted upload\n`);
         process.stdout.write(`${report.dryRun ? "would free" : "freed"} ${report.bytesFreed} bytes\n`);
       },
     );

@@ -9,7 +9,8 @@ import { collect, parseCount } from "../args.js";
 import { parseFormat, printJson } from "../output.js";
 import { ProgressRenderer, type ProgressVerbs, PULL_VERBS, PUSH_VERBS } from "../progress.js";
 
-interface RemoteFlags {
+/** Flags of {@link addRemoteFlags} and the transfer commands. */
+export interface RemoteFlags {
   insecure?: boolean;
   insecureRegistry?: string[];
   caCert?: string;
@@ -20,6 +21,11 @@ interface RemoteFlags {
   concurrency?: number;
   quiet?: boolean;
   referrers?: boolean;
+  policy?: string;
+  "registries.d"?: string;
+  signByKey?: string;
+  signPassphraseFile?: string;
+  signReferrers?: boolean;
 }
 
 /** Registries that speak plain HTTP without being asked: loopback ones, as Docker allows. */
@@ -28,7 +34,8 @@ function isLoopbackRegistry(registry: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-function addRemoteFlags(cmd: Command): Command {
+/** Adds the flags every registry command takes (plain HTTP, CA, credentials). */
+export function addRemoteFlags(cmd: Command): Command {
   return cmd
     .option(
       "--insecure",
@@ -49,7 +56,11 @@ function addTransferFlags(cmd: Command): Command {
     .option("-q, --quiet", "no progress output");
 }
 
-async function remoteOptions(f: RemoteFlags, registriesInUse: readonly string[]): Promise<RemoteOptions> {
+/** The registry client options the flags of {@link addRemoteFlags} ask for. */
+export async function remoteOptions(
+  f: RemoteFlags,
+  registriesInUse: readonly string[],
+): Promise<RemoteOptions> {
   const insecure = [...(f.insecureRegistry ?? []), ...registriesInUse.filter(isLoopbackRegistry)];
   const opts: RemoteOptions = { insecure: f.insecure === true ? true : insecure };
   if (f.caCert) opts.caCert = await readFile(f.caCert);
@@ -87,38 +98,95 @@ async function transferOptions(
   };
 }
 
-async function registryOf(ref: string): Promise<string> {
+/** The registry a reference names. */
+export async function registryOf(ref: string): Promise<string> {
   const { parseReference } = await import("../../oci/reference.js");
   return parseReference(ref).registry;
 }
 
+/** The trust policy gate `--policy`/`--registries.d` (or skopeo's defaults) ask for. */
+async function policyOptions(f: RemoteFlags) {
+  const { trustGate } = await import("../../trust/index.js");
+  const admit = await trustGate(f.policy, f["registries.d"]);
+  return admit ? { admit } : {};
+}
+
+/**
+ * With `--sign-by-key`: the key opened now (so a wrong passphrase fails before the transfer) and
+ * a function signing the pushed digest under the destination's name.
+ */
+async function signerFor(
+  f: RemoteFlags,
+): Promise<((ref: string, digest: string, opts: RemoteOptions) => Promise<void>) | undefined> {
+  if (!f.signByKey) return undefined;
+  const { openPrivateKey } = await import("./trust.js");
+  const key = await openPrivateKey(f.signByKey, f.signPassphraseFile);
+  return async (ref, digest, opts) => {
+    const { signImage } = await import("../../trust/index.js");
+    const { parseReference } = await import("../../oci/reference.js");
+    const r = parseReference(ref);
+    const signed = await signImage(r.withDigest(digest), {
+      ...opts,
+      key,
+      identity: r.toString(),
+      ...(f.signReferrers ? { referrers: true } : {}),
+    });
+    for (const s of signed) process.stdout.write(`Signed ${s.digest} as ${s.identity}\n`);
+  };
+}
+
 /** Registers the registry client commands on `program`. */
 export function registerRemoteCommands(program: Command): void {
+  const policyFlags = (cmd: Command): Command =>
+    cmd
+      .option("--policy <file>", "containers-policy.json to enforce (default: skopeo's, when present)")
+      .option("--registries.d <dir>", "registries.d directory: where signatures live (default: skopeo's)");
+  const signFlags = (cmd: Command): Command =>
+    cmd
+      .option("--sign-by-key <file>", "sign what is pushed with this sigstore private key")
+      .option("--sign-passphrase-file <file>", "the key's passphrase (first line; else stdin or asked for)")
+      .option("--sign-referrers", "also store the signature as an OCI 1.1 referrer");
   const transfers = [
     { name: "pull", description: "pull an image from a registry into the local store", verbs: PULL_VERBS },
     { name: "push", description: "push an image of the local store to its registry", verbs: PUSH_VERBS },
   ] as const;
   for (const t of transfers) {
-    addTransferFlags(
+    const c = addTransferFlags(
       program.command(t.name).description(t.description).argument("<ref>", "image reference"),
-    ).action(async (ref: string, f: RemoteFlags, cmd: Command) => {
-      const { pull, push } = await import("../../remote/index.js");
-      const { renderer, options } = await transferOptions(f, [await registryOf(ref)], t.verbs, cmd);
-      const result = await (t.name === "pull" ? pull : push)(ref, options).finally(() => renderer.finish());
-      process.stdout.write(`Digest: ${result.digest}\n`);
-    });
+    );
+    (t.name === "pull" ? policyFlags(c) : signFlags(c)).action(
+      async (ref: string, f: RemoteFlags, cmd: Command) => {
+        const { pull, push } = await import("../../remote/index.js");
+        const { renderer, options } = await transferOptions(f, [await registryOf(ref)], t.verbs, cmd);
+        if (t.name === "pull") {
+          const result = await pull(ref, { ...options, ...(await policyOptions(f)) }).finally(() =>
+            renderer.finish(),
+          );
+          process.stdout.write(`Digest: ${result.digest}\n`);
+          return;
+        }
+        const signer = await signerFor(f);
+        const result = await push(ref, options).finally(() => renderer.finish());
+        process.stdout.write(`Digest: ${result.digest}\n`);
+        if (signer) await signer(ref, result.digest, options);
+      },
+    );
   }
 
-  addTransferFlags(
-    program
-      .command("copy")
-      .description(
-        "copy an image between transports: docker://REF, oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE, or a store name",
-      )
-      .argument("<src>", "source")
-      .argument("<dst>", "destination")
-      .option("--format <format>", "convert manifests to oci or docker")
-      .option("--dest-compress <alg>", "recompress layers: gzip or zstd"),
+  signFlags(
+    policyFlags(
+      addTransferFlags(
+        program
+          .command("copy")
+          .description(
+            "copy an image between transports: docker://REF, oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE, or a store name",
+          )
+          .argument("<src>", "source")
+          .argument("<dst>", "destination")
+          .option("--format <format>", "convert manifests to oci or docker")
+          .option("--dest-compress <alg>", "recompress layers: gzip or zstd"),
+      ),
+    ),
   ).action(
     async (
       src: string,
@@ -138,12 +206,19 @@ export function registerRemoteCommands(program: Command): void {
         cmd.error(`error: --dest-compress: gzip or zstd, not "${f.destCompress}"`);
       }
       const { renderer, options } = await transferOptions(f, registries, PULL_VERBS, cmd);
+      const dstSpec = parseTransport(dst);
+      if (f.signByKey && dstSpec.kind !== "docker") {
+        cmd.error("error: --sign-by-key: the destination must be a registry (docker://)");
+      }
+      const signer = await signerFor(f);
       const result = await copy(src, dst, {
         ...options,
+        ...(await policyOptions(f)),
         ...(f.format ? { format: f.format as "oci" | "docker" } : {}),
         ...(f.destCompress ? { destCompress: f.destCompress as "gzip" | "zstd" } : {}),
       }).finally(() => renderer.finish());
       process.stdout.write(`Digest: ${result.digest}\n`);
+      if (signer && dstSpec.kind === "docker") await signer(dstSpec.ref.toString(), result.digest, options);
     },
   );
 

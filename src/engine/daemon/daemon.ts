@@ -31,6 +31,10 @@ export interface DaemonConfig {
   dockerSocket?: string;
   snapshotter?: SnapshotDriver;
   insecureRegistries?: string[];
+  /** containers-policy.json(5) every pull must satisfy (default skopeo's file when it exists). */
+  signaturePolicy?: string;
+  /** registries.d directory: where signatures live (default skopeo's). */
+  registriesDir?: string;
   /** The default bridge network's subnet and device when first created, and the CNI plugins. */
   network?: { defaultSubnet?: string; defaultBridge?: string; cniPath?: string };
   /**
@@ -104,6 +108,8 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
   await mkdir(config.execRoot, { recursive: true, mode: 0o711 });
   const images = await ImageService.open(config.root, {
     ...(config.insecureRegistries ? { insecureRegistries: config.insecureRegistries } : {}),
+    ...(config.signaturePolicy ? { signaturePolicy: config.signaturePolicy } : {}),
+    ...(config.registriesDir ? { registriesDir: config.registriesDir } : {}),
   });
   const snapshots = new Snapshotter(config.root, config.snapshotter);
   // Half-applied layers of a pierd killed mid-unpack (never committed, so nothing refers to them).

@@ -21,6 +21,11 @@ const program = new Command("pierd")
   .option("--docker-socket <path>", "Docker API socket (default <exec-root>/docker.sock)")
   .option("--snapshotter <driver>", "overlay or copy (default: overlay when the kernel has it)")
   .option("--insecure-registry <host...>", "registries spoken to over plain HTTP (loopback always is)")
+  .option(
+    "--signature-policy <file>",
+    "containers-policy.json every pull must satisfy (default: skopeo's, when present)",
+  )
+  .option("--registries-d <dir>", "registries.d directory saying where signatures live (default: skopeo's)")
   .option("--tls-listen <host:port>", "also serve the Docker API on TCP, with TLS and client certificates")
   .option("--tlscacert <file>", "CA (PEM) that client certificates must chain to")
   .option("--tlscert <file>", "server certificate (PEM)")
@@ -41,6 +46,8 @@ const flags = program.opts<{
   dockerSocket?: string;
   snapshotter?: string;
   insecureRegistry?: string[];
+  signaturePolicy?: string;
+  registriesD?: string;
   tlsListen?: string;
   tlscacert?: string;
   tlscert?: string;
@@ -104,6 +111,12 @@ const config: DaemonConfig = {
     : {}),
   ...(snapshotter ? { snapshotter } : {}),
   insecureRegistries: flags.insecureRegistry ?? file.insecureRegistries ?? [],
+  ...((flags.signaturePolicy ?? file.signaturePolicy)
+    ? { signaturePolicy: (flags.signaturePolicy ?? file.signaturePolicy) as string }
+    : {}),
+  ...((flags.registriesD ?? file.registriesDir)
+    ? { registriesDir: (flags.registriesD ?? file.registriesDir) as string }
+    : {}),
 };
 const network = {
   ...file.network,

@@ -1,9 +1,10 @@
-import { createHash } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { rename, writeFile } from "node:fs/promises";
 import bcrypt from "bcryptjs";
 import { isErrno } from "../../errors.js";
 import { RegistryError } from "../errors.js";
+import { BcryptPool } from "./bcrypt-pool.js";
 
 // The cost Apache's `htpasswd -B` and distribution's examples use.
 const BCRYPT_COST = 10;
@@ -31,38 +32,116 @@ export function parseHtpasswd(text: string): Map<string, string> {
   return users;
 }
 
+// A successful check is trusted again without bcrypt for this long (a client sends its
+// credentials on every request), and at most this many are remembered.
+const VERIFIED_TTL_MS = 5 * 60_000;
+const VERIFIED_MAX = 10_000;
+
+/** The cost of `$2b$12$…`; `undefined` for a malformed hash. */
+function costOf(hash: string): number | undefined {
+  const m = /^\$2[aby]\$(\d\d)\$/.exec(hash);
+  return m ? Number(m[1]) : undefined;
+}
+
 /**
- * Users and bcrypt hashes from an htpasswd file. Verifying a bcrypt hash costs tens of
- * milliseconds, so successful verifications are remembered (keyed by a SHA-256 of user and
- * password, never the password itself) until the file is reloaded.
+ * Users and bcrypt hashes from an htpasswd file, checked on a {@link BcryptPool} so that the
+ * tens of milliseconds each bcrypt compare costs never block the server. Guarantees:
+ * - an unknown user costs one bcrypt compare too (against a dummy hash of the file's usual cost),
+ *   so the answer time does not tell which user names exist;
+ * - a successful check is remembered for a few minutes, keyed by an HMAC (with a per-process
+ *   random key) of user, password and hash — never the password itself — so the credentials a
+ *   client repeats on every request cost no bcrypt; failures are never remembered;
+ * - concurrent checks of the same credentials share one bcrypt compare.
  */
 export class Htpasswd {
-  private users: Map<string, string>;
-  private readonly verified = new Set<string>();
+  private readonly users: Map<string, string>;
+  private readonly pool: BcryptPool;
+  private readonly secret = randomBytes(32);
+  private readonly verified = new Map<string, number>();
+  private readonly inflight = new Map<string, Promise<boolean>>();
+  private dummy: Promise<string> | undefined;
 
-  constructor(users: Map<string, string>) {
+  constructor(users: Map<string, string>, pool: BcryptPool = new BcryptPool()) {
     this.users = users;
+    this.pool = pool;
   }
 
   /** Loads a file; a missing file is an empty user list. */
-  static load(file: string): Htpasswd {
+  static load(file: string, pool?: BcryptPool): Htpasswd {
     try {
-      return new Htpasswd(parseHtpasswd(readFileSync(file, "utf8")));
+      return new Htpasswd(parseHtpasswd(readFileSync(file, "utf8")), pool);
     } catch (err) {
-      if (isErrno(err, "ENOENT")) return new Htpasswd(new Map());
+      if (isErrno(err, "ENOENT")) return new Htpasswd(new Map(), pool);
       throw err;
     }
   }
 
-  /** True when the user exists and the password matches its hash. */
-  async verify(user: string, password: string): Promise<boolean> {
+  private key(user: string, password: string, hash: string): string {
+    return createHmac("sha256", this.secret).update(`${user}\0${password}\0${hash}`).digest("base64");
+  }
+
+  /** True when these credentials were verified within the last few minutes (costs no bcrypt). */
+  isRemembered(user: string, password: string): boolean {
     const hash = this.users.get(user);
     if (hash === undefined) return false;
-    const key = createHash("sha256").update(`${user}\0${password}\0${hash}`).digest("hex");
-    if (this.verified.has(key)) return true;
-    const ok = await bcrypt.compare(password, hash);
-    if (ok) this.verified.add(key);
+    const key = this.key(user, password, hash);
+    const until = this.verified.get(key);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.verified.delete(key);
+    return false;
+  }
+
+  /** True when the user exists and the password matches its hash. */
+  async verify(user: string, password: string): Promise<boolean> {
+    if (this.isRemembered(user, password)) return true;
+    // Clients open several connections at once with the same credentials (a push): one bcrypt
+    // answers them all. Unknown users coalesce the same way, so concurrency tells nothing either.
+    const hash = this.users.get(user);
+    const key = this.key(user, password, hash ?? "");
+    let pending = this.inflight.get(key);
+    if (!pending) {
+      pending = this.check(password, hash).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, pending);
+    }
+    const ok = await pending;
+    if (ok && hash !== undefined) {
+      if (this.verified.size >= VERIFIED_MAX) this.verified.clear();
+      this.verified.set(key, Date.now() + VERIFIED_TTL_MS);
+    }
     return ok;
+  }
+
+  // One bcrypt compare: against the user's hash, or a dummy one for an unknown user.
+  private async check(password: string, hash: string | undefined): Promise<boolean> {
+    if (hash === undefined) {
+      await this.pool.compare(password, await this.dummyHash());
+      return false;
+    }
+    return this.pool.compare(password, hash);
+  }
+
+  /** Stops the bcrypt workers. */
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+
+  // A hash of a random password at the cost most users' hashes have: comparing against it
+  // takes as long as comparing against a real user's hash.
+  private dummyHash(): Promise<string> {
+    if (!this.dummy) {
+      const counts = new Map<number, number>();
+      for (const h of this.users.values()) {
+        const c = costOf(h);
+        if (c !== undefined) counts.set(c, (counts.get(c) ?? 0) + 1);
+      }
+      const cost = [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? BCRYPT_COST;
+      this.dummy = this.pool.hash(randomBytes(16).toString("hex"), cost);
+      this.dummy.catch(() => {
+        this.dummy = undefined;
+      });
+    }
+    return this.dummy;
   }
 }
 

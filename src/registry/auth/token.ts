@@ -54,10 +54,12 @@ export interface TokenIssuerOptions {
   expiresIn?: number;
 }
 
-/** A verified token's subject and grants. */
+/** A verified token's subject, grants and expiry. */
 export interface VerifiedToken {
   subject: string | undefined;
   access: TokenAccess[];
+  /** The token's `exp` in milliseconds since the epoch: it is refused from then on. */
+  expiresAtMs: number;
 }
 
 function algorithmOf(key: KeyObject): string {
@@ -126,8 +128,10 @@ export class TokenIssuer {
         issuer: this.issuer,
         audience: this.service,
       });
+      // Our tokens always carry `exp`; one without it (another issuer's key) is refused.
+      if (typeof payload.exp !== "number") return undefined;
       const access = Array.isArray(payload.access) ? (payload.access as TokenAccess[]) : [];
-      return { subject: payload.sub, access };
+      return { subject: payload.sub, access, expiresAtMs: payload.exp * 1000 };
     } catch {
       return undefined;
     }
