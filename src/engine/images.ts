@@ -12,8 +12,14 @@ import { type ImageListRow, listImages } from "../image/list.js";
 import { tryParseReference } from "../oci/reference.js";
 import type { Spec } from "../oci/runtime-spec/config.js";
 import { defaultRuntimeSpec } from "../oci/runtime-spec/default-spec.js";
-import type { CopyResult, ProgressListener } from "../remote/index.js";
-import { pull, push } from "../remote/index.js";
+import {
+  type CopyResult,
+  emptyRegistriesConfig,
+  type ProgressListener,
+  pull,
+  push,
+  type RegistriesConfig,
+} from "../remote/index.js";
 import { trustGate } from "../trust/index.js";
 import { EngineError } from "./error.js";
 import type { LayerSource } from "./snapshots/snapshotter.js";
@@ -30,6 +36,10 @@ export interface ImageServiceOptions {
   signaturePolicy?: string;
   /** registries.d directory saying where signatures live (default skopeo's). */
   registriesDir?: string;
+  /** registries.conf (mirrors, rewrites, blocked names) every pull goes through. */
+  registries?: RegistriesConfig;
+  /** One line per mirror that failed and was passed over. */
+  onWarning?: (message: string) => void;
 }
 
 /** True for a registry on the loopback interface (Docker treats 127.0.0.0/8 as insecure). Pure. */
@@ -41,13 +51,24 @@ export function isLoopbackRegistry(registry: string): boolean {
 /** Images as the engine sees them. */
 export class ImageService {
   readonly store: ImageStore;
-  private readonly insecure: readonly string[];
   private readonly trust: Pick<ImageServiceOptions, "signaturePolicy" | "registriesDir">;
+  /** Registries spoken to over plain HTTP (`--insecure-registry`). */
+  readonly insecure: readonly string[];
+  /** The registries configuration; replaced whole by {@link ImageService.setRegistries} (SIGHUP). */
+  registries: RegistriesConfig;
+  private readonly onWarning: ((message: string) => void) | undefined;
 
   private constructor(store: ImageStore, opts: ImageServiceOptions) {
     this.store = store;
     this.insecure = opts.insecureRegistries ?? [];
     this.trust = opts;
+    this.registries = opts.registries ?? emptyRegistriesConfig();
+    this.onWarning = opts.onWarning;
+  }
+
+  /** Uses `config` for every pull that starts from now on (pulls under way keep theirs). */
+  setRegistries(config: RegistriesConfig): void {
+    this.registries = config;
   }
 
   /** Opens (creating when missing) the store under `root`. */
@@ -69,17 +90,22 @@ export class ImageService {
     }
   }
 
-  /** Pulls `ref` from its registry into the store (digests verified before anything is visible). */
+  /**
+   * Pulls `ref` into the store through the configured mirrors (digests verified before anything
+   * is visible). Names are normalised as Docker does (a short name is Docker Hub's): the daemon
+   * has no terminal to ask on.
+   */
   async pull(ref: string, onProgress?: ProgressListener): Promise<CopyResult> {
     const parsed = tryParseReference(ref);
     if (!parsed) throw new EngineError("INVALID_ARGUMENT", `invalid reference format: ${ref}`);
-    const registry = parsed.registry;
-    const insecure = isLoopbackRegistry(registry) || this.insecure.includes(registry);
     // An image the trust policy refuses is not stored: the gate runs before the first write.
     const admit = await trustGate(this.trust.signaturePolicy, this.trust.registriesDir);
-    return pull(parsed.toString(), {
+    return pull(parsed, {
       storeRoot: this.store.root,
-      insecure,
+      // loopback registries (mirrors included) speak HTTP, as Docker treats 127.0.0.0/8
+      insecure: (h: string) => this.insecureFor(h),
+      registries: this.registries,
+      ...(this.onWarning ? { onWarning: this.onWarning } : {}),
       ...(admit ? { admit } : {}),
       ...(onProgress ? { onProgress } : {}),
     });

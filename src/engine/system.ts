@@ -8,6 +8,7 @@ import { lstat, readdir } from "node:fs/promises";
 import { arch, cpus, hostname, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { PIER_VERSION } from "../common/version.js";
+import type { RegistriesConfig } from "../remote/index.js";
 import type { ContainerService } from "./containers/service.js";
 import type { ContainerRecord } from "./containers/store.js";
 import { EngineError } from "./error.js";
@@ -120,6 +121,10 @@ export interface SystemInfo {
   root: string;
   hostname: string;
   version: string;
+  /** registries.conf as pulls apply it (mirrors, insecure and blocked registries). */
+  registries: RegistriesConfig;
+  /** Registries spoken to over plain HTTP (`--insecure-registry`). */
+  insecureRegistries: readonly string[];
 }
 
 /** One image of {@link DiskUsage}. */
@@ -174,6 +179,8 @@ export class SystemService {
       root: svc.root,
       hostname: hostname(),
       version: PIER_VERSION,
+      registries: this.images.service.registries,
+      insecureRegistries: this.images.service.insecure,
     };
   }
 

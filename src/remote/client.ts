@@ -40,6 +40,11 @@ export interface RegistryClientOptions extends HttpOptions, CredentialOptions {
   monolithicMaxBytes?: number;
   /** Chunk size for larger uploads; 0 (default) streams the blob in one `PATCH`. */
   chunkSize?: number;
+  /**
+   * The URL standing for `/v2` (hosts.toml's `https://mirror/path` with `override_path`, or
+   * `…/path/v2` without); default `<baseUrl>/v2`.
+   */
+  apiRoot?: string;
 }
 
 /** A manifest as fetched: raw bytes (digests depend on them), media type and verified digest. */
@@ -125,7 +130,9 @@ export class RegistryClient {
   constructor(registry: string, opts: RegistryClientOptions = {}) {
     this.registry = registry;
     this.opts = opts;
-    this.baseUrl = `${opts.insecure ? "http" : "https"}://${registryApiHost(registry)}`;
+    this.baseUrl = opts.apiRoot
+      ? new URL(opts.apiRoot).origin
+      : `${opts.insecure ? "http" : "https"}://${registryApiHost(registry)}`;
     this.http = new HttpClient(opts);
   }
 
@@ -178,7 +185,11 @@ export class RegistryClient {
     body?: BodyFactory;
     noRetry?: boolean;
   }): Promise<HttpResponse> {
-    const url = /^https?:\/\//.test(req.path) ? req.path : `${this.baseUrl}${req.path}`;
+    const url = /^https?:\/\//.test(req.path)
+      ? req.path
+      : this.opts.apiRoot && req.path.startsWith("/v2/")
+        ? `${this.opts.apiRoot}${req.path.slice(3)}`
+        : `${this.baseUrl}${req.path}`;
     if (new URL(url).origin !== new URL(this.baseUrl).origin && !url.startsWith(this.baseUrl)) {
       // A Location on another host (a storage redirect for uploads) gets no registry credentials.
       return this.http.send({ ...req, url, headers: req.headers ?? {} });

@@ -17,7 +17,10 @@ export type RemoteErrorCode =
   | "INVALID_REFERENCE"
   | "NO_MATCHING_PLATFORM"
   | "CREDENTIAL_HELPER"
-  | "UNSUPPORTED";
+  | "UNSUPPORTED"
+  | "INVALID_REGISTRIES_CONF"
+  | "REGISTRY_BLOCKED"
+  | "SHORT_NAME";
 
 /** Error of the registry client layer (`src/remote`). */
 export class RemoteError extends PierError {

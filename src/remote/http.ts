@@ -43,7 +43,13 @@ export interface HttpResponse {
 /** Connection settings. */
 export interface HttpOptions {
   /** Extra CA certificates (PEM) trusted in addition to the system's. */
-  caCert?: string | Buffer;
+  caCert?: string | Buffer | readonly (string | Buffer)[];
+  /** Client certificate and key (PEM), for a registry that asks for one (certs.d's `*.cert`/`*.key`). */
+  clientCert?: { cert: string | Buffer; key: string | Buffer };
+  /** Headers sent with every request (hosts.toml's `header`). */
+  headers?: Record<string, string>;
+  /** Accept any TLS certificate: only for a registry registries.conf marks `insecure`. */
+  skipVerify?: boolean;
   /** Retry policy; default {@link DEFAULT_RETRY_POLICY}. */
   retry?: RetryPolicy;
   /** Maximum parallel connections per origin. */
@@ -69,13 +75,20 @@ export class HttpClient {
   private readonly retry: RetryPolicy;
   private readonly userAgent: string;
   private readonly onRetry: HttpOptions["onRetry"];
+  private readonly headers: Record<string, string>;
 
   constructor(opts: HttpOptions = {}) {
     const connect: Record<string, unknown> = {};
     if (opts.caCert) {
       // Extra CA is added to, not substituted for, the system's (as docker's certs.d does).
-      connect["ca"] = [...rootCertificates, opts.caCert.toString()];
+      const extra = Array.isArray(opts.caCert) ? opts.caCert : [opts.caCert];
+      connect["ca"] = [...rootCertificates, ...extra.map((c) => c.toString())];
     }
+    if (opts.clientCert) {
+      connect["cert"] = opts.clientCert.cert;
+      connect["key"] = opts.clientCert.key;
+    }
+    if (opts.skipVerify) connect["rejectUnauthorized"] = false;
     this.agent = new Agent({
       connections: opts.connections ?? 16,
       keepAliveTimeout: 30_000,
@@ -86,6 +99,7 @@ export class HttpClient {
     this.retry = opts.retry ?? DEFAULT_RETRY_POLICY;
     this.userAgent = opts.userAgent ?? "pier/0.1";
     this.onRetry = opts.onRetry;
+    this.headers = opts.headers ?? {};
   }
 
   /**
@@ -128,7 +142,7 @@ export class HttpClient {
   private async sendOnce(req: HttpRequest): Promise<HttpResponse> {
     let url = req.url;
     let method = req.method;
-    let headers: Record<string, string> = { "user-agent": this.userAgent, ...req.headers };
+    let headers: Record<string, string> = { "user-agent": this.userAgent, ...this.headers, ...req.headers };
     let body = req.body ? await req.body() : undefined;
     for (let hop = 0; hop <= 5; hop++) {
       const r = await request(url, { method, headers, body: body ?? null, dispatcher: this.agent });

@@ -21,6 +21,16 @@ export { login, logout } from "./login.js";
 export { clientFor, type RemoteOptions } from "./options.js";
 export { type BlobKind, blobKind, type ProgressEvent, type ProgressListener } from "./progress-events.js";
 export { pull, push, type TransferOptions } from "./pull.js";
+export {
+  defaultSources,
+  emptyRegistriesConfig,
+  loadRegistriesConfig,
+  type RegistriesConfig,
+  type RegistriesConfSources,
+} from "./registries/config.js";
+export { insecureRegistries } from "./registries/resolve.js";
+export type { ShortNamePrompt } from "./registries/short-names.js";
+export { MirroredRegistrySource } from "./registries/source.js";
 export { RegistryImage } from "./transports/docker.js";
 export { type OpenOptions, openDestination, openSource, storeLayoutDir } from "./transports/open.js";
 export { parseTransport, type TransportSpec } from "./transports/parse.js";

@@ -7,6 +7,7 @@ import { type ManifestOrIndex, parseManifestOrIndex } from "../oci/validate.js";
 import type { FetchedManifest } from "./client.js";
 import { RemoteError } from "./error.js";
 import { clientFor, type RemoteOptions } from "./options.js";
+import { MirroredRegistrySource } from "./registries/source.js";
 
 /** Every tag of the repository `repo` names (its tag or digest, if any, is ignored). */
 export async function listTags(repo: string | Reference, opts: RemoteOptions = {}): Promise<string[]> {
@@ -29,10 +30,9 @@ export async function inspectManifest(
   ref: string | Reference,
   opts: RemoteOptions = {},
 ): Promise<InspectedManifest> {
-  const r = toReference(ref);
-  const client = clientFor(r.registry, opts);
+  const src = new MirroredRegistrySource([toReference(ref)], opts);
   try {
-    const m = await client.getManifest(r.repository, r.identifier);
+    const m = await src.getManifest();
     let parsed: ManifestOrIndex;
     try {
       parsed = parseManifestOrIndex(m.bytes, m.mediaType);
@@ -41,7 +41,7 @@ export async function inspectManifest(
     }
     return { ...m, parsed };
   } finally {
-    await client.close();
+    await src.close();
   }
 }
 

@@ -42,10 +42,13 @@ export interface RunningRegistry {
   stop(): Promise<void>;
 }
 
-/** Starts `docker-registry`; throws with a clear message when it is not installed. */
+/**
+ * Starts `docker-registry`; throws with a clear message when it is not installed. With
+ * `tls.clientCas` it demands a client certificate issued by one of them.
+ */
 export async function startDockerRegistry(
   auth: RegistryAuth = { kind: "none" },
-  tls?: { certFile: string; keyFile: string },
+  tls?: { certFile: string; keyFile: string; clientCas?: string[] },
 ): Promise<RunningRegistry> {
   if (!existsSync(DOCKER_REGISTRY)) {
     throw new Error(`${DOCKER_REGISTRY} is missing: apt-get install -y docker-registry`);
@@ -67,6 +70,7 @@ export async function startDockerRegistry(
     `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, "data")}\n` +
     `  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n` +
     (tls ? `  tls:\n    certificate: ${tls.certFile}\n    key: ${tls.keyFile}\n` : "") +
+    (tls?.clientCas ? `    clientcas:\n${tls.clientCas.map((c) => `      - ${c}\n`).join("")}` : "") +
     authYaml;
   await writeFile(join(dir, "config.yml"), config);
   const child: ChildProcess = spawn(DOCKER_REGISTRY, ["serve", join(dir, "config.yml")], {

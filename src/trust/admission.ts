@@ -9,6 +9,7 @@ import type { Reference } from "../oci/reference.js";
 import {
   type FetchedManifest,
   type ImageSource,
+  MirroredRegistrySource,
   type RegistryClient,
   RegistryImage,
 } from "../remote/index.js";
@@ -40,6 +41,8 @@ export function registryImageUnderPolicy(
   ref: Reference,
   manifestDigest: Digest,
   registriesD: RegistriesD,
+  /** Where `client` holds the image, when not at `ref` (a mirror's path for it). */
+  stored: Reference = ref,
 ): ImageUnderPolicy {
   const storage = storageFor(registriesD, ref);
   return {
@@ -49,13 +52,34 @@ export function registryImageUnderPolicy(
     manifestDigest,
     sigstoreSignatures: async (): Promise<SigstoreSignature[]> => {
       if (storage.useSigstoreAttachments === false) return [];
-      const attached = await readAttachedSignatures(client, ref.repository, manifestDigest);
+      const attached = await readAttachedSignatures(client, stored.repository, manifestDigest);
       if (attached.length > 0) return attached;
-      return readReferrerSignatures(client, ref.repository, manifestDigest);
+      return readReferrerSignatures(client, stored.repository, manifestDigest);
     },
     gpgSignatures: async (): Promise<Buffer[]> =>
       storage.lookaside ? readLookasideSignatures(storage.lookaside, ref, manifestDigest) : [],
   };
+}
+
+/**
+ * The image under policy for any source. Through a mirror, the identity and scopes are the
+ * logical reference (the name the user asked for) and the signatures are read where the image
+ * was read, as containers/image does.
+ */
+function imageUnderPolicy(
+  src: ImageSource,
+  manifestDigest: Digest,
+  registriesD: RegistriesD,
+): ImageUnderPolicy {
+  if (src instanceof RegistryImage)
+    return registryImageUnderPolicy(src.client, src.ref, manifestDigest, registriesD);
+  if (src instanceof MirroredRegistrySource) {
+    const chosen = src.chosenImage;
+    const logical = src.resolved;
+    if (!chosen || !logical) throw new Error("the policy is checked only after the manifest was read");
+    return registryImageUnderPolicy(chosen.client, logical, manifestDigest, registriesD, chosen.ref);
+  }
+  return localImageUnderPolicy(src, manifestDigest);
 }
 
 /** The image under policy for a source that is not a registry (an OCI layout, an archive): no signatures. */
@@ -84,10 +108,7 @@ export function policyGate(
 ): (root: FetchedManifest, src: ImageSource) => Promise<void> {
   return async (root, src) => {
     if (src.name.startsWith("store:")) return;
-    const image =
-      src instanceof RegistryImage
-        ? registryImageUnderPolicy(src.client, src.ref, root.digest, config.registriesD)
-        : localImageUnderPolicy(src, root.digest);
+    const image = imageUnderPolicy(src, root.digest, config.registriesD);
     const decision = await evaluatePolicy(config.policy, image);
     onDecision?.(decision);
   };

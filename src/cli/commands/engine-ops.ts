@@ -406,6 +406,7 @@ export function registerEngineOpsCommands(program: Command): void {
         const v = k === "MemTotal" ? binarySize(Number(info[k])) : String(info[k]);
         commandIo().stdout(`${label}: ${v}\n`);
       }
+      commandIo().stdout(registryLines(info["RegistryConfig"] as RegistryConfigInfo | undefined));
     });
   system
     .command("df")
@@ -476,4 +477,24 @@ export function registerEngineOpsCommands(program: Command): void {
         commandIo().stdout(`Deleted Images:\n${deletionLines(r.imagesDeleted, true)}\n`);
       commandIo().stdout(`Total reclaimed space: ${humanSize(r.spaceReclaimed)}\n`);
     });
+}
+
+/** `RegistryConfig` of `/info`, as far as `pier system info` prints it. */
+interface RegistryConfigInfo {
+  InsecureRegistryCIDRs?: string[];
+  IndexConfigs?: Record<string, { Name: string; Mirrors: string[]; Secure: boolean }>;
+}
+
+/** Docker's "Insecure Registries" and "Registry Mirrors" sections (every registry's mirrors, not only Docker Hub's). Pure. */
+function registryLines(rc: RegistryConfigInfo | undefined): string {
+  if (!rc) return "";
+  const indexes = Object.values(rc.IndexConfigs ?? {});
+  const insecure = [
+    ...indexes.filter((i) => !i.Secure).map((i) => i.Name),
+    ...(rc.InsecureRegistryCIDRs ?? []),
+  ];
+  const mirrors = indexes.flatMap((i) => i.Mirrors.map((m) => `${m} (${i.Name})`));
+  let out = `Insecure Registries:\n${insecure.map((n) => ` ${n}\n`).join("")}`;
+  if (mirrors.length) out += `Registry Mirrors:\n${mirrors.map((m) => ` ${m}\n`).join("")}`;
+  return out;
 }

@@ -26,6 +26,7 @@ export interface RemoteFlags {
   signByKey?: string;
   signPassphraseFile?: string;
   signReferrers?: boolean;
+  registriesConf?: string;
 }
 
 /** Registries that speak plain HTTP without being asked: loopback ones, as Docker allows. */
@@ -44,7 +45,11 @@ export function addRemoteFlags(cmd: Command): Command {
     .option("--insecure-registry <host[:port]>", "allow plain HTTP for this registry (repeatable)", collect)
     .option("--ca-cert <file>", "also trust this PEM CA certificate")
     .option("--creds <user[:password]>", "credentials for this command (else ~/.docker/config.json)")
-    .option("--authfile <file>", "Docker-style config.json with credentials");
+    .option("--authfile <file>", "Docker-style config.json with credentials")
+    .option(
+      "--registries-conf <file>",
+      "registries.conf (mirrors, blocked, short names) instead of $PIER_REGISTRIES_CONF, $CONTAINERS_REGISTRIES_CONF, ~/.config/containers or /etc/containers",
+    );
 }
 
 function addTransferFlags(cmd: Command): Command {
@@ -62,7 +67,13 @@ export async function remoteOptions(
   registriesInUse: readonly string[],
 ): Promise<RemoteOptions> {
   const insecure = [...(f.insecureRegistry ?? []), ...registriesInUse.filter(isLoopbackRegistry)];
-  const opts: RemoteOptions = { insecure: f.insecure === true ? true : insecure };
+  const { defaultSources, loadRegistriesConfig } = await import("../../remote/index.js");
+  const sources = defaultSources();
+  if (f.registriesConf) sources.file = f.registriesConf;
+  const opts: RemoteOptions = {
+    insecure: f.insecure === true ? true : insecure,
+    registries: loadRegistriesConfig(sources),
+  };
   if (f.caCert) opts.caCert = await readFile(f.caCert);
   if (f.authfile) opts.configPath = f.authfile;
   if (f.creds !== undefined) {
@@ -159,9 +170,13 @@ export function registerRemoteCommands(program: Command): void {
         const { pull, push } = await import("../../remote/index.js");
         const { renderer, options } = await transferOptions(f, [await registryOf(ref)], t.verbs, cmd);
         if (t.name === "pull") {
-          const result = await pull(ref, { ...options, ...(await policyOptions(f)) }).finally(() =>
-            renderer.finish(),
-          );
+          const { terminalPrompt } = await import("../prompt.js");
+          const prompt = terminalPrompt();
+          const result = await pull(ref, {
+            ...options,
+            ...(await policyOptions(f)),
+            ...(prompt ? { prompt } : {}),
+          }).finally(() => renderer.finish());
           process.stdout.write(`Digest: ${result.digest}\n`);
           return;
         }

@@ -4,12 +4,46 @@
  * the engine's own {@link SystemInfo} and {@link DiskUsage}. Both fronts import this module.
  */
 import { tryParseReference } from "../../oci/reference.js";
+import { insecureRegistries, type RegistriesConfig } from "../../remote/index.js";
 import type { DiskUsage, SystemInfo } from "../system.js";
 import { dockerSummary } from "./docker-types.js";
 
 /** Docker's `Architecture` for Node's `os.arch()`. Pure. */
 function architecture(a: string): string {
   return a === "x64" ? "x86_64" : a === "arm64" ? "aarch64" : a;
+}
+
+/**
+ * Docker's `RegistryConfig`: `Mirrors` are Docker Hub's mirrors as URLs (what `docker info`
+ * prints under "Registry Mirrors"), `IndexConfigs` one entry per configured registry with its
+ * own mirrors, insecure registries not `Secure`. Pure.
+ */
+export function registryConfig(
+  config: RegistriesConfig,
+  insecureFlags: readonly string[],
+): Record<string, unknown> {
+  const url = (location: string, insecure: boolean) =>
+    `${insecure ? "http" : "https"}://${location}${location.includes("/") ? "" : "/"}`;
+  const indexConfigs: Record<string, unknown> = {};
+  const index = (name: string, secure: boolean, mirrors: string[]) => {
+    indexConfigs[name] = { Name: name, Mirrors: mirrors, Secure: secure, Official: name === "docker.io" };
+  };
+  index("docker.io", true, []);
+  for (const r of config.registries) {
+    if (r.prefix.startsWith("*.") && !r.location) continue;
+    const host = r.prefix.split("/")[0]!;
+    const mirrors = r.mirrors.map((m) => url(m.location, m.insecure));
+    const prior = indexConfigs[host] as { Mirrors: string[]; Secure: boolean } | undefined;
+    index(host, !r.insecure && (prior?.Secure ?? true), [...(prior?.Mirrors ?? []), ...mirrors]);
+  }
+  // every host pier may speak HTTP (or unverified TLS) to, mirrors included, is listed as not Secure
+  for (const h of [...insecureRegistries(config), ...insecureFlags])
+    index(h, false, (indexConfigs[h] as { Mirrors?: string[] } | undefined)?.Mirrors ?? []);
+  return {
+    InsecureRegistryCIDRs: ["127.0.0.0/8"],
+    IndexConfigs: indexConfigs,
+    Mirrors: (indexConfigs["docker.io"] as { Mirrors: string[] }).Mirrors,
+  };
 }
 
 /** Docker's `/info` document. Pure. */
@@ -66,7 +100,7 @@ export function infoDocument(info: SystemInfo): Record<string, unknown> {
       "name=seccomp,profile=builtin",
       ...(info.cgroupVersion === "2" ? ["name=cgroupns"] : []),
     ],
-    RegistryConfig: { InsecureRegistryCIDRs: ["127.0.0.0/8"], IndexConfigs: {}, Mirrors: [] },
+    RegistryConfig: registryConfig(info.registries, info.insecureRegistries),
     Labels: [],
     Warnings: [],
   };

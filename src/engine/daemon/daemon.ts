@@ -9,6 +9,7 @@ import { mkdir, realpath, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import { join } from "node:path";
+import { defaultSources, loadRegistriesConfig } from "../../remote/index.js";
 import { dockerApi } from "../api/docker.js";
 import { pierApi } from "../api/pier.js";
 import { ContainerService } from "../containers/service.js";
@@ -35,6 +36,12 @@ export interface DaemonConfig {
   signaturePolicy?: string;
   /** registries.d directory: where signatures live (default skopeo's). */
   registriesDir?: string;
+  /**
+   * registries.conf to read instead of the default search (`$PIER_REGISTRIES_CONF`,
+   * `$CONTAINERS_REGISTRIES_CONF`, `~/.config/containers`, `/etc/containers`); drop-in
+   * directories are read either way. Read at start and again on {@link RunningDaemon.reloadRegistries}.
+   */
+  registriesConf?: string;
   /** The default bridge network's subnet and device when first created, and the CNI plugins. */
   network?: { defaultSubnet?: string; defaultBridge?: string; cniPath?: string };
   /**
@@ -78,6 +85,11 @@ export interface RunningDaemon {
   containers: ContainerService;
   socket: string;
   dockerSocket: string;
+  /**
+   * Reads the registries configuration again (pierd's SIGHUP); on an error the old one stays and
+   * the error is thrown. Containers and pulls under way are untouched.
+   */
+  reloadRegistries(): void;
   close(): Promise<void>;
 }
 
@@ -106,10 +118,17 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
   // symlink (as runc does), and every container's rootfs lies under this directory.
   config = { ...config, root: await realpath(config.root) };
   await mkdir(config.execRoot, { recursive: true, mode: 0o711 });
+  const registriesSources = () => {
+    const sources = defaultSources();
+    if (config.registriesConf) sources.file = config.registriesConf;
+    return sources;
+  };
   const images = await ImageService.open(config.root, {
     ...(config.insecureRegistries ? { insecureRegistries: config.insecureRegistries } : {}),
     ...(config.signaturePolicy ? { signaturePolicy: config.signaturePolicy } : {}),
     ...(config.registriesDir ? { registriesDir: config.registriesDir } : {}),
+    registries: loadRegistriesConfig(registriesSources()),
+    onWarning: (message) => log("registry mirror failed", { warning: message }),
   });
   const snapshots = new Snapshotter(config.root, config.snapshotter);
   // Half-applied layers of a pierd killed mid-unpack (never committed, so nothing refers to them).
@@ -191,6 +210,11 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     containers,
     socket,
     dockerSocket,
+    reloadRegistries() {
+      const next = loadRegistriesConfig(registriesSources());
+      images.setRegistries(next);
+      log("registries configuration reloaded", { files: next.files });
+    },
     async close() {
       const closing = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
       for (const s of servers) s.closeAllConnections();

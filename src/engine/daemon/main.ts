@@ -26,6 +26,10 @@ const program = new Command("pierd")
     "containers-policy.json every pull must satisfy (default: skopeo's, when present)",
   )
   .option("--registries-d <dir>", "registries.d directory saying where signatures live (default: skopeo's)")
+  .option(
+    "--registries-conf <file>",
+    "registries.conf with mirrors, blocked registries (default $PIER_REGISTRIES_CONF, $CONTAINERS_REGISTRIES_CONF or /etc/containers/registries.conf); reread on SIGHUP",
+  )
   .option("--tls-listen <host:port>", "also serve the Docker API on TCP, with TLS and client certificates")
   .option("--tlscacert <file>", "CA (PEM) that client certificates must chain to")
   .option("--tlscert <file>", "server certificate (PEM)")
@@ -48,6 +52,7 @@ const flags = program.opts<{
   insecureRegistry?: string[];
   signaturePolicy?: string;
   registriesD?: string;
+  registriesConf?: string;
   tlsListen?: string;
   tlscacert?: string;
   tlscert?: string;
@@ -117,6 +122,9 @@ const config: DaemonConfig = {
   ...((flags.registriesD ?? file.registriesDir)
     ? { registriesDir: (flags.registriesD ?? file.registriesDir) as string }
     : {}),
+  ...((flags.registriesConf ?? file.registriesConf)
+    ? { registriesConf: (flags.registriesConf ?? file.registriesConf) as string }
+    : {}),
 };
 const network = {
   ...file.network,
@@ -133,6 +141,16 @@ try {
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+  // As dockerd: SIGHUP rereads the configuration (here registries.conf); containers stay up.
+  process.on("SIGHUP", () => {
+    try {
+      daemon.reloadRegistries();
+    } catch (err) {
+      process.stderr.write(
+        `${JSON.stringify({ time: new Date().toISOString(), level: "error", msg: `registries configuration kept: ${(err as Error).message}` })}\n`,
+      );
+    }
+  });
 } catch (err) {
   fail((err as Error).message);
 }

@@ -4,6 +4,7 @@
 import { join } from "node:path";
 import { storeRoot } from "../../image/image-store.js";
 import { clientFor, type RemoteOptions } from "../options.js";
+import { MirroredRegistrySource } from "../registries/source.js";
 import { openArchiveDestination, openArchiveSource } from "./archive.js";
 import { RegistryImage } from "./docker.js";
 import { LayoutImage } from "./oci-layout.js";
@@ -43,6 +44,8 @@ export async function openSource(spec: string | TransportSpec, opts: OpenOptions
   const t = typeof spec === "string" ? parseTransport(spec) : spec;
   if (t.kind === "oci-archive" || t.kind === "docker-archive")
     return openArchiveSource(t.kind, t.file, t.name);
+  // a registry is read through the configured mirrors, as every pull is
+  if (t.kind === "docker") return new MirroredRegistrySource([t.ref], opts);
   return (await openReadWrite(t, opts))!;
 }
 
