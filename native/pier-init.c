@@ -109,6 +109,13 @@ static void die(const char *fmt, ...) {
       close(sync_fd);
       ctl_relay(ctl_fd, 1);
     }
+    /* Stay until the runtime has read the line and hangs up (bounded): a reply it writes to a
+     * sync point meanwhile must not find the socket closed, which would lose the line. */
+    shutdown(sync_fd, SHUT_WR);
+    struct pollfd p = {.fd = sync_fd, .events = POLLIN};
+    char drain[256];
+    while (poll(&p, 1, 10000) > 0 && read(sync_fd, drain, sizeof drain) > 0) {
+    }
   } else {
     if (write(2, "pier-init: ", 11) < 0 || write(2, line + 6, (size_t)n - 6) < 0) {
     }
@@ -793,9 +800,62 @@ static void op_rootprop(record_t *r) {
     die("set propagation of /: %s", strerror(errno));
 }
 
+/*
+ * Finds, in this mount namespace's /proc/self/mountinfo, the mount point that holds `path` (an
+ * absolute path without symlinks): the longest mount point that is `path` or one of its parents.
+ * Writes it to `mp` and returns its propagation: MOUNT_SHARED and/or MOUNT_UNBINDABLE bits, 0
+ * for private or slave, -1 when not found.
+ */
+#define MOUNT_SHARED 1
+#define MOUNT_UNBINDABLE 2
+static int holding_mount(const char *path, char *mp, size_t mplen) {
+  FILE *f = fopen("/proc/self/mountinfo", "re");
+  if (!f) die("open /proc/self/mountinfo: %s", strerror(errno));
+  char line[8192];
+  size_t best = 0;
+  int shared = -1;
+  while (fgets(line, sizeof line, f)) {
+    /* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER */
+    char *save = NULL, *field = strtok_r(line, " ", &save);
+    for (int i = 0; field && i < 4; i++) field = strtok_r(NULL, " ", &save);
+    if (!field) continue;
+    char point[PATH_MAX];
+    size_t n = 0;
+    for (const char *c = field; *c && n + 1 < sizeof point; c++) {
+      /* mountinfo escapes space, tab, newline and backslash as \ooo */
+      if (c[0] == '\\' && c[1] >= '0' && c[1] <= '3' && c[2] >= '0' && c[2] <= '7' && c[3] >= '0' && c[3] <= '7') {
+        point[n++] = (char)((c[1] - '0') * 64 + (c[2] - '0') * 8 + (c[3] - '0'));
+        c += 3;
+      } else point[n++] = *c;
+    }
+    point[n] = 0;
+    int holds = !strcmp(point, "/") || (!strncmp(path, point, n) && (path[n] == '/' || path[n] == 0));
+    if (!holds || n < best) continue;
+    best = n;
+    snprintf(mp, mplen, "%s", point);
+    shared = 0;
+    strtok_r(NULL, " ", &save); /* options */
+    for (char *opt = strtok_r(NULL, " ", &save); opt && strcmp(opt, "-"); opt = strtok_r(NULL, " ", &save)) {
+      if (!strncmp(opt, "shared:", 7)) shared |= MOUNT_SHARED;
+      if (!strncmp(opt, "unbindable", 10)) shared |= MOUNT_UNBINDABLE;
+    }
+  }
+  fclose(f);
+  return shared;
+}
+
 static void op_rootfs(record_t *r) {
   need(r, 1);
-  root_path = strdup(r->argv[0]);
+  char real[PATH_MAX];
+  if (!realpath(r->argv[0], real)) die("rootfs %s: %s", r->argv[0], strerror(errno));
+  root_path = strdup(real);
+  /* As runc's rootfsParentMountPrivate: the mount holding the rootfs is the bind's source and
+   * its parent; shared, it makes the bind shared and pivot_root refuses both (EINVAL), and an
+   * unbindable one (rootfsPropagation unbindable) cannot be bound at all. Private here, in the
+   * container's mount namespace, nothing propagates back to the host either. */
+  char mp[PATH_MAX];
+  if (holding_mount(root_path, mp, sizeof mp) > 0 && mount(NULL, mp, NULL, MS_PRIVATE, NULL) < 0)
+    die("make %s private: %s", mp, strerror(errno));
   if (mount(root_path, root_path, NULL, MS_BIND | MS_REC, NULL) < 0)
     die("bind rootfs %s: %s", root_path, strerror(errno));
   root_fd = open(root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -877,9 +937,13 @@ static void run_hook(record_t *r) {
   }
   close(in[0]);
   if (state_json) {
-    signal(SIGPIPE, SIG_IGN);
+    /* A hook that does not read its stdin must not kill the helper; the disposition the helper
+     * had (the default, once `cloexec` ran) is restored for the user program. */
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+    sigaction(SIGPIPE, &ign, &old);
     if (write(in[1], state_json, state_len) < 0) {
     }
+    sigaction(SIGPIPE, &old, NULL);
   }
   close(in[1]);
   long timeout_ms = atol(r->argv[1]) * 1000;
@@ -906,6 +970,11 @@ static void run_hook(record_t *r) {
 }
 
 static void op_pivot(void) {
+  /* pivot_root also refuses a shared old root (a `shared` rootfsPropagation made it so, which
+   * runc then fails on): it is detached right below, so it is made private first. */
+  char mp[PATH_MAX];
+  if (holding_mount("/", mp, sizeof mp) > 0 && mount(NULL, "/", NULL, MS_PRIVATE, NULL) < 0)
+    die("make / private: %s", strerror(errno));
   if (fchdir(root_fd) < 0) die("chdir rootfs: %s", strerror(errno));
   if (syscall(SYS_pivot_root, ".", ".") < 0) die("pivot_root: %s", strerror(errno));
   /* The old root now sits on top of the new one; make it private so nothing propagates, detach. */
@@ -1353,8 +1422,9 @@ static void op_seccomp(record_t *r) {
   unsigned long flags = (unsigned long)num(r->argv[0]);
   long ret = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
   if (ret < 0) die("load seccomp filter: %s", strerror(errno));
+  /* From here on every syscall is the profile's to allow: only the listener hand-over (which
+   * needs the fd the load returned) and the plan's remaining ops; `bytes` stays allocated. */
   if (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) send_seccomp_listener((int)ret);
-  free(bytes);
 }
 
 static void op_waitfifo(void) {
@@ -1407,28 +1477,67 @@ static void op_home(record_t *r) {
   envv = next;
 }
 
+/*
+ * cloexec: marks every fd above stdio and the preserved ones close-on-exec (CVE-2024-21626) and
+ * gives SIGPIPE back its default disposition. Runs before any seccomp filter, so that a profile
+ * never has to allow close_range or rt_sigaction for the helper's sake; every fd opened later
+ * is close-on-exec already. Without close_range (kernels before 5.11) each fd in /proc/self/fd
+ * is marked by itself, as runc does.
+ */
+static void op_cloexec(void) {
+  unsigned int first = 3 + (unsigned)preserve_fds;
+  if (close_range(first, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+    if (errno != ENOSYS && errno != EINVAL) die("close_range: %s", strerror(errno));
+    int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) die("open /proc/self/fd: %s", strerror(errno));
+    char buf[4096];
+    for (;;) {
+      long n = syscall(SYS_getdents64, dfd, buf, sizeof buf);
+      if (n < 0) die("read /proc/self/fd: %s", strerror(errno));
+      if (n == 0) break;
+      for (long off = 0; off < n;) {
+        struct {
+          uint64_t ino;
+          int64_t off;
+          unsigned short reclen;
+          unsigned char type;
+          char name[];
+        } *d = (void *)(buf + off);
+        long fd = strtol(d->name, NULL, 10);
+        if (d->name[0] >= '0' && d->name[0] <= '9' && fd >= (long)first && fd != dfd) fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+        off += d->reclen;
+      }
+    }
+    close(dfd);
+  }
+  signal(SIGPIPE, SIG_DFL);
+}
+
+/*
+ * exec ARGS...: execve, and nothing else: the plan may have loaded a seccomp filter right
+ * before, which then only has to allow execve (no allocation, no other syscall; a name without
+ * a slash is tried in each $PATH directory).
+ */
 static void op_exec(record_t *r) {
   need(r, 1);
-  if (close_range(3 + (unsigned)preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0) die("close_range: %s", strerror(errno));
-  if (sync_fd >= 0) {
-    /* Close-on-exec: TypeScript sees EOF once execve succeeds. */
-  }
   char **args = r->argv;
-  signal(SIGPIPE, SIG_DFL);
-  if (!envv) envv = calloc(1, sizeof(char *));
   if (strchr(args[0], '/')) {
     execve(args[0], args, envv);
     die("exec %s: %s", args[0], strerror(errno));
   }
   const char *path = env_get("PATH");
   if (!path) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  char *copy = strdup(path), *save = NULL;
   int last_err = ENOENT;
-  for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+  for (const char *d = path;;) {
+    const char *end = strchr(d, ':');
+    size_t len = end ? (size_t)(end - d) : strlen(d);
     char full[PATH_MAX];
-    snprintf(full, sizeof full, "%s/%s", *d ? d : ".", args[0]);
-    execve(full, args, envv);
-    if (errno != ENOENT && errno != ENOTDIR) last_err = errno;
+    if (snprintf(full, sizeof full, "%.*s/%s", (int)(len ? len : 1), len ? d : ".", args[0]) < (int)sizeof full) {
+      execve(full, args, envv);
+      if (errno != ENOENT && errno != ENOTDIR) last_err = errno;
+    }
+    if (!end) break;
+    d = end + 1;
   }
   errno = last_err;
   die("exec: \"%s\": executable file not found in $PATH", args[0]);
@@ -1673,11 +1782,13 @@ int main(int argc, char **argv, char **envp) {
       need(&r, 1);
       umask((mode_t)num(r.argv[0]));
     } else if (!strcmp(op, "cwd")) {
+      /* cwd PATH [verified]: the first time (as root, before any filter) also checks where it
+       * landed; the plan enters it again as the user, when a filter may deny getcwd. */
       need(&r, 1);
       if (chdir(r.argv[0]) < 0) die("chdir to cwd (\"%s\") set in config.json failed: %s", r.argv[0], strerror(errno));
       char buf[PATH_MAX];
       /* A cwd reached through a leaked host fd reads as "(unreachable)..." (CVE-2024-21626). */
-      if (!getcwd(buf, sizeof buf) || buf[0] != '/') die("cwd %s is outside the container root", r.argv[0]);
+      if (r.argc < 2 && (!getcwd(buf, sizeof buf) || buf[0] != '/')) die("cwd %s is outside the container root", r.argv[0]);
     } else if (!strcmp(op, "user")) {
       op_user(&r);
     } else if (!strcmp(op, "bounding")) {
@@ -1706,12 +1817,14 @@ int main(int argc, char **argv, char **envp) {
     } else if (!strcmp(op, "waitfifo")) {
       op_waitfifo();
     } else if (!strcmp(op, "env")) {
-      envv = r.argv;
+      envv = r.argv; /* NULL-terminated even when empty (next_record allocates argc + 1) */
+    } else if (!strcmp(op, "cloexec")) {
+      op_cloexec();
     } else if (!strcmp(op, "home")) {
       op_home(&r);
     } else if (!strcmp(op, "personality")) {
       need(&r, 1);
-      /* Last before execve: nothing of the helper itself runs under the new execution domain. */
+      /* Before any filter (as runc): the helper's remaining steps do not depend on it. */
       if (personality((unsigned long)num(r.argv[0])) < 0) die("personality %s: %s", r.argv[0], strerror(errno));
     } else if (!strcmp(op, "exec")) {
       op_exec(&r);

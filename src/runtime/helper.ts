@@ -140,6 +140,9 @@ export interface HelperSession {
   kill?: (signal: NodeJS.Signals) => void;
 }
 
+/** How long a failed start waits for the helper's exit status to name it in the error. */
+const EXIT_STATUS_WAIT_MS = 1000;
+
 /** Starts the helper, feeds it the plan and follows the protocol until `until`. */
 export async function launchHelper(options: LaunchOptions): Promise<HelperSession> {
   const bin = ensureHelper();
@@ -224,11 +227,18 @@ export async function launchHelper(options: LaunchOptions): Promise<HelperSessio
         finish();
         return;
       }
-      exited.then((code) =>
+      // The helper's status says more, but is not always known now: pier-init's parent, when it
+      // relays for the runtime service (detach mode), reports nothing until this command ends.
+      const known = Promise.race([
+        exited,
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), EXIT_STATUS_WAIT_MS)),
+      ]);
+      known.then((code) =>
         finish(
           new RuntimeError(
             "HELPER_FAILED",
-            error ?? `container init exited before it was ready (helper status ${code})`,
+            error ??
+              `container init exited before it was ready${code === undefined ? "" : ` (helper status ${code})`}`,
           ),
         ),
       );

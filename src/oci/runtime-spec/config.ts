@@ -156,6 +156,8 @@ export interface Linux {
   readonlyPaths?: string[];
   mountLabel?: string;
   personality?: Personality;
+  /** Host network interfaces to move into the container (by host name; `name` renames it). */
+  netDevices?: Record<string, { name?: string }>;
   intelRdt?: unknown;
 }
 

@@ -240,13 +240,31 @@ function linuxField(v: unknown, p: string): void {
       invalidAt(`${vp}.domain`, `must be LINUX or LINUX32; got ${JSON.stringify(domain)}`);
     opt(po, "flags", vp, arr(stringAt));
   });
+  // config-linux.md "Network Devices": interface name -> { name?: string }.
+  opt(o, "netDevices", p, (v, vp) => {
+    for (const [key, dev] of Object.entries(objectAt(v, vp)))
+      opt(objectAt(dev, join(vp, key)), "name", join(vp, key), stringAt);
+  });
+}
+
+// semver.org's regular expression for SemVer 2.0.0.
+const SEMVER =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+
+/** config.md: `ociVersion` "MUST be in SemVer v2.0.0 format"; this implements the 1.x line. */
+function ociVersion(v: unknown, p: string): string {
+  const s = stringAt(v, p);
+  const m = SEMVER.exec(s);
+  if (!m) invalidAt(p, `not a SemVer 2.0.0 version: ${JSON.stringify(s)}`);
+  if (m[1] !== "1") invalidAt(p, `unsupported version ${JSON.stringify(s)}: this runtime implements 1.x`);
+  return s;
 }
 
 /** Validates a parsed `config.json` value in place and returns it typed; throws `INVALID_DOCUMENT`. */
 export function validateSpec(value: unknown): Spec {
   const o = objectAt(value, "config.json");
   const p = "";
-  req(o, "ociVersion", p, stringAt);
+  req(o, "ociVersion", p, ociVersion);
   opt(o, "process", p, processField);
   opt(o, "root", p, (r, rp) => {
     const ro = objectAt(r, rp);

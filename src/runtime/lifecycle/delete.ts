@@ -1,6 +1,6 @@
 /**
- * `delete`: removes a stopped container (with `force`, kills it first): its processes, cgroup and
- * state, then runs the `poststop` hooks (failures are warnings).
+ * `delete`: removes a stopped container (with `force`, a created, running or paused one, killed
+ * first): its processes, cgroup and state, then runs the `poststop` hooks (failures are warnings).
  */
 import { isPierError } from "../../errors.js";
 import { RuntimeError } from "../error.js";
@@ -32,11 +32,12 @@ export async function deleteContainer(ctx: RuntimeContext, id: string, force = f
     throw err;
   }
   const status = ctx.store.status(c);
-  if ((status === "running" || status === "paused") && !force) {
+  // runtime.md: "Attempting to delete a container that is not stopped MUST generate an error."
+  // runc 1.1 kills a created one instead; pier keeps to the spec (issue 13): --force kills it.
+  if (status !== "stopped" && !force) {
     throw new RuntimeError("INVALID_STATE", `cannot delete container ${id} that is not stopped: ${status}`);
   }
   if (status !== "stopped") {
-    // A created container has never run user code: deleting it means killing it, as runc does.
     for (const pid of await containerPids(c)) {
       try {
         process.kill(pid, "SIGKILL");

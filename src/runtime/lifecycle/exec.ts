@@ -80,7 +80,7 @@ export function planExec(input: {
     // Without create's agent connection, SCMP_ACT_NOTIFY syscalls of an exec fail with ENOSYS.
     ...(input.seccomp ? { seccomp: input.seccomp } : {}),
   });
-  ops.push(...p.rlimits, ...p.finish);
+  ops.push(...p.rlimits, ...p.prepare, ...p.finalize, ...p.exec);
   return ops;
 }
 

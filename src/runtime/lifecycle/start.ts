@@ -10,6 +10,16 @@ import type { RuntimeContext } from "./context.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** One non-blocking read of the exec fifo: the byte count, 0 when nothing is there yet. */
+function readOnce(fd: number, buf: Buffer): number {
+  try {
+    return readSync(fd, buf, 0, 1, null);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
+    return 0;
+  }
+}
+
 /** Starts container `id`; throws `INVALID_STATE` unless it is `created`. */
 export async function startContainer(ctx: RuntimeContext, id: string): Promise<StoredContainer> {
   const c = await ctx.store.load(id);
@@ -26,15 +36,14 @@ export async function startContainer(ctx: RuntimeContext, id: string): Promise<S
   try {
     const buf = Buffer.alloc(1);
     for (;;) {
-      let n = 0;
-      try {
-        n = readSync(fd, buf, 0, 1, null);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
-      }
+      const n = readOnce(fd, buf);
       if (n > 0) break;
-      if (processStartTime(c.pid) !== c.pidStartTime)
+      if (processStartTime(c.pid) !== c.pidStartTime) {
+        // Released, exec'd and exited between the read above and this check (a `true` under
+        // load): its byte is in the fifo then, and it did start. runc's exec() checks the same.
+        if (readOnce(fd, buf) > 0) break;
         throw new RuntimeError("INVALID_STATE", "cannot start a container that has stopped");
+      }
       await sleep(1);
     }
   } finally {
@@ -45,7 +54,8 @@ export async function startContainer(ctx: RuntimeContext, id: string): Promise<S
   }
   const hooks = c.config.hooks?.poststart;
   if (hooks?.length) {
-    const state = JSON.stringify({ ...ctx.store.state(c), status: "running" });
+    // runtime.md: pid is REQUIRED when running, also when a quick process has exited already.
+    const state = JSON.stringify({ ...ctx.store.state(c), status: "running", pid: c.pid });
     try {
       await runHooks(hooks, state, "poststart");
     } catch (err) {

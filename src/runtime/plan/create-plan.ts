@@ -276,9 +276,26 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
   const rootfs = rootfsPath(spec.root.path, input.bundle, host);
   const linux = spec.linux ?? {};
   const namespaces = linux.namespaces ?? [];
-  if (!namespaces.some((n) => n.type === "mount" && !n.path)) {
-    throw new RuntimeError("INVALID_CONFIG", "linux.namespaces: a new mount namespace is required");
+  // As runc: the rootfs is prepared (mounts, devices, pivot_root) in the container's mount
+  // namespace, new or joined by path; without one the process shares the runtime's and its
+  // mounts and root (runc's "prepareRootfs() can be executed only for a new mount namespace").
+  const rootfsSetup = namespaces.some((n) => n.type === "mount");
+  if (!rootfsSetup) {
+    for (const field of ["maskedPaths", "readonlyPaths"] as const) {
+      if (linux[field]?.length)
+        throw new RuntimeError(
+          "INVALID_CONFIG",
+          `linux.${field}: unable to restrict paths without a mount namespace (linux.namespaces has no "mount")`,
+        );
+    }
+    if (spec.root.readonly)
+      throw new RuntimeError(
+        "INVALID_CONFIG",
+        'root.readonly: needs a mount namespace (linux.namespaces has no "mount")',
+      );
   }
+  if (linux.netDevices && Object.keys(linux.netDevices).length > 0)
+    throw new RuntimeError("INVALID_CONFIG", "linux.netDevices: moving network devices is not supported");
   const userNs = namespaces.find((n) => n.type === "user");
   const newUserNs = userNs !== undefined && !userNs.path;
   if (newUserNs && (!linux.uidMappings?.length || !linux.gidMappings?.length)) {
@@ -305,9 +322,15 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
   const timens: PlanOp[] = [];
   const newNamespaces: string[] = [];
   const ordered = [...namespaces].sort((a, b) => order(a.type) - order(b.type));
+  // User and mount namespaces joined by path are entered last (in that order), right before
+  // clone: the helper first makes and opens what lives on the host (exec fifo, cgroup files,
+  // idmapped mount sources) with the host's paths and the host root's privileges. The others,
+  // entered first, may belong to the joined user namespace: the host's root may enter those.
+  const lateJoins: PlanOp[] = [];
   for (const ns of ordered) {
     if (ns.path) {
-      pre.push(op("setns", ns.path, CLONE_FLAGS[ns.type]));
+      const late = ns.type === "mount" || ns.type === "user";
+      (late ? lateJoins : pre).push(op("setns", ns.path, CLONE_FLAGS[ns.type]));
       continue;
     }
     newNamespaces.push(ns.type);
@@ -334,7 +357,9 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
   const atClone = newUserNs ? cloneFlags & (CLONE_FLAGS.user | CLONE_FLAGS.pid) : cloneFlags;
   const child: PlanOp[] = [op("clone", atClone)];
   if (atClone !== cloneFlags) child.push(op("unshare", cloneFlags & ~atClone));
-  if (newUserNs) child.push(op("root"));
+  // Root of the user namespace, new or joined by path (runc's nsexec does this for both): the
+  // host's root is not mapped there, so files it made would be owned by nobody (EOVERFLOW).
+  if (userNs) child.push(op("root"));
   // Unshared by the container's root: owned by its user namespace, so it works rootless too. The
   // process itself enters it at execve (time_for_children), when no offset may change any more.
   if (newUserNs) child.push(...timens);
@@ -371,9 +396,13 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
         "cannot allocate tty if runc will detach without setting console socket",
       );
   }
-  child.push(op("rootprop", rootfsPropagationFlags(linux.rootfsPropagation)));
-  child.push(op("rootfs", rootfs));
-  const mounts = spec.mounts ?? [];
+  const propagation = rootfsPropagationFlags(linux.rootfsPropagation);
+  // The old root's propagation decides what of the host's mounts propagates in. runc applies the
+  // value there as given; an unbindable one would then make every bind mount from the host fail
+  // (EINVAL), so for those the old root gets the default and only the new root the value.
+  const hostSide = propagation & MS.UNBINDABLE ? rootfsPropagationFlags(undefined) : propagation;
+  if (rootfsSetup) child.push(op("rootprop", hostSide), op("rootfs", rootfs));
+  const mounts = rootfsSetup ? (spec.mounts ?? []) : [];
   for (const [i, m] of mounts.entries()) {
     if (cgroupNs && (m.type === "cgroup" || m.type === "cgroup2")) awaitCgroups();
     child.push(...mountOps(m, i, input, cgroupNs, pre, newUserNs));
@@ -383,8 +412,10 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
     (m) => posix.normalize(m.destination) === "/dev" && parseMountOptions(m.options, m.type).bind,
   );
   const devpts = mounts.some((m) => posix.normalize(m.destination) === "/dev/pts");
-  if (!devBound) {
-    const bindDevices = newUserNs || host.euid !== 0 || host.inUserNs === true;
+  if (rootfsSetup && !devBound) {
+    // In any user namespace but the host's (new or joined by path), mknod is not allowed: the
+    // host's device nodes are bound instead, as runc does.
+    const bindDevices = userNs !== undefined || host.euid !== 0 || host.inUserNs === true;
     const devices = new Map<string, PlanOp>();
     for (const d of DEFAULT_DEVICES) {
       devices.set(
@@ -433,16 +464,21 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
   }
   if (hookCount("createContainer") > 0) child.push(op("hookstate", "creating"));
   for (const h of hooks.createContainer ?? []) child.push(hookOp(h));
-  child.push(op(input.noPivot ? "chroot" : "pivot"));
+  if (rootfsSetup) child.push(op(input.noPivot ? "chroot" : "pivot"));
   for (const s of sysctls) child.push(op("sysctl", s.path, s.value));
   for (const p of linux.readonlyPaths ?? []) child.push(op("ropath", p));
   for (const p of linux.maskedPaths ?? []) child.push(op("mask", p));
   if (spec.root.readonly) child.push(op("readonlyroot"));
+  // runc applies the propagation to the new root again after the pivot (the first one was on the
+  // old root, for the host's mounts); pier does it once the read-only and masked paths are bound,
+  // which an unbindable root would refuse. Private is already the pivot's own.
+  if (rootfsSetup && !(propagation & MS.PRIVATE)) child.push(op("rootprop", propagation));
   if (spec.hostname !== undefined && spec.hostname !== "") child.push(op("hostname", spec.hostname));
   if (spec.domainname) child.push(op("domainname", spec.domainname));
   if (proc.terminal) {
     if (proc.consoleSize) child.push(op("consize", proc.consoleSize.height, proc.consoleSize.width));
-    child.push(op("console", "devconsole"));
+    // /dev/console is the container's own only in a mount namespace of its own making.
+    child.push(rootfsSetup ? op("console", "devconsole") : op("console"));
   }
   const p = processOps({
     process: proc,
@@ -454,14 +490,18 @@ export function planCreate(input: CreatePlanInput): CreatePlan {
   warnings.push(...p.warnings);
   if (spec.linux?.personality?.flags?.length)
     warnings.push("linux.personality.flags: the runtime-spec defines no flag values; ignored");
-  child.push(...p.rlimits);
-  child.push(op("notify", NOTIFY_READY));
+  child.push(...p.rlimits, ...p.prepare);
+  // The ready point (create returns) as runc's syncParentReady: before a filter that needs
+  // privileges (no no_new_privs), otherwise after the privileges are dropped, so that create
+  // reports a failure to set the user, cwd or capabilities.
+  if (proc.noNewPrivileges) child.push(...p.finalize, op("notify", NOTIFY_READY));
+  else child.push(op("notify", NOTIFY_READY), ...p.finalize);
   child.push(op("waitfifo"));
   // Released by start but not yet running the user program: runtime.md's "created".
   if (hookCount("startContainer") > 0) child.push(op("hookstate", "created"));
   for (const h of hooks.startContainer ?? []) child.push(hookOp(h));
-  child.push(...p.finish);
-  return { ops: [...pre, ...child], warnings, rootfs, newNamespaces };
+  child.push(...p.exec);
+  return { ops: [...pre, ...lateJoins, ...child], warnings, rootfs, newNamespaces };
 }
 
 /**

@@ -44,7 +44,8 @@ test("the default spec plans clone, cgroup sync, mounts, devices, pivot, masks a
   assert.ok(at("mkdev") < at("syncwait") && at("syncwait") < at("pivot"));
   assert.ok(at("rootfs") < at("mount") && at("mount") < at("mkdev") && at("mkdev") < at("pivot"));
   assert.ok(at("pivot") < at("ropath") && at("ropath") < at("mask") && at("mask") < at("readonlyroot"));
-  assert.ok(at("notify") < at("waitfifo") && at("waitfifo") < at("user") && at("user") < at("caps"));
+  // noNewPrivileges (the default spec): privileges dropped before create returns, as the user.
+  assert.ok(at("user") < at("caps") && at("caps") < at("notify") && at("notify") < at("waitfifo"));
   assert.ok(at("bounding") < at("user"), "the bounding set is dropped while still privileged");
   assert.equal(ops.at(-1), "exec");
   assert.equal(plan.rootfs, "/b/rootfs");
@@ -179,7 +180,8 @@ test("bad configs are refused with the field named", () => {
       (s) => s.mounts?.push({ destination: "/x", source: "/missing", options: ["bind"] }),
       /mounts\[7\]\.source/,
     ],
-    [(s) => s.linux?.namespaces?.splice(4, 1), /mount namespace is required/],
+    // The default spec masks paths: that needs a mount namespace (runc refuses it too).
+    [(s) => s.linux?.namespaces?.splice(4, 1), /linux\.maskedPaths: .*without a mount namespace/],
     [(s) => s.linux?.namespaces?.push({ type: "user" }), /requires uid and gid mappings/],
     [(s) => (s.process = undefined), /process: is required/],
     [
@@ -217,4 +219,108 @@ test("the plan encoding round-trips and refuses NUL bytes", () => {
   const plan = planCreate(input((s) => s.process?.env?.push("MULTI=a\nb c")));
   assert.deepEqual(decodePlan(encodePlan(plan.ops)), plan.ops);
   assert.throws(() => encodePlan([{ op: "env", args: ["A=\0"] }]), /NUL/);
+});
+
+const filter = { flags: 0, bpf: new Uint8Array(8) };
+
+test("with noNewPrivileges the filter is loaded right before execve, after every other step", () => {
+  const plan = planCreate({ ...input(), seccomp: filter });
+  const ops = plan.ops.map((o) => o.op);
+  const sc = ops.indexOf("seccomp");
+  assert.deepEqual(ops.slice(sc), ["seccomp", "exec"]);
+  const at = (n: string) => ops.indexOf(n);
+  // pier-init's own steps (close-on-exec, the cwd check, no_new_privs) come before it.
+  assert.ok(at("cloexec") < at("nnp") && at("cwd") < at("nnp") && at("nnp") < at("user"));
+  assert.ok(at("caps") < at("notify") && at("waitfifo") < sc);
+  assert.deepEqual(plan.ops[at("cwd")]?.args, ["/"], "the first cwd verifies where it landed");
+  assert.deepEqual(plan.ops[ops.lastIndexOf("cwd")]?.args, ["/", "verified"]);
+});
+
+test("without noNewPrivileges the filter is loaded before privileges are dropped, as runc does", () => {
+  const plan = planCreate({
+    ...input((s) => {
+      if (s.process) s.process.noNewPrivileges = false;
+      s.hooks = { startContainer: [{ path: "/bin/sc" }] };
+    }),
+    seccomp: filter,
+  });
+  const ops = plan.ops.map((o) => o.op);
+  const at = (n: string) => ops.indexOf(n);
+  assert.equal(at("nnp"), -1);
+  // runc: syncParentReady, InitSeccomp, finalizeNamespace (bounding, user, chdir, caps), fifo,
+  // startContainer hooks, execve. pier-init's own close-on-exec and cwd check stay in front.
+  assert.ok(at("cloexec") < at("notify") && at("cwd") < at("notify"));
+  assert.ok(at("notify") < at("seccomp") && at("seccomp") < at("bounding"));
+  assert.ok(at("bounding") < at("user") && at("user") < at("caps") && at("caps") < at("waitfifo"));
+  assert.ok(at("waitfifo") < at("hook") && at("hook") < at("exec"));
+});
+
+test("a mount namespace joined by path is entered right before clone, and the rootfs prepared in it", () => {
+  const plan = planCreate(
+    input((s) => {
+      const ns = s.linux?.namespaces?.find((n) => n.type === "mount");
+      if (ns) ns.path = "/proc/77/ns/mnt";
+    }),
+  );
+  const ops = plan.ops.map((o) => o.op);
+  const join = plan.ops.findIndex((o) => o.op === "setns" && o.args[0] === "/proc/77/ns/mnt");
+  assert.equal(plan.ops[join]?.args[1], String(CLONE_FLAGS.mount));
+  // After every host path the helper opens (fifo, cgroup files), and the only op before clone.
+  assert.equal(join, ops.indexOf("clone") - 1);
+  assert.ok(ops.indexOf("mkfifo") < join && ops.indexOf("openfifo") < join);
+  assert.equal(Number(plan.ops[join + 1]?.args[0]) & CLONE_FLAGS.mount, 0, "no new mount namespace");
+  assert.ok(ops.includes("rootfs") && ops.includes("pivot"));
+  assert.ok(!plan.newNamespaces.includes("mount"));
+});
+
+test("without a mount namespace nothing of the rootfs is prepared (as runc), masks are refused", () => {
+  const ops = names(
+    input((s) => {
+      if (s.linux) {
+        s.linux.namespaces = s.linux.namespaces?.filter((n) => n.type !== "mount");
+        s.linux.maskedPaths = [];
+        s.linux.readonlyPaths = [];
+      }
+      if (s.root) s.root.readonly = false;
+    }),
+  );
+  for (const absent of ["rootprop", "rootfs", "mount", "mkdev", "pivot", "chroot"])
+    assert.ok(!ops.includes(absent), absent);
+  assert.ok(ops.includes("exec"));
+  assert.throws(
+    () =>
+      names(
+        input((s) => {
+          s.linux?.namespaces?.splice(4, 1);
+          if (s.root) s.root.readonly = true;
+        }),
+      ),
+    /without a mount namespace/,
+  );
+});
+
+function setPropagation(s: Spec, value: string): void {
+  if (s.linux) s.linux.rootfsPropagation = value;
+}
+
+test("rootfsPropagation: applied to the old root before the bind and to the new root after the pivot", () => {
+  for (const [value, flags] of [
+    ["shared", MS.SHARED],
+    ["rslave", MS.SLAVE | MS.REC],
+  ] as const) {
+    const ops = planCreate(input((s) => setPropagation(s, value))).ops;
+    const props = ops.filter((o) => o.op === "rootprop").map((o) => Number(o.args[0]));
+    assert.deepEqual(props, [flags, flags], value);
+    const at = (n: string) => ops.findIndex((o) => o.op === n);
+    assert.ok(at("rootprop") < at("rootfs") && at("pivot") < ops.findLastIndex((o) => o.op === "rootprop"));
+  }
+  // unbindable: only the new root; the old one (bind sources) gets the default rslave.
+  const unbindable = planCreate(input((s) => setPropagation(s, "runbindable"))).ops;
+  assert.deepEqual(
+    unbindable.filter((o) => o.op === "rootprop").map((o) => Number(o.args[0])),
+    [MS.SLAVE | MS.REC, MS.UNBINDABLE | MS.REC],
+  );
+  // private: the pivot leaves the new root private already.
+  const priv = planCreate(input((s) => setPropagation(s, "private"))).ops;
+  assert.equal(priv.filter((o) => o.op === "rootprop").length, 1);
 });

@@ -23,13 +23,24 @@ export interface CapabilityMask {
   unknown: string[];
 }
 
-/** Bit mask of capability names; names above `lastCap` or unknown are reported, not fatal (as runc). */
-export function capabilityMask(names: readonly string[] | undefined, lastCap: number): CapabilityMask {
+/**
+ * Bit mask of capability names. A name Linux does not define is refused (`INVALID_CONFIG` naming
+ * `field`): config-linux.md, "any value which cannot be mapped to a relevant kernel interface
+ * MUST cause an error". One this kernel is too old for (above `lastCap`) is reported in
+ * `unknown` and left out, as runc does, so that configs naming new capabilities run everywhere.
+ */
+export function capabilityMask(
+  names: readonly string[] | undefined,
+  lastCap: number,
+  field = "process.capabilities",
+): CapabilityMask {
   let mask = 0n;
   const unknown: string[] = [];
-  for (const name of names ?? []) {
+  for (const [i, name] of (names ?? []).entries()) {
     const n = CAPABILITIES[name];
-    if (n === undefined || n > lastCap) unknown.push(name);
+    if (n === undefined)
+      throw new RuntimeError("INVALID_CONFIG", `${field}[${i}]: unknown capability ${JSON.stringify(name)}`);
+    if (n > lastCap) unknown.push(name);
     else mask |= 1n << BigInt(n);
   }
   return { mask, unknown };
@@ -47,17 +58,37 @@ export interface ProcessOpsInput {
   /** When true, setgroups(2) is denied in the user namespace: skip it. */
   setgroupsDenied: boolean;
   seccomp?: SeccompProgram;
-  /** `linux.personality.domain` to set right before execve (init process only, as runc). */
+  /** `linux.personality.domain` to set before any filter (init process only, as runc). */
   personality?: "LINUX" | "LINUX32";
-  /** Ops to run after the user is set but before capabilities are applied (e.g. start hooks). */
 }
 
-/** What {@link processOps} returns. */
+/**
+ * What {@link processOps} returns, in the order the helper runs the parts. The seccomp filter is
+ * placed as runc places it (libcontainer/standard_init_linux.go, setns_init_linux.go):
+ *
+ * - with `noNewPrivileges`: `prepare` (no_new_privs set there), `finalize` (bounding set, user,
+ *   cwd, capabilities), create's ready point, its wait for `start` and the startContainer hooks,
+ *   then `exec`: the filter is loaded right before execve, and execve is the only syscall the
+ *   helper makes under it.
+ * - without: loading a filter needs CAP_SYS_ADMIN, so it comes first in `finalize` (after
+ *   create's ready point), before the bounding set, user and capabilities are dropped; the
+ *   profile must then allow what follows (prctl, setgroups, setresgid/setresuid, capset, chdir,
+ *   create's fifo open/write/close, the startContainer hooks, execve), exactly as under runc.
+ *
+ * pier-init's own housekeeping that runc does later (marking fds close-on-exec, the SIGPIPE
+ * reset, the check that the cwd is inside the container) runs in `prepare`, before any filter,
+ * so a profile never has to allow close_range, rt_sigaction or getcwd for pier's sake.
+ */
 export interface ProcessOps {
   /** rlimits (run while still privileged, so hard limits can be raised). */
   rlimits: PlanOp[];
-  /** user, capabilities, no_new_privs, seccomp, cwd, env and exec, in the order they must run. */
-  finish: PlanOp[];
+  /** Environment, HOME, umask, personality, fds close-on-exec, the cwd entered and verified as
+   * root, no_new_privs: nothing here runs under a filter. */
+  prepare: PlanOp[];
+  /** [seccomp without no_new_privs], bounding set, user, cwd, capabilities. */
+  finalize: PlanOp[];
+  /** [seccomp with no_new_privs], execve. */
+  exec: PlanOp[];
   warnings: string[];
 }
 
@@ -78,28 +109,40 @@ export function processOps(input: ProcessOpsInput): ProcessOps {
   if (!p.args || p.args.length === 0)
     throw new RuntimeError("INVALID_CONFIG", "process.args: must not be empty");
   const caps = p.capabilities ?? {};
+  const mask = (set: keyof typeof caps) =>
+    capabilityMask(caps[set], input.lastCap, `process.capabilities.${set}`);
   const sets = {
-    bounding: capabilityMask(caps.bounding, input.lastCap),
-    effective: capabilityMask(caps.effective, input.lastCap),
-    permitted: capabilityMask(caps.permitted, input.lastCap),
-    inheritable: capabilityMask(caps.inheritable, input.lastCap),
-    ambient: capabilityMask(caps.ambient, input.lastCap),
+    bounding: mask("bounding"),
+    effective: mask("effective"),
+    permitted: mask("permitted"),
+    inheritable: mask("inheritable"),
+    ambient: mask("ambient"),
   };
   for (const [set, m] of Object.entries(sets)) {
     for (const name of m.unknown)
-      warnings.push(`process.capabilities.${set}: unknown capability ${name} ignored`);
+      warnings.push(`process.capabilities.${set}: ${name} is not known to this kernel; ignored`);
   }
-  const finish: PlanOp[] = [];
+  const prepare: PlanOp[] = [
+    op("env", ...(p.env ?? [])),
+    op("home", p.user.uid),
+    op("umask", p.user.umask ?? 0o022),
+  ];
+  if (input.personality) prepare.push(op("personality", PERSONALITY_DOMAINS[input.personality]));
+  prepare.push(op("cloexec"), op("cwd", p.cwd));
+  if (p.noNewPrivileges) prepare.push(op("nnp"));
   const seccompOp = input.seccomp
     ? // The listener socket was connected earlier (create's seccompmsg op), before pivot_root.
       op("seccomp", input.seccomp.flags, Buffer.from(input.seccomp.bpf).toString("hex"))
     : undefined;
+  const finalize: PlanOp[] = [];
   // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before dropping privileges.
-  if (seccompOp && !p.noNewPrivileges) finish.push(seccompOp);
-  finish.push(op("bounding", input.lastCap, hex(sets.bounding.mask)));
+  if (seccompOp && !p.noNewPrivileges) finalize.push(seccompOp);
+  finalize.push(op("bounding", input.lastCap, hex(sets.bounding.mask)));
   const groups = input.setgroupsDenied ? ["-"] : (p.user.additionalGids ?? []).map(String);
-  finish.push(op("user", p.user.uid, p.user.gid, ...groups));
-  finish.push(
+  finalize.push(op("user", p.user.uid, p.user.gid, ...groups));
+  // Entered again as the user (runc's chdir follows setuid): a cwd the user may not search fails.
+  finalize.push(op("cwd", p.cwd, "verified"));
+  finalize.push(
     op(
       "caps",
       input.lastCap,
@@ -109,14 +152,10 @@ export function processOps(input: ProcessOpsInput): ProcessOps {
       hex(sets.ambient.mask),
     ),
   );
-  finish.push(op("umask", p.user.umask ?? 0o022));
-  finish.push(op("cwd", p.cwd));
-  if (p.noNewPrivileges) finish.push(op("nnp"));
-  if (seccompOp && p.noNewPrivileges) finish.push(seccompOp);
-  finish.push(op("env", ...(p.env ?? [])), op("home", p.user.uid));
-  if (input.personality) finish.push(op("personality", PERSONALITY_DOMAINS[input.personality]));
-  finish.push(op("exec", ...p.args));
-  return { rlimits, finish, warnings };
+  const exec: PlanOp[] = [];
+  if (seccompOp && p.noNewPrivileges) exec.push(seccompOp);
+  exec.push(op("exec", ...p.args));
+  return { rlimits, prepare, finalize, exec, warnings };
 }
 
 // RLIM_INFINITY arrives as 2^64-1, which a JS number cannot hold exactly.
