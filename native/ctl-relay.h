@@ -1,8 +1,9 @@
 /*
  * The control channel between a pier-runtime command line process and the resident runtime
- * service (src/runtime/service/). The service decides everything; the process on the caller's
- * side only relays: it writes what the service sends to its own stdout and stderr and exits with
- * the status the service names. Messages from the service are:
+ * service (src/common/service/; its entries are src/runtime/service/ and src/cli/service/). The
+ * service decides everything; the process on the caller's side only relays: it writes what the
+ * service sends to its own stdout and stderr and exits with the status the service names.
+ * Messages from the service are:
  *
  *   "out LEN\n" + LEN bytes    write to fd 1
  *   "err LEN\n" + LEN bytes    write to fd 2

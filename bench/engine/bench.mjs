@@ -7,7 +7,7 @@ import { join } from "node:path";
 
 const [build, roundsArg] = process.argv.slice(2);
 const rounds = Number(roundsArg ?? 7);
-const ts = await import(join(build, "engine", "test-support.js"));
+const ts = await import(join(build, "testing", "engine.js"));
 
 function run(cmd, args, env = {}) {
   return new Promise((resolve, reject) => {

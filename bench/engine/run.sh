@@ -19,7 +19,7 @@
 #       conmon (with the 50 containers up).
 #
 # Usage (as root): bench/engine/run.sh [rounds]   (default 7)
-# Needs: podman, the docker CLI (/usr/local/bin/docker), busybox-static.
+# Needs: podman, the docker CLI (on PATH), busybox-static.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rounds="${1:-7}"

@@ -6,8 +6,8 @@
  * theirs through {@link commandIo}, never through `process.stdout`/`process.env` directly.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { FORWARDED_SIGNALS } from "../common/service/protocol.js";
 import { PierError } from "../errors.js";
-import { FORWARDED_SIGNALS } from "../runtime/service/protocol.js";
 
 /** The signals a caller may pass on (Docker's --sig-proxy set; what the native front end forwards). */
 export const CALLER_SIGNALS = Object.keys(FORWARDED_SIGNALS) as readonly NodeJS.Signals[];

@@ -3,6 +3,7 @@
  * lazily so that `pier --help` and small commands start fast.
  */
 import { Command } from "commander";
+import { PIER_VERSION } from "../common/version.js";
 import { registerEngineCommands } from "./commands/engine.js";
 import { registerEngineOpsCommands } from "./commands/engine-ops.js";
 import { registerImageCommands } from "./commands/image.js";
@@ -10,7 +11,6 @@ import { registerRegistryCommands } from "./commands/registry.js";
 import { registerRemoteCommands } from "./commands/remote.js";
 import { registerTrustCommands } from "./commands/trust.js";
 import { commandIo, requireOwnProcess } from "./io.js";
-import { PIER_VERSION } from "./version.js";
 
 /**
  * The commands that only talk to pierd, which the CLI service runs for the native front end.

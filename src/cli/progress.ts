@@ -4,7 +4,7 @@
  * per finished blob; nothing with `quiet`. Formatting is pure; only `ProgressRenderer` writes.
  */
 import type { Writable } from "node:stream";
-import type { ProgressEvent, ProgressListener } from "../remote/progress-events.js";
+import type { ProgressEvent, ProgressListener } from "../remote/index.js";
 
 /** `1.5 MB`-style size with decimal units, as docker prints them. Pure. */
 export function formatBytes(n: number): string {

@@ -3,7 +3,7 @@
  * stdout are both terminals (otherwise there is nobody to ask).
  */
 import { createInterface } from "node:readline/promises";
-import type { ShortNamePrompt } from "../remote/registries/short-names.js";
+import type { ShortNamePrompt } from "../remote/index.js";
 
 /** A prompt on the terminal, or `undefined` when stdin or stdout is not one. */
 export function terminalPrompt(): ShortNamePrompt | undefined {

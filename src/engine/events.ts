@@ -9,7 +9,7 @@ import type { ContainerService } from "./containers/service.js";
 /** How many past events are kept for `since`. */
 export const EVENT_HISTORY = 1024;
 
-/** The object kinds Docker reports events for (pier emits container, image and volume). */
+/** The object kinds Docker reports events for (pier emits container, image, volume and network). */
 export type EventType = "container" | "image" | "volume" | "network" | "daemon";
 
 /** One event as Docker's `/events` sends it. */
@@ -28,7 +28,7 @@ export interface EngineEvent {
 
 /**
  * Whether `e` passes Docker's event filters (`type`, `event`/`action`, `container`, `image`,
- * `volume`, `label`); values of one key are alternatives, keys must all match. An unknown key is
+ * `volume`, `network`, `label`); values of one key are alternatives, keys must all match. An unknown key is
  * refused by {@link checkEventFilters}. Pure.
  */
 export function eventMatches(e: EngineEvent, filters: Record<string, string[]>): boolean {
@@ -51,6 +51,9 @@ export function eventMatches(e: EngineEvent, filters: Record<string, string[]>):
         break;
       case "volume":
         if (e.Type !== "volume" || !idOrName(values)) return false;
+        break;
+      case "network":
+        if (e.Type !== "network" || !idOrName(values)) return false;
         break;
       case "image": {
         const image = e.Type === "image" ? (attr.name ?? e.Actor.ID) : (attr.image ?? "");
@@ -76,7 +79,7 @@ function stripLatest(name: string): string {
   return name.replace(/:latest$/, "");
 }
 
-const FILTER_KEYS = ["type", "event", "action", "container", "image", "volume", "label"];
+const FILTER_KEYS = ["type", "event", "action", "container", "image", "volume", "network", "label"];
 
 /** Names the first filter key pier does not know (Docker answers 400), or `undefined`. Pure. */
 export function unknownEventFilter(filters: Record<string, string[]>): string | undefined {

@@ -3,7 +3,6 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
-import { pier as pierCli } from "../trust/test-support.js";
 import {
   type BusyboxRegistry,
   busyboxRegistry,
@@ -12,7 +11,8 @@ import {
   requireDocker,
   startTestDaemon,
   type TestDaemon,
-} from "./test-support.js";
+} from "../testing/engine.js";
+import { pier as pierCli } from "../testing/trust.js";
 
 describe("pierd enforces containers-policy.json on every pull (--signature-policy)", () => {
   let tmp: string;

@@ -12,10 +12,14 @@ import { type ImageListRow, listImages } from "../image/list.js";
 import { tryParseReference } from "../oci/reference.js";
 import type { Spec } from "../oci/runtime-spec/config.js";
 import { defaultRuntimeSpec } from "../oci/runtime-spec/default-spec.js";
-import type { CopyResult } from "../remote/copy.js";
-import type { ProgressListener } from "../remote/progress-events.js";
-import { pull, push } from "../remote/pull.js";
-import { emptyRegistriesConfig, type RegistriesConfig } from "../remote/registries/config.js";
+import {
+  type CopyResult,
+  emptyRegistriesConfig,
+  type ProgressListener,
+  pull,
+  push,
+  type RegistriesConfig,
+} from "../remote/index.js";
 import { trustGate } from "../trust/index.js";
 import { EngineError } from "./error.js";
 import type { LayerSource } from "./snapshots/snapshotter.js";

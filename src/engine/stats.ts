@@ -10,6 +10,7 @@ import { join } from "node:path";
 import type { BlkioEntry, CgroupStats } from "../runtime/cgroups/stats.js";
 import type { ContainerService } from "./containers/service.js";
 import type { ContainerRecord } from "./containers/store.js";
+import type { DockerCpuStats } from "./stats-document.js";
 
 /** Counters of one interface, as Docker's `networks` entries. */
 export interface NetworkCounters {
@@ -21,19 +22,6 @@ export interface NetworkCounters {
   tx_packets: number;
   tx_errors: number;
   tx_dropped: number;
-}
-
-/** Docker's `cpu_stats` / `precpu_stats`. */
-export interface DockerCpuStats {
-  cpu_usage: {
-    total_usage: number;
-    percpu_usage?: number[];
-    usage_in_kernelmode: number;
-    usage_in_usermode: number;
-  };
-  system_cpu_usage?: number;
-  online_cpus?: number;
-  throttling_data: { periods: number; throttled_periods: number; throttled_time: number };
 }
 
 /** One raw reading of a running container (what two readings make a Docker stats object from). */
@@ -248,10 +236,12 @@ export function hostMemory(): number {
   return totalmem();
 }
 
-/** Docker CLI's CPU percentage from one stats object's two readings. Pure. */
-export function cpuPercent(cur: DockerCpuStats, pre: DockerCpuStats): number {
-  const cpuDelta = cur.cpu_usage.total_usage - pre.cpu_usage.total_usage;
-  const sysDelta = (cur.system_cpu_usage ?? 0) - (pre.system_cpu_usage ?? 0);
-  const online = cur.online_cpus ?? cur.cpu_usage.percpu_usage?.length ?? 1;
-  return sysDelta > 0 && cpuDelta > 0 ? (cpuDelta / sysDelta) * online * 100 : 0;
+/** Container statistics, as every API front reads them. */
+export class StatsService {
+  constructor(private readonly containers: ContainerService) {}
+
+  /** A reading of running container `rec` now; `undefined` when it does not run. */
+  sample(rec: ContainerRecord): Promise<StatsSample | undefined> {
+    return sampleStats(this.containers, rec);
+  }
 }

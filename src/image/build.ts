@@ -7,9 +7,7 @@
 import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import type { Readable } from "node:stream";
-import { decompress, sniffCompression } from "../layer/compression.js";
-import { packDirectory } from "../layer/pack.js";
-import { type StoredLayer, storeLayer } from "../layer/store-layer.js";
+import { decompress, packDirectory, type StoredLayer, sniffCompression, storeLayer } from "../layer/index.js";
 import { type Compression, MediaType } from "../oci/media-types.js";
 import { hostPlatform, parsePlatform } from "../oci/platform.js";
 import { parseReference } from "../oci/reference.js";

@@ -90,7 +90,8 @@ export class ImageStore {
 
   /**
    * Finds a root by name (`busybox`, `localhost:5000/app:1`), by manifest digest, or by a
-   * unique prefix (at least 4 hex characters) of a manifest digest, as docker accepts ids.
+   * unique prefix (at least 4 hex characters) of a root digest or, as docker accepts image ids,
+   * of the host platform's config digest.
    * Throws `IMAGE_NOT_FOUND` or `AMBIGUOUS_REFERENCE`.
    */
   async find(ref: string): Promise<StoredImage | { name?: undefined; descriptor: Descriptor }> {
@@ -109,12 +110,28 @@ export class ImageStore {
     if (/^[a-f0-9]{4,64}$/.test(hex)) {
       const hits = new Map<string, StoredImage>();
       for (const i of all) if (i.descriptor.digest.slice(7).startsWith(hex)) hits.set(i.descriptor.digest, i);
+      // Docker's image id is the config digest: matched when no root digest is.
+      if (hits.size === 0)
+        for (const i of await this.byConfigPrefix(hex, all)) hits.set(i.descriptor.digest, i);
       if (hits.size === 1) return [...hits.values()][0]!;
       if (hits.size > 1) {
         throw new ImageError("AMBIGUOUS_REFERENCE", `image id prefix "${ref}" matches ${hits.size} images`);
       }
     }
     throw new ImageError("IMAGE_NOT_FOUND", `no such image: ${ref}`, { detail: { ref } });
+  }
+
+  /** The named images whose host-platform config digest starts with `hex` (damaged ones skipped). */
+  private async byConfigPrefix(hex: string, all: StoredImage[]): Promise<StoredImage[]> {
+    const hits: StoredImage[] = [];
+    for (const i of all) {
+      const config = await this.resolveDescriptor(i.descriptor).then(
+        (r) => r.configDigest,
+        () => undefined,
+      );
+      if (config?.slice(7).startsWith(hex)) hits.push(i);
+    }
+    return hits;
   }
 
   private async descriptorFor(digest: Digest, all: StoredImage[]): Promise<Descriptor | undefined> {

@@ -1,7 +1,7 @@
 /** Reading files of an unpacked root filesystem from the host, without leaving the rootfs. */
 import { readFile } from "node:fs/promises";
 import { isErrno, isPierError } from "../errors.js";
-import { resolveInRoot } from "../layer/resolve.js";
+import { resolveInRoot } from "../layer/index.js";
 import type { UserFiles } from "./bundle-config.js";
 
 /**

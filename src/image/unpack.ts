@@ -6,7 +6,7 @@
 import { mkdir, readdir, rm, rmdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { isErrno } from "../errors.js";
-import { applyLayer } from "../layer/apply.js";
+import { applyLayer } from "../layer/index.js";
 import type { Spec } from "../oci/runtime-spec/config.js";
 import { defaultRuntimeSpec } from "../oci/runtime-spec/default-spec.js";
 import type { Platform } from "../oci/types.js";

@@ -7,11 +7,11 @@ import { gzipSync } from "node:zlib";
 import { digestOf } from "../oci/digest.js";
 import { MediaType } from "../oci/media-types.js";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
+import { tarOf } from "../testing/layer-tar.js";
 import { snapshotTree } from "../testing/tree-snapshot.js";
 import { applyLayer } from "./apply.js";
 import { applyLayerFile } from "./apply-thread.js";
 import { LayerError } from "./error.js";
-import { tarOf } from "./fixtures.js";
 
 /** A layer of `n` small files in 100 directories. */
 function manyFiles(n: number): Buffer {

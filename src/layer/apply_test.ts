@@ -17,10 +17,10 @@ import { compress as zstdCompress } from "zstd-napi";
 import { digestOf } from "../oci/digest.js";
 import { MediaType } from "../oci/media-types.js";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
+import { type FixtureEntry, tarOf } from "../testing/layer-tar.js";
 import { snapshotTree } from "../testing/tree-snapshot.js";
 import { applyLayer } from "./apply.js";
 import { LayerError } from "./error.js";
-import { type FixtureEntry, tarOf } from "./fixtures.js";
 
 const stream = (b: Buffer) => Readable.from([b]);
 

@@ -5,10 +5,10 @@ import { buffer } from "node:stream/consumers";
 import { after, before, describe, it } from "node:test";
 import { digestOf } from "../oci/digest.js";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
+import { streamOf } from "../testing/layer-tar.js";
 import { snapshotTree } from "../testing/tree-snapshot.js";
 import { applyLayer } from "./apply.js";
 import { diffDirectories } from "./diff.js";
-import { streamOf } from "./fixtures.js";
 import { packDirectory } from "./pack.js";
 import { readTar } from "./tar-reader.js";
 

@@ -4,9 +4,9 @@ import { lstatSync, mkdirSync } from "node:fs";
 import { buffer } from "node:stream/consumers";
 import { after, before, describe, it } from "node:test";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
+import { type FixtureEntry, streamOf, tarOf } from "../testing/layer-tar.js";
 import { snapshotTree } from "../testing/tree-snapshot.js";
 import { applyLayer } from "./apply.js";
-import { type FixtureEntry, streamOf, tarOf } from "./fixtures.js";
 import { devMajor, packDirectory } from "./pack.js";
 import { readTar } from "./tar-reader.js";
 

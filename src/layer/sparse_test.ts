@@ -15,9 +15,9 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { rawEntry, streamOf, tarOf } from "../testing/layer-tar.js";
 import { applyLayer } from "./apply.js";
 import { LayerError } from "./error.js";
-import { rawEntry, streamOf, tarOf } from "./fixtures.js";
 import { MAX_SPARSE_SEGMENTS } from "./sparse.js";
 
 const GiB = 1 << 30;

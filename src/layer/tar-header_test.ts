@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { header } from "../testing/layer-tar.js";
 import { LayerError } from "./error.js";
-import { header } from "./fixtures.js";
 import {
   BLOCK,
   decodePax,

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { Readable } from "node:stream";
 import { describe, it } from "node:test";
+import { rawEntry, tarOf } from "../testing/layer-tar.js";
 import { LayerError } from "./error.js";
-import { rawEntry, tarOf } from "./fixtures.js";
 import { INLINE_BODY_LIMIT, MAX_ENTRY_META, readTar } from "./tar-reader.js";
 
 /** Splits `b` into chunks of `size` bytes, to exercise reassembly across chunk boundaries. */

@@ -8,10 +8,10 @@ import { digestOf } from "../oci/digest.js";
 import { MediaType } from "../oci/media-types.js";
 import type { Descriptor, ImageConfig, ImageManifest } from "../oci/types.js";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busybox.js";
+import { streamOf, tarOf } from "../testing/layer-tar.js";
 import { snapshotTree } from "../testing/tree-snapshot.js";
 import { applyLayer } from "./apply.js";
 import { diffDirectories } from "./diff.js";
-import { streamOf, tarOf } from "./fixtures.js";
 import { packDirectory } from "./pack.js";
 import { packToStore, type StoredLayer, storeLayer } from "./store-layer.js";
 

@@ -12,7 +12,7 @@ import {
   rawExchange,
   startTestRegistry,
   type TestRegistry,
-} from "./test-support.js";
+} from "../testing/registry.js";
 
 let t: TestRegistry;
 let url: string;

@@ -5,11 +5,11 @@ import { test } from "node:test";
 import { type TLSSocket, connect as tlsConnect } from "node:tls";
 import { digestOf } from "../oci/digest.js";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
+import { pushImage, startTestRegistry } from "../testing/registry.js";
 import { writeSelfSignedKeyPair } from "../testing/tls-cert.js";
 import { defaultRegistryConfig } from "./config.js";
 import { ConnectionGate, clientKey, openFileLimit } from "./connection-gate.js";
 import { connectionCap } from "./server.js";
-import { pushImage, startTestRegistry } from "./test-support.js";
 
 const nothing = `sha256:${"0".repeat(64)}`;
 

@@ -8,8 +8,8 @@ import { after, before, test } from "node:test";
 import { digestOf } from "../oci/digest.js";
 import { MediaType } from "../oci/media-types.js";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
+import { errorCode, pushBlob } from "../testing/registry.js";
 import { registryGc } from "./gc.js";
-import { errorCode, pushBlob } from "./test-support.js";
 import { uploadRef } from "./uploads.js";
 
 const serverModule = new URL("./server.js", import.meta.url).href;

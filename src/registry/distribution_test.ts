@@ -4,15 +4,15 @@ import { after, before, test } from "node:test";
 import { digestOf } from "../oci/digest.js";
 import { MediaType } from "../oci/media-types.js";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
-import { runTool } from "../testing/umoci.js";
-import { writeTestLayout } from "./image-fixture.js";
 import {
   type DistributionRegistry,
   pushBlob,
   startDistribution,
   startTestRegistry,
   type TestRegistry,
-} from "./test-support.js";
+} from "../testing/registry.js";
+import { writeTestLayout } from "../testing/registry-layout.js";
+import { runTool } from "../testing/umoci.js";
 
 let pier: TestRegistry;
 let dist: DistributionRegistry;

@@ -5,8 +5,14 @@ import { after, before, test } from "node:test";
 import { LocalContentStore } from "../content/local-store.js";
 import { digestOf } from "../oci/digest.js";
 import { MediaType } from "../oci/media-types.js";
+import {
+  pushBlob,
+  pushImage,
+  putManifest,
+  startTestRegistry,
+  type TestRegistry,
+} from "../testing/registry.js";
 import { registryGc, unreachableManifests } from "./gc.js";
-import { pushBlob, pushImage, putManifest, startTestRegistry, type TestRegistry } from "./test-support.js";
 
 let t: TestRegistry;
 let store: LocalContentStore;

@@ -6,12 +6,12 @@ import { test } from "node:test";
 import { digestOf } from "../oci/digest.js";
 import { MediaType } from "../oci/media-types.js";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
+import { errorCode, pushImage, rawExchange, startTestRegistry } from "../testing/registry.js";
+import { writeTestLayout } from "../testing/registry-layout.js";
 import { writeSelfSignedKeyPair } from "../testing/tls-cert.js";
 import { runTool } from "../testing/umoci.js";
 import { htpasswdSet } from "./auth/htpasswd.js";
 import { loadRegistryConfig } from "./config.js";
-import { writeTestLayout } from "./image-fixture.js";
-import { errorCode, pushImage, rawExchange, startTestRegistry } from "./test-support.js";
 
 test("a client that sends headers slowly is cut off with 408", async () => {
   const t = await startTestRegistry((c) => {

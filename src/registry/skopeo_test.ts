@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
+import { startTestRegistry, type TestRegistry } from "../testing/registry.js";
+import { writeTestLayout } from "../testing/registry-layout.js";
 import { runTool } from "../testing/umoci.js";
-import { writeTestLayout } from "./image-fixture.js";
-import { startTestRegistry, type TestRegistry } from "./test-support.js";
 
 let t: TestRegistry;
 let dir: string;

@@ -3,9 +3,9 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busybox.js";
+import { pushImage, startTestRegistry, type TestRegistry } from "../testing/registry.js";
+import { pier, printedDigest, run } from "../testing/trust.js";
 import { generateSigstoreKeyPair } from "../trust/keys.js";
-import { pier, printedDigest, run } from "../trust/test-support.js";
-import { pushImage, startTestRegistry, type TestRegistry } from "./test-support.js";
 
 describe("registry trust: protected repositories serve only signed manifests", () => {
   let tmp: string;

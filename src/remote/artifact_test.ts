@@ -4,11 +4,11 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { hostPlatform } from "../oci/platform.js";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
+import { type RunningRegistry, startDockerRegistry } from "../testing/remote-docker-registry.js";
+import { writeBusyboxImage } from "../testing/remote-image.js";
 import { pullArtifact, pushArtifact, safeTitle } from "./artifact.js";
 import { copy } from "./copy-transports.js";
 import { listReferrers } from "./inspect.js";
-import { type RunningRegistry, startDockerRegistry } from "./test-support/docker-registry.js";
-import { writeBusyboxImage } from "./test-support/image.js";
 
 let reg: RunningRegistry;
 let tmp: string;
@@ -81,7 +81,7 @@ test("artifact titles that would escape the output directory are refused", () =>
 
 test("chunked uploads (fixed chunk size) and one streamed PATCH both keep the digest", async () => {
   const layout = join(tmp, "chunks");
-  const { writeRandomImage } = await import("./test-support/image.js");
+  const { writeRandomImage } = await import("../testing/remote-image.js");
   const desc = await writeRandomImage(layout, "c", [5 * 1024 * 1024 + 123, 9 * 1024 * 1024]);
   const a = await copy(`oci:${layout}:c`, `docker://${reg.host}/chunked/img:1`, {
     insecure: true,

@@ -4,14 +4,14 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { hostPlatform } from "../oci/platform.js";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
+import { type RunningRegistry, startDockerRegistry } from "../testing/remote-docker-registry.js";
+import { writeBusyboxImage } from "../testing/remote-image.js";
+import { startTokenServer, type TokenServer } from "../testing/remote-token-server.js";
 import { resolveCredentials } from "./auth/credentials.js";
 import { copy } from "./copy-transports.js";
 import { listTags } from "./inspect.js";
 import { login, logout } from "./login.js";
 import { pull } from "./pull.js";
-import { type RunningRegistry, startDockerRegistry } from "./test-support/docker-registry.js";
-import { writeBusyboxImage } from "./test-support/image.js";
-import { startTokenServer, type TokenServer } from "./test-support/token-server.js";
 
 let tmp: string;
 let layout: string;

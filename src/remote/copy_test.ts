@@ -6,11 +6,11 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { hostPlatform } from "../oci/platform.js";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
+import { type RunningRegistry, startDockerRegistry } from "../testing/remote-docker-registry.js";
+import { writeBusyboxImage, writeMultiArchImage } from "../testing/remote-image.js";
 import { copy } from "./copy-transports.js";
 import type { ProgressEvent } from "./progress-events.js";
 import { pull, push } from "./pull.js";
-import { type RunningRegistry, startDockerRegistry } from "./test-support/docker-registry.js";
-import { writeBusyboxImage, writeMultiArchImage } from "./test-support/image.js";
 
 let reg: RunningRegistry;
 let tmp: string;

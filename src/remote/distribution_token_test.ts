@@ -12,12 +12,12 @@ import { TokenIssuer } from "../registry/auth/token.js";
 import { defaultRegistryConfig } from "../registry/config.js";
 import { type RunningRegistry as PierRegistry, startRegistry } from "../registry/server.js";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
+import { type RunningRegistry, startDockerRegistry } from "../testing/remote-docker-registry.js";
+import { writeBusyboxImage } from "../testing/remote-image.js";
 import { writeSelfSignedKeyPair } from "../testing/tls-cert.js";
 import { copy } from "./copy-transports.js";
 import { listTags } from "./inspect.js";
 import { pull, push } from "./pull.js";
-import { type RunningRegistry, startDockerRegistry } from "./test-support/docker-registry.js";
-import { writeBusyboxImage } from "./test-support/image.js";
 
 const service = "pier-dreg-test";
 const issuerName = "pier-token-test";

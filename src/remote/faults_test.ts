@@ -9,11 +9,11 @@ import { LocalContentStore } from "../content/local-store.js";
 import { digestOf } from "../oci/digest.js";
 import { MediaType } from "../oci/media-types.js";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
+import { type RunningRegistry, startDockerRegistry } from "../testing/remote-docker-registry.js";
+import { writeRandomImage } from "../testing/remote-image.js";
 import { copy } from "./copy-transports.js";
 import type { ProgressEvent } from "./progress-events.js";
 import { pull } from "./pull.js";
-import { type RunningRegistry, startDockerRegistry } from "./test-support/docker-registry.js";
-import { writeRandomImage } from "./test-support/image.js";
 
 let tmp: string;
 before(async () => {

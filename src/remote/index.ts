@@ -12,7 +12,7 @@ export {
   resolveCredentials,
   storeCredentials,
 } from "./auth/credentials.js";
-export { type FetchedManifest, RegistryClient, type RegistryClientOptions } from "./client.js";
+export { type FetchedManifest, RegistryClient, type RegistryClientOptions, referrersTag } from "./client.js";
 export { type CopyOptions, type CopyResult, copyImage } from "./copy.js";
 export { copy } from "./copy-transports.js";
 export { RemoteError, type RemoteErrorCode } from "./error.js";
@@ -21,6 +21,17 @@ export { login, logout } from "./login.js";
 export { clientFor, type RemoteOptions } from "./options.js";
 export { type BlobKind, blobKind, type ProgressEvent, type ProgressListener } from "./progress-events.js";
 export { pull, push, type TransferOptions } from "./pull.js";
+export {
+  defaultSources,
+  emptyRegistriesConfig,
+  loadRegistriesConfig,
+  type RegistriesConfig,
+  type RegistriesConfSources,
+} from "./registries/config.js";
+export { insecureRegistries } from "./registries/resolve.js";
+export type { ShortNamePrompt } from "./registries/short-names.js";
+export { MirroredRegistrySource } from "./registries/source.js";
+export { RegistryImage } from "./transports/docker.js";
 export { type OpenOptions, openDestination, openSource, storeLayoutDir } from "./transports/open.js";
 export { parseTransport, type TransportSpec } from "./transports/parse.js";
 export type { ImageDestination, ImageSource, RegistryLocation } from "./transports/types.js";

@@ -7,11 +7,11 @@ import { htpasswdSet } from "../registry/auth/htpasswd.js";
 import { defaultRegistryConfig, type RegistryConfig } from "../registry/config.js";
 import { type RunningRegistry, startRegistry } from "../registry/server.js";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
+import { writeBusyboxImage } from "../testing/remote-image.js";
 import { pushArtifact } from "./artifact.js";
 import { copy } from "./copy-transports.js";
 import { listReferrers, listTags } from "./inspect.js";
 import { pull, push } from "./pull.js";
-import { writeBusyboxImage } from "./test-support/image.js";
 
 let tmp: string;
 let layout: string;

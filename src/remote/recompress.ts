@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { compressor, decompress } from "../layer/compression.js";
+import { compressor, decompress } from "../layer/index.js";
 import { DigestStream } from "../oci/digest.js";
 import { type Compression, layerCompression, MediaType, ociLayerMediaType } from "../oci/media-types.js";
 import type { Descriptor } from "../oci/types.js";

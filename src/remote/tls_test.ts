@@ -3,10 +3,10 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { hostPlatform } from "../oci/platform.js";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
+import { type RunningRegistry, startDockerRegistry } from "../testing/remote-docker-registry.js";
+import { writeBusyboxImage } from "../testing/remote-image.js";
 import { writeSelfSignedKeyPair } from "../testing/tls-cert.js";
 import { copy } from "./copy-transports.js";
-import { type RunningRegistry, startDockerRegistry } from "./test-support/docker-registry.js";
-import { writeBusyboxImage } from "./test-support/image.js";
 
 let tmp: string;
 let tlsReg: RunningRegistry;

@@ -26,7 +26,7 @@ import {
   runtimeCmd,
   scriptSpec,
   writeBundle,
-} from "./testing.js";
+} from "../testing/runtime.js";
 
 let tmp = "";
 let rootfs = "";

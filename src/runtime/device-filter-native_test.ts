@@ -17,10 +17,17 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { LinuxDeviceCgroup } from "../oci/runtime-spec/resources.js";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busybox.js";
+import {
+  CLI_PATH,
+  pierRuntimeCommand,
+  requireTool,
+  runtimeCmd,
+  scriptSpec,
+  writeBundle,
+} from "../testing/runtime.js";
+import { disposeTree, requireRoot, uniqueParent, v2Layout } from "../testing/runtime-cgroups.js";
 import { openCgroup } from "./cgroups/manager.js";
-import { disposeTree, requireRoot, uniqueParent, v2Layout } from "./cgroups/testing.js";
 import { nativeDeviceFilterLoader } from "./lifecycle/device-filter-loader.js";
-import { CLI_PATH, pierRuntimeCommand, requireTool, runtimeCmd, scriptSpec, writeBundle } from "./testing.js";
 
 let tmp = "";
 let rootfs = "";

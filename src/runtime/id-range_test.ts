@@ -12,9 +12,9 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { Spec } from "../oci/runtime-spec/config.js";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busybox.js";
+import { requireTool, runtimeCmd, scriptSpec, writeBundle } from "../testing/runtime.js";
 import { ensureHelper } from "./helper.js";
 import { encodePlan, op, type PlanOp } from "./plan/ops.js";
-import { requireTool, runtimeCmd, scriptSpec, writeBundle } from "./testing.js";
 
 let tmp = "";
 let rootfs = "";

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { Mount } from "../oci/runtime-spec/config.js";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busybox.js";
-import { runtimeCmd, scriptSpec, writeBundle } from "./testing.js";
+import { runtimeCmd, scriptSpec, writeBundle } from "../testing/runtime.js";
 
 let tmp = "";
 let rootfs = "";

@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { Spec } from "../oci/runtime-spec/config.js";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busybox.js";
+import { pierRuntimeCommand, requireTool, runtimeCmd, scriptSpec, writeBundle } from "../testing/runtime.js";
 import { NS_PROC_NAME } from "./plan/linux-constants.js";
-import { pierRuntimeCommand, requireTool, runtimeCmd, scriptSpec, writeBundle } from "./testing.js";
 
 let tmp = "";
 let rootfs = "";

@@ -8,7 +8,12 @@ import { chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
-import { PODMAN_IMAGE, PODMAN_ULIMITS, type PodmanFixture, podmanWithPier } from "./podman-fixture.js";
+import {
+  PODMAN_IMAGE,
+  PODMAN_ULIMITS,
+  type PodmanFixture,
+  podmanWithPier,
+} from "../testing/runtime-podman.js";
 
 let tmp = "";
 let fx: PodmanFixture | undefined;

@@ -8,7 +8,7 @@ import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busybox.js";
-import { pierRuntimeCommand, requireTool } from "./testing.js";
+import { pierRuntimeCommand, requireTool } from "../testing/runtime.js";
 
 let tmp = "";
 let podmanArgs: string[] = [];

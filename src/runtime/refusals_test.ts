@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { Spec } from "../oci/runtime-spec/config.js";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busybox.js";
-import { requireTool, runtimeCmd, scriptSpec, writeBundle } from "./testing.js";
+import { requireTool, runtimeCmd, scriptSpec, writeBundle } from "../testing/runtime.js";
 
 let tmp = "";
 let rootfs = "";

@@ -9,7 +9,7 @@ import { chmodSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busybox.js";
-import { runtimeCmd, scriptSpec, writeBundle } from "./testing.js";
+import { runtimeCmd, scriptSpec, writeBundle } from "../testing/runtime.js";
 
 let tmp = "";
 let rootfs = "";

@@ -9,8 +9,8 @@ import { chmodSync, chownSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
-import { PODMAN_IMAGE, type PodmanFixture, podmanWithPier } from "./podman-fixture.js";
-import { ensureRootlessUser, type RootlessUser } from "./rootless-fixture.js";
+import { PODMAN_IMAGE, type PodmanFixture, podmanWithPier } from "../testing/runtime-podman.js";
+import { ensureRootlessUser, type RootlessUser } from "../testing/runtime-rootless.js";
 
 let tmp = "";
 let user: RootlessUser | undefined;

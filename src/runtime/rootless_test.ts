@@ -19,10 +19,10 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { Spec } from "../oci/runtime-spec/config.js";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busybox.js";
+import { pierRuntimeCommand } from "../testing/runtime.js";
+import { ensureRootlessUser, SUB_SIZE } from "../testing/runtime-rootless.js";
 import { readLayout } from "./cgroups/mountinfo.js";
 import { defaultStateRoot, isRootless, runningInUserNamespace, uidMapIsNested } from "./rootless.js";
-import { ensureRootlessUser, SUB_SIZE } from "./rootless-fixture.js";
-import { pierRuntimeCommand } from "./testing.js";
 
 let tmp = "";
 let uid = 0;

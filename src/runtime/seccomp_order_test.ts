@@ -12,7 +12,7 @@ import { after, before, test } from "node:test";
 import type { Spec } from "../oci/runtime-spec/config.js";
 import { defaultRuntimeSpec } from "../oci/runtime-spec/default-spec.js";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busybox.js";
-import { runtimeCmd, writeBundle } from "./testing.js";
+import { runtimeCmd, writeBundle } from "../testing/runtime.js";
 
 let tmp = "";
 let rootfs = "";

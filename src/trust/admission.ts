@@ -6,9 +6,13 @@
 import { dirname } from "node:path";
 import type { Digest } from "../oci/digest.js";
 import type { Reference } from "../oci/reference.js";
-import type { FetchedManifest, ImageSource, RegistryClient } from "../remote/index.js";
-import { MirroredRegistrySource } from "../remote/registries/source.js";
-import { RegistryImage } from "../remote/transports/docker.js";
+import {
+  type FetchedManifest,
+  type ImageSource,
+  MirroredRegistrySource,
+  type RegistryClient,
+  RegistryImage,
+} from "../remote/index.js";
 import { readAttachedSignatures, readReferrerSignatures } from "./attachments.js";
 import { readLookasideSignatures } from "./lookaside.js";
 import { evaluatePolicy, type ImageUnderPolicy, type PolicyDecision, type TrustPolicy } from "./policy.js";

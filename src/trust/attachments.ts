@@ -13,8 +13,7 @@ import { Readable } from "node:stream";
 import { type Digest, digestOf } from "../oci/digest.js";
 import { MediaType } from "../oci/media-types.js";
 import type { Descriptor } from "../oci/types.js";
-import { referrersTag } from "../remote/client.js";
-import { type RegistryClient, RemoteError } from "../remote/index.js";
+import { type RegistryClient, RemoteError, referrersTag } from "../remote/index.js";
 import { TrustError } from "./error.js";
 import { MAX_PAYLOAD_BYTES } from "./payload.js";
 import {

@@ -10,8 +10,13 @@ import { type Digest, digestHex, digestOf, parseDigest } from "../oci/digest.js"
 import { MediaType } from "../oci/media-types.js";
 import { type Reference, toReference } from "../oci/reference.js";
 import type { Descriptor } from "../oci/types.js";
-import { referrersTag } from "../remote/client.js";
-import { clientFor, type RegistryClient, RemoteError, type RemoteOptions } from "../remote/index.js";
+import {
+  clientFor,
+  type RegistryClient,
+  RemoteError,
+  type RemoteOptions,
+  referrersTag,
+} from "../remote/index.js";
 import { TrustError } from "./error.js";
 import { MAX_PAYLOAD_BYTES } from "./payload.js";
 import { DSSE_MEDIA_TYPE, MAX_SIGNATURES } from "./signature.js";

@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { startTestRegistry, type TestRegistry } from "../registry/test-support.js";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busybox.js";
+import { startTestRegistry, type TestRegistry } from "../testing/registry.js";
+import { pier, printedDigest } from "../testing/trust.js";
 import { readSigstorePrivateKey } from "./keys.js";
-import { pier, printedDigest } from "./test-support.js";
 
 describe("pier key generate / sign / verify, and pull and copy under a sigstoreSigned policy", () => {
   let tmp: string;

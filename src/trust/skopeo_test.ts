@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { startTestRegistry, type TestRegistry } from "../registry/test-support.js";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busybox.js";
+import { startTestRegistry, type TestRegistry } from "../testing/registry.js";
 import { requireTool } from "../testing/tools.js";
-import { pier, run } from "./test-support.js";
+import { pier, run } from "../testing/trust.js";
 
 /** Debian's skopeo 1.9 and podman 4.3 carry a patch that turns every sigstore code path into this error. */
 const DEBIAN_SIGSTORE_DISABLED = "Debian-local change: sigstore disabled";

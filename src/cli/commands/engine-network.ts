@@ -3,7 +3,7 @@
  * (`/v1/networks`, docs/engine-api.yaml), with docker's flags.
  */
 import type { Command } from "commander";
-import type { NetworkView } from "../../engine/api/pier-networks.js";
+import type { NetworkView } from "../../engine/network/view.js";
 import { collectLabel } from "../args.js";
 import { commandIo } from "../io.js";
 import { parseFormat, printJson, renderTable } from "../output.js";

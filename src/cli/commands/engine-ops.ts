@@ -4,8 +4,8 @@
  * `--format json|table|'{{go template}}'` where docker has `--format`.
  */
 import type { Command } from "commander";
-import type { DockerCpuStats } from "../../engine/stats.js";
-import { cpuPercent } from "../../engine/stats.js";
+import type { ImageDeletion, SystemPruneReport } from "../../engine/reports.js";
+import { cpuPercent, type DockerCpuStats } from "../../engine/stats-document.js";
 import { collect, collectLabel } from "../args.js";
 import { commandIo, requireOwnProcess } from "../io.js";
 import { humanSize, renderTable, shortDigest } from "../output.js";
@@ -33,6 +33,12 @@ function emitOne(format: string | undefined, value: unknown): void {
   if (format === undefined || format === "" || format === "json")
     commandIo().stdout(`${JSON.stringify(value, null, 2)}\n`);
   else commandIo().stdout(renderRows(format, [value]));
+}
+
+/** `Untagged: NAME` and `Deleted: ID` lines as `docker rmi` prints them (`docker system prune`: lower case). Pure. */
+function deletionLines(steps: readonly ImageDeletion[], lower = false): string {
+  const [u, d] = lower ? ["untagged", "deleted"] : ["Untagged", "Deleted"];
+  return steps.map((s) => ("untagged" in s ? `${u}: ${s.untagged}\n` : `${d}: ${s.deleted}\n`)).join("");
 }
 
 /** A byte count in binary units, as `docker stats` prints memory (`1.5MiB`). Pure. */
@@ -249,7 +255,7 @@ export function registerEngineOpsCommands(program: Command): void {
       const rows = (await callJson<ImageRow[]>("GET", "/v1/images")).map((r) => ({
         Repository: r.repository,
         Tag: r.tag,
-        ID: shortDigest(r.digest),
+        ID: shortDigest(r.id),
         Digest: r.digest,
         CreatedAt: r.created ?? "",
         Size: humanSize(r.size),
@@ -274,11 +280,11 @@ export function registerEngineOpsCommands(program: Command): void {
     .option("-f, --force", "remove the image even if a stopped container uses it")
     .action(async (refs: string[], f: { force?: boolean }) => {
       for (const ref of refs) {
-        const records = await callJson<Record<string, string>[]>(
+        const steps = await callJson<ImageDeletion[]>(
           "DELETE",
           `/v1/images/${enc(ref)}?force=${f.force ? 1 : 0}`,
         );
-        for (const r of records) for (const [k, v] of Object.entries(r)) commandIo().stdout(`${k}: ${v}\n`);
+        commandIo().stdout(deletionLines(steps));
       }
     });
 
@@ -357,13 +363,12 @@ export function registerEngineOpsCommands(program: Command): void {
       )
         return;
       const filters = filtersParam(f.filter);
-      const r = await callJson<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }>(
+      const r = await callJson<{ deleted: string[]; spaceReclaimed: number }>(
         "POST",
         `/v1/volumes/prune${filters ? `?filters=${enc(filters)}` : ""}`,
       );
-      if (r.VolumesDeleted?.length)
-        commandIo().stdout(`Deleted Volumes:\n${r.VolumesDeleted.join("\n")}\n\n`);
-      commandIo().stdout(`Total reclaimed space: ${humanSize(r.SpaceReclaimed)}\n`);
+      if (r.deleted.length) commandIo().stdout(`Deleted Volumes:\n${r.deleted.join("\n")}\n\n`);
+      commandIo().stdout(`Total reclaimed space: ${humanSize(r.spaceReclaimed)}\n`);
     });
 
   const system = program.command("system").description("daemon-wide information and cleanup");
@@ -461,21 +466,16 @@ export function registerEngineOpsCommands(program: Command): void {
     .action(async (f: { all?: boolean; volumes?: boolean; force?: boolean }) => {
       if (!(await confirm("WARNING! This will remove all stopped containers and unused data.", f.force)))
         return;
-      const r = await callJson<{
-        ContainersDeleted: string[] | null;
-        ImagesDeleted: Record<string, string>[] | null;
-        VolumesDeleted: string[] | null;
-        SpaceReclaimed: number;
-      }>("POST", `/v1/system/prune?all=${f.all ? 1 : 0}&volumes=${f.volumes ? 1 : 0}`);
-      if (r.ContainersDeleted?.length)
-        commandIo().stdout(`Deleted Containers:\n${r.ContainersDeleted.join("\n")}\n\n`);
-      if (r.VolumesDeleted?.length)
-        commandIo().stdout(`Deleted Volumes:\n${r.VolumesDeleted.join("\n")}\n\n`);
-      if (r.ImagesDeleted?.length)
-        commandIo().stdout(
-          `Deleted Images:\n${r.ImagesDeleted.flatMap((x) => Object.entries(x).map(([k, v]) => `${k.toLowerCase()}: ${v}`)).join("\n")}\n\n`,
-        );
-      commandIo().stdout(`Total reclaimed space: ${humanSize(r.SpaceReclaimed)}\n`);
+      const r = await callJson<SystemPruneReport>(
+        "POST",
+        `/v1/system/prune?all=${f.all ? 1 : 0}&volumes=${f.volumes ? 1 : 0}`,
+      );
+      if (r.containersDeleted.length)
+        commandIo().stdout(`Deleted Containers:\n${r.containersDeleted.join("\n")}\n\n`);
+      if (r.volumesDeleted.length) commandIo().stdout(`Deleted Volumes:\n${r.volumesDeleted.join("\n")}\n\n`);
+      if (r.imagesDeleted.length)
+        commandIo().stdout(`Deleted Images:\n${deletionLines(r.imagesDeleted, true)}\n`);
+      commandIo().stdout(`Total reclaimed space: ${humanSize(r.spaceReclaimed)}\n`);
     });
 }
 

@@ -179,7 +179,7 @@ export function registerEngineCommands(program: Command): void {
       if (f.tty) body.tty = true;
       if (f.volume?.length || f.tmpfs?.length) {
         // Loaded only then: the engine's config modules are large.
-        const { parseBind, parseTmpfs } = await import("../../engine/api/docker-types.js");
+        const { parseBind, parseTmpfs } = await import("../../engine/containers/mount-spec.js");
         body.mounts = [
           ...(f.volume ?? []).map(parseBind),
           ...(f.tmpfs ?? []).map((t) => {

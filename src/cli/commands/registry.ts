@@ -92,8 +92,8 @@ export function registerRegistryCommands(program: Command): void {
     )
     .action(async (flags: ServeFlags, cmd: Command) => {
       const root = registryRoot(cmd);
-      const { loadRegistryConfig } = await import("../../registry/config.js");
-      const { startRegistry } = await import("../../registry/server.js");
+      const { loadRegistryConfig } = await import("../../registry/index.js");
+      const { startRegistry } = await import("../../registry/index.js");
       const config = loadRegistryConfig({
         ...(flags.config ? { file: flags.config } : {}),
         overrides: {
@@ -148,7 +148,7 @@ export function registerRegistryCommands(program: Command): void {
         cmd: Command,
       ) => {
         const format = parseFormat(flags.format);
-        const { registryGc } = await import("../../registry/gc.js");
+        const { registryGc } = await import("../../registry/index.js");
         const report = await registryGc({
           root: registryRoot(cmd) ?? DEFAULT_REGISTRY_ROOT,
           dryRun: flags.dryRun === true,
@@ -176,7 +176,7 @@ export function registerRegistryCommands(program: Command): void {
     .argument("<user>", "user name")
     .option("--file <file>", "htpasswd file", "/etc/pier/htpasswd")
     .action(async (user: string, flags: { file: string }) => {
-      const { htpasswdSet } = await import("../../registry/auth/htpasswd.js");
+      const { htpasswdSet } = await import("../../registry/index.js");
       const password = await readPassword(`password for ${user}: `);
       if (password === "") throw new Error("htpasswd: empty password");
       await htpasswdSet(flags.file, user, password);

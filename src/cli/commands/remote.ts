@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
-import type { RemoteOptions } from "../../remote/options.js";
+import type { RemoteOptions } from "../../remote/index.js";
 import { collect, parseCount } from "../args.js";
 import { parseFormat, printJson } from "../output.js";
 import { ProgressRenderer, type ProgressVerbs, PULL_VERBS, PUSH_VERBS } from "../progress.js";
@@ -67,7 +67,7 @@ export async function remoteOptions(
   registriesInUse: readonly string[],
 ): Promise<RemoteOptions> {
   const insecure = [...(f.insecureRegistry ?? []), ...registriesInUse.filter(isLoopbackRegistry)];
-  const { defaultSources, loadRegistriesConfig } = await import("../../remote/registries/config.js");
+  const { defaultSources, loadRegistriesConfig } = await import("../../remote/index.js");
   const sources = defaultSources();
   if (f.registriesConf) sources.file = f.registriesConf;
   const opts: RemoteOptions = {
@@ -167,7 +167,7 @@ export function registerRemoteCommands(program: Command): void {
     );
     (t.name === "pull" ? policyFlags(c) : signFlags(c)).action(
       async (ref: string, f: RemoteFlags, cmd: Command) => {
-        const { pull, push } = await import("../../remote/pull.js");
+        const { pull, push } = await import("../../remote/index.js");
         const { renderer, options } = await transferOptions(f, [await registryOf(ref)], t.verbs, cmd);
         if (t.name === "pull") {
           const { terminalPrompt } = await import("../prompt.js");
@@ -209,8 +209,8 @@ export function registerRemoteCommands(program: Command): void {
       f: RemoteFlags & { format?: string; destCompress?: string },
       cmd: Command,
     ) => {
-      const { copy } = await import("../../remote/copy-transports.js");
-      const { parseTransport } = await import("../../remote/transports/parse.js");
+      const { copy } = await import("../../remote/index.js");
+      const { parseTransport } = await import("../../remote/index.js");
       const registries = [src, dst].flatMap((t) => {
         const spec = parseTransport(t);
         return spec.kind === "docker" ? [spec.ref.registry] : [];
@@ -251,7 +251,7 @@ export function registerRemoteCommands(program: Command): void {
       f: RemoteFlags & { username?: string; password?: string; passwordStdin?: boolean },
       cmd: Command,
     ) => {
-      const { login } = await import("../../remote/login.js");
+      const { login } = await import("../../remote/index.js");
       if (!f.username) cmd.error("error: --username is required");
       let password = f.password ?? "";
       if (f.passwordStdin) {
@@ -272,7 +272,7 @@ export function registerRemoteCommands(program: Command): void {
     .argument("<registry>", "registry host[:port]")
     .option("--authfile <file>", "Docker-style config.json")
     .action(async (registry: string, f: { authfile?: string }) => {
-      const { logout } = await import("../../remote/login.js");
+      const { logout } = await import("../../remote/index.js");
       const removed = await logout(registry, f.authfile ? { configPath: f.authfile } : {});
       process.stdout.write(
         removed ? `Removing login credentials for ${registry}\n` : `Not logged in to ${registry}\n`,
@@ -287,7 +287,7 @@ export function registerRemoteCommands(program: Command): void {
       .option("--format <format>", "table or json", "table"),
   ).action(async (repo: string, f: RemoteFlags & { format: string }) => {
     const format = parseFormat(f.format);
-    const { listTags } = await import("../../remote/inspect.js");
+    const { listTags } = await import("../../remote/index.js");
     const tags = await listTags(repo, await remoteOptions(f, [await registryOf(repo)]));
     if (format === "json") return printJson(tags);
     process.stdout.write(tags.map((t) => `${t}\n`).join(""));
@@ -301,7 +301,7 @@ export function registerRemoteCommands(program: Command): void {
       .argument("<ref>", "image reference")
       .option("--raw", "print the bytes exactly as the registry serves them"),
   ).action(async (ref: string, f: RemoteFlags & { raw?: boolean }) => {
-    const { inspectManifest } = await import("../../remote/inspect.js");
+    const { inspectManifest } = await import("../../remote/index.js");
     const m = await inspectManifest(ref, await remoteOptions(f, [await registryOf(ref)]));
     if (f.raw) {
       process.stdout.write(m.bytes);
@@ -324,7 +324,7 @@ export function registerRemoteCommands(program: Command): void {
       .option("--format <format>", "table or json", "table"),
   ).action(async (ref: string, f: RemoteFlags & { artifactType?: string; format: string }) => {
     const format = parseFormat(f.format);
-    const { listReferrers } = await import("../../remote/inspect.js");
+    const { listReferrers } = await import("../../remote/index.js");
     const r = await listReferrers(ref, {
       ...(await remoteOptions(f, [await registryOf(ref)])),
       ...(f.artifactType ? { artifactType: f.artifactType } : {}),
@@ -351,7 +351,7 @@ export function registerRemoteCommands(program: Command): void {
       files: string[],
       f: RemoteFlags & { artifactType: string; subject?: string; annotation?: string[] },
     ) => {
-      const { pushArtifact } = await import("../../remote/artifact.js");
+      const { pushArtifact } = await import("../../remote/index.js");
       const { parseKeyValue } = await import("../args.js");
       const renderer = new ProgressRenderer({ quiet: f.quiet === true, verbs: PUSH_VERBS });
       const annotations = Object.fromEntries((f.annotation ?? []).map(parseKeyValue));
@@ -373,7 +373,7 @@ export function registerRemoteCommands(program: Command): void {
       .option("-o, --output <dir>", "directory to write the files to", ".")
       .option("-q, --quiet", "no progress output"),
   ).action(async (ref: string, f: RemoteFlags & { output: string }) => {
-    const { pullArtifact } = await import("../../remote/artifact.js");
+    const { pullArtifact } = await import("../../remote/index.js");
     const renderer = new ProgressRenderer({ quiet: f.quiet === true });
     const r = await pullArtifact(ref, f.output, {
       ...(await remoteOptions(f, [await registryOf(ref)])),

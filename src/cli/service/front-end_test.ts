@@ -9,15 +9,15 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
 import {
   type BusyboxRegistry,
   PIER_FRONT_END,
   runCommand,
   type TestDaemon,
   useTestDaemon,
-} from "../../engine/test-support.js";
-import { servicePidsOn } from "../../runtime/testing.js";
-import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
+} from "../../testing/engine.js";
+import { servicePidsOn } from "../../testing/runtime.js";
 
 let reg: BusyboxRegistry;
 let d: TestDaemon;

@@ -7,7 +7,7 @@
  * when idle (PIER_CLI_SERVICE_IDLE_MS, default 60 s) and once its own files changed.
  */
 import { fileURLToPath } from "node:url";
-import { runResidentService } from "../../runtime/service/resident.js";
+import { runResidentService } from "../../common/service/resident.js";
 import { type CommandIo, NeedsOwnProcess, withCommandIo } from "../io.js";
 import { runPierCli } from "../run.js";
 

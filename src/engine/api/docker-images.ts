@@ -1,181 +1,47 @@
 /**
- * The Docker API's image routes beyond list and pull: inspect (`GET /images/{name}/json`), tag,
- * remove (`DELETE /images/{name}` with Docker's untag-vs-delete rules and 409 conflicts), push
- * with Docker's JSON progress lines, and prune. Image ids are manifest digests, as in
- * `/images/json` and a container's `Image`.
+ * The Docker API's image routes: list, pull (`POST /images/create` with Docker's JSON progress
+ * lines), inspect, tag, push, remove and prune, translated to the engine's image operations.
+ * Image ids are config digests, as Docker's (a name, a config digest or a root digest, or a
+ * prefix of either, finds an image).
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { parseReference, Reference, tryParseReference } from "../../oci/reference.js";
-import type { ProgressEvent } from "../../remote/progress-events.js";
-import type { ContainerService } from "../containers/service.js";
-import type { ContainerRecord } from "../containers/store.js";
+import type { ServerResponse } from "node:http";
+import { parseReference, Reference } from "../../oci/reference.js";
+import type { ProgressEvent, ProgressListener } from "../../remote/index.js";
+import type { Engine } from "../engine.js";
 import { EngineError } from "../error.js";
-import { eventLog } from "../events.js";
+import { familiarName } from "../image-operations.js";
+import type { ImageDeletion } from "../reports.js";
 import { parseFilters } from "./docker-types.js";
-import { flag, sendJson } from "./http.js";
+import { flag, sendError, sendJson } from "./http.js";
+import type { Call, Route } from "./router.js";
 
-/** One local image: every name of one root, and the manifest digest containers record. */
-export interface LocalImage {
-  /** Root descriptor digest (manifest or index): the image id. */
-  id: string;
-  /** Digest of the host platform's manifest (what `ContainerRecord.imageId` holds). */
-  manifest: string;
-  /** Full names (`docker.io/library/busybox:latest`). */
-  names: string[];
-}
-
-/** What `rmi` does: names to untag, whether the image goes, or the conflict that stops it. */
-export type RmiPlan = { untag: string[]; remove: boolean } | { conflict: string; status: "conflict" };
-
-/**
- * Docker's rules for `DELETE /images/{ref}` (moby `image_delete.go`). `byName` is the name the
- * reference matched, when it was a name rather than an id. Untagging one of several names never
- * conflicts; removing the last name or the image conflicts with a container that uses it unless
- * `force`, and with a running one even then; an id with several names needs `force`. Pure.
- */
-export function planRmi(
-  image: LocalImage,
-  byName: string | undefined,
-  users: readonly Pick<ContainerRecord, "id" | "status">[],
-  force: boolean,
-): RmiPlan {
-  const short = image.id.replace(/^sha256:/, "").slice(0, 12);
-  if (byName !== undefined && image.names.length > 1) return { untag: [byName], remove: false };
-  if (byName === undefined && image.names.length > 1 && !force)
-    return {
-      status: "conflict",
-      conflict: `conflict: unable to delete ${short} (must be forced) - image is referenced in multiple repositories`,
-    };
-  const running = users.find((u) => u.status === "running");
-  const user = users[0];
-  if (user && !force)
-    return {
-      status: "conflict",
-      conflict:
-        byName !== undefined
-          ? `conflict: unable to remove repository reference "${familiar(byName)}" (must force) - container ${user.id.slice(0, 12)} is using its referenced image ${short}`
-          : `conflict: unable to delete ${short} (must be forced) - image is being used by stopped container ${user.id.slice(0, 12)}`,
-    };
-  if (running)
-    return {
-      status: "conflict",
-      conflict: `conflict: unable to delete ${short} (cannot be forced) - image is being used by running container ${running.id.slice(0, 12)}`,
-    };
-  return { untag: byName !== undefined ? [byName] : image.names, remove: true };
-}
-
-function familiar(name: string): string {
-  return tryParseReference(name)?.familiar() ?? name;
-}
-
-/** Every local image, grouped by root digest. */
-export async function localImages(svc: ContainerService): Promise<LocalImage[]> {
-  const store = svc.images.store;
-  const byId = new Map<string, LocalImage>();
-  for (const { name, descriptor } of await store.list()) {
-    let entry = byId.get(descriptor.digest);
-    if (!entry) {
-      let manifest: string = descriptor.digest;
-      try {
-        manifest = (await store.resolveDescriptor(descriptor)).descriptor.digest;
-      } catch {
-        // A damaged image still has its names to remove.
-      }
-      entry = { id: descriptor.digest, manifest, names: [] };
-      byId.set(descriptor.digest, entry);
-    }
-    entry.names.push(name);
+/** Docker's progress line for one pull event; `undefined` for events Docker does not show. Pure. */
+export function progressLine(e: ProgressEvent): Record<string, unknown> | undefined {
+  const id = "id" in e && e.id ? e.id.replace(/^sha256:/, "").slice(0, 12) : "";
+  switch (e.type) {
+    case "start":
+      return e.kind === "layer" ? { status: "Pulling fs layer", progressDetail: {}, id } : undefined;
+    case "bytes":
+      return { status: "Downloading", progressDetail: { current: e.transferred, total: e.size }, id };
+    case "done":
+      return { status: "Pull complete", progressDetail: {}, id };
+    case "exists":
+      return { status: "Already exists", progressDetail: {}, id };
+    default:
+      return undefined;
   }
-  return [...byId.values()];
-}
-
-/** Finds `ref` among the local images: `404 No such image` otherwise. */
-async function findImage(
-  svc: ContainerService,
-  ref: string,
-): Promise<{ image: LocalImage; byName: string | undefined; all: LocalImage[] }> {
-  let found: Awaited<ReturnType<typeof svc.images.store.find>>;
-  try {
-    found = await svc.images.store.find(ref);
-  } catch (err) {
-    if ((err as { code?: string }).code === "AMBIGUOUS_REFERENCE") throw err;
-    throw new EngineError("IMAGE_NOT_FOUND", `No such image: ${ref}`, { cause: err });
-  }
-  const all = await localImages(svc);
-  const image = all.find((i) => i.id === found.descriptor.digest);
-  if (!image) throw new EngineError("IMAGE_NOT_FOUND", `No such image: ${ref}`);
-  const byName = found.name !== undefined && !/^(sha256:)?[a-f0-9]{4,64}$/.test(ref) ? found.name : undefined;
-  return { image, byName, all };
-}
-
-/** Deletes unreachable blobs unless a container still needs an image no name reaches. */
-async function collectIfSafe(svc: ContainerService): Promise<number> {
-  const named = new Set((await localImages(svc)).map((i) => i.manifest));
-  if (svc.list().some((c) => !named.has(c.imageId))) return 0;
-  return (await svc.images.collect()).removedBytes;
-}
-
-/**
- * Removes (or untags) image `ref` as `docker rmi` does; resolves with Docker's delete records
- * (`[{"Untagged":…},{"Deleted":…}]`). `IMAGE_NOT_FOUND` (404) or `INVALID_STATE` (409).
- */
-export async function removeImage(
-  svc: ContainerService,
-  ref: string,
-  force: boolean,
-): Promise<Record<string, string>[]> {
-  const { image, byName } = await findImage(svc, ref);
-  const users = svc.list().filter((c) => c.imageId === image.manifest || c.imageId === image.id);
-  const plan = planRmi(image, byName, users, force);
-  if ("conflict" in plan) throw new EngineError("INVALID_STATE", plan.conflict);
-  await svc.images.untag(plan.untag);
-  const records: Record<string, string>[] = plan.untag.map((n) => ({ Untagged: familiar(n) }));
-  const events = eventLog(svc);
-  for (const n of plan.untag) events.record("image", "untag", image.id, { name: familiar(n) });
-  if (plan.remove) {
-    records.push({ Deleted: image.id });
-    events.record("image", "delete", image.id, { name: image.id });
-    await collectIfSafe(svc);
-  }
-  return records;
-}
-
-/** Docker's `POST /images/prune`: without `dangling=false` only unreachable blobs go (pier keeps no untagged images); with it every image no container uses. */
-export async function pruneImages(
-  svc: ContainerService,
-  filters: Record<string, string[]>,
-): Promise<{ ImagesDeleted: Record<string, string>[] | null; SpaceReclaimed: number }> {
-  for (const k of Object.keys(filters))
-    if (k !== "dangling") throw new EngineError("INVALID_ARGUMENT", `invalid filter '${k}'`);
-  const all = filters.dangling?.some((v) => v === "false" || v === "0") === true;
-  const deleted: Record<string, string>[] = [];
-  if (all) {
-    const used = new Set(svc.list().map((c) => c.imageId));
-    for (const image of await localImages(svc)) {
-      if (used.has(image.manifest) || used.has(image.id)) continue;
-      await svc.images.untag(image.names);
-      for (const n of image.names) deleted.push({ Untagged: familiar(n) });
-      deleted.push({ Deleted: image.id });
-      eventLog(svc).record("image", "delete", image.id, { name: image.id });
-    }
-  }
-  const SpaceReclaimed = await collectIfSafe(svc);
-  return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed };
 }
 
 /** Docker's `GET /images/{name}/json` document. */
-export async function inspectImageDocker(
-  svc: ContainerService,
-  ref: string,
-): Promise<Record<string, unknown>> {
-  const { image } = await findImage(svc, ref);
-  const img = await svc.images.resolve(image.names[0] ?? image.id);
+async function imageDocument(engine: Engine, ref: string): Promise<Record<string, unknown>> {
+  const { image } = await engine.images.find(ref);
+  const img = await engine.images.service.resolve(image.names[0] ?? image.id);
   const c = img.config;
   const size = img.manifest.layers.reduce((a, l) => a + l.size, 0);
   const cfg = c.config ?? {};
   return {
     Id: image.id,
-    RepoTags: image.names.map(familiar),
+    RepoTags: image.names.map(familiarName),
     RepoDigests: [],
     Parent: "",
     Comment: "",
@@ -208,7 +74,7 @@ export async function inspectImageDocker(
     Os: c.os,
     Size: size,
     VirtualSize: size,
-    GraphDriver: { Name: svc.snapshots.driver, Data: null },
+    GraphDriver: { Name: engine.snapshots.driver, Data: null },
     RootFS: { Type: "layers", Layers: c.rootfs.diff_ids },
     Metadata: { LastTagTime: "0001-01-01T00:00:00Z" },
   };
@@ -232,84 +98,156 @@ export function pushProgressLine(e: ProgressEvent): Record<string, unknown> | un
   }
 }
 
-async function pushImage(
-  svc: ContainerService,
-  req: IncomingMessage,
-  res: ServerResponse,
-  name: string,
-  tag: string | null,
-): Promise<void> {
-  req.resume();
-  const ref = parseReference(tag ? `${name}:${tag}` : name);
-  // Resolve before answering 200, so a missing image is a plain 404.
-  await svc.images.resolve(ref.toString());
-  res.writeHead(200, { "Content-Type": "application/json" });
-  const send = (line: Record<string, unknown>) => res.write(`${JSON.stringify(line)}\r\n`);
-  send({
-    status: `The push refers to repository [${new Reference(ref.registry, ref.repository).familiar()}]`,
-  });
-  try {
-    const layers = new Set<string>();
-    const result = await svc.images.push(ref.toString(), (e) => {
+/** Docker's delete records (`[{"Untagged":…},{"Deleted":…}]`). Pure. */
+export function deleteRecords(steps: readonly ImageDeletion[]): Record<string, string>[] {
+  return steps.map(
+    (s): Record<string, string> => ("untagged" in s ? { Untagged: s.untagged } : { Deleted: s.deleted }),
+  );
+}
+
+/** Whether Docker's image prune `filters` ask for every unused image (`dangling=false`). */
+function pruneAll(filters: Record<string, string[]>): boolean {
+  for (const k of Object.keys(filters))
+    if (k !== "dangling") throw new EngineError("INVALID_ARGUMENT", `invalid filter '${k}'`);
+  return filters.dangling?.some((v) => v === "false" || v === "0") === true;
+}
+
+/**
+ * Docker's JSON-lines progress body: `lines` wait until the first progress line (so an error
+ * before any is a plain error reply), each line after is written at once, and only layer
+ * events (those whose `start` said `layer`) are shown.
+ */
+function progressBody(res: ServerResponse, lines: Record<string, unknown>[]) {
+  let streaming = false;
+  const send = (line: Record<string, unknown>) => {
+    if (!streaming) {
+      streaming = true;
+      res.writeHead(200, { "Content-Type": "application/json" });
+      for (const l of lines.splice(0)) res.write(`${JSON.stringify(l)}\r\n`);
+    }
+    res.write(`${JSON.stringify(line)}\r\n`);
+  };
+  const layers = new Set<string>();
+  const progress =
+    (show: (e: ProgressEvent) => Record<string, unknown> | undefined): ProgressListener =>
+    (e) => {
       if (e.type === "start" && e.kind === "layer") layers.add(e.id);
       if (!("id" in e) || !e.id || !layers.has(e.id)) return;
-      const line = pushProgressLine(e);
+      const line = show(e);
       if (line) send(line);
-    });
+    };
+  const fail = (err: unknown) => {
+    if (!streaming) return sendError(res, err);
+    const message = (err as Error).message;
+    res.end(`${JSON.stringify({ errorDetail: { message }, error: message })}\r\n`);
+  };
+  return { send, progress, fail };
+}
+
+async function imageList({ engine, res }: Call) {
+  const images = engine.images;
+  const rows = await images.list();
+  const byId = new Map<string, { tags: string[]; row: (typeof rows)[number] }>();
+  for (const r of rows) {
+    const e = byId.get(r.digest) ?? { tags: [], row: r };
+    e.tags.push(parseReference(r.name).familiar());
+    byId.set(r.digest, e);
+  }
+  const summary = ({ tags, row }: { tags: string[]; row: (typeof rows)[number] }) => ({
+    Id: row.id,
+    ParentId: "",
+    RepoTags: tags,
+    RepoDigests: [],
+    Created: row.created ? Math.floor(Date.parse(row.created) / 1000) : 0,
+    Size: row.size,
+    VirtualSize: row.size,
+    SharedSize: -1,
+    Labels: {},
+    Containers: -1,
+  });
+  sendJson(res, 200, [...byId.values()].map(summary));
+}
+
+async function imagePull({ engine, req, res, query }: Call) {
+  const images = engine.images;
+  const from = query.get("fromImage");
+  if (!from) throw new EngineError("INVALID_ARGUMENT", "fromImage is required (import is not supported)");
+  const tag = query.get("tag");
+  const ref = tag ? (tag.startsWith("sha256:") ? `${from}@${tag}` : `${from}:${tag}`) : from;
+  const parsed = parseReference(ref);
+  const body = progressBody(res, [
+    { status: `Pulling from ${parsed.repository}`, id: parsed.tag ?? "latest" },
+  ]);
+  req.resume();
+  try {
+    const result = await images.pull(ref, body.progress(progressLine));
+    body.send({ status: `Digest: ${result.digest}` });
+    body.send({ status: `Status: Downloaded newer image for ${ref}` });
+    res.end();
+  } catch (err) {
+    body.fail(err);
+  }
+}
+
+async function imageInspect({ engine, req, res, params }: Call) {
+  req.resume();
+  sendJson(res, 200, await imageDocument(engine, params[0]!));
+}
+
+async function imageTag({ engine, req, res, params, query }: Call) {
+  const images = engine.images;
+  req.resume();
+  const repo = query.get("repo");
+  if (!repo) throw new EngineError("INVALID_ARGUMENT", "repo is required");
+  await images.tag(params[0]!, `${repo}${query.get("tag") ? `:${query.get("tag")}` : ""}`);
+  res.writeHead(201).end();
+}
+
+async function imagePush({ engine, req, res, params, query }: Call) {
+  const images = engine.images;
+  req.resume();
+  const tagText = query.get("tag");
+  const ref = parseReference(tagText ? `${params[0]}:${tagText}` : params[0]!);
+  // Resolve before answering 200, so a missing image is a plain 404.
+  await images.service.resolve(ref.toString());
+  const repo = new Reference(ref.registry, ref.repository).familiar();
+  const body = progressBody(res, []);
+  body.send({ status: `The push refers to repository [${repo}]` });
+  try {
+    const result = await images.push(ref.toString(), body.progress(pushProgressLine));
     const t = ref.tag ?? "latest";
-    send({ status: `${t}: digest: ${result.digest} size: ${result.size}` });
-    send({ progressDetail: {}, aux: { Tag: t, Digest: result.digest, Size: result.size } });
-    eventLog(svc).record("image", "push", familiar(ref.toString()), { name: familiar(ref.toString()) });
+    body.send({ status: `${t}: digest: ${result.digest} size: ${result.size}` });
+    body.send({ progressDetail: {}, aux: { Tag: t, Digest: result.digest, Size: result.size } });
   } catch (err) {
     const message = (err as Error).message;
-    send({ errorDetail: { message }, error: message });
+    body.send({ errorDetail: { message }, error: message });
   }
   res.end();
 }
 
-/**
- * Handles the image routes of the Docker API; resolves false when `path` is not one of them.
- */
-export async function dockerImageRoutes(
-  svc: ContainerService,
-  req: IncomingMessage,
-  res: ServerResponse,
-  method: string,
-  path: string,
-  q: URLSearchParams,
-): Promise<boolean> {
-  if (method === "POST" && path === "/images/prune") {
-    req.resume();
-    sendJson(res, 200, await pruneImages(svc, parseFilters(q.get("filters"))));
-    return true;
-  }
-  const m = /^\/images\/(.+?)(?:\/(json|tag|push|history))?$/.exec(path);
-  if (!m || path === "/images/json" || path === "/images/create") return false;
-  const ref = decodeURIComponent(m[1]!);
-  const verb = m[2] ?? "";
-  if (method === "GET" && verb === "json") {
-    req.resume();
-    sendJson(res, 200, await inspectImageDocker(svc, ref));
-    return true;
-  }
-  if (method === "POST" && verb === "tag") {
-    req.resume();
-    const repo = q.get("repo");
-    if (!repo) throw new EngineError("INVALID_ARGUMENT", "repo is required");
-    const target = `${repo}${q.get("tag") ? `:${q.get("tag")}` : ""}`;
-    const name = await svc.images.tag(ref, target);
-    eventLog(svc).record("image", "tag", (await findImage(svc, name)).image.id, { name: familiar(name) });
-    res.writeHead(201).end();
-    return true;
-  }
-  if (method === "POST" && verb === "push") {
-    await pushImage(svc, req, res, ref, q.get("tag"));
-    return true;
-  }
-  if (method === "DELETE" && verb === "") {
-    req.resume();
-    sendJson(res, 200, await removeImage(svc, ref, flag(q, "force")));
-    return true;
-  }
-  return false;
+async function imageRemove({ engine, req, res, params, query }: Call) {
+  const images = engine.images;
+  req.resume();
+  sendJson(res, 200, deleteRecords(await images.remove(params[0]!, flag(query, "force"))));
 }
+
+async function imagePrune({ engine, req, res, query }: Call) {
+  const images = engine.images;
+  req.resume();
+  const r = await images.prune(pruneAll(parseFilters(query.get("filters"))));
+  sendJson(res, 200, {
+    ImagesDeleted: r.deleted.length ? deleteRecords(r.deleted) : null,
+    SpaceReclaimed: r.spaceReclaimed,
+  });
+}
+
+/** The image routes of the Docker API. */
+export const dockerImageRoutes: readonly Route[] = [
+  ["GET", /^\/images\/json$/, imageList],
+  ["POST", /^\/images\/create$/, imagePull],
+  ["POST", /^\/images\/prune$/, imagePrune],
+  ["GET", /^\/images\/(.+)\/json$/, imageInspect],
+  ["POST", /^\/images\/(.+)\/tag$/, imageTag],
+  ["POST", /^\/images\/(.+)\/push$/, imagePush],
+  ["DELETE", /^\/images\/(.+)$/, imageRemove],
+];

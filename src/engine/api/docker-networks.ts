@@ -4,15 +4,15 @@
  * `HostConfig.PortBindings` of inspect, which `docker port` reads).
  */
 import { createHash } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { ContainerService } from "../containers/service.js";
 import type { ContainerRecord } from "../containers/store.js";
+import type { Engine } from "../engine.js";
 import { DEFAULT_NETWORK, type NetworkDefinition } from "../network/conflist.js";
 import { NetworkError } from "../network/error.js";
 import { dockerPortList, dockerPortMap, type PortMapping } from "../network/ports.js";
 import type { NetworkAttachment } from "../network/service.js";
 import { parseFilters } from "./docker-types.js";
 import { readJson, sendJson } from "./http.js";
+import type { Call, Route } from "./router.js";
 
 function obj(v: unknown): Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
@@ -169,104 +169,81 @@ export function networkCreateRequest(body: unknown): {
   };
 }
 
-function networkOf(svc: ContainerService, ref: string): NetworkDefinition | { name: "host" | "none" } {
+function networkOf(engine: Engine, ref: string): NetworkDefinition | { name: "host" | "none" } {
   if (ref === "host" || ref === "none") return { name: ref };
   if (ref === pseudoId("host")) return { name: "host" };
   if (ref === pseudoId("none")) return { name: "none" };
-  return svc.networks.find(ref);
+  return engine.networks.find(ref);
 }
 
-/**
- * Serves `/networks...` on the Docker socket; resolves `false` for any other path so the caller
- * goes on dispatching.
- */
-export async function dockerNetworkRoutes(
-  svc: ContainerService,
-  req: IncomingMessage,
-  res: ServerResponse,
-  method: string,
-  path: string,
-  q: URLSearchParams,
-): Promise<boolean> {
-  if (path !== "/networks" && !path.startsWith("/networks/")) return false;
-  const net = svc.networks;
-  if (method === "GET" && path === "/networks") {
-    req.resume();
-    const filters = parseFilters(q.get("filters"));
-    const attachments = net.attachments();
-    const all = [
-      ...net.list().map((d) => dockerNetwork(d, attachments)),
-      dockerNetwork({ name: "host" }),
-      dockerNetwork({ name: "none" }),
-    ];
-    sendJson(
-      res,
-      200,
-      all.filter((n) => networkMatches(n, filters)),
-    );
-    return true;
-  }
-  if (method === "POST" && path === "/networks/create") {
-    const r = networkCreateRequest(await readJson(req));
-    const def = net.create(r);
-    sendJson(res, 201, { Id: def.id, Warning: "" });
-    return true;
-  }
-  if (method === "POST" && path === "/networks/prune") {
-    req.resume();
-    const deleted: string[] = [];
-    for (const d of net.list()) {
-      if (d.name === DEFAULT_NETWORK || svc.networkUsers(d.id).length) continue;
-      await net.remove(d.id, []);
-      deleted.push(d.name);
-    }
-    sendJson(res, 200, { NetworksDeleted: deleted });
-    return true;
-  }
-  const m = /^\/networks\/([^/]+)(?:\/(connect|disconnect))?$/.exec(path);
-  if (!m) return false;
-  const ref = decodeURIComponent(m[1]!);
-  if (method === "POST" && m[2]) {
-    const body = obj(await readJson(req));
-    const target = networkOf(svc, ref);
-    if (!("id" in target))
-      throw new NetworkError(
-        "INVALID_ARGUMENT",
-        `containers cannot be ${m[2]}ed to the ${target.name} network`,
-      );
-    if (typeof body.Container !== "string" || !body.Container)
-      throw new NetworkError("INVALID_ARGUMENT", "Container is required");
-    const rec = svc.find(body.Container);
-    const request = {
-      id: rec.id,
-      name: rec.name,
-      dir: svc.dir(rec.id),
-      ...(rec.config.networkMode !== undefined ? { mode: rec.config.networkMode } : {}),
-    };
-    if (m[2] === "connect") {
-      const aliases = obj(body.EndpointConfig).Aliases;
-      await svc.networks.connect(
-        request,
-        target.id,
-        Array.isArray(aliases) ? aliases.filter((a): a is string => typeof a === "string") : [],
-      );
-    } else await svc.networks.disconnect(request, target.id);
-    res.writeHead(200, { "Content-Type": "application/json", "Content-Length": 0 }).end();
-    return true;
-  }
-  req.resume();
-  if (method === "GET" && !m[2]) {
-    sendJson(res, 200, dockerNetwork(networkOf(svc, ref), net.attachments()));
-    return true;
-  }
-  if (method === "DELETE" && !m[2]) {
-    const def = networkOf(svc, ref);
-    await net.remove("id" in def ? def.id : def.name, "id" in def ? svc.networkUsers(def.id) : []);
-    res.writeHead(204).end();
-    return true;
-  }
-  return false;
+function networkList({ engine, res, query }: Call) {
+  const net = engine.networks;
+  const filters = parseFilters(query.get("filters"));
+  const attachments = net.attachments();
+  const all = [
+    ...net.list().map((d) => dockerNetwork(d, attachments)),
+    dockerNetwork({ name: "host" }),
+    dockerNetwork({ name: "none" }),
+  ];
+  sendJson(
+    res,
+    200,
+    all.filter((n) => networkMatches(n, filters)),
+  );
 }
+
+async function networkCreate({ engine, req, res }: Call) {
+  const net = engine.networks;
+  const def = net.create(networkCreateRequest(await readJson(req)));
+  sendJson(res, 201, { Id: def.id, Warning: "" });
+}
+
+async function networkPrune({ engine, req, res }: Call) {
+  req.resume();
+  sendJson(res, 200, { NetworksDeleted: await engine.networks.prune() });
+}
+
+async function networkConnectOrDisconnect({ engine, req, res, params }: Call) {
+  const [ref, verb] = params as [string, "connect" | "disconnect"];
+  const body = obj(await readJson(req));
+  const target = networkOf(engine, ref);
+  if (!("id" in target))
+    throw new NetworkError(
+      "INVALID_ARGUMENT",
+      `containers cannot be ${verb}ed to the ${target.name} network`,
+    );
+  if (typeof body.Container !== "string" || !body.Container)
+    throw new NetworkError("INVALID_ARGUMENT", "Container is required");
+  if (verb === "connect") {
+    const aliases = obj(body.EndpointConfig).Aliases;
+    const names = Array.isArray(aliases) ? aliases.filter((a): a is string => typeof a === "string") : [];
+    await engine.networks.connect(body.Container, target.id, names);
+  } else await engine.networks.disconnect(body.Container, target.id);
+  res.writeHead(200, { "Content-Type": "application/json", "Content-Length": 0 }).end();
+}
+
+function networkInspect({ engine, res, params }: Call) {
+  const net = engine.networks;
+  sendJson(res, 200, dockerNetwork(networkOf(engine, params[0]!), net.attachments()));
+}
+
+async function networkRemove({ engine, res, params }: Call) {
+  const def = networkOf(engine, params[0]!);
+  // host and none: the network service refuses them with Docker's message.
+  if ("id" in def) await engine.networks.remove(def.id);
+  else await engine.networks.service.remove(def.name, []);
+  res.writeHead(204).end();
+}
+
+/** The network routes of the Docker API. */
+export const dockerNetworkRoutes: readonly Route[] = [
+  ["GET", /^\/networks$/, networkList],
+  ["POST", /^\/networks\/create$/, networkCreate],
+  ["POST", /^\/networks\/prune$/, networkPrune],
+  ["POST", /^\/networks\/([^/]+)\/(connect|disconnect)$/, networkConnectOrDisconnect],
+  ["GET", /^\/networks\/([^/]+)$/, networkInspect],
+  ["DELETE", /^\/networks\/([^/]+)$/, networkRemove],
+];
 
 /** `HostConfig.PortBindings` as Docker shows a container's configured ports. Pure. */
 export function dockerPortBindings(
@@ -310,7 +287,7 @@ function modeName(rec: ContainerRecord): string {
 
 /** The endpoints of the networks a container was connected to (`docker network connect`). */
 function connected(
-  svc: ContainerService,
+  svc: Engine,
   rec: ContainerRecord,
   a: NetworkAttachment | undefined,
 ): Record<string, unknown> {
@@ -327,7 +304,7 @@ function connected(
   return out;
 }
 
-function settings(svc: ContainerService, rec: ContainerRecord): Record<string, unknown> {
+function settings(svc: Engine, rec: ContainerRecord): Record<string, unknown> {
   const a = rec.status === "running" ? svc.networks.attachment(rec.id) : undefined;
   const mode = modeName(rec);
   let def: NetworkDefinition | undefined;
@@ -361,7 +338,7 @@ function settings(svc: ContainerService, rec: ContainerRecord): Record<string, u
 /** Adds the network fields to one `GET /containers/json` entry (the `Ports` column). */
 export function withNetworkSummary(
   summary: Record<string, unknown>,
-  svc: ContainerService,
+  svc: Engine,
   rec: ContainerRecord,
 ): Record<string, unknown> {
   const a = rec.status === "running" ? svc.networks.attachment(rec.id) : undefined;
@@ -377,7 +354,7 @@ export function withNetworkSummary(
 /** Adds the network fields to `GET /containers/{id}/json` (what `docker port` reads). */
 export function withNetworkInspect(
   info: Record<string, unknown>,
-  svc: ContainerService,
+  svc: Engine,
   rec: ContainerRecord,
 ): Record<string, unknown> {
   return {

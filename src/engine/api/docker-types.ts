@@ -2,11 +2,12 @@
  * Translations between Docker Engine API documents (API 1.41) and the engine's own types. Pure.
  */
 
-import type { ContainerConfig, MountRequest } from "../containers/config.js";
-import { parseContainerConfig } from "../containers/config.js";
+import type { ContainerConfig, ContainerCreateInput } from "../containers/config.js";
+import { parseBind, parseTmpfs } from "../containers/mount-spec.js";
 import type { ContainerRecord } from "../containers/store.js";
 import { EngineError } from "../error.js";
 import { portBindingsFromDocker } from "../network/ports.js";
+import { logOptionsFromDocker } from "./docker-tty.js";
 
 /** The API version pier advertises. */
 export const DOCKER_API_VERSION = "1.41";
@@ -17,43 +18,6 @@ function obj(v: unknown): Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
 
-/**
- * One `HostConfig.Binds` entry (`/host:/ctr[:ro]`, `volume:/ctr[:ro]` or an anonymous volume's
- * `/ctr`) as a mount request.
- * The mode may also hold Docker's `rw`, `z`, `Z`, `nocopy` and propagation words, accepted and
- * ignored. Pure.
- */
-export function parseBind(bind: string): MountRequest {
-  const parts = bind.split(":");
-  if (parts.length === 1 && bind.startsWith("/")) return { type: "volume", source: "", target: bind };
-  if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1])
-    throw new EngineError("INVALID_ARGUMENT", `invalid volume specification: '${bind}'`);
-  const [source, target, mode = ""] = parts as [string, string, string?];
-  const words = mode ? mode.split(",") : [];
-  const known = [
-    "ro",
-    "rw",
-    "z",
-    "Z",
-    "nocopy",
-    "rprivate",
-    "private",
-    "rshared",
-    "shared",
-    "rslave",
-    "slave",
-  ];
-  for (const w of words)
-    if (!known.includes(w))
-      throw new EngineError("INVALID_ARGUMENT", `invalid mode: ${w} in volume specification '${bind}'`);
-  return {
-    type: source.startsWith("/") ? "bind" : "volume",
-    source,
-    target,
-    ...(words.includes("ro") ? { readOnly: true } : {}),
-  };
-}
-
 /** One `HostConfig.Mounts` entry (the CLI's `--mount`) as an untrusted mount request. Pure. */
 function mountFromDocker(v: unknown): unknown {
   const m = obj(v);
@@ -62,18 +26,6 @@ function mountFromDocker(v: unknown): unknown {
   if (typeof tmpfs.SizeBytes === "number" && tmpfs.SizeBytes > 0) options.push(`size=${tmpfs.SizeBytes}`);
   if (typeof tmpfs.Mode === "number" && tmpfs.Mode > 0) options.push(`mode=${tmpfs.Mode.toString(8)}`);
   return { type: m.Type, source: m.Source, target: m.Target, readOnly: m.ReadOnly === true, options };
-}
-
-/** One tmpfs (`--tmpfs /path[:size=64m,mode=1777,ro]`'s path and options) as a mount request. Pure. */
-export function parseTmpfs(target: string, opts: string): MountRequest {
-  const words = opts ? opts.split(",") : [];
-  return {
-    type: "tmpfs",
-    source: "",
-    target,
-    ...(words.includes("ro") ? { readOnly: true } : {}),
-    options: words.filter((w) => w !== "ro" && w !== "rw"),
-  };
 }
 
 /** `HostConfig.Tmpfs` (`{"/path": "size=64m,mode=1777"}`) as mount requests. Pure. */
@@ -104,12 +56,12 @@ function endpointAddress(networking: unknown, mode: string | undefined): string 
 }
 
 /**
- * A Docker `ContainerConfig` + `HostConfig` (POST /containers/create) as the engine's config.
- * Mounts come from `Binds`, `Mounts` and `Tmpfs`, in that order, then anonymous volumes for
- * `Volumes` not mounted otherwise. What pier does not do yet
- * (published ports) is refused with a message naming it rather than silently ignored.
+ * A Docker `ContainerConfig` + `HostConfig` (POST /containers/create) as the engine's create
+ * input, field by field (the container service validates it). Mounts come from `Binds`, `Mounts`
+ * and `Tmpfs`, in that order, then anonymous volumes for `Volumes` not mounted otherwise. What
+ * pier does not do yet is refused with a message naming it rather than silently ignored.
  */
-export function configFromDocker(body: unknown): ContainerConfig {
+export function createInputFromDocker(body: unknown): ContainerCreateInput {
   if (typeof body !== "object" || body === null || Array.isArray(body))
     throw new EngineError("INVALID_ARGUMENT", "container config must be a JSON object");
   const b = body as Record<string, unknown>;
@@ -132,7 +84,7 @@ export function configFromDocker(body: unknown): ContainerConfig {
   let entrypoint = b.Entrypoint;
   if (Array.isArray(entrypoint) && entrypoint.length === 1 && entrypoint[0] === "") entrypoint = [];
   const networkMode = typeof host.NetworkMode === "string" && host.NetworkMode ? host.NetworkMode : undefined;
-  return parseContainerConfig({
+  return {
     image: b.Image,
     cmd: b.Cmd,
     entrypoint,
@@ -160,7 +112,9 @@ export function configFromDocker(body: unknown): ContainerConfig {
       typeof rp.Name === "string" && rp.Name
         ? { name: rp.Name, maximumRetryCount: rp.MaximumRetryCount }
         : undefined,
-  });
+    logOptions: logOptionsFromDocker(b),
+    ...(b.StdinOnce === true ? { stdinOnce: true } : {}),
+  };
 }
 
 function ago(iso: string, nowMs: number): string {
@@ -199,35 +153,6 @@ export function dockerMounts(c: ContainerConfig): Record<string, unknown>[] {
   }));
 }
 
-/**
- * Whether a volume passes `docker volume ls --filter` (`name` substring, `label` k or k=v,
- * `dangling` true/false given its users). Unknown filters are refused. Pure.
- */
-export function volumeMatches(
-  v: { Name: string; Labels: Record<string, string> },
-  users: number,
-  filters: Record<string, string[]>,
-): boolean {
-  for (const [key, values] of Object.entries(filters)) {
-    if (!values.length) continue;
-    if (key === "name" && !values.some((n) => v.Name.includes(n))) return false;
-    else if (key === "label") {
-      for (const l of values) {
-        const [k, val] = l.includes("=")
-          ? [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]
-          : [l, undefined];
-        if (!(k in v.Labels) || (val !== undefined && v.Labels[k] !== val)) return false;
-      }
-    } else if (key === "dangling") {
-      const want = values.some((d) => d === "true" || d === "1");
-      if ((users === 0) !== want) return false;
-    } else if (key === "driver") {
-      if (!values.includes("local")) return false;
-    } else if (key !== "name") throw new EngineError("INVALID_ARGUMENT", `invalid filter '${key}'`);
-  }
-  return true;
-}
-
 /** Docker's `filters` query: `{"k":["v"]}` or the old `{"k":{"v":true}}`. Pure. */
 export function parseFilters(text: string | null): Record<string, string[]> {
   if (!text) return {};
@@ -262,6 +187,23 @@ export function dockerSummary(r: ContainerRecord, nowMs = Date.now()): Record<st
   };
 }
 
+/** The `State` of `GET /containers/{id}/json`. Pure. */
+function dockerState(r: ContainerRecord): Record<string, unknown> {
+  return {
+    Status: r.status,
+    Running: r.status === "running",
+    Paused: false,
+    Restarting: false,
+    OOMKilled: false,
+    Dead: false,
+    Pid: r.pid,
+    ExitCode: r.exitCode,
+    Error: r.error,
+    StartedAt: r.startedAt,
+    FinishedAt: r.finishedAt,
+  };
+}
+
 /** GET /containers/{id}/json. Pure. */
 export function dockerInspect(r: ContainerRecord, logPath: string, rootfs: string): Record<string, unknown> {
   const c = r.config;
@@ -270,19 +212,7 @@ export function dockerInspect(r: ContainerRecord, logPath: string, rootfs: strin
     Created: r.createdAt,
     Path: (c.entrypoint ?? c.cmd ?? [])[0] ?? "",
     Args: [...(c.entrypoint ?? []), ...(c.cmd ?? [])].slice(1),
-    State: {
-      Status: r.status,
-      Running: r.status === "running",
-      Paused: false,
-      Restarting: false,
-      OOMKilled: false,
-      Dead: false,
-      Pid: r.pid,
-      ExitCode: r.exitCode,
-      Error: r.error,
-      StartedAt: r.startedAt,
-      FinishedAt: r.finishedAt,
-    },
+    State: dockerState(r),
     Image: r.imageId,
     LogPath: logPath,
     Name: `/${r.name}`,

@@ -1,15 +1,16 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { parseContainerConfig } from "../containers/config.js";
+import { parseBind } from "../containers/mount-spec.js";
 import type { ContainerRecord } from "../containers/store.js";
-import { apiPath, progressLine } from "./docker.js";
-import {
-  configFromDocker,
-  dockerSummary,
-  parseBind,
-  parseFilters,
-  statusText,
-  volumeMatches,
-} from "./docker-types.js";
+import { volumeMatches } from "../volume-operations.js";
+import { progressLine } from "./docker-images.js";
+import { createInputFromDocker, dockerSummary, parseFilters, statusText } from "./docker-types.js";
+
+/** What the container service makes of a Docker create body. */
+const configFromDocker = (body: unknown) => parseContainerConfig(createInputFromDocker(body));
+
+import { apiPath } from "./router.js";
 
 test("Docker create bodies become engine configs; bad port bindings are refused", () => {
   const c = configFromDocker({

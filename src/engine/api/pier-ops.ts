@@ -1,155 +1,114 @@
 /**
  * pier's own API (`/v1`, docs/engine-api.yaml) for operations: pause/unpause, stats, events,
- * image tag/remove/prune, volumes, container prune and `system info|df|prune`. The documents
- * are Docker's (the same functions serve the Docker socket), so both APIs agree.
+ * image tag/remove/prune, volumes, container prune and `system info|df|prune`. Prune and removal
+ * reports are the engine's own types; `info`, `df`, `stats` and `events` are Docker's documents
+ * (the `--format` templates of `pier system info|df` name Docker's fields).
  */
-import { randomBytes } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { ContainerService } from "../containers/service.js";
 import { EngineError } from "../error.js";
-import { eventLog } from "../events.js";
-import { pruneImages, removeImage } from "./docker-images.js";
-import {
-  dockerInfo,
-  pruneContainers,
-  pruneVolumes,
-  streamEvents,
-  streamStats,
-  systemDf,
-} from "./docker-system.js";
-import { parseFilters, volumeMatches } from "./docker-types.js";
+import { parseFilters } from "./docker-types.js";
+import { dfDocument, infoDocument } from "./documents.js";
 import { flag, readJson, sendJson } from "./http.js";
+import type { Call, Route } from "./router.js";
+import { containerPause, containerStats, containerUnpause, systemEvents } from "./shared-handlers.js";
 
-/** Handles the operations routes of pier's API (`path` without `/v1`); false when not one. */
-export async function pierOpsRoutes(
-  svc: ContainerService,
-  req: IncomingMessage,
-  res: ServerResponse,
-  method: string,
-  path: string,
-  q: URLSearchParams,
-): Promise<boolean> {
-  const filters = () => parseFilters(q.get("filters"));
-  if (method === "GET" && path === "/system/info") {
-    sendJson(res, 200, await dockerInfo(svc));
-    return true;
-  }
-  if (method === "GET" && path === "/system/df") {
-    sendJson(res, 200, await systemDf(svc));
-    return true;
-  }
-  if (method === "POST" && path === "/system/prune") {
-    req.resume();
-    // As `docker system prune`: stopped containers, unused images with `all`, volumes with `volumes`.
-    const containers = await pruneContainers(svc, {});
-    const images = await pruneImages(svc, flag(q, "all") ? { dangling: ["false"] } : {});
-    const volumes = flag(q, "volumes")
-      ? await pruneVolumes(svc, {})
-      : { VolumesDeleted: null, SpaceReclaimed: 0 };
-    sendJson(res, 200, {
-      ContainersDeleted: containers.ContainersDeleted,
-      ImagesDeleted: images.ImagesDeleted,
-      VolumesDeleted: volumes.VolumesDeleted,
-      SpaceReclaimed: containers.SpaceReclaimed + images.SpaceReclaimed + volumes.SpaceReclaimed,
-    });
-    return true;
-  }
-  if (method === "GET" && path === "/events") {
-    await streamEvents(svc, res, q);
-    return true;
-  }
-  if (method === "POST" && path === "/containers/prune") {
-    req.resume();
-    sendJson(res, 200, await pruneContainers(svc, filters()));
-    return true;
-  }
-  if (method === "POST" && path === "/images/prune") {
-    req.resume();
-    sendJson(res, 200, await pruneImages(svc, flag(q, "all") ? { dangling: ["false"] } : {}));
-    return true;
-  }
-  if (method === "POST" && path === "/volumes/prune") {
-    req.resume();
-    sendJson(res, 200, await pruneVolumes(svc, filters()));
-    return true;
-  }
-  if (method === "GET" && path === "/volumes") {
-    const f = filters();
-    const all = await svc.volumes.list();
-    sendJson(
-      res,
-      200,
-      all.filter((v) => volumeMatches(v, svc.volumeUsers(v.Name).length, f)),
-    );
-    return true;
-  }
-  if (method === "POST" && path === "/volumes") {
-    const body = (await readJson(req)) as { name?: unknown; labels?: unknown };
-    if (body.name !== undefined && typeof body.name !== "string")
-      throw new EngineError("INVALID_ARGUMENT", "name must be a string");
-    const labels = body.labels ?? {};
-    if (
-      typeof labels !== "object" ||
-      labels === null ||
-      Object.values(labels).some((v) => typeof v !== "string")
-    )
-      throw new EngineError("INVALID_ARGUMENT", "labels must map strings to strings");
-    const name = body.name || randomBytes(32).toString("hex");
-    if (await svc.volumes.ensure(name, labels as Record<string, string>))
-      eventLog(svc).record("volume", "create", name, { driver: "local" });
-    sendJson(res, 201, svc.volumes.inspect(name));
-    return true;
-  }
-  const vol = /^\/volumes\/([^/]+)$/.exec(path);
-  if (vol) {
-    const name = decodeURIComponent(vol[1]!);
-    req.resume();
-    if (method === "GET") {
-      sendJson(res, 200, svc.volumes.inspect(name));
-      return true;
-    }
-    if (method === "DELETE") {
-      await svc.removeVolume(name);
-      eventLog(svc).record("volume", "destroy", name, { driver: "local" });
-      res.writeHead(204).end();
-      return true;
-    }
-    return false;
-  }
-  const img = /^\/images\/(.+?)(?:\/(tag))?$/.exec(path);
-  if (img && path !== "/images/pull") {
-    const ref = decodeURIComponent(img[1]!);
-    if (method === "DELETE" && !img[2]) {
-      req.resume();
-      sendJson(res, 200, await removeImage(svc, ref, flag(q, "force")));
-      return true;
-    }
-    if (method === "POST" && img[2] === "tag") {
-      const body = (await readJson(req)) as { target?: unknown };
-      if (typeof body.target !== "string" || !body.target)
-        throw new EngineError("INVALID_ARGUMENT", "target is required");
-      sendJson(res, 201, { name: await svc.images.tag(ref, body.target) });
-      return true;
-    }
-    return false;
-  }
-  const c = /^\/containers\/([^/]+)\/(pause|unpause|stats)$/.exec(path);
-  if (!c) return false;
-  const ref = decodeURIComponent(c[1]!);
-  req.resume();
-  if (method === "POST" && c[2] === "pause") {
-    await svc.pause(ref);
-    res.writeHead(204).end();
-    return true;
-  }
-  if (method === "POST" && c[2] === "unpause") {
-    await svc.unpause(ref);
-    res.writeHead(204).end();
-    return true;
-  }
-  if (method === "GET" && c[2] === "stats") {
-    await streamStats(svc, ref, res, q);
-    return true;
-  }
-  return false;
+async function systemInfo({ engine, res }: Call) {
+  sendJson(res, 200, infoDocument(await engine.system.info()));
 }
+
+async function systemDf({ engine, res }: Call) {
+  sendJson(res, 200, dfDocument(await engine.system.df()));
+}
+
+async function systemPrune({ engine, res, query }: Call) {
+  const system = engine.system;
+  sendJson(res, 200, await system.prune({ allImages: flag(query, "all"), volumes: flag(query, "volumes") }));
+}
+
+async function systemPruneContainers({ engine, res, query }: Call) {
+  const system = engine.system;
+  sendJson(res, 200, await system.pruneContainers(parseFilters(query.get("filters"))));
+}
+
+/** The system routes of pier's API (paths without `/v1`). */
+const pierSystemRoutes: readonly Route[] = [
+  ["GET", /^\/system\/info$/, systemInfo],
+  ["GET", /^\/system\/df$/, systemDf],
+  ["POST", /^\/system\/prune$/, systemPrune],
+  ["GET", /^\/events$/, systemEvents],
+  ["POST", /^\/containers\/prune$/, systemPruneContainers],
+];
+
+async function volumeList({ engine, res, query }: Call) {
+  sendJson(res, 200, await engine.volumes.list(parseFilters(query.get("filters"))));
+}
+
+async function volumeCreate({ engine, req, res }: Call) {
+  const volumes = engine.volumes;
+  const body = (await readJson(req)) as { name?: unknown; labels?: unknown };
+  if (body.name !== undefined && typeof body.name !== "string")
+    throw new EngineError("INVALID_ARGUMENT", "name must be a string");
+  sendJson(res, 201, await volumes.create({ name: body.name, labels: body.labels ?? {} }));
+}
+
+function volumeInspect({ engine, res, params }: Call) {
+  return sendJson(res, 200, engine.volumes.inspect(params[0]!));
+}
+
+async function volumeRemove({ engine, res, params }: Call) {
+  const volumes = engine.volumes;
+  await volumes.remove(params[0]!);
+  res.writeHead(204).end();
+}
+
+async function volumePrune({ engine, res, query }: Call) {
+  const volumes = engine.volumes;
+  sendJson(res, 200, await volumes.prune(parseFilters(query.get("filters"))));
+}
+
+/** The volume routes of pier's API. */
+const pierVolumeRoutes: readonly Route[] = [
+  ["GET", /^\/volumes$/, volumeList],
+  ["POST", /^\/volumes$/, volumeCreate],
+  ["POST", /^\/volumes\/prune$/, volumePrune],
+  ["GET", /^\/volumes\/([^/]+)$/, volumeInspect],
+  ["DELETE", /^\/volumes\/([^/]+)$/, volumeRemove],
+];
+
+async function imageRemove({ engine, res, params, query }: Call) {
+  const images = engine.images;
+  sendJson(res, 200, await images.remove(params[0]!, flag(query, "force")));
+}
+
+async function imageTag({ engine, req, res, params }: Call) {
+  const images = engine.images;
+  const body = (await readJson(req)) as { target?: unknown };
+  if (typeof body.target !== "string" || !body.target)
+    throw new EngineError("INVALID_ARGUMENT", "target is required");
+  sendJson(res, 201, { name: await images.tag(params[0]!, body.target) });
+}
+
+async function imagePrune({ engine, res, query }: Call) {
+  sendJson(res, 200, await engine.images.prune(flag(query, "all")));
+}
+
+/** Image removal, tag and prune of pier's API. */
+const pierImageOpsRoutes: readonly Route[] = [
+  ["POST", /^\/images\/prune$/, imagePrune],
+  ["POST", /^\/images\/(.+)\/tag$/, imageTag],
+  ["DELETE", /^\/images\/(.+)$/, imageRemove],
+];
+
+/** Pause, unpause and stats of pier's API. */
+const pierContainerOpsRoutes: readonly Route[] = [
+  ["POST", /^\/containers\/([^/]+)\/pause$/, containerPause],
+  ["POST", /^\/containers\/([^/]+)\/unpause$/, containerUnpause],
+  ["GET", /^\/containers\/([^/]+)\/stats$/, containerStats],
+];
+
+/** The operations routes of pier's API (paths without `/v1`). */
+export const pierOpsRoutes: readonly Route[] = [
+  ...pierSystemRoutes,
+  ...pierVolumeRoutes,
+  ...pierImageOpsRoutes,
+  ...pierContainerOpsRoutes,
+];

@@ -1,152 +1,173 @@
 /**
  * pier's own REST API (`/v1/...`, described in `docs/engine-api.yaml`), which the `pier` CLI
- * uses. Bodies are the engine's own types; errors are `{"message","code"}` with the status of
- * {@link statusFor}; streams (logs, pull progress) are JSON lines.
+ * uses, as one route table over the engine. Bodies are the engine's own types; errors are
+ * `{"message","code"}` with the status of `statusFor`; streams (logs, pull progress) are
+ * JSON lines.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { PIER_VERSION } from "../../cli/version.js";
-import { parseContainerConfig } from "../containers/config.js";
-import type { ContainerService, WaitCondition } from "../containers/service.js";
+import { PIER_VERSION } from "../../common/version.js";
+import type { ContainerCreateInput } from "../containers/config.js";
+import type { WaitCondition } from "../containers/service.js";
+import type { Engine } from "../engine.js";
 import { EngineError } from "../error.js";
 import { readLogs } from "../logs.js";
-import { apiPath } from "./docker.js";
-import { ExecService } from "./exec.js";
 import { clientGone, flag, intParam, readJson, sendError, sendJson, timeParam } from "./http.js";
 import { pierNetworkRoutes, withNetworkView } from "./pier-networks.js";
 import { pierOpsRoutes } from "./pier-ops.js";
 import { pierTtyRoutes } from "./pier-tty.js";
+import { apiPath, type Call, matchRoute, type Route } from "./router.js";
+import { containerKill } from "./shared-handlers.js";
 
 /** Version of pier's own API (the path prefix). */
 export const PIER_API_VERSION = "v1";
 
+async function containerCreate({ engine, req, res }: Call) {
+  const input = (await readJson(req)) as ContainerCreateInput;
+  const name = input.name;
+  if (name !== undefined && typeof name !== "string")
+    throw new EngineError("INVALID_ARGUMENT", "name must be a string");
+  // A client that goes away stops the unpack of the image's layers.
+  sendJson(res, 201, await engine.containers.createFrom(input, name || undefined, clientGone(res)));
+}
+
+function containerList({ engine, res, query }: Call) {
+  const svc = engine.containers;
+  const all = flag(query, "all");
+  const rows = svc.list().filter((c) => all || c.status === "running");
+  sendJson(
+    res,
+    200,
+    rows.map((c) => withNetworkView(engine, c)),
+  );
+}
+
+function containerInspect({ engine, res, params }: Call) {
+  return sendJson(res, 200, withNetworkView(engine, engine.containers.find(params[0]!)));
+}
+
+async function containerRemove({ engine, res, params, query }: Call) {
+  const svc = engine.containers;
+  await svc.remove(params[0]!, flag(query, "force"));
+  res.writeHead(204).end();
+}
+
+async function containerStart({ engine, res, params }: Call) {
+  sendJson(res, 200, await engine.containers.start(params[0]!));
+}
+
+async function containerStop({ engine, res, params, query }: Call) {
+  const svc = engine.containers;
+  await svc.stop(params[0]!, intParam(query, "timeout"));
+  sendJson(res, 200, svc.find(params[0]!));
+}
+
+async function containerRestart({ engine, res, params, query }: Call) {
+  const svc = engine.containers;
+  sendJson(res, 200, await svc.restart(params[0]!, intParam(query, "timeout")));
+}
+
+async function containerWait({ engine, res, params, query }: Call) {
+  const svc = engine.containers;
+  const waiting = svc.wait(params[0]!, (query.get("condition") || "not-running") as WaitCondition);
+  res.writeHead(200, { "Content-Type": "application/json" });
+  res.flushHeaders();
+  res.end(JSON.stringify(await waiting));
+}
+
+async function containerLogs({ engine, res, params, query }: Call) {
+  const svc = engine.containers;
+  const rec = svc.find(params[0]!);
+  const tail = intParam(query, "tail");
+  const since = timeParam(query, "since");
+  const until = timeParam(query, "until");
+  res.writeHead(200, { "Content-Type": "application/x-ndjson" });
+  const ac = new AbortController();
+  res.once("close", () => ac.abort());
+  for await (const e of readLogs(svc.logPath(rec.id), {
+    follow: flag(query, "follow"),
+    ...(tail !== undefined ? { tail } : {}),
+    ...(since !== undefined ? { since } : {}),
+    ...(until !== undefined ? { until } : {}),
+    done: () => svc.store.get(rec.id)?.status !== "running",
+    wake: (notify) => svc.onEnd(rec.id, notify),
+    signal: ac.signal,
+  })) {
+    if (!res.write(`${JSON.stringify(e)}\n`)) await new Promise((r) => res.once("drain", r));
+  }
+  res.end();
+}
+
+const one = (verb: string) => new RegExp(`^/containers/([^/]+)/${verb}$`);
+
+/** The container routes of pier's API (paths without `/v1`). */
+const pierContainerRoutes: readonly Route[] = [
+  ["GET", /^\/containers$/, containerList],
+  ["GET", /^\/containers\/([^/]+)$/, containerInspect],
+  ["DELETE", /^\/containers\/([^/]+)$/, containerRemove],
+  ["GET", one("logs"), containerLogs],
+  ["POST", /^\/containers$/, containerCreate],
+  ["POST", one("start"), containerStart],
+  ["POST", one("stop"), containerStop],
+  ["POST", one("restart"), containerRestart],
+  ["POST", one("kill"), containerKill],
+  ["POST", one("wait"), containerWait],
+];
+
+const imageList = async ({ engine, res }: Call) => sendJson(res, 200, await engine.images.list());
+
+async function imagePull({ engine, req, res }: Call) {
+  const body = (await readJson(req)) as { ref?: unknown };
+  if (typeof body.ref !== "string" || !body.ref) throw new EngineError("INVALID_ARGUMENT", "ref is required");
+  let started = false;
+  const line = (v: unknown) => {
+    if (!started) {
+      started = true;
+      res.writeHead(200, { "Content-Type": "application/x-ndjson" });
+    }
+    res.write(`${JSON.stringify(v)}\n`);
+  };
+  try {
+    const result = await engine.images.pull(body.ref, (e) => line({ progress: e }));
+    line({ done: { digest: result.digest } });
+    res.end();
+  } catch (err) {
+    if (!started) throw err;
+    res.end(`${JSON.stringify({ error: { message: (err as Error).message } })}\n`);
+  }
+}
+
+/** The image routes of pier's API: list and pull (JSON lines of progress, then `done`). */
+const pierImageRoutes: readonly Route[] = [
+  ["GET", /^\/images$/, imageList],
+  ["POST", /^\/images\/pull$/, imagePull],
+];
+
+function version({ engine, res }: Call) {
+  sendJson(res, 200, { version: PIER_VERSION, api: PIER_API_VERSION, snapshotter: engine.snapshots.driver });
+}
+
+/** Every route of pier's API (paths without `/v1`), in matching order. */
+export const pierRoutes: readonly Route[] = [
+  ["GET", /^\/version$/, version],
+  ...pierImageRoutes,
+  ...pierTtyRoutes,
+  ...pierOpsRoutes,
+  ...pierNetworkRoutes,
+  ...pierContainerRoutes,
+];
+
 /** Handles one request of pier's own API. */
-export function pierApi(svc: ContainerService): (req: IncomingMessage, res: ServerResponse) => void {
-  const execs = new ExecService(svc);
+export function pierApi(engine: Engine): (req: IncomingMessage, res: ServerResponse) => void {
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const { path: full, query: q } = apiPath(req.url ?? "/");
+    const { path: full, query } = apiPath(req.url ?? "/");
     const method = req.method ?? "GET";
     if (!full.startsWith("/v1/"))
       throw new EngineError("NOT_FOUND", `no such API path ${full} (this is pier API v1)`);
     const path = full.slice(3);
-    if (method === "GET" && path === "/version") {
-      sendJson(res, 200, { version: PIER_VERSION, api: PIER_API_VERSION, snapshotter: svc.snapshots.driver });
-      return;
-    }
-    if (method === "GET" && path === "/images") {
-      sendJson(res, 200, await svc.images.list());
-      return;
-    }
-    if (method === "POST" && path === "/images/pull") {
-      const body = (await readJson(req)) as { ref?: unknown };
-      if (typeof body.ref !== "string" || !body.ref)
-        throw new EngineError("INVALID_ARGUMENT", "ref is required");
-      const ref = body.ref;
-      let started = false;
-      const line = (v: unknown) => {
-        if (!started) {
-          started = true;
-          res.writeHead(200, { "Content-Type": "application/x-ndjson" });
-        }
-        res.write(`${JSON.stringify(v)}\n`);
-      };
-      try {
-        const result = await svc.images.pull(ref, (e) => line({ progress: e }));
-        line({ done: { digest: result.digest } });
-        res.end();
-      } catch (err) {
-        if (!started) throw err;
-        res.end(`${JSON.stringify({ error: { message: (err as Error).message } })}\n`);
-      }
-      return;
-    }
-    if (method === "POST" && path === "/containers") {
-      const body = await readJson(req);
-      const config = parseContainerConfig(body);
-      const name = (body as { name?: unknown }).name;
-      if (name !== undefined && typeof name !== "string")
-        throw new EngineError("INVALID_ARGUMENT", "name must be a string");
-      sendJson(res, 201, await svc.create(config, name || undefined, clientGone(res)));
-      return;
-    }
-    if (method === "GET" && path === "/containers") {
-      const all = flag(q, "all");
-      sendJson(
-        res,
-        200,
-        svc
-          .list()
-          .filter((c) => all || c.status === "running")
-          .map((c) => withNetworkView(svc, c)),
-      );
-      return;
-    }
-    if (await pierTtyRoutes(svc, execs, req, res, path, q)) return;
-    if (await pierOpsRoutes(svc, req, res, method, path, q)) return;
-    if (await pierNetworkRoutes(svc, req, res, method, path)) return;
-    const m = /^\/containers\/([^/]+)(?:\/([a-z]+))?$/.exec(path);
-    if (!m) throw new EngineError("NOT_FOUND", `no such API path ${full}`);
-    const ref = decodeURIComponent(m[1]!);
-    const verb = m[2] ?? "";
-    req.resume();
-    if (method === "GET" && verb === "") {
-      sendJson(res, 200, withNetworkView(svc, svc.find(ref)));
-      return;
-    }
-    if (method === "DELETE" && verb === "") {
-      await svc.remove(ref, flag(q, "force"));
-      res.writeHead(204).end();
-      return;
-    }
-    if (method === "POST" && verb === "start") {
-      sendJson(res, 200, await svc.start(ref));
-      return;
-    }
-    if (method === "POST" && verb === "stop") {
-      await svc.stop(ref, intParam(q, "timeout"));
-      sendJson(res, 200, svc.find(ref));
-      return;
-    }
-    if (method === "POST" && verb === "restart") {
-      sendJson(res, 200, await svc.restart(ref, intParam(q, "timeout")));
-      return;
-    }
-    if (method === "POST" && verb === "kill") {
-      await svc.kill(ref, q.get("signal") || "SIGKILL");
-      res.writeHead(204).end();
-      return;
-    }
-    if (method === "POST" && verb === "wait") {
-      const cond = (q.get("condition") || "not-running") as WaitCondition;
-      const waiting = svc.wait(ref, cond);
-      res.writeHead(200, { "Content-Type": "application/json" });
-      res.flushHeaders();
-      const r = await waiting;
-      res.end(JSON.stringify({ exitCode: r.StatusCode, error: r.Error?.Message ?? null }));
-      return;
-    }
-    if (method === "GET" && verb === "logs") {
-      const rec = svc.find(ref);
-      const tail = intParam(q, "tail");
-      const since = timeParam(q, "since");
-      const until = timeParam(q, "until");
-      res.writeHead(200, { "Content-Type": "application/x-ndjson" });
-      const ac = new AbortController();
-      res.once("close", () => ac.abort());
-      for await (const e of readLogs(svc.logPath(rec.id), {
-        follow: flag(q, "follow"),
-        ...(tail !== undefined ? { tail } : {}),
-        ...(since !== undefined ? { since } : {}),
-        ...(until !== undefined ? { until } : {}),
-        done: () => svc.store.get(rec.id)?.status !== "running",
-        wake: (notify) => svc.onEnd(rec.id, notify),
-        signal: ac.signal,
-      })) {
-        if (!res.write(`${JSON.stringify(e)}\n`)) await new Promise((r) => res.once("drain", r));
-      }
-      res.end();
-      return;
-    }
-    throw new EngineError("NOT_FOUND", `no such API path ${method} ${full}`);
+    const found = matchRoute(pierRoutes, method, path);
+    if (!found) throw new EngineError("NOT_FOUND", `no such API path ${method} ${full}`);
+    if (method !== "POST") req.resume();
+    await found.route[2]({ engine, req, res, method, path, query, params: found.params });
   }
   return (req, res) => {
     route(req, res).catch((err) => sendError(res, err));

@@ -168,6 +168,15 @@ export function parseRestartPolicy(text: string): RestartPolicy {
   return m[2] === undefined ? { name } : { name, maximumRetryCount: Number(m[2]) };
 }
 
+/**
+ * A create request as a front received it, in the engine's field names but not yet checked:
+ * pier's API body as it is, the Docker API's body mapped field by field. The container
+ * service validates it once ({@link parseContainerConfig}).
+ */
+export type ContainerCreateInput = { readonly [K in keyof ContainerConfig]?: unknown } & {
+  readonly name?: unknown;
+};
+
 /** Validates an untrusted create request (pier's API body); errors name the field. Pure. */
 export function parseContainerConfig(body: unknown): ContainerConfig {
   if (typeof body !== "object" || body === null || Array.isArray(body))

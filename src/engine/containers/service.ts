@@ -15,7 +15,7 @@ import { rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readUserFiles } from "../../image/rootfs-files.js";
-import { resolveInRoot } from "../../layer/resolve.js";
+import { resolveInRoot } from "../../layer/index.js";
 import { runtimeFrontEnd } from "../../runtime/helper.js";
 import { type RuntimeContext, runtimeContext } from "../../runtime/lifecycle/context.js";
 import { createContainer } from "../../runtime/lifecycle/create.js";
@@ -28,10 +28,16 @@ import { EngineError } from "../error.js";
 import type { ImageService } from "../images.js";
 import { logRotation } from "../log-options.js";
 import { exposeAndPublish } from "../network/ports.js";
-import { type ContainerNetworkRequest, NetworkService } from "../network/service.js";
+import type { ContainerNetworkRequest, NetworkService } from "../network/service.js";
 import type { Snapshotter } from "../snapshots/snapshotter.js";
-import { VolumeService } from "../volumes.js";
-import { type ContainerConfig, checkName, containerSpec } from "./config.js";
+import type { VolumeService } from "../volumes.js";
+import {
+  type ContainerConfig,
+  type ContainerCreateInput,
+  checkName,
+  containerSpec,
+  parseContainerConfig,
+} from "./config.js";
 import {
   discardSpareMonitor,
   type MonitorLauncher,
@@ -45,10 +51,10 @@ import { consoleSocketPath, terminalFiles } from "./terminal.js";
 /** Docker's `wait` conditions. */
 export type WaitCondition = "not-running" | "next-exit" | "removed";
 
-/** What `wait` resolves with. */
+/** What `wait` resolves with: the exit code, and the runtime's error when the start failed. */
 export interface WaitResult {
-  StatusCode: number;
-  Error: { Message: string } | null;
+  exitCode: number;
+  error: string | null;
 }
 
 /** Options of {@link ContainerService}. */
@@ -59,8 +65,10 @@ export interface ContainerServiceOptions {
   snapshots: Snapshotter;
   /** Receives one message per notable event (for the daemon's JSON log). */
   log?: (msg: string, fields?: Record<string, unknown>) => void;
-  /** Networks (default: one over `root`/`execRoot` with the default bridge). */
-  networks?: NetworkService;
+  /** Named volumes (`<root>/volumes`). */
+  volumes: VolumeService;
+  /** Networks and each running container's attachment. */
+  networks: NetworkService;
 }
 
 const RUNTIME_MAIN = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "runtime", "cli", "main.js");
@@ -99,9 +107,8 @@ export class ContainerService extends EventEmitter {
     this.snapshots = opts.snapshots;
     this.log = opts.log ?? (() => {});
     this.store = new ContainerStore(join(opts.root, "engine.db"));
-    this.volumes = new VolumeService(opts.root);
-    this.networks =
-      opts.networks ?? new NetworkService({ root: opts.root, execRoot: opts.execRoot, log: this.log });
+    this.volumes = opts.volumes;
+    this.networks = opts.networks;
     this.runtime = runtimeContext(join(opts.execRoot, "runtime"), (m) => this.log(`runtime: ${m}`));
   }
 
@@ -136,6 +143,14 @@ export class ContainerService extends EventEmitter {
   /** Every container, newest first. */
   list(): ContainerRecord[] {
     return this.store.list();
+  }
+
+  /**
+   * Validates a create request from any front (see {@link ContainerCreateInput}) and creates
+   * the container: the one place a create input is checked. `signal`: as {@link create}'s.
+   */
+  createFrom(input: ContainerCreateInput, name?: string, signal?: AbortSignal): Promise<ContainerRecord> {
+    return this.create(parseContainerConfig(input), name, signal);
   }
 
   /**
@@ -477,10 +492,7 @@ export class ContainerService extends EventEmitter {
    */
   wait(ref: string, condition: WaitCondition = "not-running"): Promise<WaitResult> {
     const rec = this.find(ref);
-    const result = (code: number, error = ""): WaitResult => ({
-      StatusCode: code,
-      Error: error ? { Message: error } : null,
-    });
+    const result = (code: number, error = ""): WaitResult => ({ exitCode: code, error: error || null });
     if (condition === "not-running" && rec.status !== "running") {
       return Promise.resolve(result(rec.exitCode, rec.error));
     }
@@ -657,6 +669,26 @@ export class ContainerService extends EventEmitter {
       ...(c.networkAliases ? { aliases: c.networkAliases } : {}),
       ...(c.ipv4Address ? { ip: c.ipv4Address } : {}),
       ...(c.networkMode?.startsWith("container:") ? { join: this.joinTarget(c.networkMode) } : {}),
+    };
+  }
+
+  /** Connects container `ref` to network `network` (id or name), with further `aliases` there. */
+  async connect(ref: string, network: string, aliases: readonly string[] = []): Promise<void> {
+    await this.networks.connect(this.connectRequest(ref), network, aliases);
+  }
+
+  /** Disconnects container `ref` from network `network` (id or name). */
+  async disconnect(ref: string, network: string): Promise<void> {
+    await this.networks.disconnect(this.connectRequest(ref), network);
+  }
+
+  private connectRequest(ref: string): ContainerNetworkRequest {
+    const rec = this.find(ref);
+    return {
+      id: rec.id,
+      name: rec.name,
+      dir: this.dir(rec.id),
+      ...(rec.config.networkMode !== undefined ? { mode: rec.config.networkMode } : {}),
     };
   }
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { logOptionsFromDocker, withLogConfig } from "../api/docker-tty.js";
-import { execTerminal } from "../api/exec.js";
 import { execConfigFromQuery, exitFrame } from "../api/pier-tty.js";
+import { execTerminal } from "../exec.js";
 import { monitorOptionArgs, resizeLine } from "./monitor.js";
 import { consoleSocketPath, controlFifoPath, terminalFiles } from "./terminal.js";
 
@@ -54,12 +54,12 @@ test("Docker's LogConfig in and out; pier's exec query and exit frame", () => {
   });
   const q = new URLSearchParams("cmd=sh&cmd=-c&cmd=true&env=A=1&tty=1&stdin=1&workdir=/w&user=u");
   assert.deepEqual(execConfigFromQuery(q), {
-    Cmd: ["sh", "-c", "true"],
-    Env: ["A=1"],
-    User: "u",
-    WorkingDir: "/w",
-    Tty: true,
-    AttachStdin: true,
+    cmd: ["sh", "-c", "true"],
+    env: ["A=1"],
+    user: "u",
+    workingDir: "/w",
+    tty: true,
+    attachStdin: true,
   });
   assert.throws(() => execConfigFromQuery(new URLSearchParams("tty=1")), /cmd is required/);
   assert.deepEqual([...exitFrame(3).subarray(0, 8)], [3, 0, 0, 0, 0, 0, 0, 14]);

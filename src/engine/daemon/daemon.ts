@@ -1,21 +1,24 @@
 /**
  * The engine daemon as a library: opens the services under `root`/`execRoot`, re-adopts running
  * containers, and serves pier's API and the Docker API on two unix sockets (mode 0660).
- * `close()` stops serving; containers keep running under their monitors.
+ * `close()` stops serving and removes the bridges no container is on; containers keep running
+ * under their monitors.
  */
 import { chmodSync, chownSync, readFileSync } from "node:fs";
 import { mkdir, realpath, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import { join } from "node:path";
-import { defaultSources, loadRegistriesConfig } from "../../remote/registries/config.js";
+import { defaultSources, loadRegistriesConfig } from "../../remote/index.js";
 import { dockerApi } from "../api/docker.js";
 import { pierApi } from "../api/pier.js";
 import { ContainerService } from "../containers/service.js";
+import { Engine } from "../engine.js";
 import { EngineError } from "../error.js";
 import { ImageService } from "../images.js";
 import { NetworkService } from "../network/service.js";
 import { type SnapshotDriver, Snapshotter } from "../snapshots/snapshotter.js";
+import { VolumeService } from "../volumes.js";
 
 /** Settings of {@link startDaemon} (flags and config file of `pierd`). */
 export interface DaemonConfig {
@@ -77,6 +80,8 @@ function groupId(name: string): number | undefined {
 
 /** A serving daemon. */
 export interface RunningDaemon {
+  /** Every operation, as the APIs call them. */
+  engine: Engine;
   containers: ContainerService;
   socket: string;
   dockerSocket: string;
@@ -137,19 +142,23 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     ...(config.network?.defaultBridge ? { defaultBridge: config.network.defaultBridge } : {}),
     ...(config.network?.cniPath ? { cniPath: config.network.cniPath } : {}),
   });
+  const volumes = new VolumeService(config.root);
   const containers = new ContainerService({
     root: config.root,
     execRoot: config.execRoot,
     images,
     snapshots,
     log,
+    volumes,
     networks,
   });
+  // Events are recorded from here on, so `docker events --since` replays what the restore did.
+  const engine = new Engine({ containers, images, volumes, networks, snapshots });
   await containers.restore();
   const socket = config.socket ?? join(config.execRoot, "pier.sock");
   const dockerSocket = config.dockerSocket ?? join(config.execRoot, "docker.sock");
-  const pierServer = createServer(pierApi(containers));
-  const docker = dockerApi(containers);
+  const pierServer = createServer(pierApi(engine));
+  const docker = dockerApi(engine);
   const dockerServer = createServer(docker.request);
   dockerServer.on("upgrade", docker.upgrade);
   for (const s of [pierServer, dockerServer]) {
@@ -197,6 +206,7 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     snapshotter: snapshots.driver,
   });
   return {
+    engine,
     containers,
     socket,
     dockerSocket,
@@ -209,6 +219,8 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
       const closing = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
       for (const s of servers) s.closeAllConnections();
       await Promise.all(closing);
+      // A bridge no container is on goes with its NAT rule (the next start makes it again).
+      await networks.shutdown().catch((e: Error) => log("network shutdown", { error: e.message }));
       containers.close();
       log("pierd stopped");
     },

@@ -12,7 +12,7 @@ import {
   requireDocker,
   type TestDaemon,
   useTestDaemon,
-} from "../test-support.js";
+} from "../../testing/engine.js";
 
 let reg: BusyboxRegistry;
 let d: TestDaemon;

@@ -17,7 +17,7 @@ import {
   startTestDaemon,
   type TestDaemon,
   useTestDaemon,
-} from "../test-support.js";
+} from "../../testing/engine.js";
 
 let reg: BusyboxRegistry;
 let d: TestDaemon;

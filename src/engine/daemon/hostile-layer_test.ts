@@ -11,16 +11,16 @@ import { request } from "node:http";
 import { join } from "node:path";
 import { test } from "node:test";
 import { createGzip } from "node:zlib";
-import { rawEntry, tarOf } from "../../layer/fixtures.js";
 import { MediaType } from "../../oci/media-types.js";
-import { pushBlob, putManifest } from "../../registry/test-support.js";
 import {
   type BusyboxRegistry,
   docker,
   requireDocker,
   type TestDaemon,
   useTestDaemon,
-} from "../test-support.js";
+} from "../../testing/engine.js";
+import { rawEntry, tarOf } from "../../testing/layer-tar.js";
+import { pushBlob, putManifest } from "../../testing/registry.js";
 
 let reg: BusyboxRegistry;
 let d: TestDaemon;

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { Command } from "commander";
-import { PIER_VERSION } from "../../cli/version.js";
+import { PIER_VERSION } from "../../common/version.js";
 import { type DaemonConfig, startDaemon } from "./daemon.js";
 
 const DEFAULT_CONFIG = "/etc/pier/pierd.json";

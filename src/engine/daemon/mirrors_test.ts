@@ -17,7 +17,7 @@ import {
   requireDocker,
   startTestDaemon,
   type TestDaemon,
-} from "../test-support.js";
+} from "../../testing/engine.js";
 
 let reg: BusyboxRegistry;
 let d: TestDaemon;

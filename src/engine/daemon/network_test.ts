@@ -11,7 +11,7 @@ import { request } from "node:http";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { before, test } from "node:test";
-import { type BusyboxRegistry, docker, pier, type TestDaemon, useTestDaemon } from "../test-support.js";
+import { type BusyboxRegistry, docker, pier, type TestDaemon, useTestDaemon } from "../../testing/engine.js";
 
 let reg: BusyboxRegistry;
 let d: TestDaemon;
@@ -396,6 +396,75 @@ test("pierd killed and restarted: a running container keeps its network; one rem
   await docker(d, ["rm", "-f", id]);
   assert.ok(!existsSync(join(d.execRoot, "netns", id)));
   assert.ok(!iptablesRules().includes(`${ip}/32`));
+});
+
+test("pierd stopped cleanly keeps its bridge while a container is on it, and removes it and its NAT rule once none is", async () => {
+  const inspect = await docker(d, [
+    "network",
+    "inspect",
+    "bridge",
+    "--format",
+    '{{index .Options "com.docker.network.bridge.name"}} {{(index .IPAM.Config 0).Subnet}}',
+  ]);
+  const [bridge = "", subnet = ""] = inspect.stdout.trim().split(" ");
+  assert.match(bridge, /^pt[0-9a-f]{8}$/, "a test daemon has its own bridge, not the host's pier0");
+  const masquerade = () => iptablesRules().includes(`-A POSTROUTING -s ${subnet} `);
+  const exists = () => spawnSync("ip", ["link", "show", bridge]).status === 0;
+  const terminate = async () => {
+    const gone = new Promise((r) => d.proc.once("exit", r));
+    d.proc.kill("SIGTERM");
+    await gone;
+  };
+  const r = await docker(d, ["run", "-d", reg.image, "sleep", "60"]);
+  assert.equal(r.status, 0, r.stderr);
+  await terminate();
+  assert.ok(exists() && masquerade(), "a running container keeps the bridge and its NAT rule");
+  await d.restart();
+  await docker(d, ["rm", "-f", r.stdout.trim()]);
+  await terminate();
+  assert.ok(!exists(), `bridge ${bridge} is removed`);
+  assert.ok(!masquerade(), `no masquerade rule for ${subnet} is left`);
+  await d.restart();
+  // The next container makes both again.
+  const again = await docker(d, ["run", "--rm", reg.image, "true"]);
+  assert.equal(again.status, 0, again.stderr);
+  assert.ok(exists() && masquerade());
+});
+
+test("network events are the engine's: create through pier's API, connect, disconnect and rm through Docker's", async () => {
+  const since = String(Date.now() / 1000);
+  const c = await pier(d, ["network", "create", "ev-net"]);
+  assert.equal(c.status, 0, c.stderr);
+  const r = await docker(d, ["run", "-d", "--name", "ev-net-c", reg.image, "sleep", "60"]);
+  assert.equal(r.status, 0, r.stderr);
+  const id = r.stdout.trim();
+  for (const args of [
+    ["network", "connect", "ev-net", "ev-net-c"],
+    ["network", "disconnect", "ev-net", "ev-net-c"],
+    ["rm", "-f", "ev-net-c"],
+    ["network", "rm", "ev-net"],
+  ]) {
+    const step = await docker(d, args);
+    assert.equal(step.status, 0, step.stderr);
+  }
+  const events = await docker(d, [
+    "events",
+    "--since",
+    since,
+    "--until",
+    String(Date.now() / 1000),
+    "--filter",
+    "type=network",
+    "--format",
+    "{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.container}}",
+  ]);
+  assert.equal(events.status, 0, events.stderr);
+  assert.deepEqual(events.stdout.trim().split("\n"), [
+    "create ev-net <no value>",
+    `connect ev-net ${id}`,
+    `disconnect ev-net ${id}`,
+    "destroy ev-net <no value>",
+  ]);
 });
 
 test("pier network create|ls|inspect|rm and pier run --network/-p over pier's own API", async () => {

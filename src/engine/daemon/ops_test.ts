@@ -9,11 +9,6 @@ import { readFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { test } from "node:test";
-import { planRmi } from "../api/docker-images.js";
-import { containerMatches, durationMs, prunableContainer } from "../api/docker-system.js";
-import { restartOnBoot } from "../containers/service.js";
-import { EventLog, eventMatches } from "../events.js";
-import { cpuPercent, dockerStats, parseNetDev, systemCpuNs } from "../stats.js";
 import {
   type BusyboxRegistry,
   docker,
@@ -24,7 +19,14 @@ import {
   startTestDaemon,
   type TestDaemon,
   useTestDaemon,
-} from "../test-support.js";
+} from "../../testing/engine.js";
+import { containerMatches } from "../api/docker-containers.js";
+import { restartOnBoot } from "../containers/service.js";
+import { EventLog, eventMatches } from "../events.js";
+import { planRmi } from "../image-operations.js";
+import { dockerStats, parseNetDev, systemCpuNs } from "../stats.js";
+import { cpuPercent } from "../stats-document.js";
+import { durationMs, prunableContainer } from "../system.js";
 
 let reg: BusyboxRegistry;
 let d: TestDaemon;
@@ -37,9 +39,14 @@ useTestDaemon({
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function raw(method: string, path: string): Promise<{ status: number; body: string }> {
+function raw(
+  method: string,
+  path: string,
+  body?: string,
+  socketPath = d.dockerSocket,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath: d.dockerSocket, method, path }, (res) => {
+    const req = request({ socketPath, method, path }, (res) => {
       let text = "";
       res.on("data", (c: Buffer) => {
         text += c.toString();
@@ -47,9 +54,45 @@ function raw(method: string, path: string): Promise<{ status: number; body: stri
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
     });
     req.on("error", reject);
-    req.end();
+    req.end(body);
   });
 }
+
+test("one engine under both APIs: a pull through either records the same pull event", async () => {
+  // Not a second earlier: the fixture's own pull is not this test's.
+  const since = Date.now() / 1000;
+  const viaPier = await raw("POST", "/v1/images/pull", JSON.stringify({ ref: reg.image }), d.socket);
+  assert.equal(viaPier.status, 200, viaPier.body);
+  assert.match(viaPier.body, /"done":\{"digest":"sha256:/);
+  const [repo, tag] = [
+    reg.image.slice(0, reg.image.lastIndexOf(":")),
+    reg.image.slice(reg.image.lastIndexOf(":") + 1),
+  ];
+  const viaDocker = await raw(
+    "POST",
+    `/v1.41/images/create?fromImage=${encodeURIComponent(repo)}&tag=${tag}`,
+  );
+  assert.equal(viaDocker.status, 200, viaDocker.body);
+  assert.match(viaDocker.body, /Digest: sha256:/);
+  const query = `since=${since}&until=${Date.now() / 1000}&filters=${encodeURIComponent('{"type":["image"],"event":["pull"]}')}`;
+  for (const [socket, path] of [
+    [d.socket, `/v1/events?${query}`],
+    [d.dockerSocket, `/v1.41/events?${query}`],
+  ] as const) {
+    const events = (await raw("GET", path, undefined, socket)).body
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { Action: string; Actor: { ID: string; Attributes: { name: string } } });
+    assert.deepEqual(
+      events.map((e) => [e.Action, e.Actor.ID, e.Actor.Attributes.name]),
+      [
+        ["pull", reg.image, reg.image],
+        ["pull", reg.image, reg.image],
+      ],
+      path,
+    );
+  }
+});
 
 async function logLines(ref: string): Promise<number> {
   return (await docker(d, ["logs", ref])).stdout.split("\n").filter(Boolean).length;
@@ -69,7 +112,12 @@ test("pure: restart decisions on boot, rmi plans, filters, stats maths", () => {
   assert.equal(restartOnBoot(rec("on-failure", 2, 3), false), true);
   assert.equal(restartOnBoot(rec("no"), false), false);
 
-  const img = { id: "sha256:abcdef0123456789", manifest: "sha256:abcdef0123456789", names: ["a:1", "b:1"] };
+  const img = {
+    id: "sha256:c0ffee0123456789",
+    root: "sha256:abcdef0123456789",
+    manifest: "sha256:abcdef0123456789",
+    names: ["a:1", "b:1"],
+  };
   assert.deepEqual(planRmi(img, "a:1", [], false), { untag: ["a:1"], remove: false });
   assert.match(JSON.stringify(planRmi(img, undefined, [], false)), /must be forced/);
   assert.deepEqual(planRmi(img, undefined, [], true), { untag: ["a:1", "b:1"], remove: true });
@@ -332,6 +380,24 @@ test("docker tag, inspect IMAGE, push with progress, rmi untag vs delete, 404 an
   const byId = await docker(d, ["rmi", id]);
   assert.notEqual(byId.status, 0);
   assert.match(byId.stderr, /must be forced\) - image is referenced in multiple repositories/);
+  // One image id everywhere: the config digest, as docker's own (images, inspect, a container's
+  // Image, pier images), and an id prefix finds the image.
+  const manifest = (await (
+    await fetch(`${reg.registry.url}/v2/busybox/manifests/latest`, {
+      headers: { Accept: "application/vnd.oci.image.manifest.v1+json" },
+    })
+  ).json()) as { config: { digest: string } };
+  const configId = manifest.config.digest;
+  assert.equal(id, configId.slice(7, 19));
+  assert.equal((await docker(d, ["inspect", "--format", "{{.Id}}", id])).stdout.trim(), configId);
+  assert.equal((await docker(d, ["inspect", "--format", "{{.Id}}", configId])).stdout.trim(), configId);
+  const user = await docker(d, ["create", "--name", "idcheck", "short:1", "true"]);
+  assert.equal(user.status, 0, user.stderr);
+  assert.equal((await docker(d, ["inspect", "--format", "{{.Image}}", "idcheck"])).stdout.trim(), configId);
+  const ancestor = await docker(d, ["ps", "-a", "-q", "--no-trunc", "--filter", `ancestor=${id}`]);
+  assert.equal(ancestor.stdout.trim(), user.stdout.trim());
+  await docker(d, ["rm", "idcheck"]);
+  assert.ok((await pier(d, ["images", "-q"])).stdout.split("\n").includes(id));
   assert.equal((await docker(d, ["rmi", "short:1"])).stdout.trim(), "Untagged: short:1");
 });
 

@@ -1,7 +1,7 @@
 /** pierd killed with SIGKILL and started again finds its containers, their logs and exit codes. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type BusyboxRegistry, docker, pier, type TestDaemon, useTestDaemon } from "../test-support.js";
+import { type BusyboxRegistry, docker, pier, type TestDaemon, useTestDaemon } from "../../testing/engine.js";
 
 let reg: BusyboxRegistry;
 let d: TestDaemon;

@@ -9,7 +9,6 @@ import { readdirSync, readFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { before, test } from "node:test";
-import { requireTool } from "../../testing/tools.js";
 import {
   type BusyboxRegistry,
   type CommandResult,
@@ -20,7 +19,8 @@ import {
   runCommand,
   type TestDaemon,
   useTestDaemon,
-} from "../test-support.js";
+} from "../../testing/engine.js";
+import { requireTool } from "../../testing/tools.js";
 
 let reg: BusyboxRegistry;
 let d: TestDaemon;

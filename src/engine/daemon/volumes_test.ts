@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { type BusyboxRegistry, docker, pier, type TestDaemon, useTestDaemon } from "../test-support.js";
+import { type BusyboxRegistry, docker, pier, type TestDaemon, useTestDaemon } from "../../testing/engine.js";
 
 let reg: BusyboxRegistry;
 let d: TestDaemon;

@@ -1,21 +1,18 @@
 /**
- * The engine's networks: definitions persisted as CNI conflists under `<root>/networks/`, and
- * per-container attachments — a network namespace at `<execRoot>/netns/<id>`, `lo` up, the
+ * The engine's networks: definitions persisted as CNI conflists under `<root>/networks/`
+ * (`definitions.ts`), and per-container attachments — a network namespace at `<execRoot>/netns/<id>`, `lo` up, the
  * container's network ADDed through CNI with its published ports, and the `/etc/hosts`,
  * `/etc/resolv.conf`, `/etc/hostname` files it gets. Each attachment's state is written to
  * `<execRoot>/network/<id>.json` before anything is created, so a teardown (at exit, at
  * removal, after a failed start, or after a pierd restart) always knows what to undo.
  */
 
-import { spawn, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { createSocket } from "node:dgram";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { hostname as hostHostname } from "node:os";
 import { join } from "node:path";
 import { mountPoints } from "../../runtime/native-mounter.js";
+import { MasqueradeRules, removeBridge } from "./bridges.js";
 import { CniInvoker, DEFAULT_CNI_PATH } from "./cni.js";
 import { type CniResult, containerAddress } from "./cni-result.js";
 import {
@@ -23,11 +20,10 @@ import {
   type CniConflist,
   cniName,
   DEFAULT_NETWORK,
-  definitionFromConflist,
-  masqueradeRule,
   type NetworkDefinition,
   networkConflist,
 } from "./conflist.js";
+import { BUILTIN_MODES, type NetworkCreateRequest, NetworkDefinitions } from "./definitions.js";
 import { NetworkError } from "./error.js";
 import {
   applyDnsOverrides,
@@ -39,26 +35,12 @@ import {
   renderHostname,
   renderHosts,
 } from "./hosts.js";
-import { deleteRule, ensureRule, forwardPolicy } from "./iptables.js";
+import { forwardPolicy } from "./iptables.js";
 import { createNetns, isNetnsMounted, removeNetns } from "./netns.js";
+import { allocatePorts } from "./port-allocation.js";
 import type { PortMapping } from "./ports.js";
 import type { NetworkSpec } from "./spec.js";
-import {
-  collision,
-  contains,
-  DEFAULT_BRIDGE_POOL,
-  defaultGateway,
-  formatSubnet,
-  type HostRoute,
-  PODMAN_DEFAULT_SUBNET,
-  parseIPv4,
-  parseProcRoutes,
-  parseSubnet,
-  pickSubnet,
-  type Subnet,
-  subnetOfAddress,
-  USER_NETWORK_POOL,
-} from "./subnet.js";
+import { contains, parseIPv4, parseSubnet } from "./subnet.js";
 
 /** Options of {@link NetworkService}. */
 export interface NetworkServiceOptions {
@@ -145,12 +127,6 @@ export interface NetworkConnection {
   aliases?: string[];
 }
 
-/** The pseudo networks that have no CNI config. */
-export const BUILTIN_MODES = ["host", "none"] as const;
-
-const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-
-/** Networks and container attachments. */
 /** A small host file's text, or `fallback` when it cannot be read. */
 function readTextOr(path: string, fallback: string): string {
   try {
@@ -160,45 +136,61 @@ function readTextOr(path: string, fallback: string): string {
   }
 }
 
+/**
+ * Networks and container attachments: the definitions (`definitions.ts`), each container's
+ * namespace, CNI ADD/DEL, connections to further networks, hosts files and published ports.
+ */
 export class NetworkService {
   readonly root: string;
   readonly execRoot: string;
   private readonly cni: CniInvoker;
   private readonly log: (msg: string, fields?: Record<string, unknown>) => void;
-  private readonly opts: NetworkServiceOptions;
   /** Serialises hosts-file refreshes (two containers joining at once must both be seen). */
   private hostsQueue: Promise<void> = Promise.resolve();
-  /** Networks whose masquerade rule this process has put in place. */
-  private readonly masqueraded = new Set<string>();
+  /** The masquerade rules this process has put in place. */
+  private readonly masquerade = new MasqueradeRules();
   private policy: { value: string; at: number } | undefined;
   /** CNI ADDs in progress (a teardown waits for them), by container id. */
   private readonly attaching = new Map<string, Promise<unknown>>();
   /** Teardowns in progress, by container id. */
   private readonly inflight = new Map<string, Promise<void>>();
 
+  /** The networks' definitions (conflists under `<root>/networks/`). */
+  readonly definitions: NetworkDefinitions;
+
   constructor(opts: NetworkServiceOptions) {
-    this.opts = opts;
     this.root = opts.root;
     this.execRoot = opts.execRoot;
+    this.definitions = new NetworkDefinitions(
+      opts.root,
+      {
+        ...(opts.defaultSubnet ? { defaultSubnet: opts.defaultSubnet } : {}),
+        ...(opts.defaultBridge ? { defaultBridge: opts.defaultBridge } : {}),
+      },
+      opts.log ?? (() => {}),
+    );
     this.cni = new CniInvoker(opts.cniPath ?? DEFAULT_CNI_PATH);
     this.log = opts.log ?? (() => {});
   }
 
-  private get configDir(): string {
-    return join(this.root, "networks");
+  /** Every network, the default `bridge` first (made on first use). */
+  list(): NetworkDefinition[] {
+    return this.definitions.list();
   }
 
-  private get ipamDir(): string {
-    return join(this.root, "networks", "ipam");
+  /** A network by name, id or unique id prefix; `NOT_FOUND` otherwise. */
+  find(ref: string): NetworkDefinition {
+    return this.definitions.find(ref);
   }
 
-  /**
-   * host-local's data directory for `def`: its shared default for the default network on
-   * `pier0` (every pier daemon on the host shares that bridge, so they must share its address
-   * book), `<root>/networks/ipam` otherwise.
-   */
-  private ipamFor(def: NetworkDefinition): string | undefined {
-    return def.name === DEFAULT_NETWORK && def.bridge === "pier0" ? undefined : this.ipamDir;
+  /** See {@link NetworkDefinitions.resolveMode}. */
+  resolveMode(mode?: string): "host" | "none" | "container" | NetworkDefinition {
+    return this.definitions.resolveMode(mode);
+  }
+
+  /** See {@link NetworkDefinitions.create}. */
+  create(req: NetworkCreateRequest): NetworkDefinition {
+    return this.definitions.create(req);
   }
 
   private stateFile(id: string): string {
@@ -208,159 +200,6 @@ export class NetworkService {
   /** Where a container's network namespace is bound. */
   netnsPath(id: string): string {
     return join(this.execRoot, "netns", id);
-  }
-
-  private configFile(name: string): string {
-    return join(this.configDir, `${name}.conflist`);
-  }
-
-  private hostRoutes(): HostRoute[] {
-    try {
-      return parseProcRoutes(readFileSync("/proc/net/route", "utf8"));
-    } catch {
-      return [];
-    }
-  }
-
-  private write(def: NetworkDefinition): void {
-    mkdirSync(this.configDir, { recursive: true, mode: 0o700 });
-    const file = this.configFile(def.name);
-    const tmp = `${file}.${randomBytes(4).toString("hex")}.tmp`;
-    const ipam = this.ipamFor(def);
-    writeFileSync(tmp, `${JSON.stringify(networkConflist(def, ipam), null, 2)}\n`, { mode: 0o600 });
-    renameSync(tmp, file);
-  }
-
-  /** The default `bridge` network, created on first use with a subnet free on this host. */
-  private ensureDefault(): NetworkDefinition {
-    const file = this.configFile(DEFAULT_NETWORK);
-    if (existsSync(file)) return this.read(DEFAULT_NETWORK);
-    const bridge = this.opts.defaultBridge ?? "pier0";
-    // Every daemon on the host shares the bridge, and the bridge plugin refuses a second
-    // gateway address on it: an existing bridge's subnet is adopted. Otherwise a subnet is
-    // picked that neither a host route nor podman's default network (same 10.88/16) takes.
-    const existing = this.opts.defaultSubnet ? undefined : bridgeAddress(bridge);
-    const adopted = existing ? subnetOfAddress(existing) : undefined;
-    const subnet = this.opts.defaultSubnet
-      ? parseSubnet(this.opts.defaultSubnet)
-      : (adopted?.subnet ?? pickSubnet(DEFAULT_BRIDGE_POOL, podmanSubnets(), this.hostRoutes(), bridge));
-    const def: NetworkDefinition = {
-      name: DEFAULT_NETWORK,
-      id: randomBytes(32).toString("hex"),
-      bridge,
-      subnet: formatSubnet(subnet),
-      gateway: adopted?.gateway ?? defaultGateway(subnet),
-      created: new Date().toISOString(),
-      labels: {},
-    };
-    this.write(def);
-    return def;
-  }
-
-  private read(name: string): NetworkDefinition {
-    const file = this.configFile(name);
-    return definitionFromConflist(JSON.parse(readFileSync(file, "utf8")), file);
-  }
-
-  /** Every network (the default one first), created ones by name. */
-  list(): NetworkDefinition[] {
-    const def = this.ensureDefault();
-    const others = readdirSync(this.configDir)
-      .filter((f) => f.endsWith(".conflist") && f !== `${DEFAULT_NETWORK}.conflist`)
-      .map((f) => {
-        try {
-          return this.read(f.slice(0, -".conflist".length));
-        } catch (err) {
-          this.log(`skipping network config ${f}: ${(err as Error).message}`);
-          return undefined;
-        }
-      })
-      .filter((d): d is NetworkDefinition => d !== undefined)
-      .sort((a, b) => a.name.localeCompare(b.name));
-    return [def, ...others];
-  }
-
-  /** A network by name, id or unique id prefix. Throws `NOT_FOUND` (`network X not found`). */
-  find(ref: string): NetworkDefinition {
-    const all = this.list();
-    const exact = all.find((n) => n.name === ref || n.id === ref);
-    if (exact) return exact;
-    const byPrefix = ref.length >= 1 ? all.filter((n) => n.id.startsWith(ref)) : [];
-    if (byPrefix.length === 1) return byPrefix[0]!;
-    throw new NetworkError("NOT_FOUND", `network ${ref} not found`);
-  }
-
-  /**
-   * Checks a container's network mode; resolves to `host`, `none`, `container` (another
-   * container's namespace, `container:<ref>`, which the caller resolves into
-   * {@link ContainerNetworkRequest.join}) or the network. Throws `NOT_FOUND` for an unknown
-   * network.
-   */
-  resolveMode(mode?: string): "host" | "none" | "container" | NetworkDefinition {
-    if (mode === "host" || mode === "none") return mode;
-    if (mode === undefined || mode === "" || mode === "default") return this.find(DEFAULT_NETWORK);
-    if (mode.startsWith("container:")) return "container";
-    return this.find(mode);
-  }
-
-  /**
-   * Creates a bridge network. `subnet` must not overlap another pier network or a host route;
-   * without it one is picked from Docker's pools. Throws `NAME_CONFLICT` for a used name,
-   * `INVALID_ARGUMENT` for a bad name/subnet/gateway, `INVALID_STATE` for an overlap.
-   */
-  create(req: {
-    name: string;
-    subnet?: string;
-    gateway?: string;
-    labels?: Record<string, string>;
-  }): NetworkDefinition {
-    if (!NAME_RE.test(req.name) || req.name.length > 64)
-      throw new NetworkError(
-        "INVALID_ARGUMENT",
-        `invalid network name ${JSON.stringify(req.name)}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
-      );
-    if ((BUILTIN_MODES as readonly string[]).includes(req.name) || req.name === "default")
-      throw new NetworkError("NAME_CONFLICT", `network with name ${req.name} already exists (pre-defined)`);
-    const all = this.list();
-    if (all.some((n) => n.name === req.name))
-      throw new NetworkError("NAME_CONFLICT", `network with name ${req.name} already exists`);
-    const id = randomBytes(32).toString("hex");
-    const bridge = `br-${id.slice(0, 12)}`;
-    const taken = all.map((n) => parseSubnet(n.subnet));
-    const routes = this.hostRoutes();
-    let subnet: Subnet;
-    if (req.subnet) {
-      subnet = parseSubnet(req.subnet);
-      if (subnet.prefix > 30)
-        throw new NetworkError(
-          "INVALID_ARGUMENT",
-          `subnet ${req.subnet} is too small for containers (at most /30)`,
-        );
-      const why = collision(subnet, taken, routes, bridge);
-      if (why) throw new NetworkError("INVALID_STATE", `cannot create network ${req.name}: ${why}`);
-    } else subnet = pickSubnet(USER_NETWORK_POOL, taken, routes, bridge);
-    let gateway = defaultGateway(subnet);
-    if (req.gateway) {
-      const gw = parseIPv4(req.gateway);
-      if (gw === undefined || !contains(subnet, gw))
-        throw new NetworkError(
-          "INVALID_ARGUMENT",
-          `gateway ${req.gateway} is not an address of ${formatSubnet(subnet)}`,
-        );
-      gateway = req.gateway;
-    }
-    const def: NetworkDefinition = {
-      name: req.name,
-      id,
-      bridge,
-      subnet: formatSubnet(subnet),
-      gateway,
-      created: new Date().toISOString(),
-      labels: req.labels ?? {},
-    };
-    this.write(def);
-    this.log("network created", { name: def.name, id: def.id, subnet: def.subnet });
-    return def;
   }
 
   /**
@@ -386,12 +225,30 @@ export class NetworkService {
         "INVALID_STATE",
         `error while removing network: network ${def.name} id ${def.id} has active endpoints (${all.join(", ")})`,
       );
-    rmSync(this.configFile(def.name), { force: true });
-    await deleteRule("nat", "POSTROUTING", masqueradeRule(def)).catch(() => {});
-    this.masqueraded.delete(def.id);
-    await run("ip", ["link", "del", def.bridge]).catch(() => {});
-    rmSync(join(this.ipamDir, cniName(def)), { recursive: true, force: true });
+    rmSync(this.definitions.configFile(def.name), { force: true });
+    await removeBridge(def, this.masquerade, true);
+    rmSync(join(this.definitions.ipamDir, cniName(def)), { recursive: true, force: true });
     this.log("network removed", { name: def.name, id: def.id });
+  }
+
+  /**
+   * On a clean stop of pierd: removes the bridge and masquerade rule of each network no
+   * container is on (any daemon's: the default bridge may be shared), or of every network with
+   * `evenInUse` (a test daemon's own bridges after its containers were killed). Bridges come
+   * back at the next container's start.
+   */
+  async shutdown(evenInUse = false): Promise<void> {
+    let defs: NetworkDefinition[];
+    try {
+      defs = existsSync(this.definitions.configDir) ? this.list() : [];
+    } catch {
+      return;
+    }
+    for (const def of defs) {
+      if (!evenInUse && this.attachments().some((a) => this.networkIdsOf(a).includes(def.id))) continue;
+      if (await removeBridge(def, this.masquerade, evenInUse))
+        this.log("bridge removed", { network: def.name, bridge: def.bridge });
+    }
   }
 
   /** Every live attachment (containers whose network is set up). */
@@ -517,15 +374,12 @@ export class NetworkService {
       a.networkId = mode.id;
       if (req.ip) a.ip = staticAddress(req.ip, mode);
       a.ports = await this.resolvePorts(req.ports ?? [], req.id);
-      a.conflist = attachmentConflist(networkConflist(mode, this.ipamFor(mode)), {
+      a.conflist = attachmentConflist(networkConflist(mode, this.definitions.ipamFor(mode)), {
         publishes: a.ports.length > 0,
         forwardAccepts: (await this.forwardPolicy()) === "ACCEPT",
         staticIp: a.ip !== undefined,
       });
-      if (!this.masqueraded.has(mode.id)) {
-        await ensureRule("nat", "POSTROUTING", masqueradeRule(mode));
-        this.masqueraded.add(mode.id);
-      }
+      await this.masquerade.ensure(mode);
     }
     await this.saveState(a);
     try {
@@ -589,7 +443,7 @@ export class NetworkService {
   }
 
   private connectionsFile(id: string): string {
-    return join(this.configDir, "endpoints", `${id}.json`);
+    return join(this.definitions.configDir, "endpoints", `${id}.json`);
   }
 
   /** The networks container `id` was connected to beyond its own, in order. */
@@ -607,7 +461,7 @@ export class NetworkService {
       rmSync(file, { force: true });
       return;
     }
-    mkdirSync(join(this.configDir, "endpoints"), { recursive: true, mode: 0o700 });
+    mkdirSync(join(this.definitions.configDir, "endpoints"), { recursive: true, mode: 0o700 });
     writeFileSync(`${file}.tmp`, JSON.stringify(list));
     renameSync(`${file}.tmp`, file);
   }
@@ -616,7 +470,7 @@ export class NetworkService {
   connectedTo(networkId: string): string[] {
     let files: string[];
     try {
-      files = readdirSync(join(this.configDir, "endpoints")).filter((f) => f.endsWith(".json"));
+      files = readdirSync(join(this.definitions.configDir, "endpoints")).filter((f) => f.endsWith(".json"));
     } catch {
       return [];
     }
@@ -644,15 +498,12 @@ export class NetworkService {
       networkId: def.id,
       ifname: `eth${n}`,
       ...(aliases.length ? { aliases: [...aliases] } : {}),
-      conflist: attachmentConflist(networkConflist(def, this.ipamFor(def)), {
+      conflist: attachmentConflist(networkConflist(def, this.definitions.ipamFor(def)), {
         publishes: false,
         forwardAccepts: (await this.forwardPolicy()) === "ACCEPT",
       }),
     };
-    if (!this.masqueraded.has(def.id)) {
-      await ensureRule("nat", "POSTROUTING", masqueradeRule(def));
-      this.masqueraded.add(def.id);
-    }
+    await this.masquerade.ensure(def);
     e.result = await this.cni.add(e.conflist, { containerId: a.id, netns: a.netns, ifname: e.ifname });
     const addr = containerAddress(e.result, e.ifname);
     if (!addr) {
@@ -737,10 +588,6 @@ export class NetworkService {
     return this.policy.value;
   }
 
-  /**
-   * A container's `--add-host` entries; `host-gateway` is its network's gateway (the default
-   * network's for `none` and `host`), the host's address as the container sees it.
-   */
   /** The container a `container:<ref>` mode joins; `INVALID_ARGUMENT` when the caller did not say. */
   private joined(req: ContainerNetworkRequest): { id: string; dir: string } {
     if (!req.join)
@@ -753,6 +600,10 @@ export class NetworkService {
     return req.join;
   }
 
+  /**
+   * A container's `--add-host` entries; `host-gateway` is its network's gateway (the default
+   * network's for `none` and `host`), the host's address as the container sees it.
+   */
   private extraHosts(
     req: ContainerNetworkRequest,
     mode: "host" | "none" | "container" | NetworkDefinition,
@@ -775,34 +626,12 @@ export class NetworkService {
     };
   }
 
-  /**
-   * Host ports: a port another container publishes, or a host process listens on, is refused
-   * (Docker's "already allocated": portmap's DNAT would silently take the port from the host's
-   * listener); 0 gets a free one.
-   */
-  private async resolvePorts(ports: readonly PortMapping[], id: string): Promise<PortMapping[]> {
+  /** Host ports for `ports` of container `id`, none taken by another container (see {@link allocatePorts}). */
+  private resolvePorts(ports: readonly PortMapping[], id: string): Promise<PortMapping[]> {
     const used = this.attachments()
       .filter((a) => a.id !== id)
       .flatMap((a) => a.ports);
-    const out: PortMapping[] = [];
-    for (const p of ports) {
-      const hostPort = await bindPort(p.hostIP, p.hostPort, p.protocol);
-      const clash = used.find(
-        (u) =>
-          u.hostPort === hostPort &&
-          u.protocol === p.protocol &&
-          (u.hostIP === p.hostIP || u.hostIP === "" || p.hostIP === ""),
-      );
-      if (clash)
-        throw new NetworkError(
-          "INVALID_STATE",
-          `Bind for ${p.hostIP || "0.0.0.0"}:${hostPort} failed: port is already allocated`,
-        );
-      const m = { ...p, hostPort };
-      used.push(m);
-      out.push(m);
-    }
-    return out;
+    return allocatePorts(ports, used);
   }
 
   /**
@@ -936,7 +765,7 @@ export class NetworkService {
    */
   private releaseLeakedAddresses(): void {
     const def = this.find(DEFAULT_NETWORK);
-    const dir = join(this.ipamFor(def) ?? "/var/lib/cni/networks", cniName(def));
+    const dir = join(this.definitions.ipamFor(def) ?? "/var/lib/cni/networks", cniName(def));
     let files: string[];
     try {
       files = readdirSync(dir).filter((f) => parseIPv4(f) !== undefined);
@@ -980,67 +809,7 @@ function staticAddress(ip: string, def: NetworkDefinition): string {
 }
 
 /**
- * The first IPv4 address (CIDR) of a network device, from iproute2 (Node's interface list
- * leaves out devices that are down, as an idle bridge is); `undefined` when it has none.
- */
-function bridgeAddress(dev: string): string | undefined {
-  const r = spawnSync("ip", ["-4", "-o", "addr", "show", "dev", dev], { encoding: "utf8" });
-  return r.status === 0 ? /\binet (\S+)/.exec(r.stdout)?.[1] : undefined;
-}
-
-/**
  * The subnets podman's default network will take on this host: its configured one, or 10.88/16
  * when podman is installed without a config (netavark makes `podman0` only while a container
  * runs, so the host's routes do not show it).
  */
-function podmanSubnets(): Subnet[] {
-  try {
-    const conf = JSON.parse(readFileSync("/etc/containers/networks/podman.json", "utf8")) as {
-      subnets?: { subnet?: string }[];
-    };
-    return (conf.subnets ?? []).flatMap((s) => (s.subnet?.includes(".") ? [parseSubnet(s.subnet)] : []));
-  } catch {}
-  return ["/usr/bin/podman", "/usr/local/bin/podman"].some((p) => existsSync(p))
-    ? [parseSubnet(PODMAN_DEFAULT_SUBNET)]
-    : [];
-}
-
-function run(cmd: string, args: string[]): Promise<number | null> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: "ignore" });
-    child.on("error", reject);
-    child.on("close", resolve);
-  });
-}
-
-/**
- * Checks that `port` (0: the kernel's pick of a free one) can be bound on `ip` right now and
- * resolves with it. Throws `INVALID_STATE` when something listens there.
- */
-function bindPort(ip: string, port: number, protocol: "tcp" | "udp"): Promise<number> {
-  const host = ip || "0.0.0.0";
-  const failed = (err: NodeJS.ErrnoException): NetworkError =>
-    err.code === "EADDRINUSE"
-      ? new NetworkError("INVALID_STATE", `Bind for ${host}:${port} failed: port is already allocated`)
-      : err.code === "EADDRNOTAVAIL"
-        ? new NetworkError("INVALID_ARGUMENT", `cannot publish on ${host}: not an address of this host`)
-        : new NetworkError("INVALID_STATE", `Bind for ${host}:${port} failed: ${err.message}`);
-  if (protocol === "udp")
-    return new Promise((resolve, reject) => {
-      const s = createSocket("udp4");
-      s.on("error", (e) => reject(failed(e)));
-      s.bind(port, host, () => {
-        const bound = s.address().port;
-        s.close(() => resolve(bound));
-      });
-    });
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on("error", (e) => reject(failed(e)));
-    s.listen(port, host, () => {
-      const addr = s.address();
-      const bound = typeof addr === "object" && addr ? addr.port : 0;
-      s.close(() => resolve(bound));
-    });
-  });
-}

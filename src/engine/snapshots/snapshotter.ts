@@ -14,7 +14,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { applyLayerFile } from "../../layer/apply-thread.js";
+import { applyLayerFile } from "../../layer/index.js";
 import type { Digest } from "../../oci/digest.js";
 import {
   FS_MAGIC,

@@ -1,7 +1,7 @@
 import type { Readable, Writable } from "node:stream";
 import type { OciLayout } from "../../content/layout.js";
 import type { BlobInfo, ContentStore } from "../../content/store.js";
-import { decompress } from "../../layer/compression.js";
+import { decompress } from "../../layer/index.js";
 import type { Digest } from "../../oci/digest.js";
 import { type Compression, isIndexMediaType, layerCompression } from "../../oci/media-types.js";
 import { hostPlatform, selectManifest } from "../../oci/platform.js";

@@ -1,5 +1,5 @@
 import type { BlobInfo, ContentStore } from "../../content/store.js";
-import { decompress, sniffCompression } from "../../layer/compression.js";
+import { decompress, sniffCompression } from "../../layer/index.js";
 import { Digester } from "../../oci/digest.js";
 import type { Compression } from "../../oci/media-types.js";
 

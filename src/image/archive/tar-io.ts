@@ -5,7 +5,7 @@ import { basename, dirname, join } from "node:path";
 import type { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import * as tar from "tar-stream";
-import { decompress, sniffCompression } from "../../layer/compression.js";
+import { decompress, sniffCompression } from "../../layer/index.js";
 import { normalizeArchivePath } from "./archive-path.js";
 
 type TarHeader = Partial<tar.Header> & { name: string };

@@ -3,9 +3,9 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { digestOf } from "../../oci/digest.js";
 import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
+import { errorCode, startTestRegistry, type TestRegistry } from "../../testing/registry.js";
+import { writeTestLayout } from "../../testing/registry-layout.js";
 import { runTool } from "../../testing/umoci.js";
-import { writeTestLayout } from "../image-fixture.js";
-import { errorCode, startTestRegistry, type TestRegistry } from "../test-support.js";
 import { htpasswdSet } from "./htpasswd.js";
 
 let dir: string;

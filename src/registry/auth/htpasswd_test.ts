@@ -4,7 +4,7 @@ import { request } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
-import { startTestRegistry, type TestRegistry } from "../test-support.js";
+import { startTestRegistry, type TestRegistry } from "../../testing/registry.js";
 import { BcryptPool } from "./bcrypt-pool.js";
 import { Htpasswd, htpasswdSet, parseHtpasswd } from "./htpasswd.js";
 

@@ -1,8 +1,14 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
+import {
+  disposeTree,
+  hostHasV1,
+  requireRoot,
+  startGated,
+  uniqueParent,
+} from "../../testing/runtime-cgroups.js";
 import { containerEvents, watchOom, watchStats } from "./events.js";
 import { openCgroup } from "./manager.js";
-import { disposeTree, hostHasV1, requireRoot, startGated, uniqueParent } from "./testing.js";
 
 describe("event streams on this kernel", async () => {
   const v1 = await hostHasV1();

@@ -10,10 +10,10 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import type { LinuxResources } from "../../oci/runtime-spec/resources.js";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../../testing/busybox.js";
+import { disposeTree, hostHasV1, requireRoot, uniqueParent } from "../../testing/runtime-cgroups.js";
 import { requireTool } from "../../testing/tools.js";
 import { openCgroup } from "./manager.js";
 import { readLayout } from "./mountinfo.js";
-import { disposeTree, hostHasV1, requireRoot, uniqueParent } from "./testing.js";
 
 const RUNC = "/usr/sbin/runc";
 

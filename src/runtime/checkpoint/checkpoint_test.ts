@@ -10,7 +10,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { pierRuntimeCommand, runtimeCmd, scriptSpec, writeBundle } from "../testing.js";
+import { pierRuntimeCommand, runtimeCmd, scriptSpec, writeBundle } from "../../testing/runtime.js";
 import { checkCriuVersion, findCriu } from "./criu-path.js";
 
 /** Why these tests cannot run here, or undefined when CRIU 4 is usable. */

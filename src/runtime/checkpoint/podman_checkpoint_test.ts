@@ -10,7 +10,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { PODMAN_IMAGE, PODMAN_ULIMITS, type PodmanFixture, podmanWithPier } from "../podman-fixture.js";
+import {
+  PODMAN_IMAGE,
+  PODMAN_ULIMITS,
+  type PodmanFixture,
+  podmanWithPier,
+} from "../../testing/runtime-podman.js";
 import { checkCriuVersion, findCriu } from "./criu-path.js";
 
 async function skipReason(): Promise<string | undefined> {

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, it } from "node:test";
-import { pierRuntimeCommand, runtimeCmd, scriptSpec, writeBundle } from "../testing.js";
+import { pierRuntimeCommand, runtimeCmd, scriptSpec, writeBundle } from "../../testing/runtime.js";
 import { checkCriuVersion, findCriu } from "./criu-path.js";
 
 async function skipReason(): Promise<string | undefined> {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { defaultRuntimeSpec, formatSpec } from "../../oci/runtime-spec/default-spec.js";
 import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
-import { runtimeCmd } from "../testing.js";
+import { runtimeCmd } from "../../testing/runtime.js";
 
 test("spec writes runc's default config.json and refuses to overwrite it", async () => {
   const dir = await makeTempDir("pier-cli-");

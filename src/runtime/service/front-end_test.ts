@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
-import { FRONT_END_PATH, scriptSpec, servicePidsOn, writeBundle } from "../testing.js";
+import { FRONT_END_PATH, scriptSpec, servicePidsOn, writeBundle } from "../../testing/runtime.js";
 
 let tmp = "";
 let root = "";

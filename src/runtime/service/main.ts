@@ -2,11 +2,12 @@
 /**
  * Entry of the resident runtime service, started by the `pier-runtime` front end on first use:
  * `main.js --socket PATH`. Exits when idle (PIER_RUNTIME_SERVICE_IDLE_MS, default 60 s) and once
- * its own files changed (see `resident.ts`).
+ * its own files changed (see `src/common/service/resident.ts`).
  */
 import { fileURLToPath } from "node:url";
-import { ensureHelper } from "../helper.js";
-import { runResidentService } from "./resident.js";
+import { runResidentService } from "../../common/service/resident.js";
+import { runCli } from "../cli/cli.js";
+import { ensureHelper, sealedHelperCopy } from "../helper.js";
 
 await runResidentService({
   frontEnd: "pier-runtime",
@@ -17,4 +18,6 @@ await runResidentService({
     ensureHelper(),
   ],
   idleMs: Number(process.env.PIER_RUNTIME_SERVICE_IDLE_MS ?? 60_000),
+  // pier-init is the caller's process: the front end becomes it (the sealed copy when there is one).
+  run: (argv, io) => runCli(argv, { ...io, launch: async () => io.execInCaller(await sealedHelperCopy()) }),
 });

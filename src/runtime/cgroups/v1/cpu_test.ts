@@ -3,8 +3,14 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import {
+  disposeTree,
+  hostHasV1,
+  requireRoot,
+  startGated,
+  uniqueParent,
+} from "../../../testing/runtime-cgroups.js";
 import { openCgroup } from "../manager.js";
-import { disposeTree, hostHasV1, requireRoot, startGated, uniqueParent } from "../testing.js";
 import { planV1Cpu } from "./cpu.js";
 
 describe("planV1Cpu", () => {

@@ -2,8 +2,14 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import {
+  disposeTree,
+  hostHasV1,
+  requireRoot,
+  startGated,
+  uniqueParent,
+} from "../../../testing/runtime-cgroups.js";
 import { openCgroup } from "../manager.js";
-import { disposeTree, hostHasV1, requireRoot, startGated, uniqueParent } from "../testing.js";
 import { emulateDeviceRules, parseDevicesList, planV1Devices, planV1DeviceUpdate } from "./devices.js";
 
 describe("planV1Devices", () => {

@@ -3,7 +3,6 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { makeTempDir, removeTempDir } from "../../../testing/busybox.js";
-import { openCgroup } from "../manager.js";
 import {
   disposeTree,
   hostHasV1,
@@ -12,7 +11,8 @@ import {
   requireRoot,
   startGated,
   uniqueParent,
-} from "../testing.js";
+} from "../../../testing/runtime-cgroups.js";
+import { openCgroup } from "../manager.js";
 
 describe("v1 freezer on this kernel", async () => {
   const v1 = await hostHasV1();

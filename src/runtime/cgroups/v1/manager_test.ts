@@ -4,9 +4,16 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { isPierError } from "../../../errors.js";
+import {
+  disposeTree,
+  hostHasV1,
+  killAll,
+  requireRoot,
+  startGated,
+  uniqueParent,
+} from "../../../testing/runtime-cgroups.js";
 import { openCgroup } from "../manager.js";
 import { readLayout, readOwnCgroups } from "../mountinfo.js";
-import { disposeTree, hostHasV1, killAll, requireRoot, startGated, uniqueParent } from "../testing.js";
 
 const read = async (dir: string, file: string) => (await readFile(join(dir, file), "utf8")).trim();
 

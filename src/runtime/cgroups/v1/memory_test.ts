@@ -3,8 +3,14 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { isPierError } from "../../../errors.js";
+import {
+  disposeTree,
+  hostHasV1,
+  requireRoot,
+  startGated,
+  uniqueParent,
+} from "../../../testing/runtime-cgroups.js";
 import { openCgroup } from "../manager.js";
-import { disposeTree, hostHasV1, requireRoot, startGated, uniqueParent } from "../testing.js";
 import { planV1Memory } from "./memory.js";
 
 const MiB = 1024 * 1024;

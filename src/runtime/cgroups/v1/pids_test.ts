@@ -2,8 +2,15 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import {
+  disposeTree,
+  hostHasV1,
+  killAll,
+  requireRoot,
+  startGated,
+  uniqueParent,
+} from "../../../testing/runtime-cgroups.js";
 import { openCgroup } from "../manager.js";
-import { disposeTree, hostHasV1, killAll, requireRoot, startGated, uniqueParent } from "../testing.js";
 import { pidsMaxValue } from "./pids.js";
 
 describe("pidsMaxValue", () => {

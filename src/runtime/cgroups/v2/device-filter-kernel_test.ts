@@ -12,8 +12,14 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import type { LinuxDeviceCgroup } from "../../../oci/runtime-spec/resources.js";
 import { makeTempDir, removeTempDir } from "../../../testing/busybox.js";
+import {
+  disposeTree,
+  requireRoot,
+  startGated,
+  uniqueParent,
+  v2Layout,
+} from "../../../testing/runtime-cgroups.js";
 import { openCgroup } from "../manager.js";
-import { disposeTree, requireRoot, startGated, uniqueParent, v2Layout } from "../testing.js";
 import { BPF_CGROUP_DEVICE, BPF_PROG_TYPE_CGROUP_DEVICE, DEVICE_FILTER_LICENSE } from "./device-filter.js";
 
 const LOADER = `

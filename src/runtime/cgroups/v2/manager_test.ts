@@ -6,8 +6,15 @@ import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { isPierError } from "../../../errors.js";
 import { makeTempDir, removeTempDir } from "../../../testing/busybox.js";
+import {
+  disposeTree,
+  readCounter,
+  requireRoot,
+  startGated,
+  uniqueParent,
+  v2Layout,
+} from "../../../testing/runtime-cgroups.js";
 import { openCgroup } from "../manager.js";
-import { disposeTree, readCounter, requireRoot, startGated, uniqueParent, v2Layout } from "../testing.js";
 import { readControllers } from "./manager.js";
 
 describe("v2 manager on this kernel's cgroup2 mount", async () => {

@@ -6,7 +6,7 @@
 import { OciLayout } from "../content/layout.js";
 import { LocalContentStore } from "../content/local-store.js";
 import { MediaType } from "../oci/media-types.js";
-import { writeTinyImage } from "../testing/tiny-image.js";
+import { writeTinyImage } from "./tiny-image.js";
 
 /** Writes the fixture layout into `dir`; returns the digests of what it holds. */
 export async function writeTestLayout(dir: string): Promise<{ image: string; index: string }> {

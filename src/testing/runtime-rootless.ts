@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { requireTool } from "./testing.js";
+import { requireTool } from "./runtime.js";
 
 /** The test user's name. */
 export const ROOTLESS_USER = "pier-rootless";

@@ -9,10 +9,10 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Spec } from "../oci/runtime-spec/config.js";
 import { defaultRuntimeSpec } from "../oci/runtime-spec/default-spec.js";
-import { writeBusyboxRootfs } from "../testing/busybox.js";
+import { writeBusyboxRootfs } from "./busybox.js";
 
 /** Path of the compiled CLI entry point next to this module (the one-process command line). */
-export const CLI_PATH = join(dirname(fileURLToPath(import.meta.url)), "cli", "main.js");
+export const CLI_PATH = join(dirname(fileURLToPath(import.meta.url)), "..", "runtime", "cli", "main.js");
 
 /** Path of the native front end (`native/front-end.c`): what podman and users run. */
 export const FRONT_END_PATH = join(

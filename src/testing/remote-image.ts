@@ -6,12 +6,12 @@ import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { join } from "node:path";
-import { LocalContentStore } from "../../content/local-store.js";
-import { type Digest, DigestStream, digestOf } from "../../oci/digest.js";
-import { MediaType } from "../../oci/media-types.js";
-import type { Descriptor, ImageIndex, ImageManifest, Platform } from "../../oci/types.js";
-import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../../testing/busybox.js";
-import { LayoutImage } from "../transports/oci-layout.js";
+import { LocalContentStore } from "../content/local-store.js";
+import { type Digest, DigestStream, digestOf } from "../oci/digest.js";
+import { MediaType } from "../oci/media-types.js";
+import type { Descriptor, ImageIndex, ImageManifest, Platform } from "../oci/types.js";
+import { LayoutImage } from "../remote/transports/oci-layout.js";
+import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "./busybox.js";
 
 async function putJson(store: LocalContentStore, mediaType: string, doc: unknown): Promise<Descriptor> {
   const bytes = Buffer.from(JSON.stringify(doc));

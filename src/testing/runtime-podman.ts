@@ -5,8 +5,8 @@
 import { execFileSync, type SpawnSyncReturns, spawnSync } from "node:child_process";
 import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { writeBusyboxRootfs } from "../testing/busybox.js";
-import { pierRuntimeCommand, requireTool } from "./testing.js";
+import { writeBusyboxRootfs } from "./busybox.js";
+import { pierRuntimeCommand, requireTool } from "./runtime.js";
 
 /** The busybox image every podman fixture has. */
 export const PODMAN_IMAGE = "localhost/pier-busybox:test";

@@ -6,9 +6,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
-import { requireTool } from "../../testing/tools.js";
-import type { Cgroup } from "./cgroup.js";
-import { type OpenCgroupOptions, openCgroup } from "./manager.js";
+import type { Cgroup } from "../runtime/cgroups/cgroup.js";
+import { type OpenCgroupOptions, openCgroup } from "../runtime/cgroups/manager.js";
+import { requireTool } from "./tools.js";
 
 /** busybox-static, which every cgroup test uses as its workload. */
 export const BUSYBOX = "/bin/busybox";
@@ -75,7 +75,7 @@ export async function disposeTree(parent: string, options: Partial<OpenCgroupOpt
 
 /** The host layout, and whether v1 controllers are there (v1 tests skip, saying why, on pure v2 hosts). */
 export async function hostHasV1(): Promise<boolean> {
-  const { readLayout } = await import("./mountinfo.js");
+  const { readLayout } = await import("../runtime/cgroups/mountinfo.js");
   return (await readLayout()).mode !== "unified";
 }
 
@@ -88,8 +88,10 @@ export function requireRoot(): void {
  * A layout that makes `openCgroup` use the v2 code on any host with a cgroup2 mount: the real
  * one on unified hosts, the controller-less `unified` mount on hybrid ones.
  */
-export async function v2Layout(): Promise<import("./mountinfo.js").CgroupLayout | undefined> {
-  const { readLayout } = await import("./mountinfo.js");
+export async function v2Layout(): Promise<
+  import("../runtime/cgroups/mountinfo.js").CgroupLayout | undefined
+> {
+  const { readLayout } = await import("../runtime/cgroups/mountinfo.js");
   const layout = await readLayout();
   return layout.unified ? { mode: "unified", unified: layout.unified, v1: {} } : undefined;
 }

@@ -4,19 +4,21 @@
  * directories, and the stock `docker` CLI pointed at it.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { accessSync, constants, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
+import { NetworkService } from "../engine/network/service.js";
 import { createImage } from "../image/build.js";
 import { ImageStore } from "../image/image-store.js";
-import { startTestRegistry, type TestRegistry } from "../registry/test-support.js";
 import { push } from "../remote/pull.js";
-import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busybox.js";
+import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "./busybox.js";
+import { startTestRegistry, type TestRegistry } from "./registry.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The compiled `pierd` entry point. */
-export const PIERD_MAIN = join(here, "daemon", "main.js");
+export const PIERD_MAIN = join(here, "..", "engine", "daemon", "main.js");
 /** The compiled `pier` CLI entry point (the plain Node.js command line). */
 export const PIER_MAIN = join(here, "..", "cli", "pier.js");
 /** The native front end of the `pier` CLI (`native/front-end.c`): what users run. */
@@ -31,8 +33,18 @@ export function pierCommand(args: readonly string[]): [string, string[]] {
     ? [process.execPath, [PIER_MAIN, ...args]]
     : [PIER_FRONT_END, [...args]];
 }
-/** Where the stock docker CLI is installed on the test machines. */
-export const DOCKER_CLI = "/usr/local/bin/docker";
+/** The stock docker CLI: the first `docker` on PATH, as a shell finds it; `undefined` when none. */
+export function findDocker(path = process.env.PATH ?? ""): string | undefined {
+  for (const dir of path.split(":")) {
+    if (!dir) continue;
+    const candidate = join(dir, "docker");
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {}
+  }
+  return undefined;
+}
 
 /** A registry holding `busybox:latest` (default command `sh`). */
 export interface BusyboxRegistry {
@@ -103,6 +115,9 @@ export async function startTestDaemon(
   const dir = await makeTempDir("pier-engine-");
   const root = join(dir, "root");
   const execRoot = opts.execRoot ?? join(dir, "run");
+  // Its own default bridge (not the host's pier0, which other daemons may share), removed by stop().
+  const bridge = `pt${randomBytes(4).toString("hex")}`;
+  const flags = extra.includes("--bridge") ? extra : [...extra, "--bridge", bridge];
   let log = "";
   const d: TestDaemon = {
     dir,
@@ -114,7 +129,7 @@ export async function startTestDaemon(
     stderr: () => log,
     async restart() {
       log = "";
-      const proc = spawn(process.execPath, [PIERD_MAIN, "--root", root, "--exec-root", execRoot, ...extra], {
+      const proc = spawn(process.execPath, [PIERD_MAIN, "--root", root, "--exec-root", execRoot, ...flags], {
         stdio: ["ignore", "ignore", "pipe"],
       });
       proc.stderr?.on("data", (c: Buffer) => {
@@ -155,6 +170,8 @@ export async function startTestDaemon(
         .map((l) => l.split(" ")[4] ?? "")
         .filter((m) => m.startsWith(dir));
       for (const m of mounts.reverse()) spawnSync("umount", ["-l", m]);
+      // The daemon keeps a bridge that had containers when it stopped: this one is the test's own.
+      await new NetworkService({ root, execRoot }).shutdown(true).catch(() => {});
       await removeTempDir(dir);
     },
   };
@@ -164,11 +181,12 @@ export async function startTestDaemon(
 
 /** Throws with an actionable message unless the docker CLI is installed. */
 export function requireDocker(): string {
-  if (!existsSync(DOCKER_CLI))
+  const found = findDocker();
+  if (!found)
     throw new Error(
-      `${DOCKER_CLI} is missing: install the docker CLI (client only) to run the engine's tests`,
+      "no docker CLI on PATH: run scripts/install.sh (it installs Debian's docker.io) or put a docker client on PATH",
     );
-  return DOCKER_CLI;
+  return found;
 }
 
 /** What a finished command gave. */

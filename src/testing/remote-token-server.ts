@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { importPKCS8, SignJWT } from "jose";
-import { writeSelfSignedKeyPair } from "../../testing/tls-cert.js";
+import { writeSelfSignedKeyPair } from "./tls-cert.js";
 
 /** A running token server. */
 export interface TokenServer {

@@ -5,9 +5,9 @@
 import { connect } from "node:net";
 import { digestOf } from "../oci/digest.js";
 import { MediaType } from "../oci/media-types.js";
-import { makeTempDir, removeTempDir } from "../testing/busybox.js";
-import { defaultRegistryConfig, type RegistryConfig } from "./config.js";
-import { type RunningRegistry, startRegistry } from "./server.js";
+import { defaultRegistryConfig, type RegistryConfig } from "../registry/config.js";
+import { type RunningRegistry, startRegistry } from "../registry/server.js";
+import { makeTempDir, removeTempDir } from "./busybox.js";
 
 /** A registry for one test file; `stop` closes it and removes its directory. */
 export interface TestRegistry {

@@ -1,6 +1,6 @@
 /**
- * Docker's exec instances (`POST /containers/{id}/exec`, `POST /exec/{id}/start`,
- * `GET /exec/{id}/json`): a process run inside a running container through the runtime's
+ * The engine's exec instances (Docker's `POST /containers/{id}/exec`, `POST /exec/{id}/start`,
+ * `GET /exec/{id}/json`; pier's `POST /v1/containers/{id}/exec`): a process run inside a running container through the runtime's
  * `exec`, its output framed onto the hijacked connection (raw with a TTY, which the monitor's
  * exec mode holds and resizes), its exit code kept for inspection. Instances live in memory: they
  * do not outlive pierd (nor do their processes' streams).
@@ -11,23 +11,18 @@ import { readFileSync, rmSync } from "node:fs";
 import { constants } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
-import { resolveUser } from "../../image/bundle-config-user.js";
-import { readUserFiles } from "../../image/rootfs-files.js";
-import { execMonitorCommand, resizeLine, sendResize } from "../containers/monitor.js";
-import type { ContainerService } from "../containers/service.js";
-import { EngineError } from "../error.js";
-import { frame } from "../logs.js";
+import { resolveUser } from "../image/bundle-config-user.js";
+import { readUserFiles } from "../image/rootfs-files.js";
+import { execMonitorCommand, resizeLine, sendResize } from "./containers/monitor.js";
+import type { ContainerService } from "./containers/service.js";
+import { EngineError } from "./error.js";
+import type { EventLog } from "./events.js";
+import { frame } from "./logs.js";
 
-/** One exec instance. */
-export interface ExecInstance {
+/** One exec instance: what it runs, where, and how it went. */
+export interface ExecInstance extends ExecConfig {
   id: string;
   containerId: string;
-  cmd: string[];
-  env: string[];
-  user?: string;
-  workingDir?: string;
-  tty: boolean;
-  attachStdin: boolean;
   running: boolean;
   exitCode: number | null;
   pid: number;
@@ -52,11 +47,14 @@ export function execTerminal(execRoot: string, id: string): { consoleSocket: str
   return { consoleSocket: `${base}.con`, controlFifo: `${base}.ctl` };
 }
 
-function strings(v: unknown, what: string): string[] {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v) || v.some((x) => typeof x !== "string"))
-    throw new EngineError("INVALID_ARGUMENT", `${what} must be an array of strings`);
-  return v as string[];
+/** What an exec instance runs: the input of {@link ExecService.create}, from either API. */
+export interface ExecConfig {
+  cmd: string[];
+  env: string[];
+  user?: string;
+  workingDir?: string;
+  tty: boolean;
+  attachStdin: boolean;
 }
 
 /** The exec instances of one daemon. */
@@ -64,31 +62,43 @@ export class ExecService {
   private readonly all = new Map<string, ExecInstance>();
   /** Control FIFOs of running exec instances with a terminal. */
   private readonly fifos = new Map<string, string>();
-  constructor(private readonly svc: ContainerService) {}
+  constructor(
+    private readonly svc: ContainerService,
+    private readonly events: EventLog,
+  ) {}
 
-  /** Creates an instance from Docker's ExecConfig; the container must be running. */
-  create(ref: string, body: unknown): ExecInstance {
-    const b = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
-    const cmd = strings(b.Cmd, "Cmd");
-    const env = strings(b.Env, "Env");
+  /** Creates an instance; the container must be running and `cmd` not empty. */
+  create(ref: string, config: ExecConfig): ExecInstance {
     const rec = this.svc.find(ref);
+    const cmd = config.cmd;
     this.svc.execCommand(rec.id, cmd.length ? cmd : ["true"]); // validates state and command
     if (cmd.length === 0) throw new EngineError("INVALID_ARGUMENT", "No exec command specified");
     const inst: ExecInstance = {
       id: randomBytes(32).toString("hex"),
       containerId: rec.id,
       cmd,
-      env,
-      ...(typeof b.User === "string" && b.User ? { user: b.User } : {}),
-      ...(typeof b.WorkingDir === "string" && b.WorkingDir ? { workingDir: b.WorkingDir } : {}),
-      tty: b.Tty === true,
-      attachStdin: b.AttachStdin === true,
+      env: config.env,
+      ...(config.user ? { user: config.user } : {}),
+      ...(config.workingDir ? { workingDir: config.workingDir } : {}),
+      tty: config.tty,
+      attachStdin: config.attachStdin,
       running: false,
       exitCode: null,
       pid: 0,
     };
     this.all.set(inst.id, inst);
+    this.events.record("container", `exec_create: ${cmd.join(" ")}`, rec.id, this.attributes(rec.id, inst));
     return inst;
+  }
+
+  private attributes(containerId: string, inst: ExecInstance): Record<string, string> {
+    const rec = this.svc.store.get(containerId);
+    return {
+      ...(rec?.config.labels ?? {}),
+      name: rec?.name ?? "",
+      image: rec?.config.image ?? "",
+      execID: inst.id,
+    };
   }
 
   /**
@@ -125,7 +135,19 @@ export class ExecService {
     if (inst.running || inst.exitCode !== null)
       throw new EngineError("INVALID_STATE", `exec instance ${id} has already been started`);
     inst.running = true;
-    return this.run(inst, conn, head, bodyBytes);
+    this.events.record(
+      "container",
+      `exec_start: ${inst.cmd.join(" ")}`,
+      inst.containerId,
+      this.attributes(inst.containerId, inst),
+    );
+    return this.run(inst, conn, head, bodyBytes).then((code) => {
+      this.events.record("container", "exec_die", inst.containerId, {
+        ...this.attributes(inst.containerId, inst),
+        exitCode: String(code),
+      });
+      return code;
+    });
   }
 
   /** `user[:group]` with names looked up in the container's own passwd and group files. */

@@ -5,7 +5,7 @@
  */
 
 import { Readable } from "node:stream";
-import { BLOCK, encodeHeader, paddingFor, paxRecord, type TarHeader } from "./tar-header.js";
+import { BLOCK, encodeHeader, paddingFor, paxRecord, type TarHeader } from "../layer/tar-header.js";
 
 /** A tar entry for {@link tarOf}: header fields (defaults filled in) and an optional body. */
 export interface FixtureEntry extends Partial<TarHeader> {

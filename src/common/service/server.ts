@@ -1,7 +1,7 @@
 /**
  * A resident command service: runs command lines for a native front end (`native/front-end.c`),
- * so that a command costs a unix-socket round trip instead of a Node.js start. By default the
- * runtime's (`pier-runtime`, `../cli/cli.ts`); the `pier` CLI's service passes its own `run`.
+ * so that a command costs a unix-socket round trip instead of a Node.js start. The runtime's
+ * (`pier-runtime`) and the `pier` CLI's services each pass their own `run`.
  * The front end's process stays the caller's: it writes the output this service frames, exits
  * with the status named here, and becomes pier-init when a command starts a container process
  * (see `native/front-end.c`). Commands run concurrently; each has its own working directory,
@@ -10,8 +10,6 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync, statSync, unlinkSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
-import { type CliIo, runCli } from "../cli/cli.js";
-import { type HelperLauncher, type LaunchedHelper, sealedHelperCopy } from "../helper.js";
 import {
   FORWARDED_SIGNALS,
   frameOutput,
@@ -25,15 +23,45 @@ import {
 /** How long the front end has to open its sync connection after `exec`. */
 const SYNC_TIMEOUT_MS = 10_000;
 
+/** The caller's process turned into another program (see {@link ServiceIo.execInCaller}). */
+export interface CallerExec {
+  /** The service's end of the sync connection the front end opened before its `exec`. */
+  sync: Socket;
+  /** The program's exit status, as the front end's parent reports it. */
+  exited: Promise<number>;
+}
+
+/** What a command run by the service has of its caller. */
+export interface ServiceIo {
+  stdout(data: string | Uint8Array): void;
+  stderr(data: string | Uint8Array): void;
+  /** The caller's working directory. */
+  cwd: string;
+  /** The caller's environment. */
+  env: Readonly<Record<string, string | undefined>>;
+  /** The calling process. */
+  callerPid: number;
+  /** Aborted when the caller went away. */
+  signal: AbortSignal;
+  /** Signals the caller received and passed on; while a listener is registered they do not end the command. */
+  onSignal(listener: (sig: NodeJS.Signals) => void): () => void;
+  /**
+   * Makes the caller's process `exec` `program` (the front end's own pier-init when omitted),
+   * once per command: the container process is then the caller's, as with a plain CLI.
+   */
+  execInCaller(program?: string): Promise<CallerExec>;
+}
+
 /** Options of {@link CommandService}. */
 export interface CommandServiceOptions {
   socket: string;
+  /** Its name in messages (the front end's). */
+  name: string;
   /**
-   * Runs one command line; the default is the runtime's own command line. `"direct"`: the
-   * command needs the caller's own process (the front end runs the plain CLI instead); nothing
-   * may have been done for it.
+   * Runs one command line. `"direct"`: the command needs the caller's own process (the front
+   * end runs the plain CLI instead); nothing may have been done for it.
    */
-  run?: (argv: string[], io: CliIo) => Promise<number | "direct">;
+  run: (argv: string[], io: ServiceIo) => Promise<number | "direct">;
   /** Called when no command has run for a while or is running (see {@link CommandService.busy}). */
   onIdle?: () => void;
   /**
@@ -148,7 +176,7 @@ export class CommandService {
         } catch (err) {
           sock.end(
             Buffer.concat([
-              frameOutput("err", `pier-runtime: ${(err as Error).message}\n`),
+              frameOutput("err", `${this.opts.name}: ${(err as Error).message}\n`),
               Buffer.from("exit 1\n"),
             ]),
           );
@@ -202,8 +230,8 @@ export class CommandService {
       exitedResolve(255);
     });
     let launched = false;
-    const launch: HelperLauncher = async () => {
-      if (launched) throw new Error("the caller's process already became pier-init");
+    const execInCaller = async (program?: string): Promise<CallerExec> => {
+      if (launched) throw new Error("the caller's process already became another program");
       launched = true;
       const token = randomBytes(16).toString("hex");
       const sync = new Promise<Socket>((resolve, reject) => {
@@ -216,18 +244,16 @@ export class CommandService {
           resolve(s);
         });
       });
-      const copy = await sealedHelperCopy();
-      write(copy ? `exec ${token} ${copy}\n` : `exec ${token}\n`);
-      const launchedHelper: LaunchedHelper = { sync: await sync, exited };
-      return launchedHelper;
+      write(program ? `exec ${token} ${program}\n` : `exec ${token}\n`);
+      return { sync: await sync, exited };
     };
-    const io: CliIo = {
+    const io: ServiceIo = {
       stdout: (text) => write(frameOutput("out", text)),
       stderr: (text) => write(frameOutput("err", text)),
       cwd: req.cwd,
       env: req.env,
       callerPid: req.pid,
-      launch,
+      execInCaller,
       signal: gone.signal,
       onSignal(listener) {
         signalListeners.add(listener);
@@ -236,7 +262,7 @@ export class CommandService {
     };
     let code: number | "direct";
     try {
-      code = await (this.opts.run ?? runCli)(req.argv, io);
+      code = await this.opts.run(req.argv, io);
     } catch (err) {
       io.stderr(`${String(err)}\n`);
       code = 1;

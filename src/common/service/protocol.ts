@@ -7,7 +7,10 @@
  * that becomes pier-init's sync socket. Later, from pier-init's parent: `exited CODE\n`.
  * Service -> front end: `out LEN\n`/`err LEN\n` + bytes, `exec TOKEN\n`, `exit CODE\n`.
  */
-import { RuntimeError } from "../error.js";
+import { PierError } from "../../errors.js";
+
+/** A front end spoke the wire format wrongly (code `PROTOCOL`). */
+export class ServiceProtocolError extends PierError {}
 
 /** A command line to run for the caller. */
 export interface ServiceRequest {
@@ -30,31 +33,32 @@ export function parseOpening(line: string): Opening {
   if (req) {
     const length = Number(req[1]);
     if (length > MAX_REQUEST_BYTES)
-      throw new RuntimeError("PROTOCOL", `request of ${length} bytes is too large`);
+      throw new ServiceProtocolError("PROTOCOL", `request of ${length} bytes is too large`);
     return { kind: "req", length };
   }
   const sync = /^sync ([0-9a-f]{32})$/.exec(line);
   if (sync) return { kind: "sync", token: sync[1]! };
-  throw new RuntimeError("PROTOCOL", `unexpected opening line ${JSON.stringify(line.slice(0, 80))}`);
+  throw new ServiceProtocolError("PROTOCOL", `unexpected opening line ${JSON.stringify(line.slice(0, 80))}`);
 }
 
 /** Parses a request payload; throws `PROTOCOL` when a field is missing or a count is wrong. */
 export function parseRequest(payload: Buffer): ServiceRequest {
   const fields = payload.toString("utf8").split("\0");
-  if (fields.pop() !== "") throw new RuntimeError("PROTOCOL", "request does not end with a NUL");
+  if (fields.pop() !== "") throw new ServiceProtocolError("PROTOCOL", "request does not end with a NUL");
   let i = 0;
   const next = (what: string): string => {
     const v = fields[i++];
-    if (v === undefined) throw new RuntimeError("PROTOCOL", `request ends before its ${what}`);
+    if (v === undefined) throw new ServiceProtocolError("PROTOCOL", `request ends before its ${what}`);
     return v;
   };
   const count = (what: string): number => {
     const v = next(what);
-    if (!/^\d{1,7}$/.test(v)) throw new RuntimeError("PROTOCOL", `bad ${what} ${JSON.stringify(v)}`);
+    if (!/^\d{1,7}$/.test(v)) throw new ServiceProtocolError("PROTOCOL", `bad ${what} ${JSON.stringify(v)}`);
     return Number(v);
   };
   const cwd = next("working directory");
-  if (!cwd.startsWith("/")) throw new RuntimeError("PROTOCOL", "the working directory is not absolute");
+  if (!cwd.startsWith("/"))
+    throw new ServiceProtocolError("PROTOCOL", "the working directory is not absolute");
   const pid = count("pid");
   const argc = count("argument count");
   const argv: string[] = [];
@@ -66,7 +70,7 @@ export function parseRequest(payload: Buffer): ServiceRequest {
     const eq = kv.indexOf("=");
     if (eq > 0) env[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
-  if (i !== fields.length) throw new RuntimeError("PROTOCOL", "request has trailing fields");
+  if (i !== fields.length) throw new ServiceProtocolError("PROTOCOL", "request has trailing fields");
   return { cwd, pid, argv, env };
 }
 

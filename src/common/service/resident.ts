@@ -5,8 +5,7 @@
  * changed and leave when the running commands are done.
  */
 import { statSync } from "node:fs";
-import type { CliIo } from "../cli/cli.js";
-import { CommandService } from "./server.js";
+import { CommandService, type ServiceIo } from "./server.js";
 
 /** What a service entry point passes to {@link runResidentService}. */
 export interface ResidentServiceOptions {
@@ -16,8 +15,8 @@ export interface ResidentServiceOptions {
   files: readonly string[];
   /** How long it waits idle before it leaves. */
   idleMs: number;
-  /** Runs one command line (see {@link CommandServiceOptions.run}); default: the runtime's. */
-  run?: (argv: string[], io: CliIo) => Promise<number | "direct">;
+  /** Runs one command line (see `CommandServiceOptions.run`). */
+  run: (argv: string[], io: ServiceIo) => Promise<number | "direct">;
 }
 
 /** Runs the service for this process's `--socket PATH` until it leaves. */
@@ -37,6 +36,7 @@ export async function runResidentService(opts: ResidentServiceOptions): Promise<
   };
   service = await CommandService.listen({
     socket,
+    name: opts.frontEnd,
     run: opts.run,
     idleMs: opts.idleMs,
     onIdle: stop,

@@ -1,0 +1,270 @@
+/**
+ * The Docker API's container routes: create, list (`ps` with filters), inspect, start, wait,
+ * stop, restart, kill, pause, unpause, resize, logs, attach (in the body or hijacked), stats,
+ * remove and prune, translated to the engine's container service.
+ */
+import { Socket } from "node:net";
+import type { WaitCondition } from "../containers/service.js";
+import type { ContainerRecord } from "../containers/store.js";
+import { resizeContainer } from "../containers/terminal.js";
+import type { Engine } from "../engine.js";
+import { EngineError } from "../error.js";
+import { attachInput, attachOutput, streamLogs } from "./attach.js";
+import { withNetworkInspect, withNetworkSummary } from "./docker-networks.js";
+import { withLogConfig } from "./docker-tty.js";
+import { createInputFromDocker, dockerInspect, dockerSummary, parseFilters } from "./docker-types.js";
+import { clientGone, flag, intParam, readJson, sendJson, statusFor, timeParam } from "./http.js";
+import type { Call, Route, UpgradeCall, UpgradeRoute } from "./router.js";
+import { containerKill, containerPause, containerStats, containerUnpause } from "./shared-handlers.js";
+
+/** `ps`'s `State`/`Status` of a paused container, as Docker shows it. Pure. */
+export function pausedSummary(s: Record<string, unknown>, paused: boolean): Record<string, unknown> {
+  return paused ? { ...s, State: "paused", Status: `${String(s.Status)} (Paused)` } : s;
+}
+
+/** `inspect`'s `State` of a paused container: status `paused`, `Paused` and `Running` true. Pure. */
+export function pausedInspect(doc: Record<string, unknown>, paused: boolean): Record<string, unknown> {
+  if (!paused) return doc;
+  return { ...doc, State: { ...(doc.State as Record<string, unknown>), Status: "paused", Paused: true } };
+}
+
+function labelsMatch(labels: Record<string, string>, wanted: readonly string[]): boolean {
+  return wanted.every((l) => {
+    const eq = l.indexOf("=");
+    const k = eq < 0 ? l : l.slice(0, eq);
+    return k in labels && (eq < 0 || labels[k] === l.slice(eq + 1));
+  });
+}
+
+function ancestorMatches(s: Record<string, unknown>, v: string): boolean {
+  const id = String(s.ImageID).replace(/^sha256:/, "");
+  return s.Image === v || id.startsWith(v.replace(/^sha256:/, ""));
+}
+
+/**
+ * Whether a `ps` row (Docker's container summary) passes `docker ps --filter`: `status`, `name`
+ * (substring), `id` (prefix), `label` (k or k=v), `ancestor` (image as given), `exited` (code).
+ * An unknown key is `INVALID_ARGUMENT`. Pure.
+ */
+export function containerMatches(s: Record<string, unknown>, filters: Record<string, string[]>): boolean {
+  const names = ((s.Names as string[] | undefined) ?? []).map((n) => n.replace(/^\//, ""));
+  const status = String(s.State ?? "");
+  const tests: Record<string, (v: string) => boolean> = {
+    status: (v) => v === status,
+    name: (v) => names.some((n) => n.includes(v.replace(/^\//, ""))),
+    id: (v) => String(s.Id).startsWith(v),
+    ancestor: (v) => ancestorMatches(s, v),
+    exited: (v) => status === "exited" && new RegExp(`^Exited \\(${Number(v)}\\)`).test(String(s.Status)),
+  };
+  for (const [key, values] of Object.entries(filters)) {
+    if (!values.length) continue;
+    if (key === "label") {
+      if (!labelsMatch((s.Labels as Record<string, string> | undefined) ?? {}, values)) return false;
+      continue;
+    }
+    const test = tests[key];
+    if (!test) throw new EngineError("INVALID_ARGUMENT", `invalid filter '${key}'`);
+    if (!values.some(test)) return false;
+  }
+  return true;
+}
+
+const WAIT_CONDITIONS: readonly string[] = ["not-running", "next-exit", "removed"];
+
+/** Writes Docker's 101 answer of a hijacked connection. */
+export function upgraded(socket: UpgradeCall["socket"]): void {
+  socket.write(
+    "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n",
+  );
+}
+
+/** Ends a connection whose hijack was refused with Docker's JSON error. */
+export function refuseUpgrade(socket: UpgradeCall["socket"], status: number, message: string): void {
+  const body = JSON.stringify({ message });
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 404 ? "Not Found" : "Error"}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+async function containerCreate({ engine, req, res, query }: Call) {
+  const input = createInputFromDocker(await readJson(req));
+  // A client that goes away stops the unpack of the image's layers.
+  const rec = await engine.containers.createFrom(input, query.get("name") || undefined, clientGone(res));
+  sendJson(res, 201, { Id: rec.id, Warnings: [] });
+}
+
+/** `rec` with the id of its image (the config digest, as Docker shows it) for `imageId`. */
+async function withImageId(engine: Engine, rec: ContainerRecord): Promise<ContainerRecord> {
+  return { ...rec, imageId: await engine.images.idOf(rec.imageId) };
+}
+
+async function containerList({ engine, res, query }: Call) {
+  const svc = engine.containers;
+  const filters = parseFilters(query.get("filters"));
+  // As Docker, a status filter looks at stopped containers too.
+  const all = flag(query, "all") || (filters.status?.length ?? 0) > 0;
+  const summary = async (c: ContainerRecord) =>
+    pausedSummary(
+      withNetworkSummary(dockerSummary(await withImageId(engine, c)), engine, c),
+      svc.isPaused(c.id),
+    );
+  const listed = svc.list().filter((c) => all || c.status === "running");
+  const rows = (await Promise.all(listed.map(summary))).filter((s) => containerMatches(s, filters));
+  const limit = intParam(query, "limit");
+  sendJson(res, 200, limit && limit > 0 ? rows.slice(0, limit) : rows);
+}
+
+async function containerInspect({ engine, res, params }: Call) {
+  const svc = engine.containers;
+  const rec = svc.find(params[0]!);
+  const doc = dockerInspect(
+    await withImageId(engine, rec),
+    svc.logPath(rec.id),
+    engine.snapshots.rootfs(rec.id),
+  );
+  const info = withNetworkInspect(withLogConfig(doc, rec.config), engine, rec);
+  sendJson(res, 200, pausedInspect(info, svc.isPaused(rec.id)));
+}
+
+async function containerStart({ engine, res, params }: Call) {
+  const svc = engine.containers;
+  const rec = svc.find(params[0]!);
+  if (rec.status === "running") {
+    res.writeHead(304).end();
+    return;
+  }
+  await svc.start(rec.id);
+  res.writeHead(204).end();
+}
+
+async function containerWait({ engine, res, params, query }: Call) {
+  const svc = engine.containers;
+  const cond = query.get("condition") || "not-running";
+  if (!WAIT_CONDITIONS.includes(cond))
+    throw new EngineError("INVALID_ARGUMENT", `invalid condition: ${cond}`);
+  const waiting = svc.wait(params[0]!, cond as WaitCondition);
+  res.writeHead(200, { "Content-Type": "application/json" });
+  res.flushHeaders();
+  const r = await waiting;
+  res.end(JSON.stringify({ StatusCode: r.exitCode, Error: r.error ? { Message: r.error } : null }));
+}
+
+async function containerStop({ engine, res, params, query }: Call) {
+  const svc = engine.containers;
+  const stopped = await svc.stop(params[0]!, intParam(query, "t"));
+  res.writeHead(stopped ? 204 : 304).end();
+}
+
+async function containerRestart({ engine, res, params, query }: Call) {
+  const svc = engine.containers;
+  await svc.restart(params[0]!, intParam(query, "t"));
+  res.writeHead(204).end();
+}
+
+function containerResize({ engine, res, params, query }: Call) {
+  const svc = engine.containers;
+  resizeContainer(svc, params[0]!, intParam(query, "h") ?? 0, intParam(query, "w") ?? 0);
+  res.writeHead(200).end();
+}
+
+async function containerLogs({ engine, res, params, query }: Call) {
+  const svc = engine.containers;
+  const rec = svc.find(params[0]!);
+  const tailText = query.get("tail");
+  const tail = !tailText || tailText === "all" ? undefined : Number(tailText);
+  if (tail !== undefined && !Number.isInteger(tail))
+    throw new EngineError("INVALID_ARGUMENT", `invalid tail ${tailText}`);
+  res.writeHead(200, { "Content-Type": "application/vnd.docker.raw-stream" });
+  const since = timeParam(query, "since");
+  const until = timeParam(query, "until");
+  const logQuery = {
+    stdout: flag(query, "stdout"),
+    stderr: flag(query, "stderr"),
+    follow: flag(query, "follow"),
+    ...(tail !== undefined ? { tail } : {}),
+    ...(since !== undefined ? { since } : {}),
+    ...(until !== undefined ? { until } : {}),
+    done: () => svc.store.get(rec.id)?.status !== "running",
+    wake: (notify: () => void) => svc.onEnd(rec.id, notify),
+  };
+  const tty = rec.config.tty === true;
+  await streamLogs(svc, rec.id, res, logQuery, { tty, timestamps: flag(query, "timestamps") });
+  res.end();
+}
+
+async function containerAttach({ engine, res, params, query }: Call) {
+  const svc = engine.containers;
+  // Without `Upgrade: tcp` the stream goes in the response body (old clients).
+  const rec = svc.find(params[0]!);
+  res.writeHead(200, { "Content-Type": "application/vnd.docker.raw-stream" });
+  res.flushHeaders();
+  const streams = { stdout: flag(query, "stdout"), stderr: flag(query, "stderr") };
+  await attachOutput(svc, rec.id, res, { tty: rec.config.tty === true, ...streams });
+  res.end();
+}
+
+async function containerRemove({ engine, res, params, query }: Call) {
+  const svc = engine.containers;
+  await svc.remove(params[0]!, flag(query, "force"), flag(query, "v"));
+  res.writeHead(204).end();
+}
+
+async function containerPrune({ engine, req, res, query }: Call) {
+  req.resume();
+  const r = await engine.system.pruneContainers(parseFilters(query.get("filters")));
+  sendJson(res, 200, {
+    ContainersDeleted: r.deleted.length ? r.deleted : null,
+    SpaceReclaimed: r.spaceReclaimed,
+  });
+}
+
+const one = (verb: string) => new RegExp(`^/containers/([^/]+)/${verb}$`);
+
+/** The container routes of the Docker API. */
+export const dockerContainerRoutes: readonly Route[] = [
+  ["POST", /^\/containers\/create$/, containerCreate],
+  ["GET", /^\/containers\/json$/, containerList],
+  ["POST", /^\/containers\/prune$/, containerPrune],
+  ["GET", one("json"), containerInspect],
+  ["POST", one("start"), containerStart],
+  ["POST", one("wait"), containerWait],
+  ["POST", one("stop"), containerStop],
+  ["POST", one("restart"), containerRestart],
+  ["POST", one("kill"), containerKill],
+  ["POST", one("pause"), containerPause],
+  ["POST", one("unpause"), containerUnpause],
+  ["POST", one("resize"), containerResize],
+  ["GET", one("logs"), containerLogs],
+  ["POST", one("attach"), containerAttach],
+  ["GET", one("stats"), containerStats],
+  ["DELETE", /^\/containers\/([^/]+)$/, containerRemove],
+];
+
+/** `POST /containers/{id}/attach` with `Upgrade: tcp`: the connection carries the streams. */
+function containerAttachHijacked({ engine, socket, head, query, params }: UpgradeCall) {
+  const svc = engine.containers;
+  let rec: ContainerRecord;
+  try {
+    rec = svc.find(params[0]!);
+  } catch (err) {
+    refuseUpgrade(socket, statusFor(err), (err as Error).message);
+    return;
+  }
+  upgraded(socket);
+  if (socket instanceof Socket) socket.setNoDelay(true);
+  if (flag(query, "stdin") && rec.config.openStdin && socket instanceof Socket)
+    attachInput(svc, rec.id, socket, head);
+  else socket.resume();
+  socket.on("error", () => {});
+  const streams = { stdout: flag(query, "stdout"), stderr: flag(query, "stderr") };
+  attachOutput(svc, rec.id, socket, { tty: rec.config.tty === true, ...streams })
+    .catch(() => {})
+    .finally(() => socket.end());
+}
+
+/** The hijacked `attach` of the Docker API. */
+export const dockerAttachUpgrade: UpgradeRoute = [
+  "POST",
+  /^\/containers\/([^/]+)\/attach$/,
+  containerAttachHijacked,
+];

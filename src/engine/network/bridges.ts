@@ -1,0 +1,84 @@
+/**
+ * The host side of pier's bridge networks: the bridge device (its address, its ports, its
+ * removal) and the masquerade rule that gives its containers the outside. The CNI bridge plugin
+ * makes the bridge at a container's first ADD; pierd removes it, and its rule, when it stops and
+ * no container is left on it.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { masqueradeRule, type NetworkDefinition } from "./conflist.js";
+import { deleteRule, ensureRule } from "./iptables.js";
+
+/**
+ * The first IPv4 address (CIDR) of a network device, from iproute2 (Node's interface list
+ * leaves out devices that are down, as an idle bridge is); `undefined` when it has none.
+ */
+export function bridgeAddress(dev: string): string | undefined {
+  const r = spawnSync("ip", ["-4", "-o", "addr", "show", "dev", dev], { encoding: "utf8" });
+  return r.status === 0 ? /\binet (\S+)/.exec(r.stdout)?.[1] : undefined;
+}
+
+/** The kernel's index of device `dev` (a new one when it was deleted and made again); `undefined` when absent. */
+export function deviceIndex(dev: string): number | undefined {
+  try {
+    return Number(readFileSync(`/sys/class/net/${dev}/ifindex`, "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The interfaces enslaved to bridge `dev` (containers' veths, any daemon's); empty when it is absent. */
+export function bridgePorts(dev: string): string[] {
+  try {
+    return readdirSync(`/sys/class/net/${dev}/brif`);
+  } catch {
+    return [];
+  }
+}
+
+/** Runs a command with its output ignored; resolves with its exit code. */
+function run(cmd: string, args: string[]): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: "ignore" });
+    child.on("error", reject);
+    child.on("close", resolve);
+  });
+}
+
+/**
+ * The masquerade rules this process has put in place, each remembered with its bridge's
+ * device index: a bridge that another pierd removed and the plugin made again gets its rule
+ * checked again.
+ */
+export class MasqueradeRules {
+  private readonly ensured = new Map<string, number | undefined>();
+
+  /** Puts `def`'s masquerade rule in place unless this process knows it is there. */
+  async ensure(def: NetworkDefinition): Promise<void> {
+    const index = deviceIndex(def.bridge);
+    if (index !== undefined && this.ensured.has(def.id) && this.ensured.get(def.id) === index) return;
+    await ensureRule("nat", "POSTROUTING", masqueradeRule(def));
+    this.ensured.set(def.id, index);
+  }
+
+  /** Deletes `def`'s masquerade rule. */
+  async remove(def: NetworkDefinition): Promise<void> {
+    this.ensured.delete(def.id);
+    await deleteRule("nat", "POSTROUTING", masqueradeRule(def)).catch(() => {});
+  }
+}
+
+/**
+ * Removes `def`'s bridge and masquerade rule when no container of any daemon is on it (or, with
+ * `evenInUse`, in any case); resolves true when it did.
+ */
+export async function removeBridge(
+  def: NetworkDefinition,
+  rules: MasqueradeRules,
+  evenInUse = false,
+): Promise<boolean> {
+  if (!evenInUse && bridgePorts(def.bridge).length > 0) return false;
+  await rules.remove(def);
+  if (deviceIndex(def.bridge) !== undefined) await run("ip", ["link", "del", def.bridge]).catch(() => {});
+  return true;
+}

@@ -1,0 +1,256 @@
+/**
+ * The engine's system operations, as every API front calls them: what the daemon is and holds
+ * (`info`), what it uses on disk (`df`), and the prunes of containers and of everything
+ * (`system prune`). Results are the engine's own types; the fronts translate them.
+ */
+import { existsSync, statfsSync } from "node:fs";
+import { lstat, readdir } from "node:fs/promises";
+import { arch, cpus, hostname, release, totalmem } from "node:os";
+import { join } from "node:path";
+import { PIER_VERSION } from "../common/version.js";
+import type { RegistriesConfig } from "../remote/index.js";
+import type { ContainerService } from "./containers/service.js";
+import type { ContainerRecord } from "./containers/store.js";
+import { EngineError } from "./error.js";
+import type { EventLog } from "./events.js";
+import type { ImageOperations, LocalImage } from "./image-operations.js";
+import type { PruneReport, SystemPruneReport } from "./reports.js";
+import type { VolumeOperations } from "./volume-operations.js";
+import type { VolumeInfo } from "./volumes.js";
+
+/** Bytes under `path` (files counted once per inode, symlinks not followed); 0 when absent. */
+export async function diskUsage(path: string): Promise<number> {
+  const seen = new Set<string>();
+  const walk = async (p: string): Promise<number> => {
+    let st: Awaited<ReturnType<typeof lstat>>;
+    try {
+      st = await lstat(p);
+    } catch {
+      return 0;
+    }
+    const key = `${st.dev}:${st.ino}`;
+    if (seen.has(key)) return 0;
+    seen.add(key);
+    if (!st.isDirectory()) return st.size;
+    let total = 0;
+    for (const e of await readdir(p).catch(() => [] as string[])) total += await walk(join(p, e));
+    return total;
+  };
+  return walk(path);
+}
+
+const FS_MAGIC: Record<number, string> = {
+  61267: "extfs",
+  1481003842: "xfs",
+  2435016766: "btrfs",
+  16914836: "tmpfs",
+  2035054128: "overlayfs",
+  801189825: "zfs",
+};
+
+/** The file system type under `path` by name, as Docker's `Backing Filesystem`. */
+export function backingFilesystem(path: string): string {
+  try {
+    const t = Number(statfsSync(path).type);
+    return FS_MAGIC[t] ?? `0x${t.toString(16)}`;
+  } catch {
+    return "unknown";
+  }
+}
+
+/** The cgroup version of this host as Docker reports it (`1` on v1 and hybrid hosts). */
+export function cgroupVersion(): "1" | "2" {
+  return existsSync("/sys/fs/cgroup/cgroup.controllers") ? "2" : "1";
+}
+
+/** A Go duration such as `10m`, `1h30m`, `24h` in ms; `INVALID_ARGUMENT` otherwise. Pure. */
+export function durationMs(text: string): number {
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60000, h: 3600000 };
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+  let total = 0;
+  let end = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    total += Number(m[1]) * units[m[2]!]!;
+    end = re.lastIndex;
+  }
+  if (!text || end !== text.length)
+    throw new EngineError("INVALID_ARGUMENT", `invalid duration ${JSON.stringify(text)}`);
+  return total;
+}
+
+/** Whether a container passes `container prune`'s filters (`until`, `label`). Pure. */
+export function prunableContainer(
+  c: ContainerRecord,
+  filters: Record<string, string[]>,
+  nowMs = Date.now(),
+): boolean {
+  if (c.status === "running" || c.status === "removing") return false;
+  for (const [k, values] of Object.entries(filters)) {
+    if (k === "until") {
+      for (const v of values) {
+        const t = /^\d+(\.\d+)?$/.test(v) ? Number(v) * 1000 : Date.parse(v);
+        const limit = Number.isNaN(t) ? nowMs - durationMs(v) : t;
+        if (!(Date.parse(c.createdAt) < limit)) return false;
+      }
+    } else if (k === "label") {
+      const labels = c.config.labels ?? {};
+      for (const l of values) {
+        const eq = l.indexOf("=");
+        const key = eq < 0 ? l : l.slice(0, eq);
+        if (!(key in labels) || (eq >= 0 && labels[key] !== l.slice(eq + 1))) return false;
+      }
+    } else throw new EngineError("INVALID_ARGUMENT", `invalid filter '${k}'`);
+  }
+  return true;
+}
+
+/** What the daemon is and holds (`GET /info`, `pier system info`). */
+export interface SystemInfo {
+  containers: { total: number; running: number; paused: number; stopped: number };
+  images: number;
+  driver: string;
+  backingFilesystem: string;
+  cgroupVersion: "1" | "2";
+  swapLimit: boolean;
+  eventListeners: number;
+  kernelVersion: string;
+  /** Node's `os.arch()` name (`x64`, `arm64`). */
+  arch: string;
+  cpus: number;
+  memTotal: number;
+  root: string;
+  hostname: string;
+  version: string;
+  /** registries.conf as pulls apply it (mirrors, insecure and blocked registries). */
+  registries: RegistriesConfig;
+  /** Registries spoken to over plain HTTP (`--insecure-registry`). */
+  insecureRegistries: readonly string[];
+}
+
+/** One image of {@link DiskUsage}. */
+export interface ImageUsage {
+  image: LocalImage;
+  created: string | undefined;
+  size: number;
+  containers: number;
+}
+
+/** What the daemon uses on disk (`GET /system/df`, `pier system df`). */
+export interface DiskUsage {
+  images: ImageUsage[];
+  /** Each container with its image's id (config digest) and the size of its writable layer. */
+  containers: { record: ContainerRecord; imageId: string; sizeRw: number }[];
+  volumes: { volume: VolumeInfo; size: number; refCount: number }[];
+}
+
+/** The daemon as a whole. */
+export class SystemService {
+  constructor(
+    private readonly containers: ContainerService,
+    private readonly images: ImageOperations,
+    private readonly volumes: VolumeOperations,
+    private readonly events: EventLog,
+  ) {}
+
+  /** The daemon's information. */
+  async info(): Promise<SystemInfo> {
+    const svc = this.containers;
+    const all = svc.list();
+    const running = all.filter((c) => c.status === "running");
+    const paused = running.filter((c) => svc.isPaused(c.id)).length;
+    const version = cgroupVersion();
+    return {
+      containers: {
+        total: all.length,
+        running: running.length - paused,
+        paused,
+        stopped: all.length - running.length,
+      },
+      images: (await this.images.local()).length,
+      driver: svc.snapshots.driver,
+      backingFilesystem: backingFilesystem(svc.root),
+      cgroupVersion: version,
+      swapLimit: version === "2" || existsSync("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"),
+      eventListeners: this.events.listenerCount("event"),
+      kernelVersion: release(),
+      arch: arch(),
+      cpus: cpus().length,
+      memTotal: totalmem(),
+      root: svc.root,
+      hostname: hostname(),
+      version: PIER_VERSION,
+      registries: this.images.service.registries,
+      insecureRegistries: this.images.service.insecure,
+    };
+  }
+
+  /** Disk usage of images, containers (their writable layer) and volumes. */
+  async df(): Promise<DiskUsage> {
+    const containers = this.containers.list();
+    const rows = await this.images.list();
+    const images = (await this.images.local()).map((image) => {
+      const row = rows.find((r) => r.digest === image.root);
+      return {
+        image,
+        created: row?.created,
+        size: row?.size ?? 0,
+        containers: this.images.users(image).length,
+      };
+    });
+    return {
+      images,
+      containers: await Promise.all(
+        containers.map(async (record) => ({
+          record,
+          imageId: await this.images.idOf(record.imageId),
+          sizeRw: await this.sizeRw(record),
+        })),
+      ),
+      volumes: await Promise.all(
+        (await this.volumes.list()).map(async (volume) => ({
+          volume,
+          size: await diskUsage(volume.Mountpoint),
+          refCount: this.volumes.users(volume.Name).length,
+        })),
+      ),
+    };
+  }
+
+  private sizeRw(c: ContainerRecord): Promise<number> {
+    return diskUsage(join(this.containers.snapshots.containerDir(c.id), "upper"));
+  }
+
+  /** Removes every stopped container passing `filters` (`until`, `label`). */
+  async pruneContainers(filters: Record<string, string[]>): Promise<PruneReport<string>> {
+    const doomed = this.containers.list().filter((c) => prunableContainer(c, filters));
+    const deleted: string[] = [];
+    let spaceReclaimed = 0;
+    for (const c of doomed) {
+      const size = await this.sizeRw(c);
+      await this.containers.remove(c.id).then(
+        () => {
+          deleted.push(c.id);
+          spaceReclaimed += size;
+        },
+        () => {},
+      );
+    }
+    return { deleted, spaceReclaimed };
+  }
+
+  /**
+   * As `docker system prune`: stopped containers, unreachable blobs (every unused image with
+   * `allImages`), unused volumes with `volumes`.
+   */
+  async prune(opts: { allImages: boolean; volumes: boolean }): Promise<SystemPruneReport> {
+    const containers = await this.pruneContainers({});
+    const images = await this.images.prune(opts.allImages);
+    const volumes = opts.volumes ? await this.volumes.prune({}) : { deleted: [], spaceReclaimed: 0 };
+    return {
+      containersDeleted: containers.deleted,
+      imagesDeleted: images.deleted,
+      volumesDeleted: volumes.deleted,
+      spaceReclaimed: containers.spaceReclaimed + images.spaceReclaimed + volumes.spaceReclaimed,
+    };
+  }
+}
