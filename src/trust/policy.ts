@@ -280,54 +280,67 @@ export async function evaluatePolicy(policy: TrustPolicy, image: ImageUnderPolic
         sigstore ??= image.sigstoreSignatures();
         const sigs = await sigstore;
         if (sigs.length === 0) deny(req, "no sigstore signature found");
-        const reasons: string[] = [];
-        let accepted: AcceptedSignature | undefined;
-        for (const [i, s] of sigs.entries()) {
-          try {
-            const v = verifySigstoreSignature(s, req.keys, image.manifestDigest);
-            checkIdentity(req.signedIdentity, image.reference, v.payload);
-            accepted = { kind: "sigstore", signer: req.keyNames[v.keyIndex]!, payload: v.payload };
-            break;
-          } catch (err) {
-            if (!(err instanceof TrustError)) throw err;
-            reasons.push(`signature ${i + 1}: ${err.message}`);
-          }
-        }
-        if (!accepted) deny(req, reasons.join("; "));
-        decision.signatures.push(accepted!);
+        decision.signatures.push(
+          await firstAccepted(
+            sigs,
+            (why) => deny(req, why),
+            async (s) => {
+              const v = verifySigstoreSignature(s, req.keys, image.manifestDigest);
+              checkIdentity(req.signedIdentity, image.reference, v.payload);
+              return { kind: "sigstore", signer: req.keyNames[v.keyIndex]!, payload: v.payload };
+            },
+          ),
+        );
         break;
       }
       case "signedBy": {
         gpg ??= image.gpgSignatures();
         const sigs = await gpg;
         if (sigs.length === 0) deny(req, "no GPG signature found");
-        const reasons: string[] = [];
-        let accepted: AcceptedSignature | undefined;
-        for (const [i, s] of sigs.entries()) {
-          try {
-            const { payload: bytes, fingerprint } = await verifyGpgSignature(s, req.keyring);
-            const payload = parsePayload(bytes, GPG_PAYLOAD_TYPE);
-            if (payload.manifestDigest !== image.manifestDigest) {
-              throw new TrustError(
-                "INVALID_SIGNATURE",
-                `signed manifest ${payload.manifestDigest} is not this image's ${image.manifestDigest}`,
-              );
-            }
-            checkIdentity(req.signedIdentity, image.reference, payload);
-            accepted = { kind: "gpg", signer: fingerprint, payload };
-            break;
-          } catch (err) {
-            if (!(err instanceof TrustError)) throw err;
-            reasons.push(`signature ${i + 1}: ${err.message}`);
-          }
-        }
-        if (!accepted) deny(req, reasons.join("; "));
-        decision.signatures.push(accepted!);
+        decision.signatures.push(
+          await firstAccepted(
+            sigs,
+            (why) => deny(req, why),
+            async (s) => {
+              const { payload: bytes, fingerprint } = await verifyGpgSignature(s, req.keyring);
+              const payload = parsePayload(bytes, GPG_PAYLOAD_TYPE);
+              if (payload.manifestDigest !== image.manifestDigest) {
+                throw new TrustError(
+                  "INVALID_SIGNATURE",
+                  `signed manifest ${payload.manifestDigest} is not this image's ${image.manifestDigest}`,
+                );
+              }
+              checkIdentity(req.signedIdentity, image.reference, payload);
+              return { kind: "gpg", signer: fingerprint, payload };
+            },
+          ),
+        );
         break;
       }
     }
   }
   return decision;
+}
+
+/**
+ * The first signature `accept` admits; when none does, `refuse` is called with every signature's
+ * reason (a signature that fails for a reason other than a {@link TrustError} is a bug, rethrown).
+ */
+async function firstAccepted<S>(
+  sigs: readonly S[],
+  refuse: (why: string) => never,
+  accept: (sig: S) => Promise<AcceptedSignature>,
+): Promise<AcceptedSignature> {
+  const reasons: string[] = [];
+  for (const [i, s] of sigs.entries()) {
+    try {
+      return await accept(s);
+    } catch (err) {
+      if (!(err instanceof TrustError)) throw err;
+      reasons.push(`signature ${i + 1}: ${err.message}`);
+    }
+  }
+  return refuse(reasons.join("; "));
 }
 
 function checkIdentity(rule: SignedIdentity, image: Reference | undefined, payload: SignaturePayload): void {
