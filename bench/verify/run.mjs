@@ -13,8 +13,8 @@ const here = new URL(".", import.meta.url).pathname;
 const dist = resolve(process.env.PIER_DIST ?? join(here, "../../dist"));
 const pierCli = join(dist, "cli/pier.js");
 const runs = Number(process.argv[2] ?? 3);
-const { startDockerRegistry } = await import(`${dist}/remote/test-support/docker-registry.js`);
-const { writeRandomImage } = await import(`${dist}/remote/test-support/image.js`);
+const { startDockerRegistry } = await import(`${dist}/testing/remote-docker-registry.js`);
+const { writeRandomImage } = await import(`${dist}/testing/remote-image.js`);
 
 const scratch = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), "pier-bench-verify-"));
 const reg = await startDockerRegistry();
