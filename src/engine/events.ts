@@ -89,6 +89,7 @@ export function unknownEventFilter(filters: Record<string, string[]>): string | 
 /** The log: `record` appends and notifies; `history` replays. Emits `event` (EngineEvent). */
 export class EventLog extends EventEmitter {
   private readonly past: EngineEvent[] = [];
+  private lastNano = 0n;
 
   constructor() {
     super();
@@ -97,7 +98,12 @@ export class EventLog extends EventEmitter {
 
   /** Appends an event stamped now and sends it to every subscriber. */
   record(type: EventType, action: string, id: string, attributes: Record<string, string> = {}): EngineEvent {
-    const nano = BigInt(Date.now()) * 1000000n + BigInt(process.hrtime()[1] % 1000000);
+    // Wall-clock milliseconds (hrtime's nanoseconds added to them could stamp an event up to 1 ms
+    // in the future, past an `until` taken just after it), made strictly increasing so that events
+    // of one millisecond keep their order.
+    let nano = BigInt(Date.now()) * 1000000n;
+    if (nano <= this.lastNano) nano = this.lastNano + 1n;
+    this.lastNano = nano;
     const e: EngineEvent = {
       Type: type,
       Action: action,

@@ -9,11 +9,8 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
 import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
+import { fakeCreate } from "../../testing/engine-fake-create.js";
 import { ensureMonitor, launchMonitor, readExitFile } from "./monitor.js";
-
-function fakeCreate(pidFile: string, script: string): string[] {
-  return ["/bin/sh", "-c", `/bin/sh -c '${script}' & echo $! > ${pidFile}`];
-}
 
 const WRITE_40 = 'i=0; while [ $i -lt 40 ]; do i=$((i+1)); echo "line-$i-xxxxxxxxxxxxxxxxxxxxxxxx"; done';
 

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
+import { fakeCreate } from "../../testing/engine-fake-create.js";
 import { ensureMonitor, launchMonitor, parseStatusLine, processAlive, readExitFile } from "./monitor.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -23,12 +24,6 @@ test("status lines parse", () => {
   assert.deepEqual(parseStatusLine("failed 3"), { kind: "failed", reason: "3" });
   assert.equal(parseStatusLine("junk"), undefined);
 });
-
-// The "runtime" here is a shell that starts the real process in the background, writes its pid
-// and exits, as `pier-runtime create` does: the process is re-parented to the monitor.
-function fakeCreate(pidFile: string, script: string): string[] {
-  return ["/bin/sh", "-c", `/bin/sh -c '${script}' & echo $! > ${pidFile}`];
-}
 
 test("the monitor logs json-file records, records the exit code and stays small", async (t) => {
   const dir = await makeTempDir("pier-monitor-");

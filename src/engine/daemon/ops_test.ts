@@ -74,7 +74,8 @@ test("one engine under both APIs: a pull through either records the same pull ev
   );
   assert.equal(viaDocker.status, 200, viaDocker.body);
   assert.match(viaDocker.body, /Digest: sha256:/);
-  const query = `since=${since}&until=${Date.now() / 1000}&filters=${encodeURIComponent('{"type":["image"],"event":["pull"]}')}`;
+  // A millisecond on: `until` is inclusive, and an event of this very millisecond has its fraction.
+  const query = `since=${since}&until=${(Date.now() + 1) / 1000}&filters=${encodeURIComponent('{"type":["image"],"event":["pull"]}')}`;
   for (const [socket, path] of [
     [d.socket, `/v1/events?${query}`],
     [d.dockerSocket, `/v1.41/events?${query}`],
