@@ -32,15 +32,30 @@ function criuPath(): string {
   return `${dirname(findCriu(undefined, process.env))}:${process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin"}`;
 }
 
-const COUNTER = "i=0; while true; do i=$((i+1)); echo $i > /count; sleep 0.05; done";
+// The count is written aside and renamed into place: a dump taken between `>`'s truncation and
+// the write would otherwise leave /count empty until the restored process writes it again.
+const COUNTER = "i=0; while true; do i=$((i+1)); echo $i > /count.new; mv /count.new /count; sleep 0.05; done";
 
+/** The container's count, waiting (10 s at most, a slow machine) for the first one. */
 async function count(rootfs: string): Promise<number> {
-  for (let tries = 0; tries < 50; tries++) {
-    const t = readFileSync(join(rootfs, "count"), "utf8").trim();
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const path = join(rootfs, "count");
+    const t = existsSync(path) ? readFileSync(path, "utf8").trim() : "";
     if (t) return Number(t);
+    if (Date.now() > deadline) throw new Error("no count");
     await new Promise((r) => setTimeout(r, 10));
   }
-  throw new Error("no count");
+}
+
+/** The count once it has passed `n` (10 s at most): the restored process counts on. */
+async function countAbove(rootfs: string, n: number): Promise<number> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const now = await count(rootfs);
+    if (now > n || Date.now() > deadline) return now;
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -103,8 +118,7 @@ describe("pier-runtime checkpoint/restore", { skip }, () => {
     ok(prDetached(["restore", "-d", "--image-path", images, "--bundle", bundle, id]), "restore");
     const st = JSON.parse(pr(["state", id]).stdout) as { status: string; pid: number };
     assert.equal(st.status, "running");
-    await sleep(400);
-    const later = await count(join(bundle, "rootfs"));
+    const later = await countAbove(join(bundle, "rootfs"), frozen);
     assert.ok(later > frozen && later < frozen + 40, `counted on from ${frozen}: ${later}`);
     ok(pr(["kill", id, "KILL"]), "kill");
     await sleep(200);
@@ -118,8 +132,7 @@ describe("pier-runtime checkpoint/restore", { skip }, () => {
     ok(pr(["checkpoint", "--leave-running", "--image-path", images, id]), "checkpoint");
     assert.equal((JSON.parse(pr(["state", id]).stdout) as { status: string }).status, "running");
     const a = await count(join(bundle, "rootfs"));
-    await sleep(300);
-    assert.ok((await count(join(bundle, "rootfs"))) > a, "still counting");
+    assert.ok((await countAbove(join(bundle, "rootfs"), a)) > a, "still counting");
     assert.ok(existsSync(join(images, "inventory.img")));
     ok(pr(["delete", "--force", id]), "delete");
   });
@@ -165,8 +178,7 @@ describe("pier-runtime checkpoint/restore", { skip }, () => {
     ok(runc(["checkpoint", "--image-path", fromRunc, id], join(dir, "runc-ck")), "runc checkpoint");
     const a = await count(rootfs);
     ok(prDetached(["restore", "-d", "--image-path", fromRunc, "--bundle", bundle, id]), "pier restore");
-    await sleep(300);
-    const b = await count(rootfs);
+    const b = await countAbove(rootfs, a);
     assert.ok(b > a && b < a + 40, `pier-runtime counted on from runc's ${a}: ${b}`);
     const fromPier = join(dir, "images-pier");
     ok(pr(["checkpoint", "--image-path", fromPier, id]), "pier checkpoint");
@@ -175,8 +187,7 @@ describe("pier-runtime checkpoint/restore", { skip }, () => {
       runc(["restore", "-d", "--image-path", fromPier, "--bundle", bundle, id], join(dir, "runc-rs")),
       "runc restore",
     );
-    await sleep(300);
-    const d = await count(rootfs);
+    const d = await countAbove(rootfs, c);
     assert.ok(d > c && d < c + 40, `runc counted on from pier-runtime's ${c}: ${d}`);
     runc(["delete", "--force", id], join(dir, "runc-rm"));
   });
@@ -185,7 +196,7 @@ describe("pier-runtime checkpoint/restore", { skip }, () => {
     const fg = await writeBundle(
       join(dir, "fg"),
       scriptSpec(
-        "i=0; while [ $i -lt 30 ]; do i=$((i+1)); echo $i > /count; sleep 0.05; done; exit 3",
+        "i=0; while [ $i -lt 30 ]; do i=$((i+1)); echo $i > /count.new; mv /count.new /count; sleep 0.05; done; exit 3",
         (s) => {
           if (s.root) s.root.readonly = false;
         },
