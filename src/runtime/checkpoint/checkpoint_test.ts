@@ -34,7 +34,8 @@ function criuPath(): string {
 
 // The count is written aside and renamed into place: a dump taken between `>`'s truncation and
 // the write would otherwise leave /count empty until the restored process writes it again.
-const COUNTER = "i=0; while true; do i=$((i+1)); echo $i > /count.new; mv /count.new /count; sleep 0.05; done";
+const COUNTER =
+  "i=0; while true; do i=$((i+1)); echo $i > /count.new; mv /count.new /count; sleep 0.05; done";
 
 /** The container's count, waiting (10 s at most, a slow machine) for the first one. */
 async function count(rootfs: string): Promise<number> {
