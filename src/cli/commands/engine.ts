@@ -50,6 +50,7 @@ interface RunFlags {
   stopTimeout?: number;
   volume?: string[];
   tmpfs?: string[];
+  systemd?: string;
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -146,6 +147,10 @@ export function registerEngineCommands(program: Command): void {
     .option("--stop-timeout <s>", "seconds to wait before SIGKILL on stop", parseCount)
     .option("-v, --volume <src:dst[:ro]>", "bind a host path or named volume (repeatable)", collect)
     .option("--tmpfs <dst[:opts]>", "mount a tmpfs (repeatable)", collect)
+    .option(
+      "--systemd <mode>",
+      "boot the command as a system container: true (when it is init or systemd), false, always",
+    )
     .action(async (image: string, command: string[], f: RunFlags) => {
       if (!f.detach && (f.interactive || f.tty)) requireOwnProcess("run -i/-t");
       const body: Record<string, unknown> = { image };
@@ -172,6 +177,7 @@ export function registerEngineCommands(program: Command): void {
       if (f.label) body.labels = f.label;
       if (f.logOpt) body.logOptions = f.logOpt;
       if (f.stopTimeout !== undefined) body.stopTimeout = f.stopTimeout;
+      if (f.systemd !== undefined) body.systemd = f.systemd;
       if (f.rm && f.detach) body.autoRemove = true;
       // As docker run -i: stdin ends with this command's (not so with -d).
       if (f.interactive) body.openStdin = true;

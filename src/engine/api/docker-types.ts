@@ -5,6 +5,7 @@
 import type { ContainerConfig, ContainerCreateInput } from "../containers/config.js";
 import { parseBind, parseTmpfs } from "../containers/mount-spec.js";
 import type { ContainerRecord } from "../containers/store.js";
+import { SYSTEMD_LABEL } from "../containers/systemd-mode.js";
 import { EngineError } from "../error.js";
 import { portBindingsFromDocker } from "../network/ports.js";
 import { logOptionsFromDocker } from "./docker-tty.js";
@@ -107,6 +108,8 @@ export function createInputFromDocker(body: unknown): ContainerCreateInput {
     ipv4Address: endpointAddress(b.NetworkingConfig, networkMode),
     extraHosts: host.ExtraHosts,
     sysctls: host.Sysctls,
+    // Docker has no field for a system container: the label asks (see systemd-mode.ts).
+    systemd: obj(b.Labels)[SYSTEMD_LABEL],
     dns: { servers: host.Dns, search: host.DnsSearch, options: host.DnsOptions },
     restartPolicy:
       typeof rp.Name === "string" && rp.Name

@@ -12,6 +12,7 @@ import { checkLogConfig } from "../log-options.js";
 import { checkDns, type DnsOverrides, parseExtraHost } from "../network/hosts.js";
 import { checkPortMappings, type PortMapping } from "../network/ports.js";
 import { applyNetworkSpec, type NetworkSpec } from "../network/spec.js";
+import { applySystemdMode, parseSystemdMode, runsSystemd, type SystemdMode } from "./systemd-mode.js";
 
 /** Docker's restart policies. */
 export interface RestartPolicy {
@@ -63,6 +64,8 @@ export interface ContainerConfig {
   logOptions?: Record<string, string>;
   /** `--sysctl` (`HostConfig.Sysctls`): only keys of the container's own namespaces, as runc's. */
   sysctls?: Record<string, string>;
+  /** `--systemd`: boot the command as a guest init (system container); see `systemd-mode.ts`. */
+  systemd?: SystemdMode;
 }
 
 /**
@@ -289,6 +292,10 @@ export function parseContainerConfig(body: unknown): ContainerConfig {
     const opts = checkLogConfig("json-file", b.logOptions);
     if (Object.keys(opts).length) c.logOptions = opts;
   }
+  if (b.systemd !== undefined && b.systemd !== null) {
+    const mode = parseSystemdMode(b.systemd);
+    if (mode !== "false") c.systemd = mode;
+  }
   if (c.autoRemove && c.restartPolicy)
     throw new EngineError("INVALID_ARGUMENT", "conflicting options: restart policy and auto-remove");
   return c;
@@ -313,6 +320,13 @@ export function effectiveImageConfig(image: ImageConfig, c: ContainerConfig): Im
   return { ...image, config: exec };
 }
 
+/** True when the container boots its command as a guest init (`--systemd`, its command). Pure. */
+export function isSystemContainer(image: ImageConfig, c: ContainerConfig): boolean {
+  if (!c.systemd) return false;
+  const exec = effectiveImageConfig(image, c).config;
+  return runsSystemd(c.systemd, [...(exec?.Entrypoint ?? []), ...(exec?.Cmd ?? [])]);
+}
+
 /** Inputs of {@link containerSpec} that are not in the config. */
 export interface SpecContext {
   id: string;
@@ -322,6 +336,8 @@ export interface SpecContext {
   sources?: Record<string, string>;
   /** The network namespace and `/etc` files from the network service. */
   network?: NetworkSpec;
+  /** The host file bound to a system container's `/etc/machine-id`. */
+  machineIdFile?: string;
 }
 
 /** The runtime-spec mount entries of a container's mount requests. Pure. */
@@ -374,6 +390,11 @@ export function containerSpec(image: ImageConfig, c: ContainerConfig, ctx: SpecC
     const own = specMounts(c.mounts, ctx.sources ?? {});
     const targets = new Set(own.map((m) => m.destination));
     spec.mounts = [...(spec.mounts ?? []).filter((m) => !targets.has(m.destination)), ...own];
+  }
+  if (isSystemContainer(image, c)) {
+    if (!ctx.machineIdFile)
+      throw new EngineError("INVALID_ARGUMENT", "a system container needs a machine-id file");
+    applySystemdMode(spec, ctx.id, ctx.machineIdFile);
   }
   if (ctx.network) applyNetworkSpec(spec, ctx.network);
   else if (c.networkMode === "host" && spec.linux?.namespaces) {

@@ -36,6 +36,7 @@ import {
   type ContainerCreateInput,
   checkName,
   containerSpec,
+  isSystemContainer,
   parseContainerConfig,
 } from "./config.js";
 import {
@@ -46,6 +47,7 @@ import {
   readExitFile,
 } from "./monitor.js";
 import { type ContainerRecord, ContainerStore } from "./store.js";
+import { machineIdOf, SYSTEMD_STOP_SIGNAL } from "./systemd-mode.js";
 import { consoleSocketPath, terminalFiles } from "./terminal.js";
 
 /** Docker's `wait` conditions. */
@@ -202,6 +204,9 @@ export class ContainerService extends EventEmitter {
       sources[m.target] = m.source;
     }
     this.networks.resolveMode(config.networkMode);
+    const systemContainer = isSystemContainer(image.config, config);
+    // A guest init halts cleanly on its own signal; an explicit --stop-signal still wins.
+    if (systemContainer && config.stopSignal === undefined) config.stopSignal = SYSTEMD_STOP_SIGNAL;
     const rec = this.store.insert({ id, name: finalName, config, imageId: image.descriptor.digest });
     const newVolumes: string[] = [];
     try {
@@ -217,8 +222,17 @@ export class ContainerService extends EventEmitter {
       }
       const files = await readUserFiles(rootfs);
       const network = await this.networks.prepare(this.networkRequest(id, finalName, config));
-      const spec = containerSpec(image.config, config, { id, rootfs, files, sources, network });
+      const machineIdFile = join(this.dir(id), "machine-id");
+      const spec = containerSpec(image.config, config, {
+        id,
+        rootfs,
+        files,
+        sources,
+        network,
+        machineIdFile,
+      });
       mkdirSync(this.dir(id), { recursive: true, mode: 0o700 });
+      if (systemContainer) writeFileSync(machineIdFile, `${machineIdOf(id)}\n`, { mode: 0o444 });
       writeFileSync(join(this.dir(id), "config.json"), JSON.stringify(spec));
       writeFileSync(this.logPath(id), "", { mode: 0o640 });
       this.log("container created", { id, name: finalName });

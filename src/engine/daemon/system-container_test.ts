@@ -1,0 +1,192 @@
+/**
+ * System containers: a debootstrapped Debian 12 boots under pierd with systemd as PID 1
+ * (`--systemd`), to `running` with no failed unit; a unit of the guest serves a published port;
+ * `pier stop` halts it cleanly (exit 0); the guest's boot and halt leave the host's cgroup trees
+ * alone (a sentinel cgroup in every hierarchy survives); the Docker API asks with the label; and
+ * podman boots the same image (`--systemd=always`).
+ */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, rmdirSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import {
+  docker,
+  pier,
+  requireDocker,
+  runCommand,
+  startTestDaemon,
+  type TestDaemon,
+} from "../../testing/engine.js";
+import { buildSystemImage, GUEST_PAGE } from "../../testing/engine-system-image.js";
+import { machineIdOf, parseSystemdMode, runsSystemd } from "../containers/systemd-mode.js";
+
+const IMAGE = "pier-test/debian-systemd:12";
+
+it("pure: which commands boot as a guest, and the mode's grammar", () => {
+  assert.equal(runsSystemd("true", ["/sbin/init"]), true);
+  assert.equal(runsSystemd("true", ["/usr/lib/systemd/systemd", "--log-level=debug"]), true);
+  assert.equal(runsSystemd("true", ["/bin/sh"]), false);
+  assert.equal(runsSystemd("always", ["/bin/sh"]), true);
+  assert.equal(runsSystemd("false", ["/sbin/init"]), false);
+  assert.equal(runsSystemd(undefined, ["/sbin/init"]), false);
+  assert.equal(parseSystemdMode("always"), "always");
+  assert.equal(parseSystemdMode(true), "true");
+  assert.throws(() => parseSystemdMode("yes"), /invalid systemd value "yes": must be true, false or always/);
+  assert.equal(machineIdOf("ab".repeat(32)), "ab".repeat(16));
+});
+
+/**
+ * Polls `systemctl is-system-running` in the guest until it settles (120 s at most: a loaded machine); what the
+ * last call printed (its errors too) when it never did.
+ */
+async function bootState(
+  run: (args: string[]) => Promise<{ stdout: string; stderr: string }>,
+): Promise<string> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const r = await run(["systemctl", "is-system-running"]);
+    const state = r.stdout.trim();
+    if (state === "running" || state === "degraded") return state;
+    if (Date.now() > deadline) return `${state} ${r.stderr.trim()}`;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** An empty cgroup of the host's in every hierarchy: a guest that strays would remove it. */
+function makeSentinels(): string[] {
+  const name = `pier-sentinel-${randomBytes(4).toString("hex")}`;
+  const out: string[] = [];
+  for (const h of readdirSync("/sys/fs/cgroup")) {
+    const base = join("/sys/fs/cgroup", h);
+    if (!existsSync(join(base, "cgroup.procs"))) continue;
+    mkdirSync(join(base, name));
+    out.push(join(base, name));
+  }
+  if (existsSync("/sys/fs/cgroup/cgroup.procs")) {
+    mkdirSync(join("/sys/fs/cgroup", name));
+    out.push(join("/sys/fs/cgroup", name));
+  }
+  return out;
+}
+
+describe("system containers (systemd as PID 1)", () => {
+  let d: TestDaemon;
+  const sentinels: string[] = [];
+  before(async () => {
+    requireDocker();
+    d = await startTestDaemon();
+    await buildSystemImage(d.root, IMAGE);
+  });
+  after(async () => {
+    for (const s of sentinels) if (existsSync(s)) rmdirSync(s);
+    await d?.stop();
+  });
+
+  it("boots to running with no failed unit, serves a port, halts cleanly, touches no host cgroup", async () => {
+    sentinels.push(...makeSentinels());
+    assert.ok(sentinels.length > 0, "no cgroup hierarchy found");
+    const port = 20000 + (process.pid % 20000);
+    const run = await pier(d, [
+      "run",
+      "-d",
+      "--name",
+      "guest",
+      "--systemd",
+      "true",
+      "-p",
+      `${port}:8080`,
+      IMAGE,
+    ]);
+    assert.equal(run.status, 0, run.stderr);
+    const id = run.stdout.trim();
+    const exec = (args: string[]) => pier(d, ["exec", "guest", ...args]);
+    const state = await bootState(exec);
+    const failed = (await exec(["systemctl", "--failed", "--no-legend", "--plain"])).stdout.trim();
+    assert.equal(state, "running", `failed units: ${failed}`);
+    assert.equal(failed, "");
+    // systemd's container interface: who manages it, its identity, its own cgroup root.
+    const env = (await exec(["sh", "-c", "tr '\\0' '\\n' </proc/1/environ"])).stdout;
+    assert.match(env, /^container=pier$/m);
+    assert.match(env, new RegExp(`^container_uuid=${id.slice(0, 32)}$`, "m"));
+    assert.equal((await exec(["cat", "/etc/machine-id"])).stdout.trim(), id.slice(0, 32));
+    assert.equal((await exec(["systemd-detect-virt", "--container"])).stdout.trim(), "container-other");
+    assert.match((await exec(["findmnt", "-n", "-o", "FSTYPE", "/run"])).stdout, /tmpfs/);
+    const page = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text());
+    assert.equal(page, GUEST_PAGE);
+    const started = Date.now();
+    const stop = await pier(d, ["stop", "guest"]);
+    assert.equal(stop.status, 0, stop.stderr);
+    assert.ok(Date.now() - started < 9_000, "the guest halted on SIGRTMIN+3, not on the SIGKILL after 10 s");
+    const inspect = JSON.parse((await pier(d, ["inspect", "guest"])).stdout) as { exitCode: number }[];
+    assert.equal(inspect[0]?.exitCode, 0, "a clean halt exits 0");
+    for (const s of sentinels) assert.ok(existsSync(s), `the guest removed the host's ${s}`);
+    assert.equal((await pier(d, ["rm", "guest"])).status, 0);
+    for (const h of readdirSync("/sys/fs/cgroup"))
+      assert.equal(existsSync(join("/sys/fs/cgroup", h, id)), false, `${h}/${id} is left behind`);
+  });
+
+  it("through the Docker API: the io.pier.systemd label asks for the guest mode", async () => {
+    const run = await docker(d, [
+      "run",
+      "-d",
+      "--name",
+      "dguest",
+      "--label",
+      "io.pier.systemd=always",
+      IMAGE,
+    ]);
+    assert.equal(run.status, 0, run.stderr);
+    const state = await bootState((args) => docker(d, ["exec", "dguest", ...args]));
+    assert.equal(state, "running");
+    const bad = await docker(d, ["run", "-d", "--label", "io.pier.systemd=maybe", IMAGE]);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /invalid systemd value "maybe"/);
+    assert.equal((await docker(d, ["rm", "-f", "dguest"])).status, 0);
+  });
+
+  it("podman boots the same image with --systemd=always (the image interoperates)", async () => {
+    const work = join(d.dir, "podman-export");
+    mkdirSync(work);
+    const archive = join(work, "guest.tar");
+    const exp = await runCommand("node", [
+      join(process.cwd(), "dist/cli/pier.js"),
+      "--root",
+      d.root,
+      "image",
+      "export",
+      IMAGE,
+      archive,
+    ]);
+    assert.equal(exp.status, 0, exp.stderr);
+    const podman = (args: string[]) =>
+      runCommand(
+        "podman",
+        ["--runtime", "runc", "--root", join(work, "storage"), "--runroot", join(work, "run"), ...args],
+        {
+          timeout: 120_000,
+        },
+      );
+    const name = `pier-sys-${randomBytes(3).toString("hex")}`;
+    const r = await podman([
+      "run",
+      "-d",
+      "--name",
+      name,
+      "--systemd=always",
+      // root here lacks CAP_SYS_RESOURCE: podman's default ulimits would be refused by runc
+      "--ulimit",
+      "nofile=1024:1024",
+      "--ulimit",
+      "nproc=1024:1024",
+      `docker-archive:${archive}`,
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    try {
+      const state = await bootState((args) => podman(["exec", name, ...args]));
+      assert.ok(state === "running" || state === "degraded", `podman's guest: ${state}`);
+    } finally {
+      await podman(["rm", "-f", "-t", "0", name]);
+    }
+  });
+});
