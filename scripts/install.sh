@@ -14,6 +14,8 @@ packages=(
   busybox-static skopeo umoci runc crun podman docker-registry containernetworking-plugins
   # layer xattrs, compression, namespaces, benchmarks
   attr zstd uidmap iproute2 iptables e2fsprogs jq wrk hyperfine libseccomp-dev openssl bc curl apache2-utils
+  # system containers: a Debian root made with debootstrap; systemd-nspawn is bench/system's peer
+  debootstrap systemd-container
 )
 node_major() { command -v node >/dev/null && node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 if [ "$(node_major)" -lt 20 ] || ! command -v npm >/dev/null; then
