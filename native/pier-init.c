@@ -5,9 +5,12 @@
  * safe fork need a single-threaded process. This program only EXECUTES a plan that TypeScript
  * computed (src/runtime/plan/): it holds no policy. The plan arrives on the sync socket whose fd
  * number is argv[1], as "<length>\n" followed by records; each record is NUL-terminated tokens:
- * the op name, the argument count in decimal, then the arguments. Ops run in order. The `clone`
- * op splits the process: the parent writes id maps, reports the child's pid, and exits or waits
- * (per `mode`); the child runs the remaining ops and ends with `exec`.
+ * the op name, the argument count in decimal, then the arguments. Ops run in order, each through
+ * the table of plan-ops.h (generated from src/runtime/plan/op-table.ts, the one list of ops and
+ * their arguments that also types the TypeScript side): an unknown op or a wrong argument count
+ * ends the plan with an error naming it. The `clone` op splits the process: the parent writes id
+ * maps, reports the child's pid, and exits or waits (per `mode`); the child runs the remaining
+ * ops and ends with `exec`.
  *
  * Messages to TypeScript on the sync socket are lines: "pid N", "sync NAME" (then waits for a
  * reply line "ok" or "ok STATEJSON"; anything else aborts), "notify NAME", "error MESSAGE".
@@ -209,6 +212,9 @@ typedef struct {
   char **argv;
 } record_t;
 
+/* The dispatch table (plan_ops, sorted by name) and the prototypes of the op_NAME handlers. */
+#include "plan-ops.h"
+
 static char *plan_buf;
 static size_t plan_len, plan_pos;
 
@@ -244,10 +250,6 @@ static void read_plan(void) {
     got += (size_t)r;
   }
   plan_pos = 0;
-}
-
-static void need(record_t *r, int n) {
-  if (r->argc < n) die("plan: %s needs %d arguments", r->op, n);
 }
 
 static unsigned long long num(const char *s) { return strtoull(s, NULL, 0); }
@@ -436,7 +438,6 @@ static void fdpath(int fd, char *buf, size_t len) { snprintf(buf, len, "/proc/se
 /* ---- ops ---- */
 
 static void op_setns(record_t *r) {
-  need(r, 2);
   int fd = open(r->argv[0], O_RDONLY | O_CLOEXEC);
   if (fd < 0) die("open namespace %s: %s", r->argv[0], strerror(errno));
   if (setns(fd, (int)num(r->argv[1])) < 0) die("setns %s: %s", r->argv[0], strerror(errno));
@@ -556,7 +557,6 @@ static char *clone_cgroup_dir = NULL;
  * container start.
  */
 static void op_cgroupfd(record_t *r) {
-  need(r, 1);
   clone_cgroup_fd = open(r->argv[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (clone_cgroup_fd < 0) die("open cgroup %s: %s", r->argv[0], strerror(errno));
   clone_cgroup_dir = r->argv[0];
@@ -572,7 +572,6 @@ static int tasks_fd_count = 0;
  * container's mount namespace, where host paths mean nothing), for `joincgroups`.
  */
 static void op_tasksfd(record_t *r) {
-  need(r, 1);
   if (tasks_fd_count == MAX_TASKS_FDS) die("plan: too many cgroup hierarchies");
   int fd = open(r->argv[0], O_WRONLY | O_CLOEXEC);
   if (fd < 0) die("open %s: %s", r->argv[0], strerror(errno));
@@ -583,7 +582,7 @@ static void op_tasksfd(record_t *r) {
  * joincgroups: moves this (single-threaded) process into each `tasksfd` hierarchy by writing 0:
  * a thread moving itself needs no global lock either.
  */
-static void op_joincgroups(void) {
+static void op_joincgroups(record_t *r) {
   for (int i = 0; i < tasks_fd_count; i++) {
     if (write(tasks_fds[i], "0", 1) != 1) die("join cgroup: %s", strerror(errno));
     close(tasks_fds[i]);
@@ -626,7 +625,6 @@ static pid_t clone_child(unsigned long flags) {
 }
 
 static void op_clone(record_t *r) {
-  need(r, 1);
   unsigned long flags = (unsigned long)num(r->argv[0]);
   int release[2];
   if (pipe2(release, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
@@ -699,7 +697,6 @@ static void op_clone(record_t *r) {
 
 /* syncsend NAME: asks the runtime for a sync point without waiting (see op_syncwait). */
 static void op_syncsend(record_t *r) {
-  need(r, 1);
   send_line("sync %s", r->argv[0]);
 }
 
@@ -708,7 +705,7 @@ static void op_syncsend(record_t *r) {
  * process goes on with work that does not depend on the answer: placing it in its cgroups costs
  * the kernel an RCU grace period, which its mounts overlap.
  */
-static void op_syncwait(void) {
+static void op_syncwait(record_t *r) {
   char *reply = read_line(sync_fd);
   if (strncmp(reply, "ok", 2) != 0) _exit(1);
   if (reply[2] == ' ') {
@@ -722,7 +719,7 @@ static void op_syncwait(void) {
 /* sync NAME: a sync point answered before the plan goes on. */
 static void op_sync(record_t *r) {
   op_syncsend(r);
-  op_syncwait();
+  op_syncwait(r);
 }
 
 /*
@@ -731,7 +728,6 @@ static void op_sync(record_t *r) {
  * the container sees it (runtime.md "State"), without a JSON parser.
  */
 static void op_hookstate(record_t *r) {
-  need(r, 1);
   if (!state_json) return;
   char *tail = NULL;
   for (char *p = strstr(state_json, ",\"status\":"); p; p = strstr(p + 1, ",\"status\":")) tail = p;
@@ -750,7 +746,6 @@ static void op_mount(record_t *r) {
   /* mount SRC DEST FSTYPE FLAGS DATA [KIND [noproc]]: DEST inside the rootfs; KIND "file" creates
    * a file, "ordinary" wants a directory that is not a symlink; "noproc" refuses a DEST in procfs
    * (see resolve_mount_dest). */
-  need(r, 5);
   const char *src = r->argv[0];
   unsigned long flags = (unsigned long)num(r->argv[3]);
   int is_file = r->argc > 5 && strcmp(r->argv[5], "file") == 0;
@@ -784,7 +779,6 @@ static void op_mount(record_t *r) {
 }
 
 static void op_propagate(record_t *r) {
-  need(r, 2);
   int fd = resolve_create(r->argv[0], 0, 0755);
   if (fd < 0) die("resolve %s: %s", r->argv[0], strerror(errno));
   char target[64];
@@ -795,7 +789,6 @@ static void op_propagate(record_t *r) {
 }
 
 static void op_rootprop(record_t *r) {
-  need(r, 1);
   if (mount(NULL, "/", NULL, (unsigned long)num(r->argv[0]), NULL) < 0)
     die("set propagation of /: %s", strerror(errno));
 }
@@ -845,7 +838,6 @@ static int holding_mount(const char *path, char *mp, size_t mplen) {
 }
 
 static void op_rootfs(record_t *r) {
-  need(r, 1);
   char real[PATH_MAX];
   if (!realpath(r->argv[0], real)) die("rootfs %s: %s", r->argv[0], strerror(errno));
   root_path = strdup(real);
@@ -864,7 +856,6 @@ static void op_rootfs(record_t *r) {
 
 static void op_mkdev(record_t *r) {
   /* mkdev PATH TYPE(c|b|p|u) MAJOR MINOR MODE UID GID BIND(0|1) */
-  need(r, 8);
   const char *path = r->argv[0];
   char type = r->argv[1][0];
   mode_t mode = (mode_t)num(r->argv[4]);
@@ -904,7 +895,6 @@ static void op_mkdev(record_t *r) {
 
 static void op_symlink(record_t *r) {
   /* symlink TARGET LINKPATH */
-  need(r, 2);
   char *dir = strdup(r->argv[1]), *slash = strrchr(dir, '/');
   const char *base = slash ? slash + 1 : dir;
   if (slash) *slash = 0;
@@ -915,9 +905,8 @@ static void op_symlink(record_t *r) {
   free(dir);
 }
 
-static void run_hook(record_t *r) {
+static void op_hook(record_t *r) {
   /* hook PATH TIMEOUT_SECONDS NARGS ARGS... ENV... ; stdin gets the state JSON */
-  need(r, 3);
   int nargs = atoi(r->argv[2]);
   if (nargs < 0 || 3 + nargs > r->argc) die("plan: bad hook");
   char **args = calloc((size_t)nargs + 2, sizeof(char *));
@@ -969,22 +958,6 @@ static void run_hook(record_t *r) {
   free(env);
 }
 
-static void op_pivot(void) {
-  /* pivot_root also refuses a shared old root (a `shared` rootfsPropagation made it so, which
-   * runc then fails on): it is detached right below, so it is made private first. */
-  char mp[PATH_MAX];
-  if (holding_mount("/", mp, sizeof mp) > 0 && mount(NULL, "/", NULL, MS_PRIVATE, NULL) < 0)
-    die("make / private: %s", strerror(errno));
-  if (fchdir(root_fd) < 0) die("chdir rootfs: %s", strerror(errno));
-  if (syscall(SYS_pivot_root, ".", ".") < 0) die("pivot_root: %s", strerror(errno));
-  /* The old root now sits on top of the new one; make it private so nothing propagates, detach. */
-  if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0) die("make old root slave: %s", strerror(errno));
-  if (umount2(".", MNT_DETACH) < 0) die("unmount old root: %s", strerror(errno));
-  if (chdir("/") < 0) die("chdir /: %s", strerror(errno));
-  close(root_fd);
-  root_fd = -1;
-}
-
 /*
  * Stdio that is the host's /dev/null (conmon's stdin for a detached container) is reopened as the
  * container's own /dev/null once the root is switched, as runc's reOpenDevNull does: CRIU cannot
@@ -1011,13 +984,31 @@ static void reopen_dev_null(void) {
   close(fd);
 }
 
-static void op_chroot(void) {
+static void op_pivot(record_t *r) {
+  /* pivot_root also refuses a shared old root (a `shared` rootfsPropagation made it so, which
+   * runc then fails on): it is detached right below, so it is made private first. */
+  char mp[PATH_MAX];
+  if (holding_mount("/", mp, sizeof mp) > 0 && mount(NULL, "/", NULL, MS_PRIVATE, NULL) < 0)
+    die("make / private: %s", strerror(errno));
+  if (fchdir(root_fd) < 0) die("chdir rootfs: %s", strerror(errno));
+  if (syscall(SYS_pivot_root, ".", ".") < 0) die("pivot_root: %s", strerror(errno));
+  /* The old root now sits on top of the new one; make it private so nothing propagates, detach. */
+  if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0) die("make old root slave: %s", strerror(errno));
+  if (umount2(".", MNT_DETACH) < 0) die("unmount old root: %s", strerror(errno));
+  if (chdir("/") < 0) die("chdir /: %s", strerror(errno));
+  close(root_fd);
+  root_fd = -1;
+  reopen_dev_null();
+}
+
+static void op_chroot(record_t *r) {
   if (fchdir(root_fd) < 0) die("chdir rootfs: %s", strerror(errno));
   if (mount(".", "/", NULL, MS_MOVE, NULL) < 0) die("move rootfs: %s", strerror(errno));
   if (chroot(".") < 0) die("chroot: %s", strerror(errno));
   if (chdir("/") < 0) die("chdir /: %s", strerror(errno));
   close(root_fd);
   root_fd = -1;
+  reopen_dev_null();
 }
 
 static void require_procfs(const char *what) {
@@ -1026,7 +1017,6 @@ static void require_procfs(const char *what) {
 }
 
 static void op_mask(record_t *r) {
-  need(r, 1);
   int fd = openat2_in_root(AT_FDCWD, r->argv[0], O_PATH | O_NOFOLLOW);
   if (fd < 0) {
     if (errno == ENOENT) return;
@@ -1052,7 +1042,6 @@ static void op_mask(record_t *r) {
 }
 
 static void op_ropath(record_t *r) {
-  need(r, 1);
   int fd = openat2_in_root(AT_FDCWD, r->argv[0], O_PATH | O_NOFOLLOW);
   if (fd < 0) {
     if (errno == ENOENT) return;
@@ -1072,7 +1061,7 @@ static void op_ropath(record_t *r) {
   close(fd);
 }
 
-static void op_readonly_root(void) {
+static void op_readonlyroot(record_t *r) {
   struct statfs sf;
   if (statfs("/", &sf) < 0) die("statfs /: %s", strerror(errno));
   unsigned long keep = (unsigned long)sf.f_flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC);
@@ -1083,7 +1072,6 @@ static void op_readonly_root(void) {
 static void op_sysctl(record_t *r) {
   /* sysctl PATH VALUE: PATH below /proc/sys (TypeScript decided the key may be set). Opened
    * beneath /proc/sys with no symlink, no mount crossing: nothing else under /proc is reached. */
-  need(r, 2);
   require_procfs("sysctl");
   int dir = open("/proc/sys", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (dir < 0) die("open /proc/sys: %s", strerror(errno));
@@ -1098,7 +1086,6 @@ static void op_sysctl(record_t *r) {
 }
 
 static void op_oom(record_t *r) {
-  need(r, 1);
   require_procfs("oomScoreAdj");
   int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
   if (fd < 0 || write(fd, r->argv[0], strlen(r->argv[0])) < 0) die("write oom_score_adj: %s", strerror(errno));
@@ -1106,7 +1093,6 @@ static void op_oom(record_t *r) {
 }
 
 static void op_consock(record_t *r) {
-  need(r, 1);
   console_sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   if (strlen(r->argv[0]) >= sizeof sa.sun_path) die("console socket path too long");
@@ -1116,7 +1102,8 @@ static void op_consock(record_t *r) {
 }
 
 /* Opens a new pty in the container's devpts, sends the master, makes the slave our stdio. */
-static void op_console(int bind_console) {
+static void op_console(record_t *r) {
+  int bind_console = r->argc > 0 && !strcmp(r->argv[0], "devconsole");
   int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0) die("open /dev/ptmx: %s", strerror(errno));
   int unlock = 0;
@@ -1164,7 +1151,6 @@ static void op_console(int bind_console) {
 
 static void op_bounding(record_t *r) {
   /* bounding LASTCAP MASK: drop every capability not in MASK from the bounding set */
-  need(r, 2);
   int last = atoi(r->argv[0]);
   unsigned long long bnd = num(r->argv[1]);
   for (int c = 0; c <= last; c++)
@@ -1174,7 +1160,6 @@ static void op_bounding(record_t *r) {
 
 static void op_caps(record_t *r) {
   /* caps LASTCAP EFFECTIVE PERMITTED INHERITABLE AMBIENT (hex masks) */
-  need(r, 5);
   int last = atoi(r->argv[0]);
   unsigned long long eff = num(r->argv[1]), perm = num(r->argv[2]), inh = num(r->argv[3]), amb = num(r->argv[4]);
   struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
@@ -1191,18 +1176,6 @@ static void op_caps(record_t *r) {
     if (amb & (1ULL << c)) prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0);
 }
 
-static void op_remount(record_t *r) {
-  /* remount DEST FLAGS: change the flags of the mount at DEST (inside the rootfs) */
-  need(r, 2);
-  int fd = resolve_create(r->argv[0], 0, 0755);
-  if (fd < 0) die("resolve %s: %s", r->argv[0], strerror(errno));
-  char target[64];
-  fdpath(fd, target, sizeof target);
-  if (mount(NULL, target, NULL, MS_REMOUNT | (unsigned long)num(r->argv[1]), NULL) < 0)
-    die("remount %s: %s", r->argv[0], strerror(errno));
-  close(fd);
-}
-
 #ifndef MOUNT_ATTR_SIZE_VER0
 struct mount_attr {
   uint64_t attr_set, attr_clr, propagation, userns_fd;
@@ -1214,7 +1187,6 @@ struct mount_attr {
 
 static void op_setattr(record_t *r) {
   /* setattr DEST SET CLEAR: recursive mount attributes (the r* options) with mount_setattr */
-  need(r, 3);
   int fd = resolve_create(r->argv[0], 0, 0755);
   if (fd < 0) die("resolve %s: %s", r->argv[0], strerror(errno));
   struct mount_attr attr = {0};
@@ -1263,7 +1235,6 @@ static int userns_with_maps(const char *uidmap, const char *gidmap) {
 static void op_idmaptree(record_t *r) {
   /* idmaptree INDEX SRC UIDMAP GIDMAP IDMAP_RECURSIVE CLONE_RECURSIVE: runs before `clone`, with
    * the host's privileges over SRC's filesystem; the fd is inherited by the container process. */
-  need(r, 6);
   if (idmap_count >= MAX_IDMAP_TREES) die("too many idmapped mounts");
   int rec = num(r->argv[5]) != 0;
   int tree = (int)syscall(SYS_open_tree, AT_FDCWD, r->argv[1], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (rec ? AT_RECURSIVE : 0));
@@ -1283,7 +1254,6 @@ static void op_idmaptree(record_t *r) {
 static void op_idmapmount(record_t *r) {
   /* idmapmount INDEX DEST KIND FLAGS [noproc]: attaches the tree of `idmaptree INDEX` at DEST (in
    * the rootfs); "noproc" as for `mount` */
-  need(r, 4);
   int index = atoi(r->argv[0]), tree = -1;
   for (int i = 0; i < idmap_count; i++)
     if (idmap_index[i] == index) tree = idmap_trees[i];
@@ -1310,7 +1280,6 @@ static void op_devfilter(record_t *r) {
   /* devfilter CGROUPDIR LICENSE HEXBYTES: loads the eBPF program (BPF_PROG_TYPE_CGROUP_DEVICE,
    * compiled in TypeScript) and attaches it to the v2 cgroup directory, replacing the program
    * attached there before (single-program mode, as an update needs). */
-  need(r, 3);
   size_t n = strlen(r->argv[2]) / 2;
   if (n == 0 || n % sizeof(struct bpf_insn)) die("device filter: bad program length %zu", n);
   unsigned char *insns = malloc(n);
@@ -1353,7 +1322,6 @@ static void op_devfilter(record_t *r) {
 
 static void op_timens(record_t *r) {
   /* timens OFFSETS: a new time namespace for the children, with the given clock offsets */
-  need(r, 1);
   if (unshare(CLONE_NEWTIME) < 0) die("unshare time namespace: %s", strerror(errno));
   if (r->argv[0][0]) {
     /* After a uid change the process is not dumpable and its /proc files belong to the host's
@@ -1369,7 +1337,6 @@ static void op_timens(record_t *r) {
 
 static void op_user(record_t *r) {
   /* user UID GID [GROUPS...] ; "-" as the first group means do not call setgroups */
-  need(r, 2);
   uid_t uid = id_arg(r->argv[0], "uid");
   gid_t gid = id_arg(r->argv[1], "gid");
   if (!(r->argc > 2 && strcmp(r->argv[2], "-") == 0)) {
@@ -1391,7 +1358,6 @@ static void op_user(record_t *r) {
  * mount namespace still resolves PATH; the filter is loaded much later, after pivot_root.
  */
 static void op_seccompmsg(record_t *r) {
-  need(r, 1);
   if (!state_json) die("plan: seccompmsg without a state");
   free(seccomp_msg);
   seccomp_msg = state_json;
@@ -1435,7 +1401,6 @@ static void send_seccomp_listener(int lfd) {
 
 static void op_seccomp(record_t *r) {
   /* seccomp FLAGS HEXBYTES */
-  need(r, 2);
   size_t hexlen = strlen(r->argv[1]);
   size_t n = hexlen / 2;
   unsigned char *bytes = malloc(n + 1);
@@ -1453,7 +1418,7 @@ static void op_seccomp(record_t *r) {
   if (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) send_seccomp_listener((int)ret);
 }
 
-static void op_waitfifo(void) {
+static void op_waitfifo(record_t *r) {
   char p[64];
   fdpath(fifo_fd, p, sizeof p);
   int w = open(p, O_WRONLY | O_CLOEXEC);
@@ -1473,7 +1438,6 @@ static const char *env_get(const char *name) {
 
 /* Adds HOME from the container's /etc/passwd when the environment has none (as runc does). */
 static void op_home(record_t *r) {
-  need(r, 1);
   if (env_get("HOME")) return;
   const char *home = "/";
   char line[4096];
@@ -1510,7 +1474,7 @@ static void op_home(record_t *r) {
  * is close-on-exec already. Without close_range (kernels before 5.11) each fd in /proc/self/fd
  * is marked by itself, as runc does.
  */
-static void op_cloexec(void) {
+static void op_cloexec(record_t *r) {
   unsigned int first = 3 + (unsigned)preserve_fds;
   if (close_range(first, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
     if (errno != ENOSYS && errno != EINVAL) die("close_range: %s", strerror(errno));
@@ -1545,7 +1509,6 @@ static void op_cloexec(void) {
  * a slash is tried in each $PATH directory).
  */
 static void op_exec(record_t *r) {
-  need(r, 1);
   char **args = r->argv;
   if (strchr(args[0], '/')) {
     execve(args[0], args, envv);
@@ -1650,9 +1613,154 @@ static int serve_mounts(void) {
   return 0;
 }
 
+/* ---- the ops that are a line or two, and the dispatch (plan-ops.h) ---- */
+
+static void op_mode(record_t *r) { wait_mode = strcmp(r->argv[0], "wait") == 0; }
+
+static void op_pidfile(record_t *r) { parent_pidfile = r->argv[0]; }
+
+static void op_preserve(record_t *r) { preserve_fds = atoi(r->argv[0]); }
+
+static void op_uidmap(record_t *r) { uid_map = r->argv[0]; }
+
+static void op_gidmap(record_t *r) { gid_map = r->argv[0]; }
+
+/* newuidmap|newgidmap PATH ARGS...: the record stays alive (plan_buf is never freed). */
+static record_t *keep_record(const record_t *r) {
+  record_t *h = malloc(sizeof *h);
+  if (!h) die("out of memory");
+  *h = *r;
+  return h;
+}
+
+static void op_newuidmap(record_t *r) { uid_helper = keep_record(r); }
+
+static void op_newgidmap(record_t *r) { gid_helper = keep_record(r); }
+
+static void op_setgroups(record_t *r) { setgroups_val = r->argv[0]; }
+
+static void op_mkfifo(record_t *r) {
+  if (mkfifo(r->argv[0], 0622) < 0) die("mkfifo %s: %s", r->argv[0], strerror(errno));
+  if (chmod(r->argv[0], 0622) < 0 || chown(r->argv[0], id_arg(r->argv[1], "fifo uid"), id_arg(r->argv[2], "fifo gid")) < 0)
+    die("prepare fifo %s: %s", r->argv[0], strerror(errno));
+}
+
+static void op_openfifo(record_t *r) {
+  fifo_fd = open(r->argv[0], O_PATH | O_CLOEXEC);
+  if (fifo_fd < 0) die("open exec fifo %s: %s", r->argv[0], strerror(errno));
+}
+
+static void op_notify(record_t *r) {
+  send_line("notify %s", r->argv[0]);
+  if (!strcmp(r->argv[0], "ready")) {
+    /* The runtime stops listening once created: later failures go to the container's stderr. */
+    close(sync_fd);
+    sync_fd = -1;
+  }
+}
+
+static void op_unshare(record_t *r) {
+  if (unshare((int)num(r->argv[0])) < 0) die("unshare: %s", strerror(errno));
+}
+
+static void op_root(record_t *r) {
+  if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die("become root: %s", strerror(errno));
+  if (setgroups(0, NULL) < 0 && errno != EPERM) die("setgroups: %s", strerror(errno));
+}
+
+static void op_setsid(record_t *r) { setsid(); }
+
+static void op_hostname(record_t *r) {
+  if (sethostname(r->argv[0], strlen(r->argv[0])) < 0) die("sethostname: %s", strerror(errno));
+}
+
+static void op_domainname(record_t *r) {
+  if (setdomainname(r->argv[0], strlen(r->argv[0])) < 0) die("setdomainname: %s", strerror(errno));
+}
+
+static void op_keyring(record_t *r) {
+  if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, r->argv[0]) < 0 && errno != ENOSYS && errno != EPERM)
+    die("join session keyring: %s", strerror(errno));
+}
+
+static void op_rlimit(record_t *r) {
+  struct rlimit rl = {.rlim_cur = (rlim_t)num(r->argv[1]), .rlim_max = (rlim_t)num(r->argv[2])};
+  if (setrlimit((int)num(r->argv[0]), &rl) < 0) die("setrlimit %s: %s", r->argv[0], strerror(errno));
+}
+
+static void op_consolepair(record_t *r) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) die("socketpair: %s", strerror(errno));
+  proxy_sock = sv[0];
+  console_sock = sv[1];
+}
+
+static void op_consize(record_t *r) {
+  con_rows = (unsigned short)num(r->argv[0]);
+  con_cols = (unsigned short)num(r->argv[1]);
+}
+
+static void op_umask(record_t *r) { umask((mode_t)num(r->argv[0])); }
+
+/*
+ * cwd PATH [verified]: the first time (as root, before any filter) also checks where it landed;
+ * the plan enters it again as the user, when a filter may deny getcwd.
+ */
+static void op_cwd(record_t *r) {
+  if (chdir(r->argv[0]) < 0) die("chdir to cwd (\"%s\") set in config.json failed: %s", r->argv[0], strerror(errno));
+  char buf[PATH_MAX];
+  /* A cwd reached through a leaked host fd reads as "(unreachable)..." (CVE-2024-21626). */
+  if (r->argc < 2 && (!getcwd(buf, sizeof buf) || buf[0] != '/')) die("cwd %s is outside the container root", r->argv[0]);
+}
+
+static void op_nnp(record_t *r) {
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("no_new_privs: %s", strerror(errno));
+}
+
+/* The environment of exec: NULL-terminated even when empty (next_record allocates argc + 1). */
+static void op_env(record_t *r) { envv = r->argv; }
+
+static void op_personality(record_t *r) {
+  /* Before any filter (as runc): the helper's remaining steps do not depend on it. */
+  if (personality((unsigned long)num(r->argv[0])) < 0) die("personality %s: %s", r->argv[0], strerror(errno));
+}
+
+/* The plan was a task for the helper alone (e.g. devfilter), not a container. */
+static void op_done(record_t *r) { _exit(0); }
+
+static int compare_op(const void *name, const void *entry) {
+  return strcmp(name, ((const plan_op_t *)entry)->name);
+}
+
+/* Runs one record: its op found in plan_ops (sorted, a binary search), its argument count checked. */
+static void run_op(record_t *r) {
+  const plan_op_t *op = bsearch(r->op, plan_ops, PLAN_OP_COUNT, sizeof plan_ops[0], compare_op);
+  if (!op) die("plan: unknown op \"%s\"", r->op);
+  if (r->argc < op->min_args || (op->max_args >= 0 && r->argc > op->max_args))
+    die("plan: op %s got %d arguments, takes %s", r->op, r->argc, *op->signature ? op->signature : "none");
+  op->run(r);
+}
+
+/*
+ * `pier-init --ops`: the table this binary dispatches by, one op a line (NAME MIN MAX SIGNATURE,
+ * tab-separated), for the test that compares it with TypeScript's. Exits 1 when the table is not
+ * sorted, which the binary search needs.
+ */
+static int list_ops(void) {
+  for (size_t i = 0; i < PLAN_OP_COUNT; i++) {
+    if (i > 0 && strcmp(plan_ops[i - 1].name, plan_ops[i].name) >= 0) {
+      fprintf(stderr, "pier-init: plan_ops is not sorted at %s\n", plan_ops[i].name);
+      return 1;
+    }
+    printf("%s\t%d\t%d\t%s\n", plan_ops[i].name, plan_ops[i].min_args, plan_ops[i].max_args, plan_ops[i].signature);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv, char **envp) {
   if (argc == 2 && !strcmp(argv[1], "--sealed-copy")) return hold_sealed_copy();
   if (argc == 2 && !strcmp(argv[1], "--mounter")) return serve_mounts();
+  if (argc == 2 && !strcmp(argv[1], "--ops")) return list_ops();
   if (argc < 2) {
     fprintf(stderr, "usage: pier-init SYNC_FD [CONTROL_FD] (run by pier-runtime, not by hand)\n");
     return 2;
@@ -1676,189 +1784,6 @@ int main(int argc, char **argv, char **envp) {
   if (ctl_fd >= 0) fcntl(ctl_fd, F_SETFD, FD_CLOEXEC);
   read_plan();
   record_t r;
-  while (next_record(&r)) {
-    const char *op = r.op;
-    if (!strcmp(op, "mode")) {
-      need(&r, 1);
-      wait_mode = strcmp(r.argv[0], "wait") == 0;
-    } else if (!strcmp(op, "pidfile")) {
-      need(&r, 1);
-      parent_pidfile = r.argv[0];
-    } else if (!strcmp(op, "preserve")) {
-      need(&r, 1);
-      preserve_fds = atoi(r.argv[0]);
-    } else if (!strcmp(op, "uidmap")) {
-      need(&r, 1);
-      uid_map = r.argv[0];
-    } else if (!strcmp(op, "gidmap")) {
-      need(&r, 1);
-      gid_map = r.argv[0];
-    } else if (!strcmp(op, "newuidmap") || !strcmp(op, "newgidmap")) {
-      /* newuidmap|newgidmap PATH ARGS...: the record stays alive (plan_buf is never freed). */
-      need(&r, 4);
-      record_t *h = malloc(sizeof *h);
-      if (!h) die("out of memory");
-      *h = r;
-      if (op[3] == 'u') uid_helper = h;
-      else gid_helper = h;
-    } else if (!strcmp(op, "setgroups")) {
-      need(&r, 1);
-      setgroups_val = r.argv[0];
-    } else if (!strcmp(op, "setns")) {
-      op_setns(&r);
-    } else if (!strcmp(op, "mkfifo")) {
-      need(&r, 3);
-      if (mkfifo(r.argv[0], 0622) < 0) die("mkfifo %s: %s", r.argv[0], strerror(errno));
-      if (chmod(r.argv[0], 0622) < 0 || chown(r.argv[0], id_arg(r.argv[1], "fifo uid"), id_arg(r.argv[2], "fifo gid")) < 0)
-        die("prepare fifo %s: %s", r.argv[0], strerror(errno));
-    } else if (!strcmp(op, "openfifo")) {
-      need(&r, 1);
-      fifo_fd = open(r.argv[0], O_PATH | O_CLOEXEC);
-      if (fifo_fd < 0) die("open exec fifo %s: %s", r.argv[0], strerror(errno));
-    } else if (!strcmp(op, "cgroupfd")) {
-      op_cgroupfd(&r);
-    } else if (!strcmp(op, "tasksfd")) {
-      op_tasksfd(&r);
-    } else if (!strcmp(op, "joincgroups")) {
-      op_joincgroups();
-    } else if (!strcmp(op, "clone")) {
-      op_clone(&r);
-    } else if (!strcmp(op, "sync")) {
-      op_sync(&r);
-    } else if (!strcmp(op, "syncsend")) {
-      op_syncsend(&r);
-    } else if (!strcmp(op, "syncwait")) {
-      op_syncwait();
-    } else if (!strcmp(op, "notify")) {
-      need(&r, 1);
-      send_line("notify %s", r.argv[0]);
-      if (!strcmp(r.argv[0], "ready")) {
-        /* The runtime stops listening once created: later failures go to the container's stderr. */
-        close(sync_fd);
-        sync_fd = -1;
-      }
-    } else if (!strcmp(op, "unshare")) {
-      need(&r, 1);
-      if (unshare((int)num(r.argv[0])) < 0) die("unshare: %s", strerror(errno));
-    } else if (!strcmp(op, "root")) {
-      if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die("become root: %s", strerror(errno));
-      if (setgroups(0, NULL) < 0 && errno != EPERM) die("setgroups: %s", strerror(errno));
-    } else if (!strcmp(op, "setsid")) {
-      setsid();
-    } else if (!strcmp(op, "rootprop")) {
-      op_rootprop(&r);
-    } else if (!strcmp(op, "rootfs")) {
-      op_rootfs(&r);
-    } else if (!strcmp(op, "mount")) {
-      op_mount(&r);
-    } else if (!strcmp(op, "propagate")) {
-      op_propagate(&r);
-    } else if (!strcmp(op, "mkdev")) {
-      op_mkdev(&r);
-    } else if (!strcmp(op, "symlink")) {
-      op_symlink(&r);
-    } else if (!strcmp(op, "seccompmsg")) {
-      op_seccompmsg(&r);
-    } else if (!strcmp(op, "hookstate")) {
-      op_hookstate(&r);
-    } else if (!strcmp(op, "hook")) {
-      run_hook(&r);
-    } else if (!strcmp(op, "pivot")) {
-      op_pivot();
-      reopen_dev_null();
-    } else if (!strcmp(op, "chroot")) {
-      op_chroot();
-      reopen_dev_null();
-    } else if (!strcmp(op, "mask")) {
-      op_mask(&r);
-    } else if (!strcmp(op, "ropath")) {
-      op_ropath(&r);
-    } else if (!strcmp(op, "readonlyroot")) {
-      op_readonly_root();
-    } else if (!strcmp(op, "hostname")) {
-      need(&r, 1);
-      if (sethostname(r.argv[0], strlen(r.argv[0])) < 0) die("sethostname: %s", strerror(errno));
-    } else if (!strcmp(op, "domainname")) {
-      need(&r, 1);
-      if (setdomainname(r.argv[0], strlen(r.argv[0])) < 0) die("setdomainname: %s", strerror(errno));
-    } else if (!strcmp(op, "sysctl")) {
-      op_sysctl(&r);
-    } else if (!strcmp(op, "oom")) {
-      op_oom(&r);
-    } else if (!strcmp(op, "keyring")) {
-      need(&r, 1);
-      if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, r.argv[0]) < 0 && errno != ENOSYS && errno != EPERM)
-        die("join session keyring: %s", strerror(errno));
-    } else if (!strcmp(op, "rlimit")) {
-      need(&r, 3);
-      struct rlimit rl = {.rlim_cur = (rlim_t)num(r.argv[1]), .rlim_max = (rlim_t)num(r.argv[2])};
-      if (setrlimit((int)num(r.argv[0]), &rl) < 0) die("setrlimit %s: %s", r.argv[0], strerror(errno));
-    } else if (!strcmp(op, "consolepair")) {
-      int sv[2];
-      if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) die("socketpair: %s", strerror(errno));
-      proxy_sock = sv[0];
-      console_sock = sv[1];
-    } else if (!strcmp(op, "consock")) {
-      op_consock(&r);
-    } else if (!strcmp(op, "consize")) {
-      need(&r, 2);
-      con_rows = (unsigned short)num(r.argv[0]);
-      con_cols = (unsigned short)num(r.argv[1]);
-    } else if (!strcmp(op, "console")) {
-      op_console(r.argc > 0 && !strcmp(r.argv[0], "devconsole"));
-    } else if (!strcmp(op, "umask")) {
-      need(&r, 1);
-      umask((mode_t)num(r.argv[0]));
-    } else if (!strcmp(op, "cwd")) {
-      /* cwd PATH [verified]: the first time (as root, before any filter) also checks where it
-       * landed; the plan enters it again as the user, when a filter may deny getcwd. */
-      need(&r, 1);
-      if (chdir(r.argv[0]) < 0) die("chdir to cwd (\"%s\") set in config.json failed: %s", r.argv[0], strerror(errno));
-      char buf[PATH_MAX];
-      /* A cwd reached through a leaked host fd reads as "(unreachable)..." (CVE-2024-21626). */
-      if (r.argc < 2 && (!getcwd(buf, sizeof buf) || buf[0] != '/')) die("cwd %s is outside the container root", r.argv[0]);
-    } else if (!strcmp(op, "user")) {
-      op_user(&r);
-    } else if (!strcmp(op, "bounding")) {
-      op_bounding(&r);
-    } else if (!strcmp(op, "remount")) {
-      op_remount(&r);
-    } else if (!strcmp(op, "setattr")) {
-      op_setattr(&r);
-    } else if (!strcmp(op, "devfilter")) {
-      op_devfilter(&r);
-    } else if (!strcmp(op, "done")) {
-      /* The plan was a task for the helper alone (e.g. devfilter), not a container. */
-      _exit(0);
-    } else if (!strcmp(op, "idmaptree")) {
-      op_idmaptree(&r);
-    } else if (!strcmp(op, "idmapmount")) {
-      op_idmapmount(&r);
-    } else if (!strcmp(op, "timens")) {
-      op_timens(&r);
-    } else if (!strcmp(op, "caps")) {
-      op_caps(&r);
-    } else if (!strcmp(op, "nnp")) {
-      if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("no_new_privs: %s", strerror(errno));
-    } else if (!strcmp(op, "seccomp")) {
-      op_seccomp(&r);
-    } else if (!strcmp(op, "waitfifo")) {
-      op_waitfifo();
-    } else if (!strcmp(op, "env")) {
-      envv = r.argv; /* NULL-terminated even when empty (next_record allocates argc + 1) */
-    } else if (!strcmp(op, "cloexec")) {
-      op_cloexec();
-    } else if (!strcmp(op, "home")) {
-      op_home(&r);
-    } else if (!strcmp(op, "personality")) {
-      need(&r, 1);
-      /* Before any filter (as runc): the helper's remaining steps do not depend on it. */
-      if (personality((unsigned long)num(r.argv[0])) < 0) die("personality %s: %s", r.argv[0], strerror(errno));
-    } else if (!strcmp(op, "exec")) {
-      op_exec(&r);
-    } else {
-      die("plan: unknown op %s", op);
-    }
-  }
+  while (next_record(&r)) run_op(&r);
   die("plan ended without exec");
 }

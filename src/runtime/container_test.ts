@@ -27,8 +27,11 @@ import {
   scriptSpec,
   writeBundle,
 } from "../testing/runtime.js";
+import { disposeTree, uniqueParent } from "../testing/runtime-cgroups.js";
 
 let tmp = "";
+/** The cgroups of this file's containers that name a cgroupsPath: removed, whatever remains, after. */
+const cgParent = uniqueParent("container");
 let rootfs = "";
 let stateRoot = "";
 let n = 0;
@@ -47,6 +50,7 @@ after(async () => {
     .filter(Boolean)) {
     runtimeCmd("pier", ["--root", stateRoot, "delete", "--force", id]);
   }
+  await disposeTree(cgParent);
   await removeTempDir(tmp);
 });
 
@@ -526,11 +530,11 @@ test("cgroups: memory limit OOM-kills, pids limit makes fork fail, the cgroup go
   assert.match(pids.err, /can't fork|Resource temporarily unavailable/);
   const { dir, id } = await bundle(
     scriptSpec("sleep 30", (s) => {
-      if (s.linux) s.linux.cgroupsPath = `/pier-test/${process.pid}-cg`;
+      if (s.linux) s.linux.cgroupsPath = `${cgParent}/cg`;
     }),
   );
   assert.equal(pierDetached("run", "-d", "--bundle", dir, id).status, 0);
-  const cgDir = `/sys/fs/cgroup/memory/pier-test/${process.pid}-cg`;
+  const cgDir = `/sys/fs/cgroup/memory${cgParent}/cg`;
   assert.ok(existsSync(cgDir), "cgroupsPath is created");
   const procs = readFileSync(join(cgDir, "cgroup.procs"), "utf8").trim().split("\n");
   assert.deepEqual(procs, [String(JSON.parse(pier("state", id).stdout).pid)]);
@@ -540,7 +544,7 @@ test("cgroups: memory limit OOM-kills, pids limit makes fork fail, the cgroup go
 
 test("init and exec'd processes are in the container's cgroup in every hierarchy, with a cgroup namespace too", async () => {
   for (const cgroupNs of [false, true]) {
-    const path = `/pier-test/${process.pid}-join-${cgroupNs ? "ns" : "host"}`;
+    const path = `${cgParent}/join-${cgroupNs ? "ns" : "host"}`;
     const { dir, id } = await bundle(
       scriptSpec("sleep 30", (s) => {
         if (s.linux) s.linux.cgroupsPath = path;

@@ -12,7 +12,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { LinuxDeviceCgroup } from "../oci/runtime-spec/resources.js";
@@ -136,9 +136,10 @@ test("a program the kernel refuses is reported with the bpf(2) error, naming the
 
 /**
  * Runs `pier-runtime ARGS` (one Node.js process: a resident service must not keep this view) in
- * a new mount namespace where /sys/fs/cgroup is just the cgroup2 hierarchy.
+ * a new mount namespace where /sys/fs/cgroup is just the cgroup2 hierarchy. `stdio` defaults to
+ * pipes that spawnSync reads until every holder closes them.
  */
-function pierOnV2View(...args: string[]) {
+function pierOnV2View(args: string[], stdio: "pipe" | [number, number, number] = "pipe") {
   const unshare = requireTool("unshare", "util-linux");
   return spawnSync(
     unshare,
@@ -156,8 +157,32 @@ function pierOnV2View(...args: string[]) {
       join(tmp, "state-v2"),
       ...args,
     ],
-    { encoding: "utf8", input: "", timeout: 60000, env: { ...process.env, PIER_RUNTIME_DIRECT: "1" } },
+    {
+      encoding: "utf8",
+      stdio,
+      ...(stdio === "pipe" ? { input: "" } : {}),
+      timeout: 60000,
+      env: { ...process.env, PIER_RUNTIME_DIRECT: "1" },
+    },
   );
+}
+
+/**
+ * `pier-runtime run -d ARGS` on the v2 view. A detached container keeps the stdio it was given
+ * (as under runc) for as long as it runs: it gets /dev/null and a file here, never pipes that
+ * spawnSync would wait on until its timeout. Returns the exit status and what the runtime said.
+ */
+function runDetachedOnV2View(...args: string[]): { status: number | null; stderr: string } {
+  const errFile = join(tmp, `run-stderr-${args.at(-1)}`);
+  const nul = openSync("/dev/null", "r+");
+  const err = openSync(errFile, "w");
+  try {
+    const r = pierOnV2View(["run", "-d", ...args], [nul, nul, err]);
+    return { status: r.status, stderr: readFileSync(errFile, "utf8") };
+  } finally {
+    closeSync(nul);
+    closeSync(err);
+  }
 }
 
 test("pier-runtime on a cgroup v2 host: linux.resources.devices enforced by pier-init's program, update replaces it", async () => {
@@ -171,10 +196,13 @@ test("pier-runtime on a cgroup v2 host: linux.resources.devices enforced by pier
   if (!existsSync(join(rootfs, "fusedev")))
     assert.equal(spawnSync("mknod", [join(rootfs, "fusedev"), "c", "10", "229"]).status, 0);
   const id = `devv2-${process.pid}`;
-  const run = pierOnV2View("run", "-d", "-b", dir, id);
+  const started = Date.now();
+  const run = runDetachedOnV2View("-b", dir, id);
   assert.equal(run.status, 0, run.stderr);
+  // The detached container holds none of this process's pipes: run returns as soon as it started.
+  assert.ok(Date.now() - started < 20000, `run -d took ${Date.now() - started} ms`);
   try {
-    const ex = (script: string) => pierOnV2View("exec", id, "sh", "-c", script);
+    const ex = (script: string) => pierOnV2View(["exec", id, "sh", "-c", script]);
     let first = ex(probe);
     assert.equal(first.status, 0, first.stderr);
     assert.equal(first.stdout, "fuse:denied\nnull:allowed\n");
@@ -183,13 +211,13 @@ test("pier-runtime on a cgroup v2 host: linux.resources.devices enforced by pier
       resources,
       JSON.stringify({ devices: [{ allow: true, type: "c", major: 10, minor: 229, access: "rw" }] }),
     );
-    const up = pierOnV2View("update", "--resources", resources, id);
+    const up = pierOnV2View(["update", "--resources", resources, id]);
     assert.equal(up.status, 0, up.stderr);
     first = ex(probe);
     assert.equal(first.stdout, "fuse:opened\nnull:allowed\n");
-    const st = pierOnV2View("state", id);
+    const st = pierOnV2View(["state", id]);
     assert.equal((JSON.parse(st.stdout) as { status: string }).status, "running");
   } finally {
-    pierOnV2View("delete", "--force", id);
+    pierOnV2View(["delete", "--force", id]);
   }
 });

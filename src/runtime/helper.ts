@@ -40,8 +40,9 @@ export function ensureHelper(): string {
   }
   const native = findNativeDir();
   const bin = join(native, "build", "pier-init");
-  const src = join(native, "pier-init.c");
-  if (!existsSync(bin) || statSync(bin).mtimeMs < statSync(src).mtimeMs) {
+  // Its sources: the program and the op table generated from the plan's (see plan/op-header.ts).
+  const newest = Math.max(...["pier-init.c", "plan-ops.h"].map((f) => statSync(join(native, f)).mtimeMs));
+  if (!existsSync(bin) || statSync(bin).mtimeMs < newest) {
     try {
       execFileSync("sh", [join(native, "build.sh")], { stdio: ["ignore", "ignore", "pipe"] });
     } catch (err) {

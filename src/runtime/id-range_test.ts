@@ -5,16 +5,14 @@
  * (runc's exec wraps these to root; pier refuses them), and pier-init itself as a backstop.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { chmodSync, writeFileSync } from "node:fs";
-import type { Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { Spec } from "../oci/runtime-spec/config.js";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busybox.js";
 import { requireTool, runtimeCmd, scriptSpec, writeBundle } from "../testing/runtime.js";
-import { ensureHelper } from "./helper.js";
-import { encodePlan, op, type PlanOp } from "./plan/ops.js";
+import { runHelperPlan } from "../testing/runtime-plan.js";
+import { op, type PlanOp } from "./plan/ops.js";
 
 let tmp = "";
 let rootfs = "";
@@ -122,38 +120,23 @@ test("exec --user, --additional-gids and --process refuse ids that would wrap to
   assert.equal(pier("delete", "--force", id).status, 0);
 });
 
-/** Runs a hand-made plan in pier-init (no container: the ops act on the helper's own process). */
-function runPlan(ops: PlanOp[]): Promise<{ said: string; stdout: string; code: number | null }> {
-  const child = spawn(ensureHelper(), ["3"], { stdio: ["ignore", "pipe", "pipe", "pipe"], env: {} });
-  const sync = child.stdio[3] as Socket;
-  let said = "";
-  let stdout = "";
-  sync.on("data", (d: Buffer) => {
-    said += d.toString();
-  });
-  sync.on("error", () => {});
-  child.stdout?.on("data", (d: Buffer) => {
-    stdout += d.toString();
-  });
-  sync.end(encodePlan(ops));
-  return new Promise((resolve) => child.on("close", (code) => resolve({ said, stdout, code })));
-}
-
 test("pier-init refuses ids that do not fit uid_t, whatever plan it is given", async () => {
-  const id = (user: PlanOp) => runPlan([user, op("exec", "/bin/sh", "-c", "id -u; id -G")]);
-  for (const [user, what] of [
-    [op("user", "4294967296", "0", "-"), "uid 4294967296"],
-    [op("user", "0", "4294967296", "-"), "gid 4294967296"],
-    [op("user", "0", "0", "4294967295"), "additional gid 4294967295"],
-    [op("user", "-1", "0", "-"), "uid -1"],
-    [op("user", "0x10", "0", "-"), "uid 0x10"],
-  ] as const) {
+  const id = (user: PlanOp) => runHelperPlan([user, op("exec", "/bin/sh", "-c", "id -u; id -G")]);
+  // Literals, not op(): the typed builder would not let these through.
+  const cases: [PlanOp, string][] = [
+    [{ op: "user", args: ["4294967296", "0", "-"] }, "uid 4294967296"],
+    [{ op: "user", args: ["0", "4294967296", "-"] }, "gid 4294967296"],
+    [{ op: "user", args: ["0", "0", "4294967295"] }, "additional gid 4294967295"],
+    [{ op: "user", args: ["-1", "0", "-"] }, "uid -1"],
+    [{ op: "user", args: ["0x10", "0", "-"] }, "uid 0x10"],
+  ];
+  for (const [user, what] of cases) {
     const r = await id(user);
     assert.equal(r.code, 1, `ran as ${r.stdout}`);
     assert.equal(r.stdout, "");
     assert.match(r.said, new RegExp(`^error plan: ${what} is not an id from 0 to 4294967294`, "m"));
   }
-  const ok = await id(op("user", "65534", "65534", "65533"));
+  const ok = await id(op("user", 65534, 65534, "65533"));
   assert.equal(ok.code, 0, ok.said);
   assert.equal(ok.stdout, "65534\n65534 65533\n");
 });

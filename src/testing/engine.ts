@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { accessSync, constants, statSync } from "node:fs";
+import { accessSync, constants, readdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -15,6 +15,7 @@ import { ImageStore } from "../image/image-store.js";
 import { push } from "../remote/pull.js";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "./busybox.js";
 import { startTestRegistry, type TestRegistry } from "./registry.js";
+import { disposeTree } from "./runtime-cgroups.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The compiled `pierd` entry point. */
@@ -155,7 +156,7 @@ export async function startTestDaemon(
         await gone;
       }
       // Containers outlive pierd by design: a test kills what it left, then unmounts.
-      const { readdirSync, readFileSync } = await import("node:fs");
+      const { readFileSync } = await import("node:fs");
       try {
         for (const id of readdirSync(join(execRoot, "containers"))) {
           try {
@@ -165,6 +166,11 @@ export async function startTestDaemon(
         }
       } catch {}
       await new Promise((r) => setTimeout(r, 200));
+      // Killed, they were never deleted through the runtime, which removes their cgroups (the
+      // runtime's default `/<id>` in every hierarchy): the test removes them, with whatever still
+      // runs there (exec'd processes).
+      const ids = new Set(["containers", "runtime"].flatMap((sub) => entries(join(execRoot, sub))));
+      for (const id of ids) if (/^[0-9A-Za-z][\w.-]*$/.test(id)) await disposeTree(`/${id}`).catch(() => {});
       const mounts = readFileSync("/proc/self/mountinfo", "utf8")
         .split("\n")
         .map((l) => l.split(" ")[4] ?? "")
@@ -177,6 +183,15 @@ export async function startTestDaemon(
   };
   await d.restart();
   return d;
+}
+
+/** The names in directory `dir`, none when it does not exist. */
+function entries(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 /** Throws with an actionable message unless the docker CLI is installed. */

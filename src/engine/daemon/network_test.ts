@@ -408,7 +408,8 @@ test("pierd stopped cleanly keeps its bridge while a container is on it, and rem
   ]);
   const [bridge = "", subnet = ""] = inspect.stdout.trim().split(" ");
   assert.match(bridge, /^pt[0-9a-f]{8}$/, "a test daemon has its own bridge, not the host's pier0");
-  const masquerade = () => iptablesRules().includes(`-A POSTROUTING -s ${subnet} `);
+  // This daemon's rule: other daemons on the host (other test files) may use the same subnet.
+  const masquerade = () => iptablesRules().includes(`-A POSTROUTING -s ${subnet} ! -o ${bridge} `);
   const exists = () => spawnSync("ip", ["link", "show", bridge]).status === 0;
   const terminate = async () => {
     const gone = new Promise((r) => d.proc.once("exit", r));

@@ -27,7 +27,7 @@ export const nativeDeviceFilterLoader: DeviceFilterLoader = (dir, program) => {
   child.stderr?.on("data", (d: Buffer) => {
     stderr += d.toString("utf8");
   });
-  sync.end(encodePlan([op("devfilter", dir, DEVICE_FILTER_LICENSE, program.toString("hex")), op("done")]));
+  sync.end(encodePlan([op("devfilter", dir, DEVICE_FILTER_LICENSE, program), op("done")]));
   return new Promise<void>((resolve, reject) => {
     child.on("error", (err) =>
       reject(new CgroupError("WRITE_FAILED", `cannot run ${bin}: ${err.message}`, { cause: err })),

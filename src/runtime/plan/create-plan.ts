@@ -209,7 +209,7 @@ function mountOps(
     );
   } else {
     // As runc: procfs and sysfs only on an ordinary directory, never through a final symlink.
-    const ordinary = m.type === "proc" || m.type === "sysfs" ? ["ordinary"] : [];
+    const ordinary: [] | ["ordinary"] = m.type === "proc" || m.type === "sysfs" ? ["ordinary"] : [];
     out.push(op("mount", m.source ?? m.type ?? "none", dest, m.type ?? "", o.flags, o.data, ...ordinary));
   }
   for (const prop of o.propagation) out.push(op("propagate", dest, prop));

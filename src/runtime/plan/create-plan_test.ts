@@ -4,7 +4,7 @@ import type { Spec } from "../../oci/runtime-spec/config.js";
 import { defaultRuntimeSpec } from "../../oci/runtime-spec/default-spec.js";
 import { type CreatePlanInput, planCreate } from "./create-plan.js";
 import { CLONE_FLAGS, MS } from "./linux-constants.js";
-import { decodePlan, encodePlan } from "./ops.js";
+import { decodePlan, encodePlan, type OpName } from "./ops.js";
 
 const host = {
   sourceKind: (p: string) =>
@@ -36,7 +36,7 @@ test("the default spec plans clone, cgroup sync, mounts, devices, pivot, masks a
   const clone = plan.ops.find((o) => o.op === "clone");
   const flags = CLONE_FLAGS.pid | CLONE_FLAGS.network | CLONE_FLAGS.ipc | CLONE_FLAGS.uts | CLONE_FLAGS.mount;
   assert.equal(clone?.args[0], String(flags));
-  const at = (n: string) => ops.indexOf(n);
+  const at = (n: OpName) => ops.indexOf(n);
   assert.ok(at("mkfifo") < at("clone"));
   // The cgroup placement is asked for at once and awaited after the mounts, before the pivot.
   assert.ok(at("clone") < at("syncsend") && at("syncsend") < at("rootfs"));
@@ -228,7 +228,7 @@ test("with noNewPrivileges the filter is loaded right before execve, after every
   const ops = plan.ops.map((o) => o.op);
   const sc = ops.indexOf("seccomp");
   assert.deepEqual(ops.slice(sc), ["seccomp", "exec"]);
-  const at = (n: string) => ops.indexOf(n);
+  const at = (n: OpName) => ops.indexOf(n);
   // pier-init's own steps (close-on-exec, the cwd check, no_new_privs) come before it.
   assert.ok(at("cloexec") < at("nnp") && at("cwd") < at("nnp") && at("nnp") < at("user"));
   assert.ok(at("caps") < at("notify") && at("waitfifo") < sc);
@@ -245,7 +245,7 @@ test("without noNewPrivileges the filter is loaded before privileges are dropped
     seccomp: filter,
   });
   const ops = plan.ops.map((o) => o.op);
-  const at = (n: string) => ops.indexOf(n);
+  const at = (n: OpName) => ops.indexOf(n);
   assert.equal(at("nnp"), -1);
   // runc: syncParentReady, InitSeccomp, finalizeNamespace (bounding, user, chdir, caps), fifo,
   // startContainer hooks, execve. pier-init's own close-on-exec and cwd check stay in front.
@@ -284,7 +284,7 @@ test("without a mount namespace nothing of the rootfs is prepared (as runc), mas
       if (s.root) s.root.readonly = false;
     }),
   );
-  for (const absent of ["rootprop", "rootfs", "mount", "mkdev", "pivot", "chroot"])
+  for (const absent of ["rootprop", "rootfs", "mount", "mkdev", "pivot", "chroot"] as const)
     assert.ok(!ops.includes(absent), absent);
   assert.ok(ops.includes("exec"));
   assert.throws(

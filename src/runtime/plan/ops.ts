@@ -6,16 +6,33 @@
  * paths and environment values travel unescaped.
  */
 import { RuntimeError } from "../error.js";
+import { type OpArgs, type OpName, PLAN_OPS } from "./op-table.js";
 
-/** One step of the plan: an op name the helper knows, and its string arguments. */
+export type { OpArgs, OpName } from "./op-table.js";
+
+/**
+ * One step of the plan as it travels: an op name from {@link PLAN_OPS} and its arguments as
+ * text. Built by {@link op}, which types the arguments; a literal of this type skips that typing
+ * (tests that hand pier-init malformed arguments on purpose).
+ */
 export interface PlanOp {
-  op: string;
+  op: OpName;
   args: string[];
 }
 
-/** Shorthand to build a {@link PlanOp}; numbers become decimal strings. */
-export function op(name: string, ...args: (string | number)[]): PlanOp {
-  return { op: name, args: args.map((a) => (typeof a === "number" ? String(a) : a)) };
+type ArgValue = OpArgs<OpName>[number];
+
+/** The wire text of one argument (see `ArgKind` in op-table.ts). */
+function argText(a: ArgValue): string {
+  if (typeof a === "string") return a;
+  if (typeof a === "number") return String(a);
+  if (typeof a === "bigint") return `0x${a.toString(16)}`;
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("hex");
+}
+
+/** Builds a {@link PlanOp}: the name and arguments are checked against the op table by `tsc`. */
+export function op<N extends OpName>(name: N, ...args: OpArgs<N>): PlanOp {
+  return { op: name, args: (args as ArgValue[]).map(argText) };
 }
 
 /** Encodes a plan for the helper; throws `INVALID_CONFIG` when an argument contains NUL. */
@@ -32,7 +49,7 @@ export function encodePlan(ops: readonly PlanOp[]): Buffer {
   return Buffer.concat([Buffer.from(`${body.length}\n`), body]);
 }
 
-/** Decodes an encoded plan (for tests and debugging). */
+/** Decodes an encoded plan (for tests and debugging); throws `INVALID_CONFIG` on an unknown op. */
 export function decodePlan(buf: Buffer): PlanOp[] {
   const nl = buf.indexOf(10);
   const len = Number(buf.subarray(0, nl).toString());
@@ -44,8 +61,10 @@ export function decodePlan(buf: Buffer): PlanOp[] {
   const ops: PlanOp[] = [];
   for (let i = 0; i < tokens.length; ) {
     const name = tokens[i++] ?? "";
+    if (!Object.hasOwn(PLAN_OPS, name))
+      throw new RuntimeError("INVALID_CONFIG", `plan: unknown op ${JSON.stringify(name)}`);
     const n = Number(tokens[i++]);
-    ops.push({ op: name, args: tokens.slice(i, i + n) });
+    ops.push({ op: name as OpName, args: tokens.slice(i, i + n) });
     i += n;
   }
   return ops;

@@ -22,6 +22,6 @@ const PROC_BIND_ALLOWED: ReadonlySet<string> = new Set([
 ]);
 
 /** The guard argument of a bind mount's op at `dest` (relative, normalized): `["noproc"]` or none. */
-export function procBindGuard(dest: string): string[] {
+export function procBindGuard(dest: string): [] | ["noproc"] {
   return PROC_BIND_ALLOWED.has(dest) ? [] : ["noproc"];
 }

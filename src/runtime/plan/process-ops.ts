@@ -49,8 +49,6 @@ export function capabilityMask(
 // <sys/personality.h>: PER_LINUX and PER_LINUX32.
 const PERSONALITY_DOMAINS = { LINUX: 0x0000, LINUX32: 0x0008 } as const;
 
-const hex = (b: bigint) => `0x${b.toString(16)}`;
-
 /** Where the process ops start and what they need to know about the host and the namespaces. */
 export interface ProcessOpsInput {
   process: Process;
@@ -106,8 +104,8 @@ export function processOps(input: ProcessOpsInput): ProcessOps {
       );
     rlimits.push(op("rlimit", n, limitString(r.soft), limitString(r.hard)));
   }
-  if (!p.args || p.args.length === 0)
-    throw new RuntimeError("INVALID_CONFIG", "process.args: must not be empty");
+  const [file, ...argv] = p.args ?? [];
+  if (file === undefined) throw new RuntimeError("INVALID_CONFIG", "process.args: must not be empty");
   const caps = p.capabilities ?? {};
   const mask = (set: keyof typeof caps) =>
     capabilityMask(caps[set], input.lastCap, `process.capabilities.${set}`);
@@ -132,12 +130,12 @@ export function processOps(input: ProcessOpsInput): ProcessOps {
   if (p.noNewPrivileges) prepare.push(op("nnp"));
   const seccompOp = input.seccomp
     ? // The listener socket was connected earlier (create's seccompmsg op), before pivot_root.
-      op("seccomp", input.seccomp.flags, Buffer.from(input.seccomp.bpf).toString("hex"))
+      op("seccomp", input.seccomp.flags, input.seccomp.bpf)
     : undefined;
   const finalize: PlanOp[] = [];
   // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before dropping privileges.
   if (seccompOp && !p.noNewPrivileges) finalize.push(seccompOp);
-  finalize.push(op("bounding", input.lastCap, hex(sets.bounding.mask)));
+  finalize.push(op("bounding", input.lastCap, sets.bounding.mask));
   const groups = input.setgroupsDenied ? ["-"] : (p.user.additionalGids ?? []).map(String);
   finalize.push(op("user", p.user.uid, p.user.gid, ...groups));
   // Entered again as the user (runc's chdir follows setuid): a cwd the user may not search fails.
@@ -146,15 +144,15 @@ export function processOps(input: ProcessOpsInput): ProcessOps {
     op(
       "caps",
       input.lastCap,
-      hex(sets.effective.mask),
-      hex(sets.permitted.mask),
-      hex(sets.inheritable.mask),
-      hex(sets.ambient.mask),
+      sets.effective.mask,
+      sets.permitted.mask,
+      sets.inheritable.mask,
+      sets.ambient.mask,
     ),
   );
   const exec: PlanOp[] = [];
   if (seccompOp && p.noNewPrivileges) exec.push(seccompOp);
-  exec.push(op("exec", ...p.args));
+  exec.push(op("exec", file, ...argv));
   return { rlimits, prepare, finalize, exec, warnings };
 }
 

@@ -21,9 +21,20 @@ export function idMapText(maps: readonly IdMapping[]): string {
   return maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");
 }
 
-/** The arguments after the pid that `newuidmap`/`newgidmap` take for `maps`. */
-export function idMapHelperArgs(maps: readonly IdMapping[]): string[] {
-  return maps.flatMap((m) => [String(m.containerID), String(m.hostID), String(m.size)]);
+/**
+ * The op that runs `newuidmap`/`newgidmap` (at `tool`) with `maps`: after the pid, each mapping's
+ * `containerID hostID size`. Throws `INVALID_CONFIG` naming `field` when there is no mapping.
+ */
+export function idMapHelperOp(
+  name: "newuidmap" | "newgidmap",
+  tool: string,
+  maps: readonly IdMapping[],
+  field: string,
+): PlanOp {
+  const [first, ...more] = maps;
+  if (!first) throw new RuntimeError("INVALID_CONFIG", `${field}: a new user namespace needs a mapping`);
+  const rest = more.flatMap((m) => [m.containerID, m.hostID, m.size]);
+  return op(name, tool, first.containerID, first.hostID, first.size, ...rest);
 }
 
 /** What the caller knows about itself and the host for {@link idMapOps}. */
@@ -47,7 +58,7 @@ export function idMapOps(
         "INVALID_CONFIG",
         "linux.uidMappings: mapping more than the caller's own uid needs newuidmap (Debian package uidmap)",
       );
-    ops.push(op("newuidmap", tool, ...idMapHelperArgs(uidMaps)));
+    ops.push(idMapHelperOp("newuidmap", tool, uidMaps, "linux.uidMappings"));
   }
   let setgroupsDenied = false;
   if (!writableByCaller(gidMaps, host.euid, host.egid ?? 0)) {
@@ -58,7 +69,7 @@ export function idMapOps(
         "linux.gidMappings: mapping more than the caller's own gid needs newgidmap (Debian package uidmap)",
       );
     // newgidmap decides setgroups itself (allowed when the ranges come from /etc/subgid).
-    ops.push(op("newgidmap", tool, ...idMapHelperArgs(gidMaps)));
+    ops.push(idMapHelperOp("newgidmap", tool, gidMaps, "linux.gidMappings"));
   } else if (host.euid !== 0) {
     ops.push(op("setgroups", "deny"));
     setgroupsDenied = true;
