@@ -230,7 +230,7 @@ test("docker system prune --filter label=: every step honours it; an unknown fil
   await ok(["network", "rm", net]);
 });
 
-test("a pull that moves a tag keeps the old image dangling: images -f dangling=true, image prune removes only it", async () => {
+test("a pull or tag that moves a name keeps the old image dangling: images -f dangling=true, image prune removes only it", async () => {
   const name = `${new URL(reg.registry.url).host}/moved:1`;
   await pushImage(name, { cmd: ["sh"], labels: { gen: "1" } });
   await ok(["pull", name]);
@@ -255,6 +255,11 @@ test("a pull that moves a tag keeps the old image dangling: images -f dangling=t
   assert.match(pruned, new RegExp(oldId.replace("sha256:", "")));
   assert.deepEqual(await names(["images", "-q", "-f", "dangling=true"]), []);
   assert.ok((await names(["images", "-q", "--no-trunc"])).includes(newId), "the tagged image stays");
+  // A tag moved onto another image leaves the image it named dangling too, as `docker tag` does.
+  await ok(["tag", reg.image, name]);
+  assert.deepEqual(await names(["images", "-q", "--no-trunc", "-f", "dangling=true"]), [newId]);
+  await ok(["image", "prune", "-f"]);
+  assert.deepEqual(await names(["images", "-q", "-f", "dangling=true"]), []);
   await ok(["rmi", name]);
 });
 
