@@ -237,23 +237,65 @@ export function createdBy(created: string | undefined, limit: number | undefined
   return !Number.isNaN(t) && t <= limit;
 }
 
-/** Whether `text` matches the shell pattern `pattern` (`*`, `?`, `[...]`; `*` stops at `/`), as Go's `path.Match`. Pure. */
-export function pathMatch(pattern: string, text: string): boolean {
-  let re = "^";
+type GlobToken = { star: true } | { star: false; matches: (c: string) => boolean };
+
+/** The tokens of a `path.Match` pattern; `undefined` when it is malformed (an open `[`). Pure. */
+function globTokens(pattern: string): GlobToken[] | undefined {
+  const tokens: GlobToken[] = [];
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
-    if (c === "*") re += "[^/]*";
-    else if (c === "?") re += "[^/]";
+    if (c === "*") tokens.push({ star: true });
+    else if (c === "?") tokens.push({ star: false, matches: (x) => x !== "/" });
     else if (c === "[") {
-      const close = pattern.indexOf("]", i + 2);
-      if (close < 0) return false;
-      let body = pattern.slice(i + 1, close);
-      if (body.startsWith("^")) body = `!${body.slice(1)}`;
-      re += `[${body.startsWith("!") ? `^${body.slice(1)}` : body}]`.replace(/\\/g, "\\\\");
-      i = close;
-    } else if (c === "\\" && i + 1 < pattern.length) {
-      re += pattern[++i]!.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-    } else re += c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+      let j = i + 1;
+      const negated = pattern[j] === "^";
+      if (negated) j++;
+      const ranges: [string, string][] = [];
+      const char = () => (pattern[j] === "\\" ? pattern[++j] : pattern[j]);
+      while (j < pattern.length && (pattern[j] !== "]" || ranges.length === 0)) {
+        const lo = char();
+        j++;
+        let hi = lo;
+        if (pattern[j] === "-" && pattern[j + 1] !== "]") {
+          j++;
+          hi = char();
+          j++;
+        }
+        if (lo === undefined || hi === undefined) return undefined;
+        ranges.push([lo, hi]);
+      }
+      if (pattern[j] !== "]") return undefined;
+      i = j;
+      tokens.push({
+        star: false,
+        matches: (x) => x !== "/" && ranges.some(([lo, hi]) => x >= lo && x <= hi) !== negated,
+      });
+    } else {
+      const lit = c === "\\" && i + 1 < pattern.length ? pattern[++i]! : c;
+      tokens.push({ star: false, matches: (x) => x === lit });
+    }
   }
-  return new RegExp(`${re}$`).test(text);
+  return tokens;
+}
+
+/**
+ * Whether `text` matches the shell pattern `pattern` (`*`, `?`, `[a-z]`, `[^…]`, `\\`; neither
+ * crosses `/`), as Go's `path.Match`; a malformed pattern matches nothing. Dynamic programming,
+ * O(pattern × text), whatever the pattern: it comes from a client. Pure.
+ */
+export function pathMatch(pattern: string, text: string): boolean {
+  const tokens = globTokens(pattern);
+  if (!tokens) return false;
+  // reach[j]: the first i tokens match text[0, j).
+  let reach = new Array<boolean>(text.length + 1).fill(false);
+  reach[0] = true;
+  for (const t of tokens) {
+    const next = new Array<boolean>(text.length + 1).fill(false);
+    for (let j = 0; j <= text.length; j++) {
+      if (t.star) next[j] = reach[j]! || (j > 0 && next[j - 1]! && text[j - 1] !== "/");
+      else next[j] = j > 0 && reach[j - 1]! && t.matches(text[j - 1]!);
+    }
+    reach = next;
+  }
+  return reach[text.length]!;
 }

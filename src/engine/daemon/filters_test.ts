@@ -88,6 +88,11 @@ test("filters: the grammar and matching rules every endpoint shares", () => {
   assert.equal(pathMatch("busy*", "busybox"), true);
   assert.equal(pathMatch("busy*", "library/busybox"), false);
   assert.equal(pathMatch("b?sybox:[lx]atest", "busybox:latest"), true);
+  assert.equal(pathMatch("[^a-c]usybox", "busybox"), false);
+  assert.equal(pathMatch("[a-c]usybox", "busybox"), true);
+  assert.equal(pathMatch("busybox[", "busybox["), false);
+  // A client's pattern costs pattern × text steps, never exponential backtracking.
+  assert.equal(pathMatch(`${"*a".repeat(40)}*b`, "a".repeat(250)), false);
 });
 
 test("filters: ps rows (health, publish ranges, is-task) and bad values named", () => {
