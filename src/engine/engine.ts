@@ -46,7 +46,7 @@ export class Engine {
     this.networks = new NetworkOperations(parts.networks, parts.containers, this.events);
     this.images = new ImageOperations(parts.images, parts.containers, this.events);
     this.volumes = new VolumeOperations(parts.volumes, parts.containers, this.events);
-    this.system = new SystemService(parts.containers, this.images, this.volumes, this.events);
+    this.system = new SystemService(parts.containers, this.images, this.volumes, this.events, this.networks);
     this.execs = new ExecService(parts.containers, this.events);
     this.stats = new StatsService(parts.containers);
   }

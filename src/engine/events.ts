@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from "node:events";
 import type { ContainerService } from "./containers/service.js";
+import { FILTER_KEYS, type Filters, matchKVList } from "./filters.js";
 
 /** How many past events are kept for `since`. */
 export const EVENT_HISTORY = 1024;
@@ -28,12 +29,13 @@ export interface EngineEvent {
 
 /**
  * Whether `e` passes Docker's event filters (`type`, `event`/`action`, `container`, `image`,
- * `volume`, `network`, `label`); values of one key are alternatives, keys must all match. An unknown key is
- * refused by {@link checkEventFilters}. Pure.
+ * `volume`, `network`, `daemon`, `label`, `scope`; `config`, `node`, `plugin`, `secret` and
+ * `service` match nothing: pier has no such objects); values of one key are alternatives, keys
+ * must all match. An unknown key is refused by {@link unknownEventFilter}. Pure.
  */
-export function eventMatches(e: EngineEvent, filters: Record<string, string[]>): boolean {
+export function eventMatches(e: EngineEvent, filters: Filters): boolean {
   const attr = e.Actor.Attributes;
-  const idOrName = (values: string[]) =>
+  const idOrName = (values: readonly string[]) =>
     values.some((v) => e.Actor.ID === v || (v.length >= 4 && e.Actor.ID.startsWith(v)) || attr.name === v);
   for (const [key, values] of Object.entries(filters)) {
     if (!values.length) continue;
@@ -62,13 +64,16 @@ export function eventMatches(e: EngineEvent, filters: Record<string, string[]>):
         break;
       }
       case "label":
-        for (const l of values) {
-          const eq = l.indexOf("=");
-          const k = eq < 0 ? l : l.slice(0, eq);
-          if (!(k in attr) || (eq >= 0 && attr[k] !== l.slice(eq + 1))) return false;
-        }
+        if (!matchKVList(filters, "label", attr)) return false;
+        break;
+      case "scope":
+        if (!values.includes(e.scope)) return false;
+        break;
+      case "daemon":
+        if (e.Type !== "daemon" || !idOrName(values)) return false;
         break;
       default:
+        // config, node, plugin, secret, service: swarm and plugin objects pier has none of.
         return false;
     }
   }
@@ -79,11 +84,10 @@ function stripLatest(name: string): string {
   return name.replace(/:latest$/, "");
 }
 
-const FILTER_KEYS = ["type", "event", "action", "container", "image", "volume", "network", "label"];
-
-/** Names the first filter key pier does not know (Docker answers 400), or `undefined`. Pure. */
-export function unknownEventFilter(filters: Record<string, string[]>): string | undefined {
-  return Object.keys(filters).find((k) => !FILTER_KEYS.includes(k));
+/** Names the first filter key Docker's `/events` does not know (answered with 400), or `undefined`. Pure. */
+export function unknownEventFilter(filters: Filters): string | undefined {
+  const known: readonly string[] = FILTER_KEYS.events;
+  return Object.keys(filters).find((k) => !known.includes(k));
 }
 
 /** The log: `record` appends and notifies; `history` replays. Emits `event` (EngineEvent). */

@@ -4,13 +4,18 @@
  * image's id is its config digest (the host platform's), as Docker's and `pier image ls`'s; a
  * container records the manifest digest it was created from.
  */
+import type { ResolvedImage } from "../image/image-store.js";
+import { imageSize } from "../image/inspect.js";
 import type { Digest } from "../oci/digest.js";
 import { tryParseReference } from "../oci/reference.js";
+import type { Descriptor } from "../oci/types.js";
 import type { CopyResult, ProgressListener } from "../remote/index.js";
 import type { ContainerService } from "./containers/service.js";
 import type { ContainerRecord } from "./containers/store.js";
+import { danglingRoots, keepingDangling, unpinRoot } from "./dangling-images.js";
 import { EngineError } from "./error.js";
 import type { EventLog } from "./events.js";
+import { boolFilter, checkFilters, createdBy, type Filters, labelsPass, untilMs } from "./filters.js";
 import type { ImageService } from "./images.js";
 import type { ImageDeletion, PruneReport } from "./reports.js";
 
@@ -22,8 +27,17 @@ export interface LocalImage {
   root: string;
   /** Digest of the host platform's manifest (what `ContainerRecord.imageId` holds). */
   manifest: string;
-  /** Full names (`docker.io/library/busybox:latest`). */
+  /** Full names (`docker.io/library/busybox:latest`); none for a dangling image. */
   names: string[];
+}
+
+/** What lists and filters show of a local image: its config's creation time and labels, its size. */
+export interface ImageDetails {
+  image: LocalImage;
+  /** RFC 3339, when the config says. */
+  created: string | undefined;
+  labels: Record<string, string>;
+  size: number;
 }
 
 /** What `rmi` does: names to untag, whether the image goes, or the conflict that stops it. */
@@ -88,11 +102,13 @@ export class ImageOperations {
     return this.service.list();
   }
 
-  /** Every local image, grouped by root digest. */
+  /** Every local image, grouped by root digest; dangling images (no name) last. */
   async local(): Promise<LocalImage[]> {
     const store = this.service.store;
     const byId = new Map<string, LocalImage>();
-    for (const { name, descriptor } of await store.list()) {
+    const named: { name?: string; descriptor: Descriptor }[] = await store.list();
+    const dangling: typeof named = (await danglingRoots(store.layout)).map((descriptor) => ({ descriptor }));
+    for (const { name, descriptor } of [...named, ...dangling]) {
       let entry = byId.get(descriptor.digest);
       if (!entry) {
         entry = { id: descriptor.digest, root: descriptor.digest, manifest: descriptor.digest, names: [] };
@@ -106,9 +122,34 @@ export class ImageOperations {
         }
         byId.set(descriptor.digest, entry);
       }
-      entry.names.push(name);
+      if (name !== undefined) entry.names.push(name);
     }
     return [...byId.values()];
+  }
+
+  /** The host platform's image of `image`, found by its root digest (so a dangling image is found too). */
+  resolve(image: LocalImage): Promise<ResolvedImage> {
+    // The media type is not known here: the document's own field decides.
+    return this.service.store.resolveDescriptor({
+      mediaType: "application/octet-stream",
+      digest: image.root as Digest,
+      size: 0,
+    });
+  }
+
+  /** `image` with its config's creation time and labels and its size (zero and none when damaged). */
+  async details(image: LocalImage): Promise<ImageDetails> {
+    try {
+      const img = await this.resolve(image);
+      return {
+        image,
+        created: img.config.created,
+        labels: img.config.config?.Labels ?? {},
+        size: imageSize(img.descriptor, img.manifest),
+      };
+    } catch {
+      return { image, created: undefined, labels: {}, size: 0 };
+    }
   }
 
   /** Finds `ref` (name, id or id prefix) among the local images: `IMAGE_NOT_FOUND` otherwise. */
@@ -118,6 +159,14 @@ export class ImageOperations {
       found = await this.service.store.find(ref);
     } catch (err) {
       if ((err as { code?: string }).code === "AMBIGUOUS_REFERENCE") throw err;
+      // A dangling image has only its id (or the root digest) to be found by.
+      const hex = ref.replace(/^sha256:/, "");
+      const hits = /^[a-f0-9]{4,64}$/.test(hex)
+        ? (await this.local()).filter(
+            (i) => !i.names.length && (i.id.slice(7).startsWith(hex) || i.root.slice(7).startsWith(hex)),
+          )
+        : [];
+      if (hits.length === 1) return { image: hits[0]!, byName: undefined };
       throw new EngineError("IMAGE_NOT_FOUND", `No such image: ${ref}`, { cause: err });
     }
     const image = (await this.local()).find((i) => i.root === found.descriptor.digest);
@@ -155,7 +204,7 @@ export class ImageOperations {
 
   /** Pulls `ref` into the store and records `pull`. */
   async pull(ref: string, onProgress?: ProgressListener): Promise<CopyResult> {
-    const result = await this.service.pull(ref, onProgress);
+    const result = await this.keepingDangling(ref, () => this.service.pull(ref, onProgress));
     const name = familiarName(ref);
     this.events.record("image", "pull", name, { name });
     return result;
@@ -171,7 +220,7 @@ export class ImageOperations {
 
   /** Names the image `ref` also `target`, records `tag`; resolves with the full new name. */
   async tag(ref: string, target: string): Promise<string> {
-    const name = await this.service.tag(ref, target);
+    const name = await this.keepingDangling(target, () => this.service.tag(ref, target));
     this.events.record("image", "tag", (await this.find(name)).image.id, { name: familiarName(name) });
     return name;
   }
@@ -188,6 +237,7 @@ export class ImageOperations {
     const records: ImageDeletion[] = plan.untag.map((n) => ({ untagged: familiarName(n) }));
     for (const n of plan.untag) this.events.record("image", "untag", image.id, { name: familiarName(n) });
     if (plan.remove) {
+      await unpinRoot(this.service.store.layout, image.root);
       records.push({ deleted: image.id });
       this.events.record("image", "delete", image.id, { name: image.id });
       await this.collectIfSafe();
@@ -196,20 +246,36 @@ export class ImageOperations {
   }
 
   /**
-   * Docker's image prune: without `all` only unreachable blobs go (pier keeps no untagged
-   * images); with it every image no container uses.
+   * Runs `move` (a pull or tag onto the name `ref`) keeping the image `ref` named before as a
+   * dangling image when it loses its last name, as Docker does.
    */
-  async prune(all: boolean): Promise<PruneReport<ImageDeletion>> {
+  private keepingDangling<T>(ref: string, move: () => Promise<T>): Promise<T> {
+    const parsed = tryParseReference(ref);
+    if (!parsed || parsed.digest !== undefined) return move();
+    return keepingDangling(this.service.store.layout, parsed.toString(), move);
+  }
+
+  /**
+   * Docker's image prune: the dangling images no container uses (with `dangling=false`, every
+   * image no container uses) that pass `filters` (`until`, `label`, `label!`), then the blobs
+   * nothing reaches any more.
+   */
+  async prune(filters: Filters = {}): Promise<PruneReport<ImageDeletion>> {
+    checkFilters(filters, "imagePrune");
+    const danglingOnly = boolFilter(filters, "dangling") ?? true;
+    const until = untilMs(filters);
     const deleted: ImageDeletion[] = [];
-    if (all) {
-      const used = new Set(this.containers.list().map((c) => c.imageId));
-      for (const image of await this.local()) {
-        if (used.has(image.manifest) || used.has(image.root)) continue;
-        await this.service.untag(image.names);
-        for (const n of image.names) deleted.push({ untagged: familiarName(n) });
-        deleted.push({ deleted: image.id });
-        this.events.record("image", "delete", image.id, { name: image.id });
-      }
+    const used = new Set(this.containers.list().map((c) => c.imageId));
+    for (const image of await this.local()) {
+      if (used.has(image.manifest) || used.has(image.root)) continue;
+      if (danglingOnly && image.names.length) continue;
+      const { created, labels } = await this.details(image);
+      if (!createdBy(created, until) || !labelsPass(filters, labels)) continue;
+      await this.service.untag(image.names);
+      await unpinRoot(this.service.store.layout, image.root);
+      for (const n of image.names) deleted.push({ untagged: familiarName(n) });
+      deleted.push({ deleted: image.id });
+      this.events.record("image", "delete", image.id, { name: image.id });
     }
     return { deleted, spaceReclaimed: await this.collectIfSafe() };
   }

@@ -6,6 +6,7 @@
  */
 import type { ContainerService } from "./containers/service.js";
 import type { EventLog } from "./events.js";
+import { checkFilters, createdBy, type Filters, labelsPass, untilMs } from "./filters.js";
 import { DEFAULT_NETWORK, type NetworkDefinition } from "./network/conflist.js";
 import type { NetworkCreateRequest } from "./network/definitions.js";
 import type { NetworkAttachment, NetworkConnection, NetworkService } from "./network/service.js";
@@ -62,11 +63,17 @@ export class NetworkOperations {
     this.record("destroy", def);
   }
 
-  /** Removes every user network no container is configured for; resolves with their names. */
-  async prune(): Promise<string[]> {
+  /**
+   * Removes every user network no container is configured for that passes `filters` (`label`,
+   * `label!`, `until`); resolves with their names.
+   */
+  async prune(filters: Filters = {}): Promise<string[]> {
+    checkFilters(filters, "networkPrune");
+    const until = untilMs(filters);
     const deleted: string[] = [];
     for (const def of this.service.list()) {
       if (def.name === DEFAULT_NETWORK || this.containers.networkUsers(def.id).length) continue;
+      if (!createdBy(def.created, until) || !labelsPass(filters, def.labels)) continue;
       await this.service.remove(def.id, []);
       this.record("destroy", def);
       deleted.push(def.name);

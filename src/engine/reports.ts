@@ -15,6 +15,8 @@ export interface PruneReport<T> {
 /** What `system prune` removed. */
 export interface SystemPruneReport {
   containersDeleted: string[];
+  /** Names of the networks removed. */
+  networksDeleted: string[];
   imagesDeleted: ImageDeletion[];
   volumesDeleted: string[];
   spaceReclaimed: number;

@@ -13,7 +13,9 @@ import type { ContainerService } from "./containers/service.js";
 import type { ContainerRecord } from "./containers/store.js";
 import { EngineError } from "./error.js";
 import type { EventLog } from "./events.js";
+import { checkFilters, createdBy, durationMs, type Filters, labelsPass, untilMs } from "./filters.js";
 import type { ImageOperations, LocalImage } from "./image-operations.js";
+import type { NetworkOperations } from "./network-operations.js";
 import type { PruneReport, SystemPruneReport } from "./reports.js";
 import type { VolumeOperations } from "./volume-operations.js";
 import type { VolumeInfo } from "./volumes.js";
@@ -63,45 +65,11 @@ export function cgroupVersion(): "1" | "2" {
   return existsSync("/sys/fs/cgroup/cgroup.controllers") ? "2" : "1";
 }
 
-/** A Go duration such as `10m`, `1h30m`, `24h` in ms; `INVALID_ARGUMENT` otherwise. Pure. */
-export function durationMs(text: string): number {
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60000, h: 3600000 };
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
-  let total = 0;
-  let end = 0;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    total += Number(m[1]) * units[m[2]!]!;
-    end = re.lastIndex;
-  }
-  if (!text || end !== text.length)
-    throw new EngineError("INVALID_ARGUMENT", `invalid duration ${JSON.stringify(text)}`);
-  return total;
-}
-
-/** Whether a container passes `container prune`'s filters (`until`, `label`). Pure. */
-export function prunableContainer(
-  c: ContainerRecord,
-  filters: Record<string, string[]>,
-  nowMs = Date.now(),
-): boolean {
+/** Whether a container passes `container prune`'s filters (`until`, `label`, `label!`): not running. Pure. */
+export function prunableContainer(c: ContainerRecord, filters: Filters, nowMs = Date.now()): boolean {
+  checkFilters(filters, "containerPrune");
   if (c.status === "running" || c.status === "removing") return false;
-  for (const [k, values] of Object.entries(filters)) {
-    if (k === "until") {
-      for (const v of values) {
-        const t = /^\d+(\.\d+)?$/.test(v) ? Number(v) * 1000 : Date.parse(v);
-        const limit = Number.isNaN(t) ? nowMs - durationMs(v) : t;
-        if (!(Date.parse(c.createdAt) < limit)) return false;
-      }
-    } else if (k === "label") {
-      const labels = c.config.labels ?? {};
-      for (const l of values) {
-        const eq = l.indexOf("=");
-        const key = eq < 0 ? l : l.slice(0, eq);
-        if (!(key in labels) || (eq >= 0 && labels[key] !== l.slice(eq + 1))) return false;
-      }
-    } else throw new EngineError("INVALID_ARGUMENT", `invalid filter '${k}'`);
-  }
-  return true;
+  return createdBy(c.createdAt, untilMs(filters, nowMs)) && labelsPass(filters, c.config.labels ?? {});
 }
 
 /** What the daemon is and holds (`GET /info`, `pier system info`). */
@@ -150,6 +118,7 @@ export class SystemService {
     private readonly images: ImageOperations,
     private readonly volumes: VolumeOperations,
     private readonly events: EventLog,
+    private readonly networks: NetworkOperations,
   ) {}
 
   /** The daemon's information. */
@@ -220,9 +189,11 @@ export class SystemService {
     return diskUsage(join(this.containers.snapshots.containerDir(c.id), "upper"));
   }
 
-  /** Removes every stopped container passing `filters` (`until`, `label`). */
-  async pruneContainers(filters: Record<string, string[]>): Promise<PruneReport<string>> {
-    const doomed = this.containers.list().filter((c) => prunableContainer(c, filters));
+  /** Removes every stopped container passing `filters` (`until`, `label`, `label!`). */
+  async pruneContainers(filters: Filters): Promise<PruneReport<string>> {
+    checkFilters(filters, "containerPrune");
+    const now = Date.now();
+    const doomed = this.containers.list().filter((c) => prunableContainer(c, filters, now));
     const deleted: string[] = [];
     let spaceReclaimed = 0;
     for (const c of doomed) {
@@ -238,16 +209,36 @@ export class SystemService {
     return { deleted, spaceReclaimed };
   }
 
+  /** `builder prune`: pier keeps no build cache, so nothing goes; the filters are checked as BuildKit's. */
+  pruneBuildCache(filters: Filters): PruneReport<string> {
+    checkFilters(filters, "builderPrune");
+    for (const key of ["until", "unused-for"]) for (const v of filters[key] ?? []) durationMs(v);
+    return { deleted: [], spaceReclaimed: 0 };
+  }
+
   /**
-   * As `docker system prune`: stopped containers, unreachable blobs (every unused image with
-   * `allImages`), unused volumes with `volumes`.
+   * As `docker system prune`: stopped containers, unused networks, dangling images (every unused
+   * image with `allImages`), unused volumes with `volumes`, each passing `filters`. Every step's
+   * filters are checked before the first removes anything (`until` is refused with `volumes`, as
+   * the docker CLI refuses it).
    */
-  async prune(opts: { allImages: boolean; volumes: boolean }): Promise<SystemPruneReport> {
-    const containers = await this.pruneContainers({});
-    const images = await this.images.prune(opts.allImages);
-    const volumes = opts.volumes ? await this.volumes.prune({}) : { deleted: [], spaceReclaimed: 0 };
+  async prune(opts: { allImages: boolean; volumes: boolean; filters?: Filters }): Promise<SystemPruneReport> {
+    const filters = opts.filters ?? {};
+    const imageFilters = { ...filters, dangling: [opts.allImages ? "false" : "true"] };
+    checkFilters(filters, "containerPrune");
+    checkFilters(filters, "networkPrune");
+    checkFilters(imageFilters, "imagePrune");
+    if (opts.volumes && filters.until?.length)
+      throw new EngineError("INVALID_ARGUMENT", `the "until" filter is not supported with volumes`);
+    if (opts.volumes) checkFilters(filters, "volumePrune");
+    untilMs(filters);
+    const containers = await this.pruneContainers(filters);
+    const networks = await this.networks.prune(filters);
+    const images = await this.images.prune(imageFilters);
+    const volumes = opts.volumes ? await this.volumes.prune(filters) : { deleted: [], spaceReclaimed: 0 };
     return {
       containersDeleted: containers.deleted,
+      networksDeleted: networks,
       imagesDeleted: images.deleted,
       volumesDeleted: volumes.deleted,
       spaceReclaimed: containers.spaceReclaimed + images.spaceReclaimed + volumes.spaceReclaimed,

@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import type { ContainerService } from "./containers/service.js";
 import { EngineError } from "./error.js";
 import type { EventLog } from "./events.js";
+import { boolFilter, checkFilters, type Filters, labelsPass, matchKVList } from "./filters.js";
 import type { PruneReport } from "./reports.js";
 import { diskUsage } from "./system.js";
 import type { VolumeInfo, VolumeService } from "./volumes.js";
@@ -24,14 +25,6 @@ export interface VolumeCreateInput {
 /** Label of anonymous volumes (what `rm -v` and `volume prune` without `all` remove). */
 const ANONYMOUS_LABEL = "com.docker.volume.anonymous";
 
-function labelsMatch(labels: Record<string, string>, wanted: readonly string[]): boolean {
-  return wanted.every((l) => {
-    const eq = l.indexOf("=");
-    const key = eq < 0 ? l : l.slice(0, eq);
-    return key in labels && (eq < 0 || labels[key] === l.slice(eq + 1));
-  });
-}
-
 /**
  * Whether a volume passes `docker volume ls --filter` (`name` substring, `label` k or k=v,
  * `dangling` true/false given its users, `driver`). Unknown filters are refused. Pure.
@@ -39,21 +32,14 @@ function labelsMatch(labels: Record<string, string>, wanted: readonly string[]):
 export function volumeMatches(
   v: { Name: string; Labels: Record<string, string> },
   users: number,
-  filters: Record<string, string[]>,
+  filters: Filters,
 ): boolean {
-  for (const [key, values] of Object.entries(filters)) {
-    if (!values.length) continue;
-    if (key === "name" && !values.some((n) => v.Name.includes(n))) return false;
-    else if (key === "label") {
-      if (!labelsMatch(v.Labels, values)) return false;
-    } else if (key === "dangling") {
-      const want = values.some((d) => d === "true" || d === "1");
-      if ((users === 0) !== want) return false;
-    } else if (key === "driver") {
-      if (!values.includes("local")) return false;
-    } else if (key !== "name") throw new EngineError("INVALID_ARGUMENT", `invalid filter '${key}'`);
-  }
-  return true;
+  checkFilters(filters, "volumeList");
+  const dangling = boolFilter(filters, "dangling");
+  if (dangling !== undefined && (users === 0) !== dangling) return false;
+  if (filters.name?.length && !filters.name.some((n) => v.Name.includes(n))) return false;
+  if (filters.driver?.length && !filters.driver.includes("local")) return false;
+  return matchKVList(filters, "label", v.Labels);
 }
 
 /** Volumes as the engine's fronts operate on them. */
@@ -92,7 +78,8 @@ export class VolumeOperations {
   }
 
   /** The volumes passing `filters` (Docker's `volume ls --filter`). */
-  async list(filters: Record<string, string[]> = {}): Promise<VolumeInfo[]> {
+  async list(filters: Filters = {}): Promise<VolumeInfo[]> {
+    checkFilters(filters, "volumeList");
     const all = await this.volumes.list();
     return all.filter((v) => volumeMatches(v, this.containers.volumeUsers(v.Name).length, filters));
   }
@@ -115,18 +102,17 @@ export class VolumeOperations {
 
   /**
    * Removes every volume no container uses (API 1.41: named and anonymous; with `all=false`
-   * anonymous ones only) passing the `label` filters.
+   * anonymous ones only) passing the `label` and `label!` filters.
    */
-  async prune(filters: Record<string, string[]>): Promise<PruneReport<string>> {
-    for (const k of Object.keys(filters))
-      if (k !== "label" && k !== "all") throw new EngineError("INVALID_ARGUMENT", `invalid filter '${k}'`);
-    const anonymousOnly = filters.all?.some((v) => v === "false" || v === "0") === true;
+  async prune(filters: Filters): Promise<PruneReport<string>> {
+    checkFilters(filters, "volumePrune");
+    const anonymousOnly = boolFilter(filters, "all") === false;
     const deleted: string[] = [];
     let spaceReclaimed = 0;
     for (const v of await this.volumes.list()) {
       if (this.users(v.Name).length) continue;
       if (anonymousOnly && !(ANONYMOUS_LABEL in v.Labels)) continue;
-      if (!labelsMatch(v.Labels, filters.label ?? [])) continue;
+      if (!labelsPass(filters, v.Labels)) continue;
       const size = await diskUsage(v.Mountpoint);
       await this.remove(v.Name);
       deleted.push(v.Name);

@@ -4,10 +4,11 @@
  */
 import type { Command } from "commander";
 import type { NetworkView } from "../../engine/network/view.js";
-import { collectLabel } from "../args.js";
+import { collect, collectLabel } from "../args.js";
 import { commandIo } from "../io.js";
 import { parseFormat, printJson, renderTable } from "../output.js";
 import { call, callJson } from "./engine-client.js";
+import { filtersParam } from "./engine-ops.js";
 
 const enc = encodeURIComponent;
 
@@ -46,9 +47,18 @@ export function registerNetworkCommands(program: Command): void {
     .description("list networks")
     .option("-q, --quiet", "only print ids")
     .option("--format <format>", "table or json")
-    .action(async (f: { quiet?: boolean; format?: string }) => {
+    .option(
+      "-f, --filter <k=v>",
+      "name=, id=, label=, driver=, type=, scope=, dangling= (repeatable)",
+      collect,
+    )
+    .action(async (f: { quiet?: boolean; format?: string; filter?: string[] }) => {
       const format = parseFormat(f.format);
-      const list = await callJson<NetworkView[]>("GET", "/v1/networks");
+      const filters = filtersParam(f.filter);
+      const list = await callJson<NetworkView[]>(
+        "GET",
+        `/v1/networks${filters ? `?filters=${encodeURIComponent(filters)}` : ""}`,
+      );
       if (f.quiet) {
         for (const n of list) commandIo().stdout(`${n.id.slice(0, 12)}\n`);
         return;

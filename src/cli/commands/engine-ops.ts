@@ -36,7 +36,7 @@ function emitOne(format: string | undefined, value: unknown): void {
 }
 
 /** `Untagged: NAME` and `Deleted: ID` lines as `docker rmi` prints them (`docker system prune`: lower case). Pure. */
-function deletionLines(steps: readonly ImageDeletion[], lower = false): string {
+export function deletionLines(steps: readonly ImageDeletion[], lower = false): string {
   const [u, d] = lower ? ["untagged", "deleted"] : ["Untagged", "Deleted"];
   return steps.map((s) => ("untagged" in s ? `${u}: ${s.untagged}\n` : `${d}: ${s.deleted}\n`)).join("");
 }
@@ -177,7 +177,8 @@ interface VolumeDoc {
   Labels: Record<string, string>;
 }
 
-async function confirm(question: string, force: boolean | undefined): Promise<boolean> {
+/** Asks `question` on the terminal unless `force`; resolves whether the user said yes. */
+export async function confirm(question: string, force: boolean | undefined): Promise<boolean> {
   if (force) return true;
   requireOwnProcess("a question on stdin");
   commandIo().stderr(`${question}\nAre you sure you want to continue? [y/N] `);
@@ -230,7 +231,11 @@ export function registerEngineOpsCommands(program: Command): void {
     .description("stream what happens to containers, images and volumes")
     .option("--since <time>", "replay events since (unix seconds, RFC 3339, or 10m ago)")
     .option("--until <time>", "stop at this time")
-    .option("-f, --filter <k=v>", "type=, event=, container=, image=, volume=, label= (repeatable)", collect)
+    .option(
+      "-f, --filter <k=v>",
+      "type=, event=, container=, image=, volume=, network=, daemon=, scope=, label= (repeatable)",
+      collect,
+    )
     .option("--format <format>", "json or a Go template ({{.Action}} {{.Actor.Attributes.name}})")
     .action(async (f: { since?: string; until?: string; filter?: string[]; format?: string }) => {
       const q = new URLSearchParams();
@@ -251,8 +256,15 @@ export function registerEngineOpsCommands(program: Command): void {
     .description("list the daemon's images")
     .option("-q, --quiet", "only print image ids")
     .option("--format <format>", "table, json or a Go template ({{.Repository}}:{{.Tag}})")
-    .action(async (f: { quiet?: boolean; format?: string }) => {
-      const rows = (await callJson<ImageRow[]>("GET", "/v1/images")).map((r) => ({
+    .option(
+      "-f, --filter <k=v>",
+      "dangling=, label=, before=, since=, reference=, until= (repeatable)",
+      collect,
+    )
+    .action(async (f: { quiet?: boolean; format?: string; filter?: string[] }) => {
+      const filters = filtersParam(f.filter);
+      const path = `/v1/images${filters ? `?filters=${enc(filters)}` : ""}`;
+      const rows = (await callJson<ImageRow[]>("GET", path)).map((r) => ({
         Repository: r.repository,
         Tag: r.tag,
         ID: shortDigest(r.id),
@@ -353,7 +365,7 @@ export function registerEngineOpsCommands(program: Command): void {
     .command("prune")
     .description("remove every volume no container uses")
     .option("-f, --force", "do not ask for confirmation")
-    .option("--filter <k=v>", "label= (repeatable)", collect)
+    .option("--filter <k=v>", "label=, label!=, all= (repeatable)", collect)
     .action(async (f: { force?: boolean; filter?: string[] }) => {
       if (
         !(await confirm(
@@ -462,16 +474,20 @@ export function registerEngineOpsCommands(program: Command): void {
     .description("remove stopped containers, unused images (-a) and unused volumes (--volumes)")
     .option("-a, --all", "remove every image no container uses")
     .option("--volumes", "also remove unused volumes")
+    .option("--filter <k=v>", "label=, label!=, until= (repeatable)", collect)
     .option("-f, --force", "do not ask for confirmation")
-    .action(async (f: { all?: boolean; volumes?: boolean; force?: boolean }) => {
+    .action(async (f: { all?: boolean; volumes?: boolean; force?: boolean; filter?: string[] }) => {
+      const filters = filtersParam(f.filter);
       if (!(await confirm("WARNING! This will remove all stopped containers and unused data.", f.force)))
         return;
       const r = await callJson<SystemPruneReport>(
         "POST",
-        `/v1/system/prune?all=${f.all ? 1 : 0}&volumes=${f.volumes ? 1 : 0}`,
+        `/v1/system/prune?all=${f.all ? 1 : 0}&volumes=${f.volumes ? 1 : 0}${filters ? `&filters=${enc(filters)}` : ""}`,
       );
       if (r.containersDeleted.length)
         commandIo().stdout(`Deleted Containers:\n${r.containersDeleted.join("\n")}\n\n`);
+      if (r.networksDeleted.length)
+        commandIo().stdout(`Deleted Networks:\n${r.networksDeleted.join("\n")}\n\n`);
       if (r.volumesDeleted.length) commandIo().stdout(`Deleted Volumes:\n${r.volumesDeleted.join("\n")}\n\n`);
       if (r.imagesDeleted.length)
         commandIo().stdout(`Deleted Images:\n${deletionLines(r.imagesDeleted, true)}\n`);

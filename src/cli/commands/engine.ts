@@ -10,6 +10,7 @@ import { parseFormat, printJson, renderTable } from "../output.js";
 import { call, callJson, EngineClientError, jsonLines } from "./engine-client.js";
 import { logTimeArg } from "./engine-logs.js";
 import { registerNetworkCommands } from "./engine-network.js";
+import { filtersParam } from "./engine-ops.js";
 import { attachSession, proxySignals, registerTtyCommands } from "./engine-tty.js";
 
 interface Record_ {
@@ -235,32 +236,53 @@ export function registerEngineCommands(program: Command): void {
     .option("-a, --all", "show all containers (default: running ones)")
     .option("-q, --quiet", "only print ids")
     .option("--format <format>", "table or json")
-    .action(async (f: { all?: boolean; quiet?: boolean; format?: string }) => {
-      const format = parseFormat(f.format);
-      const list = await callJson<Record_[]>("GET", `/v1/containers?all=${f.all ? 1 : 0}`);
-      if (f.quiet) {
-        for (const r of list) commandIo().stdout(`${r.id.slice(0, 12)}\n`);
-        return;
-      }
-      if (format === "json") {
-        printJson(list);
-        return;
-      }
-      commandIo().stdout(
-        renderTable(
-          ["container id", "image", "command", "created", "status", "ports", "names"],
-          list.map((r) => [
-            r.id.slice(0, 12),
-            r.config.image,
-            JSON.stringify([...(r.config.entrypoint ?? []), ...(r.config.cmd ?? [])].join(" ")),
-            r.createdAt,
-            statusColumn(r),
-            formatPorts(r.network?.ports ?? []),
-            r.name,
-          ]),
-        ),
-      );
-    });
+    .option(
+      "-f, --filter <k=v>",
+      "status=, name=, id=, label=, ancestor=, health=, … as docker ps (repeatable)",
+      collect,
+    )
+    .option("-l, --latest", "only the latest created container (any state)")
+    .option("-n, --last <n>", "only the n last created containers (any state)", parseCount)
+    .action(
+      async (f: {
+        all?: boolean;
+        quiet?: boolean;
+        format?: string;
+        filter?: string[];
+        latest?: boolean;
+        last?: number;
+      }) => {
+        const format = parseFormat(f.format);
+        const filters = filtersParam(f.filter);
+        const limit = f.last ?? (f.latest ? 1 : undefined);
+        const list = await callJson<Record_[]>(
+          "GET",
+          `/v1/containers?all=${f.all ? 1 : 0}${limit !== undefined ? `&limit=${limit}` : ""}${filters ? `&filters=${encodeURIComponent(filters)}` : ""}`,
+        );
+        if (f.quiet) {
+          for (const r of list) commandIo().stdout(`${r.id.slice(0, 12)}\n`);
+          return;
+        }
+        if (format === "json") {
+          printJson(list);
+          return;
+        }
+        commandIo().stdout(
+          renderTable(
+            ["container id", "image", "command", "created", "status", "ports", "names"],
+            list.map((r) => [
+              r.id.slice(0, 12),
+              r.config.image,
+              JSON.stringify([...(r.config.entrypoint ?? []), ...(r.config.cmd ?? [])].join(" ")),
+              r.createdAt,
+              statusColumn(r),
+              formatPorts(r.network?.ports ?? []),
+              r.name,
+            ]),
+          ),
+        );
+      },
+    );
 
   program
     .command("logs")

@@ -7,67 +7,16 @@ import { Socket } from "node:net";
 import type { WaitCondition } from "../containers/service.js";
 import type { ContainerRecord } from "../containers/store.js";
 import { resizeContainer } from "../containers/terminal.js";
-import type { Engine } from "../engine.js";
 import { EngineError } from "../error.js";
 import { attachInput, attachOutput, streamLogs } from "./attach.js";
-import { withNetworkInspect, withNetworkSummary } from "./docker-networks.js";
-import { withLogConfig } from "./docker-tty.js";
-import { createInputFromDocker, dockerInspect, dockerSummary, parseFilters } from "./docker-types.js";
+import { inspectDocument, listContainers } from "./container-list.js";
+import { createInputFromDocker, parseFilters } from "./docker-types.js";
 import { clientGone, flag, intParam, readJson, sendJson, statusFor, timeParam } from "./http.js";
 import type { Call, Route, UpgradeCall, UpgradeRoute } from "./router.js";
 import { containerKill, containerPause, containerStats, containerUnpause } from "./shared-handlers.js";
 
-/** `ps`'s `State`/`Status` of a paused container, as Docker shows it. Pure. */
-export function pausedSummary(s: Record<string, unknown>, paused: boolean): Record<string, unknown> {
-  return paused ? { ...s, State: "paused", Status: `${String(s.Status)} (Paused)` } : s;
-}
-
-/** `inspect`'s `State` of a paused container: status `paused`, `Paused` and `Running` true. Pure. */
-export function pausedInspect(doc: Record<string, unknown>, paused: boolean): Record<string, unknown> {
-  if (!paused) return doc;
-  return { ...doc, State: { ...(doc.State as Record<string, unknown>), Status: "paused", Paused: true } };
-}
-
-function labelsMatch(labels: Record<string, string>, wanted: readonly string[]): boolean {
-  return wanted.every((l) => {
-    const eq = l.indexOf("=");
-    const k = eq < 0 ? l : l.slice(0, eq);
-    return k in labels && (eq < 0 || labels[k] === l.slice(eq + 1));
-  });
-}
-
-function ancestorMatches(s: Record<string, unknown>, v: string): boolean {
-  const id = String(s.ImageID).replace(/^sha256:/, "");
-  return s.Image === v || id.startsWith(v.replace(/^sha256:/, ""));
-}
-
-/**
- * Whether a `ps` row (Docker's container summary) passes `docker ps --filter`: `status`, `name`
- * (substring), `id` (prefix), `label` (k or k=v), `ancestor` (image as given), `exited` (code).
- * An unknown key is `INVALID_ARGUMENT`. Pure.
- */
-export function containerMatches(s: Record<string, unknown>, filters: Record<string, string[]>): boolean {
-  const names = ((s.Names as string[] | undefined) ?? []).map((n) => n.replace(/^\//, ""));
-  const status = String(s.State ?? "");
-  const tests: Record<string, (v: string) => boolean> = {
-    status: (v) => v === status,
-    name: (v) => names.some((n) => n.includes(v.replace(/^\//, ""))),
-    id: (v) => String(s.Id).startsWith(v),
-    ancestor: (v) => ancestorMatches(s, v),
-    exited: (v) => status === "exited" && new RegExp(`^Exited \\(${Number(v)}\\)`).test(String(s.Status)),
-  };
-  for (const [key, values] of Object.entries(filters)) {
-    if (!values.length) continue;
-    if (key === "label") {
-      if (!labelsMatch((s.Labels as Record<string, string> | undefined) ?? {}, values)) return false;
-      continue;
-    }
-    const test = tests[key];
-    if (!test) throw new EngineError("INVALID_ARGUMENT", `invalid filter '${key}'`);
-    if (!values.some(test)) return false;
-  }
-  return true;
-}
+/** Moved to `container-list.ts` (one list for both APIs); kept here for their importers. */
+export { containerMatches, pausedInspect, pausedSummary } from "./container-list.js";
 
 const WAIT_CONDITIONS: readonly string[] = ["not-running", "next-exit", "removed"];
 
@@ -93,37 +42,21 @@ async function containerCreate({ engine, req, res, query }: Call) {
   sendJson(res, 201, { Id: rec.id, Warnings: [] });
 }
 
-/** `rec` with the id of its image (the config digest, as Docker shows it) for `imageId`. */
-async function withImageId(engine: Engine, rec: ContainerRecord): Promise<ContainerRecord> {
-  return { ...rec, imageId: await engine.images.idOf(rec.imageId) };
-}
-
 async function containerList({ engine, res, query }: Call) {
-  const svc = engine.containers;
-  const filters = parseFilters(query.get("filters"));
-  // As Docker, a status filter looks at stopped containers too.
-  const all = flag(query, "all") || (filters.status?.length ?? 0) > 0;
-  const summary = async (c: ContainerRecord) =>
-    pausedSummary(
-      withNetworkSummary(dockerSummary(await withImageId(engine, c)), engine, c),
-      svc.isPaused(c.id),
-    );
-  const listed = svc.list().filter((c) => all || c.status === "running");
-  const rows = (await Promise.all(listed.map(summary))).filter((s) => containerMatches(s, filters));
-  const limit = intParam(query, "limit");
-  sendJson(res, 200, limit && limit > 0 ? rows.slice(0, limit) : rows);
+  const rows = await listContainers(engine, {
+    all: flag(query, "all"),
+    limit: intParam(query, "limit"),
+    filters: parseFilters(query.get("filters")),
+  });
+  sendJson(
+    res,
+    200,
+    rows.map((r) => r.summary),
+  );
 }
 
 async function containerInspect({ engine, res, params }: Call) {
-  const svc = engine.containers;
-  const rec = svc.find(params[0]!);
-  const doc = dockerInspect(
-    await withImageId(engine, rec),
-    svc.logPath(rec.id),
-    engine.snapshots.rootfs(rec.id),
-  );
-  const info = withNetworkInspect(withLogConfig(doc, rec.config), engine, rec);
-  sendJson(res, 200, pausedInspect(info, svc.isPaused(rec.id)));
+  sendJson(res, 200, await inspectDocument(engine, engine.containers.find(params[0]!)));
 }
 
 async function containerStart({ engine, res, params }: Call) {

@@ -9,7 +9,8 @@ import { parseReference, Reference } from "../../oci/reference.js";
 import type { ProgressEvent, ProgressListener } from "../../remote/index.js";
 import type { Engine } from "../engine.js";
 import { EngineError } from "../error.js";
-import { familiarName } from "../image-operations.js";
+import { filterImages, type ImageListEntry } from "../image-filters.js";
+import { familiarName, type ImageDetails } from "../image-operations.js";
 import type { ImageDeletion } from "../reports.js";
 import { parseFilters } from "./docker-types.js";
 import { flag, sendError, sendJson } from "./http.js";
@@ -35,7 +36,7 @@ export function progressLine(e: ProgressEvent): Record<string, unknown> | undefi
 /** Docker's `GET /images/{name}/json` document. */
 async function imageDocument(engine: Engine, ref: string): Promise<Record<string, unknown>> {
   const { image } = await engine.images.find(ref);
-  const img = await engine.images.service.resolve(image.names[0] ?? image.id);
+  const img = await engine.images.resolve(image);
   const c = img.config;
   const size = img.manifest.layers.reduce((a, l) => a + l.size, 0);
   const cfg = c.config ?? {};
@@ -105,13 +106,6 @@ export function deleteRecords(steps: readonly ImageDeletion[]): Record<string, s
   );
 }
 
-/** Whether Docker's image prune `filters` ask for every unused image (`dangling=false`). */
-function pruneAll(filters: Record<string, string[]>): boolean {
-  for (const k of Object.keys(filters))
-    if (k !== "dangling") throw new EngineError("INVALID_ARGUMENT", `invalid filter '${k}'`);
-  return filters.dangling?.some((v) => v === "false" || v === "0") === true;
-}
-
 /**
  * Docker's JSON-lines progress body: `lines` wait until the first progress line (so an error
  * before any is a plain error reply), each line after is written at once, and only layer
@@ -144,28 +138,26 @@ function progressBody(res: ServerResponse, lines: Record<string, unknown>[]) {
   return { send, progress, fail };
 }
 
-async function imageList({ engine, res }: Call) {
+async function imageList({ engine, res, query }: Call) {
   const images = engine.images;
-  const rows = await images.list();
-  const byId = new Map<string, { tags: string[]; row: (typeof rows)[number] }>();
-  for (const r of rows) {
-    const e = byId.get(r.digest) ?? { tags: [], row: r };
-    e.tags.push(parseReference(r.name).familiar());
-    byId.set(r.digest, e);
-  }
-  const summary = ({ tags, row }: { tags: string[]; row: (typeof rows)[number] }) => ({
-    Id: row.id,
+  const all = await Promise.all((await images.local()).map((i) => images.details(i)));
+  const find = async (ref: string) => images.details((await images.find(ref)).image);
+  const rows = await filterImages(all, parseFilters(query.get("filters")), find);
+  const created = (d: ImageDetails) => (d.created ? Math.floor(Date.parse(d.created) / 1000) : 0);
+  const summary = ({ details: d, tags }: ImageListEntry) => ({
+    Id: d.image.id,
     ParentId: "",
-    RepoTags: tags,
-    RepoDigests: [],
-    Created: row.created ? Math.floor(Date.parse(row.created) / 1000) : 0,
-    Size: row.size,
-    VirtualSize: row.size,
+    // API 1.41 shows a dangling image as `<none>:<none>`, as Docker's daemon does.
+    RepoTags: tags.length ? tags : ["<none>:<none>"],
+    RepoDigests: tags.length ? [] : ["<none>@<none>"],
+    Created: created(d),
+    Size: d.size,
+    VirtualSize: d.size,
     SharedSize: -1,
-    Labels: {},
+    Labels: d.labels,
     Containers: -1,
   });
-  sendJson(res, 200, [...byId.values()].map(summary));
+  sendJson(res, 200, rows.sort((a, b) => created(b.details) - created(a.details)).map(summary));
 }
 
 async function imagePull({ engine, req, res, query }: Call) {
@@ -234,7 +226,7 @@ async function imageRemove({ engine, req, res, params, query }: Call) {
 async function imagePrune({ engine, req, res, query }: Call) {
   const images = engine.images;
   req.resume();
-  const r = await images.prune(pruneAll(parseFilters(query.get("filters"))));
+  const r = await images.prune(parseFilters(query.get("filters")));
   sendJson(res, 200, {
     ImagesDeleted: r.deleted.length ? deleteRecords(r.deleted) : null,
     SpaceReclaimed: r.spaceReclaimed,

@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import type { ContainerRecord } from "../containers/store.js";
 import type { Engine } from "../engine.js";
+import { boolFilter, checkFilters, type Filters, matchKVList } from "../filters.js";
 import { DEFAULT_NETWORK, type NetworkDefinition } from "../network/conflist.js";
 import { NetworkError } from "../network/error.js";
 import { dockerPortList, dockerPortMap, type PortMapping } from "../network/ports.js";
@@ -101,36 +102,32 @@ function endpointId(a: NetworkAttachment): string {
     .digest("hex");
 }
 
-/** Whether a network passes `docker network ls --filter` (name, id, driver, label, type). Pure. */
-export function networkMatches(n: Record<string, unknown>, filters: Record<string, string[]>): boolean {
-  const labels = obj(n.Labels) as Record<string, string>;
+/**
+ * Whether a network passes `docker network ls --filter` (name, id, driver, label, scope, type,
+ * dangling: not predefined and, as `network prune` decides, no container configured for it
+ * (`used`, by default: one attached now). Pure.
+ */
+export function networkMatches(
+  n: Record<string, unknown>,
+  filters: Filters,
+  used = Object.keys(obj(n.Containers)).length > 0,
+): boolean {
+  checkFilters(filters, "networkList");
   const builtin = n.Name === DEFAULT_NETWORK || n.Name === "host" || n.Name === "none";
-  for (const [key, values] of Object.entries(filters)) {
-    if (!values.length) continue;
-    const ok = (() => {
-      switch (key) {
-        case "name":
-          return values.some((v) => String(n.Name).includes(v));
-        case "id":
-          return values.some((v) => String(n.Id).startsWith(v));
-        case "driver":
-          return values.includes(String(n.Driver));
-        case "scope":
-          return values.includes("local");
-        case "type":
-          return values.includes(builtin ? "builtin" : "custom");
-        case "label":
-          return values.every((l) => {
-            const i = l.indexOf("=");
-            return i < 0 ? l in labels : labels[l.slice(0, i)] === l.slice(i + 1);
-          });
-        default:
-          throw new NetworkError("INVALID_ARGUMENT", `invalid filter '${key}'`);
-      }
-    })();
-    if (!ok) return false;
+  const dangling = boolFilter(filters, "dangling");
+  if (dangling !== undefined && (!builtin && !used) !== dangling) return false;
+  const tests: Record<string, (v: string) => boolean> = {
+    name: (v) => String(n.Name).includes(v),
+    id: (v) => String(n.Id).startsWith(v),
+    driver: (v) => v === String(n.Driver),
+    scope: (v) => v === "local",
+    type: (v) => v === (builtin ? "builtin" : "custom"),
+  };
+  for (const [key, test] of Object.entries(tests)) {
+    const values = filters[key] ?? [];
+    if (values.length && !values.some(test)) return false;
   }
-  return true;
+  return matchKVList(filters, "label", obj(n.Labels) as Record<string, string>);
 }
 
 /** The network request of `POST /networks/create`; unsupported options are refused by name. Pure. */
@@ -188,7 +185,13 @@ function networkList({ engine, res, query }: Call) {
   sendJson(
     res,
     200,
-    all.filter((n) => networkMatches(n, filters)),
+    all.filter((n) =>
+      networkMatches(
+        n,
+        filters,
+        n.Name === "host" || n.Name === "none" || engine.containers.networkUsers(String(n.Id)).length > 0,
+      ),
+    ),
   );
 }
 
@@ -198,9 +201,9 @@ async function networkCreate({ engine, req, res }: Call) {
   sendJson(res, 201, { Id: def.id, Warning: "" });
 }
 
-async function networkPrune({ engine, req, res }: Call) {
+async function networkPrune({ engine, req, res, query }: Call) {
   req.resume();
-  sendJson(res, 200, { NetworksDeleted: await engine.networks.prune() });
+  sendJson(res, 200, { NetworksDeleted: await engine.networks.prune(parseFilters(query.get("filters"))) });
 }
 
 async function networkConnectOrDisconnect({ engine, req, res, params }: Call) {

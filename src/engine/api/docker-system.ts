@@ -4,6 +4,7 @@
  */
 import { arch, release } from "node:os";
 import { PIER_VERSION } from "../../common/version.js";
+import { parseFilters } from "../filters.js";
 import { DOCKER_API_VERSION, DOCKER_MIN_API_VERSION } from "./docker-types.js";
 import { dfDocument, infoDocument } from "./documents.js";
 import { sendJson } from "./http.js";
@@ -52,8 +53,10 @@ function version({ res }: Call): void {
   });
 }
 
-function buildPrune({ req, res }: Call): void {
+/** pier keeps no build cache: the filters are checked (BuildKit's keys) and nothing is removed. */
+function buildPrune({ engine, req, res, query }: Call): void {
   req.resume();
+  engine.system.pruneBuildCache(parseFilters(query.get("filters")));
   sendJson(res, 200, { CachesDeleted: null, SpaceReclaimed: 0 });
 }
 

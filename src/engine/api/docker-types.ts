@@ -156,20 +156,8 @@ export function dockerMounts(c: ContainerConfig): Record<string, unknown>[] {
   }));
 }
 
-/** Docker's `filters` query: `{"k":["v"]}` or the old `{"k":{"v":true}}`. Pure. */
-export function parseFilters(text: string | null): Record<string, string[]> {
-  if (!text) return {};
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    throw new EngineError("INVALID_ARGUMENT", `invalid filters: ${text}`);
-  }
-  const out: Record<string, string[]> = {};
-  for (const [k, v] of Object.entries(obj(raw)))
-    out[k] = Array.isArray(v) ? v.map(String) : Object.keys(obj(v));
-  return out;
-}
+/** Docker's `filters` query parameter (see `filters.ts`, shared by every endpoint). */
+export { parseFilters } from "../filters.js";
 
 /** One entry of GET /containers/json. Pure. */
 export function dockerSummary(r: ContainerRecord, nowMs = Date.now()): Record<string, unknown> {

@@ -7,6 +7,8 @@ import type { Engine } from "../engine.js";
 import type { NetworkDefinition } from "../network/conflist.js";
 import { NetworkError } from "../network/error.js";
 import type { ContainerNetworkView, NetworkView } from "../network/view.js";
+import { dockerNetwork, networkMatches } from "./docker-networks.js";
+import { parseFilters } from "./docker-types.js";
 import { readJson, sendJson } from "./http.js";
 import type { Call, Route } from "./router.js";
 
@@ -60,11 +62,23 @@ function stringField(b: Record<string, unknown>, k: string): string | undefined 
   return v;
 }
 
-function networkList({ engine, res }: Call) {
+/** The user's networks passing `filters` (Docker's `network ls` filters, on Docker's document). */
+function networkList({ engine, res, query }: Call) {
+  const filters = parseFilters(query.get("filters"));
+  const attachments = engine.networks.attachments();
   return sendJson(
     res,
     200,
-    engine.networks.list().map((d) => view(engine, d)),
+    engine.networks
+      .list()
+      .filter((d) =>
+        networkMatches(
+          dockerNetwork(d, attachments),
+          filters,
+          engine.containers.networkUsers(d.id).length > 0,
+        ),
+      )
+      .map((d) => view(engine, d)),
   );
 }
 

@@ -5,6 +5,7 @@
  * (the `--format` templates of `pier system info|df` name Docker's fields).
  */
 import { EngineError } from "../error.js";
+import type { Filters } from "../filters.js";
 import { parseFilters } from "./docker-types.js";
 import { dfDocument, infoDocument } from "./documents.js";
 import { flag, readJson, sendJson } from "./http.js";
@@ -21,7 +22,15 @@ async function systemDf({ engine, res }: Call) {
 
 async function systemPrune({ engine, res, query }: Call) {
   const system = engine.system;
-  sendJson(res, 200, await system.prune({ allImages: flag(query, "all"), volumes: flag(query, "volumes") }));
+  sendJson(
+    res,
+    200,
+    await system.prune({
+      allImages: flag(query, "all"),
+      volumes: flag(query, "volumes"),
+      filters: parseFilters(query.get("filters")),
+    }),
+  );
 }
 
 async function systemPruneContainers({ engine, res, query }: Call) {
@@ -36,7 +45,17 @@ const pierSystemRoutes: readonly Route[] = [
   ["POST", /^\/system\/prune$/, systemPrune],
   ["GET", /^\/events$/, systemEvents],
   ["POST", /^\/containers\/prune$/, systemPruneContainers],
+  ["POST", /^\/networks\/prune$/, networkPrune],
+  ["POST", /^\/build\/prune$/, buildPrune],
 ];
+
+async function buildPrune({ engine, res, query }: Call) {
+  sendJson(res, 200, engine.system.pruneBuildCache(parseFilters(query.get("filters"))));
+}
+
+async function networkPrune({ engine, res, query }: Call) {
+  sendJson(res, 200, { deleted: await engine.networks.prune(parseFilters(query.get("filters"))) });
+}
 
 async function volumeList({ engine, res, query }: Call) {
   sendJson(res, 200, await engine.volumes.list(parseFilters(query.get("filters"))));
@@ -88,7 +107,10 @@ async function imageTag({ engine, req, res, params }: Call) {
 }
 
 async function imagePrune({ engine, res, query }: Call) {
-  sendJson(res, 200, await engine.images.prune(flag(query, "all")));
+  const filters = parseFilters(query.get("filters"));
+  // `pier image prune -a` is Docker's `dangling=false`.
+  const all: Filters = flag(query, "all") && !filters.dangling ? { dangling: ["false"] } : {};
+  sendJson(res, 200, await engine.images.prune({ ...filters, ...all }));
 }
 
 /** Image removal, tag and prune of pier's API. */

@@ -10,7 +10,11 @@ import type { ContainerCreateInput } from "../containers/config.js";
 import type { WaitCondition } from "../containers/service.js";
 import type { Engine } from "../engine.js";
 import { EngineError } from "../error.js";
+import { filterImages } from "../image-filters.js";
+import { familiarName } from "../image-operations.js";
 import { readLogs } from "../logs.js";
+import { listContainers } from "./container-list.js";
+import { parseFilters } from "./docker-types.js";
 import { clientGone, flag, intParam, readJson, sendError, sendJson, timeParam } from "./http.js";
 import { pierNetworkRoutes, withNetworkView } from "./pier-networks.js";
 import { pierOpsRoutes } from "./pier-ops.js";
@@ -30,14 +34,16 @@ async function containerCreate({ engine, req, res }: Call) {
   sendJson(res, 201, await engine.containers.createFrom(input, name || undefined, clientGone(res)));
 }
 
-function containerList({ engine, res, query }: Call) {
-  const svc = engine.containers;
-  const all = flag(query, "all");
-  const rows = svc.list().filter((c) => all || c.status === "running");
+async function containerList({ engine, res, query }: Call) {
+  const rows = await listContainers(engine, {
+    all: flag(query, "all"),
+    limit: intParam(query, "limit"),
+    filters: parseFilters(query.get("filters")),
+  });
   sendJson(
     res,
     200,
-    rows.map((c) => withNetworkView(engine, c)),
+    rows.map((r) => withNetworkView(engine, r.record)),
   );
 }
 
@@ -113,7 +119,29 @@ const pierContainerRoutes: readonly Route[] = [
   ["POST", one("wait"), containerWait],
 ];
 
-const imageList = async ({ engine, res }: Call) => sendJson(res, 200, await engine.images.list());
+/** The named images' rows, then a `<none>` row per dangling image, passing `filters` (Docker's). */
+async function imageList({ engine, res, query }: Call) {
+  const images = engine.images;
+  const details = await Promise.all((await images.local()).map((i) => images.details(i)));
+  const find = async (ref: string) => images.details((await images.find(ref)).image);
+  const passing = await filterImages(details, parseFilters(query.get("filters")), find);
+  const shown = new Set(
+    passing.flatMap((p) => p.details.image.names.filter((n) => p.tags.includes(familiarName(n)))),
+  );
+  const dangling = passing
+    .filter((p) => !p.details.image.names.length)
+    .map(({ details: d }) => ({
+      name: "<none>:<none>",
+      repository: "<none>",
+      tag: "<none>",
+      digest: d.image.root,
+      id: d.image.id,
+      platform: "",
+      ...(d.created ? { created: d.created } : {}),
+      size: d.size,
+    }));
+  sendJson(res, 200, [...(await images.list()).filter((r) => shown.has(r.name)), ...dangling]);
+}
 
 async function imagePull({ engine, req, res }: Call) {
   const body = (await readJson(req)) as { ref?: unknown };

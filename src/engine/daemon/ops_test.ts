@@ -23,10 +23,11 @@ import {
 import { containerMatches } from "../api/docker-containers.js";
 import { restartOnBoot } from "../containers/service.js";
 import { EventLog, eventMatches } from "../events.js";
+import { durationMs } from "../filters.js";
 import { planRmi } from "../image-operations.js";
 import { dockerStats, parseNetDev, systemCpuNs } from "../stats.js";
 import { cpuPercent } from "../stats-document.js";
-import { durationMs, prunableContainer } from "../system.js";
+import { prunableContainer } from "../system.js";
 
 let reg: BusyboxRegistry;
 let d: TestDaemon;
