@@ -2,14 +2,15 @@
 # Builds a Debian system-container image (systemd as init) with debootstrap, into pier's store.
 #
 #   bash scripts/system-image.sh [--suite bookworm] [--include PKG,...] [--tag NAME] [--root DIR]
-#                                [--mirror URL] [--cache DIR] [--add DIR]
+#                                [--mirror URL] [--cache DIR] [--add DIR] [--tree-only]
 #
 # The root comes from `debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,iproute2,
 # procps[,PKG...] SUITE` against the Debian mirror apt is configured with (the first URIs/deb line
 # for debian in /etc/apt/sources.list.d/*.sources or /etc/apt/sources.list; --mirror overrides),
 # and is kept in the cache (default /var/cache/pier/system-images/<suite>-<hash of packages>) so
 # that the next image of the same suite and packages takes seconds. --add DIR copies a tree over
-# the root (a unit file, say) before the image is made. The image is `pier image create`d with
+# the root (a unit file, say) before the image is made; --tree-only prints the cached tree's path
+# instead (for systemd-nspawn, say) and makes no image. The image is `pier image create`d with
 # /sbin/init as its command and SIGRTMIN+3 as its stop signal: run it with
 #   pier run -d --systemd true NAME
 set -euo pipefail
@@ -21,6 +22,7 @@ ROOT=
 MIRROR=
 CACHE=/var/cache/pier/system-images
 ADD=
+TREE_ONLY=
 while [ $# -gt 0 ]; do
   case "$1" in
     --suite) SUITE=$2; shift 2 ;;
@@ -30,7 +32,8 @@ while [ $# -gt 0 ]; do
     --mirror) MIRROR=$2; shift 2 ;;
     --cache) CACHE=$2; shift 2 ;;
     --add) ADD=$2; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --tree-only) TREE_ONLY=1; shift ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "system-image.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -67,6 +70,7 @@ if [ ! -f "$TREE.done" ]; then
   touch "$TREE.done"
 fi
 
+if [ -n "$TREE_ONLY" ]; then echo "$TREE"; exit 0; fi
 SRC=$TREE
 if [ -n "$ADD" ]; then
   SRC=$(mktemp -d /var/tmp/pier-system-image.XXXXXX)
