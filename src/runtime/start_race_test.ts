@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { chmodSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busybox.js";
@@ -35,11 +35,22 @@ after(async () => {
   await removeTempDir(tmp);
 });
 
-/** One `pier-runtime` command, asynchronously; a created container gets no stdio to hold. */
-function pier(args: string[]): Promise<{ status: number | null; stderr: string }> {
+/**
+ * One `pier-runtime` command, asynchronously; a created container gets no stdio to hold, so
+ * create's errors are read from its `--log` file (as a shim reads runc's).
+ */
+async function pier(args: string[]): Promise<{ status: number | null; stderr: string }> {
+  const log = args[0] === "create" ? join(tmp, `create-${args.at(-1)}.log`) : undefined;
+  const r = await runPier([...(log ? ["--log", log, "--log-format", "json"] : []), ...args]);
+  if (log && r.status !== 0) r.stderr = existsSync(log) ? readFileSync(log, "utf8") : "(no log written)";
+  if (log) rmSync(log, { force: true });
+  return r;
+}
+
+function runPier(args: string[]): Promise<{ status: number | null; stderr: string }> {
   const [cmd, full] = pierRuntimeCommand(["--root", stateRoot, ...args]);
   return new Promise((resolve) => {
-    const child = spawn(cmd, full, { stdio: ["ignore", "ignore", args[0] === "create" ? "ignore" : "pipe"] });
+    const child = spawn(cmd, full, { stdio: ["ignore", "ignore", args.includes("create") ? "ignore" : "pipe"] });
     let stderr = "";
     child.stderr?.on("data", (d: Buffer) => {
       stderr += d.toString();
