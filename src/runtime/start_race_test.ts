@@ -50,7 +50,9 @@ async function pier(args: string[]): Promise<{ status: number | null; stderr: st
 function runPier(args: string[]): Promise<{ status: number | null; stderr: string }> {
   const [cmd, full] = pierRuntimeCommand(["--root", stateRoot, ...args]);
   return new Promise((resolve) => {
-    const child = spawn(cmd, full, { stdio: ["ignore", "ignore", args.includes("create") ? "ignore" : "pipe"] });
+    const child = spawn(cmd, full, {
+      stdio: ["ignore", "ignore", args.includes("create") ? "ignore" : "pipe"],
+    });
     let stderr = "";
     child.stderr?.on("data", (d: Buffer) => {
       stderr += d.toString();
