@@ -95,7 +95,10 @@ describe("CRI (runtime.v1 over gRPC)", () => {
     metadata: { name: "web", uid: "uid-1234", namespace: "default", attempt: 0 },
     hostname: "webpod",
     log_directory: logDir,
-    port_mappings: [{ protocol: "TCP", container_port: 8080, host_port: port }],
+    port_mappings: [
+      { protocol: "TCP", container_port: 8080, host_port: port, host_ip: "127.0.0.1" },
+      { protocol: "TCP", container_port: 9090 },
+    ],
     labels: podLabels,
     annotations: { "note.example/a": "kept as given" },
   });
@@ -252,6 +255,8 @@ describe("CRI (runtime.v1 over gRPC)", () => {
     const hostNet = readlinkSync("/proc/self/ns/net");
     assert.ok(!a.includes(hostNet), "the pod has its own network namespace");
     assert.equal((await exec(side, ["hostname"])).stdout.toString(), "webpod\n");
+    // The pod shares one PID namespace (the CRI's default POD mode): pier's pause is its init.
+    assert.equal((await exec(side, ["cat", "/proc/1/cmdline"])).stdout.toString(), "/pause\0");
     const fetched = await until("the web container to serve on the pod's localhost", async () => {
       const r = await exec(side, ["wget", "-qO-", "http://127.0.0.1:8080/"]);
       return r.exit_code === 0 ? r.stdout.toString() : undefined;
@@ -300,6 +305,21 @@ describe("CRI (runtime.v1 over gRPC)", () => {
     await until("a reopened log with new ticks", () =>
       existsSync(sideLog) && /stdout F tick \d+/.test(readFileSync(sideLog, "utf8")) ? true : undefined,
     );
+
+    // The security context's user, seen from inside.
+    const user = (
+      await call(
+        rt,
+        "CreateContainer",
+        container("user", ["id -u; id -g; sleep 3600"], {
+          linux: { security_context: { run_as_user: { value: 1000 }, run_as_group: { value: 1001 } } },
+        }),
+      )
+    ).container_id;
+    await call(rt, "StartContainer", { container_id: user });
+    assert.equal((await exec(user, ["id", "-u"])).stdout.toString(), "1000\n");
+    assert.equal((await exec(user, ["id", "-g"])).stdout.toString(), "1001\n");
+    await call(rt, "RemoveContainer", { container_id: user });
 
     // A failing container: its exit code and reason.
     const fail = (await call(rt, "CreateContainer", container("fail", ["exit 7"]))).container_id;
