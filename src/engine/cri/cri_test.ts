@@ -280,6 +280,31 @@ describe("CRI (runtime.v1 over gRPC)", () => {
     assert.equal(r.exit_code, 3);
     await rejectsWith(exec(side, ["sleep", "30"], 1), grpc.status.DEADLINE_EXCEEDED, /timed out after 1s/);
 
+    // Resources pier cannot update yet are refused by name, never ignored.
+    await rejectsWith(
+      call(rt, "UpdateContainerResources", { container_id: side, linux: { cpu_shares: 512 } }),
+      grpc.status.INVALID_ARGUMENT,
+      /request\.linux\.cpu_shares/,
+    );
+
+    // Statistics from the cgroups: CPU time (and a rate from the second reading), memory, the
+    // pod's processes and its network counters (the hostPort traffic above went through eth0).
+    const cs1 = (await call(rt, "ContainerStats", { container_id: side })).stats;
+    assert.equal(cs1.attributes.metadata.name, "side");
+    assert.ok(Number(cs1.cpu.usage_core_nano_seconds.value) > 0, JSON.stringify(cs1.cpu));
+    assert.ok(Number(cs1.memory.working_set_bytes.value) > 0, JSON.stringify(cs1.memory));
+    const cs2 = (await call(rt, "ContainerStats", { container_id: side })).stats;
+    assert.ok(cs2.cpu.usage_nano_cores, "a rate once there are two readings");
+    const listed = await call(rt, "ListContainerStats", { filter: { pod_sandbox_id: pod } });
+    assert.deepEqual(listed.stats.map((x: Msg) => x.attributes.metadata.name).sort(), ["side", "web"]);
+    const pst = (await call(rt, "PodSandboxStats", { pod_sandbox_id: pod })).stats;
+    assert.equal(pst.attributes.metadata.name, "web");
+    assert.equal(pst.linux.containers.length, 2);
+    assert.ok(Number(pst.linux.process.process_count.value) >= 3, JSON.stringify(pst.linux.process));
+    assert.equal(pst.linux.network.default_interface.name, "eth0");
+    assert.ok(Number(pst.linux.network.default_interface.rx_bytes.value) > 0);
+    assert.equal((await call(rt, "ListPodSandboxStats")).stats.length, 1);
+
     // The CRI log: "TIME STREAM F LINE", both streams.
     const webLog = join(logDir, "web/0.log");
     const text = await until("the CRI log of web", () => {

@@ -63,15 +63,15 @@ function isDefault(v: unknown): boolean {
 
 /**
  * Throws `INVALID_ARGUMENT` naming the first field of `m` (dotted path from `path`) that is set
- * to something other than its default while neither it nor a parent is in `applied`. Fields of
- * nested messages are checked one by one when `applied` names some of them.
+ * to something other than its default while neither it nor a parent is in `applied` (a nested
+ * message is walked down to the field that is set).
  */
 export function refuseUnapplied(m: Message | undefined, path: string, applied: ReadonlySet<string>): void {
   for (const [key, value] of Object.entries(m ?? {})) {
     const p = `${path}.${key}`;
     if (applied.has(p) || isDefault(value)) continue;
-    const nested = [...applied].some((a) => a.startsWith(`${p}.`));
-    if (nested && typeof value === "object" && !Array.isArray(value)) {
+    // A nested message is walked so that the error names the field itself, not its parent.
+    if (typeof value === "object" && value !== null && !Array.isArray(value)) {
       refuseUnapplied(value as Message, p, applied);
       continue;
     }

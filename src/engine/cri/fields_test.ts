@@ -19,7 +19,8 @@ test("refuseUnapplied names the first set field pier does not apply; defaults an
   refuseUnapplied({ a: { deep: 1 }, b: { x: 2, y: 0, z: "" }, n: false, m: [], o: {} }, "c", applied);
   refused(() => refuseUnapplied({ b: { y: 1 } }, "c", applied), /^c\.b\.y is not supported/);
   refused(() => refuseUnapplied({ q: ["x"] }, "c", applied), /^c\.q /);
-  refused(() => refuseUnapplied({ b: { w: { v: true } } }, "c", applied), /^c\.b\.w /);
+  refused(() => refuseUnapplied({ b: { w: { v: true } } }, "c", applied), /^c\.b\.w\.v /);
+  refused(() => refuseUnapplied({ r: { cpu_shares: "2" } }, "c", applied), /^c\.r\.cpu_shares /);
 });
 
 test("64-bit fields: decimal strings read exactly up to 2^53, refused past it; nanoseconds of a time", () => {

@@ -14,6 +14,7 @@ import { CriError } from "./error.js";
 import { bool, msg, str } from "./fields.js";
 import type { Message, UnaryHandler } from "./grpc.js";
 import { Sandboxes } from "./sandbox.js";
+import { CriStats } from "./stats.js";
 
 /** The CRI version pier speaks (`runtime.v1`, as of Kubernetes 1.32). */
 export const CRI_API_VERSION = "v1";
@@ -31,6 +32,7 @@ export function runtimeService(
 ): Record<string, UnaryHandler> {
   const sandboxes = new Sandboxes(engine);
   const containers = new CriContainers(engine, sandboxes);
+  const stats = new CriStats(engine, sandboxes, containers);
   const cniPath = opts.cniPath ?? DEFAULT_CNI_PATH;
   const podCidr = (): string => engine.networks.find("bridge").subnet;
 
@@ -100,5 +102,9 @@ export function runtimeService(
     UpdateContainerResources: (req) => containers.updateResources(req),
     ReopenContainerLog: (req) => containers.reopenLog(req),
     ExecSync: (req, signal) => containers.execSync(req, signal),
+    ContainerStats: (req) => stats.one(req),
+    ListContainerStats: (req) => stats.list(req),
+    PodSandboxStats: (req) => stats.pod(req),
+    ListPodSandboxStats: (req) => stats.pods(req),
   };
 }
