@@ -19,6 +19,7 @@ import {
   busyboxRegistry,
   docker,
   findDocker,
+  pier,
   startTestDaemon,
   type TestDaemon,
 } from "../../testing/engine.js";
@@ -394,6 +395,16 @@ describe("CRI (runtime.v1 over gRPC)", () => {
         "k8s_web_web_default_uid-1234_0 container",
       ]);
     }
+
+    // pier's own CLI lists them as well.
+    const pps = await pier(d, ["ps", "--all"]);
+    assert.equal(pps.status, 0, pps.stderr);
+    for (const n of [
+      "k8s_POD_web_default_uid-1234_0",
+      "k8s_web_web_default_uid-1234_0",
+      "k8s_fail_web_default_uid-1234_0",
+    ])
+      assert.ok(pps.stdout.includes(n), `pier ps --all shows ${n}: ${pps.stdout}`);
 
     // pierd restarts: the pod and its containers are as they were, the exit code kept.
     await d.crash();
