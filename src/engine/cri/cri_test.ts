@@ -443,6 +443,18 @@ describe("CRI (runtime.v1 over gRPC)", () => {
     );
   });
 
+  it('--cri-socket "" serves no CRI (the other two sockets stay)', async () => {
+    const off = await startTestDaemon(["--cri-socket", ""]);
+    try {
+      assert.ok(existsSync(off.socket) && existsSync(off.dockerSocket));
+      assert.ok(!existsSync(join(off.execRoot, "cri.sock")));
+      assert.doesNotMatch(off.stderr(), /criSocket/);
+    } finally {
+      await off.stop();
+    }
+    assert.match(d.stderr(), /"criSocket":"[^"]+cri\.sock"/);
+  });
+
   it("bounds messages: a request over 16 MiB is refused by the transport", async () => {
     const big = "x".repeat(17 * 1024 * 1024);
     await rejectsWith(

@@ -13,6 +13,7 @@ import {
   type ServerUnaryCall,
   type ServiceDefinition,
   type sendUnaryData,
+  setLogger,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { grpcStatusOf } from "./error.js";
@@ -64,6 +65,12 @@ export async function serveGrpc(
   opts: { gid?: number; log?: (msg: string, fields?: Record<string, unknown>) => void } = {},
 ): Promise<GrpcServer> {
   const log = opts.log ?? (() => {});
+  // grpc-js's own messages go to the daemon's log (one JSON object per line), not raw to stderr.
+  setLogger({
+    error: (...args: unknown[]) => log("grpc", { detail: args.map(String).join(" ") }),
+    info: () => {},
+    debug: () => {},
+  });
   const server = new Server({
     "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
     "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
@@ -80,7 +87,7 @@ export async function serveGrpc(
   await rm(socket, { force: true });
   await new Promise<void>((resolve, reject) =>
     server.bindAsync(`unix:${socket}`, ServerCredentials.createInsecure(), (err) =>
-      err ? reject(err) : resolve(),
+      err ? reject(new Error(`CRI socket ${socket}: ${err.message}`, { cause: err })) : resolve(),
     ),
   );
   chmodSync(socket, 0o660);
