@@ -13,6 +13,9 @@ if ! $cc $flags -static -o "$tmp" "$here/pier-init.c" 2>/dev/null; then
 fi
 mv -f "$tmp" "$here/build/pier-init"
 $cc $flags -o "$here/build/pier-monitor.tmp.$$" "$here/pier-monitor.c" && mv -f "$here/build/pier-monitor.tmp.$$" "$here/build/pier-monitor"
+# The process that holds a CRI pod sandbox's namespaces: the one file of pierd's sandbox image, so
+# static (no C library inside that image).
+$cc $flags -static -s -o "$here/build/pier-pause.tmp.$$" "$here/pier-pause.c" && mv -f "$here/build/pier-pause.tmp.$$" "$here/build/pier-pause"
 # The command line front ends of the runtime and of the pier CLI (see front-end.c): the path of the
 # Node.js that built pier is their default for starting the services.
 node=${PIER_NODE:-$(command -v node || echo node)}

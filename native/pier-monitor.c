@@ -3,7 +3,7 @@
  * shim). libc only, no policy: pierd decides everything and passes it as arguments.
  *
  *   pier-monitor -l LOG -p PIDFILE -e EXITFILE [-a ATTACH_SOCKET [-o]] [-s FD]
- *                [-c CONSOLE_SOCKET] [-w CTL_FIFO] [-m MAX_BYTES -n N] -- CMD ARGS...
+ *                [-c CONSOLE_SOCKET] [-w CTL_FIFO] [-m MAX_BYTES -n N] [-k CRI_LOG] -- CMD ARGS...
  *   pier-monitor -x [-c CONSOLE_SOCKET] [-w CTL_FIFO] -- CMD ARGS...
  *
  *   pier-monitor --args-on-stdin     (a spare: the arguments above arrive later, see below)
@@ -47,6 +47,11 @@
  *   -m MAX_BYTES -n N  json-file rotation as Docker's: before a record is written to a log of at
  *                      least MAX_BYTES, LOG.(i-1) becomes LOG.i down to LOG -> LOG.1 and a new LOG
  *                      is started; N counts LOG itself, so N=1 truncates LOG instead.
+ *   -k CRI_LOG         also write the output to CRI_LOG in the Kubernetes CRI log format, one
+ *                      line per record: "2024-01-02T03:04:05.123456789Z stdout F hi" (F: a full
+ *                      line, its newline dropped; P: a partial one, continued by the next record).
+ *                      SIGUSR1 reopens CRI_LOG (the kubelet renamed it to rotate it: the CRI's
+ *                      ReopenContainerLog).
  *   -x                 exec mode: no detaching, no log, no pid or exit file. CMD (the runtime's
  *                      `exec --tty --console-socket`) gets /dev/null as stdin and the monitor's
  *                      stderr as stdout and stderr; the pty is copied to and from the monitor's
@@ -79,6 +84,8 @@ static int log_fd = -1;
 static const char *log_name;
 static long long log_max = -1, log_size;
 static int log_files = 1;
+static int cri_fd = -1;
+static const char *cri_name;
 
 static void status_line(const char *fmt, ...) {
   if (status_fd < 0) return;
@@ -144,6 +151,25 @@ static void rotate_log(void) {
   log_size = 0;
 }
 
+/* (Re)opens the CRI log; a failure keeps the old fd (output goes on to the renamed file). */
+static void open_cri_log(void) {
+  int fd = open(cri_name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (fd < 0) return;
+  if (cri_fd >= 0) close(cri_fd);
+  cri_fd = fd;
+}
+
+/* One CRI log record: "TIME STREAM F|P TEXT\n", the newline of a full line replaced by the tag. */
+static void cri_record(const char *stream, const char *data, size_t len, const char *t) {
+  static char out[LINE_MAX_BYTES + 128];
+  int full = len > 0 && data[len - 1] == '\n';
+  if (full) len--;
+  int o = snprintf(out, sizeof out, "%s %s %c ", t, stream, full ? 'F' : 'P');
+  memcpy(out + o, data, len);
+  out[o + (int)len] = '\n';
+  write_all(cri_fd, out, (size_t)o + len + 1);
+}
+
 /* One json-file record; strings escaped as Go's encoding/json does (HTML-safe). */
 static void log_record(const char *stream, const char *data, size_t len) {
   static char out[LINE_MAX_BYTES * 6 + 256];
@@ -171,6 +197,7 @@ static void log_record(const char *stream, const char *data, size_t len) {
   }
   char t[64];
   now_rfc3339(t, sizeof t);
+  if (cri_fd >= 0) cri_record(stream, data, len, t);
   o += (size_t)sprintf(out + o, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n", stream, t);
   if (log_max > 0 && log_size >= log_max) rotate_log();
   write_all(log_fd, out, o);
@@ -528,7 +555,7 @@ int main(int argc, char **argv) {
   const char *log_path = NULL, *pid_path = NULL, *exit_path = NULL, *attach_path = NULL;
   const char *console_path = NULL, *ctl_path = NULL;
   int opt, pass_fd = -1, exec_mode = 0, stdin_once = 0;
-  while ((opt = getopt(argc, argv, "+l:p:e:a:s:c:w:m:n:xo")) != -1) {
+  while ((opt = getopt(argc, argv, "+l:p:e:a:s:c:w:m:n:k:xo")) != -1) {
     switch (opt) {
     case 'l': log_path = optarg; break;
     case 'p': pid_path = optarg; break;
@@ -539,6 +566,7 @@ int main(int argc, char **argv) {
     case 'w': ctl_path = optarg; break;
     case 'm': log_max = atoll(optarg); break;
     case 'n': log_files = atoi(optarg); break;
+    case 'k': cri_name = optarg; break;
     case 'x': exec_mode = 1; break;
     case 'o': stdin_once = 1; break;
     default: return 125;
@@ -547,7 +575,7 @@ int main(int argc, char **argv) {
   if (exec_mode && optind < argc) return exec_main(argv + optind, console_path, ctl_path);
   if (!log_path || !pid_path || !exit_path || optind >= argc) {
     fprintf(stderr, "usage: pier-monitor -l LOG -p PIDFILE -e EXITFILE [-a SOCKET [-o]] [-s FD] [-c SOCKET]"
-                    " [-w FIFO] [-m BYTES -n FILES] -- CMD ARGS...\n"
+                    " [-w FIFO] [-m BYTES -n FILES] [-k CRI_LOG] -- CMD ARGS...\n"
                     "       pier-monitor -x [-c SOCKET] [-w FIFO] -- CMD ARGS...\n");
     return 125;
   }
@@ -589,6 +617,10 @@ int main(int argc, char **argv) {
   log_name = log_path;
   struct stat log_st;
   if (fstat(log_fd, &log_st) == 0) log_size = log_st.st_size;
+  if (cri_name) {
+    open_cri_log();
+    if (cri_fd < 0) die("open CRI log");
+  }
   int con_lis = console_path ? listen_unix(console_path, "console socket") : -1, con_conn = -1;
   int ctl_fd = ctl_path ? open_ctl(ctl_path) : -1;
 
@@ -613,6 +645,7 @@ int main(int argc, char **argv) {
   sigset_t mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGCHLD);
+  sigaddset(&mask, SIGUSR1); /* -k's reopen; without -k it is ignored, never fatal */
   sigprocmask(SIG_BLOCK, &mask, NULL);
   int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sfd < 0) die("signalfd");
@@ -712,6 +745,7 @@ int main(int argc, char **argv) {
     if (fds[i_sig].revents) {
       struct signalfd_siginfo si;
       while (read(sfd, &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGUSR1 && cri_name) open_cri_log();
       }
       int st;
       pid_t w;

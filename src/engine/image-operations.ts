@@ -9,7 +9,7 @@ import { imageSize } from "../image/inspect.js";
 import type { Digest } from "../oci/digest.js";
 import { tryParseReference } from "../oci/reference.js";
 import type { Descriptor } from "../oci/types.js";
-import type { CopyResult, ProgressListener } from "../remote/index.js";
+import type { CopyResult, Credentials, ProgressListener } from "../remote/index.js";
 import type { ContainerService } from "./containers/service.js";
 import type { ContainerRecord } from "./containers/store.js";
 import { danglingRoots, keepingDangling, unpinRoot } from "./dangling-images.js";
@@ -202,9 +202,9 @@ export class ImageOperations {
     }
   }
 
-  /** Pulls `ref` into the store and records `pull`. */
-  async pull(ref: string, onProgress?: ProgressListener): Promise<CopyResult> {
-    const result = await this.keepingDangling(ref, () => this.service.pull(ref, onProgress));
+  /** Pulls `ref` into the store (with `credentials` when given, else the stored ones) and records `pull`. */
+  async pull(ref: string, onProgress?: ProgressListener, credentials?: Credentials): Promise<CopyResult> {
+    const result = await this.keepingDangling(ref, () => this.service.pull(ref, onProgress, credentials));
     const name = familiarName(ref);
     this.events.record("image", "pull", name, { name });
     return result;

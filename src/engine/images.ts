@@ -14,6 +14,7 @@ import type { Spec } from "../oci/runtime-spec/config.js";
 import { defaultRuntimeSpec } from "../oci/runtime-spec/default-spec.js";
 import {
   type CopyResult,
+  type Credentials,
   emptyRegistriesConfig,
   type ProgressListener,
   pull,
@@ -93,9 +94,10 @@ export class ImageService {
   /**
    * Pulls `ref` into the store through the configured mirrors (digests verified before anything
    * is visible). Names are normalised as Docker does (a short name is Docker Hub's): the daemon
-   * has no terminal to ask on.
+   * has no terminal to ask on. `credentials` (a CRI request's own) replace those stored for the
+   * registry.
    */
-  async pull(ref: string, onProgress?: ProgressListener): Promise<CopyResult> {
+  async pull(ref: string, onProgress?: ProgressListener, credentials?: Credentials): Promise<CopyResult> {
     const parsed = tryParseReference(ref);
     if (!parsed) throw new EngineError("INVALID_ARGUMENT", `invalid reference format: ${ref}`);
     // An image the trust policy refuses is not stored: the gate runs before the first write.
@@ -108,6 +110,7 @@ export class ImageService {
       ...(this.onWarning ? { onWarning: this.onWarning } : {}),
       ...(admit ? { admit } : {}),
       ...(onProgress ? { onProgress } : {}),
+      ...(credentials ? { credentials } : {}),
     });
   }
 

@@ -66,7 +66,22 @@ export interface ContainerConfig {
   sysctls?: Record<string, string>;
   /** `--systemd`: boot the command as a guest init (system container); see `systemd-mode.ts`. */
   systemd?: SystemdMode;
+  /**
+   * IPC, UTS and PID namespaces: `host` (the host's) or `container:<ref>` (a running container's,
+   * as a CRI pod's containers join their sandbox's); default a new one. Docker's modes.
+   */
+  ipcMode?: string;
+  utsMode?: string;
+  pidMode?: string;
+  /**
+   * A second log in the Kubernetes CRI format (`<RFC3339Nano> stdout|stderr F|P <line>`) that the
+   * monitor writes beside the json-file log: the CRI's `log_directory`/`log_path`.
+   */
+  criLogPath?: string;
 }
+
+/** The namespace kinds a container may share with the host or another container. */
+export const SHARABLE_NAMESPACES = { ipcMode: "ipc", utsMode: "uts", pidMode: "pid" } as const;
 
 /**
  * One mount of a container: `bind` (an existing host path), `volume` (a named local volume,
@@ -198,10 +213,33 @@ export function parseContainerConfig(body: unknown): ContainerConfig {
       if (!e.includes("=")) throw new EngineError("INVALID_ARGUMENT", `env entry ${e} has no '='`);
     c.env = env;
   }
-  for (const k of ["workingDir", "user", "hostname", "networkMode", "stopSignal"] as const) {
+  for (const k of [
+    "workingDir",
+    "user",
+    "hostname",
+    "networkMode",
+    "stopSignal",
+    "ipcMode",
+    "utsMode",
+    "pidMode",
+    "criLogPath",
+  ] as const) {
     const v = optString(b[k], k);
     if (v !== undefined) c[k] = v;
   }
+  for (const k of Object.keys(SHARABLE_NAMESPACES) as (keyof typeof SHARABLE_NAMESPACES)[]) {
+    const v = c[k];
+    if (v !== undefined && !/^(host|container:[a-zA-Z0-9][a-zA-Z0-9_.-]*)$/.test(v))
+      throw new EngineError(
+        "INVALID_ARGUMENT",
+        `${k} ${JSON.stringify(v)}: want host or container:<name|id>`,
+      );
+  }
+  if (c.criLogPath !== undefined && (!c.criLogPath.startsWith("/") || c.criLogPath.split("/").includes("..")))
+    throw new EngineError(
+      "INVALID_ARGUMENT",
+      `criLogPath ${c.criLogPath} must be an absolute path without '..'`,
+    );
   if (c.workingDir !== undefined && !c.workingDir.startsWith("/"))
     throw new EngineError("INVALID_ARGUMENT", `workingDir ${c.workingDir} must be an absolute path`);
   // Whether a named network exists is the network service's to say, at create.
@@ -338,6 +376,11 @@ export interface SpecContext {
   network?: NetworkSpec;
   /** The host file bound to a system container's `/etc/machine-id`. */
   machineIdFile?: string;
+  /**
+   * Namespaces joined by path (`/proc/PID/ns/ipc` of the container named by `ipcMode`, say), by
+   * kind; a kind whose mode is `host` is dropped from the spec instead.
+   */
+  joined?: Partial<Record<"ipc" | "uts" | "pid", string>>;
 }
 
 /** The runtime-spec mount entries of a container's mount requests. Pure. */
@@ -400,6 +443,22 @@ export function containerSpec(image: ImageConfig, c: ContainerConfig, ctx: SpecC
   else if (c.networkMode === "host" && spec.linux?.namespaces) {
     spec.linux.namespaces = spec.linux.namespaces.filter((n) => n.type !== "network" && n.type !== "uts");
     delete spec.hostname;
+  }
+  for (const [key, kind] of Object.entries(SHARABLE_NAMESPACES) as [
+    keyof typeof SHARABLE_NAMESPACES,
+    "ipc" | "uts" | "pid",
+  ][]) {
+    const mode = c[key];
+    if (mode === undefined) continue;
+    const path = ctx.joined?.[kind];
+    if (mode !== "host" && path === undefined)
+      throw new EngineError("INVALID_ARGUMENT", `${key} ${mode}: no namespace path to join`);
+    const linux = spec.linux ?? {};
+    spec.linux = linux;
+    const others = (linux.namespaces ?? []).filter((n) => n.type !== kind);
+    linux.namespaces = mode === "host" ? others : [...others, { type: kind, path: path as string }];
+    // The hostname is the UTS namespace's: a joined (or the host's) one keeps its own.
+    if (kind === "uts") delete spec.hostname;
   }
   if (c.sysctls) {
     const linux = spec.linux ?? {};

@@ -61,6 +61,8 @@ export interface MonitorFiles {
   maxSize?: number;
   /** json-file rotation: how many files to keep, the live log included (1: truncate). */
   maxFiles?: number;
+  /** A second log in the CRI format (`-k`), reopened on SIGUSR1 (see {@link reopenCriLog}). */
+  criLog?: string;
 }
 
 /** The monitor's command-line flags for the optional `files`. Pure. */
@@ -73,6 +75,7 @@ export function monitorOptionArgs(files: Omit<MonitorFiles, "log" | "pidFile" | 
     args.push("-m", String(files.maxSize));
     if (files.maxFiles !== undefined) args.push("-n", String(files.maxFiles));
   }
+  if (files.criLog) args.push("-k", files.criLog);
   return args;
 }
 
@@ -293,6 +296,20 @@ export function monitorLauncher(files: MonitorFiles): MonitorLauncher {
         ? spawned.created
         : Promise.reject(new EngineError("CREATE_FAILED", "the monitor was never started")),
   };
+}
+
+/**
+ * Asks monitor `monitorPid` to reopen its CRI log (the kubelet renamed the file to rotate it);
+ * `false` when that monitor is gone.
+ */
+export function reopenCriLog(monitorPid: number): boolean {
+  if (monitorPid <= 0) return false;
+  try {
+    process.kill(monitorPid, "SIGUSR1");
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** True when a process with this pid exists. */

@@ -38,6 +38,7 @@ import {
   containerSpec,
   isSystemContainer,
   parseContainerConfig,
+  SHARABLE_NAMESPACES,
 } from "./config.js";
 import {
   discardSpareMonitor,
@@ -45,6 +46,7 @@ import {
   monitorLauncher,
   processAlive,
   readExitFile,
+  reopenCriLog,
 } from "./monitor.js";
 import { type ContainerRecord, ContainerStore } from "./store.js";
 import { machineIdOf, SYSTEMD_STOP_SIGNAL } from "./systemd-mode.js";
@@ -223,6 +225,7 @@ export class ContainerService extends EventEmitter {
       const files = await readUserFiles(rootfs);
       const network = await this.networks.prepare(this.networkRequest(id, finalName, config));
       const machineIdFile = join(this.dir(id), "machine-id");
+      const joined = this.joinedNamespaces(config);
       const spec = containerSpec(image.config, config, {
         id,
         rootfs,
@@ -230,6 +233,7 @@ export class ContainerService extends EventEmitter {
         sources,
         network,
         machineIdFile,
+        joined,
       });
       mkdirSync(this.dir(id), { recursive: true, mode: 0o700 });
       if (systemContainer) writeFileSync(machineIdFile, `${machineIdOf(id)}\n`, { mode: 0o444 });
@@ -245,6 +249,42 @@ export class ContainerService extends EventEmitter {
       for (const v of newVolumes) await this.volumes.remove(v, []).catch(() => {});
       throw err;
     }
+  }
+
+  /**
+   * The namespace paths that `ipcMode`/`utsMode`/`pidMode` `container:<ref>` name: those of that
+   * container's running init (`INVALID_STATE` when it does not run).
+   */
+  private joinedNamespaces(c: ContainerConfig): Partial<Record<"ipc" | "uts" | "pid", string>> {
+    const out: Partial<Record<"ipc" | "uts" | "pid", string>> = {};
+    for (const [key, kind] of Object.entries(SHARABLE_NAMESPACES) as [
+      keyof typeof SHARABLE_NAMESPACES,
+      "ipc" | "uts" | "pid",
+    ][]) {
+      const mode = c[key];
+      if (!mode?.startsWith("container:")) continue;
+      const target = this.find(mode.slice("container:".length));
+      if (target.status !== "running" || target.pid <= 0)
+        throw new EngineError(
+          "INVALID_STATE",
+          `cannot join the ${kind} namespace of container ${target.id}: it is not running`,
+        );
+      out[kind] = `/proc/${target.pid}/ns/${kind}`;
+    }
+    return out;
+  }
+
+  /**
+   * Makes the monitor of running container `ref` reopen its CRI log (the CRI's
+   * ReopenContainerLog, after the kubelet renamed the file). `INVALID_STATE` unless it runs with
+   * a CRI log.
+   */
+  reopenCriLog(ref: string): void {
+    const rec = this.find(ref);
+    if (!rec.config.criLogPath)
+      throw new EngineError("INVALID_STATE", `container ${rec.id} has no CRI log to reopen`);
+    if (rec.status !== "running" || !reopenCriLog(rec.monitorPid))
+      throw new EngineError("INVALID_STATE", `container ${rec.id} is not running`);
   }
 
   /** Starts a created or exited container; resolves once its process runs. */
@@ -308,6 +348,7 @@ export class ContainerService extends EventEmitter {
       ...terminalFiles(this.execRoot, id, rec.config),
       ...(rec.config.openStdin && rec.config.stdinOnce ? { stdinOnce: true } : {}),
       ...logRotation(rec.config.logOptions),
+      ...(rec.config.criLogPath ? { criLog: rec.config.criLogPath } : {}),
     });
     let launched: Awaited<ReturnType<MonitorLauncher["launched"]>>;
     try {
@@ -326,8 +367,11 @@ export class ContainerService extends EventEmitter {
       this.store.update(id, { status: "exited", exitCode: 127, error: message, finishedAt: now() });
       throw err instanceof EngineError ? err : new EngineError("CREATE_FAILED", message, { cause: err });
     }
+    // The moment the process is let go: a container quick to exit finishes after it, not before.
+    let startedAt = now();
     try {
       await attached;
+      startedAt = now();
       await startContainer(this.runtime, id);
     } catch (err) {
       try {
@@ -347,7 +391,7 @@ export class ContainerService extends EventEmitter {
       restartCount,
       pid: launched.containerPid,
       monitorPid: launched.monitorPid,
-      startedAt: now(),
+      startedAt,
       error: "",
     });
     this.emit("start", id);
@@ -743,6 +787,8 @@ export class ContainerService extends EventEmitter {
       consoleSocket?: string;
       /** The runtime's JSON log (its error, when the process could not be started). */
       logFile?: string;
+      /** Where the runtime writes the process's pid (to kill it, say when a deadline passes). */
+      pidFile?: string;
     } = {},
   ): string[] {
     const rec = this.find(ref);
@@ -759,6 +805,7 @@ export class ContainerService extends EventEmitter {
     if (opts.user) args.push("--user", opts.user);
     if (opts.workingDir) args.push("--cwd", opts.workingDir);
     if (opts.consoleSocket) args.push("--tty", "--console-socket", opts.consoleSocket);
+    if (opts.pidFile) args.push("--pid-file", opts.pidFile);
     return [...args, rec.id, ...cmd];
   }
 

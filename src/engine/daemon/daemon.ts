@@ -1,6 +1,7 @@
 /**
  * The engine daemon as a library: opens the services under `root`/`execRoot`, re-adopts running
- * containers, and serves pier's API and the Docker API on two unix sockets (mode 0660).
+ * containers, and serves pier's API, the Docker API and the Kubernetes CRI (gRPC) on three unix
+ * sockets (mode 0660).
  * `close()` stops serving and removes the bridges no container is on; containers keep running
  * under their monitors.
  */
@@ -13,6 +14,7 @@ import { defaultSources, loadRegistriesConfig } from "../../remote/index.js";
 import { dockerApi } from "../api/docker.js";
 import { pierApi } from "../api/pier.js";
 import { ContainerService } from "../containers/service.js";
+import { startCriServer } from "../cri/server.js";
 import { Engine } from "../engine.js";
 import { EngineError } from "../error.js";
 import { ImageService } from "../images.js";
@@ -30,6 +32,8 @@ export interface DaemonConfig {
   socket?: string;
   /** Docker API socket (default `<execRoot>/docker.sock`). */
   dockerSocket?: string;
+  /** Kubernetes CRI socket (gRPC, default `<execRoot>/cri.sock`); "" serves no CRI. */
+  criSocket?: string;
   snapshotter?: SnapshotDriver;
   insecureRegistries?: string[];
   /** containers-policy.json(5) every pull must satisfy (default skopeo's file when it exists). */
@@ -85,6 +89,8 @@ export interface RunningDaemon {
   containers: ContainerService;
   socket: string;
   dockerSocket: string;
+  /** The CRI socket, unless the CRI is off. */
+  criSocket?: string;
   /**
    * Reads the registries configuration again (pierd's SIGHUP); on an error the old one stays and
    * the error is thrown. Containers and pulls under way are untouched.
@@ -168,6 +174,16 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
   await listenUnix(pierServer, socket);
   await listenUnix(dockerServer, dockerSocket);
   const servers = [pierServer, dockerServer];
+  const criSocket =
+    config.criSocket === "" ? undefined : (config.criSocket ?? join(config.execRoot, "cri.sock"));
+  const gid = groupId("pier");
+  const cri = criSocket
+    ? await startCriServer(engine, criSocket, {
+        ...(gid !== undefined ? { gid } : {}),
+        ...(config.network?.cniPath ? { cniPath: config.network.cniPath } : {}),
+        log,
+      })
+    : undefined;
   let tcpAddress: string | undefined;
   if (config.tls) {
     const { host, port } = parseTcpAddress(config.tls.listen);
@@ -202,6 +218,7 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
   log("pierd listening", {
     socket,
     dockerSocket,
+    ...(criSocket ? { criSocket } : {}),
     ...(tcpAddress ? { tlsListen: tcpAddress } : {}),
     snapshotter: snapshots.driver,
   });
@@ -210,6 +227,7 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     containers,
     socket,
     dockerSocket,
+    ...(criSocket ? { criSocket } : {}),
     reloadRegistries() {
       const next = loadRegistriesConfig(registriesSources());
       images.setRegistries(next);
@@ -218,7 +236,7 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     async close() {
       const closing = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
       for (const s of servers) s.closeAllConnections();
-      await Promise.all(closing);
+      await Promise.all([...closing, cri?.close()]);
       // A bridge no container is on goes with its NAT rule (the next start makes it again).
       await networks.shutdown().catch((e: Error) => log("network shutdown", { error: e.message }));
       containers.close();

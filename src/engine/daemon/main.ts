@@ -19,6 +19,7 @@ const program = new Command("pierd")
   .option("--exec-root <dir>", "runtime state and sockets (default /run/pier)")
   .option("--socket <path>", "pier API socket (default <exec-root>/pier.sock)")
   .option("--docker-socket <path>", "Docker API socket (default <exec-root>/docker.sock)")
+  .option("--cri-socket <path>", 'Kubernetes CRI socket, gRPC (default <exec-root>/cri.sock; "" for none)')
   .option("--snapshotter <driver>", "overlay or copy (default: overlay when the kernel has it)")
   .option("--insecure-registry <host...>", "registries spoken to over plain HTTP (loopback always is)")
   .option(
@@ -48,6 +49,7 @@ const flags = program.opts<{
   execRoot?: string;
   socket?: string;
   dockerSocket?: string;
+  criSocket?: string;
   snapshotter?: string;
   insecureRegistry?: string[];
   signaturePolicy?: string;
@@ -101,6 +103,9 @@ const config: DaemonConfig = {
   root: flags.root ?? file.root ?? "/var/lib/pier",
   execRoot: flags.execRoot ?? file.execRoot ?? "/run/pier",
   ...((flags.socket ?? file.socket) ? { socket: (flags.socket ?? file.socket) as string } : {}),
+  ...((flags.criSocket ?? file.criSocket) !== undefined
+    ? { criSocket: (flags.criSocket ?? file.criSocket) as string }
+    : {}),
   ...((dockerSocketFlag ?? file.dockerSocket)
     ? { dockerSocket: (dockerSocketFlag ?? file.dockerSocket) as string }
     : {}),

@@ -1,0 +1,107 @@
+/**
+ * The CRI's transport: a grpc-js server on a unix socket (mode 0660, group `pier` as the other
+ * sockets), unary handlers that receive the decoded request and an abort signal (the client
+ * cancelled or its deadline passed), and errors answered with their gRPC status and message.
+ * Methods without a handler answer grpc-js's own `UNIMPLEMENTED` naming the method. Every
+ * message is bounded ({@link MAX_MESSAGE_BYTES}), as are streams per connection.
+ */
+import { chmodSync, chownSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import {
+  Server,
+  ServerCredentials,
+  type ServerUnaryCall,
+  type ServiceDefinition,
+  type sendUnaryData,
+  setLogger,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+import { grpcStatusOf } from "./error.js";
+
+/** The largest message either way: the kubelet's own limit (16 MiB). */
+export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+/** A decoded message (the proto's field names, unset fields absent). */
+export type Message = Record<string, unknown>;
+
+/** One unary method: the request in, the response out; `signal` aborts with the call. */
+export type UnaryHandler = (request: Message, signal: AbortSignal) => Promise<Message>;
+
+/** One service to serve: its definition and its handlers by method name (`RunPodSandbox`). */
+export interface ServedService {
+  definition: ServiceDefinition;
+  handlers: Readonly<Record<string, UnaryHandler>>;
+}
+
+/** A serving CRI socket. */
+export interface GrpcServer {
+  socket: string;
+  close(): Promise<void>;
+}
+
+function unary(
+  name: string,
+  handler: UnaryHandler,
+  log: (msg: string, fields?: Record<string, unknown>) => void,
+) {
+  return (call: ServerUnaryCall<Message, Message>, callback: sendUnaryData<Message>) => {
+    const abort = new AbortController();
+    call.on("cancelled", () => abort.abort(new Error(`${name}: the call was cancelled`)));
+    handler(call.request ?? {}, abort.signal).then(
+      (response) => callback(null, response),
+      (err: Error) => {
+        const code = grpcStatusOf(err);
+        if (code === 2) log("CRI call failed", { method: name, error: err.message });
+        callback({ code, details: err.message });
+      },
+    );
+  };
+}
+
+/** Serves `services` on the unix socket `socket` (an old socket file there is replaced). */
+export async function serveGrpc(
+  socket: string,
+  services: readonly ServedService[],
+  opts: { gid?: number; log?: (msg: string, fields?: Record<string, unknown>) => void } = {},
+): Promise<GrpcServer> {
+  const log = opts.log ?? (() => {});
+  // grpc-js's own messages go to the daemon's log (one JSON object per line), not raw to stderr.
+  setLogger({
+    error: (...args: unknown[]) => log("grpc", { detail: args.map(String).join(" ") }),
+    info: () => {},
+    debug: () => {},
+  });
+  const server = new Server({
+    "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+    "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+    "grpc.max_concurrent_streams": 128,
+  });
+  for (const s of services) {
+    const impl: UntypedServiceImplementation = {};
+    for (const [name, handler] of Object.entries(s.handlers)) {
+      if (!(name in s.definition)) throw new Error(`CRI: no method ${name} in the service`);
+      impl[name] = unary(name, handler, log);
+    }
+    server.addService(s.definition, impl);
+  }
+  await rm(socket, { force: true });
+  await new Promise<void>((resolve, reject) =>
+    server.bindAsync(`unix:${socket}`, ServerCredentials.createInsecure(), (err) =>
+      err ? reject(new Error(`CRI socket ${socket}: ${err.message}`, { cause: err })) : resolve(),
+    ),
+  );
+  chmodSync(socket, 0o660);
+  if (opts.gid !== undefined) chownSync(socket, 0, opts.gid);
+  return {
+    socket,
+    close: () =>
+      new Promise<void>((resolve) => {
+        // Calls under way get a moment; then the connections go.
+        const timer = setTimeout(() => server.forceShutdown(), 2000);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * The CRI's RuntimeService on the engine: Version, Status (runtime and network conditions),
+ * RuntimeConfig (the cgroup driver), UpdateRuntimeConfig (the pod CIDR pier's network has), and
+ * the sandbox and container methods of `sandbox.ts` and `containers.ts`. Methods not listed
+ * here answer grpc-js's `UNIMPLEMENTED` naming the method.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { PIER_VERSION } from "../../common/version.js";
+import type { Engine } from "../engine.js";
+import { DEFAULT_CNI_PATH } from "../network/cni.js";
+import { CriContainers } from "./containers.js";
+import { CriError } from "./error.js";
+import { bool, msg, str } from "./fields.js";
+import type { Message, UnaryHandler } from "./grpc.js";
+import { Sandboxes } from "./sandbox.js";
+import { CriStats } from "./stats.js";
+
+/** The CRI version pier speaks (`runtime.v1`, as of Kubernetes 1.32). */
+export const CRI_API_VERSION = "v1";
+
+/** Options of {@link runtimeService}. */
+export interface RuntimeServiceOptions {
+  /** Where the CNI plugins are (NetworkReady needs the bridge plugin there). */
+  cniPath?: string;
+}
+
+/** The CRI's RuntimeService handlers on `engine`. */
+export function runtimeService(
+  engine: Engine,
+  opts: RuntimeServiceOptions = {},
+): Record<string, UnaryHandler> {
+  const sandboxes = new Sandboxes(engine);
+  const containers = new CriContainers(engine, sandboxes);
+  const stats = new CriStats(engine, sandboxes, containers);
+  const cniPath = opts.cniPath ?? DEFAULT_CNI_PATH;
+  const podCidr = (): string => engine.networks.find("bridge").subnet;
+
+  return {
+    async Version() {
+      return {
+        version: "0.1.0",
+        runtime_name: "pier",
+        runtime_version: PIER_VERSION,
+        runtime_api_version: CRI_API_VERSION,
+      };
+    },
+
+    async Status(req) {
+      const cni = ["bridge", "host-local", "loopback"].filter((p) => !existsSync(join(cniPath, p)));
+      const out: Message = {
+        status: {
+          conditions: [
+            { type: "RuntimeReady", status: true },
+            cni.length
+              ? {
+                  type: "NetworkReady",
+                  status: false,
+                  reason: "NetworkPluginNotReady",
+                  message: `CNI plugins missing in ${cniPath}: ${cni.join(", ")}`,
+                }
+              : { type: "NetworkReady", status: true },
+          ],
+        },
+        runtime_handlers: [
+          { name: "", features: { recursive_read_only_mounts: false, user_namespaces: false } },
+        ],
+        features: { supplemental_groups_policy: false },
+      };
+      if (bool(req, "verbose"))
+        out.info = { config: JSON.stringify({ cniPath, podCidr: podCidr(), runtime: "pier-runtime" }) };
+      return out;
+    },
+
+    async RuntimeConfig() {
+      // pier-runtime manages cgroups through cgroupfs, as runc does without --systemd-cgroup.
+      return { linux: { cgroup_driver: "CGROUPFS" } };
+    },
+
+    async UpdateRuntimeConfig(req) {
+      const cidr = str(msg(msg(req, "runtime_config"), "network_config"), "pod_cidr");
+      // Pods are on pier's bridge network: a CIDR other than its subnet cannot be applied.
+      if (cidr && cidr !== podCidr())
+        throw new CriError(
+          "INVALID_ARGUMENT",
+          `runtime_config.network_config.pod_cidr ${cidr}: pods are on pier's bridge network (${podCidr()}); start pierd with --default-subnet ${cidr}`,
+        );
+      return {};
+    },
+
+    RunPodSandbox: (req, signal) => sandboxes.run(req, signal),
+    StopPodSandbox: (req) => sandboxes.stop(req),
+    RemovePodSandbox: (req) => sandboxes.remove(req),
+    PodSandboxStatus: async (req) => sandboxes.podSandboxStatus(req),
+    ListPodSandbox: async (req) => sandboxes.listPodSandbox(req),
+    CreateContainer: (req, signal) => containers.create(req, signal),
+    StartContainer: (req) => containers.start(req),
+    StopContainer: (req) => containers.stop(req),
+    RemoveContainer: (req) => containers.remove(req),
+    ListContainers: (req) => containers.list(req),
+    ContainerStatus: (req) => containers.status(req),
+    UpdateContainerResources: (req) => containers.updateResources(req),
+    ReopenContainerLog: (req) => containers.reopenLog(req),
+    ExecSync: (req, signal) => containers.execSync(req, signal),
+    ContainerStats: (req) => stats.one(req),
+    ListContainerStats: (req) => stats.list(req),
+    PodSandboxStats: (req) => stats.pod(req),
+    ListPodSandboxStats: (req) => stats.pods(req),
+  };
+}

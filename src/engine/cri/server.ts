@@ -1,0 +1,42 @@
+/**
+ * pierd's CRI front (`--cri-socket`, default `<execRoot>/cri.sock`): the RuntimeService and
+ * ImageService of `runtime.v1` over gRPC on a unix socket, both on the engine the other two
+ * APIs use, so pods and their containers are ordinary engine containers.
+ */
+import type { Engine } from "../engine.js";
+import { type GrpcServer, serveGrpc } from "./grpc.js";
+import { imageService } from "./image-service.js";
+import { criServices } from "./proto.js";
+import { runtimeService } from "./runtime-service.js";
+
+/** Options of {@link startCriServer}. */
+export interface CriServerOptions {
+  /** Owner group of the socket (`pier`), as the other sockets. */
+  gid?: number;
+  /** Where the CNI plugins are. */
+  cniPath?: string;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+/** Serves the CRI for `engine` on the unix socket `socket`. */
+export function startCriServer(
+  engine: Engine,
+  socket: string,
+  opts: CriServerOptions = {},
+): Promise<GrpcServer> {
+  const defs = criServices();
+  return serveGrpc(
+    socket,
+    [
+      {
+        definition: defs.runtime,
+        handlers: runtimeService(engine, opts.cniPath ? { cniPath: opts.cniPath } : {}),
+      },
+      { definition: defs.image, handlers: imageService(engine) },
+    ],
+    {
+      ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
+      ...(opts.log ? { log: opts.log } : {}),
+    },
+  );
+}
