@@ -1,0 +1,149 @@
+/**
+ * COPY and ADD into a step's root: Docker's destination rules (a destination ending in `/`, an
+ * existing directory or several sources mean "into this directory"; a directory source copies
+ * its contents; missing parents are created 0755 root), owners from `--chown` (names looked up
+ * in the image's /etc/passwd and /etc/group) else 0:0, modes kept unless `--chmod`, times kept.
+ * Every destination path is resolved inside the root (symlinks in the image cannot send a write
+ * outside it). ADD extracts a local tar archive (plain, gzip, bzip2, xz, zstd) into the
+ * destination directory.
+ */
+import {
+  chmod,
+  chown,
+  copyFile,
+  lstat,
+  mkdir,
+  open,
+  readlink,
+  rm,
+  stat,
+  symlink,
+  utimes,
+} from "node:fs/promises";
+import { dirname, posix } from "node:path";
+import { applyLayerFile, resolveInRoot, sniffCompression } from "../layer/index.js";
+import type { Compression } from "../oci/media-types.js";
+import type { SourceTree } from "./context.js";
+import { BuildError } from "./error.js";
+
+/** Who owns copied files, and their mode override. */
+export interface CopyOwnership {
+  uid: number;
+  gid: number;
+  /** `--chmod` bits, applied to every copied file and directory. */
+  mode?: number;
+}
+
+/** One COPY/ADD: its sources (matched paths of `tree`) and the absolute destination. */
+export interface CopyRequest {
+  root: string;
+  tree: SourceTree;
+  sources: string[];
+  dest: string;
+  /** True when the destination names a directory (ends with `/` or has several sources). */
+  destIsDir: boolean;
+  owner: CopyOwnership;
+  /** ADD: extract local tar archives. */
+  extractArchives: boolean;
+}
+
+/** Performs the copy. */
+export async function copyInto(req: CopyRequest): Promise<void> {
+  const destHost = resolveInRoot(req.root, req.dest, { followFinal: true });
+  const destExistsAsDir = (await stat(destHost).catch(() => undefined))?.isDirectory() === true;
+  for (const src of req.sources) {
+    const entries = await req.tree.entries(src);
+    if ((await lstat(req.tree.hostOf(src))).isDirectory()) {
+      await ensureDir(req.root, req.dest, req.owner, true);
+      for (const e of entries) await place(req, posix.join(req.dest, e.rel), e);
+      continue;
+    }
+    const file = entries[0]!;
+    const compression = req.extractArchives ? await archiveCompression(file.host) : undefined;
+    if (compression !== undefined) {
+      await ensureDir(req.root, req.dest, req.owner, true);
+      // pier's layer applier: members resolve inside the destination, whatever links they hold.
+      await applyLayerFile(resolveInRoot(req.root, req.dest, { followFinal: true }), file.host, {
+        compression,
+      });
+      continue;
+    }
+    const target =
+      req.destIsDir || destExistsAsDir ? posix.join(req.dest, posix.basename(src || "/")) : req.dest;
+    await ensureDir(req.root, posix.dirname(target), req.owner, false);
+    await place(req, target, file);
+  }
+}
+
+/** Creates `dir` and missing parents (0755 root; the destination itself gets the copy's owner). */
+async function ensureDir(root: string, dir: string, owner: CopyOwnership, own: boolean): Promise<void> {
+  const parts = posix.normalize(dir).split("/").filter(Boolean);
+  for (let k = 1; k <= parts.length; k++) {
+    const p = `/${parts.slice(0, k).join("/")}`;
+    const host = resolveInRoot(root, p, { followFinal: true });
+    const st = await lstat(host).catch(() => undefined);
+    if (st?.isDirectory()) continue;
+    if (st) throw new BuildError("CONTEXT_PATH", `cannot copy to ${dir}: ${p} exists and is not a directory`);
+    await mkdir(host, { mode: 0o755 });
+    if (own && k === parts.length) await chown(host, owner.uid, owner.gid);
+  }
+}
+
+async function place(req: CopyRequest, dest: string, e: { host: string; kind: string }): Promise<void> {
+  const host = resolveInRoot(req.root, dest);
+  const st = await lstat(e.host);
+  const existing = await lstat(host).catch(() => undefined);
+  if (e.kind === "dir") {
+    if (!existing?.isDirectory()) {
+      if (existing) await rm(host, { recursive: true, force: true });
+      await mkdir(dirname(host), { recursive: true });
+      await mkdir(host);
+    }
+  } else {
+    if (existing) await rm(host, { recursive: true, force: true });
+    if (e.kind === "symlink") await symlink(await readlink(e.host), host);
+    else if (e.kind === "file") await copyFile(e.host, host);
+    else throw new BuildError("UNSUPPORTED", `${e.host}: only files, directories and symlinks can be copied`);
+  }
+  await chown(host, req.owner.uid, req.owner.gid).catch(async (err: NodeJS.ErrnoException) => {
+    // lchown for a symlink (chown follows it)
+    if (e.kind !== "symlink") throw err;
+  });
+  if (e.kind === "symlink") {
+    const { lchown } = await import("node:fs/promises");
+    await lchown(host, req.owner.uid, req.owner.gid);
+    return;
+  }
+  await chmod(host, req.owner.mode ?? st.mode & 0o7777);
+  await utimes(host, st.atime, st.mtime);
+}
+
+/**
+ * The compression of a tar archive at `path` (`none` for a plain tar), or `undefined` when it is
+ * no tar ADD can extract (then it is copied as a file, as Docker does). bzip2 and xz archives are
+ * refused: pier's layer codec reads gzip and zstd.
+ */
+async function archiveCompression(path: string): Promise<Compression | undefined> {
+  const fh = await open(path, "r");
+  let head: Buffer;
+  try {
+    head = Buffer.alloc(512);
+    const { bytesRead } = await fh.read(head, 0, 512, 0);
+    head = head.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+  if (head.length >= 262 && head.toString("latin1", 257, 262) === "ustar") return "none";
+  const sniffed = sniffCompression(head);
+  if (sniffed !== undefined && sniffed !== "none") return sniffed;
+  const other = [
+    [0x42, 0x5a, 0x68],
+    [0xfd, 0x37, 0x7a, 0x58, 0x5a],
+  ];
+  if (other.some((m) => m.every((b, i) => head[i] === b)))
+    throw new BuildError(
+      "UNSUPPORTED",
+      `ADD ${path}: bzip2 and xz archives are not extracted (gzip, zstd and plain tar are)`,
+    );
+  return undefined;
+}
