@@ -754,8 +754,9 @@ class Builder {
       async (root) => {
         const t = await sourceTree();
         const matched = await matchAll(t);
-        let uid = 0;
-        let gid = 0;
+        // The context's files belong to root in the image; another stage's keep their owners.
+        let uid: number | undefined = from === undefined ? 0 : undefined;
+        let gid: number | undefined = uid;
         if (chown !== undefined) {
           const spec = expandWord(chown, lookup, esc);
           const u = resolveUser(spec, await readUserFiles(root));
@@ -769,7 +770,11 @@ class Builder {
           sources: matched,
           dest,
           destIsDir: dest0.endsWith("/") || srcs.length > 1 || matched.length > 1,
-          owner: { uid, gid, ...(chmod !== undefined ? { mode: Number.parseInt(chmod, 8) } : {}) },
+          owner: {
+            ...(uid !== undefined ? { uid } : {}),
+            ...(gid !== undefined ? { gid } : {}),
+            ...(chmod !== undefined ? { mode: Number.parseInt(chmod, 8) } : {}),
+          },
           extractArchives: isAdd,
         });
       },
@@ -918,13 +923,15 @@ async function dropMountPoints(lower: string, upper: string, targets: readonly s
       )
         continue;
       const up = join(upper, rel);
+      const target = join(upper, ...parts);
+      // Only what the runtime made: empty directories and the empty file of a file mount.
       const removeEmpty = async (p: string): Promise<void> => {
         const st = await lstat(p).catch(() => undefined);
         if (!st) return;
         if (st.isDirectory()) {
           for (const n of await readdir(p)) await removeEmpty(join(p, n));
           await rmdir(p).catch(() => {});
-        } else if (st.size === 0 && (k === parts.length || !st.isFile())) {
+        } else if (p === target && st.isFile() && st.size === 0) {
           await rm(p, { force: true });
         }
       };

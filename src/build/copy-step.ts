@@ -11,6 +11,7 @@ import {
   chmod,
   chown,
   copyFile,
+  lchown,
   lstat,
   mkdir,
   open,
@@ -28,8 +29,9 @@ import { BuildError } from "./error.js";
 
 /** Who owns copied files, and their mode override. */
 export interface CopyOwnership {
-  uid: number;
-  gid: number;
+  /** Owner of every copied entry; absent: each keeps its source's (COPY --from, as BuildKit). */
+  uid?: number;
+  gid?: number;
   /** `--chmod` bits, applied to every copied file and directory. */
   mode?: number;
 }
@@ -85,7 +87,8 @@ async function ensureDir(root: string, dir: string, owner: CopyOwnership, own: b
     if (st?.isDirectory()) continue;
     if (st) throw new BuildError("CONTEXT_PATH", `cannot copy to ${dir}: ${p} exists and is not a directory`);
     await mkdir(host, { mode: 0o755 });
-    if (own && k === parts.length) await chown(host, owner.uid, owner.gid);
+    if (own && k === parts.length && owner.uid !== undefined)
+      await chown(host, owner.uid, owner.gid ?? owner.uid);
   }
 }
 
@@ -105,15 +108,8 @@ async function place(req: CopyRequest, dest: string, e: { host: string; kind: st
     else if (e.kind === "file") await copyFile(e.host, host);
     else throw new BuildError("UNSUPPORTED", `${e.host}: only files, directories and symlinks can be copied`);
   }
-  await chown(host, req.owner.uid, req.owner.gid).catch(async (err: NodeJS.ErrnoException) => {
-    // lchown for a symlink (chown follows it)
-    if (e.kind !== "symlink") throw err;
-  });
-  if (e.kind === "symlink") {
-    const { lchown } = await import("node:fs/promises");
-    await lchown(host, req.owner.uid, req.owner.gid);
-    return;
-  }
+  await lchown(host, req.owner.uid ?? st.uid, req.owner.gid ?? st.gid);
+  if (e.kind === "symlink") return;
   await chmod(host, req.owner.mode ?? st.mode & 0o7777);
   await utimes(host, st.atime, st.mtime);
 }

@@ -105,7 +105,9 @@ export function registerBuildCommand(program: Command): void {
         compression: f.compression,
         pull: async (ref) => {
           io.stderr(`pulling ${ref}\n`);
-          await pull(ref, { storeRoot: store.root });
+          // As `pier pull` does: loopback registries speak plain HTTP, registries.conf applies.
+          const { registryOf, remoteOptions } = await import("./remote.js");
+          await pull(ref, { ...(await remoteOptions({}, [await registryOf(ref)])), storeRoot: store.root });
         },
         progress: render,
       });
