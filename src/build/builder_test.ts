@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are Dockerfile text, not templates
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { lstat, readFile, stat, utimes, writeFile } from "node:fs/promises";
