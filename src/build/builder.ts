@@ -39,7 +39,7 @@ import { type Dockerfile, parseDockerfile } from "./dockerfile.js";
 import { BuildError, syntaxError } from "./error.js";
 import { expandWord, expandWords, type Lookup, splitRawWords } from "./expand.js";
 import { checkInstruction, type Instruction, parseMountFlag } from "./instructions.js";
-import { type BuildLayer, StageRootfs } from "./rootfs.js";
+import { type BuildLayer, LayerDirs, StageRootfs } from "./rootfs.js";
 import { runStep } from "./run-step.js";
 import { neededStages, planStages, type Stage, type StagePlan, stageByRef, targetStage } from "./stages.js";
 
@@ -145,6 +145,9 @@ class Builder {
   private readonly iso: string;
   private readonly done = new Map<number, StageState>();
   private work = "";
+  private dirs!: LayerDirs;
+  /** Views of images that COPY --from reads, removed with the build. */
+  private readonly extraFs: StageRootfs[] = [];
   private context!: SourceTree;
   private nextId = 1;
 
@@ -168,6 +171,7 @@ class Builder {
     for (const n of this.plan.globalArgs.keys()) if (this.buildArgs.has(n)) this.usedArgs.add(n);
     await mkdir(this.o.buildRoot, { recursive: true });
     this.work = await mkdtemp(join(this.o.buildRoot, "work-"));
+    this.dirs = new LayerDirs(this.o.store, this.o.buildRoot);
     try {
       this.context = await SourceTree.context(this.o.context);
       for (const index of order) this.done.set(index, await this.buildStage(this.plan.stages[index]!));
@@ -181,6 +185,7 @@ class Builder {
       return await this.commit(final);
     } finally {
       for (const s of this.done.values()) await s.fs.dispose().catch(() => {});
+      for (const fs of this.extraFs) await fs.dispose().catch(() => {});
       await rm(this.work, { recursive: true, force: true });
     }
   }
@@ -204,7 +209,7 @@ class Builder {
   }
 
   private async buildStage(stage: Stage): Promise<StageState> {
-    const fs = new StageRootfs(this.o.store, join(this.work, `stage-${stage.index}`));
+    const fs = new StageRootfs(this.dirs, join(this.work, `s${stage.index}`));
     const state = await this.fromBase(stage, fs);
     const total = stage.instructions.length + 1;
     this.announce(stage, 1, total, `FROM ${stage.from.rest}`);
@@ -425,7 +430,7 @@ class Builder {
     id: number,
     createdBy: string,
     inputs: Record<string, unknown>,
-    action: (root: string, lower: string, upper: string) => Promise<void>,
+    action: (root: string, lowers: readonly string[], upper: string) => Promise<void>,
   ): Promise<void> {
     const cfg = s.config.config!;
     const key = digestOf(
@@ -449,7 +454,7 @@ class Builder {
         return;
       }
     }
-    const upper = await s.fs.step(s.layers, ({ merged, lower, upper }) => action(merged, lower, upper));
+    const upper = await s.fs.step(s.layers, ({ merged, lowers, upper }) => action(merged, lowers, upper));
     let layer: BuildLayer | null = null;
     try {
       const empty = (await readdir(upper)).length === 0;
@@ -474,14 +479,17 @@ class Builder {
           mediaType: stored.mediaType,
         };
       }
-    } finally {
-      await s.fs.releaseStep(upper);
+    } catch (err) {
+      await s.fs.drop(upper);
+      throw err;
     }
     await mkdir(join(this.o.buildRoot, "cache"), { recursive: true });
     await writeFile(`${record}.tmp`, JSON.stringify({ layer }));
     await rename(`${record}.tmp`, record);
     this.addLayer(s, layer, createdBy);
-    if (layer) await s.fs.append(s.layers);
+    // The upper is the new layer's directory as overlayfs reads it: the next step stacks on it.
+    if (layer) await s.fs.keep(upper, s.layers);
+    else await s.fs.drop(upper);
     s.key = key;
   }
 
@@ -551,7 +559,7 @@ class Builder {
       id,
       createdBy,
       { args, network, argEnv, mounts: mountInputs },
-      async (root, lower, upper) => {
+      async (root, lowers, upper) => {
         const status = await runStep({
           rootfs: root,
           args,
@@ -564,7 +572,7 @@ class Builder {
           stateRoot: join(this.o.buildRoot, "runtime"),
           scratch: this.work,
         });
-        await dropMountPoints(lower, upper, [...RUNTIME_MOUNT_POINTS, ...mounts.map((m) => m.destination)]);
+        await dropMountPoints(lowers, upper, [...RUNTIME_MOUNT_POINTS, ...mounts.map((m) => m.destination)]);
         if (status !== 0)
           throw new BuildError(
             "RUN_FAILED",
@@ -664,7 +672,7 @@ class Builder {
       const dep = stageByRef(this.plan, from, s.stage.index);
       if (!dep) throw where(`from=${from}: only earlier stages can be bound`);
       const st = this.done.get(dep.index)!;
-      tree = new SourceTree(await st.fs.materialize(st.layers));
+      tree = new SourceTree(await st.fs.view(st.layers));
     }
     const source = tree.hostOf((await tree.match(spec.get("source") ?? spec.get("src") ?? "."))[0]!);
     return { destination, type: "bind", source, options: ["rbind", "ro"] };
@@ -714,16 +722,17 @@ class Builder {
       if (dep) {
         const st = this.done.get(dep.index)!;
         sourceKey = { stage: st.key, srcs };
-        sourceTree = async () => new SourceTree(await st.fs.materialize(st.layers));
+        sourceTree = async () => new SourceTree(await st.fs.view(st.layers));
       } else {
         const image = await this.resolveImage(ref, ins.line);
         sourceKey = { image: image.descriptor.digest, srcs };
         sourceTree = async () => {
-          const fs = new StageRootfs(this.o.store, await mkdtemp(join(this.work, "from-")));
+          const fs = new StageRootfs(this.dirs, await mkdtemp(join(this.work, "f")));
+          this.extraFs.push(fs);
           const layers = image.manifest.layers.map(
             (l, i) => ({ ...l, diffId: image.config.rootfs.diff_ids[i]! }) as BuildLayer,
           );
-          return new SourceTree(await fs.materialize(layers));
+          return new SourceTree(await fs.view(layers));
         };
       }
     }
@@ -909,19 +918,17 @@ function healthcheck(ins: Instruction, where: (m: string) => Error): Record<stri
  * lower tree lacked), so that `RUN --mount` targets and /proc, /dev… of a bare root never land in
  * the layer — as BuildKit does.
  */
-async function dropMountPoints(lower: string, upper: string, targets: readonly string[]): Promise<void> {
+async function dropMountPoints(
+  lowers: readonly string[],
+  upper: string,
+  targets: readonly string[],
+): Promise<void> {
   for (const t of targets) {
     const parts = posix.normalize(t).split("/").filter(Boolean);
     // The deepest path the lower lacked is removed with what the runtime put under it, if empty of writes.
     for (let k = 1; k <= parts.length; k++) {
       const rel = parts.slice(0, k).join("/");
-      if (
-        await lstat(join(lower, rel)).then(
-          () => true,
-          () => false,
-        )
-      )
-        continue;
+      if (await existsInAny(lowers, rel)) continue;
       const up = join(upper, rel);
       const target = join(upper, ...parts);
       // Only what the runtime made: empty directories and the empty file of a file mount.
@@ -939,4 +946,17 @@ async function dropMountPoints(lower: string, upper: string, targets: readonly s
       break;
     }
   }
+}
+
+/** True when `rel` exists in one of the layer directories (a whiteout counts: the path was there). */
+async function existsInAny(dirs: readonly string[], rel: string): Promise<boolean> {
+  for (const d of dirs)
+    if (
+      await lstat(join(d, rel)).then(
+        () => true,
+        () => false,
+      )
+    )
+      return true;
+  return false;
 }

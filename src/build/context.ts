@@ -12,6 +12,7 @@ import { lstat, readdir, readFile, readlink } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { isErrno } from "../errors.js";
 import { resolveInRoot } from "../layer/index.js";
+import { FILE_CONCURRENCY, mapLimit } from "./concurrency.js";
 import { IgnoreMatcher, patternRegExp } from "./dockerignore.js";
 import { BuildError } from "./error.js";
 
@@ -164,15 +165,21 @@ function notFound(src: string): BuildError {
 export async function contentDigest(
   entries: readonly { host: string; rel: string; kind: string }[],
 ): Promise<string> {
-  const h = createHash("sha256");
-  for (const e of entries) {
+  const parts = await mapLimit(entries, FILE_CONCURRENCY, async (e) => {
     const st = await lstat(e.host);
+    const h = createHash("sha256");
     h.update(`${e.rel}\0${e.kind}\0${(st.mode & 0o7777).toString(8)}\0`);
     if (e.kind === "symlink") h.update(`${await readlink(e.host)}\0`);
     if (e.kind === "file") {
-      for await (const chunk of createReadStream(e.host)) h.update(chunk as Buffer);
-      h.update("\0");
+      if (st.size <= SMALL_FILE) h.update(await readFile(e.host));
+      else for await (const chunk of createReadStream(e.host)) h.update(chunk as Buffer);
     }
-  }
-  return `sha256:${h.digest("hex")}`;
+    return h.digest();
+  });
+  const all = createHash("sha256");
+  for (const p of parts) all.update(p);
+  return `sha256:${all.digest("hex")}`;
 }
+
+/** Files up to this size are hashed from one read; larger ones are streamed. */
+const SMALL_FILE = 1 << 20;

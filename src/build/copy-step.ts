@@ -21,10 +21,12 @@ import {
   symlink,
   utimes,
 } from "node:fs/promises";
-import { dirname, posix } from "node:path";
+import { dirname, join, posix } from "node:path";
 import { applyLayerFile, resolveInRoot, sniffCompression } from "../layer/index.js";
 import type { Compression } from "../oci/media-types.js";
+import { FILE_CONCURRENCY, mapLimit } from "./concurrency.js";
 import type { SourceTree } from "./context.js";
+import { copyFilesOnThread } from "./copy-thread.js";
 import { BuildError } from "./error.js";
 
 /** Who owns copied files, and their mode override. */
@@ -57,7 +59,34 @@ export async function copyInto(req: CopyRequest): Promise<void> {
     const entries = await req.tree.entries(src);
     if ((await lstat(req.tree.hostOf(src))).isDirectory()) {
       await ensureDir(req.root, req.dest, req.owner, true);
-      for (const e of entries) await place(req, posix.join(req.dest, e.rel), e);
+      // Directories first (parents before children), then the rest a few dozen at a time, then
+      // the directories' times again (adding files changed them).
+      // Every directory below the destination is made a real directory (a symlink there is
+      // replaced) before anything is written under it, so plain joins stay inside the root.
+      const base = resolveInRoot(req.root, req.dest, { followFinal: true });
+      const dirs = entries.filter((e) => e.kind === "dir");
+      for (const d of dirs) await place(req, join(base, d.rel), d);
+      const others = entries.filter((e) => e.kind !== "dir");
+      const odd = others.find((e) => e.kind === "other");
+      if (odd)
+        throw new BuildError(
+          "UNSUPPORTED",
+          `${odd.host}: only files, directories and symlinks can be copied`,
+        );
+      await copyFilesOnThread({
+        entries: others.map((e) => ({
+          from: e.host,
+          to: join(base, e.rel),
+          kind: e.kind as "file" | "symlink",
+        })),
+        ...(req.owner.uid !== undefined ? { uid: req.owner.uid } : {}),
+        ...(req.owner.gid !== undefined ? { gid: req.owner.gid } : {}),
+        ...(req.owner.mode !== undefined ? { mode: req.owner.mode } : {}),
+      });
+      await mapLimit(dirs, FILE_CONCURRENCY, async (d) => {
+        const st = await lstat(d.host);
+        await utimes(join(base, d.rel), st.atime, st.mtime);
+      });
       continue;
     }
     const file = entries[0]!;
@@ -73,7 +102,7 @@ export async function copyInto(req: CopyRequest): Promise<void> {
     const target =
       req.destIsDir || destExistsAsDir ? posix.join(req.dest, posix.basename(src || "/")) : req.dest;
     await ensureDir(req.root, posix.dirname(target), req.owner, false);
-    await place(req, target, file);
+    await place(req, resolveInRoot(req.root, target), file);
   }
 }
 
@@ -92,8 +121,8 @@ async function ensureDir(root: string, dir: string, owner: CopyOwnership, own: b
   }
 }
 
-async function place(req: CopyRequest, dest: string, e: { host: string; kind: string }): Promise<void> {
-  const host = resolveInRoot(req.root, dest);
+/** Copies one entry to `host` (a path inside the root, its parent an existing directory). */
+async function place(req: CopyRequest, host: string, e: { host: string; kind: string }): Promise<void> {
   const st = await lstat(e.host);
   const existing = await lstat(host).catch(() => undefined);
   if (e.kind === "dir") {
