@@ -683,6 +683,9 @@ class Builder {
     const esc = this.df.escape;
     const where = (m: string) => syntaxError(this.df.file, ins.line, m);
     const isAdd = ins.keyword === "ADD";
+    // BuildKit takes --checksum for URLs only, which pier refuses: never accept it unapplied.
+    if (ins.options.has("checksum"))
+      throw where("ADD --checksum applies to URL sources only, and pier refuses URLs");
     let words = ins.json
       ? ins.json.map((w) => expandWord(w, lookup, esc))
       : expandWords(ins.rest, lookup, esc);

@@ -10,6 +10,7 @@ import { test } from "node:test";
 import {
   type BusyboxRegistry,
   docker,
+  pier,
   requireDocker,
   runCommand,
   type TestDaemon,
@@ -129,4 +130,17 @@ test("POST /build refuses options it would not apply, and a context tar whose en
   const esc = await post("/build", tar);
   assert.notEqual(esc.status, 200, esc.text);
   assert.match(esc.text, /escape/);
+});
+
+test("pier build into pierd's store, then pier run: a two-stage build", async () => {
+  const dir = await context("ctx3", {
+    Dockerfile: `FROM ${reg.image} AS build\nRUN echo compiled > /artifact\nFROM ${reg.image}\nCOPY --from=build /artifact /artifact\nCMD ["cat", "/artifact"]\n`,
+  });
+  const b = await pier(d, ["--root", d.root, "build", "-t", "two-stage:1", dir], { timeout: 120000 });
+  assert.equal(b.status, 0, b.stderr);
+  assert.match(b.stderr, /#\d+ \[build 2\/2\] RUN echo compiled/);
+  assert.match(b.stdout, /^sha256:[0-9a-f]{64}\n$/);
+  const r = await pier(d, ["run", "--rm", "two-stage:1"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, "compiled\n");
 });
