@@ -212,7 +212,7 @@ class Builder {
     const fs = new StageRootfs(this.dirs, join(this.work, `s${stage.index}`));
     const state = await this.fromBase(stage, fs);
     const total = stage.instructions.length + 1;
-    this.announce(stage, 1, total, `FROM ${stage.from.rest}`);
+    this.announce(stage, 1, total, `FROM ${stage.base}${stage.name ? ` AS ${stage.name}` : ""}`);
     const triggers = state.config.config?.OnBuild ?? [];
     if (state.config.config) delete state.config.config.OnBuild;
     for (const t of triggers) {
