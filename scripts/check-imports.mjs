@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The import-direction check of `npm run lint`: a file of one layer of the README's Layout table
 // imports only from its own layer or the layers below it (oci < content < layer < image <
-// remote < trust < registry < runtime < engine < cli). `src/errors.ts` and `src/common/` sit
+// remote < trust < registry < runtime < build < engine < cli). `src/errors.ts` and `src/common/` sit
 // under every layer. Tests and `src/testing/` (test fixtures) may import any layer, and only they
 // may import the fixtures. `layer`, `remote` and `registry` are imported through their
 // `index.ts` only (their public API) by every other layer's sources; the CLI imports only the
@@ -25,8 +25,10 @@ const RANK = {
   trust: 6,
   registry: 7,
   runtime: 8,
-  engine: 9,
-  cli: 10,
+  // Dockerfile builds: run steps through the runtime, used by the engine (POST /build) and the CLI.
+  build: 9,
+  engine: 10,
+  cli: 11,
 };
 const TESTING = "testing";
 /**

@@ -11,7 +11,7 @@ packages=(
   # build: node-gyp for better-sqlite3 and zstd-napi, cc for pier's native helper
   gcc libc6-dev make python3 g++ ca-certificates
   # the test image and the tools pier interoperates with
-  busybox-static skopeo umoci runc crun podman docker-registry containernetworking-plugins
+  busybox-static skopeo umoci runc crun podman buildah docker-registry containernetworking-plugins
   # layer xattrs, compression, namespaces, benchmarks
   attr zstd uidmap iproute2 iptables e2fsprogs jq wrk hyperfine libseccomp-dev openssl bc curl apache2-utils
   # system containers: a Debian root made with debootstrap; systemd-nspawn is bench/system's peer

@@ -4,6 +4,7 @@
  */
 import { Command } from "commander";
 import { PIER_VERSION } from "../common/version.js";
+import { registerBuildCommand } from "./commands/build.js";
 import { registerEngineCommands } from "./commands/engine.js";
 import { registerEngineOpsCommands } from "./commands/engine-ops.js";
 import { registerPruneCommands } from "./commands/engine-prune.js";
@@ -69,6 +70,7 @@ export function buildProgram(): Command {
     if (!io.ownProcess && !DAEMON_COMMANDS.has(top.name())) requireOwnProcess(`pier ${top.name()}`);
   });
   registerImageCommands(program);
+  registerBuildCommand(program);
   registerRegistryCommands(program);
   registerRemoteCommands(program);
   registerTrustCommands(program);

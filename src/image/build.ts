@@ -107,9 +107,13 @@ async function putJson(store: ImageStore, mediaType: string, value: unknown): Pr
   return { mediaType, digest: info.digest, size: info.size };
 }
 
-async function writeImage(
+/**
+ * Writes `config` and its manifest to the store and names the manifest `names` (one name, a
+ * list, or none: then the image is known by its id only). The names are set last.
+ */
+export async function writeImage(
   store: ImageStore,
-  name: string,
+  names: string | readonly string[],
   config: ImageConfig,
   layers: Descriptor[],
   platform: Platform,
@@ -122,7 +126,8 @@ async function writeImage(
     layers,
   };
   const manifestDesc = await putJson(store, MediaType.OciManifest, manifest);
-  await store.layout.set(name, { ...manifestDesc, platform });
+  for (const name of typeof names === "string" ? [names] : names)
+    await store.layout.set(name, { ...manifestDesc, platform });
   return { manifest: manifestDesc, config: configDesc };
 }
 

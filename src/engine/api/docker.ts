@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Engine } from "../engine.js";
 import { EngineError } from "../error.js";
+import { dockerBuildRoutes } from "./docker-build.js";
 import { dockerAttachUpgrade, dockerContainerRoutes, refuseUpgrade } from "./docker-containers.js";
 import { dockerExecRoutes, dockerExecUpgrade } from "./docker-exec.js";
 import { dockerImageRoutes } from "./docker-images.js";
@@ -29,6 +30,7 @@ export interface DockerApi {
 export const dockerRoutes: readonly Route[] = [
   ...dockerSystemRoutes,
   ...dockerImageRoutes,
+  ...dockerBuildRoutes,
   ...dockerVolumeRoutes,
   ...dockerNetworkRoutes,
   ...dockerExecRoutes,

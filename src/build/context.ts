@@ -1,0 +1,185 @@
+/**
+ * The build context: a directory whose files COPY and ADD may read, minus what `.dockerignore`
+ * (or `.containerignore`) excludes. A source path is taken relative to the context with the
+ * context as `/` (`..` stops there, a symlink resolves inside it), so nothing outside the context
+ * is ever read; wildcards match per path component as Go's `filepath.Match`. The content digest
+ * of what a COPY reads (paths, types, modes, link targets, file bytes — never mtimes) keys the
+ * build cache.
+ */
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { lstat, readdir, readFile, readlink } from "node:fs/promises";
+import { join, posix } from "node:path";
+import { isErrno } from "../errors.js";
+import { resolveInRoot } from "../layer/index.js";
+import { FILE_CONCURRENCY, mapLimit } from "./concurrency.js";
+import { IgnoreMatcher, patternRegExp } from "./dockerignore.js";
+import { BuildError } from "./error.js";
+
+/** One file, directory or symlink a COPY takes, with where it lands relative to the destination. */
+export interface SourceEntry {
+  /** Host path (inside the context or a stage's root). */
+  host: string;
+  /** Path below the destination (`""` for a single file copied onto the destination itself). */
+  rel: string;
+}
+
+/** A directory tree that COPY reads from: the context (with its ignore rules) or a stage's root. */
+export class SourceTree {
+  /** `root` is the tree; `ignore` excludes paths (the context's `.dockerignore`). */
+  constructor(
+    readonly root: string,
+    readonly ignore: IgnoreMatcher = new IgnoreMatcher(""),
+  ) {}
+
+  /** A build context: reads `.dockerignore`, else `.containerignore`, at its top. */
+  static async context(dir: string): Promise<SourceTree> {
+    for (const name of [".dockerignore", ".containerignore"]) {
+      try {
+        return new SourceTree(dir, new IgnoreMatcher(await readFile(join(dir, name), "utf8"), name));
+      } catch (err) {
+        if (!isErrno(err, "ENOENT")) throw err;
+      }
+    }
+    return new SourceTree(dir);
+  }
+
+  /**
+   * The paths (relative, `/`-separated, cleaned) that the source `src` names: itself, or every
+   * match of its wildcards. Throws `CONTEXT_PATH` when nothing matches.
+   */
+  async match(src: string): Promise<string[]> {
+    const clean = posix.normalize(`/${src}`).slice(1).replace(/\/+$/, "");
+    if (!/[*?[]/.test(clean)) {
+      const host = resolveInRoot(this.root, clean, { followFinal: true });
+      const rel = host === this.root ? "" : host.slice(this.root.length + 1);
+      if (rel !== "" && this.ignore.excludes(rel)) throw notFound(src);
+      try {
+        await lstat(host);
+      } catch (err) {
+        if (isErrno(err, "ENOENT") || isErrno(err, "ENOTDIR")) throw notFound(src);
+        throw err;
+      }
+      return [rel];
+    }
+    let candidates = [""];
+    for (const part of clean.split("/")) {
+      const next: string[] = [];
+      const re = /[*?[]/.test(part) ? patternRegExp(part) : undefined;
+      for (const dir of candidates) {
+        if (re === undefined) {
+          next.push(dir === "" ? part : `${dir}/${part}`);
+          continue;
+        }
+        let names: string[];
+        try {
+          names = await readdir(resolveInRoot(this.root, dir, { followFinal: true }));
+        } catch {
+          continue;
+        }
+        for (const n of names.sort()) if (re.test(n)) next.push(dir === "" ? n : `${dir}/${n}`);
+      }
+      candidates = next;
+    }
+    const found: string[] = [];
+    for (const rel of candidates) {
+      if (this.ignore.excludes(rel)) continue;
+      const host = resolveInRoot(this.root, rel, { followFinal: true });
+      if (
+        await lstat(host).then(
+          () => true,
+          () => false,
+        )
+      )
+        found.push(host === this.root ? "" : host.slice(this.root.length + 1));
+    }
+    if (found.length === 0) throw notFound(src);
+    return found;
+  }
+
+  /** The host path of the matched path `rel`. */
+  hostOf(rel: string): string {
+    return rel === "" ? this.root : resolveInRoot(this.root, rel, { followFinal: true });
+  }
+
+  /**
+   * Every entry under the matched path `rel` (a file alone, or a directory's whole tree minus
+   * ignored paths), parents before children. `under` is the directory's own relative name.
+   */
+  async entries(
+    rel: string,
+  ): Promise<{ host: string; rel: string; kind: "file" | "dir" | "symlink" | "other" }[]> {
+    const host = rel === "" ? this.root : resolveInRoot(this.root, rel, { followFinal: true });
+    const st = await lstat(host);
+    if (!st.isDirectory()) return [{ host, rel: "", kind: kindOf(st) }];
+    const out: { host: string; rel: string; kind: "file" | "dir" | "symlink" | "other" }[] = [];
+    const walk = async (dirHost: string, dirRel: string, ctxRel: string) => {
+      for (const e of (await readdir(dirHost, { withFileTypes: true })).sort((a, b) =>
+        a.name < b.name ? -1 : 1,
+      )) {
+        const childCtx = ctxRel === "" ? e.name : `${ctxRel}/${e.name}`;
+        const childRel = dirRel === "" ? e.name : `${dirRel}/${e.name}`;
+        const childHost = join(dirHost, e.name);
+        const excluded = this.ignore.excludes(childCtx);
+        if (e.isDirectory()) {
+          if (excluded && !this.ignore.mayIncludeUnder(childCtx)) continue;
+          const before = out.length;
+          if (!excluded) out.push({ host: childHost, rel: childRel, kind: "dir" });
+          await walk(childHost, childRel, childCtx);
+          // An excluded directory appears only as the parent of a re-included path.
+          if (excluded && out.length > before)
+            out.splice(before, 0, { host: childHost, rel: childRel, kind: "dir" });
+        } else if (!excluded) {
+          out.push({
+            host: childHost,
+            rel: childRel,
+            kind: e.isFile() ? "file" : e.isSymbolicLink() ? "symlink" : "other",
+          });
+        }
+      }
+    };
+    await walk(host, "", rel);
+    return out;
+  }
+}
+
+function kindOf(st: {
+  isFile(): boolean;
+  isDirectory(): boolean;
+  isSymbolicLink(): boolean;
+}): "file" | "dir" | "symlink" | "other" {
+  return st.isFile() ? "file" : st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : "other";
+}
+
+function notFound(src: string): BuildError {
+  return new BuildError(
+    "CONTEXT_PATH",
+    `"${src}": not found in the build context or excluded by .dockerignore`,
+  );
+}
+
+/**
+ * The content digest of a list of entries: relative path, type, permission bits, link target and
+ * file bytes (streamed), never times or owners, so touching a file keeps its cache.
+ */
+export async function contentDigest(
+  entries: readonly { host: string; rel: string; kind: string }[],
+): Promise<string> {
+  const parts = await mapLimit(entries, FILE_CONCURRENCY, async (e) => {
+    const st = await lstat(e.host);
+    const h = createHash("sha256");
+    h.update(`${e.rel}\0${e.kind}\0${(st.mode & 0o7777).toString(8)}\0`);
+    if (e.kind === "symlink") h.update(`${await readlink(e.host)}\0`);
+    if (e.kind === "file") {
+      if (st.size <= SMALL_FILE) h.update(await readFile(e.host));
+      else for await (const chunk of createReadStream(e.host)) h.update(chunk as Buffer);
+    }
+    return h.digest();
+  });
+  const all = createHash("sha256");
+  for (const p of parts) all.update(p);
+  return `sha256:${all.digest("hex")}`;
+}
+
+/** Files up to this size are hashed from one read; larger ones are streamed. */
+const SMALL_FILE = 1 << 20;

@@ -1,0 +1,174 @@
+/**
+ * COPY and ADD into a step's root: Docker's destination rules (a destination ending in `/`, an
+ * existing directory or several sources mean "into this directory"; a directory source copies
+ * its contents; missing parents are created 0755 root), owners from `--chown` (names looked up
+ * in the image's /etc/passwd and /etc/group) else 0:0, modes kept unless `--chmod`, times kept.
+ * Every destination path is resolved inside the root (symlinks in the image cannot send a write
+ * outside it). ADD extracts a local tar archive (plain, gzip, bzip2, xz, zstd) into the
+ * destination directory.
+ */
+import {
+  chmod,
+  chown,
+  copyFile,
+  lchown,
+  lstat,
+  mkdir,
+  open,
+  readlink,
+  rm,
+  stat,
+  symlink,
+  utimes,
+} from "node:fs/promises";
+import { dirname, join, posix } from "node:path";
+import { applyLayerFile, resolveInRoot, sniffCompression } from "../layer/index.js";
+import type { Compression } from "../oci/media-types.js";
+import { FILE_CONCURRENCY, mapLimit } from "./concurrency.js";
+import type { SourceTree } from "./context.js";
+import { copyFilesOnThread } from "./copy-thread.js";
+import { BuildError } from "./error.js";
+
+/** Who owns copied files, and their mode override. */
+export interface CopyOwnership {
+  /** Owner of every copied entry; absent: each keeps its source's (COPY --from, as BuildKit). */
+  uid?: number;
+  gid?: number;
+  /** `--chmod` bits, applied to every copied file and directory. */
+  mode?: number;
+}
+
+/** One COPY/ADD: its sources (matched paths of `tree`) and the absolute destination. */
+export interface CopyRequest {
+  root: string;
+  tree: SourceTree;
+  sources: string[];
+  dest: string;
+  /** True when the destination names a directory (ends with `/` or has several sources). */
+  destIsDir: boolean;
+  owner: CopyOwnership;
+  /** ADD: extract local tar archives. */
+  extractArchives: boolean;
+}
+
+/** Performs the copy. */
+export async function copyInto(req: CopyRequest): Promise<void> {
+  const destHost = resolveInRoot(req.root, req.dest, { followFinal: true });
+  const destExistsAsDir = (await stat(destHost).catch(() => undefined))?.isDirectory() === true;
+  for (const src of req.sources) {
+    const entries = await req.tree.entries(src);
+    if ((await lstat(req.tree.hostOf(src))).isDirectory()) {
+      await ensureDir(req.root, req.dest, req.owner, true);
+      // Directories first (parents before children), then the rest a few dozen at a time, then
+      // the directories' times again (adding files changed them).
+      // Every directory below the destination is made a real directory (a symlink there is
+      // replaced) before anything is written under it, so plain joins stay inside the root.
+      const base = resolveInRoot(req.root, req.dest, { followFinal: true });
+      const dirs = entries.filter((e) => e.kind === "dir");
+      for (const d of dirs) await place(req, join(base, d.rel), d);
+      const others = entries.filter((e) => e.kind !== "dir");
+      const odd = others.find((e) => e.kind === "other");
+      if (odd)
+        throw new BuildError(
+          "UNSUPPORTED",
+          `${odd.host}: only files, directories and symlinks can be copied`,
+        );
+      await copyFilesOnThread({
+        entries: others.map((e) => ({
+          from: e.host,
+          to: join(base, e.rel),
+          kind: e.kind as "file" | "symlink",
+        })),
+        ...(req.owner.uid !== undefined ? { uid: req.owner.uid } : {}),
+        ...(req.owner.gid !== undefined ? { gid: req.owner.gid } : {}),
+        ...(req.owner.mode !== undefined ? { mode: req.owner.mode } : {}),
+      });
+      await mapLimit(dirs, FILE_CONCURRENCY, async (d) => {
+        const st = await lstat(d.host);
+        await utimes(join(base, d.rel), st.atime, st.mtime);
+      });
+      continue;
+    }
+    const file = entries[0]!;
+    const compression = req.extractArchives ? await archiveCompression(file.host) : undefined;
+    if (compression !== undefined) {
+      await ensureDir(req.root, req.dest, req.owner, true);
+      // pier's layer applier: members resolve inside the destination, whatever links they hold.
+      await applyLayerFile(resolveInRoot(req.root, req.dest, { followFinal: true }), file.host, {
+        compression,
+      });
+      continue;
+    }
+    const target =
+      req.destIsDir || destExistsAsDir ? posix.join(req.dest, posix.basename(src || "/")) : req.dest;
+    await ensureDir(req.root, posix.dirname(target), req.owner, false);
+    await place(req, resolveInRoot(req.root, target), file);
+  }
+}
+
+/** Creates `dir` and missing parents (0755 root; the destination itself gets the copy's owner). */
+async function ensureDir(root: string, dir: string, owner: CopyOwnership, own: boolean): Promise<void> {
+  const parts = posix.normalize(dir).split("/").filter(Boolean);
+  for (let k = 1; k <= parts.length; k++) {
+    const p = `/${parts.slice(0, k).join("/")}`;
+    const host = resolveInRoot(root, p, { followFinal: true });
+    const st = await lstat(host).catch(() => undefined);
+    if (st?.isDirectory()) continue;
+    if (st) throw new BuildError("CONTEXT_PATH", `cannot copy to ${dir}: ${p} exists and is not a directory`);
+    await mkdir(host, { mode: 0o755 });
+    if (own && k === parts.length && owner.uid !== undefined)
+      await chown(host, owner.uid, owner.gid ?? owner.uid);
+  }
+}
+
+/** Copies one entry to `host` (a path inside the root, its parent an existing directory). */
+async function place(req: CopyRequest, host: string, e: { host: string; kind: string }): Promise<void> {
+  const st = await lstat(e.host);
+  const existing = await lstat(host).catch(() => undefined);
+  if (e.kind === "dir") {
+    if (!existing?.isDirectory()) {
+      if (existing) await rm(host, { recursive: true, force: true });
+      await mkdir(dirname(host), { recursive: true });
+      await mkdir(host);
+    }
+  } else {
+    if (existing) await rm(host, { recursive: true, force: true });
+    if (e.kind === "symlink") await symlink(await readlink(e.host), host);
+    else if (e.kind === "file") await copyFile(e.host, host);
+    else throw new BuildError("UNSUPPORTED", `${e.host}: only files, directories and symlinks can be copied`);
+  }
+  await lchown(host, req.owner.uid ?? st.uid, req.owner.gid ?? st.gid);
+  if (e.kind === "symlink") return;
+  await chmod(host, req.owner.mode ?? st.mode & 0o7777);
+  await utimes(host, st.atime, st.mtime);
+}
+
+/**
+ * The compression of a tar archive at `path` (`none` for a plain tar), or `undefined` when it is
+ * no tar ADD can extract (then it is copied as a file, as Docker does). bzip2 and xz archives are
+ * refused: pier's layer codec reads gzip and zstd.
+ */
+async function archiveCompression(path: string): Promise<Compression | undefined> {
+  const fh = await open(path, "r");
+  let head: Buffer;
+  try {
+    head = Buffer.alloc(512);
+    const { bytesRead } = await fh.read(head, 0, 512, 0);
+    head = head.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+  if (head.length >= 262 && head.toString("latin1", 257, 262) === "ustar") return "none";
+  const sniffed = sniffCompression(head);
+  if (sniffed !== undefined && sniffed !== "none") return sniffed;
+  const other = [
+    [0x42, 0x5a, 0x68],
+    [0xfd, 0x37, 0x7a, 0x58, 0x5a],
+  ];
+  if (other.some((m) => m.every((b, i) => head[i] === b)))
+    throw new BuildError(
+      "UNSUPPORTED",
+      `ADD ${path}: bzip2 and xz archives are not extracted (gzip, zstd and plain tar are)`,
+    );
+  return undefined;
+}
