@@ -12,6 +12,14 @@ import { checkLogConfig } from "../log-options.js";
 import { checkDns, type DnsOverrides, parseExtraHost } from "../network/hosts.js";
 import { checkPortMappings, type PortMapping } from "../network/ports.js";
 import { applyNetworkSpec, type NetworkSpec } from "../network/spec.js";
+import { type HostFacts, readHostFacts } from "./host-facts.js";
+import {
+  applyResources,
+  type ContainerResources,
+  checkResourcesOnHost,
+  parseResources,
+} from "./resources.js";
+import { applySecurity, type ContainerSecurity, parseSecurity } from "./security.js";
 
 /** Docker's restart policies. */
 export interface RestartPolicy {
@@ -29,6 +37,8 @@ export interface ContainerConfig {
   user?: string;
   /** A terminal for the process (Docker's `Tty`): output is raw, not framed. */
   tty?: boolean;
+  /** The terminal's initial `[height, width]` (Docker's `HostConfig.ConsoleSize`). */
+  consoleSize?: [number, number];
   /** Keep stdin open for attach (`-i`). */
   openStdin?: boolean;
   /** Close stdin when the first attached client's input ends (Docker's StdinOnce: `run -i`). */
@@ -63,6 +73,10 @@ export interface ContainerConfig {
   logOptions?: Record<string, string>;
   /** `--sysctl` (`HostConfig.Sysctls`): only keys of the container's own namespaces, as runc's. */
   sysctls?: Record<string, string>;
+  /** Memory, CPU, pids, block I/O limits, ulimits, OOM score, /dev/shm size (see resources.ts). */
+  resources?: ContainerResources;
+  /** Capabilities, privileged, read-only root, seccomp, devices, namespace modes (see security.ts). */
+  security?: ContainerSecurity;
 }
 
 /**
@@ -289,6 +303,16 @@ export function parseContainerConfig(body: unknown): ContainerConfig {
     const opts = checkLogConfig("json-file", b.logOptions);
     if (Object.keys(opts).length) c.logOptions = opts;
   }
+  if (b.consoleSize !== undefined && b.consoleSize !== null) {
+    const cs = b.consoleSize;
+    if (!Array.isArray(cs) || cs.length !== 2 || cs.some((n) => !Number.isInteger(n) || n < 0 || n > 65535))
+      throw new EngineError("INVALID_ARGUMENT", "consoleSize must be [height, width]");
+    if (cs[0] || cs[1]) c.consoleSize = [cs[0], cs[1]];
+  }
+  const resources = parseResources(b.resources);
+  if (resources) c.resources = resources;
+  const security = parseSecurity(b.security);
+  if (security) c.security = security;
   if (c.autoRemove && c.restartPolicy)
     throw new EngineError("INVALID_ARGUMENT", "conflicting options: restart policy and auto-remove");
   return c;
@@ -322,6 +346,8 @@ export interface SpecContext {
   sources?: Record<string, string>;
   /** The network namespace and `/etc` files from the network service. */
   network?: NetworkSpec;
+  /** What the spec depends on in the host (default: this host's, read now). */
+  host?: HostFacts;
 }
 
 /** The runtime-spec mount entries of a container's mount requests. Pure. */
@@ -352,13 +378,16 @@ export function specMounts(
 /**
  * The runtime spec of a container: `runc spec` defaults, the effective image config, a writable
  * rootfs at `ctx.rootfs`, the hostname (default: the first 12 characters of the id, as Docker),
- * a terminal when `tty`, and the network namespace dropped for `host`. Pure.
+ * a terminal when `tty`, the network namespace dropped for `host`, the resource limits and
+ * Docker's security settings. Pure, given `ctx.host`.
  */
 export function containerSpec(image: ImageConfig, c: ContainerConfig, ctx: SpecContext): Spec {
   const effective = effectiveImageConfig(image, c);
   const spec = runtimeConfigFromImage(effective, defaultRuntimeSpec(), ctx.files ?? {});
   if (!spec.process?.args?.length) throw new EngineError("INVALID_ARGUMENT", "No command specified");
   spec.process.terminal = c.tty === true;
+  if (c.tty && c.consoleSize)
+    spec.process.consoleSize = { height: c.consoleSize[0], width: c.consoleSize[1] };
   // As Docker: TERM=xterm with a terminal, none without unless the image or the user set one
   // (runc's default spec would give every container TERM=xterm).
   const isTerm = (e: string) => e.startsWith("TERM=");
@@ -380,6 +409,10 @@ export function containerSpec(image: ImageConfig, c: ContainerConfig, ctx: SpecC
     spec.linux.namespaces = spec.linux.namespaces.filter((n) => n.type !== "network" && n.type !== "uts");
     delete spec.hostname;
   }
+  const host = ctx.host ?? readHostFacts();
+  checkResourcesOnHost(c.resources, host);
+  applyResources(spec, c.resources, host);
+  applySecurity(spec, c.security, { host, files: ctx.files ?? {}, hostname: c.hostname !== undefined });
   if (c.sysctls) {
     const linux = spec.linux ?? {};
     spec.linux = linux;
@@ -392,4 +425,9 @@ export function containerSpec(image: ImageConfig, c: ContainerConfig, ctx: SpecC
     }
   }
   return spec;
+}
+
+/** A runtime spec as `config.json` text (the seccomp rules' bigint values as JSON numbers). Pure. */
+export function specText(spec: Spec): string {
+  return JSON.stringify(spec, (_k, v) => (typeof v === "bigint" ? Number(v) : v));
 }
