@@ -383,7 +383,8 @@ export function applyResources(
   r: ContainerResources | undefined,
   host: Pick<HostFacts, "device">,
 ): void {
-  const shm = spec.mounts?.find((m) => m.destination === "/dev/shm" && m.type === "tmpfs");
+  // Only the default one (source `shm`): a user tmpfs mount on /dev/shm keeps its own size.
+  const shm = spec.mounts?.find((m) => m.destination === "/dev/shm" && m.source === "shm");
   if (shm)
     shm.options = [
       ...(shm.options ?? []).filter((o) => !o.startsWith("size=")),
