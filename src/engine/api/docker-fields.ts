@@ -284,3 +284,38 @@ export function refuseUnappliedCreateFields(body: Record<string, unknown>): void
 export function refuseUnappliedUpdateFields(body: Record<string, unknown>): void {
   checkObject(body, "HostConfig", UPDATE);
 }
+
+function cell(v: unknown): string {
+  return v === undefined ? "" : `\`${JSON.stringify(v)}\``;
+}
+
+/** `docs/docker-api-fields.md`: the tables of {@link DOCKER_CREATE_FIELDS} and {@link DOCKER_UPDATE_FIELDS}. Pure. */
+export function dockerFieldsMarkdown(): string {
+  const table = (fields: readonly DockerField[]) =>
+    [
+      "| Field | Status | Sample (refused) | Notes |",
+      "|---|---|---|---|",
+      ...fields.map((f) => `| \`${f.path}\` | ${f.status} | ${cell(f.sample)} | ${f.note} |`),
+    ].join("\n");
+  return `# Docker Engine API 1.41: the fields pier applies and refuses
+
+Generated from \`src/engine/api/docker-fields.ts\` (a test keeps the two equal; another walks
+this list and sends each refused field to a pierd, which must answer 400 naming it).
+
+A request may carry any field with its zero value (\`null\`, \`""\`, \`0\`, \`false\`, \`[]\`, \`{}\`):
+the docker CLI sends every field that way. A refused field set to anything else, or a field
+API 1.41 does not have, gets \`400\` with a message naming it. Fields under
+\`NetworkingConfig.EndpointsConfig.*\` are those of every endpoint.
+
+## POST /containers/create
+
+${table(DOCKER_CREATE_FIELDS)}
+
+## POST /containers/{id}/update
+
+The body holds \`HostConfig\`'s resource fields (named without the \`HostConfig.\` prefix) and
+\`RestartPolicy\`.
+
+${table(DOCKER_UPDATE_FIELDS)}
+`;
+}
