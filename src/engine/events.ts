@@ -133,7 +133,7 @@ const logs = new WeakMap<ContainerService, EventLog>();
 
 /**
  * The event log of a container service, created on first use and fed from then on by the
- * service's own events (create, start, kill, die, stop, restart, pause, unpause, destroy).
+ * service's own events (create, start, kill, die, stop, restart, pause, unpause, update, destroy).
  */
 export function eventLog(svc: ContainerService): EventLog {
   const existing = logs.get(svc);
@@ -160,6 +160,7 @@ export function eventLog(svc: ContainerService): EventLog {
   on("restart", "restart");
   on("pause", "pause");
   on("unpause", "unpause");
+  on("update", "update");
   on("removed", "destroy");
   return log;
 }

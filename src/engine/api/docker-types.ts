@@ -8,6 +8,8 @@ import type { ContainerRecord } from "../containers/store.js";
 import { SYSTEMD_LABEL } from "../containers/systemd-mode.js";
 import { EngineError } from "../error.js";
 import { portBindingsFromDocker } from "../network/ports.js";
+import { refuseUnappliedCreateFields } from "./docker-fields.js";
+import { dockerHostConfigLimits, resourcesFromDocker, securityFromDocker } from "./docker-host-config.js";
 import { logOptionsFromDocker } from "./docker-tty.js";
 
 /** The API version pier advertises. */
@@ -59,13 +61,15 @@ function endpointAddress(networking: unknown, mode: string | undefined): string 
 /**
  * A Docker `ContainerConfig` + `HostConfig` (POST /containers/create) as the engine's create
  * input, field by field (the container service validates it). Mounts come from `Binds`, `Mounts`
- * and `Tmpfs`, in that order, then anonymous volumes for `Volumes` not mounted otherwise. What
- * pier does not do yet is refused with a message naming it rather than silently ignored.
+ * and `Tmpfs`, in that order, then anonymous volumes for `Volumes` not mounted otherwise. Every
+ * field pier does not apply is refused with a message naming it rather than silently ignored
+ * (the list: `DOCKER_CREATE_FIELDS` of docker-fields.ts, docs/docker-api-fields.md).
  */
 export function createInputFromDocker(body: unknown): ContainerCreateInput {
   if (typeof body !== "object" || body === null || Array.isArray(body))
     throw new EngineError("INVALID_ARGUMENT", "container config must be a JSON object");
   const b = body as Record<string, unknown>;
+  refuseUnappliedCreateFields(b);
   const host = obj(b.HostConfig);
   const ports = portBindingsFromDocker(host.PortBindings);
   if (host.Binds !== undefined && host.Binds !== null && !Array.isArray(host.Binds))
@@ -116,6 +120,11 @@ export function createInputFromDocker(body: unknown): ContainerCreateInput {
         ? { name: rp.Name, maximumRetryCount: rp.MaximumRetryCount }
         : undefined,
     logOptions: logOptionsFromDocker(b),
+    resources: resourcesFromDocker(host),
+    security: securityFromDocker(host),
+    ...(Array.isArray(host.ConsoleSize) && host.ConsoleSize.some((n) => n !== 0)
+      ? { consoleSize: host.ConsoleSize }
+      : {}),
     ...(b.StdinOnce === true ? { stdinOnce: true } : {}),
   };
 }
@@ -211,6 +220,7 @@ export function dockerInspect(r: ContainerRecord, logPath: string, rootfs: strin
     Driver: "overlay",
     Platform: "linux",
     HostConfig: {
+      ...dockerHostConfigLimits(c),
       AutoRemove: c.autoRemove === true,
       NetworkMode: c.networkMode ?? "none",
       ...(c.sysctls ? { Sysctls: c.sysctls } : {}),

@@ -18,6 +18,7 @@ import { dockerSystemRoutes } from "./docker-system.js";
 import { dockerVolumeRoutes } from "./docker-volumes.js";
 import { sendError } from "./http.js";
 import { apiPath, matchRoute, type Route, type UpgradeRoute } from "./router.js";
+import { dockerUpdateRoutes } from "./update-handlers.js";
 
 /** Request handlers of the Docker socket. */
 export interface DockerApi {
@@ -35,6 +36,7 @@ export const dockerRoutes: readonly Route[] = [
   ...dockerNetworkRoutes,
   ...dockerExecRoutes,
   ...dockerContainerRoutes,
+  ...dockerUpdateRoutes,
 ];
 
 /** The connection hijacks (`Upgrade: tcp`) of the Docker API. */

@@ -21,6 +21,7 @@ import { pierOpsRoutes } from "./pier-ops.js";
 import { pierTtyRoutes } from "./pier-tty.js";
 import { apiPath, type Call, matchRoute, type Route } from "./router.js";
 import { containerKill } from "./shared-handlers.js";
+import { pierUpdateRoutes } from "./update-handlers.js";
 
 /** Version of pier's own API (the path prefix). */
 export const PIER_API_VERSION = "v1";
@@ -182,6 +183,7 @@ export const pierRoutes: readonly Route[] = [
   ...pierOpsRoutes,
   ...pierNetworkRoutes,
   ...pierContainerRoutes,
+  ...pierUpdateRoutes,
 ];
 
 /** Handles one request of pier's own API. */

@@ -12,6 +12,14 @@ import { checkLogConfig } from "../log-options.js";
 import { checkDns, type DnsOverrides, parseExtraHost } from "../network/hosts.js";
 import { checkPortMappings, type PortMapping } from "../network/ports.js";
 import { applyNetworkSpec, type NetworkSpec } from "../network/spec.js";
+import { type HostFacts, readHostFacts } from "./host-facts.js";
+import {
+  applyResources,
+  type ContainerResources,
+  checkResourcesOnHost,
+  parseResources,
+} from "./resources.js";
+import { applySecurity, type ContainerSecurity, parseSecurity } from "./security.js";
 import { applySystemdMode, parseSystemdMode, runsSystemd, type SystemdMode } from "./systemd-mode.js";
 
 /** Docker's restart policies. */
@@ -30,6 +38,8 @@ export interface ContainerConfig {
   user?: string;
   /** A terminal for the process (Docker's `Tty`): output is raw, not framed. */
   tty?: boolean;
+  /** The terminal's initial `[height, width]` (Docker's `HostConfig.ConsoleSize`). */
+  consoleSize?: [number, number];
   /** Keep stdin open for attach (`-i`). */
   openStdin?: boolean;
   /** Close stdin when the first attached client's input ends (Docker's StdinOnce: `run -i`). */
@@ -78,6 +88,10 @@ export interface ContainerConfig {
    * monitor writes beside the json-file log: the CRI's `log_directory`/`log_path`.
    */
   criLogPath?: string;
+  /** Memory, CPU, pids, block I/O limits, ulimits, OOM score, /dev/shm size (see resources.ts). */
+  resources?: ContainerResources;
+  /** Capabilities, privileged, read-only root, seccomp, devices, namespace modes (see security.ts). */
+  security?: ContainerSecurity;
 }
 
 /** The namespace kinds a container may share with the host or another container. */
@@ -334,6 +348,16 @@ export function parseContainerConfig(body: unknown): ContainerConfig {
     const mode = parseSystemdMode(b.systemd);
     if (mode !== "false") c.systemd = mode;
   }
+  if (b.consoleSize !== undefined && b.consoleSize !== null) {
+    const cs = b.consoleSize;
+    if (!Array.isArray(cs) || cs.length !== 2 || cs.some((n) => !Number.isInteger(n) || n < 0 || n > 65535))
+      throw new EngineError("INVALID_ARGUMENT", "consoleSize must be [height, width]");
+    if (cs[0] || cs[1]) c.consoleSize = [cs[0], cs[1]];
+  }
+  const resources = parseResources(b.resources);
+  if (resources) c.resources = resources;
+  const security = parseSecurity(b.security);
+  if (security) c.security = security;
   if (c.autoRemove && c.restartPolicy)
     throw new EngineError("INVALID_ARGUMENT", "conflicting options: restart policy and auto-remove");
   return c;
@@ -381,6 +405,8 @@ export interface SpecContext {
    * kind; a kind whose mode is `host` is dropped from the spec instead.
    */
   joined?: Partial<Record<"ipc" | "uts" | "pid", string>>;
+  /** What the spec depends on in the host (default: this host's, read now). */
+  host?: HostFacts;
 }
 
 /** The runtime-spec mount entries of a container's mount requests. Pure. */
@@ -411,13 +437,16 @@ export function specMounts(
 /**
  * The runtime spec of a container: `runc spec` defaults, the effective image config, a writable
  * rootfs at `ctx.rootfs`, the hostname (default: the first 12 characters of the id, as Docker),
- * a terminal when `tty`, and the network namespace dropped for `host`. Pure.
+ * a terminal when `tty`, the network namespace dropped for `host`, the resource limits and
+ * Docker's security settings. Pure, given `ctx.host`.
  */
 export function containerSpec(image: ImageConfig, c: ContainerConfig, ctx: SpecContext): Spec {
   const effective = effectiveImageConfig(image, c);
   const spec = runtimeConfigFromImage(effective, defaultRuntimeSpec(), ctx.files ?? {});
   if (!spec.process?.args?.length) throw new EngineError("INVALID_ARGUMENT", "No command specified");
   spec.process.terminal = c.tty === true;
+  if (c.tty && c.consoleSize)
+    spec.process.consoleSize = { height: c.consoleSize[0], width: c.consoleSize[1] };
   // As Docker: TERM=xterm with a terminal, none without unless the image or the user set one
   // (runc's default spec would give every container TERM=xterm).
   const isTerm = (e: string) => e.startsWith("TERM=");
@@ -433,11 +462,6 @@ export function containerSpec(image: ImageConfig, c: ContainerConfig, ctx: SpecC
     const own = specMounts(c.mounts, ctx.sources ?? {});
     const targets = new Set(own.map((m) => m.destination));
     spec.mounts = [...(spec.mounts ?? []).filter((m) => !targets.has(m.destination)), ...own];
-  }
-  if (isSystemContainer(image, c)) {
-    if (!ctx.machineIdFile)
-      throw new EngineError("INVALID_ARGUMENT", "a system container needs a machine-id file");
-    applySystemdMode(spec, ctx.id, ctx.machineIdFile);
   }
   if (ctx.network) applyNetworkSpec(spec, ctx.network);
   else if (c.networkMode === "host" && spec.linux?.namespaces) {
@@ -460,6 +484,21 @@ export function containerSpec(image: ImageConfig, c: ContainerConfig, ctx: SpecC
     // The hostname is the UTS namespace's: a joined (or the host's) one keeps its own.
     if (kind === "uts") delete spec.hostname;
   }
+  const host = ctx.host ?? readHostFacts();
+  checkResourcesOnHost(c.resources, host);
+  applyResources(spec, c.resources, host);
+  applySecurity(spec, c.security, { host, files: ctx.files ?? {}, hostname: c.hostname !== undefined });
+  // After the security modes: the guest's cgroup namespace and writable cgroup mount are its own.
+  if (isSystemContainer(image, c)) {
+    if (!ctx.machineIdFile)
+      throw new EngineError("INVALID_ARGUMENT", "a system container needs a machine-id file");
+    if (c.security?.cgroupnsMode === "host")
+      throw new EngineError(
+        "INVALID_ARGUMENT",
+        "--cgroupns host: a system container (--systemd) needs a private cgroup namespace",
+      );
+    applySystemdMode(spec, ctx.id, ctx.machineIdFile);
+  }
   if (c.sysctls) {
     const linux = spec.linux ?? {};
     spec.linux = linux;
@@ -472,4 +511,9 @@ export function containerSpec(image: ImageConfig, c: ContainerConfig, ctx: SpecC
     }
   }
   return spec;
+}
+
+/** A runtime spec as `config.json` text (the seccomp rules' bigint values as JSON numbers). Pure. */
+export function specText(spec: Spec): string {
+  return JSON.stringify(spec, (_k, v) => (typeof v === "bigint" ? Number(v) : v));
 }

@@ -10,18 +10,19 @@
  */
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readUserFiles } from "../../image/rootfs-files.js";
 import { resolveInRoot } from "../../layer/index.js";
+import type { Spec } from "../../oci/runtime-spec/config.js";
 import { runtimeFrontEnd } from "../../runtime/helper.js";
 import { type RuntimeContext, runtimeContext } from "../../runtime/lifecycle/context.js";
 import { createContainer } from "../../runtime/lifecycle/create.js";
 import { deleteContainer } from "../../runtime/lifecycle/delete.js";
 import { killContainer } from "../../runtime/lifecycle/kill.js";
-import { pauseContainer, resumeContainer } from "../../runtime/lifecycle/pause.js";
+import { pauseContainer, resumeContainer, updateContainer } from "../../runtime/lifecycle/pause.js";
 import { parseSignal } from "../../runtime/lifecycle/signals.js";
 import { startContainer } from "../../runtime/lifecycle/start.js";
 import { EngineError } from "../error.js";
@@ -39,7 +40,9 @@ import {
   isSystemContainer,
   parseContainerConfig,
   SHARABLE_NAMESPACES,
+  specText,
 } from "./config.js";
+import { readHostFacts } from "./host-facts.js";
 import {
   discardSpareMonitor,
   type MonitorLauncher,
@@ -48,9 +51,11 @@ import {
   readExitFile,
   reopenCriLog,
 } from "./monitor.js";
+import { joinContainerNamespaces, namespaceTarget } from "./security.js";
 import { type ContainerRecord, ContainerStore } from "./store.js";
 import { machineIdOf, SYSTEMD_STOP_SIGNAL } from "./systemd-mode.js";
 import { consoleSocketPath, terminalFiles } from "./terminal.js";
+import { type ContainerUpdateInput, planUpdate } from "./update.js";
 
 /** Docker's `wait` conditions. */
 export type WaitCondition = "not-running" | "next-exit" | "removed";
@@ -114,6 +119,45 @@ export class ContainerService extends EventEmitter {
     this.volumes = opts.volumes;
     this.networks = opts.networks;
     this.runtime = runtimeContext(join(opts.execRoot, "runtime"), (m) => this.log(`runtime: ${m}`));
+  }
+
+  /**
+   * `docker update`: new resource limits (and restart policy) for container `ref`, written to
+   * its cgroup through the runtime's update when it runs and kept in its config (and
+   * `config.json`) for its next starts. Errors name the field; nothing changes on an error.
+   */
+  async update(ref: string, input: ContainerUpdateInput): Promise<ContainerRecord> {
+    const rec = this.find(ref);
+    const plan = planUpdate(rec.config, input, readHostFacts());
+    const specPath = join(this.dir(rec.id), "config.json");
+    const spec = JSON.parse(readFileSync(specPath, "utf8")) as Spec;
+    const linux = spec.linux ?? {};
+    spec.linux = linux;
+    const { memory, cpu, pids, blockIO } = plan.resources;
+    linux.resources = {
+      ...(linux.resources?.devices ? { devices: linux.resources.devices } : {}),
+      memory,
+      cpu,
+      pids,
+      blockIO,
+    };
+    if (rec.status === "running") {
+      try {
+        await updateContainer(this.runtime, rec.id, plan.resources);
+      } catch (err) {
+        throw new EngineError(
+          "INVALID_ARGUMENT",
+          `Cannot update container ${rec.id}: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        );
+      }
+    }
+    writeFileSync(specPath, specText(spec));
+    const updated = this.store.setConfig(rec.id, plan.config);
+    this.emit("update", rec.id);
+    return updated;
   }
 
   /** Directory of a container's persistent files. */
@@ -237,7 +281,7 @@ export class ContainerService extends EventEmitter {
       });
       mkdirSync(this.dir(id), { recursive: true, mode: 0o700 });
       if (systemContainer) writeFileSync(machineIdFile, `${machineIdOf(id)}\n`, { mode: 0o444 });
-      writeFileSync(join(this.dir(id), "config.json"), JSON.stringify(spec));
+      writeFileSync(join(this.dir(id), "config.json"), specText(spec));
       writeFileSync(this.logPath(id), "", { mode: 0o640 });
       this.log("container created", { id, name: finalName });
       this.emit("create", id);
@@ -326,6 +370,7 @@ export class ContainerService extends EventEmitter {
       await this.snapshots.prepare(id, this.images.layers(image));
     }
     await deleteContainer(this.runtime, id, true).catch(() => {});
+    this.joinPeerNamespaces(rec);
     // The plugins run while the runtime creates the container; its process starts after both.
     let attached: Promise<unknown>;
     try {
@@ -397,6 +442,30 @@ export class ContainerService extends EventEmitter {
     this.emit("start", id);
     this.watch(id, launched.gone);
     return updated;
+  }
+
+  /**
+   * `--pid container:NAME`, `--ipc container:NAME`: that container's namespaces, joined through
+   * its current process at each start (it must run, as with Docker).
+   */
+  private joinPeerNamespaces(rec: ContainerRecord): void {
+    const joins: { pid?: number; ipc?: number } = {};
+    for (const type of ["pid", "ipc"] as const) {
+      const ref = namespaceTarget(rec.config.security?.[type === "pid" ? "pidMode" : "ipcMode"]);
+      if (ref === undefined) continue;
+      const peer = this.find(ref);
+      if (peer.status !== "running" || !processAlive(peer.pid))
+        throw new EngineError(
+          "INVALID_STATE",
+          `cannot join the ${type} namespace of container ${peer.id}: it is not running`,
+        );
+      joins[type] = peer.pid;
+    }
+    if (!joins.pid && !joins.ipc) return;
+    const specPath = join(this.dir(rec.id), "config.json");
+    const spec = JSON.parse(readFileSync(specPath, "utf8")) as Spec;
+    joinContainerNamespaces(spec, joins);
+    writeFileSync(specPath, specText(spec));
   }
 
   /** Follows a running container until its monitor wrote the exit file. */

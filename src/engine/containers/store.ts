@@ -192,6 +192,14 @@ export class ContainerStore {
     return r;
   }
 
+  /** Replaces the config of `id` (`docker update`); returns the new record. */
+  setConfig(id: string, config: ContainerConfig): ContainerRecord {
+    this.db.prepare("UPDATE containers SET config = ? WHERE id = ?").run(JSON.stringify(config), id);
+    const r = this.get(id);
+    if (!r) throw new EngineError("NOT_FOUND", `No such container: ${id}`);
+    return r;
+  }
+
   /** Deletes the record (absent is fine). */
   delete(id: string): void {
     this.db.prepare("DELETE FROM containers WHERE id = ?").run(id);

@@ -291,15 +291,22 @@ async function dispatch(g: Globals, verb: string, argv: string[]): Promise<numbe
       return 0;
     }
     case "update": {
-      const p = parseArgs(argv, [{ names: ["resources", "r"], value: true }]);
+      const { UPDATE_FLAGS, hasUpdateFlags, resourcesFromUpdateFlags } = await import("./update-flags.js");
+      const p = parseArgs(argv, UPDATE_FLAGS);
       const id = one(p, "update");
       const file = str(p, "resources");
-      const path = file === undefined || file === "-" ? file : resolve(g.io.cwd, file);
-      if (!file) throw new UsageError("update: only --resources FILE (or - for stdin) is supported");
-      const { readFileSync } = await import("node:fs");
-      const text = readFileSync(path === "-" || path === undefined ? 0 : path, "utf8");
+      if (!file && !hasUpdateFlags(p))
+        throw new UsageError(
+          "update: give --resources FILE (or - for stdin) or resource flags (--memory, --cpu-quota…)",
+        );
+      let base: unknown = {};
+      if (file) {
+        const path = file === "-" ? file : resolve(g.io.cwd, file);
+        const { readFileSync } = await import("node:fs");
+        base = JSON.parse(readFileSync(path === "-" ? 0 : path, "utf8"));
+      }
       const { updateContainer } = await import("../lifecycle/pause.js");
-      await updateContainer(await context(g), id, JSON.parse(text));
+      await updateContainer(await context(g), id, resourcesFromUpdateFlags(p, base));
       return 0;
     }
     case "events": {
@@ -373,7 +380,7 @@ COMMANDS:
    spec      create a new specification file
    start     executes the user defined process in a created container
    state     output the state of a container
-   update    update container resource constraints (--resources FILE)
+   update    update container resource constraints (--resources FILE, --memory, --cpu-quota…)
 
 GLOBAL OPTIONS:
    --criu value        path to the criu binary used for checkpoint and restore (default: PIER_CRIU, /usr/local/lib/pier/criu/bin/criu, then PATH)

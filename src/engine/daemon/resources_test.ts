@@ -1,0 +1,288 @@
+/**
+ * Resource limits through the stock docker CLI and through `pier` against a test pierd: the
+ * cgroup files, rlimits, OOM score and /dev/shm seen from inside real containers, `inspect`,
+ * `stats`, `update` on a running container, Docker's refusals, and the same flags under
+ * podman with runc.
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import {
+  type BusyboxRegistry,
+  type CommandResult,
+  docker,
+  pier,
+  type TestDaemon,
+  useTestDaemon,
+} from "../../testing/engine.js";
+import {
+  PODMAN_IMAGE,
+  PODMAN_ULIMITS,
+  type PodmanFixture,
+  podmanWithPier,
+} from "../../testing/runtime-podman.js";
+
+let reg: BusyboxRegistry;
+let d: TestDaemon;
+useTestDaemon({
+  pull: true,
+  ready: (fx) => {
+    ({ reg, d } = fx);
+  },
+});
+
+const work = mkdtempSync(join(tmpdir(), "pier-resources-"));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+/** Prints `name: value` for each limit a container can see of itself (cgroup v1 layout). */
+const READ_LIMITS = [
+  "cd /sys/fs/cgroup",
+  'echo "memory: $(cat memory/memory.limit_in_bytes)"',
+  'echo "memsw: $(cat memory/memory.memsw.limit_in_bytes)"',
+  'echo "reservation: $(cat memory/memory.soft_limit_in_bytes)"',
+  'echo "oom_kill_disable: $(grep oom_kill_disable memory/memory.oom_control | cut -d" " -f2)"',
+  'echo "swappiness: $(cat memory/memory.swappiness)"',
+  'echo "quota: $(cat cpu/cpu.cfs_quota_us)"',
+  'echo "period: $(cat cpu/cpu.cfs_period_us)"',
+  'echo "shares: $(cat cpu/cpu.shares)"',
+  'echo "cpus: $(cat cpuset/cpuset.cpus)"',
+  'echo "pids: $(cat pids/pids.max)"',
+  'echo "wbps: $(cat blkio/blkio.throttle.write_bps_device)"',
+  'echo "riops: $(cat blkio/blkio.throttle.read_iops_device)"',
+  'echo "oom_score_adj: $(cat /proc/self/oom_score_adj)"',
+  'echo "nofile: $(ulimit -n):$(ulimit -Hn)"',
+  "echo \"shm: $(df -k /dev/shm | tail -1 | awk '{print $2}')\"",
+].join("; ");
+
+const LIMIT_FLAGS = [
+  "--memory",
+  "64m",
+  "--memory-swap",
+  "128m",
+  "--memory-reservation",
+  "32m",
+  "--memory-swappiness",
+  "10",
+  "--oom-kill-disable",
+  "--cpus",
+  "0.5",
+  "--cpu-shares",
+  "512",
+  "--cpuset-cpus",
+  "0",
+  "--pids-limit",
+  "50",
+  "--device-write-bps",
+  "/dev/loop0:1mb",
+  "--device-read-iops",
+  "/dev/loop0:100",
+  "--oom-score-adj",
+  "500",
+  "--ulimit",
+  "nofile=100:200",
+  "--shm-size",
+  "32m",
+];
+
+const EXPECTED = {
+  memory: "67108864",
+  memsw: "134217728",
+  reservation: "33554432",
+  oom_kill_disable: "1",
+  swappiness: "10",
+  quota: "50000",
+  period: "100000",
+  shares: "512",
+  cpus: "0",
+  pids: "50",
+  wbps: "7:0 1048576",
+  riops: "7:0 100",
+  oom_score_adj: "500",
+  nofile: "100:200",
+  shm: "32768",
+};
+
+function fields(r: CommandResult): Record<string, string> {
+  assert.equal(r.status, 0, r.stderr);
+  return Object.fromEntries(
+    r.stdout
+      .split("\n")
+      .filter((l) => l.includes(": "))
+      .map((l) => [l.slice(0, l.indexOf(": ")), l.slice(l.indexOf(": ") + 2).trim()]),
+  );
+}
+
+describe("docker run with limits", () => {
+  test("every limit reaches the container's cgroup, rlimits, OOM score and /dev/shm", async () => {
+    const r = await docker(d, ["run", "--rm", ...LIMIT_FLAGS, reg.image, "sh", "-c", READ_LIMITS]);
+    assert.deepEqual(fields(r), EXPECTED);
+  });
+
+  test("without limits: none, /dev/shm of 64 MiB, swap unlimited", async () => {
+    const s = fields(await docker(d, ["run", "--rm", reg.image, "sh", "-c", READ_LIMITS]));
+    assert.equal(s.quota, "-1");
+    assert.equal(s.pids, "max");
+    assert.equal(s.shm, "65536");
+    assert.equal(s.oom_kill_disable, "0");
+    assert.ok(Number(s.memory) > 2 ** 40, s.memory);
+  });
+
+  test("inspect shows the limits as HostConfig keys; stats shows the memory limit", async () => {
+    const r = await docker(d, ["run", "-d", "--name", "limited", ...LIMIT_FLAGS, reg.image, "sleep", "300"]);
+    assert.equal(r.status, 0, r.stderr);
+    try {
+      const i = await docker(d, ["inspect", "--format", "{{json .HostConfig}}", "limited"]);
+      const h = JSON.parse(i.stdout) as Record<string, unknown>;
+      assert.equal(h.Memory, 67108864);
+      assert.equal(h.MemorySwap, 134217728);
+      assert.equal(h.MemoryReservation, 33554432);
+      assert.equal(h.MemorySwappiness, 10);
+      assert.equal(h.OomKillDisable, true);
+      assert.equal(h.NanoCpus, 500000000);
+      assert.equal(h.CpuShares, 512);
+      assert.equal(h.CpusetCpus, "0");
+      assert.equal(h.PidsLimit, 50);
+      assert.equal(h.OomScoreAdj, 500);
+      assert.equal(h.ShmSize, 33554432);
+      assert.deepEqual(h.Ulimits, [{ Name: "nofile", Soft: 100, Hard: 200 }]);
+      assert.deepEqual(h.BlkioDeviceWriteBps, [{ Path: "/dev/loop0", Rate: 1048576 }]);
+      const stats = await docker(d, ["stats", "--no-stream", "--format", "{{.MemUsage}}", "limited"]);
+      assert.match(stats.stdout, /\/ 64MiB/, stats.stderr);
+    } finally {
+      await docker(d, ["rm", "-f", "limited"]);
+    }
+  });
+
+  test("Docker's refusals: kernel memory, a too small limit, swap below memory, CPUs that do not exist", async () => {
+    const refused = async (flags: string[], message: RegExp) => {
+      const r = await docker(d, ["run", "--rm", ...flags, reg.image, "true"]);
+      assert.notEqual(r.status, 0, flags.join(" "));
+      assert.match(r.stderr, message);
+    };
+    await refused(["--kernel-memory", "10m"], /HostConfig\.KernelMemory is not supported/);
+    await refused(["--memory", "1m"], /Minimum memory limit allowed is 6MB/);
+    await refused(
+      ["--memory", "64m", "--memory-swap", "32m"],
+      /Minimum memoryswap limit should be larger than memory limit/,
+    );
+    await refused(["--cpuset-cpus", "64"], /Requested CPUs are not available - requested 64/);
+    await refused(["--cpus", "1", "--cpu-period", "50000"], /Nano CPUs and CPU Period cannot both be set/);
+    await refused(["--oom-score-adj", "2000"], /range for oom score adj is \[-1000, 1000\]/);
+    const ps = await docker(d, ["ps", "-aq"]);
+    assert.equal(ps.stdout.trim(), "", "nothing was created");
+  });
+});
+
+describe("docker update", () => {
+  test("changes the limits of a running container (its cgroup) and what inspect and stats show", async () => {
+    const r = await docker(d, [
+      "run",
+      "-d",
+      "--name",
+      "upd",
+      "--memory",
+      "64m",
+      "--cpus",
+      "0.5",
+      reg.image,
+      "sleep",
+      "300",
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    try {
+      const u = await docker(d, [
+        "update",
+        "--memory",
+        "128m",
+        "--memory-swap",
+        "256m",
+        "--cpus",
+        "1",
+        "--pids-limit",
+        "20",
+        "upd",
+      ]);
+      assert.equal(u.status, 0, u.stderr);
+      const s = fields(await docker(d, ["exec", "upd", "sh", "-c", READ_LIMITS]));
+      assert.equal(s.memory, "134217728");
+      assert.equal(s.memsw, "268435456");
+      assert.equal(s.quota, "100000");
+      assert.equal(s.pids, "20");
+      const i = await docker(d, [
+        "inspect",
+        "--format",
+        "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}}",
+        "upd",
+      ]);
+      assert.equal(i.stdout.trim(), "134217728 1000000000 20");
+      const stats = await docker(d, ["stats", "--no-stream", "--format", "{{.MemUsage}}", "upd"]);
+      assert.match(stats.stdout, /\/ 128MiB/);
+      const rp = await docker(d, ["update", "--restart", "always", "upd"]);
+      assert.equal(rp.status, 0, rp.stderr);
+      const policy = await docker(d, ["inspect", "--format", "{{.HostConfig.RestartPolicy.Name}}", "upd"]);
+      assert.equal(policy.stdout.trim(), "always");
+      const bad = await docker(d, ["update", "--kernel-memory", "10m", "upd"]);
+      assert.match(bad.stderr, /KernelMemory is not supported/);
+      // The limits survive a restart (they are in the container's config).
+      const restart = await docker(d, ["restart", "-t", "0", "upd"]);
+      assert.equal(restart.status, 0, restart.stderr);
+      assert.equal(fields(await docker(d, ["exec", "upd", "sh", "-c", READ_LIMITS])).pids, "20");
+    } finally {
+      await docker(d, ["rm", "-f", "upd"]);
+    }
+  });
+});
+
+describe("pier run and pier update take the same flags", () => {
+  test("limits inside the container, then updated", async () => {
+    const r = await pier(d, ["run", "--rm", ...LIMIT_FLAGS, reg.image, "sh", "-c", READ_LIMITS]);
+    assert.deepEqual(fields(r), EXPECTED);
+    const id = await pier(d, ["run", "-d", "--name", "pupd", "--memory", "64m", reg.image, "sleep", "300"]);
+    assert.equal(id.status, 0, id.stderr);
+    try {
+      const u = await pier(d, ["update", "--memory", "96m", "--pids-limit", "30", "pupd"]);
+      assert.equal(u.status, 0, u.stderr);
+      const s = fields(await docker(d, ["exec", "pupd", "sh", "-c", READ_LIMITS]));
+      assert.equal(s.memory, String(96 * 1024 * 1024));
+      assert.equal(s.pids, "30");
+      const i = await pier(d, ["inspect", "pupd"]);
+      assert.match(i.stdout, /"pidsLimit": ?30/);
+      const bad = await pier(d, ["run", "--rm", "--memory", "1m", reg.image, "true"]);
+      assert.notEqual(bad.status, 0);
+      assert.match(bad.stderr, /Minimum memory limit allowed is 6MB/);
+    } finally {
+      await docker(d, ["rm", "-f", "pupd"]);
+    }
+  });
+});
+
+describe("the same limits under podman with runc", () => {
+  let pm: PodmanFixture | undefined;
+  const dir = join(work, "podman");
+  before(async () => {
+    mkdirSync(dir);
+    pm = await podmanWithPier(dir);
+  });
+  after(() => pm?.dispose());
+
+  test("give the same cgroup values as pierd", async () => {
+    const flags = LIMIT_FLAGS.filter((f, i, all) => f !== "--ulimit" && all[i - 1] !== "--ulimit");
+    const r = pm!.pm(
+      "--runtime",
+      "runc",
+      "run",
+      "--rm",
+      ...PODMAN_ULIMITS,
+      ...flags,
+      PODMAN_IMAGE,
+      "sh",
+      "-c",
+      READ_LIMITS,
+    );
+    const theirs = fields({ status: r.status, signal: null, stdout: r.stdout, stderr: r.stderr });
+    const ours = fields(await docker(d, ["run", "--rm", ...flags, reg.image, "sh", "-c", READ_LIMITS]));
+    for (const k of Object.keys(EXPECTED).filter((k) => k !== "nofile")) assert.equal(ours[k], theirs[k], k);
+  });
+});
