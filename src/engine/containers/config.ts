@@ -398,8 +398,6 @@ export interface SpecContext {
   sources?: Record<string, string>;
   /** The network namespace and `/etc` files from the network service. */
   network?: NetworkSpec;
-  /** The host file bound to a system container's `/etc/machine-id`. */
-  machineIdFile?: string;
   /**
    * Namespaces joined by path (`/proc/PID/ns/ipc` of the container named by `ipcMode`, say), by
    * kind; a kind whose mode is `host` is dropped from the spec instead.
@@ -490,14 +488,12 @@ export function containerSpec(image: ImageConfig, c: ContainerConfig, ctx: SpecC
   applySecurity(spec, c.security, { host, files: ctx.files ?? {}, hostname: c.hostname !== undefined });
   // After the security modes: the guest's cgroup namespace and writable cgroup mount are its own.
   if (isSystemContainer(image, c)) {
-    if (!ctx.machineIdFile)
-      throw new EngineError("INVALID_ARGUMENT", "a system container needs a machine-id file");
     if (c.security?.cgroupnsMode === "host")
       throw new EngineError(
         "INVALID_ARGUMENT",
         "--cgroupns host: a system container (--systemd) needs a private cgroup namespace",
       );
-    applySystemdMode(spec, ctx.id, ctx.machineIdFile);
+    applySystemdMode(spec, ctx.id);
   }
   if (c.sysctls) {
     const linux = spec.linux ?? {};

@@ -53,7 +53,7 @@ import {
 } from "./monitor.js";
 import { joinContainerNamespaces, namespaceTarget } from "./security.js";
 import { type ContainerRecord, ContainerStore } from "./store.js";
-import { machineIdOf, SYSTEMD_STOP_SIGNAL } from "./systemd-mode.js";
+import { SYSTEMD_STOP_SIGNAL, writeMachineId } from "./systemd-mode.js";
 import { consoleSocketPath, terminalFiles } from "./terminal.js";
 import { type ContainerUpdateInput, planUpdate } from "./update.js";
 
@@ -268,7 +268,6 @@ export class ContainerService extends EventEmitter {
       }
       const files = await readUserFiles(rootfs);
       const network = await this.networks.prepare(this.networkRequest(id, finalName, config));
-      const machineIdFile = join(this.dir(id), "machine-id");
       const joined = this.joinedNamespaces(config);
       const spec = containerSpec(image.config, config, {
         id,
@@ -276,11 +275,10 @@ export class ContainerService extends EventEmitter {
         files,
         sources,
         network,
-        machineIdFile,
         joined,
       });
       mkdirSync(this.dir(id), { recursive: true, mode: 0o700 });
-      if (systemContainer) writeFileSync(machineIdFile, `${machineIdOf(id)}\n`, { mode: 0o444 });
+      if (systemContainer) writeMachineId(rootfs, id);
       writeFileSync(join(this.dir(id), "config.json"), specText(spec));
       writeFileSync(this.logPath(id), "", { mode: 0o640 });
       this.log("container created", { id, name: finalName });

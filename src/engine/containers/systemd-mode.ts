@@ -2,12 +2,15 @@
  * System containers: a container whose process is systemd (or another init) booting a whole
  * distribution, as `podman run --systemd` and systemd-nspawn run them. The guest gets what
  * systemd's container interface asks of a container manager (tmpfs on /run, /run/lock, /tmp and
- * the journal, `container=` and `container_uuid=` in its environment, its own machine id) and a
+ * the journal, `container=` and `container_uuid=` in its environment, its own machine id written
+ * into its own root, where the guest's systemd finds it as on a machine's disk) and a
  * cgroup tree it may write to: its own subtree, mounted afresh inside a private cgroup namespace,
  * never a bind of the host's hierarchy (a guest systemd given the host's `name=systemd` tree
  * removes other containers' empty cgroups when it shuts down).
  */
-import { basename } from "node:path";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname } from "node:path";
+import { resolveInRoot } from "../../layer/index.js";
 import type { Spec } from "../../oci/runtime-spec/config.js";
 import { EngineError } from "../error.js";
 
@@ -65,11 +68,11 @@ const GUEST_TMPFS: readonly { target: string; mode: string }[] = [
 
 /**
  * Turns `spec` into a system container's spec: the guest's tmpfs mounts (where no mount of the
- * user's is), `container=pier` and `container_uuid`, `/etc/machine-id` bound read-only from
- * `machineIdFile` (the engine writes it), a private cgroup namespace, and the cgroup mount
- * writable (inside that namespace it shows the container's own subtree only). Pure.
+ * user's is), `container=pier` and `container_uuid` (the same id as the machine id the engine
+ * writes into the container's root), a private cgroup namespace, and the cgroup mount writable
+ * (inside that namespace it shows the container's own subtree only). Pure.
  */
-export function applySystemdMode(spec: Spec, containerId: string, machineIdFile: string): void {
+export function applySystemdMode(spec: Spec, containerId: string): void {
   const process = spec.process;
   if (!process) throw new EngineError("INVALID_ARGUMENT", "a system container needs a process");
   const env = (process.env ?? []).filter(
@@ -101,12 +104,18 @@ export function applySystemdMode(spec: Spec, containerId: string, machineIdFile:
         source: "tmpfs",
         options: ["nosuid", "nodev", `mode=${t.mode}`],
       });
-  if (!taken.has("/etc/machine-id"))
-    mounts.push({
-      destination: "/etc/machine-id",
-      type: "bind",
-      source: machineIdFile,
-      options: ["bind", "ro"],
-    });
   spec.mounts = mounts;
+}
+
+/**
+ * Writes the machine id of container `containerId` to `/etc/machine-id` in its root (`rootfs`,
+ * its own writable layer, before it first starts; symlinks resolved inside the root). A file
+ * rather than a bind mount: a guest systemd commits a mounted (transient) id to disk at boot,
+ * which a read-only bind would fail, and an image's own id would otherwise be every container's.
+ */
+export function writeMachineId(rootfs: string, containerId: string): void {
+  const path = resolveInRoot(rootfs, "/etc/machine-id", { followFinal: true });
+  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+  rmSync(path, { force: true });
+  writeFileSync(path, `${machineIdOf(containerId)}\n`, { mode: 0o444 });
 }
