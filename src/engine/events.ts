@@ -157,5 +157,9 @@ export function eventLog(svc: ContainerService): EventLog {
   on("pause", "pause");
   on("unpause", "unpause");
   on("removed", "destroy");
+  // `health_status: healthy` (the health monitor's changes of status).
+  svc.on("health_status", (id: string, status: string) =>
+    log.record("container", `health_status: ${status}`, id, attrs(id)),
+  );
   return log;
 }

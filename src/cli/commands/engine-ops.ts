@@ -15,7 +15,7 @@ import { call, callJson, jsonLines } from "./engine-client.js";
 const enc = encodeURIComponent;
 
 /** How a list is printed: docker's table by default, JSON lines, or a template per row. */
-function emit<T>(
+export function emitRows<T>(
   format: string | undefined,
   rows: readonly T[],
   headers: string[],
@@ -104,7 +104,7 @@ async function statsOnce(refs: string[]): Promise<Record<string, string>[]> {
 }
 
 function printStats(format: string | undefined, rows: Record<string, string>[]): void {
-  emit(
+  emitRows(
     format,
     rows,
     ["container id", "name", "cpu %", "mem usage / limit", "mem %", "net i/o", "block i/o", "pids"],
@@ -264,7 +264,7 @@ export function registerEngineOpsCommands(program: Command): void {
         for (const id of new Set(rows.map((r) => r.ID))) commandIo().stdout(`${id}\n`);
         return;
       }
-      emit(f.format, rows, ["repository", "tag", "image id", "created", "size"], (r) => [
+      emitRows(f.format, rows, ["repository", "tag", "image id", "created", "size"], (r) => [
         r.Repository,
         r.Tag,
         r.ID,
@@ -326,7 +326,7 @@ export function registerEngineOpsCommands(program: Command): void {
         for (const v of list) commandIo().stdout(`${v.Name}\n`);
         return;
       }
-      emit(f.format, list, ["driver", "volume name"], (v) => [v.Driver, v.Name]);
+      emitRows(f.format, list, ["driver", "volume name"], (v) => [v.Driver, v.Name]);
     });
   volume
     .command("inspect")
@@ -449,7 +449,7 @@ export function registerEngineOpsCommands(program: Command): void {
           sum(df.Volumes.filter((v) => v.UsageData.RefCount === 0).map((v) => v.UsageData.Size)),
         ),
       ];
-      emit(f.format, rows, ["type", "total", "active", "size", "reclaimable"], (r) => [
+      emitRows(f.format, rows, ["type", "total", "active", "size", "reclaimable"], (r) => [
         r.Type,
         r.TotalCount,
         r.Active,

@@ -3,13 +3,21 @@
  * thin commands over pierd's own API (docs/engine-api.yaml), with docker's flags.
  */
 import type { Command } from "commander";
+import {
+  commandColumn,
+  healthSuffix,
+  humanDuration,
+  statusText,
+} from "../../engine/containers/status-text.js";
 import { formatPorts, type PortMapping, parsePortSpec } from "../../engine/network/ports.js";
 import { collectEnv, collectLabel, parseCount } from "../args.js";
 import { commandIo, requireOwnProcess } from "../io.js";
-import { parseFormat, printJson, renderTable } from "../output.js";
+import { printJson } from "../output.js";
 import { call, callJson, EngineClientError, jsonLines } from "./engine-client.js";
 import { logTimeArg } from "./engine-logs.js";
 import { registerNetworkCommands } from "./engine-network.js";
+import { emitRows } from "./engine-ops.js";
+import { addHealthInitFlags, type HealthInitFlags, healthInitBody } from "./engine-run-health.js";
 import { attachSession, proxySignals, registerTtyCommands } from "./engine-tty.js";
 
 interface Record_ {
@@ -20,11 +28,12 @@ interface Record_ {
   createdAt: string;
   startedAt: string;
   finishedAt: string;
-  config: { image: string; cmd?: string[]; entrypoint?: string[] };
+  config: { image: string; cmd?: string[]; entrypoint?: string[]; labels?: Record<string, string> };
   network?: { ports: PortMapping[] } | null;
+  health?: { Status: string } | null;
 }
 
-interface RunFlags {
+interface RunFlags extends HealthInitFlags {
   rm?: boolean;
   detach?: boolean;
   interactive?: boolean;
@@ -101,17 +110,16 @@ async function printLogs(
   }
 }
 
-function statusColumn(r: Record_): string {
-  if (r.status === "running") return `Up since ${r.startedAt}`;
-  if (r.status === "exited") return `Exited (${r.exitCode}) at ${r.finishedAt}`;
-  return r.status[0]!.toUpperCase() + r.status.slice(1);
+/** A time as docker's CreatedAt prints it: `2024-01-02 15:04:05 +0000 UTC`. Pure. */
+function dockerTime(iso: string): string {
+  return `${new Date(iso).toISOString().slice(0, 19).replace("T", " ")} +0000 UTC`;
 }
 
 /** Registers the container commands on `program`. */
 export function registerEngineCommands(program: Command): void {
   registerTtyCommands(program);
   registerNetworkCommands(program);
-  program
+  const run = program
     .command("run")
     .description("create and start a container from IMAGE (pulled first when missing)")
     .argument("<image>", "image reference")
@@ -145,114 +153,119 @@ export function registerEngineCommands(program: Command): void {
     .option("--log-opt <k=v>", "json-file option: max-size=10m, max-file=3 (repeatable)", collectLabel)
     .option("--stop-timeout <s>", "seconds to wait before SIGKILL on stop", parseCount)
     .option("-v, --volume <src:dst[:ro]>", "bind a host path or named volume (repeatable)", collect)
-    .option("--tmpfs <dst[:opts]>", "mount a tmpfs (repeatable)", collect)
-    .action(async (image: string, command: string[], f: RunFlags) => {
-      if (!f.detach && (f.interactive || f.tty)) requireOwnProcess("run -i/-t");
-      const body: Record<string, unknown> = { image };
-      if (command.length) body.cmd = command;
-      if (f.entrypoint !== undefined) body.entrypoint = f.entrypoint ? [f.entrypoint] : [];
-      if (f.env) body.env = f.env;
-      if (f.workdir) body.workingDir = f.workdir;
-      if (f.user) body.user = f.user;
-      if (f.name) body.name = f.name;
-      if (f.network) body.networkMode = f.network;
-      if (f.publish) body.ports = f.publish.flatMap(parsePortSpec);
-      if (f.publishAll) body.publishAll = true;
-      if (f.expose) body.exposedPorts = f.expose;
-      if (f.addHost) body.extraHosts = f.addHost;
-      if (f.networkAlias) body.networkAliases = f.networkAlias;
-      if (f.ip) body.ipv4Address = f.ip;
-      if (f.dns || f.dnsSearch || f.dnsOption)
-        body.dns = { servers: f.dns, search: f.dnsSearch, options: f.dnsOption };
-      if (f.restart)
-        body.restartPolicy = {
-          name: f.restart.split(":")[0],
-          maximumRetryCount: Number(f.restart.split(":")[1] ?? 0),
-        };
-      if (f.label) body.labels = f.label;
-      if (f.logOpt) body.logOptions = f.logOpt;
-      if (f.stopTimeout !== undefined) body.stopTimeout = f.stopTimeout;
-      if (f.rm && f.detach) body.autoRemove = true;
-      // As docker run -i: stdin ends with this command's (not so with -d).
-      if (f.interactive) body.openStdin = true;
-      if (f.interactive && !f.detach) body.stdinOnce = true;
-      if (f.tty) body.tty = true;
-      if (f.volume?.length || f.tmpfs?.length) {
-        // Loaded only then: the engine's config modules are large.
-        const { parseBind, parseTmpfs } = await import("../../engine/containers/mount-spec.js");
-        body.mounts = [
-          ...(f.volume ?? []).map(parseBind),
-          ...(f.tmpfs ?? []).map((t) => {
-            const colon = t.indexOf(":");
-            return colon < 0 ? parseTmpfs(t, "") : parseTmpfs(t.slice(0, colon), t.slice(colon + 1));
-          }),
-        ];
-      }
-      const rec = await createContainer(body);
-      // With -i or -t, attach before the start (nothing is missed) and exit with its code.
-      const session =
-        !f.detach && (f.interactive || f.tty)
-          ? await attachSession(rec.id, { stdin: f.interactive === true, tty: f.tty === true })
-          : undefined;
-      try {
-        await callJson("POST", `/v1/containers/${rec.id}/start`);
-      } catch (err) {
-        session?.abort();
-        if (f.rm) await call("DELETE", `/v1/containers/${rec.id}?force=1`).catch(() => {});
-        throw err;
-      }
-      if (f.detach) {
-        commandIo().stdout(`${rec.id}\n`);
-        return;
-      }
-      // Without a terminal, ctrl-c and friends go to the container (docker's --sig-proxy).
-      if (!f.tty) proxySignals(rec.id);
-      if (session) {
-        session.followWindow();
-        const code = await session.finish();
-        if (f.rm) await (await call("DELETE", `/v1/containers/${rec.id}?force=1`)).resume();
-        // Its own process (-i/-t): stdin may never end on its own.
-        process.exit(code);
-      }
-      await printLogs(rec.id, true);
-      const r = await callJson<{ exitCode: number }>(
-        "POST",
-        `/v1/containers/${rec.id}/wait?condition=not-running`,
-      );
+    .option("--tmpfs <dst[:opts]>", "mount a tmpfs (repeatable)", collect);
+  addHealthInitFlags(run).action(async (image: string, command: string[], f: RunFlags) => {
+    if (!f.detach && (f.interactive || f.tty)) requireOwnProcess("run -i/-t");
+    const body: Record<string, unknown> = { image, ...healthInitBody(f) };
+    if (command.length) body.cmd = command;
+    if (f.entrypoint !== undefined) body.entrypoint = f.entrypoint ? [f.entrypoint] : [];
+    if (f.env) body.env = f.env;
+    if (f.workdir) body.workingDir = f.workdir;
+    if (f.user) body.user = f.user;
+    if (f.name) body.name = f.name;
+    if (f.network) body.networkMode = f.network;
+    if (f.publish) body.ports = f.publish.flatMap(parsePortSpec);
+    if (f.publishAll) body.publishAll = true;
+    if (f.expose) body.exposedPorts = f.expose;
+    if (f.addHost) body.extraHosts = f.addHost;
+    if (f.networkAlias) body.networkAliases = f.networkAlias;
+    if (f.ip) body.ipv4Address = f.ip;
+    if (f.dns || f.dnsSearch || f.dnsOption)
+      body.dns = { servers: f.dns, search: f.dnsSearch, options: f.dnsOption };
+    if (f.restart)
+      body.restartPolicy = {
+        name: f.restart.split(":")[0],
+        maximumRetryCount: Number(f.restart.split(":")[1] ?? 0),
+      };
+    if (f.label) body.labels = f.label;
+    if (f.logOpt) body.logOptions = f.logOpt;
+    if (f.stopTimeout !== undefined) body.stopTimeout = f.stopTimeout;
+    if (f.rm && f.detach) body.autoRemove = true;
+    // As docker run -i: stdin ends with this command's (not so with -d).
+    if (f.interactive) body.openStdin = true;
+    if (f.interactive && !f.detach) body.stdinOnce = true;
+    if (f.tty) body.tty = true;
+    if (f.volume?.length || f.tmpfs?.length) {
+      // Loaded only then: the engine's config modules are large.
+      const { parseBind, parseTmpfs } = await import("../../engine/containers/mount-spec.js");
+      body.mounts = [
+        ...(f.volume ?? []).map(parseBind),
+        ...(f.tmpfs ?? []).map((t) => {
+          const colon = t.indexOf(":");
+          return colon < 0 ? parseTmpfs(t, "") : parseTmpfs(t.slice(0, colon), t.slice(colon + 1));
+        }),
+      ];
+    }
+    const rec = await createContainer(body);
+    // With -i or -t, attach before the start (nothing is missed) and exit with its code.
+    const session =
+      !f.detach && (f.interactive || f.tty)
+        ? await attachSession(rec.id, { stdin: f.interactive === true, tty: f.tty === true })
+        : undefined;
+    try {
+      await callJson("POST", `/v1/containers/${rec.id}/start`);
+    } catch (err) {
+      session?.abort();
+      if (f.rm) await call("DELETE", `/v1/containers/${rec.id}?force=1`).catch(() => {});
+      throw err;
+    }
+    if (f.detach) {
+      commandIo().stdout(`${rec.id}\n`);
+      return;
+    }
+    // Without a terminal, ctrl-c and friends go to the container (docker's --sig-proxy).
+    if (!f.tty) proxySignals(rec.id);
+    if (session) {
+      session.followWindow();
+      const code = await session.finish();
       if (f.rm) await (await call("DELETE", `/v1/containers/${rec.id}?force=1`)).resume();
-      commandIo().exitCode = r.exitCode;
-    });
+      // Its own process (-i/-t): stdin may never end on its own.
+      process.exit(code);
+    }
+    await printLogs(rec.id, true);
+    const r = await callJson<{ exitCode: number }>(
+      "POST",
+      `/v1/containers/${rec.id}/wait?condition=not-running`,
+    );
+    if (f.rm) await (await call("DELETE", `/v1/containers/${rec.id}?force=1`)).resume();
+    commandIo().exitCode = r.exitCode;
+  });
 
   program
     .command("ps")
     .description("list containers")
     .option("-a, --all", "show all containers (default: running ones)")
     .option("-q, --quiet", "only print ids")
-    .option("--format <format>", "table or json")
-    .action(async (f: { all?: boolean; quiet?: boolean; format?: string }) => {
-      const format = parseFormat(f.format);
+    .option("--no-trunc", "do not cut ids and commands")
+    .option("--format <format>", "table, json or a Go template ({{.Names}} {{.Status}})")
+    .action(async (f: { all?: boolean; quiet?: boolean; trunc?: boolean; format?: string }) => {
       const list = await callJson<Record_[]>("GET", `/v1/containers?all=${f.all ? 1 : 0}`);
+      const full = f.trunc === false;
       if (f.quiet) {
-        for (const r of list) commandIo().stdout(`${r.id.slice(0, 12)}\n`);
+        for (const r of list) commandIo().stdout(`${full ? r.id : r.id.slice(0, 12)}\n`);
         return;
       }
-      if (format === "json") {
-        printJson(list);
-        return;
-      }
-      commandIo().stdout(
-        renderTable(
-          ["container id", "image", "command", "created", "status", "ports", "names"],
-          list.map((r) => [
-            r.id.slice(0, 12),
-            r.config.image,
-            JSON.stringify([...(r.config.entrypoint ?? []), ...(r.config.cmd ?? [])].join(" ")),
-            r.createdAt,
-            statusColumn(r),
-            formatPorts(r.network?.ports ?? []),
-            r.name,
-          ]),
-        ),
+      const now = Date.now();
+      // docker ps's fields, so that its templates and `--format json` read the same here.
+      const rows = list.map((r) => ({
+        Command: commandColumn([...(r.config.entrypoint ?? []), ...(r.config.cmd ?? [])].join(" "), full),
+        CreatedAt: dockerTime(r.createdAt),
+        ID: full ? r.id : r.id.slice(0, 12),
+        Image: r.config.image,
+        Labels: Object.entries(r.config.labels ?? {})
+          .map(([k, v]) => `${k}=${v}`)
+          .join(","),
+        Names: r.name,
+        Ports: formatPorts(r.network?.ports ?? []),
+        RunningFor: `${humanDuration(now - Date.parse(r.createdAt))} ago`,
+        State: r.status,
+        Status: statusText(r, now, healthSuffix(r.health)),
+      }));
+      emitRows(
+        f.format,
+        rows,
+        ["container id", "image", "command", "created", "status", "ports", "names"],
+        (r) => [r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names],
       );
     });
 

@@ -10,6 +10,7 @@ import { resizeContainer } from "../containers/terminal.js";
 import type { Engine } from "../engine.js";
 import { EngineError } from "../error.js";
 import { attachInput, attachOutput, streamLogs } from "./attach.js";
+import { healthMatches, withHealthInspect, withHealthSummary } from "./docker-health.js";
 import { withNetworkInspect, withNetworkSummary } from "./docker-networks.js";
 import { withLogConfig } from "./docker-tty.js";
 import { createInputFromDocker, dockerInspect, dockerSummary, parseFilters } from "./docker-types.js";
@@ -100,15 +101,21 @@ async function withImageId(engine: Engine, rec: ContainerRecord): Promise<Contai
 
 async function containerList({ engine, res, query }: Call) {
   const svc = engine.containers;
-  const filters = parseFilters(query.get("filters"));
+  const { health: healthFilter, ...filters } = parseFilters(query.get("filters"));
   // As Docker, a status filter looks at stopped containers too.
   const all = flag(query, "all") || (filters.status?.length ?? 0) > 0;
   const summary = async (c: ContainerRecord) =>
     pausedSummary(
-      withNetworkSummary(dockerSummary(await withImageId(engine, c)), engine, c),
+      withHealthSummary(
+        withNetworkSummary(dockerSummary(await withImageId(engine, c)), engine, c),
+        engine.health.state(c.id),
+      ),
       svc.isPaused(c.id),
     );
-  const listed = svc.list().filter((c) => all || c.status === "running");
+  const listed = svc
+    .list()
+    .filter((c) => all || c.status === "running")
+    .filter((c) => !healthFilter?.length || healthMatches(engine.health.state(c.id), healthFilter));
   const rows = (await Promise.all(listed.map(summary))).filter((s) => containerMatches(s, filters));
   const limit = intParam(query, "limit");
   sendJson(res, 200, limit && limit > 0 ? rows.slice(0, limit) : rows);
@@ -122,7 +129,11 @@ async function containerInspect({ engine, res, params }: Call) {
     svc.logPath(rec.id),
     engine.snapshots.rootfs(rec.id),
   );
-  const info = withNetworkInspect(withLogConfig(doc, rec.config), engine, rec);
+  const info = withHealthInspect(
+    withNetworkInspect(withLogConfig(doc, rec.config), engine, rec),
+    rec.config,
+    engine.health.state(rec.id),
+  );
   sendJson(res, 200, pausedInspect(info, svc.isPaused(rec.id)));
 }
 

@@ -6,12 +6,15 @@ import { runtimeConfigFromImage, type UserFiles } from "../../image/bundle-confi
 import type { Spec } from "../../oci/runtime-spec/config.js";
 import { defaultRuntimeSpec } from "../../oci/runtime-spec/default-spec.js";
 import type { ImageConfig } from "../../oci/types.js";
+import { parseSignal } from "../../runtime/lifecycle/signals.js";
 import { planSysctls } from "../../runtime/plan/sysctl.js";
 import { EngineError } from "../error.js";
 import { checkLogConfig } from "../log-options.js";
 import { checkDns, type DnsOverrides, parseExtraHost } from "../network/hosts.js";
 import { checkPortMappings, type PortMapping } from "../network/ports.js";
 import { applyNetworkSpec, type NetworkSpec } from "../network/spec.js";
+import { type HealthcheckConfig, parseHealthcheck } from "./health-config.js";
+import { withInit } from "./init.js";
 
 /** Docker's restart policies. */
 export interface RestartPolicy {
@@ -54,6 +57,7 @@ export interface ContainerConfig {
   extraHosts?: string[];
   /** `--dns`, `--dns-search`, `--dns-option`: each replaces the host's resolv.conf lines of its kind. */
   dns?: DnsOverrides;
+  /** The signal `stop` sends first (a name or number; the image's `StopSignal`, else SIGTERM). */
   stopSignal?: string;
   /** Seconds between the stop signal and SIGKILL (default 10). */
   stopTimeout?: number;
@@ -63,6 +67,10 @@ export interface ContainerConfig {
   logOptions?: Record<string, string>;
   /** `--sysctl` (`HostConfig.Sysctls`): only keys of the container's own namespaces, as runc's. */
   sysctls?: Record<string, string>;
+  /** `--init`: pier's tiny init runs as PID 1, reaping zombies and forwarding signals. */
+  init?: boolean;
+  /** The healthcheck (the image's merged in at create; `["NONE"]` disables it). */
+  healthcheck?: HealthcheckConfig;
 }
 
 /**
@@ -244,7 +252,10 @@ export function parseContainerConfig(body: unknown): ContainerConfig {
     }
     if (Object.keys(checkDns(dns)).length) c.dns = dns;
   }
-  for (const k of ["tty", "openStdin", "stdinOnce", "autoRemove", "publishAll"] as const) {
+  if (c.stopSignal !== undefined) checkStopSignal(c.stopSignal);
+  const healthcheck = parseHealthcheck(b.healthcheck);
+  if (healthcheck) c.healthcheck = healthcheck;
+  for (const k of ["tty", "openStdin", "stdinOnce", "autoRemove", "publishAll", "init"] as const) {
     if (b[k] === undefined || b[k] === null) continue;
     if (typeof b[k] !== "boolean") throw new EngineError("INVALID_ARGUMENT", `${k} must be a boolean`);
     c[k] = b[k] as boolean;
@@ -322,6 +333,8 @@ export interface SpecContext {
   sources?: Record<string, string>;
   /** The network namespace and `/etc` files from the network service. */
   network?: NetworkSpec;
+  /** Host path of the init binary (with `init`). */
+  initBinary?: string;
 }
 
 /** The runtime-spec mount entries of a container's mount requests. Pure. */
@@ -391,5 +404,18 @@ export function containerSpec(image: ImageConfig, c: ContainerConfig, ctx: SpecC
       throw new EngineError("INVALID_ARGUMENT", (err as Error).message, { cause: err });
     }
   }
+  if (c.init) {
+    if (!ctx.initBinary) throw new EngineError("INVALID_ARGUMENT", "--init: no init binary");
+    return withInit(spec, ctx.initBinary);
+  }
   return spec;
+}
+
+/** Refuses a stop signal the runtime cannot send, as Docker does at create. Pure. */
+export function checkStopSignal(sig: string): void {
+  try {
+    parseSignal(sig);
+  } catch {
+    throw new EngineError("INVALID_ARGUMENT", `Invalid signal: ${sig}`);
+  }
 }

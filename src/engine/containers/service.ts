@@ -38,6 +38,8 @@ import {
   containerSpec,
   parseContainerConfig,
 } from "./config.js";
+import { imageHealthcheck, mergeHealthcheck } from "./health-config.js";
+import { dockerInitBinary } from "./init.js";
 import {
   discardSpareMonitor,
   type MonitorLauncher,
@@ -189,6 +191,12 @@ export class ContainerService extends EventEmitter {
           target,
         })),
       ];
+    // As Docker, the container keeps the image's stop signal and healthcheck merged into its own.
+    const imageStopSignal = image.config.config?.StopSignal;
+    if (config.stopSignal === undefined && imageStopSignal) config.stopSignal = imageStopSignal;
+    const healthcheck = mergeHealthcheck(imageHealthcheck(image.config), config.healthcheck);
+    if (healthcheck) config.healthcheck = healthcheck;
+    const initBinary = config.init ? dockerInitBinary() : undefined;
     const id = randomBytes(32).toString("hex");
     const finalName = name ? checkName(name) : `pier_${id.slice(0, 12)}`;
     const sources: Record<string, string> = {};
@@ -217,7 +225,14 @@ export class ContainerService extends EventEmitter {
       }
       const files = await readUserFiles(rootfs);
       const network = await this.networks.prepare(this.networkRequest(id, finalName, config));
-      const spec = containerSpec(image.config, config, { id, rootfs, files, sources, network });
+      const spec = containerSpec(image.config, config, {
+        id,
+        rootfs,
+        files,
+        sources,
+        network,
+        ...(initBinary ? { initBinary } : {}),
+      });
       mkdirSync(this.dir(id), { recursive: true, mode: 0o700 });
       writeFileSync(join(this.dir(id), "config.json"), JSON.stringify(spec));
       writeFileSync(this.logPath(id), "", { mode: 0o640 });
@@ -729,6 +744,8 @@ export class ContainerService extends EventEmitter {
       consoleSocket?: string;
       /** The runtime's JSON log (its error, when the process could not be started). */
       logFile?: string;
+      /** Where the runtime writes the process's host pid. */
+      pidFile?: string;
     } = {},
   ): string[] {
     const rec = this.find(ref);
@@ -745,6 +762,7 @@ export class ContainerService extends EventEmitter {
     if (opts.user) args.push("--user", opts.user);
     if (opts.workingDir) args.push("--cwd", opts.workingDir);
     if (opts.consoleSocket) args.push("--tty", "--console-socket", opts.consoleSocket);
+    if (opts.pidFile) args.push("--pid-file", opts.pidFile);
     return [...args, rec.id, ...cmd];
   }
 
