@@ -4,6 +4,7 @@
  * `--format json|table|'{{go template}}'` where docker has `--format`.
  */
 import type { Command } from "commander";
+import { dockerTime, humanDuration } from "../../engine/containers/status-text.js";
 import type { ImageDeletion, SystemPruneReport } from "../../engine/reports.js";
 import { cpuPercent, type DockerCpuStats } from "../../engine/stats-document.js";
 import { collect, collectLabel } from "../args.js";
@@ -19,7 +20,7 @@ export function emitRows<T>(
   format: string | undefined,
   rows: readonly T[],
   headers: string[],
-  cells: (r: T) => string[],
+  cells: (r: T, index: number) => string[],
 ): void {
   if (format === undefined || format === "" || format === "table") {
     commandIo().stdout(renderTable(headers, rows.map(cells)));
@@ -252,13 +253,20 @@ export function registerEngineOpsCommands(program: Command): void {
     .option("-q, --quiet", "only print image ids")
     .option("--format <format>", "table, json or a Go template ({{.Repository}}:{{.Tag}})")
     .action(async (f: { quiet?: boolean; format?: string }) => {
+      const now = Date.now();
+      // docker images's fields, so that its templates and `--format json` read the same here.
       const rows = (await callJson<ImageRow[]>("GET", "/v1/images")).map((r) => ({
-        Repository: r.repository,
-        Tag: r.tag,
+        Containers: "N/A",
+        CreatedAt: dockerTime(r.created ?? ""),
+        CreatedSince: r.created ? `${humanDuration(now - Date.parse(r.created))} ago` : "N/A",
+        Digest: r.digest || "<none>",
         ID: shortDigest(r.id),
-        Digest: r.digest,
-        CreatedAt: r.created ?? "",
+        Repository: r.repository,
+        SharedSize: "N/A",
         Size: humanSize(r.size),
+        Tag: r.tag,
+        UniqueSize: "N/A",
+        VirtualSize: humanSize(r.size),
       }));
       if (f.quiet) {
         for (const id of new Set(rows.map((r) => r.ID))) commandIo().stdout(`${id}\n`);
@@ -268,7 +276,7 @@ export function registerEngineOpsCommands(program: Command): void {
         r.Repository,
         r.Tag,
         r.ID,
-        r.CreatedAt,
+        r.CreatedSince,
         r.Size,
       ]);
     });

@@ -5,6 +5,7 @@
 import type { Command } from "commander";
 import {
   commandColumn,
+  dockerTime,
   healthSuffix,
   humanDuration,
   statusText,
@@ -110,9 +111,11 @@ async function printLogs(
   }
 }
 
-/** A time as docker's CreatedAt prints it: `2024-01-02 15:04:05 +0000 UTC`. Pure. */
-function dockerTime(iso: string): string {
-  return `${new Date(iso).toISOString().slice(0, 19).replace("T", " ")} +0000 UTC`;
+/** docker run's exit code for a start that failed with `message` (its own rule), if it has one. Pure. */
+function startFailureCode(message: string): number | undefined {
+  if (/executable file not found|no such file or directory/.test(message)) return 127;
+  if (/permission denied|cannot execute binary file/.test(message)) return 126;
+  return undefined;
 }
 
 /** Registers the container commands on `program`. */
@@ -206,8 +209,13 @@ export function registerEngineCommands(program: Command): void {
       await callJson("POST", `/v1/containers/${rec.id}/start`);
     } catch (err) {
       session?.abort();
-      if (f.rm) await call("DELETE", `/v1/containers/${rec.id}?force=1`).catch(() => {});
-      throw err;
+      if (f.rm) await call("DELETE", `/v1/containers/${rec.id}?force=1&v=1`).catch(() => {});
+      // As docker run: a command not found exits 127, one that cannot be executed 126.
+      const code = startFailureCode((err as Error).message);
+      if (code === undefined) throw err;
+      commandIo().stderr(`pier: ${(err as Error).message}\n`);
+      commandIo().exitCode = code;
+      return;
     }
     if (f.detach) {
       commandIo().stdout(`${rec.id}\n`);
@@ -218,7 +226,7 @@ export function registerEngineCommands(program: Command): void {
     if (session) {
       session.followWindow();
       const code = await session.finish();
-      if (f.rm) await (await call("DELETE", `/v1/containers/${rec.id}?force=1`)).resume();
+      if (f.rm) await (await call("DELETE", `/v1/containers/${rec.id}?force=1&v=1`)).resume();
       // Its own process (-i/-t): stdin may never end on its own.
       process.exit(code);
     }
@@ -227,7 +235,7 @@ export function registerEngineCommands(program: Command): void {
       "POST",
       `/v1/containers/${rec.id}/wait?condition=not-running`,
     );
-    if (f.rm) await (await call("DELETE", `/v1/containers/${rec.id}?force=1`)).resume();
+    if (f.rm) await (await call("DELETE", `/v1/containers/${rec.id}?force=1&v=1`)).resume();
     commandIo().exitCode = r.exitCode;
   });
 
@@ -322,9 +330,11 @@ export function registerEngineCommands(program: Command): void {
     .description("remove containers")
     .argument("<containers...>", "ids, names or id prefixes")
     .option("-f, --force", "kill a running container first")
-    .action(async (refs: string[], f: { force?: boolean }) => {
+    .option("-v, --volumes", "remove its anonymous volumes too")
+    .action(async (refs: string[], f: { force?: boolean; volumes?: boolean }) => {
       for (const ref of refs) {
-        await (await call("DELETE", `/v1/containers/${enc(ref)}?force=${f.force ? 1 : 0}`)).resume();
+        const q = `force=${f.force ? 1 : 0}&v=${f.volumes ? 1 : 0}`;
+        await (await call("DELETE", `/v1/containers/${enc(ref)}?${q}`)).resume();
         commandIo().stdout(`${ref}\n`);
       }
     });

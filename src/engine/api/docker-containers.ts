@@ -13,7 +13,13 @@ import { attachInput, attachOutput, streamLogs } from "./attach.js";
 import { healthMatches, withHealthInspect, withHealthSummary } from "./docker-health.js";
 import { withNetworkInspect, withNetworkSummary } from "./docker-networks.js";
 import { withLogConfig } from "./docker-tty.js";
-import { createInputFromDocker, dockerInspect, dockerSummary, parseFilters } from "./docker-types.js";
+import {
+  createInputFromDocker,
+  dockerInspect,
+  dockerSummary,
+  parseFilters,
+  withVolumePaths,
+} from "./docker-types.js";
 import { clientGone, flag, intParam, readJson, sendJson, statusFor, timeParam } from "./http.js";
 import type { Call, Route, UpgradeCall, UpgradeRoute } from "./router.js";
 import { containerKill, containerPause, containerStats, containerUnpause } from "./shared-handlers.js";
@@ -104,10 +110,14 @@ async function containerList({ engine, res, query }: Call) {
   const { health: healthFilter, ...filters } = parseFilters(query.get("filters"));
   // As Docker, a status filter looks at stopped containers too.
   const all = flag(query, "all") || (filters.status?.length ?? 0) > 0;
+  const volumePath = (name: string) => svc.volumes.dataPath(name);
   const summary = async (c: ContainerRecord) =>
     pausedSummary(
       withHealthSummary(
-        withNetworkSummary(dockerSummary(await withImageId(engine, c)), engine, c),
+        withVolumePaths(
+          withNetworkSummary(dockerSummary(await withImageId(engine, c)), engine, c),
+          volumePath,
+        ),
         engine.health.state(c.id),
       ),
       svc.isPaused(c.id),
@@ -130,7 +140,9 @@ async function containerInspect({ engine, res, params }: Call) {
     engine.snapshots.rootfs(rec.id),
   );
   const info = withHealthInspect(
-    withNetworkInspect(withLogConfig(doc, rec.config), engine, rec),
+    withVolumePaths(withNetworkInspect(withLogConfig(doc, rec.config), engine, rec), (name) =>
+      svc.volumes.dataPath(name),
+    ),
     rec.config,
     engine.health.state(rec.id),
   );

@@ -128,7 +128,10 @@ function command(r: ContainerRecord): string {
   return [...(r.config.entrypoint ?? []), ...(r.config.cmd ?? [])].join(" ");
 }
 
-/** A container's `Mounts` as Docker shows them (volume sources are names, not paths). Pure. */
+/**
+ * A container's `Mounts` as Docker shows them; a volume's `Source` is its name here, its host
+ * path once {@link withVolumePaths} resolved it. Pure.
+ */
 export function dockerMounts(c: ContainerConfig): Record<string, unknown>[] {
   return (c.mounts ?? []).map((m) => ({
     Type: m.type,
@@ -139,6 +142,19 @@ export function dockerMounts(c: ContainerConfig): Record<string, unknown>[] {
     RW: m.readOnly !== true,
     Propagation: m.type === "bind" ? "rprivate" : "",
   }));
+}
+
+/** A summary or inspect document whose volume mounts show their host path as `Source`, as Docker's. Pure. */
+export function withVolumePaths(
+  doc: Record<string, unknown>,
+  dataPath: (name: string) => string,
+): Record<string, unknown> {
+  const mounts = doc.Mounts as Record<string, unknown>[] | undefined;
+  if (!mounts) return doc;
+  return {
+    ...doc,
+    Mounts: mounts.map((m) => (m.Type === "volume" ? { ...m, Source: dataPath(String(m.Name)) } : m)),
+  };
 }
 
 /** Docker's `filters` query: `{"k":["v"]}` or the old `{"k":{"v":true}}`. Pure. */

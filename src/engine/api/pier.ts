@@ -52,7 +52,7 @@ function containerInspect({ engine, res, params }: Call) {
 
 async function containerRemove({ engine, res, params, query }: Call) {
   const svc = engine.containers;
-  await svc.remove(params[0]!, flag(query, "force"));
+  await svc.remove(params[0]!, flag(query, "force"), flag(query, "v"));
   res.writeHead(204).end();
 }
 

@@ -84,6 +84,8 @@ export interface MountRequest {
   readOnly?: boolean;
   /** Extra tmpfs options (`size=64m`, `mode=1777`). */
   options?: string[];
+  /** A bind whose missing host directory is made at create (`-v`, `Binds`), as Docker does. */
+  createSource?: boolean;
 }
 
 const VOLUME_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
@@ -122,6 +124,7 @@ export function checkMount(v: unknown): MountRequest {
     );
   const out: MountRequest = { type, source: type === "tmpfs" ? "" : src, target };
   if (m.readOnly === true) out.readOnly = true;
+  if (m.createSource === true && type === "bind") out.createSource = true;
   const opts = strings(m.options, "mount options");
   if (opts?.length) {
     if (

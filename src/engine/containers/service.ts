@@ -10,12 +10,13 @@
  */
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readUserFiles } from "../../image/rootfs-files.js";
 import { resolveInRoot } from "../../layer/index.js";
+import type { Spec } from "../../oci/runtime-spec/config.js";
 import { runtimeFrontEnd } from "../../runtime/helper.js";
 import { type RuntimeContext, runtimeContext } from "../../runtime/lifecycle/context.js";
 import { createContainer } from "../../runtime/lifecycle/create.js";
@@ -47,6 +48,7 @@ import {
   processAlive,
   readExitFile,
 } from "./monitor.js";
+import { commandProblem, ensureWorkingDir } from "./process-check.js";
 import { type ContainerRecord, ContainerStore } from "./store.js";
 import { consoleSocketPath, terminalFiles } from "./terminal.js";
 
@@ -202,7 +204,8 @@ export class ContainerService extends EventEmitter {
     const sources: Record<string, string> = {};
     for (const m of config.mounts ?? []) {
       if (m.type !== "bind") continue;
-      if (!existsSync(m.source))
+      if (!existsSync(m.source) && m.createSource) mkdirSync(m.source, { recursive: true, mode: 0o755 });
+      else if (!existsSync(m.source))
         throw new EngineError(
           "INVALID_ARGUMENT",
           `invalid mount config: bind source path does not exist: ${m.source}`,
@@ -233,6 +236,8 @@ export class ContainerService extends EventEmitter {
         network,
         ...(initBinary ? { initBinary } : {}),
       });
+      // As Docker: `-w` to a missing directory makes it.
+      if (spec.process?.cwd) ensureWorkingDir(rootfs, spec.process.cwd);
       mkdirSync(this.dir(id), { recursive: true, mode: 0o700 });
       writeFileSync(join(this.dir(id), "config.json"), JSON.stringify(spec));
       writeFileSync(this.logPath(id), "", { mode: 0o640 });
@@ -263,7 +268,7 @@ export class ContainerService extends EventEmitter {
       return await this.launch(rec);
     } catch (err) {
       // As Docker: a --rm container that cannot start is removed (its client waits for that).
-      if (rec.config.autoRemove) await this.remove(rec.id, true).catch(() => {});
+      if (rec.config.autoRemove) await this.remove(rec.id, true, true).catch(() => {});
       throw err;
     }
   }
@@ -285,6 +290,18 @@ export class ContainerService extends EventEmitter {
       });
       await this.snapshots.remove(id);
       await this.snapshots.prepare(id, this.images.layers(image));
+    }
+    // A command that is not there (127) or cannot run (126) fails the start with Docker's message.
+    const spec = JSON.parse(readFileSync(join(this.dir(id), "config.json"), "utf8")) as Spec;
+    const problem = commandProblem(this.snapshots.rootfs(id), spec);
+    if (problem) {
+      this.store.update(id, {
+        status: "exited",
+        exitCode: problem.exitCode,
+        error: problem.message,
+        finishedAt: now(),
+      });
+      throw new EngineError("CREATE_FAILED", problem.message);
     }
     await deleteContainer(this.runtime, id, true).catch(() => {});
     // The plugins run while the runtime creates the container; its process starts after both.
@@ -411,7 +428,8 @@ export class ContainerService extends EventEmitter {
     this.log("container exited", { id, exitCode: code });
     this.emit("exit", id, code);
     if (rec.config.autoRemove) {
-      await this.remove(id, true).catch((e: Error) => this.log(`auto-remove ${id}: ${e.message}`));
+      // As Docker's AutoRemove: its anonymous volumes go with it.
+      await this.remove(id, true, true).catch((e: Error) => this.log(`auto-remove ${id}: ${e.message}`));
       return;
     }
     const policy = rec.config.restartPolicy;

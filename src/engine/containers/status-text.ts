@@ -53,3 +53,9 @@ export function healthSuffix(h: { Status: string } | null | undefined): string {
   if (!h) return "";
   return h.Status === "starting" ? " (health: starting)" : ` (${h.Status})`;
 }
+
+/** A time as docker's templates print `CreatedAt`: `2024-01-02 15:04:05 +0000 UTC`. */
+export function dockerTime(iso: string): string {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? "" : `${new Date(t).toISOString().slice(0, 19).replace("T", " ")} +0000 UTC`;
+}
