@@ -133,6 +133,8 @@ export class HealthMonitor {
   }
 
   private async probe(id: string, check: EffectiveHealthcheck, run: Running): Promise<void> {
+    // A frozen container cannot run a probe (its exec would wait until thawed): none is counted.
+    if (this.svc.isPaused(id)) return;
     const start = new Date();
     let entry: HealthLogEntry;
     try {
