@@ -12,6 +12,13 @@ if ! $cc $flags -static -o "$tmp" "$here/pier-init.c" 2>/dev/null; then
   $cc $flags -o "$tmp" "$here/pier-init.c"
 fi
 mv -f "$tmp" "$here/build/pier-init"
+# The init of `run --init` (see docker-init.c), bind-mounted into containers: static, so that it
+# runs in any rootfs (a dynamic build only runs where the image has a compatible libc).
+tmp="$here/build/docker-init.tmp.$$"
+if ! $cc $flags -static -o "$tmp" "$here/docker-init.c" 2>/dev/null; then
+  $cc $flags -o "$tmp" "$here/docker-init.c"
+fi
+mv -f "$tmp" "$here/build/docker-init"
 $cc $flags -o "$here/build/pier-monitor.tmp.$$" "$here/pier-monitor.c" && mv -f "$here/build/pier-monitor.tmp.$$" "$here/build/pier-monitor"
 # The process that holds a CRI pod sandbox's namespaces: the one file of pierd's sandbox image, so
 # static (no C library inside that image).

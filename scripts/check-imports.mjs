@@ -41,6 +41,7 @@ const ENGINE_MODELS = new Set([
   "engine/network/view.ts",
   "engine/network/ports.ts",
   "engine/containers/mount-spec.ts",
+  "engine/containers/status-text.ts",
   "engine/network/error.ts",
   "engine/error.ts",
 ]);

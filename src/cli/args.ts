@@ -51,3 +51,22 @@ export function parseCount(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`must be a non-negative integer, not "${value}"`);
   return Number(value);
 }
+
+const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 };
+
+/** Milliseconds of a Go duration (`30s`, `1m30s`, `200ms`), or `undefined` when it is not one. Pure. */
+export function goDurationMs(text: string): number | undefined {
+  const t = text.trim();
+  if (t === "0") return 0;
+  if (!/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(t)) return undefined;
+  let ms = 0;
+  for (const m of t.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) ms += Number(m[1]) * UNIT_MS[m[2]!]!;
+  return ms;
+}
+
+/** Parses a Go duration flag (`--health-interval 30s`) into milliseconds. */
+export function parseDuration(value: string): number {
+  const ms = goDurationMs(value);
+  if (ms === undefined) throw new InvalidArgumentError(`not a duration (30s, 1m30s, 200ms): "${value}"`);
+  return ms;
+}

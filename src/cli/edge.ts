@@ -39,7 +39,8 @@ export function describeError(err: unknown, debug = false): string {
     if (debug && err.stack) text += `\n${err.stack}`;
     let cause = err.cause;
     while (cause instanceof Error) {
-      text += `\n  caused by: ${cause.message}`;
+      // A cause the message already quotes (`GET …: connect ECONNREFUSED …`) adds only noise.
+      if (!text.includes(cause.message)) text += `\n  caused by: ${cause.message}`;
       cause = cause.cause;
     }
     return text;

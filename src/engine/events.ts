@@ -162,5 +162,9 @@ export function eventLog(svc: ContainerService): EventLog {
   on("unpause", "unpause");
   on("update", "update");
   on("removed", "destroy");
+  // `health_status: healthy` (the health monitor's changes of status).
+  svc.on("health_status", (id: string, status: string) =>
+    log.record("container", `health_status: ${status}`, id, attrs(id)),
+  );
   return log;
 }

@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync, rmSync } from "node:fs";
 import { constants } from "node:os";
 import { join } from "node:path";
-import type { Duplex } from "node:stream";
+import { Duplex } from "node:stream";
 import { resolveUser } from "../image/bundle-config-user.js";
 import { readUserFiles } from "../image/rootfs-files.js";
 import { execMonitorCommand, resizeLine, sendResize } from "./containers/monitor.js";
@@ -45,6 +45,20 @@ function runtimeFailed(path: string): boolean {
 export function execTerminal(execRoot: string, id: string): { consoleSocket: string; controlFifo: string } {
   const base = join(execRoot, "a", `x${id.slice(0, 15)}`);
   return { consoleSocket: `${base}.con`, controlFifo: `${base}.ctl` };
+}
+
+/** Where the runtime writes the host pid of exec instance `id`'s process. Pure. */
+function execPidFile(execRoot: string, id: string): string {
+  return join(execRoot, "a", `x${id.slice(0, 15)}.pid`);
+}
+
+/** The pid in `path`, or 0. */
+function readPid(path: string): number {
+  try {
+    return Number(readFileSync(path, "utf8").trim()) || 0;
+  } catch {
+    return 0;
+  }
 }
 
 /** What an exec instance runs: the input of {@link ExecService.create}, from either API. */
@@ -150,6 +164,53 @@ export class ExecService {
     });
   }
 
+  /**
+   * Runs `cmd` in running container `ref` as an exec instance of its own (with the exec_create,
+   * exec_start and exec_die events Docker's health probes make) and resolves with its exit code
+   * and output (stdout and stderr as they came, the first `maxOutput` bytes). After `timeoutMs`
+   * its process is killed and it resolves with `timedOut` (no exit code). The instance is
+   * forgotten once done: probes run for as long as the container does.
+   */
+  async capture(
+    ref: string,
+    cmd: string[],
+    opts: { timeoutMs: number; maxOutput: number },
+  ): Promise<{ exitCode: number | null; output: string; timedOut: boolean }> {
+    const inst = this.create(ref, { cmd, env: [], tty: false, attachStdin: false });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const sink = new Duplex({
+      read() {},
+      write(chunk: Buffer, _encoding, done) {
+        // One write is one frame (see `frame`): its 8-byte header, then the data.
+        const data = chunk.subarray(8, 8 + Math.max(0, opts.maxOutput - size));
+        chunks.push(data);
+        size += data.length;
+        done();
+      },
+    });
+    sink.push(null);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), opts.timeoutMs);
+    });
+    try {
+      const code = await Promise.race([this.start(inst.id, sink, Buffer.alloc(0)), timeout]);
+      if (code === null) {
+        // The process in the container (its runtime client's death would not end it), then the client.
+        for (const pid of [readPid(execPidFile(this.svc.execRoot, inst.id)), inst.pid])
+          if (pid > 0)
+            try {
+              process.kill(pid, "SIGKILL");
+            } catch {}
+      }
+      return { exitCode: code, output: Buffer.concat(chunks).toString("utf8"), timedOut: code === null };
+    } finally {
+      clearTimeout(timer);
+      this.all.delete(inst.id);
+    }
+  }
+
   /** `user[:group]` with names looked up in the container's own passwd and group files. */
   private async execUser(inst: ExecInstance): Promise<string | undefined> {
     if (!inst.user || /^\d+(:\d+)?$/.test(inst.user)) return inst.user;
@@ -162,11 +223,13 @@ export class ExecService {
     // from its own stdio and applies resizes (pierd cannot receive an fd).
     const term = inst.tty ? execTerminal(this.svc.execRoot, inst.id) : undefined;
     const logFile = join(this.svc.execRoot, "a", `x${inst.id.slice(0, 15)}.log`);
+    const pidFile = execPidFile(this.svc.execRoot, inst.id);
     let argv: string[];
     try {
       const user = await this.execUser(inst);
       argv = this.svc.execCommand(inst.containerId, inst.cmd, {
         logFile,
+        pidFile,
         env:
           inst.tty && !inst.env.some((e) => e.startsWith("TERM=")) ? [...inst.env, "TERM=xterm"] : inst.env,
         ...(user ? { user } : {}),
@@ -217,6 +280,7 @@ export class ExecService {
         // As Docker: a process that could not be started (the runtime said why) is 126.
         if (inst.exitCode !== 0 && runtimeFailed(logFile)) inst.exitCode = 126;
         rmSync(logFile, { force: true });
+        rmSync(pidFile, { force: true });
         resolve(inst.exitCode);
       });
     });

@@ -34,6 +34,8 @@ export interface ExecSettings {
   /** `key=value` labels. */
   labels?: Record<string, string>;
   stopSignal?: string;
+  /** Docker's `Healthcheck` (`HEALTHCHECK`: Test, and durations in nanoseconds). */
+  healthcheck?: Record<string, unknown>;
 }
 
 /** Options shared by create and append. */
@@ -98,6 +100,7 @@ export function applyExecSettings(base: ImageExecConfig, s: ExecSettings): Image
   if (s.user !== undefined) out.User = s.user;
   if (s.labels) out.Labels = { ...(base.Labels ?? {}), ...s.labels };
   if (s.stopSignal !== undefined) out.StopSignal = s.stopSignal;
+  if (s.healthcheck !== undefined) out.Healthcheck = s.healthcheck;
   return out;
 }
 

@@ -11,6 +11,7 @@ import { Agent, type Dispatcher, request } from "undici";
 import { RemoteError } from "./error.js";
 import {
   DEFAULT_RETRY_POLICY,
+  isConnectionRefused,
   isRetryableNetworkError,
   isRetryableStatus,
   parseRetryAfter,
@@ -76,6 +77,8 @@ export class HttpClient {
   private readonly userAgent: string;
   private readonly onRetry: HttpOptions["onRetry"];
   private readonly headers: Record<string, string>;
+  /** Origins that sent a response to this client (a refused connection to them is retried). */
+  private readonly answered = new Set<string>();
 
   constructor(opts: HttpOptions = {}) {
     const connect: Record<string, unknown> = {};
@@ -113,8 +116,12 @@ export class HttpClient {
       try {
         res = await this.sendOnce(req);
       } catch (err) {
+        // A refused connection to a registry that never answered is a wrong address or a registry
+        // that is down: one clear error now (as docker), not retries over seconds. One that
+        // answered before is retried (it may be restarting).
+        const unreachable = isConnectionRefused(err) && !this.answered.has(new URL(req.url).origin);
         const delay =
-          !req.noRetry && isRetryableNetworkError(err)
+          !req.noRetry && !unreachable && isRetryableNetworkError(err)
             ? retryDelay(attempt, undefined, this.retry)
             : undefined;
         if (delay === undefined) {
@@ -146,6 +153,7 @@ export class HttpClient {
     let body = req.body ? await req.body() : undefined;
     for (let hop = 0; hop <= 5; hop++) {
       const r = await request(url, { method, headers, body: body ?? null, dispatcher: this.agent });
+      this.answered.add(new URL(url).origin);
       const res: HttpResponse = { status: r.statusCode, headers: r.headers, body: r.body, url };
       if (![301, 302, 303, 307, 308].includes(r.statusCode)) return res;
       const location = header(res, "location");

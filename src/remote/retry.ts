@@ -75,3 +75,13 @@ export function retryDelay(
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
+
+/**
+ * True when `err` (or its cause) is a refused connection: nothing listens there. Docker fails
+ * such a pull at once rather than backing off, when the registry never answered before.
+ */
+export function isConnectionRefused(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++)
+    if ((e as { code?: unknown }).code === "ECONNREFUSED") return true;
+  return false;
+}

@@ -2,19 +2,15 @@
  * `pier logs --since/--until` values as the docker CLI reads them: a Go duration before now
  * (`10m`, `1h30m`, `90s`), an RFC 3339 date-time, or unix seconds; sent to pierd as unix seconds.
  */
+import { goDurationMs } from "../args.js";
 import { EngineClientError } from "./engine-client.js";
-
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 };
 
 /** Unix seconds (with a fraction) of a `--since`/`--until` value at `nowMs`. Pure. */
 export function logTimeArg(text: string, nowMs = Date.now()): number {
   const t = text.trim();
   if (/^\d+(\.\d+)?$/.test(t)) return Number(t);
-  if (/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(t)) {
-    let ms = 0;
-    for (const m of t.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) ms += Number(m[1]) * UNIT_MS[m[2]!]!;
-    return (nowMs - ms) / 1000;
-  }
+  const ago = goDurationMs(t);
+  if (ago !== undefined) return (nowMs - ago) / 1000;
   const at = Date.parse(t);
   if (/^\d{4}-\d\d-\d\d/.test(t) && !Number.isNaN(at)) {
     const frac = /\.(\d+)/.exec(t);

@@ -3,12 +3,13 @@
  * (`/v1/networks`, docs/engine-api.yaml), with docker's flags.
  */
 import type { Command } from "commander";
+import { dockerTime } from "../../engine/containers/status-text.js";
 import type { NetworkView } from "../../engine/network/view.js";
 import { collect, collectLabel } from "../args.js";
 import { commandIo } from "../io.js";
-import { parseFormat, printJson, renderTable } from "../output.js";
+import { printJson } from "../output.js";
 import { call, callJson } from "./engine-client.js";
-import { filtersParam } from "./engine-ops.js";
+import { emitRows, filtersParam } from "./engine-ops.js";
 
 const enc = encodeURIComponent;
 
@@ -46,14 +47,13 @@ export function registerNetworkCommands(program: Command): void {
     .alias("list")
     .description("list networks")
     .option("-q, --quiet", "only print ids")
-    .option("--format <format>", "table or json")
+    .option("--format <format>", "table, json or a Go template ({{.Name}} {{.Driver}})")
     .option(
       "-f, --filter <k=v>",
       "name=, id=, label=, driver=, type=, scope=, dangling= (repeatable)",
       collect,
     )
     .action(async (f: { quiet?: boolean; format?: string; filter?: string[] }) => {
-      const format = parseFormat(f.format);
       const filters = filtersParam(f.filter);
       const list = await callJson<NetworkView[]>(
         "GET",
@@ -63,20 +63,31 @@ export function registerNetworkCommands(program: Command): void {
         for (const n of list) commandIo().stdout(`${n.id.slice(0, 12)}\n`);
         return;
       }
-      if (format === "json") {
-        printJson(list);
-        return;
-      }
-      commandIo().stdout(
-        renderTable(
-          ["network id", "name", "driver", "subnet", "containers"],
-          [
-            ...list.map((n) => [n.id.slice(0, 12), n.name, "bridge", n.subnet, String(n.containers.length)]),
-            ["", "host", "host", "", ""],
-            ["", "none", "null", "", ""],
-          ],
-        ),
-      );
+      // docker network ls's fields, so that its templates and `--format json` read the same here.
+      const row = (id: string, name: string, driver: string, created = "", labels = {}) => ({
+        CreatedAt: dockerTime(created),
+        Driver: driver,
+        ID: id.slice(0, 12),
+        IPv6: "false",
+        Internal: "false",
+        Labels: Object.entries(labels)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(","),
+        Name: name,
+        Scope: "local",
+      });
+      const rows = [
+        ...list.map((n) => row(n.id, n.name, "bridge", n.created, n.labels)),
+        row("", "host", "host"),
+        row("", "none", "null"),
+      ];
+      emitRows(f.format, rows, ["network id", "name", "driver", "subnet", "containers"], (r, i) => [
+        r.ID,
+        r.Name,
+        r.Driver,
+        list[i]?.subnet ?? "",
+        list[i] ? String(list[i].containers.length) : "",
+      ]);
     });
 
   network

@@ -4,6 +4,7 @@
  * `--format json|table|'{{go template}}'` where docker has `--format`.
  */
 import type { Command } from "commander";
+import { dockerTime, humanDuration } from "../../engine/containers/status-text.js";
 import type { ImageDeletion, SystemPruneReport } from "../../engine/reports.js";
 import { cpuPercent, type DockerCpuStats } from "../../engine/stats-document.js";
 import { collect, collectLabel } from "../args.js";
@@ -15,11 +16,11 @@ import { call, callJson, jsonLines } from "./engine-client.js";
 const enc = encodeURIComponent;
 
 /** How a list is printed: docker's table by default, JSON lines, or a template per row. */
-function emit<T>(
+export function emitRows<T>(
   format: string | undefined,
   rows: readonly T[],
   headers: string[],
-  cells: (r: T) => string[],
+  cells: (r: T, index: number) => string[],
 ): void {
   if (format === undefined || format === "" || format === "table") {
     commandIo().stdout(renderTable(headers, rows.map(cells)));
@@ -104,7 +105,7 @@ async function statsOnce(refs: string[]): Promise<Record<string, string>[]> {
 }
 
 function printStats(format: string | undefined, rows: Record<string, string>[]): void {
-  emit(
+  emitRows(
     format,
     rows,
     ["container id", "name", "cpu %", "mem usage / limit", "mem %", "net i/o", "block i/o", "pids"],
@@ -262,25 +263,32 @@ export function registerEngineOpsCommands(program: Command): void {
       collect,
     )
     .action(async (f: { quiet?: boolean; format?: string; filter?: string[] }) => {
+      const now = Date.now();
       const filters = filtersParam(f.filter);
       const path = `/v1/images${filters ? `?filters=${enc(filters)}` : ""}`;
+      // docker images's fields, so that its templates and `--format json` read the same here.
       const rows = (await callJson<ImageRow[]>("GET", path)).map((r) => ({
-        Repository: r.repository,
-        Tag: r.tag,
+        Containers: "N/A",
+        CreatedAt: dockerTime(r.created ?? ""),
+        CreatedSince: r.created ? `${humanDuration(now - Date.parse(r.created))} ago` : "N/A",
+        Digest: r.digest || "<none>",
         ID: shortDigest(r.id),
-        Digest: r.digest,
-        CreatedAt: r.created ?? "",
+        Repository: r.repository,
+        SharedSize: "N/A",
         Size: humanSize(r.size),
+        Tag: r.tag,
+        UniqueSize: "N/A",
+        VirtualSize: humanSize(r.size),
       }));
       if (f.quiet) {
         for (const id of new Set(rows.map((r) => r.ID))) commandIo().stdout(`${id}\n`);
         return;
       }
-      emit(f.format, rows, ["repository", "tag", "image id", "created", "size"], (r) => [
+      emitRows(f.format, rows, ["repository", "tag", "image id", "created", "size"], (r) => [
         r.Repository,
         r.Tag,
         r.ID,
-        r.CreatedAt,
+        r.CreatedSince,
         r.Size,
       ]);
     });
@@ -338,7 +346,7 @@ export function registerEngineOpsCommands(program: Command): void {
         for (const v of list) commandIo().stdout(`${v.Name}\n`);
         return;
       }
-      emit(f.format, list, ["driver", "volume name"], (v) => [v.Driver, v.Name]);
+      emitRows(f.format, list, ["driver", "volume name"], (v) => [v.Driver, v.Name]);
     });
   volume
     .command("inspect")
@@ -461,7 +469,7 @@ export function registerEngineOpsCommands(program: Command): void {
           sum(df.Volumes.filter((v) => v.UsageData.RefCount === 0).map((v) => v.UsageData.Size)),
         ),
       ];
-      emit(f.format, rows, ["type", "total", "active", "size", "reclaimable"], (r) => [
+      emitRows(f.format, rows, ["type", "total", "active", "size", "reclaimable"], (r) => [
         r.Type,
         r.TotalCount,
         r.Active,

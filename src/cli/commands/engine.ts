@@ -3,20 +3,28 @@
  * thin commands over pierd's own API (docs/engine-api.yaml), with docker's flags.
  */
 import type { Command } from "commander";
+import {
+  commandColumn,
+  dockerTime,
+  healthSuffix,
+  humanDuration,
+  statusText,
+} from "../../engine/containers/status-text.js";
 import { formatPorts, type PortMapping, parsePortSpec } from "../../engine/network/ports.js";
 import { collectEnv, collectLabel, parseCount } from "../args.js";
 import { commandIo, requireOwnProcess } from "../io.js";
-import { parseFormat, printJson, renderTable } from "../output.js";
+import { printJson } from "../output.js";
 import { call, callJson, EngineClientError, jsonLines } from "./engine-client.js";
 import { logTimeArg } from "./engine-logs.js";
 import { registerNetworkCommands } from "./engine-network.js";
-import { filtersParam } from "./engine-ops.js";
+import { emitRows, filtersParam } from "./engine-ops.js";
 import {
   addLimitAndSecurityOptions,
   type LimitAndSecurityFlags,
   limitAndSecurityBody,
   registerUpdateCommand,
 } from "./engine-run-flags.js";
+import { addHealthInitFlags, type HealthInitFlags, healthInitBody } from "./engine-run-health.js";
 import { attachSession, proxySignals, registerTtyCommands } from "./engine-tty.js";
 
 interface Record_ {
@@ -27,11 +35,12 @@ interface Record_ {
   createdAt: string;
   startedAt: string;
   finishedAt: string;
-  config: { image: string; cmd?: string[]; entrypoint?: string[] };
+  config: { image: string; cmd?: string[]; entrypoint?: string[]; labels?: Record<string, string> };
   network?: { ports: PortMapping[] } | null;
+  health?: { Status: string } | null;
 }
 
-interface RunFlags extends LimitAndSecurityFlags {
+interface RunFlags extends LimitAndSecurityFlags, HealthInitFlags {
   rm?: boolean;
   detach?: boolean;
   interactive?: boolean;
@@ -109,10 +118,11 @@ async function printLogs(
   }
 }
 
-function statusColumn(r: Record_): string {
-  if (r.status === "running") return `Up since ${r.startedAt}`;
-  if (r.status === "exited") return `Exited (${r.exitCode}) at ${r.finishedAt}`;
-  return r.status[0]!.toUpperCase() + r.status.slice(1);
+/** docker run's exit code for a start that failed with `message` (its own rule), if it has one. Pure. */
+function startFailureCode(message: string): number | undefined {
+  if (/executable file not found|no such file or directory/.test(message)) return 127;
+  if (/permission denied|cannot execute binary file/.test(message)) return 126;
+  return undefined;
 }
 
 /** Registers the container commands on `program`. */
@@ -120,7 +130,7 @@ export function registerEngineCommands(program: Command): void {
   registerTtyCommands(program);
   registerNetworkCommands(program);
   registerUpdateCommand(program);
-  addLimitAndSecurityOptions(
+  const run = addLimitAndSecurityOptions(
     program
       .command("run")
       .description("create and start a container from IMAGE (pulled first when missing)")
@@ -168,9 +178,10 @@ export function registerEngineCommands(program: Command): void {
         "--systemd <mode>",
         "boot the command as a system container: true (when it is init or systemd), false, always",
       ),
-  ).action(async (image: string, command: string[], f: RunFlags) => {
+  );
+  addHealthInitFlags(run).action(async (image: string, command: string[], f: RunFlags) => {
     if (!f.detach && (f.interactive || f.tty)) requireOwnProcess("run -i/-t");
-    const body: Record<string, unknown> = { image };
+    const body: Record<string, unknown> = { image, ...healthInitBody(f) };
     if (command.length) body.cmd = command;
     if (f.entrypoint !== undefined) body.entrypoint = f.entrypoint ? [f.entrypoint] : [];
     if (f.env) body.env = f.env;
@@ -222,8 +233,13 @@ export function registerEngineCommands(program: Command): void {
       await callJson("POST", `/v1/containers/${rec.id}/start`);
     } catch (err) {
       session?.abort();
-      if (f.rm) await call("DELETE", `/v1/containers/${rec.id}?force=1`).catch(() => {});
-      throw err;
+      if (f.rm) await call("DELETE", `/v1/containers/${rec.id}?force=1&v=1`).catch(() => {});
+      // As docker run: a command not found exits 127, one that cannot be executed 126.
+      const code = startFailureCode((err as Error).message);
+      if (code === undefined) throw err;
+      commandIo().stderr(`pier: ${(err as Error).message}\n`);
+      commandIo().exitCode = code;
+      return;
     }
     if (f.detach) {
       commandIo().stdout(`${rec.id}\n`);
@@ -234,7 +250,7 @@ export function registerEngineCommands(program: Command): void {
     if (session) {
       session.followWindow();
       const code = await session.finish();
-      if (f.rm) await (await call("DELETE", `/v1/containers/${rec.id}?force=1`)).resume();
+      if (f.rm) await (await call("DELETE", `/v1/containers/${rec.id}?force=1&v=1`)).resume();
       // Its own process (-i/-t): stdin may never end on its own.
       process.exit(code);
     }
@@ -243,7 +259,7 @@ export function registerEngineCommands(program: Command): void {
       "POST",
       `/v1/containers/${rec.id}/wait?condition=not-running`,
     );
-    if (f.rm) await (await call("DELETE", `/v1/containers/${rec.id}?force=1`)).resume();
+    if (f.rm) await (await call("DELETE", `/v1/containers/${rec.id}?force=1&v=1`)).resume();
     commandIo().exitCode = r.exitCode;
   });
 
@@ -252,7 +268,8 @@ export function registerEngineCommands(program: Command): void {
     .description("list containers")
     .option("-a, --all", "show all containers (default: running ones)")
     .option("-q, --quiet", "only print ids")
-    .option("--format <format>", "table or json")
+    .option("--no-trunc", "do not cut ids and commands")
+    .option("--format <format>", "table, json or a Go template ({{.Names}} {{.Status}})")
     .option(
       "-f, --filter <k=v>",
       "status=, name=, id=, label=, ancestor=, health=, … as docker ps (repeatable)",
@@ -264,39 +281,44 @@ export function registerEngineCommands(program: Command): void {
       async (f: {
         all?: boolean;
         quiet?: boolean;
+        trunc?: boolean;
         format?: string;
         filter?: string[];
         latest?: boolean;
         last?: number;
       }) => {
-        const format = parseFormat(f.format);
         const filters = filtersParam(f.filter);
         const limit = f.last ?? (f.latest ? 1 : undefined);
         const list = await callJson<Record_[]>(
           "GET",
           `/v1/containers?all=${f.all ? 1 : 0}${limit !== undefined ? `&limit=${limit}` : ""}${filters ? `&filters=${encodeURIComponent(filters)}` : ""}`,
         );
+        const full = f.trunc === false;
         if (f.quiet) {
-          for (const r of list) commandIo().stdout(`${r.id.slice(0, 12)}\n`);
+          for (const r of list) commandIo().stdout(`${full ? r.id : r.id.slice(0, 12)}\n`);
           return;
         }
-        if (format === "json") {
-          printJson(list);
-          return;
-        }
-        commandIo().stdout(
-          renderTable(
-            ["container id", "image", "command", "created", "status", "ports", "names"],
-            list.map((r) => [
-              r.id.slice(0, 12),
-              r.config.image,
-              JSON.stringify([...(r.config.entrypoint ?? []), ...(r.config.cmd ?? [])].join(" ")),
-              r.createdAt,
-              statusColumn(r),
-              formatPorts(r.network?.ports ?? []),
-              r.name,
-            ]),
-          ),
+        const now = Date.now();
+        // docker ps's fields, so that its templates and `--format json` read the same here.
+        const rows = list.map((r) => ({
+          Command: commandColumn([...(r.config.entrypoint ?? []), ...(r.config.cmd ?? [])].join(" "), full),
+          CreatedAt: dockerTime(r.createdAt),
+          ID: full ? r.id : r.id.slice(0, 12),
+          Image: r.config.image,
+          Labels: Object.entries(r.config.labels ?? {})
+            .map(([k, v]) => `${k}=${v}`)
+            .join(","),
+          Names: r.name,
+          Ports: formatPorts(r.network?.ports ?? []),
+          RunningFor: `${humanDuration(now - Date.parse(r.createdAt))} ago`,
+          State: r.status,
+          Status: statusText(r, now, healthSuffix(r.health)),
+        }));
+        emitRows(
+          f.format,
+          rows,
+          ["container id", "image", "command", "created", "status", "ports", "names"],
+          (r) => [r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names],
         );
       },
     );
@@ -354,9 +376,11 @@ export function registerEngineCommands(program: Command): void {
     .description("remove containers")
     .argument("<containers...>", "ids, names or id prefixes")
     .option("-f, --force", "kill a running container first")
-    .action(async (refs: string[], f: { force?: boolean }) => {
+    .option("-v, --volumes", "remove its anonymous volumes too")
+    .action(async (refs: string[], f: { force?: boolean; volumes?: boolean }) => {
       for (const ref of refs) {
-        await (await call("DELETE", `/v1/containers/${enc(ref)}?force=${f.force ? 1 : 0}`)).resume();
+        const q = `force=${f.force ? 1 : 0}&v=${f.volumes ? 1 : 0}`;
+        await (await call("DELETE", `/v1/containers/${enc(ref)}?${q}`)).resume();
         commandIo().stdout(`${ref}\n`);
       }
     });

@@ -113,7 +113,12 @@ test("the service starts on first use; output, errors and exit codes are the com
   assert.match(id, /^[0-9a-f]{64}\n$/);
   const ps = await fe(["ps", "--format", "json"]);
   assert.equal(ps.status, 0, ps.stderr);
-  assert.ok((JSON.parse(ps.stdout) as { name: string }[]).some((c) => c.name === "fe-detached"));
+  assert.ok(
+    ps.stdout
+      .trim()
+      .split("\n")
+      .some((l) => (JSON.parse(l) as { Names: string }).Names === "fe-detached"),
+  );
   const rm = await fe(["rm", "-f", "fe-detached"]);
   assert.equal(rm.status, 0, rm.stderr);
   assert.equal(rm.stdout, "fe-detached\n");

@@ -8,9 +8,10 @@ import type { ContainerRecord } from "../containers/store.js";
 import type { Engine } from "../engine.js";
 import { EngineError } from "../error.js";
 import { boolFilter, checkFilters, type Filters, matchKVList } from "../filters.js";
+import { withHealthInspect, withHealthSummary } from "./docker-health.js";
 import { withNetworkInspect, withNetworkSummary } from "./docker-networks.js";
 import { withLogConfig } from "./docker-tty.js";
-import { dockerInspect, dockerSummary } from "./docker-types.js";
+import { dockerInspect, dockerSummary, withVolumePaths } from "./docker-types.js";
 import { effectiveConfig } from "./effective-config.js";
 
 /** `ps`'s `State`/`Status` of a paused container, as Docker shows it. Pure. */
@@ -49,7 +50,13 @@ export async function inspectDocument(
   );
   const request = { ...(doc.Config as Record<string, unknown>), ExposedPorts: exposed };
   const withConfig = { ...doc, Config: effectiveConfig(request, image, rec.config.stopSignal) };
-  const info = withNetworkInspect(withLogConfig(withConfig, rec.config), engine, rec);
+  const info = withHealthInspect(
+    withVolumePaths(withNetworkInspect(withLogConfig(withConfig, rec.config), engine, rec), (name) =>
+      svc.volumes.dataPath(name),
+    ),
+    rec.config,
+    engine.health.state(rec.id),
+  );
   return pausedInspect(info, svc.isPaused(rec.id));
 }
 
@@ -181,7 +188,13 @@ export async function listContainers(
   const out: ListedContainer[] = [];
   for (const record of records.filter((c) => all || c.status === "running")) {
     const summary = pausedSummary(
-      withNetworkSummary(dockerSummary(await withImageId(engine, record)), engine, record),
+      withHealthSummary(
+        withVolumePaths(
+          withNetworkSummary(dockerSummary(await withImageId(engine, record)), engine, record),
+          (name) => svc.volumes.dataPath(name),
+        ),
+        engine.health.state(record.id),
+      ),
       svc.isPaused(record.id),
     );
     const health = filters.health?.length ? healthStatus(await inspectDocument(engine, record)) : "none";

@@ -3,7 +3,9 @@
  */
 
 import type { ContainerConfig, ContainerCreateInput } from "../containers/config.js";
+import { healthcheckFromDocker } from "../containers/health-config.js";
 import { parseBind, parseTmpfs } from "../containers/mount-spec.js";
+import { statusText } from "../containers/status-text.js";
 import type { ContainerRecord } from "../containers/store.js";
 import { SYSTEMD_LABEL } from "../containers/systemd-mode.js";
 import { EngineError } from "../error.js";
@@ -102,6 +104,8 @@ export function createInputFromDocker(body: unknown): ContainerCreateInput {
     labels: b.Labels,
     stopSignal: b.StopSignal,
     stopTimeout: b.StopTimeout,
+    healthcheck: healthcheckFromDocker(b.Healthcheck),
+    init: host.Init,
     autoRemove: host.AutoRemove,
     mounts,
     networkMode,
@@ -129,30 +133,17 @@ export function createInputFromDocker(body: unknown): ContainerCreateInput {
   };
 }
 
-function ago(iso: string, nowMs: number): string {
-  const s = Math.max(0, Math.round((nowMs - Date.parse(iso)) / 1000));
-  if (s < 1) return "Less than a second";
-  if (s < 60) return `${s} second${s === 1 ? "" : "s"}`;
-  const m = Math.round(s / 60);
-  if (m < 60) return `${m} minute${m === 1 ? "" : "s"}`;
-  const h = Math.round(m / 60);
-  if (h < 48) return `${h} hour${h === 1 ? "" : "s"}`;
-  return `${Math.round(h / 24)} days`;
-}
-
-/** Docker's human `Status` column: `Up 3 seconds`, `Exited (0) 2 minutes ago`, `Created`. Pure. */
-export function statusText(r: ContainerRecord, nowMs = Date.now()): string {
-  if (r.status === "running") return `Up ${ago(r.startedAt, nowMs)}`;
-  if (r.status === "exited") return `Exited (${r.exitCode}) ${ago(r.finishedAt, nowMs)} ago`;
-  if (r.status === "removing") return "Removal In Progress";
-  return "Created";
-}
+/** Docker's human `Status` column (kept here for the API's callers). */
+export { statusText };
 
 function command(r: ContainerRecord): string {
   return [...(r.config.entrypoint ?? []), ...(r.config.cmd ?? [])].join(" ");
 }
 
-/** A container's `Mounts` as Docker shows them (volume sources are names, not paths). Pure. */
+/**
+ * A container's `Mounts` as Docker shows them; a volume's `Source` is its name here, its host
+ * path once {@link withVolumePaths} resolved it. Pure.
+ */
 export function dockerMounts(c: ContainerConfig): Record<string, unknown>[] {
   return (c.mounts ?? []).map((m) => ({
     Type: m.type,
@@ -167,6 +158,19 @@ export function dockerMounts(c: ContainerConfig): Record<string, unknown>[] {
 
 /** Docker's `filters` query parameter (see `filters.ts`, shared by every endpoint). */
 export { parseFilters } from "../filters.js";
+
+/** A summary or inspect document whose volume mounts show their host path as `Source`, as Docker's. Pure. */
+export function withVolumePaths(
+  doc: Record<string, unknown>,
+  dataPath: (name: string) => string,
+): Record<string, unknown> {
+  const mounts = doc.Mounts as Record<string, unknown>[] | undefined;
+  if (!mounts) return doc;
+  return {
+    ...doc,
+    Mounts: mounts.map((m) => (m.Type === "volume" ? { ...m, Source: dataPath(String(m.Name)) } : m)),
+  };
+}
 
 /** One entry of GET /containers/json. Pure. */
 export function dockerSummary(r: ContainerRecord, nowMs = Date.now()): Record<string, unknown> {

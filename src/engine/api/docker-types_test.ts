@@ -100,7 +100,7 @@ test("ps status text reads as Docker's", () => {
 });
 
 test("Binds, Mounts and Tmpfs become mount requests; bad ones are refused naming the problem", () => {
-  assert.deepEqual(parseBind("/h:/c"), { type: "bind", source: "/h", target: "/c" });
+  assert.deepEqual(parseBind("/h:/c"), { type: "bind", source: "/h", target: "/c", createSource: true });
   assert.deepEqual(parseBind("v1:/c:ro,z"), { type: "volume", source: "v1", target: "/c", readOnly: true });
   assert.deepEqual(parseBind("/only"), { type: "volume", source: "", target: "/only" });
   assert.throws(() => parseBind("relative"), /invalid volume specification/);
@@ -117,7 +117,7 @@ test("Binds, Mounts and Tmpfs become mount requests; bad ones are refused naming
     },
   });
   assert.deepEqual(c.mounts, [
-    { type: "bind", source: "/h", target: "/a", readOnly: true },
+    { type: "bind", source: "/h", target: "/a", readOnly: true, createSource: true },
     { type: "volume", source: "v1", target: "/b" },
     { type: "tmpfs", source: "", target: "/t", options: ["size=1024", "mode=1777"] },
     { type: "tmpfs", source: "", target: "/u", readOnly: true, options: ["size=1m"] },
@@ -126,7 +126,7 @@ test("Binds, Mounts and Tmpfs become mount requests; bad ones are refused naming
     configFromDocker({ Image: "b", Volumes: { "/a": {}, "/anon": {} }, HostConfig: { Binds: ["/h:/a"] } })
       .mounts,
     [
-      { type: "bind", source: "/h", target: "/a" },
+      { type: "bind", source: "/h", target: "/a", createSource: true },
       { type: "volume", source: "", target: "/anon" },
     ],
   );

@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { PIER_VERSION } from "../../common/version.js";
 import type { ContainerCreateInput } from "../containers/config.js";
+import type { HealthState } from "../containers/health.js";
 import type { WaitCondition } from "../containers/service.js";
 import type { Engine } from "../engine.js";
 import { EngineError } from "../error.js";
@@ -44,17 +45,21 @@ async function containerList({ engine, res, query }: Call) {
   sendJson(
     res,
     200,
-    rows.map((r) => withNetworkView(engine, r.record)),
+    rows.map((r) => withHealthView(engine, withNetworkView(engine, r.record))),
   );
 }
 
 function containerInspect({ engine, res, params }: Call) {
-  return sendJson(res, 200, withNetworkView(engine, engine.containers.find(params[0]!)));
+  return sendJson(
+    res,
+    200,
+    withHealthView(engine, withNetworkView(engine, engine.containers.find(params[0]!))),
+  );
 }
 
 async function containerRemove({ engine, res, params, query }: Call) {
   const svc = engine.containers;
-  await svc.remove(params[0]!, flag(query, "force"));
+  await svc.remove(params[0]!, flag(query, "force"), flag(query, "v"));
   res.writeHead(204).end();
 }
 
@@ -102,6 +107,14 @@ async function containerLogs({ engine, res, params, query }: Call) {
     if (!res.write(`${JSON.stringify(e)}\n`)) await new Promise((r) => res.once("drain", r));
   }
   res.end();
+}
+
+/** A container record with its `health` (Docker's `State.Health` document, or null). */
+function withHealthView<T extends { id: string }>(
+  engine: Engine,
+  rec: T,
+): T & { health: HealthState | null } {
+  return { ...rec, health: engine.health.state(rec.id) ?? null };
 }
 
 const one = (verb: string) => new RegExp(`^/containers/([^/]+)/${verb}$`);

@@ -6,13 +6,16 @@ import { runtimeConfigFromImage, type UserFiles } from "../../image/bundle-confi
 import type { Spec } from "../../oci/runtime-spec/config.js";
 import { defaultRuntimeSpec } from "../../oci/runtime-spec/default-spec.js";
 import type { ImageConfig } from "../../oci/types.js";
+import { parseSignal } from "../../runtime/lifecycle/signals.js";
 import { planSysctls } from "../../runtime/plan/sysctl.js";
 import { EngineError } from "../error.js";
 import { checkLogConfig } from "../log-options.js";
 import { checkDns, type DnsOverrides, parseExtraHost } from "../network/hosts.js";
 import { checkPortMappings, type PortMapping } from "../network/ports.js";
 import { applyNetworkSpec, type NetworkSpec } from "../network/spec.js";
+import { type HealthcheckConfig, parseHealthcheck } from "./health-config.js";
 import { type HostFacts, readHostFacts } from "./host-facts.js";
+import { withInit } from "./init.js";
 import {
   applyResources,
   type ContainerResources,
@@ -65,6 +68,7 @@ export interface ContainerConfig {
   extraHosts?: string[];
   /** `--dns`, `--dns-search`, `--dns-option`: each replaces the host's resolv.conf lines of its kind. */
   dns?: DnsOverrides;
+  /** The signal `stop` sends first (a name or number; the image's `StopSignal`, else SIGTERM). */
   stopSignal?: string;
   /** Seconds between the stop signal and SIGKILL (default 10). */
   stopTimeout?: number;
@@ -92,6 +96,10 @@ export interface ContainerConfig {
   resources?: ContainerResources;
   /** Capabilities, privileged, read-only root, seccomp, devices, namespace modes (see security.ts). */
   security?: ContainerSecurity;
+  /** `--init`: pier's tiny init runs as PID 1, reaping zombies and forwarding signals. */
+  init?: boolean;
+  /** The healthcheck (the image's merged in at create; `["NONE"]` disables it). */
+  healthcheck?: HealthcheckConfig;
 }
 
 /** The namespace kinds a container may share with the host or another container. */
@@ -108,6 +116,8 @@ export interface MountRequest {
   readOnly?: boolean;
   /** Extra tmpfs options (`size=64m`, `mode=1777`). */
   options?: string[];
+  /** A bind whose missing host directory is made at create (`-v`, `Binds`), as Docker does. */
+  createSource?: boolean;
 }
 
 const VOLUME_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
@@ -146,6 +156,7 @@ export function checkMount(v: unknown): MountRequest {
     );
   const out: MountRequest = { type, source: type === "tmpfs" ? "" : src, target };
   if (m.readOnly === true) out.readOnly = true;
+  if (m.createSource === true && type === "bind") out.createSource = true;
   const opts = strings(m.options, "mount options");
   if (opts?.length) {
     if (
@@ -299,7 +310,10 @@ export function parseContainerConfig(body: unknown): ContainerConfig {
     }
     if (Object.keys(checkDns(dns)).length) c.dns = dns;
   }
-  for (const k of ["tty", "openStdin", "stdinOnce", "autoRemove", "publishAll"] as const) {
+  if (c.stopSignal !== undefined) checkStopSignal(c.stopSignal);
+  const healthcheck = parseHealthcheck(b.healthcheck);
+  if (healthcheck) c.healthcheck = healthcheck;
+  for (const k of ["tty", "openStdin", "stdinOnce", "autoRemove", "publishAll", "init"] as const) {
     if (b[k] === undefined || b[k] === null) continue;
     if (typeof b[k] !== "boolean") throw new EngineError("INVALID_ARGUMENT", `${k} must be a boolean`);
     c[k] = b[k] as boolean;
@@ -405,6 +419,8 @@ export interface SpecContext {
   joined?: Partial<Record<"ipc" | "uts" | "pid", string>>;
   /** What the spec depends on in the host (default: this host's, read now). */
   host?: HostFacts;
+  /** Host path of the init binary (with `init`). */
+  initBinary?: string;
 }
 
 /** The runtime-spec mount entries of a container's mount requests. Pure. */
@@ -506,10 +522,23 @@ export function containerSpec(image: ImageConfig, c: ContainerConfig, ctx: SpecC
       throw new EngineError("INVALID_ARGUMENT", (err as Error).message, { cause: err });
     }
   }
+  if (c.init) {
+    if (!ctx.initBinary) throw new EngineError("INVALID_ARGUMENT", "--init: no init binary");
+    return withInit(spec, ctx.initBinary);
+  }
   return spec;
 }
 
 /** A runtime spec as `config.json` text (the seccomp rules' bigint values as JSON numbers). Pure. */
 export function specText(spec: Spec): string {
   return JSON.stringify(spec, (_k, v) => (typeof v === "bigint" ? Number(v) : v));
+}
+
+/** Refuses a stop signal the runtime cannot send, as Docker does at create. Pure. */
+export function checkStopSignal(sig: string): void {
+  try {
+    parseSignal(sig);
+  } catch {
+    throw new EngineError("INVALID_ARGUMENT", `Invalid signal: ${sig}`);
+  }
 }

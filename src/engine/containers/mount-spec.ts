@@ -34,11 +34,14 @@ export function parseBind(bind: string): MountRequest {
   for (const w of words)
     if (!known.includes(w))
       throw new EngineError("INVALID_ARGUMENT", `invalid mode: ${w} in volume specification '${bind}'`);
+  const isBind = source.startsWith("/");
   return {
-    type: source.startsWith("/") ? "bind" : "volume",
+    type: isBind ? "bind" : "volume",
     source,
     target,
     ...(words.includes("ro") ? { readOnly: true } : {}),
+    // As Docker: `-v /missing:/x` makes the host directory (`--mount type=bind` refuses).
+    ...(isBind ? { createSource: true } : {}),
   };
 }
 

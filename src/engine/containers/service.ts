@@ -42,7 +42,9 @@ import {
   SHARABLE_NAMESPACES,
   specText,
 } from "./config.js";
+import { imageHealthcheck, mergeHealthcheck } from "./health-config.js";
 import { readHostFacts } from "./host-facts.js";
+import { dockerInitBinary } from "./init.js";
 import {
   discardSpareMonitor,
   type MonitorLauncher,
@@ -51,6 +53,7 @@ import {
   readExitFile,
   reopenCriLog,
 } from "./monitor.js";
+import { commandProblem, ensureWorkingDir } from "./process-check.js";
 import { joinContainerNamespaces, namespaceTarget } from "./security.js";
 import { type ContainerRecord, ContainerStore } from "./store.js";
 import { SYSTEMD_STOP_SIGNAL, writeMachineId } from "./systemd-mode.js";
@@ -237,12 +240,19 @@ export class ContainerService extends EventEmitter {
           target,
         })),
       ];
+    // As Docker, the container keeps the image's stop signal and healthcheck merged into its own.
+    const imageStopSignal = image.config.config?.StopSignal;
+    if (config.stopSignal === undefined && imageStopSignal) config.stopSignal = imageStopSignal;
+    const healthcheck = mergeHealthcheck(imageHealthcheck(image.config), config.healthcheck);
+    if (healthcheck) config.healthcheck = healthcheck;
+    const initBinary = config.init ? dockerInitBinary() : undefined;
     const id = randomBytes(32).toString("hex");
     const finalName = name ? checkName(name) : `pier_${id.slice(0, 12)}`;
     const sources: Record<string, string> = {};
     for (const m of config.mounts ?? []) {
       if (m.type !== "bind") continue;
-      if (!existsSync(m.source))
+      if (!existsSync(m.source) && m.createSource) mkdirSync(m.source, { recursive: true, mode: 0o755 });
+      else if (!existsSync(m.source))
         throw new EngineError(
           "INVALID_ARGUMENT",
           `invalid mount config: bind source path does not exist: ${m.source}`,
@@ -276,7 +286,10 @@ export class ContainerService extends EventEmitter {
         sources,
         network,
         joined,
+        ...(initBinary ? { initBinary } : {}),
       });
+      // As Docker: `-w` to a missing directory makes it.
+      if (spec.process?.cwd) ensureWorkingDir(rootfs, spec.process.cwd);
       mkdirSync(this.dir(id), { recursive: true, mode: 0o700 });
       if (systemContainer) writeMachineId(rootfs, id);
       writeFileSync(join(this.dir(id), "config.json"), specText(spec));
@@ -344,7 +357,7 @@ export class ContainerService extends EventEmitter {
       return await this.launch(rec);
     } catch (err) {
       // As Docker: a --rm container that cannot start is removed (its client waits for that).
-      if (rec.config.autoRemove) await this.remove(rec.id, true).catch(() => {});
+      if (rec.config.autoRemove) await this.remove(rec.id, true, true).catch(() => {});
       throw err;
     }
   }
@@ -366,6 +379,18 @@ export class ContainerService extends EventEmitter {
       });
       await this.snapshots.remove(id);
       await this.snapshots.prepare(id, this.images.layers(image));
+    }
+    // A command that is not there (127) or cannot run (126) fails the start with Docker's message.
+    const spec = JSON.parse(readFileSync(join(this.dir(id), "config.json"), "utf8")) as Spec;
+    const problem = commandProblem(this.snapshots.rootfs(id), spec);
+    if (problem) {
+      this.store.update(id, {
+        status: "exited",
+        exitCode: problem.exitCode,
+        error: problem.message,
+        finishedAt: now(),
+      });
+      throw new EngineError("CREATE_FAILED", problem.message);
     }
     await deleteContainer(this.runtime, id, true).catch(() => {});
     this.joinPeerNamespaces(rec);
@@ -521,7 +546,8 @@ export class ContainerService extends EventEmitter {
     this.log("container exited", { id, exitCode: code });
     this.emit("exit", id, code);
     if (rec.config.autoRemove) {
-      await this.remove(id, true).catch((e: Error) => this.log(`auto-remove ${id}: ${e.message}`));
+      // As Docker's AutoRemove: its anonymous volumes go with it.
+      await this.remove(id, true, true).catch((e: Error) => this.log(`auto-remove ${id}: ${e.message}`));
       return;
     }
     const policy = rec.config.restartPolicy;

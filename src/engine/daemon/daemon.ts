@@ -234,6 +234,7 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
       log("registries configuration reloaded", { files: next.files });
     },
     async close() {
+      engine.health.close();
       const closing = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
       for (const s of servers) s.closeAllConnections();
       await Promise.all([...closing, cri?.close()]);

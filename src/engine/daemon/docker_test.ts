@@ -174,7 +174,15 @@ test("bad input: unknown image, malformed JSON, unknown container, missing bind 
   const noImage = await raw("POST", "/v1.41/containers/create", JSON.stringify({ Image: "never-pulled:1" }));
   assert.equal(noImage.status, 404);
   assert.match(JSON.parse(noImage.body).message, /No such image/);
-  const binds = await docker(d, ["run", "--rm", "-v", "/nonexistent-path:/x", reg.image, "true"]);
+  // `-v` makes a missing host directory (as Docker); `--mount type=bind` refuses it.
+  const binds = await docker(d, [
+    "run",
+    "--rm",
+    "--mount",
+    "type=bind,src=/nonexistent-path,dst=/x",
+    reg.image,
+    "true",
+  ]);
   assert.notEqual(binds.status, 0);
   assert.match(binds.stderr, /invalid mount config: bind source path does not exist: \/nonexistent-path/);
   const ps = await docker(d, ["ps", "-aq"]);

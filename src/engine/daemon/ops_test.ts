@@ -786,7 +786,7 @@ test("pier CLI: pause/unpause, stats, events, images, tag, rmi, volume, system",
   const images = await ok(["images", "--format", "{{.Repository}}:{{.Tag}}"]);
   assert.match(images, /busybox:latest/);
   await ok(["tag", reg.image, "piertag:1"]);
-  assert.match(await ok(["images", "--format", "json"]), /"Repository":"piertag","Tag":"1"/);
+  assert.match(await ok(["images", "--format", "json"]), /"Repository":"piertag",.*"Tag":"1"/);
   assert.equal(await ok(["rmi", "piertag:1"]), "Untagged: piertag:1\n");
   const missing = await pier(d, ["rmi", "nosuch:1"]);
   assert.notEqual(missing.status, 0);

@@ -54,8 +54,12 @@ test("pier run --rm prints the output and exits with the container's code", asyn
   const det = await pier(d, ["run", "-d", "--name", "bg", reg.image, "sleep", "30"]);
   assert.equal(det.status, 0, det.stderr);
   const ps = await pier(d, ["ps", "--format", "json"]);
+  // docker's shape: one object per line, docker's keys.
   assert.deepEqual(
-    JSON.parse(ps.stdout).map((c: { name: string }) => c.name),
+    ps.stdout
+      .trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { Names: string }).Names),
     ["bg"],
   );
   const rm = await pier(d, ["rm", "-f", "bg"]);

@@ -72,9 +72,17 @@ test("a bind mount is visible and writable; :ro refuses writes", async () => {
   assert.match(m.stderr, /Read-only file system/);
 });
 
-test("a missing bind source is refused and leaves no container", async () => {
+test("a missing --mount type=bind source is refused and leaves no container (-v makes it)", async () => {
   const missing = join(host, "does-not-exist");
-  const r = await docker(d, ["create", "--name", "badbind", "-v", `${missing}:/x`, reg.image, "true"]);
+  const r = await docker(d, [
+    "create",
+    "--name",
+    "badbind",
+    "--mount",
+    `type=bind,src=${missing},dst=/x`,
+    reg.image,
+    "true",
+  ]);
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, new RegExp(`invalid mount config: bind source path does not exist: ${missing}`));
   const ps = await docker(d, ["ps", "-aq"]);
