@@ -6,6 +6,7 @@ import { Command } from "commander";
 import { PIER_VERSION } from "../common/version.js";
 import { registerEngineCommands } from "./commands/engine.js";
 import { registerEngineOpsCommands } from "./commands/engine-ops.js";
+import { registerEngineVerbCommands } from "./commands/engine-verbs.js";
 import { registerImageCommands } from "./commands/image.js";
 import { registerRegistryCommands } from "./commands/registry.js";
 import { registerRemoteCommands } from "./commands/remote.js";
@@ -40,6 +41,12 @@ const DAEMON_COMMANDS = new Set([
   "volume",
   "network",
   "system",
+  "top",
+  "rename",
+  "diff",
+  "port",
+  "commit",
+  "history",
 ]);
 
 /** Builds the command tree (exported for tests that check `--help` of every command). */
@@ -71,5 +78,6 @@ export function buildProgram(): Command {
   registerTrustCommands(program);
   registerEngineCommands(program);
   registerEngineOpsCommands(program);
+  registerEngineVerbCommands(program);
   return program;
 }

@@ -129,7 +129,7 @@ const logs = new WeakMap<ContainerService, EventLog>();
 
 /**
  * The event log of a container service, created on first use and fed from then on by the
- * service's own events (create, start, kill, die, stop, restart, pause, unpause, destroy).
+ * service's own events (create, start, kill, die, stop, restart, pause, unpause, destroy, rename).
  */
 export function eventLog(svc: ContainerService): EventLog {
   const existing = logs.get(svc);
@@ -157,5 +157,6 @@ export function eventLog(svc: ContainerService): EventLog {
   on("pause", "pause");
   on("unpause", "unpause");
   on("removed", "destroy");
+  on("rename", "rename", (old) => ({ oldName: `/${String(old)}` }));
   return log;
 }

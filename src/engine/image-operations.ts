@@ -6,7 +6,7 @@
  */
 import type { Digest } from "../oci/digest.js";
 import { tryParseReference } from "../oci/reference.js";
-import type { CopyResult, ProgressListener } from "../remote/index.js";
+import type { CopyResult, Credentials, ProgressListener } from "../remote/index.js";
 import type { ContainerService } from "./containers/service.js";
 import type { ContainerRecord } from "./containers/store.js";
 import { EngineError } from "./error.js";
@@ -153,17 +153,17 @@ export class ImageOperations {
     }
   }
 
-  /** Pulls `ref` into the store and records `pull`. */
-  async pull(ref: string, onProgress?: ProgressListener): Promise<CopyResult> {
-    const result = await this.service.pull(ref, onProgress);
+  /** Pulls `ref` into the store and records `pull`; `credentials` are the client's (`X-Registry-Auth`). */
+  async pull(ref: string, onProgress?: ProgressListener, credentials?: Credentials): Promise<CopyResult> {
+    const result = await this.service.pull(ref, onProgress, credentials);
     const name = familiarName(ref);
     this.events.record("image", "pull", name, { name });
     return result;
   }
 
-  /** Pushes the local image `ref` to its registry and records `push`. */
-  async push(ref: string, onProgress?: ProgressListener): Promise<CopyResult> {
-    const result = await this.service.push(ref, onProgress);
+  /** Pushes the local image `ref` to its registry and records `push`; `credentials` as for pull. */
+  async push(ref: string, onProgress?: ProgressListener, credentials?: Credentials): Promise<CopyResult> {
+    const result = await this.service.push(ref, onProgress, credentials);
     const name = familiarName(ref);
     this.events.record("image", "push", name, { name });
     return result;

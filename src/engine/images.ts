@@ -14,6 +14,8 @@ import type { Spec } from "../oci/runtime-spec/config.js";
 import { defaultRuntimeSpec } from "../oci/runtime-spec/default-spec.js";
 import {
   type CopyResult,
+  type Credentials,
+  clientFor,
   emptyRegistriesConfig,
   type ProgressListener,
   pull,
@@ -95,7 +97,7 @@ export class ImageService {
    * is visible). Names are normalised as Docker does (a short name is Docker Hub's): the daemon
    * has no terminal to ask on.
    */
-  async pull(ref: string, onProgress?: ProgressListener): Promise<CopyResult> {
+  async pull(ref: string, onProgress?: ProgressListener, credentials?: Credentials): Promise<CopyResult> {
     const parsed = tryParseReference(ref);
     if (!parsed) throw new EngineError("INVALID_ARGUMENT", `invalid reference format: ${ref}`);
     // An image the trust policy refuses is not stored: the gate runs before the first write.
@@ -108,7 +110,22 @@ export class ImageService {
       ...(this.onWarning ? { onWarning: this.onWarning } : {}),
       ...(admit ? { admit } : {}),
       ...(onProgress ? { onProgress } : {}),
+      ...(credentials ? { credentials } : {}),
     });
+  }
+
+  /**
+   * Checks `credentials` against `registry` as `docker login` asks the daemon to (`GET /v2/`,
+   * through its token service when it has one); `UNAUTHORIZED` when the registry refuses them.
+   * Nothing is stored: the client keeps its credentials and sends them with each pull and push.
+   */
+  async login(registry: string, credentials: Credentials): Promise<void> {
+    const client = clientFor(registry, { insecure: (h: string) => this.insecureFor(h), credentials });
+    try {
+      await client.ping();
+    } finally {
+      await client.close();
+    }
   }
 
   private insecureFor(registry: string): boolean {
@@ -116,7 +133,7 @@ export class ImageService {
   }
 
   /** Pushes the local image named `ref` to the registry its name says (every platform). */
-  async push(ref: string, onProgress?: ProgressListener): Promise<CopyResult> {
+  async push(ref: string, onProgress?: ProgressListener, credentials?: Credentials): Promise<CopyResult> {
     const parsed = tryParseReference(ref);
     if (!parsed) throw new EngineError("INVALID_ARGUMENT", `invalid reference format: ${ref}`);
     const found = await this.resolve(parsed.toString());
@@ -125,6 +142,7 @@ export class ImageService {
       localName: found.name ?? parsed.toString(),
       insecure: this.insecureFor(parsed.registry),
       ...(onProgress ? { onProgress } : {}),
+      ...(credentials ? { credentials } : {}),
     });
   }
 

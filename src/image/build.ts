@@ -107,7 +107,11 @@ async function putJson(store: ImageStore, mediaType: string, value: unknown): Pr
   return { mediaType, digest: info.digest, size: info.size };
 }
 
-async function writeImage(
+/**
+ * Writes `config` and its manifest over `layers` into the store and names the manifest `name`
+ * (last, so the name appears only once every blob is there).
+ */
+export async function writeImage(
   store: ImageStore,
   name: string,
   config: ImageConfig,
@@ -126,7 +130,8 @@ async function writeImage(
   return { manifest: manifestDesc, config: configDesc };
 }
 
-function layerDescriptor(l: StoredLayer): Descriptor {
+/** The manifest descriptor of a stored layer. Pure. */
+export function layerDescriptor(l: StoredLayer): Descriptor {
   return { mediaType: l.mediaType, digest: l.digest, size: l.size };
 }
 
