@@ -3,6 +3,7 @@
  * pushes (URL-safe base64 of a JSON `AuthConfig`) and the body of `POST /auth` (`docker login`).
  * pierd keeps none of them: each pull or push uses the ones its request carries. Pure.
  */
+import { isPierError } from "../errors.js";
 import type { Credentials } from "../remote/index.js";
 import { EngineError } from "./error.js";
 
@@ -85,4 +86,19 @@ export function loginRegistry(serverAddress: string | undefined): string {
   if (!/^[A-Za-z0-9.-]+(:\d+)?$|^\[[0-9a-fA-F:]+\](:\d+)?$/.test(host))
     throw new EngineError("INVALID_ARGUMENT", `invalid registry address ${JSON.stringify(serverAddress)}`);
   return host;
+}
+
+/**
+ * A pull the registry refused (no or wrong credentials) as dockerd reports it: not found, with
+ * Docker's "may require 'docker login'" message. Not a 401: on a 401 the docker CLI asks for a
+ * user name on the terminal (and waits forever when there is none); Docker's daemon never
+ * answers a pull with one. Other errors are returned unchanged.
+ */
+export function pullAccessError(err: unknown, repository: string): unknown {
+  if (!isPierError(err, "UNAUTHORIZED") && !isPierError(err, "DENIED")) return err;
+  return new EngineError(
+    "NOT_FOUND",
+    `pull access denied for ${repository}, repository does not exist or may require 'docker login': ${(err as Error).message}`,
+    { cause: err },
+  );
 }

@@ -11,7 +11,7 @@ import type { ProgressEvent, ProgressListener } from "../../remote/index.js";
 import type { Engine } from "../engine.js";
 import { EngineError } from "../error.js";
 import { familiarName } from "../image-operations.js";
-import { registryAuthHeader } from "../registry-auth.js";
+import { pullAccessError, registryAuthHeader } from "../registry-auth.js";
 import type { ImageDeletion } from "../reports.js";
 import { parseFilters } from "./docker-types.js";
 import { imageImport } from "./docker-verbs.js";
@@ -191,7 +191,7 @@ async function imagePull(call: Call) {
     body.send({ status: `Status: Downloaded newer image for ${ref}` });
     res.end();
   } catch (err) {
-    body.fail(err);
+    body.fail(pullAccessError(err, new Reference(parsed.registry, parsed.repository).familiar()));
   }
 }
 
