@@ -3,7 +3,7 @@
  * to a private scratch directory under the engine's root, bounded in size, never held in memory.
  */
 import { createWriteStream } from "node:fs";
-import { mkdir, mkdtemp, open, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, open, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { Transform } from "node:stream";
@@ -53,6 +53,7 @@ export async function spoolUpload(
 /** A private scratch directory under the engine's root, removed after `fn`. */
 export async function withScratch<T>(svc: ContainerService, fn: (dir: string) => Promise<T>): Promise<T> {
   const base = join(svc.root, "tmp");
+  // Not a tmpfs: uploads can be gigabytes. Left-overs of a killed pierd: removeScratch.
   await mkdir(base, { recursive: true, mode: 0o700 });
   const dir = await mkdtemp(join(base, "work-"));
   try {
@@ -60,4 +61,20 @@ export async function withScratch<T>(svc: ContainerService, fn: (dir: string) =>
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Removes the scratch directories under `root` that a killed pierd left (call once at startup,
+ * before any request); resolves with their names.
+ */
+export async function removeScratch(root: string): Promise<string[]> {
+  const base = join(root, "tmp");
+  let names: string[];
+  try {
+    names = (await readdir(base)).filter((n) => n.startsWith("work-"));
+  } catch {
+    return [];
+  }
+  for (const n of names) await rm(join(base, n), { recursive: true, force: true });
+  return names;
 }

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { request } from "node:http";
 import { join } from "node:path";
 import { test } from "node:test";
+import { packDirectory } from "../../layer/index.js";
 import {
   type BusyboxRegistry,
   docker,
@@ -451,4 +452,63 @@ test("cp into a path under a volume writes the volume, not the rootfs underneath
   assert.equal(await ok(["exec", "cp3", "cat", "/data/v.txt"]), "in the volume\n");
   assert.equal(await ok(["run", "--rm", "-v", "cpvol:/v", reg.image, "cat", "/v/v.txt"]), "in the volume\n");
   await ok(["rm", "-f", "cp3"]);
+});
+
+test("pierd answers other requests while it packs a large tree (the walk runs off its event loop)", async () => {
+  // 20,000 empty files: walking them synchronously takes a measurable time, measured here.
+  const tree = join(scratch("big"), "many");
+  for (let i = 0; i < 200; i++) {
+    mkdirSync(join(tree, `d${i}`), { recursive: true });
+    for (let j = 0; j < 100; j++) writeFileSync(join(tree, `d${i}`, `f${j}`), "");
+  }
+  const t0 = Date.now();
+  for await (const _ of await packDirectory(tree, { xattrs: false })) void _;
+  const syncWalk = Date.now() - t0;
+  assert.ok(syncWalk >= 100, `a walk of 20,000 files took only ${syncWalk} ms: too fast to tell a stall`);
+  // Bind-mounted, so `cp` out of the container packs the tree (the same packer as export).
+  await ok(["run", "-d", "--name", "big1", "-v", `${tree}:/many`, reg.image, "sleep", "600"]);
+  let entries = 0;
+  let done = false;
+  const fetching = new Promise<number>((resolve, reject) => {
+    const req = request(
+      { socketPath: d.dockerSocket, method: "GET", path: "/v1.41/containers/big1/archive?path=/many" },
+      (res) => {
+        let bytes = 0;
+        res.on("data", (c: Buffer) => {
+          bytes += c.length;
+        });
+        res.on("end", () => resolve(res.statusCode === 200 ? bytes : -1));
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  }).finally(() => {
+    done = true;
+  });
+  let slowest = 0;
+  while (!done) {
+    const t = Date.now();
+    assert.equal((await raw("GET", "/_ping")).status, 200);
+    slowest = Math.max(slowest, Date.now() - t);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  entries = (await fetching) / 512;
+  // Every file is a 512-byte header at least.
+  assert.ok(entries > 20000, `archive of ${entries} blocks`);
+  // A walk on pierd's own thread would hold a ping for about the whole walk.
+  assert.ok(
+    slowest < syncWalk / 2,
+    `a ping waited ${slowest} ms during the pack (a whole walk: ${syncWalk} ms)`,
+  );
+  await ok(["rm", "-f", "big1"]);
+});
+
+test("uploads a killed pierd left spooled are removed when it starts again", async () => {
+  await d.crash();
+  const left = join(d.root, "tmp", "work-leftover");
+  mkdirSync(left, { recursive: true });
+  writeFileSync(join(left, "upload.tar"), "half an upload");
+  await d.restart();
+  assert.ok(!existsSync(left));
+  assert.match(d.stderr(), /removed leftover uploads/);
 });
