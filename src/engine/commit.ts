@@ -145,14 +145,15 @@ export class ImageCommits {
         "INVALID_ARGUMENT",
         "commit --pause=false is refused: pier reads a running container's files from the host, and only a frozen container cannot swap a directory for a symlink while they are read",
       );
-    const { upper } = await this.files.layersOf(rec);
+    const { upper, lowers } = await this.files.layersOf(rec);
     const store = this.containers.images.store;
     const thaw = await this.containers.hold(rec.id);
     let layer: StoredLayer;
     try {
+      const exclude = await this.files.mountPlaceholders(rec, upper, lowers);
       layer = await storeLayer(
         store.content,
-        packStream({ kind: "directory", root: upper, options: { overlay: true } }),
+        packStream({ kind: "directory", root: upper, options: { overlay: true, exclude } }),
         {
           compression: "gzip",
         },

@@ -10,7 +10,7 @@
  * layer applier (same hardening as a layer) on its worker thread.
  */
 import type { Stats } from "node:fs";
-import { lstat, opendir } from "node:fs/promises";
+import { lstat, opendir, readdir, readFile } from "node:fs/promises";
 import { join, posix } from "node:path";
 import type { Readable } from "node:stream";
 import type { ResolvedImage } from "../image/image-store.js";
@@ -105,6 +105,24 @@ interface Located {
   /** The mount target `root` stands for (`/` for the rootfs). */
   mountPoint: string;
   readOnly: boolean;
+}
+
+/** Whether the image's layers (top first) have `rel`, a whiteout above it hiding it. */
+async function inLower(lowers: readonly string[], rel: string): Promise<boolean> {
+  for (const l of lowers) {
+    const st = await lstat(join(l, rel)).catch(() => undefined);
+    if (st) return !(st.isCharacterDevice() && st.rdev === 0);
+  }
+  return false;
+}
+
+/** Whether the image's topmost `rel` has the owner and mode of `st` (a copied-up directory left as it was). */
+async function sameAsLower(lowers: readonly string[], rel: string, st: Stats): Promise<boolean> {
+  for (const l of lowers) {
+    const lst = await lstat(join(l, rel)).catch(() => undefined);
+    if (lst) return lst.mode === st.mode && lst.uid === st.uid && lst.gid === st.gid;
+  }
+  return false;
 }
 
 /**
@@ -303,6 +321,49 @@ export class ContainerFiles {
   }
 
   /**
+   * The paths of `rec`'s upper directory that pier's runtime made only to mount something on
+   * (`/etc/hosts`, `/etc/resolv.conf`, `/etc/hostname`, volume targets the image lacks, and new
+   * directories holding nothing else): an empty file or directory at a mount destination of its
+   * spec that the image does not have. Docker keeps those in an init layer below the container's
+   * own: they are neither changes nor committed.
+   */
+  async mountPlaceholders(
+    rec: ContainerRecord,
+    upper: string,
+    lowers: readonly string[],
+  ): Promise<Set<string>> {
+    const hidden = new Set<string>();
+    let destinations: string[];
+    try {
+      const spec = JSON.parse(await readFile(join(this.containers.dir(rec.id), "config.json"), "utf8")) as {
+        mounts?: { destination?: string }[];
+      };
+      destinations = (spec.mounts ?? []).map((m) => posix.normalize(`/${m.destination ?? ""}`).slice(1));
+    } catch {
+      return hidden;
+    }
+    for (const rel of destinations) {
+      if (!rel || (await inLower(lowers, rel))) continue;
+      const st = await lstat(join(upper, rel)).catch(() => undefined);
+      if (!st) continue;
+      const empty = st.isFile()
+        ? st.size === 0
+        : st.isDirectory() && (await readdir(join(upper, rel))).length === 0;
+      if (!empty) continue;
+      hidden.add(rel);
+      // Parents holding only placeholders were made (or copied up unchanged) for them too.
+      for (let p = posix.dirname(rel); p !== "."; p = posix.dirname(p)) {
+        const names = await readdir(join(upper, p)).catch(() => [] as string[]);
+        if (!names.every((n) => hidden.has(`${p}/${n}`))) break;
+        const pst = await lstat(join(upper, p));
+        if ((await inLower(lowers, p)) && !(await sameAsLower(lowers, p, pst))) break;
+        hidden.add(p);
+      }
+    }
+    return hidden;
+  }
+
+  /**
    * `docker diff`: every path of the container's upper directory, as Docker's overlay driver
    * reports them: a whiteout is a deletion, a path the image has is a change, others are
    * additions (and so is everything under an added directory). Walked asynchronously, frozen.
@@ -313,23 +374,18 @@ export class ContainerFiles {
     const thaw = await this.containers.hold(rec.id);
     const out: ContainerChange[] = [];
     try {
-      const inLower = async (rel: string): Promise<boolean> => {
-        for (const l of lowers) {
-          const st = await lstat(join(l, rel)).catch(() => undefined);
-          if (st) return !(st.isCharacterDevice() && st.rdev === 0);
-        }
-        return false;
-      };
+      const hidden = await this.mountPlaceholders(rec, upper, lowers);
       const walk = async (rel: string, added: boolean): Promise<void> => {
         const d = await opendir(join(upper, rel));
         for await (const e of d) {
           const path = `${rel}/${e.name}`;
+          if (hidden.has(path.slice(1))) continue;
           const st = await lstat(join(upper, path));
           if (st.isCharacterDevice() && st.rdev === 0) {
             out.push({ Path: path, Kind: 2 });
             continue;
           }
-          const isNew = added || !(await inLower(path));
+          const isNew = added || !(await inLower(lowers, path.slice(1)));
           out.push({ Path: path, Kind: isNew ? 1 : 0 });
           if (st.isDirectory()) await walk(path, isNew);
         }

@@ -205,6 +205,8 @@ test("docker rename and pier rename: the new name finds it, the old does not, a 
 
 test("docker diff and pier diff: added, changed and deleted paths from the overlay upper dir", async () => {
   await runDetached("diff1");
+  // What pier made only to mount /etc/hosts, /etc/resolv.conf, /etc/hostname is no change (Docker's init layer).
+  assert.equal(await ok(["diff", "diff1"]), "");
   await ok([
     "exec",
     "diff1",
@@ -375,6 +377,14 @@ test("docker export, commit with --change, history, import: the round trip runs"
   ]);
   assert.match(history.split("\n")[0]!, new RegExp(`^${id}\\|sleep 600\\|a message$`));
   assert.match(await pierOk(["history", "committed:1"]), /a message/);
+  // The committed layer holds the changes, not the runtime's mount points.
+  await ok(["save", "-o", join(host, "committed.tar"), "committed:1"]);
+  const top = await runCommand("sh", [
+    "-c",
+    `cd ${host} && L=$(tar -xOf committed.tar manifest.json | sed 's/.*"Layers":\\[//; s/\\].*//' | tr ',' '\\n' | tail -1 | tr -d '"') && tar -xOf committed.tar "$L" | tar -t`,
+  ]);
+  assert.equal(top.status, 0, top.stderr);
+  assert.deepEqual(top.stdout.trim().split("\n").sort(), ["bin/", "bin/.wh.vi", "hello"]);
   const bad = await docker(d, ["commit", "--change", "RUN echo", "cm1", "bad:1"]);
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /run is not a valid change command/);
