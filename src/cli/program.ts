@@ -8,6 +8,7 @@ import { registerBuildCommand } from "./commands/build.js";
 import { registerEngineCommands } from "./commands/engine.js";
 import { registerEngineOpsCommands } from "./commands/engine-ops.js";
 import { registerPruneCommands } from "./commands/engine-prune.js";
+import { registerEngineVerbCommands } from "./commands/engine-verbs.js";
 import { registerImageCommands } from "./commands/image.js";
 import { registerRegistryCommands } from "./commands/registry.js";
 import { registerRemoteCommands } from "./commands/remote.js";
@@ -44,6 +45,12 @@ const DAEMON_COMMANDS = new Set([
   "system",
   "container",
   "builder",
+  "top",
+  "rename",
+  "diff",
+  "port",
+  "commit",
+  "history",
 ]);
 
 /** Builds the command tree (exported for tests that check `--help` of every command). */
@@ -77,5 +84,6 @@ export function buildProgram(): Command {
   registerEngineCommands(program);
   registerEngineOpsCommands(program);
   registerPruneCommands(program);
+  registerEngineVerbCommands(program);
   return program;
 }

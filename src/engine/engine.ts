@@ -4,10 +4,14 @@
  * records its own events, so pier's API, the Docker API and any further front only translate
  * wire formats to these calls. Composed by the daemon (`daemon/daemon.ts`).
  */
+
+import { ImageCommits } from "./commit.js";
+import { ContainerFiles } from "./container-files.js";
 import { HealthMonitor } from "./containers/health.js";
 import type { ContainerService } from "./containers/service.js";
 import { type EventLog, eventLog } from "./events.js";
 import { ExecService } from "./exec.js";
+import { ImageArchives } from "./image-archives.js";
 import { ImageOperations } from "./image-operations.js";
 import type { ImageService } from "./images.js";
 import type { NetworkService } from "./network/service.js";
@@ -41,6 +45,12 @@ export class Engine {
   readonly stats: StatsService;
   /** The containers' healthchecks (probes through {@link execs}). */
   readonly health: HealthMonitor;
+  /** Containers' files: diff, archive (cp), export. */
+  readonly files: ContainerFiles;
+  /** New images from a container (commit) or a tar (import). */
+  readonly commits: ImageCommits;
+  /** Image history, save and load. */
+  readonly archives: ImageArchives;
 
   constructor(parts: EngineParts) {
     this.containers = parts.containers;
@@ -53,5 +63,8 @@ export class Engine {
     this.execs = new ExecService(parts.containers, this.events);
     this.stats = new StatsService(parts.containers);
     this.health = new HealthMonitor(parts.containers, this.execs);
+    this.files = new ContainerFiles(parts.containers);
+    this.commits = new ImageCommits(parts.containers, this.files, this.events);
+    this.archives = new ImageArchives(this.images, parts.containers, this.events);
   }
 }

@@ -133,7 +133,8 @@ const logs = new WeakMap<ContainerService, EventLog>();
 
 /**
  * The event log of a container service, created on first use and fed from then on by the
- * service's own events (create, start, kill, die, stop, restart, pause, unpause, update, destroy).
+ * service's own events (create, start, kill, die, stop, restart, pause, unpause, update, destroy,
+ * rename).
  */
 export function eventLog(svc: ContainerService): EventLog {
   const existing = logs.get(svc);
@@ -166,5 +167,6 @@ export function eventLog(svc: ContainerService): EventLog {
   svc.on("health_status", (id: string, status: string) =>
     log.record("container", `health_status: ${status}`, id, attrs(id)),
   );
+  on("rename", "rename", (old) => ({ oldName: `/${String(old)}` }));
   return log;
 }

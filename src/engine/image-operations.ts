@@ -210,9 +210,9 @@ export class ImageOperations {
     return result;
   }
 
-  /** Pushes the local image `ref` to its registry and records `push`. */
-  async push(ref: string, onProgress?: ProgressListener): Promise<CopyResult> {
-    const result = await this.service.push(ref, onProgress);
+  /** Pushes the local image `ref` to its registry and records `push`; `credentials` as for pull. */
+  async push(ref: string, onProgress?: ProgressListener, credentials?: Credentials): Promise<CopyResult> {
+    const result = await this.service.push(ref, onProgress, credentials);
     const name = familiarName(ref);
     this.events.record("image", "push", name, { name });
     return result;

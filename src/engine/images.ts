@@ -15,6 +15,7 @@ import { defaultRuntimeSpec } from "../oci/runtime-spec/default-spec.js";
 import {
   type CopyResult,
   type Credentials,
+  clientFor,
   emptyRegistriesConfig,
   type ProgressListener,
   pull,
@@ -114,12 +115,26 @@ export class ImageService {
     });
   }
 
+  /**
+   * Checks `credentials` against `registry` as `docker login` asks the daemon to (`GET /v2/`,
+   * through its token service when it has one); `UNAUTHORIZED` when the registry refuses them.
+   * Nothing is stored: the client keeps its credentials and sends them with each pull and push.
+   */
+  async login(registry: string, credentials: Credentials): Promise<void> {
+    const client = clientFor(registry, { insecure: (h: string) => this.insecureFor(h), credentials });
+    try {
+      await client.ping();
+    } finally {
+      await client.close();
+    }
+  }
+
   private insecureFor(registry: string): boolean {
     return isLoopbackRegistry(registry) || this.insecure.includes(registry);
   }
 
   /** Pushes the local image named `ref` to the registry its name says (every platform). */
-  async push(ref: string, onProgress?: ProgressListener): Promise<CopyResult> {
+  async push(ref: string, onProgress?: ProgressListener, credentials?: Credentials): Promise<CopyResult> {
     const parsed = tryParseReference(ref);
     if (!parsed) throw new EngineError("INVALID_ARGUMENT", `invalid reference format: ${ref}`);
     const found = await this.resolve(parsed.toString());
@@ -128,6 +143,7 @@ export class ImageService {
       localName: found.name ?? parsed.toString(),
       insecure: this.insecureFor(parsed.registry),
       ...(onProgress ? { onProgress } : {}),
+      ...(credentials ? { credentials } : {}),
     });
   }
 

@@ -134,7 +134,8 @@ export async function writeImage(
   return { manifest: manifestDesc, config: configDesc };
 }
 
-function layerDescriptor(l: StoredLayer): Descriptor {
+/** The manifest descriptor of a stored layer. Pure. */
+export function layerDescriptor(l: StoredLayer): Descriptor {
   return { mediaType: l.mediaType, digest: l.digest, size: l.size };
 }
 

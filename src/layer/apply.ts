@@ -77,8 +77,15 @@ export interface ApplyOptions {
    * layers on top of each other in one directory. `overlay`: the layer is applied alone into
    * an empty directory that will be an overlayfs lower layer; `.wh.x` becomes the character
    * device 0/0 `x` and `.wh..wh..opq` the xattr `trusted.overlay.opaque=y` (needs root).
+   * `literal`: the tar is plain files, not a layer (`docker cp`): a `.wh.x` entry is a file
+   * of that name, as Docker's untar makes it.
    */
-  whiteouts?: "remove" | "overlay";
+  whiteouts?: "remove" | "overlay" | "literal";
+  /**
+   * Refuse (`APPLY_FAILED`) to replace an existing directory with a non-directory or the
+   * reverse, instead of replacing it (Docker's `noOverwriteDirNonDir` of `docker cp`).
+   */
+  noOverwriteDirNonDir?: boolean;
 }
 
 /** What an apply did. */
@@ -130,6 +137,8 @@ class Applier {
   private readonly sameOwner: boolean;
   private readonly withXattrs: boolean;
   private readonly overlay: boolean;
+  private readonly literal: boolean;
+  private readonly keepKinds: boolean;
 
   constructor(
     private readonly root: string,
@@ -139,6 +148,8 @@ class Applier {
     this.sameOwner = options.sameOwner ?? this.isRoot;
     this.withXattrs = options.xattrs !== false;
     this.overlay = options.whiteouts === "overlay";
+    this.literal = options.whiteouts === "literal";
+    this.keepKinds = options.noOverwriteDirNonDir === true;
   }
 
   private fail(entry: string, err: unknown): never {
@@ -169,8 +180,11 @@ class Applier {
     for (const k of this.keepTimes.keys()) if (k === host || k.startsWith(under)) this.keepTimes.delete(k);
   }
 
-  /** Removes whatever is at `host` (entry path `path`), not following a symlink there. */
-  private removeExisting(host: string, path: string): void {
+  /**
+   * Removes whatever is at `host` (entry path `path`), not following a symlink there, to put a
+   * directory (`newIsDir`) or something else in its place.
+   */
+  private removeExisting(host: string, path: string, newIsDir = false): void {
     let st: ReturnType<typeof lstatSync>;
     try {
       st = lstatSync(host, { throwIfNoEntry: false });
@@ -179,6 +193,14 @@ class Applier {
       throw err;
     }
     if (!st) return;
+    if (this.keepKinds && st.isDirectory() !== newIsDir)
+      throw new LayerError(
+        "APPLY_FAILED",
+        newIsDir
+          ? `cannot overwrite non-directory ${JSON.stringify(`/${path}`)} with directory`
+          : `cannot overwrite directory ${JSON.stringify(`/${path}`)} with non-directory`,
+        { detail: { entry: path } },
+      );
     if (st.isDirectory()) {
       this.invalidate(host, path);
       rmSync(host, { recursive: true, force: true });
@@ -237,7 +259,7 @@ class Applier {
         this.dirMeta.set(this.root, { header: h });
         return;
       }
-      if (base.startsWith(WHITEOUT_PREFIX)) {
+      if (base.startsWith(WHITEOUT_PREFIX) && !this.literal) {
         this.whiteout(parent, base);
         return;
       }
@@ -385,7 +407,7 @@ class Applier {
 
   private mkdir(host: string, path: string, h: TarHeader): void {
     const st = lstatSync(host, { throwIfNoEntry: false });
-    if (st && !st.isDirectory()) this.removeExisting(host, path);
+    if (st && !st.isDirectory()) this.removeExisting(host, path, true);
     if (!st?.isDirectory()) mkdirSync(host, { mode: 0o700 });
     this.owner(host, h);
     this.dirMeta.set(host, { header: h });

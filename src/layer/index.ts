@@ -23,6 +23,8 @@ export {
 export { type Change, computeChanges, type DiffOptions, diffDirectories } from "./diff.js";
 export { LayerError, type LayerErrorCode } from "./error.js";
 export { type PackOptions, packDirectory } from "./pack.js";
+export { packPath } from "./pack-path.js";
+export { type PackJob, packStream } from "./pack-thread.js";
 export { normalizeEntryPath, resolveInRoot } from "./resolve.js";
 export { packToStore, type StoredLayer, type StoreLayerOptions, storeLayer } from "./store-layer.js";
 export type { TarEntryType, TarHeader } from "./tar-header.js";

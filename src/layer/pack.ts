@@ -32,6 +32,12 @@ export interface PackOptions {
    * overlayfs's own `trusted.overlay.*` xattrs are dropped.
    */
   overlay?: boolean;
+  /**
+   * Paths (relative, as `rel`) left out of an overlay pack: what the engine's runtime made as
+   * mount points in a container's upper directory (`/etc/hosts` …), which Docker keeps in its
+   * init layer, out of commits.
+   */
+  exclude?: ReadonlySet<string>;
 }
 
 /** Major number of a Linux `dev_t` (glibc's gnu_dev_major). */
@@ -153,6 +159,7 @@ export async function packDirectory(root: string, options: PackOptions = {}): Pr
   if (!options.overlay) return writeTar(tree.entries.map((e) => writeEntryFor(root, e, links, options)));
   const entries: WriteEntry[] = [];
   for (const e of tree.entries) {
+    if (options.exclude?.has(e.rel)) continue;
     if (e.kind === "char" && e.stat.rdev === 0) {
       entries.push({ header: whiteoutHeader(whiteoutPathFor(e.rel), options) });
       continue;

@@ -9,8 +9,10 @@ import type { ContainerService } from "../containers/service.js";
 import { frame, type LogEntry, type LogQuery, readLogs } from "../logs.js";
 
 /** The bytes a client receives for one log entry. Pure. */
-export function encodeEntry(e: LogEntry, tty: boolean, timestamps: boolean): Buffer {
-  const data = Buffer.from(timestamps ? `${e.time} ${e.log}` : e.log, "utf8");
+export function encodeEntry(e: LogEntry, tty: boolean, timestamps: boolean, details = false): Buffer {
+  // `--details`: the entry's log attributes and a space; pier's json-file records none.
+  const line = details ? ` ${e.log}` : e.log;
+  const data = Buffer.from(timestamps ? `${e.time} ${line}` : line, "utf8");
   return tty ? data : frame(e.stream, data);
 }
 
@@ -25,13 +27,13 @@ export async function streamLogs(
   id: string,
   out: Writable,
   q: LogQuery,
-  opts: { tty: boolean; timestamps: boolean },
+  opts: { tty: boolean; timestamps: boolean; details?: boolean },
 ): Promise<void> {
   const ac = new AbortController();
   out.once("close", () => ac.abort());
   for await (const e of readLogs(svc.logPath(id), { ...q, signal: ac.signal })) {
     if (out.destroyed) break;
-    await write(out, encodeEntry(e, opts.tty, opts.timestamps));
+    await write(out, encodeEntry(e, opts.tty, opts.timestamps, opts.details));
   }
 }
 

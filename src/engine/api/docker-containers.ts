@@ -121,7 +121,11 @@ async function containerLogs({ engine, res, params, query }: Call) {
     wake: (notify: () => void) => svc.onEnd(rec.id, notify),
   };
   const tty = rec.config.tty === true;
-  await streamLogs(svc, rec.id, res, logQuery, { tty, timestamps: flag(query, "timestamps") });
+  await streamLogs(svc, rec.id, res, logQuery, {
+    tty,
+    timestamps: flag(query, "timestamps"),
+    details: flag(query, "details"),
+  });
   res.end();
 }
 

@@ -1,6 +1,7 @@
 /**
  * The Docker API's image routes: list, pull (`POST /images/create` with Docker's JSON progress
- * lines), inspect, tag, push, remove and prune, translated to the engine's image operations.
+ * lines; with `fromSrc`, an import) with the client's `X-Registry-Auth` credentials, inspect,
+ * tag, push (credentials likewise), remove and prune, translated to the engine's image operations.
  * Image ids are config digests, as Docker's (a name, a config digest or a root digest, or a
  * prefix of either, finds an image).
  */
@@ -11,8 +12,10 @@ import type { Engine } from "../engine.js";
 import { EngineError } from "../error.js";
 import { filterImages, type ImageListEntry } from "../image-filters.js";
 import { familiarName, type ImageDetails } from "../image-operations.js";
+import { pullAccessError, registryAuthHeader } from "../registry-auth.js";
 import type { ImageDeletion } from "../reports.js";
 import { parseFilters } from "./docker-types.js";
+import { imageImport } from "./docker-verbs.js";
 import { flag, sendError, sendJson } from "./http.js";
 import type { Call, Route } from "./router.js";
 
@@ -160,10 +163,13 @@ async function imageList({ engine, res, query }: Call) {
   sendJson(res, 200, rows.sort((a, b) => created(b.details) - created(a.details)).map(summary));
 }
 
-async function imagePull({ engine, req, res, query }: Call) {
+async function imagePull(call: Call) {
+  const { engine, req, res, query } = call;
+  if (query.has("fromSrc")) return imageImport(call);
   const images = engine.images;
   const from = query.get("fromImage");
-  if (!from) throw new EngineError("INVALID_ARGUMENT", "fromImage is required (import is not supported)");
+  if (!from) throw new EngineError("INVALID_ARGUMENT", "fromImage or fromSrc is required");
+  const credentials = registryAuthHeader(req.headers["x-registry-auth"]);
   const tag = query.get("tag");
   const ref = tag ? (tag.startsWith("sha256:") ? `${from}@${tag}` : `${from}:${tag}`) : from;
   const parsed = parseReference(ref);
@@ -172,12 +178,12 @@ async function imagePull({ engine, req, res, query }: Call) {
   ]);
   req.resume();
   try {
-    const result = await images.pull(ref, body.progress(progressLine));
+    const result = await images.pull(ref, body.progress(progressLine), credentials);
     body.send({ status: `Digest: ${result.digest}` });
     body.send({ status: `Status: Downloaded newer image for ${ref}` });
     res.end();
   } catch (err) {
-    body.fail(err);
+    body.fail(pullAccessError(err, new Reference(parsed.registry, parsed.repository).familiar()));
   }
 }
 
@@ -198,6 +204,7 @@ async function imageTag({ engine, req, res, params, query }: Call) {
 async function imagePush({ engine, req, res, params, query }: Call) {
   const images = engine.images;
   req.resume();
+  const credentials = registryAuthHeader(req.headers["x-registry-auth"]);
   const tagText = query.get("tag");
   const ref = parseReference(tagText ? `${params[0]}:${tagText}` : params[0]!);
   // Resolve before answering 200, so a missing image is a plain 404.
@@ -206,7 +213,7 @@ async function imagePush({ engine, req, res, params, query }: Call) {
   const body = progressBody(res, []);
   body.send({ status: `The push refers to repository [${repo}]` });
   try {
-    const result = await images.push(ref.toString(), body.progress(pushProgressLine));
+    const result = await images.push(ref.toString(), body.progress(pushProgressLine), credentials);
     const t = ref.tag ?? "latest";
     body.send({ status: `${t}: digest: ${result.digest} size: ${result.size}` });
     body.send({ progressDetail: {}, aux: { Tag: t, Digest: result.digest, Size: result.size } });

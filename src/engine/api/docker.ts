@@ -15,6 +15,7 @@ import { dockerExecRoutes, dockerExecUpgrade } from "./docker-exec.js";
 import { dockerImageRoutes } from "./docker-images.js";
 import { dockerNetworkRoutes } from "./docker-networks.js";
 import { dockerSystemRoutes } from "./docker-system.js";
+import { dockerVerbRoutes } from "./docker-verbs.js";
 import { dockerVolumeRoutes } from "./docker-volumes.js";
 import { sendError } from "./http.js";
 import { apiPath, matchRoute, type Route, type UpgradeRoute } from "./router.js";
@@ -29,6 +30,7 @@ export interface DockerApi {
 
 /** Every route of the Docker API, in matching order. */
 export const dockerRoutes: readonly Route[] = [
+  ...dockerVerbRoutes,
   ...dockerSystemRoutes,
   ...dockerImageRoutes,
   ...dockerBuildRoutes,
@@ -49,7 +51,8 @@ export function dockerApi(engine: Engine): DockerApi {
     const method = req.method ?? "GET";
     const found = matchRoute(dockerRoutes, method, path);
     if (!found) throw new EngineError("NOT_FOUND", `page not found: ${method} ${path}`);
-    if (method !== "POST") req.resume();
+    // Only POST and PUT (an archive upload) have bodies the handlers read.
+    if (method !== "POST" && method !== "PUT") req.resume();
     await found.route[2]({ engine, req, res, method, path, query, params: found.params });
   }
   return {

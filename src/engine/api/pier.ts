@@ -20,6 +20,7 @@ import { clientGone, flag, intParam, readJson, sendError, sendJson, timeParam } 
 import { pierNetworkRoutes, withNetworkView } from "./pier-networks.js";
 import { pierOpsRoutes } from "./pier-ops.js";
 import { pierTtyRoutes } from "./pier-tty.js";
+import { pierVerbRoutes } from "./pier-verbs.js";
 import { apiPath, type Call, matchRoute, type Route } from "./router.js";
 import { containerKill } from "./shared-handlers.js";
 import { pierUpdateRoutes } from "./update-handlers.js";
@@ -191,6 +192,7 @@ function version({ engine, res }: Call) {
 /** Every route of pier's API (paths without `/v1`), in matching order. */
 export const pierRoutes: readonly Route[] = [
   ["GET", /^\/version$/, version],
+  ...pierVerbRoutes,
   ...pierImageRoutes,
   ...pierTtyRoutes,
   ...pierOpsRoutes,
@@ -209,7 +211,8 @@ export function pierApi(engine: Engine): (req: IncomingMessage, res: ServerRespo
     const path = full.slice(3);
     const found = matchRoute(pierRoutes, method, path);
     if (!found) throw new EngineError("NOT_FOUND", `no such API path ${method} ${full}`);
-    if (method !== "POST") req.resume();
+    // Only POST and PUT (an archive upload) have bodies the handlers read.
+    if (method !== "POST" && method !== "PUT") req.resume();
     await found.route[2]({ engine, req, res, method, path, query, params: found.params });
   }
   return (req, res) => {

@@ -108,6 +108,8 @@ export class ContainerService extends EventEmitter {
   /** Containers the user stopped (restart policies do not bring those back). */
   private readonly stopped = new Set<string>();
   private readonly watching = new Set<string>();
+  /** Freezes held by host-side file work ({@link ContainerService.hold}), by container. */
+  private readonly holds = new Map<string, { count: number; thaw: boolean; frozen: Promise<void> }>();
   private closed = false;
 
   constructor(opts: ContainerServiceOptions) {
@@ -925,6 +927,54 @@ export class ContainerService extends EventEmitter {
     } catch {
       return 0;
     }
+  }
+
+  /**
+   * Freezes running container `id` while the host reads or writes its files (`docker cp`,
+   * export, commit), so that none of its processes can swap a directory for a symlink between a
+   * path's resolution and its use; resolves with the thaw. Holds nest: the container thaws when
+   * the last hold ends, and never when it was paused before the first. A container that does not
+   * run needs no freeze (its thaw does nothing).
+   */
+  async hold(id: string): Promise<() => Promise<void>> {
+    const rec = this.store.get(id);
+    if (rec?.status !== "running") return async () => {};
+    let h = this.holds.get(id);
+    if (!h) {
+      const thaw = !this.isPaused(id);
+      h = { count: 0, thaw, frozen: thaw ? pauseContainer(this.runtime, id) : Promise.resolve() };
+      this.holds.set(id, h);
+    }
+    h.count++;
+    const held = h;
+    try {
+      await held.frozen;
+    } catch (err) {
+      held.count--;
+      if (held.count === 0) this.holds.delete(id);
+      throw err;
+    }
+    let released = false;
+    return async () => {
+      if (released) return;
+      released = true;
+      if (--held.count > 0) return;
+      this.holds.delete(id);
+      if (held.thaw && this.store.get(id)?.status === "running")
+        await resumeContainer(this.runtime, id).catch((e: Error) => this.log(`thaw ${id}: ${e.message}`));
+    };
+  }
+
+  /**
+   * Renames container `ref` to `name` (Docker's `rename`): `NAME_CONFLICT` when taken, the name
+   * checked as at create. Resolves with the old name.
+   */
+  rename(ref: string, name: string): string {
+    const rec = this.find(ref);
+    const newName = checkName(name);
+    this.store.rename(rec.id, newName);
+    this.emit("rename", rec.id, rec.name);
+    return rec.name;
   }
 
   /** Stops following containers (they keep running under their monitors) and closes the database. */

@@ -200,6 +200,22 @@ export class ContainerStore {
     return r;
   }
 
+  /** Renames `id` to `name`; `NAME_CONFLICT` (Docker's message) when another container has it. */
+  rename(id: string, name: string): void {
+    const other = this.byName(name);
+    if (other && other.id !== id)
+      throw new EngineError(
+        "NAME_CONFLICT",
+        `Conflict. The container name "/${name}" is already in use by container "${other.id}". You have to remove (or rename) that container to be able to reuse that name.`,
+      );
+    if (other)
+      throw new EngineError(
+        "INVALID_ARGUMENT",
+        `Renaming a container with the same name as its current name`,
+      );
+    this.db.prepare("UPDATE containers SET name = ? WHERE id = ?").run(name, id);
+  }
+
   /** Deletes the record (absent is fine). */
   delete(id: string): void {
     this.db.prepare("DELETE FROM containers WHERE id = ?").run(id);

@@ -20,6 +20,7 @@ import { EngineError } from "../error.js";
 import { ImageService } from "../images.js";
 import { NetworkService } from "../network/service.js";
 import { type SnapshotDriver, Snapshotter } from "../snapshots/snapshotter.js";
+import { removeScratch } from "../uploads.js";
 import { VolumeService } from "../volumes.js";
 
 /** Settings of {@link startDaemon} (flags and config file of `pierd`). */
@@ -140,6 +141,9 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
   // Half-applied layers of a pierd killed mid-unpack (never committed, so nothing refers to them).
   const leftovers = await snapshots.cleanup();
   if (leftovers.length) log("removed half-applied layer snapshots", { count: leftovers.length });
+  // Uploads (cp, import, load) a pierd killed mid-request left spooled.
+  const spooled = await removeScratch(config.root);
+  if (spooled.length) log("removed leftover uploads", { count: spooled.length });
   const networks = new NetworkService({
     root: config.root,
     execRoot: config.execRoot,
