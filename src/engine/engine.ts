@@ -4,6 +4,7 @@
  * records its own events, so pier's API, the Docker API and any further front only translate
  * wire formats to these calls. Composed by the daemon (`daemon/daemon.ts`).
  */
+import { CheckpointOperations } from "./checkpoints/operations.js";
 import type { ContainerService } from "./containers/service.js";
 import { type EventLog, eventLog } from "./events.js";
 import { ExecService } from "./exec.js";
@@ -38,6 +39,8 @@ export class Engine {
   readonly system: SystemService;
   readonly execs: ExecService;
   readonly stats: StatsService;
+  /** Checkpoints (CRIU), their archives, imports and migrations. */
+  readonly checkpoints: CheckpointOperations;
 
   constructor(parts: EngineParts) {
     this.containers = parts.containers;
@@ -49,5 +52,6 @@ export class Engine {
     this.system = new SystemService(parts.containers, this.images, this.volumes, this.events);
     this.execs = new ExecService(parts.containers, this.events);
     this.stats = new StatsService(parts.containers);
+    this.checkpoints = new CheckpointOperations(parts.containers, this.images, this.events);
   }
 }

@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Engine } from "../engine.js";
 import { EngineError } from "../error.js";
+import { dockerCheckpointRoutes } from "./docker-checkpoints.js";
 import { dockerAttachUpgrade, dockerContainerRoutes, refuseUpgrade } from "./docker-containers.js";
 import { dockerExecRoutes, dockerExecUpgrade } from "./docker-exec.js";
 import { dockerImageRoutes } from "./docker-images.js";
@@ -32,6 +33,7 @@ export const dockerRoutes: readonly Route[] = [
   ...dockerVolumeRoutes,
   ...dockerNetworkRoutes,
   ...dockerExecRoutes,
+  ...dockerCheckpointRoutes,
   ...dockerContainerRoutes,
 ];
 

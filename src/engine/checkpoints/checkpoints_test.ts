@@ -1,0 +1,164 @@
+/**
+ * The engine's checkpoints through real clients: the stock docker CLI's `checkpoint create|ls|rm`
+ * and `start --checkpoint` through pierd, pier's own API (export, import, a hostile archive),
+ * with CRIU 4. A counting busybox container must go on counting from where it was: its log is
+ * the sequence 1, 2, 3, … without a gap or a restart from 1.
+ */
+import assert from "node:assert/strict";
+import { existsSync, readdirSync } from "node:fs";
+import { request } from "node:http";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { checkCriuVersion, findCriu } from "../../runtime/checkpoint/criu-path.js";
+import { type BusyboxRegistry, docker, type TestDaemon, useTestDaemon } from "../../testing/engine.js";
+
+async function skipReason(): Promise<string | undefined> {
+  if (process.getuid?.() !== 0) return "needs root";
+  try {
+    await checkCriuVersion(findCriu(undefined, process.env));
+    return undefined;
+  } catch (err) {
+    return `CRIU 4 is not installed (${(err as Error).message}); run scripts/install-criu.sh`;
+  }
+}
+const skip = await skipReason();
+if (skip) process.stderr.write(`checkpoints_test: SKIPPED: ${skip}\n`);
+
+/** The counting container's command. */
+export const COUNTER = "i=0; while true; do i=$((i+1)); echo $i; sleep 0.05; done";
+
+let reg: BusyboxRegistry;
+let d: TestDaemon;
+if (!skip)
+  useTestDaemon({
+    ready: (fx) => {
+      ({ reg, d } = fx);
+    },
+    pull: true,
+  });
+
+/** The numbers a counting container printed, checked to be 1, 2, 3, … with no gap or reset. */
+export function counted(log: string): number {
+  const nums = log
+    .trim()
+    .split("\n")
+    .filter((l) => l !== "")
+    .map(Number);
+  nums.forEach((n, i) => {
+    assert.equal(n, i + 1, `count goes on without a gap or a restart: line ${i + 1} is ${n}`);
+  });
+  return nums.length;
+}
+
+/** Polls until `cond` holds (deadline 20 s). */
+export async function until(cond: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 20000;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function ok(args: string[]): Promise<string> {
+  const r = await docker(d, args);
+  assert.equal(r.status, 0, `docker ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout;
+}
+
+const logCount = async (name: string) => counted(await ok(["logs", name]));
+const state = async (name: string) => (await ok(["inspect", "-f", "{{.State.Status}}", name])).trim();
+
+/** One request to pierd's own API; the body a string or a stream. */
+export function api(
+  socketPath: string,
+  method: string,
+  path: string,
+  body?: string | Buffer,
+): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, method, path }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+describe("checkpoints through the docker CLI and pier's API", { skip }, () => {
+  it("docker checkpoint create stops the container; start --checkpoint goes on counting", async () => {
+    await ok(["run", "-d", "--name", "cnt", reg.image, "sh", "-c", COUNTER]);
+    await until(async () => (await logCount("cnt")) >= 5, "the count to reach 5");
+    const ipOf = async () => (await ok(["inspect", "-f", "{{.NetworkSettings.IPAddress}}", "cnt"])).trim();
+    const ip = await ipOf();
+    assert.match(ip, /^\d+\.\d+\.\d+\.\d+$/);
+    await ok(["checkpoint", "create", "cnt", "c1"]);
+    assert.equal(await state("cnt"), "exited");
+    const at = await logCount("cnt");
+    assert.match(await ok(["checkpoint", "ls", "cnt"]), /^CHECKPOINT NAME\nc1\n$/);
+    await ok(["start", "--checkpoint", "c1", "cnt"]);
+    assert.equal(await state("cnt"), "running");
+    await until(async () => (await logCount("cnt")) >= at + 5, "the count to go on");
+    assert.equal(await ipOf(), ip, "the same address as before the checkpoint");
+
+    // --leave-running: it keeps running (and counting) after the dump.
+    await ok(["checkpoint", "create", "--leave-running", "cnt", "c2"]);
+    assert.equal(await state("cnt"), "running");
+    const later = await logCount("cnt");
+    await until(async () => (await logCount("cnt")) > later + 3, "the count to go on after --leave-running");
+    assert.match(await ok(["checkpoint", "ls", "cnt"]), /c1\nc2\n$/);
+
+    // A name used twice is a conflict; rm removes it; rm of a missing one is a clear error.
+    const again = await docker(d, ["checkpoint", "create", "--leave-running", "cnt", "c2"]);
+    assert.notEqual(again.status, 0);
+    assert.match(again.stderr, /checkpoint with name c2 already exists/);
+    await ok(["checkpoint", "rm", "cnt", "c1"]);
+    assert.match(await ok(["checkpoint", "ls", "cnt"]), /^CHECKPOINT NAME\nc2\n$/);
+    const missing = await docker(d, ["checkpoint", "rm", "cnt", "c1"]);
+    assert.notEqual(missing.status, 0);
+    assert.match(missing.stderr, /checkpoint c1 does not exist/);
+    await ok(["rm", "-f", "cnt"]);
+  });
+
+  it("exports an archive and imports it as a new container that counts on", async () => {
+    await ok(["run", "-d", "--name", "exp", reg.image, "sh", "-c", COUNTER]);
+    await until(async () => (await logCount("exp")) >= 5, "the count to reach 5");
+    const archive = await api(
+      d.socket,
+      "POST",
+      "/v1/containers/exp/checkpoints",
+      JSON.stringify({ export: true, compression: "zstd" }),
+    );
+    assert.equal(archive.status, 200, archive.body.toString());
+    assert.equal(await state("exp"), "exited");
+    const at = await logCount("exp");
+    const imported = await api(d.socket, "POST", "/v1/containers/import?name=imp", archive.body);
+    assert.equal(imported.status, 201, imported.body.toString());
+    assert.equal(await state("imp"), "running");
+    // The new container's log starts empty; its count goes on from the old one's.
+    await until(
+      async () => (await ok(["logs", "imp"])).trim().split("\n").length >= 3,
+      "the import to count",
+    );
+    const first = Number((await ok(["logs", "imp"])).trim().split("\n")[0]);
+    assert.ok(first > at && first <= at + 3, `the import counts on from ${at}: ${first}`);
+    await ok(["rm", "-f", "exp", "imp"]);
+  });
+
+  it("refuses a broken archive clearly and leaves nothing behind", async () => {
+    const before = (await ok(["ps", "-aq"])).trim();
+    const bad = await api(
+      d.socket,
+      "POST",
+      "/v1/containers/import?name=bad",
+      Buffer.from("not a tar at all, nope"),
+    );
+    assert.equal(bad.status, 400, bad.body.toString());
+    assert.match(bad.body.toString(), /invalid checkpoint archive/);
+    assert.equal((await ok(["ps", "-aq"])).trim(), before);
+    const work = join(d.root, "checkpoint-work");
+    assert.ok(!existsSync(work) || readdirSync(work).length === 0, "no scratch directory stays");
+  });
+});
