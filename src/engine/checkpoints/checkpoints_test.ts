@@ -6,10 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { existsSync, readdirSync } from "node:fs";
-import { request } from "node:http";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { checkCriuVersion, findCriu } from "../../runtime/checkpoint/criu-path.js";
+import { api, COUNTER, counted, countsOnFrom, until } from "../../testing/checkpoints.js";
 import { type BusyboxRegistry, docker, type TestDaemon, useTestDaemon } from "../../testing/engine.js";
 
 async function skipReason(): Promise<string | undefined> {
@@ -24,9 +24,6 @@ async function skipReason(): Promise<string | undefined> {
 const skip = await skipReason();
 if (skip) process.stderr.write(`checkpoints_test: SKIPPED: ${skip}\n`);
 
-/** The counting container's command. */
-export const COUNTER = "i=0; while true; do i=$((i+1)); echo $i; sleep 0.05; done";
-
 let reg: BusyboxRegistry;
 let d: TestDaemon;
 if (!skip)
@@ -37,28 +34,6 @@ if (!skip)
     pull: true,
   });
 
-/** The numbers a counting container printed, checked to be 1, 2, 3, … with no gap or reset. */
-export function counted(log: string): number {
-  const nums = log
-    .trim()
-    .split("\n")
-    .filter((l) => l !== "")
-    .map(Number);
-  nums.forEach((n, i) => {
-    assert.equal(n, i + 1, `count goes on without a gap or a restart: line ${i + 1} is ${n}`);
-  });
-  return nums.length;
-}
-
-/** Polls until `cond` holds (deadline 20 s). */
-export async function until(cond: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 20000;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 async function ok(args: string[]): Promise<string> {
   const r = await docker(d, args);
   assert.equal(r.status, 0, `docker ${args.join(" ")}: ${r.stderr}`);
@@ -67,25 +42,6 @@ async function ok(args: string[]): Promise<string> {
 
 const logCount = async (name: string) => counted(await ok(["logs", name]));
 const state = async (name: string) => (await ok(["inspect", "-f", "{{.State.Status}}", name])).trim();
-
-/** One request to pierd's own API; the body a string or a stream. */
-export function api(
-  socketPath: string,
-  method: string,
-  path: string,
-  body?: string | Buffer,
-): Promise<{ status: number; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath, method, path }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
 
 describe("checkpoints through the docker CLI and pier's API", { skip }, () => {
   it("docker checkpoint create stops the container; start --checkpoint goes on counting", async () => {
@@ -138,12 +94,7 @@ describe("checkpoints through the docker CLI and pier's API", { skip }, () => {
     assert.equal(imported.status, 201, imported.body.toString());
     assert.equal(await state("imp"), "running");
     // The new container's log starts empty; its count goes on from the old one's.
-    await until(
-      async () => (await ok(["logs", "imp"])).trim().split("\n").length >= 3,
-      "the import to count",
-    );
-    const first = Number((await ok(["logs", "imp"])).trim().split("\n")[0]);
-    assert.ok(first > at && first <= at + 3, `the import counts on from ${at}: ${first}`);
+    await until(async () => countsOnFrom(await ok(["logs", "imp"]), at) >= 3, "the import to count");
     await ok(["rm", "-f", "exp", "imp"]);
   });
 

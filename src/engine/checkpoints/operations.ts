@@ -54,6 +54,8 @@ import {
 
 /** Docker's checkpoint names: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`. */
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+/** runc's default CRIU configuration file (what the runtime reads without the annotation). */
+const RUNC_CRIU_CONF = "/etc/criu/runc.conf";
 /** Largest JSON document of an archive that is read (config.dump, spec.dump, …). */
 const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
 
@@ -434,6 +436,21 @@ export class CheckpointOperations {
     const mountsDir = join(dir, "checkpoint-mounts");
     const sourceFor = (dest: string) => join(mountsDir, dest.replace(/[^A-Za-z0-9_.-]/g, "_"));
     const { spec, replacements } = restoreSpec(own, dumped, sourceFor, existsSync);
+    // This engine made the root filesystem anew: its root directory's mode may differ from the
+    // other engine's (podman's storage makes it 0555 for a layer without a `./` entry, pier
+    // 0755), which CRIU's file checks would refuse. A CRIU configuration file (runc's
+    // `org.criu.config` annotation) skips that check, keeping runc's default file's settings.
+    const annotations = { ...spec.annotations };
+    if (annotations["org.criu.config"] === undefined) {
+      const conf = join(dir, "criu-restore.conf");
+      const defaults = existsSync(RUNC_CRIU_CONF) ? readFileSync(RUNC_CRIU_CONF, "utf8") : "";
+      writeFileSync(
+        conf,
+        `${defaults}${defaults && !defaults.endsWith("\n") ? "\n" : ""}skip-file-rwx-check\n`,
+      );
+      annotations["org.criu.config"] = conf;
+      spec.annotations = annotations;
+    }
     for (const r of replacements) {
       mkdirSync(mountsDir, { recursive: true, mode: 0o755 });
       if (r.kind === "directory") mkdirSync(sourceFor(r.destination), { recursive: true, mode: 0o1777 });

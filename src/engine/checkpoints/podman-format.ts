@@ -51,6 +51,11 @@ export interface ConfigDump {
   createNetNS: boolean;
   stopSignal: number;
   stopTimeout: number;
+  /**
+   * The OCI runtime podman restores with (its name or path): `runc`, whose command line
+   * pier-runtime follows and whose CRIU images are the same.
+   */
+  runtime?: string;
   pierConfig?: PierCheckpointInfo;
 }
 
@@ -101,6 +106,7 @@ export function configDump(c: DumpedContainer): ConfigDump {
     createNetNS: mode !== "host",
     stopSignal: c.stopSignal,
     stopTimeout: c.config.stopTimeout ?? 10,
+    runtime: "runc",
     pierConfig: { config: c.config, tcpEstablished: c.tcpEstablished, checkpointedAt: c.checkpointedAt },
   };
 }
@@ -112,8 +118,10 @@ export function networkStatus(
   gateway: string | undefined,
   mac: string | undefined,
 ): NetworkStatus {
+  // Under pier's own name: podman asks for a recorded address again only on a network of the
+  // same name, and its default network's subnet is not pier's.
   return {
-    [podmanNetworkName(network)]: {
+    [network]: {
       interfaces: {
         eth0: {
           subnets: [{ ipnet: address, ...(gateway ? { gateway } : {}) }],
