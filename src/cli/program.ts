@@ -5,6 +5,7 @@
 import { Command } from "commander";
 import { PIER_VERSION } from "../common/version.js";
 import { registerEngineCommands } from "./commands/engine.js";
+import { registerCheckpointCommands } from "./commands/engine-checkpoint.js";
 import { registerEngineOpsCommands } from "./commands/engine-ops.js";
 import { registerImageCommands } from "./commands/image.js";
 import { registerRegistryCommands } from "./commands/registry.js";
@@ -71,5 +72,6 @@ export function buildProgram(): Command {
   registerTrustCommands(program);
   registerEngineCommands(program);
   registerEngineOpsCommands(program);
+  registerCheckpointCommands(program);
   return program;
 }

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { checkCriuVersion, findCriu } from "../../runtime/checkpoint/criu-path.js";
 import { api, COUNTER, counted, countsOnFrom, until } from "../../testing/checkpoints.js";
-import { type BusyboxRegistry, docker, type TestDaemon, useTestDaemon } from "../../testing/engine.js";
+import { type BusyboxRegistry, docker, pier, type TestDaemon, useTestDaemon } from "../../testing/engine.js";
 
 async function skipReason(): Promise<string | undefined> {
   if (process.getuid?.() !== 0) return "needs root";
@@ -96,6 +96,34 @@ describe("checkpoints through the docker CLI and pier's API", { skip }, () => {
     // The new container's log starts empty; its count goes on from the old one's.
     await until(async () => countsOnFrom(await ok(["logs", "imp"]), at) >= 3, "the import to count");
     await ok(["rm", "-f", "exp", "imp"]);
+  });
+
+  it("the pier CLI: checkpoint create|ls|rm, start --checkpoint, --export and restore --import", async () => {
+    const cli = async (args: string[]) => {
+      const r = await pier(d, args);
+      assert.equal(r.status, 0, `pier ${args.join(" ")}: ${r.stderr}`);
+      return r.stdout;
+    };
+    await ok(["run", "-d", "--name", "pc", reg.image, "sh", "-c", COUNTER]);
+    await until(async () => (await logCount("pc")) >= 5, "the count to reach 5");
+    assert.equal(await cli(["checkpoint", "create", "pc", "cp1"]), "cp1\n");
+    assert.equal(await state("pc"), "exited");
+    assert.match(await cli(["checkpoint", "ls", "pc"]), /^CHECKPOINT NAME +CREATED\ncp1 +\d{4}-/);
+    const at = await logCount("pc");
+    await cli(["start", "--checkpoint", "cp1", "pc"]);
+    await until(async () => (await logCount("pc")) >= at + 3, "the count to go on");
+    const archive = join(d.dir, "pc.tar.gz");
+    await cli(["checkpoint", "create", "--export", archive, "--compress", "gzip", "pc"]);
+    assert.equal(await state("pc"), "exited");
+    const exported = await logCount("pc");
+    const id = (await cli(["restore", "--import", archive, "--name", "pc2"])).trim();
+    assert.match(id, /^[0-9a-f]{64}$/);
+    await until(async () => countsOnFrom(await ok(["logs", "pc2"]), exported) >= 3, "the import to count");
+    assert.equal(await cli(["checkpoint", "rm", "pc", "cp1"]), "cp1\n");
+    const missing = await pier(d, ["restore", "--import", join(d.dir, "nonexistent.tar")]);
+    assert.notEqual(missing.status, 0);
+    assert.match(missing.stderr, /cannot read .*nonexistent\.tar: ENOENT/);
+    await ok(["rm", "-f", "pc", "pc2"]);
   });
 
   it("refuses a broken archive clearly and leaves nothing behind", async () => {
