@@ -314,12 +314,9 @@ export class CheckpointOperations {
   }
 
   private async restoreFrom(rec: ContainerRecord, dir: string, dump: ConfigDump): Promise<ContainerRecord> {
-    const work = join(
-      this.containers.execRoot,
-      "containers",
-      rec.id,
-      `restore-${randomBytes(4).toString("hex")}`,
-    );
+    // CRIU's restore.log of the last restore stays here (runc leaves it in its work path).
+    const work = join(this.containers.execRoot, "containers", rec.id, "criu-restore");
+    rmSync(work, { recursive: true, force: true });
     mkdirSync(work, { recursive: true, mode: 0o700 });
     try {
       const status = existsSync(join(dir, CHECKPOINT_FILES.network))
