@@ -3,13 +3,13 @@
 // holding MB megabytes of touched memory: checkpoint and restore in place, export to an archive
 // and import from it (a new container), and pierd's migration downtime to a second pierd.
 // Alternating engines, medians. argv = repo, work dir, iterations.
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const [repo, work, itersArg] = process.argv.slice(2);
 const iterations = Number(itersArg);
-const { busyboxRegistry, startTestDaemon, docker } = await import(join(repo, "dist/testing/engine.js"));
+const { busyboxRegistry, startTestDaemon } = await import(join(repo, "dist/testing/engine.js"));
 const { api } = await import(join(repo, "dist/testing/checkpoints.js"));
 
 /** Runs a command without blocking this process (it serves the registry); resolves with its time. */
