@@ -25,7 +25,6 @@ import type { Readable } from "node:stream";
 import { applyLayerFile, resolveInRoot } from "../../layer/index.js";
 import type { Spec } from "../../oci/runtime-spec/config.js";
 import { parseSignal } from "../../runtime/lifecycle/signals.js";
-import type { ContainerConfig } from "../containers/config.js";
 import type { ContainerService } from "../containers/service.js";
 import type { ContainerRecord } from "../containers/store.js";
 import { EngineError } from "../error.js";
@@ -44,6 +43,7 @@ import {
   CHECKPOINT_FILES,
   type ConfigDump,
   configDump,
+  importedConfig,
   networkStatus,
   parseConfigDump,
   parseDeletedFiles,
@@ -432,7 +432,7 @@ export class CheckpointOperations {
     const own = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as Spec;
     const mountsDir = join(dir, "checkpoint-mounts");
     const sourceFor = (dest: string) => join(mountsDir, dest.replace(/[^A-Za-z0-9_.-]/g, "_"));
-    const { spec, replacements } = restoreSpec(own, dumped, sourceFor, existsSync);
+    const { spec, replacements } = restoreSpec(own, dumped, sourceFor);
     // This engine made the root filesystem anew: its root directory's mode may differ from the
     // other engine's (podman's storage makes it 0555 for a layer without a `./` entry, pier
     // 0755), which CRIU's file checks would refuse. A CRIU configuration file (runc's
@@ -455,26 +455,4 @@ export class CheckpointOperations {
     }
     writeFileSync(join(dir, "config.json"), JSON.stringify(spec));
   }
-}
-
-/**
- * The pier configuration of an imported checkpoint: pier's own (`pierConfig`) when a pier made
- * it, else one from podman's `config.dump` and the dumped spec (image, command, environment,
- * working directory; podman's default network is pier's default). Pure.
- */
-export function importedConfig(dump: ConfigDump, dumped: Spec): ContainerConfig {
-  if (dump.pierConfig) {
-    const { autoRemove: _drop, ...config } = dump.pierConfig.config;
-    return config;
-  }
-  const args = dumped.process?.args ?? [];
-  return {
-    image: dump.rootfsImageName,
-    entrypoint: args.slice(0, 1),
-    cmd: args.slice(1),
-    ...(dumped.process?.env ? { env: dumped.process.env } : {}),
-    ...(dumped.process?.cwd ? { workingDir: dumped.process.cwd } : {}),
-    ...(dump.networkMode === "host" || dump.networkMode === "none" ? { networkMode: dump.networkMode } : {}),
-    ...(dump.stopTimeout ? { stopTimeout: dump.stopTimeout } : {}),
-  };
 }

@@ -212,15 +212,15 @@ export interface ReplacementMount {
  * (`own`: its rootfs, network namespace, cgroup, the engine's hosts/hostname/resolv.conf), with
  * the dumped spec's mounts, masked and read-only paths (CRIU restores exactly the mounts it
  * dumped, and each bind mount needs a source here). A dumped bind mount where this engine binds
- * too (its hosts files, the container's volumes) takes this engine's source; podman's `/run/.containerenv` and `/dev/shm` get empty ones
- * (`replacements`, made by the caller at `sourceFor`); any other bind mount must have a
- * source that exists here (`exists`), else `INVALID_ARGUMENT` names it. Pure but for `exists`.
+ * too (its hosts files, the container's volumes and binds, recreated from the container's
+ * configuration) takes this engine's source; podman's `/run/.containerenv` and `/dev/shm` get
+ * empty ones (`replacements`, made by the caller at `sourceFor`). Any other bind mount is
+ * refused with `INVALID_ARGUMENT` naming it: an archive never chooses a host path to bind. Pure.
  */
 export function restoreSpec(
   own: Spec,
   dumped: Spec,
   sourceFor: (destination: string) => string,
-  exists: (path: string) => boolean,
 ): { spec: Spec; replacements: ReplacementMount[] } {
   const ownMounts = new Map((own.mounts ?? []).map((m) => [m.destination, m]));
   const replacements: ReplacementMount[] = [];
@@ -234,12 +234,10 @@ export function restoreSpec(
       replacements.push({ destination: m.destination, kind });
       return { ...m, source: sourceFor(m.destination) };
     }
-    if (!m.source || !exists(m.source))
-      throw new EngineError(
-        "INVALID_ARGUMENT",
-        `the checkpoint bind-mounts ${m.source ?? "(no source)"} at ${m.destination}, which does not exist on this host`,
-      );
-    return m;
+    throw new EngineError(
+      "INVALID_ARGUMENT",
+      `the checkpoint bind-mounts ${m.source ?? "(no source)"} at ${m.destination}: not restorable here (only the container's own volumes and binds, recreated from its configuration, are)`,
+    );
   });
   const ownNs = new Map((own.linux?.namespaces ?? []).map((n) => [n.type, n]));
   const namespaces = (dumped.linux?.namespaces ?? own.linux?.namespaces ?? []).map((n) => {
@@ -255,4 +253,26 @@ export function restoreSpec(
   if (dumped.linux?.maskedPaths) linux.maskedPaths = dumped.linux.maskedPaths;
   if (dumped.linux?.readonlyPaths) linux.readonlyPaths = dumped.linux.readonlyPaths;
   return { spec: { ...own, mounts, linux }, replacements };
+}
+
+/**
+ * The pier configuration of an imported checkpoint: pier's own (`pierConfig`) when a pier made
+ * it, else one from podman's `config.dump` and the dumped spec (image, command, environment,
+ * working directory; podman's default network is pier's default). Pure.
+ */
+export function importedConfig(dump: ConfigDump, dumped: Spec): ContainerConfig {
+  if (dump.pierConfig) {
+    const { autoRemove: _drop, ...config } = dump.pierConfig.config;
+    return config;
+  }
+  const args = dumped.process?.args ?? [];
+  return {
+    image: dump.rootfsImageName,
+    entrypoint: args.slice(0, 1),
+    cmd: args.slice(1),
+    ...(dumped.process?.env ? { env: dumped.process.env } : {}),
+    ...(dumped.process?.cwd ? { workingDir: dumped.process.cwd } : {}),
+    ...(dump.networkMode === "host" || dump.networkMode === "none" ? { networkMode: dump.networkMode } : {}),
+    ...(dump.stopTimeout ? { stopTimeout: dump.stopTimeout } : {}),
+  };
 }
