@@ -13,6 +13,7 @@ import {
   type BusyboxRegistry,
   busyboxRegistry,
   docker,
+  pier,
   requireDocker,
   startTestDaemon,
   type TestDaemon,
@@ -78,11 +79,13 @@ describe("migration between two pierd", { skip }, () => {
     // Frozen first, so that the count at the hand-over is known (migrate takes a paused one).
     await ok(a, ["pause", "mover"]);
     const at = counted(await ok(a, ["logs", "mover"]));
-    const r = await api(a.socket, "POST", "/v1/containers/mover/migrate", JSON.stringify({ to: b.socket }));
-    assert.equal(r.status, 200, r.body.toString());
-    const report = JSON.parse(r.body.toString()) as { name: string; downtimeMs: number; bytes: number };
-    assert.equal(report.name, "mover");
-    assert.ok(report.downtimeMs > 0 && report.bytes > 0, JSON.stringify(report));
+    // Through the pier CLI, as the README shows it.
+    const r = await pier(a, ["migrate", "mover", "--to", b.socket]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^mover migrated to \S+ as [0-9a-f]{12} \(\d+\.\d+\.\d+\.\d+\/\d+\): downtime \d+ ms, \d+ bytes\n$/,
+    );
     // The source is gone; the target runs it under the same name and counts on.
     assert.equal((await docker(a, ["inspect", "mover"])).status, 1);
     assert.equal((await ok(b, ["inspect", "-f", "{{.State.Status}}", "mover"])).trim(), "running");
