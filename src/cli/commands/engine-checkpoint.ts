@@ -195,6 +195,7 @@ export function registerCheckpointCommands(program: Command): void {
         downtimeMs: number;
         bytes: number;
         address?: string;
+        sourceNotRemoved?: string;
       }>("POST", `/v1/containers/${enc(ref)}/migrate`, {
         to: f.to,
         compression: f.compress,
@@ -204,5 +205,7 @@ export function registerCheckpointCommands(program: Command): void {
         `${r.name} migrated to ${f.to} as ${r.id.slice(0, 12)}${r.address ? ` (${r.address})` : ""}: ` +
           `downtime ${r.downtimeMs} ms, ${r.bytes} bytes\n`,
       );
+      if (r.sourceNotRemoved)
+        commandIo().stderr(`warning: the source container could not be removed: ${r.sourceNotRemoved}\n`);
     });
 }

@@ -25,6 +25,11 @@ export interface MigrationReport {
   bytes: number;
   /** The address on the target (the same as on the source where its network allows). */
   address?: string;
+  /**
+   * Set when the source could not be removed after the target took over (it stays frozen
+   * there, to be removed by hand): why.
+   */
+  sourceNotRemoved?: string;
 }
 
 /** Where a migration goes: another pierd's API. */
@@ -148,7 +153,11 @@ export async function migrateContainer(
     throw err;
   }
   const downtimeMs = performance.now() - frozenAt;
-  await containers.remove(rec.id, true);
+  // The target runs it: the migration happened even if the source cannot be removed now.
+  let sourceNotRemoved: string | undefined;
+  await containers.remove(rec.id, true).catch((err: Error) => {
+    sourceNotRemoved = err.message;
+  });
   const address = sent.answer.network?.address;
   return {
     id: sent.answer.id,
@@ -156,5 +165,6 @@ export async function migrateContainer(
     downtimeMs: Math.round(downtimeMs),
     bytes: sent.bytes,
     ...(address ? { address } : {}),
+    ...(sourceNotRemoved ? { sourceNotRemoved } : {}),
   };
 }
