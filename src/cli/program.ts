@@ -6,6 +6,7 @@ import { Command } from "commander";
 import { PIER_VERSION } from "../common/version.js";
 import { registerBuildCommand } from "./commands/build.js";
 import { registerEngineCommands } from "./commands/engine.js";
+import { registerCheckpointCommands } from "./commands/engine-checkpoint.js";
 import { registerEngineOpsCommands } from "./commands/engine-ops.js";
 import { registerPruneCommands } from "./commands/engine-prune.js";
 import { registerEngineVerbCommands } from "./commands/engine-verbs.js";
@@ -85,5 +86,6 @@ export function buildProgram(): Command {
   registerEngineOpsCommands(program);
   registerPruneCommands(program);
   registerEngineVerbCommands(program);
+  registerCheckpointCommands(program);
   return program;
 }

@@ -5,6 +5,7 @@
  * wire formats to these calls. Composed by the daemon (`daemon/daemon.ts`).
  */
 
+import { CheckpointOperations } from "./checkpoints/operations.js";
 import { ImageCommits } from "./commit.js";
 import { ContainerFiles } from "./container-files.js";
 import { HealthMonitor } from "./containers/health.js";
@@ -51,6 +52,8 @@ export class Engine {
   readonly commits: ImageCommits;
   /** Image history, save and load. */
   readonly archives: ImageArchives;
+  /** Checkpoints (CRIU), their archives, imports and migrations. */
+  readonly checkpoints: CheckpointOperations;
 
   constructor(parts: EngineParts) {
     this.containers = parts.containers;
@@ -66,5 +69,6 @@ export class Engine {
     this.files = new ContainerFiles(parts.containers);
     this.commits = new ImageCommits(parts.containers, this.files, this.events);
     this.archives = new ImageArchives(this.images, parts.containers, this.events);
+    this.checkpoints = new CheckpointOperations(parts.containers, this.images, this.events);
   }
 }

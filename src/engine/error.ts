@@ -9,7 +9,8 @@ export type EngineErrorCode =
   | "INVALID_ARGUMENT"
   | "SNAPSHOT_FAILED"
   | "MONITOR_FAILED"
-  | "CREATE_FAILED";
+  | "CREATE_FAILED"
+  | "UNSUPPORTED";
 
 /** Error of the engine layer (`src/engine`): containers, snapshots, the daemon's services. */
 export class EngineError extends PierError {

@@ -349,11 +349,18 @@ export function registerEngineCommands(program: Command): void {
     if (verb === "stop" || verb === "restart")
       cmd.option("-t, --time <s>", "seconds before SIGKILL", parseCount);
     if (verb === "kill") cmd.option("-s, --signal <sig>", "signal to send", "SIGKILL");
-    cmd.action(async (refs: string[], f: { time?: number; signal?: string }) => {
+    if (verb === "start")
+      cmd
+        .option("--checkpoint <name>", "restore from this checkpoint (docker start --checkpoint)")
+        .option("--checkpoint-dir <dir>", "where the checkpoint is");
+    type Flags = { time?: number; signal?: string; checkpoint?: string; checkpointDir?: string };
+    cmd.action(async (refs: string[], f: Flags) => {
       for (const ref of refs) {
         const q = new URLSearchParams();
         if (f.time !== undefined) q.set("timeout", String(f.time));
         if (f.signal) q.set("signal", f.signal);
+        if (f.checkpoint) q.set("checkpoint", f.checkpoint);
+        if (f.checkpointDir) q.set("checkpoint-dir", f.checkpointDir);
         await (await call("POST", `/v1/containers/${enc(ref)}/${verb}?${q}`)).resume();
         commandIo().stdout(`${ref}\n`);
       }

@@ -59,14 +59,18 @@ async function containerInspect({ engine, res, params }: Call) {
   sendJson(res, 200, await inspectDocument(engine, engine.containers.find(params[0]!)));
 }
 
-async function containerStart({ engine, res, params }: Call) {
+async function containerStart({ engine, res, params, query }: Call) {
   const svc = engine.containers;
   const rec = svc.find(params[0]!);
   if (rec.status === "running") {
     res.writeHead(304).end();
     return;
   }
-  await svc.start(rec.id);
+  // `docker start --checkpoint NAME [--checkpoint-dir DIR]`: restored instead of started.
+  const checkpoint = query.get("checkpoint");
+  if (checkpoint)
+    await engine.checkpoints.start(rec.id, checkpoint, query.get("checkpoint-dir") || undefined);
+  else await svc.start(rec.id);
   res.writeHead(204).end();
 }
 

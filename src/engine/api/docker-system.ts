@@ -20,7 +20,8 @@ function ping({ method, res }: Call): void {
   res.writeHead(200, {
     "Api-Version": DOCKER_API_VERSION,
     OSType: "linux",
-    "Docker-Experimental": "false",
+    // The docker CLI offers `checkpoint` (an experimental command) only to experimental daemons.
+    "Docker-Experimental": "true",
     "Cache-Control": "no-cache, no-store, must-revalidate",
     Pragma: "no-cache",
     "Content-Type": "text/plain; charset=utf-8",

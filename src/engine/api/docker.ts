@@ -10,6 +10,7 @@ import type { Duplex } from "node:stream";
 import type { Engine } from "../engine.js";
 import { EngineError } from "../error.js";
 import { dockerBuildRoutes } from "./docker-build.js";
+import { dockerCheckpointRoutes } from "./docker-checkpoints.js";
 import { dockerAttachUpgrade, dockerContainerRoutes, refuseUpgrade } from "./docker-containers.js";
 import { dockerExecRoutes, dockerExecUpgrade } from "./docker-exec.js";
 import { dockerImageRoutes } from "./docker-images.js";
@@ -37,6 +38,7 @@ export const dockerRoutes: readonly Route[] = [
   ...dockerVolumeRoutes,
   ...dockerNetworkRoutes,
   ...dockerExecRoutes,
+  ...dockerCheckpointRoutes,
   ...dockerContainerRoutes,
   ...dockerUpdateRoutes,
 ];

@@ -17,6 +17,7 @@ import { readLogs } from "../logs.js";
 import { listContainers } from "./container-list.js";
 import { parseFilters } from "./docker-types.js";
 import { clientGone, flag, intParam, readJson, sendError, sendJson, timeParam } from "./http.js";
+import { pierCheckpointRoutes } from "./pier-checkpoints.js";
 import { pierNetworkRoutes, withNetworkView } from "./pier-networks.js";
 import { pierOpsRoutes } from "./pier-ops.js";
 import { pierTtyRoutes } from "./pier-tty.js";
@@ -64,8 +65,12 @@ async function containerRemove({ engine, res, params, query }: Call) {
   res.writeHead(204).end();
 }
 
-async function containerStart({ engine, res, params }: Call) {
-  sendJson(res, 200, await engine.containers.start(params[0]!));
+async function containerStart({ engine, res, params, query }: Call) {
+  const checkpoint = query.get("checkpoint");
+  const rec = checkpoint
+    ? await engine.checkpoints.start(params[0]!, checkpoint, query.get("checkpoint-dir") || undefined)
+    : await engine.containers.start(params[0]!);
+  sendJson(res, 200, rec);
 }
 
 async function containerStop({ engine, res, params, query }: Call) {
@@ -197,6 +202,7 @@ export const pierRoutes: readonly Route[] = [
   ...pierTtyRoutes,
   ...pierOpsRoutes,
   ...pierNetworkRoutes,
+  ...pierCheckpointRoutes,
   ...pierContainerRoutes,
   ...pierUpdateRoutes,
 ];

@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { readUserFiles } from "../../image/rootfs-files.js";
 import { resolveInRoot } from "../../layer/index.js";
 import type { Spec } from "../../oci/runtime-spec/config.js";
+import { checkpointContainer } from "../../runtime/checkpoint/checkpoint.js";
 import { runtimeFrontEnd } from "../../runtime/helper.js";
 import { type RuntimeContext, runtimeContext } from "../../runtime/lifecycle/context.js";
 import { createContainer } from "../../runtime/lifecycle/create.js";
@@ -47,6 +48,7 @@ import { readHostFacts } from "./host-facts.js";
 import { dockerInitBinary } from "./init.js";
 import {
   discardSpareMonitor,
+  launchMonitor,
   type MonitorLauncher,
   monitorLauncher,
   processAlive,
@@ -59,6 +61,29 @@ import { type ContainerRecord, ContainerStore } from "./store.js";
 import { SYSTEMD_STOP_SIGNAL, writeMachineId } from "./systemd-mode.js";
 import { consoleSocketPath, terminalFiles } from "./terminal.js";
 import { type ContainerUpdateInput, planUpdate } from "./update.js";
+
+/** How {@link ContainerService.restoreTask} brings a container back from a checkpoint. */
+export interface TaskRestore {
+  /** The CRIU images (a checkpoint's `checkpoint/` directory). */
+  imagePath: string;
+  /** Where CRIU writes its restore.log. */
+  workPath: string;
+  /** The checkpoint was made with `--tcp-established`. */
+  tcpEstablished?: boolean;
+  /** The address the container had (asked for again where the network allows it). */
+  previousAddress?: string;
+}
+
+/** What {@link ContainerService.checkpointTask} dumps and how. */
+export interface TaskCheckpoint {
+  imagePath: string;
+  workPath: string;
+  /** Leave the container running (else its task ends, as `docker checkpoint create`). */
+  leaveRunning?: boolean;
+  tcpEstablished?: boolean;
+  /** Aborted: criu is killed, the container goes on. */
+  signal?: AbortSignal;
+}
 
 /** Docker's `wait` conditions. */
 export type WaitCondition = "not-running" | "next-exit" | "removed";
@@ -364,8 +389,91 @@ export class ContainerService extends EventEmitter {
     }
   }
 
-  /** Creates and starts the task of `rec`; `restartCount` is recorded with the running status. */
-  private async launch(rec: ContainerRecord, restartCount = rec.restartCount): Promise<ContainerRecord> {
+  /**
+   * Dumps the task of running container `ref` with CRIU (`docker checkpoint create`): unless
+   * `leaveRunning`, the task ends and the container is recorded as exited (not restarted by its
+   * restart policy, as a user stop). Throws `INVALID_STATE` unless it runs.
+   */
+  async checkpointTask(ref: string, opts: TaskCheckpoint): Promise<ContainerRecord> {
+    const rec = this.find(ref);
+    if (rec.status !== "running")
+      throw new EngineError("INVALID_STATE", `container ${rec.id} is not running`);
+    if (!opts.leaveRunning) this.userStopped(rec.id, true);
+    const exited = opts.leaveRunning ? undefined : this.waitExit(rec.id);
+    try {
+      await checkpointContainer(this.runtime, {
+        id: rec.id,
+        imagePath: opts.imagePath,
+        workPath: opts.workPath,
+        leaveRunning: opts.leaveRunning === true,
+        tcpEstablished: opts.tcpEstablished === true,
+        env: process.env,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+    } catch (err) {
+      if (!opts.leaveRunning) this.userStopped(rec.id, false);
+      throw err;
+    }
+    if (exited) await exited;
+    return this.find(rec.id);
+  }
+
+  /**
+   * Starts created or exited container `ref` from a checkpoint instead of its command: its
+   * network comes up first (the old address where it fits), then the runtime's `restore` runs
+   * under a new monitor, which adopts the restored task as it adopts a created one.
+   */
+  async restoreTask(ref: string, from: TaskRestore): Promise<ContainerRecord> {
+    const rec = this.find(ref);
+    if (rec.status === "running")
+      throw new EngineError("INVALID_STATE", `container ${rec.id} is already running`);
+    if (rec.status === "removing")
+      throw new EngineError("INVALID_STATE", `container ${rec.id} is marked for removal`);
+    if (rec.config.tty)
+      throw new EngineError(
+        "UNSUPPORTED",
+        `container ${rec.id} has a terminal (tty): restoring a console is not implemented`,
+      );
+    this.userStopped(rec.id, false);
+    return this.launch(rec, rec.restartCount, from);
+  }
+
+  /** The runtime command line that restores `id` from `from` (run by the monitor). */
+  private restoreCommand(id: string, from: TaskRestore, pidFile: string, logFile: string): string[] {
+    const frontEnd = runtimeFrontEnd();
+    const runtime = frontEnd ? [frontEnd] : [process.execPath, RUNTIME_MAIN];
+    return [
+      ...runtime,
+      "--root",
+      join(this.execRoot, "runtime"),
+      "--log",
+      logFile,
+      "--log-format",
+      "json",
+      "restore",
+      "--detach",
+      "--image-path",
+      from.imagePath,
+      "--work-path",
+      from.workPath,
+      "--bundle",
+      this.dir(id),
+      "--pid-file",
+      pidFile,
+      ...(from.tcpEstablished ? ["--tcp-established"] : []),
+      id,
+    ];
+  }
+
+  /**
+   * Creates and starts the task of `rec` (or, with `restore`, restores it from a checkpoint);
+   * `restartCount` is recorded with the running status.
+   */
+  private async launch(
+    rec: ContainerRecord,
+    restartCount = rec.restartCount,
+    restore?: TaskRestore,
+  ): Promise<ContainerRecord> {
     const { id } = rec;
     const run = this.runDir(id);
     mkdirSync(run, { recursive: true, mode: 0o700 });
@@ -399,7 +507,9 @@ export class ContainerService extends EventEmitter {
     // The plugins run while the runtime creates the container; its process starts after both.
     let attached: Promise<unknown>;
     try {
-      ({ attached } = await this.networks.begin(this.networkRequest(id, rec.name, rec.config)));
+      const req = this.networkRequest(id, rec.name, rec.config);
+      if (restore?.previousAddress) req.previousAddress = restore.previousAddress;
+      ({ attached } = await this.networks.begin(req));
     } catch (err) {
       this.store.update(id, {
         status: "exited",
@@ -410,7 +520,7 @@ export class ContainerService extends EventEmitter {
       throw err;
     }
     // pier-init runs directly under the monitor; this process speaks its protocol in-process.
-    const monitor = monitorLauncher({
+    const files = {
       log: this.logPath(id),
       pidFile: join(run, "pid"),
       exitFile: this.exitFile(id),
@@ -419,18 +529,31 @@ export class ContainerService extends EventEmitter {
       ...(rec.config.openStdin && rec.config.stdinOnce ? { stdinOnce: true } : {}),
       ...logRotation(rec.config.logOptions),
       ...(rec.config.criLogPath ? { criLog: rec.config.criLogPath } : {}),
-    });
+    };
     let launched: Awaited<ReturnType<MonitorLauncher["launched"]>>;
     try {
-      await createContainer(this.runtime, {
-        id,
-        bundle: this.dir(id),
-        mode: "detach",
-        launch: monitor.launch,
-        earlyPidFile: join(run, "pid"),
-        ...(rec.config.tty ? { consoleSocket: consoleSocketPath(this.execRoot, id) } : {}),
-      });
-      launched = await monitor.launched();
+      if (restore) {
+        // The restored processes run at once: their network must be there first.
+        await attached;
+        const runtimeLog = join(run, "restore-log.json");
+        rmSync(runtimeLog, { force: true });
+        launched = await launchMonitor(
+          files,
+          this.restoreCommand(id, restore, files.pidFile, runtimeLog),
+          () => runtimeLogError(runtimeLog),
+        );
+      } else {
+        const monitor = monitorLauncher(files);
+        await createContainer(this.runtime, {
+          id,
+          bundle: this.dir(id),
+          mode: "detach",
+          launch: monitor.launch,
+          earlyPidFile: join(run, "pid"),
+          ...(rec.config.tty ? { consoleSocket: consoleSocketPath(this.execRoot, id) } : {}),
+        });
+        launched = await monitor.launched();
+      }
     } catch (err) {
       const message = (err as Error).message;
       await this.networks.teardown(id).catch((e: Error) => this.log(`network teardown ${id}: ${e.message}`));
@@ -442,7 +565,7 @@ export class ContainerService extends EventEmitter {
     try {
       await attached;
       startedAt = now();
-      await startContainer(this.runtime, id);
+      if (!restore) await startContainer(this.runtime, id);
     } catch (err) {
       try {
         process.kill(launched.containerPid, "SIGKILL");
@@ -983,6 +1106,24 @@ export class ContainerService extends EventEmitter {
     discardSpareMonitor();
     this.store.close();
   }
+}
+
+/** The last error of a runtime's JSON log (`{"level":"error","msg":…}` lines); "" when none. */
+function runtimeLogError(path: string): string {
+  let text = "";
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+  let last = "";
+  for (const line of text.split("\n")) {
+    try {
+      const v = JSON.parse(line) as { level?: unknown; msg?: unknown };
+      if (v.level === "error" && typeof v.msg === "string") last = v.msg;
+    } catch {}
+  }
+  return last;
 }
 
 function now(): string {

@@ -74,6 +74,12 @@ export interface ContainerNetworkRequest {
   aliases?: readonly string[];
   /** `--ip`: the IPv4 address it must get on its (user) network. */
   ip?: string;
+  /**
+   * A restored checkpoint's address (`10.88.0.2/16` or bare): asked for again on its network
+   * when it lies in that network's subnet (any network, the default one too), else a new one is
+   * given, as podman restores the same address where it can.
+   */
+  previousAddress?: string;
   /** For `container:<ref>`: that container's id and directory (its namespace and files are shared). */
   join?: { id: string; dir: string };
 }
@@ -373,6 +379,10 @@ export class NetworkService {
       a.network = mode.name;
       a.networkId = mode.id;
       if (req.ip) a.ip = staticAddress(req.ip, mode);
+      else if (req.previousAddress) {
+        const again = sameAddress(req.previousAddress, mode);
+        if (again) a.ip = again;
+      }
       a.ports = await this.resolvePorts(req.ports ?? [], req.id);
       a.conflist = attachmentConflist(networkConflist(mode, this.definitions.ipamFor(mode)), {
         publishes: a.ports.length > 0,
@@ -805,6 +815,18 @@ function staticAddress(ip: string, def: NetworkDefinition): string {
       "INVALID_ARGUMENT",
       `invalid IP address ${ip}: not a free host address of network ${def.name} (${def.subnet})`,
     );
+  return `${ip}/${subnet.prefix}`;
+}
+
+/**
+ * `previous` (an address, bare or CIDR) in CIDR form on `def` when `def`'s subnet holds it and it
+ * is not the gateway; else `undefined` (the container gets a new address). Pure.
+ */
+export function sameAddress(previous: string, def: NetworkDefinition): string | undefined {
+  const ip = previous.split("/")[0] ?? "";
+  const n = parseIPv4(ip);
+  const subnet = parseSubnet(def.subnet);
+  if (n === undefined || !contains(subnet, n) || ip === def.gateway) return undefined;
   return `${ip}/${subnet.prefix}`;
 }
 

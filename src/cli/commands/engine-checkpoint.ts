@@ -1,0 +1,211 @@
+/**
+ * `pier checkpoint create|ls|rm|export`, `pier restore` and `pier migrate`: thin commands over
+ * pierd's checkpoint API, with docker's and podman's flags (`--leave-running`,
+ * `--checkpoint-dir`, `--export`, `--compress`, `--import`, `--name`, `--tcp-established`).
+ */
+import { closeSync, createReadStream, createWriteStream, openSync } from "node:fs";
+import type { IncomingMessage } from "node:http";
+import { request } from "node:http";
+import { resolve } from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { Command } from "commander";
+import { commandIo } from "../io.js";
+import { renderTable } from "../output.js";
+import { call, callJson, EngineClientError, pierSocket, responseError } from "./engine-client.js";
+
+const enc = encodeURIComponent;
+
+/** Sends `body` (a file's bytes) as a request's body; resolves with the response. */
+function callWithBody(method: string, path: string, body: Readable): Promise<IncomingMessage> {
+  const socketPath = pierSocket();
+  return new Promise((resolveRes, reject) => {
+    const req = request(
+      { socketPath, method, path, headers: { "Content-Type": "application/x-tar" } },
+      async (res) => {
+        if ((res.statusCode ?? 500) < 400) resolveRes(res);
+        else reject(await responseError(res));
+      },
+    );
+    req.on("error", (err) =>
+      reject(new EngineClientError("UNREACHABLE", `cannot reach pierd at ${socketPath}: ${err.message}`, 0)),
+    );
+    body.on("error", (err) => req.destroy(err));
+    body.pipe(req);
+  });
+}
+
+/** Writes a response body (an archive) into `file`, relative to the caller's directory. */
+async function saveArchive(res: IncomingMessage, file: string): Promise<void> {
+  await pipeline(res, createWriteStream(resolve(commandIo().cwd, file), { mode: 0o600 }));
+  if (!res.complete) throw new EngineClientError("DAEMON_ERROR", "the archive was cut short by pierd", 500);
+}
+
+function dirQuery(dir?: string): string {
+  return dir ? `?dir=${enc(dir)}` : "";
+}
+
+interface CreateFlags {
+  leaveRunning?: boolean;
+  tcpEstablished?: boolean;
+  export?: string;
+  compress?: string;
+  checkpointDir?: string;
+}
+
+/** Registers the checkpoint, restore and migrate commands. */
+export function registerCheckpointCommands(program: Command): void {
+  const checkpoint = program.command("checkpoint").description("checkpoint running containers (CRIU)");
+  checkpoint
+    .command("create")
+    .description("checkpoint a running container (it stops unless --leave-running)")
+    .argument("<container>", "id, name or id prefix")
+    .argument("[name]", "the checkpoint's name (default: checkpoint-<time>)")
+    .option("--leave-running", "keep the container running after the checkpoint")
+    .option("--tcp-established", "checkpoint established TCP connections")
+    .option("-e, --export <file>", "write the checkpoint as a podman-compatible archive instead")
+    .option("--compress <kind>", "archive compression: zstd, gzip or none", "zstd")
+    .option("--checkpoint-dir <dir>", "keep the checkpoint in this directory")
+    .action(async (ref: string, name: string | undefined, f: CreateFlags) => {
+      const body = {
+        leaveRunning: f.leaveRunning === true,
+        tcpEstablished: f.tcpEstablished === true,
+        ...(f.export ? { export: true, compression: f.compress } : {}),
+        ...(name ? { name } : {}),
+        ...(f.checkpointDir ? { checkpointDir: f.checkpointDir } : {}),
+      };
+      const res = await call("POST", `/v1/containers/${enc(ref)}/checkpoints`, body);
+      if (f.export) {
+        await saveArchive(res, f.export);
+        commandIo().stdout(`${ref}\n`);
+        return;
+      }
+      let text = "";
+      for await (const c of res) text += (c as Buffer).toString();
+      commandIo().stdout(`${(JSON.parse(text) as { name: string }).name}\n`);
+    });
+  checkpoint
+    .command("ls")
+    .description("list a container's checkpoints")
+    .argument("<container>", "id, name or id prefix")
+    .option("--checkpoint-dir <dir>", "look in this directory")
+    .action(async (ref: string, f: { checkpointDir?: string }) => {
+      const rows = await callJson<{ name: string; checkpointedAt: string }[]>(
+        "GET",
+        `/v1/containers/${enc(ref)}/checkpoints${dirQuery(f.checkpointDir)}`,
+      );
+      commandIo().stdout(
+        renderTable(
+          ["CHECKPOINT NAME", "CREATED"],
+          rows.map((r) => [r.name, r.checkpointedAt]),
+        ),
+      );
+    });
+  checkpoint
+    .command("rm")
+    .description("remove a checkpoint")
+    .argument("<container>", "id, name or id prefix")
+    .argument("<name>", "the checkpoint")
+    .option("--checkpoint-dir <dir>", "look in this directory")
+    .action(async (ref: string, name: string, f: { checkpointDir?: string }) => {
+      await (
+        await call(
+          "DELETE",
+          `/v1/containers/${enc(ref)}/checkpoints/${enc(name)}${dirQuery(f.checkpointDir)}`,
+        )
+      ).resume();
+      commandIo().stdout(`${name}\n`);
+    });
+  checkpoint
+    .command("export")
+    .description("write a checkpoint as a podman-compatible archive")
+    .argument("<container>", "id, name or id prefix")
+    .argument("<name>", "the checkpoint")
+    .requiredOption("-o, --output <file>", "the archive to write")
+    .option("--compress <kind>", "zstd, gzip or none", "zstd")
+    .option("--checkpoint-dir <dir>", "look in this directory")
+    .action(
+      async (ref: string, name: string, f: { output: string; compress: string; checkpointDir?: string }) => {
+        const q = new URLSearchParams({ compression: f.compress });
+        if (f.checkpointDir) q.set("dir", f.checkpointDir);
+        const res = await call("GET", `/v1/containers/${enc(ref)}/checkpoints/${enc(name)}/export?${q}`);
+        await saveArchive(res, f.output);
+      },
+    );
+
+  program
+    .command("restore")
+    .description("restore a container from a checkpoint archive (--import) or one of its checkpoints")
+    .argument("[container]", "with --checkpoint: the container to restore")
+    .option("-i, --import <file>", "a podman or pier checkpoint archive: restored as a new container")
+    .option("-n, --name <name>", "with --import: the new container's name (default: the checkpointed one's)")
+    .option("--checkpoint <name>", "the container's checkpoint to restore")
+    .option("--checkpoint-dir <dir>", "look for the checkpoint in this directory")
+    .action(
+      async (
+        ref: string | undefined,
+        f: { import?: string; name?: string; checkpoint?: string; checkpointDir?: string },
+      ) => {
+        if (f.import) {
+          const q = f.name ? `?name=${enc(f.name)}` : "";
+          const path = resolve(commandIo().cwd, f.import);
+          try {
+            closeSync(openSync(path, "r"));
+          } catch (err) {
+            throw new EngineClientError(
+              "INVALID_ARGUMENT",
+              `cannot read ${path}: ${(err as Error).message}`,
+              400,
+            );
+          }
+          const file = createReadStream(path);
+          const res = await callWithBody("POST", `/v1/containers/import${q}`, file);
+          let text = "";
+          for await (const c of res) text += (c as Buffer).toString();
+          commandIo().stdout(`${(JSON.parse(text) as { id: string }).id}\n`);
+          return;
+        }
+        if (!ref || !f.checkpoint)
+          throw new EngineClientError(
+            "INVALID_ARGUMENT",
+            "give --import FILE, or CONTAINER --checkpoint NAME",
+            400,
+          );
+        await (
+          await call(
+            "POST",
+            `/v1/containers/${enc(ref)}/checkpoints/${enc(f.checkpoint)}/restore${dirQuery(f.checkpointDir)}`,
+          )
+        ).resume();
+        commandIo().stdout(`${ref}\n`);
+      },
+    );
+
+  program
+    .command("migrate")
+    .description("move a running container to another pierd (checkpoint, transfer, restore)")
+    .argument("<container>", "id, name or id prefix")
+    .requiredOption("--to <dest>", "the other pierd's API socket, unix:///PATH or tcp://HOST:PORT")
+    .option("--compress <kind>", "archive compression on the wire: none, zstd or gzip", "none")
+    .option("--tcp-established", "move established TCP connections too")
+    .action(async (ref: string, f: { to: string; compress: string; tcpEstablished?: boolean }) => {
+      const r = await callJson<{
+        id: string;
+        name: string;
+        downtimeMs: number;
+        bytes: number;
+        address?: string;
+        sourceNotRemoved?: string;
+      }>("POST", `/v1/containers/${enc(ref)}/migrate`, {
+        to: f.to,
+        compression: f.compress,
+        tcpEstablished: f.tcpEstablished === true,
+      });
+      commandIo().stdout(
+        `${r.name} migrated to ${f.to} as ${r.id.slice(0, 12)}${r.address ? ` (${r.address})` : ""}: ` +
+          `downtime ${r.downtimeMs} ms, ${r.bytes} bytes\n`,
+      );
+      if (r.sourceNotRemoved)
+        commandIo().stderr(`warning: the source container could not be removed: ${r.sourceNotRemoved}\n`);
+    });
+}
