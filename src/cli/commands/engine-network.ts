@@ -78,8 +78,8 @@ export function registerNetworkCommands(program: Command): void {
       });
       const rows = [
         ...list.map((n) => row(n.id, n.name, "bridge", n.created, n.labels)),
-        row("", "host", "host"),
-        row("", "none", "null"),
+        // The predefined ones have no definition for the daemon's filters to match: only unfiltered.
+        ...(filters ? [] : [row("", "host", "host"), row("", "none", "null")]),
       ];
       emitRows(f.format, rows, ["network id", "name", "driver", "subnet", "containers"], (r, i) => [
         r.ID,

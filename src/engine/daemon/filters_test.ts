@@ -289,7 +289,10 @@ test("docker ps -l / -n show the latest created containers, stopped ones too; --
   const latest = await pier(d, ["ps", "-l", "--format", "json"]);
   assert.equal(latest.status, 0, latest.stderr);
   assert.deepEqual(
-    (JSON.parse(latest.stdout) as { name: string }[]).map((r) => r.name),
+    latest.stdout
+      .trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { Names: string }).Names),
     [created],
   );
   const byName = await pier(d, ["ps", "-a", "-q", "--filter", `name=${running}`]);
@@ -347,7 +350,10 @@ test("pier CLI: prunes, images, network and volume lists with --filter; unknown 
   const ls = await pier(d, ["network", "ls", "--filter", "label=p=1", "--format", "json"]);
   assert.equal(ls.status, 0, ls.stderr);
   assert.deepEqual(
-    (JSON.parse(ls.stdout) as { name: string }[]).map((n) => n.name),
+    ls.stdout
+      .trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { Name: string }).Name),
     [net],
   );
   const cp = await pier(d, ["container", "prune", "-f", "--filter", "label=p=1"]);
