@@ -31,7 +31,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-PIER=(node "$REPO/dist/cli/pier.js")
+# The native front end (as a user runs `pier`): the resident CLI service answers, not a Node.js start.
+PIER=("$REPO/native/build/pier")
 TREE=$(bash "$REPO/scripts/system-image.sh" --tree-only)
 bash "$REPO/scripts/system-image.sh" --root "$WORK/pier" --tag bench/debian-systemd:12 >/dev/null
 node "$REPO/dist/engine/daemon/main.js" --root "$WORK/pier" --exec-root "$WORK/pier-run" --bridge pbsys0 \
