@@ -8,20 +8,11 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { checkCriuVersion, findCriu } from "../../runtime/checkpoint/criu-path.js";
 import { api, COUNTER, counted, countsOnFrom, until } from "../../testing/checkpoints.js";
 import { type BusyboxRegistry, docker, pier, type TestDaemon, useTestDaemon } from "../../testing/engine.js";
+import { criuSkipReason } from "../../testing/runtime-criu.js";
 
-async function skipReason(): Promise<string | undefined> {
-  if (process.getuid?.() !== 0) return "needs root";
-  try {
-    await checkCriuVersion(findCriu(undefined, process.env));
-    return undefined;
-  } catch (err) {
-    return `CRIU 4 is not installed (${(err as Error).message}); run scripts/install-criu.sh`;
-  }
-}
-const skip = await skipReason();
+const skip = await criuSkipReason();
 if (skip) process.stderr.write(`checkpoints_test: SKIPPED: ${skip}\n`);
 
 let reg: BusyboxRegistry;

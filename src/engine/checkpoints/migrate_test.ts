@@ -7,7 +7,6 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { checkCriuVersion, findCriu } from "../../runtime/checkpoint/criu-path.js";
 import { api, COUNTER, counted, countsOnFrom, until } from "../../testing/checkpoints.js";
 import {
   type BusyboxRegistry,
@@ -18,18 +17,10 @@ import {
   startTestDaemon,
   type TestDaemon,
 } from "../../testing/engine.js";
+import { criuSkipReason } from "../../testing/runtime-criu.js";
 import { parseMigrationTarget } from "./migrate.js";
 
-async function skipReason(): Promise<string | undefined> {
-  if (process.getuid?.() !== 0) return "needs root";
-  try {
-    await checkCriuVersion(findCriu(undefined, process.env));
-    return undefined;
-  } catch (err) {
-    return `CRIU 4 is not installed (${(err as Error).message}); run scripts/install-criu.sh`;
-  }
-}
-const skip = await skipReason();
+const skip = await criuSkipReason();
 if (skip) process.stderr.write(`migrate_test: SKIPPED: ${skip}\n`);
 
 describe("parseMigrationTarget", () => {

@@ -14,10 +14,11 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { checkCriuVersion, findCriu } from "../../runtime/checkpoint/criu-path.js";
+import { findCriu } from "../../runtime/checkpoint/criu-path.js";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../../testing/busybox.js";
 import { api, COUNTER, counted, countsOnFrom, until } from "../../testing/checkpoints.js";
 import { docker, runCommand, type TestDaemon, useTestDaemon } from "../../testing/engine.js";
+import { criuSkipReason } from "../../testing/runtime-criu.js";
 import { PODMAN_ULIMITS } from "../../testing/runtime-podman.js";
 
 async function skipReason(): Promise<string | undefined> {
@@ -28,12 +29,7 @@ async function skipReason(): Promise<string | undefined> {
   } catch {
     return "podman or runc is not installed";
   }
-  try {
-    await checkCriuVersion(findCriu(undefined, process.env));
-    return undefined;
-  } catch (err) {
-    return `CRIU 4 is not installed (${(err as Error).message}); run scripts/install-criu.sh`;
-  }
+  return criuSkipReason();
 }
 const skip = await skipReason();
 if (skip) process.stderr.write(`podman_interop_test: SKIPPED: ${skip}\n`);

@@ -11,18 +11,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { pierRuntimeCommand, runtimeCmd, scriptSpec, writeBundle } from "../../testing/runtime.js";
-import { checkCriuVersion, findCriu } from "./criu-path.js";
-
-/** Why these tests cannot run here, or undefined when CRIU 4 is usable. */
-async function criuSkipReason(): Promise<string | undefined> {
-  if (process.getuid?.() !== 0) return "needs root";
-  try {
-    await checkCriuVersion(findCriu(undefined, process.env));
-    return undefined;
-  } catch (err) {
-    return `CRIU 4 is not installed (${(err as Error).message}); run scripts/install-criu.sh`;
-  }
-}
+import { criuSkipReason } from "../../testing/runtime-criu.js";
+import { findCriu } from "./criu-path.js";
 
 const skip = await criuSkipReason();
 if (skip) process.stderr.write(`checkpoint_test: SKIPPED: ${skip}\n`);

@@ -10,24 +10,16 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { criuSkipReason } from "../../testing/runtime-criu.js";
 import {
   PODMAN_IMAGE,
   PODMAN_ULIMITS,
   type PodmanFixture,
   podmanWithPier,
 } from "../../testing/runtime-podman.js";
-import { checkCriuVersion, findCriu } from "./criu-path.js";
+import { findCriu } from "./criu-path.js";
 
-async function skipReason(): Promise<string | undefined> {
-  if (process.getuid?.() !== 0) return "needs root";
-  try {
-    await checkCriuVersion(findCriu(undefined, process.env));
-    return undefined;
-  } catch (err) {
-    return `CRIU 4 is not installed (${(err as Error).message}); run scripts/install-criu.sh`;
-  }
-}
-const skip = await skipReason();
+const skip = await criuSkipReason();
 if (skip) process.stderr.write(`podman_checkpoint_test: SKIPPED: ${skip}\n`);
 
 const COUNTER = "i=0; while true; do i=$((i+1)); echo $i; sleep 0.05; done";

@@ -14,18 +14,9 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, it } from "node:test";
 import { pierRuntimeCommand, runtimeCmd, scriptSpec, writeBundle } from "../../testing/runtime.js";
-import { checkCriuVersion, findCriu } from "./criu-path.js";
+import { criuSkipReason } from "../../testing/runtime-criu.js";
 
-async function skipReason(): Promise<string | undefined> {
-  if (process.getuid?.() !== 0) return "needs root";
-  try {
-    await checkCriuVersion(findCriu(undefined, process.env));
-    return undefined;
-  } catch (err) {
-    return `CRIU 4 is not installed (${(err as Error).message}); run scripts/install-criu.sh`;
-  }
-}
-const skip = await skipReason();
+const skip = await criuSkipReason();
 if (skip) process.stderr.write(`tcp_checkpoint_test: SKIPPED: ${skip}\n`);
 
 const CLIENT = `
