@@ -176,8 +176,12 @@ export async function startTestDaemon(
         .map((l) => l.split(" ")[4] ?? "")
         .filter((m) => m.startsWith(dir));
       for (const m of mounts.reverse()) spawnSync("umount", ["-l", m]);
+      // Their network attachments too: a published port's DNAT rule left behind would take
+      // that host port from whatever later listens on it (a test registry's ephemeral port).
+      const networks = new NetworkService({ root, execRoot });
+      for (const id of ids) await networks.teardown(id).catch(() => {});
       // The daemon keeps a bridge that had containers when it stopped: this one is the test's own.
-      await new NetworkService({ root, execRoot }).shutdown(true).catch(() => {});
+      await networks.shutdown(true).catch(() => {});
       await removeTempDir(dir);
     },
   };

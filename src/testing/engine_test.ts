@@ -1,9 +1,10 @@
 /**
  * The test daemon fixture leaves nothing on the host: the containers a test left are killed when
- * it stops (they outlive pierd by design), and their cgroups, which only the runtime's delete
- * would have removed, go with them.
+ * it stops (they outlive pierd by design), and their cgroups and published ports' NAT rules,
+ * which only the runtime's delete and the network teardown would have removed, go with them.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -15,14 +16,21 @@ function cgroupDirs(id: string): string[] {
   return roots.map((r) => join(r, id)).filter((d) => existsSync(join(d, "cgroup.procs")));
 }
 
-test("a test daemon's stop() removes the cgroups of the containers it left, running or exited", async () => {
+/** The nat table's rules that mention `text`. */
+function natRules(text: string): string[] {
+  const r = spawnSync("iptables-save", ["-t", "nat"], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.split("\n").filter((l) => l.includes(text));
+}
+
+test("a test daemon's stop() removes the cgroups and port rules of the containers it left", async () => {
   requireDocker();
   const reg = await busyboxRegistry();
   const d = await startTestDaemon();
   let running = "";
   let exited = "";
   try {
-    const r = await docker(d, ["run", "-d", reg.image, "sleep", "60"]);
+    const r = await docker(d, ["run", "-d", "-p", "127.0.0.1::8080", reg.image, "sleep", "60"]);
     assert.equal(r.status, 0, r.stderr);
     running = r.stdout.trim();
     const ex = await docker(d, ["exec", "-d", running, "sleep", "60"]);
@@ -32,10 +40,12 @@ test("a test daemon's stop() removes the cgroups of the containers it left, runn
     exited = e.stdout.trim();
     assert.equal((await docker(d, ["wait", exited])).stdout.trim(), "0");
     assert.ok(cgroupDirs(running).length > 0, "the running container has cgroups");
+    assert.ok(natRules(running).length > 0, "the published port has its NAT rule");
   } finally {
     await d.stop();
     await reg.stop();
   }
   assert.deepEqual(cgroupDirs(running), [], "no cgroup of the running container is left");
+  assert.deepEqual(natRules(running), [], "no NAT rule of its published port is left");
   if (exited) assert.deepEqual(cgroupDirs(exited), [], "no cgroup of the exited container is left");
 });
