@@ -42,6 +42,10 @@
  *   -c CONSOLE_SOCKET  listen there for the pty master that the runtime sends (its
  *                      --console-socket); pty output is logged as "stdout" as soon as it is read
  *                      (a prompt has no newline), and attach input is written to the pty.
+ *                      The monitor holds the pty's other end (TIOCGPTPEER) until the container's
+ *                      init exits: a guest systemd closes its stdio and opens /dev/console anew
+ *                      for each message, and a pty whose last slave closed would read EIO at the
+ *                      master (which is then closed) and refuse every later open with EIO.
  *   -w CTL_FIFO        a FIFO the monitor creates and reads: "resize ROWS COLS\n" applies
  *                      TIOCSWINSZ to the pty (kept until the pty arrives when it is early).
  *   -m MAX_BYTES -n N  json-file rotation as Docker's: before a record is written to a log of at
@@ -419,8 +423,9 @@ static void read_ctl(int fd, int master) {
   if (len == sizeof buf - 1) len = 0; /* no command is that long */
 }
 
-/* Takes the pty master from the console connection once it arrives (see the header). */
-static void console_step(int *lis, int *conn, struct stream *pty, short lis_ev, short conn_ev) {
+/* Takes the pty master from the console connection once it arrives (see the header); with
+ * `peer`, also opens the pty's slave end there (left -1 where the kernel cannot: before 4.13). */
+static void console_step(int *lis, int *conn, struct stream *pty, short lis_ev, short conn_ev, int *peer) {
   if (*lis >= 0 && lis_ev) {
     int c = accept4(*lis, NULL, NULL, SOCK_CLOEXEC);
     if (c >= 0) {
@@ -433,6 +438,7 @@ static void console_step(int *lis, int *conn, struct stream *pty, short lis_ev, 
     if (fd >= 0 && pty->fd < 0) {
       fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
       pty->fd = fd;
+      if (peer) *peer = ioctl(fd, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
       apply_size(fd);
       close(*conn);
       *conn = -1;
@@ -488,7 +494,8 @@ static int exec_main(char **cmd, const char *console_path, const char *ctl_path)
     if (r < 0 && errno != EINTR) break;
     if (r == 0 && status >= 0) break; /* a background process holds the pty */
     if (r <= 0) continue;
-    console_step(&lis, &conn, &pty, i_lis >= 0 ? fds[i_lis].revents : 0, i_con >= 0 ? fds[i_con].revents : 0);
+    console_step(&lis, &conn, &pty, i_lis >= 0 ? fds[i_lis].revents : 0, i_con >= 0 ? fds[i_con].revents : 0,
+                 NULL);
     if (i_ctl >= 0 && fds[i_ctl].revents) read_ctl(ctl, pty.fd);
     if (i_pty >= 0 && fds[i_pty].revents && !pump(&pty)) {
       close(pty.fd);
@@ -687,6 +694,7 @@ int main(int argc, char **argv) {
   pid_t early_pid[64];
   int early_st[64], n_early = 0;
   int exit_deadline_ms = -1; /* after the container exited: bounded wait for the pipes to drain */
+  int pty_peer = -1;         /* the pty's slave end, held while the container runs (see -c) */
 
   for (;;) {
     if (ctr_status >= 0 && so.fd < 0 && se.fd < 0 && pty.fd < 0) break;
@@ -719,7 +727,7 @@ int main(int argc, char **argv) {
     if (i_out >= 0 && fds[i_out].revents && !pump(&so)) { close(so.fd); so.fd = -1; }
     if (i_err >= 0 && fds[i_err].revents && !pump(&se)) { close(se.fd); se.fd = -1; }
     console_step(&con_lis, &con_conn, &pty, i_clis >= 0 ? fds[i_clis].revents : 0,
-                 i_ccon >= 0 ? fds[i_ccon].revents : 0);
+                 i_ccon >= 0 ? fds[i_ccon].revents : 0, &pty_peer);
     if (i_ctl >= 0 && fds[i_ctl].revents) read_ctl(ctl_fd, pty.fd);
     if (i_pty >= 0 && fds[i_pty].revents && !pump(&pty)) { close(pty.fd); pty.fd = -1; }
     if (i_lis >= 0 && fds[i_lis].revents) {
@@ -780,6 +788,11 @@ int main(int argc, char **argv) {
           early_st[n_early++] = st;
         }
       }
+    }
+    if (ctr_status >= 0 && pty_peer >= 0) {
+      /* The init is gone: what is left in the pty drains, then the master reads EIO. */
+      close(pty_peer);
+      pty_peer = -1;
     }
   }
   /* The paths go before the exit file does: once pierd sees that file it may start the container

@@ -624,3 +624,27 @@ test("pier run without a terminal passes ctrl-c on to the container (docker's --
   assert.equal(await exited, 5);
   assert.equal(out, "ready\ngot-int\n");
 });
+
+test("a -t container whose init closes its terminal and writes to /dev/console later (as systemd does) is still logged", async () => {
+  // systemd as PID 1 points its stdio at /dev/null and opens /dev/console anew for each message:
+  // for a moment no process holds the pty's slave end, which must not end the console.
+  const c = await pier(d, [
+    "run",
+    "-d",
+    "-t",
+    "--name",
+    "tty-console",
+    reg.image,
+    "sh",
+    "-c",
+    "exec </dev/null >/dev/null 2>&1; sleep 0.3; echo first >/dev/console; sleep 0.3; echo second >/dev/console; exec sleep 100",
+  ]);
+  assert.equal(c.status, 0, c.stderr);
+  await until(async () => {
+    const logs = (await pier(d, ["logs", "tty-console"])).stdout;
+    return logs.includes("second") ? logs : undefined;
+  });
+  assert.equal((await pier(d, ["logs", "tty-console"])).stdout, "first\r\nsecond\r\n");
+  const stop = await pier(d, ["rm", "-f", "tty-console"]);
+  assert.equal(stop.status, 0, stop.stderr);
+});
