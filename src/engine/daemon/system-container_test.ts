@@ -2,8 +2,10 @@
  * System containers: a debootstrapped Debian 12 boots under pierd with systemd as PID 1
  * (`--systemd`), to `running` with no failed unit; a unit of the guest serves a published port;
  * `pier stop` halts it cleanly (exit 0); the guest's boot and halt leave the host's cgroup trees
- * alone (a sentinel cgroup in every hierarchy survives); the Docker API asks with the label; and
- * podman boots the same image (`--systemd=always`).
+ * alone (a sentinel cgroup in every hierarchy survives); a guest with a terminal (`-t`) logs its
+ * boot through its console, takes a login shell, shows its limits and `pier update`s in its own
+ * cgroup and restarts cleanly; the Docker API asks with the label; and podman boots the same
+ * image (`--systemd=always`).
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -13,12 +15,14 @@ import { after, before, describe, it } from "node:test";
 import {
   docker,
   pier,
+  pierCommand,
   requireDocker,
   runCommand,
   startTestDaemon,
   type TestDaemon,
 } from "../../testing/engine.js";
 import { buildSystemImage, GUEST_PAGE } from "../../testing/engine-system-image.js";
+import { ptyDialogue } from "../../testing/pty-dialogue.js";
 import { machineIdOf, parseSystemdMode, runsSystemd } from "../containers/systemd-mode.js";
 
 const IMAGE = "pier-test/debian-systemd:12";
@@ -50,6 +54,33 @@ async function bootState(
     if (state === "running" || state === "degraded") return state;
     if (Date.now() > deadline) return `${state} ${r.stderr.trim()}`;
     await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** A guest's own cgroup limits, read inside it (v1 or v2): memory bytes, "quota period", pids. */
+async function guestLimits(
+  exec: (args: string[]) => Promise<{ status: number | null; stdout: string }>,
+): Promise<{ memory: string; cpu: string; pids: string }> {
+  const v2 = (await exec(["test", "-f", "/sys/fs/cgroup/cgroup.controllers"])).status === 0;
+  const read = async (path: string) => (await exec(["cat", `/sys/fs/cgroup/${path}`])).stdout.trim();
+  if (v2) {
+    return { memory: await read("memory.max"), cpu: await read("cpu.max"), pids: await read("pids.max") };
+  }
+  return {
+    memory: await read("memory/memory.limit_in_bytes"),
+    cpu: `${await read("cpu/cpu.cfs_quota_us")} ${await read("cpu/cpu.cfs_period_us")}`,
+    pids: await read("pids/pids.max"),
+  };
+}
+
+/** Polls `f` (100 ms apart) until it returns a value; throws naming `what` after `ms`. */
+async function until<T>(f: () => Promise<T | undefined>, what: string, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
@@ -124,6 +155,76 @@ describe("system containers (systemd as PID 1)", () => {
     assert.equal((await pier(d, ["rm", "guest"])).status, 0);
     for (const h of readdirSync("/sys/fs/cgroup"))
       assert.equal(existsSync(join("/sys/fs/cgroup", h, id)), false, `${h}/${id} is left behind`);
+  });
+
+  it("a -t guest: its boot log in pier logs, a login shell, limits inside, update, restart", async () => {
+    const run = await pier(d, [
+      "run",
+      "-d",
+      "-t",
+      "--name",
+      "machine",
+      "--systemd",
+      "true",
+      "--memory",
+      "256m",
+      "--cpus",
+      "1.5",
+      "--pids-limit",
+      "300",
+      "--cpuset-cpus",
+      "0",
+      IMAGE,
+    ]);
+    assert.equal(run.status, 0, run.stderr);
+    const exec = (args: string[]) => pier(d, ["exec", "machine", ...args]);
+    assert.equal(await bootState(exec), "running");
+    // The console (-t) is the guest's /dev/console: systemd's boot lines reach the log.
+    const boot = (await pier(d, ["logs", "machine"])).stdout;
+    assert.match(boot, /Welcome to .*Debian GNU\/Linux 12/);
+    assert.match(boot, /Reached target .*multi-user\.target/);
+    // A login shell as on a machine's console: login(1) as root, bash -l on a terminal.
+    const [cmd, argv] = pierCommand(["exec", "-it", "machine", "login", "-f", "root"]);
+    const login = await ptyDialogue([cmd, ...argv], [["root@", "echo shell=$0 on $(tty); exit\n"]], {
+      env: { ...process.env, PIER_HOST: d.socket },
+    });
+    assert.equal(login.status, 0, login.stdout);
+    assert.match(login.stdout, /shell=-bash on \/dev\/pts\/\d+/);
+    // Limits, seen in the guest's own cgroup root; nproc follows the cpuset (sched affinity).
+    assert.deepEqual(await guestLimits(exec), { memory: "268435456", cpu: "150000 100000", pids: "300" });
+    assert.equal((await exec(["nproc"])).stdout.trim(), "1");
+    // pier update on the running guest: seen inside at once; systemd carries on.
+    const up = await pier(d, [
+      "update",
+      "--memory",
+      "512m",
+      "--cpus",
+      "0.5",
+      "--pids-limit",
+      "400",
+      "machine",
+    ]);
+    assert.equal(up.status, 0, up.stderr);
+    assert.deepEqual(await guestLimits(exec), { memory: "536870912", cpu: "50000 100000", pids: "400" });
+    assert.equal((await exec(["systemctl", "is-system-running"])).stdout.trim(), "running");
+    // pier restart: a clean halt (the guest's own last words), then a second boot to running,
+    // with the updated limits.
+    const started = Date.now();
+    const restart = await pier(d, ["restart", "machine"]);
+    assert.equal(restart.status, 0, restart.stderr);
+    assert.ok(Date.now() - started < 9_000, "the guest halted on SIGRTMIN+3, not on the SIGKILL after 10 s");
+    assert.equal(await bootState(exec), "running");
+    const twice = await until(async () => {
+      const logs = (await pier(d, ["logs", "machine"])).stdout;
+      return logs.split("Reached target").length > 2 && logs.includes("Exiting container") ? logs : undefined;
+    }, "the second boot in the log");
+    assert.equal(twice.split("Welcome to").length - 1, 2);
+    assert.deepEqual(await guestLimits(exec), { memory: "536870912", cpu: "50000 100000", pids: "400" });
+    const stop = await pier(d, ["stop", "machine"]);
+    assert.equal(stop.status, 0, stop.stderr);
+    const inspect = JSON.parse((await pier(d, ["inspect", "machine"])).stdout) as { exitCode: number }[];
+    assert.equal(inspect[0]?.exitCode, 0, "a clean halt exits 0");
+    assert.equal((await pier(d, ["rm", "machine"])).status, 0);
   });
 
   it("through the Docker API: the io.pier.systemd label asks for the guest mode", async () => {
