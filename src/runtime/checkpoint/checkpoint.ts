@@ -17,6 +17,7 @@ import { RuntimeError } from "../error.js";
 import type { RuntimeContext } from "../lifecycle/context.js";
 import { CriuError } from "./criu-error.js";
 import { checkCriuVersion, findCriu, missingFeatures } from "./criu-path.js";
+import { foreignProcess } from "./foreign-limits.js";
 import { cgroupV1MountPoints, dumpExternalNamespaces, dumpExtMounts } from "./mounts.js";
 import { CgMode, type CriuOpts, ReqType } from "./rpc.js";
 import { CriuSession } from "./swrk.js";
@@ -144,6 +145,14 @@ export async function checkpointContainer(ctx: RuntimeContext, opts: CheckpointO
   const criu = findCriu(opts.criu, opts.env);
   await checkCriuVersion(criu);
   await checkFeatures(criu, opts);
+  const foreign = opts.preDump ? undefined : foreignProcess(c.pid);
+  if (foreign)
+    throw new CriuError(
+      "UNSUPPORTED",
+      `container ${opts.id}: process ${foreign.pid} (${foreign.comm}) runs as uid ${foreign.uids}, gid ${foreign.gids}: ` +
+        "CRIU reads each process's resource limits with prlimit(2), which on another user's process needs " +
+        'CAP_SYS_RESOURCE, and this process lacks it (CRIU would fail with "Can\'t get rlimit")',
+    );
   const base = commonOpts(opts);
   const extra: number[] = [];
   try {
