@@ -58,7 +58,7 @@ import {
 import { commandProblem, ensureWorkingDir } from "./process-check.js";
 import { joinContainerNamespaces, namespaceTarget } from "./security.js";
 import { type ContainerRecord, ContainerStore } from "./store.js";
-import { SYSTEMD_STOP_SIGNAL, writeMachineId } from "./systemd-mode.js";
+import { applyGuestCriuConfig, SYSTEMD_STOP_SIGNAL, writeMachineId } from "./systemd-mode.js";
 import { consoleSocketPath, terminalFiles } from "./terminal.js";
 import { type ContainerUpdateInput, planUpdate } from "./update.js";
 
@@ -72,6 +72,8 @@ export interface TaskRestore {
   tcpEstablished?: boolean;
   /** The address the container had (asked for again where the network allows it). */
   previousAddress?: string;
+  /** The MAC address it had (given again with its address). */
+  previousMac?: string;
 }
 
 /** What {@link ContainerService.checkpointTask} dumps and how. */
@@ -318,7 +320,10 @@ export class ContainerService extends EventEmitter {
       // As Docker: `-w` to a missing directory makes it.
       if (spec.process?.cwd) ensureWorkingDir(rootfs, spec.process.cwd);
       mkdirSync(this.dir(id), { recursive: true, mode: 0o700 });
-      if (systemContainer) writeMachineId(rootfs, id);
+      if (systemContainer) {
+        writeMachineId(rootfs, id);
+        applyGuestCriuConfig(spec, this.dir(id));
+      }
       writeFileSync(join(this.dir(id), "config.json"), specText(spec));
       writeFileSync(this.logPath(id), "", { mode: 0o640 });
       this.log("container created", { id, name: finalName });
@@ -509,6 +514,7 @@ export class ContainerService extends EventEmitter {
     try {
       const req = this.networkRequest(id, rec.name, rec.config);
       if (restore?.previousAddress) req.previousAddress = restore.previousAddress;
+      if (restore?.previousMac) req.previousMac = restore.previousMac;
       ({ attached } = await this.networks.begin(req));
     } catch (err) {
       this.store.update(id, {

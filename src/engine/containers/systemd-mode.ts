@@ -9,7 +9,7 @@
  * removes other containers' empty cgroups when it shuts down).
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { basename, dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { resolveInRoot } from "../../layer/index.js";
 import type { Spec } from "../../oci/runtime-spec/config.js";
 import { EngineError } from "../error.js";
@@ -118,4 +118,31 @@ export function writeMachineId(rootfs: string, containerId: string): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
   rmSync(path, { force: true });
   writeFileSync(path, `${machineIdOf(containerId)}\n`, { mode: 0o444 });
+}
+
+/** The annotation by which runc (and pier-runtime) take a container's own CRIU config file. */
+const CRIU_CONFIG_ANNOTATION = "org.criu.config";
+
+/**
+ * Where CRIU looks for a watched file it cannot reopen by its handle (inotify watches on
+ * overlayfs, which has no file handles by default): its built-in hints cover /etc and dbus's
+ * `system-services` but not `/usr/share/dbus-1/system.d`, which a guest's dbus-daemon watches,
+ * nor the zone file behind /etc/localtime, which a restored guest's systemd watches; the dump
+ * failed with "fsnotify: Can't dump that handle".
+ */
+const GUEST_IRMAP_SCAN_PATHS = ["/usr/share/dbus-1", "/usr/local/share/dbus-1", "/usr/share/zoneinfo"];
+
+/**
+ * Gives system container `spec` a CRIU config file of its own, written into its bundle
+ * directory `dir` (runc's `org.criu.config` annotation; a user's own annotation is kept): the
+ * irmap scan paths a guest's inotify watches need for a checkpoint. As with runc, the file
+ * replaces /etc/criu/runc.conf for this container.
+ */
+export function applyGuestCriuConfig(spec: Spec, dir: string): void {
+  const annotations = spec.annotations ?? {};
+  if (annotations[CRIU_CONFIG_ANNOTATION] !== undefined) return;
+  const file = join(dir, "criu.conf");
+  const lines = GUEST_IRMAP_SCAN_PATHS.map((p) => `irmap-scan-path ${p}`);
+  writeFileSync(file, `# pier: a system container's CRIU settings\n${lines.join("\n")}\n`, { mode: 0o600 });
+  spec.annotations = { ...annotations, [CRIU_CONFIG_ANNOTATION]: file };
 }
