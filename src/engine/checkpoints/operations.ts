@@ -49,6 +49,7 @@ import {
   parseDeletedFiles,
   parseSpecDump,
   previousAddress,
+  previousMac,
   restoreSpec,
 } from "./podman-format.js";
 
@@ -323,11 +324,13 @@ export class CheckpointOperations {
         ? readJsonFile(join(dir, CHECKPOINT_FILES.network), CHECKPOINT_FILES.network)
         : undefined;
       const address = previousAddress(status);
+      const mac = previousMac(status);
       return await this.containers.restoreTask(rec.id, {
         imagePath: join(dir, CHECKPOINT_FILES.images),
         workPath: work,
         tcpEstablished: dump.pierConfig?.tcpEstablished === true,
         ...(address ? { previousAddress: address } : {}),
+        ...(mac ? { previousMac: mac } : {}),
       });
     } catch (err) {
       // CRIU's log says why: keep it with the error's path.

@@ -145,6 +145,17 @@ export function previousAddress(status: unknown): string | undefined {
   return undefined;
 }
 
+/** The MAC address of `eth0` in a `network.status`; `undefined` when there is none. Pure. */
+export function previousMac(status: unknown): string | undefined {
+  if (!isObject(status)) return undefined;
+  for (const net of Object.values(status)) {
+    if (!isObject(net) || !isObject(net.interfaces)) continue;
+    const eth0 = net.interfaces.eth0;
+    if (isObject(eth0) && typeof eth0.mac_address === "string") return eth0.mac_address;
+  }
+  return undefined;
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Spec } from "../../oci/runtime-spec/config.js";
 import type { NetworkDefinition } from "../network/conflist.js";
-import { sameAddress } from "../network/service.js";
+import { sameAddress, unicastMac } from "../network/service.js";
 import {
   configDump,
   importedConfig,
@@ -16,6 +16,7 @@ import {
   parseDeletedFiles,
   parseSpecDump,
   previousAddress,
+  previousMac,
   restoreSpec,
 } from "./podman-format.js";
 
@@ -176,5 +177,16 @@ describe("the documents", () => {
     assert.equal(sameAddress("10.90.0.7", def), "10.90.0.7/16");
     assert.equal(sameAddress("10.88.0.7/16", def), undefined);
     assert.equal(sameAddress("10.90.0.1", def), undefined);
+  });
+
+  it("network.status round-trips the MAC; a restored one must be a unicast Ethernet address", () => {
+    const status = networkStatus("bridge", "10.90.0.7/16", "10.90.0.1", "aa:bb:cc:dd:ee:f0");
+    assert.equal(previousMac(JSON.parse(JSON.stringify(status))), "aa:bb:cc:dd:ee:f0");
+    assert.equal(previousMac(networkStatus("bridge", "10.90.0.7/16", undefined, undefined)), undefined);
+    assert.equal(previousMac("junk"), undefined);
+    assert.equal(unicastMac("AA:BB:CC:DD:EE:F0"), "aa:bb:cc:dd:ee:f0");
+    assert.throws(() => unicastMac("01:00:5e:00:00:01"), /MAC address "01:00:5e:00:00:01" is not a unicast/);
+    assert.throws(() => unicastMac("aa:bb:cc:dd:ee"), /is not a unicast Ethernet address/);
+    assert.throws(() => unicastMac("aa:bb:cc:dd:ee:ff;rm"), /is not a unicast Ethernet address/);
   });
 });

@@ -86,11 +86,12 @@ export function networkConflist(def: NetworkDefinition, ipamDir?: string): CniCo
  * The plugins one container is ADDed with: portmap only when it publishes ports, firewall only
  * when the host's FORWARD policy would drop its traffic (each plugin run costs a process and
  * iptables calls, at start and again at stop); with `staticIp` the bridge plugin takes the
- * `ips` capability, which it hands to host-local (`--ip`).
+ * `ips` capability, which it hands to host-local (`--ip`); with `staticMac` the `mac` capability
+ * (eth0's address, a restored checkpoint's).
  */
 export function attachmentConflist(
   list: CniConflist,
-  opts: { publishes: boolean; forwardAccepts: boolean; staticIp?: boolean },
+  opts: { publishes: boolean; forwardAccepts: boolean; staticIp?: boolean; staticMac?: boolean },
 ): CniConflist {
   return {
     ...list,
@@ -99,7 +100,16 @@ export function attachmentConflist(
         (p) => !(p.type === "portmap" && !opts.publishes) && !(p.type === "firewall" && opts.forwardAccepts),
       )
       .map((p) =>
-        p.type === "bridge" && opts.staticIp ? { ...p, capabilities: { ...p.capabilities, ips: true } } : p,
+        p.type === "bridge" && (opts.staticIp || opts.staticMac)
+          ? {
+              ...p,
+              capabilities: {
+                ...p.capabilities,
+                ...(opts.staticIp ? { ips: true } : {}),
+                ...(opts.staticMac ? { mac: true } : {}),
+              },
+            }
+          : p,
       ),
   };
 }

@@ -83,6 +83,13 @@ test("a container gets only the plugins it needs; masquerading is one rule per n
   assert.deepEqual(pluginInput(fixed, 0, undefined, { ips: ["172.18.0.9/16"] }).runtimeConfig, {
     ips: ["172.18.0.9/16"],
   });
+  const restored = attachmentConflist(list, {
+    publishes: false,
+    forwardAccepts: true,
+    staticIp: true,
+    staticMac: true,
+  });
+  assert.deepEqual(restored.plugins[0]!.capabilities, { ips: true, mac: true });
   assert.equal(list.plugins[0]!.ipMasq, false);
   assert.deepEqual(masqueradeRule(DEF), [
     "-s",

@@ -80,6 +80,12 @@ export interface ContainerNetworkRequest {
    * given, as podman restores the same address where it can.
    */
   previousAddress?: string;
+  /**
+   * A restored checkpoint's MAC address (`mac_address` of its network status), given to eth0
+   * again together with its previous address (not with a new one), as podman restores it: the
+   * host's neighbour entry for that address, still pointing at the old MAC, stays right.
+   */
+  previousMac?: string;
   /** For `container:<ref>`: that container's id and directory (its namespace and files are shared). */
   join?: { id: string; dir: string };
 }
@@ -102,6 +108,8 @@ export interface NetworkAttachment {
   endpoints?: NetworkEndpoint[];
   /** The address asked for with `--ip`, in CIDR form. */
   ip?: string;
+  /** The MAC address asked for (a restored checkpoint's, with its address). */
+  staticMac?: string;
   /** The conflist the container was ADDed with (DEL uses the same). */
   conflist?: CniConflist;
   /** Published ports with the host ports actually used. */
@@ -382,12 +390,14 @@ export class NetworkService {
       else if (req.previousAddress) {
         const again = sameAddress(req.previousAddress, mode);
         if (again) a.ip = again;
+        if (again && req.previousMac) a.staticMac = unicastMac(req.previousMac);
       }
       a.ports = await this.resolvePorts(req.ports ?? [], req.id);
       a.conflist = attachmentConflist(networkConflist(mode, this.definitions.ipamFor(mode)), {
         publishes: a.ports.length > 0,
         forwardAccepts: (await this.forwardPolicy()) === "ACCEPT",
         staticIp: a.ip !== undefined,
+        staticMac: a.staticMac !== undefined,
       });
       await this.masquerade.ensure(mode);
     }
@@ -627,6 +637,7 @@ export class NetworkService {
   private runtimeConfig(a: NetworkAttachment): Record<string, unknown> {
     return {
       ...(a.ip ? { ips: [a.ip] } : {}),
+      ...(a.staticMac ? { mac: a.staticMac } : {}),
       portMappings: a.ports.map((p) => ({
         hostPort: p.hostPort,
         containerPort: p.containerPort,
@@ -828,6 +839,20 @@ export function sameAddress(previous: string, def: NetworkDefinition): string | 
   const subnet = parseSubnet(def.subnet);
   if (n === undefined || !contains(subnet, n) || ip === def.gateway) return undefined;
   return `${ip}/${subnet.prefix}`;
+}
+
+/**
+ * `mac` as a unicast Ethernet address in lower case; throws `INVALID_ARGUMENT` naming it
+ * otherwise (it comes from a checkpoint archive, which a stranger may have written). Pure.
+ */
+export function unicastMac(mac: string): string {
+  const m = mac.toLowerCase();
+  if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(m) || (Number.parseInt(m.slice(0, 2), 16) & 1) === 1)
+    throw new NetworkError(
+      "INVALID_ARGUMENT",
+      `MAC address ${JSON.stringify(mac)} is not a unicast Ethernet address`,
+    );
+  return m;
 }
 
 /**
