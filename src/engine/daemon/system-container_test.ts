@@ -9,9 +9,12 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, rmdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import type { Spec } from "../../oci/runtime-spec/config.js";
+import { hasSysResource } from "../../runtime/checkpoint/foreign-limits.js";
+import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
 import {
   docker,
   pier,
@@ -23,9 +26,17 @@ import {
 } from "../../testing/engine.js";
 import { buildSystemImage, GUEST_PAGE } from "../../testing/engine-system-image.js";
 import { ptyDialogue } from "../../testing/pty-dialogue.js";
-import { machineIdOf, parseSystemdMode, runsSystemd } from "../containers/systemd-mode.js";
+import { criuSkipReason } from "../../testing/runtime-criu.js";
+import {
+  applyGuestCriuConfig,
+  machineIdOf,
+  parseSystemdMode,
+  runsSystemd,
+} from "../containers/systemd-mode.js";
 
 const IMAGE = "pier-test/debian-systemd:12";
+/** Whether this process may read other users' resource limits (CRIU's prlimit needs it). */
+const SYS_RESOURCE = hasSysResource(readFileSync("/proc/self/status", "utf8"));
 
 it("pure: which commands boot as a guest, and the mode's grammar", () => {
   assert.equal(runsSystemd("true", ["/sbin/init"]), true);
@@ -38,6 +49,23 @@ it("pure: which commands boot as a guest, and the mode's grammar", () => {
   assert.equal(parseSystemdMode(true), "true");
   assert.throws(() => parseSystemdMode("yes"), /invalid systemd value "yes": must be true, false or always/);
   assert.equal(machineIdOf("ab".repeat(32)), "ab".repeat(16));
+});
+
+it("a system container's own CRIU config: the irmap scan paths its guest's inotify watches need", async () => {
+  const dir = await makeTempDir("pier-criu-conf-");
+  try {
+    const spec: Spec = { ociVersion: "1.0.2", annotations: { a: "b" } };
+    applyGuestCriuConfig(spec, dir);
+    assert.equal(spec.annotations?.["org.criu.config"], join(dir, "criu.conf"));
+    assert.equal(spec.annotations?.a, "b");
+    assert.match(readFileSync(join(dir, "criu.conf"), "utf8"), /^irmap-scan-path \/usr\/share\/dbus-1$/m);
+    // A user's own (runc's annotation) is kept, and nothing is written.
+    const own: Spec = { ociVersion: "1.0.2", annotations: { "org.criu.config": "/etc/mine.conf" } };
+    applyGuestCriuConfig(own, join(dir, "nonexistent"));
+    assert.equal(own.annotations?.["org.criu.config"], "/etc/mine.conf");
+  } finally {
+    await removeTempDir(dir);
+  }
 });
 
 /**
@@ -103,7 +131,28 @@ function makeSentinels(): string[] {
 
 describe("system containers (systemd as PID 1)", () => {
   let d: TestDaemon;
+  let d2: TestDaemon | undefined;
   const sentinels: string[] = [];
+  let archive: string | undefined;
+  /** The image as a docker archive (made once): for podman, and for a migration's target. */
+  const imageArchive = async (): Promise<string> => {
+    if (archive) return archive;
+    const work = join(d.dir, "image-export");
+    mkdirSync(work);
+    const file = join(work, "guest.tar");
+    const exp = await runCommand("node", [
+      join(process.cwd(), "dist/cli/pier.js"),
+      "--root",
+      d.root,
+      "image",
+      "export",
+      IMAGE,
+      file,
+    ]);
+    assert.equal(exp.status, 0, exp.stderr);
+    archive = file;
+    return file;
+  };
   before(async () => {
     requireDocker();
     d = await startTestDaemon();
@@ -111,6 +160,7 @@ describe("system containers (systemd as PID 1)", () => {
   });
   after(async () => {
     for (const s of sentinels) if (existsSync(s)) rmdirSync(s);
+    await d2?.stop();
     await d?.stop();
   });
 
@@ -145,6 +195,14 @@ describe("system containers (systemd as PID 1)", () => {
     assert.match((await exec(["findmnt", "-n", "-o", "FSTYPE", "/run"])).stdout, /tmpfs/);
     const page = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text());
     assert.equal(page, GUEST_PAGE);
+    if (!SYS_RESOURCE && !(await criuSkipReason())) {
+      // Root without CAP_SYS_RESOURCE cannot prlimit(2) dbus-daemon (uid messagebus): refused
+      // before CRIU runs, naming it; the guest runs on.
+      const ck = await pier(d, ["checkpoint", "create", "guest", "refused"]);
+      assert.equal(ck.status, 1);
+      assert.match(ck.stderr, /process \d+ \(dbus-daemon\) runs as uid \d+ .*needs CAP_SYS_RESOURCE/);
+      assert.equal((await exec(["systemctl", "is-system-running"])).stdout.trim(), "running");
+    }
     const started = Date.now();
     const stop = await pier(d, ["stop", "guest"]);
     assert.equal(stop.status, 0, stop.stderr);
@@ -227,6 +285,66 @@ describe("system containers (systemd as PID 1)", () => {
     assert.equal((await pier(d, ["rm", "machine"])).status, 0);
   });
 
+  it("a booted guest checkpoints, restores and migrates, its service answering throughout", async (t) => {
+    const skip = await criuSkipReason();
+    if (skip) return t.skip(skip);
+    const port = 20000 + ((process.pid + 7) % 20000);
+    // Without CAP_SYS_RESOURCE (see the first test) CRIU cannot dump a service of another user:
+    // the guest's dbus-daemon then runs as root (a drop-in of its own config), all else as is.
+    const dropIn = join(d.dir, "dbus-as-root.conf");
+    writeFileSync(dropIn, "<busconfig><user>root</user></busconfig>\n");
+    const run = await pier(d, [
+      "run",
+      "-d",
+      "--name",
+      "mover",
+      "--systemd",
+      "true",
+      "-p",
+      `${port}:8080`,
+      ...(SYS_RESOURCE ? [] : ["-v", `${dropIn}:/etc/dbus-1/system.d/zz-dbus-as-root.conf:ro`]),
+      IMAGE,
+    ]);
+    assert.equal(run.status, 0, run.stderr);
+    const exec = (args: string[]) => pier(d, ["exec", "mover", ...args]);
+    assert.equal(await bootState(exec), "running");
+    const get = () =>
+      fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.text());
+    assert.equal(await get(), GUEST_PAGE);
+    const ck = await pier(d, ["checkpoint", "create", "mover", "booted"]);
+    if (ck.status !== 0 && /Can't get 1:(16|34) opt: Operation not supported/.test(ck.stderr)) {
+      await pier(d, ["rm", "-f", "mover"]);
+      return t.skip(
+        "this CRIU cannot dump an inet socket on this kernel (SO_PASSCRED/SO_PASSSEC refused since Linux 6.16, " +
+          "checkpoint-restore/criu#2718, fixed in CRIU 4.2): set PIER_CRIU to a CRIU 4.2 or later",
+      );
+    }
+    assert.equal(ck.status, 0, ck.stderr);
+    const restore = await pier(d, ["restore", "--checkpoint", "booted", "mover"]);
+    assert.equal(restore.status, 0, restore.stderr);
+    // At once: eth0 has its old MAC again, so the host's neighbour entry still reaches it.
+    assert.equal(await get(), GUEST_PAGE);
+    assert.equal((await exec(["systemctl", "is-system-running"])).stdout.trim(), "running");
+    // Moved to another pierd (this host again, another bridge): it runs on there.
+    const target = await startTestDaemon();
+    d2 = target;
+    const load = await pier(target, ["load", "-i", await imageArchive()]);
+    assert.equal(load.status, 0, load.stderr);
+    const tag = await pier(target, ["tag", load.stdout.replace(/^Loaded image: /, "").trim(), IMAGE]);
+    assert.equal(tag.status, 0, tag.stderr);
+    const moved = await pier(d, ["migrate", "mover", "--to", target.socket], { timeout: 180_000 });
+    assert.equal(moved.status, 0, moved.stderr);
+    const there = (args: string[]) => pier(target, ["exec", "mover", ...args]);
+    assert.equal((await there(["systemctl", "is-system-running"])).stdout.trim(), "running");
+    assert.equal((await there(["systemctl", "--failed", "--no-legend", "--plain"])).stdout.trim(), "");
+    assert.equal(await get(), GUEST_PAGE);
+    const stop = await pier(target, ["stop", "mover"]);
+    assert.equal(stop.status, 0, stop.stderr);
+    const inspect = JSON.parse((await pier(target, ["inspect", "mover"])).stdout) as { exitCode: number }[];
+    assert.equal(inspect[0]?.exitCode, 0, "the moved guest halts cleanly");
+    assert.equal((await pier(target, ["rm", "mover"])).status, 0);
+  });
+
   it("through the Docker API: the io.pier.systemd label asks for the guest mode", async () => {
     const run = await docker(d, [
       "run",
@@ -247,19 +365,9 @@ describe("system containers (systemd as PID 1)", () => {
   });
 
   it("podman boots the same image with --systemd=always (the image interoperates)", async () => {
-    const work = join(d.dir, "podman-export");
+    const guestArchive = await imageArchive();
+    const work = join(d.dir, "podman");
     mkdirSync(work);
-    const archive = join(work, "guest.tar");
-    const exp = await runCommand("node", [
-      join(process.cwd(), "dist/cli/pier.js"),
-      "--root",
-      d.root,
-      "image",
-      "export",
-      IMAGE,
-      archive,
-    ]);
-    assert.equal(exp.status, 0, exp.stderr);
     const podman = (args: string[]) =>
       runCommand(
         "podman",
@@ -280,7 +388,7 @@ describe("system containers (systemd as PID 1)", () => {
       "nofile=1024:1024",
       "--ulimit",
       "nproc=1024:1024",
-      `docker-archive:${archive}`,
+      `docker-archive:${guestArchive}`,
     ]);
     assert.equal(r.status, 0, r.stderr);
     try {
