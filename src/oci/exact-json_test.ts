@@ -13,8 +13,9 @@ test("big integers under the named keys come back exact; elsewhere as JSON.parse
   assert.equal(v.small, 5);
   assert.equal(v.s, "12345678901234567890", "digits inside strings stay a string");
   // Safe integers and non-integers stay numbers even under the keys.
-  assert.deepEqual(parseExactJson('{"value":[9007199254740991,1.5e300,-12345678901234567]}', KEYS), {
-    value: [9007199254740991, 1.5e300, -12345678901234567],
+  assert.deepEqual(parseExactJson('{"value":9007199254740991,"x":{"value":1.5e300}}', KEYS), {
+    value: 9007199254740991,
+    x: { value: 1.5e300 },
   });
   assert.throws(() => parseExactJson('{"value":12345678901234567890', KEYS), SyntaxError);
 });
