@@ -23,6 +23,8 @@ import { commandIo, requireOwnProcess } from "./io.js";
  */
 const DAEMON_COMMANDS = new Set([
   "run",
+  "create",
+  "update",
   "ps",
   "logs",
   "start",

@@ -9,6 +9,7 @@ import { arch, cpus, hostname, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { PIER_VERSION } from "../common/version.js";
 import type { RegistriesConfig } from "../remote/index.js";
+import { hasSwapAccounting } from "./containers/host-facts.js";
 import type { ContainerService } from "./containers/service.js";
 import type { ContainerRecord } from "./containers/store.js";
 import { EngineError } from "./error.js";
@@ -93,6 +94,8 @@ export interface SystemInfo {
   registries: RegistriesConfig;
   /** Registries spoken to over plain HTTP (`--insecure-registry`). */
   insecureRegistries: readonly string[];
+  /** pierd's `--init`: containers that do not say get the init. */
+  defaultInit: boolean;
 }
 
 /** One image of {@link DiskUsage}. */
@@ -139,7 +142,7 @@ export class SystemService {
       driver: svc.snapshots.driver,
       backingFilesystem: backingFilesystem(svc.root),
       cgroupVersion: version,
-      swapLimit: version === "2" || existsSync("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"),
+      swapLimit: hasSwapAccounting(),
       eventListeners: this.events.listenerCount("event"),
       kernelVersion: release(),
       arch: arch(),
@@ -150,6 +153,7 @@ export class SystemService {
       version: PIER_VERSION,
       registries: this.images.service.registries,
       insecureRegistries: this.images.service.insecure,
+      defaultInit: svc.defaultInit,
     };
   }
 

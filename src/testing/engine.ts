@@ -284,13 +284,14 @@ export interface DaemonFixture {
 /**
  * Registers the `before`/`after` hooks every docker-CLI test file needs: the docker CLI checked,
  * a busybox image served from a pier registry, a test pierd, and with `pull` the image already
- * pulled into it; `ready` receives them once up. Both are stopped after the file's tests, after
- * `beforeStop` (a file's own cleanup that needs the daemon).
+ * pulled into it; `ready` receives them once up (the returned fixture holds them too, from the
+ * first test on). Both are stopped after the file's tests, after `beforeStop` (a file's own
+ * cleanup that needs the daemon).
  */
 export function useTestDaemon(opts: {
   pull?: boolean;
   extra?: string[];
-  ready: (fx: DaemonFixture) => void;
+  ready?: (fx: DaemonFixture) => void;
   beforeStop?: (fx: DaemonFixture) => Promise<void>;
 }): DaemonFixture {
   const fx = {} as DaemonFixture;
@@ -302,7 +303,7 @@ export function useTestDaemon(opts: {
       const pull = await docker(fx.d, ["pull", fx.reg.image]);
       if (pull.status !== 0) throw new Error(`docker pull ${fx.reg.image}: ${pull.stderr}`);
     }
-    opts.ready(fx);
+    opts.ready?.(fx);
   });
   after(async () => {
     try {
@@ -313,4 +314,23 @@ export function useTestDaemon(opts: {
     }
   });
   return fx;
+}
+
+/** The stdout (trimmed) of a command that must succeed; a failure shows its stdout and stderr. */
+export async function ok(r: Promise<CommandResult>): Promise<string> {
+  const res = await r;
+  if (res.status !== 0)
+    throw new Error(`exit status ${res.status} (expected 0)\n${res.stdout}\n${res.stderr}`);
+  return res.stdout.trim();
+}
+
+/** Polls `read` until `want` holds of its value (deadline 30 s); returns the value. */
+export async function until<T>(read: () => Promise<T>, want: (v: T) => boolean, what: string): Promise<T> {
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    const v = await read();
+    if (want(v)) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -414,6 +414,8 @@ export function registerEngineOpsCommands(program: Command): void {
         ["Cgroup Driver", "CgroupDriver"],
         ["Cgroup Version", "CgroupVersion"],
         ["Default Runtime", "DefaultRuntime"],
+        ["Init Binary", "InitBinary"],
+        ["Default Init", "DefaultInit"],
         ["Kernel Version", "KernelVersion"],
         ["Operating System", "OperatingSystem"],
         ["Architecture", "Architecture"],

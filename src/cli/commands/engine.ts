@@ -40,9 +40,9 @@ interface Record_ {
   health?: { Status: string } | null;
 }
 
-interface RunFlags extends LimitAndSecurityFlags, HealthInitFlags {
+/** The flags `pier run` and `pier create` share. */
+interface CreateFlags extends LimitAndSecurityFlags, HealthInitFlags {
   rm?: boolean;
-  detach?: boolean;
   interactive?: boolean;
   tty?: boolean;
   name?: string;
@@ -67,6 +67,10 @@ interface RunFlags extends LimitAndSecurityFlags, HealthInitFlags {
   volume?: string[];
   tmpfs?: string[];
   systemd?: string;
+}
+
+interface RunFlags extends CreateFlags {
+  detach?: boolean;
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -125,104 +129,148 @@ function startFailureCode(message: string): number | undefined {
   return undefined;
 }
 
+/**
+ * Registers the options `pier run` and `pier create` share (docker's flags of both), on `cmd`:
+ * one definition, so the two commands cannot drift apart.
+ */
+function addContainerOptions(cmd: Command): Command {
+  return addHealthInitFlags(
+    addLimitAndSecurityOptions(
+      cmd
+        .passThroughOptions()
+        .option("--rm", "remove the container when it exits")
+        .option("-i, --interactive", "keep stdin open and attach it")
+        .option("-t, --tty", "allocate a terminal")
+        .option("--name <name>", "container name")
+        .option("-e, --env <KEY=value>", "set an environment variable (repeatable)", collectEnv)
+        .option("-w, --workdir <dir>", "working directory inside the container")
+        .option("-u, --user <user>", "user[:group] to run as")
+        .option("--entrypoint <cmd>", "override the image's entrypoint")
+        .option("--network <mode>", "bridge (default), none, host or a network's name")
+        .option(
+          "-p, --publish <[ip:][host:]ctr[/proto]>",
+          "publish a container port on the host (repeatable)",
+          collect,
+        )
+        .option(
+          "--network-alias <name>",
+          "another name peers on the network resolve it by (repeatable)",
+          collect,
+        )
+        .option("--ip <address>", "its IPv4 address on its user network")
+        .option("-P, --publish-all", "publish every exposed port on a free host port")
+        .option("--expose <port[/proto]>", "expose a port without publishing it (repeatable)", collect)
+        .option(
+          "--add-host <host:ip>",
+          "add a line to /etc/hosts (ip may be host-gateway; repeatable)",
+          collect,
+        )
+        .option("--dns <ip>", "nameserver for /etc/resolv.conf (repeatable)", collect)
+        .option("--dns-search <domain>", "search domain for /etc/resolv.conf (repeatable)", collect)
+        .option("--dns-option <opt>", "resolver option for /etc/resolv.conf (repeatable)", collect)
+        .option("--restart <policy>", "no, always, unless-stopped, on-failure[:N]")
+        .option("-l, --label <k=v>", "set a label (repeatable)", collectLabel)
+        .option("--log-opt <k=v>", "json-file option: max-size=10m, max-file=3 (repeatable)", collectLabel)
+        .option("--stop-timeout <s>", "seconds to wait before SIGKILL on stop", parseCount)
+        .option("-v, --volume <src:dst[:ro]>", "bind a host path or named volume (repeatable)", collect)
+        .option("--tmpfs <dst[:opts]>", "mount a tmpfs (repeatable)", collect)
+        .option(
+          "--systemd <mode>",
+          "boot the command as a system container: true (when it is init or systemd), false, always",
+        ),
+    ),
+  );
+}
+
+/**
+ * The engine's create request of `pier run`/`pier create IMAGE COMMAND… [flags]` (with `-i`,
+ * stdin ends with the first attached client's, as docker's; `run -d` takes that back).
+ */
+async function createBody(
+  image: string,
+  command: string[],
+  f: CreateFlags,
+): Promise<Record<string, unknown>> {
+  const body: Record<string, unknown> = { image, ...healthInitBody(f) };
+  if (command.length) body.cmd = command;
+  if (f.entrypoint !== undefined) body.entrypoint = f.entrypoint ? [f.entrypoint] : [];
+  if (f.env) body.env = f.env;
+  if (f.workdir) body.workingDir = f.workdir;
+  if (f.user) body.user = f.user;
+  if (f.name) body.name = f.name;
+  if (f.network) body.networkMode = f.network;
+  if (f.publish) body.ports = f.publish.flatMap(parsePortSpec);
+  if (f.publishAll) body.publishAll = true;
+  if (f.expose) body.exposedPorts = f.expose;
+  if (f.addHost) body.extraHosts = f.addHost;
+  if (f.networkAlias) body.networkAliases = f.networkAlias;
+  if (f.ip) body.ipv4Address = f.ip;
+  if (f.dns || f.dnsSearch || f.dnsOption)
+    body.dns = { servers: f.dns, search: f.dnsSearch, options: f.dnsOption };
+  if (f.restart)
+    body.restartPolicy = {
+      name: f.restart.split(":")[0],
+      maximumRetryCount: Number(f.restart.split(":")[1] ?? 0),
+    };
+  if (f.label) body.labels = f.label;
+  if (f.logOpt) body.logOptions = f.logOpt;
+  if (f.stopTimeout !== undefined) body.stopTimeout = f.stopTimeout;
+  if (f.systemd !== undefined) body.systemd = f.systemd;
+  if (f.interactive) {
+    body.openStdin = true;
+    body.stdinOnce = true;
+  }
+  if (f.tty) body.tty = true;
+  Object.assign(body, limitAndSecurityBody(f));
+  if (f.volume?.length || f.tmpfs?.length) {
+    // Loaded only then: the engine's config modules are large.
+    const { parseBind, parseTmpfs } = await import("../../engine/containers/mount-spec.js");
+    body.mounts = [
+      ...(f.volume ?? []).map(parseBind),
+      ...(f.tmpfs ?? []).map((t) => {
+        const colon = t.indexOf(":");
+        return colon < 0 ? parseTmpfs(t, "") : parseTmpfs(t.slice(0, colon), t.slice(colon + 1));
+      }),
+    ];
+  }
+  return body;
+}
+
+/** `pier create [flags] IMAGE [COMMAND…]`: a container made and not started; prints its id (docker create). */
+function registerCreateCommand(program: Command): void {
+  addContainerOptions(
+    program
+      .command("create")
+      .description("create a container from IMAGE (pulled first when missing) without starting it")
+      .argument("<image>", "image reference")
+      .argument("[command...]", "command and arguments (default: the image's)"),
+  ).action(async (image: string, command: string[], f: CreateFlags) => {
+    const body = await createBody(image, command, f);
+    if (f.rm) body.autoRemove = true;
+    const rec = await createContainer(body);
+    commandIo().stdout(`${rec.id}\n`);
+  });
+}
+
 /** Registers the container commands on `program`. */
 export function registerEngineCommands(program: Command): void {
   registerTtyCommands(program);
   registerNetworkCommands(program);
   registerUpdateCommand(program);
-  const run = addLimitAndSecurityOptions(
+  registerCreateCommand(program);
+  addContainerOptions(
     program
       .command("run")
       .description("create and start a container from IMAGE (pulled first when missing)")
       .argument("<image>", "image reference")
       .argument("[command...]", "command and arguments (default: the image's)")
-      .passThroughOptions()
-      .option("--rm", "remove the container when it exits")
-      .option("-d, --detach", "run in the background and print the container id")
-      .option("-i, --interactive", "keep stdin open and attach it")
-      .option("-t, --tty", "allocate a terminal")
-      .option("--name <name>", "container name")
-      .option("-e, --env <KEY=value>", "set an environment variable (repeatable)", collectEnv)
-      .option("-w, --workdir <dir>", "working directory inside the container")
-      .option("-u, --user <user>", "user[:group] to run as")
-      .option("--entrypoint <cmd>", "override the image's entrypoint")
-      .option("--network <mode>", "bridge (default), none, host or a network's name")
-      .option(
-        "-p, --publish <[ip:][host:]ctr[/proto]>",
-        "publish a container port on the host (repeatable)",
-        collect,
-      )
-      .option(
-        "--network-alias <name>",
-        "another name peers on the network resolve it by (repeatable)",
-        collect,
-      )
-      .option("--ip <address>", "its IPv4 address on its user network")
-      .option("-P, --publish-all", "publish every exposed port on a free host port")
-      .option("--expose <port[/proto]>", "expose a port without publishing it (repeatable)", collect)
-      .option(
-        "--add-host <host:ip>",
-        "add a line to /etc/hosts (ip may be host-gateway; repeatable)",
-        collect,
-      )
-      .option("--dns <ip>", "nameserver for /etc/resolv.conf (repeatable)", collect)
-      .option("--dns-search <domain>", "search domain for /etc/resolv.conf (repeatable)", collect)
-      .option("--dns-option <opt>", "resolver option for /etc/resolv.conf (repeatable)", collect)
-      .option("--restart <policy>", "no, always, unless-stopped, on-failure[:N]")
-      .option("-l, --label <k=v>", "set a label (repeatable)", collectLabel)
-      .option("--log-opt <k=v>", "json-file option: max-size=10m, max-file=3 (repeatable)", collectLabel)
-      .option("--stop-timeout <s>", "seconds to wait before SIGKILL on stop", parseCount)
-      .option("-v, --volume <src:dst[:ro]>", "bind a host path or named volume (repeatable)", collect)
-      .option("--tmpfs <dst[:opts]>", "mount a tmpfs (repeatable)", collect)
-      .option(
-        "--systemd <mode>",
-        "boot the command as a system container: true (when it is init or systemd), false, always",
-      ),
-  );
-  addHealthInitFlags(run).action(async (image: string, command: string[], f: RunFlags) => {
+      .option("-d, --detach", "run in the background and print the container id"),
+  ).action(async (image: string, command: string[], f: RunFlags) => {
     if (!f.detach && (f.interactive || f.tty)) requireOwnProcess("run -i/-t");
-    const body: Record<string, unknown> = { image, ...healthInitBody(f) };
-    if (command.length) body.cmd = command;
-    if (f.entrypoint !== undefined) body.entrypoint = f.entrypoint ? [f.entrypoint] : [];
-    if (f.env) body.env = f.env;
-    if (f.workdir) body.workingDir = f.workdir;
-    if (f.user) body.user = f.user;
-    if (f.name) body.name = f.name;
-    if (f.network) body.networkMode = f.network;
-    if (f.publish) body.ports = f.publish.flatMap(parsePortSpec);
-    if (f.publishAll) body.publishAll = true;
-    if (f.expose) body.exposedPorts = f.expose;
-    if (f.addHost) body.extraHosts = f.addHost;
-    if (f.networkAlias) body.networkAliases = f.networkAlias;
-    if (f.ip) body.ipv4Address = f.ip;
-    if (f.dns || f.dnsSearch || f.dnsOption)
-      body.dns = { servers: f.dns, search: f.dnsSearch, options: f.dnsOption };
-    if (f.restart)
-      body.restartPolicy = {
-        name: f.restart.split(":")[0],
-        maximumRetryCount: Number(f.restart.split(":")[1] ?? 0),
-      };
-    if (f.label) body.labels = f.label;
-    if (f.logOpt) body.logOptions = f.logOpt;
-    if (f.stopTimeout !== undefined) body.stopTimeout = f.stopTimeout;
-    if (f.systemd !== undefined) body.systemd = f.systemd;
+    const body = await createBody(image, command, f);
     if (f.rm && f.detach) body.autoRemove = true;
     // As docker run -i: stdin ends with this command's (not so with -d).
-    if (f.interactive) body.openStdin = true;
-    if (f.interactive && !f.detach) body.stdinOnce = true;
-    if (f.tty) body.tty = true;
-    Object.assign(body, limitAndSecurityBody(f));
-    if (f.volume?.length || f.tmpfs?.length) {
-      // Loaded only then: the engine's config modules are large.
-      const { parseBind, parseTmpfs } = await import("../../engine/containers/mount-spec.js");
-      body.mounts = [
-        ...(f.volume ?? []).map(parseBind),
-        ...(f.tmpfs ?? []).map((t) => {
-          const colon = t.indexOf(":");
-          return colon < 0 ? parseTmpfs(t, "") : parseTmpfs(t.slice(0, colon), t.slice(colon + 1));
-        }),
-      ];
-    }
+    if (f.detach) delete body.stdinOnce;
     const rec = await createContainer(body);
     // With -i or -t, attach before the start (nothing is missed) and exit with its code.
     const session =

@@ -44,6 +44,7 @@ export function withHealthInspect(
     ...doc,
     State: health ? { ...state, Health: health } : state,
     Config: c.healthcheck ? { ...config, Healthcheck: healthcheckToDocker(c.healthcheck) } : config,
-    HostConfig: { ...host, Init: c.init === true ? true : null },
+    // As Docker: null when unset; pierd's --init default is recorded at create, so true then.
+    HostConfig: { ...host, Init: c.init ?? null },
   };
 }

@@ -247,6 +247,7 @@ export function dockerInspect(r: ContainerRecord, logPath: string, rootfs: strin
       User: c.user ?? "",
       Tty: c.tty === true,
       OpenStdin: c.openStdin === true,
+      StdinOnce: c.stdinOnce === true,
       Env: c.env ?? [],
       Cmd: c.cmd ?? null,
       Entrypoint: c.entrypoint ?? null,

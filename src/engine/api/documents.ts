@@ -95,7 +95,9 @@ export function infoDocument(info: SystemInfo): Record<string, unknown> {
     DefaultRuntime: "pier",
     Swarm: { LocalNodeState: "inactive", NodeID: "", NodeAddr: "", ControlAvailable: false },
     Isolation: "",
-    InitBinary: "",
+    InitBinary: "docker-init",
+    // Not a field of Docker's: what its daemon's --init sets, which dockerd does not report.
+    DefaultInit: info.defaultInit,
     SecurityOptions: [
       "name=seccomp,profile=builtin",
       ...(info.cgroupVersion === "2" ? ["name=cgroupns"] : []),

@@ -2,9 +2,12 @@
  * What a container is made from (pier's own create request; the Docker API translates into it)
  * and the pure decisions made from it: validation, the effective image config, the runtime spec.
  */
+
 import { runtimeConfigFromImage, type UserFiles } from "../../image/bundle-config.js";
+import { parseExactJson, stringifyExactJson } from "../../oci/exact-json.js";
 import type { Spec } from "../../oci/runtime-spec/config.js";
 import { defaultRuntimeSpec } from "../../oci/runtime-spec/default-spec.js";
+import { SECCOMP_VALUE_KEYS } from "../../oci/runtime-spec/seccomp.js";
 import type { ImageConfig } from "../../oci/types.js";
 import { parseSignal } from "../../runtime/lifecycle/signals.js";
 import { planSysctls } from "../../runtime/plan/sysctl.js";
@@ -16,6 +19,7 @@ import { applyNetworkSpec, type NetworkSpec } from "../network/spec.js";
 import { type HealthcheckConfig, parseHealthcheck } from "./health-config.js";
 import { type HostFacts, readHostFacts } from "./host-facts.js";
 import { withInit } from "./init.js";
+import { bindShm } from "./ipc-shm.js";
 import {
   applyResources,
   type ContainerResources,
@@ -421,6 +425,8 @@ export interface SpecContext {
   host?: HostFacts;
   /** Host path of the init binary (with `init`). */
   initBinary?: string;
+  /** `--ipc shareable`: the host directory bound at `/dev/shm` (see ipc-shm.ts). */
+  shmSource?: string;
 }
 
 /** The runtime-spec mount entries of a container's mount requests. Pure. */
@@ -502,6 +508,7 @@ export function containerSpec(image: ImageConfig, c: ContainerConfig, ctx: SpecC
   checkResourcesOnHost(c.resources, host);
   applyResources(spec, c.resources, host);
   applySecurity(spec, c.security, { host, files: ctx.files ?? {}, hostname: c.hostname !== undefined });
+  if (ctx.shmSource) bindShm(spec, ctx.shmSource);
   // After the security modes: the guest's cgroup namespace and writable cgroup mount are its own.
   if (isSystemContainer(image, c)) {
     if (c.security?.cgroupnsMode === "host")
@@ -529,9 +536,17 @@ export function containerSpec(image: ImageConfig, c: ContainerConfig, ctx: SpecC
   return spec;
 }
 
-/** A runtime spec as `config.json` text (the seccomp rules' bigint values as JSON numbers). Pure. */
+/**
+ * A runtime spec as `config.json` text: bigints (a seccomp rule's uint64 argument values,
+ * RLIM_INFINITY) written as exact integers, as runc's Go structs read them. Pure.
+ */
 export function specText(spec: Spec): string {
-  return JSON.stringify(spec, (_k, v) => (typeof v === "bigint" ? Number(v) : v));
+  return stringifyExactJson(spec);
+}
+
+/** A `config.json` the engine wrote ({@link specText}), its seccomp values exact again. Pure. */
+export function parseSpecText(text: string): Spec {
+  return parseExactJson(text, SECCOMP_VALUE_KEYS) as Spec;
 }
 
 /** Refuses a stop signal the runtime cannot send, as Docker does at create. Pure. */

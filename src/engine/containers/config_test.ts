@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { parseSpec } from "../../oci/runtime-spec/validate.js";
 import type { ImageConfig } from "../../oci/types.js";
 import {
   checkName,
@@ -7,7 +8,9 @@ import {
   effectiveImageConfig,
   parseContainerConfig,
   parseRestartPolicy,
+  parseSpecText,
   specMounts,
+  specText,
 } from "./config.js";
 
 const image: ImageConfig = {
@@ -120,4 +123,39 @@ test("mounts become runtime-spec binds (rbind for host paths) and tmpfs, replaci
   ]);
   assert.equal(spec.mounts?.filter((m) => m.destination === "/dev/shm").length, 1);
   assert.throws(() => specMounts(c.mounts ?? [], {}), /no source for \/a/);
+});
+
+test("CAP_NET_RAW comes from Docker's default set: a network does not add it back after --cap-drop", () => {
+  const network = {
+    netns: "/run/pier/netns/abc",
+    files: { hosts: "/c/hosts", resolvConf: "/c/resolv.conf" },
+  };
+  const id = "c".repeat(64);
+  const plain = containerSpec(image, parseContainerConfig({ image: "x" }), { id, rootfs: "/r", network });
+  assert.ok(plain.process?.capabilities?.effective?.includes("CAP_NET_RAW"));
+  const dropped = containerSpec(
+    image,
+    parseContainerConfig({ image: "x", security: { capDrop: ["NET_RAW"] } }),
+    { id, rootfs: "/r", network },
+  );
+  for (const set of ["bounding", "effective", "permitted"] as const)
+    assert.ok(!dropped.process?.capabilities?.[set]?.includes("CAP_NET_RAW"), set);
+});
+
+test("a seccomp argument value above 2^53 is written to config.json exactly, and read back exactly", () => {
+  const big = 2n ** 63n + 1n; // 9223372036854775809: a JS number would make it ...808
+  const profile = `{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["personality"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":${big},"valueTwo":18446744073709551615,"op":"SCMP_CMP_MASKED_EQ"}]}]}`;
+  const spec = containerSpec(
+    image,
+    parseContainerConfig({ image: "x", security: { securityOpt: [`seccomp=${profile}`] } }),
+    { id: "d".repeat(64), rootfs: "/r" },
+  );
+  const text = specText(spec);
+  assert.match(text, /"value":9223372036854775809,/);
+  assert.match(text, /"valueTwo":18446744073709551615\b/);
+  const arg = parseSpecText(text).linux?.seccomp?.syscalls?.[0]?.args?.[0];
+  assert.equal(arg?.value, big);
+  assert.equal(arg?.valueTwo, 2n ** 64n - 1n);
+  // The runtime's reader (pier-runtime create) keeps them exact too.
+  assert.equal(parseSpec(text).linux?.seccomp?.syscalls?.[0]?.args?.[0]?.value, big);
 });

@@ -61,6 +61,19 @@ export function afterProbe(
   return { Status: FailingStreak >= check.retries ? "unhealthy" : prior.Status, FailingStreak, Log };
 }
 
+/**
+ * The wait before the next probe, as Docker's monitor decides it: `startInterval` while the
+ * container is still `starting` within its start period, else `interval`. Pure.
+ */
+export function nextProbeDelay(
+  check: Pick<EffectiveHealthcheck, "intervalMs" | "startPeriodMs" | "startIntervalMs">,
+  status: HealthStatus,
+  sinceStartMs: number,
+): number {
+  if (sinceStartMs >= check.startPeriodMs || status !== "starting") return check.intervalMs;
+  return check.startIntervalMs;
+}
+
 interface Running {
   timer: NodeJS.Timeout | undefined;
   stopped: boolean;
@@ -116,9 +129,12 @@ export class HealthMonitor {
     if (fresh || !this.state(id)) this.save(id, initialHealth());
     const run: Running = { timer: undefined, stopped: false };
     this.running.set(id, run);
+    const startedAt = Date.parse(rec.startedAt);
     const next = () => {
       if (run.stopped) return;
-      run.timer = setTimeout(() => void this.probe(id, check, run).then(next), check.intervalMs);
+      const status = this.state(id)?.Status ?? "starting";
+      const delay = nextProbeDelay(check, status, Date.now() - startedAt);
+      run.timer = setTimeout(() => void this.probe(id, check, run).then(next), delay);
       run.timer.unref();
     };
     next();

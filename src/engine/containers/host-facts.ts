@@ -43,6 +43,11 @@ export interface HostFacts {
   selinux: boolean;
   /** The block I/O controller takes weights (cgroup v1 `blkio.weight`, v2 `io.weight`/`io.bfq.weight`). */
   blkioWeight: boolean;
+  /**
+   * The memory controller accounts swap (cgroup v1 `memory.memsw.*`, v2 `memory.swap.max`):
+   * without it a `--memory-swap` cannot be applied (Docker's "swap limit capabilities").
+   */
+  swapLimit: boolean;
   /** The node at `path` (`INVALID_ARGUMENT` naming it when it is not a device). */
   device(path: string): HostDevice;
   /** Every device node under /dev (what `--privileged` gives), sorted by path. */
@@ -116,8 +121,36 @@ function ownBoundingSet(last: number): number[] {
   return out;
 }
 
-/** The facts of this host. */
-export function readHostFacts(): HostFacts {
+/**
+ * Whether the memory controller under `cgroupRoot` accounts swap, as Docker's sysinfo asks:
+ * on cgroup v1 `memory/memory.memsw.limit_in_bytes`; on v2 `memory.swap.max`, which the root
+ * cgroup never has, in a child cgroup with the memory controller (the kernel gives every one
+ * the file, or none: `swapaccount=0`, no CONFIG_MEMCG_SWAP).
+ */
+export function hasSwapAccounting(cgroupRoot = "/sys/fs/cgroup"): boolean {
+  if (!existsSync(join(cgroupRoot, "cgroup.controllers")))
+    return existsSync(join(cgroupRoot, "memory", "memory.memsw.limit_in_bytes"));
+  let children: import("node:fs").Dirent[];
+  try {
+    children = readdirSync(cgroupRoot, { withFileTypes: true });
+  } catch {
+    return false;
+  }
+  const memoryChild = children.find(
+    (e) => e.isDirectory() && existsSync(join(cgroupRoot, e.name, "memory.current")),
+  );
+  return memoryChild !== undefined && existsSync(join(cgroupRoot, memoryChild.name, "memory.swap.max"));
+}
+
+/** Whether the blkio/io controller under `cgroupRoot` takes weights. */
+export function hasBlkioWeight(cgroupRoot = "/sys/fs/cgroup"): boolean {
+  return ["blkio/blkio.weight", "blkio/blkio.bfq.weight", "io.weight", "io.bfq.weight"].some((p) =>
+    existsSync(join(cgroupRoot, p)),
+  );
+}
+
+/** The facts of this host (its cgroup tree at `cgroupRoot`: a test points it at a made-up one). */
+export function readHostFacts(cgroupRoot = "/sys/fs/cgroup"): HostFacts {
   return {
     kernel: release(),
     arch: goArch(),
@@ -132,12 +165,8 @@ export function readHostFacts(): HostFacts {
       }
     })(),
     selinux: existsSync("/sys/fs/selinux/enforce"),
-    blkioWeight: [
-      "/sys/fs/cgroup/blkio/blkio.weight",
-      "/sys/fs/cgroup/blkio/blkio.bfq.weight",
-      "/sys/fs/cgroup/io.weight",
-      "/sys/fs/cgroup/io.bfq.weight",
-    ].some((p) => existsSync(p)),
+    blkioWeight: hasBlkioWeight(cgroupRoot),
+    swapLimit: hasSwapAccounting(cgroupRoot),
     device: hostDevice,
     allDevices: () => {
       const out: HostDevice[] = [];

@@ -22,12 +22,15 @@ export interface DeviceWeight {
   weight: number;
 }
 
-/** One `--ulimit NAME=SOFT[:HARD]`. */
+/** One `--ulimit NAME=SOFT[:HARD]`; `-1` is unlimited (RLIM_INFINITY), as Docker reads it. */
 export interface Ulimit {
   name: string;
   soft: number;
   hard: number;
 }
+
+/** RLIM_INFINITY: what `-1` means in a ulimit (Docker converts it to uint64 the same way). */
+export const RLIM_INFINITY = 2n ** 64n - 1n;
 
 /** The resource settings of a container; absent means "not limited" (Docker's zero values). */
 export interface ContainerResources {
@@ -233,7 +236,13 @@ export function parseResources(v: unknown, opts: { update?: boolean } = {}): Con
     if (!ULIMIT_NAMES.has(name)) invalid(`invalid ulimit type: ${name || `${at}.name missing`}`);
     const soft = int(o.soft, `${at}.soft`) ?? 0;
     const hard = int(o.hard, `${at}.hard`) ?? 0;
-    if (soft > hard && hard !== -1)
+    if (soft < -1 || hard < -1) invalid(`invalid ulimit ${name}: -1 (unlimited) is the only negative value`);
+    // -1 is unlimited, above every number (a soft limit above the hard one fails setrlimit).
+    if (hard !== -1 && soft === -1)
+      invalid(
+        `ulimit soft limit must be less than or equal to hard limit: soft: -1 (unlimited), hard: ${hard}`,
+      );
+    if (hard !== -1 && soft > hard)
       invalid(`ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}`);
     return { name, soft, hard };
   });
@@ -301,13 +310,17 @@ export function mergeResources(
 /** Checks the limits against the host (CPUs that exist, a blkio weight file; Docker's messages). Pure. */
 export function checkResourcesOnHost(
   r: ContainerResources | undefined,
-  host: Pick<HostFacts, "cpus" | "blkioWeight">,
+  host: Pick<HostFacts, "cpus" | "blkioWeight" | "swapLimit">,
 ): void {
   if (!r) return;
-  // Docker discards the weight with a warning there; pier refuses what it would not apply.
+  // Docker discards these with a warning there; pier refuses what it would not apply.
   if ((r.blkioWeight !== undefined || r.blkioWeightDevice) && !host.blkioWeight)
     invalid(
-      "--blkio-weight: this kernel does not support Block I/O weight or the cgroup is not mounted (no blkio.weight / io.weight)",
+      `${r.blkioWeight !== undefined ? "--blkio-weight" : "--blkio-weight-device"} is not applied on this host: its kernel has no Block I/O weight (no blkio.weight or blkio.bfq.weight on cgroup v1, io.weight or io.bfq.weight on v2: the BFQ or CFQ I/O scheduler is not in use); Docker drops it with a warning, pier refuses it`,
+    );
+  if (r.memorySwap !== undefined && r.memorySwap > 0 && !host.swapLimit)
+    invalid(
+      "--memory-swap is not applied on this host: its kernel has no swap accounting (no memory.memsw.limit_in_bytes on cgroup v1, no memory.swap.max on v2; boot with swapaccount=1 where the kernel has CONFIG_MEMCG_SWAP); Docker drops it with a warning, pier refuses it",
     );
   if (r.nanoCpus !== undefined && r.nanoCpus > host.cpus * 1e9)
     invalid(`Range of CPUs is from 0.01 to ${host.cpus}.00, as there are only ${host.cpus} CPUs available`);
@@ -324,13 +337,17 @@ const CFS_PERIOD = 100000;
  * The runtime-spec `linux.resources` of the limits (without devices), as moby fills them:
  * `--cpus` as a quota over a 100 ms period, swap twice the memory unless given. Pure.
  */
-export function linuxResources(r: ContainerResources, host: Pick<HostFacts, "device">): LinuxResources {
+export function linuxResources(
+  r: ContainerResources,
+  host: Pick<HostFacts, "device" | "swapLimit">,
+): LinuxResources {
   const out: LinuxResources = {};
   const memory: NonNullable<LinuxResources["memory"]> = {};
+  // Without swap accounting there is no swap limit to write (an explicit one was refused).
   if (r.memory !== undefined) {
     memory.limit = r.memory;
-    memory.swap = r.memorySwap ?? r.memory * 2;
-  } else if (r.memorySwap !== undefined) memory.swap = r.memorySwap;
+    if (host.swapLimit) memory.swap = r.memorySwap ?? r.memory * 2;
+  } else if (r.memorySwap !== undefined && host.swapLimit) memory.swap = r.memorySwap;
   if (r.memoryReservation !== undefined) memory.reservation = r.memoryReservation;
   if (r.memorySwappiness !== undefined) memory.swappiness = r.memorySwappiness;
   if (r.oomKillDisable) memory.disableOOMKiller = true;
@@ -381,7 +398,7 @@ export function linuxResources(r: ContainerResources, host: Pick<HostFacts, "dev
 export function applyResources(
   spec: Spec,
   r: ContainerResources | undefined,
-  host: Pick<HostFacts, "device">,
+  host: Pick<HostFacts, "device" | "swapLimit">,
 ): void {
   // Only the default one (source `shm`): a user tmpfs mount on /dev/shm keeps its own size.
   const shm = spec.mounts?.find((m) => m.destination === "/dev/shm" && m.source === "shm");
@@ -394,8 +411,8 @@ export function applyResources(
   if (proc)
     proc.rlimits = (r?.ulimits ?? []).map((u) => ({
       type: `RLIMIT_${u.name.toUpperCase()}`,
-      soft: u.soft,
-      hard: u.hard,
+      soft: u.soft === -1 ? RLIM_INFINITY : u.soft,
+      hard: u.hard === -1 ? RLIM_INFINITY : u.hard,
     }));
   if (!r) return;
   const linux = spec.linux ?? {};

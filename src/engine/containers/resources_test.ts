@@ -1,10 +1,14 @@
 import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { defaultRuntimeSpec } from "../../oci/runtime-spec/default-spec.js";
-import type { HostDevice } from "./host-facts.js";
+import { type HostDevice, readHostFacts } from "./host-facts.js";
 import {
   applyResources,
   checkResourcesOnHost,
+  RLIM_INFINITY,
   linuxResources,
   mergeResources,
   parseResources,
@@ -14,6 +18,7 @@ import { planUpdate } from "./update.js";
 const host = {
   cpus: 2,
   blkioWeight: false,
+  swapLimit: true,
   device: (path: string): HostDevice => ({
     path,
     type: "b",
@@ -73,7 +78,7 @@ describe("resource limits", () => {
     assert.throws(() => checkResourcesOnHost({ nanoCpus: 3e9 }, host), /Range of CPUs is from 0.01 to 2.00/);
     assert.throws(
       () => checkResourcesOnHost({ blkioWeight: 100 }, host),
-      /does not support Block I\/O weight/,
+      /--blkio-weight is not applied on this host: its kernel has no Block I\/O weight/,
     );
     assert.throws(
       () => parseResources({ ulimits: [], shmSize: 1 }, { update: true }),
@@ -127,6 +132,105 @@ describe("resource limits", () => {
     assert.throws(
       () => planUpdate({ image: "x" }, { resources: { memory: 1 } }, host),
       /Minimum memory limit allowed is 6MB/,
+    );
+  });
+});
+
+/** A made-up cgroup tree with `files` (paths relative to its root), for the host-facts reader. */
+function fakeCgroupRoot(files: string[]): string {
+  const root = mkdtempSync(join(tmpdir(), "pier-fake-cgroup-"));
+  for (const f of files) {
+    mkdirSync(join(root, f, ".."), { recursive: true });
+    writeFileSync(join(root, f), "");
+  }
+  return root;
+}
+
+describe("the host's swap accounting and blkio weight (host facts read from a cgroup tree)", () => {
+  const trees: Record<string, { files: string[]; swap: boolean; weight: boolean }> = {
+    "v1 with memsw and blkio.weight": {
+      files: ["memory/memory.limit_in_bytes", "memory/memory.memsw.limit_in_bytes", "blkio/blkio.weight"],
+      swap: true,
+      weight: true,
+    },
+    "v1 without memsw (swapaccount=0), blkio without weight": {
+      files: ["memory/memory.limit_in_bytes", "blkio/blkio.throttle.read_bps_device"],
+      swap: false,
+      weight: false,
+    },
+    "v2 with memory.swap.max in child cgroups": {
+      files: [
+        "cgroup.controllers",
+        "io.weight",
+        "system.slice/memory.current",
+        "system.slice/memory.swap.max",
+      ],
+      swap: true,
+      weight: true,
+    },
+    "v2 without swap accounting": {
+      files: ["cgroup.controllers", "system.slice/memory.current", "system.slice/memory.max"],
+      swap: false,
+      weight: false,
+    },
+  };
+  for (const [name, t] of Object.entries(trees))
+    test(name, () => {
+      const root = fakeCgroupRoot(t.files);
+      try {
+        const facts = readHostFacts(root);
+        assert.equal(facts.swapLimit, t.swap);
+        assert.equal(facts.blkioWeight, t.weight);
+        const swap = () =>
+          checkResourcesOnHost(parseResources({ memory: 64 << 20, memorySwap: 128 << 20 }), facts);
+        const weight = () => checkResourcesOnHost(parseResources({ blkioWeight: 300 }), facts);
+        if (t.swap) swap();
+        else
+          assert.throws(
+            swap,
+            /--memory-swap is not applied on this host: its kernel has no swap accounting \(no memory.memsw.limit_in_bytes on cgroup v1, no memory.swap.max on v2/,
+          );
+        if (t.weight) weight();
+        else
+          assert.throws(
+            weight,
+            /--blkio-weight is not applied on this host: its kernel has no Block I\/O weight/,
+          );
+        // Unset or -1 (unlimited) swap is what such a host gives anyway: accepted, and no
+        // swap limit is written where there is none to write.
+        checkResourcesOnHost(parseResources({ memory: 64 << 20, memorySwap: -1 }), facts);
+        const spec = linuxResources(parseResources({ memory: 64 << 20 }) ?? {}, facts);
+        assert.equal(spec.memory?.swap, t.swap ? 128 << 20 : undefined);
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    });
+});
+
+describe("--ulimit NAME=-1 is unlimited, as Docker reads it", () => {
+  test("-1 becomes RLIM_INFINITY (2^64-1) in the spec; a soft limit above the hard one is refused", () => {
+    const s = defaultRuntimeSpec();
+    applyResources(
+      s,
+      parseResources({
+        ulimits: [
+          { name: "core", soft: -1, hard: -1 },
+          { name: "memlock", soft: 64, hard: -1 },
+        ],
+      }),
+      host,
+    );
+    assert.deepEqual(s.process?.rlimits, [
+      { type: "RLIMIT_CORE", soft: RLIM_INFINITY, hard: RLIM_INFINITY },
+      { type: "RLIMIT_MEMLOCK", soft: 64, hard: RLIM_INFINITY },
+    ]);
+    assert.throws(
+      () => parseResources({ ulimits: [{ name: "core", soft: -1, hard: 1024 }] }),
+      /soft limit must be less than or equal to hard limit: soft: -1 \(unlimited\), hard: 1024/,
+    );
+    assert.throws(
+      () => parseResources({ ulimits: [{ name: "core", soft: -2, hard: -2 }] }),
+      /-1 \(unlimited\) is the only negative value/,
     );
   });
 });

@@ -5,7 +5,12 @@
  * only when its `includes` hold (every listed capability in the container's bounding set, the
  * native architecture listed, the kernel at least `minKernel`) and no `excludes` hold. Pure.
  */
-import { type LinuxSeccomp, validateLinuxSeccomp } from "../../oci/runtime-spec/seccomp.js";
+import { parseExactJson } from "../../oci/exact-json.js";
+import {
+  type LinuxSeccomp,
+  SECCOMP_VALUE_KEYS,
+  validateLinuxSeccomp,
+} from "../../oci/runtime-spec/seccomp.js";
 import { EngineError } from "../error.js";
 
 /** One argument condition of a Docker profile rule. */
@@ -149,7 +154,8 @@ export function renderDockerSeccomp(profile: DockerSeccompProfile, ctx: SeccompR
 export function parseDockerSeccomp(text: string): DockerSeccompProfile {
   let v: unknown;
   try {
-    v = JSON.parse(text);
+    // Argument values are uint64: kept exact beyond 2^53 (a JS number would round them).
+    v = parseExactJson(text, SECCOMP_VALUE_KEYS);
   } catch (err) {
     throw new EngineError("INVALID_ARGUMENT", `seccomp profile is not JSON: ${(err as Error).message}`);
   }

@@ -16,7 +16,6 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readUserFiles } from "../../image/rootfs-files.js";
 import { resolveInRoot } from "../../layer/index.js";
-import type { Spec } from "../../oci/runtime-spec/config.js";
 import { checkpointContainer } from "../../runtime/checkpoint/checkpoint.js";
 import { runtimeFrontEnd } from "../../runtime/helper.js";
 import { type RuntimeContext, runtimeContext } from "../../runtime/lifecycle/context.js";
@@ -40,12 +39,21 @@ import {
   containerSpec,
   isSystemContainer,
   parseContainerConfig,
+  parseSpecText,
   SHARABLE_NAMESPACES,
   specText,
 } from "./config.js";
 import { imageHealthcheck, mergeHealthcheck } from "./health-config.js";
 import { readHostFacts } from "./host-facts.js";
 import { dockerInitBinary } from "./init.js";
+import {
+  bindShm,
+  type IpcDonor,
+  joinableShm,
+  mountShareableShm,
+  shareableShmPath,
+  unmountShareableShm,
+} from "./ipc-shm.js";
 import {
   discardSpareMonitor,
   launchMonitor,
@@ -108,6 +116,12 @@ export interface ContainerServiceOptions {
   volumes: VolumeService;
   /** Networks and each running container's attachment. */
   networks: NetworkService;
+  /**
+   * dockerd's `--init`: containers that do not say (`init` unset) get the init; `init: false`
+   * overrides it. Decided at create and recorded in the container's config (Docker decides at
+   * each start).
+   */
+  defaultInit?: boolean;
 }
 
 const RUNTIME_MAIN = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "runtime", "cli", "main.js");
@@ -124,6 +138,8 @@ export class ContainerService extends EventEmitter {
   readonly store: ContainerStore;
   readonly root: string;
   readonly execRoot: string;
+  /** See {@link ContainerServiceOptions.defaultInit}. */
+  readonly defaultInit: boolean;
   readonly images: ImageService;
   readonly snapshots: Snapshotter;
   /** Named volumes (`<root>/volumes`). */
@@ -144,6 +160,7 @@ export class ContainerService extends EventEmitter {
     this.setMaxListeners(0);
     this.root = opts.root;
     this.execRoot = opts.execRoot;
+    this.defaultInit = opts.defaultInit === true;
     this.images = opts.images;
     this.snapshots = opts.snapshots;
     this.log = opts.log ?? (() => {});
@@ -162,7 +179,7 @@ export class ContainerService extends EventEmitter {
     const rec = this.find(ref);
     const plan = planUpdate(rec.config, input, readHostFacts());
     const specPath = join(this.dir(rec.id), "config.json");
-    const spec = JSON.parse(readFileSync(specPath, "utf8")) as Spec;
+    const spec = parseSpecText(readFileSync(specPath, "utf8"));
     const linux = spec.linux ?? {};
     spec.linux = linux;
     const { memory, cpu, pids, blockIO } = plan.resources;
@@ -274,6 +291,8 @@ export class ContainerService extends EventEmitter {
     if (config.stopSignal === undefined && imageStopSignal) config.stopSignal = imageStopSignal;
     const healthcheck = mergeHealthcheck(imageHealthcheck(image.config), config.healthcheck);
     if (healthcheck) config.healthcheck = healthcheck;
+    // pierd's --init default, recorded: inspect shows what applies, and a later default does not change it.
+    if (config.init === undefined && this.defaultInit) config.init = true;
     const initBinary = config.init ? dockerInitBinary() : undefined;
     const id = randomBytes(32).toString("hex");
     const finalName = name ? checkName(name) : `pier_${id.slice(0, 12)}`;
@@ -316,6 +335,7 @@ export class ContainerService extends EventEmitter {
         network,
         joined,
         ...(initBinary ? { initBinary } : {}),
+        ...(config.security?.ipcMode === "shareable" ? { shmSource: shareableShmPath(this.dir(id)) } : {}),
       });
       // As Docker: `-w` to a missing directory makes it.
       if (spec.process?.cwd) ensureWorkingDir(rootfs, spec.process.cwd);
@@ -496,7 +516,7 @@ export class ContainerService extends EventEmitter {
       await this.snapshots.prepare(id, this.images.layers(image));
     }
     // A command that is not there (127) or cannot run (126) fails the start with Docker's message.
-    const spec = JSON.parse(readFileSync(join(this.dir(id), "config.json"), "utf8")) as Spec;
+    const spec = parseSpecText(readFileSync(join(this.dir(id), "config.json"), "utf8"));
     const problem = commandProblem(this.snapshots.rootfs(id), spec);
     if (problem) {
       this.store.update(id, {
@@ -509,6 +529,8 @@ export class ContainerService extends EventEmitter {
     }
     await deleteContainer(this.runtime, id, true).catch(() => {});
     this.joinPeerNamespaces(rec);
+    if (rec.config.security?.ipcMode === "shareable")
+      await mountShareableShm(this.dir(id), rec.config.resources?.shmSize);
     // The plugins run while the runtime creates the container; its process starts after both.
     let attached: Promise<unknown>;
     try {
@@ -600,10 +622,12 @@ export class ContainerService extends EventEmitter {
 
   /**
    * `--pid container:NAME`, `--ipc container:NAME`: that container's namespaces, joined through
-   * its current process at each start (it must run, as with Docker).
+   * its current process at each start (it must run, as with Docker); with the IPC namespace its
+   * `/dev/shm`, which only a shareable (or host) one has.
    */
   private joinPeerNamespaces(rec: ContainerRecord): void {
     const joins: { pid?: number; ipc?: number } = {};
+    let shm: string | undefined;
     for (const type of ["pid", "ipc"] as const) {
       const ref = namespaceTarget(rec.config.security?.[type === "pid" ? "pidMode" : "ipcMode"]);
       if (ref === undefined) continue;
@@ -614,12 +638,18 @@ export class ContainerService extends EventEmitter {
           `cannot join the ${type} namespace of container ${peer.id}: it is not running`,
         );
       joins[type] = peer.pid;
+      if (type === "ipc") shm = joinableShm(this.ipcDonor(peer), (ref) => this.ipcDonor(this.find(ref)));
     }
     if (!joins.pid && !joins.ipc) return;
     const specPath = join(this.dir(rec.id), "config.json");
-    const spec = JSON.parse(readFileSync(specPath, "utf8")) as Spec;
+    const spec = parseSpecText(readFileSync(specPath, "utf8"));
     joinContainerNamespaces(spec, joins);
+    if (shm) bindShm(spec, shm);
     writeFileSync(specPath, specText(spec));
+  }
+
+  private ipcDonor(rec: ContainerRecord): IpcDonor {
+    return { id: rec.id, ipcMode: rec.config.security?.ipcMode, dir: this.dir(rec.id) };
   }
 
   /** Follows a running container until its monitor wrote the exit file. */
@@ -836,6 +866,7 @@ export class ContainerService extends EventEmitter {
       .catch((e: Error) => this.log(`network teardown ${rec.id}: ${e.message}`));
     this.networks.forget(rec.id);
     await this.snapshots.remove(rec.id);
+    await unmountShareableShm(this.dir(rec.id));
     // Synchronous: a few small files each, quicker than trips through the thread pool.
     rmSync(this.dir(rec.id), { recursive: true, force: true });
     rmSync(this.runDir(rec.id), { recursive: true, force: true });

@@ -25,7 +25,7 @@ export interface ContainerUpdatePlan {
 export function planUpdate(
   old: ContainerConfig,
   input: ContainerUpdateInput,
-  host: Pick<HostFacts, "cpus" | "blkioWeight" | "device">,
+  host: Pick<HostFacts, "cpus" | "blkioWeight" | "device" | "swapLimit">,
 ): ContainerUpdatePlan {
   if (typeof input !== "object" || input === null || Array.isArray(input))
     throw new EngineError("INVALID_ARGUMENT", "update must be a JSON object");

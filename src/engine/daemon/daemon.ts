@@ -56,6 +56,8 @@ export interface DaemonConfig {
   tls?: { listen: string; cacert: string; cert: string; key: string };
   /** One JSON object per line (default: stderr). */
   log?: (line: string) => void;
+  /** dockerd's `--init`: an init in every container that does not say otherwise (`--init=false`). */
+  init?: boolean;
 }
 
 /**
@@ -161,6 +163,7 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     log,
     volumes,
     networks,
+    defaultInit: config.init === true,
   });
   // Events are recorded from here on, so `docker events --since` replays what the restore did.
   const engine = new Engine({ containers, images, volumes, networks, snapshots });

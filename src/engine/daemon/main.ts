@@ -5,11 +5,18 @@
  * `/run/pier`). Logs JSON lines to stderr. SIGTERM/SIGINT stop serving; containers keep running.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { Command } from "commander";
+import { Command, InvalidArgumentError } from "commander";
 import { PIER_VERSION } from "../../common/version.js";
 import { type DaemonConfig, startDaemon } from "./daemon.js";
 
 const DEFAULT_CONFIG = "/etc/pier/pierd.json";
+
+/** `--init`, `--init=true`, `--init=false` (dockerd's boolean flag forms). */
+function parseBool(value: string): boolean {
+  if (value === "true" || value === "1") return true;
+  if (value === "false" || value === "0") return false;
+  throw new InvalidArgumentError(`want true or false, not "${value}"`);
+}
 
 const program = new Command("pierd")
   .description("pier's container engine daemon")
@@ -41,7 +48,12 @@ const program = new Command("pierd")
     "--default-subnet <cidr>",
     "subnet of the default network when it is first made (default 10.88.0.0/16 or a free one)",
   )
-  .option("--cni-path <dir>", "where the CNI plugins are (default /usr/lib/cni)");
+  .option("--cni-path <dir>", "where the CNI plugins are (default /usr/lib/cni)")
+  .option(
+    "--init [bool]",
+    "run an init (reaping zombies, forwarding signals) in every container that does not say --init=false",
+    parseBool,
+  );
 program.parse();
 const flags = program.opts<{
   config?: string;
@@ -63,6 +75,7 @@ const flags = program.opts<{
   bridge?: string;
   defaultSubnet?: string;
   cniPath?: string;
+  init?: boolean;
 }>();
 
 function fail(message: string): never {
@@ -138,6 +151,9 @@ const network = {
   ...(flags.cniPath ? { cniPath: flags.cniPath } : {}),
 };
 if (Object.keys(network).length) config.network = network;
+const init = flags.init ?? file.init;
+if (init !== undefined && typeof init !== "boolean") fail(`config ${configPath}: init must be true or false`);
+if (init) config.init = true;
 
 try {
   const daemon = await startDaemon(config);

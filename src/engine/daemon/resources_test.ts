@@ -9,14 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import {
-  type BusyboxRegistry,
-  type CommandResult,
-  docker,
-  pier,
-  type TestDaemon,
-  useTestDaemon,
-} from "../../testing/engine.js";
+import { type CommandResult, docker, pier, useTestDaemon } from "../../testing/engine.js";
 import {
   PODMAN_IMAGE,
   PODMAN_ULIMITS,
@@ -24,14 +17,8 @@ import {
   podmanWithPier,
 } from "../../testing/runtime-podman.js";
 
-let reg: BusyboxRegistry;
-let d: TestDaemon;
-useTestDaemon({
-  pull: true,
-  ready: (fx) => {
-    ({ reg, d } = fx);
-  },
-});
+/** The test pierd and its busybox registry, the image pulled. */
+const fx = useTestDaemon({ pull: true });
 
 const work = mkdtempSync(join(tmpdir(), "pier-resources-"));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -116,12 +103,12 @@ function fields(r: CommandResult): Record<string, string> {
 
 describe("docker run with limits", () => {
   test("every limit reaches the container's cgroup, rlimits, OOM score and /dev/shm", async () => {
-    const r = await docker(d, ["run", "--rm", ...LIMIT_FLAGS, reg.image, "sh", "-c", READ_LIMITS]);
+    const r = await docker(fx.d, ["run", "--rm", ...LIMIT_FLAGS, fx.reg.image, "sh", "-c", READ_LIMITS]);
     assert.deepEqual(fields(r), EXPECTED);
   });
 
   test("without limits: none, /dev/shm of 64 MiB, swap unlimited", async () => {
-    const s = fields(await docker(d, ["run", "--rm", reg.image, "sh", "-c", READ_LIMITS]));
+    const s = fields(await docker(fx.d, ["run", "--rm", fx.reg.image, "sh", "-c", READ_LIMITS]));
     assert.equal(s.quota, "-1");
     assert.equal(s.pids, "max");
     assert.equal(s.shm, "65536");
@@ -130,10 +117,19 @@ describe("docker run with limits", () => {
   });
 
   test("inspect shows the limits as HostConfig keys; stats shows the memory limit", async () => {
-    const r = await docker(d, ["run", "-d", "--name", "limited", ...LIMIT_FLAGS, reg.image, "sleep", "300"]);
+    const r = await docker(fx.d, [
+      "run",
+      "-d",
+      "--name",
+      "limited",
+      ...LIMIT_FLAGS,
+      fx.reg.image,
+      "sleep",
+      "300",
+    ]);
     assert.equal(r.status, 0, r.stderr);
     try {
-      const i = await docker(d, ["inspect", "--format", "{{json .HostConfig}}", "limited"]);
+      const i = await docker(fx.d, ["inspect", "--format", "{{json .HostConfig}}", "limited"]);
       const h = JSON.parse(i.stdout) as Record<string, unknown>;
       assert.equal(h.Memory, 67108864);
       assert.equal(h.MemorySwap, 134217728);
@@ -148,16 +144,16 @@ describe("docker run with limits", () => {
       assert.equal(h.ShmSize, 33554432);
       assert.deepEqual(h.Ulimits, [{ Name: "nofile", Soft: 100, Hard: 200 }]);
       assert.deepEqual(h.BlkioDeviceWriteBps, [{ Path: "/dev/loop0", Rate: 1048576 }]);
-      const stats = await docker(d, ["stats", "--no-stream", "--format", "{{.MemUsage}}", "limited"]);
+      const stats = await docker(fx.d, ["stats", "--no-stream", "--format", "{{.MemUsage}}", "limited"]);
       assert.match(stats.stdout, /\/ 64MiB/, stats.stderr);
     } finally {
-      await docker(d, ["rm", "-f", "limited"]);
+      await docker(fx.d, ["rm", "-f", "limited"]);
     }
   });
 
   test("Docker's refusals: kernel memory, a too small limit, swap below memory, CPUs that do not exist", async () => {
     const refused = async (flags: string[], message: RegExp) => {
-      const r = await docker(d, ["run", "--rm", ...flags, reg.image, "true"]);
+      const r = await docker(fx.d, ["run", "--rm", ...flags, fx.reg.image, "true"]);
       assert.notEqual(r.status, 0, flags.join(" "));
       assert.match(r.stderr, message);
     };
@@ -170,14 +166,14 @@ describe("docker run with limits", () => {
     await refused(["--cpuset-cpus", "64"], /Requested CPUs are not available - requested 64/);
     await refused(["--cpus", "1", "--cpu-period", "50000"], /Nano CPUs and CPU Period cannot both be set/);
     await refused(["--oom-score-adj", "2000"], /range for oom score adj is \[-1000, 1000\]/);
-    const ps = await docker(d, ["ps", "-aq"]);
+    const ps = await docker(fx.d, ["ps", "-aq"]);
     assert.equal(ps.stdout.trim(), "", "nothing was created");
   });
 });
 
 describe("docker update", () => {
   test("changes the limits of a running container (its cgroup) and what inspect and stats show", async () => {
-    const r = await docker(d, [
+    const r = await docker(fx.d, [
       "run",
       "-d",
       "--name",
@@ -186,13 +182,13 @@ describe("docker update", () => {
       "64m",
       "--cpus",
       "0.5",
-      reg.image,
+      fx.reg.image,
       "sleep",
       "300",
     ]);
     assert.equal(r.status, 0, r.stderr);
     try {
-      const u = await docker(d, [
+      const u = await docker(fx.d, [
         "update",
         "--memory",
         "128m",
@@ -205,55 +201,65 @@ describe("docker update", () => {
         "upd",
       ]);
       assert.equal(u.status, 0, u.stderr);
-      const s = fields(await docker(d, ["exec", "upd", "sh", "-c", READ_LIMITS]));
+      const s = fields(await docker(fx.d, ["exec", "upd", "sh", "-c", READ_LIMITS]));
       assert.equal(s.memory, "134217728");
       assert.equal(s.memsw, "268435456");
       assert.equal(s.quota, "100000");
       assert.equal(s.pids, "20");
-      const i = await docker(d, [
+      const i = await docker(fx.d, [
         "inspect",
         "--format",
         "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}}",
         "upd",
       ]);
       assert.equal(i.stdout.trim(), "134217728 1000000000 20");
-      const stats = await docker(d, ["stats", "--no-stream", "--format", "{{.MemUsage}}", "upd"]);
+      const stats = await docker(fx.d, ["stats", "--no-stream", "--format", "{{.MemUsage}}", "upd"]);
       assert.match(stats.stdout, /\/ 128MiB/);
-      const rp = await docker(d, ["update", "--restart", "always", "upd"]);
+      const rp = await docker(fx.d, ["update", "--restart", "always", "upd"]);
       assert.equal(rp.status, 0, rp.stderr);
-      const policy = await docker(d, ["inspect", "--format", "{{.HostConfig.RestartPolicy.Name}}", "upd"]);
+      const policy = await docker(fx.d, ["inspect", "--format", "{{.HostConfig.RestartPolicy.Name}}", "upd"]);
       assert.equal(policy.stdout.trim(), "always");
-      const bad = await docker(d, ["update", "--kernel-memory", "10m", "upd"]);
+      const bad = await docker(fx.d, ["update", "--kernel-memory", "10m", "upd"]);
       assert.match(bad.stderr, /KernelMemory is not supported/);
       // The limits survive a restart (they are in the container's config).
-      const restart = await docker(d, ["restart", "-t", "0", "upd"]);
+      const restart = await docker(fx.d, ["restart", "-t", "0", "upd"]);
       assert.equal(restart.status, 0, restart.stderr);
-      assert.equal(fields(await docker(d, ["exec", "upd", "sh", "-c", READ_LIMITS])).pids, "20");
+      assert.equal(fields(await docker(fx.d, ["exec", "upd", "sh", "-c", READ_LIMITS])).pids, "20");
     } finally {
-      await docker(d, ["rm", "-f", "upd"]);
+      await docker(fx.d, ["rm", "-f", "upd"]);
     }
   });
 });
 
 describe("pier run and pier update take the same flags", () => {
   test("limits inside the container, then updated", async () => {
-    const r = await pier(d, ["run", "--rm", ...LIMIT_FLAGS, reg.image, "sh", "-c", READ_LIMITS]);
+    const r = await pier(fx.d, ["run", "--rm", ...LIMIT_FLAGS, fx.reg.image, "sh", "-c", READ_LIMITS]);
     assert.deepEqual(fields(r), EXPECTED);
-    const id = await pier(d, ["run", "-d", "--name", "pupd", "--memory", "64m", reg.image, "sleep", "300"]);
+    const id = await pier(fx.d, [
+      "run",
+      "-d",
+      "--name",
+      "pupd",
+      "--memory",
+      "64m",
+      fx.reg.image,
+      "sleep",
+      "300",
+    ]);
     assert.equal(id.status, 0, id.stderr);
     try {
-      const u = await pier(d, ["update", "--memory", "96m", "--pids-limit", "30", "pupd"]);
+      const u = await pier(fx.d, ["update", "--memory", "96m", "--pids-limit", "30", "pupd"]);
       assert.equal(u.status, 0, u.stderr);
-      const s = fields(await docker(d, ["exec", "pupd", "sh", "-c", READ_LIMITS]));
+      const s = fields(await docker(fx.d, ["exec", "pupd", "sh", "-c", READ_LIMITS]));
       assert.equal(s.memory, String(96 * 1024 * 1024));
       assert.equal(s.pids, "30");
-      const i = await pier(d, ["inspect", "pupd"]);
+      const i = await pier(fx.d, ["inspect", "pupd"]);
       assert.match(i.stdout, /"pidsLimit": ?30/);
-      const bad = await pier(d, ["run", "--rm", "--memory", "1m", reg.image, "true"]);
+      const bad = await pier(fx.d, ["run", "--rm", "--memory", "1m", fx.reg.image, "true"]);
       assert.notEqual(bad.status, 0);
       assert.match(bad.stderr, /Minimum memory limit allowed is 6MB/);
     } finally {
-      await docker(d, ["rm", "-f", "pupd"]);
+      await docker(fx.d, ["rm", "-f", "pupd"]);
     }
   });
 });
@@ -282,7 +288,7 @@ describe("the same limits under podman with runc", () => {
       READ_LIMITS,
     );
     const theirs = fields({ status: r.status, signal: null, stdout: r.stdout, stderr: r.stderr });
-    const ours = fields(await docker(d, ["run", "--rm", ...flags, reg.image, "sh", "-c", READ_LIMITS]));
+    const ours = fields(await docker(fx.d, ["run", "--rm", ...flags, fx.reg.image, "sh", "-c", READ_LIMITS]));
     for (const k of Object.keys(EXPECTED).filter((k) => k !== "nofile")) assert.equal(ours[k], theirs[k], k);
   });
 });

@@ -10,34 +10,18 @@ import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import {
-  type BusyboxRegistry,
-  type CommandResult,
-  docker,
-  pier,
-  type TestDaemon,
-  useTestDaemon,
-} from "../../testing/engine.js";
+import { type CommandResult, docker, ok, pier, useTestDaemon } from "../../testing/engine.js";
 
-let reg: BusyboxRegistry;
-let d: TestDaemon;
-useTestDaemon({
-  pull: true,
-  ready: (fx) => {
-    ({ reg, d } = fx);
-  },
-});
-
-async function ok(r: Promise<CommandResult>): Promise<string> {
-  const res = await r;
-  assert.equal(res.status, 0, `${res.stdout}\n${res.stderr}`);
-  return res.stdout.trim();
-}
+/** The test pierd and its busybox registry, the image pulled. */
+const fx = useTestDaemon({ pull: true });
 
 test("-w to a missing directory makes it (docker and pier); a file in the way is refused", async () => {
-  assert.equal(await ok(docker(d, ["run", "--rm", "-w", "/new/dir", reg.image, "pwd"])), "/new/dir");
-  assert.equal(await ok(pier(d, ["run", "--rm", "-w", "/made/by/pier", reg.image, "pwd"])), "/made/by/pier");
-  const file = await docker(d, ["run", "--rm", "-w", "/etc/passwd", reg.image, "pwd"]);
+  assert.equal(await ok(docker(fx.d, ["run", "--rm", "-w", "/new/dir", fx.reg.image, "pwd"])), "/new/dir");
+  assert.equal(
+    await ok(pier(fx.d, ["run", "--rm", "-w", "/made/by/pier", fx.reg.image, "pwd"])),
+    "/made/by/pier",
+  );
+  const file = await docker(fx.d, ["run", "--rm", "-w", "/etc/passwd", fx.reg.image, "pwd"]);
   assert.notEqual(file.status, 0);
   assert.match(file.stderr, /Cannot mkdir: \/etc\/passwd is not a directory/);
 });
@@ -46,19 +30,21 @@ test("-v /missing:/x makes the host directory; --mount type=bind refuses it", as
   const base = mkdtempSync(join(tmpdir(), "pier-v-"));
   try {
     const viaDocker = join(base, "docker", "deep");
-    await ok(docker(d, ["run", "--rm", "-v", `${viaDocker}:/x`, reg.image, "sh", "-c", "echo hi > /x/f"]));
+    await ok(
+      docker(fx.d, ["run", "--rm", "-v", `${viaDocker}:/x`, fx.reg.image, "sh", "-c", "echo hi > /x/f"]),
+    );
     assert.ok(statSync(viaDocker).isDirectory());
     assert.ok(existsSync(join(viaDocker, "f")));
     const viaPier = join(base, "pier");
-    await ok(pier(d, ["run", "--rm", "-v", `${viaPier}:/x`, reg.image, "true"]));
+    await ok(pier(fx.d, ["run", "--rm", "-v", `${viaPier}:/x`, fx.reg.image, "true"]));
     assert.ok(statSync(viaPier).isDirectory());
     const mount = join(base, "mount");
-    const refused = await docker(d, [
+    const refused = await docker(fx.d, [
       "run",
       "--rm",
       "--mount",
       `type=bind,src=${mount},dst=/x`,
-      reg.image,
+      fx.reg.image,
       "true",
     ]);
     assert.notEqual(refused.status, 0);
@@ -77,125 +63,130 @@ test("a missing command exits 127, a non-executable one 126, with Docker's messa
     [["/etc"], 126, /exec: "\/etc": permission denied/],
   ];
   for (const [cmd, code, message] of cases) {
-    const r = await docker(d, ["run", "--rm", reg.image, ...cmd]);
+    const r = await docker(fx.d, ["run", "--rm", fx.reg.image, ...cmd]);
     assert.equal(r.status, code, `${cmd}: ${r.stderr}`);
     assert.match(r.stderr, message);
     assert.doesNotMatch(r.stderr, /pier-init|config\.json/);
-    const p = await pier(d, ["run", "--rm", reg.image, ...cmd]);
+    const p = await pier(fx.d, ["run", "--rm", fx.reg.image, ...cmd]);
     assert.equal(p.status, code, `pier ${cmd}: ${p.stderr}`);
     assert.match(p.stderr, message);
   }
-  assert.equal(await ok(docker(d, ["ps", "-aq"])), "", "--rm took them away");
+  assert.equal(await ok(docker(fx.d, ["ps", "-aq"])), "", "--rm took them away");
   // Not removed: the state says why, with the code.
-  await docker(d, ["run", "--name", "nocmd", reg.image, "nope"]);
-  assert.equal(await ok(docker(d, ["inspect", "-f", "{{.State.ExitCode}}", "nocmd"])), "127");
+  await docker(fx.d, ["run", "--name", "nocmd", fx.reg.image, "nope"]);
+  assert.equal(await ok(docker(fx.d, ["inspect", "-f", "{{.State.ExitCode}}", "nocmd"])), "127");
   assert.match(
-    await ok(docker(d, ["inspect", "-f", "{{.State.Error}}", "nocmd"])),
+    await ok(docker(fx.d, ["inspect", "-f", "{{.State.Error}}", "nocmd"])),
     /executable file not found/,
   );
   // A command that is there runs (PATH lookup, a relative path from the working directory).
-  assert.equal(await ok(docker(d, ["run", "--rm", "-w", "/bin", reg.image, "./echo", "ran"])), "ran");
-  await ok(docker(d, ["rm", "nocmd"]));
+  assert.equal(await ok(docker(fx.d, ["run", "--rm", "-w", "/bin", fx.reg.image, "./echo", "ran"])), "ran");
+  await ok(docker(fx.d, ["rm", "nocmd"]));
 });
 
 test("--rm removes anonymous volumes (named ones stay); pier rm -v; Mounts.Source is the host path", async () => {
-  const volumes = async () => (await ok(docker(d, ["volume", "ls", "-q"]))).split("\n").filter(Boolean);
+  const volumes = async () => (await ok(docker(fx.d, ["volume", "ls", "-q"]))).split("\n").filter(Boolean);
   const before = await volumes();
-  await ok(docker(d, ["run", "--rm", "-v", "/anon", "-v", "keepme:/named", reg.image, "true"]));
+  await ok(docker(fx.d, ["run", "--rm", "-v", "/anon", "-v", "keepme:/named", fx.reg.image, "true"]));
   assert.deepEqual(
     (await volumes()).filter((v) => !before.includes(v)),
     ["keepme"],
   );
-  await ok(pier(d, ["run", "--rm", "-v", "/anon", reg.image, "true"]));
+  await ok(pier(fx.d, ["run", "--rm", "-v", "/anon", fx.reg.image, "true"]));
   assert.deepEqual(
     (await volumes()).filter((v) => !before.includes(v)),
     ["keepme"],
   );
   // The control: without --rm, the anonymous volume is made and stays after a plain rm.
-  await ok(docker(d, ["run", "--name", "anon", "-v", "/anon", reg.image, "true"]));
+  await ok(docker(fx.d, ["run", "--name", "anon", "-v", "/anon", fx.reg.image, "true"]));
   const anon = (await volumes()).filter((v) => !before.includes(v) && v !== "keepme");
   assert.equal(anon.length, 1);
-  await ok(pier(d, ["rm", "anon"]));
+  await ok(pier(fx.d, ["rm", "anon"]));
   assert.ok((await volumes()).includes(anon[0]!));
-  await ok(docker(d, ["run", "--name", "anon2", "-v", "/anon", reg.image, "true"]));
+  await ok(docker(fx.d, ["run", "--name", "anon2", "-v", "/anon", fx.reg.image, "true"]));
   const anon2 = (await volumes()).filter((v) => !before.includes(v) && v !== "keepme" && v !== anon[0]);
-  await ok(pier(d, ["rm", "-v", "anon2"]));
+  await ok(pier(fx.d, ["rm", "-v", "anon2"]));
   assert.equal((await volumes()).includes(anon2[0]!), false);
-  await ok(docker(d, ["volume", "rm", anon[0]!]));
-  await ok(docker(d, ["run", "-d", "--name", "withvol", "-v", "keepme:/named", reg.image, "sleep", "100"]));
-  const mounts = JSON.parse(await ok(docker(d, ["inspect", "-f", "{{json .Mounts}}", "withvol"]))) as {
+  await ok(docker(fx.d, ["volume", "rm", anon[0]!]));
+  await ok(
+    docker(fx.d, ["run", "-d", "--name", "withvol", "-v", "keepme:/named", fx.reg.image, "sleep", "100"]),
+  );
+  const mounts = JSON.parse(await ok(docker(fx.d, ["inspect", "-f", "{{json .Mounts}}", "withvol"]))) as {
     Name: string;
     Source: string;
   }[];
   assert.equal(mounts[0]?.Name, "keepme");
-  assert.equal(mounts[0]?.Source, join(d.root, "volumes", "keepme", "_data"));
+  assert.equal(mounts[0]?.Source, join(fx.d.root, "volumes", "keepme", "_data"));
   assert.equal(
     mounts[0]?.Source,
-    await ok(docker(d, ["volume", "inspect", "-f", "{{.Mountpoint}}", "keepme"])),
+    await ok(docker(fx.d, ["volume", "inspect", "-f", "{{.Mountpoint}}", "keepme"])),
   );
-  await ok(docker(d, ["rm", "-f", "withvol"]));
-  await ok(docker(d, ["volume", "rm", "keepme"]));
+  await ok(docker(fx.d, ["rm", "-f", "withvol"]));
+  await ok(docker(fx.d, ["volume", "rm", "keepme"]));
 });
 
 test("pier ps, images and network ls: docker's templates, relative times, cut commands, JSON keys", async () => {
   await ok(
-    pier(d, [
+    pier(fx.d, [
       "run",
       "-d",
       "--name",
       "lister",
       "-l",
       "a=b",
-      reg.image,
+      fx.reg.image,
       "sh",
       "-c",
       "while true; do sleep 1; done",
     ]),
   );
-  assert.equal(await ok(pier(d, ["ps", "--format", "{{.Names}}"])), "lister");
-  const table = await ok(pier(d, ["ps"]));
+  assert.equal(await ok(pier(fx.d, ["ps", "--format", "{{.Names}}"])), "lister");
+  const table = await ok(pier(fx.d, ["ps"]));
   assert.match(table, /^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES$/m);
   assert.match(
     table,
     /"sh -c while true; d…"\s+(Less than a second|\d+ seconds?) ago\s+Up (Less than a second|\d+ seconds?)\s+lister$/m,
   );
-  const full = await ok(pier(d, ["ps", "--no-trunc", "--format", "{{.Command}}"]));
+  const full = await ok(pier(fx.d, ["ps", "--no-trunc", "--format", "{{.Command}}"]));
   assert.equal(full, JSON.stringify("sh -c while true; do sleep 1; done"));
-  const docs = (await ok(pier(d, ["ps", "--format", "json"]))).split("\n").map((l) => JSON.parse(l));
-  const dockers = (await ok(docker(d, ["ps", "--format", "json"]))).split("\n").map((l) => JSON.parse(l));
+  const docs = (await ok(pier(fx.d, ["ps", "--format", "json"]))).split("\n").map((l) => JSON.parse(l));
+  const dockers = (await ok(docker(fx.d, ["ps", "--format", "json"]))).split("\n").map((l) => JSON.parse(l));
   assert.equal(docs.length, 1);
   // Every key of pier's rows is one of docker's, with the same values where both are exact.
   for (const k of Object.keys(docs[0])) assert.ok(k in dockers[0], `docker ps has no ${k}`);
   for (const k of ["Names", "Image", "State", "Labels", "Command", "CreatedAt", "ID"])
     assert.equal(docs[0][k], dockers[0][k], k);
-  const images = (await ok(pier(d, ["images", "--format", "json"]))).split("\n").map((l) => JSON.parse(l));
-  const dockerImages = (await ok(docker(d, ["images", "--format", "json"])))
+  const images = (await ok(pier(fx.d, ["images", "--format", "json"]))).split("\n").map((l) => JSON.parse(l));
+  const dockerImages = (await ok(docker(fx.d, ["images", "--format", "json"])))
     .split("\n")
     .map((l) => JSON.parse(l));
   for (const k of Object.keys(images[0])) assert.ok(k in dockerImages[0], `docker images has no ${k}`);
   assert.match(images[0].CreatedSince, / ago$/);
   assert.match(
-    await ok(pier(d, ["images"])),
+    await ok(pier(fx.d, ["images"])),
     /\s(Less than a second|\d+ seconds?|About a minute|\d+ minutes) ago\s/,
   );
-  const nets = (await ok(pier(d, ["network", "ls", "--format", "json"])))
+  const nets = (await ok(pier(fx.d, ["network", "ls", "--format", "json"])))
     .split("\n")
     .map((l) => JSON.parse(l));
-  const dockerNets = (await ok(docker(d, ["network", "ls", "--format", "json"])))
+  const dockerNets = (await ok(docker(fx.d, ["network", "ls", "--format", "json"])))
     .split("\n")
     .map((l) => JSON.parse(l));
   for (const k of Object.keys(nets[0])) assert.ok(k in dockerNets[0], `docker network ls has no ${k}`);
   assert.deepEqual(nets.map((n) => n.Name).sort(), dockerNets.map((n) => n.Name).sort());
-  assert.match(await ok(pier(d, ["network", "ls", "--format", "{{.Name}}:{{.Driver}}"])), /^bridge:bridge$/m);
-  await ok(pier(d, ["rm", "-f", "lister"]));
+  assert.match(
+    await ok(pier(fx.d, ["network", "ls", "--format", "{{.Name}}:{{.Driver}}"])),
+    /^bridge:bridge$/m,
+  );
+  await ok(pier(fx.d, ["rm", "-f", "lister"]));
 });
 
 test("a registry that refuses connections fails at once with one line", async () => {
   const ref = "127.0.0.1:1/nothing:latest";
   for (const [name, run] of [
-    ["docker pull", () => docker(d, ["pull", ref])],
-    ["pier pull", () => pier(d, ["pull", ref])],
-    ["pier run", () => pier(d, ["run", "--rm", ref])],
+    ["docker pull", () => docker(fx.d, ["pull", ref])],
+    ["pier pull", () => pier(fx.d, ["pull", ref])],
+    ["pier run", () => pier(fx.d, ["run", "--rm", ref])],
   ] as const) {
     const t0 = Date.now();
     const r = await run();

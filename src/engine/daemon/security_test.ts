@@ -9,14 +9,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { CAPABILITIES } from "../../runtime/plan/linux-constants.js";
-import {
-  type BusyboxRegistry,
-  type CommandResult,
-  docker,
-  pier,
-  type TestDaemon,
-  useTestDaemon,
-} from "../../testing/engine.js";
+import { type CommandResult, docker, pier, useTestDaemon } from "../../testing/engine.js";
 import {
   PODMAN_IMAGE,
   PODMAN_ULIMITS,
@@ -25,14 +18,8 @@ import {
 } from "../../testing/runtime-podman.js";
 import { DOCKER_DEFAULT_CAPS } from "../containers/security.js";
 
-let reg: BusyboxRegistry;
-let d: TestDaemon;
-useTestDaemon({
-  pull: true,
-  ready: (fx) => {
-    ({ reg, d } = fx);
-  },
-});
+/** The test pierd and its busybox registry, the image pulled. */
+const fx = useTestDaemon({ pull: true });
 
 const work = mkdtempSync(join(tmpdir(), "pier-security-"));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -57,7 +44,7 @@ function mask(caps: readonly string[]): string {
 }
 
 const run = (args: string[], script: string) =>
-  docker(d, ["run", "--rm", ...args, reg.image, "sh", "-c", script]);
+  docker(fx.d, ["run", "--rm", ...args, fx.reg.image, "sh", "-c", script]);
 
 describe("the default container (docker run)", () => {
   test("has Docker's 14 capabilities, seccomp filter mode 2 and no NoNewPrivs", async () => {
@@ -219,7 +206,18 @@ describe("namespace modes", () => {
   });
 
   test("--pid container:NAME and --ipc container:NAME join a running container's namespaces", async () => {
-    const peer = await docker(d, ["run", "-d", "--name", "ns-peer", reg.image, "sleep", "300"]);
+    // Its IPC namespace is joinable only when shareable (Docker's default is private).
+    const peer = await docker(fx.d, [
+      "run",
+      "-d",
+      "--name",
+      "ns-peer",
+      "--ipc",
+      "shareable",
+      fx.reg.image,
+      "sleep",
+      "300",
+    ]);
     assert.equal(peer.status, 0, peer.stderr);
     try {
       const r = await run(
@@ -227,18 +225,18 @@ describe("namespace modes", () => {
         "ps -o comm | grep -c sleep",
       );
       assert.equal(r.stdout.trim(), "1", r.stderr);
-      const a = await docker(d, ["exec", "ns-peer", "readlink", "/proc/self/ns/ipc"]);
+      const a = await docker(fx.d, ["exec", "ns-peer", "readlink", "/proc/self/ns/ipc"]);
       const b = await run(["--ipc", "container:ns-peer"], "readlink /proc/self/ns/ipc");
       assert.equal(b.stdout, a.stdout);
     } finally {
-      await docker(d, ["rm", "-f", "ns-peer"]);
+      await docker(fx.d, ["rm", "-f", "ns-peer"]);
     }
   });
 });
 
 describe("pier run takes the same flags", () => {
   test("capabilities, read-only, no-new-privileges, seccomp=unconfined, devices", async () => {
-    const p = await pier(d, [
+    const p = await pier(fx.d, [
       "run",
       "--rm",
       "--cap-drop",
@@ -254,7 +252,7 @@ describe("pier run takes the same flags", () => {
       "/dev/null:/dev/mynull",
       "--group-add",
       "77",
-      reg.image,
+      fx.reg.image,
       "sh",
       "-c",
       `${STATUS}; touch /x 2>&1; echo hi > /dev/mynull && echo dev-ok`,
@@ -265,11 +263,11 @@ describe("pier run takes the same flags", () => {
     assert.equal(s.Seccomp, "0");
     assert.match(s.Groups ?? "", /\b77\b/);
     assert.match(p.stdout, /Read-only file system\ndev-ok/);
-    const def = fields(await pier(d, ["run", "--rm", reg.image, "sh", "-c", STATUS]));
+    const def = fields(await pier(fx.d, ["run", "--rm", fx.reg.image, "sh", "-c", STATUS]));
     assert.equal(def.CapEff, "00000000a80425fb");
     assert.equal(def.Seccomp, "2");
     assert.equal(def.NoNewPrivs, "0");
-    const bad = await pier(d, ["run", "--rm", "--cap-add", "NOPE", reg.image, "true"]);
+    const bad = await pier(fx.d, ["run", "--rm", "--cap-add", "NOPE", fx.reg.image, "true"]);
     assert.notEqual(bad.status, 0);
     assert.match(bad.stderr, /unknown capability: "CAP_NOPE"/);
   });

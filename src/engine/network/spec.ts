@@ -15,8 +15,10 @@ export interface NetworkSpec {
 
 /**
  * Applies `n` to `spec`: the network namespace entry gets `path` (or is dropped, with the UTS
- * one, for the host network) and ping works in it (ICMP sockets, CAP_NET_RAW), and the files are bind-mounted read-write unless the user mounts
- * something at the same destination (their mount wins, as in Docker).
+ * one, for the host network), ping works in it without raw sockets (ICMP echo sockets), and the
+ * files are bind-mounted read-write unless the user mounts something at the same destination
+ * (their mount wins, as in Docker). The capabilities are not the network's business: CAP_NET_RAW
+ * comes with Docker's default set, which applySecurity (run after this) puts in place.
  */
 export function applyNetworkSpec(spec: Spec, n: NetworkSpec): void {
   const linux = spec.linux ?? {};
@@ -26,12 +28,6 @@ export function applyNetworkSpec(spec: Spec, n: NetworkSpec): void {
     linux.namespaces = [...others, { type: "network", path: n.netns }];
     // As Docker: unprivileged ICMP echo sockets, so `ping` works without CAP_NET_RAW.
     linux.sysctl = { "net.ipv4.ping_group_range": "0 2147483647", ...linux.sysctl };
-    // Docker's default set has CAP_NET_RAW (busybox ping needs raw sockets); in a namespace of
-    // its own the container's raw sockets see only its own interfaces.
-    const caps = spec.process?.capabilities;
-    if (caps)
-      for (const set of ["bounding", "effective", "permitted"] as const)
-        if (caps[set] && !caps[set].includes("CAP_NET_RAW")) caps[set] = [...caps[set], "CAP_NET_RAW"];
   } else {
     linux.namespaces = others.filter((ns) => ns.type !== "uts");
     delete spec.hostname;

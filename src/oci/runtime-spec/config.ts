@@ -27,8 +27,9 @@ export interface Capabilities {
 /** One `process.rlimits` entry. */
 export interface Rlimit {
   type: string;
-  soft: number;
-  hard: number;
+  /** A uint64: RLIM_INFINITY (2^64-1) is written exactly as a bigint, read back as a number >= 2^63. */
+  soft: number | bigint;
+  hard: number | bigint;
 }
 
 /** `process.consoleSize`. */

@@ -94,6 +94,12 @@ export interface LinuxSeccompArg {
   op: LinuxSeccompOperator;
 }
 
+/**
+ * The JSON keys of {@link LinuxSeccompArg}'s uint64 values: a reader keeps integers there exact
+ * beyond 2^53 (see `oci/exact-json.ts`).
+ */
+export const SECCOMP_VALUE_KEYS: ReadonlySet<string> = new Set(["value", "valueTwo"]);
+
 /** One rule (`syscalls[]`): the named syscalls get `action` when every condition in `args` holds. */
 export interface LinuxSyscall {
   names: string[];

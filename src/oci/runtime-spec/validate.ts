@@ -9,10 +9,11 @@
  */
 
 import { OciError } from "../error.js";
+import { parseExactJson } from "../exact-json.js";
 import { NAMESPACE_TYPES, type NamespaceType, type Spec } from "./config.js";
 import { invalidAt, linuxIdAt, MAX_LINUX_ID, MAX_PROCESS_ID, objectAt, stringAt } from "./json-checks.js";
 import { validateLinuxResources } from "./resources.js";
-import { validateLinuxSeccomp } from "./seccomp.js";
+import { SECCOMP_VALUE_KEYS, validateLinuxSeccomp } from "./seccomp.js";
 
 type Obj = Record<string, unknown>;
 
@@ -300,7 +301,11 @@ export function validateSpec(value: unknown): Spec {
 export function parseSpec(text: string | Uint8Array): Spec {
   let value: unknown;
   try {
-    value = JSON.parse(typeof text === "string" ? text : Buffer.from(text).toString("utf8"));
+    // A seccomp argument value is a uint64: kept exact beyond 2^53 (a JS number would round it).
+    value = parseExactJson(
+      typeof text === "string" ? text : Buffer.from(text).toString("utf8"),
+      SECCOMP_VALUE_KEYS,
+    );
   } catch (err) {
     throw new OciError("INVALID_JSON", `config.json: ${(err as Error).message}`, { cause: err });
   }

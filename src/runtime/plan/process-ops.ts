@@ -157,6 +157,6 @@ export function processOps(input: ProcessOpsInput): ProcessOps {
 }
 
 // RLIM_INFINITY arrives as 2^64-1, which a JS number cannot hold exactly.
-function limitString(n: number): string {
+function limitString(n: number | bigint): string {
   return n >= 2 ** 63 ? "18446744073709551615" : String(n);
 }
