@@ -1,8 +1,7 @@
-#!/usr/bin/env node
 /**
- * `pierd`: the engine daemon. Flags override the config file (`--config`, default
- * `/etc/pier/pierd.json` when it exists), which overrides the defaults (`/var/lib/pier`,
- * `/run/pier`). Logs JSON lines to stderr. SIGTERM/SIGINT stop serving; containers keep running.
+ * `pierd`'s command line (loaded by `main.ts`): the engine daemon. Flags override the config
+ * file (`--config`, default `/etc/pier/pierd.json` when it exists), which overrides the defaults
+ * (`/var/lib/pier`, `/run/pier`). Logs JSON lines to stderr. SIGTERM/SIGINT stop serving; containers keep running.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { Command } from "commander";
