@@ -28,7 +28,7 @@ export interface ContentWriter {
   readonly offset: number;
   /** Appends bytes at `offset`. */
   write(chunk: Uint8Array): Promise<void>;
-  /** Appends a whole stream at `offset`; resolves with the new offset. */
+  /** Appends a whole stream at `offset` (each chunk written before the next is asked for); resolves with the new offset. */
   writeStream(source: BlobSource): Promise<number>;
   /** Verifies and publishes. Throws `ContentError` `DIGEST_MISMATCH`/`SIZE_MISMATCH` and deletes the data on mismatch. */
   commit(expected: Expected): Promise<BlobInfo>;
@@ -63,7 +63,11 @@ export interface ContentStore {
   read(digest: Digest, range?: { start: number; end?: number }): Promise<Readable>;
   /** A whole blob in memory, refusing blobs larger than `maxBytes` (for manifests and configs). */
   readBytes(digest: Digest, maxBytes?: number): Promise<Buffer>;
-  /** Ingests bytes, verifying `expected` before publishing; safe when two processes ingest one blob. */
+  /**
+   * Ingests bytes, verifying `expected` before publishing; safe when two processes ingest one blob.
+   * A chunk of an iterable source is done with before the next is asked for (a source may reuse
+   * one buffer: the registry's request bodies do).
+   */
   ingest(source: BlobSource, expected?: Expected): Promise<BlobInfo>;
   /** Opens (or resumes) a writer for `ref`. */
   writer(ref: string): Promise<ContentWriter>;

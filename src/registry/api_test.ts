@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -141,6 +142,56 @@ test("streamed PATCH then PUT without body; a wrong final digest ends the sessio
   const noDigest = await fetch(`${url}/v2/streamed/blobs/uploads/`, { method: "POST" });
   const loc2 = noDigest.headers.get("location")!;
   assert.equal(await errorCode(await fetch(`${url}${loc2}`, { method: "PUT" })), "DIGEST_INVALID");
+});
+
+/** A body sent as a stream of `piece`-byte writes (the registry batches them into one reused buffer). */
+function inPieces(data: Buffer, piece: number): ReadableStream<Uint8Array> {
+  let at = 0;
+  return new ReadableStream({
+    pull(c) {
+      if (at >= data.length) c.close();
+      else {
+        c.enqueue(data.subarray(at, at + piece));
+        at += piece;
+      }
+    },
+  });
+}
+
+test("bodies of several batches in odd-sized pieces are stored byte for byte (monolithic, PATCH, and a piece over a batch)", async () => {
+  // 3.3 MiB: three full 1 MiB batches and a partial one, in pieces that straddle batch ends.
+  const data = randomBytes(3 * (1 << 20) + 300_001);
+  const digest = digestOf(data);
+  const put = await fetch(`${url}/v2/batches/a/blobs/uploads/?digest=${digest}`, {
+    method: "POST",
+    body: inPieces(data, 65_537),
+    duplex: "half",
+  } as RequestInit);
+  assert.equal(put.status, 201, await put.text());
+  assert.ok(
+    Buffer.from(await (await fetch(`${url}/v2/batches/a/blobs/${digest}`)).arrayBuffer()).equals(data),
+  );
+  // A session: a first PATCH in small pieces, a second one as a single piece larger than a batch.
+  const start = await fetch(`${url}/v2/batches/b/blobs/uploads/`, { method: "POST" });
+  const loc = start.headers.get("location")!;
+  const cut = 1_000_003;
+  const first = await fetch(`${url}${loc}`, {
+    method: "PATCH",
+    body: inPieces(data.subarray(0, cut), 4_099),
+    duplex: "half",
+  } as RequestInit);
+  assert.equal(first.status, 202);
+  const loc2 = first.headers.get("location")!;
+  const second = await fetch(`${url}${loc2}`, { method: "PATCH", body: data.subarray(cut) });
+  assert.equal(second.status, 202);
+  const done = await fetch(
+    `${url}${second.headers.get("location")!}${second.headers.get("location")!.includes("?") ? "&" : "?"}digest=${digest}`,
+    { method: "PUT" },
+  );
+  assert.equal(done.status, 201, await done.text());
+  assert.ok(
+    Buffer.from(await (await fetch(`${url}/v2/batches/b/blobs/${digest}`)).arrayBuffer()).equals(data),
+  );
 });
 
 test("unknown, foreign and cancelled upload sessions are BLOB_UPLOAD_UNKNOWN", async () => {

@@ -26,8 +26,8 @@ function resolve(
   reference: string,
 ): { row: ManifestRow; byTag: boolean } {
   const ref = parseReference(reference, "MANIFEST_UNKNOWN");
-  const digest = ref.kind === "tag" ? ctx.meta.resolveTag(name, ref.tag) : ref.digest;
-  const row = digest === undefined ? undefined : ctx.meta.manifest(name, digest);
+  const row =
+    ref.kind === "tag" ? ctx.meta.taggedManifest(name, ref.tag) : ctx.meta.manifest(name, ref.digest);
   if (!row) throw unknown(ctx, name, reference);
   return { row, byTag: ref.kind === "tag" };
 }

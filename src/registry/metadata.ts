@@ -72,6 +72,10 @@ export class RegistryMetadata {
       tag: db.prepare<[string, string], { digest: string }>(
         "SELECT digest FROM tags WHERE repo = ? AND tag = ?",
       ),
+      taggedManifest: db.prepare<[string, string], { digest: string; mediaType: string; size: number }>(
+        `SELECT t.digest AS digest, m.media_type AS mediaType, m.size AS size
+         FROM tags t JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest WHERE t.repo = ? AND t.tag = ?`,
+      ),
       putManifest: db.prepare<
         [string, string, string, number, string | null, string | null, string | null, number]
       >(
@@ -190,6 +194,15 @@ export class RegistryMetadata {
   manifest(repo: string, digest: string): ManifestRow | undefined {
     const row = this.s.manifest.get(repo, digest);
     return row && { digest: digest as Digest, mediaType: row.mediaType, size: row.size };
+  }
+
+  /**
+   * The manifest a tag points at, in one statement (one read transaction: a manifest GET by tag
+   * is the registry's hottest path).
+   */
+  taggedManifest(repo: string, tag: string): ManifestRow | undefined {
+    const row = this.s.taggedManifest.get(repo, tag);
+    return row && { digest: row.digest as Digest, mediaType: row.mediaType, size: row.size };
   }
 
   /** The digest a tag points at. */

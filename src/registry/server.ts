@@ -29,7 +29,7 @@ import { listCatalog, listReferrers, listTags } from "./listing.js";
 import { ByteLru } from "./lru.js";
 import { deleteManifest, getManifest, putManifest } from "./manifests.js";
 import { RegistryMetadata } from "./metadata.js";
-import { RegistryMetrics } from "./metrics.js";
+import { METRICS_CONTENT_TYPE, RegistryMetrics } from "./metrics.js";
 import { checkRepositoryName } from "./names.js";
 import { RateLimiter } from "./rate-limit.js";
 import { parseRoute, type Route } from "./routes.js";
@@ -213,7 +213,7 @@ export async function startRegistry(
   // Connections over a cap, by `address|port` (the same for a TLS socket and its TCP socket).
   const refused = new Map<string, "total" | "client">();
   const renderMetrics = async (res: ServerResponse) =>
-    send(res, 200, { "Content-Type": metrics.registry.contentType }, await metrics.render());
+    send(res, 200, { "Content-Type": METRICS_CONTENT_TYPE }, metrics.render());
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = performance.now();

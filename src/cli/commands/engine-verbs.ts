@@ -14,7 +14,6 @@ import { basename, dirname, join, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Command } from "commander";
-import { applyLayer, packPath } from "../../layer/index.js";
 import { collect } from "../args.js";
 import { commandIo, requireOwnProcess } from "../io.js";
 import { humanSize, renderTable, shortDigest } from "../output.js";
@@ -104,6 +103,8 @@ async function cpFromContainer(c: string, path: string, dst: string, f: CpFlags)
   const target = resolve(commandIo().cwd, dst);
   const existing = await stat(target).catch(() => undefined);
   const srcIsDir = (st.mode & GO_MODE_DIR) !== 0;
+  // The layer codec (and its zstd addon) loads only for `cp`: every other command starts lighter.
+  const { applyLayer } = await import("../../layer/index.js");
   const apply = (root: string) =>
     applyLayer(root, res, { whiteouts: "literal", sameOwner: f.archive === true, compression: "none" });
   if (existing?.isDirectory() && st.name !== ".") {
@@ -156,6 +157,7 @@ async function cpToContainer(src: string, c: string, path: string, f: CpFlags): 
     dir = dirname(dst.replace(/\/+$/, "")) || "/";
     name = basename(dst.replace(/\/+$/, ""));
   }
+  const { packPath } = await import("../../layer/index.js");
   const tar = await packPath(local, name, { xattrs: false });
   (await callStream("PUT", query(dir), tar)).resume();
 }

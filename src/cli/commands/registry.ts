@@ -1,5 +1,7 @@
 /** `pier registry …`: serve a distribution-spec registry, collect its garbage, manage its users. */
+
 import type { Command } from "commander";
+import { keepYoungGenerationSmall } from "../../common/lean-heap.js";
 import { parseFormat, printJson } from "../output.js";
 
 interface ServeFlags {
@@ -91,6 +93,8 @@ export function registerRegistryCommands(program: Command): void {
       "open connections at most, 503 beyond (default: half the open-file limit)",
     )
     .action(async (flags: ServeFlags, cmd: Command) => {
+      // A server for as long as it runs: its memory stays at what the requests need.
+      keepYoungGenerationSmall();
       const root = registryRoot(cmd);
       const { loadRegistryConfig } = await import("../../registry/index.js");
       const { startRegistry } = await import("../../registry/index.js");

@@ -7,9 +7,15 @@
  * when idle (PIER_CLI_SERVICE_IDLE_MS, default 60 s) and once its own files changed.
  */
 import { fileURLToPath } from "node:url";
-import { runResidentService } from "../../common/service/resident.js";
-import { type CommandIo, NeedsOwnProcess, withCommandIo } from "../io.js";
-import { runPierCli } from "../run.js";
+import { keepYoungGenerationSmall } from "../../common/lean-heap.js";
+import type { CommandIo } from "../io.js";
+
+// Resident between commands: the young generation stays at V8's starting size, set before the
+// modules load (loading grows it otherwise, for the service's whole life; see lean-heap.ts).
+keepYoungGenerationSmall();
+const { runResidentService } = await import("../../common/service/resident.js");
+const { NeedsOwnProcess, withCommandIo } = await import("../io.js");
+const { runPierCli } = await import("../run.js");
 
 await runResidentService({
   frontEnd: "pier",

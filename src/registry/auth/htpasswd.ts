@@ -1,7 +1,6 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { rename, writeFile } from "node:fs/promises";
-import bcrypt from "bcryptjs";
 import { isErrno } from "../../errors.js";
 import { RegistryError } from "../errors.js";
 import { BcryptPool } from "./bcrypt-pool.js";
@@ -162,6 +161,7 @@ export async function htpasswdSet(file: string, user: string, password: string):
     if (!isErrno(err, "ENOENT")) throw err;
   }
   const users = parseHtpasswd(text);
+  const { default: bcrypt } = await import("bcryptjs");
   users.set(user, await bcrypt.hash(password, BCRYPT_COST));
   const tmp = `${file}.tmp-${process.pid}`;
   await writeFile(tmp, [...users].map(([u, h]) => `${u}:${h}\n`).join(""), { mode: 0o600 });

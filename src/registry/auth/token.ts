@@ -6,7 +6,6 @@ import {
   randomUUID,
 } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { jwtVerify, SignJWT } from "jose";
 import { libtrustKeyId } from "./libtrust.js";
 
 /** One entry of a token's `access` claim (Docker token specification). */
@@ -109,6 +108,7 @@ export class TokenIssuer {
     access: TokenAccess[],
   ): Promise<{ token: string; issuedAt: Date }> {
     const issuedAt = new Date();
+    const { SignJWT } = await import("jose");
     const jwt = new SignJWT({ access })
       .setProtectedHeader({ alg: this.alg, typ: "JWT", kid: this.keyId })
       .setIssuer(this.issuer)
@@ -124,6 +124,7 @@ export class TokenIssuer {
   /** Verifies a token; `undefined` when it is invalid, expired, or not ours. */
   async verify(token: string): Promise<VerifiedToken | undefined> {
     try {
+      const { jwtVerify } = await import("jose");
       const { payload } = await jwtVerify(token, this.publicKey, {
         issuer: this.issuer,
         audience: this.service,

@@ -5,9 +5,14 @@
  * its own files changed (see `src/common/service/resident.ts`).
  */
 import { fileURLToPath } from "node:url";
-import { runResidentService } from "../../common/service/resident.js";
-import { runCli } from "../cli/cli.js";
-import { ensureHelper, sealedHelperCopy } from "../helper.js";
+import { keepYoungGenerationSmall } from "../../common/lean-heap.js";
+
+// Resident between commands: the young generation stays at V8's starting size, set before the
+// modules load (loading grows it otherwise, for the service's whole life; see lean-heap.ts).
+keepYoungGenerationSmall();
+const { runResidentService } = await import("../../common/service/resident.js");
+const { runCli } = await import("../cli/cli.js");
+const { ensureHelper, sealedHelperCopy } = await import("../helper.js");
 
 await runResidentService({
   frontEnd: "pier-runtime",

@@ -1,0 +1,24 @@
+/**
+ * Keeps a long-lived process's young generation at the size V8 starts with. V8 doubles the
+ * young generation (up to 3 × 16 MiB on 64-bit) whenever a burst of allocation survives a
+ * scavenge, and never gives the memory back while the process lives: a registry after one load
+ * test, or pierd after starting 50 containers, kept 30-50 MiB of it (`bench/registry`,
+ * `bench/engine`). Servers that answer small requests gain little from a large young
+ * generation; the scavenges it saves cost less than the memory (see the closing note of
+ * issue 21 for the measurements).
+ *
+ * `--max-semi-space-size` is read only when the heap is set up, so on a running process the
+ * growth factor is what can be set: 1 means "never grow". Call it once, early, from the entry
+ * point of a resident process (never from a library).
+ */
+import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8";
+
+/** Stops the young generation from growing (past its second semispace) for the rest of this process's life. */
+export function keepYoungGenerationSmall(): void {
+  setFlagsFromString("--semi-space-growth-factor=1");
+}
+
+/** The young generation's current size in bytes (for tests and benchmarks). */
+export function youngGenerationBytes(): number {
+  return getHeapSpaceStatistics().find((s) => s.space_name === "new_space")?.space_size ?? 0;
+}
