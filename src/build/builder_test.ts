@@ -198,6 +198,39 @@ describe("pier build (real containers)", () => {
     for (const p of ["cache", "scratch", "run/secrets"]) await assert.rejects(lstat(join(root, p)), p);
   });
 
+  it("confines RUN as Docker confines a container: 14 capabilities, default seccomp, no no_new_privs", async () => {
+    const status = "grep -E '^(CapEff|CapBnd|Seccomp|NoNewPrivs):' /proc/self/status";
+    const df = [
+      `FROM ${fx.busybox}`,
+      `RUN ${status} > /root.txt && grep -c ' /proc/keys ' /proc/self/mounts > /masked.txt`,
+      "USER 1000",
+      `RUN ${status} > /tmp/user.txt`,
+    ].join("\n");
+    await fx.build(df, {}, { tags: ["confined:1"], noCache: true });
+    const root = await rootfsOf("confined:1");
+    const fields = async (p: string) =>
+      Object.fromEntries(
+        (await readFile(join(root, p), "utf8"))
+          .trim()
+          .split("\n")
+          .map((l) => l.split(/:\s*/) as [string, string]),
+      );
+    // Docker's default CapEff (CHOWN … AUDIT_WRITE), as `docker run` and BuildKit's RUN show it.
+    assert.deepEqual(await fields("root.txt"), {
+      CapEff: "00000000a80425fb",
+      CapBnd: "00000000a80425fb",
+      Seccomp: "2",
+      NoNewPrivs: "0",
+    });
+    assert.deepEqual(await fields("tmp/user.txt"), {
+      CapEff: "0000000000000000",
+      CapBnd: "00000000a80425fb",
+      Seccomp: "2",
+      NoNewPrivs: "0",
+    });
+    assert.equal(await readFile(join(root, "masked.txt"), "utf8"), "1\n");
+  });
+
   it("is reproducible with SOURCE_DATE_EPOCH: the same inputs give the same digest", async () => {
     const df = `FROM ${fx.busybox}\nCOPY f /f\nRUN echo x > /x\nENV K=v\n`;
     const a = await fx.build(df, { f: "data" }, { created: 1700000000, noCache: true });
