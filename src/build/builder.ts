@@ -33,12 +33,14 @@ import { hostPlatform, parsePlatform } from "../oci/platform.js";
 import { parseReference } from "../oci/reference.js";
 import type { Mount } from "../oci/runtime-spec/config.js";
 import type { Descriptor, HistoryEntry, ImageConfig, Platform } from "../oci/types.js";
+import type { RemoteOptions } from "../remote/index.js";
 import { contentDigest, SourceTree } from "./context.js";
 import { copyInto } from "./copy-step.js";
 import { type Dockerfile, parseDockerfile } from "./dockerfile.js";
 import { BuildError, syntaxError } from "./error.js";
 import { expandWord, expandWords, type Lookup, splitRawWords } from "./expand.js";
 import { checkInstruction, type Instruction, parseMountFlag } from "./instructions.js";
+import { type CacheRecord, exportCache, ImportedCache, type RegistryCacheSpec } from "./registry-cache.js";
 import { type BuildLayer, LayerDirs, StageRootfs } from "./rootfs.js";
 import { runStep } from "./run-step.js";
 import { neededStages, planStages, type Stage, type StagePlan, stageByRef, targetStage } from "./stages.js";
@@ -72,6 +74,12 @@ export interface BuildImageOptions {
   /** Fetches an image that the store lacks into it (a registry pull); absent: not found is an error. */
   pull?: (ref: string) => Promise<void>;
   compression?: Compression;
+  /** Registry caches read on a local miss (`--cache-from`), in order. */
+  cacheFrom?: readonly RegistryCacheSpec[];
+  /** The registry cache written after the build (`--cache-to`). */
+  cacheTo?: RegistryCacheSpec;
+  /** How registries of `cacheFrom`/`cacheTo` are reached (credentials, plain HTTP). */
+  remote?: RemoteOptions;
   /** Timestamps in seconds (default `SOURCE_DATE_EPOCH`, else now). */
   created?: number;
   progress?: (e: BuildEvent) => void;
@@ -150,6 +158,11 @@ class Builder {
   private readonly extraFs: StageRootfs[] = [];
   private context!: SourceTree;
   private nextId = 1;
+  private nextTmp = 1;
+  /** `--cache-from` caches, loaded at the start. */
+  private imported: ImportedCache[] = [];
+  /** Every file step of this build, with its stage (for `--cache-to`). */
+  private readonly records: (CacheRecord & { stage: number })[] = [];
 
   constructor(private readonly o: BuildImageOptions) {
     const file = o.dockerfile ?? { text: "", name: "Dockerfile" };
@@ -174,6 +187,12 @@ class Builder {
     this.dirs = new LayerDirs(this.o.store, this.o.buildRoot);
     try {
       this.context = await SourceTree.context(this.o.context);
+      for (const c of this.o.cacheFrom ?? [])
+        this.imported.push(
+          await ImportedCache.load(c.ref, this.o.remote ?? {}, (message) =>
+            this.emit({ kind: "warning", message }),
+          ),
+        );
       for (const index of order) this.done.set(index, await this.buildStage(this.plan.stages[index]!));
       const final = this.done.get(target.index)!;
       for (const name of this.buildArgs.keys())
@@ -182,12 +201,37 @@ class Builder {
             kind: "warning",
             message: `[Warning] One or more build-args [${name}] were not consumed`,
           });
-      return await this.commit(final);
+      const result = await this.commit(final);
+      if (this.o.cacheTo) await this.exportCache(this.o.cacheTo, target);
+      return result;
     } finally {
+      for (const c of this.imported) await c.close().catch(() => {});
       for (const s of this.done.values()) await s.fs.dispose().catch(() => {});
       for (const fs of this.extraFs) await fs.dispose().catch(() => {});
       await rm(this.work, { recursive: true, force: true });
     }
+  }
+
+  /** Pushes the records of this build (`mode=min`: the target's base chain only) to the registry. */
+  private async exportCache(to: RegistryCacheSpec, target: Stage): Promise<void> {
+    const chain = new Set<number>();
+    for (
+      let s: Stage | undefined = target;
+      s;
+      s = s.baseStage === undefined ? undefined : this.plan.stages[s.baseStage]
+    )
+      chain.add(s.index);
+    const records = this.records.filter((r) => to.mode === "max" || chain.has(r.stage));
+    const started = Date.now();
+    const id = this.nextId++;
+    this.emit({ kind: "step", id, stage: "cache", step: 1, steps: 1, text: `exporting cache to ${to.ref}` });
+    await exportCache(
+      this.o.store,
+      records.map(({ key, layer }) => ({ key, layer })),
+      to.ref,
+      this.o.remote ?? {},
+    );
+    this.emit({ kind: "done", id, seconds: (Date.now() - started) / 1000 });
   }
 
   /** Stage references (`--from=`) of an instruction, expanded with the global args only. */
@@ -446,10 +490,16 @@ class Builder {
     );
     const record = join(this.o.buildRoot, "cache", `${key.slice("sha256:".length)}.json`);
     if (!this.o.noCache) {
-      const hit = await this.readCache(record);
+      let hit = await this.readCache(record);
+      for (const c of this.imported) {
+        if (hit !== undefined) break;
+        hit = await c.lookup(key, this.o.store);
+        if (hit !== undefined) await this.writeCache(record, hit);
+      }
       if (hit !== undefined) {
         this.emit({ kind: "cached", id });
         this.addLayer(s, hit, createdBy);
+        this.records.push({ key, layer: hit, stage: s.stage.index });
         s.key = key;
         return;
       }
@@ -483,14 +533,21 @@ class Builder {
       await s.fs.drop(upper);
       throw err;
     }
-    await mkdir(join(this.o.buildRoot, "cache"), { recursive: true });
-    await writeFile(`${record}.tmp`, JSON.stringify({ layer }));
-    await rename(`${record}.tmp`, record);
+    await this.writeCache(record, layer);
     this.addLayer(s, layer, createdBy);
+    this.records.push({ key, layer, stage: s.stage.index });
     // The upper is the new layer's directory as overlayfs reads it: the next step stacks on it.
     if (layer) await s.fs.keep(upper, s.layers);
     else await s.fs.drop(upper);
     s.key = key;
+  }
+
+  private async writeCache(record: string, layer: BuildLayer | null): Promise<void> {
+    await mkdir(join(this.o.buildRoot, "cache"), { recursive: true });
+    // A temp name of this write alone: two builds may record the same step at once.
+    const tmp = `${record}.${process.pid}.${this.nextTmp++}.tmp`;
+    await writeFile(tmp, JSON.stringify({ layer }));
+    await rename(tmp, record);
   }
 
   private epoch(): number | undefined {

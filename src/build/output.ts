@@ -21,9 +21,7 @@ import {
   type TransportSpec,
 } from "../remote/index.js";
 import { BuildError } from "./error.js";
-
-/** A manifest is small; the store's are pier's own, the bound is for sanity. */
-const MAX_MANIFEST_BYTES = 4 << 20;
+import { MAX_MANIFEST_BYTES, storeManifestSource } from "./store-source.js";
 
 /** One parsed `--output`. */
 export type BuildOutput =
@@ -189,23 +187,9 @@ async function copyFromStore(
   transport: string | TransportSpec,
   remote: RemoteOptions,
 ): Promise<void> {
-  // The manifest by digest: an image built without -t has no name in the store. The store
-  // verified every blob when it was written.
-  const content = ctx.store.content;
-  const source: ImageSource = {
-    name: `store:${ctx.manifest}`,
-    getManifest: async (digest) => {
-      const d = digest ?? ctx.manifest;
-      const bytes = await content.readBytes(d, MAX_MANIFEST_BYTES);
-      const doc = JSON.parse(bytes.toString("utf8")) as { mediaType?: string };
-      return { bytes, digest: d, mediaType: doc.mediaType ?? "application/vnd.oci.image.manifest.v1+json" };
-    },
-    getBlob: async (desc) => await content.read(desc.digest),
-    close: async () => {},
-  };
   const dest = await openDestination(transport, remote);
   try {
-    await copyImage(source, dest);
+    await copyImage(storeManifestSource(ctx.store, ctx.manifest), dest);
   } finally {
     await dest.close();
   }

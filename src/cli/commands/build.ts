@@ -22,6 +22,8 @@ interface BuildFlags {
   quiet?: boolean;
   output?: string[];
   push?: boolean;
+  cacheFrom?: string[];
+  cacheTo?: string;
 }
 
 /** `K=V` pairs into a map; a bare `K` takes the value of the caller's environment, as docker does. */
@@ -82,6 +84,12 @@ export function registerBuildCommand(program: Command): void {
       collect,
     )
     .option("--push", "push the image to its registry (--output type=registry)")
+    .option(
+      "--cache-from <spec>",
+      "read build cache from a registry: type=registry,ref=REF (repeatable)",
+      collect,
+    )
+    .option("--cache-to <spec>", "write the build cache to a registry: type=registry,ref=REF[,mode=min|max]")
     .option("-q, --quiet", "print only the image id")
     .action(async (context: string, f: BuildFlags & { cache?: boolean }, cmd: Command) => {
       const io = commandIo();
@@ -105,6 +113,13 @@ export function registerBuildCommand(program: Command): void {
           `--compression ${f.compression} and --output compression=${outputs.compression} disagree`,
         );
       const compression = f.compression ?? outputs.compression ?? "gzip";
+      const { parseCacheSpec } = await import("../../build/registry-cache.js");
+      const cacheFrom = (f.cacheFrom ?? []).map((v) => parseCacheSpec(v, "--cache-from"));
+      const cacheTo = f.cacheTo === undefined ? undefined : parseCacheSpec(f.cacheTo, "--cache-to");
+      const { remoteOptions, registryOf } = await import("./remote.js");
+      const pushed = outputs.outputs.flatMap((o) => (o.type === "registry" ? o.names : []));
+      const registries = [...pushed, ...cacheFrom.map((c) => c.ref), ...(cacheTo ? [cacheTo.ref] : [])];
+      const remote = await remoteOptions({}, await Promise.all(registries.map(registryOf)));
       const { resolve, join } = await import("node:path");
       const { buildImage, readDockerfile } = await import("../../build/builder.js");
       const { renderPlainProgress } = await import("../../build/progress.js");
@@ -128,10 +143,12 @@ export function registerBuildCommand(program: Command): void {
         labels: Object.fromEntries(pairs(f.label ?? [], "--label", {})),
         secrets: secrets(f.secret ?? []),
         compression,
+        cacheFrom,
+        ...(cacheTo ? { cacheTo } : {}),
+        remote,
         pull: async (ref) => {
           io.stderr(`pulling ${ref}\n`);
           // As `pier pull` does: loopback registries speak plain HTTP, registries.conf applies.
-          const { registryOf, remoteOptions } = await import("./remote.js");
           await pull(ref, { ...(await remoteOptions({}, [await registryOf(ref)])), storeRoot: store.root });
         },
         progress: render,
@@ -139,12 +156,10 @@ export function registerBuildCommand(program: Command): void {
       if (!f.quiet) {
         for (const n of result.names) io.stderr(`naming to ${n} done\n`);
       }
-      const { remoteOptions, registryOf } = await import("./remote.js");
-      const pushed = outputs.outputs.flatMap((o) => (o.type === "registry" ? o.names : []));
       await exportBuild(outputs.outputs, {
         store,
         manifest: result.manifest.digest,
-        remote: await remoteOptions({}, await Promise.all(pushed.map(registryOf))),
+        remote,
         progress: (line) => (f.quiet ? undefined : io.stderr(`${line}\n`)),
       });
       io.stdout(`${result.id}\n`);
