@@ -601,10 +601,14 @@ class Builder {
     const lookup = this.lookup(s);
     const mounts: Mount[] = [];
     const mountInputs: string[] = [];
+    /** What bind mounts show, by content (BuildKit keys a bind by its files, not its flag). */
+    const mountContent: string[] = [];
     for (const m of ins.options.get("mount") ?? []) {
       const spec = parseMountFlag(expandWord(m, lookup, this.df.escape), this.df.file, ins.line);
-      mounts.push(await this.runMount(s, spec, ins, cfg.WorkingDir || "/"));
+      const { mount, content } = await this.runMount(s, spec, ins, cfg.WorkingDir || "/");
+      mounts.push(mount);
       mountInputs.push(m);
+      if (content !== undefined) mountContent.push(content);
     }
     // Build args in scope are in RUN's environment (not in the image's config).
     const argEnv = [...s.args].filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
@@ -615,7 +619,7 @@ class Builder {
       s,
       id,
       createdBy,
-      { args, network, argEnv, mounts: mountInputs },
+      { args, network, argEnv, mounts: mountInputs, ...(mountContent.length ? { mountContent } : {}) },
       async (root, lowers, upper) => {
         const status = await runStep({
           rootfs: root,
@@ -642,13 +646,13 @@ class Builder {
     );
   }
 
-  /** One `RUN --mount` as a runtime mount. */
+  /** One `RUN --mount` as a runtime mount, and for a bind what keys its content. */
   private async runMount(
     s: StageState,
     spec: Map<string, string>,
     ins: Instruction,
     workdir: string,
-  ): Promise<Mount> {
+  ): Promise<{ mount: Mount; content?: string }> {
     const type = spec.get("type") ?? "bind";
     const target = spec.get("target") ?? spec.get("dst") ?? spec.get("destination");
     const where = (m: string) => syntaxError(this.df.file, ins.line, `--mount: ${m}`);
@@ -691,10 +695,12 @@ class Builder {
       const src = this.o.secrets?.get(sid);
       if (src === undefined) throw where(`secret ${sid} was not given (--secret id=${sid},src=FILE)`);
       return {
-        destination: target ?? `/run/secrets/${sid}`,
-        type: "bind",
-        source: src,
-        options: ["rbind", "ro"],
+        mount: {
+          destination: target ?? `/run/secrets/${sid}`,
+          type: "bind",
+          source: src,
+          options: ["rbind", "ro"],
+        },
       };
     }
     if (target === undefined) throw where("target= is required");
@@ -702,10 +708,12 @@ class Builder {
     if (type === "tmpfs") {
       const size = spec.get("size");
       return {
-        destination,
-        type: "tmpfs",
-        source: "tmpfs",
-        options: ["nosuid", "nodev", ...(size ? [`size=${size}`] : [])],
+        mount: {
+          destination,
+          type: "tmpfs",
+          source: "tmpfs",
+          options: ["nosuid", "nodev", ...(size ? [`size=${size}`] : [])],
+        },
       };
     }
     const ro = spec.has("ro") || spec.has("readonly");
@@ -718,21 +726,26 @@ class Builder {
       const uid = Number(spec.get("uid") ?? 0);
       const gid = Number(spec.get("gid") ?? 0);
       await chown(dir, uid, gid);
-      return { destination, type: "bind", source: dir, options: ["rbind", ro ? "ro" : "rw"] };
+      return { mount: { destination, type: "bind", source: dir, options: ["rbind", ro ? "ro" : "rw"] } };
     }
     // bind: read-only (BuildKit discards writes to a rw bind; pier refuses it rather than pretend).
     if (spec.has("rw") || spec.has("readwrite"))
       throw where("rw binds are not supported (BuildKit discards their writes); use a cache mount");
     const from = spec.get("from");
     let tree: SourceTree = this.context;
+    let stageKey: string | undefined;
     if (from !== undefined) {
       const dep = stageByRef(this.plan, from, s.stage.index);
       if (!dep) throw where(`from=${from}: only earlier stages can be bound`);
       const st = this.done.get(dep.index)!;
       tree = new SourceTree(await st.fs.view(st.layers));
+      stageKey = st.key;
     }
-    const source = tree.hostOf((await tree.match(spec.get("source") ?? spec.get("src") ?? "."))[0]!);
-    return { destination, type: "bind", source, options: ["rbind", "ro"] };
+    const matched = (await tree.match(spec.get("source") ?? spec.get("src") ?? "."))[0]!;
+    // The context as .dockerignore leaves it (another stage's root has no ignore rules).
+    const source = await tree.bindSource(matched, this.work);
+    const content = stageKey ?? (await contentDigest(await tree.entries(matched)));
+    return { mount: { destination, type: "bind", source, options: ["rbind", "ro"] }, content };
   }
 
   private async copy(s: StageState, ins: Instruction, id: number): Promise<void> {

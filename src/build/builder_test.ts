@@ -155,6 +155,30 @@ describe("pier build (real containers)", () => {
     );
   });
 
+  it("RUN --mount=type=bind shows the context as .dockerignore leaves it, and is keyed by its files", async () => {
+    const files = {
+      ".dockerignore": "*.secret\nsub/skip\n",
+      "keep.txt": "one",
+      "key.secret": "s",
+      "sub/skip": "x",
+      "sub/ok": "y",
+    };
+    const df = `FROM ${fx.busybox}\nRUN --mount=type=bind,target=/ctx find /ctx | sort > /seen && cat /ctx/keep.txt > /kept\n`;
+    const first = await fx.build(df, files, { tags: ["bound:1"] });
+    let root = await rootfsOf("bound:1");
+    assert.equal(
+      await readFile(join(root, "seen"), "utf8"),
+      "/ctx\n/ctx/.dockerignore\n/ctx/keep.txt\n/ctx/sub\n/ctx/sub/ok\n",
+    );
+    // An ignored file changes: still a hit. A bound file changes: the step runs again.
+    await writeFile(join(first.context, "key.secret"), "changed");
+    assert.equal(cachedSteps((await fx.rebuild(first.context, df, { tags: ["bound:1"] })).events), 1);
+    await writeFile(join(first.context, "keep.txt"), "two");
+    assert.equal(cachedSteps((await fx.rebuild(first.context, df, { tags: ["bound:1"] })).events), 0);
+    root = await rootfsOf("bound:1");
+    assert.equal(await readFile(join(root, "kept"), "utf8"), "two");
+  });
+
   it("never reads outside the context through .. or a symlink", async () => {
     const files = { link: { symlink: "/etc/passwd" }, dirlink: { symlink: "../../../../etc" } };
     for (const src of ["../../../../../etc/passwd", "link", "dirlink/passwd"]) {
