@@ -106,6 +106,9 @@ interface StageState {
   cmdSet: boolean;
 }
 
+/** Stages built at once: two keep a 2-core machine busy while one stage waits on I/O. */
+const STAGE_CONCURRENCY = 2;
+
 /** The default shell of RUN, CMD and ENTRYPOINT in shell form. */
 const DEFAULT_SHELL = ["/bin/sh", "-c"];
 const DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -193,7 +196,7 @@ class Builder {
             this.emit({ kind: "warning", message }),
           ),
         );
-      for (const index of order) this.done.set(index, await this.buildStage(this.plan.stages[index]!));
+      await this.buildStages(order);
       const final = this.done.get(target.index)!;
       for (const name of this.buildArgs.keys())
         if (!this.usedArgs.has(name))
@@ -210,6 +213,52 @@ class Builder {
       for (const fs of this.extraFs) await fs.dispose().catch(() => {});
       await rm(this.work, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * Builds the stages of `order` (dependencies first), each as soon as the stages it builds on
+   * or reads from are done, at most {@link STAGE_CONCURRENCY} at once — BuildKit's solver runs
+   * independent branches of the graph in parallel too. A failure lets the running stages finish
+   * (their mounts are then disposed) and is thrown.
+   */
+  private async buildStages(order: readonly number[]): Promise<void> {
+    const jobs = new Map<number, Promise<void>>();
+    let running = 0;
+    const waiting: (() => void)[] = [];
+    const slot = async () => {
+      if (running >= STAGE_CONCURRENCY) await new Promise<void>((r) => waiting.push(r));
+      running++;
+    };
+    const release = () => {
+      running--;
+      waiting.shift()?.();
+    };
+    for (const index of order) {
+      const stage = this.plan.stages[index]!;
+      const deps = new Set<number>();
+      if (stage.baseStage !== undefined) deps.add(stage.baseStage);
+      for (const ins of stage.instructions)
+        for (const ref of this.stageRefsOf(ins, stage)) {
+          const dep = stageByRef(this.plan, ref, index);
+          if (dep) deps.add(dep.index);
+        }
+      const before = [...deps].map((d) => jobs.get(d)!);
+      jobs.set(
+        index,
+        (async () => {
+          await Promise.all(before);
+          await slot();
+          try {
+            this.done.set(index, await this.buildStage(stage));
+          } finally {
+            release();
+          }
+        })(),
+      );
+    }
+    const results = await Promise.allSettled(jobs.values());
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
   }
 
   /** Pushes the records of this build (`mode=min`: the target's base chain only) to the registry. */
@@ -254,6 +303,8 @@ class Builder {
 
   private async buildStage(stage: Stage): Promise<StageState> {
     const fs = new StageRootfs(this.dirs, join(this.work, `s${stage.index}`));
+    // Disposed with the build even when the stage fails half-way.
+    this.extraFs.push(fs);
     const state = await this.fromBase(stage, fs);
     const total = stage.instructions.length + 1;
     this.announce(stage, 1, total, `FROM ${stage.base}${stage.name ? ` AS ${stage.name}` : ""}`);

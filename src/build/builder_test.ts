@@ -179,6 +179,34 @@ describe("pier build (real containers)", () => {
     assert.equal(await readFile(join(root, "kept"), "utf8"), "two");
   });
 
+  it("builds independent stages in parallel: each waits for the other's mark", async () => {
+    // Two stages share a cache mount; each marks it, then waits (bounded) for the other's mark.
+    // Built one after the other, the first would wait in vain and fail.
+    const id = `sync-${Math.random().toString(16).slice(2)}`;
+    const waitFor = (mine: string, other: string) =>
+      `RUN --mount=type=cache,id=${id},target=/s touch /s/${mine} && i=0 && while [ ! -e /s/${other} ]; do sleep 0.1; i=$((i+1)); [ $i -lt 600 ] || exit 7; done && echo ${mine} > /${mine}`;
+    const df = [
+      `FROM ${fx.busybox} AS a`,
+      waitFor("a", "b"),
+      `FROM ${fx.busybox} AS b`,
+      waitFor("b", "a"),
+      `FROM ${fx.busybox}`,
+      "COPY --from=a /a /a",
+      "COPY --from=b /b /b",
+    ].join("\n");
+    const r = await fx.build(df, {}, { tags: ["parallel:1"], noCache: true });
+    const root = await rootfsOf("parallel:1");
+    assert.equal(await readFile(join(root, "a"), "utf8"), "a\n");
+    assert.equal(await readFile(join(root, "b"), "utf8"), "b\n");
+    // Both stages were announced before either finished.
+    const steps = r.events.flatMap((e) => (e.kind === "step" && e.text.startsWith("RUN") ? [e.id] : []));
+    const firstDone = r.events.findIndex((e) => e.kind === "done" && steps.includes(e.id));
+    assert.equal(
+      r.events.slice(0, firstDone).filter((e) => e.kind === "step" && steps.includes(e.id)).length,
+      2,
+    );
+  });
+
   it("never reads outside the context through .. or a symlink", async () => {
     const files = { link: { symlink: "/etc/passwd" }, dirlink: { symlink: "../../../../etc" } };
     for (const src of ["../../../../../etc/passwd", "link", "dirlink/passwd"]) {
