@@ -33,12 +33,14 @@ import { hostPlatform, parsePlatform } from "../oci/platform.js";
 import { parseReference } from "../oci/reference.js";
 import type { Mount } from "../oci/runtime-spec/config.js";
 import type { Descriptor, HistoryEntry, ImageConfig, Platform } from "../oci/types.js";
+import type { RemoteOptions } from "../remote/index.js";
 import { contentDigest, SourceTree } from "./context.js";
 import { copyInto } from "./copy-step.js";
 import { type Dockerfile, parseDockerfile } from "./dockerfile.js";
 import { BuildError, syntaxError } from "./error.js";
 import { expandWord, expandWords, type Lookup, splitRawWords } from "./expand.js";
 import { checkInstruction, type Instruction, parseMountFlag } from "./instructions.js";
+import { type CacheRecord, exportCache, ImportedCache, type RegistryCacheSpec } from "./registry-cache.js";
 import { type BuildLayer, LayerDirs, StageRootfs } from "./rootfs.js";
 import { runStep } from "./run-step.js";
 import { neededStages, planStages, type Stage, type StagePlan, stageByRef, targetStage } from "./stages.js";
@@ -72,6 +74,12 @@ export interface BuildImageOptions {
   /** Fetches an image that the store lacks into it (a registry pull); absent: not found is an error. */
   pull?: (ref: string) => Promise<void>;
   compression?: Compression;
+  /** Registry caches read on a local miss (`--cache-from`), in order. */
+  cacheFrom?: readonly RegistryCacheSpec[];
+  /** The registry cache written after the build (`--cache-to`). */
+  cacheTo?: RegistryCacheSpec;
+  /** How registries of `cacheFrom`/`cacheTo` are reached (credentials, plain HTTP). */
+  remote?: RemoteOptions;
   /** Timestamps in seconds (default `SOURCE_DATE_EPOCH`, else now). */
   created?: number;
   progress?: (e: BuildEvent) => void;
@@ -97,6 +105,9 @@ interface StageState {
   /** CMD was set in this stage (an ENTRYPOINT then keeps it). */
   cmdSet: boolean;
 }
+
+/** Stages built at once: two keep a 2-core machine busy while one stage waits on I/O. */
+const STAGE_CONCURRENCY = 2;
 
 /** The default shell of RUN, CMD and ENTRYPOINT in shell form. */
 const DEFAULT_SHELL = ["/bin/sh", "-c"];
@@ -150,6 +161,11 @@ class Builder {
   private readonly extraFs: StageRootfs[] = [];
   private context!: SourceTree;
   private nextId = 1;
+  private nextTmp = 1;
+  /** `--cache-from` caches, loaded at the start. */
+  private imported: ImportedCache[] = [];
+  /** Every file step of this build, with its stage (for `--cache-to`). */
+  private readonly records: (CacheRecord & { stage: number })[] = [];
 
   constructor(private readonly o: BuildImageOptions) {
     const file = o.dockerfile ?? { text: "", name: "Dockerfile" };
@@ -174,7 +190,13 @@ class Builder {
     this.dirs = new LayerDirs(this.o.store, this.o.buildRoot);
     try {
       this.context = await SourceTree.context(this.o.context);
-      for (const index of order) this.done.set(index, await this.buildStage(this.plan.stages[index]!));
+      for (const c of this.o.cacheFrom ?? [])
+        this.imported.push(
+          await ImportedCache.load(c.ref, this.o.remote ?? {}, (message) =>
+            this.emit({ kind: "warning", message }),
+          ),
+        );
+      await this.buildStages(order);
       const final = this.done.get(target.index)!;
       for (const name of this.buildArgs.keys())
         if (!this.usedArgs.has(name))
@@ -182,12 +204,83 @@ class Builder {
             kind: "warning",
             message: `[Warning] One or more build-args [${name}] were not consumed`,
           });
-      return await this.commit(final);
+      const result = await this.commit(final);
+      if (this.o.cacheTo) await this.exportCache(this.o.cacheTo, target);
+      return result;
     } finally {
+      for (const c of this.imported) await c.close().catch(() => {});
       for (const s of this.done.values()) await s.fs.dispose().catch(() => {});
       for (const fs of this.extraFs) await fs.dispose().catch(() => {});
       await rm(this.work, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * Builds the stages of `order` (dependencies first), each as soon as the stages it builds on
+   * or reads from are done, at most {@link STAGE_CONCURRENCY} at once — BuildKit's solver runs
+   * independent branches of the graph in parallel too. A failure lets the running stages finish
+   * (their mounts are then disposed) and is thrown.
+   */
+  private async buildStages(order: readonly number[]): Promise<void> {
+    const jobs = new Map<number, Promise<void>>();
+    let running = 0;
+    const waiting: (() => void)[] = [];
+    const slot = async () => {
+      if (running >= STAGE_CONCURRENCY) await new Promise<void>((r) => waiting.push(r));
+      running++;
+    };
+    const release = () => {
+      running--;
+      waiting.shift()?.();
+    };
+    for (const index of order) {
+      const stage = this.plan.stages[index]!;
+      const deps = new Set<number>();
+      if (stage.baseStage !== undefined) deps.add(stage.baseStage);
+      for (const ins of stage.instructions)
+        for (const ref of this.stageRefsOf(ins, stage)) {
+          const dep = stageByRef(this.plan, ref, index);
+          if (dep) deps.add(dep.index);
+        }
+      const before = [...deps].map((d) => jobs.get(d)!);
+      jobs.set(
+        index,
+        (async () => {
+          await Promise.all(before);
+          await slot();
+          try {
+            this.done.set(index, await this.buildStage(stage));
+          } finally {
+            release();
+          }
+        })(),
+      );
+    }
+    const results = await Promise.allSettled(jobs.values());
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
+  }
+
+  /** Pushes the records of this build (`mode=min`: the target's base chain only) to the registry. */
+  private async exportCache(to: RegistryCacheSpec, target: Stage): Promise<void> {
+    const chain = new Set<number>();
+    for (
+      let s: Stage | undefined = target;
+      s;
+      s = s.baseStage === undefined ? undefined : this.plan.stages[s.baseStage]
+    )
+      chain.add(s.index);
+    const records = this.records.filter((r) => to.mode === "max" || chain.has(r.stage));
+    const started = Date.now();
+    const id = this.nextId++;
+    this.emit({ kind: "step", id, stage: "cache", step: 1, steps: 1, text: `exporting cache to ${to.ref}` });
+    await exportCache(
+      this.o.store,
+      records.map(({ key, layer }) => ({ key, layer })),
+      to.ref,
+      this.o.remote ?? {},
+    );
+    this.emit({ kind: "done", id, seconds: (Date.now() - started) / 1000 });
   }
 
   /** Stage references (`--from=`) of an instruction, expanded with the global args only. */
@@ -210,6 +303,8 @@ class Builder {
 
   private async buildStage(stage: Stage): Promise<StageState> {
     const fs = new StageRootfs(this.dirs, join(this.work, `s${stage.index}`));
+    // Disposed with the build even when the stage fails half-way.
+    this.extraFs.push(fs);
     const state = await this.fromBase(stage, fs);
     const total = stage.instructions.length + 1;
     this.announce(stage, 1, total, `FROM ${stage.base}${stage.name ? ` AS ${stage.name}` : ""}`);
@@ -446,10 +541,16 @@ class Builder {
     );
     const record = join(this.o.buildRoot, "cache", `${key.slice("sha256:".length)}.json`);
     if (!this.o.noCache) {
-      const hit = await this.readCache(record);
+      let hit = await this.readCache(record);
+      for (const c of this.imported) {
+        if (hit !== undefined) break;
+        hit = await c.lookup(key, this.o.store);
+        if (hit !== undefined) await this.writeCache(record, hit);
+      }
       if (hit !== undefined) {
         this.emit({ kind: "cached", id });
         this.addLayer(s, hit, createdBy);
+        this.records.push({ key, layer: hit, stage: s.stage.index });
         s.key = key;
         return;
       }
@@ -483,14 +584,21 @@ class Builder {
       await s.fs.drop(upper);
       throw err;
     }
-    await mkdir(join(this.o.buildRoot, "cache"), { recursive: true });
-    await writeFile(`${record}.tmp`, JSON.stringify({ layer }));
-    await rename(`${record}.tmp`, record);
+    await this.writeCache(record, layer);
     this.addLayer(s, layer, createdBy);
+    this.records.push({ key, layer, stage: s.stage.index });
     // The upper is the new layer's directory as overlayfs reads it: the next step stacks on it.
     if (layer) await s.fs.keep(upper, s.layers);
     else await s.fs.drop(upper);
     s.key = key;
+  }
+
+  private async writeCache(record: string, layer: BuildLayer | null): Promise<void> {
+    await mkdir(join(this.o.buildRoot, "cache"), { recursive: true });
+    // A temp name of this write alone: two builds may record the same step at once.
+    const tmp = `${record}.${process.pid}.${this.nextTmp++}.tmp`;
+    await writeFile(tmp, JSON.stringify({ layer }));
+    await rename(tmp, record);
   }
 
   private epoch(): number | undefined {
@@ -544,10 +652,14 @@ class Builder {
     const lookup = this.lookup(s);
     const mounts: Mount[] = [];
     const mountInputs: string[] = [];
+    /** What bind mounts show, by content (BuildKit keys a bind by its files, not its flag). */
+    const mountContent: string[] = [];
     for (const m of ins.options.get("mount") ?? []) {
       const spec = parseMountFlag(expandWord(m, lookup, this.df.escape), this.df.file, ins.line);
-      mounts.push(await this.runMount(s, spec, ins, cfg.WorkingDir || "/"));
+      const { mount, content } = await this.runMount(s, spec, ins, cfg.WorkingDir || "/");
+      mounts.push(mount);
       mountInputs.push(m);
+      if (content !== undefined) mountContent.push(content);
     }
     // Build args in scope are in RUN's environment (not in the image's config).
     const argEnv = [...s.args].filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
@@ -558,7 +670,7 @@ class Builder {
       s,
       id,
       createdBy,
-      { args, network, argEnv, mounts: mountInputs },
+      { args, network, argEnv, mounts: mountInputs, ...(mountContent.length ? { mountContent } : {}) },
       async (root, lowers, upper) => {
         const status = await runStep({
           rootfs: root,
@@ -585,13 +697,13 @@ class Builder {
     );
   }
 
-  /** One `RUN --mount` as a runtime mount. */
+  /** One `RUN --mount` as a runtime mount, and for a bind what keys its content. */
   private async runMount(
     s: StageState,
     spec: Map<string, string>,
     ins: Instruction,
     workdir: string,
-  ): Promise<Mount> {
+  ): Promise<{ mount: Mount; content?: string }> {
     const type = spec.get("type") ?? "bind";
     const target = spec.get("target") ?? spec.get("dst") ?? spec.get("destination");
     const where = (m: string) => syntaxError(this.df.file, ins.line, `--mount: ${m}`);
@@ -634,10 +746,12 @@ class Builder {
       const src = this.o.secrets?.get(sid);
       if (src === undefined) throw where(`secret ${sid} was not given (--secret id=${sid},src=FILE)`);
       return {
-        destination: target ?? `/run/secrets/${sid}`,
-        type: "bind",
-        source: src,
-        options: ["rbind", "ro"],
+        mount: {
+          destination: target ?? `/run/secrets/${sid}`,
+          type: "bind",
+          source: src,
+          options: ["rbind", "ro"],
+        },
       };
     }
     if (target === undefined) throw where("target= is required");
@@ -645,10 +759,12 @@ class Builder {
     if (type === "tmpfs") {
       const size = spec.get("size");
       return {
-        destination,
-        type: "tmpfs",
-        source: "tmpfs",
-        options: ["nosuid", "nodev", ...(size ? [`size=${size}`] : [])],
+        mount: {
+          destination,
+          type: "tmpfs",
+          source: "tmpfs",
+          options: ["nosuid", "nodev", ...(size ? [`size=${size}`] : [])],
+        },
       };
     }
     const ro = spec.has("ro") || spec.has("readonly");
@@ -661,21 +777,26 @@ class Builder {
       const uid = Number(spec.get("uid") ?? 0);
       const gid = Number(spec.get("gid") ?? 0);
       await chown(dir, uid, gid);
-      return { destination, type: "bind", source: dir, options: ["rbind", ro ? "ro" : "rw"] };
+      return { mount: { destination, type: "bind", source: dir, options: ["rbind", ro ? "ro" : "rw"] } };
     }
     // bind: read-only (BuildKit discards writes to a rw bind; pier refuses it rather than pretend).
     if (spec.has("rw") || spec.has("readwrite"))
       throw where("rw binds are not supported (BuildKit discards their writes); use a cache mount");
     const from = spec.get("from");
     let tree: SourceTree = this.context;
+    let stageKey: string | undefined;
     if (from !== undefined) {
       const dep = stageByRef(this.plan, from, s.stage.index);
       if (!dep) throw where(`from=${from}: only earlier stages can be bound`);
       const st = this.done.get(dep.index)!;
       tree = new SourceTree(await st.fs.view(st.layers));
+      stageKey = st.key;
     }
-    const source = tree.hostOf((await tree.match(spec.get("source") ?? spec.get("src") ?? "."))[0]!);
-    return { destination, type: "bind", source, options: ["rbind", "ro"] };
+    const matched = (await tree.match(spec.get("source") ?? spec.get("src") ?? "."))[0]!;
+    // The context as .dockerignore leaves it (another stage's root has no ignore rules).
+    const source = await tree.bindSource(matched, this.work);
+    const content = stageKey ?? (await contentDigest(await tree.entries(matched)));
+    return { mount: { destination, type: "bind", source, options: ["rbind", "ro"] }, content };
   }
 
   private async copy(s: StageState, ins: Instruction, id: number): Promise<void> {

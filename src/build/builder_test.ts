@@ -155,6 +155,58 @@ describe("pier build (real containers)", () => {
     );
   });
 
+  it("RUN --mount=type=bind shows the context as .dockerignore leaves it, and is keyed by its files", async () => {
+    const files = {
+      ".dockerignore": "*.secret\nsub/skip\n",
+      "keep.txt": "one",
+      "key.secret": "s",
+      "sub/skip": "x",
+      "sub/ok": "y",
+    };
+    const df = `FROM ${fx.busybox}\nRUN --mount=type=bind,target=/ctx find /ctx | sort > /seen && cat /ctx/keep.txt > /kept\n`;
+    const first = await fx.build(df, files, { tags: ["bound:1"] });
+    let root = await rootfsOf("bound:1");
+    assert.equal(
+      await readFile(join(root, "seen"), "utf8"),
+      "/ctx\n/ctx/.dockerignore\n/ctx/keep.txt\n/ctx/sub\n/ctx/sub/ok\n",
+    );
+    // An ignored file changes: still a hit. A bound file changes: the step runs again.
+    await writeFile(join(first.context, "key.secret"), "changed");
+    assert.equal(cachedSteps((await fx.rebuild(first.context, df, { tags: ["bound:1"] })).events), 1);
+    await writeFile(join(first.context, "keep.txt"), "two");
+    assert.equal(cachedSteps((await fx.rebuild(first.context, df, { tags: ["bound:1"] })).events), 0);
+    root = await rootfsOf("bound:1");
+    assert.equal(await readFile(join(root, "kept"), "utf8"), "two");
+  });
+
+  it("builds independent stages in parallel: each waits for the other's mark", async () => {
+    // Two stages share a cache mount; each marks it, then waits (bounded) for the other's mark.
+    // Built one after the other, the first would wait in vain and fail.
+    const id = `sync-${Math.random().toString(16).slice(2)}`;
+    const waitFor = (mine: string, other: string) =>
+      `RUN --mount=type=cache,id=${id},target=/s touch /s/${mine} && i=0 && while [ ! -e /s/${other} ]; do sleep 0.1; i=$((i+1)); [ $i -lt 600 ] || exit 7; done && echo ${mine} > /${mine}`;
+    const df = [
+      `FROM ${fx.busybox} AS a`,
+      waitFor("a", "b"),
+      `FROM ${fx.busybox} AS b`,
+      waitFor("b", "a"),
+      `FROM ${fx.busybox}`,
+      "COPY --from=a /a /a",
+      "COPY --from=b /b /b",
+    ].join("\n");
+    const r = await fx.build(df, {}, { tags: ["parallel:1"], noCache: true });
+    const root = await rootfsOf("parallel:1");
+    assert.equal(await readFile(join(root, "a"), "utf8"), "a\n");
+    assert.equal(await readFile(join(root, "b"), "utf8"), "b\n");
+    // Both stages were announced before either finished.
+    const steps = r.events.flatMap((e) => (e.kind === "step" && e.text.startsWith("RUN") ? [e.id] : []));
+    const firstDone = r.events.findIndex((e) => e.kind === "done" && steps.includes(e.id));
+    assert.equal(
+      r.events.slice(0, firstDone).filter((e) => e.kind === "step" && steps.includes(e.id)).length,
+      2,
+    );
+  });
+
   it("never reads outside the context through .. or a symlink", async () => {
     const files = { link: { symlink: "/etc/passwd" }, dirlink: { symlink: "../../../../etc" } };
     for (const src of ["../../../../../etc/passwd", "link", "dirlink/passwd"]) {
@@ -196,6 +248,39 @@ describe("pier build (real containers)", () => {
     assert.equal((await readFile(join(root, "nets"), "utf8")).trim(), "lo");
     // Mount points the step did not have stay out of its layer.
     for (const p of ["cache", "scratch", "run/secrets"]) await assert.rejects(lstat(join(root, p)), p);
+  });
+
+  it("confines RUN as Docker confines a container: 14 capabilities, default seccomp, no no_new_privs", async () => {
+    const status = "grep -E '^(CapEff|CapBnd|Seccomp|NoNewPrivs):' /proc/self/status";
+    const df = [
+      `FROM ${fx.busybox}`,
+      `RUN ${status} > /root.txt && grep -c ' /proc/keys ' /proc/self/mounts > /masked.txt`,
+      "USER 1000",
+      `RUN ${status} > /tmp/user.txt`,
+    ].join("\n");
+    await fx.build(df, {}, { tags: ["confined:1"], noCache: true });
+    const root = await rootfsOf("confined:1");
+    const fields = async (p: string) =>
+      Object.fromEntries(
+        (await readFile(join(root, p), "utf8"))
+          .trim()
+          .split("\n")
+          .map((l) => l.split(/:\s*/) as [string, string]),
+      );
+    // Docker's default CapEff (CHOWN … AUDIT_WRITE), as `docker run` and BuildKit's RUN show it.
+    assert.deepEqual(await fields("root.txt"), {
+      CapEff: "00000000a80425fb",
+      CapBnd: "00000000a80425fb",
+      Seccomp: "2",
+      NoNewPrivs: "0",
+    });
+    assert.deepEqual(await fields("tmp/user.txt"), {
+      CapEff: "0000000000000000",
+      CapBnd: "00000000a80425fb",
+      Seccomp: "2",
+      NoNewPrivs: "0",
+    });
+    assert.equal(await readFile(join(root, "masked.txt"), "utf8"), "1\n");
   });
 
   it("is reproducible with SOURCE_DATE_EPOCH: the same inputs give the same digest", async () => {

@@ -8,7 +8,19 @@
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { lstat, readdir, readFile, readlink } from "node:fs/promises";
+import {
+  chmod,
+  copyFile,
+  lchown,
+  link,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  symlink,
+} from "node:fs/promises";
 import { join, posix } from "node:path";
 import { isErrno } from "../errors.js";
 import { resolveInRoot } from "../layer/index.js";
@@ -100,6 +112,44 @@ export class SourceTree {
   /** The host path of the matched path `rel`. */
   hostOf(rel: string): string {
     return rel === "" ? this.root : resolveInRoot(this.root, rel, { followFinal: true });
+  }
+
+  /**
+   * The host directory a `RUN --mount=type=bind` of the matched path `rel` shows: the path
+   * itself when nothing is ignored, else a copy under `scratch` of what `.dockerignore` keeps
+   * (hard links where the file system allows, mode and owner kept), as BuildKit mounts the
+   * filtered context.
+   */
+  async bindSource(rel: string, scratch: string): Promise<string> {
+    const host = this.hostOf(rel);
+    if (this.ignore.empty || !(await lstat(host)).isDirectory()) return host;
+    const dest = await mkdtemp(join(scratch, "bind-"));
+    const entries = await this.entries(rel);
+    const copyOwner = async (from: string, to: string) => {
+      const st = await lstat(from);
+      await lchown(to, st.uid, st.gid);
+      if (!st.isSymbolicLink()) await chmod(to, st.mode & 0o7777);
+    };
+    await copyOwner(host, dest);
+    // Parents come before children: directories first, then files in parallel.
+    for (const e of entries) if (e.kind === "dir") await mkdir(join(dest, e.rel));
+    await mapLimit(
+      entries.filter((e) => e.kind !== "dir"),
+      FILE_CONCURRENCY,
+      async (e) => {
+        const to = join(dest, e.rel);
+        if (e.kind === "symlink") await symlink(await readlink(e.host), to);
+        else if (e.kind === "file")
+          await link(e.host, to).catch(async (err: unknown) => {
+            if (!isErrno(err, "EXDEV") && !isErrno(err, "EPERM")) throw err;
+            await copyFile(e.host, to);
+          });
+        if (e.kind !== "other") await copyOwner(e.host, to);
+      },
+    );
+    for (const e of entries.filter((x) => x.kind === "dir").reverse())
+      await copyOwner(e.host, join(dest, e.rel));
+    return dest;
   }
 
   /**

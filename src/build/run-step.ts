@@ -2,22 +2,28 @@
  * A RUN step: the command runs in a real container through pier's runtime library (the same
  * create/start/wait/delete as `pier-runtime run`), with the step's overlay as its root, the
  * stage's Env (plus the build args in scope), WorkingDir and User (looked up in the root's
- * /etc/passwd and /etc/group as for any container), the runc default namespaces and
- * capabilities. `--network=none` keeps the container's own empty network namespace; `default`
+ * /etc/passwd and /etc/group as for any container), the runc default namespaces, and Docker's
+ * (and BuildKit's) confinement of a container: its 14 default capabilities, its default seccomp
+ * profile, no `no_new_privs` (a setuid `su` works in RUN as in `docker run`), the masked and
+ * read-only /proc paths. `--network=none` keeps the container's own empty network namespace; `default`
  * (BuildKit's default) shares the host's. Its output is streamed to the caller.
  */
 import { type StdioOptions, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import type { Socket } from "node:net";
+import { release } from "node:os";
 import { join } from "node:path";
 import { runtimeConfigFromImage } from "../image/bundle-config.js";
 import { readUserFiles } from "../image/rootfs-files.js";
-import type { Mount } from "../oci/runtime-spec/config.js";
+import { stringifyExactJson } from "../oci/exact-json.js";
+import type { Mount, Spec } from "../oci/runtime-spec/config.js";
 import { defaultRuntimeSpec } from "../oci/runtime-spec/default-spec.js";
 import { childExitStatus, type HelperLauncher } from "../runtime/helper.js";
 import { runtimeContext } from "../runtime/lifecycle/context.js";
 import { runContainer } from "../runtime/lifecycle/run.js";
+import { DOCKER_DEFAULT_CAPS, dockerDefaultSeccompProfile } from "../runtime/seccomp/docker-default.js";
+import { goArch, renderDockerSeccomp } from "../runtime/seccomp/docker-profile.js";
 
 /** What one RUN executes. */
 export interface RunRequest {
@@ -52,6 +58,7 @@ export async function runStep(req: RunRequest): Promise<number> {
     await readUserFiles(req.rootfs),
   );
   spec.root = { path: req.rootfs, readonly: false };
+  confine(spec);
   if (spec.process) spec.process.terminal = false;
   spec.hostname = "buildkitsandbox";
   if (req.network === "default" && spec.linux?.namespaces)
@@ -60,7 +67,7 @@ export async function runStep(req: RunRequest): Promise<number> {
   const bundle = await mkdtemp(join(req.scratch, "bundle-"));
   const id = `pier-build-${randomBytes(6).toString("hex")}`;
   try {
-    await writeFile(join(bundle, "config.json"), JSON.stringify(spec));
+    await writeFile(join(bundle, "config.json"), stringifyExactJson(spec));
     const launch: HelperLauncher = (bin, stdio) => {
       const child = spawn(bin, [String(stdio.length)], {
         stdio: ["ignore", "pipe", "pipe", ...stdio.slice(3), "pipe"] as StdioOptions,
@@ -78,4 +85,25 @@ export async function runStep(req: RunRequest): Promise<number> {
   } finally {
     await rm(bundle, { recursive: true, force: true });
   }
+}
+
+/**
+ * Docker's default confinement, as moby's `SetCapabilities` and seccomp default give it to a
+ * container (and BuildKit to a RUN step): the 14 capabilities (a non-root user keeps only the
+ * bounding set, as execve would leave it), the default seccomp profile rendered for them, and
+ * `no_new_privs` off.
+ */
+function confine(spec: Spec): void {
+  const caps = [...DOCKER_DEFAULT_CAPS];
+  if (spec.process) {
+    spec.process.capabilities =
+      spec.process.user.uid === 0
+        ? { bounding: [...caps], effective: [...caps], permitted: [...caps] }
+        : { bounding: [...caps] };
+    spec.process.noNewPrivileges = false;
+  }
+  spec.linux = {
+    ...spec.linux,
+    seccomp: renderDockerSeccomp(dockerDefaultSeccompProfile(), { caps, arch: goArch(), kernel: release() }),
+  };
 }

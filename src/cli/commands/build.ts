@@ -1,7 +1,8 @@
 /**
  * `pier build`: builds an image from a Dockerfile (or Containerfile) into the local store, with
  * BuildKit's plain progress (`#N [stage k/n] INSTRUCTION`, the RUN output, `#N CACHED` or
- * `#N DONE 0.3s`). Base images the store lacks are pulled as `pier pull` does.
+ * `#N DONE 0.3s`). Base images the store lacks are pulled as `pier pull` does. `--output` and
+ * `--push` also export the result (`src/build/output.ts`).
  */
 import type { Command } from "commander";
 import { collect } from "../args.js";
@@ -19,6 +20,10 @@ interface BuildFlags {
   progress?: string;
   compression?: "gzip" | "zstd" | "none";
   quiet?: boolean;
+  output?: string[];
+  push?: boolean;
+  cacheFrom?: string[];
+  cacheTo?: string;
 }
 
 /** `K=V` pairs into a map; a bare `K` takes the value of the caller's environment, as docker does. */
@@ -72,14 +77,49 @@ export function registerBuildCommand(program: Command): void {
       "plain or tty (default: plain; tty shows the same lines on a terminal)",
       "plain",
     )
-    .option("--compression <alg>", "layer compression: gzip, zstd or none", "gzip")
+    .option("--compression <alg>", "layer compression: gzip, zstd or none (default gzip)")
+    .option(
+      "-o, --output <spec>",
+      "also export: type=oci|docker,dest=FILE, type=oci,tar=false,dest=DIR, type=registry, type=local,dest=DIR (repeatable)",
+      collect,
+    )
+    .option("--push", "push the image to its registry (--output type=registry)")
+    .option(
+      "--cache-from <spec>",
+      "read build cache from a registry: type=registry,ref=REF (repeatable)",
+      collect,
+    )
+    .option("--cache-to <spec>", "write the build cache to a registry: type=registry,ref=REF[,mode=min|max]")
     .option("-q, --quiet", "print only the image id")
     .action(async (context: string, f: BuildFlags & { cache?: boolean }, cmd: Command) => {
       const io = commandIo();
       if (f.progress !== "plain" && f.progress !== "tty" && f.progress !== "auto")
         throw new Error(`--progress: plain, tty or auto, not "${f.progress}"`);
-      if (f.compression !== "gzip" && f.compression !== "zstd" && f.compression !== "none")
+      if (
+        f.compression !== undefined &&
+        f.compression !== "gzip" &&
+        f.compression !== "zstd" &&
+        f.compression !== "none"
+      )
         throw new Error(`--compression: gzip, zstd or none, not "${f.compression}"`);
+      const { exportBuild, parseOutputs } = await import("../../build/output.js");
+      const outputs = parseOutputs([...(f.output ?? []), ...(f.push ? ["type=registry"] : [])], f.tag ?? []);
+      if (
+        f.compression !== undefined &&
+        outputs.compression !== undefined &&
+        f.compression !== outputs.compression
+      )
+        throw new Error(
+          `--compression ${f.compression} and --output compression=${outputs.compression} disagree`,
+        );
+      const compression = f.compression ?? outputs.compression ?? "gzip";
+      const { parseCacheSpec } = await import("../../build/registry-cache.js");
+      const cacheFrom = (f.cacheFrom ?? []).map((v) => parseCacheSpec(v, "--cache-from"));
+      const cacheTo = f.cacheTo === undefined ? undefined : parseCacheSpec(f.cacheTo, "--cache-to");
+      const { remoteOptions, registryOf } = await import("./remote.js");
+      const pushed = outputs.outputs.flatMap((o) => (o.type === "registry" ? o.names : []));
+      const registries = [...pushed, ...cacheFrom.map((c) => c.ref), ...(cacheTo ? [cacheTo.ref] : [])];
+      const remote = await remoteOptions({}, await Promise.all(registries.map(registryOf)));
       const { resolve, join } = await import("node:path");
       const { buildImage, readDockerfile } = await import("../../build/builder.js");
       const { renderPlainProgress } = await import("../../build/progress.js");
@@ -102,11 +142,13 @@ export function registerBuildCommand(program: Command): void {
         noCache: f.cache === false,
         labels: Object.fromEntries(pairs(f.label ?? [], "--label", {})),
         secrets: secrets(f.secret ?? []),
-        compression: f.compression,
+        compression,
+        cacheFrom,
+        ...(cacheTo ? { cacheTo } : {}),
+        remote,
         pull: async (ref) => {
           io.stderr(`pulling ${ref}\n`);
           // As `pier pull` does: loopback registries speak plain HTTP, registries.conf applies.
-          const { registryOf, remoteOptions } = await import("./remote.js");
           await pull(ref, { ...(await remoteOptions({}, [await registryOf(ref)])), storeRoot: store.root });
         },
         progress: render,
@@ -114,6 +156,12 @@ export function registerBuildCommand(program: Command): void {
       if (!f.quiet) {
         for (const n of result.names) io.stderr(`naming to ${n} done\n`);
       }
+      await exportBuild(outputs.outputs, {
+        store,
+        manifest: result.manifest.digest,
+        remote,
+        progress: (line) => (f.quiet ? undefined : io.stderr(`${line}\n`)),
+      });
       io.stdout(`${result.id}\n`);
     });
 }

@@ -7,8 +7,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { cpus, release } from "node:os";
 import { join } from "node:path";
 import { lastCap } from "../../runtime/host-facts.js";
+import { goArch } from "../../runtime/seccomp/docker-profile.js";
 import { EngineError } from "../error.js";
-import { goArch } from "./seccomp-docker.js";
 
 /** A device node of the host. */
 export interface HostDevice {

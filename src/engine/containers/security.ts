@@ -6,32 +6,25 @@
  * `--pid`, `--ipc`, `--uts`, `--userns`, `--cgroupns`. Validation and the changes to the
  * runtime spec, as moby's `daemon/oci_linux.go` makes them. Pure.
  */
+
+import { isPierError } from "../../errors.js";
 import { parseGroup, type UserFiles } from "../../image/bundle-config-user.js";
 import type { Spec } from "../../oci/runtime-spec/config.js";
 import type { LinuxDeviceCgroup } from "../../oci/runtime-spec/resources.js";
+import type { LinuxSeccomp } from "../../oci/runtime-spec/seccomp.js";
 import { CAPABILITIES } from "../../runtime/plan/linux-constants.js";
+import { DOCKER_DEFAULT_CAPS, dockerDefaultSeccompProfile } from "../../runtime/seccomp/docker-default.js";
+import {
+  type DockerSeccompProfile,
+  parseDockerSeccomp,
+  renderDockerSeccomp,
+  type SeccompRenderContext,
+} from "../../runtime/seccomp/docker-profile.js";
 import { EngineError } from "../error.js";
 import type { HostFacts } from "./host-facts.js";
-import { dockerDefaultSeccompProfile } from "./seccomp-default-profile.js";
-import { parseDockerSeccomp, renderDockerSeccomp } from "./seccomp-docker.js";
 
-/** Docker's default capabilities, in Docker's order. */
-export const DOCKER_DEFAULT_CAPS = [
-  "CAP_CHOWN",
-  "CAP_DAC_OVERRIDE",
-  "CAP_FSETID",
-  "CAP_FOWNER",
-  "CAP_MKNOD",
-  "CAP_NET_RAW",
-  "CAP_SETGID",
-  "CAP_SETUID",
-  "CAP_SETFCAP",
-  "CAP_SETPCAP",
-  "CAP_NET_BIND_SERVICE",
-  "CAP_SYS_CHROOT",
-  "CAP_KILL",
-  "CAP_AUDIT_WRITE",
-] as const;
+/** Docker's default capabilities (shared with build steps, below the engine). */
+export { DOCKER_DEFAULT_CAPS };
 
 /** Docker's masked paths (moby's `oci.DefaultSpec`): the runtime bind-mounts nothing over them. */
 export const DOCKER_MASKED_PATHS = [
@@ -175,7 +168,8 @@ export function parseSecurityOpts(opts: readonly string[] | undefined): Security
       out.noNewPrivileges = /^(1|t|T|TRUE|true|True)$/.test(v);
     } else invalid(`invalid --security-opt 2: ${JSON.stringify(opt)}`);
   }
-  if (out.seccomp !== undefined && out.seccomp !== "unconfined") parseDockerSeccomp(out.seccomp);
+  if (out.seccomp !== undefined && out.seccomp !== "unconfined")
+    profileInput(() => parseDockerSeccomp(out.seccomp!));
   return out;
 }
 
@@ -359,8 +353,10 @@ export function applySecurity(spec: Spec, sec: ContainerSecurity | undefined, ct
   if (privileged || opts.seccomp === "unconfined") delete linux.seccomp;
   else {
     const profile =
-      opts.seccomp !== undefined ? parseDockerSeccomp(opts.seccomp) : dockerDefaultSeccompProfile();
-    linux.seccomp = renderDockerSeccomp(profile, { caps, arch: host.arch, kernel: host.kernel });
+      opts.seccomp !== undefined
+        ? profileInput(() => parseDockerSeccomp(opts.seccomp!))
+        : dockerDefaultSeccompProfile();
+    linux.seccomp = renderProfile(profile, { caps, arch: host.arch, kernel: host.kernel });
   }
   linux.maskedPaths = privileged ? [] : [...(sec?.maskedPaths ?? DOCKER_MASKED_PATHS)];
   linux.readonlyPaths = privileged ? [] : [...(sec?.readonlyPaths ?? DOCKER_READONLY_PATHS)];
@@ -448,4 +444,19 @@ export function joinContainerNamespaces(spec: Spec, joins: { pid?: number; ipc?:
       { type, path: `/proc/${pid}/ns/${type}` },
     ];
   }
+}
+
+/** A user's seccomp profile error is a bad argument of the request, as Docker answers it. */
+function profileInput<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (isPierError(err, "INVALID_PROFILE"))
+      throw new EngineError("INVALID_ARGUMENT", err.message, { cause: err });
+    throw err;
+  }
+}
+
+function renderProfile(profile: DockerSeccompProfile, ctx: SeccompRenderContext): LinuxSeccomp {
+  return profileInput(() => renderDockerSeccomp(profile, ctx));
 }

@@ -8,11 +8,11 @@ import { AUDIT_ARCH_X86_64 } from "../../runtime/seccomp/arch.js";
 import { SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO } from "../../runtime/seccomp/bpf.js";
 import { BpfProgram } from "../../runtime/seccomp/bpf-interpreter.js";
 import { compileSeccompFilter } from "../../runtime/seccomp/compile.js";
+import { dockerDefaultSeccompProfile } from "../../runtime/seccomp/docker-default.js";
+import { renderDockerSeccomp } from "../../runtime/seccomp/docker-profile.js";
 import { X86_64_SYSCALLS } from "../../runtime/seccomp/tables/x86_64.js";
 import { seccompTestdata } from "../../runtime/seccomp/testdata/paths.js";
 import type { HostFacts } from "./host-facts.js";
-import { dockerDefaultSeccompProfile } from "./seccomp-default-profile.js";
-import { renderDockerSeccomp } from "./seccomp-docker.js";
 import {
   applySecurity,
   containerCaps,

@@ -8,7 +8,25 @@
  * Docker 28 gives an amd64 container (`src/runtime/seccomp/testdata/docker-default-amd64.json`,
  * which the tests compare against).
  */
-import type { DockerSeccompProfile } from "./seccomp-docker.js";
+import type { DockerSeccompProfile } from "./docker-profile.js";
+
+/** Docker's default capabilities, in Docker's order (also BuildKit's for RUN steps). */
+export const DOCKER_DEFAULT_CAPS = [
+  "CAP_CHOWN",
+  "CAP_DAC_OVERRIDE",
+  "CAP_FSETID",
+  "CAP_FOWNER",
+  "CAP_MKNOD",
+  "CAP_NET_RAW",
+  "CAP_SETGID",
+  "CAP_SETUID",
+  "CAP_SETFCAP",
+  "CAP_SETPCAP",
+  "CAP_NET_BIND_SERVICE",
+  "CAP_SYS_CHROOT",
+  "CAP_KILL",
+  "CAP_AUDIT_WRITE",
+] as const;
 
 const ALLOWED: readonly string[] = [
   "accept",

@@ -4,6 +4,7 @@
  * the rules of the Docker daemon: the architectures of the native `archMap` entry, a rule kept
  * only when its `includes` hold (every listed capability in the container's bounding set, the
  * native architecture listed, the kernel at least `minKernel`) and no `excludes` hold. Pure.
+ * Below the engine so that build steps (`src/build`) are confined as containers are.
  */
 import { parseExactJson } from "../../oci/exact-json.js";
 import {
@@ -11,7 +12,7 @@ import {
   SECCOMP_VALUE_KEYS,
   validateLinuxSeccomp,
 } from "../../oci/runtime-spec/seccomp.js";
-import { EngineError } from "../error.js";
+import { SeccompError } from "./error.js";
 
 /** One argument condition of a Docker profile rule. */
 export interface DockerSeccompArg {
@@ -114,7 +115,7 @@ function applies(rule: DockerSeccompRule, ctx: SeccompRenderContext): boolean {
  */
 export function renderDockerSeccomp(profile: DockerSeccompProfile, ctx: SeccompRenderContext): LinuxSeccomp {
   if (profile.architectures?.length && profile.archMap?.length)
-    throw new EngineError("INVALID_ARGUMENT", "seccomp profile: use either 'architectures' or 'archMap'");
+    throw new SeccompError("INVALID_PROFILE", "seccomp profile: use either 'architectures' or 'archMap'");
   let architectures = profile.architectures;
   const native = SCMP_ARCH[ctx.arch];
   const entry = profile.archMap?.find((a) => a.architecture === native);
@@ -123,7 +124,7 @@ export function renderDockerSeccomp(profile: DockerSeccompProfile, ctx: SeccompR
     .filter((r) => applies(r, ctx))
     .map((r) => {
       if (r.name && r.names?.length)
-        throw new EngineError("INVALID_ARGUMENT", "seccomp profile: use either 'name' or 'names'");
+        throw new SeccompError("INVALID_PROFILE", "seccomp profile: use either 'name' or 'names'");
       return {
         names: r.names ?? (r.name ? [r.name] : []),
         action: r.action,
@@ -143,7 +144,7 @@ export function renderDockerSeccomp(profile: DockerSeccompProfile, ctx: SeccompR
   try {
     return validateLinuxSeccomp(raw, "seccomp profile");
   } catch (err) {
-    throw new EngineError("INVALID_ARGUMENT", (err as Error).message, { cause: err });
+    throw new SeccompError("INVALID_PROFILE", (err as Error).message, { cause: err });
   }
 }
 
@@ -157,19 +158,19 @@ export function parseDockerSeccomp(text: string): DockerSeccompProfile {
     // Argument values are uint64: kept exact beyond 2^53 (a JS number would round them).
     v = parseExactJson(text, SECCOMP_VALUE_KEYS);
   } catch (err) {
-    throw new EngineError("INVALID_ARGUMENT", `seccomp profile is not JSON: ${(err as Error).message}`);
+    throw new SeccompError("INVALID_PROFILE", `seccomp profile is not JSON: ${(err as Error).message}`);
   }
   if (typeof v !== "object" || v === null || Array.isArray(v))
-    throw new EngineError("INVALID_ARGUMENT", "seccomp profile must be a JSON object");
+    throw new SeccompError("INVALID_PROFILE", "seccomp profile must be a JSON object");
   const p = v as Record<string, unknown>;
   if (typeof p.defaultAction !== "string")
-    throw new EngineError("INVALID_ARGUMENT", "seccomp profile: defaultAction must be a string");
+    throw new SeccompError("INVALID_PROFILE", "seccomp profile: defaultAction must be a string");
   for (const k of ["syscalls", "archMap", "architectures", "flags"] as const)
     if (p[k] !== undefined && p[k] !== null && !Array.isArray(p[k]))
-      throw new EngineError("INVALID_ARGUMENT", `seccomp profile: ${k} must be an array`);
+      throw new SeccompError("INVALID_PROFILE", `seccomp profile: ${k} must be an array`);
   for (const [i, r] of ((p.syscalls as unknown[] | undefined) ?? []).entries()) {
     if (typeof r !== "object" || r === null || Array.isArray(r))
-      throw new EngineError("INVALID_ARGUMENT", `seccomp profile: syscalls[${i}] must be an object`);
+      throw new SeccompError("INVALID_PROFILE", `seccomp profile: syscalls[${i}] must be an object`);
     for (const k of ["includes", "excludes"] as const) {
       const f = (r as Record<string, unknown>)[k];
       if (f === undefined || f === null) continue;
@@ -180,7 +181,7 @@ export function parseDockerSeccomp(text: string): DockerSeccompProfile {
         (o.arches != null && !Array.isArray(o.arches)) ||
         (o.minKernel != null && typeof o.minKernel !== "string")
       )
-        throw new EngineError("INVALID_ARGUMENT", `seccomp profile: syscalls[${i}].${k} is malformed`);
+        throw new SeccompError("INVALID_PROFILE", `seccomp profile: syscalls[${i}].${k} is malformed`);
     }
   }
   return p as unknown as DockerSeccompProfile;
