@@ -8,10 +8,10 @@ import { type HostDevice, readHostFacts } from "./host-facts.js";
 import {
   applyResources,
   checkResourcesOnHost,
-  RLIM_INFINITY,
   linuxResources,
   mergeResources,
   parseResources,
+  RLIM_INFINITY,
 } from "./resources.js";
 import { planUpdate } from "./update.js";
 
