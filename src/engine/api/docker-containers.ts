@@ -3,7 +3,10 @@
  * stop, restart, kill, pause, unpause, resize, logs, attach (in the body or hijacked), stats,
  * remove and prune, translated to the engine's container service.
  */
+
 import { Socket } from "node:net";
+import { readHostFacts } from "../containers/host-facts.js";
+import { privilegedWarnings } from "../containers/security.js";
 import type { WaitCondition } from "../containers/service.js";
 import type { ContainerRecord } from "../containers/store.js";
 import { resizeContainer } from "../containers/terminal.js";
@@ -39,7 +42,7 @@ async function containerCreate({ engine, req, res, query }: Call) {
   const input = createInputFromDocker(await readJson(req));
   // A client that goes away stops the unpack of the image's layers.
   const rec = await engine.containers.createFrom(input, query.get("name") || undefined, clientGone(res));
-  sendJson(res, 201, { Id: rec.id, Warnings: [] });
+  sendJson(res, 201, { Id: rec.id, Warnings: privilegedWarnings(rec.config.security, readHostFacts()) });
 }
 
 async function containerList({ engine, res, query }: Call) {

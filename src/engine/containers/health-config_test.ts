@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { afterProbe, initialHealth } from "./health.js";
+import { afterProbe, initialHealth, nextProbeDelay } from "./health.js";
 import {
   effectiveHealthcheck,
   healthcheckFromDocker,
+  healthcheckToDocker,
   mergeHealthcheck,
   parseHealthcheck,
   probeCommand,
@@ -29,6 +30,7 @@ test("healthchecks: Docker's document, validation, the image's merged under the 
     intervalMs: 30000,
     timeoutMs: 30000,
     startPeriodMs: 0,
+    startIntervalMs: 5000,
     retries: 3,
   });
   assert.deepEqual(probeCommand(effectiveHealthcheck({ test: ["CMD-SHELL", "a && b"] })!), [
@@ -109,5 +111,36 @@ test("docker's relative times, Status and COMMAND columns", () => {
   assert.equal(
     commandColumn("sh -c 'while true; do date; done'", true),
     "\"sh -c 'while true; do date; done'\"",
+  );
+});
+
+test("the start interval (API 1.44): Docker's StartInterval, used while starting in the start period", () => {
+  const h = parseHealthcheck(
+    healthcheckFromDocker({ Test: ["CMD", "true"], StartPeriod: 60e9, StartInterval: 2e8, Interval: 3600e9 }),
+  );
+  assert.equal(h?.startIntervalMs, 200);
+  assert.equal(healthcheckToDocker(h!).StartInterval, 2e8);
+  const check = effectiveHealthcheck(h)!;
+  assert.equal(nextProbeDelay(check, "starting", 1000), 200, "starting, in the start period");
+  assert.equal(nextProbeDelay(check, "healthy", 1000), 3600e3, "healthy: the interval");
+  assert.equal(nextProbeDelay(check, "unhealthy", 1000), 3600e3);
+  assert.equal(nextProbeDelay(check, "starting", 60_000), 3600e3, "after the start period");
+  // Docker's default start interval (5 s) with a start period and no start interval.
+  assert.equal(
+    nextProbeDelay(effectiveHealthcheck({ test: ["CMD", "x"], startPeriodMs: 60_000 })!, "starting", 0),
+    5000,
+  );
+  // Without a start period, only the interval.
+  assert.equal(
+    nextProbeDelay(effectiveHealthcheck({ test: ["CMD", "x"], intervalMs: 700 })!, "starting", 0),
+    700,
+  );
+  assert.throws(
+    () => parseHealthcheck(healthcheckFromDocker({ Test: ["CMD", "x"], StartInterval: 5 })),
+    /startIntervalMs: 0.000005 cannot be less than 1ms/,
+  );
+  assert.throws(
+    () => healthcheckFromDocker({ Test: ["CMD", "x"], Bogus: 1 }),
+    /Healthcheck\.Bogus is not a field/,
   );
 });

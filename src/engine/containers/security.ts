@@ -119,6 +119,27 @@ export function allCaps(available: readonly number[]): string[] {
 }
 
 /**
+ * The create warnings of a `--privileged` container on a host whose daemon lacks capabilities
+ * the kernel knows (pierd in a sandbox): it gets pierd's bounding set, as with podman, where
+ * Docker asks for every capability and fails to start. Empty where nothing is missing. Pure.
+ */
+export function privilegedWarnings(
+  sec: ContainerSecurity | undefined,
+  host: Pick<HostFacts, "boundingSet" | "lastCap">,
+): string[] {
+  if (!sec?.privileged) return [];
+  const missing = Object.entries(CAPABILITIES)
+    .filter(([, n]) => n <= host.lastCap && !host.boundingSet.includes(n))
+    .sort((a, b) => a[1] - b[1])
+    .map(([name]) => name);
+  return missing.length
+    ? [
+        `--privileged: pierd's own bounding set lacks ${missing.join(", ")}: the container gets every other capability (Docker would ask for these too and fail to start)`,
+      ]
+    : [];
+}
+
+/**
  * The capability set of a container (moby's `TweakCapabilities`): every one available with
  * `--privileged`; else Docker's default set (none with `--cap-drop ALL`, all with
  * `--cap-add ALL`), then the drops, then the adds. Pure.

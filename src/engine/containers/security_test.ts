@@ -20,6 +20,7 @@ import {
   normalizeCap,
   parseSecurity,
   parseSecurityOpts,
+  privilegedWarnings,
 } from "./security.js";
 
 const EVERY = Array.from({ length: 41 }, (_, i) => i);
@@ -193,5 +194,19 @@ describe("the spec", () => {
       () => applySecurity(s, parseSecurity({ groupAdd: ["wheel"] }), { host }),
       /Unable to find group wheel/,
     );
+  });
+});
+
+describe("--privileged on a daemon without every capability", () => {
+  test("a create warning names what the bounding set lacks (podman's rule, not Docker's failure)", () => {
+    const sec = parseSecurity({ privileged: true });
+    assert.deepEqual(privilegedWarnings(sec, { boundingSet: EVERY, lastCap: 40 }), []);
+    assert.deepEqual(privilegedWarnings(parseSecurity({}), { boundingSet: [0], lastCap: 40 }), []);
+    const w = privilegedWarnings(sec, {
+      boundingSet: EVERY.filter((n) => n !== 24 && n !== 21),
+      lastCap: 40,
+    });
+    assert.equal(w.length, 1);
+    assert.match(w[0]!, /lacks CAP_SYS_ADMIN, CAP_SYS_RESOURCE: the container gets every other capability/);
   });
 });

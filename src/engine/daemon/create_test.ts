@@ -223,3 +223,15 @@ test("--ipc shareable is joinable, with its /dev/shm; a private IPC namespace is
     await docker(fx.d, ["rm", "-f", "donor", "private"]);
   }
 });
+
+test("--privileged: a warning names the capabilities pierd's bounding set lacks (none where it has all)", async () => {
+  const bounding = BigInt(
+    `0x${/^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1]}`,
+  );
+  const last = Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8"));
+  const missing = [...Array(last + 1).keys()].filter((n) => !((bounding >> BigInt(n)) & 1n));
+  const r = await docker(fx.d, ["run", "--rm", "--privileged", fx.reg.image, "true"]);
+  assert.equal(r.status, 0, r.stderr);
+  if (missing.length === 0) assert.doesNotMatch(r.stderr, /bounding set lacks/);
+  else assert.match(r.stderr, /WARNING: --privileged: pierd's own bounding set lacks CAP_/);
+});

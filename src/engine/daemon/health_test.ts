@@ -11,7 +11,7 @@ import { createImage } from "../../image/build.js";
 import { ImageStore } from "../../image/image-store.js";
 import { push } from "../../remote/pull.js";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../../testing/busybox.js";
-import { type CommandResult, docker, ok, pier, until, useTestDaemon } from "../../testing/engine.js";
+import { docker, ok, pier, until, useTestDaemon } from "../../testing/engine.js";
 
 /** The test pierd and its busybox registry, the image pulled. */
 const fx = useTestDaemon({ pull: true });

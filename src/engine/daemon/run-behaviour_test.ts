@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { type CommandResult, docker, ok, pier, useTestDaemon } from "../../testing/engine.js";
+import { docker, ok, pier, useTestDaemon } from "../../testing/engine.js";
 
 /** The test pierd and its busybox registry, the image pulled. */
 const fx = useTestDaemon({ pull: true });
