@@ -94,7 +94,7 @@ async function buildLayout(dir) {
   };
   writeFileSync(join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
   writeFileSync(join(dir, "index.json"), JSON.stringify({ schemaVersion: 2, manifests: [manifest] }));
-  return { layer: layers[0].digest };
+  return { layer: layers[0].digest, manifestFile: join(dir, "blobs/sha256", manifest.digest.slice(7)) };
 }
 
 function freePort() {
@@ -117,20 +117,41 @@ async function waitUp(url) {
   throw new Error(`registry at ${url} did not start`);
 }
 
+// pier as users run it: `pier registry serve` (the plain Node.js CLI: the native front end
+// hands a long-running server to it), with its access log off as docker-registry's below.
 async function startPier(root, port) {
-  const script = `
-    import { startRegistry } from ${JSON.stringify(join(build, "registry/server.js"))};
-    import { defaultRegistryConfig } from ${JSON.stringify(join(build, "registry/config.js"))};
-    const c = defaultRegistryConfig();
-    c.addr = "127.0.0.1:${port}"; c.root = ${JSON.stringify(root)}; c.log.access = false;
-    const r = await startRegistry(c);
-    process.on("SIGTERM", () => r.close().then(() => process.exit(0)));`;
+  const config = join(work, "pier-registry.json");
+  writeFileSync(config, JSON.stringify({ log: { access: false } }));
   const log = openSync(join(work, `pier-${port}.log`), "w");
-  const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+  const args = ["registry", "serve", "--addr", `127.0.0.1:${port}`, "--root", root, "--config", config];
+  const child = spawn(process.execPath, [join(build, "cli/pier.js"), ...args], {
     stdio: ["ignore", "ignore", log],
   });
   await waitUp(`http://127.0.0.1:${port}`);
   return child;
+}
+
+/**
+ * The floor of a Node.js server: node:http answering every request with the same manifest bytes
+ * and headers from memory, nothing else (no routing, no lookup, no auth, no metrics).
+ */
+async function startNodeFloor(port, manifest) {
+  const script = `
+    const http = require("node:http");
+    const body = require("node:fs").readFileSync(${JSON.stringify(manifest)});
+    const digest = "sha256:" + require("node:crypto").createHash("sha256").update(body).digest("hex");
+    const headers = { "Content-Type": "application/vnd.oci.image.manifest.v1+json", "Content-Length": body.length,
+      "Docker-Content-Digest": digest, ETag: '"' + digest + '"', "Docker-Distribution-API-Version": "registry/2.0" };
+    http.createServer((req, res) => { res.writeHead(200, headers); res.end(body); }).listen(${port}, "127.0.0.1");`;
+  const child = spawn(process.execPath, ["-e", script], { stdio: "ignore" });
+  for (let i = 0; i < 200; i++) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/v2/`);
+      return child;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("the node:http floor server did not start");
 }
 
 async function startDistribution(root, port) {
@@ -182,8 +203,9 @@ const median = (xs) => {
 
 console.log(`building a ${LAYERS}-layer 1 GiB OCI layout in ${work} ...`);
 const layout = join(work, "layout");
-const { layer } = await buildLayout(layout);
+const { layer, manifestFile } = await buildLayout(layout);
 const results = { pier: [], "docker-registry": [] };
+const floorRps = [];
 const ACCEPT = "Accept: application/vnd.oci.image.manifest.v1+json";
 
 for (let round = 0; round < rounds; round++) {
@@ -248,6 +270,13 @@ for (let round = 0; round < rounds; round++) {
       rmSync(root, { recursive: true, force: true });
     }
   }
+  const floorPort = await freePort();
+  const floor = await startNodeFloor(floorPort, manifestFile);
+  try {
+    floorRps.push(wrk(`http://127.0.0.1:${floorPort}/v2/bench/big/manifests/v1`, [ACCEPT]));
+  } finally {
+    floor.kill("SIGTERM");
+  }
 }
 
 const med = (name, key) => median(results[name].map((r) => r[key]));
@@ -265,6 +294,9 @@ for (const [key, label, unit] of [
     `${label.padEnd(14)} pier ${p.toFixed(2).padStart(10)} ${unit.padEnd(5)} docker-registry ${d.toFixed(2).padStart(10)} ${unit.padEnd(5)} ratio ${(p / d).toFixed(2)}`,
   );
 }
+console.log(
+  `manifest GET of a bare node:http server answering the same bytes from memory (the floor of any Node.js server): ${median(floorRps).toFixed(0)} req/s; pier ${(med("pier", "manifestRps") / median(floorRps)).toFixed(2)} of it`,
+);
 const pt = med("pier", "push") + med("pier", "pull");
 const dt = med("docker-registry", "push") + med("docker-registry", "pull");
 console.log(`push+pull      wall time ratio pier/docker-registry ${(pt / dt).toFixed(2)}`);
