@@ -107,19 +107,39 @@ function wrapCorrupt(stream: Duplex, codec: string): Duplex {
   return out;
 }
 
+/** Options of {@link decompress}. */
+export interface DecompressOptions {
+  /**
+   * The caller is a thread that does nothing but decompress (see `decompress-thread.ts`): zstd
+   * is decoded on it with zstd-napi, which costs less CPU than a `zstd` process and its pipe,
+   * and gzip in larger pieces. Otherwise zstd runs in a `zstd` process when one is installed, so
+   * that a thread that also applies files does not decode too.
+   */
+  dedicatedThread?: boolean;
+}
+
 /**
  * Decompresses `source` as `declared`, after checking its magic bytes. Returns the
  * uncompressed stream; errors on it are `LayerError`s (`COMPRESSION_MISMATCH`,
  * `CORRUPT_STREAM` for a truncated or damaged stream). Errors of `source` are forwarded.
  */
-export function decompress(source: Readable, declared: Compression): Readable {
+export function decompress(
+  source: Readable,
+  declared: Compression,
+  options: DecompressOptions = {},
+): Readable {
   const check = new MagicCheck(declared);
   source.on("error", (err) => check.destroy(err));
   source.pipe(check);
   if (declared === "none") return check;
-  if (declared === "zstd" && hasZstdBinary()) return zstdProcessDecompress(check);
-  // Gunzip accepts concatenated members (RFC 1952), as `gzip -d` does.
-  const codec: Duplex = declared === "gzip" ? createGunzip({ chunkSize: 1 << 16 }) : new DecompressStream();
+  if (declared === "zstd" && !options.dedicatedThread && hasZstdBinary()) return zstdProcessDecompress(check);
+  // Gunzip accepts concatenated members (RFC 1952), as `gzip -d` does. Larger output pieces
+  // cost less per byte (fewer calls across the thread pool); 64 KiB keeps the memory of many
+  // concurrent streams small.
+  const codec: Duplex =
+    declared === "gzip"
+      ? createGunzip({ chunkSize: options.dedicatedThread ? 1 << 20 : 1 << 16 })
+      : new DecompressStream();
   check.on("error", (err) => codec.destroy(err));
   check.pipe(codec);
   return wrapCorrupt(codec, declared) as unknown as Readable;
