@@ -126,27 +126,55 @@ function report(file) {
     .trim()
     .split("\n")
     .map((l) => l.split("\t"));
+  // task -> tool -> round -> { wall, cpu }
   const byTask = new Map();
-  for (const [task, tool, wall, cpu] of rows) {
+  for (const [task, tool, wall, cpu, round] of rows) {
     if (!byTask.has(task)) byTask.set(task, new Map());
     const t = byTask.get(task);
-    if (!t.has(tool)) t.set(tool, { wall: [], cpu: [] });
-    t.get(tool).wall.push(Number(wall));
-    t.get(tool).cpu.push(Number(cpu));
+    if (!t.has(tool)) t.set(tool, new Map());
+    t.get(tool).set(round, { wall: Number(wall), cpu: Number(cpu) });
   }
   const median = (xs) => {
     const s = [...xs].sort((a, b) => a - b);
     return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
   };
-  const table = [["task", "tool", "wall s", "cpu s", "pier/tool wall", "pier/tool cpu", "wall runs"]];
+  const range = (xs, d) => `${Math.min(...xs).toFixed(d)}-${Math.max(...xs).toFixed(d)}`;
+  const table = [
+    [
+      "task",
+      "tool",
+      "wall s [range]",
+      "cpu s [range]",
+      "pier/tool wall",
+      "per round [range]",
+      "pier/tool cpu",
+    ],
+  ];
   for (const [task, tools] of byTask) {
     const pier = tools.get("pier");
-    for (const [tool, { wall, cpu }] of tools) {
-      const w = median(wall);
-      const c = median(cpu);
-      const rw = tool === "pier" ? "" : (median(pier.wall) / w).toFixed(2);
-      const rc = tool === "pier" ? "" : (median(pier.cpu) / c).toFixed(2);
-      table.push([task, tool, w.toFixed(2), c.toFixed(2), rw, rc, wall.map((x) => x.toFixed(1)).join(" ")]);
+    for (const [tool, runs] of tools) {
+      const wall = [...runs.values()].map((r) => r.wall);
+      const cpu = [...runs.values()].map((r) => r.cpu);
+      const row = [
+        task,
+        tool,
+        `${median(wall).toFixed(2)} [${range(wall, 2)}]`,
+        `${median(cpu).toFixed(2)} [${range(cpu, 2)}]`,
+      ];
+      if (tool === "pier" || !pier) row.push("", "", "");
+      else {
+        const pw = [...pier.values()].map((r) => r.wall);
+        const pc = [...pier.values()].map((r) => r.cpu);
+        const paired = [...runs]
+          .filter(([round]) => pier.has(round))
+          .map(([round, r]) => pier.get(round).wall / r.wall);
+        row.push(
+          (median(pw) / median(wall)).toFixed(2),
+          `${median(paired).toFixed(2)} [${range(paired, 2)}]`,
+          (median(pc) / median(cpu)).toFixed(2),
+        );
+      }
+      table.push(row);
     }
   }
   const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));

@@ -2,10 +2,10 @@
  * The worker thread of {@link applyLayerFile}: applies one layer file and posts the result.
  * Not imported by anything; `apply-thread.ts` starts it by URL.
  */
-import { createReadStream, readlinkSync } from "node:fs";
+import { readlinkSync } from "node:fs";
 import { getPriority, setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
-import { applyLayer } from "./apply.js";
+import { applyLayerFromFile } from "./apply.js";
 import type { ApplyJob, ApplyReply } from "./apply-thread.js";
 import { LayerError } from "./error.js";
 
@@ -23,7 +23,7 @@ let reply: ApplyReply;
 try {
   reply = {
     ok: true,
-    stats: await applyLayer(job.root, createReadStream(job.path, { highWaterMark: 1 << 20 }), job.options),
+    stats: await applyLayerFromFile(job.root, job.path, job.options),
   };
 } catch (err) {
   reply =

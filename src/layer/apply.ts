@@ -46,6 +46,7 @@ import { isErrno } from "../errors.js";
 import { type Digest, DigestStream } from "../oci/digest.js";
 import type { Compression } from "../oci/media-types.js";
 import { compressionForMediaType, decompress } from "./compression.js";
+import { decompressFileInThread } from "./decompress-thread.js";
 import { LayerError } from "./error.js";
 import { normalizeEntryPath, resolveInRoot } from "./resolve.js";
 import type { SparseMap } from "./sparse.js";
@@ -544,6 +545,45 @@ class Applier {
   }
 }
 
+/** The compression `options` declare (media type first), or throws `UNSUPPORTED_COMPRESSION`. */
+function declaredCompression(options: ApplyOptions): Compression {
+  return options.mediaType ? compressionForMediaType(options.mediaType) : (options.compression ?? "none");
+}
+
+/** `root` without trailing slashes, after checking it is a directory. */
+function applyRoot(root: string): string {
+  const rootStat = lstatSync(root, { throwIfNoEntry: false });
+  if (!rootStat?.isDirectory())
+    throw new LayerError("APPLY_FAILED", `apply destination ${root} is not a directory`);
+  return root.length > 1 ? root.replace(/\/+$/, "") : root;
+}
+
+/**
+ * Applies the uncompressed tar `tar` onto `base`; `digest` gives its diff_id and size once it
+ * has been read to its end (readTar drains it).
+ */
+async function applyTar(
+  base: string,
+  tar: AsyncIterable<Uint8Array>,
+  digest: () => { digest: Digest; size: number },
+  options: ApplyOptions,
+): Promise<ApplyStats> {
+  const applier = new Applier(base, options);
+  for await (const entry of readTar(tar)) await applier.entry(entry);
+  await applier.finish();
+  const { digest: diffId, size } = digest();
+  if (options.expectedDiffId && options.expectedDiffId !== diffId) {
+    throw new LayerError(
+      "DIFF_ID_MISMATCH",
+      `layer diff_id is ${diffId}, expected ${options.expectedDiffId}`,
+      {
+        detail: { expected: options.expectedDiffId, actual: diffId },
+      },
+    );
+  }
+  return { ...applier.stats, diffId, tarBytes: size };
+}
+
 /**
  * Applies the layer in `source` onto `root` (an existing directory) and returns statistics and
  * the diff_id. The compression comes from `mediaType` (or `compression`) and must match the
@@ -556,33 +596,35 @@ export async function applyLayer(
   source: Readable,
   options: ApplyOptions = {},
 ): Promise<ApplyStats> {
-  const compression = options.mediaType
-    ? compressionForMediaType(options.mediaType)
-    : (options.compression ?? "none");
-  const rootStat = lstatSync(root, { throwIfNoEntry: false });
-  if (!rootStat?.isDirectory())
-    throw new LayerError("APPLY_FAILED", `apply destination ${root} is not a directory`);
-  const base = root.length > 1 ? root.replace(/\/+$/, "") : root;
+  const compression = declaredCompression(options);
+  const base = applyRoot(root);
   const tar = decompress(source, compression);
   const digest = new DigestStream();
   tar.on("error", (err) => digest.destroy(err));
   tar.pipe(digest);
-  const applier = new Applier(base, options);
   try {
-    for await (const entry of readTar(digest)) await applier.entry(entry);
-    await applier.finish();
+    return await applyTar(base, digest, () => ({ digest: digest.digest(), size: digest.size }), options);
   } finally {
     if (!source.destroyed) source.destroy();
   }
-  const diffId = digest.digest();
-  if (options.expectedDiffId && options.expectedDiffId !== diffId) {
-    throw new LayerError(
-      "DIFF_ID_MISMATCH",
-      `layer diff_id is ${diffId}, expected ${options.expectedDiffId}`,
-      {
-        detail: { expected: options.expectedDiffId, actual: diffId },
-      },
-    );
+}
+
+/**
+ * {@link applyLayer} of the layer blob file at `path`, with the reading, decompression and
+ * diff_id on a thread of their own ({@link decompressFileInThread}) running ahead of this one,
+ * which only parses and writes. Same options, results and errors.
+ */
+export async function applyLayerFromFile(
+  root: string,
+  path: string,
+  options: ApplyOptions = {},
+): Promise<ApplyStats> {
+  const compression = declaredCompression(options);
+  const base = applyRoot(root);
+  const tar = decompressFileInThread(path, compression);
+  try {
+    return await applyTar(base, tar, () => tar.result(), options);
+  } finally {
+    tar.close();
   }
-  return { ...applier.stats, diffId, tarBytes: digest.size };
 }

@@ -42,6 +42,42 @@ export function compressionForMediaType(mediaType: string): Compression {
 }
 
 /**
+ * The error for a stream declared as `declared` whose first bytes are `head`:
+ * `COMPRESSION_MISMATCH` naming both, `undefined` when they agree or when `head` is too short
+ * to tell and more may come (`final` false).
+ */
+export function magicMismatch(
+  declared: Compression,
+  head: Uint8Array,
+  final: boolean,
+): LayerError | undefined {
+  const actual = sniffCompression(head) ?? (final ? "none" : undefined);
+  if (actual === undefined) return undefined;
+  if (declared === "none" ? actual !== "none" : actual !== declared) {
+    return new LayerError(
+      "COMPRESSION_MISMATCH",
+      `layer declared as ${declared === "none" ? "uncompressed" : declared} but the stream is ${actual === "none" ? "not compressed" : actual}`,
+      { detail: { declared, actual } },
+    );
+  }
+  return undefined;
+}
+
+/** The `CORRUPT_STREAM` error for a failure `err` of the `codec` decoder. */
+export function corruptStream(codec: string, err: unknown): LayerError {
+  return err instanceof LayerError
+    ? err
+    : new LayerError("CORRUPT_STREAM", `${codec} stream is corrupt or truncated: ${(err as Error).message}`, {
+        cause: err,
+      });
+}
+
+/** The `CORRUPT_STREAM` error for a layer stream with no bytes at all. */
+export function emptyStream(): LayerError {
+  return new LayerError("CORRUPT_STREAM", "layer stream is empty");
+}
+
+/**
  * A pass-through that checks the first bytes against the declared compression and fails with
  * `LayerError` `COMPRESSION_MISMATCH` (naming both) before passing anything on.
  */
@@ -52,17 +88,7 @@ class MagicCheck extends Transform {
   }
 
   private check(final: boolean): Error | undefined {
-    const head = this.head as Buffer;
-    const actual = sniffCompression(head) ?? (final ? "none" : undefined);
-    if (actual === undefined) return undefined;
-    if (this.declared === "none" ? actual !== "none" : actual !== this.declared) {
-      return new LayerError(
-        "COMPRESSION_MISMATCH",
-        `layer declared as ${this.declared === "none" ? "uncompressed" : this.declared} but the stream is ${actual === "none" ? "not compressed" : actual}`,
-        { detail: { declared: this.declared, actual } },
-      );
-    }
-    return undefined;
+    return magicMismatch(this.declared, this.head as Buffer, final);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
@@ -84,7 +110,7 @@ class MagicCheck extends Transform {
 
   override _flush(done: TransformCallback): void {
     if (this.head === undefined) done();
-    else if (this.head.length === 0) done(new LayerError("CORRUPT_STREAM", "layer stream is empty"));
+    else if (this.head.length === 0) done(emptyStream());
     else done(this.check(true) ?? null, this.head);
   }
 }
@@ -92,19 +118,18 @@ class MagicCheck extends Transform {
 function wrapCorrupt(stream: Duplex, codec: string): Duplex {
   // Codec errors become LayerError so callers can branch on a stable code.
   const out = new PassThrough();
-  stream.on("error", (err: unknown) => {
-    out.destroy(
-      err instanceof LayerError
-        ? err
-        : new LayerError(
-            "CORRUPT_STREAM",
-            `${codec} stream is corrupt or truncated: ${(err as Error).message}`,
-            { cause: err },
-          ),
-    );
-  });
+  stream.on("error", (err: unknown) => out.destroy(corruptStream(codec, err)));
   stream.pipe(out);
   return out;
+}
+
+/** Options of {@link decompress}. */
+export interface DecompressOptions {
+  /**
+   * Size of gzip's output pieces (default 64 KiB, small for many concurrent streams). A thread
+   * that only decompresses uses 1 MiB: fewer trips through the thread pool.
+   */
+  gzipChunkBytes?: number;
 }
 
 /**
@@ -112,14 +137,21 @@ function wrapCorrupt(stream: Duplex, codec: string): Duplex {
  * uncompressed stream; errors on it are `LayerError`s (`COMPRESSION_MISMATCH`,
  * `CORRUPT_STREAM` for a truncated or damaged stream). Errors of `source` are forwarded.
  */
-export function decompress(source: Readable, declared: Compression): Readable {
+export function decompress(
+  source: Readable,
+  declared: Compression,
+  options: DecompressOptions = {},
+): Readable {
   const check = new MagicCheck(declared);
   source.on("error", (err) => check.destroy(err));
   source.pipe(check);
   if (declared === "none") return check;
   if (declared === "zstd" && hasZstdBinary()) return zstdProcessDecompress(check);
   // Gunzip accepts concatenated members (RFC 1952), as `gzip -d` does.
-  const codec: Duplex = declared === "gzip" ? createGunzip({ chunkSize: 1 << 16 }) : new DecompressStream();
+  const codec: Duplex =
+    declared === "gzip"
+      ? createGunzip({ chunkSize: options.gzipChunkBytes ?? 1 << 16 })
+      : new DecompressStream();
   check.on("error", (err) => codec.destroy(err));
   check.pipe(codec);
   return wrapCorrupt(codec, declared) as unknown as Readable;
