@@ -46,6 +46,7 @@ function dirQuery(dir?: string): string {
 }
 
 interface CreateFlags {
+  createImage?: string;
   leaveRunning?: boolean;
   tcpEstablished?: boolean;
   export?: string;
@@ -66,7 +67,29 @@ export function registerCheckpointCommands(program: Command): void {
     .option("-e, --export <file>", "write the checkpoint as a podman-compatible archive instead")
     .option("--compress <kind>", "archive compression: zstd, gzip or none", "zstd")
     .option("--checkpoint-dir <dir>", "keep the checkpoint in this directory")
+    .option(
+      "--create-image <image>",
+      "make the checkpoint a local image (podman's checkpoint image format; push it with pier checkpoint push or pier push)",
+    )
     .action(async (ref: string, name: string | undefined, f: CreateFlags) => {
+      if (f.createImage) {
+        // pierd refuses a name, --export or --checkpoint-dir alongside, naming them.
+        const made = await callJson<{ name: string; digest: string }>(
+          "POST",
+          `/v1/containers/${enc(ref)}/checkpoints`,
+          {
+            createImage: f.createImage,
+            leaveRunning: f.leaveRunning === true,
+            tcpEstablished: f.tcpEstablished === true,
+            compression: f.compress,
+            ...(name ? { name } : {}),
+            ...(f.export ? { export: true } : {}),
+            ...(f.checkpointDir ? { checkpointDir: f.checkpointDir } : {}),
+          },
+        );
+        commandIo().stdout(`${made.name}@${made.digest}\n`);
+        return;
+      }
       const body = {
         leaveRunning: f.leaveRunning === true,
         tcpEstablished: f.tcpEstablished === true,
@@ -133,12 +156,50 @@ export function registerCheckpointCommands(program: Command): void {
       },
     );
 
+  checkpoint
+    .command("push")
+    .description(
+      "checkpoint a running container as an image (podman's checkpoint image format) and push it; the container's image is its subject",
+    )
+    .argument("<container>", "id, name or id prefix")
+    .argument(
+      "<ref>",
+      "where to push it (in the container image's repository, `pier referrers IMAGE` lists it)",
+    )
+    .option("--leave-running", "keep the container running after the checkpoint")
+    .option("--tcp-established", "checkpoint established TCP connections")
+    .option("--compress <kind>", "layer compression: zstd, gzip or none", "zstd")
+    .action(
+      async (
+        ref: string,
+        target: string,
+        f: { leaveRunning?: boolean; tcpEstablished?: boolean; compress: string },
+      ) => {
+        const made = await callJson<{ name: string; digest: string }>(
+          "POST",
+          `/v1/containers/${enc(ref)}/checkpoints`,
+          {
+            push: target,
+            leaveRunning: f.leaveRunning === true,
+            tcpEstablished: f.tcpEstablished === true,
+            compression: f.compress,
+          },
+        );
+        commandIo().stdout(`${made.name}@${made.digest}\n`);
+      },
+    );
+
   program
     .command("restore")
-    .description("restore a container from a checkpoint archive (--import) or one of its checkpoints")
-    .argument("[container]", "with --checkpoint: the container to restore")
+    .description(
+      "restore a container from a checkpoint image (pulled when not here), a checkpoint archive (--import) or one of its checkpoints (--checkpoint)",
+    )
+    .argument("[container|image]", "with --checkpoint: the container to restore; else a checkpoint image")
     .option("-i, --import <file>", "a podman or pier checkpoint archive: restored as a new container")
-    .option("-n, --name <name>", "with --import: the new container's name (default: the checkpointed one's)")
+    .option(
+      "-n, --name <name>",
+      "with an image or --import: the new container's name (default: the checkpointed one's)",
+    )
     .option("--checkpoint <name>", "the container's checkpoint to restore")
     .option("--checkpoint-dir <dir>", "look for the checkpoint in this directory")
     .action(
@@ -165,12 +226,20 @@ export function registerCheckpointCommands(program: Command): void {
           commandIo().stdout(`${(JSON.parse(text) as { id: string }).id}\n`);
           return;
         }
-        if (!ref || !f.checkpoint)
+        if (!ref)
           throw new EngineClientError(
             "INVALID_ARGUMENT",
-            "give --import FILE, or CONTAINER --checkpoint NAME",
+            "give a checkpoint IMAGE, --import FILE, or CONTAINER --checkpoint NAME",
             400,
           );
+        if (!f.checkpoint) {
+          const made = await callJson<{ id: string }>("POST", "/v1/containers/restore", {
+            image: ref,
+            ...(f.name ? { name: f.name } : {}),
+          });
+          commandIo().stdout(`${made.id}\n`);
+          return;
+        }
         await (
           await call(
             "POST",

@@ -8,6 +8,7 @@ import type { ServerResponse } from "node:http";
 import type { PackedArchive } from "../checkpoints/archive.js";
 import { parseCompression } from "../checkpoints/archive.js";
 import { EngineError } from "../error.js";
+import { registryAuthHeader } from "../registry-auth.js";
 import { clientGone, readJson, sendJson } from "./http.js";
 import { withNetworkView } from "./pier-networks.js";
 import type { Call, Route } from "./router.js";
@@ -19,6 +20,8 @@ interface CreateBody {
   tcpEstablished?: unknown;
   export?: unknown;
   compression?: unknown;
+  createImage?: unknown;
+  push?: unknown;
 }
 
 function optionalString(v: unknown, what: string): string | undefined {
@@ -56,6 +59,33 @@ async function checkpointCreate({ engine, req, res, params }: Call) {
     tcpEstablished: optionalBool(body.tcpEstablished, "tcpEstablished"),
     signal: clientGone(res),
   };
+  const createImage = optionalString(body.createImage, "createImage");
+  const push = optionalString(body.push, "push");
+  if (createImage || push) {
+    if (createImage && push)
+      throw new EngineError(
+        "INVALID_ARGUMENT",
+        "createImage and push are exclusive: push makes the image too",
+      );
+    if (body.export !== undefined || body.name !== undefined || body.checkpointDir !== undefined)
+      throw new EngineError(
+        "INVALID_ARGUMENT",
+        "a checkpoint image is made instead of a named checkpoint or an archive: name, checkpointDir and export do not apply",
+      );
+    const imageOpts = {
+      ...opts,
+      compression: parseCompression(optionalString(body.compression, "compression")),
+    };
+    const credentials = registryAuthHeader(req.headers["x-registry-auth"]);
+    const made = push
+      ? await engine.checkpoints.pushImage(params[0]!, push, {
+          ...imageOpts,
+          ...(credentials ? { credentials } : {}),
+        })
+      : await engine.checkpoints.createImage(params[0]!, createImage!, imageOpts);
+    sendJson(res, 201, made);
+    return;
+  }
   if (optionalBool(body.export, "export")) {
     const compression = parseCompression(optionalString(body.compression, "compression"));
     await sendArchive(res, await engine.checkpoints.createArchive(params[0]!, compression, opts));
@@ -102,6 +132,20 @@ async function containerImport({ engine, req, res, query }: Call) {
   sendJson(res, 201, withNetworkView(engine, rec));
 }
 
+async function containerRestoreImage({ engine, req, res }: Call) {
+  const body = (await readJson(req)) as { image?: unknown; name?: unknown };
+  const image = optionalString(body.image, "image");
+  if (!image) throw new EngineError("INVALID_ARGUMENT", "image is required: the checkpoint image to restore");
+  const name = optionalString(body.name, "name");
+  const credentials = registryAuthHeader(req.headers["x-registry-auth"]);
+  const rec = await engine.checkpoints.restoreImage(image, {
+    ...(name ? { name } : {}),
+    ...(credentials ? { credentials } : {}),
+    signal: clientGone(res),
+  });
+  sendJson(res, 201, withNetworkView(engine, rec));
+}
+
 async function containerMigrate({ engine, req, res, params }: Call) {
   const body = (await readJson(req)) as { to?: unknown; compression?: unknown; tcpEstablished?: unknown };
   const to = optionalString(body.to, "to");
@@ -119,6 +163,7 @@ const ckpt = (rest: string) => new RegExp(`^/containers/([^/]+)/checkpoints${res
 /** The checkpoint routes of pier's API (paths without `/v1`). */
 export const pierCheckpointRoutes: readonly Route[] = [
   ["POST", /^\/containers\/import$/, containerImport],
+  ["POST", /^\/containers\/restore$/, containerRestoreImage],
   ["POST", ckpt(""), checkpointCreate],
   ["GET", ckpt(""), checkpointList],
   ["DELETE", ckpt("/([^/]+)"), checkpointRemove],
