@@ -7,6 +7,7 @@
 import type { ServerResponse } from "node:http";
 import type { PackedArchive } from "../checkpoints/archive.js";
 import { parseCompression } from "../checkpoints/archive.js";
+import type { MigrationTls } from "../checkpoints/migrate.js";
 import { EngineError } from "../error.js";
 import { registryAuthHeader } from "../registry-auth.js";
 import { clientGone, readJson, sendJson } from "./http.js";
@@ -146,14 +147,37 @@ async function containerRestoreImage({ engine, req, res }: Call) {
   sendJson(res, 201, withNetworkView(engine, rec));
 }
 
+/** The `tls` of a migrate body: the remote API's client PEMs, all three or none. */
+function migrationTls(v: unknown): MigrationTls | undefined {
+  if (v === undefined || v === null) return undefined;
+  const t = v as Record<string, unknown>;
+  if (typeof v !== "object" || ![t.ca, t.cert, t.key].every((p) => typeof p === "string" && p !== ""))
+    throw new EngineError("INVALID_ARGUMENT", "tls must hold ca, cert and key (PEM texts)");
+  return { ca: t.ca as string, cert: t.cert as string, key: t.key as string };
+}
+
 async function containerMigrate({ engine, req, res, params }: Call) {
-  const body = (await readJson(req)) as { to?: unknown; compression?: unknown; tcpEstablished?: unknown };
+  const body = (await readJson(req)) as {
+    to?: unknown;
+    compression?: unknown;
+    tcpEstablished?: unknown;
+    tls?: unknown;
+  };
   const to = optionalString(body.to, "to");
   if (!to)
-    throw new EngineError("INVALID_ARGUMENT", "to is required: the target pierd's socket or tcp://HOST:PORT");
+    throw new EngineError(
+      "INVALID_ARGUMENT",
+      "to is required: the target pierd's socket, tcp://HOST:PORT or a registry reference",
+    );
+  const tls = migrationTls(body.tls);
+  const credentials = registryAuthHeader(req.headers["x-registry-auth"]);
+  // Unsaid, the compression is the target kind's default (none to a pierd, zstd to a registry).
+  const compression = optionalString(body.compression, "compression");
   const report = await engine.checkpoints.migrate(params[0]!, to, {
-    compression: parseCompression(optionalString(body.compression, "compression") ?? "none"),
+    ...(compression ? { compression: parseCompression(compression) } : {}),
     tcpEstablished: optionalBool(body.tcpEstablished, "tcpEstablished"),
+    ...(tls ? { tls } : {}),
+    ...(credentials ? { credentials } : {}),
   });
   sendJson(res, 200, report);
 }
