@@ -2,7 +2,7 @@
  * Test fixture: a fresh EC P-256 key and a self-signed certificate for it, made by `openssl`
  * (not by pier), for TLS servers and token issuers in tests. Not part of the library API.
  */
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { runTool } from "./umoci.js";
 
@@ -53,4 +53,69 @@ export async function writeSelfSignedKeyPair(
     certPem: await readFile(certFile, "utf8"),
     keyPem: await readFile(keyFile, "utf8"),
   };
+}
+
+/**
+ * A CA and two certificates it signs, as docker's `--tlsverify` setups have them: `<dir>/ca.pem`,
+ * `<dir>/server/{cert,key}.pem` for 127.0.0.1 (serverAuth) and `<dir>/client/{ca,cert,key}.pem`
+ * (clientAuth; the directory a client's `DOCKER_CERT_PATH` names). Made by `openssl`.
+ */
+export async function writeDockerTlsCerts(dir: string): Promise<{ server: string; client: string }> {
+  const server = join(dir, "server");
+  const client = join(dir, "client");
+  await mkdir(server, { recursive: true });
+  await mkdir(client, { recursive: true });
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  await runTool("openssl", [
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    join(dir, "ca-key.pem"),
+    "-out",
+    join(dir, "ca.pem"),
+    "-days",
+    "1",
+    "-subj",
+    "/CN=pier-test-ca",
+  ]);
+  const sign = async (out: string, key: string, cn: string, ext: string) => {
+    await writeFile(join(dir, "ext.cnf"), ext);
+    await runTool("openssl", [
+      "req",
+      ...ec,
+      "-keyout",
+      key,
+      "-out",
+      join(dir, "req.csr"),
+      "-subj",
+      `/CN=${cn}`,
+    ]);
+    await runTool("openssl", [
+      "x509",
+      "-req",
+      "-in",
+      join(dir, "req.csr"),
+      "-CA",
+      join(dir, "ca.pem"),
+      "-CAkey",
+      join(dir, "ca-key.pem"),
+      "-CAcreateserial",
+      "-out",
+      out,
+      "-days",
+      "1",
+      "-extfile",
+      join(dir, "ext.cnf"),
+    ]);
+  };
+  await sign(
+    join(server, "cert.pem"),
+    join(server, "key.pem"),
+    "127.0.0.1",
+    "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+  );
+  await sign(join(client, "cert.pem"), join(client, "key.pem"), "client", "extendedKeyUsage=clientAuth\n");
+  await writeFile(join(client, "ca.pem"), await readFile(join(dir, "ca.pem")));
+  return { server, client };
 }

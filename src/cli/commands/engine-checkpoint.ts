@@ -3,10 +3,11 @@
  * pierd's checkpoint API, with docker's and podman's flags (`--leave-running`,
  * `--checkpoint-dir`, `--export`, `--compress`, `--import`, `--name`, `--tcp-established`).
  */
-import { closeSync, createReadStream, createWriteStream, openSync } from "node:fs";
+import { closeSync, createReadStream, createWriteStream, openSync, readFileSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import { request } from "node:http";
-import { resolve } from "node:path";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Command } from "commander";
@@ -46,6 +47,7 @@ function dirQuery(dir?: string): string {
 }
 
 interface CreateFlags {
+  createImage?: string;
   leaveRunning?: boolean;
   tcpEstablished?: boolean;
   export?: string;
@@ -66,7 +68,29 @@ export function registerCheckpointCommands(program: Command): void {
     .option("-e, --export <file>", "write the checkpoint as a podman-compatible archive instead")
     .option("--compress <kind>", "archive compression: zstd, gzip or none", "zstd")
     .option("--checkpoint-dir <dir>", "keep the checkpoint in this directory")
+    .option(
+      "--create-image <image>",
+      "make the checkpoint a local image (podman's checkpoint image format; push it with pier checkpoint push or pier push)",
+    )
     .action(async (ref: string, name: string | undefined, f: CreateFlags) => {
+      if (f.createImage) {
+        // pierd refuses a name, --export or --checkpoint-dir alongside, naming them.
+        const made = await callJson<{ name: string; digest: string }>(
+          "POST",
+          `/v1/containers/${enc(ref)}/checkpoints`,
+          {
+            createImage: f.createImage,
+            leaveRunning: f.leaveRunning === true,
+            tcpEstablished: f.tcpEstablished === true,
+            compression: f.compress,
+            ...(name ? { name } : {}),
+            ...(f.export ? { export: true } : {}),
+            ...(f.checkpointDir ? { checkpointDir: f.checkpointDir } : {}),
+          },
+        );
+        commandIo().stdout(`${made.name}@${made.digest}\n`);
+        return;
+      }
       const body = {
         leaveRunning: f.leaveRunning === true,
         tcpEstablished: f.tcpEstablished === true,
@@ -133,12 +157,50 @@ export function registerCheckpointCommands(program: Command): void {
       },
     );
 
+  checkpoint
+    .command("push")
+    .description(
+      "checkpoint a running container as an image (podman's checkpoint image format) and push it; the container's image is its subject",
+    )
+    .argument("<container>", "id, name or id prefix")
+    .argument(
+      "<ref>",
+      "where to push it (in the container image's repository, `pier referrers IMAGE` lists it)",
+    )
+    .option("--leave-running", "keep the container running after the checkpoint")
+    .option("--tcp-established", "checkpoint established TCP connections")
+    .option("--compress <kind>", "layer compression: zstd, gzip or none", "zstd")
+    .action(
+      async (
+        ref: string,
+        target: string,
+        f: { leaveRunning?: boolean; tcpEstablished?: boolean; compress: string },
+      ) => {
+        const made = await callJson<{ name: string; digest: string }>(
+          "POST",
+          `/v1/containers/${enc(ref)}/checkpoints`,
+          {
+            push: target,
+            leaveRunning: f.leaveRunning === true,
+            tcpEstablished: f.tcpEstablished === true,
+            compression: f.compress,
+          },
+        );
+        commandIo().stdout(`${made.name}@${made.digest}\n`);
+      },
+    );
+
   program
     .command("restore")
-    .description("restore a container from a checkpoint archive (--import) or one of its checkpoints")
-    .argument("[container]", "with --checkpoint: the container to restore")
+    .description(
+      "restore a container from a checkpoint image (pulled when not here), a checkpoint archive (--import) or one of its checkpoints (--checkpoint)",
+    )
+    .argument("[container|image]", "with --checkpoint: the container to restore; else a checkpoint image")
     .option("-i, --import <file>", "a podman or pier checkpoint archive: restored as a new container")
-    .option("-n, --name <name>", "with --import: the new container's name (default: the checkpointed one's)")
+    .option(
+      "-n, --name <name>",
+      "with an image or --import: the new container's name (default: the checkpointed one's)",
+    )
     .option("--checkpoint <name>", "the container's checkpoint to restore")
     .option("--checkpoint-dir <dir>", "look for the checkpoint in this directory")
     .action(
@@ -165,12 +227,20 @@ export function registerCheckpointCommands(program: Command): void {
           commandIo().stdout(`${(JSON.parse(text) as { id: string }).id}\n`);
           return;
         }
-        if (!ref || !f.checkpoint)
+        if (!ref)
           throw new EngineClientError(
             "INVALID_ARGUMENT",
-            "give --import FILE, or CONTAINER --checkpoint NAME",
+            "give a checkpoint IMAGE, --import FILE, or CONTAINER --checkpoint NAME",
             400,
           );
+        if (!f.checkpoint) {
+          const made = await callJson<{ id: string }>("POST", "/v1/containers/restore", {
+            image: ref,
+            ...(f.name ? { name: f.name } : {}),
+          });
+          commandIo().stdout(`${made.id}\n`);
+          return;
+        }
         await (
           await call(
             "POST",
@@ -183,29 +253,85 @@ export function registerCheckpointCommands(program: Command): void {
 
   program
     .command("migrate")
-    .description("move a running container to another pierd (checkpoint, transfer, restore)")
+    .description(
+      "move a running container to another pierd (checkpoint, transfer, restore), or hand it over through a registry",
+    )
     .argument("<container>", "id, name or id prefix")
-    .requiredOption("--to <dest>", "the other pierd's API socket, unix:///PATH or tcp://HOST:PORT")
-    .option("--compress <kind>", "archive compression on the wire: none, zstd or gzip", "none")
+    .requiredOption(
+      "--to <dest>",
+      "the other pierd: its API socket, unix:///PATH or tcp://HOST:PORT (its TLS listener); or a registry reference (docker://REF or HOST/REPO:TAG) to push the checkpoint image to",
+    )
+    .option("--compress <kind>", "archive compression on the wire: none, zstd or gzip (a registry: zstd)")
     .option("--tcp-established", "move established TCP connections too")
-    .action(async (ref: string, f: { to: string; compress: string; tcpEstablished?: boolean }) => {
+    .option(
+      "--tlscacert <file>",
+      "tcp://: the CA the target's certificate chains to (default $DOCKER_CERT_PATH/ca.pem)",
+    )
+    .option("--tlscert <file>", "tcp://: the client certificate (default $DOCKER_CERT_PATH/cert.pem)")
+    .option("--tlskey <file>", "tcp://: the client key (default $DOCKER_CERT_PATH/key.pem)")
+    .action(async (ref: string, f: MigrateFlags) => {
+      const tls = f.to.startsWith("tcp://") ? readClientTls(f) : undefined;
       const r = await callJson<{
         id: string;
         name: string;
         downtimeMs: number;
         bytes: number;
         address?: string;
+        image?: string;
         sourceNotRemoved?: string;
       }>("POST", `/v1/containers/${enc(ref)}/migrate`, {
         to: f.to,
-        compression: f.compress,
+        ...(f.compress ? { compression: f.compress } : {}),
         tcpEstablished: f.tcpEstablished === true,
+        ...(tls ? { tls } : {}),
       });
-      commandIo().stdout(
-        `${r.name} migrated to ${f.to} as ${r.id.slice(0, 12)}${r.address ? ` (${r.address})` : ""}: ` +
-          `downtime ${r.downtimeMs} ms, ${r.bytes} bytes\n`,
-      );
+      if (r.image) {
+        commandIo().stdout(
+          `${r.name} checkpointed to ${r.image}: downtime ${r.downtimeMs} ms until pushed, ${r.bytes} bytes; ` +
+            `the source is stopped: restore it on the target with \`pier restore ${r.image}\`, then remove it here\n`,
+        );
+      } else {
+        commandIo().stdout(
+          `${r.name} migrated to ${f.to} as ${r.id.slice(0, 12)}${r.address ? ` (${r.address})` : ""}: ` +
+            `downtime ${r.downtimeMs} ms, ${r.bytes} bytes\n`,
+        );
+      }
       if (r.sourceNotRemoved)
         commandIo().stderr(`warning: the source container could not be removed: ${r.sourceNotRemoved}\n`);
     });
+}
+
+interface MigrateFlags {
+  to: string;
+  compress?: string;
+  tcpEstablished?: boolean;
+  tlscacert?: string;
+  tlscert?: string;
+  tlskey?: string;
+}
+
+/**
+ * The TLS client files for a `tcp://` target, as the docker CLI finds them: the flags, else
+ * `$DOCKER_CERT_PATH/{ca,cert,key}.pem`, else `~/.docker/`; read here (the caller's files).
+ */
+function readClientTls(f: MigrateFlags): { ca: string; cert: string; key: string } {
+  const io = commandIo();
+  const dir = io.env.DOCKER_CERT_PATH || join(io.env.HOME || homedir(), ".docker");
+  const read = (flag: string, given: string | undefined, file: string) => {
+    const path = given ? resolve(io.cwd, given) : join(dir, file);
+    try {
+      return readFileSync(path, "utf8");
+    } catch (err) {
+      throw new EngineClientError(
+        "INVALID_ARGUMENT",
+        `a tcp:// target needs the remote API's TLS client certificates: cannot read ${path} (${flag}): ${(err as Error).message}`,
+        400,
+      );
+    }
+  };
+  return {
+    ca: read("--tlscacert", f.tlscacert, "ca.pem"),
+    cert: read("--tlscert", f.tlscert, "cert.pem"),
+    key: read("--tlskey", f.tlskey, "key.pem"),
+  };
 }

@@ -1,13 +1,22 @@
 /**
  * Live migration to another pierd (`pier migrate CONTAINER --to DEST`): the container is frozen,
  * dumped with CRIU while it stays frozen (`--leave-running` on a paused container), and its
- * archive streamed straight into the target's import (pier's API `POST /v1/containers/import`),
+ * archive streamed straight into the target's import (pier's API `POST /v1/containers/import`,
+ * on its socket or, for `tcp://`, on its remote API's TLS listener with client certificates),
  * which restores it under the same name. Only once the target answers that its container runs
  * is the source removed; on any failure the source is thawed and goes on as if nothing
  * happened. The downtime is from the freeze to the target's answer.
+ *
+ * With a registry reference as the hand-over point, the frozen container's checkpoint image is
+ * pushed there; once it is pushed the source is killed (kept, stopped, to be removed by hand)
+ * and the target restores it with `pier restore REF` whenever it is told to: the downtime
+ * reported ends at the push.
  */
-import { request } from "node:http";
+import { request as httpRequest, type IncomingMessage, type RequestOptions } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { performance } from "node:perf_hooks";
+import { tryParseReference } from "../../oci/reference.js";
+import type { Credentials } from "../../remote/index.js";
 import type { ContainerService } from "../containers/service.js";
 import type { ContainerRecord } from "../containers/store.js";
 import { EngineError } from "../error.js";
@@ -21,8 +30,10 @@ export interface MigrationReport {
   name: string;
   /** Milliseconds from the freeze on the source to the target's container running. */
   downtimeMs: number;
-  /** Bytes of the archive streamed to the target. */
+  /** Bytes of the archive streamed to the target (of the image's layer for a registry). */
   bytes: number;
+  /** For a registry hand-over: the pushed checkpoint image (`NAME@DIGEST`), to `pier restore`. */
+  image?: string;
   /** The address on the target (the same as on the source where its network allows). */
   address?: string;
   /**
@@ -32,13 +43,28 @@ export interface MigrationReport {
   sourceNotRemoved?: string;
 }
 
-/** Where a migration goes: another pierd's API. */
+/** Where a migration goes: another pierd's API, or a registry as the hand-over point. */
 export type MigrationTarget =
   | { kind: "unix"; socketPath: string }
-  | { kind: "tcp"; host: string; port: number };
+  | { kind: "tcp"; host: string; port: number }
+  | { kind: "registry"; ref: string };
 
-/** Parses `--to`: a socket path, `unix:///path` or `tcp://host:port`. Pure. */
+/** PEM texts of the remote API's TLS client side (docker's `ca.pem`, `cert.pem`, `key.pem`). */
+export interface MigrationTls {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+/**
+ * Parses `--to`: a socket path, `unix:///path`, `tcp://host:port`, or a registry reference
+ * (`docker://REF`, or `HOST/REPO[:TAG]`). Pure.
+ */
 export function parseMigrationTarget(to: string): MigrationTarget {
+  if (to.startsWith("docker://"))
+    return { kind: "registry", ref: registryRef(to.slice("docker://".length), to) };
+  if (!/^[a-z]+:\/\//.test(to) && !to.startsWith("/") && to.includes("/"))
+    return { kind: "registry", ref: registryRef(to, to) };
   if (to.startsWith("unix://")) return { kind: "unix", socketPath: to.slice("unix://".length) };
   if (to.startsWith("/")) return { kind: "unix", socketPath: to };
   if (to.startsWith("tcp://")) {
@@ -50,8 +76,18 @@ export function parseMigrationTarget(to: string): MigrationTarget {
   }
   throw new EngineError(
     "INVALID_ARGUMENT",
-    `invalid migration target ${JSON.stringify(to)}: a pierd socket path, unix:///PATH or tcp://HOST:PORT`,
+    `invalid migration target ${JSON.stringify(to)}: a pierd socket path, unix:///PATH, tcp://HOST:PORT or a registry reference`,
   );
+}
+
+function registryRef(ref: string, to: string): string {
+  const parsed = tryParseReference(ref);
+  if (!parsed || parsed.digest)
+    throw new EngineError(
+      "INVALID_ARGUMENT",
+      `invalid migration target ${JSON.stringify(to)}: a registry reference with a tag (no digest: the image is made here)`,
+    );
+  return parsed.toString();
 }
 
 /** What the target's import answers: the container record and its network address. */
@@ -63,19 +99,28 @@ interface ImportAnswer {
 
 /** Streams `archive` into `target`'s import as container `name`; resolves with its answer. */
 function sendArchive(
-  target: MigrationTarget,
+  target: ApiTarget,
   archive: PackedArchive,
   name: string,
 ): Promise<{ answer: ImportAnswer; bytes: number }> {
   return new Promise((resolve, reject) => {
-    const where =
-      target.kind === "unix" ? { socketPath: target.socketPath } : { host: target.host, port: target.port };
-    const req = request({
-      ...where,
+    const options: RequestOptions = {
       method: "POST",
       path: `/v1/containers/import?name=${encodeURIComponent(name)}`,
       headers: { "Content-Type": "application/x-tar", "Transfer-Encoding": "chunked" },
-    });
+    };
+    const req =
+      target.kind === "unix"
+        ? httpRequest({ ...options, socketPath: target.socketPath })
+        : httpsRequest({
+            ...options,
+            host: target.host,
+            port: target.port,
+            ca: target.tls.ca,
+            cert: target.tls.cert,
+            key: target.tls.key,
+            minVersion: "TLSv1.2",
+          });
     let bytes = 0;
     archive.stream.on("data", (c: Buffer) => {
       bytes += c.length;
@@ -89,7 +134,7 @@ function sendArchive(
       );
     };
     req.on("error", fail);
-    req.on("response", (res) => {
+    req.on("response", (res: IncomingMessage) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (c: string) => {
@@ -116,11 +161,20 @@ function sendArchive(
   });
 }
 
+/** A pierd API to stream into: its socket, or its TLS listener with the client's certificates. */
+type ApiTarget =
+  | { kind: "unix"; socketPath: string }
+  | { kind: "tcp"; host: string; port: number; tls: MigrationTls };
+
 /** Options of {@link migrateContainer}. */
 export interface MigrateOptions {
   /** Archive compression on the wire (default none: the hand-over is usually local or LAN). */
   compression?: ArchiveCompression;
   tcpEstablished?: boolean;
+  /** For `tcp://`: the remote API's TLS client certificates (required there). */
+  tls?: MigrationTls;
+  /** For a registry: its credentials (else the stored ones). */
+  credentials?: Credentials;
 }
 
 /**
@@ -134,9 +188,20 @@ export async function migrateContainer(
   to: string,
   opts: MigrateOptions = {},
 ): Promise<MigrationReport> {
-  const target = parseMigrationTarget(to);
+  const parsed = parseMigrationTarget(to);
   const rec: ContainerRecord = containers.find(ref);
   if (rec.status !== "running") throw new EngineError("INVALID_STATE", `Container ${rec.id} is not running`);
+  if (parsed.kind === "registry")
+    return migrateThroughRegistry(containers, checkpoints, rec, parsed.ref, opts);
+  let target: ApiTarget;
+  if (parsed.kind === "tcp") {
+    if (!opts.tls)
+      throw new EngineError(
+        "INVALID_ARGUMENT",
+        `migration to ${to} needs the remote API's TLS client certificates (ca, cert and key: --tlscacert, --tlscert, --tlskey or DOCKER_CERT_PATH)`,
+      );
+    target = { ...parsed, tls: opts.tls };
+  } else target = parsed;
   const wasPaused = containers.isPaused(rec.id);
   const frozenAt = performance.now();
   if (!wasPaused) await containers.pause(rec.id);
@@ -165,6 +230,48 @@ export async function migrateContainer(
     downtimeMs: Math.round(downtimeMs),
     bytes: sent.bytes,
     ...(address ? { address } : {}),
+    ...(sourceNotRemoved ? { sourceNotRemoved } : {}),
+  };
+}
+
+/**
+ * Hands `rec` over through the registry at `ref`: frozen, dumped into a checkpoint image while
+ * frozen, pushed; then killed (kept stopped). Any failure before the push ends thaws it.
+ */
+async function migrateThroughRegistry(
+  containers: ContainerService,
+  checkpoints: CheckpointOperations,
+  rec: ContainerRecord,
+  ref: string,
+  opts: MigrateOptions,
+): Promise<MigrationReport> {
+  const wasPaused = containers.isPaused(rec.id);
+  const frozenAt = performance.now();
+  if (!wasPaused) await containers.pause(rec.id);
+  let made: Awaited<ReturnType<CheckpointOperations["pushImage"]>>;
+  try {
+    made = await checkpoints.pushImage(rec.id, ref, {
+      leaveRunning: true,
+      tcpEstablished: opts.tcpEstablished === true,
+      compression: opts.compression ?? "zstd",
+      ...(opts.credentials ? { credentials: opts.credentials } : {}),
+    });
+  } catch (err) {
+    if (!wasPaused) await containers.unpause(rec.id).catch(() => {});
+    throw err;
+  }
+  const downtimeMs = performance.now() - frozenAt;
+  // The image is the container now: the source must not run on beside its restored copy.
+  let sourceNotRemoved: string | undefined;
+  await containers.kill(rec.id, "SIGKILL").catch((err: Error) => {
+    sourceNotRemoved = `it could not be stopped: ${err.message}`;
+  });
+  return {
+    id: rec.id,
+    name: rec.name,
+    downtimeMs: Math.round(downtimeMs),
+    bytes: made.size,
+    image: `${made.name}@${made.digest}`,
     ...(sourceNotRemoved ? { sourceNotRemoved } : {}),
   };
 }

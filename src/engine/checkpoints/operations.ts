@@ -22,14 +22,20 @@ import {
 import { rm } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { Readable } from "node:stream";
-import { applyLayerFile, resolveInRoot } from "../../layer/index.js";
+import { normalizeImageName, type ResolvedImage } from "../../image/image-store.js";
+import { applyLayerFile, resolveInRoot, storeLayer } from "../../layer/index.js";
+import type { Digest } from "../../oci/digest.js";
+import { MediaType } from "../../oci/media-types.js";
+import { hostPlatform } from "../../oci/platform.js";
 import type { Spec } from "../../oci/runtime-spec/config.js";
+import type { Descriptor, ImageConfig, ImageManifest } from "../../oci/types.js";
+import type { Credentials } from "../../remote/index.js";
 import { parseSignal } from "../../runtime/lifecycle/signals.js";
 import type { ContainerService } from "../containers/service.js";
 import type { ContainerRecord } from "../containers/store.js";
 import { EngineError } from "../error.js";
 import type { EventLog } from "../events.js";
-import type { ImageOperations } from "../image-operations.js";
+import { familiarName, type ImageOperations } from "../image-operations.js";
 import {
   type ArchiveCompression,
   DEFAULT_MAX_ARCHIVE_BYTES,
@@ -38,6 +44,7 @@ import {
   receiveArchive,
   unpackArchive,
 } from "./archive.js";
+import { CHECKPOINT_ANNOTATIONS, checkCheckpointImage, checkpointImageAnnotations } from "./image-format.js";
 import { type MigrateOptions, type MigrationReport, migrateContainer } from "./migrate.js";
 import {
   CHECKPOINT_FILES,
@@ -78,6 +85,27 @@ export interface CheckpointSummary {
   container: string;
   checkpointedAt: string;
   dir: string;
+}
+
+/** Options of {@link CheckpointOperations.createImage}. */
+export interface CheckpointImageOptions {
+  leaveRunning?: boolean;
+  tcpEstablished?: boolean;
+  /** The layer's compression (default zstd). */
+  compression?: ArchiveCompression;
+  signal?: AbortSignal;
+}
+
+/** A checkpoint image made by {@link CheckpointOperations.createImage}. */
+export interface CheckpointImage {
+  /** Its full name. */
+  name: string;
+  /** Its manifest's digest. */
+  digest: string;
+  /** Its layer's size in bytes. */
+  size: number;
+  /** The digest of its subject, the container's image (absent when that is gone). */
+  subject?: string;
 }
 
 /** Options of {@link CheckpointOperations.importArchive}. */
@@ -314,6 +342,19 @@ export class CheckpointOperations {
     return this.restoreFrom(rec, dir, dump);
   }
 
+  /**
+   * `address` unless another container here holds it (a checkpoint restored next to the running
+   * original): then the restore takes a new one, as podman's `--ignore-static-ip` would.
+   */
+  private addressIfFree(id: string, address: string | undefined): string | undefined {
+    if (!address) return undefined;
+    const ip = address.split("/")[0];
+    const taken = this.containers
+      .list()
+      .some((c) => c.id !== id && this.containers.networks.attachment(c.id)?.address?.split("/")[0] === ip);
+    return taken ? undefined : address;
+  }
+
   private async restoreFrom(rec: ContainerRecord, dir: string, dump: ConfigDump): Promise<ContainerRecord> {
     // CRIU's restore.log of the last restore stays here (runc leaves it in its work path).
     const work = join(this.containers.execRoot, "containers", rec.id, "criu-restore");
@@ -323,7 +364,7 @@ export class CheckpointOperations {
       const status = existsSync(join(dir, CHECKPOINT_FILES.network))
         ? readJsonFile(join(dir, CHECKPOINT_FILES.network), CHECKPOINT_FILES.network)
         : undefined;
-      const address = previousAddress(status);
+      const address = this.addressIfFree(rec.id, previousAddress(status));
       const mac = previousMac(status);
       return await this.containers.restoreTask(rec.id, {
         imagePath: join(dir, CHECKPOINT_FILES.images),
@@ -382,11 +423,23 @@ export class CheckpointOperations {
     const work = join(this.containers.root, "checkpoint-work", randomBytes(8).toString("hex"));
     const unpacked = join(work, "x");
     mkdirSync(unpacked, { recursive: true, mode: 0o700 });
-    let created: ContainerRecord | undefined;
     try {
       await receiveArchive(source, join(work, "archive"), opts.maxBytes ?? DEFAULT_MAX_ARCHIVE_BYTES);
       await unpackArchive(join(work, "archive"), unpacked, opts.signal);
       rmSync(join(work, "archive"), { force: true });
+      return await this.restoreUnpacked(unpacked, opts);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Restores the unpacked checkpoint in `unpacked` (podman's layout) as a new container: its
+   * image must be here (`IMAGE_NOT_FOUND` otherwise). On any failure nothing of it stays.
+   */
+  private async restoreUnpacked(unpacked: string, opts: CheckpointImportOptions): Promise<ContainerRecord> {
+    let created: ContainerRecord | undefined;
+    try {
       const dump = parseConfigDump(
         readJsonFile(join(unpacked, CHECKPOINT_FILES.config), CHECKPOINT_FILES.config),
       );
@@ -416,6 +469,130 @@ export class CheckpointOperations {
     } catch (err) {
       if (created) await this.containers.remove(created.id, true, true).catch(() => {});
       throw err;
+    }
+  }
+
+  /**
+   * Checkpoints `ref` into a new local image `imageName` (podman's `checkpoint --create-image`,
+   * its format: see `image-format.ts`), whose `subject` is the container's image. The container
+   * stops unless `leaveRunning`. Nothing stays of a failed attempt but unnamed blobs (collected).
+   */
+  async createImage(
+    ref: string,
+    imageName: string,
+    opts: CheckpointImageOptions = {},
+  ): Promise<CheckpointImage> {
+    const name = normalizeImageName(imageName);
+    if (name === undefined)
+      throw new EngineError("INVALID_ARGUMENT", `invalid image name ${JSON.stringify(imageName)}`);
+    const rec = this.containers.find(ref);
+    const scratch = join(this.containers.root, "checkpoint-work", randomBytes(8).toString("hex"));
+    try {
+      const made = await this.create(rec.id, { ...opts, name: "image", checkpointDir: scratch });
+      const dump = parseConfigDump(
+        readJsonFile(join(made.dir, CHECKPOINT_FILES.config), CHECKPOINT_FILES.config),
+      );
+      const store = this.images.service.store;
+      const packed = packCheckpoint(made.dir, "none");
+      const [layer] = await Promise.all([
+        storeLayer(store.content, packed.stream, { compression: opts.compression ?? "zstd" }),
+        packed.done,
+      ]);
+      const subject = await this.imageRoot(rec.imageId);
+      const created = now();
+      const config: ImageConfig = {
+        created,
+        architecture: hostPlatform().architecture,
+        os: "linux",
+        config: {},
+        rootfs: { type: "layers", diff_ids: [layer.diffId] },
+        history: [{ created, created_by: `pier checkpoint ${rec.name}` }],
+      };
+      const configBytes = Buffer.from(JSON.stringify(config));
+      const configInfo = await store.content.ingest(configBytes);
+      const manifest: ImageManifest = {
+        schemaVersion: 2,
+        mediaType: MediaType.OciManifest,
+        config: { mediaType: MediaType.OciConfig, digest: configInfo.digest, size: configInfo.size },
+        layers: [{ mediaType: layer.mediaType, digest: layer.digest, size: layer.size }],
+        ...(subject ? { subject } : {}),
+        annotations: checkpointImageAnnotations(dump, subject?.digest),
+      };
+      const manifestInfo = await store.content.ingest(Buffer.from(JSON.stringify(manifest)));
+      const descriptor: Descriptor = {
+        mediaType: MediaType.OciManifest,
+        digest: manifestInfo.digest,
+        size: manifestInfo.size,
+      };
+      await store.layout.set(name, { ...descriptor, platform: hostPlatform() });
+      this.events.record("image", "tag", configInfo.digest, { name: familiarName(name) });
+      return {
+        name,
+        digest: descriptor.digest,
+        size: layer.size,
+        ...(subject ? { subject: subject.digest } : {}),
+      };
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+
+  /** The root descriptor (index or manifest) the local image with manifest `manifest` is named by. */
+  private async imageRoot(manifest: string): Promise<Descriptor | undefined> {
+    const image = (await this.images.local()).find((i) => i.manifest === manifest || i.root === manifest);
+    if (!image) return undefined;
+    const named = (await this.images.service.store.list()).find((s) => s.descriptor.digest === image.root);
+    if (!named) return undefined;
+    const { mediaType, digest, size } = named.descriptor;
+    return { mediaType, digest, size };
+  }
+
+  /**
+   * Checkpoints `ref` as image `target` ({@link createImage}) and pushes it to its registry
+   * (`pier checkpoint push`); the image stays in the local store too.
+   */
+  async pushImage(
+    ref: string,
+    target: string,
+    opts: CheckpointImageOptions & { credentials?: Credentials } = {},
+  ): Promise<CheckpointImage> {
+    const made = await this.createImage(ref, target, opts);
+    await this.images.push(made.name, undefined, opts.credentials);
+    return made;
+  }
+
+  /**
+   * Restores the checkpoint image `ref` (pier's, podman's or CRI-O's) as a new container
+   * (`pier restore IMAGE`, podman's `container restore IMAGE`): pulled first when not here, and
+   * so is the checkpointed container's image, both through the trust policy of every pull.
+   */
+  async restoreImage(
+    ref: string,
+    opts: CheckpointImportOptions & { credentials?: Credentials } = {},
+  ): Promise<ContainerRecord> {
+    const store = this.images.service.store;
+    let image: ResolvedImage;
+    try {
+      image = await store.resolveImage(ref);
+    } catch {
+      await this.images.pull(ref, undefined, opts.credentials);
+      image = await store.resolveImage(ref);
+    }
+    checkCheckpointImage(ref, image.manifest);
+    const base = image.manifest.annotations?.[CHECKPOINT_ANNOTATIONS.rootfsImageName];
+    if (base) {
+      try {
+        await this.containers.images.resolve(base);
+      } catch {
+        await this.images.pull(base, undefined, opts.credentials);
+      }
+    }
+    const layer = image.manifest.layers[0]!;
+    const work = join(this.containers.root, "checkpoint-work", randomBytes(8).toString("hex"));
+    mkdirSync(work, { recursive: true, mode: 0o700 });
+    try {
+      await unpackArchive(store.content.blobPath(layer.digest as Digest), work, opts.signal);
+      return await this.restoreUnpacked(work, opts);
     } finally {
       await rm(work, { recursive: true, force: true });
     }

@@ -7,7 +7,8 @@
  * it 0755, and CRIU checks that mode: pier's import skips that check itself; podman's runc
  * needs it in its CRIU configuration (`skip-file-rwx-check` in /etc/criu/runc.conf, or the
  * `org.criu.config` annotation), which this test gives through a runc wrapper rather than by
- * writing the host's /etc.
+ * writing the host's /etc. The same both ways for checkpoint images (podman's `checkpoint
+ * --create-image` and `container restore IMAGE`) through a pier registry.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -17,7 +18,7 @@ import { after, before, describe, it } from "node:test";
 import { findCriu } from "../../runtime/checkpoint/criu-path.js";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../../testing/busybox.js";
 import { api, COUNTER, counted, countsOnFrom, until } from "../../testing/checkpoints.js";
-import { docker, runCommand, type TestDaemon, useTestDaemon } from "../../testing/engine.js";
+import { docker, pier, runCommand, type TestDaemon, useTestDaemon } from "../../testing/engine.js";
 import { criuSkipReason } from "../../testing/runtime-criu.js";
 import { PODMAN_ULIMITS } from "../../testing/runtime-podman.js";
 
@@ -142,5 +143,33 @@ exec runc "$@"
     writeFileSync(archive, r.body);
     await pm("container", "restore", "--import", archive);
     await until(async () => countsOnFrom(await pm("logs", "frompier"), at) >= 3, "podman's count to go on");
+  });
+
+  it("podman restores pierd's checkpoint image from the registry; pierd restores podman's", async () => {
+    // pier → podman: pushed by pierd, pulled and restored by podman (`container restore IMAGE`).
+    await ok("run", "-d", "--name", "pierimage", image, "sh", "-c", COUNTER);
+    await until(async () => counted(await ok("logs", "pierimage")) >= 5, "pier's count to reach 5");
+    const pierRef = `${registryHost}/ckpt-busybox:pier-checkpoint`;
+    const pushed = await pier(d, ["checkpoint", "push", "--compress", "gzip", "pierimage", pierRef]);
+    assert.equal(pushed.status, 0, pushed.stderr);
+    const at = counted(await ok("logs", "pierimage"));
+    await pm("pull", "--tls-verify=false", pierRef);
+    await pm("container", "restore", pierRef);
+    await until(async () => countsOnFrom(await pm("logs", "pierimage"), at) >= 3, "podman's count to go on");
+
+    // podman → pier: `checkpoint --create-image`, pushed by podman, restored by pierd from the registry.
+    await pm("run", "-d", ...PODMAN_ULIMITS, "--name", "podmanimage", image, "sh", "-c", COUNTER);
+    await until(async () => counted(await pm("logs", "podmanimage")) >= 5, "podman's count to reach 5");
+    await pm("container", "checkpoint", "--create-image", "localhost/podman-checkpoint:1", "podmanimage");
+    const podmanAt = counted(await pm("logs", "podmanimage"));
+    const podmanRef = `${registryHost}/ckpt-busybox:podman-checkpoint`;
+    await pm("push", "--tls-verify=false", "localhost/podman-checkpoint:1", podmanRef);
+    const restored = await pier(d, ["restore", podmanRef]);
+    assert.equal(restored.status, 0, restored.stderr);
+    await until(
+      async () => countsOnFrom(await ok("logs", "podmanimage"), podmanAt) >= 3,
+      "pier's count to go on",
+    );
+    await ok("rm", "-f", "pierimage", "podmanimage");
   });
 });

@@ -50,7 +50,7 @@ export interface DaemonConfig {
   /** The default bridge network's subnet and device when first created, and the CNI plugins. */
   network?: { defaultSubnet?: string; defaultBridge?: string; cniPath?: string };
   /**
-   * A TCP listener for the Docker API, always TLS with client certificates (plain TCP is
+   * A TCP listener for the Docker API and pier's (`/v1/`), always TLS with client certificates (plain TCP is
    * refused): `listen` is `HOST:PORT`, the others PEM file paths.
    */
   tls?: { listen: string; cacert: string; cert: string; key: string };
@@ -170,7 +170,8 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
   await containers.restore();
   const socket = config.socket ?? join(config.execRoot, "pier.sock");
   const dockerSocket = config.dockerSocket ?? join(config.execRoot, "docker.sock");
-  const pierServer = createServer(pierApi(engine));
+  const pier = pierApi(engine);
+  const pierServer = createServer(pier);
   const docker = dockerApi(engine);
   const dockerServer = createServer(docker.request);
   dockerServer.on("upgrade", docker.upgrade);
@@ -203,7 +204,9 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
         rejectUnauthorized: true,
         minVersion: "TLSv1.2",
       },
-      docker.request,
+      // pier's own API (`/v1/…`, which no Docker API path is) too: a remote pierd is driven,
+      // and migrated to, with the same client certificates.
+      (req, res) => ((req.url ?? "").startsWith("/v1/") ? pier(req, res) : docker.request(req, res)),
     );
     tlsServer.on("upgrade", docker.upgrade);
     tlsServer.keepAliveTimeout = 5000;

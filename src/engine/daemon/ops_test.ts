@@ -20,6 +20,7 @@ import {
   type TestDaemon,
   useTestDaemon,
 } from "../../testing/engine.js";
+import { writeDockerTlsCerts } from "../../testing/tls-cert.js";
 import { containerMatches } from "../api/docker-containers.js";
 import { restartOnBoot } from "../containers/service.js";
 import { EventLog, eventMatches } from "../events.js";
@@ -603,68 +604,12 @@ async function idOf(name: string): Promise<string> {
 }
 
 /** A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl. */
-async function makeCerts(dir: string): Promise<{ server: string; client: string }> {
-  const { mkdirSync, writeFileSync } = await import("node:fs");
-  const server = join(dir, "server");
-  const client = join(dir, "client");
-  mkdirSync(server);
-  mkdirSync(client);
-  const ossl = async (args: string[]) => {
-    const r = await runCommand("openssl", args);
-    assert.equal(r.status, 0, `openssl ${args.join(" ")}: ${r.stderr}`);
-  };
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  await ossl([
-    "req",
-    "-x509",
-    ...ec,
-    "-keyout",
-    join(dir, "ca-key.pem"),
-    "-out",
-    join(dir, "ca.pem"),
-    "-days",
-    "1",
-    "-subj",
-    "/CN=pier-test-ca",
-  ]);
-  const sign = async (out: string, key: string, cn: string, ext: string) => {
-    writeFileSync(join(dir, "ext.cnf"), ext);
-    await ossl(["req", ...ec, "-keyout", key, "-out", join(dir, "req.csr"), "-subj", `/CN=${cn}`]);
-    await ossl([
-      "x509",
-      "-req",
-      "-in",
-      join(dir, "req.csr"),
-      "-CA",
-      join(dir, "ca.pem"),
-      "-CAkey",
-      join(dir, "ca-key.pem"),
-      "-CAcreateserial",
-      "-out",
-      out,
-      "-days",
-      "1",
-      "-extfile",
-      join(dir, "ext.cnf"),
-    ]);
-  };
-  await sign(
-    join(server, "cert.pem"),
-    join(server, "key.pem"),
-    "127.0.0.1",
-    "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
-  );
-  await sign(join(client, "cert.pem"), join(client, "key.pem"), "client", "extendedKeyUsage=clientAuth\n");
-  writeFileSync(join(client, "ca.pem"), readFileSync(join(dir, "ca.pem")));
-  return { server, client };
-}
-
 test("TCP only with TLS and client certificates: docker over TLS works, plain TCP and cert-less clients are refused", async () => {
   const { makeTempDir, removeTempDir } = await import("../../testing/busybox.js");
   const dir = await makeTempDir("pier-ops-tls-");
   let t: TestDaemon | undefined;
   try {
-    const { server, client } = await makeCerts(dir);
+    const { server, client } = await writeDockerTlsCerts(dir);
     // Without certificates, or asked for plain TCP, pierd refuses to start.
     const noCerts = await runCommand(process.execPath, [
       PIERD_MAIN,
