@@ -71,6 +71,13 @@ describe("a kubelet 1.32's requests for a typical pod", () => {
     assert.equal(driver, "CGROUPFS");
     await call(rt, "Status", {});
     await call(img, "ImageFsInfo", {});
+    // The evented PLEG's stream of container events.
+    const events: Msg[] = [];
+    const stream = (
+      rt as unknown as { GetContainerEvents(req: Msg): NodeJS.EventEmitter & { cancel(): void } }
+    ).GetContainerEvents({});
+    stream.on("data", (e: Msg) => events.push(e));
+    stream.on("error", () => {});
 
     const podCgroup = `${kubepods}/besteffort/pod${uid}`;
     const logDir = join(dir, "pods", `default_web_${uid}`);
@@ -238,5 +245,26 @@ describe("a kubelet 1.32's requests for a typical pod", () => {
     await call(rt, "RemoveContainer", { container_id: web });
     await call(rt, "RemovePodSandbox", { pod_sandbox_id: pod });
     assert.deepEqual((await call(rt, "ListPodSandbox", {})).items, []);
+
+    // Each step of the sandbox and the container came as an event, in order, with the pod's status.
+    const of = (id: string) => events.filter((e) => e.container_id === id).map((e) => e.container_event_type);
+    const all = [
+      "CONTAINER_CREATED_EVENT",
+      "CONTAINER_STARTED_EVENT",
+      "CONTAINER_STOPPED_EVENT",
+      "CONTAINER_DELETED_EVENT",
+    ];
+    await until("the DELETED events", () =>
+      of(web).length === 4 && of(pod).length === 4 ? true : undefined,
+    );
+    assert.deepEqual(of(web), all);
+    assert.deepEqual(of(pod), all);
+    const started = events.find(
+      (e) => e.container_id === web && e.container_event_type === "CONTAINER_STARTED_EVENT",
+    );
+    assert.equal(started?.pod_sandbox_status.id, pod);
+    assert.equal(started?.containers_statuses[0].state, "CONTAINER_RUNNING");
+    assert.ok(BigInt(started?.created_at) > 0n);
+    stream.cancel();
   });
 });

@@ -4,6 +4,7 @@
  * APIs use, so pods and their containers are ordinary engine containers.
  */
 import type { Engine } from "../engine.js";
+import { runtimeStreams } from "./events.js";
 import { type GrpcServer, serveGrpc } from "./grpc.js";
 import { imageService } from "./image-service.js";
 import { criServices } from "./proto.js";
@@ -37,6 +38,7 @@ export function startCriServer(
           ...(opts.cniPath ? { cniPath: opts.cniPath } : {}),
           ...(opts.cgroupDriver ? { cgroupDriver: opts.cgroupDriver } : {}),
         }),
+        streams: runtimeStreams(engine),
       },
       { definition: defs.image, handlers: imageService(engine) },
     ],
