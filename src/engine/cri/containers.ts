@@ -7,9 +7,10 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { createWriteStream, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { constants } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
+import { pipeline } from "node:stream/promises";
 import type { ContainerCreateInput } from "../containers/config.js";
 import { type HostFacts, readHostFacts } from "../containers/host-facts.js";
 import type { ContainerRecord } from "../containers/store.js";
@@ -392,6 +393,55 @@ export class CriContainers {
       delete resources.oomScoreAdj;
     }
     await this.engine.containers.update(rec.id, { resources });
+    return {};
+  }
+
+  /**
+   * CheckpointContainer: the running container dumped by the engine's checkpoint code and
+   * written at `location` as the uncompressed podman archive CRI-O and containerd write; the
+   * container keeps running (Kubernetes' forensic checkpoints). The file appears whole or not
+   * at all; `timeout` seconds (0: none) then `DEADLINE_EXCEEDED`.
+   */
+  async checkpoint(req: Message, signal: AbortSignal): Promise<Message> {
+    const { rec } = this.find(str(req, "container_id"));
+    const location = str(req, "location");
+    if (!location.startsWith("/") || location.split("/").includes(".."))
+      throw new CriError(
+        "INVALID_ARGUMENT",
+        `location ${JSON.stringify(location)}: want an absolute path without '..'`,
+      );
+    const timeout = num(req, "timeout");
+    const abort = new AbortController();
+    const onAbort = () => abort.abort(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    const timer =
+      timeout > 0
+        ? setTimeout(
+            () =>
+              abort.abort(
+                new CriError("DEADLINE_EXCEEDED", `CheckpointContainer: timed out after ${timeout}s`),
+              ),
+            timeout * 1000,
+          )
+        : undefined;
+    const partial = `${location}.${randomBytes(4).toString("hex")}.partial`;
+    try {
+      const packed = await this.engine.checkpoints.createArchive(rec.id, "none", {
+        leaveRunning: true,
+        signal: abort.signal,
+      });
+      abort.signal.addEventListener("abort", () => packed.abort(), { once: true });
+      await Promise.all([pipeline(packed.stream, createWriteStream(partial, { mode: 0o600 })), packed.done]);
+      if (abort.signal.aborted) throw abort.signal.reason;
+      renameSync(partial, location);
+    } catch (err) {
+      rmSync(partial, { force: true });
+      if (abort.signal.reason instanceof CriError) throw abort.signal.reason;
+      throw err;
+    } finally {
+      if (timer) clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+    }
     return {};
   }
 

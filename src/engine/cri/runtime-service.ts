@@ -108,6 +108,7 @@ export function runtimeService(
     UpdateContainerResources: (req) => containers.updateResources(req),
     ReopenContainerLog: (req) => containers.reopenLog(req),
     ExecSync: (req, signal) => containers.execSync(req, signal),
+    CheckpointContainer: (req, signal) => containers.checkpoint(req, signal),
     ContainerStats: (req) => stats.one(req),
     ListContainerStats: (req) => stats.list(req),
     PodSandboxStats: (req) => stats.pod(req),
