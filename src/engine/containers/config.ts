@@ -9,6 +9,7 @@ import type { Spec } from "../../oci/runtime-spec/config.js";
 import { defaultRuntimeSpec } from "../../oci/runtime-spec/default-spec.js";
 import { SECCOMP_VALUE_KEYS } from "../../oci/runtime-spec/seccomp.js";
 import type { ImageConfig } from "../../oci/types.js";
+import { cleanCgroupPath, expandSlice, systemdCgroupPath } from "../../runtime/cgroups/path.js";
 import { parseSignal } from "../../runtime/lifecycle/signals.js";
 import { planSysctls } from "../../runtime/plan/sysctl.js";
 import { EngineError } from "../error.js";
@@ -85,17 +86,16 @@ export interface ContainerConfig {
   /** `--systemd`: boot the command as a guest init (system container); see `systemd-mode.ts`. */
   systemd?: SystemdMode;
   /**
-   * IPC, UTS and PID namespaces: `host` (the host's) or `container:<ref>` (a running container's,
-   * as a CRI pod's containers join their sandbox's); default a new one. Docker's modes.
-   */
-  ipcMode?: string;
-  utsMode?: string;
-  pidMode?: string;
-  /**
    * A second log in the Kubernetes CRI format (`<RFC3339Nano> stdout|stderr F|P <line>`) that the
    * monitor writes beside the json-file log: the CRI's `log_directory`/`log_path`.
    */
   criLogPath?: string;
+  /**
+   * The cgroup the container's cgroup goes under (Docker's `--cgroup-parent`, a CRI pod's
+   * `cgroup_parent`): an absolute cgroupfs path (`/kubepods/burstable/pod<uid>`), or a systemd
+   * slice name (`kubepods-burstable-pod<uid>.slice`) placed where systemd puts that slice.
+   */
+  cgroupParent?: string;
   /** Memory, CPU, pids, block I/O limits, ulimits, OOM score, /dev/shm size (see resources.ts). */
   resources?: ContainerResources;
   /** Capabilities, privileged, read-only root, seccomp, devices, namespace modes (see security.ts). */
@@ -105,9 +105,6 @@ export interface ContainerConfig {
   /** The healthcheck (the image's merged in at create; `["NONE"]` disables it). */
   healthcheck?: HealthcheckConfig;
 }
-
-/** The namespace kinds a container may share with the host or another container. */
-export const SHARABLE_NAMESPACES = { ipcMode: "ipc", utsMode: "uts", pidMode: "pid" } as const;
 
 /**
  * One mount of a container: `bind` (an existing host path), `volume` (a named local volume,
@@ -248,27 +245,18 @@ export function parseContainerConfig(body: unknown): ContainerConfig {
     "hostname",
     "networkMode",
     "stopSignal",
-    "ipcMode",
-    "utsMode",
-    "pidMode",
     "criLogPath",
+    "cgroupParent",
   ] as const) {
     const v = optString(b[k], k);
     if (v !== undefined) c[k] = v;
-  }
-  for (const k of Object.keys(SHARABLE_NAMESPACES) as (keyof typeof SHARABLE_NAMESPACES)[]) {
-    const v = c[k];
-    if (v !== undefined && !/^(host|container:[a-zA-Z0-9][a-zA-Z0-9_.-]*)$/.test(v))
-      throw new EngineError(
-        "INVALID_ARGUMENT",
-        `${k} ${JSON.stringify(v)}: want host or container:<name|id>`,
-      );
   }
   if (c.criLogPath !== undefined && (!c.criLogPath.startsWith("/") || c.criLogPath.split("/").includes("..")))
     throw new EngineError(
       "INVALID_ARGUMENT",
       `criLogPath ${c.criLogPath} must be an absolute path without '..'`,
     );
+  if (c.cgroupParent !== undefined) checkCgroupParent(c.cgroupParent);
   if (c.workingDir !== undefined && !c.workingDir.startsWith("/"))
     throw new EngineError("INVALID_ARGUMENT", `workingDir ${c.workingDir} must be an absolute path`);
   // Whether a named network exists is the network service's to say, at create.
@@ -407,6 +395,33 @@ export function isSystemContainer(image: ImageConfig, c: ContainerConfig): boole
   return runsSystemd(c.systemd, [...(exec?.Entrypoint ?? []), ...(exec?.Cmd ?? [])]);
 }
 
+/**
+ * Checks a cgroup parent: an absolute path without `..`, or a systemd slice name; errors name
+ * the problem. Pure.
+ */
+export function checkCgroupParent(parent: string): void {
+  try {
+    if (parent.endsWith(".slice") && !parent.includes("/")) expandSlice(parent);
+    else if (!parent.startsWith("/")) throw new Error("must be an absolute path or a systemd slice name");
+    else cleanCgroupPath(parent, "cgroupParent");
+  } catch (err) {
+    throw new EngineError(
+      "INVALID_ARGUMENT",
+      `cgroupParent ${JSON.stringify(parent)}: ${(err as Error).message}`,
+    );
+  }
+}
+
+/**
+ * The runtime spec's `cgroupsPath` of container `id` under `parent`: `<parent>/<id>` for a
+ * cgroupfs path (as containerd and moby); for a slice, the `pier-<id>.scope` systemd would make
+ * in it, as a cgroupfs path (pier's runtime drives cgroupfs under either driver). Pure.
+ */
+export function cgroupsPathUnder(parent: string, id: string): string {
+  if (parent.endsWith(".slice") && !parent.includes("/")) return systemdCgroupPath(`${parent}:pier:${id}`);
+  return `${cleanCgroupPath(parent, "cgroupParent")}/${id}`;
+}
+
 /** Inputs of {@link containerSpec} that are not in the config. */
 export interface SpecContext {
   id: string;
@@ -416,11 +431,6 @@ export interface SpecContext {
   sources?: Record<string, string>;
   /** The network namespace and `/etc` files from the network service. */
   network?: NetworkSpec;
-  /**
-   * Namespaces joined by path (`/proc/PID/ns/ipc` of the container named by `ipcMode`, say), by
-   * kind; a kind whose mode is `host` is dropped from the spec instead.
-   */
-  joined?: Partial<Record<"ipc" | "uts" | "pid", string>>;
   /** What the spec depends on in the host (default: this host's, read now). */
   host?: HostFacts;
   /** Host path of the init binary (with `init`). */
@@ -488,21 +498,10 @@ export function containerSpec(image: ImageConfig, c: ContainerConfig, ctx: SpecC
     spec.linux.namespaces = spec.linux.namespaces.filter((n) => n.type !== "network" && n.type !== "uts");
     delete spec.hostname;
   }
-  for (const [key, kind] of Object.entries(SHARABLE_NAMESPACES) as [
-    keyof typeof SHARABLE_NAMESPACES,
-    "ipc" | "uts" | "pid",
-  ][]) {
-    const mode = c[key];
-    if (mode === undefined) continue;
-    const path = ctx.joined?.[kind];
-    if (mode !== "host" && path === undefined)
-      throw new EngineError("INVALID_ARGUMENT", `${key} ${mode}: no namespace path to join`);
+  if (c.cgroupParent !== undefined) {
     const linux = spec.linux ?? {};
     spec.linux = linux;
-    const others = (linux.namespaces ?? []).filter((n) => n.type !== kind);
-    linux.namespaces = mode === "host" ? others : [...others, { type: kind, path: path as string }];
-    // The hostname is the UTS namespace's: a joined (or the host's) one keeps its own.
-    if (kind === "uts") delete spec.hostname;
+    linux.cgroupsPath = cgroupsPathUnder(c.cgroupParent, ctx.id);
   }
   const host = ctx.host ?? readHostFacts();
   checkResourcesOnHost(c.resources, host);

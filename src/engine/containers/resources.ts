@@ -71,6 +71,16 @@ export interface ContainerResources {
   shmSize?: number;
   /** -1000..1000 (`--oom-score-adj`). */
   oomScoreAdj?: number;
+  /** Huge page limits by page size (`2MB`, `1GB`), in bytes (a CRI container's `hugepage_limits`). */
+  hugepageLimits?: HugepageLimit[];
+  /** cgroup v2 files and their values (a CRI container's `unified`; Docker's `--cgroup-conf`-like). */
+  unified?: Record<string, string>;
+}
+
+/** One huge page limit. */
+export interface HugepageLimit {
+  pageSize: string;
+  limit: number;
 }
 
 /** The limits `docker update` may change (Docker refuses the others on a live container). */
@@ -86,6 +96,8 @@ export const UPDATABLE_RESOURCES = [
   "cpusetMems",
   "pidsLimit",
   "blkioWeight",
+  "hugepageLimits",
+  "unified",
 ] as const satisfies readonly (keyof ContainerResources)[];
 
 const MIN_MEMORY = 6 * 1024 * 1024;
@@ -254,6 +266,24 @@ export function parseResources(v: unknown, opts: { update?: boolean } = {}): Con
     }
     r.ulimits = ulimits;
   }
+  const hugepages = list(b.hugepageLimits, "hugepageLimits", (o, at) => {
+    const pageSize = str(o.pageSize, `${at}.pageSize`) ?? "";
+    if (!/^\d+[KMGT]B$/.test(pageSize))
+      invalid(`${at}.pageSize ${JSON.stringify(pageSize)}: want a size like 2MB`);
+    const limit = int(o.limit, `${at}.limit`) ?? 0;
+    if (limit < 0) invalid(`${at}.limit must not be negative`);
+    return { pageSize, limit };
+  });
+  if (hugepages) r.hugepageLimits = hugepages;
+  if (b.unified !== undefined && b.unified !== null) {
+    const u = b.unified;
+    if (typeof u !== "object" || Array.isArray(u) || Object.values(u).some((x) => typeof x !== "string"))
+      invalid("unified must map cgroup file names to strings");
+    for (const k of Object.keys(u as object))
+      if (!/^[a-z][a-z0-9_]*\.[a-z0-9_.]+$/.test(k))
+        invalid(`unified: ${JSON.stringify(k)} is not a cgroup file name`);
+    if (Object.keys(u as object).length) r.unified = { ...(u as Record<string, string>) };
+  }
   checkResources(r, opts.update === true);
   return Object.keys(r).length ? r : undefined;
 }
@@ -387,6 +417,8 @@ export function linuxResources(
     if (t) io[key] = t;
   }
   if (Object.keys(io).length) out.blockIO = io;
+  if (r.hugepageLimits) out.hugepageLimits = r.hugepageLimits.map((h) => ({ ...h }));
+  if (r.unified) out.unified = { ...r.unified };
   return out;
 }
 

@@ -81,7 +81,7 @@ export interface ContainerSecurity {
   ipcMode?: string;
   /** `host` or `container:NAME`. */
   pidMode?: string;
-  /** `host`. */
+  /** `host` or `container:NAME` (a CRI pod's containers join their sandbox's; Docker has only `host`). */
   utsMode?: string;
   /** Replace Docker's masked / read-only paths (what `--security-opt systempaths=unconfined` sends). */
   maskedPaths?: string[];
@@ -293,7 +293,7 @@ export function parseSecurity(v: unknown): ContainerSecurity | undefined {
   if (ipc) s.ipcMode = ipc;
   const pid = mode(b.pidMode, /^(host|container:[a-zA-Z0-9][a-zA-Z0-9_.-]*)$/, "invalid PID mode");
   if (pid) s.pidMode = pid;
-  const uts = mode(b.utsMode, /^host$/, "invalid UTS mode");
+  const uts = mode(b.utsMode, /^(host|container:[a-zA-Z0-9][a-zA-Z0-9_.-]*)$/, "invalid UTS mode");
   if (uts) s.utsMode = uts;
   for (const k of ["maskedPaths", "readonlyPaths"] as const) {
     const paths = strings(b[k], k);
@@ -445,19 +445,31 @@ function applyNamespaceModes(spec: Spec, sec: ContainerSecurity | undefined, ctx
     delete spec.hostname;
     if (spec.process?.env) spec.process.env = spec.process.env.filter((e) => !e.startsWith("HOSTNAME="));
   }
+  // The hostname is the UTS namespace's: a joined one (at each start) keeps its own.
+  if (namespaceTarget(sec?.utsMode) !== undefined) {
+    if (ctx.hostname) invalid("Conflicting options: hostname and the UTS mode");
+    delete spec.hostname;
+  }
   namespaces = namespaces.filter((n) => n.type !== "cgroup");
   if (sec?.cgroupnsMode === "private") namespaces.push({ type: "cgroup" });
   linux.namespaces = namespaces;
 }
 
+/** The namespace kinds a container may join from another container (`container:NAME` modes). */
+export const JOINABLE_NAMESPACES = { pid: "pidMode", ipc: "ipcMode", uts: "utsMode" } as const;
+
 /**
- * Joins the namespaces that `--pid container:NAME` / `--ipc container:NAME` name, through the
- * other container's process (`pid`), at each start as Docker does. Pure.
+ * Joins the namespaces that `--pid container:NAME` / `--ipc container:NAME` (and a CRI
+ * container's UTS mode) name, through the other container's process (`pid`), at each start as
+ * Docker does. Pure.
  */
-export function joinContainerNamespaces(spec: Spec, joins: { pid?: number; ipc?: number }): void {
+export function joinContainerNamespaces(
+  spec: Spec,
+  joins: Partial<Record<keyof typeof JOINABLE_NAMESPACES, number>>,
+): void {
   const linux = spec.linux ?? {};
   spec.linux = linux;
-  for (const type of ["pid", "ipc"] as const) {
+  for (const type of Object.keys(JOINABLE_NAMESPACES) as (keyof typeof JOINABLE_NAMESPACES)[]) {
     const pid = joins[type];
     if (pid === undefined) continue;
     linux.namespaces = [

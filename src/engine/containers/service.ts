@@ -40,7 +40,6 @@ import {
   isSystemContainer,
   parseContainerConfig,
   parseSpecText,
-  SHARABLE_NAMESPACES,
   specText,
 } from "./config.js";
 import { imageHealthcheck, mergeHealthcheck } from "./health-config.js";
@@ -64,7 +63,7 @@ import {
   reopenCriLog,
 } from "./monitor.js";
 import { commandProblem, ensureWorkingDir } from "./process-check.js";
-import { joinContainerNamespaces, namespaceTarget } from "./security.js";
+import { JOINABLE_NAMESPACES, joinContainerNamespaces, namespaceTarget } from "./security.js";
 import { type ContainerRecord, ContainerStore } from "./store.js";
 import { applyGuestCriuConfig, SYSTEMD_STOP_SIGNAL, writeMachineId } from "./systemd-mode.js";
 import { consoleSocketPath, terminalFiles } from "./terminal.js";
@@ -182,13 +181,15 @@ export class ContainerService extends EventEmitter {
     const spec = parseSpecText(readFileSync(specPath, "utf8"));
     const linux = spec.linux ?? {};
     spec.linux = linux;
-    const { memory, cpu, pids, blockIO } = plan.resources;
+    const { memory, cpu, pids, blockIO, hugepageLimits, unified } = plan.resources;
     linux.resources = {
       ...(linux.resources?.devices ? { devices: linux.resources.devices } : {}),
       memory,
       cpu,
       pids,
       blockIO,
+      hugepageLimits,
+      unified,
     };
     if (rec.status === "running") {
       try {
@@ -326,14 +327,12 @@ export class ContainerService extends EventEmitter {
       }
       const files = await readUserFiles(rootfs);
       const network = await this.networks.prepare(this.networkRequest(id, finalName, config));
-      const joined = this.joinedNamespaces(config);
       const spec = containerSpec(image.config, config, {
         id,
         rootfs,
         files,
         sources,
         network,
-        joined,
         ...(initBinary ? { initBinary } : {}),
         ...(config.security?.ipcMode === "shareable" ? { shmSource: shareableShmPath(this.dir(id)) } : {}),
       });
@@ -356,29 +355,6 @@ export class ContainerService extends EventEmitter {
       for (const v of newVolumes) await this.volumes.remove(v, []).catch(() => {});
       throw err;
     }
-  }
-
-  /**
-   * The namespace paths that `ipcMode`/`utsMode`/`pidMode` `container:<ref>` name: those of that
-   * container's running init (`INVALID_STATE` when it does not run).
-   */
-  private joinedNamespaces(c: ContainerConfig): Partial<Record<"ipc" | "uts" | "pid", string>> {
-    const out: Partial<Record<"ipc" | "uts" | "pid", string>> = {};
-    for (const [key, kind] of Object.entries(SHARABLE_NAMESPACES) as [
-      keyof typeof SHARABLE_NAMESPACES,
-      "ipc" | "uts" | "pid",
-    ][]) {
-      const mode = c[key];
-      if (!mode?.startsWith("container:")) continue;
-      const target = this.find(mode.slice("container:".length));
-      if (target.status !== "running" || target.pid <= 0)
-        throw new EngineError(
-          "INVALID_STATE",
-          `cannot join the ${kind} namespace of container ${target.id}: it is not running`,
-        );
-      out[kind] = `/proc/${target.pid}/ns/${kind}`;
-    }
-    return out;
   }
 
   /**
@@ -626,10 +602,13 @@ export class ContainerService extends EventEmitter {
    * `/dev/shm`, which only a shareable (or host) one has.
    */
   private joinPeerNamespaces(rec: ContainerRecord): void {
-    const joins: { pid?: number; ipc?: number } = {};
+    const joins: Partial<Record<keyof typeof JOINABLE_NAMESPACES, number>> = {};
     let shm: string | undefined;
-    for (const type of ["pid", "ipc"] as const) {
-      const ref = namespaceTarget(rec.config.security?.[type === "pid" ? "pidMode" : "ipcMode"]);
+    for (const [type, key] of Object.entries(JOINABLE_NAMESPACES) as [
+      keyof typeof JOINABLE_NAMESPACES,
+      (typeof JOINABLE_NAMESPACES)[keyof typeof JOINABLE_NAMESPACES],
+    ][]) {
+      const ref = namespaceTarget(rec.config.security?.[key]);
       if (ref === undefined) continue;
       const peer = this.find(ref);
       if (peer.status !== "running" || !processAlive(peer.pid))
@@ -640,7 +619,7 @@ export class ContainerService extends EventEmitter {
       joins[type] = peer.pid;
       if (type === "ipc") shm = joinableShm(this.ipcDonor(peer), (ref) => this.ipcDonor(this.find(ref)));
     }
-    if (!joins.pid && !joins.ipc) return;
+    if (!Object.keys(joins).length) return;
     const specPath = join(this.dir(rec.id), "config.json");
     const spec = parseSpecText(readFileSync(specPath, "utf8"));
     joinContainerNamespaces(spec, joins);

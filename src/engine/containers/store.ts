@@ -50,11 +50,27 @@ interface Row {
 
 const ZERO_TIME = "0001-01-01T00:00:00Z";
 
+/**
+ * A stored config as this version reads it: the namespace modes an older pierd kept at the top
+ * (`ipcMode`/`utsMode`/`pidMode`, CRI containers) move into `security`, where they are joined
+ * at each start. Pure.
+ */
+export function storedConfig(text: string): ContainerConfig {
+  const c = JSON.parse(text) as ContainerConfig & Record<string, unknown>;
+  for (const key of ["ipcMode", "utsMode", "pidMode"] as const) {
+    const mode = c[key];
+    if (mode === undefined) continue;
+    delete c[key];
+    if (typeof mode === "string") c.security = { [key]: mode, ...c.security };
+  }
+  return c;
+}
+
 function fromRow(r: Row): ContainerRecord {
   return {
     id: r.id,
     name: r.name,
-    config: JSON.parse(r.config) as ContainerConfig,
+    config: storedConfig(r.config),
     imageId: r.image_id,
     status: r.status,
     pid: r.pid,

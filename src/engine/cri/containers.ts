@@ -7,17 +7,29 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { createWriteStream, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { constants } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
+import { pipeline } from "node:stream/promises";
 import type { ContainerCreateInput } from "../containers/config.js";
+import { type HostFacts, readHostFacts } from "../containers/host-facts.js";
 import type { ContainerRecord } from "../containers/store.js";
 import type { Engine } from "../engine.js";
 import { CriError, isNotFound } from "./error.js";
 import { bool, msg, msgs, nanos, num, refuseUnapplied, str, strMap, strs } from "./fields.js";
 import type { Message } from "./grpc.js";
-import { type CriContainerState, checkId, containerState, engineLabels, matchesLabels } from "./labels.js";
+import {
+  type CriContainerState,
+  type CriSandboxState,
+  checkId,
+  containerState,
+  engineLabels,
+  matchesLabels,
+} from "./labels.js";
+import { readBoundedFile } from "./read-bounded.js";
+import { cgroupHost, mapResources } from "./resources.js";
 import type { Sandboxes } from "./sandbox.js";
+import { checkUserNamespace, MAX_SECCOMP_PROFILE, mapSecurityContext } from "./security-context.js";
 
 /** The ContainerConfig fields pier applies; any other set field is refused by name. */
 const APPLIED = new Set([
@@ -36,13 +48,9 @@ const APPLIED = new Set([
   "config.stdin",
   "config.stdin_once",
   "config.tty",
-  "config.linux.security_context.namespace_options.network",
-  "config.linux.security_context.namespace_options.pid",
-  "config.linux.security_context.namespace_options.ipc",
-  "config.linux.security_context.namespace_options.target_id",
-  "config.linux.security_context.run_as_user",
-  "config.linux.security_context.run_as_group",
-  "config.linux.security_context.run_as_username",
+  // Every field of both is mapped (security-context.ts, resources.ts), refusals there by name.
+  "config.linux.security_context",
+  "config.linux.resources",
 ]);
 
 /** The fields of one `Mount` that pier applies. */
@@ -83,25 +91,12 @@ export function containerName(
   return `k8s_${name}_${pod.name}_${pod.namespace}_${pod.uid}_${attempt}`;
 }
 
-/** The user a security context asks for (`uid[:gid]` or a name), or undefined. Pure. */
-export function criUser(sc: Message | undefined): string | undefined {
-  const uid = msg(sc, "run_as_user");
-  const gid = msg(sc, "run_as_group");
-  const name = str(sc, "run_as_username");
-  if (gid && !uid && !name)
-    throw new CriError(
-      "INVALID_ARGUMENT",
-      "linux.security_context.run_as_group needs run_as_user or run_as_username",
-    );
-  const user = uid ? String(num(uid, "value")) : name || undefined;
-  return user === undefined ? undefined : gid ? `${user}:${num(gid, "value")}` : user;
-}
-
 /** The CRI's containers on one engine. */
 export class CriContainers {
   constructor(
     private readonly engine: Engine,
     private readonly sandboxes: Sandboxes,
+    private readonly host: () => Pick<HostFacts, "appArmor"> = readHostFacts,
   ) {}
 
   /** The CRI container `id` (full or prefix) with its state; `NOT_FOUND` otherwise. */
@@ -124,34 +119,23 @@ export class CriContainers {
     const image = str(msg(config, "image"), "image");
     if (!image) throw new CriError("INVALID_ARGUMENT", "config.image.image is required");
     const sc = msg(msg(config, "linux"), "security_context");
-    const ns = msg(sc, "namespace_options");
-    const pidMode = String(ns?.pid ?? "POD");
-    const target = str(ns, "target_id");
-    for (const k of ["network", "ipc"] as const) {
-      const m = ns?.[k];
-      if (
-        m !== undefined &&
-        m !== (k === "network" ? pod.network : pod.ipc) &&
-        !(m === "POD" && pod[k] !== "NODE")
-      )
-        throw new CriError(
-          "INVALID_ARGUMENT",
-          `config.linux.security_context.namespace_options.${k}: ${String(m)} differs from the pod's ${pod[k]}`,
-        );
-    }
-    let pid: string | undefined;
-    if (pidMode === "POD") pid = pod.pid === "NODE" ? "host" : `container:${sandbox.id}`;
-    else if (pidMode === "NODE") pid = "host";
-    else if (pidMode === "TARGET") {
-      const t = this.find(target);
-      if (t.state.sandboxId !== sandbox.id)
-        throw new CriError(
-          "INVALID_ARGUMENT",
-          `namespace_options.target_id ${target} is not in pod ${sandbox.id}`,
-        );
-      pid = `container:${t.rec.id}`;
-    } else if (pidMode !== "CONTAINER")
-      throw new CriError("INVALID_ARGUMENT", `namespace_options.pid: ${pidMode} is not a namespace mode`);
+    const field = "config.linux.security_context";
+    const mapped = mapSecurityContext(sc, {
+      field,
+      appArmor: this.host().appArmor,
+      readProfile: (path) => readBoundedFile(path, MAX_SECCOMP_PROFILE),
+    });
+    if (mapped.security.privileged && !pod.privileged)
+      throw new CriError(
+        "INVALID_ARGUMENT",
+        `${field}.privileged: the pod sandbox was not created privileged (its security_context.privileged)`,
+      );
+    const namespaces = this.namespaceModes(msg(sc, "namespace_options"), sandbox.id, pod);
+    const resources = mapResources(
+      msg(msg(config, "linux"), "resources"),
+      "config.linux.resources",
+      cgroupHost(),
+    );
     const logPath = str(config, "log_path");
     if (logPath && (isAbsolute(logPath) || logPath.split("/").includes("..")))
       throw new CriError(
@@ -192,7 +176,6 @@ export class CriContainers {
     };
     const command = strs(config, "command");
     const args = strs(config, "args");
-    const user = criUser(sc);
     const hostNetwork = pod.network === "NODE";
     const input: ContainerCreateInput = {
       image,
@@ -200,15 +183,15 @@ export class CriContainers {
       ...(args.length ? { cmd: args } : {}),
       ...(env.length ? { env } : {}),
       ...(str(config, "working_dir") ? { workingDir: str(config, "working_dir") } : {}),
-      ...(user ? { user } : {}),
+      ...(mapped.user ? { user: mapped.user } : {}),
       ...(mounts.length ? { mounts } : {}),
       tty: bool(config, "tty"),
       openStdin: bool(config, "stdin"),
       stdinOnce: bool(config, "stdin_once"),
       networkMode: hostNetwork ? "host" : `container:${sandbox.id}`,
-      ipcMode: pod.ipc === "NODE" ? "host" : `container:${sandbox.id}`,
-      ...(hostNetwork ? {} : { utsMode: `container:${sandbox.id}` }),
-      ...(pid ? { pidMode: pid } : {}),
+      security: { ...mapped.security, ...namespaces },
+      ...(resources ? { resources } : {}),
+      ...(pod.cgroupParent ? { cgroupParent: pod.cgroupParent } : {}),
       ...(state.logPath ? { criLogPath: state.logPath } : {}),
       labels: engineLabels(state, pod.metadata),
     };
@@ -218,6 +201,58 @@ export class CriContainers {
       signal,
     );
     return { container_id: rec.id };
+  }
+
+  /**
+   * The engine's namespace modes of a pod's container: the sandbox's network (by the network
+   * mode), IPC and UTS namespaces joined at each start, or the node's; PID per
+   * `namespace_options.pid` (POD: the sandbox's, CONTAINER: its own, NODE, TARGET: another
+   * container's of the pod).
+   */
+  private namespaceModes(
+    ns: Message | undefined,
+    sandboxId: string,
+    pod: CriSandboxState,
+  ): { ipcMode: string; pidMode?: string; utsMode?: string } {
+    const field = "config.linux.security_context.namespace_options";
+    checkUserNamespace(ns, field);
+    for (const k of ["network", "ipc"] as const) {
+      const m = ns?.[k];
+      if (m !== undefined && m !== pod[k] && !(m === "POD" && pod[k] !== "NODE"))
+        throw new CriError(
+          "INVALID_ARGUMENT",
+          `${field}.${k}: ${String(m)} differs from the pod's ${pod[k]}`,
+        );
+    }
+    const pidMode = String(ns?.pid ?? "POD");
+    const target = str(ns, "target_id");
+    if (target && pidMode !== "TARGET")
+      throw new CriError("INVALID_ARGUMENT", `${field}.target_id is only for the TARGET pid mode`);
+    let pid: string | undefined;
+    if (pidMode === "POD") pid = pod.pid === "NODE" ? "host" : `container:${sandboxId}`;
+    else if (pidMode === "NODE") {
+      if (pod.pid !== "NODE")
+        throw new CriError("INVALID_ARGUMENT", `${field}.pid: NODE differs from the pod's ${pod.pid}`);
+      pid = "host";
+    } else if (pidMode === "TARGET") {
+      let t: ReturnType<CriContainers["find"]>;
+      try {
+        t = this.find(target);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        throw new CriError("INVALID_ARGUMENT", `${field}.target_id ${target}: no such container`);
+      }
+      if (t.state.sandboxId !== sandboxId)
+        throw new CriError("INVALID_ARGUMENT", `${field}.target_id ${target} is not in pod ${sandboxId}`);
+      pid = `container:${t.rec.id}`;
+    } else if (pidMode !== "CONTAINER")
+      throw new CriError("INVALID_ARGUMENT", `${field}.pid: ${pidMode} is not a namespace mode`);
+    return {
+      ipcMode: pod.ipc === "NODE" ? "host" : `container:${sandboxId}`,
+      ...(pid ? { pidMode: pid } : {}),
+      // On the node's network the UTS namespace is the node's too (the engine's host network).
+      ...(pod.network === "NODE" ? {} : { utsMode: `container:${sandboxId}` }),
+    };
   }
 
   /** StartContainer (the CRI log's directory is made when missing). */
@@ -335,10 +370,78 @@ export class CriContainers {
     return out;
   }
 
-  /** UpdateContainerResources: pier applies no resource limit yet, so any one set is refused by name. */
+  /**
+   * UpdateContainerResources: the new limits through the engine's update (`docker update`'s
+   * path: the runtime's `update` on the running cgroup, and the config for later starts). The
+   * OOM score belongs to the running process: it may only be given again unchanged.
+   */
   async updateResources(req: Message): Promise<Message> {
-    this.find(str(req, "container_id"));
-    refuseUnapplied(req, "request", new Set(["request.container_id", "request.annotations"]));
+    const { rec } = this.find(str(req, "container_id"));
+    refuseUnapplied(
+      req,
+      "request",
+      new Set(["request.container_id", "request.linux", "request.annotations"]),
+    );
+    const resources = mapResources(msg(req, "linux"), "linux", cgroupHost());
+    if (!resources) return {};
+    if (resources.oomScoreAdj !== undefined) {
+      if (resources.oomScoreAdj !== (rec.config.resources?.oomScoreAdj ?? 0))
+        throw new CriError(
+          "INVALID_ARGUMENT",
+          `linux.oom_score_adj: ${String(resources.oomScoreAdj)} differs from the container's ${rec.config.resources?.oomScoreAdj ?? 0} and cannot change after create`,
+        );
+      delete resources.oomScoreAdj;
+    }
+    await this.engine.containers.update(rec.id, { resources });
+    return {};
+  }
+
+  /**
+   * CheckpointContainer: the running container dumped by the engine's checkpoint code and
+   * written at `location` as the uncompressed podman archive CRI-O and containerd write; the
+   * container keeps running (Kubernetes' forensic checkpoints). The file appears whole or not
+   * at all; `timeout` seconds (0: none) then `DEADLINE_EXCEEDED`.
+   */
+  async checkpoint(req: Message, signal: AbortSignal): Promise<Message> {
+    const { rec } = this.find(str(req, "container_id"));
+    const location = str(req, "location");
+    if (!location.startsWith("/") || location.split("/").includes(".."))
+      throw new CriError(
+        "INVALID_ARGUMENT",
+        `location ${JSON.stringify(location)}: want an absolute path without '..'`,
+      );
+    const timeout = num(req, "timeout");
+    const abort = new AbortController();
+    const onAbort = () => abort.abort(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    const timer =
+      timeout > 0
+        ? setTimeout(
+            () =>
+              abort.abort(
+                new CriError("DEADLINE_EXCEEDED", `CheckpointContainer: timed out after ${timeout}s`),
+              ),
+            timeout * 1000,
+          )
+        : undefined;
+    const partial = `${location}.${randomBytes(4).toString("hex")}.partial`;
+    try {
+      const packed = await this.engine.checkpoints.createArchive(rec.id, "none", {
+        leaveRunning: true,
+        signal: abort.signal,
+      });
+      abort.signal.addEventListener("abort", () => packed.abort(), { once: true });
+      await Promise.all([pipeline(packed.stream, createWriteStream(partial, { mode: 0o600 })), packed.done]);
+      if (abort.signal.aborted) throw abort.signal.reason;
+      renameSync(partial, location);
+    } catch (err) {
+      rmSync(partial, { force: true });
+      if (abort.signal.reason instanceof CriError) throw abort.signal.reason;
+      throw err;
+    } finally {
+      if (timer) clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+    }
     return {};
   }
 

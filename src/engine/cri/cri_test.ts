@@ -12,8 +12,8 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
 import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
+import { type Client, call, clients, type Msg, rejectsWith, until } from "../../testing/cri-client.js";
 import {
   type BusyboxRegistry,
   busyboxRegistry,
@@ -23,56 +23,6 @@ import {
   startTestDaemon,
   type TestDaemon,
 } from "../../testing/engine.js";
-import { criProtoDir } from "./proto.js";
-
-// biome-ignore lint/suspicious/noExplicitAny: decoded protobuf messages are read field by field
-type Msg = Record<string, any>;
-type Client = grpc.Client &
-  Record<string, (req: Msg, cb: (err: grpc.ServiceError | null, res: Msg) => void) => void>;
-
-function clients(socket: string): { runtime: Client; image: Client } {
-  const dir = criProtoDir();
-  const def = loadSync(join(dir, "api.proto"), {
-    includeDirs: [dir],
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: true,
-  });
-  // biome-ignore lint/suspicious/noExplicitAny: grpc-js's generated constructors are untyped
-  const pkg = grpc.loadPackageDefinition(def) as any;
-  const make = (svc: string) =>
-    new pkg.runtime.v1[svc](`unix:${socket}`, grpc.credentials.createInsecure()) as Client;
-  return { runtime: make("RuntimeService"), image: make("ImageService") };
-}
-
-function call(client: Client, method: string, req: Msg = {}): Promise<Msg> {
-  return new Promise((resolve, reject) =>
-    client[method]!(req, (err, res) => (err ? reject(err) : resolve(res))),
-  );
-}
-
-async function rejectsWith(p: Promise<unknown>, code: grpc.status, text: RegExp): Promise<void> {
-  await assert.rejects(p, (err: grpc.ServiceError) => {
-    assert.equal(err.code, code, `status ${err.code}: ${err.details}`);
-    assert.match(err.details, text);
-    return true;
-  });
-}
-
-async function until<T>(
-  what: string,
-  f: () => Promise<T | undefined> | T | undefined,
-  ms = 20000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -170,10 +120,10 @@ describe("CRI (runtime.v1 over gRPC)", () => {
     const config = podConfig(logDir, port);
     await rejectsWith(
       call(rt, "RunPodSandbox", {
-        config: { ...config, linux: { security_context: { privileged: true } } },
+        config: { ...config, linux: { security_context: { selinux_options: { type: "spc_t" } } } },
       }),
       grpc.status.INVALID_ARGUMENT,
-      /config\.linux\.security_context\.privileged/,
+      /config\.linux\.security_context\.selinux_options\.type/,
     );
     const { pod_sandbox_id: pod } = await call(rt, "RunPodSandbox", { config });
     assert.match(pod, /^[0-9a-f]{64}$/);
@@ -281,11 +231,11 @@ describe("CRI (runtime.v1 over gRPC)", () => {
     assert.equal(r.exit_code, 3);
     await rejectsWith(exec(side, ["sleep", "30"], 1), grpc.status.DEADLINE_EXCEEDED, /timed out after 1s/);
 
-    // Resources pier cannot update yet are refused by name, never ignored.
+    // Fields pier cannot apply are refused by name, never ignored.
     await rejectsWith(
-      call(rt, "UpdateContainerResources", { container_id: side, linux: { cpu_shares: 512 } }),
+      call(rt, "UpdateContainerResources", { container_id: side, windows: { memory_limit_in_bytes: 1 } }),
       grpc.status.INVALID_ARGUMENT,
-      /request\.linux\.cpu_shares/,
+      /request\.windows\.memory_limit_in_bytes/,
     );
 
     // Statistics from the cgroups: CPU time (and a rate from the second reading), memory, the

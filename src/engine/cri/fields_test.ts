@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ContainerRecord } from "../containers/store.js";
-import { containerName, criState, criUser, exitReason } from "./containers.js";
+import { containerName, criState, exitReason } from "./containers.js";
 import { CriError } from "./error.js";
 import { nanos, num, refuseUnapplied } from "./fields.js";
 import { criCredentials } from "./image-service.js";
 import { engineLabels, matchesLabels, STATE_LABEL, sandboxState } from "./labels.js";
 import { podMetadata, sandboxName } from "./sandbox.js";
+import { criUser } from "./security-context.js";
 
 const refused = (f: () => unknown, field: RegExp) =>
   assert.throws(
@@ -31,11 +32,14 @@ test("64-bit fields: decimal strings read exactly up to 2^53, refused past it; n
 });
 
 test("users, states, reasons and names as containerd reports them", () => {
-  assert.equal(criUser({ run_as_user: { value: "1000" } }), "1000");
-  assert.equal(criUser({ run_as_user: { value: "0" }, run_as_group: { value: "5" } }), "0:5");
-  assert.equal(criUser({ run_as_username: "nobody" }), "nobody");
-  assert.equal(criUser(undefined), undefined);
-  refused(() => criUser({ run_as_group: { value: "5" } }), /run_as_group needs run_as_user/);
+  const f = "sc";
+  assert.equal(criUser({ run_as_user: { value: "1000" } }, f), "1000");
+  assert.equal(criUser({ run_as_user: { value: "0" }, run_as_group: { value: "5" } }, f), "0:5");
+  assert.equal(criUser({ run_as_username: "nobody" }, f), "nobody");
+  assert.equal(criUser(undefined, f), undefined);
+  refused(() => criUser({ run_as_group: { value: "5" } }, f), /^sc\.run_as_group needs run_as_user/);
+  refused(() => criUser({ run_as_user: { value: "1" }, run_as_username: "x" }, f), /cannot both be set/);
+  refused(() => criUser({ run_as_user: { value: "-1" } }, f), /run_as_user: -1 is not a valid id/);
   const rec = (status: ContainerRecord["status"], exitCode = 0, error = "") =>
     ({ status, exitCode, error, startedAt: "", finishedAt: "" }) as ContainerRecord;
   assert.equal(criState(rec("created")), "CONTAINER_CREATED");

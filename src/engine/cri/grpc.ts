@@ -11,12 +11,13 @@ import {
   Server,
   ServerCredentials,
   type ServerUnaryCall,
+  type ServerWritableStream,
   type ServiceDefinition,
   type sendUnaryData,
   setLogger,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { grpcStatusOf } from "./error.js";
+import { CriError, grpcStatusOf } from "./error.js";
 
 /** The largest message either way: the kubelet's own limit (16 MiB). */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -27,10 +28,25 @@ export type Message = Record<string, unknown>;
 /** One unary method: the request in, the response out; `signal` aborts with the call. */
 export type UnaryHandler = (request: Message, signal: AbortSignal) => Promise<Message>;
 
+/**
+ * One server-streaming method: `send` writes a message; the returned promise settles when the
+ * stream ends (an error ends it with its status). `signal` aborts when the client goes.
+ */
+export type StreamHandler = (
+  request: Message,
+  send: (m: Message) => void,
+  signal: AbortSignal,
+) => Promise<void>;
+
+/** Messages a server stream may hold for a client that does not read before it is ended. */
+export const MAX_STREAM_BACKLOG = 1024;
+
 /** One service to serve: its definition and its handlers by method name (`RunPodSandbox`). */
 export interface ServedService {
   definition: ServiceDefinition;
   handlers: Readonly<Record<string, UnaryHandler>>;
+  /** Its server-streaming methods (`GetContainerEvents`). */
+  streams?: Readonly<Record<string, StreamHandler>>;
 }
 
 /** A serving CRI socket. */
@@ -58,6 +74,37 @@ function unary(
   };
 }
 
+function serverStream(
+  name: string,
+  handler: StreamHandler,
+  log: (msg: string, fields?: Record<string, unknown>) => void,
+) {
+  return (call: ServerWritableStream<Message, Message>) => {
+    const abort = new AbortController();
+    const fail = (err: Error) => {
+      if (abort.signal.aborted) return;
+      abort.abort(err);
+      const code = grpcStatusOf(err);
+      if (code === 2) log("CRI stream failed", { method: name, error: err.message });
+      call.emit("error", { code, details: err.message });
+    };
+    call.on("cancelled", () => abort.abort(new Error(`${name}: the call was cancelled`)));
+    const send = (m: Message) => {
+      if (abort.signal.aborted) return;
+      // A client that stops reading is ended, not buffered for without bound.
+      if (call.writableLength >= MAX_STREAM_BACKLOG)
+        return fail(new CriError("RESOURCE_EXHAUSTED", `${name}: the client does not read its stream`));
+      call.write(m);
+    };
+    handler(call.request ?? {}, send, abort.signal).then(
+      () => {
+        if (!abort.signal.aborted) call.end();
+      },
+      (err: Error) => fail(err),
+    );
+  };
+}
+
 /** Serves `services` on the unix socket `socket` (an old socket file there is replaced). */
 export async function serveGrpc(
   socket: string,
@@ -81,6 +128,11 @@ export async function serveGrpc(
     for (const [name, handler] of Object.entries(s.handlers)) {
       if (!(name in s.definition)) throw new Error(`CRI: no method ${name} in the service`);
       impl[name] = unary(name, handler, log);
+    }
+    for (const [name, handler] of Object.entries(s.streams ?? {})) {
+      if (!s.definition[name]?.responseStream)
+        throw new Error(`CRI: no streaming method ${name} in the service`);
+      impl[name] = serverStream(name, handler, log);
     }
     server.addService(s.definition, impl);
   }

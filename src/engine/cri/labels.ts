@@ -43,6 +43,16 @@ export interface CriSandboxState {
   network: NamespaceMode;
   pid: NamespaceMode;
   ipc: NamespaceMode;
+  /** The pod may run privileged containers (`security_context.privileged`). */
+  privileged?: boolean;
+  /** The pod's cgroup (`linux.cgroup_parent`), its containers' parent too. */
+  cgroupParent?: string;
+  /**
+   * The pod's resources and overhead as the kubelet gave them (the engine's `resources` form):
+   * the kubelet enforces them on `cgroupParent`; reported in the verbose status.
+   */
+  podResources?: Record<string, unknown>;
+  overhead?: Record<string, unknown>;
 }
 
 /** What a container reports back. */

@@ -13,7 +13,7 @@ import { CriContainers } from "./containers.js";
 import { CriError } from "./error.js";
 import { bool, msg, str } from "./fields.js";
 import type { Message, UnaryHandler } from "./grpc.js";
-import { Sandboxes } from "./sandbox.js";
+import { type CgroupDriver, Sandboxes } from "./sandbox.js";
 import { CriStats } from "./stats.js";
 
 /** The CRI version pier speaks (`runtime.v1`, as of Kubernetes 1.32). */
@@ -23,6 +23,8 @@ export const CRI_API_VERSION = "v1";
 export interface RuntimeServiceOptions {
   /** Where the CNI plugins are (NetworkReady needs the bridge plugin there). */
   cniPath?: string;
+  /** How pods' `cgroup_parent` is named (reported by RuntimeConfig; default cgroupfs). */
+  cgroupDriver?: CgroupDriver;
 }
 
 /** The CRI's RuntimeService handlers on `engine`. */
@@ -30,7 +32,8 @@ export function runtimeService(
   engine: Engine,
   opts: RuntimeServiceOptions = {},
 ): Record<string, UnaryHandler> {
-  const sandboxes = new Sandboxes(engine);
+  const cgroupDriver = opts.cgroupDriver ?? "cgroupfs";
+  const sandboxes = new Sandboxes(engine, cgroupDriver);
   const containers = new CriContainers(engine, sandboxes);
   const stats = new CriStats(engine, sandboxes, containers);
   const cniPath = opts.cniPath ?? DEFAULT_CNI_PATH;
@@ -68,13 +71,16 @@ export function runtimeService(
         features: { supplemental_groups_policy: false },
       };
       if (bool(req, "verbose"))
-        out.info = { config: JSON.stringify({ cniPath, podCidr: podCidr(), runtime: "pier-runtime" }) };
+        out.info = {
+          config: JSON.stringify({ cniPath, podCidr: podCidr(), runtime: "pier-runtime", cgroupDriver }),
+        };
       return out;
     },
 
     async RuntimeConfig() {
-      // pier-runtime manages cgroups through cgroupfs, as runc does without --systemd-cgroup.
-      return { linux: { cgroup_driver: "CGROUPFS" } };
+      // The kubelet (KubeletCgroupDriverFromCRI) names pod cgroups after this. pier-runtime
+      // drives cgroupfs either way; with systemd, slices are placed where systemd puts them.
+      return { linux: { cgroup_driver: cgroupDriver === "systemd" ? "SYSTEMD" : "CGROUPFS" } };
     },
 
     async UpdateRuntimeConfig(req) {
@@ -102,6 +108,7 @@ export function runtimeService(
     UpdateContainerResources: (req) => containers.updateResources(req),
     ReopenContainerLog: (req) => containers.reopenLog(req),
     ExecSync: (req, signal) => containers.execSync(req, signal),
+    CheckpointContainer: (req, signal) => containers.checkpoint(req, signal),
     ContainerStats: (req) => stats.one(req),
     ListContainerStats: (req) => stats.list(req),
     PodSandboxStats: (req) => stats.pod(req),

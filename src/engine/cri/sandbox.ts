@@ -5,6 +5,8 @@
  * hostname, DNS and hostPorts), IPC and UTS namespaces — and its PID namespace for pods that
  * share one. The pod's containers join them (see `containers.ts`).
  */
+import { checkCgroupParent as checkEngineCgroupParent } from "../containers/config.js";
+import { type HostFacts, readHostFacts } from "../containers/host-facts.js";
 import type { ContainerRecord } from "../containers/store.js";
 import type { Engine } from "../engine.js";
 import { CriError, isNotFound } from "./error.js";
@@ -22,6 +24,9 @@ import {
   sandboxState,
 } from "./labels.js";
 import { ensurePauseImage } from "./pause-image.js";
+import { readBoundedFile } from "./read-bounded.js";
+import { cgroupHost, mapResources } from "./resources.js";
+import { checkUserNamespace, MAX_SECCOMP_PROFILE, mapSecurityContext } from "./security-context.js";
 
 /** The PodSandboxConfig fields pier applies; any other set field is refused by name. */
 const APPLIED = new Set([
@@ -33,10 +38,40 @@ const APPLIED = new Set([
   "config.labels",
   "config.annotations",
   "config.linux.sysctls",
-  "config.linux.security_context.namespace_options.network",
-  "config.linux.security_context.namespace_options.pid",
-  "config.linux.security_context.namespace_options.ipc",
+  "config.linux.cgroup_parent",
+  // Every field of these is mapped (security-context.ts, resources.ts), refusals there by name.
+  "config.linux.security_context",
+  "config.linux.overhead",
+  "config.linux.resources",
 ]);
+
+/** How the kubelet names cgroups: the driver pier reports in RuntimeConfig. */
+export type CgroupDriver = "cgroupfs" | "systemd";
+
+/**
+ * Checks a pod's `cgroup_parent` against the cgroup driver pier reports: a cgroupfs path
+ * (`/kubepods/burstable/pod<uid>`) for `cgroupfs`, a slice name (`kubepods-burstable-pod<uid>.slice`)
+ * for `systemd`. Pure.
+ */
+export function checkCgroupParent(parent: string, driver: CgroupDriver): void {
+  const field = "config.linux.cgroup_parent";
+  const slice = parent.endsWith(".slice") && !parent.includes("/");
+  if (driver === "systemd" && !slice)
+    throw new CriError(
+      "INVALID_ARGUMENT",
+      `${field} ${JSON.stringify(parent)}: the cgroup driver is systemd (RuntimeConfig): want a slice name like kubepods-burstable-pod<uid>.slice`,
+    );
+  if (driver === "cgroupfs" && !parent.startsWith("/"))
+    throw new CriError(
+      "INVALID_ARGUMENT",
+      `${field} ${JSON.stringify(parent)}: the cgroup driver is cgroupfs (RuntimeConfig): want an absolute path like /kubepods/burstable/pod<uid>`,
+    );
+  try {
+    checkEngineCgroupParent(parent);
+  } catch (err) {
+    throw new CriError("INVALID_ARGUMENT", `${field}: ${(err as Error).message}`);
+  }
+}
 
 const MODES: readonly NamespaceMode[] = ["POD", "CONTAINER", "NODE", "TARGET"];
 
@@ -70,7 +105,11 @@ export function sandboxName(m: PodMetadata): string {
 
 /** The CRI's view of the sandboxes of one engine. */
 export class Sandboxes {
-  constructor(private readonly engine: Engine) {}
+  constructor(
+    private readonly engine: Engine,
+    private readonly cgroupDriver: CgroupDriver = "cgroupfs",
+    private readonly host: () => Pick<HostFacts, "appArmor"> = readHostFacts,
+  ) {}
 
   /** The sandbox record `id` (full or prefix) with its state; `NOT_FOUND` otherwise. */
   find(id: string): { rec: ContainerRecord; state: CriSandboxState } {
@@ -107,7 +146,21 @@ export class Sandboxes {
       );
     refuseUnapplied(config, "config", APPLIED);
     const metadata = podMetadata(msg(config, "metadata"));
-    const ns = msg(msg(msg(config, "linux"), "security_context"), "namespace_options");
+    const linux = msg(config, "linux");
+    const sc = msg(linux, "security_context");
+    const ns = msg(sc, "namespace_options");
+    checkUserNamespace(ns, "config.linux.security_context.namespace_options");
+    const mapped = mapSecurityContext(sc, {
+      field: "config.linux.security_context",
+      appArmor: this.host().appArmor,
+      readProfile: (path) => readBoundedFile(path, MAX_SECCOMP_PROFILE),
+    });
+    const cgroupParent = str(linux, "cgroup_parent");
+    if (cgroupParent) checkCgroupParent(cgroupParent, this.cgroupDriver);
+    // The kubelet enforces these on the pod's cgroup (cgroup_parent); read to check them.
+    const host = cgroupHost();
+    const podResources = mapResources(msg(linux, "resources"), "config.linux.resources", host);
+    const overhead = mapResources(msg(linux, "overhead"), "config.linux.overhead", host);
     const state: CriSandboxState = {
       kind: "sandbox",
       metadata,
@@ -118,6 +171,10 @@ export class Sandboxes {
       network: mode(ns?.network, "namespace_options.network", ["POD", "NODE"]),
       pid: mode(ns?.pid, "namespace_options.pid", ["POD", "CONTAINER", "NODE"]),
       ipc: mode(ns?.ipc, "namespace_options.ipc", ["POD", "NODE"]),
+      ...(mapped.security.privileged ? { privileged: true } : {}),
+      ...(cgroupParent ? { cgroupParent } : {}),
+      ...(podResources ? { podResources } : {}),
+      ...(overhead ? { overhead } : {}),
     };
     const hostNetwork = state.network === "NODE";
     const hostname = str(config, "hostname");
@@ -160,8 +217,14 @@ export class Sandboxes {
           : {}),
         ...(ports.length ? { ports } : {}),
         ...(Object.keys(sysctls).length ? { sysctls } : {}),
-        ...(state.ipc === "NODE" ? { ipcMode: "host" } : {}),
-        ...(state.pid === "NODE" ? { pidMode: "host" } : {}),
+        ...(mapped.user ? { user: mapped.user } : {}),
+        security: {
+          ...mapped.security,
+          // The pod's containers join its IPC namespace and its /dev/shm (as containerd's sandbox shm).
+          ipcMode: state.ipc === "NODE" ? "host" : "shareable",
+          ...(state.pid === "NODE" ? { pidMode: "host" } : {}),
+        },
+        ...(cgroupParent ? { cgroupParent } : {}),
         labels: engineLabels(state, metadata),
       },
       sandboxName(metadata),
@@ -238,6 +301,9 @@ export class Sandboxes {
           netns: attachment?.netns ?? "",
           network: attachment?.network ?? (state.network === "NODE" ? "host" : ""),
           ports: attachment?.ports ?? [],
+          cgroupParent: state.cgroupParent ?? "",
+          podResources: state.podResources ?? {},
+          overhead: state.overhead ?? {},
           config: rec.config,
         }),
       };

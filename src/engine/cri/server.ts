@@ -4,10 +4,12 @@
  * APIs use, so pods and their containers are ordinary engine containers.
  */
 import type { Engine } from "../engine.js";
+import { runtimeStreams } from "./events.js";
 import { type GrpcServer, serveGrpc } from "./grpc.js";
 import { imageService } from "./image-service.js";
 import { criServices } from "./proto.js";
 import { runtimeService } from "./runtime-service.js";
+import type { CgroupDriver } from "./sandbox.js";
 
 /** Options of {@link startCriServer}. */
 export interface CriServerOptions {
@@ -15,6 +17,8 @@ export interface CriServerOptions {
   gid?: number;
   /** Where the CNI plugins are. */
   cniPath?: string;
+  /** The cgroup driver RuntimeConfig reports and pods' `cgroup_parent` follows (default cgroupfs). */
+  cgroupDriver?: CgroupDriver;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -30,7 +34,11 @@ export function startCriServer(
     [
       {
         definition: defs.runtime,
-        handlers: runtimeService(engine, opts.cniPath ? { cniPath: opts.cniPath } : {}),
+        handlers: runtimeService(engine, {
+          ...(opts.cniPath ? { cniPath: opts.cniPath } : {}),
+          ...(opts.cgroupDriver ? { cgroupDriver: opts.cgroupDriver } : {}),
+        }),
+        streams: runtimeStreams(engine),
       },
       { definition: defs.image, handlers: imageService(engine) },
     ],

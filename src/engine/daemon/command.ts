@@ -26,6 +26,10 @@ const program = new Command("pierd")
   .option("--socket <path>", "pier API socket (default <exec-root>/pier.sock)")
   .option("--docker-socket <path>", "Docker API socket (default <exec-root>/docker.sock)")
   .option("--cri-socket <path>", 'Kubernetes CRI socket, gRPC (default <exec-root>/cri.sock; "" for none)')
+  .option(
+    "--cri-cgroup-driver <driver>",
+    "cgroupfs or systemd: how the kubelet names pod cgroups (CRI RuntimeConfig; default cgroupfs)",
+  )
   .option("--snapshotter <driver>", "overlay or copy (default: overlay when the kernel has it)")
   .option("--insecure-registry <host...>", "registries spoken to over plain HTTP (loopback always is)")
   .option(
@@ -61,6 +65,7 @@ const flags = program.opts<{
   socket?: string;
   dockerSocket?: string;
   criSocket?: string;
+  criCgroupDriver?: string;
   snapshotter?: string;
   insecureRegistry?: string[];
   signaturePolicy?: string;
@@ -110,6 +115,9 @@ if (tlsListen && (!tlsFiles.cacert || !tlsFiles.cert || !tlsFiles.key))
   fail(
     "--tls-listen needs --tlscacert, --tlscert and --tlskey: TCP is served only with TLS and client certificates",
   );
+const criCgroupDriver = flags.criCgroupDriver ?? file.criCgroupDriver;
+if (criCgroupDriver !== undefined && criCgroupDriver !== "cgroupfs" && criCgroupDriver !== "systemd")
+  fail(`--cri-cgroup-driver must be cgroupfs or systemd, not ${criCgroupDriver}`);
 const dockerSocketFlag = flags.host ? flags.host.slice("unix://".length) : flags.dockerSocket;
 const config: DaemonConfig = {
   root: flags.root ?? file.root ?? "/var/lib/pier",
@@ -118,6 +126,7 @@ const config: DaemonConfig = {
   ...((flags.criSocket ?? file.criSocket) !== undefined
     ? { criSocket: (flags.criSocket ?? file.criSocket) as string }
     : {}),
+  ...(criCgroupDriver ? { criCgroupDriver } : {}),
   ...((dockerSocketFlag ?? file.dockerSocket)
     ? { dockerSocket: (dockerSocketFlag ?? file.dockerSocket) as string }
     : {}),

@@ -14,6 +14,7 @@ import { defaultSources, loadRegistriesConfig } from "../../remote/index.js";
 import { dockerApi } from "../api/docker.js";
 import { pierApi } from "../api/pier.js";
 import { ContainerService } from "../containers/service.js";
+import type { CgroupDriver } from "../cri/sandbox.js";
 import { startCriServer } from "../cri/server.js";
 import { Engine } from "../engine.js";
 import { EngineError } from "../error.js";
@@ -35,6 +36,8 @@ export interface DaemonConfig {
   dockerSocket?: string;
   /** Kubernetes CRI socket (gRPC, default `<execRoot>/cri.sock`); "" serves no CRI. */
   criSocket?: string;
+  /** The cgroup driver the CRI reports to the kubelet (`cgroupfs`, the default, or `systemd`). */
+  criCgroupDriver?: CgroupDriver;
   snapshotter?: SnapshotDriver;
   insecureRegistries?: string[];
   /** containers-policy.json(5) every pull must satisfy (default skopeo's file when it exists). */
@@ -189,6 +192,7 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     ? await startCriServer(engine, criSocket, {
         ...(gid !== undefined ? { gid } : {}),
         ...(config.network?.cniPath ? { cniPath: config.network.cniPath } : {}),
+        ...(config.criCgroupDriver ? { cgroupDriver: config.criCgroupDriver } : {}),
         log,
       })
     : undefined;

@@ -1,0 +1,65 @@
+/**
+ * A CRI client for tests: grpc-js's own client generated at run time from the verbatim
+ * `api.proto` (as crictl or the kubelet would call pierd), and small helpers to call it and
+ * wait for conditions.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { loadSync } from "@grpc/proto-loader";
+import { criProtoDir } from "../engine/cri/proto.js";
+
+/** A decoded message (read field by field). */
+// biome-ignore lint/suspicious/noExplicitAny: decoded protobuf messages are read field by field
+export type Msg = Record<string, any>;
+/** A generated client: its methods by name. */
+export type Client = grpc.Client &
+  Record<string, (req: Msg, cb: (err: grpc.ServiceError | null, res: Msg) => void) => void>;
+
+/** The RuntimeService and ImageService clients of the CRI socket `socket`. */
+export function clients(socket: string): { runtime: Client; image: Client } {
+  const dir = criProtoDir();
+  const def = loadSync(join(dir, "api.proto"), {
+    includeDirs: [dir],
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+  });
+  // biome-ignore lint/suspicious/noExplicitAny: grpc-js's generated constructors are untyped
+  const pkg = grpc.loadPackageDefinition(def) as any;
+  const make = (svc: string) =>
+    new pkg.runtime.v1[svc](`unix:${socket}`, grpc.credentials.createInsecure()) as Client;
+  return { runtime: make("RuntimeService"), image: make("ImageService") };
+}
+
+/** One unary call. */
+export function call(client: Client, method: string, req: Msg = {}): Promise<Msg> {
+  return new Promise((resolve, reject) =>
+    client[method]!(req, (err, res) => (err ? reject(err) : resolve(res))),
+  );
+}
+
+/** Asserts that `p` fails with gRPC status `code` and details matching `text`. */
+export async function rejectsWith(p: Promise<unknown>, code: grpc.status, text: RegExp): Promise<void> {
+  await assert.rejects(p, (err: grpc.ServiceError) => {
+    assert.equal(err.code, code, `status ${err.code}: ${err.details}`);
+    assert.match(err.details, text);
+    return true;
+  });
+}
+
+/** Polls `f` until it gives a value (every 50 ms, up to `ms`). */
+export async function until<T>(
+  what: string,
+  f: () => Promise<T | undefined> | T | undefined,
+  ms = 20000,
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
