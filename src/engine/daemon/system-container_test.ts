@@ -38,6 +38,15 @@ const IMAGE = "pier-test/debian-systemd:12";
 /** Whether this process may read other users' resource limits (CRIU's prlimit needs it). */
 const SYS_RESOURCE = hasSysResource(readFileSync("/proc/self/status", "utf8"));
 
+/**
+ * A default subnet for a test daemon outside pierd's pool (10.88, 10.90-99/16): the tests of
+ * other worktrees start daemons at the same time, and two that pick the same free subnet before
+ * either has made its bridge route the host's traffic to one of them (EHOSTUNREACH seen here).
+ */
+function subnetOutsidePool(base: number): string {
+  return `10.${base + (process.pid % 50)}.0.0/16`;
+}
+
 it("pure: which commands boot as a guest, and the mode's grammar", () => {
   assert.equal(runsSystemd("true", ["/sbin/init"]), true);
   assert.equal(runsSystemd("true", ["/usr/lib/systemd/systemd", "--log-level=debug"]), true);
@@ -155,7 +164,7 @@ describe("system containers (systemd as PID 1)", () => {
   };
   before(async () => {
     requireDocker();
-    d = await startTestDaemon();
+    d = await startTestDaemon(["--default-subnet", subnetOutsidePool(150)]);
     await buildSystemImage(d.root, IMAGE);
   });
   after(async () => {
@@ -309,8 +318,9 @@ describe("system containers (systemd as PID 1)", () => {
     const exec = (args: string[]) => pier(d, ["exec", "mover", ...args]);
     assert.equal(await bootState(exec), "running");
     const get = () =>
-      fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.text());
+      fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(15_000) }).then((r) => r.text());
     assert.equal(await get(), GUEST_PAGE);
+    const mac = (await exec(["cat", "/sys/class/net/eth0/address"])).stdout.trim();
     const ck = await pier(d, ["checkpoint", "create", "mover", "booted"]);
     if (ck.status !== 0 && /Can't get 1:(16|34) opt: Operation not supported/.test(ck.stderr)) {
       await pier(d, ["rm", "-f", "mover"]);
@@ -322,11 +332,12 @@ describe("system containers (systemd as PID 1)", () => {
     assert.equal(ck.status, 0, ck.stderr);
     const restore = await pier(d, ["restore", "--checkpoint", "booted", "mover"]);
     assert.equal(restore.status, 0, restore.stderr);
-    // At once: eth0 has its old MAC again, so the host's neighbour entry still reaches it.
+    // eth0 has its old MAC again, so the host's neighbour entry still reaches it.
+    assert.equal((await exec(["cat", "/sys/class/net/eth0/address"])).stdout.trim(), mac);
     assert.equal(await get(), GUEST_PAGE);
     assert.equal((await exec(["systemctl", "is-system-running"])).stdout.trim(), "running");
     // Moved to another pierd (this host again, another bridge): it runs on there.
-    const target = await startTestDaemon();
+    const target = await startTestDaemon(["--default-subnet", subnetOutsidePool(200)]);
     d2 = target;
     const load = await pier(target, ["load", "-i", await imageArchive()]);
     assert.equal(load.status, 0, load.stderr);
