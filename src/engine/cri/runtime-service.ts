@@ -15,6 +15,8 @@ import { bool, msg, str } from "./fields.js";
 import type { Message, UnaryHandler } from "./grpc.js";
 import { Sandboxes } from "./sandbox.js";
 import { CriStats } from "./stats.js";
+import { streamingCalls } from "./streaming/requests.js";
+import type { StreamingServer } from "./streaming/server.js";
 
 /** The CRI version pier speaks (`runtime.v1`, as of Kubernetes 1.32). */
 export const CRI_API_VERSION = "v1";
@@ -23,6 +25,8 @@ export const CRI_API_VERSION = "v1";
 export interface RuntimeServiceOptions {
   /** Where the CNI plugins are (NetworkReady needs the bridge plugin there). */
   cniPath?: string;
+  /** The streaming server whose URLs Exec, Attach and PortForward answer with. */
+  streaming?: StreamingServer;
 }
 
 /** The CRI's RuntimeService handlers on `engine`. */
@@ -35,6 +39,7 @@ export function runtimeService(
   const stats = new CriStats(engine, sandboxes, containers);
   const cniPath = opts.cniPath ?? DEFAULT_CNI_PATH;
   const podCidr = (): string => engine.networks.find("bridge").subnet;
+  const streaming = opts.streaming ? streamingCalls(opts.streaming, containers, sandboxes) : undefined;
 
   return {
     async Version() {
@@ -102,6 +107,9 @@ export function runtimeService(
     UpdateContainerResources: (req) => containers.updateResources(req),
     ReopenContainerLog: (req) => containers.reopenLog(req),
     ExecSync: (req, signal) => containers.execSync(req, signal),
+    ...(streaming
+      ? { Exec: streaming.Exec, Attach: streaming.Attach, PortForward: streaming.PortForward }
+      : {}),
     ContainerStats: (req) => stats.one(req),
     ListContainerStats: (req) => stats.list(req),
     PodSandboxStats: (req) => stats.pod(req),

@@ -35,6 +35,8 @@ export interface DaemonConfig {
   dockerSocket?: string;
   /** Kubernetes CRI socket (gRPC, default `<execRoot>/cri.sock`); "" serves no CRI. */
   criSocket?: string;
+  /** `HOST:PORT` of the CRI streaming server (default `127.0.0.1:0`: loopback, a random port). */
+  criStreamingAddress?: string;
   snapshotter?: SnapshotDriver;
   insecureRegistries?: string[];
   /** containers-policy.json(5) every pull must satisfy (default skopeo's file when it exists). */
@@ -92,6 +94,8 @@ export interface RunningDaemon {
   dockerSocket: string;
   /** The CRI socket, unless the CRI is off. */
   criSocket?: string;
+  /** `http://HOST:PORT` of the CRI streaming server, unless the CRI is off. */
+  criStreamingUrl?: string;
   /**
    * Reads the registries configuration again (pierd's SIGHUP); on an error the old one stays and
    * the error is thrown. Containers and pulls under way are untouched.
@@ -185,6 +189,7 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     ? await startCriServer(engine, criSocket, {
         ...(gid !== undefined ? { gid } : {}),
         ...(config.network?.cniPath ? { cniPath: config.network.cniPath } : {}),
+        ...(config.criStreamingAddress ? { streamingAddress: config.criStreamingAddress } : {}),
         log,
       })
     : undefined;
@@ -223,6 +228,7 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     socket,
     dockerSocket,
     ...(criSocket ? { criSocket } : {}),
+    ...(cri ? { criStreaming: cri.streamingUrl } : {}),
     ...(tcpAddress ? { tlsListen: tcpAddress } : {}),
     snapshotter: snapshots.driver,
   });
@@ -232,6 +238,7 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     socket,
     dockerSocket,
     ...(criSocket ? { criSocket } : {}),
+    ...(cri ? { criStreamingUrl: cri.streamingUrl } : {}),
     reloadRegistries() {
       const next = loadRegistriesConfig(registriesSources());
       images.setRegistries(next);

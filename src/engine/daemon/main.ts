@@ -20,6 +20,10 @@ const program = new Command("pierd")
   .option("--socket <path>", "pier API socket (default <exec-root>/pier.sock)")
   .option("--docker-socket <path>", "Docker API socket (default <exec-root>/docker.sock)")
   .option("--cri-socket <path>", 'Kubernetes CRI socket, gRPC (default <exec-root>/cri.sock; "" for none)')
+  .option(
+    "--cri-streaming-address <host:port>",
+    "listener of the CRI streaming server for exec, attach and port-forward (default 127.0.0.1:0, a random loopback port)",
+  )
   .option("--snapshotter <driver>", "overlay or copy (default: overlay when the kernel has it)")
   .option("--insecure-registry <host...>", "registries spoken to over plain HTTP (loopback always is)")
   .option(
@@ -50,6 +54,7 @@ const flags = program.opts<{
   socket?: string;
   dockerSocket?: string;
   criSocket?: string;
+  criStreamingAddress?: string;
   snapshotter?: string;
   insecureRegistry?: string[];
   signaturePolicy?: string;
@@ -105,6 +110,9 @@ const config: DaemonConfig = {
   ...((flags.socket ?? file.socket) ? { socket: (flags.socket ?? file.socket) as string } : {}),
   ...((flags.criSocket ?? file.criSocket) !== undefined
     ? { criSocket: (flags.criSocket ?? file.criSocket) as string }
+    : {}),
+  ...((flags.criStreamingAddress ?? file.criStreamingAddress)
+    ? { criStreamingAddress: (flags.criStreamingAddress ?? file.criStreamingAddress) as string }
     : {}),
   ...((dockerSocketFlag ?? file.dockerSocket)
     ? { dockerSocket: (dockerSocketFlag ?? file.dockerSocket) as string }
