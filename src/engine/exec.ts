@@ -139,6 +139,14 @@ export class ExecService {
     }
   }
 
+  /**
+   * Forgets finished instance `id` (one nobody will inspect: the CRI's streaming exec), so that
+   * instances do not pile up in a long-running daemon. A running one is kept.
+   */
+  forget(id: string): void {
+    if (!this.all.get(id)?.running) this.all.delete(id);
+  }
+
   /** The instance `id`; `NOT_FOUND` (Docker's "No such exec instance") otherwise. */
   get(id: string): ExecInstance {
     const inst = this.all.get(id);

@@ -84,6 +84,7 @@ export async function serveExec(
   log: (msg: string, fields?: Record<string, unknown>) => void,
 ): Promise<void> {
   let result: CommandResult;
+  let id: string | undefined;
   try {
     const inst = engine.execs.create(req.containerId, {
       cmd: req.cmd,
@@ -91,6 +92,7 @@ export async function serveExec(
       tty: req.tty,
       attachStdin: req.stdin && io.stdin !== undefined,
     });
+    id = inst.id;
     if (req.tty)
       followResizes(
         io.resize,
@@ -104,6 +106,8 @@ export async function serveExec(
     result = { exitCode: code };
   } catch (err) {
     result = { error: (err as Error).message };
+  } finally {
+    if (id) engine.execs.forget(id);
   }
   await io.finish(result);
 }

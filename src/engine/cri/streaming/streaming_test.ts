@@ -9,6 +9,7 @@
  * goes on serving.
  */
 import assert from "node:assert/strict";
+import { request } from "node:http";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -46,6 +47,20 @@ async function rejectsWith(p: Promise<unknown>, code: grpc.status, text: RegExp)
     assert.equal(err.code, code, `status ${err.code}: ${err.details}`);
     assert.match(err.details, text);
     return true;
+  });
+}
+
+/** GET `path` of pierd's Docker API. */
+function dockerApi(d: TestDaemon, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: d.dockerSocket, path }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (body += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+    req.end();
   });
 }
 
@@ -171,6 +186,18 @@ describe("CRI streaming server (exec, attach, port-forward)", { skip }, () => {
     assert.equal(r.code, 7, r.stderr);
     assert.equal(r.stdout, "out\n");
     assert.equal(r.stderr, "err\n");
+    // The engine's exec instance (the same as Docker's, with its events) is not kept afterwards.
+    const events = await dockerApi(
+      d,
+      `/events?since=1&until=${Math.ceil(Date.now() / 1000)}&filters=${encodeURIComponent('{"event":["exec_die"]}')}`,
+    );
+    const die = events.body
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { Actor: { Attributes: Record<string, string> } })
+      .find((e) => e.Actor.Attributes.exitCode === "7");
+    assert.ok(die, events.body);
+    assert.equal((await dockerApi(d, `/exec/${die.Actor.Attributes.execID}/json`)).status, 404);
   });
 
   it("execs over SPDY with stdin: the client's half-close ends the process's input", async () => {
