@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { constants, deflateSync } from "node:zlib";
 import * as grpc from "@grpc/grpc-js";
+import { WebSocket } from "ws";
 import { type CriClient, type CriMsg, criCall, criClients } from "../../../testing/cri.js";
 import { runStreamClient, streamClient, streamClientSkipReason } from "../../../testing/cri-stream-client.js";
 import {
@@ -249,6 +250,31 @@ describe("CRI streaming server (exec, attach, port-forward)", { skip }, () => {
       assert.equal(r.code, 0, `${protocol}: ${r.stderr}`);
       assert.equal(r.stdout, "41 97\r\n", protocol);
     }
+  });
+
+  it("execs over the base64 WebSocket protocol (ws's client): digits and base64 bodies", async () => {
+    const url = await execUrl(["sh", "-c", 'read l; echo "got $l"; exit 2'], { stdin: true, stdout: true });
+    const ws = new WebSocket(url.replace(/^http/, "ws"), ["v4.base64.channel.k8s.io"]);
+    const got: Record<string, string> = {};
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no end: ${JSON.stringify(got)}`)), 20000);
+      ws.on("open", () => ws.send(`0${Buffer.from("in base64\n").toString("base64")}`));
+      ws.on("message", (data: Buffer, isBinary: boolean) => {
+        assert.equal(isBinary, false, "a base64 protocol sends text");
+        const text = data.toString();
+        got[text[0]!] = (got[text[0]!] ?? "") + Buffer.from(text.slice(1), "base64").toString();
+      });
+      ws.on("error", reject);
+      ws.on("close", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    assert.equal(ws.protocol, "v4.base64.channel.k8s.io");
+    assert.equal(got["1"], "got in base64\n");
+    const status = JSON.parse(got["3"] ?? "{}");
+    assert.equal(status.reason, "NonZeroExitCode");
+    assert.deepEqual(status.details.causes, [{ reason: "ExitCode", message: "2" }]);
   });
 
   it("attaches over SPDY to a running container: its output, and stdin that it reads", async () => {
