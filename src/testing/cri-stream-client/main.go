@@ -12,7 +12,8 @@
 //
 // A command's output goes to stdout and stderr; this process exits with the remote exit code
 // (v4/v5 status), 125 with the message on stderr for another failure. A port-forward sends
-// stdin to the port (then half-closes it over SPDY), copies back what comes, and exits 3 with
+// stdin to the port (then half-closes it over SPDY; -connections N: N connections in turn on one
+// session, each sending it), copies back what comes, and exits 3 with
 // the error stream's message on stderr when there is one. Exit 4: the upgrade was refused
 // (the status line and body on stderr).
 package main
@@ -59,6 +60,7 @@ var (
 	protocols   = flag.String("protocols", "", "protocols to offer, comma-separated (default: as client-go)")
 	portForward = flag.Int("portforward", 0, "forward stdin to this port of the pod")
 	keepStdin   = flag.Bool("keep-stdin", false, "WebSocket v5: do not half-close stdin at its end")
+	connections = flag.Int("connections", 1, "SPDY port-forward: this many connections, one after the other, on one session")
 )
 
 func fail(code int, format string, args ...interface{}) {
@@ -282,30 +284,33 @@ func wsCommand(u *url.URL) {
 
 func spdyPortForward(u *url.URL, port int) {
 	sc, _ := dialSPDY(u, offered("portforward.k8s.io"))
-	h := http.Header{}
-	h.Set("streamType", "error")
-	h.Set("port", strconv.Itoa(port))
-	h.Set("requestID", "0")
-	errStream := createStream(sc, h)
-	// As client-go: pier never reads what the client would write on the error stream.
-	errStream.Close()
-	h.Set("streamType", "data")
-	data := createStream(sc, h)
-	errCh := make(chan []byte, 1)
-	go func() {
-		b, _ := io.ReadAll(errStream)
-		errCh <- b
-	}()
-	go func() {
-		io.Copy(data, os.Stdin)
-		data.Close()
-	}()
-	io.Copy(os.Stdout, data)
-	msg := <-errCh
-	sc.Close()
-	if len(msg) > 0 {
-		fail(3, "%s", msg)
+	in, _ := io.ReadAll(os.Stdin)
+	// As kubectl port-forward: one session, a (data, error) pair per connection, request ids 0, 1, ...
+	for i := 0; i < *connections; i++ {
+		h := http.Header{}
+		h.Set("streamType", "error")
+		h.Set("port", strconv.Itoa(port))
+		h.Set("requestID", strconv.Itoa(i))
+		errStream := createStream(sc, h)
+		// As client-go: pier never reads what the client would write on the error stream.
+		errStream.Close()
+		h.Set("streamType", "data")
+		data := createStream(sc, h)
+		errCh := make(chan []byte, 1)
+		go func() {
+			b, _ := io.ReadAll(errStream)
+			errCh <- b
+		}()
+		go func() {
+			data.Write(in)
+			data.Close()
+		}()
+		io.Copy(os.Stdout, data)
+		if msg := <-errCh; len(msg) > 0 {
+			fail(3, "%s", msg)
+		}
 	}
+	sc.Close()
 }
 
 func wsPortForward(u *url.URL, port int) {

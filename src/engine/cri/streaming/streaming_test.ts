@@ -317,6 +317,11 @@ describe("CRI streaming server (exec, attach, port-forward)", { skip }, () => {
     });
     assert.match(r.stdout, /^HTTP\/1\.[01] 200/);
     assert.match(r.stdout, /hello-from-pod/);
+    // Three connections in turn on one session, as kubectl port-forward serves several.
+    const three = (await criCall(rt, "PortForward", { pod_sandbox_id: pod, port: [8080] })).url;
+    r = await runStreamClient(["-portforward", "8080", "-connections", "3", three], request);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.match(/hello-from-pod/g)?.length, 3, r.stdout);
     const ws = (await criCall(rt, "PortForward", { pod_sandbox_id: pod, port: [8080] })).url;
     r = await runStreamClient(["-ws", "-portforward", "8080", ws], request);
     assert.equal(r.code, 0, r.stderr);
