@@ -264,6 +264,8 @@ export class StreamingServer {
     }
     const protocol = table[name] as ChannelProtocol;
     const handle = (ws: import("ws").WebSocket) => {
+      // ws clears the socket's timeout when it takes it over: the idle bound is set again.
+      if (socket instanceof Socket) socket.setTimeout(this.idleTimeoutMs, () => socket.destroy());
       if (pending.kind === "portforward") {
         this.wsPortForward(ws, protocol, pending, netns);
         return;
