@@ -30,3 +30,6 @@ $cc $flags -DPIER_NODE="\"$node\"" -o "$here/build/pier-runtime.tmp.$$" "$here/f
 $cc $flags -DFE_PIER -DPIER_NODE="\"$node\"" -o "$here/build/pier.tmp.$$" "$here/front-end.c" && mv -f "$here/build/pier.tmp.$$" "$here/build/pier"
 # The bridge between pier-runtime and CRIU's RPC mode (see criu-swrk.c).
 $cc $flags -o "$here/build/criu-swrk.tmp.$$" "$here/criu-swrk.c" && mv -f "$here/build/criu-swrk.tmp.$$" "$here/build/criu-swrk"
+# One port-forward connection of the CRI streaming server, inside a pod's network namespace
+# (see pier-portfwd.c).
+$cc $flags -o "$here/build/pier-portfwd.tmp.$$" "$here/pier-portfwd.c" && mv -f "$here/build/pier-portfwd.tmp.$$" "$here/build/pier-portfwd"

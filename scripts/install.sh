@@ -16,6 +16,8 @@ packages=(
   attr zstd uidmap iproute2 iptables e2fsprogs jq wrk hyperfine libseccomp-dev openssl bc curl apache2-utils
   # system containers: a Debian root made with debootstrap; systemd-nspawn is bench/system's peer
   debootstrap systemd-container
+  # the CRI streaming server's test client, built offline with client-go's SPDY and WebSocket libraries
+  golang-go golang-github-docker-spdystream-dev golang-github-gorilla-websocket-dev
 )
 node_major() { command -v node >/dev/null && node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 if [ "$(node_major)" -lt 20 ] || ! command -v npm >/dev/null; then

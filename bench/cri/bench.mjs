@@ -13,6 +13,9 @@ const ts = await import(join(build, "testing", "engine.js"));
 const { criProtoDir } = await import(join(build, "engine", "cri", "proto.js"));
 const { PAUSE_IMAGE } = await import(join(build, "engine", "cri", "pause-image.js"));
 const { push } = await import(join(build, "remote", "pull.js"));
+const streamClient = await import(join(build, "testing", "cri-stream-client.js"));
+const streamSkip = streamClient.streamClientSkipReason();
+if (!streamSkip) streamClient.streamClient();
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -104,6 +107,8 @@ state = "${dir}/state"
 }
 
 let n = 0;
+/** The container of the last pod started. */
+let lastContainer;
 async function startPod() {
   const i = n++;
   const config = {
@@ -117,6 +122,7 @@ async function startPod() {
     sandbox_config: config,
   });
   await call(rt, "StartContainer", { container_id: c });
+  lastContainer = c;
   return pod;
 }
 async function removePod(pod) {
@@ -142,13 +148,21 @@ try {
   }
   const sides = { pier: pierEnd, ...(ctr && !ctrFailed ? { containerd: ctr } : {}) };
   const m = {};
-  for (const k of Object.keys(sides)) m[k] = { start: [], remove: [], par: [], parRm: [] };
+  for (const k of Object.keys(sides)) m[k] = { start: [], exec: [], remove: [], par: [], parRm: [] };
+  // Exec through the streaming server: the Exec call, then the Go client (client-go's SPDY
+  // library) upgrading, opening its streams, and reading `true`'s exit status.
+  const execTrue = async (container) => {
+    const { url } = await call(rt, "Exec", { container_id: container, cmd: ["true"], stdout: true });
+    const r = await streamClient.runStreamClient([url]);
+    if (r.code !== 0) throw new Error(`exec through ${url}: status ${r.code}: ${r.stderr}`);
+  };
   for (let r = 0; r < rounds; r++) {
     // Both sides each round, in turn: neither gets a quieter machine.
     for (const [k, side] of Object.entries(sides)) {
       ({ rt, img } = side);
       let pod;
       m[k].start.push(await timed(async () => (pod = await startPod())));
+      if (!streamSkip) m[k].exec.push(await timed(() => execTrue(lastContainer)));
       m[k].remove.push(await timed(() => removePod(pod)));
       let pods;
       m[k].par.push(
@@ -160,8 +174,10 @@ try {
   const f = (x) => `${x.toFixed(1)} ms`;
   console.log(`rounds: ${rounds}${ctr ? "" : " (no /usr/bin/containerd: pier only)"}`);
   if (ctrFailed) console.log(`containerd could not run a pod (pier only): ${ctrFailed}`);
+  if (streamSkip) console.log(`exec through the streaming server not measured: ${streamSkip}`);
   const rows = [
     ["start", "pod start (RunPodSandbox+CreateContainer+StartContainer)"],
+    ...(streamSkip ? [] : [["exec", "exec `true` through the streaming server (Exec + SPDY)"]]),
     ["remove", "pod removal (StopPodSandbox+RemovePodSandbox)"],
     ["par", "20 pods started in parallel"],
     ["parRm", "20 pods removed in parallel"],

@@ -3,6 +3,8 @@
 # pier, served by pier's registry on 127.0.0.1) and grpc-js's client generated from api.proto:
 #   (a) one pod: RunPodSandbox + CreateContainer + StartContainer (busybox `sleep`), and its
 #       removal (StopPodSandbox + RemovePodSandbox), each measured after a 300 ms quiet moment;
+#       exec `true` in that pod's container through the streaming server (the Exec call, then
+#       a client with client-go's SPDY library: src/testing/cri-stream-client);
 #   (b) 20 pods started in parallel (each: sandbox, container, start), then all removed.
 # Medians over the rounds. pierd's --exec-root is on a tmpfs, as /run is on a normal host.
 # The same against Debian's containerd 1.6 (its CRI plugin, runc, the same CNI plugins, pier's pause

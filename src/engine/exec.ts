@@ -61,6 +61,13 @@ function readPid(path: string): number {
   }
 }
 
+/**
+ * Where a started exec's output goes when the caller keeps stdout and stderr apart itself (the
+ * CRI's streaming server) instead of Docker's framing on the connection. With a TTY all of it
+ * is `stdout`.
+ */
+export type ExecOutput = (stream: "stdout" | "stderr", data: Buffer) => void;
+
 /** What an exec instance runs: the input of {@link ExecService.create}, from either API. */
 export interface ExecConfig {
   cmd: string[];
@@ -132,6 +139,14 @@ export class ExecService {
     }
   }
 
+  /**
+   * Forgets finished instance `id` (one nobody will inspect: the CRI's streaming exec), so that
+   * instances do not pile up in a long-running daemon. A running one is kept.
+   */
+  forget(id: string): void {
+    if (!this.all.get(id)?.running) this.all.delete(id);
+  }
+
   /** The instance `id`; `NOT_FOUND` (Docker's "No such exec instance") otherwise. */
   get(id: string): ExecInstance {
     const inst = this.all.get(id);
@@ -142,9 +157,10 @@ export class ExecService {
   /**
    * Runs the instance with its output on `conn` (framed unless it has a TTY) and, when it
    * attached stdin, `conn`'s input as its stdin; resolves with the exit code. The first
-   * `bodyBytes` of input are the request's own body, not stdin.
+   * `bodyBytes` of input are the request's own body, not stdin. With `output`, the output goes
+   * there instead of onto `conn`.
    */
-  start(id: string, conn: Duplex, head: Buffer, bodyBytes = 0): Promise<number> {
+  start(id: string, conn: Duplex, head: Buffer, bodyBytes = 0, output?: ExecOutput): Promise<number> {
     const inst = this.get(id);
     if (inst.running || inst.exitCode !== null)
       throw new EngineError("INVALID_STATE", `exec instance ${id} has already been started`);
@@ -155,7 +171,12 @@ export class ExecService {
       inst.containerId,
       this.attributes(inst.containerId, inst),
     );
-    return this.run(inst, conn, head, bodyBytes).then((code) => {
+    const emit: ExecOutput =
+      output ??
+      ((stream, d) => {
+        if (!conn.destroyed) conn.write(inst.tty ? d : frame(stream, d));
+      });
+    return this.run(inst, conn, head, bodyBytes, emit).then((code) => {
       this.events.record("container", "exec_die", inst.containerId, {
         ...this.attributes(inst.containerId, inst),
         exitCode: String(code),
@@ -218,7 +239,13 @@ export class ExecService {
     return `${u.uid}:${u.gid}`;
   }
 
-  private async run(inst: ExecInstance, conn: Duplex, head: Buffer, bodyBytes: number): Promise<number> {
+  private async run(
+    inst: ExecInstance,
+    conn: Duplex,
+    head: Buffer,
+    bodyBytes: number,
+    emit: ExecOutput,
+  ): Promise<number> {
     // With a terminal the runtime sends the pty to an exec-mode monitor, which copies it to and
     // from its own stdio and applies resizes (pierd cannot receive an fd).
     const term = inst.tty ? execTerminal(this.svc.execRoot, inst.id) : undefined;
@@ -238,8 +265,7 @@ export class ExecService {
       });
     } catch (err) {
       // As Docker once the stream is open: the reason on stdout, exit code 126.
-      const msg = Buffer.from(`${(err as Error).message}\r\n`);
-      if (!conn.destroyed) conn.write(inst.tty ? msg : frame("stdout", msg));
+      emit("stdout", Buffer.from(`${(err as Error).message}\r\n`));
       inst.running = false;
       inst.exitCode = 126;
       return 126;
@@ -252,9 +278,7 @@ export class ExecService {
       // A size asked for before the start applies as soon as the monitor reads its FIFO.
       if (inst.size) void this.resize(inst.id, inst.size[0], inst.size[1]);
     }
-    const out = (stream: "stdout" | "stderr") => (d: Buffer) => {
-      if (!conn.destroyed) conn.write(inst.tty ? d : frame(stream, d));
-    };
+    const out = (stream: "stdout" | "stderr") => (d: Buffer) => emit(stream, d);
     child.stdout.on("data", out("stdout"));
     child.stderr.on("data", out("stderr"));
     child.stdin.on("error", () => {});

@@ -80,7 +80,7 @@ describe("CRI (runtime.v1 over gRPC)", () => {
     assert.match(s.info.config, /podCidr/);
     const rc = await call(rt, "RuntimeConfig");
     assert.equal(rc.linux.cgroup_driver, "CGROUPFS");
-    await rejectsWith(call(rt, "Attach", { container_id: "x" }), grpc.status.UNIMPLEMENTED, /Attach/);
+    await rejectsWith(call(rt, "ListPodSandboxMetrics"), grpc.status.UNIMPLEMENTED, /ListPodSandboxMetrics/);
     await rejectsWith(
       call(rt, "UpdateRuntimeConfig", { runtime_config: { network_config: { pod_cidr: "10.244.7.0/24" } } }),
       grpc.status.INVALID_ARGUMENT,

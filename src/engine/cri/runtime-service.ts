@@ -15,6 +15,8 @@ import { bool, msg, str } from "./fields.js";
 import type { Message, UnaryHandler } from "./grpc.js";
 import { type CgroupDriver, Sandboxes } from "./sandbox.js";
 import { CriStats } from "./stats.js";
+import { streamingCalls } from "./streaming/requests.js";
+import type { StreamingServer } from "./streaming/server.js";
 
 /** The CRI version pier speaks (`runtime.v1`, as of Kubernetes 1.32). */
 export const CRI_API_VERSION = "v1";
@@ -25,6 +27,8 @@ export interface RuntimeServiceOptions {
   cniPath?: string;
   /** How pods' `cgroup_parent` is named (reported by RuntimeConfig; default cgroupfs). */
   cgroupDriver?: CgroupDriver;
+  /** The streaming server whose URLs Exec, Attach and PortForward answer with. */
+  streaming?: StreamingServer;
 }
 
 /** The CRI's RuntimeService handlers on `engine`. */
@@ -38,6 +42,7 @@ export function runtimeService(
   const stats = new CriStats(engine, sandboxes, containers);
   const cniPath = opts.cniPath ?? DEFAULT_CNI_PATH;
   const podCidr = (): string => engine.networks.find("bridge").subnet;
+  const streaming = opts.streaming ? streamingCalls(opts.streaming, containers, sandboxes) : undefined;
 
   return {
     async Version() {
@@ -109,6 +114,9 @@ export function runtimeService(
     ReopenContainerLog: (req) => containers.reopenLog(req),
     ExecSync: (req, signal) => containers.execSync(req, signal),
     CheckpointContainer: (req, signal) => containers.checkpoint(req, signal),
+    ...(streaming
+      ? { Exec: streaming.Exec, Attach: streaming.Attach, PortForward: streaming.PortForward }
+      : {}),
     ContainerStats: (req) => stats.one(req),
     ListContainerStats: (req) => stats.list(req),
     PodSandboxStats: (req) => stats.pod(req),

@@ -10,6 +10,7 @@ import { imageService } from "./image-service.js";
 import { criServices } from "./proto.js";
 import { runtimeService } from "./runtime-service.js";
 import type { CgroupDriver } from "./sandbox.js";
+import { StreamingServer } from "./streaming/server.js";
 
 /** Options of {@link startCriServer}. */
 export interface CriServerOptions {
@@ -19,17 +20,32 @@ export interface CriServerOptions {
   cniPath?: string;
   /** The cgroup driver RuntimeConfig reports and pods' `cgroup_parent` follows (default cgroupfs). */
   cgroupDriver?: CgroupDriver;
+  /**
+   * `HOST:PORT` of the streaming server for Exec, Attach and PortForward (default loopback, a
+   * random port).
+   */
+  streamingAddress?: string;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
-/** Serves the CRI for `engine` on the unix socket `socket`. */
-export function startCriServer(
+/** A serving CRI: its gRPC socket and its streaming server. */
+export interface CriServer extends GrpcServer {
+  /** `http://HOST:PORT` of the streaming server. */
+  streamingUrl: string;
+}
+
+/** Serves the CRI for `engine` on the unix socket `socket`, and its streaming server. */
+export async function startCriServer(
   engine: Engine,
   socket: string,
   opts: CriServerOptions = {},
-): Promise<GrpcServer> {
+): Promise<CriServer> {
   const defs = criServices();
-  return serveGrpc(
+  const streaming = await StreamingServer.listen(engine, {
+    ...(opts.streamingAddress ? { address: opts.streamingAddress } : {}),
+    ...(opts.log ? { log: opts.log } : {}),
+  });
+  const grpc = await serveGrpc(
     socket,
     [
       {
@@ -37,6 +53,7 @@ export function startCriServer(
         handlers: runtimeService(engine, {
           ...(opts.cniPath ? { cniPath: opts.cniPath } : {}),
           ...(opts.cgroupDriver ? { cgroupDriver: opts.cgroupDriver } : {}),
+          streaming,
         }),
         streams: runtimeStreams(engine),
       },
@@ -46,5 +63,15 @@ export function startCriServer(
       ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
       ...(opts.log ? { log: opts.log } : {}),
     },
-  );
+  ).catch(async (err: Error) => {
+    await streaming.close();
+    throw err;
+  });
+  return {
+    socket: grpc.socket,
+    streamingUrl: streaming.baseUrl,
+    close: async () => {
+      await Promise.all([grpc.close(), streaming.close()]);
+    },
+  };
 }

@@ -27,6 +27,10 @@ const program = new Command("pierd")
   .option("--docker-socket <path>", "Docker API socket (default <exec-root>/docker.sock)")
   .option("--cri-socket <path>", 'Kubernetes CRI socket, gRPC (default <exec-root>/cri.sock; "" for none)')
   .option(
+    "--cri-streaming-address <host:port>",
+    "listener of the CRI streaming server for exec, attach and port-forward (default 127.0.0.1:0, a random loopback port)",
+  )
+  .option(
     "--cri-cgroup-driver <driver>",
     "cgroupfs or systemd: how the kubelet names pod cgroups (CRI RuntimeConfig; default cgroupfs)",
   )
@@ -65,6 +69,7 @@ const flags = program.opts<{
   socket?: string;
   dockerSocket?: string;
   criSocket?: string;
+  criStreamingAddress?: string;
   criCgroupDriver?: string;
   snapshotter?: string;
   insecureRegistry?: string[];
@@ -125,6 +130,9 @@ const config: DaemonConfig = {
   ...((flags.socket ?? file.socket) ? { socket: (flags.socket ?? file.socket) as string } : {}),
   ...((flags.criSocket ?? file.criSocket) !== undefined
     ? { criSocket: (flags.criSocket ?? file.criSocket) as string }
+    : {}),
+  ...((flags.criStreamingAddress ?? file.criStreamingAddress)
+    ? { criStreamingAddress: (flags.criStreamingAddress ?? file.criStreamingAddress) as string }
     : {}),
   ...(criCgroupDriver ? { criCgroupDriver } : {}),
   ...((dockerSocketFlag ?? file.dockerSocket)

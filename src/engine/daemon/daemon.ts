@@ -38,6 +38,8 @@ export interface DaemonConfig {
   criSocket?: string;
   /** The cgroup driver the CRI reports to the kubelet (`cgroupfs`, the default, or `systemd`). */
   criCgroupDriver?: CgroupDriver;
+  /** `HOST:PORT` of the CRI streaming server (default `127.0.0.1:0`: loopback, a random port). */
+  criStreamingAddress?: string;
   snapshotter?: SnapshotDriver;
   insecureRegistries?: string[];
   /** containers-policy.json(5) every pull must satisfy (default skopeo's file when it exists). */
@@ -97,6 +99,8 @@ export interface RunningDaemon {
   dockerSocket: string;
   /** The CRI socket, unless the CRI is off. */
   criSocket?: string;
+  /** `http://HOST:PORT` of the CRI streaming server, unless the CRI is off. */
+  criStreamingUrl?: string;
   /**
    * Reads the registries configuration again (pierd's SIGHUP); on an error the old one stays and
    * the error is thrown. Containers and pulls under way are untouched.
@@ -193,6 +197,7 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
         ...(gid !== undefined ? { gid } : {}),
         ...(config.network?.cniPath ? { cniPath: config.network.cniPath } : {}),
         ...(config.criCgroupDriver ? { cgroupDriver: config.criCgroupDriver } : {}),
+        ...(config.criStreamingAddress ? { streamingAddress: config.criStreamingAddress } : {}),
         log,
       })
     : undefined;
@@ -233,6 +238,7 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     socket,
     dockerSocket,
     ...(criSocket ? { criSocket } : {}),
+    ...(cri ? { criStreaming: cri.streamingUrl } : {}),
     ...(tcpAddress ? { tlsListen: tcpAddress } : {}),
     snapshotter: snapshots.driver,
   });
@@ -242,6 +248,7 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     socket,
     dockerSocket,
     ...(criSocket ? { criSocket } : {}),
+    ...(cri ? { criStreamingUrl: cri.streamingUrl } : {}),
     reloadRegistries() {
       const next = loadRegistriesConfig(registriesSources());
       images.setRegistries(next);
