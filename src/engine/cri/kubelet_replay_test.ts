@@ -14,7 +14,15 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { readHugePageSizes } from "../../runtime/cgroups/hugepages.js";
 import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
-import { type Client, call, clients, type Msg, until } from "../../testing/cri-client.js";
+import {
+  type Client,
+  type CriTestNetwork,
+  call,
+  clients,
+  criTestNetwork,
+  type Msg,
+  until,
+} from "../../testing/cri-client.js";
 import {
   type BusyboxRegistry,
   busyboxRegistry,
@@ -42,6 +50,7 @@ const READONLY = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysr
 describe("a kubelet 1.32's requests for a typical pod", () => {
   let reg: BusyboxRegistry;
   let d: TestDaemon;
+  let net: CriTestNetwork;
   let rt: Client;
   let img: Client;
   let dir: string;
@@ -51,7 +60,8 @@ describe("a kubelet 1.32's requests for a typical pod", () => {
 
   before(async () => {
     reg = await busyboxRegistry();
-    d = await startTestDaemon();
+    net = await criTestNetwork();
+    d = await startTestDaemon(net.flags);
     dir = await makeTempDir("pier-kubelet-");
     ({ runtime: rt, image: img } = clients(join(d.execRoot, "cri.sock")));
   });
@@ -59,6 +69,7 @@ describe("a kubelet 1.32's requests for a typical pod", () => {
     rt?.close();
     img?.close();
     await d?.stop();
+    await net?.cleanup();
     await reg?.stop();
     await disposeTree(kubepods).catch(() => {});
     if (dir) await removeTempDir(dir);

@@ -17,6 +17,8 @@ export interface CriServerOptions {
   gid?: number;
   /** Where the CNI plugins are. */
   cniPath?: string;
+  /** The CNI config directory of the pod network (default /etc/cni/net.d; "": pier's bridge). */
+  cniConfDir?: string;
   /** The cgroup driver RuntimeConfig reports and pods' `cgroup_parent` follows (default cgroupfs). */
   cgroupDriver?: CgroupDriver;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
@@ -37,6 +39,7 @@ export function startCriServer(
         handlers: runtimeService(engine, {
           ...(opts.cniPath ? { cniPath: opts.cniPath } : {}),
           ...(opts.cgroupDriver ? { cgroupDriver: opts.cgroupDriver } : {}),
+          ...(opts.cniConfDir !== undefined ? { cniConfDir: opts.cniConfDir } : {}),
         }),
         streams: runtimeStreams(engine),
       },

@@ -38,6 +38,8 @@ export interface DaemonConfig {
   criSocket?: string;
   /** The cgroup driver the CRI reports to the kubelet (`cgroupfs`, the default, or `systemd`). */
   criCgroupDriver?: CgroupDriver;
+  /** The CRI pod network's CNI config directory (default /etc/cni/net.d; "": pier's bridge). */
+  cniConfDir?: string;
   snapshotter?: SnapshotDriver;
   insecureRegistries?: string[];
   /** containers-policy.json(5) every pull must satisfy (default skopeo's file when it exists). */
@@ -189,6 +191,7 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
         ...(gid !== undefined ? { gid } : {}),
         ...(config.network?.cniPath ? { cniPath: config.network.cniPath } : {}),
         ...(config.criCgroupDriver ? { cgroupDriver: config.criCgroupDriver } : {}),
+        ...(config.cniConfDir !== undefined ? { cniConfDir: config.cniConfDir } : {}),
         log,
       })
     : undefined;

@@ -80,6 +80,11 @@ export interface ContainerNetworkRequest {
    * given, as podman restores the same address where it can.
    */
   previousAddress?: string;
+  /**
+   * A network given as a CNI conflist (a CRI pod's, from the CNI config directory) instead of
+   * the mode's network: ADDed with the published ports as runtime config, DELeted at teardown.
+   */
+  cni?: CniConflist;
   /** For `container:<ref>`: that container's id and directory (its namespace and files are shared). */
   join?: { id: string; dir: string };
 }
@@ -375,7 +380,11 @@ export class NetworkService {
       hostsFile: join(req.dir, "hosts"),
       ports: [],
     };
-    if (mode !== "none") {
+    if (req.cni && mode !== "none") {
+      a.network = req.cni.name;
+      a.ports = await this.resolvePorts(req.ports ?? [], req.id);
+      a.conflist = req.cni;
+    } else if (mode !== "none") {
       a.network = mode.name;
       a.networkId = mode.id;
       if (req.ip) a.ip = staticAddress(req.ip, mode);
