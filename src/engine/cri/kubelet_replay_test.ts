@@ -249,6 +249,21 @@ describe("a kubelet 1.32's requests for a typical pod", () => {
       assert.equal(readFileSync(join("/sys/fs/cgroup/cpu", podCgroup, web, "cpu.shares"), "utf8"), "2\n");
     assert.equal(readFileSync(join(logDir, "web", "0.log"), "utf8"), "", "httpd -f logs nothing");
 
+    // Metrics from the cgroups (PodAndContainerStatsFromCRI).
+    const descriptors = (await call(rt, "ListMetricDescriptors", {})).descriptors as Msg[];
+    assert.deepEqual(descriptors.find((m) => m.name === "container_memory_working_set_bytes")?.label_keys, [
+      "id",
+      "name",
+      "image",
+    ]);
+    const podMetrics = (await call(rt, "ListPodSandboxMetrics", {})).pod_metrics as Msg[];
+    const mine = podMetrics.find((p) => p.pod_sandbox_id === pod);
+    const webMetrics = mine?.container_metrics.find((c: Msg) => c.container_id === web)?.metrics as Msg[];
+    const usage = webMetrics.find((m) => m.name === "container_memory_usage_bytes");
+    assert.ok(Number(usage?.value.value) > 0, JSON.stringify(usage));
+    assert.deepEqual(usage?.label_values, [web, "web", pulled.image_ref]);
+    assert.equal(webMetrics.find((m) => m.name === "container_processes")?.value.value, "1");
+
     // The kubelet's teardown (its grace period, shortened: httpd as PID 1 ignores SIGTERM).
     await call(rt, "StopContainer", { container_id: web, timeout: 1 });
     assert.equal((await call(rt, "ContainerStatus", { container_id: web })).status.state, "CONTAINER_EXITED");

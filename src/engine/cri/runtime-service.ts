@@ -14,6 +14,7 @@ import { CriContainers } from "./containers.js";
 import { CriError } from "./error.js";
 import { bool, msg, str } from "./fields.js";
 import type { Message, UnaryHandler } from "./grpc.js";
+import { metricDescriptors, podSandboxMetrics } from "./metrics.js";
 import { type CgroupDriver, Sandboxes } from "./sandbox.js";
 import { CriStats } from "./stats.js";
 
@@ -139,5 +140,7 @@ export function runtimeService(
     ListContainerStats: (req) => stats.list(req),
     PodSandboxStats: (req) => stats.pod(req),
     ListPodSandboxStats: (req) => stats.pods(req),
+    ListMetricDescriptors: async () => metricDescriptors(),
+    ListPodSandboxMetrics: () => podSandboxMetrics(engine, sandboxes),
   };
 }
