@@ -86,6 +86,10 @@ state = "${dir}/state"
   address = "${sock}"
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "${pause}"
+  # containerd gives sandboxes oom_score_adj -998; lowering it needs CAP_SYS_RESOURCE, which a
+  # host without it (a container, this CI) refuses: runc's nsexec then fails with "can't get final
+  # child's PID from pipe". Restricted, containerd keeps its own score (0), as pier's pause has.
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "${cniConfDir}"
