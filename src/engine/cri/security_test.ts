@@ -344,6 +344,17 @@ describe("CRI security contexts and resources", () => {
       grpc.status.INVALID_ARGUMENT,
       /config\.linux\.cgroup_parent "kubepods-besteffort-podu\.slice": the cgroup driver is cgroupfs/,
     );
+    // Only sysctls of the pod's own namespaces (as runc checks them).
+    await rejectsWith(
+      call(rt, "RunPodSandbox", {
+        config: {
+          metadata: { name: "sysctl", uid: "u-sysctl", namespace: "default", attempt: 0 },
+          linux: { sysctls: { "vm.swappiness": "10" } },
+        },
+      }),
+      grpc.status.INVALID_ARGUMENT,
+      /vm\.swappiness/,
+    );
     // A privileged container needs a privileged pod.
     const plain = (
       await call(rt, "RunPodSandbox", {
