@@ -1,7 +1,7 @@
 // Driver of bench/cri/run.sh: see the header there. Arguments: <build dir> <rounds>.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
@@ -31,7 +31,30 @@ async function timed(f) {
 const tmpfs = await mkdtemp(join(tmpdir(), "pier-cri-bench-run-"));
 spawnSync("mount", ["-t", "tmpfs", "tmpfs", tmpfs]);
 const reg = await ts.busyboxRegistry();
-const d = await ts.startTestDaemon([], { execRoot: tmpfs });
+// One CNI config directory for both runtimes: the same conflist, the same Debian plugins.
+const cniConfDir = await mkdtemp(join(tmpdir(), "pier-cri-bench-cni-"));
+await writeFile(
+  join(cniConfDir, "10-bench.conflist"),
+  JSON.stringify({
+    cniVersion: "0.4.0",
+    name: "ctrbench",
+    plugins: [
+      {
+        type: "bridge",
+        bridge: "ctrbench0",
+        isGateway: true,
+        ipMasq: true,
+        ipam: {
+          type: "host-local",
+          ranges: [[{ subnet: "10.199.0.0/16" }]],
+          routes: [{ dst: "0.0.0.0/0" }],
+        },
+      },
+      { type: "portmap", capabilities: { portMappings: true } },
+    ],
+  }),
+);
+const d = await ts.startTestDaemon(["--cni-conf-dir", cniConfDir], { execRoot: tmpfs });
 const dir = criProtoDir();
 const pkg = grpc.loadPackageDefinition(
   loadSync(join(dir, "api.proto"), { includeDirs: [dir], keepCase: true, longs: String, enums: String }),
@@ -47,7 +70,7 @@ let { rt, img } = pierEnd;
 
 /**
  * Debian's containerd 1.6 with its CRI plugin in directories of its own (its own socket, root,
- * state, CNI conflist with the same Debian plugins), its sandbox image being pier's pause image
+ * state; the same CNI config directory as pierd's, so the same conflist and Debian plugins), its sandbox image being pier's pause image
  * pushed to the same local registry (so both run the same pause binary and the same busybox).
  */
 async function startContainerd() {
@@ -56,28 +79,6 @@ async function startContainerd() {
   const host = new URL(reg.registry.url).host;
   const pause = `${host}/pier-pause:bench`;
   await push(pause, { storeRoot: d.root, localName: PAUSE_IMAGE, insecure: true });
-  await mkdir(join(dir, "cni"));
-  await writeFile(
-    join(dir, "cni", "10-bench.conflist"),
-    JSON.stringify({
-      cniVersion: "0.4.0",
-      name: "ctrbench",
-      plugins: [
-        {
-          type: "bridge",
-          bridge: "ctrbench0",
-          isGateway: true,
-          ipMasq: true,
-          ipam: {
-            type: "host-local",
-            ranges: [[{ subnet: "10.199.0.0/16" }]],
-            routes: [{ dst: "0.0.0.0/0" }],
-          },
-        },
-        { type: "portmap", capabilities: { portMappings: true } },
-      ],
-    }),
-  );
   const sock = join(dir, "containerd.sock");
   await writeFile(
     join(dir, "config.toml"),
@@ -88,9 +89,13 @@ state = "${dir}/state"
   address = "${sock}"
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "${pause}"
+  # containerd gives sandboxes oom_score_adj -998; lowering it needs CAP_SYS_RESOURCE, which a
+  # host without it (a container, this CI) refuses: runc's nsexec then fails with "can't get final
+  # child's PID from pipe". Restricted, containerd keeps its own score (0), as pier's pause has.
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
-    conf_dir = "${dir}/cni"
+    conf_dir = "${cniConfDir}"
   [plugins."io.containerd.grpc.v1.cri".registry.mirrors."${host}"]
     endpoint = ["http://${host}"]
 `,
@@ -201,10 +206,11 @@ try {
       .map((l) => l.split(" ")[4] ?? "")
       .filter((p) => p.startsWith(ctr.dir) || p.startsWith(`${tmpfs}/containerd`));
     for (const p of mounts.reverse()) spawnSync("umount", ["-l", p]);
-    spawnSync("ip", ["link", "del", "ctrbench0"]);
     await rm(ctr.dir, { recursive: true, force: true });
   }
   await d.stop();
+  spawnSync("ip", ["link", "del", "ctrbench0"]);
+  await rm(cniConfDir, { recursive: true, force: true });
   await reg.stop();
   spawnSync("umount", ["-l", tmpfs]);
   await rm(tmpfs, { recursive: true, force: true });

@@ -4,10 +4,14 @@
  * wait for conditions.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import { criProtoDir } from "../engine/cri/proto.js";
+import { makeTempDir, removeTempDir } from "./busybox.js";
 
 /** A decoded message (read field by field). */
 // biome-ignore lint/suspicious/noExplicitAny: decoded protobuf messages are read field by field
@@ -62,4 +66,56 @@ export async function until<T>(
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** A CNI config directory for a test pierd (`--cni-conf-dir`) and what it made. */
+export interface CriTestNetwork {
+  /** pierd's flags: `--cni-conf-dir DIR`. */
+  flags: string[];
+  dir: string;
+  subnet: string;
+  /** Removes the bridge the plugin made and the directory. */
+  cleanup(): Promise<void>;
+}
+
+/**
+ * A CNI config directory holding one bridge + portmap conflist, as a cluster's network add-on
+ * writes into /etc/cni/net.d: its own bridge device, a random /24 and IPAM state in the directory.
+ */
+export async function criTestNetwork(): Promise<CriTestNetwork> {
+  const dir = await makeTempDir("pier-cni-conf-");
+  const tag = randomBytes(3).toString("hex");
+  const subnet = `10.${200 + ((randomBytes(1)[0] as number) % 50)}.${randomBytes(1)[0]}.0/24`;
+  const bridge = `pc${tag}`;
+  writeFileSync(
+    join(dir, "10-pod.conflist"),
+    JSON.stringify({
+      cniVersion: "1.0.0",
+      name: `podnet-${tag}`,
+      plugins: [
+        {
+          type: "bridge",
+          bridge,
+          isGateway: true,
+          ipMasq: true,
+          ipam: { type: "host-local", ranges: [[{ subnet }]], dataDir: join(dir, "ipam") },
+        },
+        { type: "portmap", capabilities: { portMappings: true } },
+      ],
+    }),
+  );
+  // Ignored: a later name in lexical order.
+  writeFileSync(
+    join(dir, "20-other.conflist"),
+    JSON.stringify({ cniVersion: "1.0.0", name: "other", plugins: [{ type: "nope" }] }),
+  );
+  return {
+    flags: ["--cni-conf-dir", dir],
+    dir,
+    subnet,
+    async cleanup() {
+      spawnSync("ip", ["link", "del", bridge], { stdio: "ignore" });
+      await removeTempDir(dir);
+    },
+  };
 }

@@ -14,6 +14,8 @@ import { parseSignal } from "../../runtime/lifecycle/signals.js";
 import { planSysctls } from "../../runtime/plan/sysctl.js";
 import { EngineError } from "../error.js";
 import { checkLogConfig } from "../log-options.js";
+import { parseCniConfig } from "../network/cni-config-dir.js";
+import type { CniConflist } from "../network/conflist.js";
 import { checkDns, type DnsOverrides, parseExtraHost } from "../network/hosts.js";
 import { checkPortMappings, type PortMapping } from "../network/ports.js";
 import { applyNetworkSpec, type NetworkSpec } from "../network/spec.js";
@@ -59,6 +61,12 @@ export interface ContainerConfig {
   restartPolicy?: RestartPolicy;
   /** `bridge` (the default), `none` (loopback only), `host`, or a user network's name. */
   networkMode?: string;
+  /**
+   * A network given as a CNI configuration list instead of one of the engine's networks (a CRI
+   * pod's, from the CNI config directory): its plugins are ADDed and DELeted as the engine's own
+   * networks' are. Only with the default network mode.
+   */
+  cniNetwork?: CniConflist;
   /** Published ports (`-p`, `HostConfig.PortBindings`). */
   ports?: PortMapping[];
   /** Exposed ports without a binding (`EXPOSE`, `Config.ExposedPorts`): `8080/tcp`. */
@@ -262,6 +270,17 @@ export function parseContainerConfig(body: unknown): ContainerConfig {
   // Whether a named network exists is the network service's to say, at create.
   if (c.networkMode !== undefined && !/^(container:)?[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(c.networkMode))
     throw new EngineError("INVALID_ARGUMENT", `invalid network name ${JSON.stringify(c.networkMode)}`);
+  if (b.cniNetwork !== undefined && b.cniNetwork !== null) {
+    const list = parseCniConfig(JSON.stringify(b.cniNetwork), false);
+    if (!list)
+      throw new EngineError(
+        "INVALID_ARGUMENT",
+        "cniNetwork: want a CNI configuration list (name, plugins with a type)",
+      );
+    if (c.networkMode !== undefined)
+      throw new EngineError("INVALID_ARGUMENT", `cniNetwork: not with networkMode ${c.networkMode}`);
+    c.cniNetwork = list;
+  }
   const ports = checkPortMappings(b.ports);
   if (ports.length) {
     if (c.networkMode === "host" || c.networkMode === "none")

@@ -954,6 +954,7 @@ export class ContainerService extends EventEmitter {
       name,
       dir: this.dir(id),
       ...(c.networkMode !== undefined ? { mode: c.networkMode } : {}),
+      ...(c.cniNetwork ? { cni: c.cniNetwork } : {}),
       ...(c.hostname !== undefined ? { hostname: c.hostname } : {}),
       ...(c.ports ? { ports: c.ports } : {}),
       ...(c.extraHosts ? { extraHosts: c.extraHosts } : {}),

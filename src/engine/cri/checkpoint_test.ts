@@ -9,7 +9,14 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
-import { type Client, call, clients, rejectsWith } from "../../testing/cri-client.js";
+import {
+  type Client,
+  type CriTestNetwork,
+  call,
+  clients,
+  criTestNetwork,
+  rejectsWith,
+} from "../../testing/cri-client.js";
 import {
   type BusyboxRegistry,
   busyboxRegistry,
@@ -24,13 +31,15 @@ if (skip) process.stderr.write(`cri checkpoint_test: SKIPPED: ${skip}\n`);
 describe("CRI CheckpointContainer", { skip }, () => {
   let reg: BusyboxRegistry;
   let d: TestDaemon;
+  let net: CriTestNetwork;
   let rt: Client;
   let img: Client;
   let dir: string;
 
   before(async () => {
     reg = await busyboxRegistry();
-    d = await startTestDaemon();
+    net = await criTestNetwork();
+    d = await startTestDaemon(net.flags);
     dir = await makeTempDir("pier-cri-ckpt-");
     ({ runtime: rt, image: img } = clients(join(d.execRoot, "cri.sock")));
     await call(img, "PullImage", { image: { image: reg.image } });
@@ -39,6 +48,7 @@ describe("CRI CheckpointContainer", { skip }, () => {
     rt?.close();
     img?.close();
     await d?.stop();
+    await net?.cleanup();
     await reg?.stop();
     if (dir) await removeTempDir(dir);
   });

@@ -14,7 +14,15 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { readHugePageSizes } from "../../runtime/cgroups/hugepages.js";
 import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
-import { type Client, call, clients, type Msg, until } from "../../testing/cri-client.js";
+import {
+  type Client,
+  type CriTestNetwork,
+  call,
+  clients,
+  criTestNetwork,
+  type Msg,
+  until,
+} from "../../testing/cri-client.js";
 import {
   type BusyboxRegistry,
   busyboxRegistry,
@@ -42,6 +50,7 @@ const READONLY = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysr
 describe("a kubelet 1.32's requests for a typical pod", () => {
   let reg: BusyboxRegistry;
   let d: TestDaemon;
+  let net: CriTestNetwork;
   let rt: Client;
   let img: Client;
   let dir: string;
@@ -51,7 +60,8 @@ describe("a kubelet 1.32's requests for a typical pod", () => {
 
   before(async () => {
     reg = await busyboxRegistry();
-    d = await startTestDaemon();
+    net = await criTestNetwork();
+    d = await startTestDaemon(net.flags);
     dir = await makeTempDir("pier-kubelet-");
     ({ runtime: rt, image: img } = clients(join(d.execRoot, "cri.sock")));
   });
@@ -59,6 +69,7 @@ describe("a kubelet 1.32's requests for a typical pod", () => {
     rt?.close();
     img?.close();
     await d?.stop();
+    await net?.cleanup();
     await reg?.stop();
     await disposeTree(kubepods).catch(() => {});
     if (dir) await removeTempDir(dir);
@@ -237,6 +248,21 @@ describe("a kubelet 1.32's requests for a typical pod", () => {
     if (!v2)
       assert.equal(readFileSync(join("/sys/fs/cgroup/cpu", podCgroup, web, "cpu.shares"), "utf8"), "2\n");
     assert.equal(readFileSync(join(logDir, "web", "0.log"), "utf8"), "", "httpd -f logs nothing");
+
+    // Metrics from the cgroups (PodAndContainerStatsFromCRI).
+    const descriptors = (await call(rt, "ListMetricDescriptors", {})).descriptors as Msg[];
+    assert.deepEqual(descriptors.find((m) => m.name === "container_memory_working_set_bytes")?.label_keys, [
+      "id",
+      "name",
+      "image",
+    ]);
+    const podMetrics = (await call(rt, "ListPodSandboxMetrics", {})).pod_metrics as Msg[];
+    const mine = podMetrics.find((p) => p.pod_sandbox_id === pod);
+    const webMetrics = mine?.container_metrics.find((c: Msg) => c.container_id === web)?.metrics as Msg[];
+    const usage = webMetrics.find((m) => m.name === "container_memory_usage_bytes");
+    assert.ok(Number(usage?.value.value) > 0, JSON.stringify(usage));
+    assert.deepEqual(usage?.label_values, [web, "web", pulled.image_ref]);
+    assert.equal(webMetrics.find((m) => m.name === "container_processes")?.value.value, "1");
 
     // The kubelet's teardown (its grace period, shortened: httpd as PID 1 ignores SIGTERM).
     await call(rt, "StopContainer", { container_id: web, timeout: 1 });

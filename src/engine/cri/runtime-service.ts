@@ -9,10 +9,12 @@ import { join } from "node:path";
 import { PIER_VERSION } from "../../common/version.js";
 import type { Engine } from "../engine.js";
 import { DEFAULT_CNI_PATH } from "../network/cni.js";
+import { DEFAULT_CNI_CONF_DIR, loadCniConfig } from "../network/cni-config-dir.js";
 import { CriContainers } from "./containers.js";
 import { CriError } from "./error.js";
 import { bool, msg, str } from "./fields.js";
 import type { Message, UnaryHandler } from "./grpc.js";
+import { metricDescriptors, podSandboxMetrics } from "./metrics.js";
 import { type CgroupDriver, Sandboxes } from "./sandbox.js";
 import { CriStats } from "./stats.js";
 import { streamingCalls } from "./streaming/requests.js";
@@ -29,6 +31,8 @@ export interface RuntimeServiceOptions {
   cgroupDriver?: CgroupDriver;
   /** The streaming server whose URLs Exec, Attach and PortForward answer with. */
   streaming?: StreamingServer;
+  /** The CNI config directory of the pod network (default /etc/cni/net.d; "": pier's bridge). */
+  cniConfDir?: string;
 }
 
 /** The CRI's RuntimeService handlers on `engine`. */
@@ -37,12 +41,30 @@ export function runtimeService(
   opts: RuntimeServiceOptions = {},
 ): Record<string, UnaryHandler> {
   const cgroupDriver = opts.cgroupDriver ?? "cgroupfs";
-  const sandboxes = new Sandboxes(engine, cgroupDriver);
+  const cniConfDir = opts.cniConfDir ?? DEFAULT_CNI_CONF_DIR;
+  const sandboxes = new Sandboxes(engine, cgroupDriver, cniConfDir);
+  // The kubelet's pod CIDR (UpdateRuntimeConfig): the CNI network's own config decides the
+  // addresses (containerd without a conf_template does the same); reported in Status.
+  let givenPodCidr = "";
   const containers = new CriContainers(engine, sandboxes);
   const stats = new CriStats(engine, sandboxes, containers);
   const cniPath = opts.cniPath ?? DEFAULT_CNI_PATH;
-  const podCidr = (): string => engine.networks.find("bridge").subnet;
+  const podCidr = (): string => (cniConfDir ? givenPodCidr : engine.networks.find("bridge").subnet);
   const streaming = opts.streaming ? streamingCalls(opts.streaming, containers, sandboxes) : undefined;
+  /** Why the pod network is not ready, or undefined when it is. */
+  const networkProblem = (): string | undefined => {
+    const plugins = (types: string[]) => types.filter((p) => !existsSync(join(cniPath, p)));
+    if (!cniConfDir) {
+      const missing = plugins(["bridge", "host-local", "loopback"]);
+      return missing.length ? `CNI plugins missing in ${cniPath}: ${missing.join(", ")}` : undefined;
+    }
+    const choice = loadCniConfig(cniConfDir);
+    if ("missing" in choice) return `cni config load failed: ${choice.missing}`;
+    const missing = plugins([...new Set(choice.conflist.plugins.map((p) => p.type))]);
+    return missing.length
+      ? `CNI plugins of ${choice.file} missing in ${cniPath}: ${missing.join(", ")}`
+      : undefined;
+  };
 
   return {
     async Version() {
@@ -55,18 +77,13 @@ export function runtimeService(
     },
 
     async Status(req) {
-      const cni = ["bridge", "host-local", "loopback"].filter((p) => !existsSync(join(cniPath, p)));
+      const problem = networkProblem();
       const out: Message = {
         status: {
           conditions: [
             { type: "RuntimeReady", status: true },
-            cni.length
-              ? {
-                  type: "NetworkReady",
-                  status: false,
-                  reason: "NetworkPluginNotReady",
-                  message: `CNI plugins missing in ${cniPath}: ${cni.join(", ")}`,
-                }
+            problem
+              ? { type: "NetworkReady", status: false, reason: "NetworkPluginNotReady", message: problem }
               : { type: "NetworkReady", status: true },
           ],
         },
@@ -77,7 +94,13 @@ export function runtimeService(
       };
       if (bool(req, "verbose"))
         out.info = {
-          config: JSON.stringify({ cniPath, podCidr: podCidr(), runtime: "pier-runtime", cgroupDriver }),
+          config: JSON.stringify({
+            cniPath,
+            cniConfDir,
+            podCidr: podCidr(),
+            runtime: "pier-runtime",
+            cgroupDriver,
+          }),
         };
       return out;
     },
@@ -90,6 +113,10 @@ export function runtimeService(
 
     async UpdateRuntimeConfig(req) {
       const cidr = str(msg(msg(req, "runtime_config"), "network_config"), "pod_cidr");
+      if (cniConfDir) {
+        givenPodCidr = cidr;
+        return {};
+      }
       // Pods are on pier's bridge network: a CIDR other than its subnet cannot be applied.
       if (cidr && cidr !== podCidr())
         throw new CriError(
@@ -121,5 +148,7 @@ export function runtimeService(
     ListContainerStats: (req) => stats.list(req),
     PodSandboxStats: (req) => stats.pod(req),
     ListPodSandboxStats: (req) => stats.pods(req),
+    ListMetricDescriptors: async () => metricDescriptors(),
+    ListPodSandboxMetrics: () => podSandboxMetrics(engine, sandboxes),
   };
 }

@@ -9,6 +9,8 @@ import { checkCgroupParent as checkEngineCgroupParent } from "../containers/conf
 import { type HostFacts, readHostFacts } from "../containers/host-facts.js";
 import type { ContainerRecord } from "../containers/store.js";
 import type { Engine } from "../engine.js";
+import { DEFAULT_CNI_CONF_DIR, loadCniConfig } from "../network/cni-config-dir.js";
+import type { CniConflist } from "../network/conflist.js";
 import { CriError, isNotFound } from "./error.js";
 import { bool, msg, msgs, nanos, num, refuseUnapplied, str, strMap, strs } from "./fields.js";
 import type { Message } from "./grpc.js";
@@ -108,8 +110,22 @@ export class Sandboxes {
   constructor(
     private readonly engine: Engine,
     private readonly cgroupDriver: CgroupDriver = "cgroupfs",
+    /** The CNI config directory pods' network comes from; "" for pier's own bridge network. */
+    private readonly cniConfDir = DEFAULT_CNI_CONF_DIR,
     private readonly host: () => Pick<HostFacts, "appArmor"> = readHostFacts,
   ) {}
+
+  /** The pod network (the CNI config directory's first network), or `FAILED_PRECONDITION`. */
+  private podNetwork(): CniConflist | undefined {
+    if (!this.cniConfDir) return undefined;
+    const choice = loadCniConfig(this.cniConfDir);
+    if ("missing" in choice)
+      throw new CriError(
+        "FAILED_PRECONDITION",
+        `the pod network is not ready: ${choice.missing} (install a CNI network, or start pierd with --cni-conf-dir "" for pier's own bridge)`,
+      );
+    return choice.conflist;
+  }
 
   /** The sandbox record `id` (full or prefix) with its state; `NOT_FOUND` otherwise. */
   find(id: string): { rec: ContainerRecord; state: CriSandboxState } {
@@ -200,11 +216,12 @@ export class Sandboxes {
         "config.port_mappings: a pod on the host's network publishes no ports",
       );
     const sysctls = strMap(msg(config, "linux"), "sysctls");
+    const cniNetwork = hostNetwork ? undefined : this.podNetwork();
     const image = await ensurePauseImage(this.engine.images.service);
     const rec = await this.engine.containers.createFrom(
       {
         image,
-        networkMode: hostNetwork ? "host" : "bridge",
+        ...(hostNetwork ? { networkMode: "host" } : cniNetwork ? { cniNetwork } : { networkMode: "bridge" }),
         ...(hostname && !hostNetwork ? { hostname } : {}),
         ...(dns
           ? {

@@ -12,7 +12,16 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
-import { type Client, call, clients, type Msg, rejectsWith, until } from "../../testing/cri-client.js";
+import {
+  type Client,
+  type CriTestNetwork,
+  call,
+  clients,
+  criTestNetwork,
+  type Msg,
+  rejectsWith,
+  until,
+} from "../../testing/cri-client.js";
 import {
   type BusyboxRegistry,
   busyboxRegistry,
@@ -47,6 +56,7 @@ function statusField(text: string, key: string): string {
 describe("CRI security contexts and resources", () => {
   let reg: BusyboxRegistry;
   let d: TestDaemon;
+  let net: CriTestNetwork;
   let rt: Client;
   let img: Client;
   let dir: string;
@@ -82,7 +92,8 @@ describe("CRI security contexts and resources", () => {
 
   before(async () => {
     reg = await busyboxRegistry();
-    d = await startTestDaemon();
+    net = await criTestNetwork();
+    d = await startTestDaemon(net.flags);
     dir = await makeTempDir("pier-cri-sec-");
     ({ runtime: rt, image: img } = clients(join(d.execRoot, "cri.sock")));
     await call(img, "PullImage", { image: { image: reg.image } });
@@ -108,6 +119,7 @@ describe("CRI security contexts and resources", () => {
     rt?.close();
     img?.close();
     await d?.stop();
+    await net?.cleanup();
     await reg?.stop();
     await disposeTree(parent).catch(() => {});
     if (dir) await removeTempDir(dir);
@@ -332,6 +344,17 @@ describe("CRI security contexts and resources", () => {
       grpc.status.INVALID_ARGUMENT,
       /config\.linux\.cgroup_parent "kubepods-besteffort-podu\.slice": the cgroup driver is cgroupfs/,
     );
+    // Only sysctls of the pod's own namespaces (as runc checks them).
+    await rejectsWith(
+      call(rt, "RunPodSandbox", {
+        config: {
+          metadata: { name: "sysctl", uid: "u-sysctl", namespace: "default", attempt: 0 },
+          linux: { sysctls: { "vm.swappiness": "10" } },
+        },
+      }),
+      grpc.status.INVALID_ARGUMENT,
+      /vm\.swappiness/,
+    );
     // A privileged container needs a privileged pod.
     const plain = (
       await call(rt, "RunPodSandbox", {
@@ -356,12 +379,29 @@ describe("CRI security contexts and resources", () => {
     }
   });
 
-  it("with --cri-cgroup-driver systemd, reports SYSTEMD and places a pod's slice where systemd would", async () => {
-    const sd = await startTestDaemon(["--cri-cgroup-driver", "systemd"]);
+  it("with --cri-cgroup-driver systemd, reports SYSTEMD and places a pod's slice where systemd would; no CNI config: not ready", async () => {
+    // An empty CNI config directory too: the network is not ready, as containerd reports it.
+    const empty = await makeTempDir("pier-cni-empty-");
+    const sd = await startTestDaemon(["--cri-cgroup-driver", "systemd", "--cni-conf-dir", empty]);
     const { runtime } = clients(join(sd.execRoot, "cri.sock"));
     const slice = `piertest${process.pid}-podu.slice`;
     try {
       assert.equal((await call(runtime, "RuntimeConfig")).linux.cgroup_driver, "SYSTEMD");
+      const conditions = (await call(runtime, "Status", {})).status.conditions as Msg[];
+      const network = conditions.find((c) => c.type === "NetworkReady");
+      assert.equal(network?.status, false);
+      assert.equal(network?.reason, "NetworkPluginNotReady");
+      assert.match(network?.message, /no network config found in /);
+      await rejectsWith(
+        call(runtime, "RunPodSandbox", {
+          config: {
+            metadata: { name: "n", uid: "un", namespace: "d", attempt: 0 },
+            linux: { cgroup_parent: slice },
+          },
+        }),
+        grpc.status.FAILED_PRECONDITION,
+        /the pod network is not ready: no network config found/,
+      );
       await rejectsWith(
         call(runtime, "RunPodSandbox", {
           config: {
@@ -376,7 +416,7 @@ describe("CRI security contexts and resources", () => {
         await call(runtime, "RunPodSandbox", {
           config: {
             metadata: { name: "s", uid: "u", namespace: "d", attempt: 0 },
-            linux: { cgroup_parent: slice },
+            linux: { cgroup_parent: slice, security_context: { namespace_options: { network: "NODE" } } },
           },
         })
       ).pod_sandbox_id;
@@ -389,6 +429,7 @@ describe("CRI security contexts and resources", () => {
       runtime.close();
       await sd.stop();
       await disposeTree(`/piertest${process.pid}.slice`).catch(() => {});
+      await removeTempDir(empty);
     }
   });
 });

@@ -18,6 +18,8 @@ export interface CriServerOptions {
   gid?: number;
   /** Where the CNI plugins are. */
   cniPath?: string;
+  /** The CNI config directory of the pod network (default /etc/cni/net.d; "": pier's bridge). */
+  cniConfDir?: string;
   /** The cgroup driver RuntimeConfig reports and pods' `cgroup_parent` follows (default cgroupfs). */
   cgroupDriver?: CgroupDriver;
   /**
@@ -54,6 +56,7 @@ export async function startCriServer(
           ...(opts.cniPath ? { cniPath: opts.cniPath } : {}),
           ...(opts.cgroupDriver ? { cgroupDriver: opts.cgroupDriver } : {}),
           streaming,
+          ...(opts.cniConfDir !== undefined ? { cniConfDir: opts.cniConfDir } : {}),
         }),
         streams: runtimeStreams(engine),
       },

@@ -34,6 +34,10 @@ const program = new Command("pierd")
     "--cri-cgroup-driver <driver>",
     "cgroupfs or systemd: how the kubelet names pod cgroups (CRI RuntimeConfig; default cgroupfs)",
   )
+  .option(
+    "--cni-conf-dir <dir>",
+    'the CRI pod network: the first CNI config there (default /etc/cni/net.d; "" for pier\'s own bridge)',
+  )
   .option("--snapshotter <driver>", "overlay or copy (default: overlay when the kernel has it)")
   .option("--insecure-registry <host...>", "registries spoken to over plain HTTP (loopback always is)")
   .option(
@@ -71,6 +75,7 @@ const flags = program.opts<{
   criSocket?: string;
   criStreamingAddress?: string;
   criCgroupDriver?: string;
+  cniConfDir?: string;
   snapshotter?: string;
   insecureRegistry?: string[];
   signaturePolicy?: string;
@@ -135,6 +140,9 @@ const config: DaemonConfig = {
     ? { criStreamingAddress: (flags.criStreamingAddress ?? file.criStreamingAddress) as string }
     : {}),
   ...(criCgroupDriver ? { criCgroupDriver } : {}),
+  ...((flags.cniConfDir ?? file.cniConfDir) !== undefined
+    ? { cniConfDir: (flags.cniConfDir ?? file.cniConfDir) as string }
+    : {}),
   ...((dockerSocketFlag ?? file.dockerSocket)
     ? { dockerSocket: (dockerSocketFlag ?? file.dockerSocket) as string }
     : {}),

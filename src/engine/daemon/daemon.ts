@@ -40,6 +40,8 @@ export interface DaemonConfig {
   criCgroupDriver?: CgroupDriver;
   /** `HOST:PORT` of the CRI streaming server (default `127.0.0.1:0`: loopback, a random port). */
   criStreamingAddress?: string;
+  /** The CRI pod network's CNI config directory (default /etc/cni/net.d; "": pier's bridge). */
+  cniConfDir?: string;
   snapshotter?: SnapshotDriver;
   insecureRegistries?: string[];
   /** containers-policy.json(5) every pull must satisfy (default skopeo's file when it exists). */
@@ -198,6 +200,7 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
         ...(config.network?.cniPath ? { cniPath: config.network.cniPath } : {}),
         ...(config.criCgroupDriver ? { cgroupDriver: config.criCgroupDriver } : {}),
         ...(config.criStreamingAddress ? { streamingAddress: config.criStreamingAddress } : {}),
+        ...(config.cniConfDir !== undefined ? { cniConfDir: config.cniConfDir } : {}),
         log,
       })
     : undefined;

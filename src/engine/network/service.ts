@@ -86,6 +86,11 @@ export interface ContainerNetworkRequest {
    * host's neighbour entry for that address, still pointing at the old MAC, stays right.
    */
   previousMac?: string;
+  /**
+   * A network given as a CNI conflist (a CRI pod's, from the CNI config directory) instead of
+   * the mode's network: ADDed with the published ports as runtime config, DELeted at teardown.
+   */
+  cni?: CniConflist;
   /** For `container:<ref>`: that container's id and directory (its namespace and files are shared). */
   join?: { id: string; dir: string };
 }
@@ -383,7 +388,11 @@ export class NetworkService {
       hostsFile: join(req.dir, "hosts"),
       ports: [],
     };
-    if (mode !== "none") {
+    if (req.cni && mode !== "none") {
+      a.network = req.cni.name;
+      a.ports = await this.resolvePorts(req.ports ?? [], req.id);
+      a.conflist = req.cni;
+    } else if (mode !== "none") {
       a.network = mode.name;
       a.networkId = mode.id;
       if (req.ip) a.ip = staticAddress(req.ip, mode);
