@@ -17,6 +17,7 @@ import {
   rename,
   rm,
   rmdir,
+  utimes,
   writeFile,
 } from "node:fs/promises";
 import { join, posix } from "node:path";
@@ -548,6 +549,8 @@ class Builder {
         if (hit !== undefined) await this.writeCache(record, hit);
       }
       if (hit !== undefined) {
+        // Last used now: `builder prune --filter until=` and --keep-storage keep what builds use.
+        await utimes(record, new Date(), new Date()).catch(() => {});
         this.emit({ kind: "cached", id });
         this.addLayer(s, hit, createdBy);
         this.records.push({ key, layer: hit, stage: s.stage.index });
