@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { lstat, readFile, stat, utimes, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { unpackImage } from "../image/unpack.js";
 import { type BuildFixture, buildFixture, cachedSteps } from "../testing/build.js";
@@ -281,6 +281,19 @@ describe("pier build (real containers)", () => {
       NoNewPrivs: "0",
     });
     assert.equal(await readFile(join(root, "masked.txt"), "utf8"), "1\n");
+  });
+
+  it("takes a relative build root and context (pier --root DIR with a relative DIR)", async () => {
+    const r = await fx.build(`FROM ${fx.busybox}\nRUN echo ok > /ok\n`, {}, { noCache: true });
+    const again = await fx.rebuild(
+      relative(process.cwd(), r.context),
+      `FROM ${fx.busybox}\nRUN echo ok > /ok\n`,
+      {
+        noCache: true,
+        buildRoot: relative(process.cwd(), join(fx.work, "store", "build")),
+      },
+    );
+    assert.match(again.id, /^sha256:/);
   });
 
   it("is reproducible with SOURCE_DATE_EPOCH: the same inputs give the same digest", async () => {
