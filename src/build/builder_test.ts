@@ -63,6 +63,7 @@ describe("pier build (real containers)", () => {
         "conf/b.conf": "b",
         "conf/c.txt": "c",
         "bin/tool": { content: "#!/bin/sh\n", mode: 0o755 },
+        "bin/suid": { content: "#!/bin/sh\n", mode: 0o4755 },
         "layer.tar": { content: tar, mode: 0o644 },
       },
       {
@@ -104,6 +105,8 @@ describe("pier build (real containers)", () => {
     assert.equal(conf.gid, 10);
     await assert.rejects(stat(join(root, "srv/c.txt")));
     assert.equal((await stat(join(root, "srv/bin/tool"))).mode & 0o777, 0o755);
+    // The setuid bit survives the copy and the chown (which clears it).
+    assert.equal((await stat(join(root, "srv/bin/suid"))).mode & 0o7777, 0o4755);
     // History: one entry per instruction, the config-only ones marked empty.
     const hist = img.config.history!.filter((h) => h.comment === "buildkit.dockerfile.v0");
     assert.equal(hist.length, 12);
