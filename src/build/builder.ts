@@ -17,9 +17,10 @@ import {
   rename,
   rm,
   rmdir,
+  utimes,
   writeFile,
 } from "node:fs/promises";
-import { join, posix } from "node:path";
+import { join, posix, resolve } from "node:path";
 import { isErrno } from "../errors.js";
 import { buildTime, writeImage } from "../image/build.js";
 import { mergeEnv } from "../image/bundle-config.js";
@@ -167,7 +168,12 @@ class Builder {
   /** Every file step of this build, with its stage (for `--cache-to`). */
   private readonly records: (CacheRecord & { stage: number })[] = [];
 
-  constructor(private readonly o: BuildImageOptions) {
+  private readonly o: BuildImageOptions;
+
+  constructor(options: BuildImageOptions) {
+    // Absolute: the runtime resolves a bundle's relative root path against the bundle, not here.
+    const o = { ...options, buildRoot: resolve(options.buildRoot), context: resolve(options.context) };
+    this.o = o;
     const file = o.dockerfile ?? { text: "", name: "Dockerfile" };
     this.df = parseDockerfile(file.text, file.name);
     this.buildArgs = o.buildArgs ?? new Map();
@@ -548,6 +554,8 @@ class Builder {
         if (hit !== undefined) await this.writeCache(record, hit);
       }
       if (hit !== undefined) {
+        // Last used now: `builder prune --filter until=` and --keep-storage keep what builds use.
+        await utimes(record, new Date(), new Date()).catch(() => {});
         this.emit({ kind: "cached", id });
         this.addLayer(s, hit, createdBy);
         this.records.push({ key, layer: hit, stage: s.stage.index });

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { lstat, readFile, stat, utimes, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { unpackImage } from "../image/unpack.js";
 import { type BuildFixture, buildFixture, cachedSteps } from "../testing/build.js";
@@ -63,6 +63,7 @@ describe("pier build (real containers)", () => {
         "conf/b.conf": "b",
         "conf/c.txt": "c",
         "bin/tool": { content: "#!/bin/sh\n", mode: 0o755 },
+        "bin/suid": { content: "#!/bin/sh\n", mode: 0o4755 },
         "layer.tar": { content: tar, mode: 0o644 },
       },
       {
@@ -104,6 +105,8 @@ describe("pier build (real containers)", () => {
     assert.equal(conf.gid, 10);
     await assert.rejects(stat(join(root, "srv/c.txt")));
     assert.equal((await stat(join(root, "srv/bin/tool"))).mode & 0o777, 0o755);
+    // The setuid bit survives the copy and the chown (which clears it).
+    assert.equal((await stat(join(root, "srv/bin/suid"))).mode & 0o7777, 0o4755);
     // History: one entry per instruction, the config-only ones marked empty.
     const hist = img.config.history!.filter((h) => h.comment === "buildkit.dockerfile.v0");
     assert.equal(hist.length, 12);
@@ -281,6 +284,19 @@ describe("pier build (real containers)", () => {
       NoNewPrivs: "0",
     });
     assert.equal(await readFile(join(root, "masked.txt"), "utf8"), "1\n");
+  });
+
+  it("takes a relative build root and context (pier --root DIR with a relative DIR)", async () => {
+    const r = await fx.build(`FROM ${fx.busybox}\nRUN echo ok > /ok\n`, {}, { noCache: true });
+    const again = await fx.rebuild(
+      relative(process.cwd(), r.context),
+      `FROM ${fx.busybox}\nRUN echo ok > /ok\n`,
+      {
+        noCache: true,
+        buildRoot: relative(process.cwd(), join(fx.work, "store", "build")),
+      },
+    );
+    assert.match(again.id, /^sha256:/);
   });
 
   it("is reproducible with SOURCE_DATE_EPOCH: the same inputs give the same digest", async () => {

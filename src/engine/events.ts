@@ -10,8 +10,8 @@ import { FILTER_KEYS, type Filters, matchKVList } from "./filters.js";
 /** How many past events are kept for `since`. */
 export const EVENT_HISTORY = 1024;
 
-/** The object kinds Docker reports events for (pier emits container, image, volume and network). */
-export type EventType = "container" | "image" | "volume" | "network" | "daemon";
+/** The object kinds Docker reports events for (pier emits container, image, volume and network, and builder prune). */
+export type EventType = "container" | "image" | "volume" | "network" | "daemon" | "builder";
 
 /** One event as Docker's `/events` sends it. */
 export interface EngineEvent {

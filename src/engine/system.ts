@@ -7,6 +7,7 @@ import { existsSync, statfsSync } from "node:fs";
 import { lstat, readdir } from "node:fs/promises";
 import { arch, cpus, hostname, release, totalmem } from "node:os";
 import { join } from "node:path";
+import { pruneBuildCache } from "../build/prune.js";
 import { PIER_VERSION } from "../common/version.js";
 import type { RegistriesConfig } from "../remote/index.js";
 import { hasSwapAccounting } from "./containers/host-facts.js";
@@ -213,11 +214,41 @@ export class SystemService {
     return { deleted, spaceReclaimed };
   }
 
-  /** `builder prune`: pier keeps no build cache, so nothing goes; the filters are checked as BuildKit's. */
-  pruneBuildCache(filters: Filters): PruneReport<string> {
+  /**
+   * `builder prune` of the builder's cache (`src/build/prune.ts`): `until`/`unused-for` limit by
+   * age, `id` and `type` (BuildKit's `regular`, `exec.cachemount`) select; the keys about what
+   * pier's records never have select nothing (`label`, `description`, `parent`, `shared`,
+   * `private`, `inuse=true`: nothing in use is removed) or everything (`label!`, `inuse=false`).
+   * Records a `builder prune` event with the space reclaimed, as Docker does.
+   */
+  async pruneBuildCache(
+    filters: Filters,
+    opts: { all?: boolean; keepStorage?: number } = {},
+  ): Promise<PruneReport<string>> {
     checkFilters(filters, "builderPrune");
-    for (const key of ["until", "unused-for"]) for (const v of filters[key] ?? []) durationMs(v);
-    return { deleted: [], spaceReclaimed: 0 };
+    let until: number | undefined;
+    for (const key of ["until", "unused-for"])
+      for (const v of filters[key] ?? []) {
+        const t = Date.now() - durationMs(v);
+        until = until === undefined ? t : Math.min(until, t);
+      }
+    const never = ["label", "description", "parent", "shared", "private"].some((k) => filters[k]?.length);
+    const inuse = filters.inuse?.[0];
+    const store = this.images.service.store;
+    const r = await pruneBuildCache(store, join(store.root, "build"), {
+      ...(opts.all ? { all: true } : {}),
+      ...(until !== undefined ? { until: new Date(until) } : {}),
+      ...(opts.keepStorage !== undefined ? { keepStorage: opts.keepStorage } : {}),
+      match: (e) =>
+        !never &&
+        inuse !== "true" &&
+        inuse !== "1" &&
+        (filters.id === undefined ||
+          filters.id.some((id) => e.id === id || e.id.split(":")[1]!.startsWith(id))) &&
+        (filters.type === undefined || filters.type.includes(e.type)),
+    });
+    this.events.record("builder", "prune", "", { reclaimed: String(r.reclaimed) });
+    return { deleted: r.deleted, spaceReclaimed: r.reclaimed };
   }
 
   /**

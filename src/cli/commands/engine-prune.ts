@@ -10,6 +10,7 @@ import { commandIo } from "../io.js";
 import { humanSize } from "../output.js";
 import { callJson } from "./engine-client.js";
 import { confirm, deletionLines, filtersParam } from "./engine-ops.js";
+import { parseBytes } from "./engine-run-flags.js";
 
 function query(f: { filter?: string[] }, extra = ""): string {
   const filters = filtersParam(f.filter);
@@ -70,14 +71,29 @@ export function registerPruneCommands(program: Command): void {
     });
   group(program, "builder", "manage the build cache")
     .command("prune")
-    .description("remove build cache (pier keeps none: the filters are checked, nothing is removed)")
-    .option("-a, --all", "all build cache, not only dangling")
+    .description(
+      "remove build cache: unpacked layers and orphan step records (all: every record and cache mount)",
+    )
+    .option("-a, --all", "all build cache, not only what a build re-makes from stored layers")
     .option("-f, --force", "do not ask for confirmation")
-    .option("--filter <k=v>", "until=, id=, type=, … as docker builder prune (repeatable)", collect)
-    .action(async (f: { force?: boolean; filter?: string[] }) => {
-      const q = query(f);
-      if (!(await confirm("WARNING! This will remove all dangling build cache.", f.force))) return;
+    .option(
+      "--filter <k=v>",
+      "until=24h, id=, type=regular|exec.cachemount, … as docker builder prune (repeatable)",
+      collect,
+    )
+    .option("--keep-storage <size>", "keep this much cache (oldest removed first), e.g. 2g", parseBytes)
+    .action(async (f: { force?: boolean; all?: boolean; filter?: string[]; keepStorage?: number }) => {
+      const extra = [f.all ? "all=1" : "", f.keepStorage !== undefined ? `keep-storage=${f.keepStorage}` : ""]
+        .filter(Boolean)
+        .join("&");
+      const q = query(f, extra);
+      const warning = f.all
+        ? "WARNING! This will remove all build cache."
+        : "WARNING! This will remove all dangling build cache.";
+      if (!(await confirm(warning, f.force))) return;
       const r = await callJson<PruneReport<string>>("POST", `/v1/build/prune${q}`);
-      commandIo().stdout(`Total reclaimed space: ${humanSize(r.spaceReclaimed)}\n`);
+      const io = commandIo();
+      if (r.deleted.length) io.stdout(`Deleted build cache objects:\n${r.deleted.join("\n")}\n\n`);
+      io.stdout(`Total reclaimed space: ${humanSize(r.spaceReclaimed)}\n`);
     });
 }

@@ -186,6 +186,8 @@ async function build({ engine, req, res, query }: Call): Promise<void> {
       },
       progress: quiet ? () => {} : classicStream(send),
     });
+    // As Docker's classic builder: one `image tag` event per name the build gave.
+    for (const n of result.names) engine.events.record("image", "tag", result.id, { name: familiarName(n) });
     const short = result.id.replace(/^sha256:/, "").slice(0, 12);
     send({ aux: { ID: result.id } });
     if (!quiet) {

@@ -1,10 +1,11 @@
 /**
  * The Docker API's system routes: `/_ping`, `/version`, `/info`, `/system/df`, `/events` and
- * `/build/prune` (pier has no build cache).
+ * `/build/prune` (the builder's cache: `all`, `keep-storage`, `filters`).
  */
 import { arch, release } from "node:os";
 import { PIER_VERSION } from "../../common/version.js";
 import { parseFilters } from "../filters.js";
+import { buildPruneOptions } from "./build-prune-options.js";
 import { DOCKER_API_VERSION, DOCKER_MIN_API_VERSION } from "./docker-types.js";
 import { dfDocument, infoDocument } from "./documents.js";
 import { sendJson } from "./http.js";
@@ -54,11 +55,14 @@ function version({ res }: Call): void {
   });
 }
 
-/** pier keeps no build cache: the filters are checked (BuildKit's keys) and nothing is removed. */
-function buildPrune({ engine, req, res, query }: Call): void {
+/** `docker builder prune`: the builder's cache, as the daemon's BuildKit prunes its own. */
+async function buildPrune({ engine, req, res, query }: Call): Promise<void> {
   req.resume();
-  engine.system.pruneBuildCache(parseFilters(query.get("filters")));
-  sendJson(res, 200, { CachesDeleted: null, SpaceReclaimed: 0 });
+  const r = await engine.system.pruneBuildCache(parseFilters(query.get("filters")), buildPruneOptions(query));
+  sendJson(res, 200, {
+    CachesDeleted: r.deleted.length ? r.deleted : null,
+    SpaceReclaimed: r.spaceReclaimed,
+  });
 }
 
 const systemInfo = async ({ engine, res }: Call) =>

@@ -6,6 +6,7 @@
  */
 import { EngineError } from "../error.js";
 import type { Filters } from "../filters.js";
+import { buildPruneOptions } from "./build-prune-options.js";
 import { parseFilters } from "./docker-types.js";
 import { dfDocument, infoDocument } from "./documents.js";
 import { flag, readJson, sendJson } from "./http.js";
@@ -50,7 +51,11 @@ const pierSystemRoutes: readonly Route[] = [
 ];
 
 async function buildPrune({ engine, res, query }: Call) {
-  sendJson(res, 200, engine.system.pruneBuildCache(parseFilters(query.get("filters"))));
+  sendJson(
+    res,
+    200,
+    await engine.system.pruneBuildCache(parseFilters(query.get("filters")), buildPruneOptions(query)),
+  );
 }
 
 async function networkPrune({ engine, res, query }: Call) {

@@ -144,3 +144,43 @@ test("pier build into pierd's store, then pier run: a two-stage build", async ()
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, "compiled\n");
 });
+
+test("a build emits image tag events; docker builder prune reclaims the cache with a builder prune event", async () => {
+  const since = Math.floor(Date.now() / 1000) - 1;
+  const dir = await context("ctx-prune", {
+    Dockerfile: `FROM ${reg.image}\nCOPY f /f\nRUN --mount=type=cache,target=/c echo x > /c/x && cp /f /g\n`,
+    f: "data\n",
+  });
+  const b = await dockerBuild(["-t", "pruned:1", dir]);
+  assert.equal(b.status, 0, b.stderr + b.stdout);
+  const env = {
+    ...process.env,
+    DOCKER_HOST: `unix://${d.dockerSocket}`,
+    DOCKER_CONFIG: join(d.dir, "docker-config"),
+  };
+  const prune = await runCommand(requireDocker(), ["builder", "prune", "-a", "-f"], { env });
+  assert.equal(prune.status, 0, prune.stderr);
+  const reclaimed = /Total:?\s+(?:reclaimed space:\s*)?([\d.]+)\s*([kMG]?B)/i.exec(prune.stdout);
+  assert.ok(reclaimed && Number(reclaimed[1]) > 0, prune.stdout);
+  const until = Math.floor(Date.now() / 1000) + 1;
+  const events = await runCommand(
+    requireDocker(),
+    [
+      "events",
+      "--since",
+      String(since),
+      "--until",
+      String(until),
+      "--format",
+      "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}",
+    ],
+    { env },
+  );
+  assert.equal(events.status, 0, events.stderr);
+  assert.match(events.stdout, /^image tag pruned:1$/m);
+  assert.match(events.stdout, /^builder prune /m);
+  // Everything went: a rebuild runs every step again.
+  const again = await dockerBuild(["-t", "pruned:1", dir]);
+  assert.equal(again.status, 0, again.stderr + again.stdout);
+  assert.doesNotMatch(again.stdout, /Using cache/);
+});
