@@ -1,6 +1,6 @@
 // Engine rows of bench/checkpoint (run by run.sh): pierd (through the docker CLI and pier's API)
 // against podman 4.3 with runc, the same CRIU, the same busybox image, a counting container
-// holding MB megabytes of touched memory: checkpoint and restore in place, export to an archive
+// holding MB megabytes of touched memory (none, 50 MB, 500 MB): checkpoint and restore in place, export to an archive
 // and import from it (a new container), and pierd's migration downtime to a second pierd.
 // Alternating engines, medians. argv = repo, work dir, iterations.
 import { spawn } from "node:child_process";
@@ -83,7 +83,8 @@ async function counting(logs) {
 try {
   for (const d of [a, b]) await dk(d, "pull", reg.image);
   await pm("pull", "--tls-verify=false", reg.image);
-  for (const mb of [0, 50]) {
+  // PIER_BENCH_SIZES=0,50,500 (default): megabytes of touched memory.
+  for (const mb of (process.env.PIER_BENCH_SIZES ?? "0,50,500").split(",").map(Number)) {
     const cmd = `x=$(head -c ${mb * 1048576} /dev/zero | tr '\\0' a); i=0; while true; do i=$((i+1)); echo $i; sleep 0.05; done`;
     for (let i = 0; i < iterations; i++) {
       const tag = mb ? `${mb} MB` : "counter";

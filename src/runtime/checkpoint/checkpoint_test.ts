@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -114,6 +114,59 @@ describe("pier-runtime checkpoint/restore", { skip }, () => {
     ok(pr(["kill", id, "KILL"]), "kill");
     await sleep(200);
     ok(pr(["delete", id]), "delete");
+  });
+
+  it("restore runs prestart and createRuntime hooks with the restored init's pid, as runc; a failing hook fails it", async () => {
+    const hooked = join(dir, "hooked");
+    const hook = (file: string, extra = "") => ({
+      path: "/bin/sh",
+      args: ["sh", "-c", `cat > ${join(dir, file)}${extra}`],
+    });
+    const hb = await writeBundle(
+      hooked,
+      scriptSpec(COUNTER, (s) => {
+        if (s.root) s.root.readonly = false;
+        s.hooks = { prestart: [hook("prestart.json")], createRuntime: [hook("createRuntime.json")] };
+      }),
+    );
+    const hid = `${id}-hooks`;
+    ok(prDetached(["run", "-d", "--bundle", hb, hid]), "run");
+    await sleep(300);
+    const images = join(dir, "images-hooks");
+    ok(pr(["checkpoint", "--image-path", images, hid]), "checkpoint");
+    await rm(join(dir, "prestart.json"));
+    await rm(join(dir, "createRuntime.json"));
+    ok(prDetached(["restore", "-d", "--image-path", images, "--bundle", hb, hid]), "restore");
+    const st = JSON.parse(pr(["state", hid]).stdout) as { pid: number };
+    for (const f of ["prestart.json", "createRuntime.json"]) {
+      const seen = JSON.parse(readFileSync(join(dir, f), "utf8")) as {
+        id: string;
+        status: string;
+        pid: number;
+      };
+      assert.equal(seen.id, hid, f);
+      assert.equal(seen.status, "creating", f);
+      assert.equal(seen.pid, st.pid, `${f}: the restored init's pid`);
+    }
+    ok(pr(["checkpoint", "--image-path", join(dir, "images-hooks2"), hid]), "checkpoint again");
+    // A prestart hook that fails: the restore fails, nothing of it stays.
+    const spec = JSON.parse(readFileSync(join(hb, "config.json"), "utf8")) as {
+      hooks: { prestart: unknown[] };
+    };
+    spec.hooks.prestart = [hook("prestart.json", "; exit 3")];
+    writeFileSync(join(hb, "config.json"), JSON.stringify(spec));
+    const failed = prDetached([
+      "restore",
+      "-d",
+      "--image-path",
+      join(dir, "images-hooks2"),
+      "--bundle",
+      hb,
+      hid,
+    ]);
+    assert.notEqual(failed.status, 0);
+    assert.match(failed.stderr, /prestart/);
+    assert.notEqual(pr(["state", hid]).status, 0, "no container stays");
   });
 
   it("--leave-running dumps and keeps the container running", async () => {

@@ -8,9 +8,10 @@
  * bridge exits and it goes to the caller's subreaper (conmon), as under runc; without, the
  * bridge waits for it and this command exits with its status.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, rmdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { RuntimeError } from "../error.js";
+import { runHooks } from "../hooks.js";
 import { type ContainerCgroup, cgroupForContainer } from "../lifecycle/cgroup-link.js";
 import type { RuntimeContext } from "../lifecycle/context.js";
 import { loadBundleSpec, writePidFile } from "../lifecycle/create.js";
@@ -23,6 +24,23 @@ import { prepareRestoreMountpoints } from "./mountpoints.js";
 import { cgroupRoots, externalNsKey, nsName, restoreCgroupV1Mounts, restoreExtMounts } from "./mounts.js";
 import { type CriuOpts, ReqType } from "./rpc.js";
 import { CriuSession } from "./swrk.js";
+
+/** Unmounts and removes the `.criu.cgyard.*` directories criu left in `dir`. */
+async function unmountCgroupYards(dir: string): Promise<void> {
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names.filter((n) => n.startsWith(".criu.cgyard."))) {
+    const yard = join(dir, name);
+    await nativeUnmount(yard, MNT_DETACH).catch(() => {});
+    try {
+      rmdirSync(yard);
+    } catch {}
+  }
+}
 
 /** Options of {@link restoreContainer} (runc `restore` flags). */
 export interface RestoreOptions extends CriuFlags {
@@ -144,9 +162,26 @@ export async function restoreContainer(ctx: RuntimeContext, opts: RestoreOptions
     await cgroup.addProcess(session.criuPid);
     req.cgRoot = cgroupRoots(session.criuPid);
     req.extMnt?.push(...restoreCgroupV1Mounts(spec, cgroup.path, cgroup.dirs));
+    // runc runs prestart and createRuntime hooks when CRIU has made the namespaces
+    // ("setup-namespaces"), with the restored init's pid, before any task runs again.
+    const hooks = [...(spec.hooks?.prestart ?? []), ...(spec.hooks?.createRuntime ?? [])];
+    if (hooks.length) req.notifyScripts = true;
+    const onNotify = async (script: string, pid: number) => {
+      if (script !== "setup-namespaces") return;
+      const state = JSON.stringify({
+        ociVersion: spec.ociVersion,
+        id: opts.id,
+        bundle,
+        annotations: spec.annotations ?? {},
+        status: "creating",
+        pid,
+      });
+      await runHooks(spec.hooks?.prestart, state, "prestart");
+      await runHooks(spec.hooks?.createRuntime, state, "createRuntime");
+    };
     let resp: Awaited<ReturnType<CriuSession["call"]>>;
     try {
-      resp = await session.call({ type: ReqType.RESTORE, opts: req });
+      resp = await session.call({ type: ReqType.RESTORE, opts: req }, onNotify);
     } catch (err) {
       throw logHint(err, opts.workPath ?? opts.imagePath, "restore.log");
     }
@@ -160,6 +195,8 @@ export async function restoreContainer(ctx: RuntimeContext, opts: RestoreOptions
     if (opts.pidFile) await writePidFile(opts.pidFile, pid);
   } catch (err) {
     session?.kill();
+    // A criu killed mid-restore (a hook failed) leaves its cgroup yard mounted in its work dir.
+    if (session) await unmountCgroupYards(opts.workPath ?? opts.imagePath);
     await cgroup?.destroy().catch(() => {});
     throw err;
   } finally {
