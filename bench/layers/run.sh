@@ -2,6 +2,9 @@
 # Layer benchmark: pier's layer library against umoci and GNU tar.
 #
 #   Run as root from anywhere:   bash bench/layers/run.sh [ROUNDS]      (default 3 rounds, ~10 min)
+#   BENCH_RT=1 bash bench/layers/run.sh [ROUNDS]   runs every timed command (all tools alike) at
+#   real-time priority (chrt -r 10): on a machine shared with other work, an approximation of an
+#   idle one (the other work waits meanwhile: use it briefly).
 #
 # What it does: builds pier into a private directory, makes a fresh journaled ext4 on a loop
 # device (see DESIGN.md: the root ext4 here has no journal, and inode reuse would make each run
@@ -60,6 +63,8 @@ echo "== generating the tree and the input layers"
 "${D[@]}" layout "$MNT/layer.tar.gz" "$MNT/oci"
 ls -l "$MNT/layer.tar.gz" "$MNT/layer.tar.zst"
 
+PRIO=()
+if [ "${BENCH_RT:-0}" = 1 ]; then PRIO=(chrt -r 10); fi
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 RES=$WORK/results.tsv
 : >"$RES"
@@ -72,7 +77,7 @@ timeit() {
   rm -rf "$MNT/out" "$MNT/out.tar"
   sync
   local TIMEFORMAT='%R %U %S'
-  if ! { time "$@" >"$WORK/last.log" 2>&1; } 2>"$WORK/time.txt"; then
+  if ! { time "${PRIO[@]}" "$@" >"$WORK/last.log" 2>&1; } 2>"$WORK/time.txt"; then
     echo "run.sh: $task/$tool failed: $*" >&2
     cat "$WORK/last.log" >&2
     exit 1
@@ -120,7 +125,7 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 rm -rf "$MNT/out" "$MNT/out.tar"
 
-echo "== medians over $ROUNDS rounds ($(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end, $LOAD0 at the start)"
+echo "== medians over $ROUNDS rounds${PRIO[*]:+ at real-time priority (${PRIO[*]})} ($(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end, $LOAD0 at the start)"
 "${D[@]}" report "$RES"
 echo "pier/tool < 1 means pier is faster. Ratios are of the medians; 'per round' is the median [range] of"
 echo "the ratios of runs in the same round (neighbours in time, so less affected by a changing load)."
