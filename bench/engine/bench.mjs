@@ -1,6 +1,6 @@
 // Driver of bench/engine/run.sh: see the header there. Arguments: <build dir> <rounds>.
 import { spawn } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -81,6 +81,8 @@ const runfs = join(pdir, "runfs");
 mkdirSync(runfs);
 await run("mount", ["-t", "tmpfs", "-o", "mode=0755", "tmpfs", runfs]);
 const pierd = await ts.startTestDaemon([], { execRoot: join(runfs, "pier") });
+const podmanVersion = (await run("podman", ["--version"])).trim().split(" ").pop();
+const runcVersion = (await run("runc", ["--version"])).split("\n")[0].trim();
 const podmanArgs = [
   "--root",
   join(pdir, "root"),
@@ -229,12 +231,37 @@ try {
   // With 50 running containers: the daemon and the per-container monitors.
   function recordMemory(label) {
     if (memory[label]) return;
-    const monitors = label === "pier" ? pidsByComm("pier-monitor") : pidsByComm("conmon");
+    // Only this run's: other pier or podman users on the host have monitors too. pierd's are
+    // its children (the spare one) or hold files of its state directories open (a monitor
+    // takes its arguments on stdin); podman's conmons name pdir on their command line.
+    const mine = (pid, marks) => {
+      try {
+        const ppid = Number(/PPid:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+        if (ppid === pierd.proc.pid) return true;
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+        const files = readdirSync(`/proc/${pid}/fd`).map((fd) => {
+          try {
+            return readlinkSync(`/proc/${pid}/fd/${fd}`);
+          } catch {
+            return "";
+          }
+        });
+        return marks.some((m) => cmd.includes(m) || files.some((f) => f.startsWith(m)));
+      } catch {
+        return false;
+      }
+    };
+    const monitors =
+      label === "pier"
+        ? pidsByComm("pier-monitor").filter((p) => mine(p, [pierd.root, pierd.execRoot]))
+        : pidsByComm("conmon").filter((p) => mine(p, [pdir]));
     const per = monitors.map(rssKb).filter((x) => x > 0);
     memory[label] = {
       daemonKb: label === "pier" ? rssKb(pierd.proc.pid) : rssKb(service.pid),
       monitors: per.length,
       monitorMedianKb: per.length ? median(per) : 0,
+      // Every monitor, pierd's spare one (started ahead for the next container) included.
+      monitorsTotalKb: per.reduce((a, b) => a + b, 0),
     };
   }
   // Three alternating repetitions of each 50-container path (one run is a noisy sample).
@@ -267,12 +294,21 @@ try {
   line("pier run --rm true vs podman run --rm true", res.cliPier, res.cliPodman);
   line("50 x docker run -d, then docker rm -f (3 runs)", res.fiftyPier, res.fiftyPodman);
   line("50 x pier|podman run -d, then rm -f (3 runs)", res.fiftyCliPier, res.fiftyCliPodman);
-  memory.podman ??= { daemonKb: 0, monitors: 0, monitorMedianKb: 0 };
+  memory.podman ??= { daemonKb: 0, monitors: 0, monitorMedianKb: 0, monitorsTotalKb: 0 };
+  console.log(
+    `podman ${podmanVersion} runs runc (${runcVersion}): crun, its default, refuses this host's hybrid cgroup layout; pierd runs pier-runtime`,
+  );
   console.log(
     `daemon RSS: pierd ${memory.pier.daemonKb} kB, podman service ${memory.podman.daemonKb} kB; ` +
       `per-container monitor RSS (median of ${memory.pier.monitors}/${memory.podman.monitors}): ` +
       `pier-monitor ${memory.pier.monitorMedianKb} kB, conmon ${memory.podman.monitorMedianKb} kB ` +
       `(conmon/pier-monitor ${(memory.podman.monitorMedianKb / Math.max(1, memory.pier.monitorMedianKb)).toFixed(2)}x)`,
+  );
+  const pierTotal = memory.pier.daemonKb + memory.pier.monitorsTotalKb;
+  const podmanTotal = memory.podman.daemonKb + memory.podman.monitorsTotalKb;
+  console.log(
+    `with 50 containers, daemon + every monitor: pierd + ${memory.pier.monitors} pier-monitor (50 + the spare one started ahead) ${pierTotal} kB, ` +
+      `podman service + ${memory.podman.monitors} conmon ${podmanTotal} kB (pier/podman ${(pierTotal / Math.max(1, podmanTotal)).toFixed(2)}x)`,
   );
 } finally {
   service.kill("SIGTERM");

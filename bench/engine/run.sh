@@ -15,8 +15,10 @@
 #       `podman rm -f -t 0` (podman's rm -f otherwise waits 10 s per container before killing);
 #   Both keep their run-time state (pierd's --exec-root, podman's --runroot) on one tmpfs, as
 #   their defaults under /run are on a normal host; images, layers and logs are on disk.
-#   (d) resident memory: pierd vs the podman service, and per running container pier-monitor vs
-#       conmon (with the 50 containers up).
+#   (d) resident memory: pierd vs the podman service, per running container pier-monitor vs
+#       conmon, and the daemon with every monitor (pierd's spare one, started ahead for the next
+#       container, included) vs the podman service with every conmon (with the 50 containers up).
+#   podman runs runc: crun, its default, refuses this host's hybrid cgroup layout.
 #
 # Usage (as root): bench/engine/run.sh [rounds]   (default 7)
 # Needs: podman, the docker CLI (on PATH), busybox-static.

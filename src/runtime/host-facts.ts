@@ -34,7 +34,21 @@ export function hostCgroupMounts(containerDirs: readonly string[] = []): HostCgr
   } catch {
     return [];
   }
-  const out: HostCgroupMount[] = [];
+  return cgroupMountsIn(text, containerDirs);
+}
+
+/** Mount points where the hierarchies are normally mounted, preferred over any other. */
+const CGROUP_ROOT = "/sys/fs/cgroup";
+
+/**
+ * The cgroup hierarchies of a mountinfo text, one entry per hierarchy (see
+ * {@link hostCgroupMounts}). A hierarchy mounted twice — CRIU mounts each one again in a
+ * temporary "cgyard" while it dumps, a tool may bind one elsewhere — is listed once, at its
+ * mount under /sys/fs/cgroup when it has one: a container gets each hierarchy once (two mounts
+ * of `pids` on its `sys/fs/cgroup/pids` failed `create` when the second one had vanished).
+ */
+export function cgroupMountsIn(text: string, containerDirs: readonly string[] = []): HostCgroupMount[] {
+  const byHierarchy = new Map<string, HostCgroupMount>();
   for (const { fsType: fstype, mountPoint: mountpoint, superOptions } of parseMountInfo(text)) {
     if (fstype !== "cgroup" && fstype !== "cgroup2") continue;
     const superOpts = superOptions.filter(
@@ -56,9 +70,13 @@ export function hostCgroupMounts(containerDirs: readonly string[] = []): HostCgr
     const m: HostCgroupMount = { mountpoint, fstype, options };
     const dir = containerDirs.find((d) => d.startsWith(`${mountpoint}/`));
     if (dir !== undefined) m.containerPath = dir.slice(mountpoint.length);
-    out.push(m);
+    const key = `${fstype} ${options}`;
+    const seen = byHierarchy.get(key);
+    const standard = (x: HostCgroupMount) =>
+      x.mountpoint === CGROUP_ROOT || x.mountpoint.startsWith(`${CGROUP_ROOT}/`);
+    if (seen === undefined || (!standard(seen) && standard(m))) byHierarchy.set(key, m);
   }
-  return out;
+  return [...byHierarchy.values()];
 }
 
 /** `newuidmap`/`newgidmap` where Debian's uidmap installs them (they must be setuid root). */
