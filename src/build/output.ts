@@ -13,13 +13,7 @@ import { applyLayerFile } from "../layer/index.js";
 import type { Digest } from "../oci/digest.js";
 import type { Compression } from "../oci/media-types.js";
 import { parseReference } from "../oci/reference.js";
-import {
-  copyImage,
-  type ImageSource,
-  openDestination,
-  type RemoteOptions,
-  type TransportSpec,
-} from "../remote/index.js";
+import { copyImage, openDestination, type RemoteOptions, type TransportSpec } from "../remote/index.js";
 import { BuildError } from "./error.js";
 import { MAX_MANIFEST_BYTES, storeManifestSource } from "./store-source.js";
 
