@@ -263,9 +263,15 @@ async function migrateThroughRegistry(
   const downtimeMs = performance.now() - frozenAt;
   // The image is the container now: the source must not run on beside its restored copy.
   let sourceNotRemoved: string | undefined;
-  await containers.kill(rec.id, "SIGKILL").catch((err: Error) => {
-    sourceNotRemoved = `it could not be stopped: ${err.message}`;
-  });
+  // Killed (no stop signal: its copy runs elsewhere), and waited for, so that it is reported
+  // stopped only once it is.
+  const exited = containers.wait(rec.id);
+  await containers.kill(rec.id, "SIGKILL").then(
+    () => exited,
+    (err: Error) => {
+      sourceNotRemoved = `it could not be stopped: ${err.message}`;
+    },
+  );
   return {
     id: rec.id,
     name: rec.name,

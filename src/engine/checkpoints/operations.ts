@@ -41,7 +41,7 @@ import {
   DEFAULT_MAX_ARCHIVE_BYTES,
   type PackedArchive,
   packCheckpoint,
-  receiveAndUnpack,
+  receiveArchive,
   unpackArchive,
 } from "./archive.js";
 import { CHECKPOINT_ANNOTATIONS, checkCheckpointImage, checkpointImageAnnotations } from "./image-format.js";
@@ -424,13 +424,9 @@ export class CheckpointOperations {
     const unpacked = join(work, "x");
     mkdirSync(unpacked, { recursive: true, mode: 0o700 });
     try {
-      await receiveAndUnpack(
-        source,
-        unpacked,
-        join(work, "archive.fifo"),
-        opts.maxBytes ?? DEFAULT_MAX_ARCHIVE_BYTES,
-        opts.signal,
-      );
+      await receiveArchive(source, join(work, "archive"), opts.maxBytes ?? DEFAULT_MAX_ARCHIVE_BYTES);
+      await unpackArchive(join(work, "archive"), unpacked, opts.signal);
+      rmSync(join(work, "archive"), { force: true });
       return await this.restoreUnpacked(unpacked, opts);
     } finally {
       await rm(work, { recursive: true, force: true });
