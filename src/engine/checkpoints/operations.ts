@@ -31,6 +31,7 @@ import type { Spec } from "../../oci/runtime-spec/config.js";
 import type { Descriptor, ImageConfig, ImageManifest } from "../../oci/types.js";
 import type { Credentials } from "../../remote/index.js";
 import { parseSignal } from "../../runtime/lifecycle/signals.js";
+import { parseSpecText, specText } from "../containers/config.js";
 import type { ContainerService } from "../containers/service.js";
 import type { ContainerRecord } from "../containers/store.js";
 import { EngineError } from "../error.js";
@@ -228,7 +229,7 @@ export class CheckpointOperations {
   /** Writes the documents, dumps with CRIU and records the rootfs changes, all into `dir`. */
   private async dumpInto(rec: ContainerRecord, dir: string, opts: CheckpointCreateOptions): Promise<void> {
     const spec = readFileSync(join(this.containers.dir(rec.id), "config.json"), "utf8");
-    const parsed = JSON.parse(spec) as Spec;
+    const parsed = parseSpecText(spec);
     const attachment = this.containers.networks.attachment(rec.id);
     const checkpointedAt = now();
     const dump = configDump({
@@ -609,7 +610,7 @@ export class CheckpointOperations {
   /** Rewrites a new container's config.json so that CRIU finds every mount it dumped. */
   private prepareBundle(id: string, dumped: Spec): void {
     const dir = this.containers.dir(id);
-    const own = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as Spec;
+    const own = parseSpecText(readFileSync(join(dir, "config.json"), "utf8"));
     const mountsDir = join(dir, "checkpoint-mounts");
     const sourceFor = (dest: string) => join(mountsDir, dest.replace(/[^A-Za-z0-9_.-]/g, "_"));
     const { spec, replacements } = restoreSpec(own, dumped, sourceFor);
@@ -633,6 +634,6 @@ export class CheckpointOperations {
       if (r.kind === "directory") mkdirSync(sourceFor(r.destination), { recursive: true, mode: 0o1777 });
       else writeFileSync(sourceFor(r.destination), "", { mode: 0o644 });
     }
-    writeFileSync(join(dir, "config.json"), JSON.stringify(spec));
+    writeFileSync(join(dir, "config.json"), specText(spec));
   }
 }
