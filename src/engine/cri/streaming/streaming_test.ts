@@ -16,7 +16,14 @@ import { after, before, describe, it } from "node:test";
 import { constants, deflateSync } from "node:zlib";
 import * as grpc from "@grpc/grpc-js";
 import { WebSocket } from "ws";
-import { type CriClient, type CriMsg, criCall, criClients } from "../../../testing/cri.js";
+import {
+  type Client as CriClient,
+  type Msg as CriMsg,
+  call as criCall,
+  clients as criClients,
+  rejectsWith,
+  until,
+} from "../../../testing/cri-client.js";
 import { runStreamClient, streamClient, streamClientSkipReason } from "../../../testing/cri-stream-client.js";
 import {
   type BusyboxRegistry,
@@ -28,28 +35,6 @@ import { ControlType, controlFrame, dataFrame, encodeHeaderBlock } from "./spdy-
 import { SPDY_DICTIONARY } from "./spdy-zlib.js";
 
 const skip = streamClientSkipReason();
-
-async function until<T>(
-  what: string,
-  f: () => Promise<T | undefined> | T | undefined,
-  ms = 20000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function rejectsWith(p: Promise<unknown>, code: grpc.status, text: RegExp): Promise<void> {
-  await assert.rejects(p, (err: grpc.ServiceError) => {
-    assert.equal(err.code, code, `status ${err.code}: ${err.details}`);
-    assert.match(err.details, text);
-    return true;
-  });
-}
 
 /** GET `path` of pierd's Docker API. */
 function dockerApi(d: TestDaemon, path: string): Promise<{ status: number; body: string }> {
