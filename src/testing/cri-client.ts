@@ -119,3 +119,27 @@ export async function criTestNetwork(): Promise<CriTestNetwork> {
     },
   };
 }
+
+/** The masked paths a kubelet sends by default (its copy of Docker's list), as request input. */
+export const KUBELET_MASKED_PATHS = [
+  "/proc/asound",
+  "/proc/acpi",
+  "/proc/kcore",
+  "/proc/keys",
+  "/proc/latency_stats",
+  "/proc/timer_list",
+  "/proc/timer_stats",
+  "/proc/sched_debug",
+  "/proc/scsi",
+  "/sys/firmware",
+  "/sys/devices/virtual/powercap",
+];
+
+/** The read-only paths a kubelet sends by default. */
+export const KUBELET_READONLY_PATHS = [
+  "/proc/bus",
+  "/proc/fs",
+  "/proc/irq",
+  "/proc/sys",
+  "/proc/sysrq-trigger",
+];

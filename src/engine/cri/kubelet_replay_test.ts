@@ -20,7 +20,9 @@ import {
   call,
   clients,
   criTestNetwork,
+  KUBELET_MASKED_PATHS as MASKED,
   type Msg,
+  KUBELET_READONLY_PATHS as READONLY,
   until,
 } from "../../testing/cri-client.js";
 import {
@@ -31,21 +33,6 @@ import {
 } from "../../testing/engine.js";
 import { disposeTree, uniqueParent } from "../../testing/runtime-cgroups.js";
 import { cgroupHost } from "./resources.js";
-
-const MASKED = [
-  "/proc/asound",
-  "/proc/acpi",
-  "/proc/kcore",
-  "/proc/keys",
-  "/proc/latency_stats",
-  "/proc/timer_list",
-  "/proc/timer_stats",
-  "/proc/sched_debug",
-  "/proc/scsi",
-  "/sys/firmware",
-  "/sys/devices/virtual/powercap",
-];
-const READONLY = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
 describe("a kubelet 1.32's requests for a typical pod", () => {
   let reg: BusyboxRegistry;

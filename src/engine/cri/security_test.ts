@@ -18,7 +18,9 @@ import {
   call,
   clients,
   criTestNetwork,
+  KUBELET_MASKED_PATHS as MASKED,
   type Msg,
+  KUBELET_READONLY_PATHS as READONLY,
   rejectsWith,
   until,
 } from "../../testing/cri-client.js";
@@ -30,22 +32,6 @@ import {
 } from "../../testing/engine.js";
 import { disposeTree, uniqueParent } from "../../testing/runtime-cgroups.js";
 import { cgroupHost } from "./resources.js";
-
-/** Docker's (and the kubelet's) default masked and read-only paths, as the kubelet sends them. */
-const MASKED = [
-  "/proc/asound",
-  "/proc/acpi",
-  "/proc/kcore",
-  "/proc/keys",
-  "/proc/latency_stats",
-  "/proc/timer_list",
-  "/proc/timer_stats",
-  "/proc/sched_debug",
-  "/proc/scsi",
-  "/sys/firmware",
-  "/sys/devices/virtual/powercap",
-];
-const READONLY = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
 /** The status line `key` of /proc/self/status text. */
 function statusField(text: string, key: string): string {
