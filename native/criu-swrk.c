@@ -2,7 +2,8 @@
  * criu-swrk: the bridge between pier-runtime (Node.js, which cannot make a SOCK_SEQPACKET
  * socketpair) and CRIU's RPC service mode, `criu swrk FD`.
  *
- *   criu-swrk CRIU_PATH        (fd 3: a stream socket to pier-runtime; fds 4.. passed on to criu)
+ *   criu-swrk [-c CONSOLE_SOCKET] CRIU_PATH
+ *                              (fd 3: a stream socket to pier-runtime; fds 4.. passed on to criu)
  *
  * It makes the SOCK_SEQPACKET socketpair, starts `CRIU_PATH swrk N` with every fd it got except
  * fd 3 (so the images/work directory fds named in criu_opts and the --inherit-fd fds are criu's
@@ -15,6 +16,16 @@
  * exits with the container's status (128+signal when killed), after relaying SIGINT, SIGTERM,
  * SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to it as runc does. Without that frame, it exits 0 once
  * criu has exited and the caller closed fd 3, leaving a restored task to its subreaper.
+ *
+ * The console (a restored container with a terminal, as runc restores one): criu restores the
+ * pty slave of the container's init and makes a new master for it (criu_opts.orphan_pts_master),
+ * which it sends with its "orphan-pts-master" notification as SCM_RIGHTS. Node cannot receive
+ * that fd, so this program takes it: with -c it has connected to CONSOLE_SOCKET before starting
+ * criu (a bad socket fails before anything is restored) and sends the master there as `create`
+ * does (the pty's name as the payload, the fd as SCM_RIGHTS), before it relays the notification;
+ * if that send fails it exits, which fails the restore. Without -c, the fd is closed (the
+ * caller refuses such a restore when it sees the notification). Any other fd criu might send is
+ * closed too.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,7 +36,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -68,6 +81,62 @@ static int frame_out(const void *buf, uint32_t n) {
   return write_full(CTL_FD, buf, n);
 }
 
+/* Connects to the caller's --console-socket (a stream socket, as for `create`). */
+static int connect_console(const char *path) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof sa.sun_path) {
+    errno = ENAMETOOLONG;
+    die("console socket path");
+  }
+  strcpy(sa.sun_path, path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) die("console socket");
+  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    fprintf(stderr, "criu-swrk: connect console socket %s: %s\n", path, strerror(errno));
+    exit(125);
+  }
+  return fd;
+}
+
+/* Sends the pty master `master` on `sock` with its slave's name, as pier-init's console op. */
+static void send_console(int sock, int master) {
+  char name[64] = "/dev/ptmx";
+  int ptyno;
+  if (ioctl(master, TIOCGPTN, &ptyno) == 0) snprintf(name, sizeof name, "/dev/pts/%d", ptyno);
+  struct iovec iov = {.iov_base = name, .iov_len = strlen(name)};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  memset(&u, 0, sizeof u);
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cm), &master, sizeof(int));
+  while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+    if (errno != EINTR) die("send the console to --console-socket");
+}
+
+#define MAX_CRIU_FDS 8
+
+/* The fds criu sent with a message (SCM_RIGHTS); returns how many (the rest are closed). */
+static int received_fds(struct msghdr *msg, int *fds) {
+  int n = 0;
+  for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+    if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
+    int count = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+    for (int i = 0; i < count; i++) {
+      int fd;
+      memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof fd);
+      if (n < MAX_CRIU_FDS) fds[n++] = fd;
+      else close(fd);
+    }
+  }
+  return n;
+}
+
 static void forward_signal(int sig) {
   if (waited_pid > 0) kill(waited_pid, sig);
 }
@@ -92,11 +161,18 @@ static int wait_container(pid_t pid) {
 }
 
 int main(int argc, char **argv) {
+  const char *console_path = NULL;
+  if (argc == 4 && !strcmp(argv[1], "-c")) {
+    console_path = argv[2];
+    argv += 2;
+    argc -= 2;
+  }
   if (argc != 2) {
-    fprintf(stderr, "usage: criu-swrk CRIU_PATH (fd 3: pier-runtime's socket)\n");
+    fprintf(stderr, "usage: criu-swrk [-c CONSOLE_SOCKET] CRIU_PATH (fd 3: pier-runtime's socket)\n");
     return 2;
   }
   if (fcntl(CTL_FD, F_SETFD, FD_CLOEXEC) < 0) die("fd 3");
+  int console_sock = console_path ? connect_console(console_path) : -1;
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0) die("socketpair");
   if (fcntl(sv[0], F_SETFD, FD_CLOEXEC) < 0) die("fcntl");
@@ -105,6 +181,7 @@ int main(int argc, char **argv) {
   if (criu == 0) {
     char fdarg[16];
     snprintf(fdarg, sizeof fdarg, "%d", sv[1]);
+    if (console_sock >= 0) close(console_sock);
     execl(argv[1], "criu", "swrk", fdarg, (char *)NULL);
     fprintf(stderr, "criu-swrk: exec %s: %s\n", argv[1], strerror(errno));
     _exit(127);
@@ -124,8 +201,26 @@ int main(int argc, char **argv) {
       die("poll");
     }
     if (p[1].revents) {
-      ssize_t n = recv(sv[0], buf, sizeof buf, MSG_TRUNC);
+      union {
+        char buf[CMSG_SPACE(MAX_CRIU_FDS * sizeof(int))];
+        struct cmsghdr align;
+      } u;
+      struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf};
+      struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+      ssize_t n = recvmsg(sv[0], &msg, MSG_TRUNC | MSG_CMSG_CLOEXEC);
       if (n < 0 && errno == EINTR) continue;
+      int fds[MAX_CRIU_FDS];
+      int nfds = n > 0 ? received_fds(&msg, fds) : 0;
+      for (int i = 0; i < nfds; i++) {
+        /* criu's only fd-carrying notification here is the orphan pts master (see the header) */
+        int is_console = i == 0 && (size_t)n <= sizeof buf && memmem(buf, (size_t)n, "orphan-pts-master", 17);
+        if (is_console && console_sock >= 0) {
+          send_console(console_sock, fds[i]);
+          close(console_sock);
+          console_sock = -1;
+        }
+        close(fds[i]);
+      }
       if (n <= 0) {
         criu_open = 0; /* criu closed its end: it is done */
         break;

@@ -135,11 +135,6 @@ export async function checkpointContainer(ctx: RuntimeContext, opts: CheckpointO
   const status = ctx.store.status(c);
   if (status !== "running" && status !== "paused")
     throw new RuntimeError("INVALID_STATE", `container ${opts.id} is not running: ${status}`);
-  if (c.config.process?.terminal)
-    throw new CriuError(
-      "UNSUPPORTED",
-      `container ${opts.id} has a terminal (process.terminal): checkpointing its console is not implemented`,
-    );
   if (opts.lazyPages && opts.preDump)
     throw new CriuError("INVALID_ARGUMENT", "--lazy-pages and --pre-dump cannot be used together");
   const criu = findCriu(opts.criu, opts.env);
@@ -167,7 +162,9 @@ export async function checkpointContainer(ctx: RuntimeContext, opts: CheckpointO
       root: c.rootfs,
       pid: c.pid,
       leaveRunning: opts.leaveRunning === true,
-      orphanPtsMaster: false,
+      // A terminal's master is outside the dumped tree (the console socket's holder): CRIU dumps
+      // the slave alone, and restore makes it a new master (see restore.ts), as under runc.
+      orphanPtsMaster: true,
       external: dumpExternalNamespaces(c.config),
     };
     // the container's freezer cgroup (v2: CRIU >= 3.14); without it CRIU stops tasks by ptrace

@@ -3,8 +3,8 @@
  * the checkpoint's, as `runc restore` makes it: the rootfs bind-mounted on a private mount point
  * for CRIU, bind mounts and devices mapped to their host sources, namespaces joined by path
  * passed on, criu (and so the restored tasks) placed in the container's cgroup, the init's
- * external pipes given the caller's stdio, and the state saved so `state`, `kill` and `delete`
- * work. The restored init is the child of the criu bridge (`rst_sibling`): with --detach the
+ * external pipes given the caller's stdio, a terminal's new pty master sent to
+ * `--console-socket`, and the state saved so `state`, `kill` and `delete` work. The restored init is the child of the criu bridge (`rst_sibling`): with --detach the
  * bridge exits and it goes to the caller's subreaper (conmon), as under runc; without, the
  * bridge waits for it and this command exits with its status.
  */
@@ -48,7 +48,36 @@ export interface RestoreOptions extends CriuFlags {
   bundle: string;
   detach?: boolean;
   pidFile?: string;
+  /** Where the restored terminal's pty master is sent (the process has `terminal: true`). */
+  consoleSocket?: string;
   env: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * runc's checks of a terminal against --detach and --console-socket, before anything is done:
+ * a detached terminal needs a console socket, which only a detached terminal can use. runc
+ * proxies a foreground terminal to its own stdio; pier-runtime does not (yet) for a restore.
+ */
+export function checkRestoreConsole(
+  terminal: boolean,
+  detach: boolean,
+  consoleSocket: string | undefined,
+): void {
+  if (terminal && !consoleSocket)
+    throw detach
+      ? new CriuError(
+          "INVALID_ARGUMENT",
+          "cannot allocate tty if runc will detach without setting console socket",
+        )
+      : new CriuError(
+          "UNSUPPORTED",
+          "process.terminal: restoring a terminal in the foreground (the console proxied to pier-runtime's stdio) is not implemented: use --detach --console-socket",
+        );
+  if (consoleSocket && (!terminal || !detach))
+    throw new CriuError(
+      "INVALID_ARGUMENT",
+      "cannot use console socket if runc will not detach or allocate tty",
+    );
 }
 
 const MS_BIND = 0x1000;
@@ -72,11 +101,8 @@ export async function restoreContainer(ctx: RuntimeContext, opts: RestoreOptions
   store.dir(opts.id);
   const bundle = resolve(opts.bundle);
   const spec = await loadBundleSpec(bundle);
-  if (spec.process?.terminal)
-    throw new CriuError(
-      "UNSUPPORTED",
-      "config.json: process.terminal: restoring a container's console is not implemented",
-    );
+  const terminal = spec.process?.terminal === true;
+  checkRestoreConsole(terminal, opts.detach === true, opts.consoleSocket);
   const criu = findCriu(opts.criu, opts.env);
   await checkCriuVersion(criu);
   await checkFeatures(criu, opts);
@@ -100,7 +126,8 @@ export async function restoreContainer(ctx: RuntimeContext, opts: RestoreOptions
       logFile: "restore.log",
       evasiveDevices: true,
       rstSibling: true,
-      orphanPtsMaster: false,
+      // the terminal's slave is restored with a new master, which CRIU hands over (see onNotify)
+      orphanPtsMaster: true,
       extMnt: restoreExtMounts(spec, bundle),
       inheritFd: [],
       joinNs: [],
@@ -157,7 +184,13 @@ export async function restoreContainer(ctx: RuntimeContext, opts: RestoreOptions
       ready: false,
     };
     await store.save(record);
-    session = await CriuSession.start({ criu, env: opts.env, extraFds: extra, stdio: "inherit" });
+    session = await CriuSession.start({
+      criu,
+      env: opts.env,
+      extraFds: extra,
+      stdio: "inherit",
+      ...(opts.consoleSocket ? { consoleSocket: opts.consoleSocket } : {}),
+    });
     // criu and the tasks it restores live in the container's cgroup
     await cgroup.addProcess(session.criuPid);
     req.cgRoot = cgroupRoots(session.criuPid);
@@ -166,7 +199,25 @@ export async function restoreContainer(ctx: RuntimeContext, opts: RestoreOptions
     // ("setup-namespaces"), with the restored init's pid, before any task runs again.
     const hooks = [...(spec.hooks?.prestart ?? []), ...(spec.hooks?.createRuntime ?? [])];
     if (hooks.length) req.notifyScripts = true;
+    let consoleSent = false;
+    const noConsole = () =>
+      new CriuError(
+        "INVALID_ARGUMENT",
+        "config.json: process.terminal: the checkpoint has no terminal to restore (it was made of a container without one)",
+      );
     const onNotify = async (script: string, pid: number) => {
+      // the last word before the tasks run again: a terminal nobody restored fails it there
+      if (script === "pre-resume" && terminal && !consoleSent) throw noConsole();
+      if (script === "orphan-pts-master") {
+        // The bridge has already sent the master to --console-socket (or closed it without one).
+        if (!terminal)
+          throw new CriuError(
+            "INVALID_ARGUMENT",
+            "the checkpoint's processes have a terminal but config.json's process.terminal is false",
+          );
+        consoleSent = true;
+        return;
+      }
       if (script !== "setup-namespaces") return;
       const state = JSON.stringify({
         ociVersion: spec.ociVersion,
@@ -187,6 +238,7 @@ export async function restoreContainer(ctx: RuntimeContext, opts: RestoreOptions
     }
     const pid = resp.restore?.pid ?? 0;
     if (pid <= 0) throw new CriuError("CRIU_FAILED", "criu reported no pid for the restored container");
+    if (terminal && !consoleSent) throw noConsole();
     record.pid = pid;
     record.pidStartTime = processStartTime(pid) ?? "";
     record.ready = true;
@@ -197,6 +249,12 @@ export async function restoreContainer(ctx: RuntimeContext, opts: RestoreOptions
     session?.kill();
     // A criu killed mid-restore (a hook failed) leaves its cgroup yard mounted in its work dir.
     if (session) await unmountCgroupYards(opts.workPath ?? opts.imagePath);
+    // and the tasks it had restored in the container's cgroup: they go with it
+    for (const pid of (await cgroup?.pids().catch(() => [])) ?? []) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {}
+    }
     await cgroup?.destroy().catch(() => {});
     throw err;
   } finally {

@@ -26,6 +26,11 @@ export interface SessionOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** criu's stdio (a restored task's external pipes are inherited from these). */
   stdio?: "inherit" | "ignore";
+  /**
+   * `--console-socket`: the bridge connects to it before criu starts and sends it the pty master
+   * criu makes for a restored terminal (the "orphan-pts-master" notification; see criu-swrk.c).
+   */
+  consoleSocket?: string;
 }
 
 /** A started `criu swrk`. */
@@ -55,7 +60,8 @@ export class CriuSession {
     const bridge = join(findNativeDir(), "build", "criu-swrk");
     if (!existsSync(bridge)) throw new CriuError("CRIU_MISSING", `${bridge} is missing: run npm run build`);
     const io = opts.stdio ?? "ignore";
-    const child = spawn(bridge, [opts.criu], {
+    const args = opts.consoleSocket ? ["-c", opts.consoleSocket, opts.criu] : [opts.criu];
+    const child = spawn(bridge, args, {
       ...(opts.env ? { env: { ...opts.env } } : {}),
       stdio: [io, io, io === "ignore" ? "pipe" : "inherit", "pipe", ...(opts.extraFds ?? [])],
     });

@@ -124,6 +124,7 @@ OPTIONS:
 ${SHARED_USAGE}   --bundle value, -b value     path to the root of the bundle directory
    --detach, -d                 detach from the container's process
    --pid-file value             specify the file to write the process id to
+   --console-socket value       path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal
    --no-subreaper               accepted (no subreaper is set)
    --no-pivot                   accepted (CRIU restores the mount namespace)
 `;
@@ -177,15 +178,11 @@ export async function cmdRestore(
     return 0;
   }
   const cid = id(p, "restore");
-  if (str(p, "console-socket") !== undefined)
-    throw new CriuError(
-      "UNSUPPORTED",
-      "--console-socket: restoring a container's terminal is not implemented",
-    );
   for (const f of ["lsm-profile", "lsm-mount-context"])
     if (str(p, f) !== undefined)
       throw new CriuError("UNSUPPORTED", `--${f}: no LSM is applied by pier-runtime`);
   const pidFile = str(p, "pid-file");
+  const consoleSocket = str(p, "console-socket");
   const { restoreContainer } = await import("../checkpoint/restore.js");
   return restoreContainer(ctx, {
     ...sharedFlags(p, g),
@@ -193,6 +190,7 @@ export async function cmdRestore(
     bundle: resolve(g.cwd, str(p, "bundle") ?? "."),
     detach: bool(p, "detach"),
     ...(pidFile ? { pidFile: resolve(g.cwd, pidFile) } : {}),
+    ...(consoleSocket ? { consoleSocket: resolve(g.cwd, consoleSocket) } : {}),
     env: g.env,
   });
 }
