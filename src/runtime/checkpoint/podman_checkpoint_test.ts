@@ -1,7 +1,7 @@
 /**
  * `podman --runtime pier-runtime container checkpoint/restore` (podman 4.3 passes runc's flags),
  * with CRIU 4 first in podman's PATH: in place, and through an exported archive into a fresh
- * container. Podman refuses to restore an archive made under another runtime (it records the
+ * container, with and without a terminal. Podman refuses to restore an archive made under another runtime (it records the
  * runtime in the archive), so runc ↔ pier-runtime interop is tested at the runtime level in
  * checkpoint_test.ts.
  */
@@ -76,5 +76,36 @@ describe("podman checkpoint/restore with pier-runtime", { skip }, () => {
     const later = lastCount("exp");
     assert.ok(later > at && later < at + 40, `counted on from ${at}: ${later}`);
     ok(f.pm("rm", "-f", "-t", "0", "exp"), "rm");
+  });
+
+  it("checkpoints and restores a terminal (-t) container, in place and through an archive, its log going on", async () => {
+    const ticks = (name: string): number[] =>
+      [...f.pm("logs", name).stdout.matchAll(/tick (\d+)/g)].map((m) => Number(m[1]));
+    /** The last count in the log once it has passed `n` (10 s at most). */
+    const ticksAbove = async (name: string, n: number): Promise<number> => {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const last = ticks(name).at(-1) ?? 0;
+        if (last > n || Date.now() > deadline) return last;
+        await sleep(50);
+      }
+    };
+    const script = "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.05; done";
+    ok(f.pm("run", "-dt", ...PODMAN_ULIMITS, "--name", "tty", PODMAN_IMAGE, "sh", "-c", script), "run -dt");
+    await ticksAbove("tty", 3);
+    ok(f.pm("container", "checkpoint", "tty"), "checkpoint");
+    const at = ticks("tty").at(-1) ?? 0;
+    ok(f.pm("container", "restore", "tty"), "restore");
+    const later = await ticksAbove("tty", at + 2);
+    assert.ok(later > at + 2 && later < at + 100, `the console's log counted on from ${at}: ${later}`);
+    const archive = join(dir, "tty.tar.zst");
+    ok(f.pm("container", "checkpoint", "--export", archive, "tty"), "checkpoint --export");
+    const at2 = ticks("tty").at(-1) ?? 0;
+    ok(f.pm("rm", "-f", "tty"), "rm");
+    ok(f.pm("container", "restore", "--import", archive), "restore --import");
+    const later2 = await ticksAbove("tty", at2 + 2);
+    assert.ok(later2 > at2 + 2 && later2 < at2 + 100, `counted on from ${at2}: ${later2}`);
+    assert.match(f.pm("exec", "tty", "tty").stdout, /not a tty/, "exec without -t has no terminal");
+    ok(f.pm("rm", "-f", "-t", "0", "tty"), "rm");
   });
 });
