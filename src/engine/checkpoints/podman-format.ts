@@ -186,11 +186,6 @@ export function parseSpecDump(v: unknown): Spec {
   if (!isObject(v)) throw bad(f, "not a JSON object");
   if (!isObject(v.process) || !Array.isArray(v.process.args) || v.process.args.length === 0)
     throw bad(f, "process.args is missing");
-  if (v.process.terminal === true)
-    throw new EngineError(
-      "UNSUPPORTED",
-      "the checkpointed container has a terminal: restoring a console is not implemented",
-    );
   if (!isObject(v.root)) throw bad(f, "root is missing");
   if (v.mounts !== undefined && !Array.isArray(v.mounts)) throw bad(f, "mounts must be a list");
   return v as unknown as Spec;
@@ -283,6 +278,7 @@ export function importedConfig(dump: ConfigDump, dumped: Spec): ContainerConfig 
     cmd: args.slice(1),
     ...(dumped.process?.env ? { env: dumped.process.env } : {}),
     ...(dumped.process?.cwd ? { workingDir: dumped.process.cwd } : {}),
+    ...(dumped.process?.terminal === true ? { tty: true } : {}),
     ...(dump.networkMode === "host" || dump.networkMode === "none" ? { networkMode: dump.networkMode } : {}),
     ...(dump.stopTimeout ? { stopTimeout: dump.stopTimeout } : {}),
   };

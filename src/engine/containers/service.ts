@@ -430,17 +430,21 @@ export class ContainerService extends EventEmitter {
       throw new EngineError("INVALID_STATE", `container ${rec.id} is already running`);
     if (rec.status === "removing")
       throw new EngineError("INVALID_STATE", `container ${rec.id} is marked for removal`);
-    if (rec.config.tty)
-      throw new EngineError(
-        "UNSUPPORTED",
-        `container ${rec.id} has a terminal (tty): restoring a console is not implemented`,
-      );
     this.userStopped(rec.id, false);
     return this.launch(rec, rec.restartCount, from);
   }
 
-  /** The runtime command line that restores `id` from `from` (run by the monitor). */
-  private restoreCommand(id: string, from: TaskRestore, pidFile: string, logFile: string): string[] {
+  /**
+   * The runtime command line that restores `id` from `from` (run by the monitor); a terminal's
+   * new pty master goes to the monitor's console socket, as at create.
+   */
+  private restoreCommand(
+    id: string,
+    from: TaskRestore,
+    pidFile: string,
+    logFile: string,
+    consoleSocket: string | undefined,
+  ): string[] {
     const frontEnd = runtimeFrontEnd();
     const runtime = frontEnd ? [frontEnd] : [process.execPath, RUNTIME_MAIN];
     return [
@@ -462,6 +466,7 @@ export class ContainerService extends EventEmitter {
       "--pid-file",
       pidFile,
       ...(from.tcpEstablished ? ["--tcp-established"] : []),
+      ...(consoleSocket ? ["--console-socket", consoleSocket] : []),
       id,
     ];
   }
@@ -543,7 +548,7 @@ export class ContainerService extends EventEmitter {
         rmSync(runtimeLog, { force: true });
         launched = await launchMonitor(
           files,
-          this.restoreCommand(id, restore, files.pidFile, runtimeLog),
+          this.restoreCommand(id, restore, files.pidFile, runtimeLog, files.consoleSocket),
           () => runtimeLogError(runtimeLog),
         );
       } else {
