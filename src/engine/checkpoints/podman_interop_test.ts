@@ -8,7 +8,8 @@
  * needs it in its CRIU configuration (`skip-file-rwx-check` in /etc/criu/runc.conf, or the
  * `org.criu.config` annotation), which this test gives through a runc wrapper rather than by
  * writing the host's /etc. The same both ways for checkpoint images (podman's `checkpoint
- * --create-image` and `container restore IMAGE`) through a pier registry.
+ * --create-image` and `container restore IMAGE`) through a pier registry, and both ways for a
+ * container with a terminal (`-t`).
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -143,6 +144,36 @@ exec runc "$@"
     writeFileSync(archive, r.body);
     await pm("container", "restore", "--import", archive);
     await until(async () => countsOnFrom(await pm("logs", "frompier"), at) >= 3, "podman's count to go on");
+  });
+
+  it("terminal (-t) containers: pierd restores podman's archive and podman pierd's, the console's log going on", async () => {
+    // podman (runc) → pierd: the import keeps the terminal; pierd's monitor gets the new pty
+    await pm("run", "-dt", ...PODMAN_ULIMITS, "--name", "ttypodman", image, "sh", "-c", COUNTER);
+    await until(async () => counted(await pm("logs", "ttypodman")) >= 5, "podman's count to reach 5");
+    const fromPodman = join(dir, "podman-tty.tar.zst");
+    await pm("container", "checkpoint", "--export", fromPodman, "ttypodman");
+    const at = counted(await pm("logs", "ttypodman"));
+    const r = await api(d.socket, "POST", "/v1/containers/import", readFileSync(fromPodman));
+    assert.equal(r.status, 201, r.body.toString());
+    assert.equal((await ok("inspect", "-f", "{{.Config.Tty}}", "ttypodman")).trim(), "true");
+    await until(async () => countsOnFrom(await ok("logs", "ttypodman"), at) >= 3, "pier's count to go on");
+    // pierd → podman (runc, conmon holding the console)
+    await ok("run", "-dt", "--name", "ttypier", image, "sh", "-c", COUNTER);
+    await until(async () => counted(await ok("logs", "ttypier")) >= 5, "pier's count to reach 5");
+    const e = await api(
+      d.socket,
+      "POST",
+      "/v1/containers/ttypier/checkpoints",
+      JSON.stringify({ export: true }),
+    );
+    assert.equal(e.status, 200, e.body.toString());
+    const at2 = counted(await ok("logs", "ttypier"));
+    const fromPier = join(dir, "pier-tty.tar.zst");
+    writeFileSync(fromPier, e.body);
+    await pm("container", "restore", "--import", fromPier);
+    assert.equal((await pm("inspect", "-f", "{{.Config.Tty}}", "ttypier")).trim(), "true");
+    await until(async () => countsOnFrom(await pm("logs", "ttypier"), at2) >= 3, "podman's count to go on");
+    await ok("rm", "-f", "ttypodman", "ttypier");
   });
 
   it("podman restores pierd's checkpoint image from the registry; pierd restores podman's", async () => {
