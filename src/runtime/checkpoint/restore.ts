@@ -210,10 +210,17 @@ export async function restoreContainer(ctx: RuntimeContext, opts: RestoreOptions
       if (script === "pre-resume" && terminal && !consoleSent) throw noConsole();
       if (script === "orphan-pts-master") {
         // The bridge has already sent the master to --console-socket (or closed it without one).
+        // A second pty whose master was outside the container would be left with a closed
+        // master (only one console socket): refused rather than restored half.
         if (!terminal)
           throw new CriuError(
             "INVALID_ARGUMENT",
             "the checkpoint's processes have a terminal but config.json's process.terminal is false",
+          );
+        if (consoleSent)
+          throw new CriuError(
+            "UNSUPPORTED",
+            "the checkpoint has more than one terminal whose master was outside the container: only the container's own console is restored",
           );
         consoleSent = true;
         return;

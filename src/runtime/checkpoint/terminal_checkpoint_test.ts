@@ -253,7 +253,7 @@ describe("pier-runtime checkpoint/restore of a terminal container", { skip }, ()
     ok(pr(["delete", "--force", id]), "delete");
   });
 
-  it("refuses a terminal without a console socket, a console socket without a terminal, and a dead socket, leaving nothing", async () => {
+  it("refuses a terminal without a console socket, a console socket without a terminal, a dead socket, and images and config that disagree, leaving nothing", async () => {
     const [h, sock] = await holder();
     ok(pr(["run", "-d", "--console-socket", sock, "--bundle", bundle, id]), "run");
     await h.waitFor(/tick 2\b/);
