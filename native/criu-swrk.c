@@ -2,7 +2,7 @@
  * criu-swrk: the bridge between pier-runtime (Node.js, which cannot make a SOCK_SEQPACKET
  * socketpair) and CRIU's RPC service mode, `criu swrk FD`.
  *
- *   criu-swrk [-c CONSOLE_SOCKET] CRIU_PATH
+ *   criu-swrk [-c CONSOLE_SOCKET | -P] CRIU_PATH
  *                              (fd 3: a stream socket to pier-runtime; fds 4.. passed on to criu)
  *
  * It makes the SOCK_SEQPACKET socketpair, starts `CRIU_PATH swrk N` with every fd it got except
@@ -23,9 +23,12 @@
  * that fd, so this program takes it: with -c it has connected to CONSOLE_SOCKET before starting
  * criu (a bad socket fails before anything is restored) and sends the master there as `create`
  * does (the pty's name as the payload, the fd as SCM_RIGHTS), before it relays the notification;
- * if that send fails it exits, which fails the restore. Without -c, the fd is closed (the
- * caller refuses such a restore when it sees the notification). Any other fd criu might send is
- * closed too.
+ * if that send fails it exits, which fails the restore. With -P (`restore` of a terminal in the
+ * foreground, no console socket) it keeps the master and, once told to wait for the container,
+ * copies its own stdin to the pty and the pty to its stdout (its terminal made raw, its size
+ * given to the pty) until the pty hangs up, as runc proxies a foreground console. Without
+ * either, the fd is closed (the caller refuses such a restore when it sees the notification).
+ * Any other fd criu might send is closed too.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -39,6 +42,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -137,6 +141,44 @@ static int received_fds(struct msghdr *msg, int *fds) {
   return n;
 }
 
+/* -P: the restored console's master, proxied to this program's stdio while it waits. */
+static int kept_master = -1;
+
+/* Copies stdin to the pty and the pty to stdout until the pty hangs up (every slave closed). */
+static void proxy_console(int master) {
+  struct termios saved;
+  int raw = isatty(0) && tcgetattr(0, &saved) == 0;
+  if (raw) {
+    struct termios t = saved;
+    cfmakeraw(&t);
+    tcsetattr(0, TCSANOW, &t);
+    struct winsize ws;
+    if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
+  }
+  int in_open = 1;
+  static char io[8192];
+  for (;;) {
+    struct pollfd p[2] = {{.fd = master, .events = POLLIN}, {.fd = in_open ? 0 : -1, .events = POLLIN}};
+    if (poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue; /* a signal relayed to the container */
+      break;
+    }
+    if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t n = read(master, io, sizeof io);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0 || write_full(1, io, (size_t)n) < 0) break;
+    }
+    if (in_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t n = read(0, io, sizeof io);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) in_open = 0;
+      else if (write_full(master, io, (size_t)n) < 0) break;
+    }
+  }
+  if (raw) tcsetattr(0, TCSANOW, &saved);
+  close(master);
+}
+
 static void forward_signal(int sig) {
   if (waited_pid > 0) kill(waited_pid, sig);
 }
@@ -150,6 +192,7 @@ static int wait_container(pid_t pid) {
     sa.sa_flags = SA_RESTART;
     sigaction(sigs[i], &sa, NULL);
   }
+  if (kept_master >= 0) proxy_console(kept_master);
   int status;
   for (;;) {
     pid_t r = waitpid(pid, &status, 0);
@@ -162,13 +205,18 @@ static int wait_container(pid_t pid) {
 
 int main(int argc, char **argv) {
   const char *console_path = NULL;
+  int proxy = 0;
   if (argc == 4 && !strcmp(argv[1], "-c")) {
     console_path = argv[2];
     argv += 2;
     argc -= 2;
+  } else if (argc == 3 && !strcmp(argv[1], "-P")) {
+    proxy = 1;
+    argv += 1;
+    argc -= 1;
   }
   if (argc != 2) {
-    fprintf(stderr, "usage: criu-swrk [-c CONSOLE_SOCKET] CRIU_PATH (fd 3: pier-runtime's socket)\n");
+    fprintf(stderr, "usage: criu-swrk [-c CONSOLE_SOCKET | -P] CRIU_PATH (fd 3: pier-runtime's socket)\n");
     return 2;
   }
   if (fcntl(CTL_FD, F_SETFD, FD_CLOEXEC) < 0) die("fd 3");
@@ -218,6 +266,9 @@ int main(int argc, char **argv) {
           send_console(console_sock, fds[i]);
           close(console_sock);
           console_sock = -1;
+        } else if (is_console && proxy && kept_master < 0) {
+          kept_master = fds[i];
+          continue;
         }
         close(fds[i]);
       }

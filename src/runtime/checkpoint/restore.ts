@@ -4,7 +4,7 @@
  * for CRIU, bind mounts and devices mapped to their host sources, namespaces joined by path
  * passed on, criu (and so the restored tasks) placed in the container's cgroup, the init's
  * external pipes given the caller's stdio, a terminal's new pty master sent to
- * `--console-socket`, and the state saved so `state`, `kill` and `delete` work. The restored init is the child of the criu bridge (`rst_sibling`): with --detach the
+ * `--console-socket` (or, in the foreground, proxied to the caller's stdio), and the state saved so `state`, `kill` and `delete` work. The restored init is the child of the criu bridge (`rst_sibling`): with --detach the
  * bridge exits and it goes to the caller's subreaper (conmon), as under runc; without, the
  * bridge waits for it and this command exits with its status.
  */
@@ -55,24 +55,19 @@ export interface RestoreOptions extends CriuFlags {
 
 /**
  * runc's checks of a terminal against --detach and --console-socket, before anything is done:
- * a detached terminal needs a console socket, which only a detached terminal can use. runc
- * proxies a foreground terminal to its own stdio; pier-runtime does not (yet) for a restore.
+ * a detached terminal needs a console socket, which only a detached terminal can use (in the
+ * foreground the console is proxied to the caller's stdio).
  */
 export function checkRestoreConsole(
   terminal: boolean,
   detach: boolean,
   consoleSocket: string | undefined,
 ): void {
-  if (terminal && !consoleSocket)
-    throw detach
-      ? new CriuError(
-          "INVALID_ARGUMENT",
-          "cannot allocate tty if runc will detach without setting console socket",
-        )
-      : new CriuError(
-          "UNSUPPORTED",
-          "process.terminal: restoring a terminal in the foreground (the console proxied to pier-runtime's stdio) is not implemented: use --detach --console-socket",
-        );
+  if (terminal && detach && !consoleSocket)
+    throw new CriuError(
+      "INVALID_ARGUMENT",
+      "cannot allocate tty if runc will detach without setting console socket",
+    );
   if (consoleSocket && (!terminal || !detach))
     throw new CriuError(
       "INVALID_ARGUMENT",
@@ -190,6 +185,7 @@ export async function restoreContainer(ctx: RuntimeContext, opts: RestoreOptions
       extraFds: extra,
       stdio: "inherit",
       ...(opts.consoleSocket ? { consoleSocket: opts.consoleSocket } : {}),
+      ...(terminal && !opts.consoleSocket ? { proxyConsole: true } : {}),
     });
     // criu and the tasks it restores live in the container's cgroup
     await cgroup.addProcess(session.criuPid);

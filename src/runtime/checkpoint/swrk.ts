@@ -31,6 +31,11 @@ export interface SessionOptions {
    * criu makes for a restored terminal (the "orphan-pts-master" notification; see criu-swrk.c).
    */
   consoleSocket?: string;
+  /**
+   * A foreground restore of a terminal without a console socket: the bridge keeps that master
+   * and, in {@link CriuSession.waitRestored}, proxies it to its stdio (the caller's), as runc.
+   */
+  proxyConsole?: boolean;
 }
 
 /** A started `criu swrk`. */
@@ -60,7 +65,8 @@ export class CriuSession {
     const bridge = join(findNativeDir(), "build", "criu-swrk");
     if (!existsSync(bridge)) throw new CriuError("CRIU_MISSING", `${bridge} is missing: run npm run build`);
     const io = opts.stdio ?? "ignore";
-    const args = opts.consoleSocket ? ["-c", opts.consoleSocket, opts.criu] : [opts.criu];
+    const console = opts.consoleSocket ? ["-c", opts.consoleSocket] : opts.proxyConsole ? ["-P"] : [];
+    const args = [...console, opts.criu];
     const child = spawn(bridge, args, {
       ...(opts.env ? { env: { ...opts.env } } : {}),
       stdio: [io, io, io === "ignore" ? "pipe" : "inherit", "pipe", ...(opts.extraFds ?? [])],

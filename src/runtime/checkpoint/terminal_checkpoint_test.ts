@@ -3,7 +3,7 @@
  * the real CRIU, as runc does it: the dump leaves the pty's master (held by the console socket's
  * owner) out, the restore makes a new master for the restored slave and sends it to
  * `--console-socket`. The counter goes on, the new console carries its output and takes input;
- * runc restores pier-runtime's terminal checkpoint and pier-runtime runc's; what cannot work is
+ * in the foreground the restore proxies the console to its own terminal, as runc's; runc restores pier-runtime's terminal checkpoint and pier-runtime runc's; what cannot work is
  * refused before anything is touched.
  */
 import assert from "node:assert/strict";
@@ -13,7 +13,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { requireTool, runtimeCmd, scriptSpec, writeBundle } from "../../testing/runtime.js";
+import { ptyDialogue } from "../../testing/pty-dialogue.js";
+import {
+  pierRuntimeCommand,
+  requireTool,
+  runtimeCmd,
+  scriptSpec,
+  writeBundle,
+} from "../../testing/runtime.js";
 import { criuSkipReason, runWithPipes } from "../../testing/runtime-criu.js";
 import { findCriu } from "./criu-path.js";
 
@@ -21,10 +28,11 @@ const skip = await criuSkipReason();
 if (skip) process.stderr.write(`terminal_checkpoint_test: SKIPPED: ${skip}\n`);
 
 // Counts on the terminal (and in /count, renamed into place so a dump never sees it empty) in
-// the background; the foreground echoes what is typed, so the console's input is checked too.
+// the background; the foreground echoes what is typed, so the console's input is checked too,
+// and exits 7 at "quit".
 const COUNTER =
   "(i=0; while true; do i=$((i+1)); echo tick $i; echo $i > /count.new; mv /count.new /count; sleep 0.05; done) & " +
-  "while read l; do echo got $l; done";
+  'while read l; do [ "$l" = quit ] && exit 7; echo got $l; done';
 
 /**
  * The owner of a console socket, as conmon is: a python3 agent (Node cannot receive fds) that
@@ -216,6 +224,37 @@ describe("pier-runtime checkpoint/restore of a terminal container", { skip }, ()
     ok(pr(["delete", id]), "delete");
   });
 
+  it("restore without --detach proxies the restored console to its own terminal and exits with the container's status", async () => {
+    const [h, sock] = await holder();
+    ok(pr(["run", "-d", "--console-socket", sock, "--bundle", bundle, id]), "run");
+    await h.waitFor(/tick 3\b/);
+    const images = join(dir, "images-fg");
+    ok(pr(["checkpoint", "--image-path", images, id]), "checkpoint");
+    const frozen = await count(join(bundle, "rootfs"));
+    const [cmd, argv] = pierRuntimeCommand([
+      "--root",
+      root(),
+      "restore",
+      "--image-path",
+      images,
+      "--bundle",
+      bundle,
+      id,
+    ]);
+    const r = await ptyDialogue(
+      [cmd, ...argv],
+      [
+        [`tick ${frozen + 2}`, "hello\r"],
+        ["got hello", "quit\r"],
+      ],
+      { seconds: 60 },
+    );
+    assert.equal(r.status, 7, r.stdout);
+    assert.match(r.stdout, /got hello/);
+    assert.equal((JSON.parse(pr(["state", id]).stdout) as { status: string }).status, "stopped");
+    ok(pr(["delete", id]), "delete");
+  });
+
   it("runc restores pier-runtime's terminal checkpoint, and pier-runtime runc's", async () => {
     const [a, sockA] = await holder();
     ok(pr(["run", "-d", "--console-socket", sockA, "--bundle", bundle, id]), "pier run");
@@ -262,9 +301,6 @@ describe("pier-runtime checkpoint/restore of a terminal container", { skip }, ()
     const none = pr(["restore", "-d", "--image-path", images, "--bundle", bundle, id]);
     assert.notEqual(none.status, 0);
     assert.match(none.stderr, /cannot allocate tty if runc will detach without setting console socket/);
-    const fg = pr(["restore", "--image-path", images, "--bundle", bundle, id]);
-    assert.notEqual(fg.status, 0);
-    assert.match(fg.stderr, /process\.terminal: restoring a terminal in the foreground/);
     const dead = pr([
       "restore",
       "-d",
