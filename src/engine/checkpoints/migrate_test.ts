@@ -5,7 +5,8 @@
  * `tcp://` with the remote API's TLS client certificates; a migration to a pierd that lacks
  * the image, or with certificates its CA did not sign, fails and leaves the source running and
  * counting; a bad target is refused before anything is frozen. Through a registry: the
- * checkpoint image is pushed, the source stopped, and the other pierd restores it.
+ * checkpoint image is pushed, the source stopped, and the other pierd restores it. A container
+ * with a terminal moves too.
  */
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
@@ -121,6 +122,18 @@ describe("migration between two pierd", { skip }, () => {
     // The target's log starts at the migration, its numbers going on from the source's.
     await until(async () => countsOnFrom(await ok(b, ["logs", "mover"]), at) >= 3, "the target's count");
     await ok(b, ["rm", "-f", "mover"]);
+  });
+
+  it("moves a terminal (-t) container: the target's monitor gets its console and logs it", async () => {
+    await ok(a, ["run", "-dt", "--name", "ttymover", reg.image, "sh", "-c", COUNTER]);
+    await until(async () => counted(await ok(a, ["logs", "ttymover"])) >= 5, "the count to reach 5");
+    await ok(a, ["pause", "ttymover"]);
+    const at = counted(await ok(a, ["logs", "ttymover"]));
+    const r = await pier(a, ["migrate", "ttymover", "--to", b.socket]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal((await ok(b, ["inspect", "-f", "{{.Config.Tty}}", "ttymover"])).trim(), "true");
+    await until(async () => countsOnFrom(await ok(b, ["logs", "ttymover"]), at) >= 3, "the target's count");
+    await ok(b, ["rm", "-f", "ttymover"]);
   });
 
   it("a target without the image refuses; the source goes on running and counting", async () => {
