@@ -3,7 +3,8 @@
  * `pier checkpoint create` and `pier restore --checkpoint`, the monitor has the restored pty (the
  * runtime sent CRIU's new master to its console socket), so `pier logs` goes on where it
  * stopped, `pier attach` reaches the very shell that was checkpointed (its variables kept) and
- * `pier exec` runs in it; an exported archive restores as a new container with its terminal.
+ * `pier exec` runs in it; an exported archive restores as a new container with its terminal; the
+ * docker CLI's `checkpoint create` and `start --checkpoint` do the same through pierd.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -11,6 +12,7 @@ import { describe, it } from "node:test";
 import { until } from "../../testing/checkpoints.js";
 import {
   type BusyboxRegistry,
+  docker,
   pier,
   pierCommand,
   type TestDaemon,
@@ -106,5 +108,22 @@ describe("checkpoints of a terminal container", { skip }, () => {
     const again = await attachAndType("tty2", "tick", "echo again-$X", "again-42");
     assert.match(again, /again-42/);
     await cli(["rm", "-f", "tty", "tty2"]);
+  });
+
+  it("the docker CLI: checkpoint create and start --checkpoint of a -t container, its log going on", async () => {
+    const dk = async (args: string[]) => {
+      const r = await docker(d, args);
+      assert.equal(r.status, 0, `docker ${args.join(" ")}: ${r.stderr}`);
+      return r.stdout;
+    };
+    await dk(["run", "-dt", "--name", "dtty", reg.image, "sh", "-c", SHELL_WITH_COUNTER]);
+    await until(async () => (await ticks("dtty")) >= 3, "the count to reach 3");
+    await dk(["checkpoint", "create", "dtty", "d1"]);
+    assert.equal((await dk(["inspect", "-f", "{{.State.Status}}", "dtty"])).trim(), "exited");
+    const at = await ticks("dtty");
+    await dk(["start", "--checkpoint", "d1", "dtty"]);
+    await until(async () => (await ticks("dtty")) >= at + 5, "the count to go on in docker logs");
+    assert.equal((await dk(["inspect", "-f", "{{.Config.Tty}}", "dtty"])).trim(), "true");
+    await dk(["rm", "-f", "dtty"]);
   });
 });
