@@ -10,8 +10,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { pierRuntimeCommand, runtimeCmd, scriptSpec, writeBundle } from "../../testing/runtime.js";
-import { criuSkipReason } from "../../testing/runtime-criu.js";
+import { runtimeCmd, scriptSpec, writeBundle } from "../../testing/runtime.js";
+import { criuSkipReason, runWithPipes } from "../../testing/runtime-criu.js";
 import { findCriu } from "./criu-path.js";
 
 const skip = await criuSkipReason();
@@ -55,23 +55,6 @@ function ok(r: { status: number | null; stderr: string }, what: string): void {
   assert.equal(r.status, 0, `${what}: ${r.stderr}`);
 }
 
-/**
- * Runs a command that leaves a container behind (run -d, restore -d) with pipes for stdio, as
- * conmon gives them: CRIU dumps a pipe as external and restore hands it the caller's (a host
- * /dev/null or Node's socketpair stdio would be an unknown external file or socket). Bash's
- * process substitutions make the pipes; the output, the command's errors included, goes to a
- * file read back here.
- */
-function detached(args: string[], out: string): { status: number | null; stderr: string } {
-  const [cmd, full] = pierRuntimeCommand(args);
-  const r = spawnSync("bash", ["-c", 'exec "$@" < <(:) > >(exec cat >"$OUT") 2>&1', "bash", cmd, ...full], {
-    stdio: "ignore",
-    env: { ...process.env, OUT: out },
-    timeout: 60000,
-  });
-  return { status: r.status, stderr: existsSync(out) ? readFileSync(out, "utf8") : "" };
-}
-
 describe("pier-runtime checkpoint/restore", { skip }, () => {
   let dir = "";
   let bundle = "";
@@ -79,7 +62,7 @@ describe("pier-runtime checkpoint/restore", { skip }, () => {
   const id = `criu-test-${process.pid}`;
   const pr = (args: string[]) => runtimeCmd("pier", ["--root", root(), ...args], { timeout: 60000 });
   let n = 0;
-  const prDetached = (args: string[]) => detached(["--root", root(), ...args], join(dir, `out-${n++}`));
+  const prDetached = (args: string[]) => runWithPipes(["--root", root(), ...args], join(dir, `out-${n++}`));
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "pier-criu-"));

@@ -7,14 +7,13 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, it } from "node:test";
-import { pierRuntimeCommand, runtimeCmd, scriptSpec, writeBundle } from "../../testing/runtime.js";
-import { criuSkipReason } from "../../testing/runtime-criu.js";
+import { runtimeCmd, scriptSpec, writeBundle } from "../../testing/runtime.js";
+import { criuSkipReason, runWithPipes } from "../../testing/runtime-criu.js";
 
 const skip = await criuSkipReason();
 if (skip) process.stderr.write(`tcp_checkpoint_test: SKIPPED: ${skip}\n`);
@@ -36,15 +35,7 @@ describe("checkpoint --tcp-established", { skip }, () => {
   let bundle = "";
   const root = () => join(dir, "state");
   const pr = (args: string[]) => runtimeCmd("pier", ["--root", root(), ...args], { timeout: 60000 });
-  const detached = (args: string[], out: string) => {
-    const [cmd, full] = pierRuntimeCommand(["--root", root(), ...args]);
-    const r = spawnSync("bash", ["-c", 'exec "$@" < <(:) > >(exec cat >"$OUT") 2>&1', "bash", cmd, ...full], {
-      stdio: "ignore",
-      env: { ...process.env, OUT: out },
-      timeout: 60000,
-    });
-    return { status: r.status, stderr: existsSync(out) ? readFileSync(out, "utf8") : "" };
-  };
+  const detached = (args: string[], out: string) => runWithPipes(["--root", root(), ...args], out);
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "pier-criu-tcp-"));
