@@ -356,6 +356,45 @@ describe("system containers (systemd as PID 1)", () => {
     assert.equal((await pier(target, ["rm", "mover"])).status, 0);
   });
 
+  it("a -t guest checkpoints and restores with its console, which pier logs goes on showing", async (t) => {
+    const skip = await criuSkipReason();
+    if (skip) return t.skip(skip);
+    // as in the test above: without CAP_SYS_RESOURCE the guest's dbus-daemon runs as root
+    const dropIn = join(d.dir, "dbus-as-root.conf");
+    writeFileSync(dropIn, "<busconfig><user>root</user></busconfig>\n");
+    const run = await pier(d, [
+      "run",
+      "-d",
+      "-t",
+      "--name",
+      "ttyguest",
+      "--systemd",
+      "true",
+      ...(SYS_RESOURCE ? [] : ["-v", `${dropIn}:/etc/dbus-1/system.d/zz-dbus-as-root.conf:ro`]),
+      IMAGE,
+    ]);
+    assert.equal(run.status, 0, run.stderr);
+    const exec = (args: string[]) => pier(d, ["exec", "ttyguest", ...args]);
+    assert.equal(await bootState(exec), "running");
+    const ck = await pier(d, ["checkpoint", "create", "ttyguest", "console"]);
+    if (ck.status !== 0 && /Can't get 1:(16|34) opt: Operation not supported/.test(ck.stderr)) {
+      await pier(d, ["rm", "-f", "ttyguest"]);
+      return t.skip("this CRIU cannot dump an inet socket on this kernel (checkpoint-restore/criu#2718)");
+    }
+    assert.equal(ck.status, 0, ck.stderr);
+    const restore = await pier(d, ["restore", "--checkpoint", "console", "ttyguest"]);
+    assert.equal(restore.status, 0, restore.stderr);
+    assert.equal((await exec(["systemctl", "is-system-running"])).stdout.trim(), "running");
+    // the guest's /dev/console is the restored terminal, held by the new monitor
+    assert.equal((await exec(["sh", "-c", "echo console-after-$((40+2)) > /dev/console"])).status, 0);
+    const deadline = Date.now() + 30_000;
+    while (!(await pier(d, ["logs", "ttyguest"])).stdout.includes("console-after-42")) {
+      assert.ok(Date.now() < deadline, "the restored console reaches pier logs");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal((await pier(d, ["rm", "-f", "ttyguest"])).status, 0);
+  });
+
   it("through the Docker API: the io.pier.systemd label asks for the guest mode", async () => {
     const run = await docker(d, [
       "run",
