@@ -4,9 +4,11 @@
  * for CRIU, bind mounts and devices mapped to their host sources, namespaces joined by path
  * passed on, criu (and so the restored tasks) placed in the container's cgroup, the init's
  * external pipes given the caller's stdio, a terminal's new pty master sent to
- * `--console-socket` (or, in the foreground, proxied to the caller's stdio), and the state saved so `state`, `kill` and `delete` work. The restored init is the child of the criu bridge (`rst_sibling`): with --detach the
- * bridge exits and it goes to the caller's subreaper (conmon), as under runc; without, the
- * bridge waits for it and this command exits with its status.
+ * `--console-socket` (or, in the foreground, proxied to the caller's stdio), and the state saved
+ * so `state`, `kill` and `delete` work. The restored init is the child of the criu bridge
+ * (`rst_sibling`): with --detach the bridge exits and it goes to the caller's subreaper
+ * (conmon), as under runc; without, the bridge waits for it and this command exits with its
+ * status.
  */
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
 import { join, resolve } from "node:path";
