@@ -60,7 +60,9 @@ test("a bundle runs as its ES modules do: cycles, dynamic imports, import.meta.u
       'import { basename } from "node:path";',
       'import { a } from "../lib/a.js";',
       'import * as b from "../lib/b.js";',
-      "console.log(JSON.stringify([a(), b.viaA(), basename(new URL(import.meta.url).pathname)]));",
+      // Characters beyond ASCII, which the bundle writes as escapes, in each kind of literal.
+      'const wide = ["… → 😀", `t…\\u0031`, /[…]/.test("x…"), /😀/u.test("😀")];',
+      "console.log(JSON.stringify([a(), b.viaA(), basename(new URL(import.meta.url).pathname), wide]));",
       'import("../lib/lazy.js").then((m) => console.log(m.default, m.loadedAfter()));',
     ].join("\n"),
     "lib/a.js": 'import { b } from "./b.js";\nexport function a() { return "a" + b(); }\n',
@@ -75,7 +77,7 @@ test("a bundle runs as its ES modules do: cycles, dynamic imports, import.meta.u
   const entry = join(dir, "svc", "entry.js");
   const want = spawnSync(process.execPath, [entry], { encoding: "utf8" });
   assert.equal(want.status, 0, want.stderr);
-  assert.equal(want.stdout, '["ab","ab","entry.js"]\ntrue b\n');
+  assert.equal(want.stdout, '["ab","ab","entry.js",["… → 😀","t…1",true,true]]\ntrue b\n');
   const r = bundle(entry);
   assert.equal(r.status, 0, r.stderr);
   const got = spawnSync(process.execPath, [join(dir, "svc", "bundle.cjs")], { encoding: "utf8" });
