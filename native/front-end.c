@@ -124,6 +124,9 @@ static void spawn_service(const char *sock) {
     }
     for (int fd = 3; fd < 1024; fd++) close(fd);
     if (chdir("/") < 0) _exit(1);
+    /* The service serves every later caller: this caller's Node.js options (a --require, V8
+     * flags that would also void the runtime service's code cache) are not made theirs. */
+    unsetenv("NODE_OPTIONS");
     char *args[] = {(char *)node_path(), service_js, "--socket", (char *)sock, NULL, NULL};
 #ifdef FE_SERVICE_BUNDLE
     /* The young-generation cap of resident services (src/common/lean-heap.ts) from the command

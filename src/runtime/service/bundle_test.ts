@@ -241,3 +241,25 @@ test("a bundle older than the compiled modules (tsc ran again, the bundler not):
   // The bundled service would have left its code cache.
   assert.equal(existsSync(`${socket}.code-cache`), false);
 });
+
+test("a caller's NODE_OPTIONS does not become the service's, which serves every later caller", () => {
+  const dir = join(tmp, "node-options");
+  mkdirSync(dir, { mode: 0o700 });
+  const socket = join(dir, "s.sock");
+  const marker = join(dir, "required");
+  writeFileSync(join(dir, "hook.cjs"), `require("node:fs").writeFileSync(${JSON.stringify(marker)}, "");\n`);
+  const v = spawnSync(FRONT_END_PATH, ["--version"], {
+    encoding: "utf8",
+    env: {
+      PATH: process.env.PATH ?? "",
+      PIER_RUNTIME_SERVICE_SOCKET: socket,
+      NODE_OPTIONS: `--require=${join(dir, "hook.cjs")}`,
+    },
+  });
+  assert.equal(v.status, 0, v.stderr);
+  assert.match(v.stdout, /^pier-runtime version/);
+  const pids = servicePidsOn(socket);
+  assert.equal(pids.length, 1, "the service answered");
+  for (const p of pids) process.kill(p, "SIGTERM");
+  assert.equal(existsSync(marker), false, "the service did not load the caller's --require");
+});
