@@ -129,10 +129,11 @@ static void spawn_service(const char *sock) {
     unsetenv("NODE_OPTIONS");
     char *args[] = {(char *)node_path(), service_js, "--socket", (char *)sock, NULL, NULL};
 #ifdef FE_SERVICE_BUNDLE
-    /* The young-generation cap of resident services (src/common/lean-heap.ts) from the command
-     * line: set at run time it would void the code cache (see scripts/service-loader.cjs). */
+    /* The young-generation cap of resident services from the command line
+     * (YOUNG_GENERATION_CAP_FLAG in src/common/lean-heap.ts): set at run time it would void the
+     * code cache (see scripts/service-loader.cjs). */
     if (access(service_bundle, R_OK) == 0) {
-      char *bundled[] = {(char *)node_path(), "--semi-space-growth-factor=1", service_bundle, "--socket", (char *)sock, NULL};
+      char *bundled[] = {(char *)node_path(), "--max-semi-space-size=1", service_bundle, "--socket", (char *)sock, NULL};
       memcpy(args, bundled, sizeof bundled);
     }
 #endif

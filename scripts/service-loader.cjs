@@ -1,7 +1,7 @@
 // Generated: copied by scripts/bundle-service.mjs from scripts/service-loader.cjs (edit that).
 // Starts a resident service from its one-script bundle (`bundle.cjs` beside this file) and
 // compiles it with V8's code cache of an earlier run of the same bundle:
-//   node --semi-space-growth-factor=1 service.cjs --socket PATH     (what the front end runs)
+//   node --max-semi-space-size=1 service.cjs --socket PATH     (what the front end runs)
 // The cache is PATH.code-cache: written when a service leaves (it then holds the bytecode of
 // every function it and the services before it ran), read by the next one. It is the bytecode the next service
 // runs, so it is used only from a directory of this user's own that nobody else can write to, as
@@ -14,11 +14,12 @@ const fs = require("node:fs");
 const { dirname, join } = require("node:path");
 const { Script } = require("node:vm");
 
-// The resident services' young-generation cap (src/common/lean-heap.ts). Set at run time, a V8
-// flag changes the flag hash that a code cache is checked against: from the command line it
-// does not, so the front end passes it there, and a service started otherwise writes no cache.
-const LEAN_FLAG = "--semi-space-growth-factor=1";
-const leanFromCommandLine = process.execArgv.includes(LEAN_FLAG);
+// The resident services' young-generation cap (src/common/lean-heap.ts). A V8 flag set at run
+// time changes the flag hash that a code cache is checked against; on the command line it is
+// part of every run alike: so the front end passes YOUNG_GENERATION_CAP_FLAG there, and a
+// service started without it gets the run-time cap and writes no cache.
+const leanFromCommandLine = process.execArgv.includes("--max-semi-space-size=1");
+const capAtRunTime = () => require("node:v8").setFlagsFromString("--semi-space-growth-factor=1");
 
 const bundle = join(__dirname, "bundle.cjs");
 const bundleStat = fs.statSync(bundle);
@@ -26,7 +27,6 @@ const bundleStat = fs.statSync(bundle);
 // A bundle older than the compiled modules it was made from (`tsc` ran again, the bundler did
 // not) would serve old code: the service then starts from its ES modules.
 if (fs.statSync(join(__dirname, "bundle-main.js")).mtimeMs > bundleStat.mtimeMs) {
-  if (!leanFromCommandLine) require("node:v8").setFlagsFromString(LEAN_FLAG);
   import("./main.js");
   return;
 }
@@ -77,7 +77,7 @@ const script = new Script(`(function (require, module, exports, __filename, __di
   filename: bundle,
   ...(cachedData ? { cachedData } : {}),
 });
-if (!leanFromCommandLine) require("node:v8").setFlagsFromString(LEAN_FLAG);
+if (!leanFromCommandLine) capAtRunTime();
 
 // Written again by every service that leaves: it then holds what this one compiled too.
 if (useCache && leanFromCommandLine) {

@@ -22,6 +22,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { YOUNG_GENERATION_CAP_FLAG } from "../../common/lean-heap.js";
 import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
 import { FRONT_END_PATH, servicePidsOn } from "../../testing/runtime.js";
 
@@ -107,7 +108,7 @@ test("what a bundle cannot do as dist/ does is refused, naming the module", () =
 });
 
 /** Starts the bundled service on `socket` as the front end does; resolves once it listens. */
-async function startService(socket: string, extraFlags: string[] = ["--semi-space-growth-factor=1"]) {
+async function startService(socket: string, extraFlags: string[] = [YOUNG_GENERATION_CAP_FLAG]) {
   const child = spawn(process.execPath, [...extraFlags, SERVICE, "--socket", socket], {
     stdio: "ignore",
     env: { ...process.env, PIER_RUNTIME_SERVICE_IDLE_MS: "60000" },
@@ -157,7 +158,7 @@ test("the front end starts the bundled service; it leaves its code cache, privat
   const [pid] = servicePidsOn(socket);
   assert.ok(pid, "the service runs");
   const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-  assert.ok(argv.includes("--semi-space-growth-factor=1"), argv.join(" "));
+  assert.ok(argv.includes(YOUNG_GENERATION_CAP_FLAG), argv.join(" "));
   assert.equal(realpathSync(argv.find((a) => a.endsWith(".cjs")) ?? ""), realpathSync(SERVICE));
   process.kill(pid, "SIGTERM");
   for (let i = 0; i < 300 && !existsSync(`${socket}.code-cache`); i++)
