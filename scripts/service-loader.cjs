@@ -8,7 +8,7 @@
 // a regular file of this user's that nobody else can write to; its first line names the bundle it
 // was made from (size, modification time, inode), and V8 refuses one of another Node.js or of
 // other V8 flags (`cachedDataRejected`). Without a usable cache the bundle is compiled as usual;
-// a bundle older than the modules it was made from is not run (the ES modules are).
+// a bundle missing or older than the modules it was made from is not run (the ES modules are).
 "use strict";
 const fs = require("node:fs");
 const { dirname, join } = require("node:path");
@@ -22,11 +22,21 @@ const leanFromCommandLine = process.execArgv.includes("--max-semi-space-size=1")
 const capAtRunTime = () => require("node:v8").setFlagsFromString("--semi-space-growth-factor=1");
 
 const bundle = join(__dirname, "bundle.cjs");
-const bundleStat = fs.statSync(bundle);
 
-// A bundle older than the compiled modules it was made from (`tsc` ran again, the bundler did
-// not) would serve old code: the service then starts from its ES modules.
-if (fs.statSync(join(__dirname, "bundle-main.js")).mtimeMs > bundleStat.mtimeMs) {
+/** The bundle's stat, or undefined when it is missing or older than the modules it was made from. */
+function currentBundle() {
+  try {
+    const st = fs.statSync(bundle);
+    // Older: `tsc` ran again and the bundler did not; the bundle would serve old code.
+    return fs.statSync(join(__dirname, "bundle-main.js")).mtimeMs > st.mtimeMs ? undefined : st;
+  } catch {
+    return undefined;
+  }
+}
+
+const bundleStat = currentBundle();
+if (!bundleStat) {
+  // The service from its ES modules (their entry caps the young generation itself).
   import("./main.js");
   return;
 }

@@ -2,7 +2,7 @@
  * The runtime service as one script (`scripts/bundle-service.mjs`, `scripts/service-loader.cjs`):
  * a bundle behaves as its ES modules do (cycles, dynamic imports, `import.meta.url`), what it
  * cannot bundle faithfully is refused by name, the front end starts the bundled service (or its ES
- * modules when the bundle is older than they are), and its code cache is written only where
+ * modules when the bundle is missing or older than they are), and its code cache is written only where
  * nobody else can write, never taken from such a place, and a broken or foreign cache does not
  * keep the service from answering.
  */
@@ -14,6 +14,7 @@ import {
   mkdirSync,
   readFileSync,
   realpathSync,
+  renameSync,
   statSync,
   utimesSync,
   writeFileSync,
@@ -240,6 +241,21 @@ test("a bundle older than the compiled modules (tsc ran again, the bundler not):
   assert.match(v.stdout, /^pier-runtime version/);
   await stop(child);
   // The bundled service would have left its code cache.
+  assert.equal(existsSync(`${socket}.code-cache`), false);
+});
+
+test("a missing bundle beside the loader: the ES modules serve", async (t) => {
+  const aside = `${BUNDLE}.aside`;
+  renameSync(BUNDLE, aside);
+  t.after(() => renameSync(aside, BUNDLE));
+  const dir = join(tmp, "no-bundle");
+  mkdirSync(dir, { mode: 0o700 });
+  const socket = join(dir, "s.sock");
+  const child = await startService(socket);
+  const v = version(socket);
+  assert.equal(v.status, 0, v.stderr);
+  assert.match(v.stdout, /^pier-runtime version/);
+  await stop(child);
   assert.equal(existsSync(`${socket}.code-cache`), false);
 });
 
