@@ -16,8 +16,9 @@
  * the signals it receives on to the service ("sig NAME"), where `pier run` gives them to the
  * container as the docker CLI does.
  *
- * The service (FE_SERVICE_JS beside this build) is started on first use, once, under a lock, and
- * exits by itself when idle. It runs as the caller: one per install, user and user namespace, at
+ * The service (FE_SERVICE_JS beside this build, or for the runtime FE_SERVICE_BUNDLE, the same
+ * service as one script with V8's code cache, when the build made it) is started on first use,
+ * once, under a lock, and exits by itself when idle. It runs as the caller: one per install, user and user namespace, at
  * /run/FE_SOCKET_DIR/<hash>.sock for root, else under $XDG_RUNTIME_DIR/FE_SOCKET_DIR/ (mode 0700
  * either way). With FE_DIRECT_ENV=1, without a usable $XDG_RUNTIME_DIR for a user, when the
  * service cannot start, or (pier-runtime) with "-" among the arguments (stdin input), this
@@ -60,6 +61,9 @@
 #define FE_NAME "pier-runtime"
 #define FE_SERVICE "runtime service"
 #define FE_SERVICE_JS "dist/runtime/service/main.js"
+/* The same service as one script compiled with V8's code cache (see scripts/bundle-service.mjs):
+ * what a cold call starts when the build made it. */
+#define FE_SERVICE_BUNDLE "dist/runtime/service/service.cjs"
 #define FE_CLI_JS "dist/runtime/cli/main.js"
 #define FE_SOCKET_DIR "pier-runtime-service"
 #define FE_DIRECT_ENV "PIER_RUNTIME_DIRECT"
@@ -72,6 +76,9 @@ extern char **environ;
 
 static char build_dir[PATH_MAX]; /* directory of this executable (native/build) */
 static char service_js[PATH_MAX + 64];
+#ifdef FE_SERVICE_BUNDLE
+static char service_bundle[PATH_MAX + 64];
+#endif
 static char cli_js[PATH_MAX + 64];
 
 static const char *node_path(void) {
@@ -117,7 +124,19 @@ static void spawn_service(const char *sock) {
     }
     for (int fd = 3; fd < 1024; fd++) close(fd);
     if (chdir("/") < 0) _exit(1);
-    char *args[] = {(char *)node_path(), service_js, "--socket", (char *)sock, NULL};
+    /* The service serves every later caller: this caller's Node.js options (a --require, V8
+     * flags that would also void the runtime service's code cache) are not made theirs. */
+    unsetenv("NODE_OPTIONS");
+    char *args[] = {(char *)node_path(), service_js, "--socket", (char *)sock, NULL, NULL};
+#ifdef FE_SERVICE_BUNDLE
+    /* The young-generation cap of resident services from the command line
+     * (YOUNG_GENERATION_CAP_FLAG in src/common/lean-heap.ts): set at run time it would void the
+     * code cache (see scripts/service-loader.cjs). */
+    if (access(service_bundle, R_OK) == 0) {
+      char *bundled[] = {(char *)node_path(), "--max-semi-space-size=1", service_bundle, "--socket", (char *)sock, NULL};
+      memcpy(args, bundled, sizeof bundled);
+    }
+#endif
     execvp(args[0], args);
     _exit(127);
   }
@@ -279,6 +298,9 @@ int main(int argc, char **argv) {
   snprintf(build_dir, sizeof build_dir, "%s", exe);
   snprintf(service_js, sizeof service_js, "%s/../../" FE_SERVICE_JS, build_dir);
   snprintf(cli_js, sizeof cli_js, "%s/../../" FE_CLI_JS, build_dir);
+#ifdef FE_SERVICE_BUNDLE
+  snprintf(service_bundle, sizeof service_bundle, "%s/../../" FE_SERVICE_BUNDLE, build_dir);
+#endif
 
   const char *direct = getenv(FE_DIRECT_ENV);
   if (direct && *direct && strcmp(direct, "0") != 0) exec_direct(argc, argv);

@@ -2,7 +2,8 @@
 // Whether the build (dist/ and native/build/) is that of the sources as they are now, so that
 // `npm test` right after `scripts/install.sh` does not build again. The stamp is a hash of every
 // build input's path, size and modification time (src/, native/*.c|*.h|*.sh, package.json,
-// package-lock.json, tsconfig.json) and of the Node.js that built it.
+// package-lock.json, tsconfig.json, the service bundler's two scripts) and of the Node.js that
+// built it.
 //   node scripts/build-stamp.mjs write   after a build: records the inputs
 //   node scripts/build-stamp.mjs check   exit 0 when the build is current, 1 (saying why) when not
 import { createHash } from "node:crypto";
@@ -11,7 +12,14 @@ import { dirname, join, relative, resolve } from "node:path";
 
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
 const STAMP = join(ROOT, "dist", ".build-stamp");
-const OUTPUTS = ["dist/cli/pier.js", "native/build/pier-init", "native/build/pier", "native/build/pier-runtime"];
+const OUTPUTS = [
+  "dist/cli/pier.js",
+  "dist/runtime/service/bundle.cjs",
+  "dist/runtime/service/service.cjs",
+  "native/build/pier-init",
+  "native/build/pier",
+  "native/build/pier-runtime",
+];
 
 function* files(dir, keep) {
   if (!existsSync(dir)) return;
@@ -28,6 +36,8 @@ function fingerprint() {
     ...files(join(ROOT, "src"), () => true),
     ...files(join(ROOT, "native"), (n) => /\.(c|h|sh)$/.test(n)),
     ...["package.json", "package-lock.json", "tsconfig.json"].map((f) => join(ROOT, f)),
+    // What makes the runtime service's bundle from dist/ (see bundle-service.mjs).
+    ...["scripts/bundle-service.mjs", "scripts/service-loader.cjs"].map((f) => join(ROOT, f)),
   ].sort();
   const h = createHash("sha256").update(`${process.execPath} ${process.version}\n`);
   for (const f of inputs) {

@@ -3,7 +3,8 @@
 // machine's noise falls on all of them alike; medians, ranges and peak RSS are reported, with
 // ratios to runc and crun. "pier-runtime" is the native front end with the resident runtime
 // service (what podman runs), warm; "pier-runtime, cold" is its first call once the service left
-// after going idle (a Node.js start, whose floor `node -e 0` is printed beside it); "one process"
+// after going idle (a Node.js start, whose floor `node -e 0` is printed beside it; the service
+// loads as one script with the code cache an earlier service left); "one process"
 // is the Node.js command line alone (PIER_RUNTIME_DIRECT=1). pier-runtime's memory is the front
 // end's peak plus the resident service's peak (VmHWM), which every command uses. A failed
 // command fails the benchmark with its error (create's from its --log file). Run through run.sh
@@ -69,7 +70,11 @@ function servicePid() {
   for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
     try {
       const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-      if (argv.some((a) => a.endsWith("runtime/service/main.js")) && argv.includes(serviceSocket)) return pid;
+      if (
+        argv.some((a) => /runtime\/service\/(main\.js|service\.cjs)$/.test(a)) &&
+        argv.includes(serviceSocket)
+      )
+        return pid;
     } catch {}
   }
   return undefined;
@@ -90,8 +95,14 @@ let k = 0;
 
 // Cold: the first call once the service went idle (a short idle time here), alternating with the
 // peers' `run` and with a bare Node.js start, the floor of any call that has to start Node.js.
+// A service leaves V8's code cache of what it ran for the next one (see scripts/service-loader.cjs):
+// the samples are cold starts with it, as after any earlier use; the very first start after a
+// build (none yet) is printed on its own.
 const cold = { pier: [], node: [], ...Object.fromEntries(peers.map((t) => [t.name, []])) };
 const coldEnv = { ...process.env, PIER_RUNTIME_SERVICE_IDLE_MS: "300" };
+rmSync(`${serviceSocket}.code-cache`, { force: true });
+waitServiceGone();
+const firstEver = once(pier, ["run", "--bundle", bundle, `bench-cold-${process.pid}-${k++}`], coldEnv);
 for (let i = 0; i < COLD; i++) {
   waitServiceGone();
   cold.pier.push(once(pier, ["run", "--bundle", bundle, `bench-cold-${process.pid}-${k++}`], coldEnv));
@@ -167,7 +178,7 @@ console.log(
     coldLine("pier-runtime run", cold.pier),
     ...peers.map((t) => coldLine(`${t.name} run`, cold[t.name])),
     coldLine("bare `node -e 0`", cold.node),
-  ].join("; ")}`,
+  ].join("; ")}; the first start after a build (no code cache yet) ${firstEver.toFixed(1)} ms`,
 );
 console.log(
   `pier-runtime's resident service: peak ${mib(serviceHwm)} MiB, now ${mib(serviceRss)} MiB RSS (one per host and user, leaves after 60 s idle)`,

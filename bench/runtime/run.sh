@@ -11,6 +11,7 @@ cd "$(dirname "$0")/../.."
 iterations=${1:-20}
 dist=dist
 npx tsc -p tsconfig.json >/dev/null
+node scripts/bundle-service.mjs dist/runtime/service/bundle-main.js
 sh native/build.sh
 work=$(mktemp -d /var/tmp/pier-bench-runtime.XXXXXX)
 trap 'rm -rf "$work"' EXIT

@@ -18,6 +18,15 @@ export function keepYoungGenerationSmall(): void {
   setFlagsFromString("--semi-space-growth-factor=1");
 }
 
+/**
+ * The same cap as {@link keepYoungGenerationSmall} for a process's command line (`node FLAG
+ * script`), for an entry point that must not change V8's flags at run time (a flag set then
+ * voids a V8 code cache: the runtime service's bundle, `scripts/service-loader.cjs`). Given on
+ * the command line, `--semi-space-growth-factor=1` does not cap (V8 grows the young generation
+ * to 32 MiB all the same); the semispace's maximum does, as the heap is set up.
+ */
+export const YOUNG_GENERATION_CAP_FLAG = "--max-semi-space-size=1";
+
 /** The young generation's current size in bytes (for tests and benchmarks). */
 export function youngGenerationBytes(): number {
   return getHeapSpaceStatistics().find((s) => s.space_name === "new_space")?.space_size ?? 0;

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { test } from "node:test";
+import { YOUNG_GENERATION_CAP_FLAG } from "./lean-heap.js";
 
 const leanHeap = new URL("./lean-heap.js", import.meta.url).href;
 
 /** The young generation's size before and after a burst of surviving allocation, in a fresh process. */
-function youngGeneration(lean: boolean): { before: number; after: number } {
+function youngGeneration(lean: boolean, nodeFlags: string[] = []): { before: number; after: number } {
   const script = `
     const { keepYoungGenerationSmall, youngGenerationBytes } = await import(${JSON.stringify(leanHeap)});
     if (${lean}) keepYoungGenerationSmall();
@@ -17,7 +18,9 @@ function youngGeneration(lean: boolean): { before: number; after: number } {
       if (keep.length > 50_000) keep = [];
     }
     console.log(JSON.stringify({ before, after: youngGenerationBytes() }));`;
-  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+  const r = spawnSync(process.execPath, [...nodeFlags, "--input-type=module", "-e", script], {
+    encoding: "utf8",
+  });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout) as { before: number; after: number };
 }
@@ -29,4 +32,14 @@ test("keepYoungGenerationSmall: the young generation stays small under allocatio
   // V8 commits the second semispace once (1 -> 2 MiB here); it never grows past that.
   assert.ok(lean.after <= 2 * lean.before, `${lean.before} -> ${lean.after}`);
   assert.ok(lean.after * 4 <= grown.after, `${lean.after} vs ${grown.after} without`);
+});
+
+test("YOUNG_GENERATION_CAP_FLAG on the command line caps as keepYoungGenerationSmall does; the growth factor there does not", () => {
+  const grown = youngGeneration(false);
+  const viaFlag = youngGeneration(false, [YOUNG_GENERATION_CAP_FLAG]);
+  assert.ok(viaFlag.after <= 2 * viaFlag.before, `${viaFlag.before} -> ${viaFlag.after}`);
+  assert.ok(viaFlag.after * 4 <= grown.after, `${viaFlag.after} vs ${grown.after} without`);
+  // Why not the run-time flag's name: on the command line V8 grows the young generation anyway.
+  const factor = youngGeneration(false, ["--semi-space-growth-factor=1"]);
+  assert.ok(factor.after >= 8 * factor.before, `${factor.before} -> ${factor.after}`);
 });

@@ -4,8 +4,6 @@
  * puts a bigint as its decimal digits; reading gives a bigint for an integer literal beyond
  * 2^53 at the keys the caller names, and everything else exactly as `JSON.parse`. Pure.
  */
-import { randomBytes } from "node:crypto";
-
 // An integer literal of 16 digits or more may be beyond Number.MAX_SAFE_INTEGER (16 digits).
 const LONG_INTEGER = /\d{16,}/;
 // A JSON string, or a number token: matched together so that digits inside strings are skipped.
@@ -13,10 +11,14 @@ const TOKENS = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
 
 /**
  * A marker for big integers while `JSON.parse`/`JSON.stringify` handle the document: 128 random
- * bits, so no input (which cannot know them) holds it.
+ * bits, so no input (which cannot know them) holds it. Web Crypto's global, which Node.js loads on
+ * first use, rather than an import of node:crypto: documents with big integers are rare, and
+ * node:crypto would otherwise be loaded by every cold start of the runtime service that validates
+ * a `config.json`.
  */
 function newMarker(): string {
-  return `\u0000bigint-${randomBytes(16).toString("hex")}:`;
+  const bits = crypto.getRandomValues(new Uint8Array(16));
+  return `\u0000bigint-${Buffer.from(bits).toString("hex")}:`;
 }
 
 /**

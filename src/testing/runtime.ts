@@ -36,7 +36,10 @@ export function pierRuntimeCommand(args: readonly string[]): [string, string[]] 
 
 /** Pids of the resident command services (runtime's or CLI's) listening on `socket`. */
 export function servicePidsOn(socket: string): number[] {
-  const r = spawnSync("pgrep", ["-f", `service/main.js --socket ${socket}$`], { encoding: "utf8" });
+  // The ES module entry (main.js) or the runtime's one-script bundle (service.cjs).
+  const r = spawnSync("pgrep", ["-f", `service/(main\\.js|service\\.cjs) --socket ${socket}$`], {
+    encoding: "utf8",
+  });
   return r.stdout.split("\n").filter(Boolean).map(Number);
 }
 
