@@ -58,6 +58,7 @@ if [ "$(cat node_modules/.pier-lock-sha256 2>/dev/null)" != "$lock_sum" ]; then
 else
   say "node_modules matches package-lock.json: npm ci skipped"
 fi
-# CRIU >= 4 for checkpoint/restore, in a private prefix (Debian 12's criu 3.17 fails on current kernels)
+# CRIU >= 4.2 for checkpoint/restore, in a private prefix (Debian sid's; Debian 12's 3.17 fails on current kernels,
+# trixie's 4.1, the fall-back, cannot dump inet sockets on Linux >= 6.16)
 scripts/install-criu.sh
 npm run build

@@ -107,11 +107,13 @@ async function waitFor(cond: () => boolean, ms: number, what: string): Promise<v
 
 /**
  * Starts `pierd` in fresh temp directories and waits for both sockets; `opts.execRoot` puts its
- * run-time state elsewhere (a tmpfs, as `/run` is on most hosts).
+ * run-time state elsewhere (a tmpfs, as `/run` is on most hosts); `opts.netns` runs it in that
+ * named network namespace (`ip netns add`), as another host: its bridge, rules and containers'
+ * networks live and go with that namespace, which the caller deletes after stop().
  */
 export async function startTestDaemon(
   extra: string[] = [],
-  opts: { execRoot?: string } = {},
+  opts: { execRoot?: string; netns?: string } = {},
 ): Promise<TestDaemon> {
   const dir = await makeTempDir("pier-engine-");
   const root = join(dir, "root");
@@ -130,9 +132,14 @@ export async function startTestDaemon(
     stderr: () => log,
     async restart() {
       log = "";
-      const proc = spawn(process.execPath, [PIERD_MAIN, "--root", root, "--exec-root", execRoot, ...flags], {
-        stdio: ["ignore", "ignore", "pipe"],
-      });
+      const argv = [PIERD_MAIN, "--root", root, "--exec-root", execRoot, ...flags];
+      // nsenter switches the network namespace only (`ip netns exec` would also make a mount
+      // namespace, hiding the daemon's mounts from stop()).
+      const proc = opts.netns
+        ? spawn("nsenter", [`--net=/run/netns/${opts.netns}`, "--", process.execPath, ...argv], {
+            stdio: ["ignore", "ignore", "pipe"],
+          })
+        : spawn(process.execPath, argv, { stdio: ["ignore", "ignore", "pipe"] });
       proc.stderr?.on("data", (c: Buffer) => {
         log += c.toString();
       });
@@ -178,10 +185,12 @@ export async function startTestDaemon(
       for (const m of mounts.reverse()) spawnSync("umount", ["-l", m]);
       // Their network attachments too: a published port's DNAT rule left behind would take
       // that host port from whatever later listens on it (a test registry's ephemeral port).
-      const networks = new NetworkService({ root, execRoot });
-      for (const id of ids) await networks.teardown(id).catch(() => {});
-      // The daemon keeps a bridge that had containers when it stopped: this one is the test's own.
-      await networks.shutdown(true).catch(() => {});
+      if (!opts.netns) {
+        const networks = new NetworkService({ root, execRoot });
+        for (const id of ids) await networks.teardown(id).catch(() => {});
+        // The daemon keeps a bridge that had containers when it stopped: this one is the test's own.
+        await networks.shutdown(true).catch(() => {});
+      }
       await removeTempDir(dir);
     },
   };

@@ -1,21 +1,50 @@
 /**
  * Whether the checkpoint tests can run here: root and a CRIU 4 (as scripts/install-criu.sh
- * installs it), the one check every checkpoint test file makes before it starts; and how they
+ * installs it), the one check every checkpoint test file makes before it starts; for the tests
+ * whose containers hold inet sockets, a CRIU that can dump those on this kernel; and how they
  * run a runtime command that leaves a container behind.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { release } from "node:os";
 import { checkCriuVersion, findCriu } from "../runtime/checkpoint/criu-path.js";
 import { pierRuntimeCommand } from "./runtime.js";
 
 /** Why checkpoint tests cannot run here, or undefined when CRIU 4 is usable. */
 export async function criuSkipReason(): Promise<string | undefined> {
-  if (process.getuid?.() !== 0) return "needs root";
+  return (await criuVersion()).skip;
+}
+
+/**
+ * Why a checkpoint of a container with an inet socket (listening or connected TCP) cannot run
+ * here, or undefined when it can: since Linux 6.16 the kernel refuses SO_PASSCRED/SO_PASSSEC on
+ * inet sockets and CRIU before 4.2 reads both, failing the dump (checkpoint-restore/criu#2718).
+ */
+export async function criuInetSkipReason(): Promise<string | undefined> {
+  const { skip, version, criu } = await criuVersion();
+  if (skip || !version) return skip;
+  const [kmajor = 0, kminor = 0] = release().split(/[.-]/).map(Number);
+  const oldCriu = version.major < 4 || (version.major === 4 && version.minor < 2);
+  if (oldCriu && (kmajor > 6 || (kmajor === 6 && kminor >= 16)))
+    return (
+      `${criu} is CRIU ${version.major}.${version.minor}.${version.sublevel}, which cannot dump an inet socket on ` +
+      `Linux ${release()} (>= 6.16 refuses SO_PASSCRED/SO_PASSSEC on them: checkpoint-restore/criu#2718, fixed in ` +
+      "CRIU 4.2): run scripts/install-criu.sh, or set PIER_CRIU to a CRIU 4.2 or later"
+    );
+  return undefined;
+}
+
+async function criuVersion(): Promise<{
+  skip?: string;
+  criu?: string;
+  version?: { major: number; minor: number; sublevel: number };
+}> {
+  if (process.getuid?.() !== 0) return { skip: "needs root" };
   try {
-    await checkCriuVersion(findCriu(undefined, process.env));
-    return undefined;
+    const criu = findCriu(undefined, process.env);
+    return { criu, version: await checkCriuVersion(criu) };
   } catch (err) {
-    return `CRIU 4 is not installed (${(err as Error).message}); run scripts/install-criu.sh`;
+    return { skip: `CRIU 4 is not installed (${(err as Error).message}); run scripts/install-criu.sh` };
   }
 }
 

@@ -21,7 +21,16 @@ import type { ContainerService } from "../containers/service.js";
 import type { ContainerRecord } from "../containers/store.js";
 import { EngineError } from "../error.js";
 import type { ArchiveCompression, PackedArchive } from "./archive.js";
+import { type NetworkUnlock, silenceNetwork } from "./network-lock.js";
 import type { CheckpointOperations } from "./operations.js";
+
+/**
+ * With `--tcp-established`, the source's network is held silent from its freeze on (see
+ * network-lock.ts): its connections then move without the source answering or closing them.
+ */
+function silenceSource(rec: ContainerRecord): Promise<NetworkUnlock | undefined> {
+  return silenceNetwork(rec.pid, rec.config.networkMode?.startsWith("container:") === true);
+}
 
 /** What a migration reports. */
 export interface MigrationReport {
@@ -206,7 +215,9 @@ export async function migrateContainer(
   const frozenAt = performance.now();
   if (!wasPaused) await containers.pause(rec.id);
   let sent: { answer: ImportAnswer; bytes: number };
+  let unlock: NetworkUnlock | undefined;
   try {
+    if (opts.tcpEstablished) unlock = await silenceSource(rec);
     const archive = await checkpoints.createArchive(rec.id, opts.compression ?? "none", {
       leaveRunning: true,
       tcpEstablished: opts.tcpEstablished === true,
@@ -214,6 +225,7 @@ export async function migrateContainer(
     sent = await sendArchive(target, archive, rec.name);
     await archive.done;
   } catch (err) {
+    await unlock?.().catch(() => {});
     if (!wasPaused) await containers.unpause(rec.id).catch(() => {});
     throw err;
   }
@@ -249,7 +261,9 @@ async function migrateThroughRegistry(
   const frozenAt = performance.now();
   if (!wasPaused) await containers.pause(rec.id);
   let made: Awaited<ReturnType<CheckpointOperations["pushImage"]>>;
+  let unlock: NetworkUnlock | undefined;
   try {
+    if (opts.tcpEstablished) unlock = await silenceSource(rec);
     made = await checkpoints.pushImage(rec.id, ref, {
       leaveRunning: true,
       tcpEstablished: opts.tcpEstablished === true,
@@ -257,6 +271,7 @@ async function migrateThroughRegistry(
       ...(opts.credentials ? { credentials: opts.credentials } : {}),
     });
   } catch (err) {
+    await unlock?.().catch(() => {});
     if (!wasPaused) await containers.unpause(rec.id).catch(() => {});
     throw err;
   }

@@ -518,6 +518,7 @@ export class ContainerService extends EventEmitter {
       const req = this.networkRequest(id, rec.name, rec.config);
       if (restore?.previousAddress) req.previousAddress = restore.previousAddress;
       if (restore?.previousMac) req.previousMac = restore.previousMac;
+      if (restore?.tcpEstablished) req.restoredConnections = true;
       ({ attached } = await this.networks.begin(req));
     } catch (err) {
       this.store.update(id, {

@@ -135,6 +135,35 @@ export function masqueradeRule(def: NetworkDefinition): string[] {
 }
 
 /**
+ * The `nat POSTROUTING` rule that keeps a restored container's TCP connections unmasqueraded
+ * (`--tcp-established`): the host's connection tracking knows nothing of them, so their first
+ * packet (a window probe or an ACK, never a SYN) is taken for a new connection and would be
+ * masqueraded to the host's address, which their peer does not know: it answers with a reset.
+ * Only such picked-up connections of `address` (`10.88.0.2/16` or bare) are exempt; the
+ * container's new connections (a SYN first) are masqueraded as before. Goes first in the chain.
+ */
+export function restoredConnectionsRule(address: string): string[] {
+  return [
+    "-s",
+    `${address.split("/")[0]}/32`,
+    "-p",
+    "tcp",
+    "!",
+    "--syn",
+    "-m",
+    "conntrack",
+    "--ctstate",
+    "NEW",
+    "-m",
+    "comment",
+    "--comment",
+    "pier restored connections",
+    "-j",
+    "RETURN",
+  ];
+}
+
+/**
  * A network definition from a stored conflist; throws `INVALID_ARGUMENT` naming what is missing
  * (a hand-edited or foreign file is refused, not half-read).
  */

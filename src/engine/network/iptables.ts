@@ -6,9 +6,17 @@
 import { spawn } from "node:child_process";
 import { NetworkError } from "./error.js";
 
-function iptables(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** iptables in this process's network namespace, or in that of process `netnsOf` (nsenter). */
+function iptables(
+  args: string[],
+  netnsOf?: number,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn("iptables", ["-w", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const [cmd, argv] =
+      netnsOf === undefined
+        ? ["iptables", ["-w", ...args]]
+        : ["nsenter", [`--net=/proc/${netnsOf}/ns/net`, "--", "iptables", "-w", ...args]];
+    const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => {
@@ -37,7 +45,28 @@ export async function ensureRule(table: string, chain: string, rule: string[]): 
     throw new NetworkError("CNI_FAILED", `iptables -t ${table} -A ${chain} ${rule.join(" ")}: ${r.stderr}`);
 }
 
-/** Deletes every copy of a rule; absent is fine. */
-export async function deleteRule(table: string, chain: string, rule: string[]): Promise<void> {
-  for (let i = 0; i < 16; i++) if ((await iptables(["-t", table, "-D", chain, ...rule])).code !== 0) return;
+/**
+ * Inserts a rule first in its chain, in this network namespace or in that of process
+ * `netnsOf`. Throws `CNI_FAILED` with iptables' message.
+ */
+export async function insertRule(
+  table: string,
+  chain: string,
+  rule: string[],
+  netnsOf?: number,
+): Promise<void> {
+  const r = await iptables(["-t", table, "-I", chain, "1", ...rule], netnsOf);
+  if (r.code !== 0)
+    throw new NetworkError("CNI_FAILED", `iptables -t ${table} -I ${chain} 1 ${rule.join(" ")}: ${r.stderr}`);
+}
+
+/** Deletes every copy of a rule (in process `netnsOf`'s network namespace if given); absent is fine. */
+export async function deleteRule(
+  table: string,
+  chain: string,
+  rule: string[],
+  netnsOf?: number,
+): Promise<void> {
+  for (let i = 0; i < 16; i++)
+    if ((await iptables(["-t", table, "-D", chain, ...rule], netnsOf)).code !== 0) return;
 }

@@ -22,6 +22,7 @@ import {
   DEFAULT_NETWORK,
   type NetworkDefinition,
   networkConflist,
+  restoredConnectionsRule,
 } from "./conflist.js";
 import { BUILTIN_MODES, type NetworkCreateRequest, NetworkDefinitions } from "./definitions.js";
 import { NetworkError } from "./error.js";
@@ -35,7 +36,7 @@ import {
   renderHostname,
   renderHosts,
 } from "./hosts.js";
-import { forwardPolicy } from "./iptables.js";
+import { deleteRule, forwardPolicy, insertRule } from "./iptables.js";
 import { createNetns, isNetnsMounted, removeNetns } from "./netns.js";
 import { allocatePorts } from "./port-allocation.js";
 import type { PortMapping } from "./ports.js";
@@ -87,6 +88,11 @@ export interface ContainerNetworkRequest {
    */
   previousMac?: string;
   /**
+   * It is restored with its TCP connections (`--tcp-established`): they are not masqueraded
+   * when the host picks them up mid-stream ({@link restoredConnectionsRule}).
+   */
+  restoredConnections?: boolean;
+  /**
    * A network given as a CNI conflist (a CRI pod's, from the CNI config directory) instead of
    * the mode's network: ADDed with the published ports as runtime config, DELeted at teardown.
    */
@@ -115,6 +121,8 @@ export interface NetworkAttachment {
   ip?: string;
   /** The MAC address asked for (a restored checkpoint's, with its address). */
   staticMac?: string;
+  /** Restored with its TCP connections: {@link restoredConnectionsRule} is in place for its address. */
+  restoredConnections?: boolean;
   /** The conflist the container was ADDed with (DEL uses the same). */
   conflist?: CniConflist;
   /** Published ports with the host ports actually used. */
@@ -401,6 +409,7 @@ export class NetworkService {
         if (again) a.ip = again;
         if (again && req.previousMac) a.staticMac = unicastMac(req.previousMac);
       }
+      if (req.restoredConnections) a.restoredConnections = true;
       a.ports = await this.resolvePorts(req.ports ?? [], req.id);
       a.conflist = attachmentConflist(networkConflist(mode, this.definitions.ipamFor(mode)), {
         publishes: a.ports.length > 0,
@@ -454,6 +463,7 @@ export class NetworkService {
       if (addr.gateway) a.gateway = addr.gateway;
       if (addr.mac) a.mac = addr.mac;
       await this.saveState(a);
+      if (a.restoredConnections) await insertRule("nat", "POSTROUTING", restoredConnectionsRule(a.address));
     }
     for (const c of this.connections(a.id)) {
       const def = this.list().find((n) => n.id === c.networkId);
@@ -767,6 +777,10 @@ export class NetworkService {
           first ??= err;
         });
     }
+    if (a.restoredConnections && a.address)
+      await deleteRule("nat", "POSTROUTING", restoredConnectionsRule(a.address)).catch((err) => {
+        first ??= err;
+      });
     rmSync(this.stateFile(id), { force: true });
     await this.refreshHosts(this.networkIdsOf(a));
     this.log("network detached", { id, network: a.network ?? "none" });
