@@ -12,13 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, it } from "node:test";
-<<<<<<< HEAD
 import { runtimeCmd, scriptSpec, writeBundle } from "../../testing/runtime.js";
-import { criuSkipReason, runWithPipes } from "../../testing/runtime-criu.js";
-=======
-import { pierRuntimeCommand, runtimeCmd, scriptSpec, writeBundle } from "../../testing/runtime.js";
-import { criuInetSkipReason } from "../../testing/runtime-criu.js";
->>>>>>> s7-criu42
+import { criuInetSkipReason, runWithPipes } from "../../testing/runtime-criu.js";
 
 const skip = await criuInetSkipReason();
 if (skip) process.stderr.write(`tcp_checkpoint_test: SKIPPED: ${skip}\n`);
