@@ -27,7 +27,7 @@ function resolve(
 ): { row: ManifestRow; byTag: boolean } {
   const ref = parseReference(reference, "MANIFEST_UNKNOWN");
   const row =
-    ref.kind === "tag" ? ctx.meta.taggedManifest(name, ref.tag) : ctx.meta.manifest(name, ref.digest);
+    ref.kind === "tag" ? ctx.meta.taggedManifest(name, ref.tag) : ctx.meta.cachedManifest(name, ref.digest);
   if (!row) throw unknown(ctx, name, reference);
   return { row, byTag: ref.kind === "tag" };
 }
