@@ -7,16 +7,20 @@
  * connections (`pier registry gc` while serving, another server on the same root) are seen
  * through SQLite's `PRAGMA data_version`, which changes whenever another connection commits. It
  * costs a read transaction itself, so it is asked once per event-loop turn (and at least every
- * millisecond): every request answered in a turn was received before the turn began, so a commit
- * the check did not see finished after the request was sent — the request was concurrent with
- * it, and the state before it is a valid answer.
+ * {@link MAX_CHECK_AGE_MS}): every request answered in a turn was received before the turn
+ * began, so a commit the check did not see finished after the request was sent — the request
+ * was concurrent with it, and the state before it is a valid answer.
  */
 
 /** The most rows kept (a row is a digest, a media type and a size: about 200 bytes). */
 const DEFAULT_MAX_ROWS = 4096;
 
-/** Re-check the database's version at least this often (ms), even within one turn. */
-const MAX_CHECK_AGE_MS = 1;
+/**
+ * Re-check the database's version at least this often (ms) even within one turn: a bound for a
+ * check made in the check phase (from a `setImmediate` callback), whose turn ends only after the
+ * next poll phase. Requests are answered from the poll phase, where the turn is the bound.
+ */
+const MAX_CHECK_AGE_MS = 10;
 
 /** Rows by key, cleared when the database changed under them. */
 export class RowCache<V> {

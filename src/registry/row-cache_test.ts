@@ -63,7 +63,7 @@ test("the cache holds at most its bound, dropping the oldest row", () => {
   assert.equal(cache.get("k0"), undefined);
   assert.equal(cache.get("k4"), 4);
   version++;
-  // A changed version empties it, at the latest after a millisecond within one turn.
+  // A changed version empties it, at the latest after MAX_CHECK_AGE_MS within one turn.
   const deadline = performance.now() + 1000;
   while (cache.get("k4") !== undefined && performance.now() < deadline);
   assert.equal(cache.size, 0);
