@@ -193,6 +193,8 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
   }
   await listenUnix(pierServer, socket);
   await listenUnix(dockerServer, dockerSocket);
+  // Starting (loading the modules, restoring containers) leaves garbage too.
+  releaseWhenQuiet();
   const servers = [pierServer, dockerServer];
   const criSocket =
     config.criSocket === "" ? undefined : (config.criSocket ?? join(config.execRoot, "cri.sock"));
