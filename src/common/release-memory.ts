@@ -95,17 +95,16 @@ function trimNow(): void {
 const MIN_DAEMON_INTERVAL_MS = 5000;
 
 /**
- * For a daemon whose requests leave garbage and fragments behind (pierd starting 50 containers
- * grew by ~35 MiB that stayed): call it per request; one collection and trim run once no
+ * For a daemon whose requests leave garbage and fragments behind (pierd after starting 50
+ * containers): call it per request; one collection and trim run once no
  * request came for {@link QUIET_MS}, at most every {@link MIN_DAEMON_INTERVAL_MS}. A no-op
  * without the addon.
  */
 export function releaseWhenQuiet(): void {
   if (inFlight > 0 || !canReleaseMemory()) return;
-  if (timer) {
-    timer.refresh();
-    return;
-  }
+  // Postponed to QUIET_MS after this request (not by the whole interval again: a client polling
+  // every second must not put it off for ever).
+  if (timer) clearTimeout(timer);
   const wait = Math.max(QUIET_MS, lastTrim + MIN_DAEMON_INTERVAL_MS - performance.now());
   timer = setTimeout(trimNow, wait);
   timer.unref();
