@@ -33,3 +33,18 @@ $cc $flags -o "$here/build/criu-swrk.tmp.$$" "$here/criu-swrk.c" && mv -f "$here
 # One port-forward connection of the CRI streaming server, inside a pod's network namespace
 # (see pier-portfwd.c).
 $cc $flags -o "$here/build/pier-portfwd.tmp.$$" "$here/pier-portfwd.c" && mv -f "$here/build/pier-portfwd.tmp.$$" "$here/build/pier-portfwd"
+# malloc_trim for the long-running servers (see malloc-trim.c and src/common/release-memory.ts): a
+# Node-API addon, built when Node.js's headers are installed (beside the node binary as in Node's
+# own tarballs and NodeSource's package, or Debian's libnode-dev). Without them (or without glibc)
+# it is skipped: the servers then keep their freed heap, nothing else changes.
+napi_inc=""
+node_bin=$(command -v "$node" 2>/dev/null || true)
+for d in ${node_bin:+"$(dirname "$(dirname "$(readlink -f "$node_bin")")")/include/node"} /usr/include/node /usr/local/include/node; do
+  if [ -f "$d/node_api.h" ]; then napi_inc=$d; break; fi
+done
+if [ -n "$napi_inc" ] && $cc $flags -shared -fPIC -I"$napi_inc" -o "$here/build/malloc-trim.node.tmp.$$" "$here/malloc-trim.c" 2>/dev/null; then
+  mv -f "$here/build/malloc-trim.node.tmp.$$" "$here/build/malloc-trim.node"
+else
+  rm -f "$here/build/malloc-trim.node.tmp.$$"
+  echo "native/build.sh: malloc-trim.node not built (no Node.js headers, or no glibc malloc_trim): servers keep their freed heap" >&2
+fi

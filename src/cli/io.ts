@@ -64,8 +64,17 @@ export function commandIo(): CommandIo {
   return fallback;
 }
 
-/** Runs `fn` with `io` as its {@link commandIo}. */
+/**
+ * Runs `fn` with `io` as its {@link commandIo}. The process's own io needs no async context (one
+ * command per process): entering one would switch on Node's promise hooks for the process's
+ * whole life, a cost on every promise that a long-running command (`pier registry serve`) pays
+ * per request.
+ */
 export function withCommandIo<T>(io: CommandIo, fn: () => Promise<T>): Promise<T> {
+  if (io.ownProcess) {
+    fallback = io;
+    return fn();
+  }
   return current.run(io, fn);
 }
 

@@ -1,5 +1,6 @@
 import { createReadStream } from "node:fs";
 import { pipeline } from "node:stream/promises";
+import { bulkTransfer } from "../common/release-memory.js";
 import { isErrno } from "../errors.js";
 import type { Exchange, RegistryContext } from "./context.js";
 import { RegistryError } from "./errors.js";
@@ -86,9 +87,11 @@ export async function getBlob(ctx: RegistryContext, ex: Exchange, rawDigest: str
   headers["Content-Length"] = end - start + 1;
   if (range) headers["Content-Range"] = `bytes ${start}-${end}/${size}`;
   ex.res.writeHead(range ? 206 : 200, headers);
+  const transferred = bulkTransfer();
   await pipeline(file, ex.res).catch(() => {
     // The client went away mid-body; the stream is closed and nothing else is left to undo.
   });
+  transferred(file.bytesRead);
 }
 
 /** `DELETE /v2/<name>/blobs/<digest>` (end-10): unlinks the blob from the repository; GC frees the bytes. */

@@ -103,6 +103,11 @@ test("gc --untagged deletes manifests no tag reaches, keeping index children", a
   for (const tag of ["child-a", "loose"]) {
     assert.equal((await fetch(`${t.url}/v2/gc/untagged/manifests/${tag}`, { method: "DELETE" })).status, 202);
   }
+  // Read once before the collection: the server's row cache must not keep serving it after.
+  assert.equal(
+    (await fetch(`${t.url}/v2/gc/untagged/manifests/${loose.digest}`, { method: "HEAD" })).status,
+    200,
+  );
   const report = await registryGc({ root: t.root, untagged: true, graceSeconds: 0, store });
   assert.deepEqual(report.manifestsDeleted, [{ repo: "gc/untagged", digest: loose.digest }]);
   assert.equal(

@@ -2,6 +2,7 @@ import Database from "better-sqlite3";
 import type { Digest } from "../oci/digest.js";
 import { RegistryError } from "./errors.js";
 import type { ManifestFacts } from "./manifest.js";
+import { RowCache } from "./row-cache.js";
 
 /** A stored manifest's row: what a `GET`/`HEAD` answers with besides the bytes. */
 export interface ManifestRow {
@@ -46,9 +47,13 @@ CREATE TABLE IF NOT EXISTS uploads(id TEXT PRIMARY KEY, repo TEXT NOT NULL, star
 export class RegistryMetadata {
   private readonly db: Database.Database;
   private readonly s;
+  /** Manifest rows by `repo NUL reference` (tag or digest), as the `GET` path reads them. */
+  private readonly rows: RowCache<ManifestRow>;
 
   private constructor(db: Database.Database) {
     this.db = db;
+    const dataVersion = db.prepare<[], number>("PRAGMA data_version").pluck();
+    this.rows = new RowCache(() => dataVersion.get()!);
     this.s = {
       repoExists: db.prepare<[string], { name: string }>("SELECT name FROM repos WHERE name = ?"),
       addRepo: db.prepare<[string]>("INSERT OR IGNORE INTO repos(name) VALUES (?)"),
@@ -197,12 +202,33 @@ export class RegistryMetadata {
   }
 
   /**
-   * The manifest a tag points at, in one statement (one read transaction: a manifest GET by tag
-   * is the registry's hottest path).
+   * {@link manifest} through the row cache (the `GET` path: a manifest just pushed or deleted by
+   * this process, or committed by another connection, is never missed; see {@link RowCache}).
+   */
+  cachedManifest(repo: string, digest: string): ManifestRow | undefined {
+    const key = `${repo}\0${digest}`;
+    let row = this.rows.get(key);
+    if (row === undefined) {
+      row = this.manifest(repo, digest);
+      if (row !== undefined) this.rows.set(key, row);
+    }
+    return row;
+  }
+
+  /**
+   * The manifest a tag points at, in one statement (one read transaction), through the row cache
+   * (a manifest GET by tag is the registry's hottest path; see {@link cachedManifest}).
    */
   taggedManifest(repo: string, tag: string): ManifestRow | undefined {
-    const row = this.s.taggedManifest.get(repo, tag);
-    return row && { digest: row.digest as Digest, mediaType: row.mediaType, size: row.size };
+    const key = `${repo}\0${tag}`;
+    let row = this.rows.get(key);
+    if (row === undefined) {
+      const found = this.s.taggedManifest.get(repo, tag);
+      if (found === undefined) return undefined;
+      row = { digest: found.digest as Digest, mediaType: found.mediaType, size: found.size };
+      this.rows.set(key, row);
+    }
+    return row;
   }
 
   /** The digest a tag points at. */
@@ -223,6 +249,7 @@ export class RegistryMetadata {
     facts: ManifestFacts,
     tag: string | undefined,
   ): void {
+    this.rows.clear();
     this.db.transaction(() => {
       const missing: string[] = [];
       for (const b of facts.blobs) if (this.s.blobInRepo.get(repo, b) === undefined) missing.push(b);
@@ -258,11 +285,13 @@ export class RegistryMetadata {
 
   /** Removes a tag; `false` when absent. */
   deleteTag(repo: string, tag: string): boolean {
+    this.rows.clear();
     return this.s.deleteTag.run(repo, tag).changes > 0;
   }
 
   /** Removes a manifest from a repository together with every tag pointing at it; `false` when absent. */
   deleteManifest(repo: string, digest: string): boolean {
+    this.rows.clear();
     return this.db.transaction(() => {
       const gone = this.s.deleteManifest.run(repo, digest).changes > 0;
       if (gone) {

@@ -286,12 +286,17 @@ export async function startRegistry(
           status: 405,
         });
       }
-      // The Host header is the client's; only a plain host[:port] goes into the challenge.
+      // The Host header is the client's; only a plain host[:port] goes into the challenge (which
+      // a registry without auth never sends: no per-request string then).
       const host = req.headers.host;
       const realm =
-        tokenCfg.realm ?? `${proto}://${host !== undefined && HOST.test(host) ? host : "localhost"}/token`;
+        mode === "none"
+          ? ""
+          : (tokenCfg.realm ??
+            `${proto}://${host !== undefined && HOST.test(host) ? host : "localhost"}/token`);
       const header = req.headers.authorization;
-      user = await ctx.auth.authorize(header, needed, realm, client);
+      // Without auth every request is anonymous: no promise to wait for on the hot path.
+      user = mode === "none" ? undefined : await ctx.auth.authorize(header, needed, realm, client);
       const who = user;
       const ex: Exchange = {
         req,

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { statfs } from "node:fs/promises";
 import type { OutgoingHttpHeaders } from "node:http";
+import { bulkTransfer } from "../common/release-memory.js";
 import type { ContentWriter } from "../content/store.js";
 import { isPierError } from "../errors.js";
 import type { Digest } from "../oci/digest.js";
@@ -272,9 +273,13 @@ async function appendChunk(ctx: RegistryContext, ex: Exchange, id: string, w: Co
   }
   await checkClaimedSize(ctx, claimed, w.offset);
   const before = w.offset;
-  const after = await w.writeStream(requestBody(ctx, ex, before)).catch((err: unknown) => {
-    throw uploadError(err);
-  });
+  const transferred = bulkTransfer();
+  const after = await w
+    .writeStream(requestBody(ctx, ex, before))
+    .catch((err: unknown) => {
+      throw uploadError(err);
+    })
+    .finally(() => transferred(w.offset - before));
   if (claimed !== undefined && after - before !== claimed) {
     throw new RegistryError(
       "SIZE_INVALID",

@@ -20,12 +20,12 @@ test("a refused connection is retried only to an origin that answered before", a
     const res = await client.send({ method: "GET", url });
     assert.equal(await res.body.text(), "ok");
     await new Promise<void>((r) => server.close(() => r()));
-    await client.agent.destroy();
+    await client.destroy();
     const again = new HttpClient({ retry: policy, onRetry: (i) => retries.push(`fresh: ${i.reason}`) });
     // A client that never reached it: one attempt, the error names the refusal.
     await assert.rejects(again.send({ method: "GET", url }), /ECONNREFUSED/);
     assert.equal(retries.length, 0, retries.join("; "));
-    await again.agent.close();
+    await again.close();
   } finally {
     server.close();
   }
@@ -39,5 +39,5 @@ test("a refused connection is retried only to an origin that answered before", a
   back.closeAllConnections();
   await assert.rejects(answered.send({ method: "GET", url: backUrl }), /ECONNREFUSED/);
   assert.equal(retries.length, 2, retries.join("; "));
-  await answered.agent.close();
+  await answered.close();
 });

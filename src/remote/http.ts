@@ -2,12 +2,13 @@
  * The HTTP plumbing under the registry client: one keep-alive connection pool (undici `Agent`)
  * per client, TLS with the system CAs plus an optional extra CA, redirects followed without
  * leaking credentials to another host, and retries with backoff on 429, 5xx and broken
- * connections, honouring `Retry-After`.
+ * connections, honouring `Retry-After`. undici is loaded at the first request: it costs a
+ * resident daemon (pierd) about 18 MiB to load, and one that never pulls never needs it.
  */
 import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { rootCertificates } from "node:tls";
-import { Agent, type Dispatcher, request } from "undici";
+import type { Agent, Dispatcher } from "undici";
 import { RemoteError } from "./error.js";
 import {
   DEFAULT_RETRY_POLICY,
@@ -61,6 +62,14 @@ export interface HttpOptions {
   onRetry?: (info: { attempt: number; delayMs: number; reason: string; url: string }) => void;
 }
 
+let undici: Promise<typeof import("undici")> | undefined;
+
+/** undici, imported once, at the first request of any client. */
+function loadUndici(): Promise<typeof import("undici")> {
+  undici ??= import("undici");
+  return undici;
+}
+
 /** First header value, lower-case name lookup. */
 export function header(res: { headers: HttpResponse["headers"] }, name: string): string | undefined {
   const v = res.headers[name.toLowerCase()];
@@ -72,7 +81,9 @@ export function header(res: { headers: HttpResponse["headers"] }, name: string):
  * semantics (auth, errors) — that is the registry client's job.
  */
 export class HttpClient {
-  readonly agent: Agent;
+  /** The connection pool, made at the first request (see {@link loadUndici}). */
+  private agent: Agent | undefined;
+  private readonly agentOptions: Agent.Options;
   private readonly retry: RetryPolicy;
   private readonly userAgent: string;
   private readonly onRetry: HttpOptions["onRetry"];
@@ -92,13 +103,13 @@ export class HttpClient {
       connect["key"] = opts.clientCert.key;
     }
     if (opts.skipVerify) connect["rejectUnauthorized"] = false;
-    this.agent = new Agent({
+    this.agentOptions = {
       connections: opts.connections ?? 16,
       keepAliveTimeout: 30_000,
       connect,
       bodyTimeout: 120_000,
       headersTimeout: 120_000,
-    });
+    };
     this.retry = opts.retry ?? DEFAULT_RETRY_POLICY;
     this.userAgent = opts.userAgent ?? "pier/0.1";
     this.onRetry = opts.onRetry;
@@ -151,6 +162,8 @@ export class HttpClient {
     let method = req.method;
     let headers: Record<string, string> = { "user-agent": this.userAgent, ...this.headers, ...req.headers };
     let body = req.body ? await req.body() : undefined;
+    const { Agent, request } = await loadUndici();
+    this.agent ??= new Agent(this.agentOptions);
     for (let hop = 0; hop <= 5; hop++) {
       const r = await request(url, { method, headers, body: body ?? null, dispatcher: this.agent });
       this.answered.add(new URL(url).origin);
@@ -175,8 +188,13 @@ export class HttpClient {
     throw new RemoteError("INVALID_RESPONSE", `${req.method} ${req.url}: too many redirects`);
   }
 
-  /** Closes every pooled connection. */
+  /** Closes every pooled connection, letting requests under way finish. */
   async close(): Promise<void> {
-    await this.agent.close();
+    await this.agent?.close();
+  }
+
+  /** Closes every pooled connection at once, failing requests under way. */
+  async destroy(): Promise<void> {
+    await this.agent?.destroy();
   }
 }

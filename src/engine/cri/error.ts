@@ -2,8 +2,26 @@
  * Errors of the CRI front, by the gRPC status they are answered with. Engine errors are
  * translated once, at the transport ({@link grpcStatusOf}).
  */
-import { status } from "@grpc/grpc-js";
 import { PierError } from "../../errors.js";
+
+/**
+ * The gRPC status codes used here (the protocol's numbers, as grpc-js's `status`), written out so
+ * that the CRI's modules do not load grpc-js before the CRI socket's first connection.
+ */
+export const GrpcStatus = {
+  OK: 0,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  UNIMPLEMENTED: 12,
+} as const;
+
+/** One of {@link GrpcStatus}'s codes. */
+export type GrpcStatusCode = (typeof GrpcStatus)[keyof typeof GrpcStatus];
 
 /** The gRPC statuses the CRI front answers with on its own account. */
 export type CriErrorCode =
@@ -23,12 +41,12 @@ export class CriError extends PierError {
   }
 }
 
-const ENGINE_STATUS: Record<string, status> = {
-  NOT_FOUND: status.NOT_FOUND,
-  IMAGE_NOT_FOUND: status.NOT_FOUND,
-  NAME_CONFLICT: status.ALREADY_EXISTS,
-  INVALID_STATE: status.FAILED_PRECONDITION,
-  INVALID_ARGUMENT: status.INVALID_ARGUMENT,
+const ENGINE_STATUS: Record<string, GrpcStatusCode> = {
+  NOT_FOUND: GrpcStatus.NOT_FOUND,
+  IMAGE_NOT_FOUND: GrpcStatus.NOT_FOUND,
+  NAME_CONFLICT: GrpcStatus.ALREADY_EXISTS,
+  INVALID_STATE: GrpcStatus.FAILED_PRECONDITION,
+  INVALID_ARGUMENT: GrpcStatus.INVALID_ARGUMENT,
 };
 
 /**
@@ -36,13 +54,13 @@ const ENGINE_STATUS: Record<string, status> = {
  * by its code (`NOT_FOUND`, `NAME_CONFLICT` → `ALREADY_EXISTS`, `INVALID_STATE` →
  * `FAILED_PRECONDITION`, `INVALID_ARGUMENT`), else `UNKNOWN`. Pure.
  */
-export function grpcStatusOf(err: unknown): status {
-  if (err instanceof CriError) return status[err.code];
-  if (err instanceof PierError) return ENGINE_STATUS[err.code] ?? status.UNKNOWN;
-  return status.UNKNOWN;
+export function grpcStatusOf(err: unknown): GrpcStatusCode {
+  if (err instanceof CriError) return GrpcStatus[err.code];
+  if (err instanceof PierError) return ENGINE_STATUS[err.code] ?? GrpcStatus.UNKNOWN;
+  return GrpcStatus.UNKNOWN;
 }
 
 /** True when `err` means "no such object" (what idempotent Stop/Remove calls ignore). Pure. */
 export function isNotFound(err: unknown): boolean {
-  return grpcStatusOf(err) === status.NOT_FOUND;
+  return grpcStatusOf(err) === GrpcStatus.NOT_FOUND;
 }

@@ -1,12 +1,12 @@
 /**
- * The CRI's transport: a grpc-js server on a unix socket (mode 0660, group `pier` as the other
- * sockets), unary handlers that receive the decoded request and an abort signal (the client
- * cancelled or its deadline passed), and errors answered with their gRPC status and message.
- * Methods without a handler answer grpc-js's own `UNIMPLEMENTED` naming the method. Every
- * message is bounded ({@link MAX_MESSAGE_BYTES}), as are streams per connection.
+ * The CRI's transport: a grpc-js server answering the connections it is handed (the unix socket
+ * is `lazy-socket.ts`'s, which loads this at the first connection), unary handlers that receive
+ * the decoded request and an abort signal (the client cancelled or its deadline passed), and
+ * errors answered with their gRPC status and message. Methods without a handler answer
+ * grpc-js's own `UNIMPLEMENTED` naming the method. Every message is bounded
+ * ({@link MAX_MESSAGE_BYTES}), as are streams per connection.
  */
-import { chmodSync, chownSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import type { Duplex } from "node:stream";
 import {
   Server,
   ServerCredentials,
@@ -49,9 +49,11 @@ export interface ServedService {
   streams?: Readonly<Record<string, StreamHandler>>;
 }
 
-/** A serving CRI socket. */
+/** A gRPC server answering the connections handed to it. */
 export interface GrpcServer {
-  socket: string;
+  /** Serves one accepted connection (gRPC over HTTP/2, cleartext). */
+  accept(connection: Duplex): void;
+  /** Lets calls under way finish for a moment, then closes every connection. */
   close(): Promise<void>;
 }
 
@@ -105,12 +107,11 @@ function serverStream(
   };
 }
 
-/** Serves `services` on the unix socket `socket` (an old socket file there is replaced). */
-export async function serveGrpc(
-  socket: string,
+/** A gRPC server for `services`, on the connections given to its `accept`. */
+export function grpcServer(
   services: readonly ServedService[],
-  opts: { gid?: number; log?: (msg: string, fields?: Record<string, unknown>) => void } = {},
-): Promise<GrpcServer> {
+  opts: { log?: (msg: string, fields?: Record<string, unknown>) => void } = {},
+): GrpcServer {
   const log = opts.log ?? (() => {});
   // grpc-js's own messages go to the daemon's log (one JSON object per line), not raw to stderr.
   setLogger({
@@ -136,16 +137,13 @@ export async function serveGrpc(
     }
     server.addService(s.definition, impl);
   }
-  await rm(socket, { force: true });
-  await new Promise<void>((resolve, reject) =>
-    server.bindAsync(`unix:${socket}`, ServerCredentials.createInsecure(), (err) =>
-      err ? reject(new Error(`CRI socket ${socket}: ${err.message}`, { cause: err })) : resolve(),
-    ),
-  );
-  chmodSync(socket, 0o660);
-  if (opts.gid !== undefined) chownSync(socket, 0, opts.gid);
+  const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
   return {
-    socket,
+    accept: (connection) => {
+      injector.injectConnection(connection);
+      // Accepted paused (nothing read yet): HTTP/2 has taken the socket over, its reading starts now.
+      connection.resume();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         // Calls under way get a moment; then the connections go.

@@ -1,14 +1,12 @@
 /**
  * pierd's CRI front (`--cri-socket`, default `<execRoot>/cri.sock`): the RuntimeService and
  * ImageService of `runtime.v1` over gRPC on a unix socket, both on the engine the other two
- * APIs use, so pods and their containers are ordinary engine containers.
+ * APIs use, so pods and their containers are ordinary engine containers. The socket listens
+ * from the start; the gRPC server and the handlers are loaded at its first connection (see
+ * `lazy-socket.ts`).
  */
 import type { Engine } from "../engine.js";
-import { runtimeStreams } from "./events.js";
-import { type GrpcServer, serveGrpc } from "./grpc.js";
-import { imageService } from "./image-service.js";
-import { criServices } from "./proto.js";
-import { runtimeService } from "./runtime-service.js";
+import { type LazySocket, listenLazily } from "./lazy-socket.js";
 import type { CgroupDriver } from "./sandbox.js";
 import { StreamingServer } from "./streaming/server.js";
 
@@ -31,7 +29,7 @@ export interface CriServerOptions {
 }
 
 /** A serving CRI: its gRPC socket and its streaming server. */
-export interface CriServer extends GrpcServer {
+export interface CriServer extends LazySocket {
   /** `http://HOST:PORT` of the streaming server. */
   streamingUrl: string;
 }
@@ -42,36 +40,47 @@ export async function startCriServer(
   socket: string,
   opts: CriServerOptions = {},
 ): Promise<CriServer> {
-  const defs = criServices();
   const streaming = await StreamingServer.listen(engine, {
     ...(opts.streamingAddress ? { address: opts.streamingAddress } : {}),
     ...(opts.log ? { log: opts.log } : {}),
   });
-  const grpc = await serveGrpc(
-    socket,
-    [
-      {
-        definition: defs.runtime,
-        handlers: runtimeService(engine, {
-          ...(opts.cniPath ? { cniPath: opts.cniPath } : {}),
-          ...(opts.cgroupDriver ? { cgroupDriver: opts.cgroupDriver } : {}),
-          streaming,
-          ...(opts.cniConfDir !== undefined ? { cniConfDir: opts.cniConfDir } : {}),
-        }),
-        streams: runtimeStreams(engine),
-      },
-      { definition: defs.image, handlers: imageService(engine) },
-    ],
-    {
-      ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
-      ...(opts.log ? { log: opts.log } : {}),
-    },
-  ).catch(async (err: Error) => {
+  const load = async () => {
+    const [{ runtimeStreams }, { grpcServer }, { imageService }, { criServices }, { runtimeService }] =
+      await Promise.all([
+        import("./events.js"),
+        import("./grpc.js"),
+        import("./image-service.js"),
+        import("./proto.js"),
+        import("./runtime-service.js"),
+      ]);
+    const defs = criServices();
+    return grpcServer(
+      [
+        {
+          definition: defs.runtime,
+          handlers: runtimeService(engine, {
+            ...(opts.cniPath ? { cniPath: opts.cniPath } : {}),
+            ...(opts.cgroupDriver ? { cgroupDriver: opts.cgroupDriver } : {}),
+            streaming,
+            ...(opts.cniConfDir !== undefined ? { cniConfDir: opts.cniConfDir } : {}),
+          }),
+          streams: runtimeStreams(engine),
+        },
+        { definition: defs.image, handlers: imageService(engine) },
+      ],
+      opts.log ? { log: opts.log } : {},
+    );
+  };
+  const grpc = await listenLazily(socket, load, {
+    ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
+    ...(opts.log ? { log: opts.log } : {}),
+  }).catch(async (err: Error) => {
     await streaming.close();
     throw err;
   });
   return {
     socket: grpc.socket,
+    loaded: grpc.loaded,
     streamingUrl: streaming.baseUrl,
     close: async () => {
       await Promise.all([grpc.close(), streaming.close()]);

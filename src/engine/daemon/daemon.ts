@@ -10,6 +10,7 @@ import { mkdir, realpath, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import { join } from "node:path";
+import { releaseWhenQuiet } from "../../common/release-memory.js";
 import { defaultSources, loadRegistriesConfig } from "../../remote/index.js";
 import { dockerApi } from "../api/docker.js";
 import { pierApi } from "../api/pier.js";
@@ -187,9 +188,13 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
   for (const s of [pierServer, dockerServer]) {
     s.keepAliveTimeout = 5000;
     s.requestTimeout = 0;
+    // What a burst of requests left (dead Buffers, malloc fragments) goes back once it is over.
+    s.on("request", releaseWhenQuiet);
   }
   await listenUnix(pierServer, socket);
   await listenUnix(dockerServer, dockerSocket);
+  // Starting (loading the modules, restoring containers) leaves garbage too.
+  releaseWhenQuiet();
   const servers = [pierServer, dockerServer];
   const criSocket =
     config.criSocket === "" ? undefined : (config.criSocket ?? join(config.execRoot, "cri.sock"));
