@@ -53,6 +53,9 @@ const pmGlobals = [
   join(pmDir, "storage"),
   "--runroot",
   join(pmDir, "run"),
+  // libpod's own state too (default /run/libpod, which other podman users on the host share)
+  "--tmpdir",
+  join(pmDir, "tmp"),
   "--storage-driver",
   "overlay",
   "--cgroup-manager",
