@@ -1,8 +1,13 @@
 // Engine rows of bench/checkpoint (run by run.sh): pierd (through the docker CLI and pier's API)
 // against podman 4.3 with runc, the same CRIU, the same busybox image, a counting container
 // holding MB megabytes of touched memory (none, 50 MB, 500 MB): checkpoint and restore in place, export to an archive
-// and import from it (a new container), and pierd's migration downtime to a second pierd.
-// Alternating engines, medians. argv = repo, work dir, iterations.
+// and import from it (a new container), and pierd's migration downtime to a second pierd (with
+// its phases). Alternating engines, medians. argv = repo, work dir, iterations.
+//
+// The memory is held by a shell that does not fork again once it touched it; a second, small
+// shell counts. (A shell holding the memory and forking `sleep` 20 times a second was caught
+// between fork and exec by a good part of the dumps, whose child then held a second copy of
+// the pages: the same container's dump was 500 MB or 1 GB by chance, for either engine.)
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -48,6 +53,9 @@ const pmGlobals = [
   join(pmDir, "storage"),
   "--runroot",
   join(pmDir, "run"),
+  // libpod's own state too (default /run/libpod, which other podman users on the host share)
+  "--tmpdir",
+  join(pmDir, "tmp"),
   "--storage-driver",
   "overlay",
   "--cgroup-manager",
@@ -71,10 +79,10 @@ const add = (key, ms) => {
   results[key].push(ms);
 };
 
-/** Waits until the container's log has a line (the memory is touched, the count began). */
+/** Waits until the container's log says `ready` (the memory is touched; the count began before). */
 async function counting(logs) {
   for (let i = 0; i < 3000; i++) {
-    if ((await logs()).out.trim()) return;
+    if (/^ready$/m.test((await logs()).out)) return;
     await sleep(20);
   }
   throw new Error("the container never counted");
@@ -85,7 +93,7 @@ try {
   await pm("pull", "--tls-verify=false", reg.image);
   // PIER_BENCH_SIZES=0,50,500 (default): megabytes of touched memory.
   for (const mb of (process.env.PIER_BENCH_SIZES ?? "0,50,500").split(",").map(Number)) {
-    const cmd = `x=$(head -c ${mb * 1048576} /dev/zero | tr '\\0' a); i=0; while true; do i=$((i+1)); echo $i; sleep 0.05; done`;
+    const cmd = `(i=0; while true; do i=$((i+1)); echo $i; sleep 0.05; done) & x=$(head -c ${mb * 1048576} /dev/zero | tr '\\0' a); echo ready; while true; do sleep 3600; done`;
     for (let i = 0; i < iterations; i++) {
       const tag = mb ? `${mb} MB` : "counter";
       // pierd
@@ -95,6 +103,9 @@ try {
         await counting(() => dk(a, "logs", n));
         add(`pierd   ${tag} checkpoint`, (await dk(a, "checkpoint", "create", n, "ck")).ms);
         add(`pierd   ${tag} restore`, (await dk(a, "start", "--checkpoint", "ck", n)).ms);
+        // Docker keeps a checkpoint after restoring it, podman removes its own (no --keep): the
+        // same disk state for both before the next row (500 MB of pages not written back).
+        await dk(a, "checkpoint", "rm", n, "ck");
         const file = join(work, `${n}.tar.zst`);
         const t0 = process.hrtime.bigint();
         const ex = await api(
@@ -118,7 +129,10 @@ try {
           JSON.stringify({ to: b.socket }),
         );
         if (mig.status !== 200) throw new Error(mig.body.toString());
-        add(`pierd   ${tag} migrate downtime`, JSON.parse(mig.body.toString()).downtimeMs);
+        const report = JSON.parse(mig.body.toString());
+        add(`pierd   ${tag} migrate downtime`, report.downtimeMs);
+        for (const [phase, ms] of Object.entries(report.phases ?? {}))
+          add(`pierd   ${tag} migrate  ${phase.replace(/Ms$/, "")}`, ms);
         await dk(b, "rm", "-f", n);
       }
       // podman

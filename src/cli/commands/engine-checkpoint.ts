@@ -261,7 +261,10 @@ export function registerCheckpointCommands(program: Command): void {
       "--to <dest>",
       "the other pierd: its API socket, unix:///PATH or tcp://HOST:PORT (its TLS listener); or a registry reference (docker://REF or HOST/REPO:TAG) to push the checkpoint image to",
     )
-    .option("--compress <kind>", "archive compression on the wire: none, zstd or gzip (a registry: zstd)")
+    .option(
+      "--compress <kind>",
+      "archive compression on the wire: zstd (default, its fastest level on every core), gzip or none",
+    )
     .option("--tcp-established", "move established TCP connections too")
     .option(
       "--tlscacert <file>",
@@ -276,6 +279,7 @@ export function registerCheckpointCommands(program: Command): void {
         name: string;
         downtimeMs: number;
         bytes: number;
+        phases?: { freezeMs: number; dumpMs: number; sendMs: number; targetMs: number };
         address?: string;
         image?: string;
         sourceNotRemoved?: string;
@@ -285,15 +289,19 @@ export function registerCheckpointCommands(program: Command): void {
         tcpEstablished: f.tcpEstablished === true,
         ...(tls ? { tls } : {}),
       });
+      const p = r.phases;
+      const split = p
+        ? ` (freeze ${p.freezeMs}, dump ${p.dumpMs}, ${r.image ? "push" : "send"} ${p.sendMs}${r.image ? "" : `, target ${p.targetMs}`})`
+        : "";
       if (r.image) {
         commandIo().stdout(
-          `${r.name} checkpointed to ${r.image}: downtime ${r.downtimeMs} ms until pushed, ${r.bytes} bytes; ` +
+          `${r.name} checkpointed to ${r.image}: downtime ${r.downtimeMs} ms until pushed${split}, ${r.bytes} bytes; ` +
             `the source is stopped: restore it on the target with \`pier restore ${r.image}\`, then remove it here\n`,
         );
       } else {
         commandIo().stdout(
           `${r.name} migrated to ${f.to} as ${r.id.slice(0, 12)}${r.address ? ` (${r.address})` : ""}: ` +
-            `downtime ${r.downtimeMs} ms, ${r.bytes} bytes\n`,
+            `downtime ${r.downtimeMs} ms${split}, ${r.bytes} bytes\n`,
         );
       }
       if (r.sourceNotRemoved)

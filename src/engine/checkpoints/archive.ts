@@ -44,12 +44,30 @@ function archiveEntries(dir: string): string[] {
   return entries.filter((e) => existsSync(join(dir, e)));
 }
 
-/** Packs checkpoint directory `dir` (see {@link CHECKPOINT_FILES}) as a podman archive. */
-export function packCheckpoint(dir: string, compression: ArchiveCompression): PackedArchive {
+/**
+ * tar's compression flags. zstd runs on every core (`-T0`), as podman's encoder does (its Go
+ * zstd encodes with one goroutine per CPU at its default level, zstd's 3): CRIU's page images
+ * are hundreds of megabytes, and one thread compressing them was the larger part of an export.
+ * `fast` (a migration's wire, where the compression time is downtime) takes level 1.
+ */
+function compressFlags(compression: ArchiveCompression, fast: boolean): string[] {
+  if (compression === "zstd") return ["--use-compress-program", `zstd -T0 -${fast ? 1 : 3} -q`];
+  return compression === "gzip" ? ["--gzip"] : [];
+}
+
+/**
+ * Packs checkpoint directory `dir` (see {@link CHECKPOINT_FILES}) as a podman archive; `fast`
+ * compresses at zstd's fastest level (any level decompresses the same).
+ */
+export function packCheckpoint(
+  dir: string,
+  compression: ArchiveCompression,
+  opts: { fast?: boolean } = {},
+): PackedArchive {
   const entries = archiveEntries(dir);
   if (!entries.includes(CHECKPOINT_FILES.images))
     throw new EngineError("NOT_FOUND", `${dir} holds no checkpoint (${CHECKPOINT_FILES.images}/ is missing)`);
-  const flag = compression === "zstd" ? ["--zstd"] : compression === "gzip" ? ["--gzip"] : [];
+  const flag = compressFlags(compression, opts.fast === true);
   const tar = spawn("tar", ["-C", dir, "--numeric-owner", ...flag, "-cf", "-", "--", ...entries], {
     stdio: ["ignore", "pipe", "pipe"],
   });

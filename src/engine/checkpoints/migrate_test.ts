@@ -112,10 +112,16 @@ describe("migration between two pierd", { skip }, () => {
     // Through the pier CLI, as the README shows it.
     const r = await pier(a, ["migrate", "mover", "--to", b.socket]);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(
-      r.stdout,
-      /^mover migrated to \S+ as [0-9a-f]{12} \(\d+\.\d+\.\d+\.\d+\/\d+\): downtime \d+ ms, \d+ bytes\n$/,
-    );
+    const line =
+      /^mover migrated to \S+ as [0-9a-f]{12} \(\d+\.\d+\.\d+\.\d+\/\d+\): downtime (\d+) ms \(freeze (\d+), dump (\d+), send (\d+), target (\d+)\), \d+ bytes\n$/.exec(
+        r.stdout,
+      );
+    assert.ok(line, r.stdout);
+    // The phases are the downtime's (each rounded on its own).
+    const [downtime, ...phases] = line.slice(1).map(Number);
+    const sum = phases.reduce((x, y) => x + y, 0);
+    assert.ok(Math.abs(sum - downtime!) <= 4, `phases ${phases.join("+")} = ${sum}, downtime ${downtime}`);
+    assert.ok(phases[1]! > 0 && phases[3]! > 0, `a dump and a restore take time: ${r.stdout}`);
     // The source is gone; the target runs it under the same name and counts on.
     assert.equal((await docker(a, ["inspect", "mover"])).status, 1);
     assert.equal((await ok(b, ["inspect", "-f", "{{.State.Status}}", "mover"])).trim(), "running");

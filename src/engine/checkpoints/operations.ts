@@ -95,6 +95,8 @@ export interface CheckpointImageOptions {
   /** The layer's compression (default zstd). */
   compression?: ArchiveCompression;
   signal?: AbortSignal;
+  /** Called once CRIU's dump is complete, before the layer is packed (a migration's phases). */
+  onDumped?: () => void;
 }
 
 /** A checkpoint image made by {@link CheckpointOperations.createImage}. */
@@ -404,12 +406,13 @@ export class CheckpointOperations {
   async createArchive(
     ref: string,
     compression: ArchiveCompression,
-    opts: Omit<CheckpointCreateOptions, "name" | "checkpointDir"> = {},
+    opts: Omit<CheckpointCreateOptions, "name" | "checkpointDir"> & { fast?: boolean } = {},
   ): Promise<PackedArchive> {
+    const { fast, ...createOpts } = opts;
     const rec = this.containers.find(ref);
     const scratch = join(this.containers.root, "checkpoint-work", randomBytes(8).toString("hex"));
-    const made = await this.create(rec.id, { ...opts, name: "export", checkpointDir: scratch });
-    const packed = packCheckpoint(made.dir, compression);
+    const made = await this.create(rec.id, { ...createOpts, name: "export", checkpointDir: scratch });
+    const packed = packCheckpoint(made.dir, compression, { fast: fast === true });
     const cleanup = () => rm(scratch, { recursive: true, force: true }).catch(() => {});
     packed.done.then(cleanup, cleanup);
     return packed;
@@ -489,7 +492,9 @@ export class CheckpointOperations {
     const rec = this.containers.find(ref);
     const scratch = join(this.containers.root, "checkpoint-work", randomBytes(8).toString("hex"));
     try {
-      const made = await this.create(rec.id, { ...opts, name: "image", checkpointDir: scratch });
+      const { onDumped, ...createOpts } = opts;
+      const made = await this.create(rec.id, { ...createOpts, name: "image", checkpointDir: scratch });
+      onDumped?.();
       const dump = parseConfigDump(
         readJsonFile(join(made.dir, CHECKPOINT_FILES.config), CHECKPOINT_FILES.config),
       );

@@ -3,7 +3,7 @@
  * flag), then `PIER_CRIU`, then the private prefix `scripts/install-criu.sh` fills, then PATH.
  * CRIU 3.x (Debian 12's 3.17) cannot dump on current kernels: version 4 or later is required.
  */
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { CriuError } from "./criu-error.js";
 import { type CriuFeatures, ReqType } from "./rpc.js";
@@ -51,10 +51,42 @@ export function findCriu(
   );
 }
 
-/** CRIU's version, asked over RPC; throws CRIU_TOO_OLD below {@link MIN_CRIU_MAJOR}. */
-export async function checkCriuVersion(
-  criu: string,
-): Promise<{ major: number; minor: number; sublevel: number }> {
+/** A CRIU version. */
+export interface CriuVersion {
+  major: number;
+  minor: number;
+  sublevel: number;
+}
+
+/**
+ * Versions already asked, by executable and its file's identity (a resident process asks once
+ * per CRIU binary, not once per dump: each ask starts a criu, which probes the kernel first).
+ */
+const knownVersions = new Map<string, CriuVersion>();
+
+function fileIdentity(path: string): string | undefined {
+  try {
+    const st = statSync(path);
+    return `${path}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CRIU's version, asked over RPC (once per executable file while it stays the same); throws
+ * CRIU_TOO_OLD below {@link MIN_CRIU_MAJOR}.
+ */
+export async function checkCriuVersion(criu: string): Promise<CriuVersion> {
+  const key = fileIdentity(criu);
+  const known = key === undefined ? undefined : knownVersions.get(key);
+  if (known) return known;
+  const v = await askCriuVersion(criu);
+  if (key !== undefined) knownVersions.set(key, v);
+  return v;
+}
+
+async function askCriuVersion(criu: string): Promise<CriuVersion> {
   const s = await CriuSession.start({ criu });
   try {
     let r: Awaited<ReturnType<CriuSession["call"]>>;
