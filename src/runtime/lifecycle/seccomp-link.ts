@@ -27,9 +27,16 @@ const cache = new Map<string, CacheEntry>();
  */
 export function compileSeccompFor(spec: Spec, debug?: (m: string) => void): SeccompProgram | undefined {
   if (!spec.linux?.seccomp) return undefined;
-  // The whole profile is the key, exactly (64-bit values as their digits), with the host's
-  // architecture, which the program always covers.
-  const key = `${process.arch}\n${stringifyExactJson(spec.linux.seccomp)}`;
+  // The whole profile is the key, exactly, with the host's architecture, which the program always
+  // covers. JSON.stringify is twice as quick as the exact writer (no replacer) and refuses a bigint
+  // (a value past 2^53): only such a profile takes the exact writer's digits.
+  let text: string;
+  try {
+    text = JSON.stringify(spec.linux.seccomp);
+  } catch {
+    text = stringifyExactJson(spec.linux.seccomp);
+  }
+  const key = `${process.arch}\n${text}`;
   let entry = cache.get(key);
   if (entry) {
     cache.delete(key);
