@@ -678,10 +678,13 @@ export class ContainerService extends EventEmitter {
   private async onExit(id: string, code: number, finishedAt: string, error = ""): Promise<void> {
     this.watching.delete(id);
     // As Docker: the network and the runtime's state are gone by the time waiters hear of the exit.
-    await deleteContainer(this.runtime, id, true).catch((e: Error) =>
-      this.log(`runtime delete ${id}: ${e.message}`),
-    );
-    await this.networks.teardown(id).catch((e: Error) => this.log(`network teardown ${id}: ${e.message}`));
+    // The two do not depend on each other: together, the exit is heard after the longer one only.
+    await Promise.all([
+      deleteContainer(this.runtime, id, true).catch((e: Error) =>
+        this.log(`runtime delete ${id}: ${e.message}`),
+      ),
+      this.networks.teardown(id).catch((e: Error) => this.log(`network teardown ${id}: ${e.message}`)),
+    ]);
     const rec = this.store.update(id, {
       status: "exited",
       exitCode: code,
@@ -856,13 +859,20 @@ export class ContainerService extends EventEmitter {
   /** The removal itself (see {@link ContainerService.remove}). */
   private async removeNow(rec: ContainerRecord): Promise<void> {
     this.store.update(rec.id, { status: "removing" });
-    await deleteContainer(this.runtime, rec.id, true).catch(() => {});
-    await this.networks
-      .teardown(rec.id)
-      .catch((e: Error) => this.log(`network teardown ${rec.id}: ${e.message}`));
+    // Independent steps side by side (after an exit, the first two found nothing left to do):
+    // the processes' end first, then the mounts they could have kept busy.
+    await Promise.all([
+      deleteContainer(this.runtime, rec.id, true).catch(() => {}),
+      this.networks
+        .teardown(rec.id)
+        .catch((e: Error) => this.log(`network teardown ${rec.id}: ${e.message}`)),
+    ]);
     this.networks.forget(rec.id);
-    await this.snapshots.remove(rec.id);
-    await unmountShareableShm(this.dir(rec.id));
+    const [snapshot, shm] = await Promise.allSettled([
+      this.snapshots.remove(rec.id),
+      unmountShareableShm(this.dir(rec.id)),
+    ]);
+    for (const r of [snapshot, shm]) if (r.status === "rejected") throw r.reason;
     // Synchronous: a few small files each, quicker than trips through the thread pool.
     rmSync(this.dir(rec.id), { recursive: true, force: true });
     rmSync(this.runDir(rec.id), { recursive: true, force: true });

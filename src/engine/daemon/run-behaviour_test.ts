@@ -168,6 +168,19 @@ test("rm -f of a running --rm container joins its auto-removal instead of racing
   }
 });
 
+test("when a waiter hears of an exit, the network namespace and the runtime's state are gone (as Docker)", async () => {
+  for (const network of ["none", "bridge"]) {
+    const id = await ok(docker(fx.d, ["run", "-d", "--network", network, fx.reg.image, "sleep", "60"]));
+    assert.ok(existsSync(join(fx.d.execRoot, "netns", id)), "its namespace while it runs");
+    const waited = docker(fx.d, ["wait", id]);
+    await ok(docker(fx.d, ["kill", id]));
+    assert.equal(await ok(waited), "137");
+    assert.equal(existsSync(join(fx.d.execRoot, "netns", id)), false, `${network}: namespace gone`);
+    assert.equal(existsSync(join(fx.d.execRoot, "runtime", id)), false, `${network}: runtime state gone`);
+    await ok(docker(fx.d, ["rm", id]));
+  }
+});
+
 test("pier ps, images and network ls: docker's templates, relative times, cut commands, JSON keys", async () => {
   await ok(
     pier(fx.d, [
