@@ -39,6 +39,27 @@ describe("pier CLI", () => {
     }
   });
 
+  it("builds, for one command, the same command tree as the whole program has for it", () => {
+    const whole = buildProgram();
+    const helpOf = (cmd: Command, path: string[]): string => {
+      let c: Command | undefined = cmd;
+      for (const n of path) c = c?.commands.find((x) => x.name() === n);
+      assert.ok(c, path.join(" "));
+      return c.helpInformation();
+    };
+    const tops = whole.commands.map((c) => c.name());
+    assert.ok(tops.includes("run") && tops.includes("image") && tops.includes("container"));
+    for (const top of tops) {
+      const part = buildProgram([top, "--help"]);
+      assert.ok(part.commands.length < whole.commands.length, `only what ${top} needs is built`);
+      for (const path of [[top], ...allCommands(whole).filter((p) => p[0] === top)])
+        assert.equal(helpOf(part, path), helpOf(whole, path), `pier ${path.join(" ")}`);
+    }
+    // A leading option or an unknown name gets the whole tree (help, suggestions).
+    assert.equal(buildProgram(["--root", "/x", "run"]).commands.length, whole.commands.length);
+    assert.equal(buildProgram(["nope"]).commands.length, whole.commands.length);
+  });
+
   it("refuses an unknown flag with exit 2 and names it", () => {
     const r = pier(root, "image", "ls", "--bogus");
     assert.equal(r.status, 2);

@@ -10,7 +10,7 @@ import { buildProgram } from "./program.js";
 export function runPierCli(argv: readonly string[], io: CommandIo): Promise<number> {
   return withCommandIo(io, () =>
     runCommand("pier", io, async () => {
-      await buildProgram().parseAsync([...argv], { from: "user" });
+      await buildProgram(argv).parseAsync([...argv], { from: "user" });
     }),
   );
 }

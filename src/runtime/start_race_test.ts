@@ -114,3 +114,26 @@ test("poststart hooks get the running state with the container's pid, though /bi
     assert.equal((await pier(["delete", "--force", id])).status, 0);
   }
 });
+
+test("start waits for the process's byte without polling, and fails promptly when the process dies first", async () => {
+  const id = `race-dies-${process.pid}`;
+  assert.equal((await pier(["create", "--bundle", dir, id])).status, 0);
+  const { pid } = JSON.parse(runtimeCmd("pier", ["--root", stateRoot, "state", id]).stdout) as {
+    pid: number;
+  };
+  // Stopped, it can neither open its end of the exec fifo nor write its byte: start waits.
+  process.kill(pid, "SIGSTOP");
+  let settled = false;
+  const start = pier(["start", id]).finally(() => {
+    settled = true;
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(settled, false, "start waits for the byte");
+  process.kill(pid, "SIGKILL");
+  const t0 = Date.now();
+  const r = await start;
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /cannot start a container that has stopped/);
+  assert.ok(Date.now() - t0 < 10000, "the death is noticed (no wait without end)");
+  assert.equal((await pier(["delete", "--force", id])).status, 0);
+});

@@ -269,6 +269,8 @@ export function registerEngineCommands(program: Command): void {
     if (!f.detach && (f.interactive || f.tty)) requireOwnProcess("run -i/-t");
     const body = await createBody(image, command, f);
     if (f.rm && f.detach) body.autoRemove = true;
+    // In the foreground this command removes it (after its output): pierd mounts it volatile all the same.
+    else if (f.rm) body.clientRemoves = true;
     // As docker run -i: stdin ends with this command's (not so with -d).
     if (f.detach) delete body.stdinOnce;
     const rec = await createContainer(body);

@@ -268,7 +268,8 @@ export function restoreSpec(
  */
 export function importedConfig(dump: ConfigDump, dumped: Spec): ContainerConfig {
   if (dump.pierConfig) {
-    const { autoRemove: _drop, ...config } = dump.pierConfig.config;
+    // Neither kind of --rm: the imported container is kept (and its layer not volatile).
+    const { autoRemove: _drop, clientRemoves: _client, ...config } = dump.pierConfig.config;
     return config;
   }
   const args = dumped.process?.args ?? [];

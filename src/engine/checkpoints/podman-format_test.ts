@@ -104,7 +104,7 @@ describe("the documents", () => {
     imageName: "busybox",
     imageConfigDigest: `sha256:${"b".repeat(64)}`,
     createdAt: "2026-01-01T00:00:00Z",
-    config: { image: "busybox", cmd: ["sh"], autoRemove: true },
+    config: { image: "busybox", cmd: ["sh"], autoRemove: true, clientRemoves: true },
     args: ["sh"],
     stopSignal: 15,
     network: "bridge",

@@ -58,6 +58,12 @@ export interface ContainerConfig {
   labels?: Record<string, string>;
   /** Remove the container once it exits (`--rm`). */
   autoRemove?: boolean;
+  /**
+   * The client removes the container itself once its run ends (`pier run --rm` in the
+   * foreground, which follows the output, then deletes it): its writable layer is as disposable
+   * as an `autoRemove` one's (see {@link disposableRootfs}).
+   */
+  clientRemoves?: boolean;
   restartPolicy?: RestartPolicy;
   /** `bridge` (the default), `none` (loopback only), `host`, or a user network's name. */
   networkMode?: string;
@@ -324,7 +330,15 @@ export function parseContainerConfig(body: unknown): ContainerConfig {
   if (c.stopSignal !== undefined) checkStopSignal(c.stopSignal);
   const healthcheck = parseHealthcheck(b.healthcheck);
   if (healthcheck) c.healthcheck = healthcheck;
-  for (const k of ["tty", "openStdin", "stdinOnce", "autoRemove", "publishAll", "init"] as const) {
+  for (const k of [
+    "tty",
+    "openStdin",
+    "stdinOnce",
+    "autoRemove",
+    "clientRemoves",
+    "publishAll",
+    "init",
+  ] as const) {
     if (b[k] === undefined || b[k] === null) continue;
     if (typeof b[k] !== "boolean") throw new EngineError("INVALID_ARGUMENT", `${k} must be a boolean`);
     c[k] = b[k] as boolean;
@@ -386,6 +400,15 @@ export function parseContainerConfig(body: unknown): ContainerConfig {
   if (c.autoRemove && c.restartPolicy)
     throw new EngineError("INVALID_ARGUMENT", "conflicting options: restart policy and auto-remove");
   return c;
+}
+
+/**
+ * True when the container goes once it exits (`--rm`, by pierd or by the client), so that its
+ * writable layer need not survive a host crash: it is mounted `volatile`, as podman mounts a
+ * `--rm` container's. Pure.
+ */
+export function disposableRootfs(c: ContainerConfig): boolean {
+  return c.autoRemove === true || c.clientRemoves === true;
 }
 
 /**

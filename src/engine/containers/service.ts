@@ -37,6 +37,7 @@ import {
   type ContainerCreateInput,
   checkName,
   containerSpec,
+  disposableRootfs,
   isSystemContainer,
   parseContainerConfig,
   parseSpecText,
@@ -152,6 +153,8 @@ export class ContainerService extends EventEmitter {
   private readonly watching = new Set<string>();
   /** Freezes held by host-side file work ({@link ContainerService.hold}), by container. */
   private readonly holds = new Map<string, { count: number; thaw: boolean; frozen: Promise<void> }>();
+  /** Removals in progress, by container. */
+  private readonly removals = new Map<string, Promise<void>>();
   private closed = false;
 
   constructor(opts: ContainerServiceOptions) {
@@ -315,7 +318,9 @@ export class ContainerService extends EventEmitter {
     const rec = this.store.insert({ id, name: finalName, config, imageId: image.descriptor.digest });
     const newVolumes: string[] = [];
     try {
-      const rootfs = await this.snapshots.prepare(id, this.images.layers(image), signal);
+      const rootfs = await this.snapshots.prepare(id, this.images.layers(image), signal, {
+        volatile: disposableRootfs(config),
+      });
       for (const m of config.mounts ?? []) {
         if (m.type !== "volume") continue;
         const anonymous = !requested.mounts?.some((r) => r.type === "volume" && r.source === m.source);
@@ -494,7 +499,9 @@ export class ContainerService extends EventEmitter {
         size: 0,
       });
       await this.snapshots.remove(id);
-      await this.snapshots.prepare(id, this.images.layers(image));
+      await this.snapshots.prepare(id, this.images.layers(image), undefined, {
+        volatile: disposableRootfs(rec.config),
+      });
     }
     // A command that is not there (127) or cannot run (126) fails the start with Docker's message.
     const spec = parseSpecText(readFileSync(join(this.dir(id), "config.json"), "utf8"));
@@ -677,10 +684,13 @@ export class ContainerService extends EventEmitter {
   private async onExit(id: string, code: number, finishedAt: string, error = ""): Promise<void> {
     this.watching.delete(id);
     // As Docker: the network and the runtime's state are gone by the time waiters hear of the exit.
-    await deleteContainer(this.runtime, id, true).catch((e: Error) =>
-      this.log(`runtime delete ${id}: ${e.message}`),
-    );
-    await this.networks.teardown(id).catch((e: Error) => this.log(`network teardown ${id}: ${e.message}`));
+    // The two do not depend on each other: together, the exit is heard after the longer one only.
+    await Promise.all([
+      deleteContainer(this.runtime, id, true).catch((e: Error) =>
+        this.log(`runtime delete ${id}: ${e.message}`),
+      ),
+      this.networks.teardown(id).catch((e: Error) => this.log(`network teardown ${id}: ${e.message}`)),
+    ]);
     const rec = this.store.update(id, {
       status: "exited",
       exitCode: code,
@@ -843,15 +853,32 @@ export class ContainerService extends EventEmitter {
       await exited;
       if (!this.store.get(rec.id)) return; // auto-removed meanwhile
     }
+    // One removal at a time: `rm -f` of an `--rm` container meets the auto-removal its kill set off.
+    const pending = this.removals.get(rec.id);
+    if (pending) return pending;
     if (this.store.get(rec.id)?.status === "removing" && !force) return;
+    const removal = this.removeNow(rec).finally(() => this.removals.delete(rec.id));
+    this.removals.set(rec.id, removal);
+    return removal;
+  }
+
+  /** The removal itself (see {@link ContainerService.remove}). */
+  private async removeNow(rec: ContainerRecord): Promise<void> {
     this.store.update(rec.id, { status: "removing" });
-    await deleteContainer(this.runtime, rec.id, true).catch(() => {});
-    await this.networks
-      .teardown(rec.id)
-      .catch((e: Error) => this.log(`network teardown ${rec.id}: ${e.message}`));
+    // Independent steps side by side (after an exit, the first two found nothing left to do):
+    // the processes' end first, then the mounts they could have kept busy.
+    await Promise.all([
+      deleteContainer(this.runtime, rec.id, true).catch(() => {}),
+      this.networks
+        .teardown(rec.id)
+        .catch((e: Error) => this.log(`network teardown ${rec.id}: ${e.message}`)),
+    ]);
     this.networks.forget(rec.id);
-    await this.snapshots.remove(rec.id);
-    await unmountShareableShm(this.dir(rec.id));
+    const [snapshot, shm] = await Promise.allSettled([
+      this.snapshots.remove(rec.id),
+      unmountShareableShm(this.dir(rec.id)),
+    ]);
+    for (const r of [snapshot, shm]) if (r.status === "rejected") throw r.reason;
     // Synchronous: a few small files each, quicker than trips through the thread pool.
     rmSync(this.dir(rec.id), { recursive: true, force: true });
     rmSync(this.runDir(rec.id), { recursive: true, force: true });

@@ -6,7 +6,7 @@
  * keys), and a registry that refuses connections fails at once with one line.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -123,6 +123,62 @@ test("--rm removes anonymous volumes (named ones stay); pier rm -v; Mounts.Sourc
   );
   await ok(docker(fx.d, ["rm", "-f", "withvol"]));
   await ok(docker(fx.d, ["volume", "rm", "keepme"]));
+});
+
+/** The super-block options of the root mount in `mountinfo` (a container's own view). */
+function rootOptions(mountinfo: string): string {
+  const root = mountinfo.split("\n").find((l) => l.split(" ")[4] === "/");
+  assert.ok(root, mountinfo);
+  return root.split(" - ")[1]?.split(" ")[2] ?? "";
+}
+
+test("--rm containers' writable layers are volatile (as podman's), kept containers' are not", async () => {
+  // Linux shows the option as `volatile` (5.10) or `fsync=volatile` (6.x).
+  const volatile = /(^|,)(fsync=)?volatile(,|$)/;
+  const inside = ["cat", "/proc/self/mountinfo"];
+  assert.match(rootOptions(await ok(docker(fx.d, ["run", "--rm", fx.reg.image, ...inside]))), volatile);
+  assert.match(rootOptions(await ok(pier(fx.d, ["run", "--rm", fx.reg.image, ...inside]))), volatile);
+  const kept = await ok(docker(fx.d, ["run", "--name", "kept", fx.reg.image, ...inside]));
+  assert.doesNotMatch(rootOptions(kept), /volatile/);
+  await ok(docker(fx.d, ["rm", "kept"]));
+  const keptByPier = await ok(pier(fx.d, ["run", "--name", "kept2", fx.reg.image, ...inside]));
+  assert.doesNotMatch(rootOptions(keptByPier), /volatile/);
+  await ok(pier(fx.d, ["rm", "kept2"]));
+  // Detached, pierd removes it: the host's view of its overlay while it runs.
+  const id = await ok(pier(fx.d, ["run", "-d", "--rm", fx.reg.image, "sleep", "60"]));
+  const merged = join(fx.d.root, "rw", id, "merged");
+  const host = readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .find((l) => l.split(" ")[4] === merged);
+  assert.match(host?.split(" - ")[1]?.split(" ")[2] ?? "", volatile, `${merged} in the host's mountinfo`);
+  await ok(pier(fx.d, ["rm", "-f", id]));
+});
+
+test("rm -f of a running --rm container joins its auto-removal instead of racing it", async () => {
+  // The kill sets off the auto-removal; the rm's own removal used to run beside it and fail
+  // ("umount …/merged: No such file or directory") once the other had removed the snapshot.
+  // A race: 20 tries (it failed within 20 before the fix).
+  for (let i = 0; i < 20; i++) {
+    const cli = i % 2 ? docker : pier;
+    const id = await ok(cli(fx.d, ["run", "-d", "--rm", fx.reg.image, "sleep", "60"]));
+    await ok(cli(fx.d, ["rm", "-f", id]));
+    const gone = await docker(fx.d, ["inspect", id]);
+    assert.notEqual(gone.status, 0, `${id} is gone`);
+    assert.equal(existsSync(join(fx.d.root, "rw", id)), false, "its snapshot too");
+  }
+});
+
+test("when a waiter hears of an exit, the network namespace and the runtime's state are gone (as Docker)", async () => {
+  for (const network of ["none", "bridge"]) {
+    const id = await ok(docker(fx.d, ["run", "-d", "--network", network, fx.reg.image, "sleep", "60"]));
+    assert.ok(existsSync(join(fx.d.execRoot, "netns", id)), "its namespace while it runs");
+    const waited = docker(fx.d, ["wait", id]);
+    await ok(docker(fx.d, ["kill", id]));
+    assert.equal(await ok(waited), "137");
+    assert.equal(existsSync(join(fx.d.execRoot, "netns", id)), false, `${network}: namespace gone`);
+    assert.equal(existsSync(join(fx.d.execRoot, "runtime", id)), false, `${network}: runtime state gone`);
+    await ok(docker(fx.d, ["rm", id]));
+  }
 });
 
 test("pier ps, images and network ls: docker's templates, relative times, cut commands, JSON keys", async () => {

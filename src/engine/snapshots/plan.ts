@@ -28,13 +28,19 @@ export function snapshotDirName(chainId: Digest): string {
 /**
  * The `-o` data of an overlay mount: `lowerDirs` are given bottom first (as layers are) and
  * listed top first (as overlayfs reads them). Paths with `,` or `:` are refused: overlayfs has no
- * escaping for them in this syntax.
+ * escaping for them in this syntax. `volatile` adds overlayfs's `volatile` option (Linux 5.10):
+ * no sync of the upper filesystem, at the unmount either (see `Snapshotter.prepare`).
  */
-export function overlayOptions(lowerDirs: readonly string[], upper: string, work: string): string {
+export function overlayOptions(
+  lowerDirs: readonly string[],
+  upper: string,
+  work: string,
+  opts: { volatile?: boolean } = {},
+): string {
   if (lowerDirs.length === 0) throw new Error("an overlay needs at least one lower directory");
   for (const p of [...lowerDirs, upper, work]) {
     if (/[,:]/.test(p)) throw new Error(`overlay path ${p} contains ',' or ':'`);
   }
   const lower = [...lowerDirs].reverse().join(":");
-  return `lowerdir=${lower},upperdir=${upper},workdir=${work},index=off`;
+  return `lowerdir=${lower},upperdir=${upper},workdir=${work},index=off${opts.volatile ? ",volatile" : ""}`;
 }

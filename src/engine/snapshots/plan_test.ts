@@ -25,6 +25,10 @@ test("overlay options list lower dirs top first", () => {
     overlayOptions(["/s/1/fs", "/s/2/fs"], "/c/upper", "/c/work"),
     "lowerdir=/s/2/fs:/s/1/fs,upperdir=/c/upper,workdir=/c/work,index=off",
   );
+  assert.equal(
+    overlayOptions(["/s/1/fs"], "/c/upper", "/c/work", { volatile: true }),
+    "lowerdir=/s/1/fs,upperdir=/c/upper,workdir=/c/work,index=off,volatile",
+  );
   assert.throws(() => overlayOptions([], "/u", "/w"), /at least one/);
   assert.throws(() => overlayOptions(["/a:b"], "/u", "/w"), /contains/);
 });

@@ -50,6 +50,18 @@ interface UnpackJob {
   waiters: number;
 }
 
+/** Options of {@link Snapshotter.prepare}. */
+export interface PrepareOptions {
+  /**
+   * Mount the overlay `volatile`, as podman does for `--rm` containers: overlayfs then never syncs
+   * the upper filesystem, and its unmount does not either (otherwise a `syncfs` of the whole
+   * filesystem under `<root>`, which on a busy host took 3-160 ms per container). A host crash
+   * leaves such an upper layer unusable: only for containers removed when they exit. Kernels
+   * before 5.10 lack the option: the overlay is then mounted without it.
+   */
+  volatile?: boolean;
+}
+
 /** How container root filesystems are made. */
 export type SnapshotDriver = "overlay" | "copy";
 
@@ -203,7 +215,12 @@ export class Snapshotter {
    * with its path. With `overlay` it is mounted; with `copy` the layers are applied into it.
    * `signal` cancels it (see {@link Snapshotter.unpack}), leaving nothing behind.
    */
-  async prepare(key: string, layers: readonly LayerSource[], signal?: AbortSignal): Promise<string> {
+  async prepare(
+    key: string,
+    layers: readonly LayerSource[],
+    signal?: AbortSignal,
+    opts: PrepareOptions = {},
+  ): Promise<string> {
     const dir = this.containerDir(key);
     if (existsSync(dir)) throw new EngineError("SNAPSHOT_FAILED", `snapshot ${key} already exists`);
     const merged = join(dir, "merged");
@@ -223,7 +240,7 @@ export class Snapshotter {
       const ids = await this.unpack(layers, signal);
       mkdirSync(join(dir, "upper"), { mode: 0o755 });
       mkdirSync(join(dir, "work"), { mode: 0o700 });
-      await this.mount(key, ids);
+      await this.mount(key, ids, opts.volatile === true);
       return merged;
     } catch (err) {
       await this.remove(key).catch(() => {});
@@ -234,11 +251,23 @@ export class Snapshotter {
     }
   }
 
-  private async mount(key: string, ids: readonly Digest[]): Promise<void> {
+  private async mount(key: string, ids: readonly Digest[], volatile: boolean): Promise<void> {
     const dir = this.containerDir(key);
     const lowers = ids.length ? ids.map((id) => this.layerDir(id)) : [await this.emptyLower()];
-    const data = overlayOptions(lowers, join(dir, "upper"), join(dir, "work"));
-    await nativeMount("overlay", join(dir, "merged"), "overlay", 0, data);
+    const [upper, work] = [join(dir, "upper"), join(dir, "work")];
+    try {
+      await nativeMount(
+        "overlay",
+        join(dir, "merged"),
+        "overlay",
+        0,
+        overlayOptions(lowers, upper, work, { volatile }),
+      );
+    } catch (err) {
+      if (!volatile) throw err;
+      // A kernel before 5.10 refuses the option (EINVAL): the overlay syncs then, as any other.
+      await nativeMount("overlay", join(dir, "merged"), "overlay", 0, overlayOptions(lowers, upper, work));
+    }
   }
 
   private async emptyLower(): Promise<string> {

@@ -107,3 +107,32 @@ test("an unpack whose every caller went away stops and leaves nothing; cleanup r
   assert.deepEqual(await fresh.cleanup(), ["unpack-dead"]);
   assert.deepEqual(readdirSync(join(dir, "state2", "snapshots", "tmp")), []);
 });
+
+/** The super-block options of the mount at `path` (the last field of its mountinfo line). */
+function superOptions(path: string): string {
+  const line = readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .find((l) => l.split(" ")[4] === path);
+  assert.ok(line, `${path} is mounted`);
+  return line.split(" - ")[1]?.split(" ")[2] ?? "";
+}
+
+test("overlay: a disposable container's layer is mounted volatile, any other's is not", async (t) => {
+  const dir = await makeTempDir("pier-snap-");
+  const snaps = new Snapshotter(join(dir, "state"), "overlay");
+  t.after(async () => {
+    await snaps.remove("keep").catch(() => {});
+    await snaps.remove("rm").catch(() => {});
+    await removeTempDir(dir);
+  });
+  const layers = await twoLayerImage(join(dir, "img"));
+  const kept = await snaps.prepare("keep", layers);
+  const disposable = await snaps.prepare("rm", layers, undefined, { volatile: true });
+  // Linux shows the option as `volatile` (5.10) or `fsync=volatile` (6.x).
+  assert.match(superOptions(disposable), /(^|,)(fsync=)?volatile(,|$)/);
+  assert.doesNotMatch(superOptions(kept), /volatile/);
+  writeFileSync(join(disposable, "written"), "x");
+  assert.ok(existsSync(join(snaps.containerDir("rm"), "upper", "written")), "writes land in its upper dir");
+  await snaps.remove("rm");
+  assert.ok(!mounted(disposable) && !existsSync(snaps.containerDir("rm")), "unmounted and removed");
+});

@@ -2,21 +2,44 @@
  * `start`: releases a `created` container's process through its exec fifo (as runc does), then
  * runs the `poststart` hooks; a failing poststart hook kills the container and is an error.
  */
-import { closeSync, constants, openSync, readSync, unlinkSync } from "node:fs";
+import { closeSync, constants, openSync, unlinkSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { RuntimeError } from "../error.js";
 import { runHooks } from "../hooks.js";
 import { processStartTime, type StoredContainer } from "../state-store.js";
 import type { RuntimeContext } from "./context.js";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How often the wait for the exec fifo checks that the process still lives. */
+const ALIVE_CHECK_MS = 20;
 
-/** One non-blocking read of the exec fifo: the byte count, 0 when nothing is there yet. */
-function readOnce(fd: number, buf: Buffer): number {
+/**
+ * Waits until process `pid` (with start time `startTime`) wrote its byte to exec fifo `fifo`,
+ * which releases it; resolves true then, false when it was gone without the byte. No polling
+ * of the fifo: the open and the read block on the thread pool (as runc's start blocks in its
+ * open), and meet the process's own blocking open at once. Should the process die before its
+ * open, a slow check of its life opens a writer end itself (and closes it), so that neither the
+ * open nor the read waits forever.
+ */
+async function released(fifo: string, pid: number, startTime: string): Promise<boolean> {
+  let done = false;
+  const alive = setInterval(() => {
+    if (done || processStartTime(pid) === startTime) return;
+    clearInterval(alive);
+    try {
+      closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+    } catch {}
+  }, ALIVE_CHECK_MS);
   try {
-    return readSync(fd, buf, 0, 1, null);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
-    return 0;
+    const fh = await open(fifo, constants.O_RDONLY);
+    try {
+      const { bytesRead } = await fh.read(Buffer.alloc(1), 0, 1, null);
+      return bytesRead > 0;
+    } finally {
+      await fh.close();
+    }
+  } finally {
+    done = true;
+    clearInterval(alive);
   }
 }
 
@@ -31,23 +54,10 @@ export async function startContainer(ctx: RuntimeContext, id: string): Promise<S
   if (status !== "created")
     throw new RuntimeError("INVALID_STATE", `cannot start a container in the ${status} state`);
   const fifo = ctx.store.fifoPath(id);
-  // Non-blocking read end: a writer that died never leaves us blocked in open(2).
-  const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    const buf = Buffer.alloc(1);
-    for (;;) {
-      const n = readOnce(fd, buf);
-      if (n > 0) break;
-      if (processStartTime(c.pid) !== c.pidStartTime) {
-        // Released, exec'd and exited between the read above and this check (a `true` under
-        // load): its byte is in the fifo then, and it did start. runc's exec() checks the same.
-        if (readOnce(fd, buf) > 0) break;
-        throw new RuntimeError("INVALID_STATE", "cannot start a container that has stopped");
-      }
-      await sleep(1);
-    }
+    if (!(await released(fifo, c.pid, c.pidStartTime)))
+      throw new RuntimeError("INVALID_STATE", "cannot start a container that has stopped");
   } finally {
-    closeSync(fd);
     try {
       unlinkSync(fifo);
     } catch {}
