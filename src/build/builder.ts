@@ -27,7 +27,7 @@ import { mergeEnv } from "../image/bundle-config.js";
 import { resolveUser } from "../image/bundle-config-user.js";
 import type { ImageStore } from "../image/image-store.js";
 import { readUserFiles } from "../image/rootfs-files.js";
-import { packDirectory, storeLayer } from "../layer/index.js";
+import { packStream, storeLayer } from "../layer/index.js";
 import { type Digest, digestOf } from "../oci/digest.js";
 import type { Compression } from "../oci/media-types.js";
 import { hostPlatform, parsePlatform } from "../oci/platform.js";
@@ -35,7 +35,7 @@ import { parseReference } from "../oci/reference.js";
 import type { Mount } from "../oci/runtime-spec/config.js";
 import type { Descriptor, HistoryEntry, ImageConfig, Platform } from "../oci/types.js";
 import type { RemoteOptions } from "../remote/index.js";
-import { contentDigest, SourceTree } from "./context.js";
+import { SourceTree } from "./context.js";
 import { copyInto } from "./copy-step.js";
 import { type Dockerfile, parseDockerfile } from "./dockerfile.js";
 import { BuildError, syntaxError } from "./error.js";
@@ -61,6 +61,13 @@ export interface BuildImageOptions {
   buildRoot: string;
   /** The context directory. */
   context: string;
+  /**
+   * Keep the digests of the context's files between builds, keyed by their stat (under the
+   * build root's `context-hashes/`), so that a rebuild does not read unchanged files again —
+   * for a context directory that is built again and again (`pier build DIR`); pierd's contexts
+   * are fresh directories, which would only fill it.
+   */
+  contextHashCache?: boolean;
   /** The Dockerfile's text and name (default: `Dockerfile`, else `Containerfile`, in the context). */
   dockerfile?: { text: string; name: string };
   /** Names to give the image. */
@@ -195,7 +202,10 @@ class Builder {
     this.work = await mkdtemp(join(this.o.buildRoot, "work-"));
     this.dirs = new LayerDirs(this.o.store, this.o.buildRoot);
     try {
-      this.context = await SourceTree.context(this.o.context);
+      this.context = await SourceTree.context(
+        this.o.context,
+        this.o.contextHashCache ? join(this.o.buildRoot, "context-hashes") : undefined,
+      );
       for (const c of this.o.cacheFrom ?? [])
         this.imported.push(
           await ImportedCache.load(c.ref, this.o.remote ?? {}, (message) =>
@@ -574,9 +584,11 @@ class Builder {
         createdBy.startsWith("ADD")
       ) {
         const epoch = this.epoch();
-        const tar = await packDirectory(upper, {
-          overlay: true,
-          ...(epoch !== undefined ? { mtime: epoch } : {}),
+        // On a worker thread: the pack's synchronous walk and reads stay off this event loop.
+        const tar = packStream({
+          kind: "directory",
+          root: upper,
+          options: { overlay: true, ...(epoch !== undefined ? { mtime: epoch } : {}) },
         });
         const stored = await storeLayer(this.o.store.content, tar, {
           compression: this.o.compression ?? "gzip",
@@ -803,7 +815,7 @@ class Builder {
     const matched = (await tree.match(spec.get("source") ?? spec.get("src") ?? "."))[0]!;
     // The context as .dockerignore leaves it (another stage's root has no ignore rules).
     const source = await tree.bindSource(matched, this.work);
-    const content = stageKey ?? (await contentDigest(await tree.entries(matched)));
+    const content = stageKey ?? (await tree.digest(await tree.entries(matched))).digest;
     return { mount: { destination, type: "bind", source, options: ["rbind", "ro"] }, content };
   }
 
@@ -875,12 +887,17 @@ class Builder {
       for (const src of srcs) out.push(...(await t.match(src)));
       return out;
     };
+    /** Each context file's content digest as the key took it, for the copy to check. */
+    let expected: Map<string, string> | undefined;
     if (sourceKey === undefined) {
       const matched = await matchAll(tree);
       const entries = [];
       for (const m of matched)
         entries.push(...(await tree.entries(m)).map((e) => ({ ...e, rel: `${m}/${e.rel}` })));
-      sourceKey = { digest: await contentDigest(entries), matched };
+      const hashed = await tree.digest(entries);
+      expected = new Map();
+      for (const [i, e] of entries.entries()) if (hashed.files[i]) expected.set(e.host, hashed.files[i]!);
+      sourceKey = { digest: hashed.digest, matched };
     }
     const chown = ins.options.get("chown")?.[0];
     const chmod = ins.options.get("chmod")?.[0];
@@ -917,6 +934,7 @@ class Builder {
             ...(chmod !== undefined ? { mode: Number.parseInt(chmod, 8) } : {}),
           },
           extractArchives: isAdd,
+          ...(expected ? { expected } : {}),
         });
       },
     );

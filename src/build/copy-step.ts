@@ -7,20 +7,7 @@
  * outside it). ADD extracts a local tar archive (plain, gzip, bzip2, xz, zstd) into the
  * destination directory.
  */
-import {
-  chmod,
-  chown,
-  copyFile,
-  lchown,
-  lstat,
-  mkdir,
-  open,
-  readlink,
-  rm,
-  stat,
-  symlink,
-  utimes,
-} from "node:fs/promises";
+import { chmod, chown, lchown, lstat, mkdir, open, rm, stat, utimes } from "node:fs/promises";
 import { dirname, join, posix } from "node:path";
 import { applyLayerFile, resolveInRoot, sniffCompression } from "../layer/index.js";
 import type { Compression } from "../oci/media-types.js";
@@ -49,6 +36,11 @@ export interface CopyRequest {
   owner: CopyOwnership;
   /** ADD: extract local tar archives. */
   extractArchives: boolean;
+  /**
+   * What the step's key says each file holds: host path → sha256 of its bytes (hex). A file
+   * whose copied bytes differ fails the copy (it changed after the key was computed).
+   */
+  expected?: ReadonlyMap<string, string>;
 }
 
 /** Performs the copy. */
@@ -65,24 +57,12 @@ export async function copyInto(req: CopyRequest): Promise<void> {
       // replaced) before anything is written under it, so plain joins stay inside the root.
       const base = resolveInRoot(req.root, req.dest, { followFinal: true });
       const dirs = entries.filter((e) => e.kind === "dir");
-      for (const d of dirs) await place(req, join(base, d.rel), d);
+      for (const d of dirs) await placeDir(req, join(base, d.rel), d);
       const others = entries.filter((e) => e.kind !== "dir");
-      const odd = others.find((e) => e.kind === "other");
-      if (odd)
-        throw new BuildError(
-          "UNSUPPORTED",
-          `${odd.host}: only files, directories and symlinks can be copied`,
-        );
-      await copyFilesOnThread({
-        entries: others.map((e) => ({
-          from: e.host,
-          to: join(base, e.rel),
-          kind: e.kind as "file" | "symlink",
-        })),
-        ...(req.owner.uid !== undefined ? { uid: req.owner.uid } : {}),
-        ...(req.owner.gid !== undefined ? { gid: req.owner.gid } : {}),
-        ...(req.owner.mode !== undefined ? { mode: req.owner.mode } : {}),
-      });
+      await copyFiles(
+        req,
+        others.map((e) => ({ ...e, to: join(base, e.rel) })),
+      );
       await mapLimit(dirs, FILE_CONCURRENCY, async (d) => {
         const st = await lstat(d.host);
         await utimes(join(base, d.rel), st.atime, st.mtime);
@@ -102,8 +82,33 @@ export async function copyInto(req: CopyRequest): Promise<void> {
     const target =
       req.destIsDir || destExistsAsDir ? posix.join(req.dest, posix.basename(src || "/")) : req.dest;
     await ensureDir(req.root, posix.dirname(target), req.owner, false);
-    await place(req, resolveInRoot(req.root, target), file);
+    await copyFiles(req, [{ ...file, to: resolveInRoot(req.root, target) }]);
   }
+}
+
+/** Copies files and symlinks (each `to` inside the root, its parent an existing directory). */
+async function copyFiles(
+  req: CopyRequest,
+  entries: { host: string; kind: string; to: string }[],
+): Promise<void> {
+  const odd = entries.find((e) => e.kind !== "file" && e.kind !== "symlink");
+  if (odd)
+    throw new BuildError("UNSUPPORTED", `${odd.host}: only files, directories and symlinks can be copied`);
+  await copyFilesOnThread({
+    entries: entries.map((e) => {
+      const expect = e.kind === "file" ? req.expected?.get(e.host) : undefined;
+      return {
+        from: e.host,
+        to: e.to,
+        kind: e.kind as "file" | "symlink",
+        ...(expect !== undefined ? { expect } : {}),
+      };
+    }),
+    ...(req.tree.hashCache !== undefined ? { hashCache: req.tree.hashCache } : {}),
+    ...(req.owner.uid !== undefined ? { uid: req.owner.uid } : {}),
+    ...(req.owner.gid !== undefined ? { gid: req.owner.gid } : {}),
+    ...(req.owner.mode !== undefined ? { mode: req.owner.mode } : {}),
+  });
 }
 
 /** Creates `dir` and missing parents (0755 root; the destination itself gets the copy's owner). */
@@ -121,24 +126,16 @@ async function ensureDir(root: string, dir: string, owner: CopyOwnership, own: b
   }
 }
 
-/** Copies one entry to `host` (a path inside the root, its parent an existing directory). */
-async function place(req: CopyRequest, host: string, e: { host: string; kind: string }): Promise<void> {
+/** Makes the directory `host` (a path inside the root, replacing a non-directory) with `e`'s owner and mode. */
+async function placeDir(req: CopyRequest, host: string, e: { host: string }): Promise<void> {
   const st = await lstat(e.host);
   const existing = await lstat(host).catch(() => undefined);
-  if (e.kind === "dir") {
-    if (!existing?.isDirectory()) {
-      if (existing) await rm(host, { recursive: true, force: true });
-      await mkdir(dirname(host), { recursive: true });
-      await mkdir(host);
-    }
-  } else {
+  if (!existing?.isDirectory()) {
     if (existing) await rm(host, { recursive: true, force: true });
-    if (e.kind === "symlink") await symlink(await readlink(e.host), host);
-    else if (e.kind === "file") await copyFile(e.host, host);
-    else throw new BuildError("UNSUPPORTED", `${e.host}: only files, directories and symlinks can be copied`);
+    await mkdir(dirname(host), { recursive: true });
+    await mkdir(host);
   }
   await lchown(host, req.owner.uid ?? st.uid, req.owner.gid ?? st.gid);
-  if (e.kind === "symlink") return;
   await chmod(host, req.owner.mode ?? st.mode & 0o7777);
   await utimes(host, st.atime, st.mtime);
 }

@@ -3,36 +3,23 @@
  * synchronous file operations, kept off the caller's event loop (pierd's) and without a
  * thread-pool round trip per call.
  */
-import { Worker } from "node:worker_threads";
-import { BuildError } from "./error.js";
+import { runThreadJob } from "./thread-job.js";
 
 /** What the worker copies: files and symlinks whose destination's parent exists. */
 export interface CopyJob {
-  entries: { from: string; to: string; kind: "file" | "symlink" }[];
+  /** `expect`: the sha256 (hex) the file's bytes had when the step's key was computed. */
+  entries: { from: string; to: string; kind: "file" | "symlink"; expect?: string }[];
   /** Owner for every entry; absent: each keeps its source's. */
   uid?: number;
   gid?: number;
   /** Mode for every file; absent: each keeps its source's. */
   mode?: number;
+  /** The hash cache the expected digests came from, forgotten when a file differs from them. */
+  hashCache?: string;
 }
 
 /** Runs `job` on a worker thread; rejects with `CONTEXT_PATH` naming the failure. */
-export function copyFilesOnThread(job: CopyJob): Promise<void> {
-  if (job.entries.length === 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL("./copy-thread-main.js", import.meta.url), { workerData: job });
-    let settled = false;
-    worker.once("message", (m: { ok: boolean; message?: string }) => {
-      settled = true;
-      if (m.ok) resolve();
-      else reject(new BuildError("CONTEXT_PATH", `copying: ${m.message}`));
-    });
-    worker.once("error", (err) => {
-      settled = true;
-      reject(new BuildError("CONTEXT_PATH", `copying: ${err.message}`, { cause: err }));
-    });
-    worker.once("exit", (code) => {
-      if (!settled) reject(new BuildError("CONTEXT_PATH", `copying: the worker exited with ${code}`));
-    });
-  });
+export async function copyFilesOnThread(job: CopyJob): Promise<void> {
+  if (job.entries.length === 0) return;
+  await runThreadJob<null>(new URL("./copy-thread-main.js", import.meta.url), job, "copying");
 }

@@ -135,6 +135,7 @@ export function registerBuildCommand(program: Command): void {
         store,
         buildRoot: join(store.root, "build"),
         context: dir,
+        contextHashCache: true,
         dockerfile,
         tags: f.tag ?? [],
         buildArgs: pairs(f.buildArg ?? [], "--build-arg", io.env),
