@@ -27,7 +27,7 @@ import { mergeEnv } from "../image/bundle-config.js";
 import { resolveUser } from "../image/bundle-config-user.js";
 import type { ImageStore } from "../image/image-store.js";
 import { readUserFiles } from "../image/rootfs-files.js";
-import { packStream, storeLayer } from "../layer/index.js";
+import { storeLayer } from "../layer/index.js";
 import { type Digest, digestOf } from "../oci/digest.js";
 import type { Compression } from "../oci/media-types.js";
 import { hostPlatform, parsePlatform } from "../oci/platform.js";
@@ -41,9 +41,11 @@ import { type Dockerfile, parseDockerfile } from "./dockerfile.js";
 import { BuildError, syntaxError } from "./error.js";
 import { expandWord, expandWords, type Lookup, splitRawWords } from "./expand.js";
 import { checkInstruction, type Instruction, parseMountFlag } from "./instructions.js";
-import { type CacheRecord, exportCache, ImportedCache, type RegistryCacheSpec } from "./registry-cache.js";
+import { packUpper } from "./pack-step.js";
+// Types only: the registry cache and RUN's runtime are loaded when a build needs them (a rebuild
+// whose steps all hit loads neither the HTTP client nor the container runtime).
+import type { CacheRecord, ImportedCache, RegistryCacheSpec } from "./registry-cache.js";
 import { type BuildLayer, LayerDirs, StageRootfs } from "./rootfs.js";
-import { runStep } from "./run-step.js";
 import { neededStages, planStages, type Stage, type StagePlan, stageByRef, targetStage } from "./stages.js";
 
 /** What a build reports as it goes. */
@@ -208,8 +210,10 @@ class Builder {
       );
       for (const c of this.o.cacheFrom ?? [])
         this.imported.push(
-          await ImportedCache.load(c.ref, this.o.remote ?? {}, (message) =>
-            this.emit({ kind: "warning", message }),
+          await (await import("./registry-cache.js")).ImportedCache.load(
+            c.ref,
+            this.o.remote ?? {},
+            (message) => this.emit({ kind: "warning", message }),
           ),
         );
       await this.buildStages(order);
@@ -290,6 +294,7 @@ class Builder {
     const started = Date.now();
     const id = this.nextId++;
     this.emit({ kind: "step", id, stage: "cache", step: 1, steps: 1, text: `exporting cache to ${to.ref}` });
+    const { exportCache } = await import("./registry-cache.js");
     await exportCache(
       this.o.store,
       records.map(({ key, layer }) => ({ key, layer })),
@@ -584,12 +589,7 @@ class Builder {
         createdBy.startsWith("ADD")
       ) {
         const epoch = this.epoch();
-        // On a worker thread: the pack's synchronous walk and reads stay off this event loop.
-        const tar = packStream({
-          kind: "directory",
-          root: upper,
-          options: { overlay: true, ...(epoch !== undefined ? { mtime: epoch } : {}) },
-        });
+        const tar = await packUpper(upper, epoch);
         const stored = await storeLayer(this.o.store.content, tar, {
           compression: this.o.compression ?? "gzip",
         });
@@ -692,6 +692,7 @@ class Builder {
       createdBy,
       { args, network, argEnv, mounts: mountInputs, ...(mountContent.length ? { mountContent } : {}) },
       async (root, lowers, upper) => {
+        const { runStep } = await import("./run-step.js");
         const status = await runStep({
           rootfs: root,
           args,

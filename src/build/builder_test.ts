@@ -1,7 +1,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are Dockerfile text, not templates
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { lstat, readFile, stat, utimes, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readdir, readFile, stat, utimes, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { unpackImage } from "../image/unpack.js";
@@ -135,6 +135,30 @@ describe("pier build (real containers)", () => {
     assert.match(third.output, /ran/);
     const noCache = await fx.rebuild(first.context, df, { noCache: true });
     assert.equal(cachedSteps(noCache.events), 0);
+  });
+
+  it("keeps the context's digests by stat, yet copies anew a file rewritten with its size and mtime put back", async () => {
+    const df = `FROM ${fx.busybox}\nCOPY a.txt /a.txt\n`;
+    const ctx = join(fx.work, "ctx-stat");
+    await mkdir(ctx);
+    const file = join(ctx, "a.txt");
+    await writeFile(file, "aaaa");
+    const before = await stat(file);
+    // Only a file older than the racy margin is recorded: wait for it (bounded).
+    const deadline = Date.now() + 10_000;
+    while (Date.now() - before.ctimeMs < 2_500) {
+      assert.ok(Date.now() < deadline, "the file never became old enough");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await fx.rebuild(ctx, df, { tags: ["statkey:1"] });
+    const hashes = join(fx.work, "store", "build", "context-hashes");
+    const [cacheFile] = await readdir(hashes);
+    assert.match(await readFile(join(hashes, cacheFile!), "utf8"), /"a\.txt"/);
+    await writeFile(file, "bbbb");
+    await utimes(file, before.atime, before.mtime);
+    const again = await fx.rebuild(ctx, df, { tags: ["statkey:1"] });
+    assert.equal(cachedSteps(again.events), 0);
+    assert.equal(await readFile(join(await rootfsOf("statkey:1"), "a.txt"), "utf8"), "bbbb");
   });
 
   it("honours .dockerignore: excluded files are not copied and cannot be named", async () => {

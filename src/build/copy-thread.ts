@@ -3,7 +3,7 @@
  * synchronous file operations, kept off the caller's event loop (pierd's) and without a
  * thread-pool round trip per call.
  */
-import { runThreadJob } from "./thread-job.js";
+import { runFileJob } from "./file-worker.js";
 
 /** What the worker copies: files and symlinks whose destination's parent exists. */
 export interface CopyJob {
@@ -18,8 +18,8 @@ export interface CopyJob {
   hashCache?: string;
 }
 
-/** Runs `job` on a worker thread; rejects with `CONTEXT_PATH` naming the failure. */
+/** Runs `job` on a file worker; rejects with `CONTEXT_PATH` naming the failure. */
 export async function copyFilesOnThread(job: CopyJob): Promise<void> {
   if (job.entries.length === 0) return;
-  await runThreadJob<null>(new URL("./copy-thread-main.js", import.meta.url), job, "copying");
+  await runFileJob<null>({ kind: "copy", job }, "copying");
 }

@@ -3,7 +3,7 @@
  * with the context's stat-keyed hash cache ({@link FileHashCache}) loaded there and saved after.
  */
 
-import { runThreadJob } from "./thread-job.js";
+import { runFileJob } from "./file-worker.js";
 import type { DigestEntry, TreeDigest } from "./tree-digest.js";
 
 /** What the digest worker hashes. */
@@ -13,7 +13,7 @@ export interface DigestJob {
   cacheFile?: string;
 }
 
-/** Hashes `job.entries` on a worker thread. */
+/** Hashes `job.entries` on a file worker. */
 export function digestOnThread(job: DigestJob): Promise<TreeDigest> {
-  return runThreadJob<TreeDigest>(new URL("./digest-thread-main.js", import.meta.url), job, "hashing");
+  return runFileJob<TreeDigest>({ kind: "digest", job }, "hashing");
 }

@@ -46,10 +46,11 @@ export function digestEntries(entries: readonly DigestEntry[], cache: FileHashCa
   for (const e of entries) {
     const st = lstatSync(e.host, { bigint: true });
     const kind = st.isFile() ? "file" : st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : "other";
-    const h = createHash("sha256");
-    h.update(`${e.rel}\0${kind}\0${(st.mode & 0o7777n).toString(8)}\0`);
+    // One running hash: a path and a link target end with NUL (which neither holds), and a
+    // file's content digest is 32 bytes, so the sequence reads back one way only.
+    all.update(`${e.rel}\0${kind}\0${(st.mode & 0o7777n).toString(8)}\0`);
     let content = "";
-    if (kind === "symlink") h.update(`${readlinkSync(e.host)}\0`);
+    if (kind === "symlink") all.update(`${readlinkSync(e.host)}\0`);
     else if (kind === "file") {
       content = (e.cacheName !== undefined ? cache.lookup(e.cacheName, statKey(st)) : undefined) ?? "";
       if (content === "") {
@@ -57,10 +58,9 @@ export function digestEntries(entries: readonly DigestEntry[], cache: FileHashCa
         content = read.hex;
         if (e.cacheName !== undefined) cache.record(e.cacheName, read.stat, content);
       }
-      h.update(Buffer.from(content, "hex"));
+      all.update(Buffer.from(content, "hex"));
     }
     files.push(content);
-    all.update(h.digest());
   }
   return { digest: `sha256:${all.digest("hex")}`, files };
 }

@@ -1,7 +1,7 @@
 /**
- * The worker of {@link import("./copy-thread.js").copyFilesOnThread}: copies files, symlinks and
- * their owners, modes and times with synchronous calls (one thread-pool trip each would cost
- * more than the copy of a small file), then posts `{ ok }` or the first error.
+ * What the file worker runs for {@link import("./copy-thread.js").copyFilesOnThread}: copies
+ * files, symlinks and their owners, modes and times with synchronous calls (one thread-pool trip
+ * each would cost more than the copy of a small file).
  *
  * A file is copied through its descriptors (one path lookup on each side, which on an overlay
  * is the costly part): opened without following a symlink, its bytes read and written in one
@@ -26,13 +26,10 @@ import {
   symlinkSync,
   writeSync,
 } from "node:fs";
-import { workerData } from "node:worker_threads";
 import type { CopyJob } from "./copy-thread.js";
 import { BuildError } from "./error.js";
 import { FileHashCache } from "./hash-cache.js";
-import { serveThreadJob } from "./thread-job.js";
 
-const job = workerData as CopyJob;
 const CHUNK = 1 << 20;
 const READ = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -52,7 +49,7 @@ function changed(path: string, why: string): BuildError {
   return new BuildError("CONTEXT_PATH", `${path} changed while the build copied it (${why})`);
 }
 
-function copyFile(e: CopyJob["entries"][number], buf: Buffer): void {
+function copyFile(job: CopyJob, e: CopyJob["entries"][number], buf: Buffer): void {
   let src: number;
   try {
     src = openSync(e.from, READ);
@@ -92,11 +89,12 @@ function copyFile(e: CopyJob["entries"][number], buf: Buffer): void {
   }
 }
 
-serveThreadJob(() => {
+/** Copies `job`'s entries in order; throws the first failure. */
+export function copyEntries(job: CopyJob): null {
   const buf = Buffer.allocUnsafe(CHUNK);
   for (const e of job.entries) {
     if (e.kind === "file") {
-      copyFile(e, buf);
+      copyFile(job, e, buf);
       continue;
     }
     const st = lstatSync(e.from);
@@ -104,4 +102,4 @@ serveThreadJob(() => {
     lchownSync(e.to, job.uid ?? st.uid, job.gid ?? st.gid);
   }
   return null;
-});
+}
