@@ -45,7 +45,7 @@ import { packUpper } from "./pack-step.js";
 // Types only: the registry cache and RUN's runtime are loaded when a build needs them (a rebuild
 // whose steps all hit loads neither the HTTP client nor the container runtime).
 import type { CacheRecord, ImportedCache, RegistryCacheSpec } from "./registry-cache.js";
-import { type BuildLayer, LayerDirs, StageRootfs } from "./rootfs.js";
+import { type AfterUnmount, type BuildLayer, LayerDirs, StageRootfs } from "./rootfs.js";
 import { neededStages, planStages, type Stage, type StagePlan, stageByRef, targetStage } from "./stages.js";
 
 /** What a build reports as it goes. */
@@ -521,6 +521,7 @@ class Builder {
         cfg.WorkingDir = dir;
         await this.fsStep(s, id, `WORKDIR ${dir}`, { dir }, async (root) => {
           await mkdir(resolveIn(root, dir), { recursive: true, mode: 0o755 });
+          return undefined;
         });
         break;
       }
@@ -546,7 +547,7 @@ class Builder {
     id: number,
     createdBy: string,
     inputs: Record<string, unknown>,
-    action: (root: string, lowers: readonly string[], upper: string) => Promise<void>,
+    action: (root: string, lowers: readonly string[], upper: string) => Promise<AfterUnmount | undefined>,
   ): Promise<void> {
     const cfg = s.config.config!;
     const key = digestOf(
@@ -714,6 +715,7 @@ class Builder {
               detail: { exitCode: status },
             },
           );
+        return undefined;
       },
     );
   }
@@ -858,6 +860,8 @@ class Builder {
     // Another stage or an image is keyed by its own key (its files are read on a miss only, as
     // BuildKit does); the context by the content digest of what is copied.
     let sourceTree: () => Promise<SourceTree> = async () => tree;
+    /** The layer directories (top first) under another stage's or an image's view. */
+    let sourceLayers: (() => Promise<string[]>) | undefined;
     let sourceKey: Record<string, unknown> | undefined;
     const from = ins.options.get("from")?.[0];
     if (from !== undefined) {
@@ -868,6 +872,7 @@ class Builder {
         const st = this.done.get(dep.index)!;
         sourceKey = { stage: st.key, srcs };
         sourceTree = async () => new SourceTree(await st.fs.view(st.layers));
+        sourceLayers = () => st.fs.layerDirs(st.layers);
       } else {
         const image = await this.resolveImage(ref, ins.line);
         sourceKey = { image: image.descriptor.digest, srcs };
@@ -877,6 +882,7 @@ class Builder {
           const layers = image.manifest.layers.map(
             (l, i) => ({ ...l, diffId: image.config.rootfs.diff_ids[i]! }) as BuildLayer,
           );
+          sourceLayers = () => fs.layerDirs(layers);
           return new SourceTree(await fs.view(layers));
         };
       }
@@ -910,7 +916,7 @@ class Builder {
       id,
       createdBy,
       { source: sourceKey, dest, chown: chown ?? null, chmod: chmod ?? null },
-      async (root) => {
+      async (root, _lowers, upper) => {
         const t = await sourceTree();
         const matched = await matchAll(t);
         // The context's files belong to root in the image; another stage's keep their owners.
@@ -923,7 +929,13 @@ class Builder {
           // Docker: a user without a group gets the same number as its gid.
           gid = spec.includes(":") ? u.gid : u.uid;
         }
-        await copyInto({
+        // Files the source's layers hold unchanged are linked, not copied, when no --chown or
+        // --chmod changes them (a link shares the inode: owner and mode must stay the source's).
+        const linkFrom =
+          sourceLayers !== undefined && chown === undefined && chmod === undefined
+            ? { layers: await sourceLayers(), upper }
+            : undefined;
+        return await copyInto({
           root,
           tree: t,
           sources: matched,
@@ -936,6 +948,7 @@ class Builder {
           },
           extractArchives: isAdd,
           ...(expected ? { expected } : {}),
+          ...(linkFrom ? { linkFrom } : {}),
         });
       },
     );

@@ -161,6 +161,44 @@ describe("pier build (real containers)", () => {
     assert.equal(await readFile(join(await rootfsOf("statkey:1"), "a.txt"), "utf8"), "bbbb");
   });
 
+  it("COPY --from links the stage's unchanged files (no --chown), and a later change never alters the stage", async () => {
+    const df = [
+      `FROM ${fx.busybox} AS one`,
+      "RUN mkdir /d && echo original > /d/f && echo two > /d/g && echo three > /d/h && chown 7:8 /d/h",
+      `FROM ${fx.busybox}`,
+      "COPY --from=one /d /app",
+      "COPY --from=one --chown=1:1 /d /owned",
+      "RUN echo changed >> /app/f && chown 9:9 /app/g",
+    ].join("\n");
+    await fx.build(df, {}, { tags: ["linked:1"] });
+    const layers = join(fx.work, "store", "build", "layers");
+    const byName = async (path: string) => {
+      const found = [];
+      for (const d of await readdir(layers)) {
+        const st = await lstat(join(layers, d, path)).catch(() => undefined);
+        if (st) found.push(st);
+      }
+      return found;
+    };
+    // The stage's file and the copy's are one inode (linked); --chown copies.
+    const [source] = await byName("d/g");
+    const linked = await byName("app/g");
+    assert.ok(source && linked.some((st) => st.ino === source.ino), "app/g is a link to the stage's d/g");
+    assert.ok((await byName("owned/g")).every((st) => st.ino !== source.ino && st.uid === 1));
+    // The final image has the changes; the stage's files are as it made them.
+    const root = await rootfsOf("linked:1");
+    assert.equal(await readFile(join(root, "app/f"), "utf8"), "original\nchanged\n");
+    assert.equal((await lstat(join(root, "app/g"))).uid, 9);
+    assert.equal((await lstat(join(root, "app/h"))).uid, 7);
+    assert.equal((await lstat(join(root, "owned/h"))).uid, 1);
+    const stage = await fx.build(df, {}, { target: "one", tags: ["linked:one"] });
+    assert.equal(cachedSteps(stage.events), 1);
+    const one = await rootfsOf("linked:one");
+    assert.equal(await readFile(join(one, "d/f"), "utf8"), "original\n");
+    assert.equal((await lstat(join(one, "d/g"))).uid, 0);
+    for (const st of await byName("d/g")) assert.equal(st.uid, 0);
+  });
+
   it("honours .dockerignore: excluded files are not copied and cannot be named", async () => {
     const files = {
       ".dockerignore": "*.secret\nlogs\n!logs/keep.log\n",

@@ -18,6 +18,7 @@ import {
   fstatSync,
   futimesSync,
   lchownSync,
+  linkSync,
   lstatSync,
   openSync,
   readlinkSync,
@@ -26,7 +27,8 @@ import {
   symlinkSync,
   writeSync,
 } from "node:fs";
-import type { CopyJob } from "./copy-thread.js";
+import { dirname } from "node:path";
+import type { CopyJob, LinkJob } from "./copy-thread.js";
 import { BuildError } from "./error.js";
 import { FileHashCache } from "./hash-cache.js";
 
@@ -89,17 +91,96 @@ function copyFile(job: CopyJob, e: CopyJob["entries"][number], buf: Buffer): voi
   }
 }
 
-/** Copies `job`'s entries in order; throws the first failure. */
-export function copyEntries(job: CopyJob): null {
+/**
+ * The layer file that `from` (a file of the source view) is, and where its link goes in the
+ * upper directory — or `undefined` when it must be copied. The view shows the topmost layer that
+ * holds the path; that file is taken only when it is the very inode the view shows (same inode
+ * number, on the layers' file system, same size and mtime), a regular file without extended
+ * attributes, and the link's directory already exists in the upper directory.
+ */
+function linkTarget(
+  link: NonNullable<CopyJob["link"]>,
+  layerDev: Map<string, number>,
+  withXattrs: ReadonlySet<string>,
+  from: string,
+  upperTo: string,
+): { from: string; to: string; ino: number } | undefined {
+  if (!from.startsWith(`${link.viewRoot}/`) || !upperTo.startsWith(`${link.upperRoot}/`)) return undefined;
+  const rel = from.slice(link.viewRoot.length + 1);
+  const shown = lstatSync(from);
+  for (const layer of link.layers) {
+    const found = lstatSync(`${layer}/${rel}`, { throwIfNoEntry: false });
+    if (found === undefined) continue;
+    let dev = layerDev.get(layer);
+    if (dev === undefined) {
+      dev = lstatSync(layer).dev;
+      layerDev.set(layer, dev);
+    }
+    const same =
+      found.isFile() &&
+      found.dev === dev &&
+      found.ino === shown.ino &&
+      found.size === shown.size &&
+      found.mtimeMs === shown.mtimeMs &&
+      !withXattrs.has(`${layer}/${rel}`) &&
+      lstatSync(dirname(upperTo), { throwIfNoEntry: false })?.isDirectory() === true;
+    return same ? { from: `${layer}/${rel}`, to: upperTo, ino: found.ino } : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Copies `job`'s entries in order and returns the links left for after the unmount (see
+ * {@link linkTarget}); throws the first failure.
+ */
+export function copyEntries(job: CopyJob): { from: string; to: string }[] {
   const buf = Buffer.allocUnsafe(CHUNK);
+  const linked = new Map<number, { from: string; to: string }>();
+  const copyLater = new Set<number>();
+  const link = job.link;
+  if (link) {
+    const layerDev = new Map<string, number>();
+    const withXattrs = new Set(link.withXattrs);
+    for (const e of job.entries) {
+      if (e.kind !== "file" || e.upperTo === undefined) continue;
+      const t = linkTarget(link, layerDev, withXattrs, e.from, e.upperTo);
+      if (t === undefined) continue;
+      // A second name of one inode in the copy: both copied, as the copy would have them.
+      if (linked.has(t.ino) || copyLater.has(t.ino)) {
+        linked.delete(t.ino);
+        copyLater.add(t.ino);
+      } else linked.set(t.ino, { from: t.from, to: t.to });
+    }
+  }
+  const linkedTo = new Set([...linked.values()].map((l) => l.to));
   for (const e of job.entries) {
     if (e.kind === "file") {
+      if (e.upperTo !== undefined && linkedTo.has(e.upperTo)) continue;
       copyFile(job, e, buf);
       continue;
     }
     const st = lstatSync(e.from);
     replacing(e.to, () => symlinkSync(readlinkSync(e.from), e.to));
     lchownSync(e.to, job.uid ?? st.uid, job.gid ?? st.gid);
+  }
+  return [...linked.values()];
+}
+
+/**
+ * Makes the links of {@link copyEntries} in the upper directory (the overlay unmounted). A file
+ * that cannot take another name (EMLINK: ext4 allows 65,000) is copied there instead.
+ */
+export function linkEntries(job: LinkJob): null {
+  let buf: Buffer | undefined;
+  for (const l of job.links) {
+    try {
+      linkSync(l.from, l.to);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== "EMLINK" && code !== "EXDEV" && code !== "EPERM") throw err;
+      buf ??= Buffer.allocUnsafe(CHUNK);
+      copyFile({ entries: [] }, { from: l.from, to: l.to, kind: "file" }, buf);
+    }
   }
   return null;
 }

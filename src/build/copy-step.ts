@@ -8,13 +8,21 @@
  * destination directory.
  */
 import { chmod, chown, lchown, lstat, mkdir, open, rm, stat, utimes } from "node:fs/promises";
-import { dirname, join, posix } from "node:path";
-import { applyLayerFile, resolveInRoot, sniffCompression } from "../layer/index.js";
+import { dirname, join, posix, relative } from "node:path";
+import { applyLayerFile, readTreeXattrs, resolveInRoot, sniffCompression } from "../layer/index.js";
 import type { Compression } from "../oci/media-types.js";
 import { FILE_CONCURRENCY, mapLimit } from "./concurrency.js";
 import type { SourceTree } from "./context.js";
-import { copyFilesOnThread } from "./copy-thread.js";
+import { type CopyJob, copyFilesOnThread, type LinkJob, linkFilesOnThread } from "./copy-thread.js";
 import { BuildError } from "./error.js";
+import type { AfterUnmount } from "./rootfs.js";
+
+/** Where COPY --from's links go: the destination in the merged root and in the upper directory. */
+interface LinkPlan {
+  base: string;
+  upperBase: string;
+  job: NonNullable<CopyJob["link"]>;
+}
 
 /** Who owns copied files, and their mode override. */
 export interface CopyOwnership {
@@ -41,12 +49,27 @@ export interface CopyRequest {
    * whose copied bytes differ fails the copy (it changed after the key was computed).
    */
   expected?: ReadonlyMap<string, string>;
+  /**
+   * COPY --from another stage or an image, without --chown or --chmod: the tree's layer
+   * directories (`layers`, top first) and the step's overlay `upper`. A file the view shows
+   * unchanged from one of those layers (the same inode, no extended attribute the copy would
+   * drop, no second name in the copy) is hard-linked from it into `upper` once the overlay is
+   * unmounted, instead of copied through it: no data written, no inode allocated. The layer
+   * directories are never written (every later step reads them through an overlay, which copies
+   * a file up before changing it), so the shared inode never changes.
+   */
+  linkFrom?: { layers: readonly string[]; upper: string };
 }
 
-/** Performs the copy. */
-export async function copyInto(req: CopyRequest): Promise<void> {
+/**
+ * Performs the copy; resolves with what remains to do once the overlay is unmounted (the hard
+ * links of {@link CopyRequest.linkFrom}), if anything.
+ */
+export async function copyInto(req: CopyRequest): Promise<AfterUnmount | undefined> {
   const destHost = resolveInRoot(req.root, req.dest, { followFinal: true });
   const destExistsAsDir = (await stat(destHost).catch(() => undefined))?.isDirectory() === true;
+  // Links only for a single directory source: then no later source can replace a linked path.
+  const linking = req.linkFrom !== undefined && req.sources.length === 1;
   for (const src of req.sources) {
     const entries = await req.tree.entries(src);
     if ((await lstat(req.tree.hostOf(src))).isDirectory()) {
@@ -59,15 +82,27 @@ export async function copyInto(req: CopyRequest): Promise<void> {
       const dirs = entries.filter((e) => e.kind === "dir");
       for (const d of dirs) await placeDir(req, join(base, d.rel), d);
       const others = entries.filter((e) => e.kind !== "dir");
-      await copyFiles(
+      const link = linking ? await linkPlan(req, base) : undefined;
+      const deferred = await copyFiles(
         req,
         others.map((e) => ({ ...e, to: join(base, e.rel) })),
+        link,
       );
-      await mapLimit(dirs, FILE_CONCURRENCY, async (d) => {
-        const st = await lstat(d.host);
-        await utimes(join(base, d.rel), st.atime, st.mtime);
-      });
-      continue;
+      const setDirTimes = (under: string) =>
+        mapLimit(dirs, FILE_CONCURRENCY, async (d) => {
+          const st = await lstat(d.host);
+          await utimes(join(under, d.rel), st.atime, st.mtime);
+        });
+      if (deferred.length === 0) {
+        await setDirTimes(base);
+        continue;
+      }
+      // The links go into the upper directory itself, so after the unmount; then the times of
+      // the directories they were made in.
+      return async () => {
+        await linkFilesOnThread(deferred);
+        await setDirTimes(link!.upperBase);
+      };
     }
     const file = entries[0]!;
     const compression = req.extractArchives ? await archiveCompression(file.host) : undefined;
@@ -86,22 +121,49 @@ export async function copyInto(req: CopyRequest): Promise<void> {
   }
 }
 
+/**
+ * Where {@link CopyRequest.linkFrom}'s links would go: `base` (the destination, inside the
+ * merged root) as a path of the upper directory, with the layers and the files among them that
+ * carry extended attributes (which a copy drops: those are copied, so both ways give one layer).
+ */
+async function linkPlan(req: CopyRequest, base: string): Promise<LinkPlan | undefined> {
+  const from = req.linkFrom!;
+  const under = relative(req.root, base);
+  if (under.startsWith("..")) return undefined;
+  const withXattrs: string[] = [];
+  for (const layer of from.layers)
+    for (const [rel, attrs] of await readTreeXattrs(layer))
+      if ([...attrs.keys()].some((k) => !k.startsWith("trusted.overlay."))) withXattrs.push(join(layer, rel));
+  return {
+    base,
+    upperBase: join(from.upper, under),
+    job: { layers: [...from.layers], viewRoot: req.tree.root, upperRoot: from.upper, withXattrs },
+  };
+}
+
 /** Copies files and symlinks (each `to` inside the root, its parent an existing directory). */
 async function copyFiles(
   req: CopyRequest,
   entries: { host: string; kind: string; to: string }[],
-): Promise<void> {
+  link?: LinkPlan,
+): Promise<LinkJob["links"]> {
   const odd = entries.find((e) => e.kind !== "file" && e.kind !== "symlink");
   if (odd)
     throw new BuildError("UNSUPPORTED", `${odd.host}: only files, directories and symlinks can be copied`);
-  await copyFilesOnThread({
+  return await copyFilesOnThread({
+    ...(link ? { link: link.job } : {}),
     entries: entries.map((e) => {
       const expect = e.kind === "file" ? req.expected?.get(e.host) : undefined;
+      const upperTo =
+        link && e.kind === "file" && e.to.startsWith(`${link.base}/`)
+          ? link.upperBase + e.to.slice(link.base.length)
+          : undefined;
       return {
         from: e.host,
         to: e.to,
         kind: e.kind as "file" | "symlink",
         ...(expect !== undefined ? { expect } : {}),
+        ...(upperTo !== undefined ? { upperTo } : {}),
       };
     }),
     ...(req.tree.hashCache !== undefined ? { hashCache: req.tree.hashCache } : {}),

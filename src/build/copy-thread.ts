@@ -8,7 +8,7 @@ import { runFileJob } from "./file-worker.js";
 /** What the worker copies: files and symlinks whose destination's parent exists. */
 export interface CopyJob {
   /** `expect`: the sha256 (hex) the file's bytes had when the step's key was computed. */
-  entries: { from: string; to: string; kind: "file" | "symlink"; expect?: string }[];
+  entries: { from: string; to: string; kind: "file" | "symlink"; expect?: string; upperTo?: string }[];
   /** Owner for every entry; absent: each keeps its source's. */
   uid?: number;
   gid?: number;
@@ -16,10 +16,35 @@ export interface CopyJob {
   mode?: number;
   /** The hash cache the expected digests came from, forgotten when a file differs from them. */
   hashCache?: string;
+  /**
+   * Files to link rather than copy (COPY --from, see `CopyRequest.linkFrom`): the source view's
+   * root, its layer directories (top first), the step's upper directory, and the layer files
+   * that carry extended attributes (copied instead). An entry's `upperTo` is its destination in
+   * the upper directory.
+   */
+  link?: {
+    viewRoot: string;
+    layers: string[];
+    upperRoot: string;
+    withXattrs: string[];
+  };
 }
 
-/** Runs `job` on a file worker; rejects with `CONTEXT_PATH` naming the failure. */
-export async function copyFilesOnThread(job: CopyJob): Promise<void> {
-  if (job.entries.length === 0) return;
-  await runFileJob<null>({ kind: "copy", job }, "copying");
+/** Hard links to make once the overlay is unmounted: a layer file → a path of the upper directory. */
+export interface LinkJob {
+  links: { from: string; to: string }[];
+}
+
+/**
+ * Runs `job` on a file worker; resolves with the links it left for after the unmount (files of
+ * `job.link` it found unchanged in a layer), rejects with `CONTEXT_PATH` naming the failure.
+ */
+export async function copyFilesOnThread(job: CopyJob): Promise<LinkJob["links"]> {
+  if (job.entries.length === 0) return [];
+  return await runFileJob<LinkJob["links"]>({ kind: "copy", job }, "copying");
+}
+
+/** Makes `links` on a file worker (each destination new: an existing one fails the step). */
+export async function linkFilesOnThread(links: LinkJob["links"]): Promise<void> {
+  await runFileJob<null>({ kind: "link", job: { links } }, "linking");
 }

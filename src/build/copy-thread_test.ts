@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { chmod, lstat, mkdir, readFile, readlink, symlink, utimes, writeFile } from "node:fs/promises";
+import { linkSync } from "node:fs";
+import { chmod, lstat, mkdir, readFile, readlink, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
-import { copyFilesOnThread } from "./copy-thread.js";
+import { copyFilesOnThread, linkFilesOnThread } from "./copy-thread.js";
 import { BuildError } from "./error.js";
 
 let dir: string;
@@ -95,5 +96,29 @@ describe("the COPY worker", () => {
     assert.equal(await readFile(victim, "utf8"), "keep");
     assert.equal(await readFile(join(d.to, "dest"), "utf8"), "new");
     assert.equal((await lstat(join(d.to, "dest"))).isFile(), true);
+  });
+
+  it("copies instead of linking a file that cannot take another name (EMLINK)", async (t) => {
+    const d = await dirs();
+    const src = join(d.from, "many");
+    await writeFile(src, "shared");
+    await mkdir(join(d.from, "names"));
+    // Fill the inode's link count up to the file system's limit (ext4: 65,000).
+    let full = false;
+    for (let i = 0; i < 70_000 && !full; i++)
+      try {
+        linkSync(src, join(d.from, "names", String(i)));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EMLINK") throw err;
+        full = true;
+      }
+    if (!full) {
+      t.skip("this file system has no link limit under 70,000");
+      return;
+    }
+    await linkFilesOnThread([{ from: src, to: join(d.to, "copy") }]);
+    assert.equal(await readFile(join(d.to, "copy"), "utf8"), "shared");
+    assert.notEqual((await lstat(join(d.to, "copy"))).ino, (await lstat(src)).ino);
+    await rm(join(d.from, "names"), { recursive: true, force: true });
   });
 });

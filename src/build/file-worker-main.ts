@@ -1,6 +1,6 @@
 /** A file worker ({@link import("./file-worker.js").runFileJob}): runs jobs one at a time. */
 import { parentPort } from "node:worker_threads";
-import { copyEntries } from "./copy-files.js";
+import { copyEntries, linkEntries } from "./copy-files.js";
 import { BuildError } from "./error.js";
 import type { FileJob, FileReply } from "./file-worker.js";
 import { FileHashCache } from "./hash-cache.js";
@@ -20,7 +20,12 @@ function digest(job: Extract<FileJob, { kind: "digest" }>["job"]): TreeDigest {
 parentPort?.on("message", ({ id, job }: { id: number; job: FileJob }) => {
   let reply: FileReply;
   try {
-    const result = job.kind === "digest" ? digest(job.job) : copyEntries(job.job);
+    const result =
+      job.kind === "digest"
+        ? digest(job.job)
+        : job.kind === "copy"
+          ? copyEntries(job.job)
+          : linkEntries(job.job);
     reply = { id, ok: true, result };
   } catch (err) {
     reply = {

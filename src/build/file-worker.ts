@@ -6,12 +6,15 @@
  * after {@link IDLE_MS} without work, never holding the process open.
  */
 import { Worker } from "node:worker_threads";
-import type { CopyJob } from "./copy-thread.js";
+import type { CopyJob, LinkJob } from "./copy-thread.js";
 import type { DigestJob } from "./digest-thread.js";
 import { BuildError, type BuildErrorCode } from "./error.js";
 
 /** A job of a file worker. */
-export type FileJob = { kind: "digest"; job: DigestJob } | { kind: "copy"; job: CopyJob };
+export type FileJob =
+  | { kind: "digest"; job: DigestJob }
+  | { kind: "copy"; job: CopyJob }
+  | { kind: "link"; job: LinkJob };
 
 /** What a file worker answers to the job numbered `id`. */
 export type FileReply = { id: number } & (
