@@ -82,7 +82,7 @@ export async function copyInto(req: CopyRequest): Promise<AfterUnmount | undefin
       const dirs = entries.filter((e) => e.kind === "dir");
       for (const d of dirs) await placeDir(req, join(base, d.rel), d);
       const others = entries.filter((e) => e.kind !== "dir");
-      const link = linking ? await linkPlan(req, base) : undefined;
+      const link = linking ? await linkPlan(req, base, req.tree.hostOf(src)) : undefined;
       const deferred = await copyFiles(
         req,
         others.map((e) => ({ ...e, to: join(base, e.rel) })),
@@ -124,16 +124,28 @@ export async function copyInto(req: CopyRequest): Promise<AfterUnmount | undefin
 /**
  * Where {@link CopyRequest.linkFrom}'s links would go: `base` (the destination, inside the
  * merged root) as a path of the upper directory, with the layers and the files among them that
- * carry extended attributes (which a copy drops: those are copied, so both ways give one layer).
+ * carry extended attributes (which a copy drops: those are copied, so both ways give one layer),
+ * looked up under the source directory `srcHost` (a path of the view) in each layer.
  */
-async function linkPlan(req: CopyRequest, base: string): Promise<LinkPlan | undefined> {
+async function linkPlan(req: CopyRequest, base: string, srcHost: string): Promise<LinkPlan | undefined> {
   const from = req.linkFrom!;
   const under = relative(req.root, base);
-  if (under.startsWith("..")) return undefined;
+  const srcRel = relative(req.tree.root, srcHost);
+  if (under.startsWith("..") || srcRel.startsWith("..")) return undefined;
   const withXattrs: string[] = [];
-  for (const layer of from.layers)
-    for (const [rel, attrs] of await readTreeXattrs(layer))
-      if ([...attrs.keys()].some((k) => !k.startsWith("trusted.overlay."))) withXattrs.push(join(layer, rel));
+  for (const layer of from.layers) {
+    const dir = join(layer, srcRel);
+    // A layer without the source directory holds none of its files.
+    if (
+      !(await lstat(dir).then(
+        (st) => st.isDirectory(),
+        () => false,
+      ))
+    )
+      continue;
+    for (const [rel, attrs] of await readTreeXattrs(dir))
+      if ([...attrs.keys()].some((k) => !k.startsWith("trusted.overlay."))) withXattrs.push(join(dir, rel));
+  }
   return {
     base,
     upperBase: join(from.upper, under),

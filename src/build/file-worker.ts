@@ -82,7 +82,11 @@ class FileWorker {
   /** Leaves after a while without work. */
   rest(): void {
     this.worker.unref();
-    this.idle = setTimeout(() => void this.worker.terminate(), IDLE_MS);
+    this.idle = setTimeout(() => {
+      // Out of the pool first: no job may reach a worker that is on its way out.
+      this.pool.dead(this);
+      void this.worker.terminate();
+    }, IDLE_MS);
     this.idle.unref();
   }
 }
@@ -117,8 +121,9 @@ class FileWorkerPool {
     if (w.current === undefined) w.rest();
   }
 
+  /** Takes `w` out of the pool (it died, or leaves idle); idempotent. */
   dead(w: FileWorker): void {
-    this.workers.delete(w);
+    if (!this.workers.delete(w)) return;
     this.dispatch();
   }
 }
