@@ -5,6 +5,7 @@ import { lstat, mkdir, readdir, readFile, stat, utimes, writeFile } from "node:f
 import { join, relative } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { unpackImage } from "../image/unpack.js";
+import { digestOf } from "../oci/digest.js";
 import { type BuildFixture, buildFixture, cachedSteps } from "../testing/build.js";
 import { BuildError } from "./error.js";
 
@@ -151,9 +152,10 @@ describe("pier build (real containers)", () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     await fx.rebuild(ctx, df, { tags: ["statkey:1"] });
-    const hashes = join(fx.work, "store", "build", "context-hashes");
-    const [cacheFile] = await readdir(hashes);
-    assert.match(await readFile(join(hashes, cacheFile!), "utf8"), /"a\.txt"/);
+    // The cache file of this context (named after its path): the file was recorded.
+    const cacheFile = `${digestOf(ctx).slice("sha256:".length, "sha256:".length + 32)}.json`;
+    const hashes = join(fx.work, "store", "build", "context-hashes", cacheFile);
+    assert.match(await readFile(hashes, "utf8"), /"a\.txt"/);
     await writeFile(file, "bbbb");
     await utimes(file, before.atime, before.mtime);
     const again = await fx.rebuild(ctx, df, { tags: ["statkey:1"] });
