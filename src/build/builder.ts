@@ -27,7 +27,7 @@ import { mergeEnv } from "../image/bundle-config.js";
 import { resolveUser } from "../image/bundle-config-user.js";
 import type { ImageStore } from "../image/image-store.js";
 import { readUserFiles } from "../image/rootfs-files.js";
-import { packDirectory, storeLayer } from "../layer/index.js";
+import { storeLayer } from "../layer/index.js";
 import { type Digest, digestOf } from "../oci/digest.js";
 import type { Compression } from "../oci/media-types.js";
 import { hostPlatform, parsePlatform } from "../oci/platform.js";
@@ -35,15 +35,17 @@ import { parseReference } from "../oci/reference.js";
 import type { Mount } from "../oci/runtime-spec/config.js";
 import type { Descriptor, HistoryEntry, ImageConfig, Platform } from "../oci/types.js";
 import type { RemoteOptions } from "../remote/index.js";
-import { contentDigest, SourceTree } from "./context.js";
+import { SourceTree } from "./context.js";
 import { copyInto } from "./copy-step.js";
 import { type Dockerfile, parseDockerfile } from "./dockerfile.js";
 import { BuildError, syntaxError } from "./error.js";
 import { expandWord, expandWords, type Lookup, splitRawWords } from "./expand.js";
 import { checkInstruction, type Instruction, parseMountFlag } from "./instructions.js";
-import { type CacheRecord, exportCache, ImportedCache, type RegistryCacheSpec } from "./registry-cache.js";
-import { type BuildLayer, LayerDirs, StageRootfs } from "./rootfs.js";
-import { runStep } from "./run-step.js";
+import { packUpper } from "./pack-step.js";
+// Types only: the registry cache and RUN's runtime are loaded when a build needs them (a rebuild
+// whose steps all hit loads neither the HTTP client nor the container runtime).
+import type { CacheRecord, ImportedCache, RegistryCacheSpec } from "./registry-cache.js";
+import { type AfterUnmount, type BuildLayer, LayerDirs, StageRootfs } from "./rootfs.js";
 import { neededStages, planStages, type Stage, type StagePlan, stageByRef, targetStage } from "./stages.js";
 
 /** What a build reports as it goes. */
@@ -61,6 +63,13 @@ export interface BuildImageOptions {
   buildRoot: string;
   /** The context directory. */
   context: string;
+  /**
+   * Keep the digests of the context's files between builds, keyed by their stat (under the
+   * build root's `context-hashes/`), so that a rebuild does not read unchanged files again —
+   * for a context directory that is built again and again (`pier build DIR`); pierd's contexts
+   * are fresh directories, which would only fill it.
+   */
+  contextHashCache?: boolean;
   /** The Dockerfile's text and name (default: `Dockerfile`, else `Containerfile`, in the context). */
   dockerfile?: { text: string; name: string };
   /** Names to give the image. */
@@ -195,11 +204,16 @@ class Builder {
     this.work = await mkdtemp(join(this.o.buildRoot, "work-"));
     this.dirs = new LayerDirs(this.o.store, this.o.buildRoot);
     try {
-      this.context = await SourceTree.context(this.o.context);
+      this.context = await SourceTree.context(
+        this.o.context,
+        this.o.contextHashCache ? join(this.o.buildRoot, "context-hashes") : undefined,
+      );
       for (const c of this.o.cacheFrom ?? [])
         this.imported.push(
-          await ImportedCache.load(c.ref, this.o.remote ?? {}, (message) =>
-            this.emit({ kind: "warning", message }),
+          await (await import("./registry-cache.js")).ImportedCache.load(
+            c.ref,
+            this.o.remote ?? {},
+            (message) => this.emit({ kind: "warning", message }),
           ),
         );
       await this.buildStages(order);
@@ -280,6 +294,7 @@ class Builder {
     const started = Date.now();
     const id = this.nextId++;
     this.emit({ kind: "step", id, stage: "cache", step: 1, steps: 1, text: `exporting cache to ${to.ref}` });
+    const { exportCache } = await import("./registry-cache.js");
     await exportCache(
       this.o.store,
       records.map(({ key, layer }) => ({ key, layer })),
@@ -506,6 +521,7 @@ class Builder {
         cfg.WorkingDir = dir;
         await this.fsStep(s, id, `WORKDIR ${dir}`, { dir }, async (root) => {
           await mkdir(resolveIn(root, dir), { recursive: true, mode: 0o755 });
+          return undefined;
         });
         break;
       }
@@ -531,7 +547,7 @@ class Builder {
     id: number,
     createdBy: string,
     inputs: Record<string, unknown>,
-    action: (root: string, lowers: readonly string[], upper: string) => Promise<void>,
+    action: (root: string, lowers: readonly string[], upper: string) => Promise<AfterUnmount | undefined>,
   ): Promise<void> {
     const cfg = s.config.config!;
     const key = digestOf(
@@ -574,10 +590,7 @@ class Builder {
         createdBy.startsWith("ADD")
       ) {
         const epoch = this.epoch();
-        const tar = await packDirectory(upper, {
-          overlay: true,
-          ...(epoch !== undefined ? { mtime: epoch } : {}),
-        });
+        const tar = await packUpper(upper, epoch);
         const stored = await storeLayer(this.o.store.content, tar, {
           compression: this.o.compression ?? "gzip",
         });
@@ -680,6 +693,7 @@ class Builder {
       createdBy,
       { args, network, argEnv, mounts: mountInputs, ...(mountContent.length ? { mountContent } : {}) },
       async (root, lowers, upper) => {
+        const { runStep } = await import("./run-step.js");
         const status = await runStep({
           rootfs: root,
           args,
@@ -701,6 +715,7 @@ class Builder {
               detail: { exitCode: status },
             },
           );
+        return undefined;
       },
     );
   }
@@ -803,7 +818,7 @@ class Builder {
     const matched = (await tree.match(spec.get("source") ?? spec.get("src") ?? "."))[0]!;
     // The context as .dockerignore leaves it (another stage's root has no ignore rules).
     const source = await tree.bindSource(matched, this.work);
-    const content = stageKey ?? (await contentDigest(await tree.entries(matched)));
+    const content = stageKey ?? (await tree.digest(await tree.entries(matched))).digest;
     return { mount: { destination, type: "bind", source, options: ["rbind", "ro"] }, content };
   }
 
@@ -845,6 +860,8 @@ class Builder {
     // Another stage or an image is keyed by its own key (its files are read on a miss only, as
     // BuildKit does); the context by the content digest of what is copied.
     let sourceTree: () => Promise<SourceTree> = async () => tree;
+    /** The layer directories (top first) under another stage's or an image's view. */
+    let sourceLayers: (() => Promise<string[]>) | undefined;
     let sourceKey: Record<string, unknown> | undefined;
     const from = ins.options.get("from")?.[0];
     if (from !== undefined) {
@@ -855,6 +872,7 @@ class Builder {
         const st = this.done.get(dep.index)!;
         sourceKey = { stage: st.key, srcs };
         sourceTree = async () => new SourceTree(await st.fs.view(st.layers));
+        sourceLayers = () => st.fs.layerDirs(st.layers);
       } else {
         const image = await this.resolveImage(ref, ins.line);
         sourceKey = { image: image.descriptor.digest, srcs };
@@ -864,6 +882,7 @@ class Builder {
           const layers = image.manifest.layers.map(
             (l, i) => ({ ...l, diffId: image.config.rootfs.diff_ids[i]! }) as BuildLayer,
           );
+          sourceLayers = () => fs.layerDirs(layers);
           return new SourceTree(await fs.view(layers));
         };
       }
@@ -875,12 +894,17 @@ class Builder {
       for (const src of srcs) out.push(...(await t.match(src)));
       return out;
     };
+    /** Each context file's content digest as the key took it, for the copy to check. */
+    let expected: Map<string, string> | undefined;
     if (sourceKey === undefined) {
       const matched = await matchAll(tree);
       const entries = [];
       for (const m of matched)
         entries.push(...(await tree.entries(m)).map((e) => ({ ...e, rel: `${m}/${e.rel}` })));
-      sourceKey = { digest: await contentDigest(entries), matched };
+      const hashed = await tree.digest(entries);
+      expected = new Map();
+      for (const [i, e] of entries.entries()) if (hashed.files[i]) expected.set(e.host, hashed.files[i]!);
+      sourceKey = { digest: hashed.digest, matched };
     }
     const chown = ins.options.get("chown")?.[0];
     const chmod = ins.options.get("chmod")?.[0];
@@ -892,7 +916,7 @@ class Builder {
       id,
       createdBy,
       { source: sourceKey, dest, chown: chown ?? null, chmod: chmod ?? null },
-      async (root) => {
+      async (root, _lowers, upper) => {
         const t = await sourceTree();
         const matched = await matchAll(t);
         // The context's files belong to root in the image; another stage's keep their owners.
@@ -905,7 +929,13 @@ class Builder {
           // Docker: a user without a group gets the same number as its gid.
           gid = spec.includes(":") ? u.gid : u.uid;
         }
-        await copyInto({
+        // Files the source's layers hold unchanged are linked, not copied, when no --chown or
+        // --chmod changes them (a link shares the inode: owner and mode must stay the source's).
+        const linkFrom =
+          sourceLayers !== undefined && chown === undefined && chmod === undefined
+            ? { layers: await sourceLayers(), upper }
+            : undefined;
+        return await copyInto({
           root,
           tree: t,
           sources: matched,
@@ -917,6 +947,8 @@ class Builder {
             ...(chmod !== undefined ? { mode: Number.parseInt(chmod, 8) } : {}),
           },
           extractArchives: isAdd,
+          ...(expected ? { expected } : {}),
+          ...(linkFrom ? { linkFrom } : {}),
         });
       },
     );

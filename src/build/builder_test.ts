@@ -1,10 +1,11 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are Dockerfile text, not templates
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { lstat, readFile, stat, utimes, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readdir, readFile, stat, utimes, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { unpackImage } from "../image/unpack.js";
+import { digestOf } from "../oci/digest.js";
 import { type BuildFixture, buildFixture, cachedSteps } from "../testing/build.js";
 import { BuildError } from "./error.js";
 
@@ -135,6 +136,69 @@ describe("pier build (real containers)", () => {
     assert.match(third.output, /ran/);
     const noCache = await fx.rebuild(first.context, df, { noCache: true });
     assert.equal(cachedSteps(noCache.events), 0);
+  });
+
+  it("keeps the context's digests by stat, yet copies anew a file rewritten with its size and mtime put back", async () => {
+    const df = `FROM ${fx.busybox}\nCOPY a.txt /a.txt\n`;
+    const ctx = join(fx.work, "ctx-stat");
+    await mkdir(ctx);
+    const file = join(ctx, "a.txt");
+    await writeFile(file, "aaaa");
+    const before = await stat(file);
+    // Only a file older than the racy margin is recorded: wait for it (bounded).
+    const deadline = Date.now() + 10_000;
+    while (Date.now() - before.ctimeMs < 2_500) {
+      assert.ok(Date.now() < deadline, "the file never became old enough");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await fx.rebuild(ctx, df, { tags: ["statkey:1"] });
+    // The cache file of this context (named after its path): the file was recorded.
+    const cacheFile = `${digestOf(ctx).slice("sha256:".length, "sha256:".length + 32)}.json`;
+    const hashes = join(fx.work, "store", "build", "context-hashes", cacheFile);
+    assert.match(await readFile(hashes, "utf8"), /"a\.txt"/);
+    await writeFile(file, "bbbb");
+    await utimes(file, before.atime, before.mtime);
+    const again = await fx.rebuild(ctx, df, { tags: ["statkey:1"] });
+    assert.equal(cachedSteps(again.events), 0);
+    assert.equal(await readFile(join(await rootfsOf("statkey:1"), "a.txt"), "utf8"), "bbbb");
+  });
+
+  it("COPY --from links the stage's unchanged files (no --chown), and a later change never alters the stage", async () => {
+    const df = [
+      `FROM ${fx.busybox} AS one`,
+      "RUN mkdir /d && echo original > /d/f && echo two > /d/g && echo three > /d/h && chown 7:8 /d/h",
+      `FROM ${fx.busybox}`,
+      "COPY --from=one /d /app",
+      "COPY --from=one --chown=1:1 /d /owned",
+      "RUN echo changed >> /app/f && chown 9:9 /app/g",
+    ].join("\n");
+    await fx.build(df, {}, { tags: ["linked:1"] });
+    const layers = join(fx.work, "store", "build", "layers");
+    const byName = async (path: string) => {
+      const found = [];
+      for (const d of await readdir(layers)) {
+        const st = await lstat(join(layers, d, path)).catch(() => undefined);
+        if (st) found.push(st);
+      }
+      return found;
+    };
+    // The stage's file and the copy's are one inode (linked); --chown copies.
+    const [source] = await byName("d/g");
+    const linked = await byName("app/g");
+    assert.ok(source && linked.some((st) => st.ino === source.ino), "app/g is a link to the stage's d/g");
+    assert.ok((await byName("owned/g")).every((st) => st.ino !== source.ino && st.uid === 1));
+    // The final image has the changes; the stage's files are as it made them.
+    const root = await rootfsOf("linked:1");
+    assert.equal(await readFile(join(root, "app/f"), "utf8"), "original\nchanged\n");
+    assert.equal((await lstat(join(root, "app/g"))).uid, 9);
+    assert.equal((await lstat(join(root, "app/h"))).uid, 7);
+    assert.equal((await lstat(join(root, "owned/h"))).uid, 1);
+    const stage = await fx.build(df, {}, { target: "one", tags: ["linked:one"] });
+    assert.equal(cachedSteps(stage.events), 1);
+    const one = await rootfsOf("linked:one");
+    assert.equal(await readFile(join(one, "d/f"), "utf8"), "original\n");
+    assert.equal((await lstat(join(one, "d/g"))).uid, 0);
+    for (const st of await byName("d/g")) assert.equal(st.uid, 0);
   });
 
   it("honours .dockerignore: excluded files are not copied and cannot be named", async () => {

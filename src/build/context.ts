@@ -4,10 +4,8 @@
  * context as `/` (`..` stops there, a symlink resolves inside it), so nothing outside the context
  * is ever read; wildcards match per path component as Go's `filepath.Match`. The content digest
  * of what a COPY reads (paths, types, modes, link targets, file bytes — never mtimes) keys the
- * build cache.
+ * build cache ({@link SourceTree.digest}).
  */
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import {
   chmod,
   copyFile,
@@ -24,9 +22,12 @@ import {
 import { join, posix } from "node:path";
 import { isErrno } from "../errors.js";
 import { resolveInRoot } from "../layer/index.js";
+import { digestOf } from "../oci/digest.js";
 import { FILE_CONCURRENCY, mapLimit } from "./concurrency.js";
+import { digestOnThread } from "./digest-thread.js";
 import { IgnoreMatcher, patternRegExp } from "./dockerignore.js";
 import { BuildError } from "./error.js";
+import type { TreeDigest } from "./tree-digest.js";
 
 /** One file, directory or symlink a COPY takes, with where it lands relative to the destination. */
 export interface SourceEntry {
@@ -38,22 +39,56 @@ export interface SourceEntry {
 
 /** A directory tree that COPY reads from: the context (with its ignore rules) or a stage's root. */
 export class SourceTree {
-  /** `root` is the tree; `ignore` excludes paths (the context's `.dockerignore`). */
+  /**
+   * `root` is the tree; `ignore` excludes paths (the context's `.dockerignore`); `hashCache` is
+   * the file of the tree's stat-keyed digest cache ({@link FileHashCache}), absent for none.
+   */
   constructor(
     readonly root: string,
     readonly ignore: IgnoreMatcher = new IgnoreMatcher(""),
+    readonly hashCache?: string,
   ) {}
 
-  /** A build context: reads `.dockerignore`, else `.containerignore`, at its top. */
-  static async context(dir: string): Promise<SourceTree> {
+  /**
+   * A build context: reads `.dockerignore`, else `.containerignore`, at its top. With
+   * `hashCacheDir`, the digests of its files are kept there between builds, in a file named
+   * after the context's path.
+   */
+  static async context(dir: string, hashCacheDir?: string): Promise<SourceTree> {
+    let cache: string | undefined;
+    if (hashCacheDir !== undefined) {
+      await mkdir(hashCacheDir, { recursive: true, mode: 0o700 });
+      cache = join(hashCacheDir, `${digestOf(dir).slice("sha256:".length, "sha256:".length + 32)}.json`);
+    }
     for (const name of [".dockerignore", ".containerignore"]) {
       try {
-        return new SourceTree(dir, new IgnoreMatcher(await readFile(join(dir, name), "utf8"), name));
+        return new SourceTree(dir, new IgnoreMatcher(await readFile(join(dir, name), "utf8"), name), cache);
       } catch (err) {
         if (!isErrno(err, "ENOENT")) throw err;
       }
     }
-    return new SourceTree(dir);
+    return new SourceTree(dir, undefined, cache);
+  }
+
+  /**
+   * The content digest of `entries` (from {@link SourceTree.entries}, `rel` as the copy lays
+   * them out): paths, types, modes, link targets and file bytes, never times or owners, so
+   * touching a file keeps the step's cache. Computed on a worker thread; with a hash cache, an
+   * unchanged file is not read again. `files` holds each file's content digest, for the copy to
+   * check that it copies the bytes that were hashed.
+   */
+  async digest(entries: readonly { host: string; rel: string }[]): Promise<TreeDigest> {
+    const cached = this.hashCache !== undefined;
+    return await digestOnThread({
+      entries: entries.map((e) => ({
+        host: e.host,
+        rel: e.rel,
+        ...(cached && e.host.startsWith(`${this.root}/`)
+          ? { cacheName: e.host.slice(this.root.length + 1) }
+          : {}),
+      })),
+      ...(cached ? { cacheFile: this.hashCache } : {}),
+    });
   }
 
   /**
@@ -207,29 +242,3 @@ function notFound(src: string): BuildError {
     `"${src}": not found in the build context or excluded by .dockerignore`,
   );
 }
-
-/**
- * The content digest of a list of entries: relative path, type, permission bits, link target and
- * file bytes (streamed), never times or owners, so touching a file keeps its cache.
- */
-export async function contentDigest(
-  entries: readonly { host: string; rel: string; kind: string }[],
-): Promise<string> {
-  const parts = await mapLimit(entries, FILE_CONCURRENCY, async (e) => {
-    const st = await lstat(e.host);
-    const h = createHash("sha256");
-    h.update(`${e.rel}\0${e.kind}\0${(st.mode & 0o7777).toString(8)}\0`);
-    if (e.kind === "symlink") h.update(`${await readlink(e.host)}\0`);
-    if (e.kind === "file") {
-      if (st.size <= SMALL_FILE) h.update(await readFile(e.host));
-      else for await (const chunk of createReadStream(e.host)) h.update(chunk as Buffer);
-    }
-    return h.digest();
-  });
-  const all = createHash("sha256");
-  for (const p of parts) all.update(p);
-  return `sha256:${all.digest("hex")}`;
-}
-
-/** Files up to this size are hashed from one read; larger ones are streamed. */
-const SMALL_FILE = 1 << 20;

@@ -13,7 +13,8 @@ import { applyLayerFile } from "../layer/index.js";
 import type { Digest } from "../oci/digest.js";
 import type { Compression } from "../oci/media-types.js";
 import { parseReference } from "../oci/reference.js";
-import { copyImage, openDestination, type RemoteOptions, type TransportSpec } from "../remote/index.js";
+// Types only: the HTTP client and transports load when an output needs them.
+import type { RemoteOptions, TransportSpec } from "../remote/index.js";
 import { BuildError } from "./error.js";
 import { MAX_MANIFEST_BYTES, storeManifestSource } from "./store-source.js";
 
@@ -181,6 +182,7 @@ async function copyFromStore(
   transport: string | TransportSpec,
   remote: RemoteOptions,
 ): Promise<void> {
+  const { copyImage, openDestination } = await import("../remote/index.js");
   const dest = await openDestination(transport, remote);
   try {
     await copyImage(storeManifestSource(ctx.store, ctx.manifest), dest);

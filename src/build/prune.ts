@@ -5,7 +5,8 @@
  *   layer's blob when a later build needs them — the bulk of the space;
  * - step records (`cache/`): a step's key and the layer it made (the blob is in the content
  *   store, shared with images, and left to the store's own collection);
- * - cache mounts (`cache-mounts/`, `RUN --mount=type=cache`): what RUN steps kept there.
+ * - cache mounts (`cache-mounts/`, `RUN --mount=type=cache`): what RUN steps kept there;
+ * - context digests (`context-hashes/`): each context directory's file digests by stat.
  * Without `all`, only layer directories and records whose blob is gone are removed (what a later
  * build re-makes from what is still stored, as Docker's default prune removes only what nothing
  * uses); with `all`, every record and cache mount too. `until` keeps what was made or used after
@@ -41,7 +42,7 @@ export interface PruneResult {
 interface Entry {
   id: string;
   path: string;
-  kind: "layer" | "record" | "mount";
+  kind: "layer" | "record" | "mount" | "hashes";
   size: number;
   time: number;
   /** Removed without `all` (re-made from what is stored). */
@@ -138,6 +139,18 @@ async function listEntries(store: ImageStore, buildRoot: string): Promise<Entry[
       size: st.size,
       time: st.mtimeMs,
       disposable,
+    });
+  }
+  for (const { n, p } of await dir("context-hashes")) {
+    if (!n.endsWith(".json")) continue;
+    const st = await stat(p);
+    out.push({
+      id: `context:${n.slice(0, -5)}`,
+      path: p,
+      kind: "hashes",
+      size: st.size,
+      time: st.mtimeMs,
+      disposable: false,
     });
   }
   for (const { n, p } of await dir("cache-mounts")) {

@@ -6,7 +6,8 @@
  * both packed into the layer blob and then renamed into place as the new layer's directory: no
  * layer is ever applied twice, and a cached step's layer is applied (on a worker thread, never on
  * a daemon's event loop) only when a later step needs its files and it is not there yet.
- * Reading a stage's files (COPY --from, RUN --mount from=) goes through a read-only overlay.
+ * Reading a stage's files (COPY --from, RUN --mount from=) goes through a read-only overlay; COPY
+ * --from may hard-link unchanged files from the stage's layer directories (see `copy-step.ts`).
  */
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rename, rm } from "node:fs/promises";
@@ -32,6 +33,12 @@ export interface StepMount {
   /** The layer directories under it, top first (read-only while the step runs). */
   lowers: string[];
 }
+
+/**
+ * What a step's action may leave to run once its overlay is unmounted: writes into the upper
+ * directory itself (overlayfs allows no change to its layers while mounted).
+ */
+export type AfterUnmount = () => Promise<void>;
 
 /** overlayfs takes its options in one page; pier's layer paths are short enough for ~60 layers. */
 const MAX_MOUNT_DATA = 4000;
@@ -146,7 +153,10 @@ export class StageRootfs {
    * packed, then {@link StageRootfs.keep} or {@link StageRootfs.drop}). The mount is gone when
    * this resolves, whatever `action` did.
    */
-  async step(layers: readonly BuildLayer[], action: (m: StepMount) => Promise<void>): Promise<string> {
+  async step(
+    layers: readonly BuildLayer[],
+    action: (m: StepMount) => Promise<AfterUnmount | undefined>,
+  ): Promise<string> {
     const lowers = await this.lowers(layers);
     await mkdir(this.dir, { recursive: true });
     const dir = await mkdtemp(join(this.dir, "step-"));
@@ -160,11 +170,13 @@ export class StageRootfs {
       if (/[,:]/.test(p))
         throw new BuildError("INVALID_ARGUMENT", `build directory ${p} contains ',' or ':'`);
     await this.mount(merged, `lowerdir=${lowers.join(":")},upperdir=${upper},workdir=${work},index=off`);
+    let after: AfterUnmount | undefined;
     try {
-      await action({ merged, upper, lowers });
+      after = await action({ merged, upper, lowers });
     } finally {
       await this.unmount(merged);
     }
+    await after?.();
     return upper;
   }
 
@@ -177,6 +189,14 @@ export class StageRootfs {
   /** Removes a step's directories (its upper made no layer, or the step failed). */
   async drop(upper: string): Promise<void> {
     await rm(join(upper, ".."), { recursive: true, force: true });
+  }
+
+  /**
+   * The layer directories of `layers`, top first (read them only: they are every build's). A
+   * layer not unpacked yet is unpacked first.
+   */
+  async layerDirs(layers: readonly BuildLayer[]): Promise<string[]> {
+    return await this.lowers(layers);
   }
 
   /** A read-only view of the files of `layers` (unmounted by {@link StageRootfs.dispose}). */

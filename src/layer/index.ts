@@ -30,3 +30,4 @@ export { packToStore, type StoredLayer, type StoreLayerOptions, storeLayer } fro
 export type { TarEntryType, TarHeader } from "./tar-header.js";
 export { readTar, type TarEntry } from "./tar-reader.js";
 export { OPAQUE_WHITEOUT, WHITEOUT_PREFIX } from "./whiteout.js";
+export { readTreeXattrs } from "./xattr.js";

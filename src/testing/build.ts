@@ -62,6 +62,8 @@ export async function buildFixture(): Promise<BuildFixture> {
       store,
       buildRoot: join(work, "store", "build"),
       context,
+      // As `pier build DIR` does.
+      contextHashCache: true,
       dockerfile: { text: dockerfile, name: "Dockerfile" },
       pull: async (ref) => {
         await pull(ref, { storeRoot: store.root, insecure: true });

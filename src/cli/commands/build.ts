@@ -113,17 +113,24 @@ export function registerBuildCommand(program: Command): void {
           `--compression ${f.compression} and --output compression=${outputs.compression} disagree`,
         );
       const compression = f.compression ?? outputs.compression ?? "gzip";
-      const { parseCacheSpec } = await import("../../build/registry-cache.js");
-      const cacheFrom = (f.cacheFrom ?? []).map((v) => parseCacheSpec(v, "--cache-from"));
-      const cacheTo = f.cacheTo === undefined ? undefined : parseCacheSpec(f.cacheTo, "--cache-to");
-      const { remoteOptions, registryOf } = await import("./remote.js");
+      // The registry cache's module (and the HTTP client under it) loads only when asked for.
+      const { parseCacheSpec } =
+        f.cacheFrom?.length || f.cacheTo !== undefined
+          ? await import("../../build/registry-cache.js")
+          : { parseCacheSpec: undefined };
+      const cacheFrom = (f.cacheFrom ?? []).map((v) => parseCacheSpec!(v, "--cache-from"));
+      const cacheTo = f.cacheTo === undefined ? undefined : parseCacheSpec!(f.cacheTo, "--cache-to");
       const pushed = outputs.outputs.flatMap((o) => (o.type === "registry" ? o.names : []));
       const registries = [...pushed, ...cacheFrom.map((c) => c.ref), ...(cacheTo ? [cacheTo.ref] : [])];
-      const remote = await remoteOptions({}, await Promise.all(registries.map(registryOf)));
+      // The registry client loads only when a registry is involved (a local build needs none).
+      const remoteFor = async (refs: string[]) => {
+        const { remoteOptions, registryOf } = await import("./remote.js");
+        return await remoteOptions({}, await Promise.all(refs.map(registryOf)));
+      };
+      const remote = registries.length > 0 ? await remoteFor(registries) : {};
       const { resolve, join } = await import("node:path");
       const { buildImage, readDockerfile } = await import("../../build/builder.js");
       const { renderPlainProgress } = await import("../../build/progress.js");
-      const { pull } = await import("../../remote/index.js");
       const store = await openStore(cmd);
       const dir = resolve(io.cwd, context);
       const dockerfile = await readDockerfile(
@@ -135,6 +142,7 @@ export function registerBuildCommand(program: Command): void {
         store,
         buildRoot: join(store.root, "build"),
         context: dir,
+        contextHashCache: true,
         dockerfile,
         tags: f.tag ?? [],
         buildArgs: pairs(f.buildArg ?? [], "--build-arg", io.env),
@@ -149,7 +157,8 @@ export function registerBuildCommand(program: Command): void {
         pull: async (ref) => {
           io.stderr(`pulling ${ref}\n`);
           // As `pier pull` does: loopback registries speak plain HTTP, registries.conf applies.
-          await pull(ref, { ...(await remoteOptions({}, [await registryOf(ref)])), storeRoot: store.root });
+          const { pull } = await import("../../remote/index.js");
+          await pull(ref, { ...(await remoteFor([ref])), storeRoot: store.root });
         },
         progress: render,
       });
