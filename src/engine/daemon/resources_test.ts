@@ -5,11 +5,12 @@
  * podman with runc.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, posix } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type CommandResult, docker, pier, useTestDaemon } from "../../testing/engine.js";
+import { type CommandResult, docker, ok, pier, useTestDaemon } from "../../testing/engine.js";
+import { disposeTree, uniqueParent } from "../../testing/runtime-cgroups.js";
 import {
   PODMAN_IMAGE,
   PODMAN_ULIMITS,
@@ -168,6 +169,54 @@ describe("docker run with limits", () => {
     await refused(["--oom-score-adj", "2000"], /range for oom score adj is \[-1000, 1000\]/);
     const ps = await docker(fx.d, ["ps", "-aq"]);
     assert.equal(ps.stdout.trim(), "", "nothing was created");
+  });
+});
+
+/** The memory cgroup of process `pid` (the unified one on a cgroup v2 host), from /proc. */
+function memoryCgroup(pid: number): string {
+  const lines = readFileSync(`/proc/${pid}/cgroup`, "utf8").trim().split("\n");
+  const line =
+    lines.find((l) => l.split(":")[1]?.split(",").includes("memory")) ??
+    lines.find((l) => l.startsWith("0::"));
+  if (!line) throw new Error(`no memory cgroup in /proc/${pid}/cgroup`);
+  return line.slice(line.indexOf(":", line.indexOf(":") + 1) + 1);
+}
+
+describe("--cgroup-parent", () => {
+  test("docker run places the container's cgroup under an absolute parent, pier run under a relative one (from pierd's cgroup)", async () => {
+    const absolute = uniqueParent("cgparent");
+    const relative = uniqueParent("cgparent-rel").slice(1);
+    const pidOf = async (id: string) =>
+      Number(await ok(docker(fx.d, ["inspect", "-f", "{{.State.Pid}}", id])));
+    try {
+      const a = await ok(
+        docker(fx.d, ["run", "-d", "--cgroup-parent", absolute, fx.reg.image, "sleep", "300"]),
+      );
+      assert.equal(memoryCgroup(await pidOf(a)), `${absolute}/${a}`);
+      assert.equal(await ok(docker(fx.d, ["inspect", "-f", "{{.HostConfig.CgroupParent}}", a])), absolute);
+      await ok(docker(fx.d, ["rm", "-f", a]));
+      const r = await ok(
+        pier(fx.d, ["run", "-d", "--cgroup-parent", relative, fx.reg.image, "sleep", "300"]),
+      );
+      const own = memoryCgroup(fx.d.proc.pid as number);
+      assert.equal(memoryCgroup(await pidOf(r)), posix.join(own, relative, r));
+      await ok(docker(fx.d, ["rm", "-f", r]));
+    } finally {
+      await disposeTree(absolute).catch(() => {});
+      await disposeTree(relative).catch(() => {});
+    }
+  });
+
+  test("a parent with '..' or a bad slice name is refused naming it; nothing is created", async () => {
+    for (const bad of ["/a/../b", "../escape", "-bad-.slice"]) {
+      const r = await docker(fx.d, ["run", "--rm", "--cgroup-parent", bad, fx.reg.image, "true"]);
+      assert.notEqual(r.status, 0, bad);
+      assert.match(r.stderr, new RegExp(`cgroupParent "${bad.replace(/[.]/g, "\\.")}"`));
+      const p = await pier(fx.d, ["run", "--rm", "--cgroup-parent", bad, fx.reg.image, "true"]);
+      assert.notEqual(p.status, 0, bad);
+      assert.match(p.stderr, /cgroupParent/);
+    }
+    assert.equal(await ok(docker(fx.d, ["ps", "-aq"])), "", "nothing was created");
   });
 });
 
