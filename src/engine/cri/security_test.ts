@@ -229,6 +229,8 @@ describe("CRI security contexts and resources", () => {
       },
     });
     assert.equal((await sh(id, "cat /proc/1/oom_score_adj")).out, "500\n");
+    // ExecSync's own process gets the container's score too, as runc gives it (not pierd's 0).
+    assert.equal((await sh(id, "cat /proc/self/oom_score_adj")).out, "500\n");
     assert.match((await sh(id, "grep Cpus_allowed_list /proc/self/status")).out, /\t0\n$/);
     // The container's cgroup is <cgroup_parent>/<id>, as containerd puts it.
     const cg = (await sh(id, "cat /proc/self/cgroup")).out;

@@ -152,6 +152,16 @@ describe("docker run with limits", () => {
     }
   });
 
+  test("an exec'd process gets the container's OOM score (docker exec, pier exec), as runc gives it", async () => {
+    const id = await ok(docker(fx.d, ["run", "-d", "--oom-score-adj", "600", fx.reg.image, "sleep", "300"]));
+    try {
+      assert.equal(await ok(docker(fx.d, ["exec", id, "cat", "/proc/self/oom_score_adj"])), "600");
+      assert.equal(await ok(pier(fx.d, ["exec", id, "cat", "/proc/self/oom_score_adj"])), "600");
+    } finally {
+      await docker(fx.d, ["rm", "-f", id]);
+    }
+  });
+
   test("Docker's refusals: kernel memory, a too small limit, swap below memory, CPUs that do not exist", async () => {
     const refused = async (flags: string[], message: RegExp) => {
       const r = await docker(fx.d, ["run", "--rm", ...flags, fx.reg.image, "true"]);
