@@ -151,6 +151,7 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     ...(config.network?.defaultBridge ? { defaultBridge: config.network.defaultBridge } : {}),
     ...(config.network?.cniPath ? { cniPath: config.network.cniPath } : {}),
   });
+  await networks.prepareDefault();
   const volumes = new VolumeService(config.root);
   const containers = new ContainerService({
     root: config.root,
