@@ -5,24 +5,15 @@
  * podman with runc.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, posix } from "node:path";
-import { after, before, describe, test } from "node:test";
-import { type CommandResult, docker, ok, pier, useTestDaemon } from "../../testing/engine.js";
+import { readFileSync } from "node:fs";
+import { posix } from "node:path";
+import { describe, test } from "node:test";
+import { docker, ok, outputFields, pier, useTestDaemon } from "../../testing/engine.js";
 import { disposeTree, uniqueParent } from "../../testing/runtime-cgroups.js";
-import {
-  PODMAN_IMAGE,
-  PODMAN_ULIMITS,
-  type PodmanFixture,
-  podmanWithPier,
-} from "../../testing/runtime-podman.js";
+import { usePodmanWithRunc } from "../../testing/runtime-podman.js";
 
 /** The test pierd and its busybox registry, the image pulled. */
 const fx = useTestDaemon({ pull: true });
-
-const work = mkdtempSync(join(tmpdir(), "pier-resources-"));
-after(() => rmSync(work, { recursive: true, force: true }));
 
 /** Prints `name: value` for each limit a container can see of itself (cgroup v1 layout). */
 const READ_LIMITS = [
@@ -92,24 +83,14 @@ const EXPECTED = {
   shm: "32768",
 };
 
-function fields(r: CommandResult): Record<string, string> {
-  assert.equal(r.status, 0, r.stderr);
-  return Object.fromEntries(
-    r.stdout
-      .split("\n")
-      .filter((l) => l.includes(": "))
-      .map((l) => [l.slice(0, l.indexOf(": ")), l.slice(l.indexOf(": ") + 2).trim()]),
-  );
-}
-
 describe("docker run with limits", () => {
   test("every limit reaches the container's cgroup, rlimits, OOM score and /dev/shm", async () => {
     const r = await docker(fx.d, ["run", "--rm", ...LIMIT_FLAGS, fx.reg.image, "sh", "-c", READ_LIMITS]);
-    assert.deepEqual(fields(r), EXPECTED);
+    assert.deepEqual(outputFields(r), EXPECTED);
   });
 
   test("without limits: none, /dev/shm of 64 MiB, swap unlimited", async () => {
-    const s = fields(await docker(fx.d, ["run", "--rm", fx.reg.image, "sh", "-c", READ_LIMITS]));
+    const s = outputFields(await docker(fx.d, ["run", "--rm", fx.reg.image, "sh", "-c", READ_LIMITS]));
     assert.equal(s.quota, "-1");
     assert.equal(s.pids, "max");
     assert.equal(s.shm, "65536");
@@ -260,7 +241,7 @@ describe("docker update", () => {
         "upd",
       ]);
       assert.equal(u.status, 0, u.stderr);
-      const s = fields(await docker(fx.d, ["exec", "upd", "sh", "-c", READ_LIMITS]));
+      const s = outputFields(await docker(fx.d, ["exec", "upd", "sh", "-c", READ_LIMITS]));
       assert.equal(s.memory, "134217728");
       assert.equal(s.memsw, "268435456");
       assert.equal(s.quota, "100000");
@@ -283,7 +264,7 @@ describe("docker update", () => {
       // The limits survive a restart (they are in the container's config).
       const restart = await docker(fx.d, ["restart", "-t", "0", "upd"]);
       assert.equal(restart.status, 0, restart.stderr);
-      assert.equal(fields(await docker(fx.d, ["exec", "upd", "sh", "-c", READ_LIMITS])).pids, "20");
+      assert.equal(outputFields(await docker(fx.d, ["exec", "upd", "sh", "-c", READ_LIMITS])).pids, "20");
     } finally {
       await docker(fx.d, ["rm", "-f", "upd"]);
     }
@@ -293,7 +274,7 @@ describe("docker update", () => {
 describe("pier run and pier update take the same flags", () => {
   test("limits inside the container, then updated", async () => {
     const r = await pier(fx.d, ["run", "--rm", ...LIMIT_FLAGS, fx.reg.image, "sh", "-c", READ_LIMITS]);
-    assert.deepEqual(fields(r), EXPECTED);
+    assert.deepEqual(outputFields(r), EXPECTED);
     const id = await pier(fx.d, [
       "run",
       "-d",
@@ -309,7 +290,7 @@ describe("pier run and pier update take the same flags", () => {
     try {
       const u = await pier(fx.d, ["update", "--memory", "96m", "--pids-limit", "30", "pupd"]);
       assert.equal(u.status, 0, u.stderr);
-      const s = fields(await docker(fx.d, ["exec", "pupd", "sh", "-c", READ_LIMITS]));
+      const s = outputFields(await docker(fx.d, ["exec", "pupd", "sh", "-c", READ_LIMITS]));
       assert.equal(s.memory, String(96 * 1024 * 1024));
       assert.equal(s.pids, "30");
       const i = await pier(fx.d, ["inspect", "pupd"]);
@@ -324,30 +305,14 @@ describe("pier run and pier update take the same flags", () => {
 });
 
 describe("the same limits under podman with runc", () => {
-  let pm: PodmanFixture | undefined;
-  const dir = join(work, "podman");
-  before(async () => {
-    mkdirSync(dir);
-    pm = await podmanWithPier(dir);
-  });
-  after(() => pm?.dispose());
+  const podman = usePodmanWithRunc();
 
   test("give the same cgroup values as pierd", async () => {
     const flags = LIMIT_FLAGS.filter((f, i, all) => f !== "--ulimit" && all[i - 1] !== "--ulimit");
-    const r = pm!.pm(
-      "--runtime",
-      "runc",
-      "run",
-      "--rm",
-      ...PODMAN_ULIMITS,
-      ...flags,
-      PODMAN_IMAGE,
-      "sh",
-      "-c",
-      READ_LIMITS,
+    const theirs = outputFields(podman.run(flags, READ_LIMITS));
+    const ours = outputFields(
+      await docker(fx.d, ["run", "--rm", ...flags, fx.reg.image, "sh", "-c", READ_LIMITS]),
     );
-    const theirs = fields({ status: r.status, signal: null, stdout: r.stdout, stderr: r.stderr });
-    const ours = fields(await docker(fx.d, ["run", "--rm", ...flags, fx.reg.image, "sh", "-c", READ_LIMITS]));
     for (const k of Object.keys(EXPECTED).filter((k) => k !== "nofile")) assert.equal(ours[k], theirs[k], k);
   });
 });
