@@ -259,16 +259,18 @@ export function runCommand(
 export function docker(
   d: TestDaemon,
   args: string[],
-  opts: { input?: string; timeout?: number } = {},
+  opts: { input?: string; timeout?: number; env?: Record<string, string> } = {},
 ): Promise<CommandResult> {
-  return runCommand(requireDocker(), args, {
-    ...opts,
-    env: {
-      ...process.env,
-      DOCKER_HOST: `unix://${d.dockerSocket}`,
-      DOCKER_CONFIG: join(d.dir, "docker-config"),
-    },
-  });
+  return runCommand(requireDocker(), args, { ...opts, env: { ...dockerEnv(d), ...opts.env } });
+}
+
+/** This process's environment with the docker CLI pointed at the daemon's Docker socket (and a config of its own). */
+export function dockerEnv(d: TestDaemon): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    DOCKER_HOST: `unix://${d.dockerSocket}`,
+    DOCKER_CONFIG: join(d.dir, "docker-config"),
+  };
 }
 
 /** Runs the `pier` CLI ({@link pierCommand}) against the daemon's own socket. */
@@ -331,6 +333,20 @@ export async function ok(r: Promise<CommandResult>): Promise<string> {
   if (res.status !== 0)
     throw new Error(`exit status ${res.status} (expected 0)\n${res.stdout}\n${res.stderr}`);
   return res.stdout.trim();
+}
+
+/**
+ * The `key: value` lines of a command that must succeed (as /proc/self/status or a test
+ * script prints them), split at the first colon, values trimmed; other lines are skipped.
+ */
+export function outputFields(r: CommandResult): Record<string, string> {
+  if (r.status !== 0) throw new Error(`exit status ${r.status} (expected 0)\n${r.stdout}\n${r.stderr}`);
+  return Object.fromEntries(
+    r.stdout
+      .split("\n")
+      .filter((l) => l.includes(":"))
+      .map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 1).trim()]),
+  );
 }
 
 /** Polls `read` until `want` holds of its value (deadline 30 s); returns the value. */

@@ -3,9 +3,12 @@
  * pier-runtime, with its own storage, run root and a busybox image imported offline.
  */
 import { execFileSync, type SpawnSyncReturns, spawnSync } from "node:child_process";
-import { chmodSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after, before } from "node:test";
 import { writeBusyboxRootfs } from "./busybox.js";
+import type { CommandResult } from "./engine.js";
 import { pierRuntimeCommand, requireTool } from "./runtime.js";
 
 /** The busybox image every podman fixture has. */
@@ -68,6 +71,52 @@ export async function podmanWithPier(dir: string, user?: PodmanUser): Promise<Po
     dispose() {
       spawnSync(podman, [...globals, "rm", "--all", "--force", "--time", "0"], { stdio: "ignore", ...as });
       spawnSync(podman, [...globals, "system", "reset", "--force"], { stdio: "ignore", ...as });
+    },
+  };
+}
+
+/** What {@link usePodmanWithRunc} gives a test block. */
+export interface PodmanRuncFixture {
+  /**
+   * `podman --runtime runc run --rm` with {@link PODMAN_ULIMITS}, `args`, the busybox image and
+   * `sh -c script`: the peer a test compares pierd's container with.
+   */
+  run(args: readonly string[], script: string): CommandResult;
+}
+
+/**
+ * Registers, in the calling `describe` block, a podman fixture in a temp directory of its own
+ * (set up before the block's tests, disposed and removed after them) and returns how to run
+ * busybox under it with runc.
+ */
+export function usePodmanWithRunc(): PodmanRuncFixture {
+  let dir: string | undefined;
+  let fixture: PodmanFixture | undefined;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "pier-podman-runc-"));
+    fixture = await podmanWithPier(dir);
+  });
+  after(() => {
+    fixture?.dispose();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    run(args, script) {
+      if (!fixture)
+        throw new Error("usePodmanWithRunc: the podman fixture is not set up (used outside its block?)");
+      const r = fixture.pm(
+        "--runtime",
+        "runc",
+        "run",
+        "--rm",
+        ...PODMAN_ULIMITS,
+        ...args,
+        PODMAN_IMAGE,
+        "sh",
+        "-c",
+        script,
+      );
+      return { status: r.status, signal: null, stdout: r.stdout, stderr: r.stderr };
     },
   };
 }

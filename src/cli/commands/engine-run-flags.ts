@@ -119,6 +119,10 @@ export function addLimitAndSecurityOptions(cmd: Command): Command {
     .option("--oom-kill-disable", "disable the OOM killer")
     .option("--oom-score-adj <n>", "the OOM score adjustment (-1000..1000)", parseInteger)
     .option("--shm-size <bytes>", "size of /dev/shm (default 64m)", parseBytes)
+    .option(
+      "--cgroup-parent <path>",
+      "the cgroup to put the container's under (absolute, relative, or a systemd slice name)",
+    )
     .option("--ulimit <name=soft[:hard]>", "an rlimit (repeatable)", collectUlimit)
     .option("--blkio-weight-device <path:weight>", "block I/O weight of a device (repeatable)", collectWeight)
     .option("--device-read-bps <path:rate>", "read rate of a device (1mb; repeatable)", collectRate(true))
@@ -177,6 +181,7 @@ export interface LimitAndSecurityFlags {
   oomKillDisable?: boolean;
   oomScoreAdj?: number;
   shmSize?: number;
+  cgroupParent?: string;
   capAdd?: string[];
   capDrop?: string[];
   privileged?: boolean;
@@ -226,7 +231,7 @@ export function resourcesOfFlags(f: LimitAndSecurityFlags): Record<string, unkno
   });
 }
 
-/** The engine's `resources`, `security` and `sysctls` fields of the flags, for a create body. */
+/** The engine's `resources`, `security`, `sysctls` and `cgroupParent` fields of the flags, for a create body. */
 export function limitAndSecurityBody(f: LimitAndSecurityFlags): Record<string, unknown> {
   const security = defined({
     privileged: f.privileged,
@@ -248,6 +253,7 @@ export function limitAndSecurityBody(f: LimitAndSecurityFlags): Record<string, u
     ...(resources ? { resources } : {}),
     ...(security ? { security } : {}),
     ...(f.sysctl ? { sysctls: f.sysctl } : {}),
+    ...(f.cgroupParent !== undefined ? { cgroupParent: f.cgroupParent } : {}),
   };
 }
 

@@ -103,7 +103,10 @@ export const DOCKER_CREATE_FIELDS: readonly DockerField[] = [
   r("HostConfig.Isolation", "Windows only", "hyperv"),
   a("HostConfig.CpuShares", "cpu.shares"),
   a("HostConfig.Memory", "the memory limit"),
-  r("HostConfig.CgroupParent", "containers' cgroups are placed by the runtime", "/custom"),
+  a(
+    "HostConfig.CgroupParent",
+    "the cgroup the container's goes under, as Docker's cgroupfs driver (what `docker info` shows): an absolute path, a relative one (from pierd's own cgroup, as runc resolves it), or a systemd slice name (`x.slice`, placed where systemd puts that slice); `..` is refused",
+  ),
   a("HostConfig.BlkioWeight", "blkio weight (refused on a host without the weight file)"),
   a("HostConfig.BlkioWeightDevice", "per-device blkio weight (likewise)"),
   a("HostConfig.BlkioDeviceReadBps", "read bytes per second of a device"),

@@ -78,7 +78,7 @@ const dockerRates = (v: DeviceRate[] | undefined) => (v ?? []).map((d) => ({ Pat
 
 /** The resource and security keys of `docker inspect`'s `HostConfig`, with Docker's zero values. Pure. */
 export function dockerHostConfigLimits(
-  c: Pick<ContainerConfig, "resources" | "security">,
+  c: Pick<ContainerConfig, "resources" | "security" | "cgroupParent">,
 ): Record<string, unknown> {
   const r: ContainerResources = c.resources ?? {};
   const s: ContainerSecurity = c.security ?? {};
@@ -99,7 +99,7 @@ export function dockerHostConfigLimits(
     CpuShares: r.cpuShares ?? 0,
     Memory: r.memory ?? 0,
     NanoCpus: r.nanoCpus ?? 0,
-    CgroupParent: "",
+    CgroupParent: c.cgroupParent ?? "",
     BlkioWeight: r.blkioWeight ?? 0,
     BlkioWeightDevice: (r.blkioWeightDevice ?? []).map((d) => ({ Path: d.path, Weight: d.weight })),
     BlkioDeviceReadBps: dockerRates(r.blkioDeviceReadBps),

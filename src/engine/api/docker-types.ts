@@ -106,6 +106,8 @@ export function createInputFromDocker(body: unknown): ContainerCreateInput {
     stopTimeout: b.StopTimeout,
     healthcheck: healthcheckFromDocker(b.Healthcheck),
     init: host.Init,
+    // The docker CLI always sends "" (no parent).
+    cgroupParent: host.CgroupParent === "" ? undefined : host.CgroupParent,
     autoRemove: host.AutoRemove,
     mounts,
     networkMode,

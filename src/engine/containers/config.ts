@@ -106,8 +106,9 @@ export interface ContainerConfig {
   criLogPath?: string;
   /**
    * The cgroup the container's cgroup goes under (Docker's `--cgroup-parent`, a CRI pod's
-   * `cgroup_parent`): an absolute cgroupfs path (`/kubepods/burstable/pod<uid>`), or a systemd
-   * slice name (`kubepods-burstable-pod<uid>.slice`) placed where systemd puts that slice.
+   * `cgroup_parent`): a cgroupfs path, absolute (`/kubepods/burstable/pod<uid>`, from each
+   * hierarchy's root) or relative (from the runtime's own cgroup, as runc resolves it), or a
+   * systemd slice name (`kubepods-burstable-pod<uid>.slice`) placed where systemd puts that slice.
    */
   cgroupParent?: string;
   /** Memory, CPU, pids, block I/O limits, ulimits, OOM score, /dev/shm size (see resources.ts). */
@@ -438,13 +439,12 @@ export function isSystemContainer(image: ImageConfig, c: ContainerConfig): boole
 }
 
 /**
- * Checks a cgroup parent: an absolute path without `..`, or a systemd slice name; errors name
- * the problem. Pure.
+ * Checks a cgroup parent: a cgroupfs path (absolute, or relative as Docker's cgroupfs driver
+ * takes it) without `..`, or a systemd slice name; errors name the problem. Pure.
  */
 export function checkCgroupParent(parent: string): void {
   try {
-    if (parent.endsWith(".slice") && !parent.includes("/")) expandSlice(parent);
-    else if (!parent.startsWith("/")) throw new Error("must be an absolute path or a systemd slice name");
+    if (isSliceName(parent)) expandSlice(parent);
     else cleanCgroupPath(parent, "cgroupParent");
   } catch (err) {
     throw new EngineError(
@@ -454,13 +454,19 @@ export function checkCgroupParent(parent: string): void {
   }
 }
 
+/** True when a cgroup parent is a systemd slice name (`x.slice`, no `/`), not a cgroupfs path. Pure. */
+function isSliceName(parent: string): boolean {
+  return parent.endsWith(".slice") && !parent.includes("/");
+}
+
 /**
  * The runtime spec's `cgroupsPath` of container `id` under `parent`: `<parent>/<id>` for a
- * cgroupfs path (as containerd and moby); for a slice, the `pier-<id>.scope` systemd would make
- * in it, as a cgroupfs path (pier's runtime drives cgroupfs under either driver). Pure.
+ * cgroupfs path (as containerd and moby; a relative one stays relative, so the runtime resolves
+ * it from its own cgroup as runc does); for a slice, the `pier-<id>.scope` systemd would make in
+ * it, as a cgroupfs path (pier's runtime drives cgroupfs under either driver). Pure.
  */
 export function cgroupsPathUnder(parent: string, id: string): string {
-  if (parent.endsWith(".slice") && !parent.includes("/")) return systemdCgroupPath(`${parent}:pier:${id}`);
+  if (isSliceName(parent)) return systemdCgroupPath(`${parent}:pier:${id}`);
   return `${cleanCgroupPath(parent, "cgroupParent")}/${id}`;
 }
 

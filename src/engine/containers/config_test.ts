@@ -159,3 +159,22 @@ test("a seccomp argument value above 2^53 is written to config.json exactly, and
   // The runtime's reader (pier-runtime create) keeps them exact too.
   assert.equal(parseSpec(text).linux?.seccomp?.syscalls?.[0]?.args?.[0]?.value, big);
 });
+
+test("a cgroup parent is an absolute or relative cgroupfs path or a slice; its cgroupsPath says where", () => {
+  const id = "e".repeat(64);
+  const path = (cgroupParent: string) =>
+    containerSpec(image, parseContainerConfig({ image: "x", cgroupParent }), { id, rootfs: "/r" }).linux
+      ?.cgroupsPath;
+  assert.equal(path("/custom/parent/"), `/custom/parent/${id}`);
+  // Relative, as Docker's cgroupfs driver passes it on: the runtime resolves it from its own cgroup.
+  assert.equal(path("custom/parent"), `custom/parent/${id}`);
+  assert.equal(path("custom.slice/x"), `custom.slice/x/${id}`);
+  assert.equal(path("pier-test.slice"), `/pier.slice/pier-test.slice/pier-${id}.scope`);
+  for (const [bad, why] of [
+    ["/a/../b", /cgroupParent "\/a\/..\/b": .*"\.\." components/],
+    ["../escape", /cgroupParent "..\/escape": .*"\.\." components/],
+    ["/", /cgroupParent "\/": .*below the root/],
+    ["-bad-.slice", /cgroupParent "-bad-.slice": invalid systemd slice name/],
+  ] as const)
+    assert.throws(() => parseContainerConfig({ image: "x", cgroupParent: bad }), why, bad);
+});

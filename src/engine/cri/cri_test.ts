@@ -8,49 +8,35 @@
  */
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, readlinkSync, renameSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
-import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
-import {
-  type Client,
-  type CriTestNetwork,
-  call,
-  clients,
-  criTestNetwork,
-  type Msg,
-  rejectsWith,
-  until,
-} from "../../testing/cri-client.js";
+import { type Client, call, type Msg, rejectsWith, until } from "../../testing/cri-client.js";
+import { useCriDaemon } from "../../testing/cri-daemon.js";
 import {
   type BusyboxRegistry,
-  busyboxRegistry,
   docker,
   findDocker,
   pier,
   startTestDaemon,
   type TestDaemon,
 } from "../../testing/engine.js";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from "../../testing/free-port.js";
 
 describe("CRI (runtime.v1 over gRPC)", () => {
   let reg: BusyboxRegistry;
   let d: TestDaemon;
-  let net: CriTestNetwork;
   let rt: Client;
   let img: Client;
   let logs: string;
   let image: string;
+  const fx = useCriDaemon({
+    tempPrefix: "pier-cri-logs-",
+    ready: (f) => {
+      ({ reg, d, rt, img, dir: logs } = f);
+      image = reg.image;
+    },
+  });
   const podLabels = { app: "web", "io.kubernetes.pod.name": "web" };
   const podConfig = (logDir: string, port: number): Msg => ({
     metadata: { name: "web", uid: "uid-1234", namespace: "default", attempt: 0 },
@@ -62,23 +48,6 @@ describe("CRI (runtime.v1 over gRPC)", () => {
     ],
     labels: podLabels,
     annotations: { "note.example/a": "kept as given" },
-  });
-
-  before(async () => {
-    reg = await busyboxRegistry();
-    net = await criTestNetwork();
-    d = await startTestDaemon(net.flags);
-    logs = await makeTempDir("pier-cri-logs-");
-    ({ runtime: rt, image: img } = clients(join(d.execRoot, "cri.sock")));
-    image = reg.image;
-  });
-  after(async () => {
-    rt?.close();
-    img?.close();
-    await d?.stop();
-    await net?.cleanup();
-    await reg?.stop();
-    if (logs) await removeTempDir(logs);
   });
 
   it("answers Version, Status and RuntimeConfig; UNIMPLEMENTED names the method", async () => {
@@ -374,9 +343,7 @@ describe("CRI (runtime.v1 over gRPC)", () => {
     // pierd restarts: the pod and its containers are as they were, the exit code kept.
     await d.crash();
     await d.restart();
-    rt.close();
-    img.close();
-    ({ runtime: rt, image: img } = clients(join(d.execRoot, "cri.sock")));
+    ({ rt, img } = fx.reconnect());
     const after = await call(rt, "ContainerStatus", { container_id: fail });
     assert.equal(after.status.exit_code, 7);
     assert.equal((await call(rt, "PodSandboxStatus", { pod_sandbox_id: pod })).status.state, "SANDBOX_READY");

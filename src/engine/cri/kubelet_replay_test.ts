@@ -11,33 +11,23 @@
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { readHugePageSizes } from "../../runtime/cgroups/hugepages.js";
-import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
 import {
   type Client,
-  type CriTestNetwork,
   call,
-  clients,
-  criTestNetwork,
   KUBELET_MASKED_PATHS as MASKED,
   type Msg,
   KUBELET_READONLY_PATHS as READONLY,
   until,
 } from "../../testing/cri-client.js";
-import {
-  type BusyboxRegistry,
-  busyboxRegistry,
-  startTestDaemon,
-  type TestDaemon,
-} from "../../testing/engine.js";
+import { useCriDaemon } from "../../testing/cri-daemon.js";
+import type { BusyboxRegistry } from "../../testing/engine.js";
 import { disposeTree, uniqueParent } from "../../testing/runtime-cgroups.js";
 import { cgroupHost } from "./resources.js";
 
 describe("a kubelet 1.32's requests for a typical pod", () => {
   let reg: BusyboxRegistry;
-  let d: TestDaemon;
-  let net: CriTestNetwork;
   let rt: Client;
   let img: Client;
   let dir: string;
@@ -45,22 +35,13 @@ describe("a kubelet 1.32's requests for a typical pod", () => {
   const kubepods = uniqueParent("kubepods");
   const uid = "6f0e5b8c-1d2a-4c3b-9e8f-0a1b2c3d4e5f";
 
-  before(async () => {
-    reg = await busyboxRegistry();
-    net = await criTestNetwork();
-    d = await startTestDaemon(net.flags);
-    dir = await makeTempDir("pier-kubelet-");
-    ({ runtime: rt, image: img } = clients(join(d.execRoot, "cri.sock")));
+  useCriDaemon({
+    tempPrefix: "pier-kubelet-",
+    ready: (f) => {
+      ({ reg, rt, img, dir } = f);
+    },
   });
-  after(async () => {
-    rt?.close();
-    img?.close();
-    await d?.stop();
-    await net?.cleanup();
-    await reg?.stop();
-    await disposeTree(kubepods).catch(() => {});
-    if (dir) await removeTempDir(dir);
-  });
+  after(() => disposeTree(kubepods).catch(() => {}));
 
   it("runs the pod with every default field the kubelet fills", async () => {
     // The kubelet's start-up calls.

@@ -9,27 +9,21 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import { makeTempDir, removeTempDir } from "../../testing/busybox.js";
 import {
   type Client,
-  type CriTestNetwork,
   call,
   clients,
-  criTestNetwork,
   KUBELET_MASKED_PATHS as MASKED,
   type Msg,
   KUBELET_READONLY_PATHS as READONLY,
   rejectsWith,
   until,
 } from "../../testing/cri-client.js";
-import {
-  type BusyboxRegistry,
-  busyboxRegistry,
-  startTestDaemon,
-  type TestDaemon,
-} from "../../testing/engine.js";
+import { useCriDaemon } from "../../testing/cri-daemon.js";
+import { type BusyboxRegistry, startTestDaemon } from "../../testing/engine.js";
 import { disposeTree, uniqueParent } from "../../testing/runtime-cgroups.js";
 import { cgroupHost } from "./resources.js";
 
@@ -41,10 +35,7 @@ function statusField(text: string, key: string): string {
 
 describe("CRI security contexts and resources", () => {
   let reg: BusyboxRegistry;
-  let d: TestDaemon;
-  let net: CriTestNetwork;
   let rt: Client;
-  let img: Client;
   let dir: string;
   const parent = uniqueParent("cri");
   const podCgroup = `${parent}/podu-sec`;
@@ -76,40 +67,35 @@ describe("CRI security contexts and resources", () => {
     return id;
   };
 
-  before(async () => {
-    reg = await busyboxRegistry();
-    net = await criTestNetwork();
-    d = await startTestDaemon(net.flags);
-    dir = await makeTempDir("pier-cri-sec-");
-    ({ runtime: rt, image: img } = clients(join(d.execRoot, "cri.sock")));
-    await call(img, "PullImage", { image: { image: reg.image } });
-    sandboxConfig = {
-      metadata: { name: "sec", uid: "u-sec", namespace: "default", attempt: 0 },
-      hostname: "secpod",
-      linux: {
-        cgroup_parent: podCgroup,
-        sysctls: { "kernel.shm_rmid_forced": "1" },
-        security_context: {
-          privileged: true,
-          seccomp: { profile_type: "RuntimeDefault" },
-          namespace_options: { network: "POD", pid: "POD", ipc: "POD", userns_options: { mode: "NODE" } },
+  useCriDaemon({
+    tempPrefix: "pier-cri-sec-",
+    pull: true,
+    ready: (f) => {
+      ({ reg, rt, dir } = f);
+    },
+    setup: async () => {
+      sandboxConfig = {
+        metadata: { name: "sec", uid: "u-sec", namespace: "default", attempt: 0 },
+        hostname: "secpod",
+        linux: {
+          cgroup_parent: podCgroup,
+          sysctls: { "kernel.shm_rmid_forced": "1" },
+          security_context: {
+            privileged: true,
+            seccomp: { profile_type: "RuntimeDefault" },
+            namespace_options: { network: "POD", pid: "POD", ipc: "POD", userns_options: { mode: "NODE" } },
+          },
+          resources: { cpu_period: 100000, cpu_shares: 1024, memory_limit_in_bytes: 256 * 1024 * 1024 },
+          overhead: {},
         },
-        resources: { cpu_period: 100000, cpu_shares: 1024, memory_limit_in_bytes: 256 * 1024 * 1024 },
-        overhead: {},
-      },
-    };
-    pod = (await call(rt, "RunPodSandbox", { config: sandboxConfig })).pod_sandbox_id;
+      };
+      pod = (await call(rt, "RunPodSandbox", { config: sandboxConfig })).pod_sandbox_id;
+    },
+    beforeStop: async () => {
+      if (pod) await call(rt, "RemovePodSandbox", { pod_sandbox_id: pod }).catch(() => {});
+    },
   });
-  after(async () => {
-    if (pod) await call(rt, "RemovePodSandbox", { pod_sandbox_id: pod }).catch(() => {});
-    rt?.close();
-    img?.close();
-    await d?.stop();
-    await net?.cleanup();
-    await reg?.stop();
-    await disposeTree(parent).catch(() => {});
-    if (dir) await removeTempDir(dir);
-  });
+  after(() => disposeTree(parent).catch(() => {}));
 
   it("runs as the user, group and supplemental groups asked for, with the capabilities added and dropped", async () => {
     const id = await run("user", {
@@ -229,6 +215,8 @@ describe("CRI security contexts and resources", () => {
       },
     });
     assert.equal((await sh(id, "cat /proc/1/oom_score_adj")).out, "500\n");
+    // ExecSync's own process gets the container's score too, as runc gives it (not pierd's 0).
+    assert.equal((await sh(id, "cat /proc/self/oom_score_adj")).out, "500\n");
     assert.match((await sh(id, "grep Cpus_allowed_list /proc/self/status")).out, /\t0\n$/);
     // The container's cgroup is <cgroup_parent>/<id>, as containerd puts it.
     const cg = (await sh(id, "cat /proc/self/cgroup")).out;

@@ -7,15 +7,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import { join } from "node:path";
 import { test } from "node:test";
-import {
-  type BusyboxRegistry,
-  docker,
-  pier,
-  requireDocker,
-  runCommand,
-  type TestDaemon,
-  useTestDaemon,
-} from "../../testing/engine.js";
+import { type BusyboxRegistry, docker, pier, type TestDaemon, useTestDaemon } from "../../testing/engine.js";
 
 let reg: BusyboxRegistry;
 let d: TestDaemon;
@@ -26,15 +18,7 @@ useTestDaemon({
 });
 
 function dockerBuild(args: string[], env: Record<string, string> = { DOCKER_BUILDKIT: "0" }) {
-  return runCommand(requireDocker(), ["build", ...args], {
-    timeout: 120000,
-    env: {
-      ...process.env,
-      DOCKER_HOST: `unix://${d.dockerSocket}`,
-      DOCKER_CONFIG: join(d.dir, "docker-config"),
-      ...env,
-    },
-  });
+  return docker(d, ["build", ...args], { timeout: 120000, env });
 }
 
 async function context(name: string, files: Record<string, string>): Promise<string> {
@@ -153,29 +137,20 @@ test("a build emits image tag events; docker builder prune reclaims the cache wi
   });
   const b = await dockerBuild(["-t", "pruned:1", dir]);
   assert.equal(b.status, 0, b.stderr + b.stdout);
-  const env = {
-    ...process.env,
-    DOCKER_HOST: `unix://${d.dockerSocket}`,
-    DOCKER_CONFIG: join(d.dir, "docker-config"),
-  };
-  const prune = await runCommand(requireDocker(), ["builder", "prune", "-a", "-f"], { env });
+  const prune = await docker(d, ["builder", "prune", "-a", "-f"]);
   assert.equal(prune.status, 0, prune.stderr);
   const reclaimed = /Total:?\s+(?:reclaimed space:\s*)?([\d.]+)\s*([kMG]?B)/i.exec(prune.stdout);
   assert.ok(reclaimed && Number(reclaimed[1]) > 0, prune.stdout);
   const until = Math.floor(Date.now() / 1000) + 1;
-  const events = await runCommand(
-    requireDocker(),
-    [
-      "events",
-      "--since",
-      String(since),
-      "--until",
-      String(until),
-      "--format",
-      "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}",
-    ],
-    { env },
-  );
+  const events = await docker(d, [
+    "events",
+    "--since",
+    String(since),
+    "--until",
+    String(until),
+    "--format",
+    "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}",
+  ]);
   assert.equal(events.status, 0, events.stderr);
   assert.match(events.stdout, /^image tag pruned:1$/m);
   assert.match(events.stdout, /^builder prune /m);

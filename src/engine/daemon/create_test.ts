@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { docker, ok, pier, requireDocker, runCommand, until, useTestDaemon } from "../../testing/engine.js";
+import { docker, ok, pier, until, useTestDaemon } from "../../testing/engine.js";
 
 /** The test pierd and its busybox registry, the image pulled. */
 const fx = useTestDaemon({ pull: true });
@@ -94,15 +94,7 @@ test("pier create --rm: removed once it exited; -i keeps stdin open, as docker c
 
 test("--health-start-interval probes often while starting, then the interval applies", async () => {
   // The docker CLI sends StartInterval only to an API 1.44 daemon: it is asked to speak 1.44.
-  const docker144 = (args: string[]) =>
-    runCommand(requireDocker(), args, {
-      env: {
-        ...process.env,
-        DOCKER_HOST: `unix://${fx.d.dockerSocket}`,
-        DOCKER_CONFIG: join(fx.d.dir, "docker-config"),
-        DOCKER_API_VERSION: "1.44",
-      },
-    });
+  const docker144 = (args: string[]) => docker(fx.d, args, { env: { DOCKER_API_VERSION: "1.44" } });
   const health = ["--health-cmd", "true", "--health-interval", "1h", "--health-start-period", "5m"];
   await ok(
     docker144([

@@ -18,10 +18,10 @@ import { ContainerService } from "../containers/service.js";
 import type { CgroupDriver } from "../cri/sandbox.js";
 import { startCriServer } from "../cri/server.js";
 import { Engine } from "../engine.js";
-import { EngineError } from "../error.js";
 import { ImageService } from "../images.js";
 import { NetworkService } from "../network/service.js";
 import { type SnapshotDriver, Snapshotter } from "../snapshots/snapshotter.js";
+import { parseTcpAddress } from "../tcp-address.js";
 import { removeScratch } from "../uploads.js";
 import { VolumeService } from "../volumes.js";
 
@@ -66,18 +66,6 @@ export interface DaemonConfig {
   log?: (line: string) => void;
   /** dockerd's `--init`: an init in every container that does not say otherwise (`--init=false`). */
   init?: boolean;
-}
-
-/**
- * `HOST:PORT` (`127.0.0.1:2376`, `[::1]:2376`) of a TCP listener. `tcp://` is accepted and
- * stripped; a missing host or port is `INVALID_ARGUMENT`. Pure.
- */
-export function parseTcpAddress(text: string): { host: string; port: number } {
-  const m = /^(?:tcp:\/\/)?(\[[0-9a-fA-F:.]+\]|[^:/\s]+):(\d{1,5})$/.exec(text);
-  const port = m ? Number(m[2]) : Number.NaN;
-  if (!m || port > 65535)
-    throw new EngineError("INVALID_ARGUMENT", `invalid TCP address ${JSON.stringify(text)}: want HOST:PORT`);
-  return { host: m[1]!.replace(/^\[|\]$/g, ""), port };
 }
 
 /** The gid of group `name` from /etc/group, or undefined. */
@@ -164,6 +152,7 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     ...(config.network?.defaultBridge ? { defaultBridge: config.network.defaultBridge } : {}),
     ...(config.network?.cniPath ? { cniPath: config.network.cniPath } : {}),
   });
+  await networks.prepareDefault();
   const volumes = new VolumeService(config.root);
   const containers = new ContainerService({
     root: config.root,

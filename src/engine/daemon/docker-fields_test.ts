@@ -4,11 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { request } from "node:http";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type BusyboxRegistry, docker, type TestDaemon, useTestDaemon } from "../../testing/engine.js";
+import { socketRequest } from "../../testing/socket-request.js";
 
 let reg: BusyboxRegistry;
 let d: TestDaemon;
@@ -46,21 +46,11 @@ function rows(): Row[] {
   return out;
 }
 
-function post(path: string, body: unknown): Promise<{ status: number; message: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { socketPath: d.dockerSocket, method: "POST", path, headers: { "Content-Type": "application/json" } },
-      (res) => {
-        let text = "";
-        res.on("data", (c: Buffer) => {
-          text += c.toString();
-        });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, message: text }));
-      },
-    );
-    req.on("error", reject);
-    req.end(JSON.stringify(body));
+async function post(path: string, body: unknown): Promise<{ status: number; message: string }> {
+  const r = await socketRequest(d.dockerSocket, "POST", path, JSON.stringify(body), {
+    "Content-Type": "application/json",
   });
+  return { status: r.status, message: r.body };
 }
 
 function withField(body: Record<string, unknown>, path: string, value: unknown): Record<string, unknown> {

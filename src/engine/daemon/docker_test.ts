@@ -9,10 +9,12 @@ import { test } from "node:test";
 import {
   type BusyboxRegistry,
   docker,
+  dockerEnv,
   requireDocker,
   type TestDaemon,
   useTestDaemon,
 } from "../../testing/engine.js";
+import { socketRequest } from "../../testing/socket-request.js";
 
 let reg: BusyboxRegistry;
 let d: TestDaemon;
@@ -22,24 +24,13 @@ useTestDaemon({
   },
 });
 
-function raw(
+async function raw(
   method: string,
   path: string,
   body?: string,
 ): Promise<{ status: number; type: string; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath: d.dockerSocket, method, path }, (res) => {
-      let text = "";
-      res.on("data", (c: Buffer) => {
-        text += c.toString();
-      });
-      res.on("end", () =>
-        resolve({ status: res.statusCode ?? 0, type: String(res.headers["content-type"]), body: text }),
-      );
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
+  const r = await socketRequest(d.dockerSocket, method, path, body);
+  return { status: r.status, type: String(r.headers["content-type"]), body: r.body };
 }
 
 test("sockets are root-only and /_ping advertises API 1.41", async () => {
@@ -233,13 +224,8 @@ test("docker exec runs in the container with the real exit code, with and withou
 
 test("docker events streams create, start, die and destroy", async () => {
   const { spawn } = await import("node:child_process");
-  const { join } = await import("node:path");
   const ev = spawn(requireDocker(), ["events", "--format", "{{.Action}} {{.Actor.Attributes.name}}"], {
-    env: {
-      ...process.env,
-      DOCKER_HOST: `unix://${d.dockerSocket}`,
-      DOCKER_CONFIG: join(d.dir, "docker-config"),
-    },
+    env: dockerEnv(d),
   });
   let out = "";
   ev.stdout.on("data", (c: Buffer) => {

@@ -6,7 +6,6 @@
  * shows the image config merged with the request.
  */
 import assert from "node:assert/strict";
-import { request } from "node:http";
 import { join } from "node:path";
 import { test } from "node:test";
 import { createImage } from "../../image/build.js";
@@ -14,6 +13,7 @@ import { ImageStore } from "../../image/image-store.js";
 import { push } from "../../remote/pull.js";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../../testing/busybox.js";
 import { type BusyboxRegistry, docker, pier, type TestDaemon, useTestDaemon } from "../../testing/engine.js";
+import { socketRequest } from "../../testing/socket-request.js";
 import { containerMatches } from "../api/container-list.js";
 import { effectiveConfig } from "../api/effective-config.js";
 import {
@@ -394,19 +394,7 @@ test("docker events accepts every documented filter; an unknown one is 400", asy
   assert.match(bad.stderr, /invalid filter 'bogus'/);
 });
 
-function api(method: string, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath: d.dockerSocket, method, path: `/v1.41${path}` }, (res) => {
-      let body = "";
-      res.on("data", (c: Buffer) => {
-        body += c.toString();
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
+const api = (method: string, path: string) => socketRequest(d.dockerSocket, method, `/v1.41${path}`);
 
 test("every filter Docker documents for ps, images, volume ls, network ls, events and each prune is accepted; others are 400 naming them", async () => {
   const c = uniq("fw");

@@ -8,10 +8,11 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { request } from "node:http";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { before, test } from "node:test";
 import { type BusyboxRegistry, docker, pier, type TestDaemon, useTestDaemon } from "../../testing/engine.js";
+import { freePort } from "../../testing/free-port.js";
+import { socketRequest } from "../../testing/socket-request.js";
 
 let reg: BusyboxRegistry;
 let d: TestDaemon;
@@ -45,18 +46,6 @@ before(async () => {
   requireNetTools();
 });
 
-/** A TCP port nobody listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === "object" && a ? a.port : 0));
-    });
-  });
-}
-
 function httpGet(port: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: "127.0.0.1", port, path: "/index.html", timeout: 3000 }, (res) => {
@@ -72,19 +61,8 @@ function httpGet(port: number): Promise<{ status: number; body: string }> {
   });
 }
 
-function raw(method: string, path: string, body?: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath: d.dockerSocket, method, path }, (res) => {
-      let text = "";
-      res.on("data", (c: Buffer) => {
-        text += c.toString();
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
+const raw = (method: string, path: string, body?: string) =>
+  socketRequest(d.dockerSocket, method, path, body);
 
 /** A /24 in 10.23x.y.0 that no host route and no other network uses now. */
 function freeSubnet(): string {

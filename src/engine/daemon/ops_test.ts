@@ -12,6 +12,7 @@ import { test } from "node:test";
 import {
   type BusyboxRegistry,
   docker,
+  dockerEnv,
   PIERD_MAIN,
   pier,
   requireDocker,
@@ -20,6 +21,7 @@ import {
   type TestDaemon,
   useTestDaemon,
 } from "../../testing/engine.js";
+import { socketRequest } from "../../testing/socket-request.js";
 import { writeDockerTlsCerts } from "../../testing/tls-cert.js";
 import { containerMatches } from "../api/docker-containers.js";
 import { restartOnBoot } from "../containers/service.js";
@@ -41,24 +43,8 @@ useTestDaemon({
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function raw(
-  method: string,
-  path: string,
-  body?: string,
-  socketPath = d.dockerSocket,
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath, method, path }, (res) => {
-      let text = "";
-      res.on("data", (c: Buffer) => {
-        text += c.toString();
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
+const raw = (method: string, path: string, body?: string, socketPath = d.dockerSocket) =>
+  socketRequest(socketPath, method, path, body);
 
 test("one engine under both APIs: a pull through either records the same pull event", async () => {
   // Not a second earlier: the fixture's own pull is not this test's.
@@ -266,11 +252,7 @@ test("docker stats --no-stream and the streamed stats API", async () => {
     assert.match(table.stdout, /busy/);
     // The CLI's live view keeps reading the stream: two refreshes arrive.
     const live = spawn(requireDocker(), ["stats", "--format", "{{.Name}} {{.PIDs}}", "busy"], {
-      env: {
-        ...process.env,
-        DOCKER_HOST: `unix://${d.dockerSocket}`,
-        DOCKER_CONFIG: join(d.dir, "docker-config"),
-      },
+      env: dockerEnv(d),
     });
     let liveOut = "";
     live.stdout.on("data", (c: Buffer) => {
@@ -494,11 +476,7 @@ test("system info, system df, container/volume/image prune, system prune", async
 
 test("docker events: type/event/container filters, since and until replay", async () => {
   const t0 = Math.floor(Date.now() / 1000) - 1;
-  const env = {
-    ...process.env,
-    DOCKER_HOST: `unix://${d.dockerSocket}`,
-    DOCKER_CONFIG: join(d.dir, "docker-config"),
-  };
+  const env = dockerEnv(d);
   const ev = spawn(
     requireDocker(),
     [

@@ -5,23 +5,15 @@
  * podman with runc.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
-import { type CommandResult, docker, pier, useTestDaemon } from "../../testing/engine.js";
-import {
-  PODMAN_IMAGE,
-  PODMAN_ULIMITS,
-  type PodmanFixture,
-  podmanWithPier,
-} from "../../testing/runtime-podman.js";
+import { readFileSync } from "node:fs";
+import { posix } from "node:path";
+import { describe, test } from "node:test";
+import { docker, ok, outputFields, pier, useTestDaemon } from "../../testing/engine.js";
+import { disposeTree, uniqueParent } from "../../testing/runtime-cgroups.js";
+import { usePodmanWithRunc } from "../../testing/runtime-podman.js";
 
 /** The test pierd and its busybox registry, the image pulled. */
 const fx = useTestDaemon({ pull: true });
-
-const work = mkdtempSync(join(tmpdir(), "pier-resources-"));
-after(() => rmSync(work, { recursive: true, force: true }));
 
 /** Prints `name: value` for each limit a container can see of itself (cgroup v1 layout). */
 const READ_LIMITS = [
@@ -91,24 +83,14 @@ const EXPECTED = {
   shm: "32768",
 };
 
-function fields(r: CommandResult): Record<string, string> {
-  assert.equal(r.status, 0, r.stderr);
-  return Object.fromEntries(
-    r.stdout
-      .split("\n")
-      .filter((l) => l.includes(": "))
-      .map((l) => [l.slice(0, l.indexOf(": ")), l.slice(l.indexOf(": ") + 2).trim()]),
-  );
-}
-
 describe("docker run with limits", () => {
   test("every limit reaches the container's cgroup, rlimits, OOM score and /dev/shm", async () => {
     const r = await docker(fx.d, ["run", "--rm", ...LIMIT_FLAGS, fx.reg.image, "sh", "-c", READ_LIMITS]);
-    assert.deepEqual(fields(r), EXPECTED);
+    assert.deepEqual(outputFields(r), EXPECTED);
   });
 
   test("without limits: none, /dev/shm of 64 MiB, swap unlimited", async () => {
-    const s = fields(await docker(fx.d, ["run", "--rm", fx.reg.image, "sh", "-c", READ_LIMITS]));
+    const s = outputFields(await docker(fx.d, ["run", "--rm", fx.reg.image, "sh", "-c", READ_LIMITS]));
     assert.equal(s.quota, "-1");
     assert.equal(s.pids, "max");
     assert.equal(s.shm, "65536");
@@ -151,6 +133,16 @@ describe("docker run with limits", () => {
     }
   });
 
+  test("an exec'd process gets the container's OOM score (docker exec, pier exec), as runc gives it", async () => {
+    const id = await ok(docker(fx.d, ["run", "-d", "--oom-score-adj", "600", fx.reg.image, "sleep", "300"]));
+    try {
+      assert.equal(await ok(docker(fx.d, ["exec", id, "cat", "/proc/self/oom_score_adj"])), "600");
+      assert.equal(await ok(pier(fx.d, ["exec", id, "cat", "/proc/self/oom_score_adj"])), "600");
+    } finally {
+      await docker(fx.d, ["rm", "-f", id]);
+    }
+  });
+
   test("Docker's refusals: kernel memory, a too small limit, swap below memory, CPUs that do not exist", async () => {
     const refused = async (flags: string[], message: RegExp) => {
       const r = await docker(fx.d, ["run", "--rm", ...flags, fx.reg.image, "true"]);
@@ -168,6 +160,54 @@ describe("docker run with limits", () => {
     await refused(["--oom-score-adj", "2000"], /range for oom score adj is \[-1000, 1000\]/);
     const ps = await docker(fx.d, ["ps", "-aq"]);
     assert.equal(ps.stdout.trim(), "", "nothing was created");
+  });
+});
+
+/** The memory cgroup of process `pid` (the unified one on a cgroup v2 host), from /proc. */
+function memoryCgroup(pid: number): string {
+  const lines = readFileSync(`/proc/${pid}/cgroup`, "utf8").trim().split("\n");
+  const line =
+    lines.find((l) => l.split(":")[1]?.split(",").includes("memory")) ??
+    lines.find((l) => l.startsWith("0::"));
+  if (!line) throw new Error(`no memory cgroup in /proc/${pid}/cgroup`);
+  return line.slice(line.indexOf(":", line.indexOf(":") + 1) + 1);
+}
+
+describe("--cgroup-parent", () => {
+  test("docker run places the container's cgroup under an absolute parent, pier run under a relative one (from pierd's cgroup)", async () => {
+    const absolute = uniqueParent("cgparent");
+    const relative = uniqueParent("cgparent-rel").slice(1);
+    const pidOf = async (id: string) =>
+      Number(await ok(docker(fx.d, ["inspect", "-f", "{{.State.Pid}}", id])));
+    try {
+      const a = await ok(
+        docker(fx.d, ["run", "-d", "--cgroup-parent", absolute, fx.reg.image, "sleep", "300"]),
+      );
+      assert.equal(memoryCgroup(await pidOf(a)), `${absolute}/${a}`);
+      assert.equal(await ok(docker(fx.d, ["inspect", "-f", "{{.HostConfig.CgroupParent}}", a])), absolute);
+      await ok(docker(fx.d, ["rm", "-f", a]));
+      const r = await ok(
+        pier(fx.d, ["run", "-d", "--cgroup-parent", relative, fx.reg.image, "sleep", "300"]),
+      );
+      const own = memoryCgroup(fx.d.proc.pid as number);
+      assert.equal(memoryCgroup(await pidOf(r)), posix.join(own, relative, r));
+      await ok(docker(fx.d, ["rm", "-f", r]));
+    } finally {
+      await disposeTree(absolute).catch(() => {});
+      await disposeTree(relative).catch(() => {});
+    }
+  });
+
+  test("a parent with '..' or a bad slice name is refused naming it; nothing is created", async () => {
+    for (const bad of ["/a/../b", "../escape", "-bad-.slice"]) {
+      const r = await docker(fx.d, ["run", "--rm", "--cgroup-parent", bad, fx.reg.image, "true"]);
+      assert.notEqual(r.status, 0, bad);
+      assert.match(r.stderr, new RegExp(`cgroupParent "${bad.replace(/[.]/g, "\\.")}"`));
+      const p = await pier(fx.d, ["run", "--rm", "--cgroup-parent", bad, fx.reg.image, "true"]);
+      assert.notEqual(p.status, 0, bad);
+      assert.match(p.stderr, /cgroupParent/);
+    }
+    assert.equal(await ok(docker(fx.d, ["ps", "-aq"])), "", "nothing was created");
   });
 });
 
@@ -201,7 +241,7 @@ describe("docker update", () => {
         "upd",
       ]);
       assert.equal(u.status, 0, u.stderr);
-      const s = fields(await docker(fx.d, ["exec", "upd", "sh", "-c", READ_LIMITS]));
+      const s = outputFields(await docker(fx.d, ["exec", "upd", "sh", "-c", READ_LIMITS]));
       assert.equal(s.memory, "134217728");
       assert.equal(s.memsw, "268435456");
       assert.equal(s.quota, "100000");
@@ -224,7 +264,7 @@ describe("docker update", () => {
       // The limits survive a restart (they are in the container's config).
       const restart = await docker(fx.d, ["restart", "-t", "0", "upd"]);
       assert.equal(restart.status, 0, restart.stderr);
-      assert.equal(fields(await docker(fx.d, ["exec", "upd", "sh", "-c", READ_LIMITS])).pids, "20");
+      assert.equal(outputFields(await docker(fx.d, ["exec", "upd", "sh", "-c", READ_LIMITS])).pids, "20");
     } finally {
       await docker(fx.d, ["rm", "-f", "upd"]);
     }
@@ -234,7 +274,7 @@ describe("docker update", () => {
 describe("pier run and pier update take the same flags", () => {
   test("limits inside the container, then updated", async () => {
     const r = await pier(fx.d, ["run", "--rm", ...LIMIT_FLAGS, fx.reg.image, "sh", "-c", READ_LIMITS]);
-    assert.deepEqual(fields(r), EXPECTED);
+    assert.deepEqual(outputFields(r), EXPECTED);
     const id = await pier(fx.d, [
       "run",
       "-d",
@@ -250,7 +290,7 @@ describe("pier run and pier update take the same flags", () => {
     try {
       const u = await pier(fx.d, ["update", "--memory", "96m", "--pids-limit", "30", "pupd"]);
       assert.equal(u.status, 0, u.stderr);
-      const s = fields(await docker(fx.d, ["exec", "pupd", "sh", "-c", READ_LIMITS]));
+      const s = outputFields(await docker(fx.d, ["exec", "pupd", "sh", "-c", READ_LIMITS]));
       assert.equal(s.memory, String(96 * 1024 * 1024));
       assert.equal(s.pids, "30");
       const i = await pier(fx.d, ["inspect", "pupd"]);
@@ -265,30 +305,14 @@ describe("pier run and pier update take the same flags", () => {
 });
 
 describe("the same limits under podman with runc", () => {
-  let pm: PodmanFixture | undefined;
-  const dir = join(work, "podman");
-  before(async () => {
-    mkdirSync(dir);
-    pm = await podmanWithPier(dir);
-  });
-  after(() => pm?.dispose());
+  const podman = usePodmanWithRunc();
 
   test("give the same cgroup values as pierd", async () => {
     const flags = LIMIT_FLAGS.filter((f, i, all) => f !== "--ulimit" && all[i - 1] !== "--ulimit");
-    const r = pm!.pm(
-      "--runtime",
-      "runc",
-      "run",
-      "--rm",
-      ...PODMAN_ULIMITS,
-      ...flags,
-      PODMAN_IMAGE,
-      "sh",
-      "-c",
-      READ_LIMITS,
+    const theirs = outputFields(podman.run(flags, READ_LIMITS));
+    const ours = outputFields(
+      await docker(fx.d, ["run", "--rm", ...flags, fx.reg.image, "sh", "-c", READ_LIMITS]),
     );
-    const theirs = fields({ status: r.status, signal: null, stdout: r.stdout, stderr: r.stderr });
-    const ours = fields(await docker(fx.d, ["run", "--rm", ...flags, fx.reg.image, "sh", "-c", READ_LIMITS]));
     for (const k of Object.keys(EXPECTED).filter((k) => k !== "nofile")) assert.equal(ours[k], theirs[k], k);
   });
 });

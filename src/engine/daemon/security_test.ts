@@ -4,18 +4,13 @@
  * namespaces), and the same flags under podman with runc where podman has them.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import { CAPABILITIES } from "../../runtime/plan/linux-constants.js";
-import { type CommandResult, docker, pier, useTestDaemon } from "../../testing/engine.js";
-import {
-  PODMAN_IMAGE,
-  PODMAN_ULIMITS,
-  type PodmanFixture,
-  podmanWithPier,
-} from "../../testing/runtime-podman.js";
+import { docker, outputFields, pier, useTestDaemon } from "../../testing/engine.js";
+import { usePodmanWithRunc } from "../../testing/runtime-podman.js";
 import { DOCKER_DEFAULT_CAPS } from "../containers/security.js";
 
 /** The test pierd and its busybox registry, the image pulled. */
@@ -26,16 +21,6 @@ after(() => rmSync(work, { recursive: true, force: true }));
 
 /** The `Name:\tvalue` fields of /proc/self/status the tests read. */
 const STATUS = "grep -E '^(CapEff|CapBnd|Seccomp|NoNewPrivs|Groups):' /proc/self/status";
-
-function fields(r: CommandResult): Record<string, string> {
-  assert.equal(r.status, 0, r.stderr);
-  return Object.fromEntries(
-    r.stdout
-      .split("\n")
-      .filter((l) => l.includes(":"))
-      .map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 1).trim()]),
-  );
-}
 
 function mask(caps: readonly string[]): string {
   let m = 0n;
@@ -48,7 +33,7 @@ const run = (args: string[], script: string) =>
 
 describe("the default container (docker run)", () => {
   test("has Docker's 14 capabilities, seccomp filter mode 2 and no NoNewPrivs", async () => {
-    const s = fields(await run([], STATUS));
+    const s = outputFields(await run([], STATUS));
     assert.equal(s.CapEff, "00000000a80425fb", "Docker's default CapEff");
     assert.equal(s.CapEff, mask(DOCKER_DEFAULT_CAPS));
     assert.equal(s.CapBnd, s.CapEff);
@@ -81,13 +66,14 @@ describe("the default container (docker run)", () => {
 
 describe("capabilities", () => {
   test("--cap-drop ALL, --cap-add, ALL with a drop; a dropped CAP_CHOWN fails chown", async () => {
-    assert.equal(fields(await run(["--cap-drop", "ALL"], STATUS)).CapEff, "0000000000000000");
+    assert.equal(outputFields(await run(["--cap-drop", "ALL"], STATUS)).CapEff, "0000000000000000");
     assert.equal(
-      fields(await run(["--cap-drop", "ALL", "--cap-add", "sys_admin", "--cap-add", "CAP_KILL"], STATUS))
-        .CapEff,
+      outputFields(
+        await run(["--cap-drop", "ALL", "--cap-add", "sys_admin", "--cap-add", "CAP_KILL"], STATUS),
+      ).CapEff,
       mask(["CAP_SYS_ADMIN", "CAP_KILL"]),
     );
-    const all = fields(await run(["--cap-add", "ALL", "--cap-drop", "CHOWN"], STATUS));
+    const all = outputFields(await run(["--cap-add", "ALL", "--cap-drop", "CHOWN"], STATUS));
     assert.equal(BigInt(`0x${all.CapEff}`) & 1n, 0n, "CAP_CHOWN dropped");
     assert.ok(BigInt(`0x${all.CapEff}`) & (1n << 21n), "CAP_SYS_ADMIN there");
     const r = await run(["--cap-drop", "CHOWN"], "touch /x; chown 1 /x");
@@ -109,7 +95,7 @@ describe("capabilities", () => {
 
 describe("--privileged", () => {
   test("every capability pierd holds, no seccomp, host devices, writable /sys, no masked paths", async () => {
-    const own = fields({
+    const own = outputFields({
       status: 0,
       signal: null,
       stdout: readFileSync("/proc/self/status", "utf8"),
@@ -119,7 +105,7 @@ describe("--privileged", () => {
       ["--privileged"],
       `${STATUS}; echo "devices: $(ls /dev | wc -l)"; echo "masked: $(grep -c ' /proc/acpi \\| /proc/keys ' /proc/self/mounts)"; grep ' /sys sysfs' /proc/self/mounts`,
     );
-    const s = fields(r);
+    const s = outputFields(r);
     assert.equal(s.CapEff, own.CapBnd);
     assert.equal(s.Seccomp, "0");
     assert.ok(Number(s.devices) > 20, `${s.devices} entries in /dev`);
@@ -130,7 +116,7 @@ describe("--privileged", () => {
 
 describe("--security-opt", () => {
   test("seccomp=unconfined: no filter; seccomp=PROFILE.json: the profile is compiled and applied", async () => {
-    assert.equal(fields(await run(["--security-opt", "seccomp=unconfined"], STATUS)).Seccomp, "0");
+    assert.equal(outputFields(await run(["--security-opt", "seccomp=unconfined"], STATUS)).Seccomp, "0");
     const profile = join(work, "no-mkdir.json");
     writeFileSync(
       profile,
@@ -148,8 +134,11 @@ describe("--security-opt", () => {
   });
 
   test("no-new-privileges sets NoNewPrivs; apparmor= and label= are accepted on a host without them", async () => {
-    assert.equal(fields(await run(["--security-opt", "no-new-privileges"], STATUS)).NoNewPrivs, "1");
-    assert.equal(fields(await run(["--security-opt", "no-new-privileges=false"], STATUS)).NoNewPrivs, "0");
+    assert.equal(outputFields(await run(["--security-opt", "no-new-privileges"], STATUS)).NoNewPrivs, "1");
+    assert.equal(
+      outputFields(await run(["--security-opt", "no-new-privileges=false"], STATUS)).NoNewPrivs,
+      "0",
+    );
     const r = await run(
       ["--security-opt", "apparmor=unconfined", "--security-opt", "label=disable"],
       "echo ok",
@@ -178,7 +167,7 @@ describe("devices and groups", () => {
 
   test("--group-add adds supplementary groups; an unknown name is refused", async () => {
     assert.match(
-      fields(await run(["--group-add", "123", "--group-add", "456"], STATUS)).Groups ?? "",
+      outputFields(await run(["--group-add", "123", "--group-add", "456"], STATUS)).Groups ?? "",
       /\b123 456\b/,
     );
     const r = await run(["--group-add", "nosuchgroup"], "true");
@@ -257,13 +246,13 @@ describe("pier run takes the same flags", () => {
       "-c",
       `${STATUS}; touch /x 2>&1; echo hi > /dev/mynull && echo dev-ok`,
     ]);
-    const s = fields(p);
+    const s = outputFields(p);
     assert.equal(s.CapEff, mask(["CAP_NET_ADMIN"]));
     assert.equal(s.NoNewPrivs, "1");
     assert.equal(s.Seccomp, "0");
     assert.match(s.Groups ?? "", /\b77\b/);
     assert.match(p.stdout, /Read-only file system\ndev-ok/);
-    const def = fields(await pier(fx.d, ["run", "--rm", fx.reg.image, "sh", "-c", STATUS]));
+    const def = outputFields(await pier(fx.d, ["run", "--rm", fx.reg.image, "sh", "-c", STATUS]));
     assert.equal(def.CapEff, "00000000a80425fb");
     assert.equal(def.Seccomp, "2");
     assert.equal(def.NoNewPrivs, "0");
@@ -274,29 +263,7 @@ describe("pier run takes the same flags", () => {
 });
 
 describe("the same flags under podman with runc", () => {
-  let pm: PodmanFixture | undefined;
-  const dir = join(work, "podman");
-  before(async () => {
-    mkdirSync(dir);
-    pm = await podmanWithPier(dir);
-  });
-  after(() => pm?.dispose());
-
-  const viaRunc = (args: string[], script: string) => {
-    const r = pm!.pm(
-      "--runtime",
-      "runc",
-      "run",
-      "--rm",
-      ...PODMAN_ULIMITS,
-      ...args,
-      PODMAN_IMAGE,
-      "sh",
-      "-c",
-      script,
-    );
-    return { status: r.status, signal: null, stdout: r.stdout, stderr: r.stderr } as CommandResult;
-  };
+  const podman = usePodmanWithRunc();
 
   test("give the same CapEff, Seccomp and NoNewPrivs as pierd", async () => {
     for (const args of [
@@ -304,8 +271,8 @@ describe("the same flags under podman with runc", () => {
       ["--cap-drop", "ALL", "--cap-add", "SYS_ADMIN", "--security-opt", "no-new-privileges"],
       ["--security-opt", "seccomp=unconfined", "--cap-drop", "ALL"],
     ]) {
-      const ours = fields(await run(args, STATUS));
-      const theirs = fields(viaRunc(args, STATUS));
+      const ours = outputFields(await run(args, STATUS));
+      const theirs = outputFields(podman.run(args, STATUS));
       for (const k of ["CapEff", "Seccomp", "NoNewPrivs"])
         assert.equal(ours[k], theirs[k], `${k} with ${args.join(" ")}`);
     }

@@ -13,6 +13,7 @@ import {
   type BusyboxRegistry,
   type CommandResult,
   docker,
+  dockerEnv,
   pier,
   pierCommand,
   requireDocker,
@@ -81,12 +82,7 @@ function onTty(
   cols: number,
 ): Promise<CommandResult> {
   return runCommand(python, ["-c", PTY_DRIVER, String(rows), String(cols), JSON.stringify(steps), ...argv], {
-    env: {
-      ...process.env,
-      DOCKER_HOST: `unix://${d.dockerSocket}`,
-      DOCKER_CONFIG: join(d.dir, "docker-config"),
-      PIER_HOST: d.socket,
-    },
+    env: { ...dockerEnv(d), PIER_HOST: d.socket },
     timeout: 90000,
   });
 }

@@ -19,6 +19,7 @@ import {
   useTestDaemon,
 } from "../../testing/engine.js";
 import { tarOf } from "../../testing/layer-tar.js";
+import { socketRequest } from "../../testing/socket-request.js";
 import { containerPath, goFileMode } from "../container-files.js";
 import { parseTop, procsFiles } from "../container-top.js";
 import { historyRows } from "../image-archives.js";
@@ -46,23 +47,8 @@ async function pierOk(args: string[]): Promise<string> {
 }
 
 /** A raw request to the Docker socket with a buffer body. */
-function raw(
-  method: string,
-  path: string,
-  body?: Buffer,
-): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath: d.dockerSocket, method, path }, (res) => {
-      let text = "";
-      res.on("data", (c: Buffer) => {
-        text += c.toString();
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }));
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
+const raw = (method: string, path: string, body?: Buffer) =>
+  socketRequest(d.dockerSocket, method, path, body);
 
 async function runDetached(name: string, ...cmd: string[]): Promise<string> {
   return (

@@ -1,13 +1,53 @@
 /**
  * The host side of pier's bridge networks: the bridge device (its address, its ports, its
  * removal) and the masquerade rule that gives its containers the outside. The CNI bridge plugin
- * makes the bridge at a container's first ADD; pierd removes it, and its rule, when it stops and
- * no container is left on it.
+ * makes the bridge at a container's first ADD (pierd makes the default one when it first chooses
+ * its subnet, see `makeBridge`); pierd removes it, and its rule, when it stops and no container
+ * is left on it.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { withLock } from "../../content/lock.js";
 import { masqueradeRule, type NetworkDefinition } from "./conflist.js";
+import { NetworkError } from "./error.js";
 import { deleteRule, ensureRule } from "./iptables.js";
+
+/**
+ * The lock every pier daemon on the host holds while it chooses a new bridge's subnet and makes
+ * the bridge (host-wide, whatever a daemon's `--root`).
+ */
+export const HOST_NETWORK_LOCK = "/run/lock/pier-networks.lock";
+
+/** Runs `fn` holding {@link HOST_NETWORK_LOCK}. */
+export async function withHostNetworkLock<T>(fn: () => Promise<T>): Promise<T> {
+  mkdirSync(dirname(HOST_NETWORK_LOCK), { recursive: true, mode: 0o755 });
+  return withLock(HOST_NETWORK_LOCK, fn);
+}
+
+/**
+ * Makes `def`'s bridge device with its gateway address, up: what the CNI bridge plugin would
+ * make at the first container (it takes the device as it finds it), made early so that the
+ * subnet's route shows. On a failure the device is removed and `INVALID_STATE` names the step.
+ */
+export async function makeBridge(def: NetworkDefinition): Promise<void> {
+  const prefix = def.subnet.split("/")[1];
+  const steps: string[][] = [
+    ["link", "add", def.bridge, "type", "bridge"],
+    ["addr", "add", `${def.gateway}/${prefix}`, "dev", def.bridge],
+    ["link", "set", def.bridge, "up"],
+  ];
+  for (const [i, step] of steps.entries()) {
+    const r = spawnSync("ip", step, { encoding: "utf8" });
+    if (r.status !== 0) {
+      if (i > 0) spawnSync("ip", ["link", "del", def.bridge]);
+      throw new NetworkError(
+        "INVALID_STATE",
+        `cannot make bridge ${def.bridge} for ${def.subnet}: ip ${step.join(" ")}: ${(r.stderr || r.error?.message || "").trim()}`,
+      );
+    }
+  }
+}
 
 /**
  * The first IPv4 address (CIDR) of a network device, from iproute2 (Node's interface list

@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bridgeAddress } from "./bridges.js";
+import { bridgeAddress, deviceIndex, makeBridge, withHostNetworkLock } from "./bridges.js";
 import {
   DEFAULT_NETWORK,
   definitionFromConflist,
@@ -107,6 +107,32 @@ export class NetworkDefinitions {
   private ensureDefault(): NetworkDefinition {
     const file = this.configFile(DEFAULT_NETWORK);
     if (existsSync(file)) return this.read(DEFAULT_NETWORK);
+    const def = this.chooseDefault();
+    this.write(def);
+    return def;
+  }
+
+  /**
+   * Makes the default `bridge` network now unless it exists: under a lock every pier daemon on
+   * the host takes around its choice, picks the subnet (or adopts the bridge's) and makes the
+   * bridge with its gateway address before the conflist is written, so that the next daemon's
+   * choice sees the route and takes another subnet. (Chosen lazily, two daemons started
+   * together picked the same subnet: the bridge, and so its route, only came with a container.)
+   * Throws `INVALID_STATE` when no subnet is free or the bridge cannot be made, writing nothing.
+   */
+  async prepareDefault(): Promise<void> {
+    if (existsSync(this.configFile(DEFAULT_NETWORK))) return;
+    await withHostNetworkLock(async () => {
+      if (existsSync(this.configFile(DEFAULT_NETWORK))) return;
+      const def = this.chooseDefault();
+      if (deviceIndex(def.bridge) === undefined) await makeBridge(def);
+      this.write(def);
+      this.log("default network made", { bridge: def.bridge, subnet: def.subnet });
+    });
+  }
+
+  /** The default network's definition as it would be made now (not written). */
+  private chooseDefault(): NetworkDefinition {
     const bridge = this.opts.defaultBridge ?? "pier0";
     // Every daemon on the host shares the bridge, and the bridge plugin refuses a second
     // gateway address on it: an existing bridge's subnet is adopted. Otherwise a subnet is
@@ -125,7 +151,6 @@ export class NetworkDefinitions {
       created: new Date().toISOString(),
       labels: {},
     };
-    this.write(def);
     return def;
   }
 

@@ -200,6 +200,11 @@ export class NetworkService {
     this.log = opts.log ?? (() => {});
   }
 
+  /** See {@link NetworkDefinitions.prepareDefault}: pierd calls it at start, as dockerd makes docker0. */
+  prepareDefault(): Promise<void> {
+    return this.definitions.prepareDefault();
+  }
+
   /** Every network, the default `bridge` first (made on first use). */
   list(): NetworkDefinition[] {
     return this.definitions.list();

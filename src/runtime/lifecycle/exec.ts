@@ -46,6 +46,11 @@ export function planExec(input: {
   seccomp?: SeccompProgram;
   /** The process joins the container's cgroups itself (see selfJoinOps), else the runtime places it. */
   cgroupJoin?: { before: PlanOp[]; child: PlanOp[] };
+  /**
+   * The container's `process.oomScoreAdj`: an exec'd process gets it unless it names its own
+   * (runc writes the container's value for every process it starts in it).
+   */
+  containerOomScoreAdj?: number;
 }): PlanOp[] {
   const ops: PlanOp[] = [op("mode", input.mode), op("preserve", input.preserveFds)];
   if (input.process.terminal) {
@@ -71,7 +76,8 @@ export function planExec(input: {
       ops.push(op("consize", input.process.consoleSize.height, input.process.consoleSize.width));
     ops.push(op("console"));
   }
-  if (input.process.oomScoreAdj !== undefined) ops.push(op("oom", input.process.oomScoreAdj));
+  const oomScoreAdj = input.process.oomScoreAdj ?? input.containerOomScoreAdj;
+  if (oomScoreAdj !== undefined) ops.push(op("oom", oomScoreAdj));
   const p = processOps({
     process: input.process,
     lastCap: input.lastCap,
@@ -129,6 +135,9 @@ export async function execInContainer(ctx: RuntimeContext, opts: ExecOptions): P
     setgroupsDenied: setgroupsDenied(c.pid),
     ...(seccomp ? { seccomp } : {}),
     ...(cgroupJoin ? { cgroupJoin } : {}),
+    ...(c.config.process?.oomScoreAdj !== undefined
+      ? { containerOomScoreAdj: c.config.process.oomScoreAdj }
+      : {}),
   });
   const session = await launchHelper({
     ops,

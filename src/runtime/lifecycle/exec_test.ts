@@ -19,3 +19,14 @@ test("an exec'd process without no_new_privs loads the filter before dropping pr
   assert.ok(ops.indexOf("cloexec") < ops.indexOf("seccomp"));
   assert.ok(ops.indexOf("seccomp") < ops.indexOf("bounding") && ops.indexOf("user") < ops.indexOf("caps"));
 });
+
+test("an exec'd process gets the container's oom_score_adj unless it names its own", () => {
+  const process = { ...defaultRuntimeSpec().process!, terminal: false };
+  const oom = (input: Partial<Parameters<typeof planExec>[0]>) =>
+    planExec({ ...base, process, ...input })
+      .filter((o) => o.op === "oom")
+      .map((o) => o.args);
+  assert.deepEqual(oom({ containerOomScoreAdj: 500 }), [["500"]]);
+  assert.deepEqual(oom({ containerOomScoreAdj: 500, process: { ...process, oomScoreAdj: 700 } }), [["700"]]);
+  assert.deepEqual(oom({}), []);
+});

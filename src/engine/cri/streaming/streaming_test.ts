@@ -9,10 +9,8 @@
  * goes on serving.
  */
 import assert from "node:assert/strict";
-import { request } from "node:http";
 import { connect } from "node:net";
-import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import { constants, deflateSync } from "node:zlib";
 import * as grpc from "@grpc/grpc-js";
 import { WebSocket } from "ws";
@@ -20,35 +18,20 @@ import {
   type Client as CriClient,
   type Msg as CriMsg,
   call as criCall,
-  clients as criClients,
   rejectsWith,
   until,
 } from "../../../testing/cri-client.js";
+import { useCriDaemon } from "../../../testing/cri-daemon.js";
 import { runStreamClient, streamClient, streamClientSkipReason } from "../../../testing/cri-stream-client.js";
-import {
-  type BusyboxRegistry,
-  busyboxRegistry,
-  startTestDaemon,
-  type TestDaemon,
-} from "../../../testing/engine.js";
+import type { BusyboxRegistry, TestDaemon } from "../../../testing/engine.js";
+import { socketRequest } from "../../../testing/socket-request.js";
 import { ControlType, controlFrame, dataFrame, encodeHeaderBlock } from "./spdy-frames.js";
 import { SPDY_DICTIONARY } from "./spdy-zlib.js";
 
 const skip = streamClientSkipReason();
 
 /** GET `path` of pierd's Docker API. */
-function dockerApi(d: TestDaemon, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath: d.dockerSocket, path }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (body += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
+const dockerApi = (d: TestDaemon, path: string) => socketRequest(d.dockerSocket, "GET", path);
 
 /** Opens a raw TCP connection to `url`'s host, sends `request`, and collects all it gets until closed. */
 function rawExchange(
@@ -86,7 +69,6 @@ describe("CRI streaming server (exec, attach, port-forward)", { skip }, () => {
   let reg: BusyboxRegistry;
   let d: TestDaemon;
   let rt: CriClient;
-  let img: CriClient;
   let pod: string;
   let srv: string;
 
@@ -109,26 +91,27 @@ describe("CRI streaming server (exec, attach, port-forward)", { skip }, () => {
   const execUrl = async (cmd: string[], opts: CriMsg = { stdout: true, stderr: true }) =>
     (await criCall(rt, "Exec", { container_id: srv, cmd, ...opts })).url as string;
 
-  before(async () => {
+  before(() => {
     streamClient(); // built first: its build time is not a test's
-    reg = await busyboxRegistry();
-    d = await startTestDaemon();
-    ({ runtime: rt, image: img } = criClients(join(d.execRoot, "cri.sock")));
-    await criCall(img, "PullImage", { image: { image: reg.image } });
-    ({ pod_sandbox_id: pod } = await criCall(rt, "RunPodSandbox", {
-      config: { metadata: { name: "stream", uid: "uid-stream", namespace: "default", attempt: 0 } },
-    }));
-    // Served on the pod's loopback only: reachable through port-forward, not from the host.
-    srv = await startContainer("srv", [
-      "mkdir -p /www && echo hello-from-pod > /www/index.html && exec httpd -f -p 127.0.0.1:8080 -h /www",
-    ]);
   });
-  after(async () => {
-    if (pod) await criCall(rt, "RemovePodSandbox", { pod_sandbox_id: pod }).catch(() => {});
-    rt?.close();
-    img?.close();
-    await d?.stop();
-    await reg?.stop();
+  useCriDaemon({
+    cniNetwork: false,
+    pull: true,
+    ready: (f) => {
+      ({ reg, d, rt } = f);
+    },
+    setup: async () => {
+      ({ pod_sandbox_id: pod } = await criCall(rt, "RunPodSandbox", {
+        config: { metadata: { name: "stream", uid: "uid-stream", namespace: "default", attempt: 0 } },
+      }));
+      // Served on the pod's loopback only: reachable through port-forward, not from the host.
+      srv = await startContainer("srv", [
+        "mkdir -p /www && echo hello-from-pod > /www/index.html && exec httpd -f -p 127.0.0.1:8080 -h /www",
+      ]);
+    },
+    beforeStop: async () => {
+      if (pod) await criCall(rt, "RemovePodSandbox", { pod_sandbox_id: pod }).catch(() => {});
+    },
   });
 
   it("answers Exec with a URL of the streaming server on loopback, and checks the request", async () => {
