@@ -50,6 +50,10 @@ export async function podmanWithPier(dir: string, user?: PodmanUser): Promise<Po
     join(dir, "storage"),
     "--runroot",
     join(dir, "run"),
+    // libpod's own state (/run/libpod by default) private too: another podman's
+    // `system reset` there made this one lose its containers, which then ran on
+    "--tmpdir",
+    join(dir, "tmp"),
     "--storage-driver",
     "vfs",
     "--cgroup-manager",

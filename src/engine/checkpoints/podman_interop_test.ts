@@ -85,6 +85,10 @@ exec runc "$@"
       join(dir, "storage"),
       "--runroot",
       join(dir, "run"),
+      // libpod's own state (/run/libpod by default) private too: another podman's
+      // `system reset` there made this one lose its containers, which then ran on
+      "--tmpdir",
+      join(dir, "tmp"),
       "--storage-driver",
       "overlay",
       "--cgroup-manager",
