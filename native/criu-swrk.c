@@ -46,6 +46,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "console-proxy.h"
+
 #define CTL_FD 3
 #define MAX_MSG (1 << 20) /* criu_resp/criu_req are small; this bounds what we buffer */
 #define WAIT_PID_FRAME 0xffffffffu
@@ -144,41 +146,6 @@ static int received_fds(struct msghdr *msg, int *fds) {
 /* -P: the restored console's master, proxied to this program's stdio while it waits. */
 static int kept_master = -1;
 
-/* Copies stdin to the pty and the pty to stdout until the pty hangs up (every slave closed). */
-static void proxy_console(int master) {
-  struct termios saved;
-  int raw = isatty(0) && tcgetattr(0, &saved) == 0;
-  if (raw) {
-    struct termios t = saved;
-    cfmakeraw(&t);
-    tcsetattr(0, TCSANOW, &t);
-    struct winsize ws;
-    if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
-  }
-  int in_open = 1;
-  static char io[8192];
-  for (;;) {
-    struct pollfd p[2] = {{.fd = master, .events = POLLIN}, {.fd = in_open ? 0 : -1, .events = POLLIN}};
-    if (poll(p, 2, -1) < 0) {
-      if (errno == EINTR) continue; /* a signal relayed to the container */
-      break;
-    }
-    if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-      ssize_t n = read(master, io, sizeof io);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0 || write_full(1, io, (size_t)n) < 0) break;
-    }
-    if (in_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-      ssize_t n = read(0, io, sizeof io);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) in_open = 0;
-      else if (write_full(master, io, (size_t)n) < 0) break;
-    }
-  }
-  if (raw) tcsetattr(0, TCSANOW, &saved);
-  close(master);
-}
-
 static void forward_signal(int sig) {
   if (waited_pid > 0) kill(waited_pid, sig);
 }
@@ -192,7 +159,7 @@ static int wait_container(pid_t pid) {
     sa.sa_flags = SA_RESTART;
     sigaction(sigs[i], &sa, NULL);
   }
-  if (kept_master >= 0) proxy_console(kept_master);
+  if (kept_master >= 0) proxy_console_fd(kept_master);
   int status;
   for (;;) {
     pid_t r = waitpid(pid, &status, 0);

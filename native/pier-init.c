@@ -66,6 +66,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "console-proxy.h"
 #include "ctl-relay.h"
 
 #define MAX_ARGS 4096
@@ -499,36 +500,7 @@ static void proxy_console(void) {
   int master;
   memcpy(&master, CMSG_DATA(cm), sizeof(int));
   close(proxy_sock);
-  struct termios saved;
-  int raw = isatty(0) && tcgetattr(0, &saved) == 0;
-  if (raw) {
-    struct termios t = saved;
-    cfmakeraw(&t);
-    tcsetattr(0, TCSANOW, &t);
-    struct winsize ws;
-    if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
-  }
-  int in_open = 1;
-  char buf[8192];
-  for (;;) {
-    struct pollfd p[2] = {{.fd = master, .events = POLLIN}, {.fd = in_open ? 0 : -1, .events = POLLIN}};
-    if (poll(p, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-      ssize_t n = read(master, buf, sizeof buf);
-      if (n <= 0) break;
-      if (write(1, buf, (size_t)n) < 0) break;
-    }
-    if (in_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-      ssize_t n = read(0, buf, sizeof buf);
-      if (n <= 0) in_open = 0;
-      else if (write(master, buf, (size_t)n) < 0) break;
-    }
-  }
-  if (raw) tcsetattr(0, TCSANOW, &saved);
-  close(master);
+  proxy_console_fd(master);
 }
 
 /*
