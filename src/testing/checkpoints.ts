@@ -1,10 +1,27 @@
 /**
- * Test support for the engine's checkpoint tests (not library API): the counting container's
- * command, a check that its log counts 1, 2, 3, … without a gap or a restart, polling with a
- * deadline, and one request to pierd's own API with a raw body.
+ * Test support for the engine's checkpoint tests (not library API): their preamble (the CRIU
+ * check and a test pierd), the counting container's command, a check that its log counts 1, 2,
+ * 3, … without a gap or a restart, polling with a deadline, and one request to pierd's own API
+ * with a raw body.
  */
 import assert from "node:assert/strict";
 import { request } from "node:http";
+import { type DaemonFixture, useTestDaemon } from "./engine.js";
+import { checkpointTestSkip } from "./runtime-criu.js";
+
+/**
+ * The preamble of an engine checkpoint test file that runs one test pierd: the CRIU check
+ * ({@link checkpointTestSkip}, with `skipReason` in place of the plain CRIU check) and, unless
+ * it skips, {@link useTestDaemon}'s hooks (`pull`: the busybox image pulled). `fx` holds the
+ * registry and the daemon from the first test on; `skip` goes to the file's `describe`.
+ */
+export async function useCheckpointDaemon(
+  file: string,
+  opts: { pull?: boolean; skipReason?: () => Promise<string | undefined> } = {},
+): Promise<{ skip: string | undefined; fx: DaemonFixture }> {
+  const skip = await checkpointTestSkip(file, opts.skipReason);
+  return { skip, fx: skip ? ({} as DaemonFixture) : useTestDaemon({ pull: opts.pull }) };
+}
 
 /** The counting container's command: one number every 50 ms. */
 export const COUNTER = "i=0; while true; do i=$((i+1)); echo $i; sleep 0.05; done";

@@ -22,12 +22,11 @@ import {
   startTestDaemon,
   type TestDaemon,
 } from "../../testing/engine.js";
-import { criuSkipReason } from "../../testing/runtime-criu.js";
+import { checkpointTestSkip } from "../../testing/runtime-criu.js";
 import { pier as pierCli } from "../../testing/trust.js";
 import { CHECKPOINT_ANNOTATIONS } from "./image-format.js";
 
-const skip = await criuSkipReason();
-if (skip) process.stderr.write(`checkpoint_image_test: SKIPPED: ${skip}\n`);
+const skip = await checkpointTestSkip("checkpoint_image_test");
 
 describe("checkpoint images through a registry", { skip }, () => {
   let reg: BusyboxRegistry;

@@ -8,25 +8,20 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { api, COUNTER, counted, countsOnFrom, until } from "../../testing/checkpoints.js";
-import { type BusyboxRegistry, docker, pier, type TestDaemon, useTestDaemon } from "../../testing/engine.js";
-import { criuSkipReason } from "../../testing/runtime-criu.js";
+import {
+  api,
+  COUNTER,
+  counted,
+  countsOnFrom,
+  until,
+  useCheckpointDaemon,
+} from "../../testing/checkpoints.js";
+import { docker, pier } from "../../testing/engine.js";
 
-const skip = await criuSkipReason();
-if (skip) process.stderr.write(`checkpoints_test: SKIPPED: ${skip}\n`);
-
-let reg: BusyboxRegistry;
-let d: TestDaemon;
-if (!skip)
-  useTestDaemon({
-    ready: (fx) => {
-      ({ reg, d } = fx);
-    },
-    pull: true,
-  });
+const { skip, fx } = await useCheckpointDaemon("checkpoints_test", { pull: true });
 
 async function ok(args: string[]): Promise<string> {
-  const r = await docker(d, args);
+  const r = await docker(fx.d, args);
   assert.equal(r.status, 0, `docker ${args.join(" ")}: ${r.stderr}`);
   return r.stdout;
 }
@@ -36,7 +31,7 @@ const state = async (name: string) => (await ok(["inspect", "-f", "{{.State.Stat
 
 describe("checkpoints through the docker CLI and pier's API", { skip }, () => {
   it("docker checkpoint create stops the container; start --checkpoint goes on counting", async () => {
-    await ok(["run", "-d", "--name", "cnt", reg.image, "sh", "-c", COUNTER]);
+    await ok(["run", "-d", "--name", "cnt", fx.reg.image, "sh", "-c", COUNTER]);
     await until(async () => (await logCount("cnt")) >= 5, "the count to reach 5");
     const ipOf = async () => (await ok(["inspect", "-f", "{{.NetworkSettings.IPAddress}}", "cnt"])).trim();
     const ip = await ipOf();
@@ -58,22 +53,22 @@ describe("checkpoints through the docker CLI and pier's API", { skip }, () => {
     assert.match(await ok(["checkpoint", "ls", "cnt"]), /c1\nc2\n$/);
 
     // A name used twice is a conflict; rm removes it; rm of a missing one is a clear error.
-    const again = await docker(d, ["checkpoint", "create", "--leave-running", "cnt", "c2"]);
+    const again = await docker(fx.d, ["checkpoint", "create", "--leave-running", "cnt", "c2"]);
     assert.notEqual(again.status, 0);
     assert.match(again.stderr, /checkpoint with name c2 already exists/);
     await ok(["checkpoint", "rm", "cnt", "c1"]);
     assert.match(await ok(["checkpoint", "ls", "cnt"]), /^CHECKPOINT NAME\nc2\n$/);
-    const missing = await docker(d, ["checkpoint", "rm", "cnt", "c1"]);
+    const missing = await docker(fx.d, ["checkpoint", "rm", "cnt", "c1"]);
     assert.notEqual(missing.status, 0);
     assert.match(missing.stderr, /checkpoint c1 does not exist/);
     await ok(["rm", "-f", "cnt"]);
   });
 
   it("exports an archive and imports it as a new container that counts on", async () => {
-    await ok(["run", "-d", "--name", "exp", reg.image, "sh", "-c", COUNTER]);
+    await ok(["run", "-d", "--name", "exp", fx.reg.image, "sh", "-c", COUNTER]);
     await until(async () => (await logCount("exp")) >= 5, "the count to reach 5");
     const archive = await api(
-      d.socket,
+      fx.d.socket,
       "POST",
       "/v1/containers/exp/checkpoints",
       JSON.stringify({ export: true, compression: "zstd" }),
@@ -81,7 +76,7 @@ describe("checkpoints through the docker CLI and pier's API", { skip }, () => {
     assert.equal(archive.status, 200, archive.body.toString());
     assert.equal(await state("exp"), "exited");
     const at = await logCount("exp");
-    const imported = await api(d.socket, "POST", "/v1/containers/import?name=imp", archive.body);
+    const imported = await api(fx.d.socket, "POST", "/v1/containers/import?name=imp", archive.body);
     assert.equal(imported.status, 201, imported.body.toString());
     assert.equal(await state("imp"), "running");
     // The new container's log starts empty; its count goes on from the old one's.
@@ -91,11 +86,11 @@ describe("checkpoints through the docker CLI and pier's API", { skip }, () => {
 
   it("the pier CLI: checkpoint create|ls|rm, start --checkpoint, --export and restore --import", async () => {
     const cli = async (args: string[]) => {
-      const r = await pier(d, args);
+      const r = await pier(fx.d, args);
       assert.equal(r.status, 0, `pier ${args.join(" ")}: ${r.stderr}`);
       return r.stdout;
     };
-    await ok(["run", "-d", "--name", "pc", reg.image, "sh", "-c", COUNTER]);
+    await ok(["run", "-d", "--name", "pc", fx.reg.image, "sh", "-c", COUNTER]);
     await until(async () => (await logCount("pc")) >= 5, "the count to reach 5");
     assert.equal(await cli(["checkpoint", "create", "pc", "cp1"]), "cp1\n");
     assert.equal(await state("pc"), "exited");
@@ -103,7 +98,7 @@ describe("checkpoints through the docker CLI and pier's API", { skip }, () => {
     const at = await logCount("pc");
     await cli(["start", "--checkpoint", "cp1", "pc"]);
     await until(async () => (await logCount("pc")) >= at + 3, "the count to go on");
-    const archive = join(d.dir, "pc.tar.gz");
+    const archive = join(fx.d.dir, "pc.tar.gz");
     await cli(["checkpoint", "create", "--export", archive, "--compress", "gzip", "pc"]);
     assert.equal(await state("pc"), "exited");
     const exported = await logCount("pc");
@@ -111,7 +106,7 @@ describe("checkpoints through the docker CLI and pier's API", { skip }, () => {
     assert.match(id, /^[0-9a-f]{64}$/);
     await until(async () => countsOnFrom(await ok(["logs", "pc2"]), exported) >= 3, "the import to count");
     assert.equal(await cli(["checkpoint", "rm", "pc", "cp1"]), "cp1\n");
-    const missing = await pier(d, ["restore", "--import", join(d.dir, "nonexistent.tar")]);
+    const missing = await pier(fx.d, ["restore", "--import", join(fx.d.dir, "nonexistent.tar")]);
     assert.notEqual(missing.status, 0);
     assert.match(missing.stderr, /cannot read .*nonexistent\.tar: ENOENT/);
     await ok(["rm", "-f", "pc", "pc2"]);
@@ -120,7 +115,7 @@ describe("checkpoints through the docker CLI and pier's API", { skip }, () => {
   it("refuses a broken archive clearly and leaves nothing behind", async () => {
     const before = (await ok(["ps", "-aq"])).trim();
     const bad = await api(
-      d.socket,
+      fx.d.socket,
       "POST",
       "/v1/containers/import?name=bad",
       Buffer.from("not a tar at all, nope"),
@@ -128,7 +123,7 @@ describe("checkpoints through the docker CLI and pier's API", { skip }, () => {
     assert.equal(bad.status, 400, bad.body.toString());
     assert.match(bad.body.toString(), /invalid checkpoint archive/);
     assert.equal((await ok(["ps", "-aq"])).trim(), before);
-    const work = join(d.root, "checkpoint-work");
+    const work = join(fx.d.root, "checkpoint-work");
     assert.ok(!existsSync(work) || readdirSync(work).length === 0, "no scratch directory stays");
   });
 });

@@ -16,16 +16,16 @@ import { after, before, describe, it } from "node:test";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../../testing/busybox.js";
 import {
   docker,
+  dockerEnv,
   pier,
   requireDocker,
   runCommand,
   startTestDaemon,
   type TestDaemon,
 } from "../../testing/engine.js";
-import { criuInetSkipReason } from "../../testing/runtime-criu.js";
+import { checkpointTestSkip, criuInetSkipReason } from "../../testing/runtime-criu.js";
 
-const skip = await criuInetSkipReason();
-if (skip) process.stderr.write(`migrate-tcp_test: SKIPPED: ${skip}\n`);
+const skip = await checkpointTestSkip("migrate-tcp_test", criuInetSkipReason);
 
 const IMAGE = "pier-test/busybox-echo:1";
 const SUBNET = "10.77.0.0/16";
@@ -104,13 +104,7 @@ describe("migration of an established TCP connection between two hosts", { skip 
       const r = await runCommand(
         "bash",
         ["-c", `tar -C "$1" -c . | docker import - ${IMAGE}`, "bash", rootfs],
-        {
-          env: {
-            ...process.env,
-            DOCKER_HOST: `unix://${d.dockerSocket}`,
-            DOCKER_CONFIG: join(d.dir, "docker-config"),
-          },
-        },
+        { env: dockerEnv(d) },
       );
       assert.equal(r.status, 0, r.stderr);
     }

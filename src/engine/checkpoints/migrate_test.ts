@@ -23,12 +23,11 @@ import {
   startTestDaemon,
   type TestDaemon,
 } from "../../testing/engine.js";
-import { criuSkipReason } from "../../testing/runtime-criu.js";
+import { checkpointTestSkip } from "../../testing/runtime-criu.js";
 import { writeDockerTlsCerts, writeSelfSignedKeyPair } from "../../testing/tls-cert.js";
 import { parseMigrationTarget } from "./migrate.js";
 
-const skip = await criuSkipReason();
-if (skip) process.stderr.write(`migrate_test: SKIPPED: ${skip}\n`);
+const skip = await checkpointTestSkip("migrate_test");
 
 describe("parseMigrationTarget", () => {
   it("takes a socket path, unix:// and tcp://HOST:PORT, and refuses anything else", () => {

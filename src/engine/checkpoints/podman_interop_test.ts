@@ -14,13 +14,19 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { findCriu } from "../../runtime/checkpoint/criu-path.js";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../../testing/busybox.js";
-import { api, COUNTER, counted, countsOnFrom, until } from "../../testing/checkpoints.js";
-import { docker, pier, runCommand, type TestDaemon, useTestDaemon } from "../../testing/engine.js";
-import { criuSkipReason } from "../../testing/runtime-criu.js";
+import {
+  api,
+  COUNTER,
+  counted,
+  countsOnFrom,
+  until,
+  useCheckpointDaemon,
+} from "../../testing/checkpoints.js";
+import { docker, pier, runCommand } from "../../testing/engine.js";
+import { criuFirstInPath, criuSkipReason } from "../../testing/runtime-criu.js";
 import { PODMAN_ULIMITS } from "../../testing/runtime-podman.js";
 
 async function skipReason(): Promise<string | undefined> {
@@ -33,21 +39,11 @@ async function skipReason(): Promise<string | undefined> {
   }
   return criuSkipReason();
 }
-const skip = await skipReason();
-if (skip) process.stderr.write(`podman_interop_test: SKIPPED: ${skip}\n`);
-
-let d: TestDaemon;
-let registryHost = "";
-if (!skip)
-  useTestDaemon({
-    ready: (fx) => {
-      d = fx.d;
-      registryHost = new URL(fx.reg.registry.url).host;
-    },
-  });
+const { skip, fx } = await useCheckpointDaemon("podman_interop_test", { skipReason });
 
 describe("checkpoint archives between pierd and podman", { skip }, () => {
   let dir = "";
+  let registryHost = "";
   let image = "";
   let globals: string[] = [];
   let env: NodeJS.ProcessEnv = {};
@@ -57,7 +53,7 @@ describe("checkpoint archives between pierd and podman", { skip }, () => {
     return r.stdout;
   };
   const ok = async (...args: string[]) => {
-    const r = await docker(d, args);
+    const r = await docker(fx.d, args);
     assert.equal(r.status, 0, `docker ${args.join(" ")}: ${r.stderr}`);
     return r.stdout;
   };
@@ -104,11 +100,12 @@ exec runc "$@"
     env = {
       ...process.env,
       CONTAINERS_CONF: join(dir, "containers.conf"),
-      PATH: `${dirname(findCriu(undefined, process.env))}:${process.env.PATH}`,
+      PATH: criuFirstInPath(),
     };
     const rootfs = await writeBusyboxRootfs(join(dir, "rootfs"));
     execFileSync("tar", ["-C", rootfs, "-cf", join(dir, "rootfs.tar"), "."]);
     await pm("import", join(dir, "rootfs.tar"), "localhost/ckpt-busybox:test");
+    registryHost = new URL(fx.reg.registry.url).host;
     image = `${registryHost}/ckpt-busybox:latest`;
     await pm("push", "--tls-verify=false", "localhost/ckpt-busybox:test", image);
     await pm("pull", "--tls-verify=false", image);
@@ -127,7 +124,7 @@ exec runc "$@"
     const archive = join(dir, "podman.tar.zst");
     await pm("container", "checkpoint", "--export", archive, "frompodman");
     const at = counted(await pm("logs", "frompodman"));
-    const r = await api(d.socket, "POST", "/v1/containers/import", readFileSync(archive));
+    const r = await api(fx.d.socket, "POST", "/v1/containers/import", readFileSync(archive));
     assert.equal(r.status, 201, r.body.toString());
     await until(async () => countsOnFrom(await ok("logs", "frompodman"), at) >= 3, "pier's count to go on");
     await ok("rm", "-f", "frompodman");
@@ -137,7 +134,7 @@ exec runc "$@"
     await ok("run", "-d", "--name", "frompier", image, "sh", "-c", COUNTER);
     await until(async () => counted(await ok("logs", "frompier")) >= 5, "pier's count to reach 5");
     const r = await api(
-      d.socket,
+      fx.d.socket,
       "POST",
       "/v1/containers/frompier/checkpoints",
       JSON.stringify({ export: true }),
@@ -157,7 +154,7 @@ exec runc "$@"
     const fromPodman = join(dir, "podman-tty.tar.zst");
     await pm("container", "checkpoint", "--export", fromPodman, "ttypodman");
     const at = counted(await pm("logs", "ttypodman"));
-    const r = await api(d.socket, "POST", "/v1/containers/import", readFileSync(fromPodman));
+    const r = await api(fx.d.socket, "POST", "/v1/containers/import", readFileSync(fromPodman));
     assert.equal(r.status, 201, r.body.toString());
     assert.equal((await ok("inspect", "-f", "{{.Config.Tty}}", "ttypodman")).trim(), "true");
     await until(async () => countsOnFrom(await ok("logs", "ttypodman"), at) >= 3, "pier's count to go on");
@@ -165,7 +162,7 @@ exec runc "$@"
     await ok("run", "-dt", "--name", "ttypier", image, "sh", "-c", COUNTER);
     await until(async () => counted(await ok("logs", "ttypier")) >= 5, "pier's count to reach 5");
     const e = await api(
-      d.socket,
+      fx.d.socket,
       "POST",
       "/v1/containers/ttypier/checkpoints",
       JSON.stringify({ export: true }),
@@ -185,7 +182,7 @@ exec runc "$@"
     await ok("run", "-d", "--name", "pierimage", image, "sh", "-c", COUNTER);
     await until(async () => counted(await ok("logs", "pierimage")) >= 5, "pier's count to reach 5");
     const pierRef = `${registryHost}/ckpt-busybox:pier-checkpoint`;
-    const pushed = await pier(d, ["checkpoint", "push", "--compress", "gzip", "pierimage", pierRef]);
+    const pushed = await pier(fx.d, ["checkpoint", "push", "--compress", "gzip", "pierimage", pierRef]);
     assert.equal(pushed.status, 0, pushed.stderr);
     const at = counted(await ok("logs", "pierimage"));
     await pm("pull", "--tls-verify=false", pierRef);
@@ -199,7 +196,7 @@ exec runc "$@"
     const podmanAt = counted(await pm("logs", "podmanimage"));
     const podmanRef = `${registryHost}/ckpt-busybox:podman-checkpoint`;
     await pm("push", "--tls-verify=false", "localhost/podman-checkpoint:1", podmanRef);
-    const restored = await pier(d, ["restore", podmanRef]);
+    const restored = await pier(fx.d, ["restore", podmanRef]);
     assert.equal(restored.status, 0, restored.stderr);
     await until(
       async () => countsOnFrom(await ok("logs", "podmanimage"), podmanAt) >= 3,

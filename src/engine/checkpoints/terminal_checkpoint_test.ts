@@ -9,36 +9,17 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { until } from "../../testing/checkpoints.js";
-import {
-  type BusyboxRegistry,
-  docker,
-  pier,
-  pierCommand,
-  type TestDaemon,
-  useTestDaemon,
-} from "../../testing/engine.js";
+import { until, useCheckpointDaemon } from "../../testing/checkpoints.js";
+import { docker, pier, pierCommand } from "../../testing/engine.js";
 import { ptyDialogue } from "../../testing/pty-dialogue.js";
-import { criuSkipReason } from "../../testing/runtime-criu.js";
 
-const skip = await criuSkipReason();
-if (skip) process.stderr.write(`terminal_checkpoint_test: SKIPPED: ${skip}\n`);
-
-let reg: BusyboxRegistry;
-let d: TestDaemon;
-if (!skip)
-  useTestDaemon({
-    ready: (fx) => {
-      ({ reg, d } = fx);
-    },
-    pull: true,
-  });
+const { skip, fx } = await useCheckpointDaemon("terminal_checkpoint_test", { pull: true });
 
 /** A shell on the terminal, with a counter printing there in the background. */
 const SHELL_WITH_COUNTER = "(i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.1; done) & exec sh";
 
 async function cli(args: string[]): Promise<string> {
-  const r = await pier(d, args);
+  const r = await pier(fx.d, args);
   assert.equal(r.status, 0, `pier ${args.join(" ")}: ${r.stderr}`);
   return r.stdout;
 }
@@ -69,7 +50,7 @@ async function attachAndType(name: string, expect: string, line: string, reply: 
       [expect, `${line}\r`],
       [reply, "\x10\x11"],
     ],
-    { env: { ...process.env, PIER_HOST: d.socket }, seconds: 30 },
+    { env: { ...process.env, PIER_HOST: fx.d.socket }, seconds: 30 },
   );
   assert.equal(r.status, 0, `pier attach ${name}: ${r.stdout}${r.stderr}`);
   return r.stdout;
@@ -77,7 +58,7 @@ async function attachAndType(name: string, expect: string, line: string, reply: 
 
 describe("checkpoints of a terminal container", { skip }, () => {
   it("pier run -dit, checkpoint create, restore: logs go on, attach reaches the same shell, exec works", async () => {
-    await cli(["run", "-dit", "--name", "tty", reg.image, "sh", "-c", SHELL_WITH_COUNTER]);
+    await cli(["run", "-dit", "--name", "tty", fx.reg.image, "sh", "-c", SHELL_WITH_COUNTER]);
     await until(async () => (await ticks("tty")) >= 3, "the count to reach 3");
     const set = await attachAndType("tty", "tick", "X=4$((1+1)); echo set-$X", "set-42");
     assert.match(set, /set-42/);
@@ -94,7 +75,7 @@ describe("checkpoints of a terminal container", { skip }, () => {
     assert.equal((await cli(["exec", "tty", "sh", "-c", "echo exec-$((40+2))"])).trim(), "exec-42");
 
     // an exported archive: a new container with the terminal, its log counting on
-    const archive = join(d.dir, "tty.tar.zst");
+    const archive = join(fx.d.dir, "tty.tar.zst");
     await cli(["checkpoint", "create", "--export", archive, "tty"]);
     const exported = await ticks("tty");
     await cli(["restore", "--import", archive, "--name", "tty2"]);
@@ -112,11 +93,11 @@ describe("checkpoints of a terminal container", { skip }, () => {
 
   it("the docker CLI: checkpoint create and start --checkpoint of a -t container, its log going on", async () => {
     const dk = async (args: string[]) => {
-      const r = await docker(d, args);
+      const r = await docker(fx.d, args);
       assert.equal(r.status, 0, `docker ${args.join(" ")}: ${r.stderr}`);
       return r.stdout;
     };
-    await dk(["run", "-dt", "--name", "dtty", reg.image, "sh", "-c", SHELL_WITH_COUNTER]);
+    await dk(["run", "-dt", "--name", "dtty", fx.reg.image, "sh", "-c", SHELL_WITH_COUNTER]);
     await until(async () => (await ticks("dtty")) >= 3, "the count to reach 3");
     await dk(["checkpoint", "create", "dtty", "d1"]);
     assert.equal((await dk(["inspect", "-f", "{{.State.Status}}", "dtty"])).trim(), "exited");

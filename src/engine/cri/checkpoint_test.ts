@@ -23,10 +23,9 @@ import {
   startTestDaemon,
   type TestDaemon,
 } from "../../testing/engine.js";
-import { criuSkipReason } from "../../testing/runtime-criu.js";
+import { checkpointTestSkip } from "../../testing/runtime-criu.js";
 
-const skip = await criuSkipReason();
-if (skip) process.stderr.write(`cri checkpoint_test: SKIPPED: ${skip}\n`);
+const skip = await checkpointTestSkip("cri checkpoint_test");
 
 describe("CRI CheckpointContainer", { skip }, () => {
   let reg: BusyboxRegistry;

@@ -8,36 +8,23 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { runtimeCmd, scriptSpec, writeBundle } from "../../testing/runtime.js";
-import { criuSkipReason, runWithPipes } from "../../testing/runtime-criu.js";
-import { findCriu } from "./criu-path.js";
+import {
+  checkpointTestSkip,
+  rootfsCount as count,
+  criuFirstInPath,
+  assertSucceeded as ok,
+  runWithPipes,
+} from "../../testing/runtime-criu.js";
 
-const skip = await criuSkipReason();
-if (skip) process.stderr.write(`checkpoint_test: SKIPPED: ${skip}\n`);
-
-/** PATH with the CRIU pier-runtime found first, for runc and podman (which look only in PATH). */
-function criuPath(): string {
-  return `${dirname(findCriu(undefined, process.env))}:${process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin"}`;
-}
+const skip = await checkpointTestSkip("checkpoint_test");
 
 // The count is written aside and renamed into place: a dump taken between `>`'s truncation and
 // the write would otherwise leave /count empty until the restored process writes it again.
 const COUNTER =
   "i=0; while true; do i=$((i+1)); echo $i > /count.new; mv /count.new /count; sleep 0.05; done";
-
-/** The container's count, waiting (10 s at most, a slow machine) for the first one. */
-async function count(rootfs: string): Promise<number> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const path = join(rootfs, "count");
-    const t = existsSync(path) ? readFileSync(path, "utf8").trim() : "";
-    if (t) return Number(t);
-    if (Date.now() > deadline) throw new Error("no count");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** The count once it has passed `n` (10 s at most): the restored process counts on. */
 async function countAbove(rootfs: string, n: number): Promise<number> {
@@ -50,10 +37,6 @@ async function countAbove(rootfs: string, n: number): Promise<number> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function ok(r: { status: number | null; stderr: string }, what: string): void {
-  assert.equal(r.status, 0, `${what}: ${r.stderr}`);
-}
 
 describe("pier-runtime checkpoint/restore", { skip }, () => {
   let dir = "";
@@ -192,7 +175,7 @@ describe("pier-runtime checkpoint/restore", { skip }, () => {
         ["-c", 'exec runc --root "$RR" "$@" < <(:) > >(exec cat >"$OUT") 2>&1', "bash", ...args],
         {
           stdio: "ignore",
-          env: { ...process.env, RR: runcRoot, OUT: out, PATH: criuPath() },
+          env: { ...process.env, RR: runcRoot, OUT: out, PATH: criuFirstInPath() },
           timeout: 60000,
         },
       );

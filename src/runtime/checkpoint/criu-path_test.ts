@@ -8,11 +8,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { criuSkipReason } from "../../testing/runtime-criu.js";
+import { checkpointTestSkip } from "../../testing/runtime-criu.js";
 import { checkCriuVersion, findCriu, MIN_CRIU_MAJOR } from "./criu-path.js";
 
-const skip = await criuSkipReason();
-if (skip) process.stderr.write(`criu-path_test: SKIPPED: ${skip}\n`);
+const skip = await checkpointTestSkip("criu-path_test");
 
 describe("checkCriuVersion", { skip }, () => {
   let dir = "";

@@ -8,19 +8,17 @@
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { criuSkipReason } from "../../testing/runtime-criu.js";
+import { checkpointTestSkip, criuFirstInPath, assertSucceeded as ok } from "../../testing/runtime-criu.js";
 import {
   PODMAN_IMAGE,
   PODMAN_ULIMITS,
   type PodmanFixture,
   podmanWithPier,
 } from "../../testing/runtime-podman.js";
-import { findCriu } from "./criu-path.js";
 
-const skip = await criuSkipReason();
-if (skip) process.stderr.write(`podman_checkpoint_test: SKIPPED: ${skip}\n`);
+const skip = await checkpointTestSkip("podman_checkpoint_test");
 
 const COUNTER = "i=0; while true; do i=$((i+1)); echo $i; sleep 0.05; done";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -32,7 +30,7 @@ describe("podman checkpoint/restore with pier-runtime", { skip }, () => {
   before(async () => {
     savedPath = process.env.PATH;
     // podman looks for criu in PATH only
-    process.env.PATH = `${dirname(findCriu(undefined, process.env))}:${savedPath ?? "/usr/sbin:/usr/bin"}`;
+    process.env.PATH = criuFirstInPath();
     dir = await mkdtemp(join(tmpdir(), "pier-criu-podman-"));
     f = await podmanWithPier(dir);
   });
@@ -47,8 +45,6 @@ describe("podman checkpoint/restore with pier-runtime", { skip }, () => {
     const lines = r.stdout.trim().split("\n");
     return Number(lines[lines.length - 1]);
   };
-  const ok = (r: { status: number | null; stderr: string }, what: string) =>
-    assert.equal(r.status, 0, `${what}: ${r.stderr}`);
 
   it("checkpoints and restores a counting container in place, the count going on", async () => {
     ok(f.pm("run", "-d", ...PODMAN_ULIMITS, "--name", "cnt", PODMAN_IMAGE, "sh", "-c", COUNTER), "run");

@@ -13,10 +13,9 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, it } from "node:test";
 import { runtimeCmd, scriptSpec, writeBundle } from "../../testing/runtime.js";
-import { criuInetSkipReason, runWithPipes } from "../../testing/runtime-criu.js";
+import { checkpointTestSkip, criuInetSkipReason, runWithPipes } from "../../testing/runtime-criu.js";
 
-const skip = await criuInetSkipReason();
-if (skip) process.stderr.write(`tcp_checkpoint_test: SKIPPED: ${skip}\n`);
+const skip = await checkpointTestSkip("tcp_checkpoint_test", criuInetSkipReason);
 
 // Connects once the server listens (retrying, up to 20 s), then never again: an echo after the
 // restore can only come over the connection made before the checkpoint.

@@ -8,10 +8,10 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ptyDialogue } from "../../testing/pty-dialogue.js";
 import {
@@ -21,11 +21,15 @@ import {
   scriptSpec,
   writeBundle,
 } from "../../testing/runtime.js";
-import { criuSkipReason, runWithPipes } from "../../testing/runtime-criu.js";
-import { findCriu } from "./criu-path.js";
+import {
+  checkpointTestSkip,
+  rootfsCount as count,
+  criuFirstInPath,
+  assertSucceeded as ok,
+  runWithPipes,
+} from "../../testing/runtime-criu.js";
 
-const skip = await criuSkipReason();
-if (skip) process.stderr.write(`terminal_checkpoint_test: SKIPPED: ${skip}\n`);
+const skip = await checkpointTestSkip("terminal_checkpoint_test");
 
 // Counts on the terminal (and in /count, renamed into place so a dump never sees it empty) in
 // the background; the foreground echoes what is typed, so the console's input is checked too,
@@ -110,22 +114,6 @@ while True:
   }
 }
 
-/** The container's count in /count, waiting (10 s at most) for the first one. */
-async function count(rootfs: string): Promise<number> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const path = join(rootfs, "count");
-    const t = existsSync(path) ? readFileSync(path, "utf8").trim() : "";
-    if (t) return Number(t);
-    if (Date.now() > deadline) throw new Error("no count");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-function ok(r: { status: number | null; stderr: string }, what: string): void {
-  assert.equal(r.status, 0, `${what}: ${r.stderr}`);
-}
-
 /**
  * Pids of the live processes in a cgroup whose path names `id` (the container's processes);
  * zombies, dead and waiting for init to reap them, are not counted.
@@ -142,11 +130,6 @@ function processesOf(id: string): number[] {
   return pids;
 }
 
-/** PATH with the CRIU pier-runtime found first, for runc (which looks only in PATH). */
-function criuPath(): string {
-  return `${dirname(findCriu(undefined, process.env))}:${process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin"}`;
-}
-
 describe("pier-runtime checkpoint/restore of a terminal container", { skip }, () => {
   let dir = "";
   let bundle = "";
@@ -158,7 +141,7 @@ describe("pier-runtime checkpoint/restore of a terminal container", { skip }, ()
     spawnSync("runc", ["--root", join(dir, "runc-state"), ...args], {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, PATH: criuPath() },
+      env: { ...process.env, PATH: criuFirstInPath() },
       timeout: 60000,
     });
   let n = 0;
