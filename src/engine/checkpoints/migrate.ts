@@ -23,6 +23,7 @@ import type { Credentials } from "../../remote/index.js";
 import type { ContainerService } from "../containers/service.js";
 import type { ContainerRecord } from "../containers/store.js";
 import { EngineError } from "../error.js";
+import { parseTcpAddress } from "../tcp-address.js";
 import type { ArchiveCompression, PackedArchive } from "./archive.js";
 import { type NetworkUnlock, silenceNetwork } from "./network-lock.js";
 import type { CheckpointOperations } from "./operations.js";
@@ -96,13 +97,8 @@ export function parseMigrationTarget(to: string): MigrationTarget {
     return { kind: "registry", ref: registryRef(to, to) };
   if (to.startsWith("unix://")) return { kind: "unix", socketPath: to.slice("unix://".length) };
   if (to.startsWith("/")) return { kind: "unix", socketPath: to };
-  if (to.startsWith("tcp://")) {
-    const u = new URL(`http://${to.slice("tcp://".length)}`);
-    const port = Number(u.port);
-    if (!u.hostname || !Number.isInteger(port) || port <= 0)
-      throw new EngineError("INVALID_ARGUMENT", `invalid migration target ${to}: tcp://HOST:PORT`);
-    return { kind: "tcp", host: u.hostname, port };
-  }
+  if (to.startsWith("tcp://"))
+    return { kind: "tcp", ...parseTcpAddress(to, { what: "migration target", dial: true }) };
   throw new EngineError(
     "INVALID_ARGUMENT",
     `invalid migration target ${JSON.stringify(to)}: a pierd socket path, unix:///PATH, tcp://HOST:PORT or a registry reference`,

@@ -42,6 +42,30 @@ describe("parseMigrationTarget", () => {
       port: 2377,
     });
     assert.throws(() => parseMigrationTarget("tcp://10.0.0.2"), /tcp:\/\/HOST:PORT/);
+    // An IPv6 target's host is dialled without its brackets.
+    assert.deepEqual(parseMigrationTarget("tcp://[fd00::2]:2377"), {
+      kind: "tcp",
+      host: "fd00::2",
+      port: 2377,
+    });
+    // Bad addresses: refused as INVALID_ARGUMENT naming the problem (not a TypeError, not
+    // taken with a part dropped).
+    for (const [bad, why] of [
+      ["tcp://10.0.0.2:99999", /port "99999" is not a number from 1 to 65535/],
+      ["tcp://10.0.0.2:0", /port "0" is not a number from 1 to 65535/],
+      ["tcp://fd00::2:2377", /an IPv6 host goes in brackets: \[fd00::2\]:2377/],
+      ["tcp://[fd00::2]", /no port/],
+      ["tcp://10.0.0.2:2377/x", /only a host and a port/],
+      ["tcp://user@10.0.0.2:2377", /only a host and a port/],
+    ] as const)
+      assert.throws(
+        () => parseMigrationTarget(bad),
+        (e: Error & { code?: string }) =>
+          e.code === "INVALID_ARGUMENT" &&
+          e.message.startsWith(`invalid migration target ${JSON.stringify(bad)}: `) &&
+          why.test(e.message),
+        bad,
+      );
     assert.throws(() => parseMigrationTarget("ssh://x"), /invalid migration target/);
     assert.throws(() => parseMigrationTarget("pier.sock"), /invalid migration target/);
     assert.deepEqual(parseMigrationTarget("registry.example:5000/app:web-ckpt"), {
