@@ -50,8 +50,8 @@ export class NetworkOperations {
   }
 
   /** Creates a bridge network (see `NetworkService.create`) and records `create`. */
-  create(input: NetworkCreateRequest): NetworkDefinition {
-    const def = this.service.create(input);
+  async create(input: NetworkCreateRequest): Promise<NetworkDefinition> {
+    const def = await this.service.create(input);
     this.record("create", def);
     return def;
   }

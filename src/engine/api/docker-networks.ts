@@ -197,7 +197,7 @@ function networkList({ engine, res, query }: Call) {
 
 async function networkCreate({ engine, req, res }: Call) {
   const net = engine.networks;
-  const def = net.create(networkCreateRequest(await readJson(req)));
+  const def = await net.create(networkCreateRequest(await readJson(req)));
   sendJson(res, 201, { Id: def.id, Warning: "" });
 }
 

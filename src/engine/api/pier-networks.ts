@@ -89,7 +89,7 @@ async function networkCreate({ engine, req, res }: Call) {
   if (!name) throw new NetworkError("INVALID_ARGUMENT", "name is required");
   const subnet = stringField(b, "subnet");
   const gateway = stringField(b, "gateway");
-  const def = net.create({
+  const def = await net.create({
     name,
     ...(subnet ? { subnet } : {}),
     ...(gateway ? { gateway } : {}),

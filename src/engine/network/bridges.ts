@@ -38,15 +38,20 @@ export async function makeBridge(def: NetworkDefinition): Promise<void> {
     ["link", "set", def.bridge, "up"],
   ];
   for (const [i, step] of steps.entries()) {
-    const r = spawnSync("ip", step, { encoding: "utf8" });
-    if (r.status !== 0) {
-      if (i > 0) spawnSync("ip", ["link", "del", def.bridge]);
+    const r = await run("ip", step).catch((err: Error) => ({ code: null, stderr: err.message }));
+    if (r.code !== 0) {
+      if (i > 0) await deleteBridgeDevice(def.bridge);
       throw new NetworkError(
         "INVALID_STATE",
-        `cannot make bridge ${def.bridge} for ${def.subnet}: ip ${step.join(" ")}: ${(r.stderr || r.error?.message || "").trim()}`,
+        `cannot make bridge ${def.bridge} for ${def.subnet}: ip ${step.join(" ")}: ${r.stderr.trim()}`,
       );
     }
   }
+}
+
+/** Deletes bridge device `dev` if it exists (its ports are let go); errors are ignored. */
+export async function deleteBridgeDevice(dev: string): Promise<void> {
+  if (deviceIndex(dev) !== undefined) await run("ip", ["link", "del", dev]).catch(() => {});
 }
 
 /**
@@ -76,12 +81,16 @@ export function bridgePorts(dev: string): string[] {
   }
 }
 
-/** Runs a command with its output ignored; resolves with its exit code. */
-function run(cmd: string, args: string[]): Promise<number | null> {
+/** Runs a command (off the event loop) with its stdout ignored; resolves with its exit code and stderr. */
+function run(cmd: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: "ignore" });
+    const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => {
+      if (stderr.length < 4096) stderr += c.toString();
+    });
     child.on("error", reject);
-    child.on("close", resolve);
+    child.on("close", (code) => resolve({ code, stderr }));
   });
 }
 
@@ -119,6 +128,6 @@ export async function removeBridge(
 ): Promise<boolean> {
   if (!evenInUse && bridgePorts(def.bridge).length > 0) return false;
   await rules.remove(def);
-  if (deviceIndex(def.bridge) !== undefined) await run("ip", ["link", "del", def.bridge]).catch(() => {});
+  await deleteBridgeDevice(def.bridge);
   return true;
 }

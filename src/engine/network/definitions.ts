@@ -6,7 +6,13 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bridgeAddress, deviceIndex, makeBridge, withHostNetworkLock } from "./bridges.js";
+import {
+  bridgeAddress,
+  deleteBridgeDevice,
+  deviceIndex,
+  makeBridge,
+  withHostNetworkLock,
+} from "./bridges.js";
 import {
   DEFAULT_NETWORK,
   definitionFromConflist,
@@ -113,21 +119,40 @@ export class NetworkDefinitions {
   }
 
   /**
-   * Makes the default `bridge` network now unless it exists: under a lock every pier daemon on
-   * the host takes around its choice, picks the subnet (or adopts the bridge's) and makes the
-   * bridge with its gateway address before the conflist is written, so that the next daemon's
-   * choice sees the route and takes another subnet. (Chosen lazily, two daemons started
-   * together picked the same subnet: the bridge, and so its route, only came with a container.)
-   * Throws `INVALID_STATE` when no subnet is free or the bridge cannot be made, writing nothing.
+   * Makes the default `bridge` network now unless it exists, as {@link makeChosen} makes a
+   * network: its subnet picked (or the bridge's adopted) under the host-wide lock. (Chosen
+   * lazily, two daemons started together picked the same subnet: the bridge, and so its route,
+   * only came with a container.) Throws `INVALID_STATE` when no subnet is free or the bridge
+   * cannot be made, writing nothing.
    */
   async prepareDefault(): Promise<void> {
     if (existsSync(this.configFile(DEFAULT_NETWORK))) return;
-    await withHostNetworkLock(async () => {
-      if (existsSync(this.configFile(DEFAULT_NETWORK))) return;
-      const def = this.chooseDefault();
-      if (deviceIndex(def.bridge) === undefined) await makeBridge(def);
-      this.write(def);
-      this.log("default network made", { bridge: def.bridge, subnet: def.subnet });
+    const def = await this.makeChosen(() =>
+      existsSync(this.configFile(DEFAULT_NETWORK)) ? undefined : this.chooseDefault(),
+    );
+    if (def) this.log("default network made", { bridge: def.bridge, subnet: def.subnet });
+  }
+
+  /**
+   * Makes a new network that `choose` defines (`undefined`: nothing to make) while holding the
+   * lock every pier daemon on the host takes around such a choice: `choose` runs under it,
+   * then the bridge is made with its gateway address before the conflist is written, so that
+   * the next daemon's choice sees the subnet's route and takes another subnet (an existing
+   * bridge is taken as it is). A failure removes the bridge it made and writes nothing.
+   */
+  private makeChosen<D extends NetworkDefinition | undefined>(choose: () => D): Promise<D> {
+    return withHostNetworkLock(async () => {
+      const def = choose();
+      if (!def) return def;
+      const made = deviceIndex(def.bridge) === undefined;
+      if (made) await makeBridge(def);
+      try {
+        this.write(def);
+      } catch (err) {
+        if (made) await deleteBridgeDevice(def.bridge);
+        throw err;
+      }
+      return def;
     });
   }
 
@@ -202,11 +227,15 @@ export class NetworkDefinitions {
   }
 
   /**
-   * Creates a bridge network. `subnet` must not overlap another pier network or a host route;
-   * without it one is picked from Docker's pools. Throws `NAME_CONFLICT` for a used name,
-   * `INVALID_ARGUMENT` for a bad name/subnet/gateway, `INVALID_STATE` for an overlap.
+   * Creates a bridge network and its bridge device (as dockerd makes a network's bridge at
+   * `network create`), as {@link makeChosen} makes a network: its subnet checked or picked under
+   * the host-wide lock, so that daemons creating networks at once take different subnets.
+   * `subnet` must not overlap another pier network or a host route; without it one is picked
+   * from Docker's pools. Throws `NAME_CONFLICT` for a used name, `INVALID_ARGUMENT` for a bad
+   * name/subnet/gateway, `INVALID_STATE` for an overlap, no free subnet or a bridge that cannot
+   * be made, writing nothing.
    */
-  create(req: NetworkCreateRequest): NetworkDefinition {
+  async create(req: NetworkCreateRequest): Promise<NetworkDefinition> {
     if (!NAME_RE.test(req.name) || req.name.length > 64)
       throw new NetworkError(
         "INVALID_ARGUMENT",
@@ -214,6 +243,13 @@ export class NetworkDefinitions {
       );
     if ((BUILTIN_MODES as readonly string[]).includes(req.name) || req.name === "default")
       throw new NetworkError("NAME_CONFLICT", `network with name ${req.name} already exists (pre-defined)`);
+    const def = await this.makeChosen(() => this.define(req));
+    this.log("network created", { name: def.name, id: def.id, subnet: def.subnet });
+    return def;
+  }
+
+  /** The definition of new network `req` on this host as it is now (called under the host-wide lock). */
+  private define(req: NetworkCreateRequest): NetworkDefinition {
     const all = this.list();
     if (all.some((n) => n.name === req.name))
       throw new NetworkError("NAME_CONFLICT", `network with name ${req.name} already exists`);
@@ -242,7 +278,7 @@ export class NetworkDefinitions {
         );
       gateway = req.gateway;
     }
-    const def: NetworkDefinition = {
+    return {
       name: req.name,
       id,
       bridge,
@@ -251,9 +287,6 @@ export class NetworkDefinitions {
       created: new Date().toISOString(),
       labels: req.labels ?? {},
     };
-    this.write(def);
-    this.log("network created", { name: def.name, id: def.id, subnet: def.subnet });
-    return def;
   }
 }
 

@@ -221,7 +221,7 @@ export class NetworkService {
   }
 
   /** See {@link NetworkDefinitions.create}. */
-  create(req: NetworkCreateRequest): NetworkDefinition {
+  create(req: NetworkCreateRequest): Promise<NetworkDefinition> {
     return this.definitions.create(req);
   }
 

@@ -62,31 +62,37 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-test("networks: create, find, conflicts, bad subnets, pre-defined names", () => {
+test("networks: create, find, conflicts, bad subnets, pre-defined names", async () => {
   const def = svc.list()[0]!;
   assert.equal(def.name, "bridge");
   assert.equal(def.bridge, `pt${tag}`);
   const subnet = freeSubnet(24);
-  const n = svc.create({ name: `svc-${tag}`, subnet, labels: { a: "b" } });
+  const n = await svc.create({ name: `svc-${tag}`, subnet, labels: { a: "b" } });
   assert.equal(n.subnet, subnet);
   assert.equal(n.gateway, subnet.replace(/0\/24$/, "1"));
   assert.equal(n.bridge, `br-${n.id.slice(0, 12)}`);
   assert.equal(svc.find(n.id.slice(0, 10)).name, n.name);
   assert.ok(existsSync(join(dir, "root", "networks", `svc-${tag}.conflist`)));
-  assert.throws(() => svc.create({ name: `svc-${tag}` }), { code: "NAME_CONFLICT" });
-  assert.throws(() => svc.create({ name: "host" }), { code: "NAME_CONFLICT" });
-  assert.throws(() => svc.create({ name: "x", subnet }), /overlaps with another pier network/);
-  assert.throws(() => svc.create({ name: "y", subnet: "10.0.0.1/8" }), /host bits are set/);
-  assert.throws(
-    () => svc.create({ name: "z", subnet: freeSubnet(24), gateway: "1.2.3.4" }),
+  // Its bridge is made at once with the gateway address (as dockerd's), so its route shows.
+  assert.match(
+    spawnSync("ip", ["-4", "-o", "addr", "show", "dev", n.bridge], { encoding: "utf8" }).stdout,
+    new RegExp(`inet ${n.gateway.replace(/\./g, "\\.")}/24 `),
+  );
+  assert.match(routes(), new RegExp(`^${subnet.replace(/\./g, "\\.")} dev ${n.bridge} `, "m"));
+  await assert.rejects(svc.create({ name: `svc-${tag}` }), { code: "NAME_CONFLICT" });
+  await assert.rejects(svc.create({ name: "host" }), { code: "NAME_CONFLICT" });
+  await assert.rejects(svc.create({ name: "x", subnet }), /overlaps with another pier network/);
+  await assert.rejects(svc.create({ name: "y", subnet: "10.0.0.1/8" }), /host bits are set/);
+  await assert.rejects(
+    svc.create({ name: "z", subnet: freeSubnet(24), gateway: "1.2.3.4" }),
     /not an address of/,
   );
-  assert.throws(() => svc.create({ name: "bad/name" }), /invalid network name/);
+  await assert.rejects(svc.create({ name: "bad/name" }), /invalid network name/);
   const eth0 = /^(\S+)\s+\S+\s+(\d+\.\d+\.\d+\.\d+\/\d+)/m.exec(
     spawnSync("ip", ["-4", "-o", "route", "show", "scope", "link"], { encoding: "utf8" }).stdout,
   );
   if (eth0)
-    assert.throws(() => svc.create({ name: "w", subnet: eth0[2]! }), /overlaps with the host's route/);
+    await assert.rejects(svc.create({ name: "w", subnet: eth0[2]! }), /overlaps with the host's route/);
   assert.throws(() => svc.find("nosuch"), { code: "NOT_FOUND", message: "network nosuch not found" });
   assert.throws(() => svc.resolveMode("nosuch"), /network nosuch not found/);
   assert.equal(svc.resolveMode("none"), "none");
@@ -94,7 +100,7 @@ test("networks: create, find, conflicts, bad subnets, pre-defined names", () => 
 });
 
 test("attachments: none has lo up only, a user network gives addresses and shared hosts files", async () => {
-  const net = svc.create({ name: `peers-${tag}`, subnet: freeSubnet(24) });
+  const net = await svc.create({ name: `peers-${tag}`, subnet: freeSubnet(24) });
   const mk = async (id: string, name: string, mode: string) => {
     const cdir = join(dir, "c", id);
     const spec = await svc.prepare({ id, name, dir: cdir, mode });
@@ -232,7 +238,7 @@ test("a host port some host process listens on is refused, leaving nothing", asy
 });
 
 test("a network connected while the container is stopped is attached at its next start, and torn down", async () => {
-  const extra = svc.create({ name: `later-${tag}`, subnet: freeSubnet(24) });
+  const extra = await svc.create({ name: `later-${tag}`, subnet: freeSubnet(24) });
   const id = `cn${tag}`.padEnd(64, "7");
   const req = { id, name: "later", dir: join(dir, "c", id) };
   await svc.prepare(req);
