@@ -1,14 +1,13 @@
 /**
  * Terminals, attach, exec and log rotation through the stock `docker` CLI against pierd. The CLI
- * insists on a terminal for `-t` with `-i`: it runs under a pty made by a small python3 driver
- * that sets the window size, types the given input and reports the CLI's exit code.
+ * insists on a terminal for `-t` with `-i`: it runs under a pty of a set size ({@link ptyDialogue}),
+ * which types the input once the shell shows what each line waits for.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { request } from "node:http";
 import { join } from "node:path";
-import { before, test } from "node:test";
+import { test } from "node:test";
 import {
   type BusyboxRegistry,
   type CommandResult,
@@ -17,11 +16,11 @@ import {
   pier,
   pierCommand,
   requireDocker,
-  runCommand,
   type TestDaemon,
   useTestDaemon,
 } from "../../testing/engine.js";
-import { requireTool } from "../../testing/tools.js";
+import { type PtyStep, ptyDialogue } from "../../testing/pty-dialogue.js";
+import { socketRequest } from "../../testing/socket-request.js";
 
 let reg: BusyboxRegistry;
 let d: TestDaemon;
@@ -31,7 +30,6 @@ useTestDaemon({
   },
   pull: true,
 });
-let python = "";
 
 /** `pier ARGS` as one argv (through the native front end unless PIER_TEST_CLI=direct). */
 function pierArgv(args: string[]): string[] {
@@ -39,104 +37,35 @@ function pierArgv(args: string[]): string[] {
   return [cmd, ...rest];
 }
 
-before(async () => {
-  python = requireTool("/usr/bin/python3", "python3");
-});
-
-// argv[1]: rows, argv[2]: cols, argv[3]: JSON [[delay_ms, text], ...], argv[4:]: the command.
-// Everything the command writes to the pty is copied to stdout; the exit code is the command's.
-const PTY_DRIVER = `
-import fcntl, json, os, pty, select, struct, sys, termios, time
-rows, cols, steps, argv = int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4:]
-pid, fd = pty.fork()
-if pid == 0:
-    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-    os.execvp(argv[0], argv)
-start = time.time()
-out = b""
-while True:
-    now = (time.time() - start) * 1000
-    while steps and steps[0][0] <= now:
-        os.write(fd, steps.pop(0)[1].encode())
-    r, _, _ = select.select([fd], [], [], 0.02)
-    if r:
-        try:
-            data = os.read(fd, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        out += data
-    if time.time() - start > 60:
-        os.kill(pid, 9)
-sys.stdout.buffer.write(out)
-_, st = os.waitpid(pid, 0)
-sys.exit(os.waitstatus_to_exitcode(st))
-`;
-
-/** Runs `argv` on a terminal of `rows`x`cols`, typing `steps` ([delay ms, text]). */
-function onTty(
-  argv: string[],
-  steps: [number, string][],
-  rows: number,
-  cols: number,
-): Promise<CommandResult> {
-  return runCommand(python, ["-c", PTY_DRIVER, String(rows), String(cols), JSON.stringify(steps), ...argv], {
-    env: { ...dockerEnv(d), PIER_HOST: d.socket },
-    timeout: 90000,
-  });
+/** Runs `argv` on a terminal of `rows`x`cols`, typing `steps` (see {@link PtyStep}). */
+function onTty(argv: string[], steps: PtyStep[], rows: number, cols: number): Promise<CommandResult> {
+  return ptyDialogue(argv, steps, { env: { ...dockerEnv(d), PIER_HOST: d.socket }, seconds: 60, rows, cols });
 }
 
 /** Runs the docker CLI on a terminal. */
-function dockerOnTty(
-  args: string[],
-  steps: [number, string][] = [],
-  rows = 24,
-  cols = 80,
-): Promise<CommandResult> {
+function dockerOnTty(args: string[], steps: PtyStep[] = [], rows = 24, cols = 80): Promise<CommandResult> {
   return onTty([requireDocker(), ...args], steps, rows, cols);
 }
 
 /** POSTs to the Docker socket; resolves with the status. */
-function post(path: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    request({ socketPath: d.dockerSocket, method: "POST", path }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    })
-      .on("error", reject)
-      .end();
-  });
+async function post(path: string): Promise<number> {
+  return (await socketRequest(d.dockerSocket, "POST", path)).status;
 }
 
 /** A JSON request to the Docker socket. */
-function api(
+async function api(
   method: string,
   path: string,
   body?: unknown,
 ): Promise<{ status: number; json: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    request(
-      {
-        socketPath: d.dockerSocket,
-        method,
-        path,
-        headers: data
-          ? { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(data) }
-          : {},
-      },
-      (res) => {
-        let text = "";
-        res.on("data", (c: Buffer) => {
-          text += c.toString();
-        });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : {} }));
-      },
-    )
-      .on("error", reject)
-      .end(data);
-  });
+  const r = await socketRequest(
+    d.dockerSocket,
+    method,
+    path,
+    body === undefined ? undefined : JSON.stringify(body),
+    body === undefined ? undefined : { "Content-Type": "application/json" },
+  );
+  return { status: r.status, json: r.body ? JSON.parse(r.body) : {} };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -184,9 +113,9 @@ test("docker run -it: typed input reaches the shell; its terminal has the client
   const r = await dockerOnTty(
     ["run", "--rm", "-it", reg.image, "sh"],
     [
-      [1500, "stty size\r"],
-      [2000, "echo typed-$((6*7))\r"],
-      [2500, "exit 3\r"],
+      ["/ # ", "stty size\r"],
+      ["33 101", "echo typed-$((6*7))\r"],
+      ["typed-42", "exit 3\r"],
     ],
     33,
     101,
@@ -203,9 +132,10 @@ test("docker attach to a running -it container; resize reaches the terminal", as
   const r = await dockerOnTty(
     ["attach", "tty-attach"],
     [
+      // Its prompt came before the attach: nothing to wait for but the attach itself.
       [1500, "stty size\r"],
-      [2000, "echo attached-$((2+3))\r"],
-      [2500, "exit 9\r"],
+      ["40 120", "echo attached-$((2+3))\r"],
+      ["attached-5", "exit 9\r"],
     ],
     40,
     120,
@@ -243,7 +173,7 @@ test("ctrl-p ctrl-q detaches docker and pier from a -it container, which keeps r
     ["attach", "tty-detach"],
     [
       [1200, "echo before-detach\r"],
-      [1700, "\x10\x11"],
+      ["\nbefore-detach", "\x10\x11"],
     ],
     24,
     80,
@@ -254,7 +184,7 @@ test("ctrl-p ctrl-q detaches docker and pier from a -it container, which keeps r
     pierArgv(["attach", "tty-detach"]),
     [
       [1200, "echo pier-before-detach\r"],
-      [1700, "\x10\x11"],
+      ["\npier-before-detach", "\x10\x11"],
     ],
     24,
     80,
@@ -279,9 +209,9 @@ test("docker exec -t and -it run on a terminal with the exec's exit code", async
   const it = await dockerOnTty(
     ["exec", "-it", id, "sh"],
     [
-      [1200, "stty size\r"],
-      [1700, "echo exec-$((3*3))\r"],
-      [2200, "exit 4\r"],
+      ["/ # ", "stty size\r"],
+      ["21 66", "echo exec-$((3*3))\r"],
+      ["exec-9", "exit 4\r"],
     ],
     21,
     66,
@@ -350,9 +280,9 @@ test("pier exec and pier attach pass output and exit codes through", async () =>
   const t = await onTty(
     pierArgv(["exec", "-it", "pier-att", "sh"]),
     [
-      [1200, "stty size\r"],
-      [1700, "echo pier-tty-$((4*4))\r"],
-      [2200, "exit 8\r"],
+      ["/ # ", "stty size\r"],
+      ["29 91", "echo pier-tty-$((4*4))\r"],
+      ["pier-tty-16", "exit 8\r"],
     ],
     29,
     91,
@@ -378,9 +308,9 @@ test("pier run -i and -it attach before the start, with the container's exit cod
   const t = await onTty(
     pierArgv(["run", "--rm", "-it", reg.image, "sh"]),
     [
-      [1500, "stty size\r"],
-      [2000, "echo run-tty-$((5*5))\r"],
-      [2500, "exit 2\r"],
+      ["/ # ", "stty size\r"],
+      ["27 88", "echo run-tty-$((5*5))\r"],
+      ["run-tty-25", "exit 2\r"],
     ],
     27,
     88,
