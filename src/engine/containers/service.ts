@@ -921,8 +921,9 @@ export class ContainerService extends EventEmitter {
       unmountShareableShm(this.dir(rec.id)),
     ]);
     for (const r of [snapshot, shm]) if (r.status === "rejected") throw r.reason;
-    // Synchronous: a few small files each, quicker than trips through the thread pool.
-    rmSync(this.dir(rec.id), { recursive: true, force: true });
+    // On disk (its log among them): out of the way at once, deleted in the background.
+    this.snapshots.trash.discard(this.dir(rec.id));
+    // On the run-time tmpfs: a few small files, quicker here than trips through the thread pool.
     rmSync(this.runDir(rec.id), { recursive: true, force: true });
     rmSync(this.attachSocket(rec.id), { force: true });
     this.store.delete(rec.id);
