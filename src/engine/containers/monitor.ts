@@ -202,11 +202,6 @@ function takeSpare(args: readonly string[]): ChildProcess {
   return child;
 }
 
-/** True when the next container start would find a spare monitor waiting. */
-export function hasSpareMonitor(): boolean {
-  return usable(spare);
-}
-
 /** Starts the spare monitor the next container start takes, unless one waits already. */
 export function startSpareMonitor(): void {
   if (!usable(spare)) spare = spawnSpare();
