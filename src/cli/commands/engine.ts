@@ -2,6 +2,7 @@
  * `pier run`, `ps`, `logs`, `start`, `stop`, `kill`, `restart`, `wait`, `rm`, `inspect`:
  * thin commands over pierd's own API (docs/engine-api.yaml), with docker's flags.
  */
+import type { IncomingMessage } from "node:http";
 import type { Command } from "commander";
 import {
   commandColumn,
@@ -104,6 +105,13 @@ async function createContainer(body: Record<string, unknown>): Promise<Record_> 
   }
 }
 
+/** One entry of a container's log, as pierd streams it. */
+interface LogLine {
+  stream: "stdout" | "stderr";
+  log: string;
+  time: string;
+}
+
 /** Copies a container's log entries to stdout/stderr until they end. */
 async function printLogs(
   id: string,
@@ -116,7 +124,7 @@ async function printLogs(
   if (more.since) q.set("since", String(logTimeArg(more.since)));
   if (more.until) q.set("until", String(logTimeArg(more.until)));
   const res = await call("GET", `/v1/containers/${enc(id)}/logs?${q}`);
-  for await (const e of jsonLines<{ stream: "stdout" | "stderr"; log: string; time: string }>(res)) {
+  for await (const e of jsonLines<LogLine>(res)) {
     const io = commandIo();
     (e.stream === "stdout" ? io.stdout : io.stderr)(more.timestamps ? `${e.time} ${e.log}` : e.log);
   }
@@ -127,6 +135,46 @@ function startFailureCode(message: string): number | undefined {
   if (/executable file not found|no such file or directory/.test(message)) return 127;
   if (/permission denied|cannot execute binary file/.test(message)) return 126;
   return undefined;
+}
+
+/**
+ * As docker run: a start that failed because the command is not there (127) or cannot run (126)
+ * says so and exits with that code; any other failure is thrown on.
+ */
+function reportStartFailure(err: unknown): void {
+  const code = startFailureCode((err as Error).message);
+  if (code === undefined) throw err;
+  commandIo().stderr(`pier: ${(err as Error).message}\n`);
+  commandIo().exitCode = code;
+}
+
+/**
+ * `pier run` in the foreground without -i/-t: one request (see pierd's `POST
+ * /containers/{ref}/run`) starts container `id`, streams its output, removes it with `remove`
+ * and ends with its exit code, which becomes this command's.
+ */
+async function runAttached(id: string, remove: boolean): Promise<void> {
+  let res: IncomingMessage;
+  try {
+    res = await call("POST", `/v1/containers/${id}/run?remove=${remove ? 1 : 0}`);
+  } catch (err) {
+    reportStartFailure(err);
+    return;
+  }
+  // Without a terminal, ctrl-c and friends go to the container (docker's --sig-proxy).
+  proxySignals(id);
+  let exit: { exitCode: number } | undefined;
+  for await (const e of jsonLines<LogLine | { exit: { exitCode: number } }>(res)) {
+    if ("exit" in e) exit = e.exit;
+    else (e.stream === "stdout" ? commandIo().stdout : commandIo().stderr)(e.log);
+  }
+  if (!exit)
+    throw new EngineClientError(
+      "DAEMON_ERROR",
+      `pierd ended container ${id}'s output without its exit code`,
+      500,
+    );
+  commandIo().exitCode = exit.exitCode;
 }
 
 /**
@@ -274,43 +322,33 @@ export function registerEngineCommands(program: Command): void {
     // As docker run -i: stdin ends with this command's (not so with -d).
     if (f.detach) delete body.stdinOnce;
     const rec = await createContainer(body);
+    if (!f.detach && !f.interactive && !f.tty) {
+      await runAttached(rec.id, f.rm === true);
+      return;
+    }
     // With -i or -t, attach before the start (nothing is missed) and exit with its code.
-    const session =
-      !f.detach && (f.interactive || f.tty)
-        ? await attachSession(rec.id, { stdin: f.interactive === true, tty: f.tty === true })
-        : undefined;
+    const session = !f.detach
+      ? await attachSession(rec.id, { stdin: f.interactive === true, tty: f.tty === true })
+      : undefined;
     try {
       await callJson("POST", `/v1/containers/${rec.id}/start`);
     } catch (err) {
       session?.abort();
       if (f.rm) await call("DELETE", `/v1/containers/${rec.id}?force=1&v=1`).catch(() => {});
-      // As docker run: a command not found exits 127, one that cannot be executed 126.
-      const code = startFailureCode((err as Error).message);
-      if (code === undefined) throw err;
-      commandIo().stderr(`pier: ${(err as Error).message}\n`);
-      commandIo().exitCode = code;
+      reportStartFailure(err);
       return;
     }
-    if (f.detach) {
+    if (!session) {
       commandIo().stdout(`${rec.id}\n`);
       return;
     }
     // Without a terminal, ctrl-c and friends go to the container (docker's --sig-proxy).
     if (!f.tty) proxySignals(rec.id);
-    if (session) {
-      session.followWindow();
-      const code = await session.finish();
-      if (f.rm) await (await call("DELETE", `/v1/containers/${rec.id}?force=1&v=1`)).resume();
-      // Its own process (-i/-t): stdin may never end on its own.
-      process.exit(code);
-    }
-    await printLogs(rec.id, true);
-    const r = await callJson<{ exitCode: number }>(
-      "POST",
-      `/v1/containers/${rec.id}/wait?condition=not-running`,
-    );
+    session.followWindow();
+    const code = await session.finish();
     if (f.rm) await (await call("DELETE", `/v1/containers/${rec.id}?force=1&v=1`)).resume();
-    commandIo().exitCode = r.exitCode;
+    // Its own process (-i/-t): stdin may never end on its own.
+    process.exit(code);
   });
 
   program

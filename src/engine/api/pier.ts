@@ -93,26 +93,67 @@ async function containerWait({ engine, res, params, query }: Call) {
 }
 
 async function containerLogs({ engine, res, params, query }: Call) {
-  const svc = engine.containers;
-  const rec = svc.find(params[0]!);
+  const rec = engine.containers.find(params[0]!);
   const tail = intParam(query, "tail");
   const since = timeParam(query, "since");
   const until = timeParam(query, "until");
   res.writeHead(200, { "Content-Type": "application/x-ndjson" });
-  const ac = new AbortController();
-  res.once("close", () => ac.abort());
-  for await (const e of readLogs(svc.logPath(rec.id), {
+  await writeLogLines(engine, res, rec.id, {
     follow: flag(query, "follow"),
     ...(tail !== undefined ? { tail } : {}),
     ...(since !== undefined ? { since } : {}),
     ...(until !== undefined ? { until } : {}),
-    done: () => svc.store.get(rec.id)?.status !== "running",
-    wake: (notify) => svc.onEnd(rec.id, notify),
-    signal: ac.signal,
+  });
+  res.end();
+}
+
+/** Writes container `id`'s log entries to `res` as JSON lines until they end (or the client went away). */
+async function writeLogLines(
+  engine: Engine,
+  res: ServerResponse,
+  id: string,
+  opts: { follow: boolean; tail?: number; since?: number; until?: number },
+): Promise<void> {
+  const svc = engine.containers;
+  for await (const e of readLogs(svc.logPath(id), {
+    ...opts,
+    done: () => svc.store.get(id)?.status !== "running",
+    wake: (notify) => svc.onEnd(id, notify),
+    // Only a client gone before the end stops it (an abort at every end cost a DOMException each).
+    signal: clientGone(res),
   })) {
     if (!res.write(`${JSON.stringify(e)}\n`)) await new Promise((r) => res.once("drain", r));
   }
-  res.end();
+}
+
+/**
+ * `pier run` in the foreground as one request instead of four (start, logs, wait, remove): starts
+ * container `ref`, streams its output as `logs?follow=1` does until it exits, with `remove=1`
+ * removes it (and its anonymous volumes, as `rm -v`) and ends with `{"exit":{exitCode,error}}`.
+ * The headers go once it started (the client then proxies its signals); a start that fails
+ * answers with start's error, the container removed first with `remove=1`. A client that goes
+ * away does not stop it: it is still removed once it exits, as Docker's AutoRemove does.
+ */
+async function containerRun({ engine, res, params, query }: Call) {
+  const svc = engine.containers;
+  const remove = flag(query, "remove");
+  const { id } = svc.find(params[0]!);
+  try {
+    await svc.start(id);
+  } catch (err) {
+    if (remove) await svc.remove(id, true, true).catch(() => {});
+    throw err;
+  }
+  res.writeHead(200, { "Content-Type": "application/x-ndjson" });
+  res.flushHeaders();
+  await writeLogLines(engine, res, id, { follow: true });
+  const exit = await svc.wait(id, "not-running");
+  if (remove)
+    await svc.remove(id, true, true).catch((err: unknown) => {
+      // Removed by someone else meanwhile (`rm -f`): what remove=1 asked for is done.
+      if (!(err instanceof EngineError && err.code === "NOT_FOUND")) throw err;
+    });
+  res.end(`${JSON.stringify({ exit })}\n`);
 }
 
 /** A container record with its `health` (Docker's `State.Health` document, or null). */
@@ -133,6 +174,7 @@ const pierContainerRoutes: readonly Route[] = [
   ["GET", one("logs"), containerLogs],
   ["POST", /^\/containers$/, containerCreate],
   ["POST", one("start"), containerStart],
+  ["POST", one("run"), containerRun],
   ["POST", one("stop"), containerStop],
   ["POST", one("restart"), containerRestart],
   ["POST", one("kill"), containerKill],

@@ -164,11 +164,12 @@ interface SpawnedMonitor {
 
 /**
  * A monitor started ahead of time that waits for its arguments (`--args-on-stdin`): starting a
- * process from pierd (a large Node.js process: fork, then exec) blocks it for milliseconds,
- * which a container start then does not wait for. Its status channel is fd 3, its sync socket fd 4.
+ * process from pierd (a large Node.js process: fork, then exec) blocks it for milliseconds (tens
+ * on a busy host), which a container start then does not wait for. Its status channel is fd 3,
+ * its sync socket fd 4. The next one is started by {@link startSpareMonitor}, which the container
+ * service calls at a quiet moment.
  */
 let spare: ChildProcess | undefined;
-let spareTimer: NodeJS.Timeout | undefined;
 
 function spawnSpare(): ChildProcess {
   const child = spawn(ensureMonitor(), ["--args-on-stdin"], {
@@ -183,26 +184,31 @@ function spawnSpare(): ChildProcess {
   return child;
 }
 
-/** Takes the spare monitor (or starts one) and gives it `args`; a new spare follows shortly. */
+function usable(child: ChildProcess | undefined): child is ChildProcess {
+  return (
+    child !== undefined &&
+    child.exitCode === null &&
+    child.signalCode === null &&
+    child.stdin?.writable === true
+  );
+}
+
+/** Takes the spare monitor (or starts one when there is none) and gives it `args`. */
 function takeSpare(args: readonly string[]): ChildProcess {
-  let child = spare;
+  const child = usable(spare) ? spare : spawnSpare();
   spare = undefined;
-  if (!child || child.exitCode !== null || child.signalCode !== null || !child.stdin?.writable)
-    child = spawnSpare();
   for (const s of [child.stdio[3], child.stdio[4]]) (s as Socket | null)?.ref();
   child.stdin?.end(args.map((a) => `${a}\0`).join(""));
-  // The next one, while this container's pier-init sets it up (pierd mostly waits then).
-  spareTimer ??= setTimeout(() => {
-    spareTimer = undefined;
-    spare ??= spawnSpare();
-  }, 1).unref();
   return child;
+}
+
+/** Starts the spare monitor the next container start takes, unless one waits already. */
+export function startSpareMonitor(): void {
+  if (!usable(spare)) spare = spawnSpare();
 }
 
 /** Ends the spare monitor (pierd shutting down). */
 export function discardSpareMonitor(): void {
-  if (spareTimer) clearTimeout(spareTimer);
-  spareTimer = undefined;
   spare?.stdin?.end();
   spare = undefined;
 }

@@ -373,11 +373,14 @@ export function applySecurity(spec: Spec, sec: ContainerSecurity | undefined, ct
   }
   if (privileged || opts.seccomp === "unconfined") delete linux.seccomp;
   else {
-    const profile =
+    const render = { caps, arch: host.arch, kernel: host.kernel };
+    linux.seccomp =
       opts.seccomp !== undefined
-        ? profileInput(() => parseDockerSeccomp(opts.seccomp!))
-        : dockerDefaultSeccompProfile();
-    linux.seccomp = renderProfile(profile, { caps, arch: host.arch, kernel: host.kernel });
+        ? renderProfile(
+            profileInput(() => parseDockerSeccomp(opts.seccomp!)),
+            render,
+          )
+        : defaultSeccomp(render);
   }
   linux.maskedPaths = privileged ? [] : [...(sec?.maskedPaths ?? DOCKER_MASKED_PATHS)];
   linux.readonlyPaths = privileged ? [] : [...(sec?.readonlyPaths ?? DOCKER_READONLY_PATHS)];
@@ -492,4 +495,31 @@ function profileInput<T>(fn: () => T): T {
 
 function renderProfile(profile: DockerSeccompProfile, ctx: SeccompRenderContext): LinuxSeccomp {
   return profileInput(() => renderDockerSeccomp(profile, ctx));
+}
+
+/** Docker's default profile rendered, by capabilities, architecture and kernel (see defaultSeccomp). */
+const renderedDefaults = new Map<string, LinuxSeccomp>();
+
+/**
+ * Docker's default profile rendered for `ctx`: the same few capability sets come back for nearly
+ * every container, and rendering (filtering and validating ~400 rules) took 2-3 ms of each
+ * create. Kept frozen, as the specs that share it only serialize it; at most 32 variants.
+ */
+function defaultSeccomp(ctx: SeccompRenderContext): LinuxSeccomp {
+  const key = JSON.stringify([ctx.arch, ctx.kernel, [...ctx.caps].sort()]);
+  let rendered = renderedDefaults.get(key);
+  if (!rendered) {
+    rendered = deepFreeze(renderProfile(dockerDefaultSeccompProfile(), ctx));
+    if (renderedDefaults.size >= 32) renderedDefaults.clear();
+    renderedDefaults.set(key, rendered);
+  }
+  return rendered;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }

@@ -210,3 +210,24 @@ describe("--privileged on a daemon without every capability", () => {
     assert.match(w[0]!, /lacks CAP_SYS_ADMIN, CAP_SYS_RESOURCE: the container gets every other capability/);
   });
 });
+
+test("the default seccomp profile is rendered once per capability set: shared, frozen, equal to a fresh render", () => {
+  const a = spec({});
+  const b = spec({ capDrop: ["NET_RAW"] });
+  const again = spec({});
+  assert.equal(again.linux?.seccomp, a.linux?.seccomp, "the same capabilities share one rendering");
+  assert.notEqual(b.linux?.seccomp, a.linux?.seccomp);
+  assert.ok(Object.isFrozen(a.linux?.seccomp?.syscalls));
+  for (const [s, caps] of [
+    [a, DOCKER_DEFAULT_CAPS],
+    [b, DOCKER_DEFAULT_CAPS.filter((c) => c !== "CAP_NET_RAW")],
+  ] as const) {
+    assert.deepEqual(
+      s.linux?.seccomp,
+      renderDockerSeccomp(dockerDefaultSeccompProfile(), { caps, arch: host.arch, kernel: host.kernel }),
+    );
+  }
+  // A profile of the user's own is rendered for its container alone.
+  const own = spec({ securityOpt: [`seccomp=${JSON.stringify({ defaultAction: "SCMP_ACT_ALLOW" })}`] });
+  assert.equal(Object.isFrozen(own.linux?.seccomp), false);
+});

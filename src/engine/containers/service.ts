@@ -45,6 +45,7 @@ import {
 } from "./config.js";
 import { imageHealthcheck, mergeHealthcheck } from "./health-config.js";
 import { readHostFacts } from "./host-facts.js";
+import { IdleWork } from "./idle-work.js";
 import { dockerInitBinary } from "./init.js";
 import {
   bindShm,
@@ -62,6 +63,7 @@ import {
   processAlive,
   readExitFile,
   reopenCriLog,
+  startSpareMonitor,
 } from "./monitor.js";
 import { commandProblem, ensureWorkingDir } from "./process-check.js";
 import { JOINABLE_NAMESPACES, joinContainerNamespaces, namespaceTarget } from "./security.js";
@@ -128,6 +130,12 @@ const RUNTIME_MAIN = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "
 /** Docker's label on anonymous volumes (what `rm -v` removes). */
 const ANONYMOUS_LABEL = "com.docker.volume.anonymous";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * How long no container operation must run before housekeeping (the next spare monitor) does:
+ * longer than the gaps between the requests of one `pier run`/`docker run`, short enough to fall
+ * between two commands of a script.
+ */
+const QUIET_MS = 10;
 
 /**
  * Containers and their tasks. Emits `create` (id), `start` (id), `exit` (id, code),
@@ -155,6 +163,8 @@ export class ContainerService extends EventEmitter {
   private readonly holds = new Map<string, { count: number; thaw: boolean; frozen: Promise<void> }>();
   /** Removals in progress, by container. */
   private readonly removals = new Map<string, Promise<void>>();
+  /** Housekeeping held back while a container is created, started, exits or is removed. */
+  private readonly idle = new IdleWork(QUIET_MS);
   private closed = false;
 
   constructor(opts: ContainerServiceOptions) {
@@ -259,7 +269,16 @@ export class ContainerService extends EventEmitter {
    * `name` or a generated name. Throws `NAME_CONFLICT` for a used name. When `signal` aborts
    * (the client went away), the unpack of its layers stops and nothing of it stays.
    */
-  async create(requested: ContainerConfig, name?: string, signal?: AbortSignal): Promise<ContainerRecord> {
+  create(requested: ContainerConfig, name?: string, signal?: AbortSignal): Promise<ContainerRecord> {
+    return this.idle.during(() => this.createNow(requested, name, signal));
+  }
+
+  /** The create itself (see {@link ContainerService.create}). */
+  private async createNow(
+    requested: ContainerConfig,
+    name?: string,
+    signal?: AbortSignal,
+  ): Promise<ContainerRecord> {
     // Anonymous volumes get a random name, as in Docker, recorded so `volume rm` sees their users.
     const config: ContainerConfig = requested.mounts
       ? {
@@ -485,6 +504,20 @@ export class ContainerService extends EventEmitter {
     restartCount = rec.restartCount,
     restore?: TaskRestore,
   ): Promise<ContainerRecord> {
+    try {
+      return await this.idle.during(() => this.launchNow(rec, restartCount, restore));
+    } finally {
+      // The start took the spare monitor: the next one is started once pierd is quiet.
+      this.idle.whenIdle(startSpareMonitor);
+    }
+  }
+
+  /** The launch itself (see {@link ContainerService.launch}). */
+  private async launchNow(
+    rec: ContainerRecord,
+    restartCount: number,
+    restore: TaskRestore | undefined,
+  ): Promise<ContainerRecord> {
     const { id } = rec;
     const run = this.runDir(id);
     mkdirSync(run, { recursive: true, mode: 0o700 });
@@ -683,24 +716,28 @@ export class ContainerService extends EventEmitter {
 
   private async onExit(id: string, code: number, finishedAt: string, error = ""): Promise<void> {
     this.watching.delete(id);
-    // As Docker: the network and the runtime's state are gone by the time waiters hear of the exit.
-    // The two do not depend on each other: together, the exit is heard after the longer one only.
-    await Promise.all([
-      deleteContainer(this.runtime, id, true).catch((e: Error) =>
-        this.log(`runtime delete ${id}: ${e.message}`),
-      ),
-      this.networks.teardown(id).catch((e: Error) => this.log(`network teardown ${id}: ${e.message}`)),
-    ]);
-    const rec = this.store.update(id, {
-      status: "exited",
-      exitCode: code,
-      finishedAt,
-      pid: 0,
-      monitorPid: 0,
-      error,
+    // Busy until the exit is heard (not through a restart policy's back-off).
+    const rec = await this.idle.during(async () => {
+      // As Docker: the network and the runtime's state are gone by the time waiters hear of the exit.
+      // The two do not depend on each other: together, the exit is heard after the longer one only.
+      await Promise.all([
+        deleteContainer(this.runtime, id, true).catch((e: Error) =>
+          this.log(`runtime delete ${id}: ${e.message}`),
+        ),
+        this.networks.teardown(id).catch((e: Error) => this.log(`network teardown ${id}: ${e.message}`)),
+      ]);
+      const exited = this.store.update(id, {
+        status: "exited",
+        exitCode: code,
+        finishedAt,
+        pid: 0,
+        monitorPid: 0,
+        error,
+      });
+      this.log("container exited", { id, exitCode: code });
+      this.emit("exit", id, code);
+      return exited;
     });
-    this.log("container exited", { id, exitCode: code });
-    this.emit("exit", id, code);
     if (rec.config.autoRemove) {
       // As Docker's AutoRemove: its anonymous volumes go with it.
       await this.remove(id, true, true).catch((e: Error) => this.log(`auto-remove ${id}: ${e.message}`));
@@ -863,7 +900,12 @@ export class ContainerService extends EventEmitter {
   }
 
   /** The removal itself (see {@link ContainerService.remove}). */
-  private async removeNow(rec: ContainerRecord): Promise<void> {
+  private removeNow(rec: ContainerRecord): Promise<void> {
+    return this.idle.during(() => this.removeRecord(rec));
+  }
+
+  /** The removal's steps (see {@link ContainerService.removeNow}). */
+  private async removeRecord(rec: ContainerRecord): Promise<void> {
     this.store.update(rec.id, { status: "removing" });
     // Independent steps side by side (after an exit, the first two found nothing left to do):
     // the processes' end first, then the mounts they could have kept busy.
@@ -879,8 +921,9 @@ export class ContainerService extends EventEmitter {
       unmountShareableShm(this.dir(rec.id)),
     ]);
     for (const r of [snapshot, shm]) if (r.status === "rejected") throw r.reason;
-    // Synchronous: a few small files each, quicker than trips through the thread pool.
-    rmSync(this.dir(rec.id), { recursive: true, force: true });
+    // On disk (its log among them): out of the way at once, deleted in the background.
+    this.snapshots.trash.discard(this.dir(rec.id));
+    // On the run-time tmpfs: a few small files, quicker here than trips through the thread pool.
     rmSync(this.runDir(rec.id), { recursive: true, force: true });
     rmSync(this.attachSocket(rec.id), { force: true });
     this.store.delete(rec.id);
@@ -1153,6 +1196,7 @@ export class ContainerService extends EventEmitter {
   /** Stops following containers (they keep running under their monitors) and closes the database. */
   close(): void {
     this.closed = true;
+    this.idle.close();
     discardSpareMonitor();
     this.store.close();
   }

@@ -106,6 +106,11 @@ const COLUMNS: Record<keyof ContainerUpdate, string> = {
 /** The container table. */
 export class ContainerStore {
   private readonly db: Database.Database;
+  /**
+   * Prepared statements by SQL text: compiling one took longer than running it (a `run --rm`
+   * reads and writes its record some twenty times). A handful of texts: bounded.
+   */
+  private readonly statements = new Map<string, Database.Statement>();
 
   /** Opens (creating) the database at `path`. */
   constructor(path: string) {
@@ -133,16 +138,24 @@ export class ContainerStore {
     )`);
   }
 
+  /** The prepared statement of `text`, compiled once. */
+  private sql(text: string): Database.Statement {
+    let st = this.statements.get(text);
+    if (!st) {
+      st = this.db.prepare(text);
+      this.statements.set(text, st);
+    }
+    return st;
+  }
+
   /** Inserts a new `created` record; throws `NAME_CONFLICT` when the name is taken. */
   insert(r: { id: string; name: string; config: ContainerConfig; imageId: string }): ContainerRecord {
     const now = new Date().toISOString();
     try {
-      this.db
-        .prepare(
-          `INSERT INTO containers (id, name, config, image_id, status, created_at, started_at, finished_at)
+      this.sql(
+        `INSERT INTO containers (id, name, config, image_id, status, created_at, started_at, finished_at)
            VALUES (?, ?, ?, ?, 'created', ?, ?, ?)`,
-        )
-        .run(r.id, r.name, JSON.stringify(r.config), r.imageId, now, ZERO_TIME, ZERO_TIME);
+      ).run(r.id, r.name, JSON.stringify(r.config), r.imageId, now, ZERO_TIME, ZERO_TIME);
     } catch (err) {
       if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") {
         const other = this.byName(r.name);
@@ -158,13 +171,13 @@ export class ContainerStore {
 
   /** The record of `id`, or `undefined`. */
   get(id: string): ContainerRecord | undefined {
-    const row = this.db.prepare("SELECT * FROM containers WHERE id = ?").get(id) as Row | undefined;
+    const row = this.sql("SELECT * FROM containers WHERE id = ?").get(id) as Row | undefined;
     return row && fromRow(row);
   }
 
   /** The record named `name` (with or without `/`), or `undefined`. */
   byName(name: string): ContainerRecord | undefined {
-    const row = this.db.prepare("SELECT * FROM containers WHERE name = ?").get(name.replace(/^\//, "")) as
+    const row = this.sql("SELECT * FROM containers WHERE name = ?").get(name.replace(/^\//, "")) as
       | Row
       | undefined;
     return row && fromRow(row);
@@ -178,9 +191,7 @@ export class ContainerStore {
     const exact = this.get(ref) ?? this.byName(ref);
     if (exact) return exact;
     if (/^[a-f0-9]{1,64}$/.test(ref)) {
-      const rows = this.db
-        .prepare("SELECT * FROM containers WHERE id LIKE ? LIMIT 2")
-        .all(`${ref}%`) as Row[];
+      const rows = this.sql("SELECT * FROM containers WHERE id LIKE ? LIMIT 2").all(`${ref}%`) as Row[];
       if (rows.length === 1) return fromRow(rows[0]!);
       if (rows.length > 1)
         throw new EngineError("INVALID_ARGUMENT", `multiple containers match the id prefix ${ref}`);
@@ -190,9 +201,7 @@ export class ContainerStore {
 
   /** Every record, newest first. */
   list(): ContainerRecord[] {
-    const rows = this.db
-      .prepare("SELECT * FROM containers ORDER BY created_at DESC, rowid DESC")
-      .all() as Row[];
+    const rows = this.sql("SELECT * FROM containers ORDER BY created_at DESC, rowid DESC").all() as Row[];
     return rows.map(fromRow);
   }
 
@@ -201,7 +210,7 @@ export class ContainerStore {
     const keys = Object.keys(u) as (keyof ContainerUpdate)[];
     if (keys.length) {
       const set = keys.map((k) => `${COLUMNS[k]} = ?`).join(", ");
-      this.db.prepare(`UPDATE containers SET ${set} WHERE id = ?`).run(...keys.map((k) => u[k] ?? null), id);
+      this.sql(`UPDATE containers SET ${set} WHERE id = ?`).run(...keys.map((k) => u[k] ?? null), id);
     }
     const r = this.get(id);
     if (!r) throw new EngineError("NOT_FOUND", `No such container: ${id}`);
@@ -210,7 +219,7 @@ export class ContainerStore {
 
   /** Replaces the config of `id` (`docker update`); returns the new record. */
   setConfig(id: string, config: ContainerConfig): ContainerRecord {
-    this.db.prepare("UPDATE containers SET config = ? WHERE id = ?").run(JSON.stringify(config), id);
+    this.sql("UPDATE containers SET config = ? WHERE id = ?").run(JSON.stringify(config), id);
     const r = this.get(id);
     if (!r) throw new EngineError("NOT_FOUND", `No such container: ${id}`);
     return r;
@@ -229,12 +238,12 @@ export class ContainerStore {
         "INVALID_ARGUMENT",
         `Renaming a container with the same name as its current name`,
       );
-    this.db.prepare("UPDATE containers SET name = ? WHERE id = ?").run(name, id);
+    this.sql("UPDATE containers SET name = ? WHERE id = ?").run(name, id);
   }
 
   /** Deletes the record (absent is fine). */
   delete(id: string): void {
-    this.db.prepare("DELETE FROM containers WHERE id = ?").run(id);
+    this.sql("DELETE FROM containers WHERE id = ?").run(id);
   }
 
   /** Closes the database. */

@@ -11,7 +11,7 @@
  * the apply is synchronous filesystem work), cancelled when every caller waiting for it went
  * away; what a killed daemon left half-applied is removed by {@link Snapshotter.cleanup}.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { applyLayerFile } from "../../layer/index.js";
@@ -24,6 +24,7 @@ import {
   nativeUnmount,
 } from "../../runtime/native-mounter.js";
 import { EngineError } from "../error.js";
+import { Trash } from "../trash.js";
 import { chainIds, overlayOptions, snapshotDirName } from "./plan.js";
 
 /**
@@ -78,12 +79,15 @@ export function overlayAvailable(): boolean {
 export class Snapshotter {
   readonly root: string;
   readonly driver: SnapshotDriver;
+  /** Removed containers' directories, deleted in the background (`<root>/trash`). */
+  readonly trash: Trash;
   private readonly inflight = new Map<string, UnpackJob>();
 
   /** `driver` defaults to `overlay` when the kernel has it, else `copy`. */
   constructor(root: string, driver: SnapshotDriver = overlayAvailable() ? "overlay" : "copy") {
     this.root = root;
     this.driver = driver;
+    this.trash = new Trash(join(root, "trash"));
   }
 
   private get snapDir(): string {
@@ -108,10 +112,12 @@ export class Snapshotter {
   }
 
   /**
-   * Removes what a daemon killed mid-unpack left behind (`snapshots/tmp/unpack-*`). Call once at
-   * startup, before anything unpacks.
+   * Removes what a daemon killed mid-unpack left behind (`snapshots/tmp/unpack-*`), and what it
+   * removed but had not deleted yet (`trash/`). Call once at startup, before anything unpacks.
    */
   async cleanup(): Promise<string[]> {
+    // What the last daemon removed and had not deleted yet (see Trash): nothing refers to it.
+    await this.trash.empty();
     const tmp = join(this.snapDir, "tmp");
     let names: string[];
     try {
@@ -294,8 +300,8 @@ export class Snapshotter {
         await nativeUnmount(join(dir, "merged"), MNT_DETACH);
       }
     }
-    // Synchronous: a container's upper layer is usually a few files, quicker than thread-pool trips.
-    rmSync(dir, { recursive: true, force: true });
+    // Out of the way at once, its files deleted in the background (see Trash).
+    this.trash.discard(dir);
   }
 
   /** Chain ids of every committed layer snapshot. */

@@ -136,3 +136,20 @@ test("overlay: a disposable container's layer is mounted volatile, any other's i
   await snaps.remove("rm");
   assert.ok(!mounted(disposable) && !existsSync(snaps.containerDir("rm")), "unmounted and removed");
 });
+
+test("remove() takes a container's directory away at once; cleanup() deletes what a killed daemon left in the trash", async (t) => {
+  const dir = await makeTempDir("pier-snap-");
+  const snaps = new Snapshotter(join(dir, "state"), "copy");
+  t.after(() => removeTempDir(dir));
+  const layers = await twoLayerImage(join(dir, "img"));
+  const rootfs = await snaps.prepare("c1", layers);
+  assert.ok(existsSync(join(rootfs, "etc", "motd")));
+  await snaps.remove("c1");
+  assert.equal(existsSync(snaps.containerDir("c1")), false);
+  await snaps.trash.settled();
+  assert.deepEqual(readdirSync(join(dir, "state", "trash")), []);
+  // A daemon killed before its trash was emptied: the next one's cleanup() deletes it.
+  mkdirSync(join(dir, "state", "trash", "c2-0badcafe", "upper"), { recursive: true });
+  await new Snapshotter(join(dir, "state"), "copy").cleanup();
+  assert.deepEqual(readdirSync(join(dir, "state", "trash")), []);
+});
