@@ -45,8 +45,9 @@ import type { Readable } from "node:stream";
 import { isErrno } from "../errors.js";
 import { type Digest, Digester, DigestStream } from "../oci/digest.js";
 import type { Compression } from "../oci/media-types.js";
-import { compressionForMediaType, decompress } from "./compression.js";
-import { decompressFileInThread } from "./decompress-thread.js";
+import { decompress } from "./compression.js";
+import { declaredCompression } from "./declared-compression.js";
+import { decompressFileInThread, type ThreadedTar } from "./decompress-thread.js";
 import { LayerError } from "./error.js";
 import { normalizeEntryPath, resolveInRoot } from "./resolve.js";
 import type { SparseMap } from "./sparse.js";
@@ -616,11 +617,6 @@ class Applier {
   }
 }
 
-/** The compression `options` declare (media type first), or throws `UNSUPPORTED_COMPRESSION`. */
-function declaredCompression(options: ApplyOptions): Compression {
-  return options.mediaType ? compressionForMediaType(options.mediaType) : (options.compression ?? "none");
-}
-
 /** `root` without trailing slashes, after checking it is a directory. */
 function applyRoot(root: string): string {
   const rootStat = lstatSync(root, { throwIfNoEntry: false });
@@ -701,9 +697,18 @@ export async function applyLayerFromFile(
   path: string,
   options: ApplyOptions = {},
 ): Promise<ApplyStats> {
-  const compression = declaredCompression(options);
-  const base = applyRoot(root);
-  const tar = decompressFileInThread(path, compression);
+  return applyDecompressed(root, decompressFileInThread(path, declaredCompression(options)), options);
+}
+
+/**
+ * The rest of {@link applyLayerFromFile} once its decompressing thread runs: for a caller that
+ * started that thread itself, earlier (`apply-thread-main.ts`). `tar` is closed in any case.
+ */
+export async function applyDecompressed(
+  root: string,
+  tar: ThreadedTar,
+  options: ApplyOptions = {},
+): Promise<ApplyStats> {
   const digester = new Digester();
   async function* digested(): AsyncGenerator<Buffer> {
     for await (const chunk of tar) {
@@ -713,7 +718,7 @@ export async function applyLayerFromFile(
   }
   try {
     return await applyTar(
-      base,
+      applyRoot(root),
       digested(),
       () => ({ digest: digester.digest(), size: digester.size }),
       options,
