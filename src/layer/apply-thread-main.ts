@@ -5,8 +5,9 @@
 import { readlinkSync } from "node:fs";
 import { getPriority, setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
-import { applyLayerFromFile } from "./apply.js";
 import type { ApplyJob, ApplyReply } from "./apply-thread.js";
+import { declaredCompression } from "./declared-compression.js";
+import { decompressFileInThread } from "./decompress-thread.js";
 import { LayerError } from "./error.js";
 
 const job = workerData as ApplyJob;
@@ -21,10 +22,16 @@ if (job.nice > 0) {
 }
 let reply: ApplyReply;
 try {
-  reply = {
-    ok: true,
-    stats: await applyLayerFromFile(job.root, job.path, job.options),
-  };
+  // applyLayerFromFile, with the decompressing thread started before this one loads the
+  // applier's modules (apply.js and what it imports, the codecs among them), so that the two
+  // starts overlap: the first chunk was ready ~60 ms later when started from apply.js.
+  const tar = decompressFileInThread(job.path, declaredCompression(job.options));
+  try {
+    const { applyDecompressed } = await import("./apply.js");
+    reply = { ok: true, stats: await applyDecompressed(job.root, tar, job.options) };
+  } finally {
+    tar.close();
+  }
 } catch (err) {
   reply =
     err instanceof LayerError

@@ -88,6 +88,17 @@ describe("applyLayerFile (apply on a worker thread)", () => {
       applyLayerFile(dest, join(dir, "missing.tar")),
       (e: unknown) => e instanceof LayerError && /missing\.tar/.test(e.message),
     );
+    // Refused before the decompressing thread starts, and after (the destination is checked
+    // once that thread runs): either way the error comes back and the threads go away.
+    await assert.rejects(
+      applyLayerFile(dest, escaping, { mediaType: "application/vnd.oci.image.config.v1+json" }),
+      (e: unknown) => e instanceof LayerError && e.code === "UNSUPPORTED_COMPRESSION",
+    );
+    await assert.rejects(
+      applyLayerFile(join(dir, "no-such-dir"), escaping),
+      (e: unknown) =>
+        e instanceof LayerError && e.code === "APPLY_FAILED" && /not a directory/.test(e.message),
+    );
   });
 
   it("stops the apply when the signal aborts; runs it at the niceness asked for", async () => {

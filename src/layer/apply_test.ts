@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import {
+  chmodSync,
+  chownSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -153,6 +155,38 @@ describe("applyLayer: layer semantics", () => {
       assert.deepEqual([f.uid, f.gid, f.mtimeMs], [5, 6, 1e12]);
       const l = lstatSync(`${root}/ro/l`);
       assert.deepEqual([l.uid, l.gid, l.mtimeMs], [7, 8, 1.5e12]);
+    } finally {
+      await removeTempDir(root);
+    }
+  });
+  it("gives files the layer's owner in a set-group-ID directory of another group too", async () => {
+    try {
+      // A directory from below (another layer, or the host) that hands its group to new files.
+      mkdirSync(`${root}/shared`);
+      chownSync(`${root}/shared`, 0, 4321);
+      chmodSync(`${root}/shared`, 0o2775);
+      const big = Buffer.alloc((1 << 20) + 5, "b"); // streamed, not read whole
+      await apply(root, [
+        { name: "shared/root-owned", body: "x", uid: 0, gid: 0 },
+        { name: "shared/big", body: big, uid: 0, gid: 0 },
+        { name: "shared/other", body: "x", uid: 1000, gid: 1000 },
+        // A directory of this layer inside it: made setgid by its parent, then the layer's group.
+        { name: "shared/sub", type: "dir", uid: 0, gid: 0 },
+        { name: "shared/sub/f", body: "x", uid: 0, gid: 0 },
+        { name: "plain", type: "dir", uid: 0, gid: 4321 },
+        { name: "plain/f", body: "x", uid: 0, gid: 0 },
+      ]);
+      const owner = (p: string) => {
+        const st = lstatSync(`${root}/${p}`);
+        return [st.uid, st.gid];
+      };
+      assert.deepEqual(owner("shared/root-owned"), [0, 0]);
+      assert.deepEqual(owner("shared/big"), [0, 0]);
+      assert.deepEqual(owner("shared/other"), [1000, 1000]);
+      assert.deepEqual(owner("shared/sub"), [0, 0]);
+      assert.deepEqual(owner("shared/sub/f"), [0, 0]);
+      assert.deepEqual(owner("plain/f"), [0, 0]);
+      assert.deepEqual(owner("plain"), [0, 4321]);
     } finally {
       await removeTempDir(root);
     }

@@ -6,9 +6,11 @@ import { availableParallelism } from "node:os";
 import { type Duplex, PassThrough, type Readable, Transform, type TransformCallback } from "node:stream";
 import { createGunzip, createGzip, constants as zc } from "node:zlib";
 import { CompressStream, DecompressStream } from "zstd-napi";
-import { type Compression, layerCompression } from "../oci/media-types.js";
+import type { Compression } from "../oci/media-types.js";
 import { LayerError } from "./error.js";
 import { hasZstdBinary, zstdProcessDecompress } from "./zstd-process.js";
+
+export { compressionForMediaType } from "./declared-compression.js";
 
 const GZIP_MAGIC = [0x1f, 0x8b] as const;
 const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd] as const;
@@ -28,17 +30,6 @@ export function sniffCompression(head: Uint8Array): Compression | undefined {
   if (head.length >= 4 && starts(ZSTD_MAGIC)) return "zstd";
   if (head.length < 4 && (head.length === 0 || starts(ZSTD_MAGIC.slice(0, head.length)))) return undefined;
   return "none";
-}
-
-/**
- * The compression a layer media type declares. Throws `LayerError` `UNSUPPORTED_COMPRESSION`
- * for a media type that is not a layer.
- */
-export function compressionForMediaType(mediaType: string): Compression {
-  const c = layerCompression(mediaType);
-  if (!c)
-    throw new LayerError("UNSUPPORTED_COMPRESSION", `not a layer media type: ${JSON.stringify(mediaType)}`);
-  return c;
 }
 
 /**

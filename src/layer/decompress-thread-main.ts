@@ -1,6 +1,6 @@
 /**
- * The worker thread of {@link decompressFileInThread}: reads, decompresses and digests one
- * layer file ({@link fileTar}) and hands the chunks over, at most `WINDOW_CHUNKS` ahead of the
+ * The worker thread of {@link decompressFileInThread}: reads and decompresses one layer file
+ * ({@link fileTar}) and hands the chunks over, at most `WINDOW_CHUNKS` ahead of the
  * applier's credits. Not imported by anything; `decompress-thread.ts` starts it by URL.
  */
 import { workerData } from "node:worker_threads";
@@ -21,15 +21,14 @@ port.on("message", () => {
 });
 
 try {
-  const tar = fileTar(job.path, job.compression);
-  for await (const chunk of tar) {
+  for await (const chunk of fileTar(job.path, job.compression)) {
     while (credits === 0) await new Promise<void>((resolve) => (waiting = resolve));
     credits--;
     const reply: DecompressReply = { chunk };
     // Each chunk owns its memory (fileTar's promise): handed over, not copied.
     port.postMessage(reply, [chunk.buffer as ArrayBuffer]);
   }
-  const end: DecompressReply = { end: true, ...tar.result() };
+  const end: DecompressReply = { end: true };
   port.postMessage(end);
 } catch (err) {
   const reply: DecompressReply =

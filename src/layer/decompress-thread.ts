@@ -1,17 +1,13 @@
 /**
- * A layer blob decompressed and digested on a thread of its own, handed to the applying thread
- * in large chunks. The applier spends its time in synchronous file-system calls and tar
- * parsing, during which its event loop does not run: a decompressor driven by that loop (a
- * zlib stream, a `zstd` process's pipe) would stall whenever the applier is busy, and the two
- * would take turns instead of overlapping. Here the decompressor runs ahead on its own thread
- * by up to {@link WINDOW_CHUNKS} chunks of 1 MiB (`file-tar.ts`: the memory bound), and computes
- * the diff_id there too, so the applying thread only parses and writes. On an idle 2-core
- * machine this takes a ~500 MB zstd layer's apply from 2.7 to 2.2 s (bench/layers); on one
- * loaded far beyond its cores, each hand-over waits for a scheduler wake-up and the wall time
- * can be longer than in one thread, though the CPU time is lower.
+ * A layer blob decompressed on a thread of its own, handed to the applying thread in large
+ * chunks. The applier spends its time in synchronous file-system calls and tar parsing, during
+ * which its event loop does not run: a decompressor driven by that loop (a zlib stream, a
+ * `zstd` process's pipe) would stall whenever the applier is busy, and the two would take turns
+ * instead of overlapping. Here the decompressor runs ahead on its own thread by up to
+ * {@link WINDOW_CHUNKS} chunks of 1 MiB (`file-tar.ts`: the memory bound). The diff_id is
+ * computed by the reader (`applyLayerFromFile`), not here: see there why.
  */
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
-import type { Digest } from "../oci/digest.js";
 import type { Compression } from "../oci/media-types.js";
 import { LayerError, type LayerErrorCode } from "./error.js";
 
@@ -31,13 +27,11 @@ export interface DecompressJob {
 /** A message of the decompress worker. */
 export type DecompressReply =
   | { chunk: Uint8Array }
-  | { end: true; digest: Digest; size: number }
+  | { end: true }
   | { error: { code: LayerErrorCode; message: string; detail?: Record<string, unknown> } };
 
 /** The uncompressed tar of a layer file, produced on another thread (see the module comment). */
 export interface ThreadedTar extends AsyncIterable<Buffer> {
-  /** sha256 and byte count of the whole uncompressed stream; only after the iteration ended. */
-  result(): { digest: Digest; size: number };
   /** Stops the thread (early exit or error); harmless after the end. */
   close(): void;
   /** Chunks received and not yet taken: never more than {@link WINDOW_CHUNKS}. */
@@ -58,7 +52,7 @@ export function decompressFileInThread(path: string, compression: Compression): 
     resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
   });
   const queue: Buffer[] = [];
-  let finished: { digest: Digest; size: number } | undefined;
+  let finished = false;
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
   let closed = false;
@@ -73,7 +67,7 @@ export function decompressFileInThread(path: string, compression: Compression): 
   };
   const receive = (m: DecompressReply) => {
     if ("chunk" in m) queue.push(Buffer.from(m.chunk.buffer, m.chunk.byteOffset, m.chunk.byteLength));
-    else if ("end" in m) finished = { digest: m.digest, size: m.size };
+    else if ("end" in m) finished = true;
     else
       fail(new LayerError(m.error.code, m.error.message, m.error.detail ? { detail: m.error.detail } : {}));
     notify();
@@ -125,10 +119,6 @@ export function decompressFileInThread(path: string, compression: Compression): 
   }
   return {
     [Symbol.asyncIterator]: chunks,
-    result() {
-      if (!finished || queue.length > 0) throw new Error("decompressFileInThread: result() before the end");
-      return finished;
-    },
     close,
     get buffered() {
       return queue.length;

@@ -39,7 +39,7 @@ describe("decompressFileInThread", () => {
   });
   after(() => removeTempDir(dir));
 
-  it("gives the uncompressed bytes in full chunks, with their digest and size", async () => {
+  it("gives the uncompressed bytes in full chunks", async () => {
     for (const c of ["none", "gzip", "zstd"] as const) {
       const tar = decompressFileInThread(files[c], c);
       const chunks: Buffer[] = [];
@@ -49,7 +49,6 @@ describe("decompressFileInThread", () => {
         `${c}: every chunk but the last is full`,
       );
       assert.ok(Buffer.concat(chunks).equals(big), c);
-      assert.deepEqual(tar.result(), { digest: digestOf(big), size: big.length }, c);
     }
   });
 

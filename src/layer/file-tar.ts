@@ -1,14 +1,13 @@
 /**
- * The uncompressed tar of a layer blob file in whole 1 MiB chunks, each digested for the
- * diff_id as it is handed out, for the thread that only decompresses
- * (`decompress-thread-main.ts`). zstd and plain tars are read and decoded in one synchronous
+ * The uncompressed tar of a layer blob file in whole 1 MiB chunks, for the thread that only
+ * decompresses (`decompress-thread-main.ts`); the diff_id is the applier's work (see
+ * `applyLayerFromFile`). zstd and plain tars are read and decoded in one synchronous
  * loop, zstd straight into the chunk (zstd-napi's context: no stream, no copy, no `zstd`
  * process and its pipe), so the thread waits on nothing but its reader; every chunk is a
  * buffer of its own, which the thread hands over without copying.
  */
 import { closeSync, createReadStream, openSync, readSync } from "node:fs";
 import binding from "zstd-napi/binding.js";
-import { Digester } from "../oci/digest.js";
 import type { Compression } from "../oci/media-types.js";
 import { corruptStream, decompress, emptyStream, magicMismatch } from "./compression.js";
 import { LayerError } from "./error.js";
@@ -17,38 +16,14 @@ import { LayerError } from "./error.js";
 export const CHUNK_BYTES = 1 << 20;
 
 /**
- * A layer file's tar: iterate it once, then read its digest. Every chunk but the last is
- * {@link CHUNK_BYTES} long and the only view of its own `ArrayBuffer`.
- */
-export interface FileTar extends AsyncIterable<Buffer> {
-  /** sha256 and byte count of the whole uncompressed tar; only after the iteration ended. */
-  result(): { digest: ReturnType<Digester["digest"]>; size: number };
-}
-
-/**
  * The tar in the layer file at `path`, declared as `compression` (checked against the magic
- * bytes: `COMPRESSION_MISMATCH`). A cut or damaged stream fails with `CORRUPT_STREAM`. gzip
+ * bytes: `COMPRESSION_MISMATCH`). Iterate it once: every chunk but the last is
+ * {@link CHUNK_BYTES} long and the only view of its own `ArrayBuffer`. A cut or damaged stream fails with `CORRUPT_STREAM`. gzip
  * has no synchronous streaming decoder in Node (zlib's sync entry point closes its handle after
  * one call), so it is zlib's stream, in 1 MiB pieces.
  */
-export function fileTar(path: string, compression: Compression): FileTar {
-  const digester = new Digester();
-  let ended = false;
-  async function* chunks(): AsyncGenerator<Buffer> {
-    const source = compression === "gzip" ? gunzipped(path) : decoded(path, compression);
-    for await (const chunk of source) {
-      digester.update(chunk);
-      yield chunk;
-    }
-    ended = true;
-  }
-  return {
-    [Symbol.asyncIterator]: chunks,
-    result() {
-      if (!ended) throw new Error("fileTar: result() before the end");
-      return { digest: digester.digest(), size: digester.size };
-    },
-  };
+export function fileTar(path: string, compression: Compression): AsyncIterable<Buffer> {
+  return compression === "gzip" ? gunzipped(path) : decoded(path, compression);
 }
 
 /** gzip through zlib's stream, its pieces gathered into chunks of their own. */

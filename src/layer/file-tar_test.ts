@@ -4,7 +4,6 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
 import { compress as zstdCompress } from "zstd-napi";
-import { digestOf } from "../oci/digest.js";
 import type { Compression } from "../oci/media-types.js";
 import { makeTempDir, removeTempDir } from "../testing/busybox.js";
 import { LayerError } from "./error.js";
@@ -26,10 +25,9 @@ describe("fileTar", () => {
     return path;
   };
   const read = async (path: string, c: Compression) => {
-    const tar = fileTar(path, c);
     const chunks: Buffer[] = [];
-    for await (const chunk of tar) chunks.push(chunk);
-    return { chunks, all: Buffer.concat(chunks), result: tar.result() };
+    for await (const chunk of fileTar(path, c)) chunks.push(chunk);
+    return { chunks, all: Buffer.concat(chunks) };
   };
   before(async () => {
     dir = await makeTempDir("pier-file-tar-");
@@ -46,9 +44,8 @@ describe("fileTar", () => {
       ["gzip", Buffer.concat([gzipSync(a), gzipSync(b)])],
       ["none", ab],
     ] as const) {
-      const { chunks, all, result } = await read(file(bytes), c);
+      const { chunks, all } = await read(file(bytes), c);
       assert.ok(all.equals(ab), c);
-      assert.deepEqual(result, { digest: digestOf(ab), size: ab.length }, c);
       for (const [i, chunk] of chunks.entries()) {
         if (i < chunks.length - 1) assert.equal(chunk.length, CHUNK_BYTES, `${c}: chunk ${i} is whole`);
         assert.equal(chunk.byteOffset, 0, `${c}: chunk ${i} starts its buffer`);

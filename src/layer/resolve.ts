@@ -23,6 +23,9 @@ export const fsLookup: Lookup = (hostPath) => {
   return { kind: "other" };
 };
 
+/** An empty, "." or ".." component (a leading or trailing "/" included), or a NUL byte. */
+const UNCLEAN_NAME = /(?:^|\/)\.{0,2}(?:\/|$)|\0/;
+
 /**
  * Normalises a tar entry name (or hard link target) to a clean relative path: leading `/` and
  * `./` are dropped (the root stands for `/`), `.` and empty components vanish, `a/../b` becomes
@@ -30,6 +33,8 @@ export const fsLookup: Lookup = (hostPath) => {
  * name has no honest use in a layer. Returns `""` for the root itself.
  */
 export function normalizeEntryPath(name: string): string {
+  // Most names are clean already (no empty, "." or ".." component, no NUL): returned as they are.
+  if (!UNCLEAN_NAME.test(name)) return name;
   const out: string[] = [];
   for (const c of name.split("/")) {
     if (c === "" || c === ".") continue;

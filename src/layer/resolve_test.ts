@@ -22,6 +22,39 @@ describe("normalizeEntryPath", () => {
     assert.equal(normalizeEntryPath("./"), "");
     assert.equal(normalizeEntryPath("a/.."), "");
   });
+  it("gives every name the component-by-component result (clean names are returned as they are)", () => {
+    /** The definition: drop empty and "." components, ".." pops one, a NUL or a climb is refused. */
+    const reference = (name: string): string | "escape" => {
+      const out: string[] = [];
+      for (const c of name.split("/")) {
+        if (c === "" || c === ".") continue;
+        if (c === "..") {
+          if (out.length === 0) return "escape";
+          out.pop();
+        } else if (c.includes("\0")) return "escape";
+        else out.push(c);
+      }
+      return out.join("/");
+    };
+    const parts = ["", ".", "..", "...", ".a", "a.", "a..b", "b", "x\0y", "é"];
+    let next = 1;
+    const random = () => {
+      next = (next * 1103515245 + 12345) % 2 ** 31;
+      return next;
+    };
+    for (let i = 0; i < 20_000; i++) {
+      const n = 1 + (random() % 5);
+      const name = Array.from({ length: n }, () => parts[random() % parts.length]).join("/");
+      const want = reference(name);
+      if (want === "escape")
+        assert.throws(
+          () => normalizeEntryPath(name),
+          (e: unknown) => e instanceof LayerError && e.code === "PATH_ESCAPE",
+          name,
+        );
+      else assert.equal(normalizeEntryPath(name), want, JSON.stringify(name));
+    }
+  });
   it("refuses .. above the root, naming the entry", () => {
     for (const bad of ["..", "../x", "a/../../x", "/../etc"]) {
       assert.throws(

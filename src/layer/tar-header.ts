@@ -261,19 +261,21 @@ export function parseNumber(b: Buffer, offset: number, width: number, field: str
  */
 export function decodeRawHeader(b: Buffer): RawHeader {
   const stored = parseNumber(b, 148, 8, "checksum");
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const c = i >= 148 && i < 156 ? 0x20 : (b[i] as number);
-    unsigned += c;
-    signed += c > 127 ? c - 256 : c;
-  }
-  if (stored !== unsigned && stored !== signed) {
-    throw new LayerError("INVALID_TAR", "tar header: checksum mismatch (not a tar stream, or corrupt)");
+  // The sum with the checksum field counted as spaces; the signed sum differs by 256 for every
+  // byte above 127, so it is only worked out when the unsigned one does not match.
+  let unsigned = 8 * 0x20;
+  for (let i = 0; i < 148; i++) unsigned += b[i] as number;
+  for (let i = 156; i < BLOCK; i++) unsigned += b[i] as number;
+  if (stored !== unsigned) {
+    let high = 0;
+    for (let i = 0; i < BLOCK; i++) if ((i < 148 || i >= 156) && (b[i] as number) > 127) high++;
+    if (stored !== unsigned - 256 * high)
+      throw new LayerError("INVALID_TAR", "tar header: checksum mismatch (not a tar stream, or corrupt)");
   }
   let name = cString(b, 0, 100);
-  const isUstar = b.toString("latin1", 257, 262) === "ustar" && b[262] === 0;
-  if (isUstar && b[345] !== 0) name = `${cString(b, 345, 155)}/${name}`;
+  // "ustar\0": POSIX ustar (GNU's "ustar  " has no prefix field).
+  const isUstar = b[257] === 0x75 && b[258] === 0x73 && b[259] === 0x74 && b[260] === 0x61 && b[261] === 0x72;
+  if (isUstar && b[262] === 0 && b[345] !== 0) name = `${cString(b, 345, 155)}/${name}`;
   return {
     name,
     mode: parseNumber(b, 100, 8, "mode"),
@@ -282,7 +284,7 @@ export function decodeRawHeader(b: Buffer): RawHeader {
     size: parseNumber(b, 124, 12, "size"),
     mtime: parseNumber(b, 136, 12, "mtime"),
     typeflag: b[156] as number,
-    linkname: cString(b, 157, 100),
+    linkname: b[157] === 0 ? "" : cString(b, 157, 100),
     devmajor: parseNumber(b, 329, 8, "devmajor"),
     devminor: parseNumber(b, 337, 8, "devminor"),
   };
@@ -397,7 +399,7 @@ export function finishHeader(
   if (!Number.isSafeInteger(size) || size < 0)
     throw new LayerError("INVALID_TAR", `tar entry ${JSON.stringify(name)}: invalid size`);
   return {
-    name: name.length > 1 ? name.replace(/\/+$/, "") : name,
+    name: name.length > 1 && name.endsWith("/") ? name.replace(/\/+$/, "") : name,
     type,
     mode: raw.mode & 0o7777,
     uid,

@@ -126,4 +126,30 @@ describe("tar headers", () => {
       (e: unknown) => e instanceof LayerError && e.code === "INVALID_TAR",
     );
   });
+
+  it("accepts the checksum as unsigned or as old tars' signed sum, and refuses any other", () => {
+    // A name with bytes above 127: the two sums differ (by 256 per such byte).
+    const b = Buffer.from(encodeHeader(header({ name: "été/ß" })));
+    b.fill(0x20, 148, 156);
+    let unsigned = 0;
+    let signed = 0;
+    for (const x of b) {
+      unsigned += x;
+      signed += x > 127 ? x - 256 : x;
+    }
+    assert.notEqual(unsigned, signed);
+    const withSum = (sum: number) => {
+      const c = Buffer.from(b);
+      c.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "latin1");
+      return c;
+    };
+    assert.equal(decodeRawHeader(withSum(unsigned)).name, "été/ß");
+    assert.equal(decodeRawHeader(withSum(signed)).name, "été/ß");
+    for (const wrong of [unsigned + 1, unsigned - 1, signed + 1, signed - 256, unsigned + 256])
+      assert.throws(
+        () => decodeRawHeader(withSum(wrong)),
+        (e: unknown) => e instanceof LayerError && e.code === "INVALID_TAR" && /checksum/.test(e.message),
+        String(wrong),
+      );
+  });
 });

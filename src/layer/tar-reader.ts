@@ -57,7 +57,10 @@ export interface TarEntry {
 class ByteQueue {
   private readonly it: AsyncIterator<Uint8Array>;
   private bufs: Buffer[] = [];
-  private length = 0;
+  /** Bytes of `bufs[0]` already handed out. */
+  private head = 0;
+  /** Bytes buffered and not yet handed out. */
+  length = 0;
   private ended = false;
   /** Bytes handed out so far. */
   position = 0;
@@ -82,24 +85,37 @@ class ByteQueue {
     return this.length >= n;
   }
 
+  /** Drops `n` buffered bytes (caller ensured they are there). */
+  skip(n: number): void {
+    if (n > 0) this.take(n);
+  }
+
   /** Removes and returns `n` buffered bytes (caller ensured they are there). */
   take(n: number): Buffer {
+    if (n === 0) return Buffer.alloc(0);
     const first = this.bufs[0] as Buffer;
     let out: Buffer;
-    if (first.length >= n) {
-      out = first.subarray(0, n);
-      if (first.length === n) this.bufs.shift();
-      else this.bufs[0] = first.subarray(n);
+    if (first.length - this.head >= n) {
+      // The common case, a view of one chunk: no copy, and no second view for the rest.
+      out = first.subarray(this.head, this.head + n);
+      this.head += n;
+      if (this.head === first.length) {
+        this.bufs.shift();
+        this.head = 0;
+      }
     } else {
       out = Buffer.allocUnsafe(n);
       let off = 0;
       while (off < n) {
         const b = this.bufs[0] as Buffer;
-        const k = Math.min(b.length, n - off);
-        b.copy(out, off, 0, k);
+        const k = Math.min(b.length - this.head, n - off);
+        b.copy(out, off, this.head, this.head + k);
         off += k;
-        if (k === b.length) this.bufs.shift();
-        else this.bufs[0] = b.subarray(k);
+        this.head += k;
+        if (this.head === b.length) {
+          this.bufs.shift();
+          this.head = 0;
+        }
       }
     }
     this.length -= n;
@@ -109,7 +125,8 @@ class ByteQueue {
 
   /** Reads exactly `n` bytes or throws a truncation error naming `what`. */
   async exact(n: number, what: string): Promise<Buffer> {
-    if (!(await this.fill(n))) throw new LayerError("INVALID_TAR", `tar stream truncated in ${what}`);
+    if (this.length < n && !(await this.fill(n)))
+      throw new LayerError("INVALID_TAR", `tar stream truncated in ${what}`);
     return this.take(n);
   }
 
@@ -119,9 +136,8 @@ class ByteQueue {
    * the digest of the bytes still covers exactly what was received.
    */
   async padding(n: number): Promise<void> {
-    await this.fill(n);
-    const k = Math.min(n, this.length);
-    if (k > 0) this.take(k);
+    if (this.length < n) await this.fill(n);
+    this.skip(Math.min(n, this.length));
   }
 
   /** Yields exactly `n` bytes in chunks as they arrive. */
@@ -139,6 +155,7 @@ class ByteQueue {
   /** Consumes the rest of the source (so upstream digests see every byte). */
   async drain(): Promise<void> {
     this.bufs = [];
+    this.head = 0;
     this.length = 0;
     while (!this.ended) {
       const r = await this.it.next();
@@ -243,7 +260,8 @@ export async function* readTar(source: AsyncIterable<Uint8Array>): AsyncGenerato
   /** Bytes of extended headers since the last entry. */
   let meta = 0;
   for (;;) {
-    if (!(await q.fill(BLOCK))) {
+    // Awaited only when the bytes are not buffered yet: most entries need no wait at all.
+    if (q.length < BLOCK && !(await q.fill(BLOCK))) {
       // A stream that ends on a block boundary without the end marker is accepted, as Go does.
       if (localPax || longName || longLink)
         throw new LayerError("INVALID_TAR", "tar stream truncated after an extended header");
@@ -260,7 +278,8 @@ export async function* readTar(source: AsyncIterable<Uint8Array>): AsyncGenerato
     if (flag === 0x78 || flag === 0x67 || flag === 0x4c || flag === 0x4b) {
       meta += BLOCK + raw.size + paddingFor(raw.size);
       if (meta > MAX_ENTRY_META) throw metaTooLarge(longName ?? raw.name);
-      const body = await q.exact(raw.size + paddingFor(raw.size), "an extended header");
+      const bodySize = raw.size + paddingFor(raw.size);
+      const body = q.length >= bodySize ? q.take(bodySize) : await q.exact(bodySize, "an extended header");
       const content = body.subarray(0, raw.size);
       if (flag === 0x78) {
         // Merged in place: each record is copied once, however many headers precede the entry.
@@ -276,8 +295,12 @@ export async function* readTar(source: AsyncIterable<Uint8Array>): AsyncGenerato
       continue;
     }
     const pax = globalPax && localPax ? new Map([...globalPax, ...localPax]) : (localPax ?? globalPax);
-    const sparse = await sparseEntry(q, block, raw, pax, finishHeader(raw, pax, longName, longLink), meta);
-    const { header, stored } = sparse;
+    const finished = finishHeader(raw, pax, longName, longLink);
+    const { header, stored } =
+      // Only an old GNU sparse header or PAX records can make an entry sparse.
+      flag === 0x53 || pax !== undefined
+        ? await sparseEntry(q, block, raw, pax, finished, meta)
+        : { header: finished, stored: finished.size };
     localPax = undefined;
     longName = undefined;
     longLink = undefined;
@@ -286,8 +309,12 @@ export async function* readTar(source: AsyncIterable<Uint8Array>): AsyncGenerato
     if (stored === 0) {
       yield { header };
     } else if (stored <= INLINE_BODY_LIMIT) {
-      const body = await q.exact(stored, `the body of ${JSON.stringify(header.name)}`);
-      await q.padding(pad);
+      const body =
+        q.length >= stored
+          ? q.take(stored)
+          : await q.exact(stored, `the body of ${JSON.stringify(header.name)}`);
+      if (q.length >= pad) q.skip(pad);
+      else await q.padding(pad);
       yield { header, data: body };
     } else {
       const what = `the body of ${JSON.stringify(header.name)}`;
