@@ -43,9 +43,16 @@ async function released(fifo: string, pid: number, startTime: string): Promise<b
   }
 }
 
-/** Starts container `id`; throws `INVALID_STATE` unless it is `created`. */
-export async function startContainer(ctx: RuntimeContext, id: string): Promise<StoredContainer> {
-  const c = await ctx.store.load(id);
+/**
+ * Starts container `id`; throws `INVALID_STATE` unless it is `created`. `created` is its record
+ * when the caller has it at hand (`run`: the one it just wrote), else it is read.
+ */
+export async function startContainer(
+  ctx: RuntimeContext,
+  id: string,
+  created?: StoredContainer,
+): Promise<StoredContainer> {
+  const c = created ?? (await ctx.store.load(id));
   const status = ctx.store.status(c);
   if (status === "stopped")
     throw new RuntimeError("INVALID_STATE", "cannot start a container that has stopped");

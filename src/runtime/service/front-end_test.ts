@@ -83,6 +83,33 @@ test("the service starts on first use; output, errors and exit codes are the com
   assert.equal(fe(["state", "fe-2"]).status, 1, "nothing left of a failed create");
 });
 
+test("pier-init starts while the plan is made: warnings come first, a failure after it leaves nothing", async () => {
+  // The caller becomes pier-init before the service has made the plan (launchEarly): what the
+  // service says meanwhile is relayed at once, not after the container ran.
+  const dir = join(tmp, "warned");
+  await writeBundle(
+    dir,
+    scriptSpec("echo from-container >&2", (s) => {
+      if (s.linux) s.linux.personality = { domain: "LINUX", flags: ["nonsense"] };
+    }),
+    rootfs,
+  );
+  const run = fe(["--debug", "run", "--bundle", dir, "fe-warn"]);
+  assert.equal(run.status, 0, run.stderr);
+  const warning = run.stderr.indexOf("linux.personality.flags");
+  assert.ok(warning >= 0, run.stderr);
+  assert.ok(warning < run.stderr.indexOf("from-container"), `the warning comes first: ${run.stderr}`);
+  // A failure once pier-init runs (the id is taken: claim fails after the early start).
+  const c = fe(["create", "--bundle", dir, "fe-taken"], { detached: true });
+  assert.equal(c.status, 0);
+  const again = fe(["create", "--bundle", dir, "fe-taken"]);
+  assert.equal(again.status, 1);
+  assert.match(again.stderr, /container with id exists: fe-taken/);
+  assert.doesNotMatch(again.stderr, /pier-init/, "pier-init adds nothing of its own");
+  assert.equal(JSON.parse(fe(["state", "fe-taken"]).stdout).status, "created", "the first one is untouched");
+  assert.equal(fe(["delete", "--force", "fe-taken"]).status, 0);
+});
+
 test("create returns once created, with the pid file written relative to the caller", async () => {
   await bundle("b3", "sleep 30");
   const c = fe(["create", "--bundle", "b3", "--pid-file", "b3/pid", "fe-3"], { detached: true });
