@@ -223,6 +223,34 @@ test("a rebuilt install: the old service turns callers away unanswered and a suc
   assert.ok(!servicePids().includes(before), "the stale service left (a successor answered above)");
 });
 
+test("a starting service says on --ready-fd that it listens; one that cannot is still found", async () => {
+  // PIER_NODE: a node that notes how the front end started the service (its argv, its fd 3).
+  const node = join(tmp, "node.sh");
+  writeFileSync(
+    node,
+    `#!/bin/sh\necho "$@" > "$NOTE.args"\nreadlink /proc/self/fd/3 > "$NOTE.fd3"\n` +
+      `if [ "$CLOSE_READY" = 1 ]; then exec ${process.execPath} "$@" 3>&-; fi\nexec ${process.execPath} "$@"\n`,
+    { mode: 0o755 },
+  );
+  for (const close of ["0", "1"]) {
+    const sock = join(tmp, `ready-${close}.sock`);
+    const note = join(tmp, `ready-${close}`);
+    const saved = env;
+    env = { ...env, PIER_NODE: node, NOTE: note, CLOSE_READY: close, PIER_RUNTIME_SERVICE_SOCKET: sock };
+    try {
+      await bundle(`br${close}`, "echo hi");
+      const run = fe(["run", "-b", `br${close}`, `fe-ready-${close}`]);
+      assert.equal(run.status, 0, run.stderr);
+      assert.equal(run.stdout, "hi\n");
+      assert.match(readFileSync(`${note}.args`, "utf8"), /--socket \S+ --ready-fd 3\n$/);
+      assert.match(readFileSync(`${note}.fd3`, "utf8"), /^pipe:/, "fd 3 is the front end's pipe");
+    } finally {
+      for (const pid of servicePidsOn(sock)) process.kill(pid, "SIGTERM");
+      env = saved;
+    }
+  }
+});
+
 test("the service leaves when idle; PIER_RUNTIME_DIRECT runs without it", async () => {
   for (let i = 0; i < 60 && servicePids().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
   assert.deepEqual(servicePids(), [], "gone after the idle time");
