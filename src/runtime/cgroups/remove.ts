@@ -2,7 +2,7 @@
 import type { Dirent } from "node:fs";
 import { readdirSync, readFileSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
+import { sleep } from "../../common/sleep.js";
 import { isErrno } from "../../errors.js";
 import { CgroupError } from "./error.js";
 

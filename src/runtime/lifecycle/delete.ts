@@ -2,6 +2,7 @@
  * `delete`: removes a stopped container (with `force`, a created, running or paused one, killed
  * first): its processes, cgroup and state, then runs the `poststop` hooks (failures are warnings).
  */
+import { sleep } from "../../common/sleep.js";
 import { isPierError } from "../../errors.js";
 import { RuntimeError } from "../error.js";
 import { runHooksWarnOnly } from "../hooks.js";
@@ -9,8 +10,6 @@ import { processStartTime, type StoredContainer } from "../state-store.js";
 import { type ContainerCgroup, openContainerCgroup } from "./cgroup-link.js";
 import type { RuntimeContext } from "./context.js";
 import { containerPids } from "./processes.js";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until `pid` (with start time `start`) is gone, up to `ms`. */
 export async function waitGone(pid: number, start: string, ms = 10000): Promise<boolean> {

@@ -251,6 +251,36 @@ test("a starting service says on --ready-fd that it listens; one that cannot is 
   }
 });
 
+test("a cold service's first run loads no built-in beyond a listening service's own", async () => {
+  // node:fs/promises (with readline) and node:timers/promises cost a cold call ~1.3 ms of CPU
+  // and the run path does not need them (src/common/sleep.ts, start's fifo read).
+  const hook = join(tmp, "modules-hook.cjs");
+  const out = join(tmp, "modules");
+  writeFileSync(
+    hook,
+    `process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(out)}, ` +
+      `JSON.stringify(process.moduleLoadList)));\n`,
+  );
+  const node = join(tmp, "node-hook.sh");
+  writeFileSync(node, `#!/bin/sh\nexec ${process.execPath} --require ${hook} "$@"\n`, { mode: 0o755 });
+  const sock = join(tmp, "modules.sock");
+  const saved = env;
+  env = { ...env, PIER_NODE: node, PIER_RUNTIME_SERVICE_SOCKET: sock };
+  try {
+    await bundle("bm", "true");
+    const run = fe(["run", "-b", "bm", "fe-modules"]);
+    assert.equal(run.status, 0, run.stderr);
+  } finally {
+    for (const pid of servicePidsOn(sock)) process.kill(pid, "SIGTERM");
+    env = saved;
+  }
+  for (let i = 0; i < 100 && !existsSync(out); i++) await new Promise((r) => setTimeout(r, 50));
+  const loaded = JSON.parse(readFileSync(out, "utf8")) as string[];
+  assert.ok(loaded.includes("NativeModule child_process"), "the list is the service's");
+  for (const m of ["fs/promises", "timers/promises", "internal/readline/interface"])
+    assert.ok(!loaded.includes(`NativeModule ${m}`), `${m} was loaded`);
+});
+
 test("the service leaves when idle; PIER_RUNTIME_DIRECT runs without it", async () => {
   for (let i = 0; i < 60 && servicePids().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
   assert.deepEqual(servicePids(), [], "gone after the idle time");
