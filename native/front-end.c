@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -109,10 +110,23 @@ static int connect_to(const char *path) {
   return -1;
 }
 
-/* Starts the service detached from this process (its own session, stdio on /dev/null). */
-static void spawn_service(const char *sock) {
+/*
+ * Starts the service detached from this process (its own session, stdio on /dev/null). Its fd 3
+ * is the write end of a pipe whose read end this returns (-1 when there is none): the service
+ * writes a byte there once it listens (`--ready-fd 3`, see src/common/service/resident.ts), and
+ * the pipe ends when the service does, so the caller waits for either instead of polling.
+ */
+static int spawn_service(const char *sock) {
+  int ready[2];
+  if (pipe2(ready, O_CLOEXEC) < 0) ready[0] = ready[1] = -1;
   pid_t p = fork();
-  if (p < 0) return;
+  if (p < 0) {
+    if (ready[0] >= 0) {
+      close(ready[0]);
+      close(ready[1]);
+    }
+    return -1;
+  }
   if (p == 0) {
     setsid();
     if (fork() != 0) _exit(0);
@@ -122,26 +136,36 @@ static void spawn_service(const char *sock) {
       dup2(null, 1);
       dup2(null, 2);
     }
-    for (int fd = 3; fd < 1024; fd++) close(fd);
+    for (int fd = 3; fd < 1024; fd++)
+      if (fd != ready[1]) close(fd);
+    if (ready[1] >= 0) {
+      /* fd 3, without close-on-exec (dup2 clears it; fcntl when it is fd 3 already). */
+      if (ready[1] == 3) fcntl(3, F_SETFD, 0);
+      else if (dup2(ready[1], 3) == 3) close(ready[1]);
+    }
     if (chdir("/") < 0) _exit(1);
     /* The service serves every later caller: this caller's Node.js options (a --require, V8
      * flags that would also void the runtime service's code cache) are not made theirs. */
     unsetenv("NODE_OPTIONS");
-    char *args[] = {(char *)node_path(), service_js, "--socket", (char *)sock, NULL, NULL};
+    char *readyfd = ready[1] >= 0 ? "--ready-fd" : NULL;
+    char *args[] = {(char *)node_path(), service_js, "--socket", (char *)sock, readyfd, "3", NULL, NULL};
 #ifdef FE_SERVICE_BUNDLE
     /* The young-generation cap of resident services from the command line
      * (YOUNG_GENERATION_CAP_FLAG in src/common/lean-heap.ts): set at run time it would void the
      * code cache (see scripts/service-loader.cjs). */
     if (access(service_bundle, R_OK) == 0) {
-      char *bundled[] = {(char *)node_path(), "--max-semi-space-size=1", service_bundle, "--socket", (char *)sock, NULL};
+      char *bundled[] = {(char *)node_path(), "--max-semi-space-size=1", service_bundle, "--socket", (char *)sock,
+                         readyfd, "3", NULL};
       memcpy(args, bundled, sizeof bundled);
     }
 #endif
     execvp(args[0], args);
     _exit(127);
   }
+  if (ready[1] >= 0) close(ready[1]);
   while (waitpid(p, NULL, 0) < 0 && errno == EINTR) {
   }
+  return ready[0];
 }
 
 /* Connects to the service, starting it first when nothing listens; -1 when that fails. */
@@ -161,7 +185,17 @@ static int connect_service(const char *dir, const char *sock) {
   /* Another caller may have started it while this one waited for the lock. */
   fd = connect_to(sock);
   if (fd < 0) {
-    spawn_service(sock);
+    int ready = spawn_service(sock);
+    if (ready >= 0) {
+      /* Its byte once it listens, or the end when it left first (then the polling below). */
+      struct pollfd p = {.fd = ready, .events = POLLIN};
+      char c;
+      int n;
+      while ((n = poll(&p, 1, 10000)) < 0 && errno == EINTR) {
+      }
+      if (n > 0 && read(ready, &c, 1) == 1) fd = connect_to(sock);
+      close(ready);
+    }
     struct timespec pause = {0, 2 * 1000 * 1000};
     for (int i = 0; i < 5000 && fd < 0; i++) { /* up to about 10 s on a loaded machine */
       nanosleep(&pause, NULL);

@@ -238,7 +238,38 @@ static int next_record(record_t *r) {
   return 1;
 }
 
+/*
+ * The runtime service's caller becomes pier-init before the service has made the plan (see
+ * `launchEarly` in src/runtime/lifecycle/create.ts): meanwhile this process relays what the
+ * service says on the control channel, as the front end did before (warnings now, before the
+ * container's output; on a failure the error and the exit status, and then no plan comes).
+ */
+static void await_plan(void) {
+  struct pollfd p[2] = {{.fd = ctl_fd, .events = POLLIN}, {.fd = sync_fd, .events = POLLIN}};
+  char line[256];
+  for (;;) {
+    if (poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      die("poll: %s", strerror(errno));
+    }
+    if (p[0].revents) {
+      /* One message at a time (ctl_next would block for the next one while the plan waits). */
+      int out = 0;
+      if (ctl_read_line(ctl_fd, line, sizeof line)) {
+        out = !strncmp(line, "out ", 4) ? 1 : !strncmp(line, "err ", 4) ? 2 : 0;
+        if (!out && !strncmp(line, "exit ", 5)) _exit(atoi(line + 5) & 0xff);
+        if (!out || ctl_copy(ctl_fd, out, (size_t)strtoul(line + 4, NULL, 10))) continue;
+      }
+      if (write(2, "pier-init: the runtime service went away\n", 41) < 0) {
+      }
+      _exit(1);
+    }
+    if (p[1].revents) return;
+  }
+}
+
 static void read_plan(void) {
+  if (ctl_fd >= 0) await_plan();
   char *hdr = read_line(sync_fd);
   plan_len = strtoul(hdr, NULL, 10);
   free(hdr);

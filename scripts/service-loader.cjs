@@ -1,7 +1,7 @@
 // Generated: copied by scripts/bundle-service.mjs from scripts/service-loader.cjs (edit that).
 // Starts a resident service from its one-script bundle (`bundle.cjs` beside this file) and
 // compiles it with V8's code cache of an earlier run of the same bundle:
-//   node --max-semi-space-size=1 service.cjs --socket PATH     (what the front end runs)
+//   node --max-semi-space-size=1 service.cjs --socket PATH --ready-fd 3    (what the front end runs)
 // The cache is PATH.code-cache: written when a service leaves (it then holds the bytecode of
 // every function it and the services before it ran), read by the next one. It is the bytecode the next service
 // runs, so it is used only from a directory of this user's own that nobody else can write to, as

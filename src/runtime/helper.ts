@@ -115,6 +115,24 @@ export interface LaunchOptions {
   until: { notify: string } | "pid" | "exec";
   /** How the helper process is started (default: a child of this process). */
   launch?: HelperLauncher;
+  /** The helper, already being started with {@link startHelper} (then `launch` is not used). */
+  started?: Promise<LaunchedHelper>;
+}
+
+/** Starts the helper binary with {@link LaunchOptions}' stdio, fds and launcher. */
+export async function startHelper(
+  options: Pick<LaunchOptions, "stdio" | "preserveFds" | "launch">,
+): Promise<LaunchedHelper> {
+  const bin = ensureHelper();
+  const n = options.preserveFds ?? 0;
+  const base = options.stdio ?? ["inherit", "inherit", "inherit"];
+  const stdio: (string | number)[] = [...base.slice(0, 3)];
+  for (let i = 0; i < n; i++) stdio.push(3 + i);
+  try {
+    return await (options.launch ?? spawnHelper)(bin, stdio);
+  } catch (err) {
+    throw new RuntimeError("HELPER_FAILED", `cannot run ${bin}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /** The default {@link HelperLauncher}: the helper as a child, the socket as the last stdio entry. */
@@ -147,17 +165,7 @@ const EXIT_STATUS_WAIT_MS = 1000;
 
 /** Starts the helper, feeds it the plan and follows the protocol until `until`. */
 export async function launchHelper(options: LaunchOptions): Promise<HelperSession> {
-  const bin = ensureHelper();
-  const n = options.preserveFds ?? 0;
-  const base = options.stdio ?? ["inherit", "inherit", "inherit"];
-  const stdio: (string | number)[] = [...base.slice(0, 3)];
-  for (let i = 0; i < n; i++) stdio.push(3 + i);
-  let launched: LaunchedHelper;
-  try {
-    launched = await (options.launch ?? spawnHelper)(bin, stdio);
-  } catch (err) {
-    throw new RuntimeError("HELPER_FAILED", `cannot run ${bin}: ${(err as Error).message}`, { cause: err });
-  }
+  const launched = await (options.started ?? startHelper(options));
   const { sync: sock, exited } = launched;
   sock.write(encodePlan(options.ops));
   return new Promise<HelperSession>((resolve, reject) => {

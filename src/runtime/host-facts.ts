@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import type { NamespaceType } from "../oci/runtime-spec/config.js";
-import { parseMountInfo } from "./cgroups/mountinfo.js";
+import { type MountInfoEntry, parseMountInfo } from "./cgroups/mountinfo.js";
 import type { HostCgroupMount, HostFacts } from "./plan/create-plan.js";
 import { NS_PROC_NAME } from "./plan/linux-constants.js";
 import { runningInUserNamespace } from "./rootless.js";
@@ -26,8 +26,13 @@ export function lastCap(): number {
 /**
  * Cgroup hierarchies from `/proc/self/mountinfo` (super options give the v1 controllers), each
  * with the container's path in it when one of `containerDirs` lies under its mountpoint.
+ * `mounts`: that table, when the caller has read it already.
  */
-export function hostCgroupMounts(containerDirs: readonly string[] = []): HostCgroupMount[] {
+export function hostCgroupMounts(
+  containerDirs: readonly string[] = [],
+  mounts?: readonly MountInfoEntry[],
+): HostCgroupMount[] {
+  if (mounts) return cgroupMountsOf(mounts, containerDirs);
   let text: string;
   try {
     text = readFileSync("/proc/self/mountinfo", "utf8");
@@ -48,8 +53,15 @@ const CGROUP_ROOT = "/sys/fs/cgroup";
  * of `pids` on its `sys/fs/cgroup/pids` failed `create` when the second one had vanished).
  */
 export function cgroupMountsIn(text: string, containerDirs: readonly string[] = []): HostCgroupMount[] {
+  return cgroupMountsOf(parseMountInfo(text), containerDirs);
+}
+
+function cgroupMountsOf(
+  mounts: readonly MountInfoEntry[],
+  containerDirs: readonly string[],
+): HostCgroupMount[] {
   const byHierarchy = new Map<string, HostCgroupMount>();
-  for (const { fsType: fstype, mountPoint: mountpoint, superOptions } of parseMountInfo(text)) {
+  for (const { fsType: fstype, mountPoint: mountpoint, superOptions } of mounts) {
     if (fstype !== "cgroup" && fstype !== "cgroup2") continue;
     const superOpts = superOptions.filter(
       (o) => o !== "rw" && o !== "ro" && !o.startsWith("nsdelegate") && o !== "relatime",
@@ -108,8 +120,11 @@ export function isRuntimeNamespace(path: string, type: NamespaceType): boolean {
   }
 }
 
-/** Live host facts for the planner. */
-export function hostFacts(containerCgroupDirs: readonly string[] = []): HostFacts {
+/** Live host facts for the planner (`mounts`: this process's mount table, when already read). */
+export function hostFacts(
+  containerCgroupDirs: readonly string[] = [],
+  mounts?: readonly MountInfoEntry[],
+): HostFacts {
   return {
     sourceKind(path: string) {
       try {
@@ -119,7 +134,7 @@ export function hostFacts(containerCgroupDirs: readonly string[] = []): HostFact
       }
     },
     lastCap: lastCap(),
-    cgroupMounts: hostCgroupMounts(containerCgroupDirs),
+    cgroupMounts: hostCgroupMounts(containerCgroupDirs, mounts),
     euid: process.geteuid?.() ?? 0,
     egid: process.getegid?.() ?? 0,
     inUserNs: runningInUserNamespace(),

@@ -4,7 +4,17 @@
  * is never stored: it is derived from the process and the fifo each time it is read, so a crash
  * cannot leave a stale status behind.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { isErrno } from "../errors.js";
 import type { Spec } from "../oci/runtime-spec/config.js";
@@ -131,7 +141,19 @@ export class StateStore {
 
   /** Removes everything stored for `id`. */
   async remove(id: string): Promise<void> {
-    rmSync(this.dir(id), { recursive: true, force: true });
+    const dir = this.dir(id);
+    // What a container that ran leaves here is its state file alone (start removed the fifo):
+    // two calls instead of a recursive walk; anything else is walked as before.
+    try {
+      unlinkSync(join(dir, "state.json"));
+    } catch {}
+    try {
+      rmdirSync(dir);
+      return;
+    } catch (err) {
+      if (isErrno(err, "ENOENT")) return;
+    }
+    rmSync(dir, { recursive: true, force: true });
   }
 
   /** The derived status of a record. */

@@ -37,9 +37,14 @@ export function pierRuntimeCommand(args: readonly string[]): [string, string[]] 
 /** Pids of the resident command services (runtime's or CLI's) listening on `socket`. */
 export function servicePidsOn(socket: string): number[] {
   // The ES module entry (main.js) or the runtime's one-script bundle (service.cjs).
-  const r = spawnSync("pgrep", ["-f", `service/(main\\.js|service\\.cjs) --socket ${socket}$`], {
-    encoding: "utf8",
-  });
+  // The front end adds `--ready-fd 3` (see native/front-end.c), a service started by hand does not.
+  const r = spawnSync(
+    "pgrep",
+    ["-f", `service/(main\\.js|service\\.cjs) --socket ${socket}( --ready-fd 3)?$`],
+    {
+      encoding: "utf8",
+    },
+  );
   return r.stdout.split("\n").filter(Boolean).map(Number);
 }
 

@@ -4,7 +4,7 @@
  * rebuilt or upgraded pier never keeps serving old code, refuse new callers once its own files
  * changed and leave when the running commands are done.
  */
-import { statSync } from "node:fs";
+import { closeSync, statSync, writeSync } from "node:fs";
 import { CommandService, type ServiceIo } from "./server.js";
 
 /** What a service entry point passes to {@link runResidentService}. */
@@ -34,6 +34,10 @@ export async function runResidentService(opts: ResidentServiceOptions): Promise<
   const stop = () => {
     void service?.close().then(() => process.exit(0));
   };
+  // The front end that started this process waits on fd N (`--ready-fd N`) instead of polling
+  // the socket: a byte once it listens; the fd's end (exit) otherwise.
+  const readyAt = process.argv.indexOf("--ready-fd");
+  const readyFd = readyAt > 0 ? Number(process.argv[readyAt + 1]) : Number.NaN;
   service = await CommandService.listen({
     socket,
     name: opts.frontEnd,
@@ -43,6 +47,12 @@ export async function runResidentService(opts: ResidentServiceOptions): Promise<
     isStale: () => stamp() !== started,
     onStale: stop,
   });
+  if (Number.isInteger(readyFd) && readyFd > 2) {
+    try {
+      if (service) writeSync(readyFd, "1");
+      closeSync(readyFd);
+    } catch {}
+  }
   if (!service) return;
   const check = setInterval(() => {
     if (stamp() !== started) {

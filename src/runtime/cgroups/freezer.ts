@@ -1,5 +1,5 @@
 /** What both freezer implementations share: the state names and the settle-by-polling loop. */
-import { setTimeout as sleep } from "node:timers/promises";
+import { sleep } from "../../common/sleep.js";
 
 /** A cgroup's freezer state; `freezing` is the transient state before every task has stopped. */
 export type FreezerState = "frozen" | "thawed" | "freezing";

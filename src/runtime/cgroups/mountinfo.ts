@@ -109,6 +109,15 @@ export function detectLayout(mounts: readonly MountInfoEntry[]): CgroupLayout {
   return unified ? { mode: "hybrid", unified, v1 } : { mode: "legacy", v1 };
 }
 
+/** This process's mount table, parsed; `undefined` when `/proc/self/mountinfo` cannot be read. */
+export function readMountTable(): MountInfoEntry[] | undefined {
+  try {
+    return parseMountInfo(readFileSync("/proc/self/mountinfo", "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Reads and decides the layout of the calling process's mount namespace. */
 export async function readLayout(): Promise<CgroupLayout> {
   let text: string;

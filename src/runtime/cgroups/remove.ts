@@ -2,11 +2,20 @@
 import type { Dirent } from "node:fs";
 import { readdirSync, readFileSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
+import { sleep } from "../../common/sleep.js";
 import { isErrno } from "../../errors.js";
 import { CgroupError } from "./error.js";
 
 async function removeOnce(dir: string): Promise<void> {
+  // A container's cgroup rarely has child cgroups: rmdir at once, and list the children only
+  // when the kernel refuses (EBUSY: children, or tasks, which the retry below waits out).
+  try {
+    rmdirSync(dir);
+    return;
+  } catch (err) {
+    if (isErrno(err, "ENOENT")) return;
+    if (!isErrno(err, "EBUSY") && !isErrno(err, "ENOTEMPTY")) throw err;
+  }
   let entries: Dirent[];
   try {
     entries = readdirSync(dir, { withFileTypes: true });

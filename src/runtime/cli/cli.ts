@@ -46,6 +46,8 @@ export interface CliIo {
   callerPid?: number;
   /** How pier-init is started (default: a child of this process). */
   launch?: HelperLauncher;
+  /** `launch` may start pier-init before its plan is made (see `CreateOptions.launchEarly`). */
+  launchEarly?: boolean;
   /** Aborted when the caller went away (ends streaming commands such as `events`). */
   signal?: AbortSignal;
   /**
@@ -134,7 +136,7 @@ async function cmdCreateOrRun(g: Globals, argv: string[], run: boolean): Promise
     noNewKeyring: bool(p, "no-new-keyring"),
     ...(pidFile ? { pidFile } : {}),
     ...(consoleSocket ? { consoleSocket } : {}),
-    ...(g.io.launch ? { launch: g.io.launch } : {}),
+    ...(g.io.launch ? { launch: g.io.launch, launchEarly: g.io.launchEarly === true } : {}),
   };
   if (run) {
     const { runContainer } = await import("../lifecycle/run.js");

@@ -7,6 +7,7 @@ import { isErrno } from "../../errors.js";
 import type { Spec } from "../../oci/runtime-spec/config.js";
 import type { Cgroup } from "../cgroups/cgroup.js";
 import { openCgroup } from "../cgroups/manager.js";
+import type { CgroupLayout } from "../cgroups/mountinfo.js";
 import { RuntimeError } from "../error.js";
 import { effectiveResources } from "../plan/device-rules.js";
 import { isRootless, runningInUserNamespace } from "../rootless.js";
@@ -39,7 +40,8 @@ function wrap(cg: Cgroup): ContainerCgroup {
 
 /**
  * Creates the cgroup of a container and applies `linux.resources`; notes of the library
- * (fallbacks, ignored fields) go to `warn`.
+ * (fallbacks, ignored fields) go to `warn`. `layout`: the host's, when the caller has it (else
+ * it is read from the mount table).
  */
 export async function cgroupForContainer(
   id: string,
@@ -47,11 +49,13 @@ export async function cgroupForContainer(
   systemd: boolean,
   warn: (m: string) => void,
   ownCgroups?: Record<string, string>,
+  layout?: CgroupLayout,
 ): Promise<ContainerCgroup> {
   const cg = await openCgroup({
     containerId: id,
     systemd,
     ...(ownCgroups ? { ownCgroups } : {}),
+    ...(layout ? { layout } : {}),
     deviceFilterLoader: nativeDeviceFilterLoader,
     ...(spec.linux?.cgroupsPath !== undefined ? { cgroupsPath: spec.linux.cgroupsPath } : {}),
   });

@@ -8,8 +8,15 @@ import { resolve } from "node:path";
 import { isErrno } from "../../errors.js";
 import type { Spec } from "../../oci/runtime-spec/config.js";
 import { parseSpec } from "../../oci/runtime-spec/validate.js";
+import { detectLayout, readMountTable } from "../cgroups/mountinfo.js";
 import { RuntimeError } from "../error.js";
-import { type HelperLauncher, type HelperSession, launchHelper } from "../helper.js";
+import {
+  type HelperLauncher,
+  type HelperSession,
+  type LaunchedHelper,
+  launchHelper,
+  startHelper,
+} from "../helper.js";
 import { runHooks } from "../hooks.js";
 import { hostFacts } from "../host-facts.js";
 import { NOTIFY_READY, planCreate, SYNC_CGROUP, SYNC_HOOKS, SYNC_SECCOMP } from "../plan/create-plan.js";
@@ -34,13 +41,21 @@ export interface CreateOptions {
   mode?: "detach" | "wait";
   /** How pier-init is started (default: a child of this process); see {@link HelperLauncher}. */
   launch?: HelperLauncher;
+  /**
+   * Start pier-init through `launch` before the plan is made, so that its start overlaps the
+   * plan's making. Only for a launcher whose pier-init says nothing of its own when it gets no
+   * plan and relays this command's output meanwhile: the runtime service's caller (see
+   * `native/pier-init.c`, the control channel). A failure before the plan closes its socket.
+   */
+  launchEarly?: boolean;
   /** pier-init's parent writes the container's pid here as soon as it is known (for a monitor). */
   earlyPidFile?: string;
 }
 
-/** A created container and its live helper session. */
+/** A created container, its cgroup and its live helper session. */
 export interface Created {
   container: StoredContainer;
+  cgroup: ContainerCgroup;
   session: HelperSession;
 }
 
@@ -78,8 +93,29 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
   const { store } = ctx;
   const bundle = resolve(opts.bundle ?? ".");
   store.dir(opts.id);
-  const spec = await loadBundleSpec(bundle);
-  await store.claim(opts.id);
+  const helperIo = {
+    ...(opts.stdio ? { stdio: opts.stdio } : {}),
+    preserveFds: opts.preserveFds ?? 0,
+    ...(opts.launch ? { launch: opts.launch } : {}),
+  };
+  let early: Promise<LaunchedHelper> | undefined = opts.launchEarly ? startHelper(helperIo) : undefined;
+  early?.catch(() => {}); // its failure is launchHelper's to report, once it awaits it
+  // Not handed to launchHelper (a failure on the way): the helper gets no plan and leaves.
+  const dropEarly = () => {
+    void early?.then(
+      (h) => h.sync.destroy(),
+      () => {},
+    );
+    early = undefined;
+  };
+  let spec: Spec;
+  try {
+    spec = await loadBundleSpec(bundle);
+    await store.claim(opts.id);
+  } catch (err) {
+    dropEarly();
+    throw err;
+  }
   let cgroup: ContainerCgroup | undefined;
   let pid = 0;
   try {
@@ -87,7 +123,17 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
     const seccomp: SeccompProgram | undefined = spec.linux?.seccomp
       ? (await import("./seccomp-link.js")).compileSeccompFor(spec)
       : undefined;
-    cgroup = await cgroupForContainer(opts.id, spec, ctx.systemdCgroup === true, ctx.warn, ctx.ownCgroups);
+    // The mount table once, for the cgroup layout and the planner's host facts: it is long on a
+    // host that runs many containers.
+    const mounts = readMountTable();
+    cgroup = await cgroupForContainer(
+      opts.id,
+      spec,
+      ctx.systemdCgroup === true,
+      ctx.warn,
+      ctx.ownCgroups,
+      mounts && detectLayout(mounts),
+    );
     const plan = planCreate({
       id: opts.id,
       spec,
@@ -99,7 +145,7 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
       preserveFds: opts.preserveFds ?? 0,
       ...(opts.consoleSocket ? { consoleSocket: resolve(opts.consoleSocket) } : {}),
       ...(seccomp ? { seccomp } : {}),
-      host: hostFacts(cgroup.dirs),
+      host: hostFacts(cgroup.dirs, mounts),
       ...(opts.earlyPidFile ? { parentPidFile: resolve(opts.earlyPidFile) } : {}),
     });
     for (const w of plan.warnings) ctx.warn(w);
@@ -127,11 +173,12 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
         status: "creating",
         pid: p,
       });
+    const started = early;
+    early = undefined;
     const session = await launchHelper({
       ops: plan.ops,
-      preserveFds: opts.preserveFds ?? 0,
-      ...(opts.stdio ? { stdio: opts.stdio } : {}),
-      ...(opts.launch ? { launch: opts.launch } : {}),
+      ...helperIo,
+      ...(started ? { started } : {}),
       until: { notify: NOTIFY_READY },
       onSync: async (name, p) => {
         pid = p;
@@ -164,8 +211,9 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
     record.ready = true;
     await store.save(record);
     if (opts.pidFile) await writePidFile(resolve(opts.pidFile), pid);
-    return { container: record, session };
+    return { container: record, cgroup, session };
   } catch (err) {
+    dropEarly();
     if (pid > 0) {
       try {
         process.kill(pid, "SIGKILL");

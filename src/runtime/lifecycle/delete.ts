@@ -2,15 +2,14 @@
  * `delete`: removes a stopped container (with `force`, a created, running or paused one, killed
  * first): its processes, cgroup and state, then runs the `poststop` hooks (failures are warnings).
  */
+import { sleep } from "../../common/sleep.js";
 import { isPierError } from "../../errors.js";
 import { RuntimeError } from "../error.js";
 import { runHooksWarnOnly } from "../hooks.js";
 import { processStartTime, type StoredContainer } from "../state-store.js";
-import { openContainerCgroup } from "./cgroup-link.js";
+import { type ContainerCgroup, openContainerCgroup } from "./cgroup-link.js";
 import type { RuntimeContext } from "./context.js";
 import { containerPids } from "./processes.js";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until `pid` (with start time `start`) is gone, up to `ms`. */
 export async function waitGone(pid: number, start: string, ms = 10000): Promise<boolean> {
@@ -22,11 +21,22 @@ export async function waitGone(pid: number, start: string, ms = 10000): Promise<
   return true;
 }
 
-/** Deletes container `id`. */
-export async function deleteContainer(ctx: RuntimeContext, id: string, force = false): Promise<void> {
+/** What a caller that created the container itself (`run`) already has of it. */
+export interface KnownContainer {
+  container: StoredContainer;
+  cgroup: ContainerCgroup;
+}
+
+/** Deletes container `id` (`known`: its record and cgroup, else they are read). */
+export async function deleteContainer(
+  ctx: RuntimeContext,
+  id: string,
+  force = false,
+  known?: KnownContainer,
+): Promise<void> {
   let c: StoredContainer;
   try {
-    c = await ctx.store.load(id);
+    c = known?.container ?? (await ctx.store.load(id));
   } catch (err) {
     if (force && isPierError(err, "CONTAINER_NOT_FOUND")) return;
     throw err;
@@ -44,10 +54,10 @@ export async function deleteContainer(ctx: RuntimeContext, id: string, force = f
       } catch {}
     }
     // Frozen processes die only once thawed.
-    if (status === "paused") await (await openContainerCgroup(c.id, c.cgroupPath))?.thaw();
+    if (status === "paused") await (known?.cgroup ?? (await openContainerCgroup(c.id, c.cgroupPath)))?.thaw();
     await waitGone(c.pid, c.pidStartTime);
   }
-  const cg = await openContainerCgroup(c.id, c.cgroupPath);
+  const cg = known?.cgroup ?? (await openContainerCgroup(c.id, c.cgroupPath));
   if (cg) await cg.destroy().catch((err: Error) => ctx.warn(`removing cgroup: ${err.message}`));
   const state = JSON.stringify({ ...ctx.store.state(c), status: "stopped", pid: 0 });
   await ctx.store.remove(id);

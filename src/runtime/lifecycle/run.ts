@@ -15,11 +15,14 @@ export interface RunOptions extends Omit<CreateOptions, "mode"> {
 
 /** Runs container `opts.id` to completion (or until started, with `detach`). */
 export async function runContainer(ctx: RuntimeContext, opts: RunOptions): Promise<number> {
-  const { session } = await createContainer(ctx, { ...opts, mode: opts.detach ? "detach" : "wait" });
+  const { session, ...known } = await createContainer(ctx, {
+    ...opts,
+    mode: opts.detach ? "detach" : "wait",
+  });
   try {
-    await startContainer(ctx, opts.id);
+    await startContainer(ctx, opts.id, known.container);
   } catch (err) {
-    await deleteContainer(ctx, opts.id, true).catch(() => {});
+    await deleteContainer(ctx, opts.id, true, known).catch(() => {});
     throw err;
   }
   if (opts.detach) return 0;
@@ -35,6 +38,6 @@ export async function runContainer(ctx: RuntimeContext, opts: RunOptions): Promi
   if (kill) for (const s of sigs) process.on(s, forward);
   const status = await session.exited;
   for (const s of sigs) process.off(s, forward);
-  await deleteContainer(ctx, opts.id, true);
+  await deleteContainer(ctx, opts.id, true, known);
   return status;
 }

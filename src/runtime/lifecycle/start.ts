@@ -2,8 +2,7 @@
  * `start`: releases a `created` container's process through its exec fifo (as runc does), then
  * runs the `poststart` hooks; a failing poststart hook kills the container and is an error.
  */
-import { closeSync, constants, openSync, unlinkSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { close, closeSync, constants, open, openSync, read, unlinkSync } from "node:fs";
 import { RuntimeError } from "../error.js";
 import { runHooks } from "../hooks.js";
 import { processStartTime, type StoredContainer } from "../state-store.js";
@@ -30,22 +29,41 @@ async function released(fifo: string, pid: number, startTime: string): Promise<b
     } catch {}
   }, ALIVE_CHECK_MS);
   try {
-    const fh = await open(fifo, constants.O_RDONLY);
-    try {
-      const { bytesRead } = await fh.read(Buffer.alloc(1), 0, 1, null);
-      return bytesRead > 0;
-    } finally {
-      await fh.close();
-    }
+    return (await readOneByte(fifo)) > 0;
   } finally {
     done = true;
     clearInterval(alive);
   }
 }
 
-/** Starts container `id`; throws `INVALID_STATE` unless it is `created`. */
-export async function startContainer(ctx: RuntimeContext, id: string): Promise<StoredContainer> {
-  const c = await ctx.store.load(id);
+/**
+ * Opens `fifo` and reads one byte, both blocking on the thread pool; resolves the count read.
+ * The fd is closed without waiting (the byte is what `start` waits for). Node's callback API:
+ * `node:fs/promises` would be loaded for this alone on a cold service's first `run`.
+ */
+function readOneByte(fifo: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    open(fifo, constants.O_RDONLY, (err, fd) => {
+      if (err) return reject(err);
+      read(fd, Buffer.alloc(1), 0, 1, null, (readErr, n) => {
+        close(fd, () => {});
+        if (readErr) reject(readErr);
+        else resolve(n);
+      });
+    });
+  });
+}
+
+/**
+ * Starts container `id`; throws `INVALID_STATE` unless it is `created`. `created` is its record
+ * when the caller has it at hand (`run`: the one it just wrote), else it is read.
+ */
+export async function startContainer(
+  ctx: RuntimeContext,
+  id: string,
+  created?: StoredContainer,
+): Promise<StoredContainer> {
+  const c = created ?? (await ctx.store.load(id));
   const status = ctx.store.status(c);
   if (status === "stopped")
     throw new RuntimeError("INVALID_STATE", "cannot start a container that has stopped");

@@ -83,6 +83,33 @@ test("the service starts on first use; output, errors and exit codes are the com
   assert.equal(fe(["state", "fe-2"]).status, 1, "nothing left of a failed create");
 });
 
+test("pier-init starts while the plan is made: warnings come first, a failure after it leaves nothing", async () => {
+  // The caller becomes pier-init before the service has made the plan (launchEarly): what the
+  // service says meanwhile is relayed at once, not after the container ran.
+  const dir = join(tmp, "warned");
+  await writeBundle(
+    dir,
+    scriptSpec("echo from-container >&2", (s) => {
+      if (s.linux) s.linux.personality = { domain: "LINUX", flags: ["nonsense"] };
+    }),
+    rootfs,
+  );
+  const run = fe(["--debug", "run", "--bundle", dir, "fe-warn"]);
+  assert.equal(run.status, 0, run.stderr);
+  const warning = run.stderr.indexOf("linux.personality.flags");
+  assert.ok(warning >= 0, run.stderr);
+  assert.ok(warning < run.stderr.indexOf("from-container"), `the warning comes first: ${run.stderr}`);
+  // A failure once pier-init runs (the id is taken: claim fails after the early start).
+  const c = fe(["create", "--bundle", dir, "fe-taken"], { detached: true });
+  assert.equal(c.status, 0);
+  const again = fe(["create", "--bundle", dir, "fe-taken"]);
+  assert.equal(again.status, 1);
+  assert.match(again.stderr, /container with id exists: fe-taken/);
+  assert.doesNotMatch(again.stderr, /pier-init/, "pier-init adds nothing of its own");
+  assert.equal(JSON.parse(fe(["state", "fe-taken"]).stdout).status, "created", "the first one is untouched");
+  assert.equal(fe(["delete", "--force", "fe-taken"]).status, 0);
+});
+
 test("create returns once created, with the pid file written relative to the caller", async () => {
   await bundle("b3", "sleep 30");
   const c = fe(["create", "--bundle", "b3", "--pid-file", "b3/pid", "fe-3"], { detached: true });
@@ -194,6 +221,64 @@ test("a rebuilt install: the old service turns callers away unanswered and a suc
   assert.match(v.stdout, /^pier-runtime version/);
   for (let i = 0; i < 50 && servicePids().includes(before); i++) await new Promise((r) => setTimeout(r, 100));
   assert.ok(!servicePids().includes(before), "the stale service left (a successor answered above)");
+});
+
+test("a starting service says on --ready-fd that it listens; one that cannot is still found", async () => {
+  // PIER_NODE: a node that notes how the front end started the service (its argv, its fd 3).
+  const node = join(tmp, "node.sh");
+  writeFileSync(
+    node,
+    `#!/bin/sh\necho "$@" > "$NOTE.args"\nreadlink /proc/self/fd/3 > "$NOTE.fd3"\n` +
+      `if [ "$CLOSE_READY" = 1 ]; then exec ${process.execPath} "$@" 3>&-; fi\nexec ${process.execPath} "$@"\n`,
+    { mode: 0o755 },
+  );
+  for (const close of ["0", "1"]) {
+    const sock = join(tmp, `ready-${close}.sock`);
+    const note = join(tmp, `ready-${close}`);
+    const saved = env;
+    env = { ...env, PIER_NODE: node, NOTE: note, CLOSE_READY: close, PIER_RUNTIME_SERVICE_SOCKET: sock };
+    try {
+      await bundle(`br${close}`, "echo hi");
+      const run = fe(["run", "-b", `br${close}`, `fe-ready-${close}`]);
+      assert.equal(run.status, 0, run.stderr);
+      assert.equal(run.stdout, "hi\n");
+      assert.match(readFileSync(`${note}.args`, "utf8"), /--socket \S+ --ready-fd 3\n$/);
+      assert.match(readFileSync(`${note}.fd3`, "utf8"), /^pipe:/, "fd 3 is the front end's pipe");
+    } finally {
+      for (const pid of servicePidsOn(sock)) process.kill(pid, "SIGTERM");
+      env = saved;
+    }
+  }
+});
+
+test("a cold service's first run loads no built-in beyond a listening service's own", async () => {
+  // node:fs/promises (with readline) and node:timers/promises cost a cold call ~1.3 ms of CPU
+  // and the run path does not need them (src/common/sleep.ts, start's fifo read).
+  const hook = join(tmp, "modules-hook.cjs");
+  const out = join(tmp, "modules");
+  writeFileSync(
+    hook,
+    `process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(out)}, ` +
+      `JSON.stringify(process.moduleLoadList)));\n`,
+  );
+  const node = join(tmp, "node-hook.sh");
+  writeFileSync(node, `#!/bin/sh\nexec ${process.execPath} --require ${hook} "$@"\n`, { mode: 0o755 });
+  const sock = join(tmp, "modules.sock");
+  const saved = env;
+  env = { ...env, PIER_NODE: node, PIER_RUNTIME_SERVICE_SOCKET: sock };
+  try {
+    await bundle("bm", "true");
+    const run = fe(["run", "-b", "bm", "fe-modules"]);
+    assert.equal(run.status, 0, run.stderr);
+  } finally {
+    for (const pid of servicePidsOn(sock)) process.kill(pid, "SIGTERM");
+    env = saved;
+  }
+  for (let i = 0; i < 100 && !existsSync(out); i++) await new Promise((r) => setTimeout(r, 50));
+  const loaded = JSON.parse(readFileSync(out, "utf8")) as string[];
+  assert.ok(loaded.includes("NativeModule child_process"), "the list is the service's");
+  for (const m of ["fs/promises", "timers/promises", "internal/readline/interface"])
+    assert.ok(!loaded.includes(`NativeModule ${m}`), `${m} was loaded`);
 });
 
 test("the service leaves when idle; PIER_RUNTIME_DIRECT runs without it", async () => {

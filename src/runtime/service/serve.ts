@@ -24,8 +24,14 @@ export async function serveRuntime(moreFiles: readonly string[]): Promise<void> 
       ensureHelper(),
     ],
     idleMs: Number(process.env.PIER_RUNTIME_SERVICE_IDLE_MS ?? 60_000),
-    // pier-init is the caller's process: the front end becomes it (the sealed copy when there is one).
-    run: (argv, io) => runCli(argv, { ...io, launch: async () => io.execInCaller(await sealedHelperCopy()) }),
+    // pier-init is the caller's process: the front end becomes it (the sealed copy when there is
+    // one), and early: its pier-init relays this command's output while it waits for the plan.
+    run: (argv, io) =>
+      runCli(argv, {
+        ...io,
+        launch: async () => io.execInCaller(await sealedHelperCopy()),
+        launchEarly: true,
+      }),
   });
   // Made now, beside the first command's work, rather than on the way of its first container.
   void sealedHelperCopy();
