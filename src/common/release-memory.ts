@@ -60,7 +60,10 @@ export function releaseFreedMemory(): boolean {
   return loadAddon()?.mallocTrim() ?? false;
 }
 
-let collect: (() => void) | undefined;
+/** The exposed `gc` of V8 (`{ type: "minor" }` collects only the young generation). */
+type Collect = (options?: { type: "minor" | "major" }) => void;
+
+let collect: Collect | undefined;
 
 /**
  * A full V8 collection. Garbage Buffers (a pull's read buffers, an upload's chunks) hold their
@@ -68,13 +71,32 @@ let collect: (() => void) | undefined;
  * time: without it the trim finds little to return (bench/registry: 22 MiB of dead Buffers).
  * `--expose-gc` applies to contexts made after it is set: a fresh context hands out its `gc`.
  */
-function collectGarbage(): void {
+function collectGarbage(options?: { type: "minor" | "major" }): void {
   if (collect === undefined) {
     setFlagsFromString("--expose-gc");
-    collect = runInNewContext("gc") as () => void;
+    collect = runInNewContext("gc") as Collect;
     setFlagsFromString("--no-expose-gc");
   }
-  collect();
+  collect(options);
+}
+
+/** Request body bytes after which the young generation is collected (see {@link bodyBytesArrived}). */
+const SCAVENGE_AFTER_BYTES = 8 << 20;
+let arrivedSinceScavenge = 0;
+
+/**
+ * Counts the bytes of a request body as its pieces arrive; every {@link SCAVENGE_AFTER_BYTES}
+ * (over all requests), one collection of V8's young generation (a scavenge: well under a
+ * millisecond for a server's small young generation). Node reads a socket into a fresh buffer
+ * each time (64 KiB), which is garbage once the piece is stored, but V8 schedules its
+ * collections by the JS objects made, a few per piece: a 1 GiB `skopeo` push left 30-35 MiB of
+ * such buffers waiting (bench/registry, session 8), resident and then fragmenting the heap.
+ */
+export function bodyBytesArrived(bytes: number): void {
+  arrivedSinceScavenge += bytes;
+  if (arrivedSinceScavenge < SCAVENGE_AFTER_BYTES) return;
+  arrivedSinceScavenge = 0;
+  collectGarbage({ type: "minor" });
 }
 
 let pendingBytes = 0;

@@ -1,9 +1,9 @@
-import { createReadStream } from "node:fs";
-import { pipeline } from "node:stream/promises";
+import { type FileHandle, open } from "node:fs/promises";
 import { bulkTransfer } from "../common/release-memory.js";
 import { isErrno } from "../errors.js";
 import type { Exchange, RegistryContext } from "./context.js";
 import { RegistryError } from "./errors.js";
+import { sendFileRange } from "./file-range.js";
 import { send } from "./http-util.js";
 import { requestDigest } from "./names.js";
 import { resolveRange } from "./ranges.js";
@@ -72,26 +72,32 @@ export async function getBlob(ctx: RegistryContext, ex: Exchange, rawDigest: str
     send(ex.res, 200, headers);
     return;
   }
-  const file = createReadStream(ctx.store.blobPath(digest), { start, end, highWaterMark: 256 * 1024 });
+  let file: FileHandle;
   try {
-    await new Promise<void>((resolve, reject) => {
-      file.once("open", () => resolve());
-      file.once("error", reject);
-    });
+    file = await open(ctx.store.blobPath(digest), "r");
   } catch (err) {
     if (isErrno(err, "ENOENT")) {
       throw new RegistryError("BLOB_UNKNOWN", `blob ${digest} is not stored`, { detail: { digest } });
     }
     throw err;
   }
-  headers["Content-Length"] = end - start + 1;
-  if (range) headers["Content-Range"] = `bytes ${start}-${end}/${size}`;
-  ex.res.writeHead(range ? 206 : 200, headers);
-  const transferred = bulkTransfer();
-  await pipeline(file, ex.res).catch(() => {
-    // The client went away mid-body; the stream is closed and nothing else is left to undo.
-  });
-  transferred(file.bytesRead);
+  try {
+    headers["Content-Length"] = end - start + 1;
+    if (range) headers["Content-Range"] = `bytes ${start}-${end}/${size}`;
+    ex.res.writeHead(range ? 206 : 200, headers);
+    const transferred = bulkTransfer();
+    let sent = 0;
+    try {
+      sent = await sendFileRange(file, ex.res, start, end);
+    } catch {
+      // A read failed or the file was shorter than recorded: the response is cut off (the
+      // client sees a short body, never wrong bytes); the answer is already under way.
+    } finally {
+      transferred(sent);
+    }
+  } finally {
+    await file.close();
+  }
 }
 
 /** `DELETE /v2/<name>/blobs/<digest>` (end-10): unlinks the blob from the repository; GC frees the bytes. */

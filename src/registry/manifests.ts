@@ -6,7 +6,7 @@ import { readBody, send } from "./http-util.js";
 import { inspectManifest } from "./manifest.js";
 import type { ManifestRow } from "./metadata.js";
 import { type ManifestReference, parseReference } from "./names.js";
-import { negotiate } from "./negotiate.js";
+import { type Negotiation, negotiate } from "./negotiate.js";
 import { checkTrustedPull } from "./trust.js";
 
 function unknown(ctx: RegistryContext, name: string, reference: string): RegistryError {
@@ -73,45 +73,77 @@ async function defaultChild(
  * cannot read an index gets its linux/amd64 image, one that can read nothing stored gets
  * `MANIFEST_UNKNOWN`. By digest, the bytes are always those of the digest.
  */
-export async function getManifest(
+export function getManifest(
   ctx: RegistryContext,
   ex: Exchange,
   reference: string,
   head: boolean,
-): Promise<void> {
+): Promise<void> | undefined {
   const found = resolve(ctx, ex.name, reference);
-  let row = found.row;
   if (found.byTag) {
-    const n = negotiate(ex.req.headers.accept, row.mediaType);
-    if (n.kind !== "stored") {
-      const child = n.kind === "child" ? await defaultChild(ctx, ex.name, row, n.accepted) : undefined;
-      if (!child) {
-        throw new RegistryError(
-          "MANIFEST_UNKNOWN",
-          `manifest ${reference} is ${row.mediaType}, which the request's Accept header does not list`,
-          { detail: { reference, mediaType: row.mediaType } },
-        );
-      }
-      row = child;
-    }
+    const n = negotiate(ex.req.headers.accept, found.row.mediaType);
+    if (n.kind !== "stored") return answerChild(ctx, ex, reference, found.row, n, head);
   }
-  const headers = {
+  // A HEAD, or a cached body and no trust rules (the common case), is answered at once: no
+  // promise on the registry's hottest path.
+  const body = head ? undefined : ctx.cache.get(found.row.digest);
+  if (head || (body !== undefined && !hasTrustRules(ctx))) {
+    answer(ex, found.row, body);
+    return undefined;
+  }
+  return answerRead(ctx, ex, found.row, head);
+}
+
+function hasTrustRules(ctx: RegistryContext): boolean {
+  return ctx.config.trust !== undefined && ctx.config.trust.length > 0;
+}
+
+/** Sends a manifest row's headers, and its body unless this is a HEAD (`body` undefined). */
+function answer(ex: Exchange, row: ManifestRow, body: Buffer | undefined): void {
+  ex.res.writeHead(200, {
     "Content-Type": row.mediaType,
     "Content-Length": row.size,
     "Docker-Content-Digest": row.digest,
     ETag: `"${row.digest}"`,
-  };
+  });
+  ex.res.end(body);
+}
+
+/** A manifest whose body is read from the store, or whose pull the trust rules check first. */
+async function answerRead(
+  ctx: RegistryContext,
+  ex: Exchange,
+  row: ManifestRow,
+  head: boolean,
+): Promise<void> {
   if (head) {
-    ex.res.writeHead(200, headers);
-    ex.res.end();
+    answer(ex, row, undefined);
     return;
   }
-  // A cached body and no trust rules (the common case) answer without waiting on a promise.
-  const body = ctx.cache.get(row.digest) ?? (await manifestBytes(ctx, ex.name, row));
-  if (ctx.config.trust && ctx.config.trust.length > 0)
+  const body = await manifestBytes(ctx, ex.name, row);
+  if (hasTrustRules(ctx))
     await checkTrustedPull(ctx, ex.name, row, body, (d, max) => ctx.store.readBytes(d, max));
-  ex.res.writeHead(200, headers);
-  ex.res.end(body);
+  answer(ex, row, body);
+}
+
+/** An index asked for by a client that cannot read it: its linux/amd64 image, or `MANIFEST_UNKNOWN`. */
+async function answerChild(
+  ctx: RegistryContext,
+  ex: Exchange,
+  reference: string,
+  index: ManifestRow,
+  n: Exclude<Negotiation, { kind: "stored" }>,
+  head: boolean,
+): Promise<void> {
+  const child = n.kind === "child" ? await defaultChild(ctx, ex.name, index, n.accepted) : undefined;
+  if (!child) {
+    throw new RegistryError(
+      "MANIFEST_UNKNOWN",
+      `manifest ${reference} is ${index.mediaType}, which the request's Accept header does not list`,
+      { detail: { reference, mediaType: index.mediaType } },
+    );
+  }
+  await answerRead(ctx, ex, child, head);
 }
 
 /**

@@ -30,24 +30,11 @@ export function parseRoute(path: string): Route {
   if (path.charCodeAt(3) !== 47 /* / */) return NOT_FOUND;
   if (path === "/v2/_catalog") return CATALOG;
   const raw = path.slice(4).split("/");
-  const seg: string[] = new Array(raw.length);
-  for (let i = 0; i < raw.length; i++) {
-    const s = raw[i]!;
-    if (s.includes("%")) {
-      let d: string;
-      try {
-        d = decodeURIComponent(s);
-      } catch {
-        return NOT_FOUND;
-      }
-      if (d.includes("/")) return NOT_FOUND;
-      seg[i] = d;
-    } else {
-      seg[i] = s;
-    }
-  }
+  // Most paths have nothing encoded: their segments are used as they are.
+  const seg = path.includes("%") ? decodeSegments(raw) : raw;
+  if (seg === undefined) return NOT_FOUND;
   const n = seg.length;
-  const nameOf = (drop: number): string => seg.slice(0, n - drop).join("/");
+  const nameOf = (drop: number): string => joinName(seg, n - drop);
   if (n >= 3 && seg[n - 2] === "tags" && seg[n - 1] === "list") return { kind: "tags", name: nameOf(2) };
   if (n >= 4 && seg[n - 3] === "blobs" && seg[n - 2] === "uploads") {
     const id = seg[n - 1]!;
@@ -62,4 +49,32 @@ export function parseRoute(path: string): Route {
     if (what === "referrers") return { kind: "referrers", name: nameOf(2), digest: seg[n - 1]! };
   }
   return NOT_FOUND;
+}
+
+/** Percent-decoded segments, `undefined` when one does not decode or decodes to something with a `/`. */
+function decodeSegments(raw: string[]): string[] | undefined {
+  const seg: string[] = new Array(raw.length);
+  for (let i = 0; i < raw.length; i++) {
+    const s = raw[i]!;
+    if (s.includes("%")) {
+      let d: string;
+      try {
+        d = decodeURIComponent(s);
+      } catch {
+        return undefined;
+      }
+      if (d.includes("/")) return undefined;
+      seg[i] = d;
+    } else {
+      seg[i] = s;
+    }
+  }
+  return seg;
+}
+
+/** The first `count` segments joined by `/` (the repository name). */
+function joinName(seg: string[], count: number): string {
+  let name = seg[0]!;
+  for (let i = 1; i < count; i++) name += `/${seg[i]}`;
+  return name;
 }

@@ -32,6 +32,7 @@ import { RegistryMetadata } from "./metadata.js";
 import { METRICS_CONTENT_TYPE, RegistryMetrics } from "./metrics.js";
 import { checkRepositoryName } from "./names.js";
 import { RateLimiter } from "./rate-limit.js";
+import { RegistryResponse } from "./response.js";
 import { parseRoute, type Route } from "./routes.js";
 import { deleteUpload, getUpload, patchUpload, postUpload, putUpload } from "./uploads.js";
 
@@ -95,23 +96,42 @@ function need(route: Route, method: string): Need | "unsupported" {
   }
 }
 
-async function dispatch(ctx: RegistryContext, route: Route, ex: Exchange, method: string): Promise<void> {
+/** Runs the route's handler: `undefined` when it answered already, else the promise of its answer. */
+function dispatch(
+  ctx: RegistryContext,
+  route: Route,
+  ex: Exchange,
+  method: string,
+): Promise<void> | undefined {
   switch (route.kind) {
     case "base":
-      return sendJson(ex.res, 200, {});
+      sendJson(ex.res, 200, {});
+      return undefined;
     case "catalog":
-      return listCatalog(ctx, ex);
+      listCatalog(ctx, ex);
+      return undefined;
     case "tags":
-      return listTags(ctx, ex);
+      listTags(ctx, ex);
+      return undefined;
     case "referrers":
-      return listReferrers(ctx, ex, route.digest);
+      listReferrers(ctx, ex, route.digest);
+      return undefined;
     case "manifest":
       if (method === "PUT") return putManifest(ctx, ex, route.reference);
-      if (method === "DELETE") return deleteManifest(ctx, ex, route.reference);
+      if (method === "DELETE") {
+        deleteManifest(ctx, ex, route.reference);
+        return undefined;
+      }
       return getManifest(ctx, ex, route.reference, method === "HEAD");
     case "blob":
-      if (method === "HEAD") return headBlob(ctx, ex, route.digest);
-      if (method === "DELETE") return deleteBlob(ctx, ex, route.digest);
+      if (method === "HEAD") {
+        headBlob(ctx, ex, route.digest);
+        return undefined;
+      }
+      if (method === "DELETE") {
+        deleteBlob(ctx, ex, route.digest);
+        return undefined;
+      }
       return getBlob(ctx, ex, route.digest);
     case "uploadStart":
       return postUpload(ctx, ex);
@@ -215,31 +235,98 @@ export async function startRegistry(
   const renderMetrics = async (res: ServerResponse) =>
     send(res, 200, { "Content-Type": METRICS_CONTENT_TYPE }, metrics.render());
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const started = performance.now();
+  // The bookkeeping of an answered request: one function for the server, not a closure per
+  // request (see response.ts). `finish` is Node's: the whole answer went to the kernel.
+  function recordFinished(this: RegistryResponse): void {
+    const seconds = (performance.now() - this.started) / 1000;
+    const method = this.req.method ?? "GET";
+    // A HEAD announces the length of a body it does not send.
+    metrics.observe(
+      method,
+      this.route,
+      this.statusCode,
+      seconds,
+      method === "HEAD" ? 0 : this.announcedBytes,
+    );
+    if (config.log.access) {
+      const url = this.req.url ?? "/";
+      const q = url.indexOf("?");
+      log(
+        `${JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "request", id: this.requestId, method: this.req.method, path: q < 0 ? url : url.slice(0, q), route: this.route, status: this.statusCode, ms: Math.round(seconds * 1e4) / 10, user: this.user })}\n`,
+      );
+    }
+  }
+
+  /** `/metrics` behind the registry's auth. */
+  const serveMetrics = async (req: IncomingMessage, res: RegistryResponse, client: string): Promise<void> => {
+    res.user = await ctx.auth.authorizeMetrics(req.headers.authorization, client);
+    await renderMetrics(res);
+  };
+
+  /** `/token` (Docker's token spec, GET flow). */
+  const serveToken = async (
+    req: IncomingMessage,
+    res: RegistryResponse,
+    query: URLSearchParams,
+    client: string,
+  ): Promise<void> => {
+    const body = await ctx.auth.issueToken(req.headers.authorization, query, client);
+    send(res, 200, { "Content-Type": "application/json" }, body);
+  };
+
+  /** The request once its identity is known: the handler of its route. */
+  const serve = (
+    req: IncomingMessage,
+    res: RegistryResponse,
+    route: Route,
+    method: string,
+    query: URLSearchParams,
+    user: string | undefined,
+    header: string | undefined,
+    realm: string,
+    client: string,
+  ): Promise<void> | undefined => {
+    res.user = user;
+    const ex: Exchange = {
+      req,
+      res,
+      name: "name" in route ? route.name : "",
+      query,
+      user,
+      mayPull: (repo) =>
+        ctx.auth.authorize(header, { repo, action: "pull" }, realm, client).then(
+          () => true,
+          () => false,
+        ),
+      canPull: (repo) => ctx.auth.canPull(user, repo),
+    };
+    return dispatch(ctx, route, ex, method);
+  };
+
+  /** Answers a request's error (see {@link respondError}); a connection over a cap is drained less. */
+  const answerError = (req: IncomingMessage, res: RegistryResponse, err: unknown): void => {
+    const over = refused.size === 0 ? undefined : refused.get(peerOf(req.socket));
+    respondError(req, res, err, res.requestId, log, over !== undefined ? REFUSED_DRAIN : undefined);
+  };
+
+  /**
+   * Answers one request. Synchronous as far as it can be: a manifest GET from the caches
+   * without auth (the hot path) is answered before it returns, and no promise is made for it;
+   * anything that waits returns its promise, which never rejects (its error is answered).
+   */
+  const handle = (req: IncomingMessage, res: RegistryResponse): Promise<void> | undefined => {
+    res.started = performance.now();
     const given = req.headers["x-request-id"];
     const id = typeof given === "string" && /^[\w.-]{1,64}$/.test(given) ? given : `${idPrefix}-${++counter}`;
-    res.setHeader("Docker-Distribution-API-Version", "registry/2.0");
-    res.setHeader("X-Request-Id", id);
+    res.requestId = id;
+    res.on("finish", recordFinished);
     const method = req.method ?? "GET";
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
-    let routeLabel = "other";
-    let user: string | undefined;
     // Only while some connection is over a cap does a request look itself up.
     const over = refused.size === 0 ? undefined : refused.get(peerOf(req.socket));
     const client = req.socket.remoteAddress ?? "";
-    res.once("finish", () => {
-      const seconds = (performance.now() - started) / 1000;
-      const bytes = Number(res.getHeader("Content-Length") ?? 0);
-      metrics.observe(method, routeLabel, res.statusCode, seconds, bytes);
-      if (config.log.access) {
-        log(
-          `${JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "request", id, method, path, route: routeLabel, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10, user })}\n`,
-        );
-      }
-    });
     try {
       if (over !== undefined) {
         throw new RegistryError(
@@ -250,33 +337,32 @@ export async function startRegistry(
           { status: 503, headers: { "Retry-After": "1" } },
         );
       }
-      if (limiter && !limiter.take(req.socket.remoteAddress ?? "", Date.now())) {
+      if (limiter && !limiter.take(client, Date.now())) {
         throw new RegistryError("TOOMANYREQUESTS", "too many requests from this client", {
           headers: { "Retry-After": "1" },
         });
       }
       const query = q < 0 ? EMPTY_QUERY : new URLSearchParams(url.slice(q + 1));
       if (path === "/healthz") {
-        routeLabel = "healthz";
-        return sendJson(res, 200, { status: "ok" });
+        res.route = "healthz";
+        sendJson(res, 200, { status: "ok" });
+        return undefined;
       }
       if (path === "/metrics") {
-        routeLabel = "metrics";
+        res.route = "metrics";
         if (config.metrics.addr !== "")
           throw new RegistryError("UNSUPPORTED", "metrics are served on their own address", { status: 404 });
-        user = await ctx.auth.authorizeMetrics(req.headers.authorization, client);
-        return await renderMetrics(res);
+        return serveMetrics(req, res, client).catch((err: unknown) => answerError(req, res, err));
       }
       if (path === "/token") {
-        routeLabel = "token";
+        res.route = "token";
         // Only the GET flow of Docker's token spec; a 404 to the OAuth2 POST makes clients fall back to it.
         if (method !== "GET")
           throw new RegistryError("UNSUPPORTED", "use GET /token with Basic credentials", { status: 404 });
-        const body = await ctx.auth.issueToken(req.headers.authorization, query, client);
-        return send(res, 200, { "Content-Type": "application/json" }, body);
+        return serveToken(req, res, query, client).catch((err: unknown) => answerError(req, res, err));
       }
       const route = parseRoute(path);
-      routeLabel = route.kind;
+      res.route = route.kind;
       if (route.kind === "notFound")
         throw new RegistryError("UNSUPPORTED", `no such endpoint ${path}`, { status: 404 });
       if ("name" in route) checkRepositoryName(route.name);
@@ -286,38 +372,29 @@ export async function startRegistry(
           status: 405,
         });
       }
-      // The Host header is the client's; only a plain host[:port] goes into the challenge (which
-      // a registry without auth never sends: no per-request string then).
+      const header = req.headers.authorization;
+      // Without auth every request is anonymous: no promise to wait for, no challenge to build.
+      if (mode === "none") {
+        return serve(req, res, route, method, query, undefined, header, "", client)?.catch((err: unknown) =>
+          answerError(req, res, err),
+        );
+      }
+      // The Host header is the client's; only a plain host[:port] goes into the challenge.
       const host = req.headers.host;
       const realm =
-        mode === "none"
-          ? ""
-          : (tokenCfg.realm ??
-            `${proto}://${host !== undefined && HOST.test(host) ? host : "localhost"}/token`);
-      const header = req.headers.authorization;
-      // Without auth every request is anonymous: no promise to wait for on the hot path.
-      user = mode === "none" ? undefined : await ctx.auth.authorize(header, needed, realm, client);
-      const who = user;
-      const ex: Exchange = {
-        req,
-        res,
-        name: "name" in route ? route.name : "",
-        query,
-        user,
-        mayPull: (repo) =>
-          ctx.auth.authorize(header, { repo, action: "pull" }, realm, client).then(
-            () => true,
-            () => false,
-          ),
-        canPull: (repo) => ctx.auth.canPull(who, repo),
-      };
-      await dispatch(ctx, route, ex, method);
+        tokenCfg.realm ?? `${proto}://${host !== undefined && HOST.test(host) ? host : "localhost"}/token`;
+      return ctx.auth
+        .authorize(header, needed, realm, client)
+        .then((user) => serve(req, res, route, method, query, user, header, realm, client))
+        .catch((err: unknown) => answerError(req, res, err));
     } catch (err) {
-      respondError(req, res, err, id, log, over !== undefined ? REFUSED_DRAIN : undefined);
+      answerError(req, res, err);
+      return undefined;
     }
   };
 
-  const serverOptions: http.ServerOptions = {
+  const serverOptions: http.ServerOptions<typeof IncomingMessage, typeof RegistryResponse> = {
+    ServerResponse: RegistryResponse,
     // Check header and request deadlines often, so a slow-header client is cut off on time.
     connectionsCheckingInterval: Math.max(100, Math.min(1000, config.http.headersTimeoutMs / 4)),
     keepAliveTimeout: config.http.keepAliveTimeoutMs,
@@ -326,7 +403,11 @@ export async function startRegistry(
   };
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     // Last resort: a failure while answering an error must not take the server down.
-    handle(req, res).catch(() => res.destroy());
+    try {
+      handle(req, res as RegistryResponse)?.catch(() => res.destroy());
+    } catch {
+      res.destroy();
+    }
   };
   const server = config.tls
     ? https.createServer(

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { statfs } from "node:fs/promises";
 import type { OutgoingHttpHeaders } from "node:http";
-import { bulkTransfer } from "../common/release-memory.js";
+import { bodyBytesArrived, bulkTransfer } from "../common/release-memory.js";
 import type { ContentWriter } from "../content/store.js";
 import { isPierError } from "../errors.js";
 import type { Digest } from "../oci/digest.js";
@@ -104,6 +104,7 @@ async function* requestBody(ctx: RegistryContext, ex: Exchange, offset: number):
     return out;
   };
   for await (const chunk of bodyChunks(ex.req, bodyPace(ctx, "BLOB_UPLOAD_INVALID"))) {
+    bodyBytesArrived(chunk.length);
     total += chunk.length;
     if (max > 0 && total > max) throw tooLarge(total, max);
     // Pending pieces never pass a batch: what would overflow it goes first.

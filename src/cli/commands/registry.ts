@@ -1,7 +1,7 @@
 /** `pier registry …`: serve a distribution-spec registry, collect its garbage, manage its users. */
 
 import type { Command } from "commander";
-import { keepYoungGenerationSmall } from "../../common/lean-heap.js";
+import { keepOldGenerationTight, keepYoungGenerationSmall } from "../../common/lean-heap.js";
 import { parseFormat, printJson } from "../output.js";
 
 interface ServeFlags {
@@ -95,6 +95,7 @@ export function registerRegistryCommands(program: Command): void {
     .action(async (flags: ServeFlags, cmd: Command) => {
       // A server for as long as it runs: its memory stays at what the requests need.
       keepYoungGenerationSmall();
+      keepOldGenerationTight();
       const root = registryRoot(cmd);
       const { loadRegistryConfig } = await import("../../registry/index.js");
       const { startRegistry } = await import("../../registry/index.js");
