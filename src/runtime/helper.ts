@@ -172,7 +172,7 @@ export async function launchHelper(options: LaunchOptions): Promise<HelperSessio
       if (done) return;
       done = true;
       // The socket outlives the session (a monitor's child process holds it for the container's
-      // life) and its listeners hold `options`: the container's whole spec and plan, ~200 KB
+      // life) and its listeners hold `options`: the container's whole spec and plan, ~70 KB
       // each in pierd with 50 containers up. An error after this point has nobody to tell.
       sock.off("data", onData);
       sock.off("error", onError);
