@@ -24,8 +24,6 @@ const QUIET_MS = 300;
 
 interface MallocTrimAddon {
   mallocTrim(): boolean;
-  /** Absent from an addon built before it existed. */
-  mallocArenaMax?(n: number): boolean;
 }
 
 let addon: MallocTrimAddon | null | undefined;
@@ -60,16 +58,6 @@ export function canReleaseMemory(): boolean {
 /** Returns the malloc heap's free memory to the system now; false when nothing went back or there is no addon. */
 export function releaseFreedMemory(): boolean {
   return loadAddon()?.mallocTrim() ?? false;
-}
-
-/**
- * Caps glibc's malloc arenas at `max` for the threads that have none yet: glibc gives each
- * allocating thread its own arena (up to 8 per core), and each keeps its own freed fragments
- * that a trim cannot always return; pierd with 50 containers held 7 MiB in them. Call it first
- * thing in a resident process's entry point, before the threads allocate. False without the addon.
- */
-export function limitMallocArenas(max: number): boolean {
-  return loadAddon()?.mallocArenaMax?.(max) ?? false;
 }
 
 let collect: (() => void) | undefined;

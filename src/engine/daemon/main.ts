@@ -1,9 +1,7 @@
 #!/usr/bin/env node
 /**
- * `pierd`, the engine daemon: see `command.ts`. This entry only sets malloc and V8 up for a long-lived
+ * `pierd`, the engine daemon: see `command.ts`. This entry only sets V8 up for a long-lived
  * process before anything is loaded, then loads and starts the daemon:
- * - one malloc arena for all threads (see `limitMallocArenas`): pierd with 50 containers held
- *   7 MiB of fragments in the arenas of V8's and libuv's threads;
  * - the young generation stays at V8's starting size (loading pierd's modules alone grew it to
  *   16 MiB, kept for the daemon's whole life; see `common/lean-heap.ts`);
  * - no optimizing compiler (TurboFan) until pierd listens: loading ~310 modules and restoring
@@ -13,9 +11,7 @@
  */
 import { setFlagsFromString } from "node:v8";
 import { keepYoungGenerationSmall } from "../../common/lean-heap.js";
-import { limitMallocArenas } from "../../common/release-memory.js";
 
-limitMallocArenas(1);
 keepYoungGenerationSmall();
 setFlagsFromString("--no-opt");
 try {
