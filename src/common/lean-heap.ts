@@ -13,9 +13,28 @@
  */
 import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8";
 
-/** Stops the young generation from growing (past its second semispace) for the rest of this process's life. */
+const NO_GROWTH_FLAG = "--semi-space-growth-factor=1";
+
+let reassertOnWorkers = false;
+
+/**
+ * Stops the young generation from growing (past its second semispace) for the rest of this
+ * process's life. The flag is process-wide and V8 raises it back to 2 whenever it sets up a
+ * heap, which every Worker thread's isolate does (a pull's layer apply, a build's file
+ * workers, the registry's bcrypt pool): pierd's grew to 16 MiB again after its first pull. So it
+ * is set again as soon as each worker runs (`online`, after its heap exists); a burst that falls
+ * in those few milliseconds may double the young generation once, which V8 shrinks again when
+ * allocation slows.
+ */
 export function keepYoungGenerationSmall(): void {
-  setFlagsFromString("--semi-space-growth-factor=1");
+  setFlagsFromString(NO_GROWTH_FLAG);
+  if (reassertOnWorkers) return;
+  reassertOnWorkers = true;
+  process.on("worker", (worker) => {
+    const again = () => setFlagsFromString(NO_GROWTH_FLAG);
+    worker.once("online", again);
+    worker.once("exit", again);
+  });
 }
 
 /**

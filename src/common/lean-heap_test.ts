@@ -6,10 +6,19 @@ import { YOUNG_GENERATION_CAP_FLAG } from "./lean-heap.js";
 const leanHeap = new URL("./lean-heap.js", import.meta.url).href;
 
 /** The young generation's size before and after a burst of surviving allocation, in a fresh process. */
-function youngGeneration(lean: boolean, nodeFlags: string[] = []): { before: number; after: number } {
+function youngGeneration(
+  lean: boolean,
+  nodeFlags: string[] = [],
+  workerFirst = false,
+): { before: number; after: number } {
   const script = `
     const { keepYoungGenerationSmall, youngGenerationBytes } = await import(${JSON.stringify(leanHeap)});
     if (${lean}) keepYoungGenerationSmall();
+    if (${workerFirst}) {
+      // A worker thread's heap set up (and gone) before the burst, as a pull's layer apply.
+      const { Worker } = await import("node:worker_threads");
+      await new Promise((r) => new Worker("0", { eval: true }).on("exit", r));
+    }
     const before = youngGenerationBytes();
     // Objects that survive a few scavenges each: what makes V8 grow the young generation.
     let keep = [];
@@ -42,6 +51,14 @@ test("YOUNG_GENERATION_CAP_FLAG on the command line caps as keepYoungGenerationS
   // Why not the run-time flag's name: on the command line V8 grows the young generation anyway.
   const factor = youngGeneration(false, ["--semi-space-growth-factor=1"]);
   assert.ok(factor.after >= 8 * factor.before, `${factor.before} -> ${factor.after}`);
+});
+
+test("keepYoungGenerationSmall: a worker thread's heap does not undo it (V8 resets the flag when it sets up a heap)", () => {
+  const grown = youngGeneration(false, [], true);
+  assert.ok(grown.after >= 8 * grown.before, `control: V8 grows it (${grown.before} -> ${grown.after})`);
+  const lean = youngGeneration(true, [], true);
+  assert.ok(lean.after <= 2 * lean.before, `${lean.before} -> ${lean.after}`);
+  assert.ok(lean.after * 4 <= grown.after, `${lean.after} vs ${grown.after} without`);
 });
 
 /** The old generation's largest size while objects that live a little (long enough to be promoted) come and go. */

@@ -7,7 +7,6 @@
  */
 import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import { rootCertificates } from "node:tls";
 import type { Agent, Dispatcher } from "undici";
 import { RemoteError } from "./error.js";
 import {
@@ -83,7 +82,9 @@ export function header(res: { headers: HttpResponse["headers"] }, name: string):
 export class HttpClient {
   /** The connection pool, made at the first request (see {@link loadUndici}). */
   private agent: Agent | undefined;
-  private readonly agentOptions: Agent.Options;
+  private readonly agentOptions: Agent.Options & { connect: Record<string, unknown> };
+  /** CA certificates trusted besides the system's, joined to them when the agent is made. */
+  private readonly extraCa: string[] | undefined;
   private readonly retry: RetryPolicy;
   private readonly userAgent: string;
   private readonly onRetry: HttpOptions["onRetry"];
@@ -94,9 +95,8 @@ export class HttpClient {
   constructor(opts: HttpOptions = {}) {
     const connect: Record<string, unknown> = {};
     if (opts.caCert) {
-      // Extra CA is added to, not substituted for, the system's (as docker's certs.d does).
       const extra = Array.isArray(opts.caCert) ? opts.caCert : [opts.caCert];
-      connect["ca"] = [...rootCertificates, ...extra.map((c) => c.toString())];
+      this.extraCa = extra.map((c) => c.toString());
     }
     if (opts.clientCert) {
       connect["cert"] = opts.clientCert.cert;
@@ -163,6 +163,12 @@ export class HttpClient {
     let headers: Record<string, string> = { "user-agent": this.userAgent, ...this.headers, ...req.headers };
     let body = req.body ? await req.body() : undefined;
     const { Agent, request } = await loadUndici();
+    if (!this.agent && this.extraCa) {
+      // Extra CA is added to, not substituted for, the system's (as docker's certs.d does); node:tls
+      // is loaded here, not by every process that may one day pull (pierd at start).
+      const { rootCertificates } = await import("node:tls");
+      this.agentOptions.connect["ca"] = [...rootCertificates, ...this.extraCa];
+    }
     this.agent ??= new Agent(this.agentOptions);
     for (let hop = 0; hop <= 5; hop++) {
       const r = await request(url, { method, headers, body: body ?? null, dispatcher: this.agent });

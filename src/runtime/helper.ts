@@ -160,6 +160,9 @@ export interface HelperSession {
   kill?: (signal: NodeJS.Signals) => void;
 }
 
+/** A listener made here, not in a session's scope, so that it holds none of the session's state. */
+const ignoreError = (): void => {};
+
 /** How long a failed start waits for the helper's exit status to name it in the error. */
 const EXIT_STATUS_WAIT_MS = 1000;
 
@@ -176,6 +179,13 @@ export async function launchHelper(options: LaunchOptions): Promise<HelperSessio
     const finish = (err?: Error) => {
       if (done) return;
       done = true;
+      // The socket outlives the session (a monitor's child process holds it for the container's
+      // life) and its listeners hold `options`: the container's whole spec and plan, ~70 KB
+      // each in pierd with 50 containers up. An error after this point has nobody to tell.
+      sock.off("data", onData);
+      sock.off("error", onError);
+      sock.off("close", onClose);
+      sock.on("error", ignoreError);
       if (err) {
         if (pid > 0) {
           try {
@@ -188,14 +198,14 @@ export async function launchHelper(options: LaunchOptions): Promise<HelperSessio
         resolve({ pid, exited, ...(launched.kill ? { kill: launched.kill } : {}) });
       }
     };
-    sock.on("data", (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       buf += chunk.toString("utf8");
       for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         handle(line);
       }
-    });
+    };
     const handle = (line: string) => {
       const sp = line.indexOf(" ");
       const kind = sp < 0 ? line : line.slice(0, sp);
@@ -227,11 +237,11 @@ export async function launchHelper(options: LaunchOptions): Promise<HelperSessio
         }
       }
     };
-    sock.on("error", (err) => {
+    const onError = (err: Error) => {
       // A launcher's own failure (the helper never ran); plain socket errors end in `close`.
       if (err instanceof RuntimeError) finish(err);
-    });
-    sock.on("close", () => {
+    };
+    const onClose = () => {
       if (done) return;
       if (options.until === "exec" && pid > 0 && error === undefined) {
         finish();
@@ -252,7 +262,10 @@ export async function launchHelper(options: LaunchOptions): Promise<HelperSessio
           ),
         ),
       );
-    });
+    };
+    sock.on("data", onData);
+    sock.on("error", onError);
+    sock.on("close", onClose);
   });
 }
 

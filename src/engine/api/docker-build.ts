@@ -19,7 +19,7 @@ import { hostPlatform, parsePlatform } from "../../oci/platform.js";
 import { EngineError } from "../error.js";
 import { familiarName } from "../image-operations.js";
 import { flag } from "./http.js";
-import type { Call, Route } from "./router.js";
+import type { Call } from "./router.js";
 
 /** Largest build context accepted (the tar as sent). */
 export const MAX_CONTEXT_BYTES = 2 * 1024 ** 3;
@@ -115,7 +115,8 @@ function classicStream(send: (v: Record<string, unknown>) => void): (e: BuildEve
   };
 }
 
-async function build({ engine, req, res, query }: Call): Promise<void> {
+/** The handler of `POST /build` (routed by `docker.ts`, which loads this file at the first build). */
+export async function dockerBuild({ engine, req, res, query }: Call): Promise<void> {
   for (const [name, allowed] of Object.entries(DEFAULT_ONLY)) {
     const v = query.get(name);
     if (v !== null && !allowed.includes(v))
@@ -204,6 +205,3 @@ async function build({ engine, req, res, query }: Call): Promise<void> {
     await rm(scratch, { recursive: true, force: true });
   }
 }
-
-/** The build route of the Docker API. */
-export const dockerBuildRoutes: readonly Route[] = [["POST", /^\/build$/, build]];

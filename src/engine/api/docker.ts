@@ -9,7 +9,6 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Engine } from "../engine.js";
 import { EngineError } from "../error.js";
-import { dockerBuildRoutes } from "./docker-build.js";
 import { dockerCheckpointRoutes } from "./docker-checkpoints.js";
 import { dockerAttachUpgrade, dockerContainerRoutes, refuseUpgrade } from "./docker-containers.js";
 import { dockerExecRoutes, dockerExecUpgrade } from "./docker-exec.js";
@@ -28,6 +27,14 @@ export interface DockerApi {
   /** The 101 hijack of `attach` and `exec start` (HTTP `Upgrade: tcp`). */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
+
+/**
+ * `POST /build`, whose handler (the builder, its Dockerfile parser and steps: ~15 modules) is
+ * loaded at the first build, not by every pierd at start.
+ */
+const dockerBuildRoutes: readonly Route[] = [
+  ["POST", /^\/build$/, async (call) => (await import("./docker-build.js")).dockerBuild(call)],
+];
 
 /** Every route of the Docker API, in matching order. */
 export const dockerRoutes: readonly Route[] = [

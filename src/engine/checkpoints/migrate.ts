@@ -15,8 +15,12 @@
  * and the target restores it with `pier restore REF` whenever it is told to: the downtime
  * reported ends at the push.
  */
-import { request as httpRequest, type IncomingMessage, type RequestOptions } from "node:http";
-import { request as httpsRequest } from "node:https";
+import {
+  type ClientRequest,
+  request as httpRequest,
+  type IncomingMessage,
+  type RequestOptions,
+} from "node:http";
 import { performance } from "node:perf_hooks";
 import { tryParseReference } from "../../oci/reference.js";
 import type { Credentials } from "../../remote/index.js";
@@ -122,30 +126,37 @@ interface ImportAnswer {
   network?: { address?: string } | null;
 }
 
+/**
+ * Opens the import request on `target`. node:https (and with it TLS) is loaded only for a TCP
+ * target, at a migration, not by every pierd at start.
+ */
+async function openImport(target: ApiTarget, name: string): Promise<ClientRequest> {
+  const options: RequestOptions = {
+    method: "POST",
+    path: `/v1/containers/import?name=${encodeURIComponent(name)}`,
+    headers: { "Content-Type": "application/x-tar", "Transfer-Encoding": "chunked" },
+  };
+  if (target.kind === "unix") return httpRequest({ ...options, socketPath: target.socketPath });
+  const { request } = await import("node:https");
+  return request({
+    ...options,
+    host: target.host,
+    port: target.port,
+    ca: target.tls.ca,
+    cert: target.tls.cert,
+    key: target.tls.key,
+    minVersion: "TLSv1.2",
+  });
+}
+
 /** Streams `archive` into `target`'s import as container `name`; resolves with its answer. */
-function sendArchive(
+async function sendArchive(
   target: ApiTarget,
   archive: PackedArchive,
   name: string,
 ): Promise<{ answer: ImportAnswer; bytes: number; sentAt: number }> {
+  const req = await openImport(target, name);
   return new Promise((resolve, reject) => {
-    const options: RequestOptions = {
-      method: "POST",
-      path: `/v1/containers/import?name=${encodeURIComponent(name)}`,
-      headers: { "Content-Type": "application/x-tar", "Transfer-Encoding": "chunked" },
-    };
-    const req =
-      target.kind === "unix"
-        ? httpRequest({ ...options, socketPath: target.socketPath })
-        : httpsRequest({
-            ...options,
-            host: target.host,
-            port: target.port,
-            ca: target.tls.ca,
-            cert: target.tls.cert,
-            key: target.tls.key,
-            minVersion: "TLSv1.2",
-          });
     let bytes = 0;
     let sentAt = 0;
     archive.stream.on("data", (c: Buffer) => {

@@ -1,14 +1,16 @@
 /**
  * pierd's CRI front (`--cri-socket`, default `<execRoot>/cri.sock`): the RuntimeService and
  * ImageService of `runtime.v1` over gRPC on a unix socket, both on the engine the other two
- * APIs use, so pods and their containers are ordinary engine containers. The socket listens
- * from the start; the gRPC server and the handlers are loaded at its first connection (see
- * `lazy-socket.ts`).
+ * APIs use, so pods and their containers are ordinary engine containers. The socket and the
+ * streaming server's port listen from the start; the gRPC server, the handlers and the streaming
+ * server proper are loaded at the socket's first connection (see `lazy-socket.ts`,
+ * `streaming/listener.ts`).
  */
 import type { Engine } from "../engine.js";
 import { type LazySocket, listenLazily } from "./lazy-socket.js";
 import type { CgroupDriver } from "./sandbox.js";
-import { StreamingServer } from "./streaming/server.js";
+import { StreamingListener } from "./streaming/listener.js";
+import type { StreamingServer } from "./streaming/server.js";
 
 /** Options of {@link startCriServer}. */
 export interface CriServerOptions {
@@ -40,20 +42,27 @@ export async function startCriServer(
   socket: string,
   opts: CriServerOptions = {},
 ): Promise<CriServer> {
-  const streaming = await StreamingServer.listen(engine, {
-    ...(opts.streamingAddress ? { address: opts.streamingAddress } : {}),
-    ...(opts.log ? { log: opts.log } : {}),
-  });
+  // Listens now; the server proper (ws, SPDY) comes with the handlers, which alone make tokens.
+  const streaming = await StreamingListener.listen(opts.streamingAddress);
+  let served: StreamingServer | undefined;
   const load = async () => {
-    const [{ runtimeStreams }, { grpcServer }, { imageService }, { criServices }, { runtimeService }] =
-      await Promise.all([
-        import("./events.js"),
-        import("./grpc.js"),
-        import("./image-service.js"),
-        import("./proto.js"),
-        import("./runtime-service.js"),
-      ]);
+    const [
+      { runtimeStreams },
+      { grpcServer },
+      { imageService },
+      { criServices },
+      { runtimeService },
+      { StreamingServer },
+    ] = await Promise.all([
+      import("./events.js"),
+      import("./grpc.js"),
+      import("./image-service.js"),
+      import("./proto.js"),
+      import("./runtime-service.js"),
+      import("./streaming/server.js"),
+    ]);
     const defs = criServices();
+    served ??= new StreamingServer(engine, streaming, opts.log ? { log: opts.log } : {});
     return grpcServer(
       [
         {
@@ -61,7 +70,7 @@ export async function startCriServer(
           handlers: runtimeService(engine, {
             ...(opts.cniPath ? { cniPath: opts.cniPath } : {}),
             ...(opts.cgroupDriver ? { cgroupDriver: opts.cgroupDriver } : {}),
-            streaming,
+            streaming: served,
             ...(opts.cniConfDir !== undefined ? { cniConfDir: opts.cniConfDir } : {}),
           }),
           streams: runtimeStreams(engine),

@@ -8,7 +8,6 @@
 import { chmodSync, chownSync, readFileSync } from "node:fs";
 import { mkdir, realpath, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
-import { createServer as createTlsServer } from "node:https";
 import { join } from "node:path";
 import { releaseWhenQuiet } from "../../common/release-memory.js";
 import { defaultSources, loadRegistriesConfig } from "../../remote/index.js";
@@ -200,6 +199,8 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     : undefined;
   let tcpAddress: string | undefined;
   if (config.tls) {
+    // node:https (TLS) only for a daemon told to listen on TCP.
+    const { createServer: createTlsServer } = await import("node:https");
     const { host, port } = parseTcpAddress(config.tls.listen);
     const tlsServer = createTlsServer(
       {

@@ -7,13 +7,12 @@
  * kubelet's protocols run on it (see `spdy-command.ts`, `websocket-channels.ts`,
  * `port-forward.ts`).
  */
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { IncomingMessage } from "node:http";
 import { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import type { Engine } from "../../engine.js";
-import { parseTcpAddress } from "../../tcp-address.js";
-import { CriError } from "../error.js";
+import { StreamingListener } from "./listener.js";
 import { forwardPort, SPDY_PORTFORWARD_PROTOCOL, sandboxNetns, spdyPortForward } from "./port-forward.js";
 import { type CommandStreams, endWritable, serveAttach, serveExec } from "./remote-command.js";
 import { SPDY_COMMAND_PROTOCOLS, spdyCommandStreams } from "./spdy-command.js";
@@ -42,8 +41,6 @@ export interface StreamingServerOptions {
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
-/** The most connections the listener holds at once. */
-export const MAX_CONNECTIONS = 1024;
 /** The most SPDY streams open at once on one connection. */
 const MAX_STREAMS = 256;
 
@@ -95,13 +92,17 @@ export class StreamingServer {
   private readonly idleTimeoutMs: number;
   private readonly creationTimeoutMs: number;
 
-  private constructor(
+  /** `http://HOST:PORT` of the listener. */
+  readonly baseUrl: string;
+
+  /** Serves on `listener` (which answers 404 until now), taking it over. */
+  constructor(
     private readonly engine: Engine,
-    private readonly server: Server,
-    /** `http://HOST:PORT` of the listener. */
-    readonly baseUrl: string,
-    opts: StreamingServerOptions,
+    private readonly listener: StreamingListener,
+    opts: Omit<StreamingServerOptions, "address"> = {},
   ) {
+    this.baseUrl = listener.baseUrl;
+    const server = listener.take();
     this.tokens = new RequestTokens(opts.tokenTtlMs);
     this.log = opts.log ?? (() => {});
     this.idleTimeoutMs = opts.idleTimeoutMs ?? 4 * 3600_000;
@@ -124,24 +125,9 @@ export class StreamingServer {
     });
   }
 
-  /** Listens on `opts.address` (default loopback, a random port). */
+  /** Listens on `opts.address` (default loopback, a random port) and serves there at once. */
   static async listen(engine: Engine, opts: StreamingServerOptions = {}): Promise<StreamingServer> {
-    const { host, port } = parseTcpAddress(opts.address ?? "127.0.0.1:0");
-    const server = createServer();
-    server.maxConnections = MAX_CONNECTIONS;
-    server.headersTimeout = 30_000;
-    server.requestTimeout = 30_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", (e) =>
-        reject(new CriError("FAILED_PRECONDITION", `streaming server ${host}:${port}: ${e.message}`)),
-      );
-      server.listen(port, host, () => resolve());
-    });
-    const a = server.address();
-    if (!a || typeof a === "string")
-      throw new CriError("FAILED_PRECONDITION", "streaming server: no address");
-    const hostPart = a.family === "IPv6" ? `[${a.address}]` : a.address;
-    return new StreamingServer(engine, server, `http://${hostPart}:${a.port}`, opts);
+    return new StreamingServer(engine, await StreamingListener.listen(opts.address), opts);
   }
 
   /** Keeps `request` under a new token and returns its URL. */
@@ -151,10 +137,7 @@ export class StreamingServer {
 
   /** Stops listening and closes the connections. */
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    return this.listener.close();
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
