@@ -285,11 +285,12 @@ try {
     }
     const ma = median(a);
     const mb = median(b);
+    const range = (xs) => `[${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)}]`;
     console.log(
-      `${name.padEnd(48)} pier ${ma.toFixed(0).padStart(6)} ms   podman ${mb.toFixed(0).padStart(6)} ms   podman/pier ${(mb / ma).toFixed(2)}x`,
+      `${name.padEnd(48)} pier ${ma.toFixed(0).padStart(6)} ms ${range(a).padEnd(13)} podman ${mb.toFixed(0).padStart(6)} ms ${range(b).padEnd(13)} podman/pier ${(mb / ma).toFixed(2)}x`,
     );
   };
-  console.log(`rounds: ${rounds} (medians)`);
+  console.log(`rounds: ${rounds} (medians [ranges])`);
   line("docker run --rm true (Docker API socket)", res.dockerPier, res.dockerPodman);
   line("pier run --rm true vs podman run --rm true", res.cliPier, res.cliPodman);
   line("50 x docker run -d, then docker rm -f (3 runs)", res.fiftyPier, res.fiftyPodman);
