@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { makeTempDir, removeTempDir, writeBusyboxRootfs } from "../testing/busybox.js";
 import { buildProgram } from "./program.js";
+import { programFor } from "./run.js";
 
 const PIER = join(dirname(fileURLToPath(import.meta.url)), "pier.js");
 
@@ -58,6 +59,43 @@ describe("pier CLI", () => {
     // A leading option or an unknown name gets the whole tree (help, suggestions).
     assert.equal(buildProgram(["--root", "/x", "run"]).commands.length, whole.commands.length);
     assert.equal(buildProgram(["nope"]).commands.length, whole.commands.length);
+  });
+
+  it("gives `pier registry …` a tree of its own command only, with the same help as the whole program's", async () => {
+    const whole = buildProgram();
+    const own = await programFor(["registry", "serve"]);
+    assert.deepEqual(
+      own.commands.map((c) => c.name()),
+      ["registry"],
+    );
+    for (const path of allCommands(whole).filter((p) => p[0] === "registry")) {
+      let a: Command | undefined = whole;
+      let b: Command | undefined = own;
+      for (const n of path) {
+        a = a?.commands.find((x) => x.name() === n);
+        b = b?.commands.find((x) => x.name() === n);
+      }
+      assert.ok(a && b, path.join(" "));
+      assert.equal(b.helpInformation(), a.helpInformation(), `pier ${path.join(" ")}`);
+    }
+    // What it is for: the process of `pier registry serve` holds less heap than with the whole tree.
+    const heapAfter = (argv: string[]): number => {
+      const script = `const { programFor } = await import(${JSON.stringify(new URL("./run.js", import.meta.url).href)});
+        await programFor(${JSON.stringify(argv)});
+        globalThis.gc(); globalThis.gc();
+        console.log(process.memoryUsage().heapUsed);`;
+      const r = spawnSync(process.execPath, ["--expose-gc", "--input-type=module", "-e", script], {
+        encoding: "utf8",
+      });
+      assert.equal(r.status, 0, r.stderr);
+      return Number(r.stdout);
+    };
+    const registryOnly = heapAfter(["registry", "serve"]);
+    const wholeTree = heapAfter(["image", "ls"]);
+    assert.ok(
+      registryOnly + (1 << 20) < wholeTree,
+      `heap ${registryOnly} vs ${wholeTree} with every command`,
+    );
   });
 
   it("refuses an unknown flag with exit 2 and names it", () => {

@@ -2,8 +2,7 @@
  * The `pier` command tree. Parses, calls a library layer, renders. Commands load their modules
  * lazily so that `pier --help` and small commands start fast.
  */
-import { Command } from "commander";
-import { PIER_VERSION } from "../common/version.js";
+import type { Command } from "commander";
 import { registerBuildCommand } from "./commands/build.js";
 import { registerEngineCommands } from "./commands/engine.js";
 import { registerCheckpointCommands } from "./commands/engine-checkpoint.js";
@@ -14,47 +13,7 @@ import { registerImageCommands } from "./commands/image.js";
 import { registerRegistryCommands } from "./commands/registry.js";
 import { registerRemoteCommands } from "./commands/remote.js";
 import { registerTrustCommands } from "./commands/trust.js";
-import { commandIo, requireOwnProcess } from "./io.js";
-
-/**
- * The commands that only talk to pierd, which the CLI service runs for the native front end.
- * The others (local store, registry server, remote copies) work on the caller's files with the
- * caller's credentials and may run for long: they run in a process of their own.
- */
-const DAEMON_COMMANDS = new Set([
-  "run",
-  "create",
-  "update",
-  "ps",
-  "logs",
-  "start",
-  "stop",
-  "restart",
-  "kill",
-  "wait",
-  "rm",
-  "inspect",
-  "exec",
-  "attach",
-  "pause",
-  "unpause",
-  "stats",
-  "events",
-  "images",
-  "rmi",
-  "tag",
-  "volume",
-  "network",
-  "system",
-  "container",
-  "builder",
-  "top",
-  "rename",
-  "diff",
-  "port",
-  "commit",
-  "history",
-]);
+import { newProgram } from "./program-root.js";
 
 /** The registrations of the command tree, in their order (a later one may extend an earlier one's group). */
 const REGISTRATIONS: readonly ((program: Command) => void)[] = [
@@ -84,27 +43,7 @@ let registrationsOf: Map<string, number[]> | undefined;
  * Exported for tests that check `--help` of every command.
  */
 export function buildProgram(argv?: readonly string[]): Command {
-  const program = new Command("pier")
-    .description("pier: OCI images, registry, client, runtime and engine")
-    .version(PIER_VERSION, "-v, --version")
-    .option("--root <dir>", "state directory (default $PIER_ROOT or /var/lib/pier)")
-    .option("--debug", "print stack traces on errors")
-    .showHelpAfterError("(add --help for usage)")
-    .configureHelp({ showGlobalOptions: true })
-    // Options after a subcommand belong to it, so `pier run IMAGE sh -c …` passes `-c` through.
-    .enablePositionalOptions()
-    .exitOverride()
-    .configureOutput({
-      writeOut: (text) => commandIo().stdout(text),
-      writeErr: (text) => commandIo().stderr(text),
-    });
-  program.hook("preAction", (cmd, action) => {
-    const io = commandIo();
-    if (cmd.optsWithGlobals().debug) io.env.PIER_DEBUG = "1";
-    let top = action;
-    while (top.parent && top.parent !== program) top = top.parent;
-    if (!io.ownProcess && !DAEMON_COMMANDS.has(top.name())) requireOwnProcess(`pier ${top.name()}`);
-  });
+  const program = newProgram();
   // A leading option (`--root DIR run …`), help, an unknown name: the whole tree, as always.
   const name = argv?.[0];
   const only = name !== undefined && !name.startsWith("-") ? registrationsOf?.get(name) : undefined;

@@ -23,6 +23,7 @@ await runResidentService({
     fileURLToPath(import.meta.url),
     fileURLToPath(new URL("../run.js", import.meta.url)),
     fileURLToPath(new URL("../program.js", import.meta.url)),
+    fileURLToPath(new URL("../program-root.js", import.meta.url)),
   ],
   idleMs: Number(process.env.PIER_CLI_SERVICE_IDLE_MS ?? 60_000),
   run: async (argv, io) => {
