@@ -103,6 +103,9 @@ let pendingBytes = 0;
 let inFlight = 0;
 let timer: NodeJS.Timeout | undefined;
 
+/** When the trim is repeated after a collection, for what the background sweep freed meanwhile. */
+const LATE_TRIMS_MS = [250, 1000];
+
 let lastTrim = Number.NEGATIVE_INFINITY;
 
 function trimNow(): void {
@@ -111,6 +114,9 @@ function trimNow(): void {
   lastTrim = performance.now();
   collectGarbage();
   releaseFreedMemory();
+  // V8 frees dead ArrayBuffers' memory on a background thread after the collection: on a busy
+  // machine that comes after the trim above, which then finds nothing to give back.
+  for (const ms of LATE_TRIMS_MS) setTimeout(releaseFreedMemory, ms).unref();
 }
 
 /** A daemon's trims are this far apart at least (ms): a client polling every second costs one per interval. */
