@@ -4,10 +4,10 @@
  */
 import assert from "node:assert/strict";
 import { mkdir, writeFile } from "node:fs/promises";
-import { request } from "node:http";
 import { join } from "node:path";
 import { test } from "node:test";
 import { type BusyboxRegistry, docker, pier, type TestDaemon, useTestDaemon } from "../../testing/engine.js";
+import { socketRequest } from "../../testing/socket-request.js";
 
 let reg: BusyboxRegistry;
 let d: TestDaemon;
@@ -72,26 +72,12 @@ test("docker build -f, --target and a failing RUN reported in the stream with a 
 });
 
 test("POST /build refuses options it would not apply, and a context tar whose entries leave the directory", async () => {
-  const post = (path: string, body: Buffer) =>
-    new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = request(
-        {
-          socketPath: d.dockerSocket,
-          method: "POST",
-          path,
-          headers: { "Content-Type": "application/x-tar" },
-        },
-        (res) => {
-          let text = "";
-          res.on("data", (c: Buffer) => {
-            text += c.toString();
-          });
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
-        },
-      );
-      req.on("error", reject);
-      req.end(body);
+  const post = async (path: string, body: Buffer) => {
+    const r = await socketRequest(d.dockerSocket, "POST", path, body, {
+      "Content-Type": "application/x-tar",
     });
+    return { status: r.status, text: r.body };
+  };
   const r = await post("/build?memory=1000000", Buffer.alloc(0));
   assert.equal(r.status, 400, r.text);
   assert.match(r.text, /memory=1000000 is not supported/);

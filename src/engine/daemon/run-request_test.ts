@@ -7,33 +7,21 @@ import assert from "node:assert/strict";
 import { request } from "node:http";
 import { test } from "node:test";
 import { docker, ok, pier, until, useTestDaemon } from "../../testing/engine.js";
+import { socketRequest } from "../../testing/socket-request.js";
 
 const fx = useTestDaemon({ pull: true });
 
 /** Sends one request to pierd's own API; resolves with the status and the body once it ended. */
-function api(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(
-      {
-        socketPath: fx.d.socket,
-        method,
-        path,
-        headers: data
-          ? { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(data) }
-          : {},
-      },
-      (res) => {
-        let text = "";
-        res.on("data", (c: Buffer) => {
-          text += c.toString();
-        });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
-      },
-    );
-    req.on("error", reject);
-    req.end(data);
-  });
+async function api(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+  const data = body === undefined ? undefined : JSON.stringify(body);
+  const r = await socketRequest(
+    fx.d.socket,
+    method,
+    path,
+    data,
+    data ? { "Content-Type": "application/json" } : undefined,
+  );
+  return { status: r.status, text: r.body };
 }
 
 const exists = async (name: string) =>
